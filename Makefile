@@ -1,0 +1,81 @@
+# moat: build, run and test.
+#   make          hypervisor (build/moat.elf), UEFI app (build/moat.efi), ESP dir, GRUB ISO
+#   make run      boot moat in QEMU on the reference machine (OVMF), serial on stdout
+#   make test     unit tests + every emulator run of the test matrix; ends "N passed, M failed"
+#   make unit     host unit tests only (cmocka)
+#   make lint     cppcheck + clang-format check
+# Missing dependencies are installed by scripts/deps.sh when run as root.
+
+BUILD   ?= build
+CC      := gcc
+LD      := ld
+NASM    := nasm
+OBJCOPY := objcopy
+
+WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+KCFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-builtin -nostdinc \
+	-isystem $(shell $(CC) -print-file-name=include) -Iinclude -I. \
+	-fno-pic -fno-pie -mno-red-zone -mcmodel=small -mno-mmx -mno-sse -mno-sse2 -mno-avx \
+	-mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables \
+	-fno-omit-frame-pointer -fno-strict-aliasing -ffunction-sections -fdata-sections \
+	-DMOAT_HYPERVISOR -MMD -MP
+KLDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --gc-sections \
+	--no-warn-rwx-segments
+NASMFLAGS := -f elf64 -g -Iinclude/
+
+KDIRS   := boot/multiboot2 arch core acpi pci iommu vmm lib
+KSRC_C  := $(sort $(shell find $(KDIRS) -name '*.c' 2>/dev/null))
+KSRC_S  := $(sort $(shell find $(KDIRS) -name '*.asm' 2>/dev/null))
+KOBJ    := $(KSRC_C:%.c=$(BUILD)/k/%.o) $(KSRC_S:%.asm=$(BUILD)/k/%.o) $(GUEST_BLOBS)
+
+.PHONY: all deps run test unit lint format clean bench
+all: $(BUILD)/moat.elf $(BUILD)/moat.efi $(BUILD)/esp/EFI/BOOT/BOOTX64.EFI $(BUILD)/moat.iso
+
+deps:
+	@bash scripts/deps.sh
+
+$(BUILD)/k/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/k/%.o: %.asm
+	@mkdir -p $(dir $@)
+	$(NASM) $(NASMFLAGS) -MD $(@:.o=.d) $< -o $@
+
+$(BUILD)/moat.elf: $(KOBJ) arch/x86/moat.ld
+	$(LD) $(KLDFLAGS) -T arch/x86/moat.ld -Map $(BUILD)/moat.map -o $@ $(KOBJ)
+
+-include boot/efi/efi.mk
+-include guests/guests.mk
+.SECONDEXPANSION:
+-include tests/unit/unit.mk
+
+# GRUB ISO for BIOS machines (QEMU SeaBIOS, Bochs): multiboot2 entry.
+$(BUILD)/moat.iso: $(BUILD)/moat.elf boot/multiboot2/grub.cfg
+	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
+	cp $(BUILD)/moat.elf $(BUILD)/iso/boot/moat.elf
+	cp boot/multiboot2/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
+	grub-mkrescue -d /usr/lib/grub/i386-pc -o $@ $(BUILD)/iso >$(BUILD)/grub-mkrescue.log 2>&1 \
+		|| { cat $(BUILD)/grub-mkrescue.log; exit 1; }
+
+run: all
+	@bash scripts/deps.sh
+	bash tests/emu/qemu.sh --name run --topology reference --boot uefi --console
+
+test:
+	@bash scripts/deps.sh
+	@$(MAKE) --no-print-directory all unit-bin
+	bash tests/run-all.sh
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--inline-suppr -Iinclude -I. -D__x86_64__ --suppress=missingIncludeSystem $(KDIRS) boot/efi
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

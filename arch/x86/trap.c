@@ -1,0 +1,211 @@
+/* IDT, exception reports and interrupt dispatch. */
+#define LOG_TAG "trap"
+#include <moat/bits.h>
+#include <moat/console.h>
+#include <moat/errno.h>
+#include <moat/log.h>
+#include <moat/spinlock.h>
+#include <moat/string.h>
+#include "arch/x86/cpu.h"
+#include "arch/x86/percpu.h"
+#include "arch/x86/trap.h"
+
+/* Interrupt gate (SDM Vol. 3A 6.14.1) */
+struct idt_gate {
+	u16 offset_lo;
+	u16 selector;
+	u8 ist;
+	u8 type_attr;
+	u16 offset_mid;
+	u32 offset_hi;
+	u32 reserved;
+} __packed;
+SIZE_CHECK(struct idt_gate, 16);
+
+#define GATE_INTERRUPT 0x8e /* P=1, DPL=0, type 0xE */
+
+extern const u64 isr_stub_table[256];
+extern const struct extable_entry __extable_start[], __extable_end[];
+
+static struct idt_gate idt[256] __aligned(16);
+static struct {
+	irq_handler_t fn;
+	void *ctx;
+} irq_table[256];
+static spinlock_t irq_table_lock = SPINLOCK_INIT;
+void (*irq_eoi_hook)(void);
+
+void trap_dispatch(struct trap_frame *f);
+
+static const char *const exception_names[32] = {
+	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+	"#BR bound range", "#UD invalid opcode", "#NM device not available",
+	"#DF double fault", "coprocessor overrun", "#TS invalid TSS", "#NP segment not present",
+	"#SS stack fault", "#GP general protection", "#PF page fault", "reserved 15",
+	"#MF x87 error", "#AC alignment check", "#MC machine check", "#XM SIMD error",
+	"#VE virtualization", "#CP control protection", "reserved 22", "reserved 23",
+	"reserved 24", "reserved 25", "reserved 26", "reserved 27", "#HV hypervisor injection",
+	"#VC VMM communication", "#SX security", "reserved 31",
+};
+
+static void set_gate(unsigned v, u64 handler, u8 ist)
+{
+	idt[v] = (struct idt_gate){
+		.offset_lo = handler & 0xffff,
+		.selector = SEL_CODE64,
+		.ist = ist,
+		.type_attr = GATE_INTERRUPT,
+		.offset_mid = (handler >> 16) & 0xffff,
+		.offset_hi = handler >> 32,
+	};
+}
+
+void idt_load(void)
+{
+	struct {
+		u16 limit;
+		u64 base;
+	} __packed p = { sizeof(idt) - 1, (u64)(uintptr_t)idt };
+
+	__asm__ volatile("lidt %0" ::"m"(p));
+}
+
+void idt_init(void)
+{
+	for (unsigned v = 0; v < 256; v++)
+		set_gate(v, isr_stub_table[v], 0);
+	set_gate(VEC_DF, isr_stub_table[VEC_DF], IST_DOUBLE_FAULT);
+	set_gate(VEC_NMI, isr_stub_table[VEC_NMI], IST_NMI);
+	set_gate(VEC_MC, isr_stub_table[VEC_MC], IST_MACHINE_CHECK);
+	idt_load();
+}
+
+int irq_register(u8 vector, irq_handler_t fn, void *ctx)
+{
+	int ret = 0;
+
+	if (vector < VEC_FIRST_IRQ)
+		return -EINVAL;
+	spin_lock(&irq_table_lock);
+	if (irq_table[vector].fn) {
+		ret = -EBUSY;
+	} else {
+		irq_table[vector].ctx = ctx;
+		irq_table[vector].fn = fn;
+	}
+	spin_unlock(&irq_table_lock);
+	return ret;
+}
+
+int irq_alloc_vector(irq_handler_t fn, void *ctx)
+{
+	for (unsigned v = 0x30; v <= 0xef; v++)
+		if (irq_register((u8)v, fn, ctx) == 0)
+			return (int)v;
+	return -ENOSPC;
+}
+
+void irq_free_vector(u8 vector)
+{
+	spin_lock(&irq_table_lock);
+	irq_table[vector].fn = NULL;
+	irq_table[vector].ctx = NULL;
+	spin_unlock(&irq_table_lock);
+}
+
+static void dump_line(const char *fmt, ...) __printf(1, 2);
+static void dump_line(const char *fmt, ...)
+{
+	char buf[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	console_write_unlocked(buf, strlen(buf));
+}
+
+void trap_dump(const struct trap_frame *f, const char *why)
+{
+	unsigned cpu = this_cpu() ? this_cpu()->index : 0;
+
+	dump_line("trap: cpu %u: %s: vector %llu error %#llx\n", cpu, why,
+		  (unsigned long long)f->vector, (unsigned long long)f->error_code);
+	dump_line("trap:  rip %016llx cs %04llx rflags %016llx rsp %016llx ss %04llx\n",
+		  (unsigned long long)f->rip, (unsigned long long)f->cs,
+		  (unsigned long long)f->rflags, (unsigned long long)f->rsp,
+		  (unsigned long long)f->ss);
+	dump_line("trap:  cr0 %016llx cr2 %016llx cr3 %016llx cr4 %016llx\n",
+		  (unsigned long long)read_cr0(), (unsigned long long)read_cr2(),
+		  (unsigned long long)read_cr3(), (unsigned long long)read_cr4());
+	dump_line("trap:  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n",
+		  (unsigned long long)f->rax, (unsigned long long)f->rbx,
+		  (unsigned long long)f->rcx, (unsigned long long)f->rdx);
+	dump_line("trap:  rsi %016llx rdi %016llx rbp %016llx r8  %016llx\n",
+		  (unsigned long long)f->rsi, (unsigned long long)f->rdi,
+		  (unsigned long long)f->rbp, (unsigned long long)f->r8);
+	dump_line("trap:  r9  %016llx r10 %016llx r11 %016llx r12 %016llx\n",
+		  (unsigned long long)f->r9, (unsigned long long)f->r10,
+		  (unsigned long long)f->r11, (unsigned long long)f->r12);
+	dump_line("trap:  r13 %016llx r14 %016llx r15 %016llx\n", (unsigned long long)f->r13,
+		  (unsigned long long)f->r14, (unsigned long long)f->r15);
+}
+
+static bool try_fixup(struct trap_frame *f)
+{
+	for (const struct extable_entry *e = __extable_start; e < __extable_end; e++) {
+		if (e->fault_rip == f->rip) {
+			struct percpu *c = this_cpu();
+
+			c->last_trap_vector = (u32)f->vector;
+			c->last_trap_rip = f->rip;
+			c->recovered_traps++;
+			f->rip = e->fixup_rip;
+			return true;
+		}
+	}
+	return false;
+}
+
+void trap_dispatch(struct trap_frame *f)
+{
+	if (f->vector < VEC_FIRST_IRQ) {
+		if (f->vector != VEC_NMI && try_fixup(f))
+			return;
+		trap_dump(f, exception_names[f->vector]);
+		dump_line("trap: cpu halted\n");
+		cpu_halt_forever();
+	}
+	if (irq_table[f->vector].fn)
+		irq_table[f->vector].fn(f, irq_table[f->vector].ctx);
+	else if (f->vector != VEC_SPURIOUS)
+		pr_warn("unexpected interrupt vector %llu on cpu %u\n",
+			(unsigned long long)f->vector, this_cpu()->index);
+	if (f->vector != VEC_SPURIOUS && irq_eoi_hook)
+		irq_eoi_hook();
+}
+
+void cpu_halt_forever(void)
+{
+	for (;;) {
+		irq_disable();
+		halt();
+	}
+}
+
+bool cpu_has_1g_pages(void)
+{
+	return cpuid(0x80000000, 0).eax >= 0x80000001 && (cpuid(0x80000001, 0).edx & BIT(26));
+}
+
+bool cpu_has_nx(void)
+{
+	return cpuid(0x80000000, 0).eax >= 0x80000001 && (cpuid(0x80000001, 0).edx & BIT(20));
+}
+
+unsigned cpu_phys_addr_bits(void)
+{
+	if (cpuid(0x80000000, 0).eax >= 0x80000008)
+		return cpuid(0x80000008, 0).eax & 0xff;
+	return 36;
+}

@@ -1,0 +1,145 @@
+/* Converts the multiboot2 boot information into struct boot_info. */
+#define LOG_TAG "boot"
+#include <moat/boot_info.h>
+#include <moat/string.h>
+#include "mb2.h"
+
+static struct boot_info mb2_boot_info;
+
+extern char __image_start[], __image_end[];
+void mb2_entry(u32 magic, u32 info_pa) __noreturn;
+
+static u32 mem_type_from_mb2(u32 t)
+{
+	switch (t) {
+	case MB2_MEM_AVAILABLE: return MEM_USABLE;
+	case MB2_MEM_ACPI_RECLAIMABLE: return MEM_ACPI_RECLAIM;
+	case MB2_MEM_NVS: return MEM_ACPI_NVS;
+	case MB2_MEM_BADRAM: return MEM_BAD;
+	default: return MEM_RESERVED;
+	}
+}
+
+static void add_mem(struct boot_info *bi, u64 base, u64 len, u32 type)
+{
+	if (bi->nr_mem < BOOT_MAX_MEM_RANGES && len)
+		bi->mem[bi->nr_mem++] = (struct mem_range){ .base = base, .length = len, .type = type };
+}
+
+static void parse_mmap(struct boot_info *bi, const struct mb2_tag_mmap *t)
+{
+	const u8 *p = (const u8 *)(t + 1), *end = (const u8 *)t + t->size;
+
+	if (t->entry_size < sizeof(struct mb2_mmap_entry))
+		return;
+	for (; p + t->entry_size <= end; p += t->entry_size) {
+		const struct mb2_mmap_entry *e = (const void *)p;
+
+		add_mem(bi, e->addr, e->len, mem_type_from_mb2(e->type));
+	}
+}
+
+static void parse_module(struct boot_info *bi, const struct mb2_tag_module *t)
+{
+	struct boot_module *m;
+
+	if (bi->nr_modules >= BOOT_MAX_MODULES)
+		return;
+	m = &bi->modules[bi->nr_modules++];
+	m->start = t->mod_start;
+	m->end = t->mod_end;
+	strlcpy(m->name, t->cmdline, sizeof(m->name));
+}
+
+static void copy_rsdp(struct boot_info *bi, const struct mb2_tag *t)
+{
+	u32 len = t->size - sizeof(*t);
+
+	/* The tag holds a copy of the RSDP; the original address is not given, so keep the
+	 * bytes and let ACPI parse the copy. A v2 (new) tag wins over v1 (old). */
+	if (bi->rsdp_copy_len > 20 && t->type == MB2_TAG_ACPI_OLD)
+		return;
+	if (len > sizeof(bi->rsdp_copy))
+		len = sizeof(bi->rsdp_copy);
+	memcpy(bi->rsdp_copy, t + 1, len);
+	bi->rsdp_copy_len = len;
+}
+
+static void parse_framebuffer(struct boot_info *bi, const struct mb2_tag_framebuffer *t)
+{
+	if (t->fb_type != MB2_FB_TYPE_RGB)
+		return;
+	bi->fb.base = t->addr;
+	bi->fb.width = t->width;
+	bi->fb.height = t->height;
+	bi->fb.pitch = t->pitch;
+	bi->fb.bpp = t->bpp;
+	bi->fb.red_pos = t->red_pos;
+	bi->fb.green_pos = t->green_pos;
+	bi->fb.blue_pos = t->blue_pos;
+}
+
+void mb2_parse(struct boot_info *bi, u32 info_pa)
+{
+	const u8 *info = (const u8 *)(uintptr_t)info_pa;
+	u32 total = *(const u32 *)info;
+	const u8 *p = info + 8, *end = info + total;
+
+	bi->method = BOOT_MULTIBOOT2;
+	while (p + sizeof(struct mb2_tag) <= end) {
+		const struct mb2_tag *t = (const void *)p;
+
+		if (t->type == MB2_TAG_END || t->size < sizeof(*t) || p + t->size > end)
+			break;
+		switch (t->type) {
+		case MB2_TAG_CMDLINE:
+			strlcpy(bi->cmdline, (const char *)(t + 1),
+				MIN(sizeof(bi->cmdline), t->size - sizeof(*t)));
+			break;
+		case MB2_TAG_MODULE:
+			parse_module(bi, (const void *)t);
+			break;
+		case MB2_TAG_MMAP:
+			parse_mmap(bi, (const void *)t);
+			break;
+		case MB2_TAG_FRAMEBUFFER:
+			parse_framebuffer(bi, (const void *)t);
+			break;
+		case MB2_TAG_EFI64:
+			bi->efi_system_table = ((const struct mb2_tag_efi64 *)t)->pointer;
+			break;
+		case MB2_TAG_ACPI_OLD:
+		case MB2_TAG_ACPI_NEW:
+			copy_rsdp(bi, t);
+			break;
+		default:
+			break;
+		}
+		p += ALIGN_UP(t->size, 8);
+	}
+	/* The boot information itself and the modules stay needed until moat has copied
+	 * what it keeps; mark them so the allocator does not hand them out. */
+	add_mem(bi, ALIGN_DOWN(info_pa, PAGE_SIZE), ALIGN_UP(info_pa + total, PAGE_SIZE) -
+		ALIGN_DOWN(info_pa, PAGE_SIZE), MEM_BOOT_DATA);
+	for (u32 i = 0; i < bi->nr_modules; i++)
+		add_mem(bi, ALIGN_DOWN(bi->modules[i].start, PAGE_SIZE),
+			ALIGN_UP(bi->modules[i].end, PAGE_SIZE) -
+				ALIGN_DOWN(bi->modules[i].start, PAGE_SIZE),
+			MEM_BOOT_DATA);
+	bi->image_start = (uintptr_t)__image_start;
+	bi->image_end = (uintptr_t)__image_end;
+}
+
+void mb2_entry(u32 magic, u32 info_pa)
+{
+	struct boot_info *bi = &mb2_boot_info;
+
+	if (magic != MB2_BOOTLOADER_MAGIC) {
+		/* Not started by a multiboot2 loader: nothing to trust. kmain reports it. */
+		bi->method = BOOT_MULTIBOOT2;
+		strlcpy(bi->cmdline, "mb2_bad_magic", sizeof(bi->cmdline));
+		kmain(bi);
+	}
+	mb2_parse(bi, info_pa);
+	kmain(bi);
+}

@@ -1,0 +1,110 @@
+/* kmain: the common C entry of both boot paths. */
+#define LOG_TAG "moat"
+#include <moat/boot_info.h>
+#include <moat/cmdline.h>
+#include <moat/console.h>
+#include <moat/errno.h>
+#include <moat/log.h>
+#include <moat/pmm.h>
+#include <moat/selftest.h>
+#include <moat/string.h>
+#include "arch/x86/cpu.h"
+#include "arch/x86/paging.h"
+#include "arch/x86/percpu.h"
+#include "arch/x86/serial.h"
+#include "arch/x86/trap.h"
+#include "core/boot_report.h"
+#include "core/exit.h"
+
+/* A private copy: the loader's structure lives in memory moat will reuse. */
+static struct boot_info boot_info;
+static struct uart16550 com;
+static u8 bsp_ist[3 * IST_STACK_SIZE] __aligned(16);
+
+extern char __image_start[], __image_end[];
+
+const struct boot_info *boot_info_get(void)
+{
+	return &boot_info;
+}
+
+static void serial_console_write(void *ctx, const char *s, size_t n)
+{
+	uart16550_write(ctx, s, n);
+}
+
+static void console_init(void)
+{
+	char arg[32];
+	const char *p = arg;
+	u64 port = 0x3f8, baud = 115200;
+
+	if (cmdline_get("serial", arg, sizeof(arg)) >= 0) {
+		if (!strcmp(arg, "off"))
+			return;
+		if (parse_u64(&p, &port, false) || port > 0xfff8)
+			port = 0x3f8;
+		if (*p == ',' && (p++, parse_u64(&p, &baud, false) || !baud || baud > 115200))
+			baud = 115200;
+	}
+	if (uart16550_init(&com, (u16)port, (u32)baud) == 0)
+		console_add(&(struct console_out){ "serial", serial_console_write, &com });
+}
+
+static void loglevel_init(void)
+{
+	static const char *const names[] = { "err", "warn", "info", "debug" };
+	char arg[16];
+
+	if (cmdline_get("loglevel", arg, sizeof(arg)) < 0)
+		return;
+	for (unsigned i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(arg, names[i]))
+			log_level = (int)i;
+}
+
+static int memory_init(void)
+{
+	struct pmm_range holes[] = {
+		{ (u64)(uintptr_t)__image_start, (u64)(uintptr_t)__image_end },
+		{ boot_info.trampoline, boot_info.trampoline ? boot_info.trampoline + PAGE_SIZE : 0 },
+	};
+	int err;
+
+	/* Below 1 MiB only the AP trampoline is ever taken from the allocator. */
+	err = pmm_init(&hv_pmm, boot_info.mem, boot_info.nr_mem, holes, ARRAY_SIZE(holes),
+		       PAGE_SIZE);
+	if (err)
+		return pr_err(err, "building the page allocator from the memory map failed\n");
+	return paging_init(&boot_info);
+}
+
+void kmain(const struct boot_info *bi)
+{
+	int err;
+
+	memcpy(&boot_info, bi, sizeof(boot_info));
+	cmdline_set(boot_info.cmdline);
+	console_init();
+	loglevel_init();
+	cpu_data[0].index = 0;
+	cpu_data[0].online = true;
+	cpu_data[0].stack_top = 0;
+	cpu_local_init(&cpu_data[0], (u64)(uintptr_t)bsp_ist);
+	idt_init();
+	nr_cpus_online = 1;
+
+	pr_info("moat hypervisor starting (%s boot), command line \"%s\"\n",
+		boot_info.method == BOOT_UEFI ? "UEFI" : "multiboot2", boot_info.cmdline);
+	if (!strcmp(boot_info.cmdline, "mb2_bad_magic"))
+		pr_err(-EINVAL, "started without a multiboot2 magic; the memory map is unknown\n");
+
+	err = memory_init();
+	if (err)
+		pr_err(err, "memory initialisation failed; only the self-tests that need no memory run\n");
+
+	boot_subsystems_init(&boot_info);
+	boot_report(&boot_info);
+	selftest_run_all();
+	moat_finish();
+}

@@ -1,0 +1,18 @@
+/* The hypervisor command line: space-separated key=value words (or bare flags).
+ *   serial=<port>[,<baud>]  console UART (default 0x3f8,115200; serial=off for none)
+ *   loglevel=err|warn|info|debug
+ *   exit=auto|qemu|bochs|halt|reboot   what to do after the summary line
+ */
+#ifndef MOAT_CMDLINE_H
+#define MOAT_CMDLINE_H
+
+#include <moat/types.h>
+
+void cmdline_set(const char *s);
+const char *cmdline_raw(void);
+/* Copies the value of `key` into buf. Returns the value length, or -ENOENT. A bare word
+ * `key` yields "". */
+int cmdline_get(const char *key, char *buf, size_t size);
+bool cmdline_has(const char *key);
+
+#endif

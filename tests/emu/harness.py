@@ -1,0 +1,305 @@
+#!/usr/bin/env python3
+"""Emulator runs of moat: boots it in QEMU (OVMF or GRUB multiboot2) or Bochs, keeps the
+serial log under build/logs/, and judges the run by the serial output contract:
+TAP lines from the hypervisor and guests, and the final `moat: N passed, M failed, K skipped`.
+
+Each run yields TAP results named "<run>: <suite>: <test-id>", plus run-level checks
+(the summary line was printed, its counts agree with the TAP lines, the exit status agrees,
+no CPU exception dump). Topology-specific host-side checks live in checks.py.
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("BUILD", os.path.join(ROOT, "build"))
+LOGS = os.path.join(BUILD, "logs")
+
+OVMF_CODE = ["/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_CODE.fd"]
+OVMF_VARS = ["/usr/share/OVMF/OVMF_VARS_4M.fd", "/usr/share/OVMF/OVMF_VARS.fd"]
+
+TAP_RE = re.compile(r"^(?:\[([^\]]+)\] )?(not ok|ok) (\d+) - ([^:]+): (\S.*?)(?: # SKIP ?(.*))?$")
+SUMMARY_RE = re.compile(r"^moat: (\d+) passed, (\d+) failed, (\d+) skipped$")
+ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1bc")
+
+
+def first_existing(paths):
+    for p in paths:
+        if os.path.exists(p):
+            return p
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# QEMU machines. Every topology is a q35 machine; the reference one is FACTS.md section 8.
+def topology_args(name, run_dir):
+    pcap = os.path.join(run_dir, "wire.pcap")
+    igb = lambda nid, bus, mac, extra="": [  # noqa: E731
+        "-netdev", f"user,id={nid},restrict=on",
+        "-object", f"filter-dump,id=fd_{nid},netdev={nid},file={os.path.join(run_dir, nid + '.pcap')}",
+        "-device", f"igb,netdev={nid},bus={bus},mac={mac}{extra}"]
+    iommu = ["-device", "intel-iommu,intremap=on"]
+    edu = lambda addr, bus="pcie.0": ["-device", f"edu,bus={bus},addr={addr},dma_mask=0xffffffffffffffff"]  # noqa: E731
+    topo = {
+        "reference": dict(smp=4, mem="1024M", args=iommu + [
+            "-device", "pcie-root-port,id=rp1,chassis=1,slot=1"] +
+            igb("n0", "rp1", "52:54:00:12:34:56") + edu("0x5")),
+        "plain": dict(smp=2, mem="512M", args=[]),
+    }
+    if name not in topo:
+        raise SystemExit(f"harness: unknown topology {name!r}; known: {', '.join(sorted(topo))}")
+    t = topo[name]
+    _ = pcap
+    return t["smp"], t["mem"], t["args"]
+
+
+def qemu_argv(boot, topology, run_dir, serial, monitor_sock, smp=None, mem=None, extra=()):
+    tsmp, tmem, targs = topology_args(topology, run_dir)
+    argv = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", "max",
+            "-smp", str(smp or tsmp), "-m", mem or tmem, "-display", "none", "-no-reboot",
+            "-serial", serial, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            "-monitor", f"unix:{monitor_sock},server,nowait", "-nodefaults"]
+    if boot == "uefi":
+        code, vars_ = first_existing(OVMF_CODE), first_existing(OVMF_VARS)
+        if not code or not vars_:
+            raise SystemExit("harness: OVMF not found (install the ovmf package)")
+        vcopy = os.path.join(run_dir, "OVMF_VARS.fd")
+        shutil.copyfile(vars_, vcopy)
+        argv += ["-drive", f"if=pflash,format=raw,readonly=on,file={code}",
+                 "-drive", f"if=pflash,format=raw,file={vcopy}",
+                 "-drive", f"format=raw,file=fat:rw:{os.path.join(BUILD, 'esp')}"]
+    elif boot == "mb2":
+        argv += ["-cdrom", os.path.join(BUILD, "moat.iso")]
+    else:
+        raise SystemExit(f"harness: unknown boot method {boot!r}")
+    return argv + targs + list(extra)
+
+
+def monitor_command(sock_path, cmd, timeout=5.0):
+    """Sends one human-monitor command and returns its output (prompt lines stripped)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(sock_path)
+    buf = b""
+    deadline = time.monotonic() + timeout
+
+    def read_until_prompt():
+        nonlocal buf
+        while b"(qemu) " not in buf and time.monotonic() < deadline:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            buf += chunk
+    read_until_prompt()
+    buf = b""
+    s.sendall(cmd.encode() + b"\n")
+    read_until_prompt()
+    s.close()
+    text = ANSI_RE.sub("", buf.decode(errors="replace")).replace("\r", "")
+    lines = [ln for ln in text.split("\n") if not ln.startswith("(qemu)") and ln.strip() != cmd]
+    return "\n".join(lines)
+
+
+class Run:
+    """One emulator run and what was read from it."""
+
+    def __init__(self, name):
+        self.name = name
+        self.dir = os.path.join(LOGS, name)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+        self.serial_path = os.path.join(self.dir, "serial.log")
+        self.lines = []
+        self.exit_status = None
+        self.timed_out = False
+        self.elapsed = 0.0
+        self.monitor = {}
+
+    def read_serial(self):
+        with open(self.serial_path, "rb") as f:
+            raw = f.read().decode(errors="replace")
+        raw = ANSI_RE.sub("", raw).replace("\r", "\n")
+        self.lines = [ln for ln in raw.split("\n") if ln.strip()]
+
+
+def run_qemu(name, boot, topology, timeout=240, console=False, monitor_cmds=(), smp=None,
+             mem=None, extra=()):
+    r = Run(name)
+    sock = os.path.join(r.dir, "monitor.sock")
+    argv = qemu_argv(boot, topology, r.dir, f"file:{r.serial_path}", sock, smp, mem, extra)
+    with open(os.path.join(r.dir, "cmdline"), "w") as f:
+        f.write(" ".join(argv) + "\n")
+    t0 = time.monotonic()
+    errlog = open(os.path.join(r.dir, "qemu.stderr"), "w")
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=errlog, stderr=errlog,
+                         start_new_session=True)
+    shown = 0
+    # Ask the monitor early (before moat finishes) for what QEMU itself reports.
+    pending = list(monitor_cmds)
+    try:
+        while p.poll() is None:
+            if time.monotonic() - t0 > timeout:
+                r.timed_out = True
+                break
+            if pending and os.path.exists(sock):
+                for c in pending:
+                    try:
+                        r.monitor[c] = monitor_command(sock, c)
+                    except OSError as e:
+                        r.monitor[c] = f"monitor error: {e}"
+                pending = []
+            if console and os.path.exists(r.serial_path):
+                with open(r.serial_path, "rb") as f:
+                    f.seek(shown)
+                    chunk = f.read()
+                    shown += len(chunk)
+                    sys.stdout.write(ANSI_RE.sub("", chunk.decode(errors="replace")).replace("\r", ""))
+                    sys.stdout.flush()
+            time.sleep(0.2)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+        errlog.close()
+    r.elapsed = time.monotonic() - t0
+    r.exit_status = None if r.timed_out else p.returncode
+    if os.path.exists(r.serial_path):
+        if console:
+            with open(r.serial_path, "rb") as f:
+                f.seek(shown)
+                sys.stdout.write(ANSI_RE.sub("", f.read().decode(errors="replace")).replace("\r", ""))
+        r.read_serial()
+    return r
+
+
+BOCHSRC = """\
+megs: {megs}
+cpu: model={model}, count={cpus}, ips=50000000, reset_on_triple_fault=0, ignore_bad_msrs=0
+romimage: file=/usr/share/bochs/BIOS-bochs-latest
+vgaromimage: file=/usr/share/vgabios/vgabios.bin
+ata0-master: type=cdrom, path={iso}, status=inserted
+boot: cdrom
+display_library: rfb, options="timeout=0"
+port_e9_hack: enabled=1
+com1: enabled=1, mode=file, dev={serial}
+clock: sync=none, time0=local
+log: {log}
+panic: action=fatal
+error: action=report
+info: action=ignore
+debug: action=ignore
+sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
+speaker: enabled=0
+"""
+
+
+def run_bochs(name, cpus=3, megs=512, model="corei7_haswell_4770", timeout=300, console=False):
+    r = Run(name)
+    rc = os.path.join(r.dir, "bochsrc")
+    with open(rc, "w") as f:
+        f.write(BOCHSRC.format(megs=megs, model=model, cpus=cpus, iso=os.path.join(BUILD, "moat.iso"),
+                               serial=r.serial_path, log=os.path.join(r.dir, "bochs.log")))
+    cont = os.path.join(r.dir, "cont.rc")
+    with open(cont, "w") as f:
+        f.write("c\n")
+    t0 = time.monotonic()
+    out = open(os.path.join(r.dir, "bochs.stdout"), "w")
+    p = subprocess.Popen(["bochs", "-q", "-f", rc, "-rc", cont], stdin=subprocess.DEVNULL,
+                         stdout=out, stderr=out, start_new_session=True, cwd=r.dir)
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        r.timed_out = True
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+    out.close()
+    r.elapsed = time.monotonic() - t0
+    # Bochs always exits 1; the serial log is the verdict.
+    r.exit_status = None
+    if os.path.exists(r.serial_path):
+        r.read_serial()
+        if console:
+            sys.stdout.write("\n".join(r.lines) + "\n")
+    return r
+
+
+# ---------------------------------------------------------------------------------------
+def judge(r, expect_exit=True):
+    """TAP results of one run: [(name, status, diagnostic)] with status ok|fail|skip."""
+    results = []
+    counts = {"ok": 0, "fail": 0, "skip": 0}
+    hv = {"ok": 0, "fail": 0, "skip": 0}
+    summary = None
+    trap = None
+    diag_for = None
+    for ln in r.lines:
+        m = TAP_RE.match(ln)
+        if m:
+            guest, verdict, _num, suite, tid, skip = m.groups()
+            st = "skip" if skip is not None else ("ok" if verdict == "ok" else "fail")
+            who = f"[{guest}] " if guest else ""
+            results.append([f"{r.name}: {who}{suite}: {tid}", st, skip or ""])
+            counts[st] += 1
+            if not guest:
+                hv[st] += 1
+            diag_for = results[-1] if st == "fail" else None
+            continue
+        if diag_for is not None and re.match(r"^(\[[^\]]+\] )?# ", ln):
+            diag_for[2] += ln.split("# ", 1)[1] + " "
+            continue
+        diag_for = None
+        m = SUMMARY_RE.match(ln)
+        if m:
+            summary = tuple(int(x) for x in m.groups())
+        if ln.startswith("trap: cpu") and trap is None:
+            trap = ln
+    tail = " | ".join(r.lines[-3:]) if r.lines else "no serial output"
+    results.append([f"{r.name}: run: summary-line", "ok" if summary else "fail",
+                    "" if summary else ("timed out; " if r.timed_out else "") + "last lines: " + tail])
+    if summary:
+        agree = summary == (counts["ok"], counts["fail"], counts["skip"])
+        results.append([f"{r.name}: run: summary-matches-tap", "ok" if agree else "fail",
+                        "" if agree else f"summary {summary} vs TAP lines {counts}"])
+    results.append([f"{r.name}: run: no-cpu-exception", "ok" if trap is None else "fail", trap or ""])
+    if expect_exit and r.exit_status is not None and summary:
+        want = 3 if summary[1] else 1
+        results.append([f"{r.name}: run: exit-status", "ok" if r.exit_status == want else "fail",
+                        f"QEMU exit status {r.exit_status}, expected {want}"])
+    if r.timed_out:
+        results.append([f"{r.name}: run: finished-in-time", "fail", f"killed after {r.elapsed:.0f} s"])
+    return results
+
+
+def line_matching(r, pattern):
+    rx = re.compile(pattern)
+    return [ln for ln in r.lines if rx.search(ln)]
+
+
+if __name__ == "__main__":
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--name", default="manual")
+    ap.add_argument("--emulator", choices=["qemu", "bochs"], default="qemu")
+    ap.add_argument("--boot", choices=["uefi", "mb2"], default="uefi")
+    ap.add_argument("--topology", default="reference")
+    ap.add_argument("--timeout", type=int, default=300)
+    ap.add_argument("--console", action="store_true", help="copy the serial output to stdout")
+    a = ap.parse_args()
+    if a.emulator == "qemu":
+        run = run_qemu(a.name, a.boot, a.topology, a.timeout, a.console)
+    else:
+        run = run_bochs(a.name, timeout=a.timeout, console=a.console)
+    res = judge(run)
+    bad = [x for x in res if x[1] == "fail"]
+    for name, st, diag in bad:
+        print(f"harness: FAILED {name}: {diag}")
+    print(f"harness: serial log in {run.serial_path}")
+    sys.exit(1 if bad else 0)

@@ -1,0 +1,11 @@
+#ifndef TESTS_HOST_SHIM_H
+#define TESTS_HOST_SHIM_H
+
+#include <stdlib.h>
+
+/* Counters of what the code under test logged (see host_shim.c). */
+extern int shim_errors_logged;
+extern int shim_warnings_logged;
+extern char shim_last_log[512];
+
+#endif

@@ -1,0 +1,16 @@
+# Host unit tests (cmocka). Each tests/unit/test_<name>.c is linked with the hypervisor
+# sources it names in tests/unit/<name>.srcs (one path per line) and tests/unit/host_shim.c.
+UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter -Iinclude -I. \
+	-DMOAT_HOST_TEST -fsanitize=address,undefined -fno-omit-frame-pointer
+UNIT_TESTS  := $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
+UNIT_BINS   := $(UNIT_TESTS:%=$(BUILD)/unit/test_%)
+
+.PHONY: unit unit-bin
+unit-bin: $(UNIT_BINS)
+
+unit: unit-bin
+	@python3 tests/run_all.py --only unit
+
+$(BUILD)/unit/test_%: tests/unit/test_%.c tests/unit/%.srcs tests/unit/host_shim.c $$(shell cat tests/unit/$$*.srcs 2>/dev/null)
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< tests/unit/host_shim.c $(shell cat tests/unit/$*.srcs) -lcmocka

@@ -1,0 +1,58 @@
+/* ACPI tables: discovery (RSDP -> XSDT, RSDT fallback), checksum and length validation,
+ * and the summaries the rest of moat needs (MADT CPUs and IOAPICs, MCFG segments).
+ * A table whose checksum or length is bad is reported and never returned. */
+#ifndef MOAT_ACPI_H
+#define MOAT_ACPI_H
+
+#include <moat/boot_info.h>
+
+struct acpi_sdt_header {
+	char signature[4];
+	u32 length;
+	u8 revision;
+	u8 checksum;
+	char oem_id[6];
+	char oem_table_id[8];
+	u32 oem_revision;
+	u32 creator_id;
+	u32 creator_revision;
+} __packed;
+SIZE_CHECK(struct acpi_sdt_header, 36);
+
+struct acpi_cpu {
+	u32 apic_id;
+	u32 uid;
+	bool x2apic; /* from a Local x2APIC structure */
+};
+
+struct acpi_ioapic {
+	u8 id;
+	u32 address;
+	u32 gsi_base;
+};
+
+struct acpi_mcfg_segment {
+	u64 base; /* ECAM base for bus 0 of this segment, even when bus_start > 0 */
+	u16 segment;
+	u8 bus_start, bus_end;
+};
+
+#define ACPI_MAX_CPUS 256
+#define ACPI_MAX_IOAPICS 8
+#define ACPI_MAX_MCFG 8
+#define ACPI_MAX_TABLES 64
+
+/* Parses the tables from boot_info's RSDP. Returns 0, or -ENODEV without usable ACPI. */
+int acpi_init(const struct boot_info *bi);
+/* The idx-th valid table with this signature, or NULL. */
+const struct acpi_sdt_header *acpi_find_table(const char *sig, unsigned idx);
+/* Enabled (or online-capable) CPUs from the MADT. */
+unsigned acpi_cpus(const struct acpi_cpu **cpus);
+unsigned acpi_ioapics(const struct acpi_ioapic **ioapics);
+u64 acpi_lapic_address(void);
+unsigned acpi_mcfg(const struct acpi_mcfg_segment **segs);
+/* Counts for the self-tests: tables seen, and tables rejected (bad checksum/length). */
+unsigned acpi_tables_seen(void);
+unsigned acpi_tables_rejected(void);
+
+#endif

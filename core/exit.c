@@ -68,6 +68,6 @@ void moat_finish(void)
 			cpu_relax();
 		outb(KBC_STATUS, KBC_RESET_CMD);
 	}
-	pr_info("halted\n");
+	pr_info("halted (exit method \"%s\")\n", how);
 	cpu_halt_forever();
 }

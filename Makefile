@@ -24,6 +24,9 @@ KLDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --gc-sectio
 NASMFLAGS := -f elf64 -g -Iinclude/
 
 KDIRS   := boot/multiboot2 arch core acpi pci iommu vmm lib
+# guests/guests.mk may add objects (embedded guest images) to GUEST_BLOBS.
+GUEST_BLOBS :=
+-include guests/guests.mk
 KSRC_C  := $(sort $(shell find $(KDIRS) -name '*.c' 2>/dev/null))
 KSRC_S  := $(sort $(shell find $(KDIRS) -name '*.asm' 2>/dev/null))
 KOBJ    := $(KSRC_C:%.c=$(BUILD)/k/%.o) $(KSRC_S:%.asm=$(BUILD)/k/%.o) $(GUEST_BLOBS)
@@ -46,7 +49,6 @@ $(BUILD)/moat.elf: $(KOBJ) arch/x86/moat.ld
 	$(LD) $(KLDFLAGS) -T arch/x86/moat.ld -Map $(BUILD)/moat.map -o $@ $(KOBJ)
 
 -include boot/efi/efi.mk
--include guests/guests.mk
 .SECONDEXPANSION:
 -include tests/unit/unit.mk
 

@@ -138,7 +138,7 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 				v = (u16)v;
 			else if (lmod <= -2)
 				v = (u8)v;
-			if (alt && base == 16) {
+			if (alt && base == 16 && v) {
 				put(&o, '0');
 				put(&o, *fmt);
 				width = width > 2 ? width - 2 : 0;

@@ -62,7 +62,7 @@ $(BUILD)/moat.iso: $(BUILD)/moat.elf boot/multiboot2/grub.cfg
 
 run: all
 	@bash scripts/deps.sh
-	bash tests/emu/qemu.sh --name run --topology reference --boot uefi --console
+	python3 tests/emu/harness.py --name run --emulator qemu --boot uefi --topology reference --console
 
 test:
 	@bash scripts/deps.sh

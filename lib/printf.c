@@ -30,6 +30,7 @@ static void put_number(struct out *o, u64 v, bool neg, unsigned base, bool upper
 	if (v == 0 && prec != 0)
 		tmp[n++] = '0';
 	while (v) {
+		/* cppcheck-suppress zerodivcond ; base is 8, 10 or 16 */
 		tmp[n++] = digits[v % base];
 		v /= base;
 	}

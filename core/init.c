@@ -1,11 +1,12 @@
 /* Subsystem bring-up order after memory is set up. */
 #define LOG_TAG "moat"
+#include <moat/acpi.h>
 #include <moat/log.h>
 #include <moat/time.h>
 #include "core/boot_report.h"
 
 void boot_subsystems_init(const struct boot_info *bi)
 {
-	(void)bi;
 	time_init();
+	acpi_init(bi);
 }

@@ -3,10 +3,14 @@
 #include <moat/acpi.h>
 #include <moat/log.h>
 #include <moat/time.h>
+#include "arch/x86/apic.h"
+#include "arch/x86/smp.h"
 #include "core/boot_report.h"
 
 void boot_subsystems_init(const struct boot_info *bi)
 {
 	time_init();
 	acpi_init(bi);
+	if (apic_init() == 0)
+		smp_init(bi);
 }

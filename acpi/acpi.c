@@ -2,6 +2,7 @@
  * acpi.dump command-line flag (hex dump of every table, for capturing unit-test data) and
  * the accessors of include/moat/acpi.h. */
 #define LOG_TAG "acpi"
+#include <moat/bits.h>
 #include <moat/cmdline.h>
 #include <moat/errno.h>
 #include <moat/log.h>
@@ -11,6 +12,14 @@
 #include "arch/x86/paging.h"
 
 #define DUMP_BYTES_PER_LINE 16
+
+/* FADT fields (ACPI 6.5 5.2.9) */
+#define FADT_PM_TMR_BLK 76
+#define FADT_FLAGS 112
+#define   FADT_TMR_VAL_EXT BIT(8)
+#define FADT_X_PM_TMR_BLK 208 /* Generic Address Structure */
+#define   GAS_SPACE_IO 1
+#define GAS_ADDRESS_OFF 4
 
 static struct acpi_info acpi;
 
@@ -133,6 +142,32 @@ unsigned acpi_mcfg(const struct acpi_mcfg_segment **segs)
 {
 	*segs = acpi.mcfg;
 	return acpi.nr_mcfg;
+}
+
+static u32 fadt_u32(const struct acpi_sdt_header *fadt, u32 off)
+{
+	u32 v = 0;
+
+	if (fadt->length >= off + 4)
+		memcpy(&v, (const u8 *)fadt + off, 4);
+	return v;
+}
+
+int acpi_pm_timer(u16 *port, unsigned *bits)
+{
+	const struct acpi_sdt_header *fadt = acpi_find_table("FACP", 0);
+	const u8 *f = (const u8 *)fadt;
+	u64 x_port = 0;
+
+	if (!fadt)
+		return -ENODEV;
+	*port = (u16)fadt_u32(fadt, FADT_PM_TMR_BLK);
+	if (!*port && fadt->length >= FADT_X_PM_TMR_BLK + 12 && f[FADT_X_PM_TMR_BLK] == GAS_SPACE_IO) {
+		memcpy(&x_port, f + FADT_X_PM_TMR_BLK + GAS_ADDRESS_OFF, 8);
+		*port = (u16)x_port;
+	}
+	*bits = fadt_u32(fadt, FADT_FLAGS) & FADT_TMR_VAL_EXT ? 32 : 24;
+	return *port ? 0 : -ENODEV;
 }
 
 unsigned acpi_tables_seen(void)

@@ -63,6 +63,10 @@ unsigned acpi_ioapics(const struct acpi_ioapic **ioapics);
 unsigned acpi_irq_overrides(const struct acpi_irq_override **isos);
 u64 acpi_lapic_address(void);
 unsigned acpi_mcfg(const struct acpi_mcfg_segment **segs);
+/* The ACPI PM timer (3.579545 MHz) from the FADT: its I/O port and counter width (24 or
+ * 32 bits). -ENODEV if there is none. */
+#define ACPI_PM_TIMER_HZ 3579545u
+int acpi_pm_timer(u16 *port, unsigned *bits);
 /* Counts for the self-tests: tables seen, and tables rejected (bad checksum/length). */
 unsigned acpi_tables_seen(void);
 unsigned acpi_tables_rejected(void);

@@ -10,7 +10,8 @@
 #define MEASURE_PM_TICKS (ACPI_PM_TIMER_HZ / 20) /* 50 ms */
 #define MAX_PM_READS 100000000u
 #define TOLERANCE_PERCENT 5
-#define MIN_PLAUSIBLE_HZ (100 * 1000 * 1000ULL)
+/* Bochs' TSC runs at its configured ips (50 MHz in the harness). */
+#define MIN_PLAUSIBLE_HZ (10 * 1000 * 1000ULL)
 #define MAX_PLAUSIBLE_HZ (10 * 1000 * 1000 * 1000ULL)
 
 /* TSC ticks over MEASURE_PM_TICKS of the PM timer, or 0 if it does not advance. */

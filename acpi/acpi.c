@@ -162,7 +162,8 @@ int acpi_pm_timer(u16 *port, unsigned *bits)
 	if (!fadt)
 		return -ENODEV;
 	*port = (u16)fadt_u32(fadt, FADT_PM_TMR_BLK);
-	if (!*port && fadt->length >= FADT_X_PM_TMR_BLK + 12 && f[FADT_X_PM_TMR_BLK] == GAS_SPACE_IO) {
+	if (!*port && fadt->length >= FADT_X_PM_TMR_BLK + 12 &&
+	    f[FADT_X_PM_TMR_BLK] == GAS_SPACE_IO) {
 		memcpy(&x_port, f + FADT_X_PM_TMR_BLK + GAS_ADDRESS_OFF, 8);
 		*port = (u16)x_port;
 	}

@@ -80,15 +80,20 @@ void ap_main(struct percpu *c)
 	ap_idle(c);
 }
 
-/* Where a symbol of the trampoline blob lives in the copied page. */
+/* Offset of a symbol of the trampoline blob, and where it lives in the copied page. */
+static u64 tramp_offset(const u8 *sym)
+{
+	return (u64)((uintptr_t)sym - (uintptr_t)trampoline_start);
+}
+
 static void *tramp_addr(const u8 *sym)
 {
-	return (void *)(uintptr_t)(tramp_page + (u64)(sym - trampoline_start));
+	return (void *)(uintptr_t)(tramp_page + tramp_offset(sym));
 }
 
 static int trampoline_setup(const struct boot_info *bi)
 {
-	u64 size = (u64)(trampoline_end - trampoline_start);
+	u64 size = tramp_offset(trampoline_end);
 	u64 cr3 = read_cr3();
 
 	tramp_page = bi->trampoline;

@@ -13,6 +13,7 @@
 #include "data/acpi_blob.h"
 #include "data/acpi_qemu_q35.h"
 #include "data/acpi_bochs.h"
+#include "data/acpi_qemu_q35_ovmf.h"
 
 /* A fake physical memory: writable copies of the captured tables at their addresses. */
 #define MAX_REGIONS 32
@@ -27,6 +28,7 @@ struct fake_mem {
 	unsigned n;
 	u8 rsdp[36];
 	u64 rsdp_len;
+	u64 rsdp_pa; /* an RSDP in memory rather than a copy */
 	unsigned maps;
 };
 
@@ -63,6 +65,8 @@ static void load(struct fake_mem *m, const struct acpi_blob *b, size_t n)
 			m->rsdp_len = b[i].len;
 		} else {
 			add_region(m, b[i].pa, b[i].bytes, b[i].len);
+			if (!strcmp(b[i].sig, "RSDP"))
+				m->rsdp_pa = b[i].pa;
 		}
 	}
 }
@@ -95,7 +99,7 @@ static int parse(struct acpi_info *ai, struct fake_mem *m)
 	struct acpi_access acc = { fake_map, m };
 
 	shim_errors_logged = shim_warnings_logged = 0;
-	return acpi_parse(ai, &acc, 0, m->rsdp, m->rsdp_len);
+	return acpi_parse(ai, &acc, m->rsdp_pa, m->rsdp, m->rsdp_len);
 }
 
 static struct acpi_info ai;
@@ -110,6 +114,12 @@ static int setup_q35(void **state)
 static int setup_bochs(void **state)
 {
 	load(&mem, acpi_bochs, ARRAY_SIZE(acpi_bochs));
+	return 0;
+}
+
+static int setup_ovmf(void **state)
+{
+	load(&mem, acpi_qemu_q35_ovmf, ARRAY_SIZE(acpi_qemu_q35_ovmf));
 	return 0;
 }
 
@@ -182,6 +192,35 @@ static void bochs_tables(void **state)
 	assert_int_equal(ai.nr_isos, 1);
 	assert_int_equal(ai.nr_mcfg, 0);
 	assert_null(acpi_info_find(&ai, "MCFG", 0));
+}
+
+/* OVMF: RSDP revision 2 in memory, XSDT. */
+static void ovmf_xsdt(void **state)
+{
+	assert_int_equal(parse(&ai, &mem), 0);
+	assert_int_equal(shim_errors_logged, 0);
+	assert_int_equal(ai.rsdp_pa, 0x3f77d014);
+	assert_int_equal(ai.rsdp_revision, 2);
+	assert_string_equal(ai.root_sig, "XSDT");
+	assert_int_equal(ai.root_pa, 0x3f77c0e8);
+	assert_int_equal(ai.nr_tables, 7);
+	assert_int_equal(ai.rejected, 0);
+	assert_int_equal(ai.nr_cpus_enabled, 4);
+	assert_int_equal(ai.nr_mcfg, 1);
+	assert_int_equal(ai.mcfg[0].base, 0xb0000000);
+	assert_non_null(acpi_info_find(&ai, "DMAR", 0));
+	assert_non_null(acpi_info_find(&ai, "DSDT", 0));
+}
+
+/* The RSDP in memory, with a corrupt extended checksum and no RSDT captured: the XSDT
+ * is not trusted, and without an RSDT there are no tables. */
+static void ovmf_rsdp_ext_checksum_bad(void **state)
+{
+	u8 *r = table(&mem, "RSD ");
+
+	r[32] ^= 0x10;
+	assert_int_equal(parse(&ai, &mem), -ENODEV);
+	assert_true(shim_warnings_logged >= 1);
 }
 
 static void bad_checksum_rejected(void **state)
@@ -511,6 +550,8 @@ int main(void)
 		Q35(q35_tables),
 		Q35(q35_madt_mcfg),
 		cmocka_unit_test_setup_teardown(bochs_tables, setup_bochs, teardown),
+		cmocka_unit_test_setup_teardown(ovmf_xsdt, setup_ovmf, teardown),
+		cmocka_unit_test_setup_teardown(ovmf_rsdp_ext_checksum_bad, setup_ovmf, teardown),
 		Q35(bad_checksum_rejected),
 		Q35(length_past_memory_rejected),
 		Q35(length_insane_rejected),

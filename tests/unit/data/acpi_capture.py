@@ -6,6 +6,8 @@ the RSDP and every table it found), and turns the `acpi: dump ...` lines into a 
 
   tests/unit/data/acpi_capture.py qemu-q35   > tests/unit/data/acpi_qemu_q35.h
   tests/unit/data/acpi_capture.py bochs      > tests/unit/data/acpi_bochs.h
+  tests/unit/data/acpi_capture.py qemu-q35-ovmf > tests/unit/data/acpi_qemu_q35_ovmf.h
+(the OVMF capture boots build/esp with a moat.cmd holding acpi.dump next to BOOTX64.EFI).
 """
 import os
 import re
@@ -34,6 +36,14 @@ def build_iso():
                     os.path.join(CAP, "moat.iso"), iso], check=True, capture_output=True)
 
 
+def build_esp():
+    esp = os.path.join(CAP, "esp")
+    shutil.rmtree(esp, ignore_errors=True)
+    shutil.copytree(os.path.join(ROOT, "build", "esp"), esp)
+    with open(os.path.join(esp, "EFI", "BOOT", "moat.cmd"), "w", newline="") as f:
+        f.write("acpi.dump\r\n")
+
+
 def parse(lines):
     blobs, cur = [], None
     for ln in lines:
@@ -54,7 +64,7 @@ def parse(lines):
 def emit(name, what, blobs):
     out = [f"/* ACPI tables of {what},",
            " * captured by tests/unit/data/acpi_capture.py (moat booted with acpi.dump).",
-           " * pa 0 = the RSDP copy from the multiboot2 tag. */",
+           "XX
            f"static const struct acpi_blob {name}[] = {{"]
     for sig, pa, length, data in blobs:
         out.append(f"\t{{ \"{sig}\", {pa:#x}, {length}, (const u8[]){{")
@@ -67,6 +77,12 @@ def emit(name, what, blobs):
 
 def main():
     which = sys.argv[1] if len(sys.argv) > 1 else "qemu-q35"
+    if which == "qemu-q35-ovmf":
+        build_esp()
+        r = harness.run_qemu("capture-ovmf", "uefi", "reference", timeout=90)
+        print(emit("acpi_qemu_q35_ovmf", "QEMU 10 q35 (reference topology) booted through OVMF",
+                   parse(r.lines)))
+        return
     build_iso()
     if which == "qemu-q35":
         r = harness.run_qemu("capture-q35", "mb2", "reference", timeout=60)

@@ -255,8 +255,10 @@ unsigned smp_init(const struct boot_info *bi)
 			pr_err(err, "no AP trampoline; APs stay off\n");
 			goto out;
 		}
-		pr_info("trampoline at %#llx, %u CPUs in the MADT\n",
-			(unsigned long long)tramp_page, acpi_cpus_enabled());
+		pr_info("trampoline at %#llx (%s), %u CPUs in the MADT\n",
+			(unsigned long long)tramp_page,
+			bi->trampoline ? "reserved by the loader" : "from the allocator",
+			acpi_cpus_enabled());
 	}
 	for (unsigned i = 0; i < n; i++) {
 		if (cpus[i].apic_id == bsp || !startable(&cpus[i], next))

@@ -27,8 +27,15 @@ static u32 cpuid_apic_id(void)
 
 struct whoami {
 	u32 apic_id, cpuid_id, index;
+	u64 apic_base;
 	bool ran;
 };
+
+/* The local APIC is enabled, in the mode the BSP chose. */
+static bool apic_mode_ok(u64 base)
+{
+	return (base & APIC_BASE_ENABLE) && !!(base & APIC_BASE_X2APIC) == apic_x2apic_mode();
+}
 
 static void whoami(void *arg)
 {
@@ -37,6 +44,7 @@ static void whoami(void *arg)
 	w->apic_id = apic_id();
 	w->cpuid_id = cpuid_apic_id();
 	w->index = this_cpu()->index;
+	w->apic_base = rdmsr(MSR_IA32_APIC_BASE);
 	w->ran = true;
 }
 
@@ -61,6 +69,8 @@ SELFTEST_ORDER(st_cpus_online, "boot", "cpus-online", 20)
 	      nr_cpus_online, acpi_cpus_enabled());
 	CHECK(ctx, cpu_data[0].apic_id == apic_id() && in_madt(apic_id()),
 	      "BSP APIC ID %u (MADT: %d)", apic_id(), in_madt(apic_id()));
+	CHECK(ctx, apic_mode_ok(rdmsr(MSR_IA32_APIC_BASE)), "BSP IA32_APIC_BASE %#llx",
+	      (unsigned long long)rdmsr(MSR_IA32_APIC_BASE));
 	for (unsigned i = 0; i < MAX_CPUS; i++) {
 		struct whoami w = { 0 };
 		int err;
@@ -76,6 +86,8 @@ SELFTEST_ORDER(st_cpus_online, "boot", "cpus-online", 20)
 		      "cpu %u: APIC ID %u, runs on %u, CPUID says %u", i, cpu_data[i].apic_id,
 		      w.apic_id, w.cpuid_id);
 		CHECK(ctx, w.index == i, "cpu %u: this_cpu() says %u", i, w.index);
+		CHECK(ctx, apic_mode_ok(w.apic_base), "cpu %u: IA32_APIC_BASE %#llx", i,
+		      (unsigned long long)w.apic_base);
 		CHECK(ctx, in_madt(w.apic_id), "cpu %u: APIC ID %u not in the MADT", i, w.apic_id);
 		CHECK(ctx, smp_cpu_by_apic_id(w.apic_id) == (int)i, "lookup of APIC ID %u",
 		      w.apic_id);

@@ -136,7 +136,9 @@ static void cmdline_from_file(struct loader *ld)
 
 	status = open_sized(ld, L"moat.cmd", sizeof(text), &fh, &size);
 	if (status == EFI_NOT_FOUND)
-		Print(L"efi: no load options and no moat.cmd: empty command line\n");
+		Print(L"efi: no command line in the load options (%d bytes) and no moat.cmd: "
+		      L"empty command line\n",
+		      ld->loaded->LoadOptionsSize);
 	if (EFI_ERROR(status))
 		return;
 	status = file_read_all(fh, text, size);

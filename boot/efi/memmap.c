@@ -73,26 +73,49 @@ static const CHAR16 *efi_type_name(u32 type)
 	return type < ARRAY_SIZE(names) ? names[type] : L"OEM/OS-defined";
 }
 
+static void print_descriptors(const void *map, UINTN size, UINTN desc_size, u64 base, u64 end)
+{
+	struct efi_mem_desc d;
+
+	for (UINTN off = 0; off + desc_size <= size; off += desc_size) {
+		u64 d_end;
+
+		__builtin_memcpy(&d, (const u8 *)map + off, sizeof(d));
+		d_end = d.phys_start + d.nr_pages * EFI_PAGE_BYTES;
+		if (d.phys_start < end && base < d_end)
+			Print(L"efi:   %lx-%lx %s attr %lx\n", d.phys_start, d_end - 1,
+			      efi_type_name(d.type), d.attribute);
+	}
+}
+
 void memmap_print_overlapping(u64 base, u64 end)
 {
 	UINTN size, desc_size, key;
-	struct efi_mem_desc d;
 	EFI_STATUS status;
 	void *map;
 
 	status = memmap_get(&map, &size, &desc_size, &key);
-	if (EFI_ERROR(status) || desc_size < sizeof(d)) {
+	if (EFI_ERROR(status) || desc_size < sizeof(struct efi_mem_desc)) {
 		Print(L"efi: GetMemoryMap failed: %r\n", status);
 		return;
 	}
-	for (UINTN off = 0; off + desc_size <= size; off += desc_size) {
-		u64 d_end;
+	print_descriptors(map, size, desc_size, base, end);
+}
 
-		__builtin_memcpy(&d, (u8 *)map + off, sizeof(d));
-		d_end = d.phys_start + d.nr_pages * EFI_PAGE_BYTES;
-		if (d.phys_start < end && base < d_end)
-			Print(L"efi:   %lx-%lx %s\n", d.phys_start, d_end - 1, efi_type_name(d.type));
+/* Whether the command line holds word, whole. */
+static bool cmdline_has(const char *cmdline, const char *word)
+{
+	for (const char *p = cmdline; *p; p++) {
+		const char *a = p, *b = word;
+
+		if (p != cmdline && p[-1] != ' ')
+			continue;
+		while (*b && *a == *b)
+			a++, b++;
+		if (!*b && (!*a || *a == ' '))
+			return true;
 	}
+	return false;
 }
 
 static void report_stats(const struct efi_mmap_stats *st, UINTN desc_size)
@@ -136,6 +159,10 @@ EFI_STATUS memmap_preview(struct loader *ld)
 		return EFI_UNSUPPORTED;
 	}
 	report_stats(&st, desc_size);
+	if (cmdline_has(bi->cmdline, "loglevel=debug")) {
+		Print(L"efi: firmware memory map:\n");
+		print_descriptors(map, size, desc_size, 0, ~0ULL);
+	}
 	for (u32 i = 0; i < bi->nr_mem; i++)
 		if (bi->mem[i].type == MEM_USABLE || bi->mem[i].type == MEM_BOOT_DATA)
 			usable += bi->mem[i].length;

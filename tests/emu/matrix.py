@@ -1,6 +1,9 @@
 """The emulator test matrix (DESIGN.md "Test matrix"). Each run boots moat once; its TAP
 lines become tests, and `checks` adds host-side checks that read the run's serial log and
 what QEMU itself reported (monitor commands)."""
+import os
+import shutil
+
 import harness
 
 
@@ -39,9 +42,47 @@ SMP_RUNS = [
                  check_line("apic-id-259", r"^smp: 3 CPUs online, APIC IDs 0 1 259$")]),
 ]
 
+
+# moat.cmd and moat.conf next to the UEFI application reach moat without a rebuild.
+ESP_FILES = {
+    "moat.cmd": "# command line for moat (tests/emu/matrix.py)\r\nloglevel=debug\r\n"
+                "  efi_files_test=1\n",
+    "moat.conf": "# configuration handed to moat as module \"config\"\nguest test0 {\n}\n",
+}
+
+
+def esp_with_files(files):
+    """A copy of build/esp with extra files next to BOOTX64.EFI; returns its path."""
+    def prepare():
+        esp = os.path.join(harness.BUILD, "esp-files")
+        shutil.rmtree(esp, ignore_errors=True)
+        shutil.copytree(os.path.join(harness.BUILD, "esp"), esp)
+        for name, text in files.items():
+            with open(os.path.join(esp, "EFI", "BOOT", name), "w", newline="") as f:
+                f.write(text)
+        return esp
+    return prepare
+
+
+def check_esp_files(r):
+    conf = len(ESP_FILES["moat.conf"].encode())
+    cmd = any('command line "loglevel=debug efi_files_test=1"' in ln for ln in r.lines)
+    mods = [ln for ln in r.lines if ln.startswith("moat: module 0:") and ln.endswith('"config"')]
+    size = None
+    if mods:
+        lo, hi = mods[0].split()[3].split("-")
+        size = int(hi, 16) - int(lo, 16)
+    return [[f"{r.name}: host: cmdline-from-moat.cmd", "ok" if cmd else "fail",
+             "" if cmd else "moat did not report the command line of moat.cmd"],
+            [f"{r.name}: host: moat.conf-as-config-module", "ok" if size == conf else "fail",
+             "" if size == conf else f"config module line {mods[:1]}, expected {conf} bytes"]]
+
+
 RUNS = [
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
          checks=[check_boot_method("UEFI")]),
+    dict(name="qemu-uefi-files", emulator="qemu", boot="uefi", topology="plain",
+         prepare=esp_with_files(ESP_FILES), checks=[check_boot_method("UEFI"), check_esp_files]),
     dict(name="qemu-mb2-reference", emulator="qemu", boot="mb2", topology="reference",
          checks=[check_boot_method("multiboot2")]),
     dict(name="bochs-mb2", emulator="bochs", cpus=3, checks=[check_boot_method("multiboot2")]),
@@ -49,11 +90,12 @@ RUNS = [
 
 
 def execute(spec):
+    esp = spec["prepare"]() if "prepare" in spec else None
     if spec["emulator"] == "qemu":
         r = harness.run_qemu(spec["name"], spec["boot"], spec["topology"],
                              timeout=spec.get("timeout", 300),
                              monitor_cmds=spec.get("monitor", ()), smp=spec.get("smp"),
-                             mem=spec.get("mem"), extra=spec.get("extra", ()))
+                             mem=spec.get("mem"), extra=spec.get("extra", ()), esp=esp)
     else:
         r = harness.run_bochs(spec["name"], cpus=spec.get("cpus", 3), megs=spec.get("megs", 512),
                               timeout=spec.get("timeout", 420))

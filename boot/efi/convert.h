@@ -86,6 +86,9 @@ int efi_cmdline_from_ucs2(const void *opts, size_t size, char *out, size_t cap);
  * lines starting with '#' are dropped, blanks collapse. Same returns as above. */
 int efi_cmdline_from_text(const char *text, size_t len, char *out, size_t cap);
 
+/* Whether the command line holds word as a whole blank-separated word. */
+bool efi_cmdline_has(const char *cmdline, const char *word);
+
 /* EFI_GRAPHICS_PIXEL_FORMAT (UEFI 2.10 section 12.9) */
 enum gop_pixel_format {
 	GOP_PIXEL_RGBX8 = 0,

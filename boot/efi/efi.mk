@@ -7,10 +7,10 @@
 EFI_INC     := /usr/include/efi
 EFI_LIBDIR  := /usr/lib
 EFI_CFLAGS  := -std=gnu11 -O2 -g $(WARN) -isystem $(EFI_INC) -isystem $(EFI_INC)/x86_64 \
-	-Iinclude -I. -fpic -ffreestanding -fno-stack-protector -fshort-wchar -mno-red-zone \
+	-Werror=implicit-function-declaration -Iinclude -I. -fpic -ffreestanding -fno-stack-protector -fshort-wchar -mno-red-zone \
 	-maccumulate-outgoing-args -fno-strict-aliasing -DEFI_FUNCTION_WRAPPER -DMOAT_EFI \
 	-MMD -MP
-EFI_LDFLAGS := -nostdlib -shared -Bsymbolic -znocombreloc -T $(EFI_LIBDIR)/elf_x86_64_efi.lds
+EFI_LDFLAGS := -nostdlib -shared -Bsymbolic -znocombreloc --no-undefined -T $(EFI_LIBDIR)/elf_x86_64_efi.lds
 EFI_SECTIONS := .text .sdata .data .rodata .dynamic .dynsym .rel .rela .rel.* .rela.* .reloc
 
 EFI_SRC := $(sort $(wildcard boot/efi/*.c))

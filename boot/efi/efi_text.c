@@ -127,3 +127,20 @@ int efi_cmdline_from_text(const char *text, size_t len, char *out, size_t cap)
 	}
 	return line_finish(&l);
 }
+
+bool efi_cmdline_has(const char *cmdline, const char *word)
+{
+	for (const char *p = cmdline; *p; p++) {
+		const char *a = p, *b = word;
+
+		if (p != cmdline && p[-1] != ' ')
+			continue;
+		while (*b && *a == *b) {
+			a++;
+			b++;
+		}
+		if (!*b && (!*a || *a == ' '))
+			return true;
+	}
+	return false;
+}

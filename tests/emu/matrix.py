@@ -46,7 +46,7 @@ SMP_RUNS = [
 # moat.cmd and moat.conf next to the UEFI application reach moat without a rebuild.
 ESP_FILES = {
     "moat.cmd": "# command line for moat (tests/emu/matrix.py)\r\nloglevel=debug\r\n"
-                "  efi_files_test=1\n",
+                "  efi_test_stale_key\n",
     "moat.conf": "# configuration handed to moat as module \"config\"\nguest test0 {\n}\n",
 }
 
@@ -66,7 +66,9 @@ def esp_with_files(files):
 
 def check_esp_files(r):
     conf = len(ESP_FILES["moat.conf"].encode())
-    cmd = any('command line "loglevel=debug efi_files_test=1"' in ln for ln in r.lines)
+    cmd = any('command line "loglevel=debug efi_test_stale_key' in ln for ln in r.lines)
+    # The loader made the first ExitBootServices fail with a stale map key: attempt 2 won.
+    retry = any('efi_exit_attempt=2"' in ln for ln in r.lines if ln.startswith("moat: "))
     mods = [ln for ln in r.lines if ln.startswith("moat: module 0:") and ln.endswith('"config"')]
     size = None
     if mods:
@@ -74,6 +76,8 @@ def check_esp_files(r):
         size = int(hi, 16) - int(lo, 16)
     return [[f"{r.name}: host: cmdline-from-moat.cmd", "ok" if cmd else "fail",
              "" if cmd else "moat did not report the command line of moat.cmd"],
+            [f"{r.name}: host: exit-boot-services-retry", "ok" if retry else "fail",
+             "" if retry else "moat's command line does not show efi_exit_attempt=2"],
             [f"{r.name}: host: moat.conf-as-config-module", "ok" if size == conf else "fail",
              "" if size == conf else f"config module line {mods[:1]}, expected {conf} bytes"]]
 
@@ -82,7 +86,7 @@ RUNS = [
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
          checks=[check_boot_method("UEFI")]),
     dict(name="qemu-uefi-files", emulator="qemu", boot="uefi", topology="plain",
-         prepare=esp_with_files(ESP_FILES), checks=[check_boot_method("UEFI"), check_esp_files]),
+         timeout=120, prepare=esp_with_files(ESP_FILES), checks=[check_boot_method("UEFI"), check_esp_files]),
     dict(name="qemu-mb2-reference", emulator="qemu", boot="mb2", topology="reference",
          checks=[check_boot_method("multiboot2")]),
     dict(name="bochs-mb2", emulator="bochs", cpus=3, checks=[check_boot_method("multiboot2")]),

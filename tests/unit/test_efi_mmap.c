@@ -454,6 +454,18 @@ static void test_cmd_file(void **state)
 	(void)state;
 }
 
+static void test_cmdline_has(void **state)
+{
+	assert_true(efi_cmdline_has("loglevel=debug", "loglevel=debug"));
+	assert_true(efi_cmdline_has("a loglevel=debug b", "loglevel=debug"));
+	assert_true(efi_cmdline_has("a b", "b"));
+	assert_false(efi_cmdline_has("loglevel=debugx", "loglevel=debug"));
+	assert_false(efi_cmdline_has("xloglevel=debug", "loglevel=debug"));
+	assert_false(efi_cmdline_has("loglevel=deb", "loglevel=debug"));
+	assert_false(efi_cmdline_has("", "a"));
+	(void)state;
+}
+
 /* ---- framebuffer --------------------------------------------------------------------- */
 static void test_fb_formats(void **state)
 {
@@ -507,6 +519,7 @@ int main(void)
 		cmocka_unit_test(test_ucs2_not_text),
 		cmocka_unit_test(test_ucs2_truncated),
 		cmocka_unit_test(test_cmd_file),
+		cmocka_unit_test(test_cmdline_has),
 		cmocka_unit_test(test_fb_formats),
 	};
 

@@ -2,6 +2,7 @@
 lines become tests, and `checks` adds host-side checks that read the run's serial log and
 what QEMU itself reported (monitor commands)."""
 import os
+import re
 import shutil
 
 import harness
@@ -64,6 +65,17 @@ def esp_with_files(files):
     return prepare
 
 
+def check_framebuffer(r):
+    """With a VGA device OVMF offers GOP: the loader must hand its framebuffer over."""
+    m = [re.search(r"efi: framebuffer ([0-9A-F]+) \((\d+) bytes\) (\d+)x(\d+) pitch (\d+) bpp 32", ln)
+         for ln in r.lines]
+    m = [x for x in m if x]
+    ok = bool(m) and int(m[0].group(1), 16) != 0 and int(m[0].group(5)) >= 4 * int(m[0].group(3)) \
+        and int(m[0].group(5)) * int(m[0].group(4)) <= int(m[0].group(2))
+    return [[f"{r.name}: host: gop-framebuffer", "ok" if ok else "fail",
+             "" if ok else f"framebuffer line: {m[0].group(0) if m else 'none'}"]]
+
+
 def check_esp_files(r):
     conf = len(ESP_FILES["moat.conf"].encode())
     cmd = any('command line "loglevel=debug efi_test_stale_key' in ln for ln in r.lines)
@@ -86,7 +98,7 @@ RUNS = [
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
          checks=[check_boot_method("UEFI")]),
     dict(name="qemu-uefi-files", emulator="qemu", boot="uefi", topology="plain",
-         timeout=120, prepare=esp_with_files(ESP_FILES), checks=[check_boot_method("UEFI"), check_esp_files]),
+         timeout=120, prepare=esp_with_files(ESP_FILES), extra=["-device", "VGA"], checks=[check_boot_method("UEFI"), check_esp_files, check_framebuffer]),
     dict(name="qemu-mb2-reference", emulator="qemu", boot="mb2", topology="reference",
          checks=[check_boot_method("multiboot2")]),
     dict(name="bochs-mb2", emulator="bochs", cpus=3, checks=[check_boot_method("multiboot2")]),

@@ -53,12 +53,12 @@ struct efi_keep {
 
 /* What the conversion met, for the loader to report before ExitBootServices. */
 struct efi_mmap_stats {
-	u32 nr_desc;       /* whole descriptors in the buffer */
-	u32 nr_empty;      /* descriptors of zero pages (ignored) */
-	u32 nr_invalid;    /* unaligned start or end past 2^64 (ignored) */
+	u32 nr_desc;	   /* whole descriptors in the buffer */
+	u32 nr_empty;	   /* descriptors of zero pages (ignored) */
+	u32 nr_invalid;	   /* unaligned start or end past 2^64 (ignored) */
 	u32 nr_overlaps;   /* pairs of descriptors that overlap (the stricter type wins) */
-	u32 nr_needed;     /* ranges the converted map needs */
-	u32 trailing;      /* bytes after the last whole descriptor (ignored) */
+	u32 nr_needed;	   /* ranges the converted map needs */
+	u32 trailing;	   /* bytes after the last whole descriptor (ignored) */
 	u64 dropped_bytes; /* bytes left out because the output was full */
 	u64 first_dropped; /* lowest address left out */
 };

@@ -34,15 +34,14 @@ int efi_fb_pixel_format(u32 format, const u32 masks[4], struct boot_fb *fb)
 		fb->bpp = 32;
 		return 0;
 	case GOP_PIXEL_BITMASK:
-		if (mask_position(masks[0], &fb->red_pos) || mask_position(masks[1], &fb->green_pos) ||
+		if (mask_position(masks[0], &fb->red_pos) ||
+		    mask_position(masks[1], &fb->green_pos) ||
 		    mask_position(masks[2], &fb->blue_pos))
 			return -EINVAL;
 		all = masks[0] | masks[1] | masks[2] | masks[3];
 		fb->bpp = (u8)(32 - __builtin_clz(all));
 		return 0;
-	case GOP_PIXEL_BLT_ONLY:
-		return -ENODEV;
-	default:
-		return -EINVAL;
+	case GOP_PIXEL_BLT_ONLY: return -ENODEV;
+	default: return -EINVAL;
 	}
 }

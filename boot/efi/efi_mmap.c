@@ -151,7 +151,8 @@ static void emit(struct emitter *e, u64 base, u64 end, u32 type)
 	e->last_type = type;
 	e->last_stored = e->nr < e->max;
 	if (e->last_stored) {
-		e->out[e->nr++] = (struct mem_range){ .base = base, .length = end - base, .type = type };
+		e->out[e->nr++] =
+			(struct mem_range){.base = base, .length = end - base, .type = type};
 	} else {
 		if (!e->st->dropped_bytes)
 			e->st->first_dropped = base;
@@ -167,7 +168,8 @@ static void count_inputs(const struct sweep *sw, struct efi_mmap_stats *st)
 	for (size_t i = 0; i < sw->nr_desc; i++) {
 		if (desc_span(sw, i, &a, &invalid)) {
 			for (size_t j = i + 1; j < sw->nr_desc; j++)
-				if (desc_span(sw, j, &b, &invalid) && a.base < b.end && b.base < a.end)
+				if (desc_span(sw, j, &b, &invalid) && a.base < b.end &&
+				    b.base < a.end)
 					st->nr_overlaps++;
 		} else if (invalid) {
 			st->nr_invalid++;
@@ -181,13 +183,13 @@ int efi_mmap_convert(const void *map, size_t map_size, size_t desc_size,
 		     const struct efi_keep *keep, unsigned nr_keep, struct mem_range *out,
 		     u32 max_out, u32 *nr_out, struct efi_mmap_stats *stats)
 {
-	struct sweep sw = { .map = map, .keep = keep, .nr_keep = nr_keep };
-	struct emitter em = { .out = out, .max = max_out, .st = stats };
+	struct sweep sw = {.map = map, .keep = keep, .nr_keep = nr_keep};
+	struct emitter em = {.out = out, .max = max_out, .st = stats};
 	struct span s;
 	u64 cur = 0, next = 0;
 	bool any = false;
 
-	*stats = (struct efi_mmap_stats){ 0 };
+	*stats = (struct efi_mmap_stats){0};
 	*nr_out = 0;
 	if (desc_size < sizeof(struct efi_mem_desc))
 		return -EINVAL;

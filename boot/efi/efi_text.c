@@ -75,7 +75,7 @@ static u32 ucs2_at(const u8 *p, size_t i)
 
 int efi_cmdline_from_ucs2(const void *opts, size_t size, char *out, size_t cap)
 {
-	struct line l = { .out = out, .cap = cap };
+	struct line l = {.out = out, .cap = cap};
 	size_t n = size / 2, i, end;
 	int ret;
 
@@ -100,7 +100,7 @@ int efi_cmdline_from_ucs2(const void *opts, size_t size, char *out, size_t cap)
 
 int efi_cmdline_from_text(const char *text, size_t len, char *out, size_t cap)
 {
-	struct line l = { .out = out, .cap = cap };
+	struct line l = {.out = out, .cap = cap};
 	bool line_start = true, comment = false;
 
 	if (!cap)

@@ -12,7 +12,8 @@ static int fail(const char **why, const char *msg, int err)
 
 static int check_ident(const struct elf64_ehdr *eh, size_t size, const char **why)
 {
-	if (eh->ident[0] != 0x7f || eh->ident[1] != 'E' || eh->ident[2] != 'L' || eh->ident[3] != 'F')
+	if (eh->ident[0] != 0x7f || eh->ident[1] != 'E' || eh->ident[2] != 'L' ||
+	    eh->ident[3] != 'F')
 		return fail(why, "no ELF magic", -ENOEXEC);
 	if (eh->ident[4] != ELF_CLASS64 || eh->ident[5] != ELF_DATA_LSB ||
 	    eh->machine != ELF_MACHINE_X86_64)
@@ -57,8 +58,8 @@ static bool find_header(const u8 *elf, struct moat_image *img)
 	for (unsigned i = 0; i < img->nr_segs; i++) {
 		const struct moat_segment *s = &img->segs[i];
 
-		for (u64 off = ALIGN_UP(s->paddr, 8) - s->paddr; off + sizeof(img->hdr) <= s->filesz;
-		     off += 8) {
+		for (u64 off = ALIGN_UP(s->paddr, 8) - s->paddr;
+		     off + sizeof(img->hdr) <= s->filesz; off += 8) {
 			__builtin_memcpy(&img->hdr, elf + s->offset + off, sizeof(img->hdr));
 			if (!__builtin_memcmp(img->hdr.magic, MOAT_HEADER_MAGIC, 8))
 				return true;
@@ -81,7 +82,7 @@ int moat_elf_parse(const void *elf, size_t size, struct moat_image *img, const c
 	struct elf64_phdr ph;
 	int err;
 
-	*img = (struct moat_image){ 0 };
+	*img = (struct moat_image){0};
 	if (size < sizeof(eh))
 		return fail(why, "file shorter than an ELF header", -ENOEXEC);
 	__builtin_memcpy(&eh, elf, sizeof(eh));
@@ -89,7 +90,8 @@ int moat_elf_parse(const void *elf, size_t size, struct moat_image *img, const c
 	if (err)
 		return err;
 	for (unsigned i = 0; i < eh.phnum; i++) {
-		__builtin_memcpy(&ph, (const u8 *)elf + eh.phoff + (u64)i * eh.phentsize, sizeof(ph));
+		__builtin_memcpy(&ph, (const u8 *)elf + eh.phoff + (u64)i * eh.phentsize,
+				 sizeof(ph));
 		if (ph.type != ELF_PT_LOAD)
 			continue;
 		err = add_segment(img, &ph, size, why);

@@ -40,8 +40,8 @@ static bool path_next_to_app(const struct loader *ld, const CHAR16 *name, CHAR16
 	return true;
 }
 
-static EFI_STATUS open_next_to_app(const struct loader *ld, const CHAR16 *name,
-				   EFI_FILE_HANDLE *fh, CHAR16 *path)
+static EFI_STATUS open_next_to_app(const struct loader *ld, const CHAR16 *name, EFI_FILE_HANDLE *fh,
+				   CHAR16 *path)
 {
 	EFI_FILE_HANDLE root;
 	EFI_STATUS status;

@@ -55,7 +55,7 @@ void firmware_find_framebuffer(struct loader *ld)
 	if (err) {
 		Print(L"efi: GOP pixel format %d has no usable linear framebuffer\n",
 		      (int)info->PixelFormat);
-		*fb = (struct boot_fb){ 0 };
+		*fb = (struct boot_fb){0};
 		return;
 	}
 	fb->base = gop->Mode->FrameBufferBase;
@@ -81,8 +81,8 @@ void firmware_reserve_trampoline(struct loader *ld)
 	if (!addr) {
 		/* Page 0 stays allocated (and unused); ask again for a page above it. */
 		addr = TRAMPOLINE_LIMIT - 1;
-		status = uefi_call_wrapper(BS->AllocatePages, 4, AllocateMaxAddress,
-					   EfiLoaderData, 1, &addr);
+		status = uefi_call_wrapper(BS->AllocatePages, 4, AllocateMaxAddress, EfiLoaderData,
+					   1, &addr);
 		if (EFI_ERROR(status) || !addr) {
 			Print(L"efi: only page 0 is free below %lx: moat picks the AP trampoline\n",
 			      TRAMPOLINE_LIMIT);

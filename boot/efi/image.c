@@ -1,7 +1,8 @@
 /* Places the embedded moat.elf (build/moat.elf, see payload.S) at its physical addresses. */
 #include "boot/efi/loader.h"
 
-extern const u8 moat_elf_start[], moat_elf_end[];
+extern const u8 moat_elf_start[];
+extern const u64 moat_elf_size;
 
 /* LoaderCode: firmware may map LoaderData no-execute until ExitBootServices. */
 static EFI_STATUS allocate_at(u64 start, u64 end)
@@ -12,7 +13,8 @@ static EFI_STATUS allocate_at(u64 start, u64 end)
 	status = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAddress, EfiLoaderCode,
 				   (UINTN)((end - start) / EFI_PAGE_BYTES), &addr);
 	if (EFI_ERROR(status)) {
-		Print(L"efi: the range %lx-%lx for moat's image is not free (%r); firmware map there:\n",
+		Print(L"efi: the range %lx-%lx for moat's image is not free (%r); firmware map "
+		      L"there:\n",
 		      start, end - 1, status);
 		memmap_print_overlapping(start, end);
 		Print(L"efi: move moat's link address (arch/x86/moat.ld) to free memory\n");
@@ -22,7 +24,7 @@ static EFI_STATUS allocate_at(u64 start, u64 end)
 
 EFI_STATUS image_load(struct loader *ld)
 {
-	size_t size = (size_t)(moat_elf_end - moat_elf_start);
+	size_t size = (size_t)moat_elf_size;
 	struct moat_image *img = &ld->img;
 	const char *why = "";
 	EFI_STATUS status;

@@ -2,12 +2,12 @@
  * jumps to moat's 64-bit entry with RDI = boot_info. */
 #include "boot/efi/loader.h"
 
-typedef void (*moat_entry64)(struct boot_info *bi) __attribute__((noreturn));
+typedef void (*moat_entry64)(struct boot_info *bi);
 
 void loader_keep(struct loader *ld, u64 base, u64 length)
 {
 	if (ld->nr_keep < LOADER_MAX_KEEP)
-		ld->keep[ld->nr_keep++] = (struct efi_keep){ .base = base, .length = length };
+		ld->keep[ld->nr_keep++] = (struct efi_keep){.base = base, .length = length};
 }
 
 EFI_STATUS loader_alloc_pages(u64 bytes, u64 *pa)
@@ -50,6 +50,7 @@ static void jump_to_moat(struct loader *ld)
 
 	__asm__ volatile("cli" ::: "memory");
 	entry(ld->bi);
+	__builtin_unreachable();
 }
 
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)

@@ -63,10 +63,21 @@ static EFI_STATUS memmap_get(void **map, UINTN *size, UINTN *desc_size, UINTN *k
 static const CHAR16 *efi_type_name(u32 type)
 {
 	static const CHAR16 *const names[] = {
-		L"Reserved",	    L"LoaderCode",	 L"LoaderData",	    L"BootServicesCode",
-		L"BootServicesData", L"RuntimeServicesCode", L"RuntimeServicesData",
-		L"Conventional",    L"Unusable",	 L"ACPIReclaim",    L"ACPINVS",
-		L"MMIO",	    L"MMIOPortSpace",	 L"PalCode",	    L"Persistent",
+		L"Reserved",
+		L"LoaderCode",
+		L"LoaderData",
+		L"BootServicesCode",
+		L"BootServicesData",
+		L"RuntimeServicesCode",
+		L"RuntimeServicesData",
+		L"Conventional",
+		L"Unusable",
+		L"ACPIReclaim",
+		L"ACPINVS",
+		L"MMIO",
+		L"MMIOPortSpace",
+		L"PalCode",
+		L"Persistent",
 		L"Unaccepted",
 	};
 

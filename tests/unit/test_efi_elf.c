@@ -21,7 +21,10 @@ struct elf_file {
 	size_t size;
 };
 
-static struct elf64_ehdr *ehdr(struct elf_file *f) { return (struct elf64_ehdr *)f->buf; }
+static struct elf64_ehdr *ehdr(struct elf_file *f)
+{
+	return (struct elf64_ehdr *)f->buf;
+}
 
 static struct elf64_phdr *phdr(struct elf_file *f, unsigned i)
 {
@@ -30,7 +33,7 @@ static struct elf64_phdr *phdr(struct elf_file *f, unsigned i)
 
 static void set_header(struct elf_file *f, u64 file_off, u64 entry, u64 start, u64 end)
 {
-	struct moat_header h = { .entry64 = entry, .image_start = start, .image_end = end };
+	struct moat_header h = {.entry64 = entry, .image_start = start, .image_end = end};
 
 	memcpy(h.magic, MOAT_HEADER_MAGIC, 8);
 	memcpy(f->buf + file_off, &h, sizeof(h));
@@ -44,20 +47,35 @@ static int setup(void **state)
 	f->size = F_SIZE;
 	f->buf = calloc(1, F_SIZE);
 	eh = ehdr(f);
-	memcpy(eh->ident, "\x7f" "ELF", 4);
+	memcpy(eh->ident,
+	       "\x7f"
+	       "ELF",
+	       4);
 	eh->ident[4] = ELF_CLASS64;
 	eh->ident[5] = ELF_DATA_LSB;
 	eh->machine = ELF_MACHINE_X86_64;
 	eh->phoff = PH_OFF;
 	eh->phentsize = sizeof(struct elf64_phdr);
 	eh->phnum = 4;
-	*phdr(f, 0) = (struct elf64_phdr){ .type = ELF_PT_LOAD, .flags = 5, .offset = 0x1000,
-					   .paddr = 0x200000, .filesz = 0x1000, .memsz = 0x1000 };
-	*phdr(f, 1) = (struct elf64_phdr){ .type = 4 /* PT_NOTE: skipped */ };
-	*phdr(f, 2) = (struct elf64_phdr){ .type = ELF_PT_LOAD, .flags = 4, .offset = 0x2000,
-					   .paddr = 0x201000, .filesz = 0x800, .memsz = 0x800 };
-	*phdr(f, 3) = (struct elf64_phdr){ .type = ELF_PT_LOAD, .flags = 6, .offset = 0x3000,
-					   .paddr = 0x202000, .filesz = 0x100, .memsz = 0x20000 };
+	*phdr(f, 0) = (struct elf64_phdr){.type = ELF_PT_LOAD,
+					  .flags = 5,
+					  .offset = 0x1000,
+					  .paddr = 0x200000,
+					  .filesz = 0x1000,
+					  .memsz = 0x1000};
+	*phdr(f, 1) = (struct elf64_phdr){.type = 4 /* PT_NOTE: skipped */};
+	*phdr(f, 2) = (struct elf64_phdr){.type = ELF_PT_LOAD,
+					  .flags = 4,
+					  .offset = 0x2000,
+					  .paddr = 0x201000,
+					  .filesz = 0x800,
+					  .memsz = 0x800};
+	*phdr(f, 3) = (struct elf64_phdr){.type = ELF_PT_LOAD,
+					  .flags = 6,
+					  .offset = 0x3000,
+					  .paddr = 0x202000,
+					  .filesz = 0x100,
+					  .memsz = 0x20000};
 	set_header(f, 0x1040, 0x200100, 0x200000, 0x222000);
 	*state = f;
 	return 0;
@@ -172,9 +190,11 @@ static void test_too_many_segments(void **state)
 
 	ehdr(f)->phnum = MOAT_MAX_SEGMENTS + 1;
 	for (unsigned i = 0; i < MOAT_MAX_SEGMENTS + 1; i++)
-		*phdr(f, i) = (struct elf64_phdr){ .type = ELF_PT_LOAD, .offset = 0x1000,
-						   .paddr = 0x200000 + i * 0x1000,
-						   .filesz = 0x1000, .memsz = 0x1000 };
+		*phdr(f, i) = (struct elf64_phdr){.type = ELF_PT_LOAD,
+						  .offset = 0x1000,
+						  .paddr = 0x200000 + i * 0x1000,
+						  .filesz = 0x1000,
+						  .memsz = 0x1000};
 	expect_error(f, -E2BIG, "too many");
 }
 
@@ -199,7 +219,7 @@ static void test_header_checks(void **state)
 	/* found in a later segment too, at an 8-byte aligned address */
 	memset(f->buf + 0x1040, 0, 32);
 	set_header(f, 0x2008, 0x200100, 0x200000, 0x222000);
-	assert_int_equal(parse(f, &(struct moat_image){ 0 }, &(const char *){ NULL }), 0);
+	assert_int_equal(parse(f, &(struct moat_image){0}, &(const char *){NULL}), 0);
 }
 
 int main(void)

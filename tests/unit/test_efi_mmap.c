@@ -31,8 +31,12 @@ static void map_init(struct fw_map *m, size_t desc_size, size_t cap)
 
 static void map_add_attr(struct fw_map *m, u32 type, u64 start, u64 pages, u64 attr)
 {
-	struct efi_mem_desc d = { .type = type, .pad = 0xdeadbeef, .phys_start = start,
-				  .virt_start = 0x1234, .nr_pages = pages, .attribute = attr };
+	struct efi_mem_desc d = {.type = type,
+				 .pad = 0xdeadbeef,
+				 .phys_start = start,
+				 .virt_start = 0x1234,
+				 .nr_pages = pages,
+				 .attribute = attr};
 
 	assert_true(m->nr < m->cap);
 	memcpy(m->buf + m->nr++ * m->desc_size, &d, sizeof(d));
@@ -59,23 +63,35 @@ static void assert_range(const struct mem_range *r, u64 base, u64 length, u32 ty
 
 static void test_type_mapping(void **state)
 {
-	static const struct { u32 efi, moat; } table[] = {
-		{ EFI_KIND_RESERVED, MEM_RESERVED },	 { EFI_KIND_LOADER_CODE, MEM_USABLE },
-		{ EFI_KIND_LOADER_DATA, MEM_USABLE },	 { EFI_KIND_BS_CODE, MEM_USABLE },
-		{ EFI_KIND_BS_DATA, MEM_USABLE },	 { EFI_KIND_RT_CODE, MEM_RESERVED },
-		{ EFI_KIND_RT_DATA, MEM_RESERVED },	 { EFI_KIND_CONVENTIONAL, MEM_USABLE },
-		{ EFI_KIND_UNUSABLE, MEM_BAD },		 { EFI_KIND_ACPI_RECLAIM, MEM_ACPI_RECLAIM },
-		{ EFI_KIND_ACPI_NVS, MEM_ACPI_NVS },	 { EFI_KIND_MMIO, MEM_MMIO },
-		{ EFI_KIND_MMIO_PORT, MEM_MMIO },	 { EFI_KIND_PAL_CODE, MEM_RESERVED },
-		{ EFI_KIND_PERSISTENT, MEM_PERSISTENT }, { EFI_KIND_UNACCEPTED, MEM_RESERVED },
-		{ 16, MEM_RESERVED },			 { 0x70000000, MEM_RESERVED },
-		{ 0x80000001, MEM_RESERVED },
+	static const struct {
+		u32 efi, moat;
+	} table[] = {
+		{EFI_KIND_RESERVED, MEM_RESERVED},
+		{EFI_KIND_LOADER_CODE, MEM_USABLE},
+		{EFI_KIND_LOADER_DATA, MEM_USABLE},
+		{EFI_KIND_BS_CODE, MEM_USABLE},
+		{EFI_KIND_BS_DATA, MEM_USABLE},
+		{EFI_KIND_RT_CODE, MEM_RESERVED},
+		{EFI_KIND_RT_DATA, MEM_RESERVED},
+		{EFI_KIND_CONVENTIONAL, MEM_USABLE},
+		{EFI_KIND_UNUSABLE, MEM_BAD},
+		{EFI_KIND_ACPI_RECLAIM, MEM_ACPI_RECLAIM},
+		{EFI_KIND_ACPI_NVS, MEM_ACPI_NVS},
+		{EFI_KIND_MMIO, MEM_MMIO},
+		{EFI_KIND_MMIO_PORT, MEM_MMIO},
+		{EFI_KIND_PAL_CODE, MEM_RESERVED},
+		{EFI_KIND_PERSISTENT, MEM_PERSISTENT},
+		{EFI_KIND_UNACCEPTED, MEM_RESERVED},
+		{16, MEM_RESERVED},
+		{0x70000000, MEM_RESERVED},
+		{0x80000001, MEM_RESERVED},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(table); i++)
 		assert_int_equal(efi_mem_type_to_moat(table[i].efi, 0xf), table[i].moat);
 	/* Specific-purpose memory is not general RAM even when conventional. */
-	assert_int_equal(efi_mem_type_to_moat(EFI_KIND_CONVENTIONAL, EFI_MEM_ATTR_SP), MEM_RESERVED);
+	assert_int_equal(efi_mem_type_to_moat(EFI_KIND_CONVENTIONAL, EFI_MEM_ATTR_SP),
+			 MEM_RESERVED);
 	(void)state;
 }
 
@@ -117,7 +133,7 @@ static void test_merge_and_gaps(void **state)
 /* Descriptor sizes other than 40 bytes: step by the reported size, read unaligned. */
 static void test_descriptor_sizes(void **state)
 {
-	static const size_t sizes[] = { 40, 41, 48, 56, 136 };
+	static const size_t sizes[] = {40, 41, 48, 56, 136};
 	struct mem_range out[4];
 	struct efi_mmap_stats st;
 	struct fw_map m;
@@ -140,12 +156,13 @@ static void test_descriptor_sizes(void **state)
 
 static void test_descriptor_too_small(void **state)
 {
-	u8 buf[64] = { 0 };
-	struct mem_range out[2] = { { 1, 1, 1, 0 } };
+	u8 buf[64] = {0};
+	struct mem_range out[2] = {{1, 1, 1, 0}};
 	struct efi_mmap_stats st;
 	u32 nr = 99;
 
-	assert_int_equal(efi_mmap_convert(buf, sizeof(buf), 32, NULL, 0, out, 2, &nr, &st), -EINVAL);
+	assert_int_equal(efi_mmap_convert(buf, sizeof(buf), 32, NULL, 0, out, 2, &nr, &st),
+			 -EINVAL);
 	assert_int_equal(nr, 0);
 	assert_int_equal(efi_mmap_convert(buf, sizeof(buf), 0, NULL, 0, out, 2, &nr, &st), -EINVAL);
 	assert_int_equal(out[0].base, 1); /* untouched */
@@ -202,12 +219,12 @@ static void test_overlaps(void **state)
 	u32 nr;
 
 	map_init(&m, 48, 8);
-	map_add(&m, EFI_KIND_CONVENTIONAL, 0x100000, 0x10);    /* 1M .. 1M+64K */
-	map_add(&m, EFI_KIND_RESERVED, 0x104000, 4);           /* inside it */
+	map_add(&m, EFI_KIND_CONVENTIONAL, 0x100000, 0x10); /* 1M .. 1M+64K */
+	map_add(&m, EFI_KIND_RESERVED, 0x104000, 4);	    /* inside it */
 	map_add(&m, EFI_KIND_ACPI_RECLAIM, 0x200000, 4);
-	map_add(&m, EFI_KIND_ACPI_NVS, 0x202000, 4);           /* straddles the end */
+	map_add(&m, EFI_KIND_ACPI_NVS, 0x202000, 4); /* straddles the end */
 	map_add(&m, EFI_KIND_CONVENTIONAL, 0x300000, 4);
-	map_add(&m, EFI_KIND_CONVENTIONAL, 0x300000, 4);       /* exact duplicate */
+	map_add(&m, EFI_KIND_CONVENTIONAL, 0x300000, 4); /* exact duplicate */
 	assert_int_equal(convert(&m, NULL, 0, out, 8, &nr, &st), 0);
 	assert_int_equal(nr, 6);
 	assert_range(&out[0], 0x100000, 0x4000, MEM_USABLE);
@@ -250,10 +267,10 @@ static void test_invalid_descriptors(void **state)
 	u32 nr;
 
 	map_init(&m, 48, 4);
-	map_add(&m, EFI_KIND_CONVENTIONAL, 0x100800, 1);                 /* unaligned */
-	map_add(&m, EFI_KIND_CONVENTIONAL, 0xfffffffffff00000ULL, 0x200);  /* wraps past 2^64 */
-	map_add(&m, EFI_KIND_RESERVED, 0xffffffffffff0000ULL, 0xf);        /* ends at 2^64 - 4K */
-	map_add(&m, EFI_KIND_CONVENTIONAL, 0, ~0ULL);                      /* absurd page count */
+	map_add(&m, EFI_KIND_CONVENTIONAL, 0x100800, 1);		  /* unaligned */
+	map_add(&m, EFI_KIND_CONVENTIONAL, 0xfffffffffff00000ULL, 0x200); /* wraps past 2^64 */
+	map_add(&m, EFI_KIND_RESERVED, 0xffffffffffff0000ULL, 0xf);	  /* ends at 2^64 - 4K */
+	map_add(&m, EFI_KIND_CONVENTIONAL, 0, ~0ULL);			  /* absurd page count */
 	assert_int_equal(convert(&m, NULL, 0, out, 4, &nr, &st), 0);
 	assert_int_equal(nr, 1);
 	assert_range(&out[0], 0xffffffffffff0000ULL, 0xf000, MEM_RESERVED);
@@ -267,11 +284,11 @@ static void test_invalid_descriptors(void **state)
 static void test_keep_ranges(void **state)
 {
 	const struct efi_keep keep[] = {
-		{ 0x200000, 0x231000 },	/* the image */
-		{ 0x9e000, PG },	/* trampoline */
-		{ 0x7000100, 0x20 },	/* boot_info, unaligned */
-		{ 0xfee00000, PG },	/* over MMIO: stays MMIO */
-		{ 0x5000000, 0 },	/* empty: ignored */
+		{0x200000, 0x231000}, /* the image */
+		{0x9e000, PG},	      /* trampoline */
+		{0x7000100, 0x20},    /* boot_info, unaligned */
+		{0xfee00000, PG},     /* over MMIO: stays MMIO */
+		{0x5000000, 0},	      /* empty: ignored */
 	};
 	struct mem_range out[16];
 	struct efi_mmap_stats st;
@@ -380,7 +397,8 @@ static void test_ucs2_shell_argv0(void **state)
 {
 	char out[BOOT_CMDLINE_MAX];
 
-	assert_int_equal(ucs2_line("\\EFI\\BOOT\\BOOTX64.EFI loglevel=debug", out, sizeof(out)), 14);
+	assert_int_equal(ucs2_line("\\EFI\\BOOT\\BOOTX64.EFI loglevel=debug", out, sizeof(out)),
+			 14);
 	assert_string_equal(out, "loglevel=debug");
 	assert_int_equal(ucs2_line("moat.efi", out, sizeof(out)), 0);
 	assert_string_equal(out, "");
@@ -408,9 +426,9 @@ static void test_ucs2_nul_terminated(void **state)
 /* Binary OptionalData of a boot entry, odd sizes and non-ASCII text are refused. */
 static void test_ucs2_not_text(void **state)
 {
-	static const u8 guid[16] = { 0x30, 0x2d, 0x9d, 0xeb, 0x88, 0x2d, 0xd3, 0x11,
-				     0x9a, 0x16, 0x00, 0x90, 0x27, 0x3f, 0xc1, 0x4d };
-	static const u8 accent[] = { 'a', 0, 0xe9, 0, 'b', 0 };
+	static const u8 guid[16] = {0x30, 0x2d, 0x9d, 0xeb, 0x88, 0x2d, 0xd3, 0x11,
+				    0x9a, 0x16, 0x00, 0x90, 0x27, 0x3f, 0xc1, 0x4d};
+	static const u8 accent[] = {'a', 0, 0xe9, 0, 'b', 0};
 	char out[32];
 
 	memset(out, 'x', sizeof(out));
@@ -448,8 +466,14 @@ static void test_cmd_file(void **state)
 	/* length-bounded, no NUL needed */
 	assert_int_equal(efi_cmdline_from_text("abcdef", 3, out, sizeof(out)), 3);
 	assert_string_equal(out, "abc");
-	assert_int_equal(efi_cmdline_from_text("a\x01" "b", 3, out, sizeof(out)), -EILSEQ);
-	assert_int_equal(efi_cmdline_from_text("\xef\xbb\xbf" "a", 4, out, sizeof(out)), -EILSEQ);
+	assert_int_equal(efi_cmdline_from_text("a\x01"
+					       "b",
+					       3, out, sizeof(out)),
+			 -EILSEQ);
+	assert_int_equal(efi_cmdline_from_text("\xef\xbb\xbf"
+					       "a",
+					       4, out, sizeof(out)),
+			 -EILSEQ);
 	assert_int_equal(efi_cmdline_from_text("", 0, out, sizeof(out)), 0);
 	(void)state;
 }
@@ -469,11 +493,11 @@ static void test_cmdline_has(void **state)
 /* ---- framebuffer --------------------------------------------------------------------- */
 static void test_fb_formats(void **state)
 {
-	const u32 none[4] = { 0 };
-	const u32 rgb565[4] = { 0xf800, 0x07e0, 0x001f, 0 };
-	const u32 x2r10[4] = { 0x3ff00000, 0x000ffc00, 0x000003ff, 0xc0000000 };
-	const u32 holes[4] = { 0xf0f0, 0x0f00, 0x000f, 0 };
-	struct boot_fb fb = { 0 };
+	const u32 none[4] = {0};
+	const u32 rgb565[4] = {0xf800, 0x07e0, 0x001f, 0};
+	const u32 x2r10[4] = {0x3ff00000, 0x000ffc00, 0x000003ff, 0xc0000000};
+	const u32 holes[4] = {0xf0f0, 0x0f00, 0x000f, 0};
+	struct boot_fb fb = {0};
 
 	assert_int_equal(efi_fb_pixel_format(GOP_PIXEL_RGBX8, none, &fb), 0);
 	assert_int_equal(fb.red_pos, 0);

@@ -53,6 +53,16 @@ static void jump_to_moat(struct loader *ld)
 	__builtin_unreachable();
 }
 
+/* The test hooks that make the loader refuse to start moat end the machine instead of
+ * returning to the firmware's boot menu, so an emulator run ends. */
+static void refused_test_end(const struct loader *ld)
+{
+	if (!efi_cmdline_has(ld->bi->cmdline, "efi_test_image_busy"))
+		return;
+	Print(L"efi: test: powering off\n");
+	uefi_call_wrapper(RT->ResetSystem, 4, EfiResetShutdown, EFI_SUCCESS, 0, NULL);
+}
+
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 {
 	static struct loader ld;
@@ -69,13 +79,15 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		return status;
 	}
 	status = boot_info_alloc(&ld);
-	if (!EFI_ERROR(status))
-		status = image_load(&ld);
+	if (EFI_ERROR(status))
+		return status;
+	files_load_cmdline(&ld);
+	status = image_load(&ld);
 	if (EFI_ERROR(status)) {
 		Print(L"efi: moat not started\n");
+		refused_test_end(&ld);
 		return status;
 	}
-	files_load_cmdline(&ld);
 	files_load_config(&ld);
 	firmware_find_rsdp(&ld);
 	firmware_find_framebuffer(&ld);

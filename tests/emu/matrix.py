@@ -52,10 +52,10 @@ ESP_FILES = {
 }
 
 
-def esp_with_files(files):
+def esp_with_files(dirname, files):
     """A copy of build/esp with extra files next to BOOTX64.EFI; returns its path."""
     def prepare():
-        esp = os.path.join(harness.BUILD, "esp-files")
+        esp = os.path.join(harness.BUILD, dirname)
         shutil.rmtree(esp, ignore_errors=True)
         shutil.copytree(os.path.join(harness.BUILD, "esp"), esp)
         for name, text in files.items():
@@ -94,11 +94,33 @@ def check_esp_files(r):
              "" if size == conf else f"config module line {mods[:1]}, expected {conf} bytes"]]
 
 
+def judge_image_busy(r, expect_exit=True):
+    """The loader must refuse to place moat over firmware-owned memory: name the range,
+    show the firmware's map there, start nothing (the test hook then powers off)."""
+    busy = harness.line_matching(r, r"^efi: the range [0-9A-F]+-[0-9A-F]+ for moat's image is "
+                                    r"not free")
+    shown = harness.line_matching(r, r"^efi:   [0-9A-F]+-[0-9A-F]+ BootServicesData")
+    started = harness.line_matching(r, r"^moat: ")
+    return [[f"{r.name}: host: image-range-busy-named", "ok" if busy else "fail",
+             "" if busy else "no 'efi: the range ... is not free' line"],
+            [f"{r.name}: host: firmware-map-shown", "ok" if shown else "fail",
+             "" if shown else "the firmware's descriptors over the range were not printed"],
+            [f"{r.name}: host: moat-not-started", "ok" if not started else "fail",
+             started[0] if started else ""],
+            [f"{r.name}: host: powered-off", "ok" if r.exit_status == 0 else "fail",
+             f"exit status {r.exit_status}, timed out {r.timed_out}"]]
+
+
 RUNS = [
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
          checks=[check_boot_method("UEFI")]),
     dict(name="qemu-uefi-files", emulator="qemu", boot="uefi", topology="plain",
-         timeout=120, prepare=esp_with_files(ESP_FILES), extra=["-device", "VGA"], checks=[check_boot_method("UEFI"), check_esp_files, check_framebuffer]),
+         timeout=120, prepare=esp_with_files("esp-files", ESP_FILES), extra=["-device", "VGA"],
+         checks=[check_boot_method("UEFI"), check_esp_files, check_framebuffer]),
+    dict(name="qemu-uefi-image-busy", emulator="qemu", boot="uefi", topology="plain",
+         timeout=120,
+         prepare=esp_with_files("esp-image-busy", {"moat.cmd": "efi_test_image_busy\n"}),
+         judge=judge_image_busy),
     dict(name="qemu-mb2-reference", emulator="qemu", boot="mb2", topology="reference",
          checks=[check_boot_method("multiboot2")]),
     dict(name="bochs-mb2", emulator="bochs", cpus=3, checks=[check_boot_method("multiboot2")]),
@@ -115,7 +137,7 @@ def execute(spec):
     else:
         r = harness.run_bochs(spec["name"], cpus=spec.get("cpus", 3), megs=spec.get("megs", 512),
                               timeout=spec.get("timeout", 420))
-    results = harness.judge(r, expect_exit=spec["emulator"] == "qemu")
+    results = spec.get("judge", harness.judge)(r, expect_exit=spec["emulator"] == "qemu")
     for c in spec.get("checks", ()):
         results += c(r)
     return results

@@ -73,7 +73,8 @@ def qemu_argv(boot, topology, run_dir, serial, monitor_sock, smp=None, mem=None,
         shutil.copyfile(vars_, vcopy)
         argv += ["-drive", f"if=pflash,format=raw,readonly=on,file={code}",
                  "-drive", f"if=pflash,format=raw,file={vcopy}",
-                 "-drive", f"format=raw,file=fat:rw:{esp or os.path.join(BUILD, 'esp')}"]
+                 "-drive", f"format=raw,file={esp}" if esp and esp.endswith(".img") else
+                 f"format=raw,file=fat:rw:{esp or os.path.join(BUILD, 'esp')}"]
     elif boot == "mb2":
         argv += ["-cdrom", os.path.join(BUILD, "moat.iso")]
     else:

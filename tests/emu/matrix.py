@@ -65,6 +65,13 @@ def esp_with_files(dirname, files):
     return prepare
 
 
+def esp_image_copy():
+    """build/esp.img (the FAT image for USB sticks), copied: firmware may write to it."""
+    img = os.path.join(harness.BUILD, "esp-run.img")
+    shutil.copyfile(os.path.join(harness.BUILD, "esp.img"), img)
+    return img
+
+
 def check_framebuffer(r):
     """With a VGA device OVMF offers GOP: the loader must hand its framebuffer over."""
     m = [re.search(r"efi: framebuffer ([0-9A-F]+) \((\d+) bytes\) (\d+)x(\d+) pitch (\d+) bpp 32", ln)
@@ -121,6 +128,8 @@ RUNS = [
          timeout=120,
          prepare=esp_with_files("esp-image-busy", {"moat.cmd": "efi_test_image_busy\n"}),
          judge=judge_image_busy),
+    dict(name="qemu-uefi-esp-img", emulator="qemu", boot="uefi", topology="plain",
+         timeout=120, prepare=esp_image_copy, checks=[check_boot_method("UEFI")]),
     dict(name="qemu-mb2-reference", emulator="qemu", boot="mb2", topology="reference",
          checks=[check_boot_method("multiboot2")]),
     dict(name="bochs-mb2", emulator="bochs", cpus=3, checks=[check_boot_method("multiboot2")]),

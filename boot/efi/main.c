@@ -53,12 +53,24 @@ static void jump_to_moat(struct loader *ld)
 	__builtin_unreachable();
 }
 
-/* The test hooks that make the loader refuse to start moat end the machine instead of
- * returning to the firmware's boot menu, so an emulator run ends. */
-static void refused_test_end(const struct loader *ld)
+/* Gives back what the loader allocated and moat would have kept, before returning to the
+ * firmware (FreePages is a memory service: allowed even after a failed exit). */
+static void loader_release(struct loader *ld)
 {
-	if (!efi_cmdline_has(ld->bi->cmdline, "efi_test_image_busy"))
-		return;
+	for (unsigned i = 0; i < ld->nr_keep; i++) {
+		u64 base = ALIGN_DOWN(ld->keep[i].base, EFI_PAGE_BYTES);
+		u64 end = ALIGN_UP(ld->keep[i].base + ld->keep[i].length, EFI_PAGE_BYTES);
+
+		uefi_call_wrapper(BS->FreePages, 2, base, (UINTN)((end - base) / EFI_PAGE_BYTES));
+	}
+	ld->nr_keep = 0;
+	ld->bi = NULL;
+}
+
+/* The test hook that makes the loader refuse to start moat ends the machine instead of
+ * returning to the firmware's boot menu, so that the emulator run ends. */
+static void refused_test_end(void)
+{
 	Print(L"efi: test: powering off\n");
 	uefi_call_wrapper(RT->ResetSystem, 4, EfiResetShutdown, EFI_SUCCESS, 0, NULL);
 }
@@ -67,6 +79,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 {
 	static struct loader ld;
 	EFI_STATUS status;
+	bool test_end;
 
 	InitializeLib(image, st);
 	ld.image_handle = image;
@@ -83,11 +96,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		return status;
 	files_load_cmdline(&ld);
 	status = image_load(&ld);
-	if (EFI_ERROR(status)) {
-		Print(L"efi: moat not started\n");
-		refused_test_end(&ld);
-		return status;
-	}
+	if (EFI_ERROR(status))
+		goto refused;
 	files_load_config(&ld);
 	firmware_find_rsdp(&ld);
 	firmware_find_framebuffer(&ld);
@@ -95,7 +105,13 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	status = memmap_preview(&ld);
 	if (!EFI_ERROR(status))
 		status = exit_boot_services(&ld);
-	if (EFI_ERROR(status))
-		return status;
-	jump_to_moat(&ld);
+	if (!EFI_ERROR(status))
+		jump_to_moat(&ld);
+refused:
+	test_end = efi_cmdline_has(ld.bi->cmdline, "efi_test_image_busy");
+	loader_release(&ld);
+	Print(L"efi: moat not started: %r\n", status);
+	if (test_end)
+		refused_test_end();
+	return status;
 }

@@ -62,8 +62,10 @@ void firmware_find_framebuffer(struct loader *ld)
 	fb->width = info->HorizontalResolution;
 	fb->height = info->VerticalResolution;
 	fb->pitch = info->PixelsPerScanLine * (u32)ALIGN_UP(fb->bpp, 8) / 8;
-	Print(L"efi: framebuffer %lx (%ld bytes) %dx%d pitch %d bpp %d\n", fb->base,
-	      (u64)gop->Mode->FrameBufferSize, fb->width, fb->height, fb->pitch, fb->bpp);
+	Print(L"efi: framebuffer %lx (%ld bytes) %dx%d pitch %d bpp %d, red/green/blue at bits "
+	      L"%d/%d/%d\n",
+	      fb->base, (u64)gop->Mode->FrameBufferSize, fb->width, fb->height, fb->pitch, fb->bpp,
+	      fb->red_pos, fb->green_pos, fb->blue_pos);
 }
 
 void firmware_reserve_trampoline(struct loader *ld)

@@ -28,40 +28,7 @@ def check_line(tag, pattern):
 
 # APIC/SMP corner cases: one CPU, many CPUs, a CPU without x2APIC (xAPIC MMIO mode), and
 # a hot-plugged CPU in socket 1 whose APIC ID (259) only x2APIC can address.
-SMP_def check_gop_console(r):
-    """The framebuffer console showed the run: the screenshot has text, and the summary line
-    the serial port printed is rendered on it, glyph for glyph."""
-    name = f"{r.name}: host: gop-console-summary"
-    shot = os.path.join(r.dir, "screen.ppm")
-    summary = [ln for ln in r.lines if harness.SUMMARY_RE.match(ln)]
-    if not os.path.exists(shot):
-        return [[name, "fail", f"no screenshot ({r.monitor})"]]
-    if not summary:
-        return [[name, "fail", "no summary line on the serial port to look for"]]
-    lines = screen.screen_lines(shot)
-    lit = screen.lit_fraction(shot)
-    found = summary[-1] in lines
-    res = [[f"{r.name}: host: gop-console-not-empty", "ok" if lit > 0.002 else "fail",
-            f"{lit:.4f} of the screen lit"]]
-    res.append([name, "ok" if found else "fail",
-                "" if found else f"'{summary[-1]}' not on screen; last lines: {[x for x in lines if x][-3:]}"])
-    return res
-
-
-# The USB stick image (make usb) on an xHCI controller: moat.efi under OVMF with a
-# framebuffer console, GRUB + multiboot2 under SeaBIOS, GRUB + multiboot2 under OVMF.
-USB_RUNS = [
-    dict(name="qemu-usb-uefi-gop", emulator="qemu", boot="usb-uefi", topology="reference",
-         usb_image="usb-halt.img", vga=True, at_summary=("screendump {dir}/screen.ppm", "quit"),
-         checks=[check_boot_method("UEFI"), check_gop_console]),
-    dict(name="qemu-usb-bios", emulator="qemu", boot="usb-bios", topology="plain",
-         checks=[check_boot_method("multiboot2")]),
-    dict(name="qemu-usb-grub-efi", emulator="qemu", boot="usb-grub-efi", topology="plain",
-         checks=[check_boot_method("multiboot2")]),
-]
-
-
-RUNS = [
+SMP_RUNS = [
     dict(name="qemu-mb2-smp1", emulator="qemu", boot="mb2", topology="plain", smp=1,
          checks=[check_line("one-cpu", r"^smp: 1 CPUs online, APIC IDs 0$")]),
     dict(name="qemu-mb2-smp12", emulator="qemu", boot="mb2", topology="plain", smp=12,

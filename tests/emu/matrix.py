@@ -167,7 +167,13 @@ RUNS = [
     dict(name="qemu-mb2-reference", emulator="qemu", boot="mb2", topology="reference",
          checks=[check_boot_method("multiboot2")]),
     dict(name="bochs-mb2", emulator="bochs", cpus=3, checks=[check_boot_method("multiboot2")]),
-] + SMP_RUNS + USB_RUNS
+] + SMP_RUNS + USB_RUNS + [
+    # More than 4 GiB of RAM: q35 puts 2 GiB below the PCI hole and the rest above 4 GiB.
+    dict(name="qemu-mb2-6g", emulator="qemu", boot="mb2", topology="plain", mem="6G",
+         checks=[check_line("ram-above-4g", r"^moat: memory: .* usable (6[01]\d\d|5\d\d\d) MiB")]),
+    dict(name="qemu-uefi-6g", emulator="qemu", boot="uefi", topology="plain", mem="6G",
+         checks=[check_line("ram-above-4g", r"^moat: memory: .* usable (6[01]\d\d|5\d\d\d) MiB")]),
+]
 
 
 def execute(spec):

@@ -226,7 +226,7 @@ SELFTEST_ORDER(st_igb_tx, "igb", "pf-frame-sent", 55)
 				sizeof(pf_frame_payload) - 1);
 	CHECK(ctx, err == 0, "send failed (%d)", err);
 	if (!err)
-		pr_info("%02x:%02x.%x: PF frame sent on pool %u, ethertype %#x, payload \"%s\"\n",
-			pf->pdev->bus, pf->pdev->dev, pf->pdev->fn, pf->pf_pool, PF_FRAME_ETHERTYPE,
-			pf_frame_payload);
+		pr_info("%02x:%02x.%x: PF frame sent on pool %u (ring %#llx), ethertype %#x, payload \"%s\"\n",
+			pf->pdev->bus, pf->pdev->dev, pf->pdev->fn, pf->pf_pool,
+			(unsigned long long)pf->tx_ring, PF_FRAME_ETHERTYPE, pf_frame_payload);
 }

@@ -327,6 +327,11 @@ RUNS = [
          checks=[check_line("ram-above-4g", r"^moat: memory: .* usable (6[01]\d\d|5\d\d\d) MiB")]),
     dict(name="qemu-uefi-6g", emulator="qemu", boot="uefi", topology="plain", mem="6G",
          checks=[check_line("ram-above-4g", r"^moat: memory: .* usable (6[01]\d\d|5\d\d\d) MiB")]),
+    # The PCI hole starts at 2 GiB and the PF's transmit ring lies above 4 GiB.
+    dict(name="qemu-mb2-reference-6g", emulator="qemu", boot="mb2", topology="reference",
+         mem="6G", monitor=(INFO_PCI,),
+         checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame(),
+                 check_line("pf-ring-above-4g", r"^igb: .* PF frame sent on pool \d+ \(ring 0x[1-9a-f][0-9a-f]{8,}\)")]),
 ]
 
 

@@ -1,6 +1,7 @@
 /* Subsystem bring-up order after memory is set up. */
 #define LOG_TAG "moat"
 #include <moat/acpi.h>
+#include <moat/iommu.h>
 #include <moat/log.h>
 #include <moat/time.h>
 #include "arch/x86/apic.h"
@@ -13,4 +14,5 @@ void boot_subsystems_init(const struct boot_info *bi)
 	acpi_init(bi);
 	if (apic_init() == 0)
 		smp_init(bi);
+	iommu_init(bi);
 }

@@ -1,0 +1,114 @@
+/* Vendor-neutral IOMMU layer: forwards to the driver that found hardware. */
+#define LOG_TAG "iommu"
+#include <moat/errno.h>
+#include <moat/iommu.h>
+#include <moat/log.h>
+#include "iommu/iommu_priv.h"
+#include "iommu/vtd_hw.h"
+
+static const struct iommu_ops *iommu;
+
+int iommu_init(const struct boot_info *bi)
+{
+	return vtd_init(bi);
+}
+
+static iommu_fault_cb fault_cb;
+static void *fault_ctx;
+
+void iommu_register(const struct iommu_ops *ops)
+{
+	iommu = ops;
+	pr_info("%s remapping hardware registered\n", ops->name);
+}
+
+bool iommu_present(void)
+{
+	return iommu != NULL;
+}
+
+const char *iommu_name(void)
+{
+	return iommu ? iommu->name : "none";
+}
+
+struct iommu_domain *iommu_domain_create(const char *name)
+{
+	return iommu ? iommu->domain_create(name) : NULL;
+}
+
+void iommu_domain_destroy(struct iommu_domain *d)
+{
+	if (iommu && d)
+		iommu->domain_destroy(d);
+}
+
+int iommu_map(struct iommu_domain *d, u64 iova, u64 pa, u64 size, u32 prot)
+{
+	return iommu ? iommu->map(d, iova, pa, size, prot) : -ENODEV;
+}
+
+int iommu_unmap(struct iommu_domain *d, u64 iova, u64 size)
+{
+	return iommu ? iommu->unmap(d, iova, size) : -ENODEV;
+}
+
+int iommu_lookup(struct iommu_domain *d, u64 iova, u64 *pa, u32 *prot)
+{
+	return iommu ? iommu->lookup(d, iova, pa, prot) : -ENODEV;
+}
+
+int iommu_attach(struct iommu_domain *d, u16 seg, u16 sid, u16 pf_sid)
+{
+	return iommu ? iommu->attach(d, seg, sid, pf_sid) : -ENODEV;
+}
+
+int iommu_detach(struct iommu_domain *d, u16 seg, u16 sid)
+{
+	return iommu ? iommu->detach(d, seg, sid) : -ENODEV;
+}
+
+int iommu_irq_alloc(u16 seg, u16 sid, u16 pf_sid, struct iommu_irq *irq)
+{
+	return iommu && iommu->irq_alloc ? iommu->irq_alloc(seg, sid, pf_sid, irq) : -ENODEV;
+}
+
+int iommu_irq_program(struct iommu_irq *irq, const struct iommu_irq_cfg *cfg)
+{
+	return iommu && iommu->irq_program ? iommu->irq_program(irq, cfg) : -ENODEV;
+}
+
+void iommu_irq_free(struct iommu_irq *irq)
+{
+	if (iommu && iommu->irq_free)
+		iommu->irq_free(irq);
+}
+
+void iommu_set_fault_callback(iommu_fault_cb cb, void *ctx)
+{
+	fault_ctx = ctx;
+	fault_cb = cb;
+}
+
+void iommu_report_fault(struct iommu_fault *f)
+{
+	if (f->domain)
+		iommu_domain_count_fault(f->domain);
+	if (fault_cb)
+		fault_cb(f, fault_ctx);
+}
+
+const char *iommu_domain_name(const struct iommu_domain *d)
+{
+	return d ? d->name : "none";
+}
+
+u64 iommu_domain_faults(const struct iommu_domain *d)
+{
+	return __atomic_load_n(&d->faults, __ATOMIC_RELAXED);
+}
+
+void iommu_domain_count_fault(struct iommu_domain *d)
+{
+	__atomic_fetch_add(&d->faults, 1, __ATOMIC_RELAXED);
+}

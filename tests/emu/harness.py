@@ -49,6 +49,8 @@ def topology_args(name, run_dir):
         "reference": dict(smp=4, mem="1024M", args=iommu + [
             "-device", "pcie-root-port,id=rp1,chassis=1,slot=1"] +
             igb("n0", "rp1", "52:54:00:12:34:56") + edu("0x5")),
+        # Two edu devices on pcie.0 for the VT-d tests: each in its own domain.
+        "two-edu": dict(smp=2, mem="512M", args=iommu + edu("0x5") + edu("0x6")),
         "plain": dict(smp=2, mem="512M", args=[]),
     }
     if name not in topo:

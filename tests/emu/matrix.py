@@ -39,11 +39,28 @@ SMP_RUNS = [
                  check_line("apic-id-259", r"^smp: 3 CPUs online, APIC IDs 0 1 259$")]),
 ]
 
+
+def check_tap_passed(test_id):
+    """The hypervisor's TAP line for test_id must be ok and not skipped on this machine."""
+    def check(r):
+        lines = harness.line_matching(r, rf"^ok \d+ - {test_id}$")
+        return [[f"{r.name}: host: {test_id.replace(': ', '-')}-not-skipped", "ok" if lines else "fail",
+                 "" if lines else f"no passing, unskipped '{test_id}' line"]]
+    return check
+
+
+VTD_TWO_EDU = ["vtd: dma-ram-device-ram", "vtd: dma-write-unmapped-blocked",
+               "vtd: dma-read-unmapped-blocked", "vtd: cross-domain-isolation",
+               "vtd: unmap-blocks-next-dma", "vtd: msi-through-irte",
+               "vtd: irte-wrong-source-blocked", "vtd: dmar-present", "vtd: units-enabled"]
+
 RUNS = [
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
          checks=[check_boot_method("UEFI")]),
     dict(name="qemu-mb2-reference", emulator="qemu", boot="mb2", topology="reference",
          checks=[check_boot_method("multiboot2")]),
+    dict(name="qemu-mb2-two-edu", emulator="qemu", boot="mb2", topology="two-edu",
+         checks=[check_tap_passed(t) for t in VTD_TWO_EDU]),
     dict(name="bochs-mb2", emulator="bochs", cpus=3, checks=[check_boot_method("multiboot2")]),
 ] + SMP_RUNS
 

@@ -321,6 +321,26 @@ int dmar_unit_for_pci(const struct dmar_info *info, u16 seg, u16 bdf, u16 pf_bdf
 	return -ENODEV;
 }
 
+int dmar_unit_for_non_pci(const struct dmar_info *info, u16 seg, u16 sid,
+			  const struct dmar_pci_ops *ops)
+{
+	for (unsigned u = 0; u < info->nr_drhd; u++) {
+		const struct dmar_drhd *d = &info->drhd[u];
+
+		if (d->segment != seg)
+			continue;
+		for (unsigned i = 0; i < d->scopes.count; i++) {
+			const struct dmar_scope *s = &info->scopes[d->scopes.first + i];
+			u16 target;
+
+			if ((s->type == DMAR_SCOPE_IOAPIC || s->type == DMAR_SCOPE_HPET) &&
+			    !dmar_scope_resolve(s, seg, ops, &target, NULL, NULL) && target == sid)
+				return (int)u;
+		}
+	}
+	return -ENODEV;
+}
+
 int dmar_unit_for_ioapic(const struct dmar_info *info, u8 ioapic_id, u16 *sid,
 			 const struct dmar_pci_ops *ops)
 {
@@ -336,4 +356,28 @@ int dmar_unit_for_ioapic(const struct dmar_info *info, u8 ioapic_id, u16 *sid,
 		}
 	}
 	return -ENODEV;
+}
+
+unsigned dmar_rmrrs_for_pci(const struct dmar_info *info, u16 seg, u16 bdf,
+			    const struct dmar_pci_ops *ops, unsigned *idx, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned r = 0; r < info->nr_rmrr && n < max; r++) {
+		const struct dmar_rmrr *rm = &info->rmrr[r];
+
+		if (rm->segment != seg)
+			continue;
+		for (unsigned i = 0; i < rm->scopes.count; i++) {
+			const struct dmar_scope *s = &info->scopes[rm->scopes.first + i];
+			u16 target;
+
+			if (s->type == DMAR_SCOPE_ENDPOINT &&
+			    !dmar_scope_resolve(s, seg, ops, &target, NULL, NULL) && target == bdf) {
+				idx[n++] = r;
+				break;
+			}
+		}
+	}
+	return n;
 }

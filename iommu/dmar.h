@@ -125,6 +125,15 @@ int dmar_scope_resolve(const struct dmar_scope *s, u16 seg, const struct dmar_pc
 int dmar_unit_for_pci(const struct dmar_info *info, u16 seg, u16 bdf, u16 pf_bdf,
 		      const struct dmar_pci_ops *ops);
 
+/* Index of the DRHD with an IOAPIC or HPET scope whose source ID is `sid`. */
+int dmar_unit_for_non_pci(const struct dmar_info *info, u16 seg, u16 sid,
+			  const struct dmar_pci_ops *ops);
+
+/* Indices (up to max) of the RMRRs whose endpoint scopes name `bdf`: ranges the firmware
+ * expects that device to keep reaching. Returns how many were found. */
+unsigned dmar_rmrrs_for_pci(const struct dmar_info *info, u16 seg, u16 bdf,
+			    const struct dmar_pci_ops *ops, unsigned *idx, unsigned max);
+
 /* Index of the DRHD with an IOAPIC scope for `ioapic_id`, and the IOAPIC's source ID. */
 int dmar_unit_for_ioapic(const struct dmar_info *info, u8 ioapic_id, u16 *sid,
 			 const struct dmar_pci_ops *ops);

@@ -3,6 +3,7 @@
 #include <moat/errno.h>
 #include <moat/iommu.h>
 #include <moat/log.h>
+#include "core/boot_report.h"
 #include "iommu/iommu_priv.h"
 #include "iommu/vtd_hw.h"
 
@@ -82,6 +83,42 @@ void iommu_irq_free(struct iommu_irq *irq)
 {
 	if (iommu && iommu->irq_free)
 		iommu->irq_free(irq);
+}
+
+int iommu_ioapic_sid(u8 ioapic_id, u16 *seg, u16 *sid)
+{
+	return iommu && iommu->ioapic_sid ? iommu->ioapic_sid(ioapic_id, seg, sid) : -ENODEV;
+}
+
+u64 iommu_ioapic_rte(const struct iommu_irq *irq, const struct iommu_irq_cfg *cfg,
+		     bool active_low, bool masked)
+{
+	return iommu && iommu->ioapic_rte ? iommu->ioapic_rte(irq, cfg, active_low, masked) : 0;
+}
+
+struct iommu_domain *iommu_hypervisor_domain(void)
+{
+	static struct iommu_domain *hv;
+	const struct boot_info *bi = boot_info_get();
+
+	if (hv || !iommu)
+		return hv;
+	hv = iommu_domain_create("hypervisor");
+	if (!hv)
+		return NULL;
+	for (unsigned i = 0; i < bi->nr_mem; i++) {
+		const struct mem_range *m = &bi->mem[i];
+		u64 base = ALIGN_UP(m->base, PAGE_SIZE), end = ALIGN_DOWN(m->base + m->length, PAGE_SIZE);
+		int err;
+
+		if (m->type != MEM_USABLE || end <= base)
+			continue;
+		err = iommu_map(hv, base, base, end - base, IOMMU_RW);
+		if (err && err != -EEXIST)
+			pr_err(err, "hypervisor domain: RAM %#llx-%#llx not mapped\n",
+			       (unsigned long long)base, (unsigned long long)end);
+	}
+	return hv;
 }
 
 void iommu_set_fault_callback(iommu_fault_cb cb, void *ctx)

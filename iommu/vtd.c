@@ -317,6 +317,30 @@ static int context_clear(struct vtd_unit *u, struct vtd_qword2 *e, u16 sid)
 	return err;
 }
 
+/* 8.4: firmware-reserved ranges (RMRR) stay reachable, identity-mapped, for their device. */
+static int map_rmrrs(struct vtd_domain *d, u16 seg, u16 sid)
+{
+	unsigned idx[DMAR_MAX_RMRR];
+	unsigned n = dmar_rmrrs_for_pci(&vtd_dmar, seg, sid, vtd_pci_ops(), idx, DMAR_MAX_RMRR);
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct dmar_rmrr *r = &vtd_dmar.rmrr[idx[i]];
+		u64 size = r->limit + 1 - r->base;
+		int err;
+
+		spin_lock(&d->lock);
+		err = pt_map(&d->pt, r->base, r->base, size, IOMMU_RW);
+		spin_unlock(&d->lock);
+		if (err && err != -EEXIST)
+			return pr_err(err, "domain %u: RMRR %#llx-%#llx for %04x not mapped\n", d->did,
+				      (unsigned long long)r->base, (unsigned long long)r->limit, sid);
+		pr_info("domain %u: RMRR %#llx-%#llx identity-mapped for %02x:%02x.%x\n", d->did,
+			(unsigned long long)r->base, (unsigned long long)r->limit, sid >> 8,
+			(sid >> 3) & 31, sid & 7);
+	}
+	return 0;
+}
+
 static int vtd_attach(struct iommu_domain *dom, u16 seg, u16 sid, u16 pf_sid)
 {
 	struct vtd_domain *d = to_vtd(dom);
@@ -332,6 +356,9 @@ static int vtd_attach(struct iommu_domain *dom, u16 seg, u16 sid, u16 pf_sid)
 
 	if (idx < 0)
 		return idx;
+	err = map_rmrrs(d, seg, sid);
+	if (err)
+		return err;
 	u = &vtd_units[idx];
 	spin_lock(&u->lock);
 	e = context_slot(u, sid, true);
@@ -411,6 +438,8 @@ static const struct iommu_ops vtd_ops = {
 	.irq_program = vtd_ir_program,
 	.irq_free = vtd_ir_free,
 	.lookup = vtd_lookup,
+	.ioapic_sid = vtd_ir_ioapic_sid,
+	.ioapic_rte = vtd_ir_ioapic_rte,
 };
 
 /* ---- bring-up ---- */

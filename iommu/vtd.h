@@ -72,6 +72,9 @@ int vtd_irte_encode(const struct vtd_irte_cfg *cfg, struct vtd_qword2 *e);
 /* Remappable-format MSI address and data for interrupt `handle`. */
 void vtd_msi_remappable(u16 handle, u32 *addr, u32 *data);
 
+/* IOAPIC redirection entry in remappable format for interrupt `handle`. */
+u64 vtd_ioapic_rte(u16 handle, u8 vector, bool level, bool active_low, bool masked);
+
 /* Invalidation descriptors (6.5.2) */
 struct vtd_qword2 vtd_desc_cc_global(void);
 struct vtd_qword2 vtd_desc_cc_domain(u16 did);

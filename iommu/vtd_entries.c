@@ -56,6 +56,14 @@ void vtd_msi_remappable(u16 handle, u32 *addr, u32 *data)
 	*data = 0; /* SHV clear: the handle alone selects the entry */
 }
 
+u64 vtd_ioapic_rte(u16 handle, u8 vector, bool level, bool active_low, bool masked)
+{
+	return VTD_RTE_IF | FIELD_PREP(VTD_RTE_HANDLE, handle & 0x7fff) |
+	       (handle & 0x8000 ? VTD_RTE_HANDLE15 : 0) | FIELD_PREP(VTD_RTE_VECTOR, vector) |
+	       (level ? VTD_RTE_TRIGGER_LEVEL : 0) | (active_low ? VTD_RTE_POLARITY_LOW : 0) |
+	       (masked ? VTD_RTE_MASK : 0);
+}
+
 static const char *const fault_reasons[] = {
 	[0x1] = "root entry not present",
 	[0x2] = "context entry not present",

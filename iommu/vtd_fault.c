@@ -30,19 +30,13 @@ static u32 hv_apic_id(void)
 
 static void log_fault(struct vtd_unit *u, const struct iommu_fault *f)
 {
-	u64 now = time_us();
+	unsigned dropped;
+	bool allow = ratelimit_allow(&u->fault_log, time_us(), &dropped);
 
-	if (now - u->log_window_start > LOG_WINDOW_US) {
-		if (u->suppressed)
-			pr_warn("unit %u: %u fault reports suppressed\n", u->idx, u->suppressed);
-		u->log_window_start = now;
-		u->logged_in_window = 0;
-		u->suppressed = 0;
-	}
-	if (u->logged_in_window++ >= LOG_PER_WINDOW) {
-		u->suppressed++;
+	if (dropped)
+		pr_warn("unit %u: %u fault reports suppressed\n", u->idx, dropped);
+	if (!allow)
 		return;
-	}
 	pr_warn("unit %u: fault: %s by %02x:%02x.%x (domain %s) at %s %#llx: reason %#x, %s\n",
 		u->idx, f->interrupt ? "interrupt" : f->write ? "write" : "read", f->sid >> 8,
 		(f->sid >> 3) & 31, f->sid & 7, iommu_domain_name(f->domain),
@@ -105,6 +99,7 @@ int vtd_fault_init(struct vtd_unit *u)
 	u32 apic = hv_apic_id();
 	int vec;
 
+	u->fault_log = (struct ratelimit){ .window_us = LOG_WINDOW_US, .burst = LOG_PER_WINDOW };
 	vtd_write32(u, VTD_FECTL, VTD_FECTL_IM);
 	vtd_fault_drain(u);
 	vtd_write32(u, VTD_FSTS, VTD_FSTS_RW1C);

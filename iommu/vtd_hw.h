@@ -4,6 +4,7 @@
 
 #include "arch/x86/io.h"
 #include "iommu/iommu_priv.h"
+#include "iommu/ratelimit.h"
 #include "iommu/vtd.h"
 
 #define VTD_MAX_UNITS DMAR_MAX_DRHD
@@ -47,8 +48,7 @@ struct vtd_unit {
 	/* faults */
 	int fault_vector;
 	u64 faults_total;
-	u64 log_window_start;
-	unsigned logged_in_window, suppressed;
+	struct ratelimit fault_log;
 };
 
 extern struct vtd_unit vtd_units[VTD_MAX_UNITS];
@@ -96,6 +96,9 @@ int vtd_ir_enable(struct vtd_unit *u);
 int vtd_ir_alloc(u16 seg, u16 sid, u16 pf_sid, struct iommu_irq *irq);
 int vtd_ir_program(struct iommu_irq *irq, const struct iommu_irq_cfg *cfg);
 void vtd_ir_free(struct iommu_irq *irq);
+int vtd_ir_ioapic_sid(u8 ioapic_id, u16 *seg, u16 *sid);
+u64 vtd_ir_ioapic_rte(const struct iommu_irq *irq, const struct iommu_irq_cfg *cfg,
+		      bool active_low, bool masked);
 
 /* vtd.c: takes over every unit of the DMAR. */
 int vtd_init(const struct boot_info *bi);

@@ -42,9 +42,19 @@ int vtd_ir_enable(struct vtd_unit *u)
 	return 0;
 }
 
+/* PCI functions through their scopes; IOAPICs and HPETs by the source ID their scope names. */
+static int ir_unit_of(u16 seg, u16 sid, u16 pf_sid)
+{
+	int idx = dmar_unit_for_non_pci(&vtd_dmar, seg, sid, vtd_pci_ops());
+
+	if (idx >= 0 && vtd_units[idx].present)
+		return idx;
+	return vtd_unit_of(seg, sid, pf_sid);
+}
+
 int vtd_ir_alloc(u16 seg, u16 sid, u16 pf_sid, struct iommu_irq *irq)
 {
-	int idx = vtd_unit_of(seg, sid, pf_sid);
+	int idx = ir_unit_of(seg, sid, pf_sid);
 	struct vtd_unit *u;
 
 	if (idx < 0)
@@ -123,6 +133,23 @@ int vtd_ir_program(struct iommu_irq *irq, const struct iommu_irq_cfg *cfg)
 	}
 	spin_unlock(&u->lock);
 	return err;
+}
+
+int vtd_ir_ioapic_sid(u8 ioapic_id, u16 *seg, u16 *sid)
+{
+	int idx = dmar_unit_for_ioapic(&vtd_dmar, ioapic_id, sid, vtd_pci_ops());
+
+	if (idx < 0)
+		return pr_err(idx, "IOAPIC %u has no DMAR scope: its pins cannot be remapped\n",
+			      ioapic_id);
+	*seg = vtd_dmar.drhd[idx].segment;
+	return 0;
+}
+
+u64 vtd_ir_ioapic_rte(const struct iommu_irq *irq, const struct iommu_irq_cfg *cfg,
+		      bool active_low, bool masked)
+{
+	return vtd_ioapic_rte(irq->index, cfg->vector, cfg->level, active_low, masked);
 }
 
 void vtd_ir_free(struct iommu_irq *irq)

@@ -200,6 +200,14 @@
 #define VTD_MSI_ADDR_SHV BIT(3)
 #define VTD_MSI_ADDR_IF BIT(4)            /* 1: remappable format */
 #define VTD_MSI_ADDR_HANDLE GENMASK(19, 5)
+/* IOAPIC redirection entry, remappable format (5.1.5.1) */
+#define VTD_RTE_VECTOR GENMASK(7, 0)      /* the IRTE's vector: used for EOI matching */
+#define VTD_RTE_HANDLE15 BIT(11)
+#define VTD_RTE_POLARITY_LOW BIT(13)
+#define VTD_RTE_TRIGGER_LEVEL BIT(15)
+#define VTD_RTE_MASK BIT(16)
+#define VTD_RTE_IF BIT(48)                /* 1: remappable format */
+#define VTD_RTE_HANDLE GENMASK(63, 49)
 /* Compatibility-format MSI address */
 #define MSI_ADDR_DEST_ID GENMASK(19, 12)
 #define MSI_DATA_VECTOR GENMASK(7, 0)

@@ -435,7 +435,73 @@ SELFTEST_ORDER(vtd_unmap_blocks, "vtd", "unmap-blocks-next-dma", 67)
 	iommu_unmap(a->dom, src, PAGE_SIZE);
 }
 
-SELFTEST_ORDER(vtd_msi_irte, "vtd", "msi-through-irte", 68)
+SELFTEST_ORDER(vtd_reattach, "vtd", "reattach-moves-device", 68)
+{
+	struct edu *a = &st.edu[0];
+	struct iommu_domain *hv;
+	u64 target = st.page[2], faults, irqs, pa = 0;
+
+	if (!setup(ctx, 1))
+		return;
+	hv = iommu_hypervisor_domain();
+	CHECK(ctx, hv != NULL, "no hypervisor domain");
+	if (!hv)
+		return;
+	CHECK(ctx, !iommu_lookup(hv, target, &pa, NULL) && pa == target,
+	      "hypervisor domain does not identity-map RAM page %#llx", (unsigned long long)target);
+	/* In the hypervisor's domain the device reaches RAM at its physical address. */
+	CHECK(ctx, !iommu_attach(hv, 0, a->sid, a->sid), "attach to the hypervisor domain");
+	fill(target, 0x00);
+	fill(st.page[5], 0x77);
+	CHECK(ctx, !edu_dma(a, st.page[5], false, PAGE_SIZE), "RAM -> device");
+	CHECK(ctx, !edu_dma(a, target, true, PAGE_SIZE), "device -> RAM");
+	CHECK(ctx, page_is(target, 0x77), "DMA through the identity domain did not arrive");
+	/* Back in its own domain the same DMA is an attack again. */
+	CHECK(ctx, !iommu_attach(a->dom, 0, a->sid, a->sid), "attach back");
+	fill(target, 0x00);
+	vtd_fault_last_clear();
+	faults = iommu_domain_faults(a->dom);
+	irqs = vtd_fault_interrupts();
+	CHECK(ctx, !edu_dma(a, target, true, PAGE_SIZE), "device -> RAM");
+	CHECK(ctx, page_is(target, 0x00), "stale context entry: DMA still identity-mapped");
+	check_dma_fault(ctx, a, faults, irqs, 0x5, target);
+}
+
+SELFTEST_ORDER(vtd_ioapic_scope, "vtd", "ioapic-remappable-entry", 72)
+{
+	struct iommu_irq irq;
+	u16 seg = 0xffff, sid = 0;
+	u64 rte;
+
+	if (!iommu_present()) {
+		st_skip(ctx, "no VT-d remapping hardware (no DMAR table)");
+		return;
+	}
+	/* QEMU's DMAR names IOAPIC 0 at ff:00.0. */
+	CHECK(ctx, !iommu_ioapic_sid(0, &seg, &sid), "IOAPIC 0 has no DMAR scope");
+	CHECK(ctx, seg == 0 && sid == PCI_BDF(0xff, 0, 0), "IOAPIC 0 source %04x:%04x", seg, sid);
+	CHECK(ctx, !iommu_irq_alloc(seg, sid, sid, &irq), "IRTE for the IOAPIC");
+	if (ctx->failed)
+		return;
+	CHECK(ctx, !iommu_irq_program(&irq, &(struct iommu_irq_cfg){ bsp_apic_id(), 0x40, true }),
+	      "program");
+	rte = iommu_ioapic_rte(&irq, &(struct iommu_irq_cfg){ bsp_apic_id(), 0x40, true }, true, true);
+	CHECK(ctx, rte & VTD_RTE_IF && FIELD_GET(VTD_RTE_HANDLE, rte) == irq.index &&
+		   FIELD_GET(VTD_RTE_VECTOR, rte) == 0x40 && rte & VTD_RTE_TRIGGER_LEVEL,
+	      "RTE %#llx for entry %u", (unsigned long long)rte, irq.index);
+	{
+		const struct vtd_qword2 *e =
+			(const struct vtd_qword2 *)(uintptr_t)vtd_units[irq.unit].irt + irq.index;
+
+		CHECK(ctx, e->lo & VTD_IRTE_LO_P && e->lo & VTD_IRTE_LO_TM &&
+			   FIELD_GET(VTD_IRTE_HI_SID, e->hi) == sid &&
+			   FIELD_GET(VTD_IRTE_HI_SVT, e->hi) == VTD_SVT_SID,
+		      "IRTE %#llx:%#llx", (unsigned long long)e->hi, (unsigned long long)e->lo);
+	}
+	iommu_irq_free(&irq);
+}
+
+SELFTEST_ORDER(vtd_msi_irte, "vtd", "msi-through-irte", 69)
 {
 	struct edu *a = &st.edu[0];
 	struct iommu_irq irq;
@@ -450,6 +516,10 @@ SELFTEST_ORDER(vtd_msi_irte, "vtd", "msi-through-irte", 68)
 	if (vec <= 0 || !a->msi_cap)
 		return;
 	CHECK(ctx, !iommu_irq_alloc(0, a->sid, a->sid, &irq), "IRTE allocation");
+	if (ctx->failed) {
+		irq_free_vector((u8)vec);
+		return;
+	}
 	CHECK(ctx, !iommu_irq_program(&irq, &(struct iommu_irq_cfg){ bsp_apic_id(), (u8)vec, false }),
 	      "IRTE programming");
 	edu_msi_program(a, irq.msi_addr, irq.msi_data);
@@ -467,7 +537,7 @@ SELFTEST_ORDER(vtd_msi_irte, "vtd", "msi-through-irte", 68)
 	irq_free_vector((u8)vec);
 }
 
-SELFTEST_ORDER(vtd_irte_wrong_source, "vtd", "irte-wrong-source-blocked", 69)
+SELFTEST_ORDER(vtd_irte_wrong_source, "vtd", "irte-wrong-source-blocked", 70)
 {
 	struct edu *a = &st.edu[0], *b = &st.edu[1];
 	struct iommu_irq irq;
@@ -482,6 +552,10 @@ SELFTEST_ORDER(vtd_irte_wrong_source, "vtd", "irte-wrong-source-blocked", 69)
 	if (vec <= 0 || !a->msi_cap || !b->msi_cap)
 		return;
 	CHECK(ctx, !iommu_irq_alloc(0, a->sid, a->sid, &irq), "IRTE allocation");
+	if (ctx->failed) {
+		irq_free_vector((u8)vec);
+		return;
+	}
 	CHECK(ctx, !iommu_irq_program(&irq, &(struct iommu_irq_cfg){ bsp_apic_id(), (u8)vec, false }),
 	      "IRTE programming");
 	/* B sends the message of A's entry. */
@@ -508,7 +582,7 @@ SELFTEST_ORDER(vtd_irte_wrong_source, "vtd", "irte-wrong-source-blocked", 69)
 	irq_free_vector((u8)vec);
 }
 
-SELFTEST_ORDER(vtd_compat_msi, "vtd", "compat-msi-blocked", 70)
+SELFTEST_ORDER(vtd_compat_msi, "vtd", "compat-msi-blocked", 71)
 {
 	struct edu *a = &st.edu[0];
 	int vec;

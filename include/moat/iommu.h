@@ -54,6 +54,9 @@ struct iommu_ops {
 	int (*irq_program)(struct iommu_irq *irq, const struct iommu_irq_cfg *cfg);
 	void (*irq_free)(struct iommu_irq *irq);
 	int (*lookup)(struct iommu_domain *d, u64 iova, u64 *pa, u32 *prot);
+	int (*ioapic_sid)(u8 ioapic_id, u16 *seg, u16 *sid);
+	u64 (*ioapic_rte)(const struct iommu_irq *irq, const struct iommu_irq_cfg *cfg,
+			  bool active_low, bool masked);
 };
 
 /* Finds the remapping hardware (after ACPI and PCI) and takes it over: translation on,
@@ -87,6 +90,17 @@ int iommu_detach(struct iommu_domain *d, u16 seg, u16 sid);
 int iommu_irq_alloc(u16 seg, u16 sid, u16 pf_sid, struct iommu_irq *irq);
 int iommu_irq_program(struct iommu_irq *irq, const struct iommu_irq_cfg *cfg);
 void iommu_irq_free(struct iommu_irq *irq);
+
+/* IOAPIC pins through remapping: the IOAPIC's source ID (from the firmware's tables) for
+ * iommu_irq_alloc, and the redirection entry that sends a pin through an entry programmed
+ * with cfg (level-triggered pins: cfg->level). */
+int iommu_ioapic_sid(u8 ioapic_id, u16 *seg, u16 *sid);
+u64 iommu_ioapic_rte(const struct iommu_irq *irq, const struct iommu_irq_cfg *cfg,
+		     bool active_low, bool masked);
+
+/* The hypervisor's own domain: all usable RAM identity-mapped, for devices moat itself
+ * drives (a PF driver's rings). Created on first use; NULL without an IOMMU. */
+struct iommu_domain *iommu_hypervisor_domain(void);
 
 /* Called (in interrupt context) for each fault, after it is counted and logged. */
 void iommu_set_fault_callback(iommu_fault_cb cb, void *ctx);

@@ -52,7 +52,8 @@ def check_tap_passed(test_id):
 VTD_TWO_EDU = ["vtd: dma-ram-device-ram", "vtd: dma-write-unmapped-blocked",
                "vtd: dma-read-unmapped-blocked", "vtd: cross-domain-isolation",
                "vtd: unmap-blocks-next-dma", "vtd: msi-through-irte",
-               "vtd: irte-wrong-source-blocked", "vtd: dmar-present", "vtd: units-enabled"]
+               "vtd: irte-wrong-source-blocked", "vtd: dmar-present", "vtd: units-enabled",
+               "vtd: reattach-moves-device", "vtd: ioapic-remappable-entry"]
 
 RUNS = [
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",

@@ -105,6 +105,9 @@ static void test_qemu_unit_lookup(void **state)
 	assert_int_equal(dmar_unit_for_ioapic(&info, 0, &sid, &pci), 0);
 	assert_int_equal(sid, PCI_BDF(0xff, 0, 0));
 	assert_int_equal(dmar_unit_for_ioapic(&info, 1, &sid, &pci), -ENODEV);
+	assert_int_equal(dmar_unit_for_non_pci(&info, 0, PCI_BDF(0xff, 0, 0), &pci), 0);
+	assert_int_equal(dmar_unit_for_non_pci(&info, 0, PCI_BDF(0, 5, 0), &pci), -ENODEV);
+	assert_int_equal(dmar_unit_for_non_pci(&info, 1, PCI_BDF(0xff, 0, 0), &pci), -ENODEV);
 }
 
 /* ---- a synthetic table with every structure type ---- */
@@ -197,6 +200,14 @@ static void test_full_table(void **state)
 	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_BDF(1, 1, 0), PCI_BDF(1, 1, 0), &pci), 1);
 	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_BDF(0, 3, 0), PCI_BDF(0, 3, 0), &pci), 1);
 	assert_int_equal(dmar_unit_for_pci(&info, 1, PCI_BDF(0, 3, 0), PCI_BDF(0, 3, 0), &pci), -ENODEV);
+	{
+		unsigned idx[4];
+
+		assert_int_equal(dmar_rmrrs_for_pci(&info, 0, PCI_BDF(0, 0x1d, 0), &pci, idx, 4), 1);
+		assert_int_equal(idx[0], 0);
+		assert_int_equal(dmar_rmrrs_for_pci(&info, 0, PCI_BDF(0, 0x1d, 1), &pci, idx, 4), 0);
+		assert_int_equal(dmar_rmrrs_for_pci(&info, 1, PCI_BDF(0, 0x1d, 0), &pci, idx, 4), 0);
+	}
 	assert_int_equal(info.scopes[1].type, DMAR_SCOPE_HPET);
 	assert_int_equal(info.scopes[1].enum_id, 3);
 	{
@@ -204,6 +215,8 @@ static void test_full_table(void **state)
 
 		assert_int_equal(dmar_unit_for_ioapic(&info, 2, &sid, &pci), 1);
 		assert_int_equal(sid, PCI_BDF(0xf0, 0x1f, 0));
+		/* the HPET (DRHD 0, bus 0, 1f.0) */
+		assert_int_equal(dmar_unit_for_non_pci(&info, 0, PCI_BDF(0, 0x1f, 0), &pci), 0);
 	}
 }
 

@@ -12,6 +12,7 @@
 
 #include <moat/errno.h>
 #include <moat/pmm.h>
+#include "iommu/ratelimit.h"
 #include "iommu/vtd.h"
 #include "host_shim.h"
 
@@ -280,6 +281,16 @@ static void test_msi_remappable(void **state)
 	assert_int_equal(addr, 0xfee00000u | (0x7fffu << 5) | B(4));
 }
 
+static void test_ioapic_rte(void **state)
+{
+	(void)state;
+	/* handle[14:0] 63:49, format 48, mask 16, trigger 15, polarity 13, handle[15] 11,
+	 * vector 7:0 */
+	assert_int_equal(vtd_ioapic_rte(3, 0x41, false, false, false), (3ull << 49) | B(48) | 0x41);
+	assert_int_equal(vtd_ioapic_rte(0x8002, 0x42, true, true, true),
+			 (2ull << 49) | B(48) | B(16) | B(15) | B(13) | B(11) | 0x42);
+}
+
 /* ---- invalidation descriptors ---- */
 
 static void test_desc_context_cache(void **state)
@@ -375,6 +386,28 @@ static void test_fault_reason_names(void **state)
 	assert_string_equal(vtd_fault_reason_name(0xff), "unknown fault reason");
 }
 
+static void test_fault_log_ratelimit(void **state)
+{
+	struct ratelimit r = { .window_us = 1000, .burst = 3 };
+	unsigned dropped, allowed = 0;
+
+	(void)state;
+	/* a storm of 10 in one window: 3 reported, 7 counted as suppressed */
+	for (unsigned i = 0; i < 10; i++) {
+		allowed += ratelimit_allow(&r, 5000 + i, &dropped);
+		assert_int_equal(dropped, 0);
+	}
+	assert_int_equal(allowed, 3);
+	/* the next window announces the 7 and reports again */
+	assert_true(ratelimit_allow(&r, 6000, &dropped));
+	assert_int_equal(dropped, 7);
+	assert_true(ratelimit_allow(&r, 6001, &dropped));
+	assert_int_equal(dropped, 0);
+	/* a quiet window closes with nothing to announce */
+	assert_true(ratelimit_allow(&r, 9000, &dropped));
+	assert_int_equal(dropped, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,12 +419,14 @@ int main(void)
 		cmocka_unit_test(test_irte_xapic),
 		cmocka_unit_test(test_irte_x2apic),
 		cmocka_unit_test(test_msi_remappable),
+		cmocka_unit_test(test_ioapic_rte),
 		cmocka_unit_test(test_desc_context_cache),
 		cmocka_unit_test(test_desc_iotlb),
 		cmocka_unit_test(test_desc_iec),
 		cmocka_unit_test(test_desc_wait),
 		cmocka_unit_test(test_iotlb_mask),
 		cmocka_unit_test(test_fault_reason_names),
+		cmocka_unit_test(test_fault_log_ratelimit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -471,11 +471,12 @@ static void report_common(void)
 
 int vtd_init(const struct boot_info *bi)
 {
-	const struct acpi_sdt_header *dmar = vtd_find_dmar(bi);
+	const struct acpi_sdt_header *dmar = acpi_find_table("DMAR", 0);
 	struct vtd_caps caps[VTD_MAX_UNITS];
 	unsigned n = 0;
 	int err;
 
+	(void)bi;
 	if (!dmar) {
 		pr_info("dmar-absent: no ACPI DMAR table: this machine has no VT-d remapping hardware\n");
 		return -ENODEV;

@@ -7,7 +7,7 @@
 #include <moat/log.h>
 #include <moat/string.h>
 #include <moat/time.h>
-#include "arch/x86/cpu.h"
+#include "arch/x86/apic.h"
 #include "arch/x86/trap.h"
 #include "iommu/vtd_hw.h"
 
@@ -19,14 +19,6 @@
 static struct iommu_fault last_fault;
 static bool last_valid;
 static u64 fault_irqs;
-
-/* The hypervisor CPU (CPU 0) takes fault events. */
-static u32 hv_apic_id(void)
-{
-	if (cpuid(0, 0).eax >= 0xb && cpuid(0xb, 0).ebx)
-		return cpuid(0xb, 0).edx;
-	return cpuid(1, 0).ebx >> 24;
-}
 
 static void log_fault(struct vtd_unit *u, const struct iommu_fault *f)
 {
@@ -96,7 +88,7 @@ static void fault_irq(struct trap_frame *tf, void *ctx)
 
 int vtd_fault_init(struct vtd_unit *u)
 {
-	u32 apic = hv_apic_id();
+	u32 apic = apic_id(); /* the BSP: the hypervisor CPU takes fault events */
 	int vec;
 
 	u->fault_log = (struct ratelimit){ .window_us = LOG_WINDOW_US, .burst = LOG_PER_WINDOW };

@@ -103,7 +103,4 @@ u64 vtd_ir_ioapic_rte(const struct iommu_irq *irq, const struct iommu_irq_cfg *c
 /* vtd.c: takes over every unit of the DMAR. */
 int vtd_init(const struct boot_info *bi);
 
-/* dmar_locate.c */
-const struct acpi_sdt_header *vtd_find_dmar(const struct boot_info *bi);
-
 #endif

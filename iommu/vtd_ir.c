@@ -5,17 +5,12 @@
 #include <moat/iommu.h>
 #include <moat/log.h>
 #include <moat/pmm.h>
-#include "arch/x86/cpu.h"
+#include "arch/x86/apic.h"
 #include "iommu/vtd_hw.h"
-
-static bool cpu_in_x2apic_mode(void)
-{
-	return rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC;
-}
 
 int vtd_ir_enable(struct vtd_unit *u)
 {
-	bool eim = cpu_in_x2apic_mode();
+	bool eim = apic_x2apic_mode();
 	int err;
 
 	if (eim && !u->caps.eim)

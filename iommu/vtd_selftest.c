@@ -9,6 +9,7 @@
 #include <moat/selftest.h>
 #include <moat/string.h>
 #include <moat/time.h>
+#include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/trap.h"
 #include "iommu/vtd_hw.h"
@@ -37,16 +38,6 @@
 #define PCI_CAP_ID_MSI 0x05
 #define MSI_CTRL_ENABLE BIT(16)      /* in the capability's first dword */
 #define MSI_CTRL_64BIT BIT(23)
-
-/* Legacy 8259 and local APIC bits the interrupt tests need until the APIC driver lands. */
-#define PIC1_DATA 0x21
-#define PIC2_DATA 0xa1
-#define XAPIC_BASE 0xfee00000ull
-#define XAPIC_EOI 0xb0
-#define XAPIC_SVR 0xf0
-#define   APIC_SVR_ENABLE BIT(8)
-#define MSR_X2APIC_EOI 0x80b
-#define MSR_X2APIC_SVR 0x80f
 
 #define IOVA_BASE 0x7e000000ull /* far from any RAM page address the tests use */
 #define PATTERN_PAGES 6
@@ -100,36 +91,7 @@ static u8 find_msi_cap(const struct edu *e)
 	return 0;
 }
 
-/* ---- interrupt plumbing for the tests (the APIC driver owns this once merged) ---- */
-
-static bool x2apic_mode(void)
-{
-	return rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC;
-}
-
-static void lapic_eoi(void)
-{
-	if (x2apic_mode())
-		wrmsr(MSR_X2APIC_EOI, 0);
-	else
-		mmio_write32(XAPIC_BASE + XAPIC_EOI, 0);
-}
-
-static void interrupts_prepare(void)
-{
-	/* The 8259 would deliver the PIT at vector 8 (#DF): moat never uses it. */
-	outb(PIC1_DATA, 0xff);
-	outb(PIC2_DATA, 0xff);
-	if (x2apic_mode()) {
-		wrmsr(MSR_X2APIC_SVR, rdmsr(MSR_X2APIC_SVR) | APIC_SVR_ENABLE | VEC_SPURIOUS);
-	} else {
-		u32 svr = mmio_read32(XAPIC_BASE + XAPIC_SVR);
-
-		mmio_write32(XAPIC_BASE + XAPIC_SVR, svr | APIC_SVR_ENABLE | VEC_SPURIOUS);
-	}
-	if (!irq_eoi_hook)
-		irq_eoi_hook = lapic_eoi;
-}
+/* ---- interrupts ---- */
 
 /* Waits with interrupts open (fault events and MSIs are taken meanwhile). */
 #define WAIT_IRQ_ON(cond, us)                      \
@@ -150,9 +112,7 @@ static void test_irq(struct trap_frame *f, void *ctx)
 
 static u32 bsp_apic_id(void)
 {
-	if (cpuid(0, 0).eax >= 0xb && cpuid(0xb, 0).ebx)
-		return cpuid(0xb, 0).edx;
-	return cpuid(1, 0).ebx >> 24;
+	return apic_id();
 }
 
 /* ---- edu ---- */
@@ -233,7 +193,6 @@ static bool setup(struct st_ctx *ctx, unsigned need_edu)
 			    iommu_attach(st.edu[i].dom, 0, st.edu[i].sid, st.edu[i].sid))
 				return false;
 		}
-		interrupts_prepare();
 		st.ok = true;
 	}
 	if (!st.ok) {

@@ -61,7 +61,11 @@ RUNS = [
     dict(name="qemu-mb2-reference", emulator="qemu", boot="mb2", topology="reference",
          checks=[check_boot_method("multiboot2")]),
     dict(name="qemu-mb2-two-edu", emulator="qemu", boot="mb2", topology="two-edu",
-         checks=[check_tap_passed(t) for t in VTD_TWO_EDU]),
+         checks=[check_tap_passed(t) for t in VTD_TWO_EDU] +
+         [check_line("vtd-xapic-irte", r"^vtd: unit 0: interrupt remapping: .* xAPIC destinations")]),
+    dict(name="qemu-mb2-two-edu-eim", emulator="qemu", boot="mb2", topology="two-edu-eim",
+         checks=[check_tap_passed(t) for t in VTD_TWO_EDU] +
+         [check_line("vtd-eim", r"^vtd: unit 0: interrupt remapping: .* x2APIC \(EIM\) destinations")]),
     dict(name="bochs-mb2", emulator="bochs", cpus=3, checks=[check_boot_method("multiboot2")]),
 ] + SMP_RUNS
 

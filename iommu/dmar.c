@@ -273,7 +273,7 @@ int dmar_scope_resolve(const struct dmar_scope *s, u16 seg, const struct dmar_pc
 			return err;
 		bus = secondary;
 	}
-	*bdf = PCI_BDF(bus, s->path[s->depth - 1].dev, s->path[s->depth - 1].fn);
+	*bdf = PCI_RID(bus, s->path[s->depth - 1].dev, s->path[s->depth - 1].fn);
 	if (s->type == DMAR_SCOPE_BRIDGE && sec && sub) {
 		if (!ops || !ops->bridge_buses)
 			return -ENODEV;

@@ -4,6 +4,7 @@
 #define IOMMU_DMAR_H
 
 #include <moat/bits.h>
+#include <moat/pci.h>
 
 #define DMAR_MAX_DRHD 8
 #define DMAR_MAX_RMRR 16
@@ -110,8 +111,6 @@ struct dmar_pci_ops {
 			    u8 *subordinate);
 	void *ctx;
 };
-
-#define PCI_BDF(bus, dev, fn) ((u16)(((bus) << 8) | ((dev) << 3) | (fn)))
 
 /* Resolves a scope's path to the bus/device/function it names (through the bridges on
  * the path). For a bridge scope also gives the bus range below it. */

@@ -3,15 +3,40 @@
 #include <moat/errno.h>
 #include <moat/iommu.h>
 #include <moat/log.h>
+#include <moat/pci.h>
 #include "core/boot_report.h"
 #include "iommu/iommu_priv.h"
 #include "iommu/vtd_hw.h"
 
 static const struct iommu_ops *iommu;
 
+/* Functions the hypervisor drives (PFs, bridges) or has not given to anyone keep reaching
+ * RAM through the hypervisor's identity domain; giving one to a guest moves it into the
+ * guest's domain (iommu_attach). */
+static void attach_hypervisor_devices(void)
+{
+	struct iommu_domain *hv = iommu_hypervisor_domain();
+	struct pci_dev *d;
+	unsigned n = 0;
+
+	if (!hv)
+		return;
+	pci_for_each_dev(d) {
+		if (!d->present || d->owner.kind == PCI_OWNER_GUEST)
+			continue;
+		if (iommu_attach(hv, d->seg, d->rid, d->is_vf && d->pf ? d->pf->rid : d->rid) == 0)
+			n++;
+	}
+	pr_info("%u PCI functions in the hypervisor domain\n", n);
+}
+
 int iommu_init(const struct boot_info *bi)
 {
-	return vtd_init(bi);
+	int err = vtd_init(bi);
+
+	if (!err)
+		attach_hypervisor_devices();
+	return err;
 }
 
 static iommu_fault_cb fault_cb;

@@ -5,6 +5,7 @@
 #include <moat/errno.h>
 #include <moat/iommu.h>
 #include <moat/log.h>
+#include <moat/pci.h>
 #include <moat/pmm.h>
 #include <moat/string.h>
 #include <moat/time.h>
@@ -258,6 +259,26 @@ static int vtd_lookup(struct iommu_domain *dom, u64 iova, u64 *pa, u32 *prot)
 }
 
 /* ---- context entries ---- */
+
+/* The DMAR scope walk needs the bus numbers behind each bridge on a path. */
+static int bridge_buses(void *ctx, u16 seg, u8 bus, u8 dev, u8 fn, u8 *sec, u8 *sub)
+{
+	const struct pci_dev *d = pci_find_bdf(seg, bus, dev, fn);
+
+	(void)ctx;
+	if (!d || d->header_type != 1)
+		return -ENODEV;
+	*sec = d->secondary;
+	*sub = d->subordinate;
+	return 0;
+}
+
+static const struct dmar_pci_ops pci_ops = { bridge_buses, NULL };
+
+const struct dmar_pci_ops *vtd_pci_ops(void)
+{
+	return &pci_ops;
+}
 
 int vtd_unit_of(u16 seg, u16 sid, u16 pf_sid)
 {

@@ -5,6 +5,7 @@
 #include <moat/errno.h>
 #include <moat/iommu.h>
 #include <moat/log.h>
+#include <moat/pci.h>
 #include <moat/pmm.h>
 #include <moat/selftest.h>
 #include <moat/string.h>
@@ -15,7 +16,6 @@
 #include "iommu/vtd_hw.h"
 
 /* edu (QEMU hw/misc/edu.c) */
-#define EDU_VENDOR_DEVICE 0x11e81234u
 #define EDU_RAISE_IRQ 0x60
 #define EDU_ACK_IRQ 0x64
 #define EDU_DMA_SRC 0x80
@@ -27,25 +27,22 @@
 #define EDU_DMA_BUF 0x40000 /* device-side address of its 4 KiB buffer */
 #define EDU_DMA_US 2000000
 
-/* PCI config space (through vtd_pci.c until the PCI layer is merged) */
-#define PCI_COMMAND 0x04
-#define   PCI_CMD_MEM BIT(1)
-#define   PCI_CMD_MASTER BIT(2)
-#define   PCI_CMD_INTX_OFF BIT(10)
-#define PCI_BAR0 0x10
-#define   PCI_BAR_MEM_ADDR GENMASK(31, 4)
-#define PCI_CAP_PTR 0x34
-#define PCI_CAP_ID_MSI 0x05
-#define MSI_CTRL_ENABLE BIT(16)      /* in the capability's first dword */
-#define MSI_CTRL_64BIT BIT(23)
+#define EDU_VENDOR 0x1234
+#define EDU_DEVICE 0x11e8
+
+/* MSI capability */
+#define MSI_CTRL 0x2
+#define   MSI_CTRL_ENABLE BIT(0)
+#define MSI_ADDR_LO 0x4
+#define MSI_ADDR_HI 0x8
+#define MSI_DATA_32 0x8
+#define MSI_DATA_64 0xc
 
 #define IOVA_BASE 0x7e000000ull /* far from any RAM page address the tests use */
 #define PATTERN_PAGES 6
 
-u32 vtd_pci_read32(u8 bus, u8 dev, u8 fn, u8 reg);
-void vtd_pci_write32(u8 bus, u8 dev, u8 fn, u8 reg, u32 v);
-
 struct edu {
+	struct pci_dev *pdev;
 	u16 sid;
 	u64 bar;
 	u8 msi_cap;
@@ -71,25 +68,9 @@ static bool running_on_qemu(void)
 	return r.ebx == 0x54474354u /* "TCGT" */ || r.ebx == 0x4b4d564bu /* "KVMK" */;
 }
 
-static u8 bus_of(u16 sid) { return (u8)(sid >> 8); }
-static u8 dev_of(u16 sid) { return (u8)((sid >> 3) & 31); }
-static u8 fn_of(u16 sid) { return (u8)(sid & 7); }
-static u32 cfg_read(const struct edu *e, u8 reg) { return vtd_pci_read32(bus_of(e->sid), dev_of(e->sid), fn_of(e->sid), reg); }
-static void cfg_write(const struct edu *e, u8 reg, u32 v) { vtd_pci_write32(bus_of(e->sid), dev_of(e->sid), fn_of(e->sid), reg, v); }
-
-static u8 find_msi_cap(const struct edu *e)
-{
-	u8 p = (u8)(cfg_read(e, PCI_CAP_PTR) & 0xfc);
-
-	for (unsigned guard = 0; p && guard < 48; guard++) {
-		u32 v = cfg_read(e, p);
-
-		if ((v & 0xff) == PCI_CAP_ID_MSI)
-			return p;
-		p = (u8)((v >> 8) & 0xfc);
-	}
-	return 0;
-}
+static u8 bus_of(u16 sid) { return PCI_RID_BUS(sid); }
+static u8 dev_of(u16 sid) { return PCI_RID_DEV(sid); }
+static u8 fn_of(u16 sid) { return PCI_RID_FN(sid); }
 
 /* ---- interrupts ---- */
 
@@ -135,17 +116,17 @@ static int edu_dma(const struct edu *e, u64 iova, bool to_ram, u32 len)
 
 static void edu_msi_program(const struct edu *e, u32 addr, u32 data)
 {
-	u32 ctrl = cfg_read(e, e->msi_cap);
+	u16 ctrl = pci_read16(e->pdev, e->msi_cap + MSI_CTRL);
 
-	cfg_write(e, e->msi_cap, ctrl & ~(u32)MSI_CTRL_ENABLE);
-	cfg_write(e, e->msi_cap + 4, addr);
-	if (ctrl & MSI_CTRL_64BIT) {
-		cfg_write(e, e->msi_cap + 8, 0);
-		cfg_write(e, e->msi_cap + 12, data);
+	pci_write16(e->pdev, e->msi_cap + MSI_CTRL, ctrl & ~(u16)MSI_CTRL_ENABLE);
+	pci_write32(e->pdev, e->msi_cap + MSI_ADDR_LO, addr);
+	if (e->pdev->msi_64bit) {
+		pci_write32(e->pdev, e->msi_cap + MSI_ADDR_HI, 0);
+		pci_write16(e->pdev, e->msi_cap + MSI_DATA_64, (u16)data);
 	} else {
-		cfg_write(e, e->msi_cap + 8, data);
+		pci_write16(e->pdev, e->msi_cap + MSI_DATA_32, (u16)data);
 	}
-	cfg_write(e, e->msi_cap, ctrl | MSI_CTRL_ENABLE);
+	pci_write16(e->pdev, e->msi_cap + MSI_CTRL, ctrl | MSI_CTRL_ENABLE);
 }
 
 static void edu_raise(const struct edu *e)
@@ -155,20 +136,23 @@ static void edu_raise(const struct edu *e)
 	mmio_write32(e->bar + EDU_ACK_IRQ, 1);
 }
 
+/* The edu devices become the hypervisor's test devices. */
 static void find_edus(void)
 {
-	for (u8 dev = 0; dev < 32 && st.nr_edu < 2; dev++) {
+	struct pci_dev *d = NULL;
+
+	while (st.nr_edu < 2 && (d = pci_find_device(EDU_VENDOR, EDU_DEVICE, d))) {
 		struct edu *e = &st.edu[st.nr_edu];
 
-		if (vtd_pci_read32(0, dev, 0, 0) != EDU_VENDOR_DEVICE)
+		if (!d->bar[0].base || d->bar[0].type != PCI_BAR_MEM32 ||
+		    pci_set_owner(d, PCI_OWNER_HYPERVISOR, 0))
 			continue;
-		e->sid = PCI_BDF(0, dev, 0);
-		e->bar = cfg_read(e, PCI_BAR0) & PCI_BAR_MEM_ADDR;
-		e->msi_cap = find_msi_cap(e);
-		if (!e->bar)
-			continue;
-		cfg_write(e, PCI_COMMAND, (cfg_read(e, PCI_COMMAND) & 0xffff) | PCI_CMD_MEM |
-					  PCI_CMD_MASTER | PCI_CMD_INTX_OFF);
+		e->pdev = d;
+		e->sid = d->rid;
+		e->bar = d->bar[0].base;
+		e->msi_cap = d->cap_msi;
+		pci_write16(d, PCI_COMMAND, pci_read16(d, PCI_COMMAND) | PCI_COMMAND_MEMORY |
+					    PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE);
 		st.nr_edu++;
 	}
 }
@@ -183,6 +167,10 @@ static bool setup(struct st_ctx *ctx, unsigned need_edu)
 	}
 	if (!st.tried) {
 		st.tried = true;
+		/* Faults left by earlier activity would occupy the recording registers. */
+		for (unsigned i = 0; i < vtd_nr_units; i++)
+			if (vtd_units[i].present)
+				vtd_fault_drain(&vtd_units[i]);
 		find_edus();
 		for (unsigned i = 0; i < PATTERN_PAGES; i++)
 			if (!(st.page[i] = page_alloc()))
@@ -438,7 +426,7 @@ SELFTEST_ORDER(vtd_ioapic_scope, "vtd", "ioapic-remappable-entry", 72)
 	}
 	/* QEMU's DMAR names IOAPIC 0 at ff:00.0. */
 	CHECK(ctx, !iommu_ioapic_sid(0, &seg, &sid), "IOAPIC 0 has no DMAR scope");
-	CHECK(ctx, seg == 0 && sid == PCI_BDF(0xff, 0, 0), "IOAPIC 0 source %04x:%04x", seg, sid);
+	CHECK(ctx, seg == 0 && sid == PCI_RID(0xff, 0, 0), "IOAPIC 0 source %04x:%04x", seg, sid);
 	CHECK(ctx, !iommu_irq_alloc(seg, sid, sid, &irq), "IRTE for the IOAPIC");
 	if (ctx->failed)
 		return;

@@ -88,26 +88,26 @@ static void test_qemu_unit_lookup(void **state)
 	(void)state;
 	assert_int_equal(dmar_parse(qemu_dmar, sizeof(qemu_dmar), &info), 0);
 	/* endpoint scope */
-	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_BDF(0, 5, 0), PCI_BDF(0, 5, 0), &pci), 0);
+	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(0, 5, 0), PCI_RID(0, 5, 0), &pci), 0);
 	/* behind the bridge scope 00:01.0 (buses 1..2), a VF too */
-	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_BDF(1, 0, 0), PCI_BDF(1, 0, 0), &pci), 0);
-	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_BDF(1, 0x10, 2), PCI_BDF(1, 0, 0), &pci), 0);
-	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_BDF(2, 3, 0), PCI_BDF(2, 3, 0), &pci), 0);
+	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(1, 0, 0), PCI_RID(1, 0, 0), &pci), 0);
+	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(1, 0x10, 2), PCI_RID(1, 0, 0), &pci), 0);
+	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(2, 3, 0), PCI_RID(2, 3, 0), &pci), 0);
 	/* the bridge itself */
-	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_BDF(0, 1, 0), PCI_BDF(0, 1, 0), &pci), 0);
+	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(0, 1, 0), PCI_RID(0, 1, 0), &pci), 0);
 	/* not in any scope, no INCLUDE_PCI_ALL unit */
-	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_BDF(0, 7, 0), PCI_BDF(0, 7, 0), &pci), -ENODEV);
-	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_BDF(3, 0, 0), PCI_BDF(3, 0, 0), &pci), -ENODEV);
-	assert_int_equal(dmar_unit_for_pci(&info, 1, PCI_BDF(0, 5, 0), PCI_BDF(0, 5, 0), &pci), -ENODEV);
+	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(0, 7, 0), PCI_RID(0, 7, 0), &pci), -ENODEV);
+	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(3, 0, 0), PCI_RID(3, 0, 0), &pci), -ENODEV);
+	assert_int_equal(dmar_unit_for_pci(&info, 1, PCI_RID(0, 5, 0), PCI_RID(0, 5, 0), &pci), -ENODEV);
 	/* without config access a bridge scope covers only exact matches it can resolve */
-	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_BDF(1, 0, 0), PCI_BDF(1, 0, 0), NULL), -ENODEV);
+	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(1, 0, 0), PCI_RID(1, 0, 0), NULL), -ENODEV);
 	/* the IOAPIC's source ID from its scope */
 	assert_int_equal(dmar_unit_for_ioapic(&info, 0, &sid, &pci), 0);
-	assert_int_equal(sid, PCI_BDF(0xff, 0, 0));
+	assert_int_equal(sid, PCI_RID(0xff, 0, 0));
 	assert_int_equal(dmar_unit_for_ioapic(&info, 1, &sid, &pci), -ENODEV);
-	assert_int_equal(dmar_unit_for_non_pci(&info, 0, PCI_BDF(0xff, 0, 0), &pci), 0);
-	assert_int_equal(dmar_unit_for_non_pci(&info, 0, PCI_BDF(0, 5, 0), &pci), -ENODEV);
-	assert_int_equal(dmar_unit_for_non_pci(&info, 1, PCI_BDF(0xff, 0, 0), &pci), -ENODEV);
+	assert_int_equal(dmar_unit_for_non_pci(&info, 0, PCI_RID(0xff, 0, 0), &pci), 0);
+	assert_int_equal(dmar_unit_for_non_pci(&info, 0, PCI_RID(0, 5, 0), &pci), -ENODEV);
+	assert_int_equal(dmar_unit_for_non_pci(&info, 1, PCI_RID(0xff, 0, 0), &pci), -ENODEV);
 }
 
 /* ---- a synthetic table with every structure type ---- */
@@ -190,23 +190,23 @@ static void test_full_table(void **state)
 	/* two-hop path: 00:01.0 (secondary 1) -> 01:00.0, which bridges to bus 2 */
 	assert_int_equal(info.scopes[0].depth, 2);
 	assert_int_equal(dmar_scope_resolve(&info.scopes[0], 0, &pci, &bdf, &sec, &sub), 0);
-	assert_int_equal(bdf, PCI_BDF(1, 0, 0));
+	assert_int_equal(bdf, PCI_RID(1, 0, 0));
 	assert_int_equal(sec, 2);
 	assert_int_equal(sub, 2);
 	/* bus 2 belongs to DRHD 0 through the bridge; bus 1 devices other than the bridge
 	 * and everything else fall to the INCLUDE_PCI_ALL unit */
-	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_BDF(2, 0, 0), PCI_BDF(2, 0, 0), &pci), 0);
-	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_BDF(1, 0, 0), PCI_BDF(1, 0, 0), &pci), 0);
-	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_BDF(1, 1, 0), PCI_BDF(1, 1, 0), &pci), 1);
-	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_BDF(0, 3, 0), PCI_BDF(0, 3, 0), &pci), 1);
-	assert_int_equal(dmar_unit_for_pci(&info, 1, PCI_BDF(0, 3, 0), PCI_BDF(0, 3, 0), &pci), -ENODEV);
+	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(2, 0, 0), PCI_RID(2, 0, 0), &pci), 0);
+	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(1, 0, 0), PCI_RID(1, 0, 0), &pci), 0);
+	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(1, 1, 0), PCI_RID(1, 1, 0), &pci), 1);
+	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(0, 3, 0), PCI_RID(0, 3, 0), &pci), 1);
+	assert_int_equal(dmar_unit_for_pci(&info, 1, PCI_RID(0, 3, 0), PCI_RID(0, 3, 0), &pci), -ENODEV);
 	{
 		unsigned idx[4];
 
-		assert_int_equal(dmar_rmrrs_for_pci(&info, 0, PCI_BDF(0, 0x1d, 0), &pci, idx, 4), 1);
+		assert_int_equal(dmar_rmrrs_for_pci(&info, 0, PCI_RID(0, 0x1d, 0), &pci, idx, 4), 1);
 		assert_int_equal(idx[0], 0);
-		assert_int_equal(dmar_rmrrs_for_pci(&info, 0, PCI_BDF(0, 0x1d, 1), &pci, idx, 4), 0);
-		assert_int_equal(dmar_rmrrs_for_pci(&info, 1, PCI_BDF(0, 0x1d, 0), &pci, idx, 4), 0);
+		assert_int_equal(dmar_rmrrs_for_pci(&info, 0, PCI_RID(0, 0x1d, 1), &pci, idx, 4), 0);
+		assert_int_equal(dmar_rmrrs_for_pci(&info, 1, PCI_RID(0, 0x1d, 0), &pci, idx, 4), 0);
 	}
 	assert_int_equal(info.scopes[1].type, DMAR_SCOPE_HPET);
 	assert_int_equal(info.scopes[1].enum_id, 3);
@@ -214,9 +214,9 @@ static void test_full_table(void **state)
 		u16 sid;
 
 		assert_int_equal(dmar_unit_for_ioapic(&info, 2, &sid, &pci), 1);
-		assert_int_equal(sid, PCI_BDF(0xf0, 0x1f, 0));
+		assert_int_equal(sid, PCI_RID(0xf0, 0x1f, 0));
 		/* the HPET (DRHD 0, bus 0, 1f.0) */
-		assert_int_equal(dmar_unit_for_non_pci(&info, 0, PCI_BDF(0, 0x1f, 0), &pci), 0);
+		assert_int_equal(dmar_unit_for_non_pci(&info, 0, PCI_RID(0, 0x1f, 0), &pci), 0);
 	}
 }
 

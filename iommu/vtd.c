@@ -56,26 +56,26 @@ int vtd_gcmd_oneshot(struct vtd_unit *u, u32 cmd)
 
 /* ---- taking over from firmware ---- */
 
-static int unit_quiesce(struct vtd_unit *u)
+int vtd_unit_quiesce(struct vtd_unit *u)
 {
 	u32 gsts = vtd_read32(u, VTD_GSTS);
 	int err = 0;
 
 	u->gcmd = gsts & VTD_GCMD_PERSISTENT;
 	if (gsts & VTD_GCMD_TE) {
-		pr_info("unit %u: firmware left DMA translation enabled: turning it off\n", u->idx);
+		pr_info("unit %u: DMA translation found enabled (firmware or an earlier owner): turning it off\n", u->idx);
 		err = vtd_gcmd_update(u, 0, VTD_GCMD_TE);
 	}
 	if (!err && gsts & VTD_GCMD_IRE) {
-		pr_info("unit %u: firmware left interrupt remapping enabled: turning it off\n", u->idx);
+		pr_info("unit %u: interrupt remapping found enabled: turning it off\n", u->idx);
 		err = vtd_gcmd_update(u, 0, VTD_GCMD_IRE | VTD_GCMD_CFI);
 	}
 	if (!err && gsts & VTD_GCMD_QIE) {
-		pr_info("unit %u: firmware left queued invalidation enabled: turning it off\n", u->idx);
+		pr_info("unit %u: queued invalidation found enabled: turning it off\n", u->idx);
 		err = vtd_qi_disable(u);
 	}
 	if (!err && vtd_read32(u, VTD_PMEN) & VTD_PMEN_PRS) {
-		pr_info("unit %u: firmware left protected memory enabled: turning it off\n", u->idx);
+		pr_info("unit %u: protected memory regions found enabled: turning them off\n", u->idx);
 		vtd_write32(u, VTD_PMEN, 0);
 		if (!WAIT_US(!(vtd_read32(u, VTD_PMEN) & VTD_PMEN_PRS), VTD_WAIT_US))
 			err = pr_err(-ETIMEDOUT, "unit %u: PMEN %#x stays set\n", u->idx,
@@ -86,10 +86,12 @@ static int unit_quiesce(struct vtd_unit *u)
 
 static int unit_set_root(struct vtd_unit *u)
 {
-	u->root = page_alloc();
-	if (!u->root)
-		return pr_err(-ENOMEM, "unit %u: no page for the root table\n", u->idx);
-	sync_entry((void *)(uintptr_t)u->root, PAGE_SIZE);
+	if (!u->root) {
+		u->root = page_alloc();
+		if (!u->root)
+			return pr_err(-ENOMEM, "unit %u: no page for the root table\n", u->idx);
+		sync_entry((void *)(uintptr_t)u->root, PAGE_SIZE);
+	}
 	vtd_write64(u, VTD_RTADDR, FIELD_PREP(VTD_RTADDR_TTM, 0) | (u->root & VTD_RTADDR_RTA));
 	return vtd_gcmd_oneshot(u, VTD_GCMD_SRTP);
 }
@@ -124,7 +126,7 @@ static int unit_probe(struct vtd_unit *u, unsigned idx, const struct dmar_drhd *
 			      (unsigned long long)d->base);
 	vtd_caps_decode(vtd_read64(u, VTD_CAP), vtd_read64(u, VTD_ECAP), &u->caps);
 	unit_report(u);
-	err = unit_quiesce(u);
+	err = vtd_unit_quiesce(u);
 	if (err)
 		return err;
 	u->present = true;
@@ -132,8 +134,9 @@ static int unit_probe(struct vtd_unit *u, unsigned idx, const struct dmar_drhd *
 }
 
 /* Root table, invalidation, faults, interrupt remapping, then translation on: every
- * device without a context entry is blocked from then on. */
-static int unit_enable(struct vtd_unit *u)
+ * device without a context entry is blocked from then on. Tables a unit already has are
+ * kept, so a quiesced unit comes back with its domains. */
+int vtd_unit_enable(struct vtd_unit *u)
 {
 	int err;
 
@@ -519,7 +522,7 @@ int vtd_init(const struct boot_info *bi)
 		return pr_err(err, "no table depth common to all %u units\n", n);
 	report_common();
 	for (unsigned i = 0; i < vtd_nr_units; i++)
-		if (vtd_units[i].present && unit_enable(&vtd_units[i]))
+		if (vtd_units[i].present && vtd_unit_enable(&vtd_units[i]))
 			vtd_units[i].present = false;
 	iommu_register(&vtd_ops);
 	return 0;

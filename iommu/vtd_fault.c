@@ -95,7 +95,7 @@ int vtd_fault_init(struct vtd_unit *u)
 	vtd_write32(u, VTD_FECTL, VTD_FECTL_IM);
 	vtd_fault_drain(u);
 	vtd_write32(u, VTD_FSTS, VTD_FSTS_RW1C);
-	vec = irq_alloc_vector(fault_irq, u);
+	vec = u->fault_vector > 0 ? u->fault_vector : irq_alloc_vector(fault_irq, u);
 	if (vec < 0)
 		return pr_err(vec, "unit %u: no vector for fault events\n", u->idx);
 	u->fault_vector = vec;

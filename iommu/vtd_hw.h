@@ -62,6 +62,10 @@ static inline void vtd_write32(const struct vtd_unit *u, u32 reg, u32 v) { mmio_
 static inline void vtd_write64(const struct vtd_unit *u, u32 reg, u64 v) { mmio_write64(u->base + reg, v); }
 
 /* vtd.c */
+/* Everything off (translation, remapping, queue, PMR), as a new owner must start. */
+int vtd_unit_quiesce(struct vtd_unit *u);
+/* Tables (kept if present), queue, faults, remapping, translation on. */
+int vtd_unit_enable(struct vtd_unit *u);
 int vtd_gcmd_update(struct vtd_unit *u, u32 set, u32 clear);
 int vtd_gcmd_oneshot(struct vtd_unit *u, u32 cmd);
 struct vtd_domain *vtd_domain_by_did(u16 did);

@@ -17,7 +17,8 @@ int vtd_ir_enable(struct vtd_unit *u)
 		pr_warn("unit %u: CPUs use x2APIC but the unit has no EIM: only APIC IDs below 256 reachable\n",
 			u->idx);
 	eim = eim && u->caps.eim;
-	u->irt = page_alloc();
+	if (!u->irt)
+		u->irt = page_alloc();
 	if (!u->irt)
 		return pr_err(-ENOMEM, "unit %u: no page for the interrupt remapping table\n", u->idx);
 	vtd_write64(u, VTD_IRTA, (u->irt & VTD_IRTA_IRTA) | FIELD_PREP(VTD_IRTA_S, VTD_IRT_S) |

@@ -448,6 +448,82 @@ SELFTEST_ORDER(vtd_ioapic_scope, "vtd", "ioapic-remappable-entry", 72)
 	iommu_irq_free(&irq);
 }
 
+/* With the queue off every invalidation goes through CCMD and the IOTLB registers (the
+ * path for units without ECAP.QI): an unmap must still block the next DMA. */
+SELFTEST_ORDER(vtd_register_inval, "vtd", "register-invalidation-blocks", 73)
+{
+	struct edu *a = &st.edu[0];
+	struct vtd_unit *u;
+	u64 src = IOVA_BASE, dst = IOVA_BASE + PAGE_SIZE, faults, irqs;
+	int idx;
+
+	if (!setup(ctx, 1))
+		return;
+	idx = vtd_unit_of(0, a->sid, a->sid);
+	CHECK(ctx, idx >= 0, "no unit for edu");
+	if (idx < 0)
+		return;
+	u = &vtd_units[idx];
+	CHECK(ctx, !vtd_qi_disable(u), "queue not disabled");
+	CHECK(ctx, !(vtd_read32(u, VTD_GSTS) & VTD_GCMD_QIE), "GSTS.QIES still set");
+	/* The re-attach invalidates the context cache through CCMD. */
+	CHECK(ctx, !iommu_attach(a->dom, 0, a->sid, a->sid), "attach with register invalidation");
+	fill(st.page[0], 0x44);
+	fill(st.page[1], 0x00);
+	CHECK(ctx, !iommu_map(a->dom, src, st.page[0], PAGE_SIZE, IOMMU_READ), "map source");
+	CHECK(ctx, !iommu_map(a->dom, dst, st.page[1], PAGE_SIZE, IOMMU_WRITE), "map destination");
+	CHECK(ctx, !edu_dma(a, src, false, PAGE_SIZE), "RAM -> device");
+	CHECK(ctx, !edu_dma(a, dst, true, PAGE_SIZE), "device -> RAM");
+	CHECK(ctx, page_is(st.page[1], 0x44), "DMA did not arrive");
+	fill(st.page[0], 0x55);
+	CHECK(ctx, !edu_dma(a, src, false, PAGE_SIZE), "RAM -> device");
+	CHECK(ctx, !iommu_unmap(a->dom, dst, PAGE_SIZE), "unmap (page-selective IOTLB register)");
+	vtd_fault_last_clear();
+	faults = iommu_domain_faults(a->dom);
+	irqs = vtd_fault_interrupts();
+	CHECK(ctx, !edu_dma(a, dst, true, PAGE_SIZE), "device -> RAM after unmap");
+	CHECK(ctx, page_is(st.page[1], 0x44), "DMA after a register-invalidated unmap landed");
+	check_dma_fault(ctx, a, faults, irqs, 0x5, dst);
+	iommu_unmap(a->dom, src, PAGE_SIZE);
+	CHECK(ctx, !vtd_qi_enable(u), "queue not re-enabled");
+}
+
+/* A unit found with everything on (as firmware or an earlier kernel may leave it) is
+ * turned off cleanly and brought back; the domains survive and isolation holds. */
+SELFTEST_ORDER(vtd_takeover, "vtd", "takeover-from-enabled", 74)
+{
+	struct edu *a = &st.edu[0];
+	struct vtd_unit *u;
+	u64 dst = IOVA_BASE + PAGE_SIZE, faults, irqs;
+	const u32 on = VTD_GCMD_TE | VTD_GCMD_QIE | VTD_GCMD_IRE;
+	int idx;
+
+	if (!setup(ctx, 1))
+		return;
+	idx = vtd_unit_of(0, a->sid, a->sid);
+	if (idx < 0)
+		return;
+	u = &vtd_units[idx];
+	CHECK(ctx, (vtd_read32(u, VTD_GSTS) & on) == on, "unit not fully on before the test");
+	CHECK(ctx, !vtd_unit_quiesce(u), "quiesce");
+	CHECK(ctx, !(vtd_read32(u, VTD_GSTS) & on), "GSTS %#x after quiesce", vtd_read32(u, VTD_GSTS));
+	CHECK(ctx, !vtd_unit_enable(u), "enable again");
+	CHECK(ctx, (vtd_read32(u, VTD_GSTS) & on) == on, "GSTS %#x after enable", vtd_read32(u, VTD_GSTS));
+	CHECK(ctx, !(vtd_read32(u, VTD_GSTS) & VTD_GCMD_CFI), "compatibility format allowed");
+	fill(st.page[1], 0x00);
+	CHECK(ctx, !iommu_map(a->dom, dst, st.page[1], PAGE_SIZE, IOMMU_WRITE), "map");
+	CHECK(ctx, !edu_dma(a, dst, true, PAGE_SIZE), "device -> RAM");
+	CHECK(ctx, !page_is(st.page[1], 0x00), "DMA through the restored tables did not arrive");
+	CHECK(ctx, !iommu_unmap(a->dom, dst, PAGE_SIZE), "unmap");
+	vtd_fault_last_clear();
+	faults = iommu_domain_faults(a->dom);
+	irqs = vtd_fault_interrupts();
+	fill(st.page[1], 0x00);
+	CHECK(ctx, !edu_dma(a, dst, true, PAGE_SIZE), "device -> RAM after unmap");
+	CHECK(ctx, page_is(st.page[1], 0x00), "DMA after unmap landed");
+	check_dma_fault(ctx, a, faults, irqs, 0x5, dst);
+}
+
 SELFTEST_ORDER(vtd_msi_irte, "vtd", "msi-through-irte", 69)
 {
 	struct edu *a = &st.edu[0];

@@ -196,7 +196,8 @@ VTD_TWO_EDU = ["vtd: dma-ram-device-ram", "vtd: dma-write-unmapped-blocked",
                "vtd: dma-read-unmapped-blocked", "vtd: cross-domain-isolation",
                "vtd: unmap-blocks-next-dma", "vtd: msi-through-irte",
                "vtd: irte-wrong-source-blocked", "vtd: dmar-present", "vtd: units-enabled",
-               "vtd: reattach-moves-device", "vtd: ioapic-remappable-entry"]
+               "vtd: reattach-moves-device", "vtd: ioapic-remappable-entry",
+               "vtd: register-invalidation-blocks", "vtd: takeover-from-enabled"]
 
 
 RUNS = [

@@ -20,9 +20,18 @@
 #define ATSR_FLAG_ALL_PORTS BIT(0)
 #define SATC_FLAG_ATC_REQUIRED BIT(0)
 
-static u16 get16(const u8 *p) { return (u16)(p[0] | p[1] << 8); }
-static u32 get32(const u8 *p) { return get16(p) | (u32)get16(p + 2) << 16; }
-static u64 get64(const u8 *p) { return get32(p) | (u64)get32(p + 4) << 32; }
+static u16 get16(const u8 *p)
+{
+	return (u16)(p[0] | p[1] << 8);
+}
+static u32 get32(const u8 *p)
+{
+	return get16(p) | (u32)get16(p + 2) << 16;
+}
+static u64 get64(const u8 *p)
+{
+	return get32(p) | (u64)get32(p + 4) << 32;
+}
 
 static const char *const struct_names[] = {
 	[DMAR_TYPE_DRHD] = "DRHD", [DMAR_TYPE_RMRR] = "RMRR", [DMAR_TYPE_ATSR] = "ATSR",
@@ -47,14 +56,17 @@ static int parse_scopes(struct dmar_info *info, const u8 *p, const u8 *end, u32 
 		u8 len = left >= 2 ? p[1] : 0;
 		struct dmar_scope *s;
 
-		if (left < SCOPE_HDR_LEN || len < SCOPE_HDR_LEN || len > left || (len - SCOPE_HDR_LEN) % 2)
-			return pr_err(-EINVAL, "device scope at offset %u: length %u (%zu bytes left)\n",
+		if (left < SCOPE_HDR_LEN || len < SCOPE_HDR_LEN || len > left ||
+		    (len - SCOPE_HDR_LEN) % 2)
+			return pr_err(-EINVAL,
+				      "device scope at offset %u: length %u (%zu bytes left)\n",
 				      off, len, left);
 		if (p[0] < DMAR_SCOPE_ENDPOINT || p[0] > DMAR_SCOPE_ACPI)
-			return pr_err(-EINVAL, "device scope at offset %u: unknown type %u\n", off, p[0]);
+			return pr_err(-EINVAL, "device scope at offset %u: unknown type %u\n", off,
+				      p[0]);
 		if ((len - SCOPE_HDR_LEN) / 2 > DMAR_MAX_PATH || len == SCOPE_HDR_LEN)
-			return pr_err(-EINVAL, "device scope at offset %u: path of %u entries\n", off,
-				      (len - SCOPE_HDR_LEN) / 2);
+			return pr_err(-EINVAL, "device scope at offset %u: path of %u entries\n",
+				      off, (len - SCOPE_HDR_LEN) / 2);
 		if (info->nr_scopes >= DMAR_MAX_SCOPES)
 			return pr_err(-ENOSPC, "more than %u device scopes\n", DMAR_MAX_SCOPES);
 		s = &info->scopes[info->nr_scopes++];
@@ -67,8 +79,8 @@ static int parse_scopes(struct dmar_info *info, const u8 *p, const u8 *end, u32 
 			s->path[i].dev = p[SCOPE_HDR_LEN + 2 * i];
 			s->path[i].fn = p[SCOPE_HDR_LEN + 2 * i + 1];
 			if (s->path[i].dev > 31 || s->path[i].fn > 7)
-				return pr_err(-EINVAL, "device scope at offset %u: path %02x.%x\n", off,
-					      s->path[i].dev, s->path[i].fn);
+				return pr_err(-EINVAL, "device scope at offset %u: path %02x.%x\n",
+					      off, s->path[i].dev, s->path[i].fn);
 		}
 		p += len;
 		off += len;
@@ -79,7 +91,7 @@ static int parse_scopes(struct dmar_info *info, const u8 *p, const u8 *end, u32 
 
 static int parse_drhd(struct dmar_info *info, const u8 *p, u16 len, u32 off)
 {
-	struct dmar_drhd d = { 0 };
+	struct dmar_drhd d = {0};
 	int err;
 
 	if (len < DRHD_LEN)
@@ -102,7 +114,7 @@ static int parse_drhd(struct dmar_info *info, const u8 *p, u16 len, u32 off)
 
 static int parse_rmrr(struct dmar_info *info, const u8 *p, u16 len, u32 off)
 {
-	struct dmar_rmrr r = { 0 };
+	struct dmar_rmrr r = {0};
 	int err;
 
 	if (len < RMRR_LEN)
@@ -124,7 +136,7 @@ static int parse_rmrr(struct dmar_info *info, const u8 *p, u16 len, u32 off)
 
 static int parse_atsr(struct dmar_info *info, const u8 *p, u16 len, u32 off)
 {
-	struct dmar_atsr a = { 0 };
+	struct dmar_atsr a = {0};
 	int err;
 
 	if (len < ATSR_LEN)
@@ -142,7 +154,7 @@ static int parse_atsr(struct dmar_info *info, const u8 *p, u16 len, u32 off)
 
 static int parse_satc(struct dmar_info *info, const u8 *p, u16 len, u32 off)
 {
-	struct dmar_satc s = { 0 };
+	struct dmar_satc s = {0};
 	int err;
 
 	if (len < SATC_LEN)
@@ -177,21 +189,11 @@ static int parse_struct(struct dmar_info *info, u16 type, const u8 *p, u16 len, 
 	int err;
 
 	switch (type) {
-	case DMAR_TYPE_DRHD:
-		err = parse_drhd(info, p, len, off);
-		break;
-	case DMAR_TYPE_RMRR:
-		err = parse_rmrr(info, p, len, off);
-		break;
-	case DMAR_TYPE_ATSR:
-		err = parse_atsr(info, p, len, off);
-		break;
-	case DMAR_TYPE_RHSA:
-		err = parse_rhsa(info, p, len, off);
-		break;
-	case DMAR_TYPE_SATC:
-		err = parse_satc(info, p, len, off);
-		break;
+	case DMAR_TYPE_DRHD: err = parse_drhd(info, p, len, off); break;
+	case DMAR_TYPE_RMRR: err = parse_rmrr(info, p, len, off); break;
+	case DMAR_TYPE_ATSR: err = parse_atsr(info, p, len, off); break;
+	case DMAR_TYPE_RHSA: err = parse_rhsa(info, p, len, off); break;
+	case DMAR_TYPE_SATC: err = parse_satc(info, p, len, off); break;
 	default:
 		pr_debug("DMAR: %s structure (type %u) at offset %u ignored\n", struct_name(type),
 			 type, off);
@@ -243,7 +245,9 @@ int dmar_parse(const void *table, size_t len, struct dmar_info *info)
 		if (slen < DMAR_STRUCT_HDR || slen > tlen - off) {
 			/* Nothing after a bad length can be located: stop here. */
 			info->nr_bad++;
-			pr_err(-EINVAL, "DMAR: %s at offset %u has length %u (%u bytes left); rest of the table skipped\n",
+			pr_err(-EINVAL,
+			       "DMAR: %s at offset %u has length %u (%u bytes left); rest of the "
+			       "table skipped\n",
 			       struct_name(type), off, slen, tlen - off);
 			break;
 		}
@@ -373,7 +377,8 @@ unsigned dmar_rmrrs_for_pci(const struct dmar_info *info, u16 seg, u16 bdf,
 			u16 target;
 
 			if (s->type == DMAR_SCOPE_ENDPOINT &&
-			    !dmar_scope_resolve(s, seg, ops, &target, NULL, NULL) && target == bdf) {
+			    !dmar_scope_resolve(s, seg, ops, &target, NULL, NULL) &&
+			    target == bdf) {
 				idx[n++] = r;
 				break;
 			}

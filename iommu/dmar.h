@@ -37,7 +37,7 @@ struct dmar_scope {
 	u8 type;
 	u8 enum_id; /* IOAPIC ID / HPET number */
 	u8 start_bus;
-	u8 depth;   /* path entries */
+	u8 depth; /* path entries */
 	struct {
 		u8 dev, fn;
 	} path[DMAR_MAX_PATH];
@@ -52,15 +52,15 @@ struct dmar_drhd {
 	u64 base;
 	u16 segment;
 	bool include_pci_all;
-	u8 size_log2;      /* register set: 2^size_log2 pages */
+	u8 size_log2; /* register set: 2^size_log2 pages */
 	bool has_rhsa;
-	u32 proximity;     /* from a matching RHSA */
+	u32 proximity; /* from a matching RHSA */
 	struct dmar_scope_list scopes;
 };
 
 struct dmar_rmrr {
 	u16 segment;
-	u64 base, limit;   /* limit inclusive */
+	u64 base, limit; /* limit inclusive */
 	struct dmar_scope_list scopes;
 };
 
@@ -85,7 +85,7 @@ struct dmar_info {
 	u8 host_addr_width; /* HAW + 1: DMA physical address bits */
 	u8 flags;
 	unsigned nr_drhd, nr_rmrr, nr_atsr, nr_satc, nr_rhsa, nr_scopes;
-	unsigned nr_bad;    /* structures reported and skipped */
+	unsigned nr_bad; /* structures reported and skipped */
 	struct dmar_drhd drhd[DMAR_MAX_DRHD];
 	struct dmar_rmrr rmrr[DMAR_MAX_RMRR];
 	struct dmar_atsr atsr[DMAR_MAX_ATSR];

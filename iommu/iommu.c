@@ -21,7 +21,8 @@ static void attach_hypervisor_devices(void)
 
 	if (!hv)
 		return;
-	pci_for_each_dev(d) {
+	pci_for_each_dev(d)
+	{
 		if (!d->present || d->owner.kind == PCI_OWNER_GUEST)
 			continue;
 		if (iommu_attach(hv, d->seg, d->rid, d->is_vf && d->pf ? d->pf->rid : d->rid) == 0)
@@ -115,8 +116,8 @@ int iommu_ioapic_sid(u8 ioapic_id, u16 *seg, u16 *sid)
 	return iommu && iommu->ioapic_sid ? iommu->ioapic_sid(ioapic_id, seg, sid) : -ENODEV;
 }
 
-u64 iommu_ioapic_rte(const struct iommu_irq *irq, const struct iommu_irq_cfg *cfg,
-		     bool active_low, bool masked)
+u64 iommu_ioapic_rte(const struct iommu_irq *irq, const struct iommu_irq_cfg *cfg, bool active_low,
+		     bool masked)
 {
 	return iommu && iommu->ioapic_rte ? iommu->ioapic_rte(irq, cfg, active_low, masked) : 0;
 }
@@ -133,7 +134,8 @@ struct iommu_domain *iommu_hypervisor_domain(void)
 		return NULL;
 	for (unsigned i = 0; i < bi->nr_mem; i++) {
 		const struct mem_range *m = &bi->mem[i];
-		u64 base = ALIGN_UP(m->base, PAGE_SIZE), end = ALIGN_DOWN(m->base + m->length, PAGE_SIZE);
+		u64 base = ALIGN_UP(m->base, PAGE_SIZE),
+		    end = ALIGN_DOWN(m->base + m->length, PAGE_SIZE);
 		int err;
 
 		if (m->type != MEM_USABLE || end <= base)

@@ -63,7 +63,9 @@ int vtd_unit_quiesce(struct vtd_unit *u)
 
 	u->gcmd = gsts & VTD_GCMD_PERSISTENT;
 	if (gsts & VTD_GCMD_TE) {
-		pr_info("unit %u: DMA translation found enabled (firmware or an earlier owner): turning it off\n", u->idx);
+		pr_info("unit %u: DMA translation found enabled (firmware or an earlier owner): "
+			"turning it off\n",
+			u->idx);
 		err = vtd_gcmd_update(u, 0, VTD_GCMD_TE);
 	}
 	if (!err && gsts & VTD_GCMD_IRE) {
@@ -75,7 +77,8 @@ int vtd_unit_quiesce(struct vtd_unit *u)
 		err = vtd_qi_disable(u);
 	}
 	if (!err && vtd_read32(u, VTD_PMEN) & VTD_PMEN_PRS) {
-		pr_info("unit %u: protected memory regions found enabled: turning them off\n", u->idx);
+		pr_info("unit %u: protected memory regions found enabled: turning them off\n",
+			u->idx);
 		vtd_write32(u, VTD_PMEN, 0);
 		if (!WAIT_US(!(vtd_read32(u, VTD_PMEN) & VTD_PMEN_PRS), VTD_WAIT_US))
 			err = pr_err(-ETIMEDOUT, "unit %u: PMEN %#x stays set\n", u->idx,
@@ -101,16 +104,18 @@ static void unit_report(const struct vtd_unit *u)
 	const struct vtd_caps *c = &u->caps;
 
 	pr_info("unit %u at %#llx (segment %u): version %u.%u, cap %#llx, ecap %#llx\n", u->idx,
-		(unsigned long long)u->base, u->segment, (unsigned)FIELD_GET(VTD_VER_MAX, u->version),
+		(unsigned long long)u->base, u->segment,
+		(unsigned)FIELD_GET(VTD_VER_MAX, u->version),
 		(unsigned)FIELD_GET(VTD_VER_MIN, u->version), (unsigned long long)c->cap,
 		(unsigned long long)c->ecap);
-	pr_info("unit %u: sagaw %#x (%s%s%s), mgaw %u bits, superpages%s%s%s, qi %s, ir %s, eim %s, "
-		"coherent %s, %u domains, %u fault records, caching mode %s\n", u->idx, c->sagaw,
-		c->sagaw & BIT(1) ? "39-bit 3-level " : "", c->sagaw & BIT(2) ? "48-bit 4-level " : "",
-		c->sagaw & BIT(3) ? "57-bit 5-level" : "", c->mgaw,
-		c->sllps & BIT(0) ? " 2M" : "", c->sllps & BIT(1) ? " 1G" : "", c->sllps ? "" : " none",
-		c->qi ? "yes" : "no", c->ir ? "yes" : "no", c->eim ? "yes" : "no",
-		c->coherent ? "yes" : "no", c->nr_domains, c->nr_frcd, c->cm ? "yes" : "no");
+	pr_info("unit %u: sagaw %#x (agaw%s%s%s), mgaw %u bits, superpages%s%s%s, qi %s, ir %s, "
+		"eim %s, coherent %s, %u domains, %u fault records, caching mode %s\n",
+		u->idx, c->sagaw, c->sagaw & BIT(1) ? " 39-bit/3-level" : "",
+		c->sagaw & BIT(2) ? " 48-bit/4-level" : "",
+		c->sagaw & BIT(3) ? " 57-bit/5-level" : "", c->mgaw, c->sllps & BIT(0) ? " 2M" : "",
+		c->sllps & BIT(1) ? " 1G" : "", c->sllps ? "" : " none", c->qi ? "yes" : "no",
+		c->ir ? "yes" : "no", c->eim ? "yes" : "no", c->coherent ? "yes" : "no",
+		c->nr_domains, c->nr_frcd, c->cm ? "yes" : "no");
 }
 
 static int unit_probe(struct vtd_unit *u, unsigned idx, const struct dmar_drhd *d)
@@ -155,7 +160,8 @@ int vtd_unit_enable(struct vtd_unit *u)
 		err = vtd_gcmd_update(u, VTD_GCMD_TE, 0);
 	if (err)
 		return pr_err(err, "unit %u: not enabled\n", u->idx);
-	pr_info("unit %u: enabled: translation on, queued invalidation %s, interrupt remapping %s, GSTS %#x\n",
+	pr_info("unit %u: enabled: translation on, queued invalidation %s, interrupt remapping %s, "
+		"GSTS %#x\n",
 		u->idx, u->qi_on ? "on" : "off", u->ir_on ? "on" : "off", vtd_read32(u, VTD_GSTS));
 	return 0;
 }
@@ -276,7 +282,7 @@ static int bridge_buses(void *ctx, u16 seg, u8 bus, u8 dev, u8 fn, u8 *sec, u8 *
 	return 0;
 }
 
-static const struct dmar_pci_ops pci_ops = { bridge_buses, NULL };
+static const struct dmar_pci_ops pci_ops = {bridge_buses, NULL};
 
 const struct dmar_pci_ops *vtd_pci_ops(void)
 {
@@ -288,8 +294,8 @@ int vtd_unit_of(u16 seg, u16 sid, u16 pf_sid)
 	int idx = dmar_unit_for_pci(&vtd_dmar, seg, sid, pf_sid, vtd_pci_ops());
 
 	if (idx < 0 || !vtd_units[idx].present)
-		return pr_err(-ENODEV, "no remapping unit covers %04x:%02x:%02x.%x\n", seg, sid >> 8,
-			      (sid >> 3) & 31, sid & 7);
+		return pr_err(-ENODEV, "no remapping unit covers %04x:%02x:%02x.%x\n", seg,
+			      sid >> 8, (sid >> 3) & 31, sid & 7);
 	return idx;
 }
 
@@ -356,8 +362,9 @@ static int map_rmrrs(struct vtd_domain *d, u16 seg, u16 sid)
 		err = pt_map(&d->pt, r->base, r->base, size, IOMMU_RW);
 		spin_unlock(&d->lock);
 		if (err && err != -EEXIST)
-			return pr_err(err, "domain %u: RMRR %#llx-%#llx for %04x not mapped\n", d->did,
-				      (unsigned long long)r->base, (unsigned long long)r->limit, sid);
+			return pr_err(err, "domain %u: RMRR %#llx-%#llx for %04x not mapped\n",
+				      d->did, (unsigned long long)r->base,
+				      (unsigned long long)r->limit, sid);
 		pr_info("domain %u: RMRR %#llx-%#llx identity-mapped for %02x:%02x.%x\n", d->did,
 			(unsigned long long)r->base, (unsigned long long)r->limit, sid >> 8,
 			(sid >> 3) & 31, sid & 7);
@@ -387,7 +394,8 @@ static int vtd_attach(struct iommu_domain *dom, u16 seg, u16 sid, u16 pf_sid)
 	spin_lock(&u->lock);
 	e = context_slot(u, sid, true);
 	if (!e) {
-		err = pr_err(-ENOMEM, "unit %u: no page for bus %u's context table\n", u->idx, sid >> 8);
+		err = pr_err(-ENOMEM, "unit %u: no page for bus %u's context table\n", u->idx,
+			     sid >> 8);
 		goto out;
 	}
 	if (e->lo & VTD_CTX_LO_P)
@@ -487,8 +495,12 @@ static void report_common(void)
 {
 	const struct vtd_common *c = &vtd_common_caps;
 
-	pr_info("common: %u-level second-level tables (agaw %u bits), largest page %s, %u domains, qi %s, ir %s, eim %s, coherent %s\n",
-		c->levels, 12 + 9 * c->levels, c->max_leaf_level == 2 ? "1G" : c->max_leaf_level ? "2M" : "4K",
+	pr_info("common: %u-level second-level tables (agaw %u bits), largest page %s, %u domains, "
+		"qi %s, ir %s, eim %s, coherent %s\n",
+		c->levels, 12 + 9 * c->levels,
+		c->max_leaf_level == 2 ? "1G"
+		: c->max_leaf_level    ? "2M"
+				       : "4K",
 		c->nr_domains, c->qi ? "yes" : "no", c->ir ? "yes" : "no", c->eim ? "yes" : "no",
 		c->coherent ? "yes" : "no");
 }
@@ -502,7 +514,8 @@ int vtd_init(const struct boot_info *bi)
 
 	(void)bi;
 	if (!dmar) {
-		pr_info("dmar-absent: no ACPI DMAR table: this machine has no VT-d remapping hardware\n");
+		pr_info("dmar-absent: no ACPI DMAR table: this machine has no VT-d remapping "
+			"hardware\n");
 		return -ENODEV;
 	}
 	if (cmdline_has("vtd_dump_dmar"))
@@ -510,7 +523,8 @@ int vtd_init(const struct boot_info *bi)
 	err = dmar_parse(dmar, dmar->length, &vtd_dmar);
 	if (err)
 		return err;
-	pr_info("DMAR: host address width %u, flags %#x, %u DRHD, %u RMRR, %u ATSR, %u SATC, %u RHSA, %u bad structures\n",
+	pr_info("DMAR: host address width %u, flags %#x, %u DRHD, %u RMRR, %u ATSR, %u SATC, %u "
+		"RHSA, %u bad structures\n",
 		vtd_dmar.host_addr_width, vtd_dmar.flags, vtd_dmar.nr_drhd, vtd_dmar.nr_rmrr,
 		vtd_dmar.nr_atsr, vtd_dmar.nr_satc, vtd_dmar.nr_rhsa, vtd_dmar.nr_bad);
 	vtd_nr_units = vtd_dmar.nr_drhd;

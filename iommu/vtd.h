@@ -12,13 +12,13 @@
 /* Capabilities of one unit, decoded from CAP and ECAP. */
 struct vtd_caps {
 	u64 cap, ecap;
-	u32 nr_domains;    /* 2^(4 + 2 * ND) */
-	u8 sagaw;          /* supported adjusted guest address widths (bit 1: 3-level, ...) */
-	u8 mgaw;           /* maximum guest address width in bits */
-	u8 sllps;          /* superpages: bit 0 2 MiB, bit 1 1 GiB */
+	u32 nr_domains; /* 2^(4 + 2 * ND) */
+	u8 sagaw;	/* supported adjusted guest address widths (bit 1: 3-level, ...) */
+	u8 mgaw;	/* maximum guest address width in bits */
+	u8 sllps;	/* superpages: bit 0 2 MiB, bit 1 1 GiB */
 	u16 nr_frcd;
-	u32 frcd_off;      /* byte offset of the first fault recording register */
-	u32 iotlb_off;     /* byte offset of the IOTLB registers */
+	u32 frcd_off;  /* byte offset of the first fault recording register */
+	u32 iotlb_off; /* byte offset of the IOTLB registers */
 	u8 mamv;
 	bool coherent, qi, ir, eim, pt, psi, cm, rwbf;
 };
@@ -26,7 +26,7 @@ struct vtd_caps {
 /* What every unit supports: the domain tables are shared by all units. */
 struct vtd_common {
 	u8 sagaw, sllps;
-	unsigned levels;         /* second-level table levels chosen: 3, 4 or 5 */
+	unsigned levels;	 /* second-level table levels chosen: 3, 4 or 5 */
 	unsigned max_leaf_level; /* 0: 4 KiB, 1: 2 MiB, 2: 1 GiB */
 	u32 nr_domains;
 	bool qi, ir, eim, coherent;
@@ -47,24 +47,30 @@ SIZE_CHECK(struct vtd_qword2, 16);
 struct vtd_qword2 vtd_root_entry(u64 context_table);
 
 struct vtd_context_cfg {
-	u64 slptptr;      /* second-level table root */
+	u64 slptptr; /* second-level table root */
 	u16 did;
-	u8 aw;            /* VTD_CTX_HI_AW value */
-	u8 tt;            /* VTD_CTX_TT_* */
+	u8 aw; /* VTD_CTX_HI_AW value */
+	u8 tt; /* VTD_CTX_TT_* */
 	bool fpd;
 };
 struct vtd_qword2 vtd_context_entry(const struct vtd_context_cfg *cfg);
 
-enum vtd_delivery { VTD_DLM_FIXED = 0, VTD_DLM_LOWPRI = 1, VTD_DLM_SMI = 2, VTD_DLM_NMI = 4,
-		    VTD_DLM_INIT = 5, VTD_DLM_EXTINT = 7 };
+enum vtd_delivery {
+	VTD_DLM_FIXED = 0,
+	VTD_DLM_LOWPRI = 1,
+	VTD_DLM_SMI = 2,
+	VTD_DLM_NMI = 4,
+	VTD_DLM_INIT = 5,
+	VTD_DLM_EXTINT = 7
+};
 
 struct vtd_irte_cfg {
-	u32 dest;         /* APIC ID (8-bit unless x2apic) */
+	u32 dest; /* APIC ID (8-bit unless x2apic) */
 	u8 vector;
-	u8 delivery;      /* enum vtd_delivery */
-	bool x2apic;      /* EIM: 32-bit destination */
+	u8 delivery; /* enum vtd_delivery */
+	bool x2apic; /* EIM: 32-bit destination */
 	bool logical, redir_hint, level, fpd;
-	u8 svt, sq;       /* VTD_SVT_*, SID qualifier */
+	u8 svt, sq; /* VTD_SVT_*, SID qualifier */
 	u16 sid;
 };
 /* -EINVAL (and a zero entry) for a destination the mode cannot address. */

@@ -37,7 +37,7 @@ static bool sagaw_has(u8 sagaw, unsigned levels)
 
 int vtd_caps_common(const struct vtd_caps *units, unsigned n, struct vtd_common *out)
 {
-	static const unsigned preference[] = { 4, 3, 5 };
+	static const unsigned preference[] = {4, 3, 5};
 	u8 min_mgaw = 64;
 
 	if (!n)
@@ -66,7 +66,8 @@ int vtd_caps_common(const struct vtd_caps *units, unsigned n, struct vtd_common 
 		return -ENODEV;
 	/* A table deeper than MGAW allows still works; addresses above MGAW are never mapped. */
 	(void)min_mgaw;
-	out->max_leaf_level = out->sllps & BIT(1) && out->sllps & BIT(0) ? 2 :
-			      out->sllps & BIT(0) ? 1 : 0;
+	out->max_leaf_level = out->sllps & BIT(1) && out->sllps & BIT(0) ? 2
+			      : out->sllps & BIT(0)			 ? 1
+									 : 0;
 	return 0;
 }

@@ -33,8 +33,8 @@ int vtd_irte_encode(const struct vtd_irte_cfg *cfg, struct vtd_qword2 *e)
 		return -EINVAL;
 	e->lo = VTD_IRTE_LO_P | FIELD_PREP(VTD_IRTE_LO_DLM, cfg->delivery) |
 		FIELD_PREP(VTD_IRTE_LO_V, cfg->vector) |
-		(cfg->x2apic ? FIELD_PREP(VTD_IRTE_LO_DST, cfg->dest) :
-			       FIELD_PREP(VTD_IRTE_LO_DST_XAPIC, cfg->dest));
+		(cfg->x2apic ? FIELD_PREP(VTD_IRTE_LO_DST, cfg->dest)
+			     : FIELD_PREP(VTD_IRTE_LO_DST_XAPIC, cfg->dest));
 	if (cfg->fpd)
 		e->lo |= VTD_IRTE_LO_FPD;
 	if (cfg->logical)

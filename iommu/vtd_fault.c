@@ -30,8 +30,11 @@ static void log_fault(struct vtd_unit *u, const struct iommu_fault *f)
 	if (!allow)
 		return;
 	pr_warn("unit %u: fault: %s by %02x:%02x.%x (domain %s) at %s %#llx: reason %#x, %s\n",
-		u->idx, f->interrupt ? "interrupt" : f->write ? "write" : "read", f->sid >> 8,
-		(f->sid >> 3) & 31, f->sid & 7, iommu_domain_name(f->domain),
+		u->idx,
+		f->interrupt ? "interrupt"
+		: f->write   ? "write"
+			     : "read",
+		f->sid >> 8, (f->sid >> 3) & 31, f->sid & 7, iommu_domain_name(f->domain),
 		f->interrupt ? "index" : "address", (unsigned long long)f->addr, f->reason,
 		f->reason_name);
 }
@@ -73,7 +76,8 @@ unsigned vtd_fault_drain(struct vtd_unit *u)
 		iommu_report_fault(&f);
 	}
 	if (fsts & VTD_FSTS_PFO) {
-		pr_warn("unit %u: fault records overflowed: some faults were not recorded\n", u->idx);
+		pr_warn("unit %u: fault records overflowed: some faults were not recorded\n",
+			u->idx);
 		vtd_write32(u, VTD_FSTS, VTD_FSTS_PFO);
 	}
 	return n;
@@ -91,7 +95,7 @@ int vtd_fault_init(struct vtd_unit *u)
 	u32 apic = apic_id(); /* the BSP: the hypervisor CPU takes fault events */
 	int vec;
 
-	u->fault_log = (struct ratelimit){ .window_us = LOG_WINDOW_US, .burst = LOG_PER_WINDOW };
+	u->fault_log = (struct ratelimit){.window_us = LOG_WINDOW_US, .burst = LOG_PER_WINDOW};
 	vtd_write32(u, VTD_FECTL, VTD_FECTL_IM);
 	vtd_fault_drain(u);
 	vtd_write32(u, VTD_FSTS, VTD_FSTS_RW1C);
@@ -100,7 +104,8 @@ int vtd_fault_init(struct vtd_unit *u)
 		return pr_err(vec, "unit %u: no vector for fault events\n", u->idx);
 	u->fault_vector = vec;
 	vtd_write32(u, VTD_FEDATA, (u32)FIELD_PREP(MSI_DATA_VECTOR, vec));
-	vtd_write32(u, VTD_FEADDR, VTD_MSI_ADDR_BASE | (u32)FIELD_PREP(MSI_ADDR_DEST_ID, apic & 0xff));
+	vtd_write32(u, VTD_FEADDR,
+		    VTD_MSI_ADDR_BASE | (u32)FIELD_PREP(MSI_ADDR_DEST_ID, apic & 0xff));
 	/* With EIM the upper 24 bits of an x2APIC ID go into the upper address register. */
 	vtd_write32(u, VTD_FEUADDR, u->caps.eim ? apic & ~0xffu : 0);
 	vtd_write32(u, VTD_FECTL, 0);

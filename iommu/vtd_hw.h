@@ -9,13 +9,13 @@
 
 #define VTD_MAX_UNITS DMAR_MAX_DRHD
 #define VTD_MAX_DOMAINS 64
-#define VTD_QI_ENTRIES 256       /* one page of 128-bit descriptors (IQA.QS = 0) */
-#define VTD_IRT_ENTRIES 256      /* IRTA.S = 7 */
+#define VTD_QI_ENTRIES 256  /* one page of 128-bit descriptors (IQA.QS = 0) */
+#define VTD_IRT_ENTRIES 256 /* IRTA.S = 7 */
 #define VTD_IRT_S 7
-#define VTD_WAIT_US 100000       /* every hardware wait: 100 ms */
+#define VTD_WAIT_US 100000 /* every hardware wait: 100 ms */
 
 struct vtd_domain {
-	struct iommu_domain common;  /* first: the neutral layer's view */
+	struct iommu_domain common; /* first: the neutral layer's view */
 	bool used;
 	u16 did;
 	struct pgtable pt;
@@ -29,21 +29,21 @@ struct vtd_unit {
 	u16 segment;
 	u32 version;
 	struct vtd_caps caps;
-	u32 gcmd;                    /* persistent GCMD state last written */
-	u64 root;                    /* root table (physical) */
-	u64 ctx[256];                /* context table per bus, 0 if none */
+	u32 gcmd;     /* persistent GCMD state last written */
+	u64 root;     /* root table (physical) */
+	u64 ctx[256]; /* context table per bus, 0 if none */
 	spinlock_t lock;
 	/* queued invalidation */
 	bool qi_on;
-	u64 iq;                      /* queue page */
-	u32 iq_tail;                 /* next free descriptor */
+	u64 iq;	     /* queue page */
+	u32 iq_tail; /* next free descriptor */
 	volatile u32 *wait_status;
 	u32 wait_seq;
 	spinlock_t qi_lock;
 	/* interrupt remapping */
 	bool ir_on;
-	u64 irt;                     /* table (physical) */
-	bool irt_eim;                /* x2APIC destinations */
+	u64 irt;      /* table (physical) */
+	bool irt_eim; /* x2APIC destinations */
 	u8 irt_used[VTD_IRT_ENTRIES];
 	/* faults */
 	int fault_vector;
@@ -56,10 +56,22 @@ extern unsigned vtd_nr_units;
 extern struct vtd_common vtd_common_caps;
 extern struct dmar_info vtd_dmar;
 
-static inline u32 vtd_read32(const struct vtd_unit *u, u32 reg) { return mmio_read32(u->base + reg); }
-static inline u64 vtd_read64(const struct vtd_unit *u, u32 reg) { return mmio_read64(u->base + reg); }
-static inline void vtd_write32(const struct vtd_unit *u, u32 reg, u32 v) { mmio_write32(u->base + reg, v); }
-static inline void vtd_write64(const struct vtd_unit *u, u32 reg, u64 v) { mmio_write64(u->base + reg, v); }
+static inline u32 vtd_read32(const struct vtd_unit *u, u32 reg)
+{
+	return mmio_read32(u->base + reg);
+}
+static inline u64 vtd_read64(const struct vtd_unit *u, u32 reg)
+{
+	return mmio_read64(u->base + reg);
+}
+static inline void vtd_write32(const struct vtd_unit *u, u32 reg, u32 v)
+{
+	mmio_write32(u->base + reg, v);
+}
+static inline void vtd_write64(const struct vtd_unit *u, u32 reg, u64 v)
+{
+	mmio_write64(u->base + reg, v);
+}
 
 /* vtd.c */
 /* Everything off (translation, remapping, queue, PMR), as a new owner must start. */
@@ -102,8 +114,8 @@ int vtd_ir_alloc(u16 seg, u16 sid, u16 pf_sid, struct iommu_irq *irq);
 int vtd_ir_program(struct iommu_irq *irq, const struct iommu_irq_cfg *cfg);
 void vtd_ir_free(struct iommu_irq *irq);
 int vtd_ir_ioapic_sid(u8 ioapic_id, u16 *seg, u16 *sid);
-u64 vtd_ir_ioapic_rte(const struct iommu_irq *irq, const struct iommu_irq_cfg *cfg,
-		      bool active_low, bool masked);
+u64 vtd_ir_ioapic_rte(const struct iommu_irq *irq, const struct iommu_irq_cfg *cfg, bool active_low,
+		      bool masked);
 
 /* vtd.c: takes over every unit of the DMAR. */
 int vtd_init(const struct boot_info *bi);

@@ -14,15 +14,18 @@ int vtd_ir_enable(struct vtd_unit *u)
 	int err;
 
 	if (eim && !u->caps.eim)
-		pr_warn("unit %u: CPUs use x2APIC but the unit has no EIM: only APIC IDs below 256 reachable\n",
+		pr_warn("unit %u: CPUs use x2APIC but the unit has no EIM: only APIC IDs below 256 "
+			"reachable\n",
 			u->idx);
 	eim = eim && u->caps.eim;
 	if (!u->irt)
 		u->irt = page_alloc();
 	if (!u->irt)
-		return pr_err(-ENOMEM, "unit %u: no page for the interrupt remapping table\n", u->idx);
-	vtd_write64(u, VTD_IRTA, (u->irt & VTD_IRTA_IRTA) | FIELD_PREP(VTD_IRTA_S, VTD_IRT_S) |
-				     (eim ? VTD_IRTA_EIME : 0));
+		return pr_err(-ENOMEM, "unit %u: no page for the interrupt remapping table\n",
+			      u->idx);
+	vtd_write64(u, VTD_IRTA,
+		    (u->irt & VTD_IRTA_IRTA) | FIELD_PREP(VTD_IRTA_S, VTD_IRT_S) |
+			    (eim ? VTD_IRTA_EIME : 0));
 	err = vtd_gcmd_oneshot(u, VTD_GCMD_SIRTP);
 	if (!err)
 		err = vtd_inv_iec_global(u);
@@ -33,7 +36,8 @@ int vtd_ir_enable(struct vtd_unit *u)
 		return pr_err(err, "unit %u: interrupt remapping not enabled\n", u->idx);
 	u->ir_on = true;
 	u->irt_eim = eim;
-	pr_info("unit %u: interrupt remapping: %u entries, %s destinations, compatibility format blocked\n",
+	pr_info("unit %u: interrupt remapping: %u entries, %s destinations, compatibility format "
+		"blocked\n",
 		u->idx, VTD_IRT_ENTRIES, eim ? "x2APIC (EIM)" : "xAPIC");
 	return 0;
 }
@@ -142,8 +146,8 @@ int vtd_ir_ioapic_sid(u8 ioapic_id, u16 *seg, u16 *sid)
 	return 0;
 }
 
-u64 vtd_ir_ioapic_rte(const struct iommu_irq *irq, const struct iommu_irq_cfg *cfg,
-		      bool active_low, bool masked)
+u64 vtd_ir_ioapic_rte(const struct iommu_irq *irq, const struct iommu_irq_cfg *cfg, bool active_low,
+		      bool masked)
 {
 	return vtd_ioapic_rte(irq->index, cfg->vector, cfg->level, active_low, masked);
 }

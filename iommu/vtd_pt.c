@@ -24,9 +24,18 @@ static u64 sl_leaf(u64 pa, unsigned level, u32 flags)
 	return e;
 }
 
-static u64 sl_table(u64 pa) { return (pa & VTD_SL_ADDR_4K) | VTD_SL_R | VTD_SL_W; }
-static bool sl_present(u64 e) { return e & (VTD_SL_R | VTD_SL_W); }
-static bool sl_is_leaf(u64 e, unsigned level) { return level == 0 || (e & VTD_SL_PS); }
+static u64 sl_table(u64 pa)
+{
+	return (pa & VTD_SL_ADDR_4K) | VTD_SL_R | VTD_SL_W;
+}
+static bool sl_present(u64 e)
+{
+	return e & (VTD_SL_R | VTD_SL_W);
+}
+static bool sl_is_leaf(u64 e, unsigned level)
+{
+	return level == 0 || (e & VTD_SL_PS);
+}
 
 static u64 sl_addr(u64 e, unsigned level)
 {
@@ -58,13 +67,29 @@ void vtd_flush_cache(const void *p, size_t len)
 	mfence();
 }
 
-static u64 pt_alloc(void *ctx) { (void)ctx; return page_alloc(); }
-static void pt_free(void *ctx, u64 pa) { (void)ctx; page_free(pa); }
-static void *pt_p2v(void *ctx, u64 pa) { (void)ctx; return (void *)(uintptr_t)pa; }
-static void pt_sync(void *ctx, void *p, size_t len) { (void)ctx; vtd_flush_cache(p, len); }
+static u64 pt_alloc(void *ctx)
+{
+	(void)ctx;
+	return page_alloc();
+}
+static void pt_free(void *ctx, u64 pa)
+{
+	(void)ctx;
+	page_free(pa);
+}
+static void *pt_p2v(void *ctx, u64 pa)
+{
+	(void)ctx;
+	return (void *)(uintptr_t)pa;
+}
+static void pt_sync(void *ctx, void *p, size_t len)
+{
+	(void)ctx;
+	vtd_flush_cache(p, len);
+}
 
-static const struct pt_ops ops_coherent = { pt_alloc, pt_free, pt_p2v, NULL, NULL };
-static const struct pt_ops ops_flush = { pt_alloc, pt_free, pt_p2v, pt_sync, NULL };
+static const struct pt_ops ops_coherent = {pt_alloc, pt_free, pt_p2v, NULL, NULL};
+static const struct pt_ops ops_flush = {pt_alloc, pt_free, pt_p2v, pt_sync, NULL};
 
 const struct pt_ops *vtd_pt_ops(bool coherent)
 {

@@ -11,7 +11,8 @@
 
 static int qi_error(struct vtd_unit *u, int err, const char *what)
 {
-	return pr_err(err, "unit %u: invalidation queue %s: IQH %#llx IQT %#llx IQA %#llx FSTS %#x\n",
+	return pr_err(err,
+		      "unit %u: invalidation queue %s: IQH %#llx IQT %#llx IQA %#llx FSTS %#x\n",
 		      u->idx, what, (unsigned long long)vtd_read64(u, VTD_IQH),
 		      (unsigned long long)vtd_read64(u, VTD_IQT),
 		      (unsigned long long)vtd_read64(u, VTD_IQA), vtd_read32(u, VTD_FSTS));
@@ -25,7 +26,8 @@ int vtd_qi_enable(struct vtd_unit *u)
 		u->iq = page_alloc();
 		u->wait_status = (volatile u32 *)(uintptr_t)page_alloc();
 		if (!u->iq || !u->wait_status)
-			return pr_err(-ENOMEM, "unit %u: no pages for the invalidation queue\n", u->idx);
+			return pr_err(-ENOMEM, "unit %u: no pages for the invalidation queue\n",
+				      u->idx);
 	}
 	u->iq_tail = 0;
 	/* The tail must be 0 before the queue base is written (10.4.23). */
@@ -60,19 +62,21 @@ static int qi_submit(struct vtd_unit *u, const struct vtd_qword2 *descs, unsigne
 	for (unsigned i = 0; i <= n; i++) {
 		u32 next = (u->iq_tail + 1) % VTD_QI_ENTRIES;
 
-		if (!WAIT_US(FIELD_GET(VTD_IQ_INDEX, vtd_read64(u, VTD_IQH)) != next, VTD_WAIT_US)) {
+		if (!WAIT_US(FIELD_GET(VTD_IQ_INDEX, vtd_read64(u, VTD_IQH)) != next,
+			     VTD_WAIT_US)) {
 			err = qi_error(u, -ETIMEDOUT, "full");
 			goto out;
 		}
-		q[u->iq_tail] = i < n ? descs[i] : vtd_desc_wait((u64)(uintptr_t)u->wait_status, seq);
+		q[u->iq_tail] =
+			i < n ? descs[i] : vtd_desc_wait((u64)(uintptr_t)u->wait_status, seq);
 		if (!vtd_common_caps.coherent)
 			vtd_flush_cache(&q[u->iq_tail], sizeof(*q));
 		u->iq_tail = next;
 	}
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	vtd_write64(u, VTD_IQT, FIELD_PREP(VTD_IQ_INDEX, u->iq_tail));
-	if (!WAIT_US(*u->wait_status == seq ||
-		     (vtd_read32(u, VTD_FSTS) & (VTD_FSTS_IQE | VTD_FSTS_ITE | VTD_FSTS_ICE)),
+	if (!WAIT_US(*u->wait_status == seq || (vtd_read32(u, VTD_FSTS) &
+						(VTD_FSTS_IQE | VTD_FSTS_ITE | VTD_FSTS_ICE)),
 		     VTD_WAIT_US)) {
 		err = qi_error(u, -ETIMEDOUT, "wait descriptor timed out");
 		goto out;
@@ -93,8 +97,8 @@ static int reg_ccmd(struct vtd_unit *u, u64 cmd)
 {
 	vtd_write64(u, VTD_CCMD, cmd | VTD_CCMD_ICC);
 	if (!WAIT_US(!(vtd_read64(u, VTD_CCMD) & VTD_CCMD_ICC), VTD_WAIT_US))
-		return pr_err(-ETIMEDOUT, "unit %u: context command %#llx did not complete\n", u->idx,
-			      (unsigned long long)vtd_read64(u, VTD_CCMD));
+		return pr_err(-ETIMEDOUT, "unit %u: context command %#llx did not complete\n",
+			      u->idx, (unsigned long long)vtd_read64(u, VTD_CCMD));
 	return 0;
 }
 
@@ -129,7 +133,7 @@ int vtd_inv_context_device(struct vtd_unit *u, u16 did, u16 sid)
 	if (u->qi_on)
 		return qi_submit(u, &d, 1);
 	return reg_ccmd(u, FIELD_PREP(VTD_CCMD_CIRG, VTD_INV_DEVICE) |
-			   FIELD_PREP(VTD_CCMD_DID, did) | FIELD_PREP(VTD_CCMD_SID, sid));
+				   FIELD_PREP(VTD_CCMD_DID, did) | FIELD_PREP(VTD_CCMD_SID, sid));
 }
 
 int vtd_inv_iotlb_global(struct vtd_unit *u)
@@ -147,8 +151,8 @@ int vtd_inv_iotlb_domain(struct vtd_unit *u, u16 did)
 
 	if (u->qi_on)
 		return qi_submit(u, &d, 1);
-	return reg_iotlb(u, FIELD_PREP(VTD_IOTLB_IIRG, VTD_INV_DOMAIN) |
-			    FIELD_PREP(VTD_IOTLB_DID, did), 0);
+	return reg_iotlb(
+		u, FIELD_PREP(VTD_IOTLB_IIRG, VTD_INV_DOMAIN) | FIELD_PREP(VTD_IOTLB_DID, did), 0);
 }
 
 /* Page-selective where the unit offers it and the range fits its mask, else the domain. */
@@ -163,7 +167,8 @@ int vtd_inv_iotlb_range(struct vtd_unit *u, u16 did, u64 addr, u64 size)
 	d = vtd_desc_iotlb_page(did, base, am, false);
 	if (u->qi_on)
 		return qi_submit(u, &d, 1);
-	return reg_iotlb(u, FIELD_PREP(VTD_IOTLB_IIRG, VTD_INV_PAGE) | FIELD_PREP(VTD_IOTLB_DID, did),
+	return reg_iotlb(u,
+			 FIELD_PREP(VTD_IOTLB_IIRG, VTD_INV_PAGE) | FIELD_PREP(VTD_IOTLB_DID, did),
 			 (base & VTD_IVA_ADDR) | FIELD_PREP(VTD_IVA_AM, am));
 }
 

@@ -22,8 +22,8 @@
 #define EDU_DMA_DST 0x88
 #define EDU_DMA_COUNT 0x90
 #define EDU_DMA_CMD 0x98
-#define   EDU_CMD_START BIT(0)
-#define   EDU_CMD_TO_RAM BIT(1)
+#define EDU_CMD_START BIT(0)
+#define EDU_CMD_TO_RAM BIT(1)
 #define EDU_DMA_BUF 0x40000 /* device-side address of its 4 KiB buffer */
 #define EDU_DMA_US 2000000
 
@@ -32,7 +32,7 @@
 
 /* MSI capability */
 #define MSI_CTRL 0x2
-#define   MSI_CTRL_ENABLE BIT(0)
+#define MSI_CTRL_ENABLE BIT(0)
 #define MSI_ADDR_LO 0x4
 #define MSI_ADDR_HI 0x8
 #define MSI_DATA_32 0x8
@@ -68,20 +68,16 @@ static bool running_on_qemu(void)
 	return r.ebx == 0x54474354u /* "TCGT" */ || r.ebx == 0x4b4d564bu /* "KVMK" */;
 }
 
-static u8 bus_of(u16 sid) { return PCI_RID_BUS(sid); }
-static u8 dev_of(u16 sid) { return PCI_RID_DEV(sid); }
-static u8 fn_of(u16 sid) { return PCI_RID_FN(sid); }
-
 /* ---- interrupts ---- */
 
 /* Waits with interrupts open (fault events and MSIs are taken meanwhile). */
-#define WAIT_IRQ_ON(cond, us)                      \
-	({                                         \
-		bool __r;                          \
-		irq_enable();                      \
-		__r = WAIT_US(cond, us);           \
-		irq_disable();                     \
-		__r;                               \
+#define WAIT_IRQ_ON(cond, us)                                                                      \
+	({                                                                                         \
+		bool __r;                                                                          \
+		irq_enable();                                                                      \
+		__r = WAIT_US(cond, us);                                                           \
+		irq_disable();                                                                     \
+		__r;                                                                               \
 	})
 
 static void test_irq(struct trap_frame *f, void *ctx)
@@ -107,8 +103,8 @@ static int edu_dma(const struct edu *e, u64 iova, bool to_ram, u32 len)
 	mmio_write64(b + EDU_DMA_COUNT, len);
 	mmio_write64(b + EDU_DMA_CMD, EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0));
 	if (!WAIT_IRQ_ON(!(mmio_read64(b + EDU_DMA_CMD) & EDU_CMD_START), EDU_DMA_US))
-		return pr_err(-ETIMEDOUT, "edu %02x:%02x.%x: DMA did not finish\n", bus_of(e->sid),
-			      dev_of(e->sid), fn_of(e->sid));
+		return pr_err(-ETIMEDOUT, "edu %02x:%02x.%x: DMA did not finish\n",
+			      PCI_RID_BUS(e->sid), PCI_RID_DEV(e->sid), PCI_RID_FN(e->sid));
 	/* Let a fault event raised by the DMA arrive. */
 	WAIT_IRQ_ON(false, 2000);
 	return 0;
@@ -151,15 +147,16 @@ static void find_edus(void)
 		e->sid = d->rid;
 		e->bar = d->bar[0].base;
 		e->msi_cap = d->cap_msi;
-		pci_write16(d, PCI_COMMAND, pci_read16(d, PCI_COMMAND) | PCI_COMMAND_MEMORY |
-					    PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE);
+		pci_write16(d, PCI_COMMAND,
+			    pci_read16(d, PCI_COMMAND) | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+				    PCI_COMMAND_INTX_DISABLE);
 		st.nr_edu++;
 	}
 }
 
 static bool setup(struct st_ctx *ctx, unsigned need_edu)
 {
-	static const char *const names[] = { "edu-a", "edu-b" };
+	static const char *const names[] = {"edu-a", "edu-b"};
 
 	if (!iommu_present()) {
 		st_skip(ctx, "no VT-d remapping hardware (no DMAR table)");
@@ -188,8 +185,8 @@ static bool setup(struct st_ctx *ctx, unsigned need_edu)
 		return false;
 	}
 	if (st.nr_edu < need_edu) {
-		st_skip(ctx, "needs %u edu devices, this machine has %u (topology two-edu)", need_edu,
-			st.nr_edu);
+		st_skip(ctx, "needs %u edu devices, this machine has %u (topology two-edu)",
+			need_edu, st.nr_edu);
 		return false;
 	}
 	return true;
@@ -229,7 +226,8 @@ static void check_dma_fault(struct st_ctx *ctx, const struct edu *e, u64 faults_
 		      iommu_domain_name(e->dom));
 	}
 	CHECK(ctx, iommu_domain_faults(e->dom) == faults_before + 1,
-	      "domain fault count %llu, expected %llu", (unsigned long long)iommu_domain_faults(e->dom),
+	      "domain fault count %llu, expected %llu",
+	      (unsigned long long)iommu_domain_faults(e->dom),
 	      (unsigned long long)faults_before + 1);
 	CHECK(ctx, vtd_fault_interrupts() > irqs_before, "no fault event interrupt arrived");
 }
@@ -257,7 +255,8 @@ SELFTEST_ORDER(vtd_units_enabled, "vtd", "units-enabled", 62)
 		u32 gsts = vtd_read32(u, VTD_GSTS);
 
 		CHECK(ctx, u->present, "unit %u not enabled", i);
-		CHECK(ctx, (gsts & want) == want, "unit %u: GSTS %#x lacks %#x", i, gsts, want & ~gsts);
+		CHECK(ctx, (gsts & want) == want, "unit %u: GSTS %#x lacks %#x", i, gsts,
+		      want & ~gsts);
 		CHECK(ctx, !(gsts & VTD_GCMD_CFI), "unit %u: compatibility format allowed", i);
 		CHECK(ctx, (vtd_read64(u, VTD_RTADDR) & VTD_RTADDR_RTA) == u->root,
 		      "unit %u: RTADDR %#llx", i, (unsigned long long)vtd_read64(u, VTD_RTADDR));
@@ -430,19 +429,22 @@ SELFTEST_ORDER(vtd_ioapic_scope, "vtd", "ioapic-remappable-entry", 72)
 	CHECK(ctx, !iommu_irq_alloc(seg, sid, sid, &irq), "IRTE for the IOAPIC");
 	if (ctx->failed)
 		return;
-	CHECK(ctx, !iommu_irq_program(&irq, &(struct iommu_irq_cfg){ bsp_apic_id(), 0x40, true }),
+	CHECK(ctx, !iommu_irq_program(&irq, &(struct iommu_irq_cfg){bsp_apic_id(), 0x40, true}),
 	      "program");
-	rte = iommu_ioapic_rte(&irq, &(struct iommu_irq_cfg){ bsp_apic_id(), 0x40, true }, true, true);
-	CHECK(ctx, rte & VTD_RTE_IF && FIELD_GET(VTD_RTE_HANDLE, rte) == irq.index &&
-		   FIELD_GET(VTD_RTE_VECTOR, rte) == 0x40 && rte & VTD_RTE_TRIGGER_LEVEL,
+	rte = iommu_ioapic_rte(&irq, &(struct iommu_irq_cfg){bsp_apic_id(), 0x40, true}, true,
+			       true);
+	CHECK(ctx,
+	      rte & VTD_RTE_IF && FIELD_GET(VTD_RTE_HANDLE, rte) == irq.index &&
+		      FIELD_GET(VTD_RTE_VECTOR, rte) == 0x40 && rte & VTD_RTE_TRIGGER_LEVEL,
 	      "RTE %#llx for entry %u", (unsigned long long)rte, irq.index);
 	{
 		const struct vtd_qword2 *e =
 			(const struct vtd_qword2 *)(uintptr_t)vtd_units[irq.unit].irt + irq.index;
 
-		CHECK(ctx, e->lo & VTD_IRTE_LO_P && e->lo & VTD_IRTE_LO_TM &&
-			   FIELD_GET(VTD_IRTE_HI_SID, e->hi) == sid &&
-			   FIELD_GET(VTD_IRTE_HI_SVT, e->hi) == VTD_SVT_SID,
+		CHECK(ctx,
+		      e->lo & VTD_IRTE_LO_P && e->lo & VTD_IRTE_LO_TM &&
+			      FIELD_GET(VTD_IRTE_HI_SID, e->hi) == sid &&
+			      FIELD_GET(VTD_IRTE_HI_SVT, e->hi) == VTD_SVT_SID,
 		      "IRTE %#llx:%#llx", (unsigned long long)e->hi, (unsigned long long)e->lo);
 	}
 	iommu_irq_free(&irq);
@@ -506,9 +508,11 @@ SELFTEST_ORDER(vtd_takeover, "vtd", "takeover-from-enabled", 74)
 	u = &vtd_units[idx];
 	CHECK(ctx, (vtd_read32(u, VTD_GSTS) & on) == on, "unit not fully on before the test");
 	CHECK(ctx, !vtd_unit_quiesce(u), "quiesce");
-	CHECK(ctx, !(vtd_read32(u, VTD_GSTS) & on), "GSTS %#x after quiesce", vtd_read32(u, VTD_GSTS));
+	CHECK(ctx, !(vtd_read32(u, VTD_GSTS) & on), "GSTS %#x after quiesce",
+	      vtd_read32(u, VTD_GSTS));
 	CHECK(ctx, !vtd_unit_enable(u), "enable again");
-	CHECK(ctx, (vtd_read32(u, VTD_GSTS) & on) == on, "GSTS %#x after enable", vtd_read32(u, VTD_GSTS));
+	CHECK(ctx, (vtd_read32(u, VTD_GSTS) & on) == on, "GSTS %#x after enable",
+	      vtd_read32(u, VTD_GSTS));
 	CHECK(ctx, !(vtd_read32(u, VTD_GSTS) & VTD_GCMD_CFI), "compatibility format allowed");
 	fill(st.page[1], 0x00);
 	CHECK(ctx, !iommu_map(a->dom, dst, st.page[1], PAGE_SIZE, IOMMU_WRITE), "map");
@@ -543,7 +547,7 @@ SELFTEST_ORDER(vtd_msi_irte, "vtd", "msi-through-irte", 69)
 		irq_free_vector((u8)vec);
 		return;
 	}
-	CHECK(ctx, !iommu_irq_program(&irq, &(struct iommu_irq_cfg){ bsp_apic_id(), (u8)vec, false }),
+	CHECK(ctx, !iommu_irq_program(&irq, &(struct iommu_irq_cfg){bsp_apic_id(), (u8)vec, false}),
 	      "IRTE programming");
 	edu_msi_program(a, irq.msi_addr, irq.msi_data);
 	before = st.irq_count;
@@ -579,7 +583,7 @@ SELFTEST_ORDER(vtd_irte_wrong_source, "vtd", "irte-wrong-source-blocked", 70)
 		irq_free_vector((u8)vec);
 		return;
 	}
-	CHECK(ctx, !iommu_irq_program(&irq, &(struct iommu_irq_cfg){ bsp_apic_id(), (u8)vec, false }),
+	CHECK(ctx, !iommu_irq_program(&irq, &(struct iommu_irq_cfg){bsp_apic_id(), (u8)vec, false}),
 	      "IRTE programming");
 	/* B sends the message of A's entry. */
 	edu_msi_program(b, irq.msi_addr, irq.msi_data);
@@ -626,7 +630,8 @@ SELFTEST_ORDER(vtd_compat_msi, "vtd", "compat-msi-blocked", 71)
 	edu_msi_program(a, 0, 0);
 	irq_free_vector((u8)vec);
 	if (arrived && running_on_qemu()) {
-		st_skip(ctx, "QEMU does not model CFI: compatibility-format MSIs pass with GCMD.CFI clear");
+		st_skip(ctx, "QEMU does not model CFI: compatibility-format MSIs pass with "
+			     "GCMD.CFI clear");
 		return;
 	}
 	CHECK(ctx, !arrived, "compatibility-format MSI delivered with interrupt remapping on");

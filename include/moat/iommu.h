@@ -18,10 +18,10 @@ struct iommu_domain;
 /* One translation or interrupt fault, decoded. */
 struct iommu_fault {
 	u16 segment, sid;
-	u8 reason;           /* vendor fault reason code */
+	u8 reason; /* vendor fault reason code */
 	const char *reason_name;
-	bool write;          /* the faulting request was a write */
-	bool interrupt;      /* an interrupt request (addr holds the interrupt index) */
+	bool write;	/* the faulting request was a write */
+	bool interrupt; /* an interrupt request (addr holds the interrupt index) */
 	u64 addr;
 	struct iommu_domain *domain; /* owner of the source ID, NULL if none */
 };
@@ -39,7 +39,7 @@ struct iommu_irq {
 struct iommu_irq_cfg {
 	u32 dest_apic_id;
 	u8 vector;
-	bool level;          /* level-triggered (IOAPIC); MSIs are edge */
+	bool level; /* level-triggered (IOAPIC); MSIs are edge */
 };
 
 struct iommu_ops {
@@ -95,8 +95,8 @@ void iommu_irq_free(struct iommu_irq *irq);
  * iommu_irq_alloc, and the redirection entry that sends a pin through an entry programmed
  * with cfg (level-triggered pins: cfg->level). */
 int iommu_ioapic_sid(u8 ioapic_id, u16 *seg, u16 *sid);
-u64 iommu_ioapic_rte(const struct iommu_irq *irq, const struct iommu_irq_cfg *cfg,
-		     bool active_low, bool masked);
+u64 iommu_ioapic_rte(const struct iommu_irq *irq, const struct iommu_irq_cfg *cfg, bool active_low,
+		     bool masked);
 
 /* The hypervisor's own domain: all usable RAM identity-mapped, for devices moat itself
  * drives (a PF driver's rings). Created on first use; NULL without an IOMMU. */

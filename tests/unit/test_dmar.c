@@ -32,7 +32,7 @@ static int fake_bridge_buses(void *ctx, u16 seg, u8 bus, u8 dev, u8 fn, u8 *sec,
 	return -ENODEV;
 }
 
-static const struct dmar_pci_ops pci = { fake_bridge_buses, NULL };
+static const struct dmar_pci_ops pci = {fake_bridge_buses, NULL};
 
 static void fix_checksum(u8 *t, size_t len)
 {
@@ -44,9 +44,21 @@ static void fix_checksum(u8 *t, size_t len)
 	t[9] = (u8)-sum;
 }
 
-static void put16(u8 *p, u16 v) { p[0] = (u8)v; p[1] = (u8)(v >> 8); }
-static void put32(u8 *p, u32 v) { put16(p, (u16)v); put16(p + 2, (u16)(v >> 16)); }
-static void put64(u8 *p, u64 v) { put32(p, (u32)v); put32(p + 4, (u32)(v >> 32)); }
+static void put16(u8 *p, u16 v)
+{
+	p[0] = (u8)v;
+	p[1] = (u8)(v >> 8);
+}
+static void put32(u8 *p, u32 v)
+{
+	put16(p, (u16)v);
+	put16(p + 2, (u16)(v >> 16));
+}
+static void put64(u8 *p, u64 v)
+{
+	put32(p, (u32)v);
+	put32(p + 4, (u32)(v >> 32));
+}
 
 /* ---- the real QEMU table ---- */
 
@@ -91,16 +103,21 @@ static void test_qemu_unit_lookup(void **state)
 	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(0, 5, 0), PCI_RID(0, 5, 0), &pci), 0);
 	/* behind the bridge scope 00:01.0 (buses 1..2), a VF too */
 	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(1, 0, 0), PCI_RID(1, 0, 0), &pci), 0);
-	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(1, 0x10, 2), PCI_RID(1, 0, 0), &pci), 0);
+	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(1, 0x10, 2), PCI_RID(1, 0, 0), &pci),
+			 0);
 	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(2, 3, 0), PCI_RID(2, 3, 0), &pci), 0);
 	/* the bridge itself */
 	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(0, 1, 0), PCI_RID(0, 1, 0), &pci), 0);
 	/* not in any scope, no INCLUDE_PCI_ALL unit */
-	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(0, 7, 0), PCI_RID(0, 7, 0), &pci), -ENODEV);
-	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(3, 0, 0), PCI_RID(3, 0, 0), &pci), -ENODEV);
-	assert_int_equal(dmar_unit_for_pci(&info, 1, PCI_RID(0, 5, 0), PCI_RID(0, 5, 0), &pci), -ENODEV);
+	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(0, 7, 0), PCI_RID(0, 7, 0), &pci),
+			 -ENODEV);
+	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(3, 0, 0), PCI_RID(3, 0, 0), &pci),
+			 -ENODEV);
+	assert_int_equal(dmar_unit_for_pci(&info, 1, PCI_RID(0, 5, 0), PCI_RID(0, 5, 0), &pci),
+			 -ENODEV);
 	/* without config access a bridge scope covers only exact matches it can resolve */
-	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(1, 0, 0), PCI_RID(1, 0, 0), NULL), -ENODEV);
+	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(1, 0, 0), PCI_RID(1, 0, 0), NULL),
+			 -ENODEV);
 	/* the IOAPIC's source ID from its scope */
 	assert_int_equal(dmar_unit_for_ioapic(&info, 0, &sid, &pci), 0);
 	assert_int_equal(sid, PCI_RID(0xff, 0, 0));
@@ -122,36 +139,72 @@ static size_t build_full(u8 *t)
 	t[36] = 38; /* HAW 39 */
 	t[37] = DMAR_FLAG_INTR_REMAP | DMAR_FLAG_X2APIC_OPT_OUT;
 	/* DRHD 1: explicit, segment 0, bridge scope with a two-hop path 00:01.0 -> 01:00.0 */
-	put16(t + o, 0); put16(t + o + 2, 16 + 10 + 8);
-	t[o + 5] = 1; put16(t + o + 6, 0); put64(t + o + 8, 0xfed91000);
-	t[o + 16] = DMAR_SCOPE_BRIDGE; t[o + 17] = 10; t[o + 21] = 0;
-	t[o + 22] = 1; t[o + 23] = 0; t[o + 24] = 0; t[o + 25] = 0;
-	t[o + 26] = DMAR_SCOPE_HPET; t[o + 27] = 8; t[o + 30] = 3; t[o + 31] = 0;
-	t[o + 32] = 0x1f; t[o + 33] = 0;
+	put16(t + o, 0);
+	put16(t + o + 2, 16 + 10 + 8);
+	t[o + 5] = 1;
+	put16(t + o + 6, 0);
+	put64(t + o + 8, 0xfed91000);
+	t[o + 16] = DMAR_SCOPE_BRIDGE;
+	t[o + 17] = 10;
+	t[o + 21] = 0;
+	t[o + 22] = 1;
+	t[o + 23] = 0;
+	t[o + 24] = 0;
+	t[o + 25] = 0;
+	t[o + 26] = DMAR_SCOPE_HPET;
+	t[o + 27] = 8;
+	t[o + 30] = 3;
+	t[o + 31] = 0;
+	t[o + 32] = 0x1f;
+	t[o + 33] = 0;
 	o += 34;
 	/* DRHD 2: INCLUDE_PCI_ALL, segment 0 */
-	put16(t + o, 0); put16(t + o + 2, 16 + 8);
-	t[o + 4] = 1; put64(t + o + 8, 0xfed90000);
-	t[o + 16] = DMAR_SCOPE_IOAPIC; t[o + 17] = 8; t[o + 20] = 2; t[o + 21] = 0xf0;
-	t[o + 22] = 0x1f; t[o + 23] = 0;
+	put16(t + o, 0);
+	put16(t + o + 2, 16 + 8);
+	t[o + 4] = 1;
+	put64(t + o + 8, 0xfed90000);
+	t[o + 16] = DMAR_SCOPE_IOAPIC;
+	t[o + 17] = 8;
+	t[o + 20] = 2;
+	t[o + 21] = 0xf0;
+	t[o + 22] = 0x1f;
+	t[o + 23] = 0;
 	o += 24;
 	/* RMRR 0x000e0000-0x000fffff for 00:1d.0 */
-	put16(t + o, 1); put16(t + o + 2, 24 + 8);
-	put64(t + o + 8, 0xe0000); put64(t + o + 16, 0xfffff);
-	t[o + 24] = DMAR_SCOPE_ENDPOINT; t[o + 25] = 8; t[o + 30] = 0x1d; t[o + 31] = 0;
+	put16(t + o, 1);
+	put16(t + o + 2, 24 + 8);
+	put64(t + o + 8, 0xe0000);
+	put64(t + o + 16, 0xfffff);
+	t[o + 24] = DMAR_SCOPE_ENDPOINT;
+	t[o + 25] = 8;
+	t[o + 30] = 0x1d;
+	t[o + 31] = 0;
 	o += 32;
 	/* ATSR all ports */
-	put16(t + o, 2); put16(t + o + 2, 8); t[o + 4] = 1;
+	put16(t + o, 2);
+	put16(t + o + 2, 8);
+	t[o + 4] = 1;
 	o += 8;
 	/* RHSA for DRHD 2 */
-	put16(t + o, 3); put16(t + o + 2, 20); put64(t + o + 8, 0xfed90000); put32(t + o + 16, 7);
+	put16(t + o, 3);
+	put16(t + o + 2, 20);
+	put64(t + o + 8, 0xfed90000);
+	put32(t + o + 16, 7);
 	o += 20;
 	/* ANDD: ignored */
-	put16(t + o, 4); put16(t + o + 2, 12); memcpy(t + o + 8, "\\_SB", 4);
+	put16(t + o, 4);
+	put16(t + o + 2, 12);
+	memcpy(t + o + 8, "\\_SB", 4);
 	o += 12;
 	/* SATC, ATC required, one endpoint */
-	put16(t + o, 5); put16(t + o + 2, 8 + 8); t[o + 4] = 1;
-	t[o + 8] = DMAR_SCOPE_ENDPOINT; t[o + 9] = 8; t[o + 13] = 0; t[o + 14] = 4; t[o + 15] = 0;
+	put16(t + o, 5);
+	put16(t + o + 2, 8 + 8);
+	t[o + 4] = 1;
+	t[o + 8] = DMAR_SCOPE_ENDPOINT;
+	t[o + 9] = 8;
+	t[o + 13] = 0;
+	t[o + 14] = 4;
+	t[o + 15] = 0;
 	o += 16;
 	put32(t + 4, (u32)o);
 	fix_checksum(t, o);
@@ -199,14 +252,18 @@ static void test_full_table(void **state)
 	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(1, 0, 0), PCI_RID(1, 0, 0), &pci), 0);
 	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(1, 1, 0), PCI_RID(1, 1, 0), &pci), 1);
 	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(0, 3, 0), PCI_RID(0, 3, 0), &pci), 1);
-	assert_int_equal(dmar_unit_for_pci(&info, 1, PCI_RID(0, 3, 0), PCI_RID(0, 3, 0), &pci), -ENODEV);
+	assert_int_equal(dmar_unit_for_pci(&info, 1, PCI_RID(0, 3, 0), PCI_RID(0, 3, 0), &pci),
+			 -ENODEV);
 	{
 		unsigned idx[4];
 
-		assert_int_equal(dmar_rmrrs_for_pci(&info, 0, PCI_RID(0, 0x1d, 0), &pci, idx, 4), 1);
+		assert_int_equal(dmar_rmrrs_for_pci(&info, 0, PCI_RID(0, 0x1d, 0), &pci, idx, 4),
+				 1);
 		assert_int_equal(idx[0], 0);
-		assert_int_equal(dmar_rmrrs_for_pci(&info, 0, PCI_RID(0, 0x1d, 1), &pci, idx, 4), 0);
-		assert_int_equal(dmar_rmrrs_for_pci(&info, 1, PCI_RID(0, 0x1d, 0), &pci, idx, 4), 0);
+		assert_int_equal(dmar_rmrrs_for_pci(&info, 0, PCI_RID(0, 0x1d, 1), &pci, idx, 4),
+				 0);
+		assert_int_equal(dmar_rmrrs_for_pci(&info, 1, PCI_RID(0, 0x1d, 0), &pci, idx, 4),
+				 0);
 	}
 	assert_int_equal(info.scopes[1].type, DMAR_SCOPE_HPET);
 	assert_int_equal(info.scopes[1].enum_id, 3);
@@ -311,7 +368,7 @@ static void test_scope_past_struct_skips_struct(void **state)
 
 static void test_scope_bad_lengths(void **state)
 {
-	static const u8 bad_len[] = { 0, 5, 7, 6 };
+	static const u8 bad_len[] = {0, 5, 7, 6};
 	u8 t[512];
 
 	(void)state;

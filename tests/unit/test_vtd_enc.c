@@ -46,10 +46,10 @@ static void test_caps_qemu(void **state)
 
 	(void)state;
 	vtd_caps_decode(QEMU_CAP, QEMU_ECAP, &c);
-	assert_int_equal(c.nr_domains, 65536);      /* ND = 6 */
-	assert_int_equal(c.sagaw, 0x6);             /* 39-bit and 48-bit */
+	assert_int_equal(c.nr_domains, 65536); /* ND = 6 */
+	assert_int_equal(c.sagaw, 0x6);	       /* 39-bit and 48-bit */
 	assert_int_equal(c.mgaw, 48);
-	assert_int_equal(c.sllps, 0x3);             /* 2 MiB and 1 GiB */
+	assert_int_equal(c.sllps, 0x3); /* 2 MiB and 1 GiB */
 	assert_int_equal(c.nr_frcd, 1);
 	assert_int_equal(c.frcd_off, 0x220);
 	assert_int_equal(c.iotlb_off, 0xf0);
@@ -62,7 +62,7 @@ static void test_caps_qemu(void **state)
 	assert_true(c.ir);
 	assert_false(c.eim);
 	assert_true(c.pt);
-	vtd_caps_decode(0, B(4) | B(0), &c);          /* EIM, C */
+	vtd_caps_decode(0, B(4) | B(0), &c); /* EIM, C */
 	assert_true(c.eim);
 	assert_true(c.coherent);
 	assert_int_equal(c.nr_domains, 16);
@@ -131,8 +131,8 @@ static void test_root_entry(void **state)
 
 static void test_context_entry(void **state)
 {
-	struct vtd_context_cfg cfg = { .slptptr = 0xabcdef000ull, .did = 0x1234, .aw = 2,
-				       .tt = VTD_CTX_TT_UNTRANSLATED };
+	struct vtd_context_cfg cfg = {
+		.slptptr = 0xabcdef000ull, .did = 0x1234, .aw = 2, .tt = VTD_CTX_TT_UNTRANSLATED};
 	struct vtd_qword2 e = vtd_context_entry(&cfg);
 
 	(void)state;
@@ -158,7 +158,10 @@ static void test_context_entry(void **state)
 
 static struct pgtable pt;
 
-static u64 *slot(u64 table, unsigned idx) { return (u64 *)(uintptr_t)table + idx; }
+static u64 *slot(u64 table, unsigned idx)
+{
+	return (u64 *)(uintptr_t)table + idx;
+}
 
 static void test_sl_entries(void **state)
 {
@@ -191,7 +194,8 @@ static void test_sl_entries(void **state)
 	assert_int_equal(*slot(l2 & ~0xfffull, 1), 0x40000000ull | B(1) | B(7));
 	/* 1 GiB superpage */
 	assert_int_equal(pt_map(&pt, 0x100000000ull, 0x80000000ull, 0x40000000, PT_RW), 0);
-	assert_int_equal(*slot(*slot(pt.root, 0) & ~0xfffull, 4), 0x80000000ull | B(0) | B(1) | B(7));
+	assert_int_equal(*slot(*slot(pt.root, 0) & ~0xfffull, 4),
+			 0x80000000ull | B(0) | B(1) | B(7));
 	assert_int_equal(pt_lookup(&pt, 0x100000000ull + 0x12345, &pa, &flags, &level), 0);
 	assert_int_equal(level, 2);
 	assert_int_equal(pa, 0x80012345ull);
@@ -221,8 +225,11 @@ static void test_sl_entries(void **state)
 
 static void test_irte_xapic(void **state)
 {
-	struct vtd_irte_cfg c = { .dest = 0x12, .vector = 0x45, .delivery = VTD_DLM_FIXED,
-				  .svt = VTD_SVT_SID, .sid = 0x0528 };
+	struct vtd_irte_cfg c = {.dest = 0x12,
+				 .vector = 0x45,
+				 .delivery = VTD_DLM_FIXED,
+				 .svt = VTD_SVT_SID,
+				 .sid = 0x0528};
 	struct vtd_qword2 e;
 
 	(void)state;
@@ -237,7 +244,7 @@ static void test_irte_xapic(void **state)
 	c.sq = 3;
 	assert_int_equal(vtd_irte_encode(&c, &e), 0);
 	assert_int_equal(e.lo, B(0) | B(1) | B(2) | B(3) | B(4) | (1ull << 5) | (0x45ull << 16) |
-			       (0x12ull << 40));
+				       (0x12ull << 40));
 	assert_int_equal(e.hi, 0x0528 | (3ull << 16) | (2ull << 18));
 	c.delivery = VTD_DLM_EXTINT;
 	assert_int_equal(vtd_irte_encode(&c, &e), 0);
@@ -255,8 +262,11 @@ static void test_irte_xapic(void **state)
 
 static void test_irte_x2apic(void **state)
 {
-	struct vtd_irte_cfg c = { .dest = 0x12345678, .vector = 0xef, .x2apic = true,
-				  .svt = VTD_SVT_SID, .sid = 0xff00 };
+	struct vtd_irte_cfg c = {.dest = 0x12345678,
+				 .vector = 0xef,
+				 .x2apic = true,
+				 .svt = VTD_SVT_SID,
+				 .sid = 0xff00};
 	struct vtd_qword2 e;
 
 	(void)state;
@@ -388,7 +398,7 @@ static void test_fault_reason_names(void **state)
 
 static void test_fault_log_ratelimit(void **state)
 {
-	struct ratelimit r = { .window_us = 1000, .burst = 3 };
+	struct ratelimit r = {.window_us = 1000, .burst = 3};
 	unsigned dropped, allowed = 0;
 
 	(void)state;

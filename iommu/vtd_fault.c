@@ -27,8 +27,10 @@ static void log_fault(struct vtd_unit *u, const struct iommu_fault *f)
 
 	if (dropped)
 		pr_warn("unit %u: %u fault reports suppressed\n", u->idx, dropped);
-	if (!allow)
+	if (!allow) {
+		u->faults_unlogged++;
 		return;
+	}
 	pr_warn("unit %u: fault: %s by %02x:%02x.%x (domain %s) at %s %#llx: reason %#x, %s\n",
 		u->idx,
 		f->interrupt ? "interrupt"

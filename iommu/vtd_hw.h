@@ -48,6 +48,7 @@ struct vtd_unit {
 	/* faults */
 	int fault_vector;
 	u64 faults_total;
+	u64 faults_unlogged; /* counted but not logged (rate limit) */
 	struct ratelimit fault_log;
 };
 

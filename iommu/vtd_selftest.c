@@ -528,6 +528,36 @@ SELFTEST_ORDER(vtd_takeover, "vtd", "takeover-from-enabled", 74)
 	check_dma_fault(ctx, a, faults, irqs, 0x5, dst);
 }
 
+/* A burst of faults faster than the log allows: every one is counted against the domain
+ * (the record is cleared each time, so none is lost), only some are logged. */
+SELFTEST_ORDER(vtd_fault_storm, "vtd", "fault-storm-counted", 75)
+{
+	enum { BURST = 12 };
+	struct edu *a = &st.edu[0];
+	struct vtd_unit *u;
+	u64 faults, total, unlogged, target = st.page[2];
+	int idx;
+
+	if (!setup(ctx, 1))
+		return;
+	idx = vtd_unit_of(0, a->sid, a->sid);
+	if (idx < 0)
+		return;
+	u = &vtd_units[idx];
+	fill(target, 0xcc);
+	faults = iommu_domain_faults(a->dom);
+	total = u->faults_total;
+	unlogged = u->faults_unlogged;
+	for (unsigned i = 0; i < BURST; i++)
+		CHECK(ctx, !edu_dma(a, target, true, PAGE_SIZE), "DMA %u", i);
+	CHECK(ctx, page_is(target, 0xcc), "a DMA of the burst landed");
+	CHECK(ctx, iommu_domain_faults(a->dom) == faults + BURST, "domain counted %llu of %u",
+	      (unsigned long long)(iommu_domain_faults(a->dom) - faults), BURST);
+	CHECK(ctx, u->faults_total == total + BURST, "unit recorded %llu of %u",
+	      (unsigned long long)(u->faults_total - total), BURST);
+	CHECK(ctx, u->faults_unlogged > unlogged, "all %u faults logged: no rate limit", BURST);
+}
+
 SELFTEST_ORDER(vtd_msi_irte, "vtd", "msi-through-irte", 69)
 {
 	struct edu *a = &st.edu[0];

@@ -185,7 +185,9 @@ def check_pf_frame(netdev="n0", ethertype=0x88b5, payload=b"moat-pf-selftest"):
 
 RUNS = [
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
-         checks=[check_boot_method("UEFI")]),
+         monitor=(INFO_PCI,),
+         checks=[check_boot_method("UEFI"), check_info_pci, check_sriov_vfs(1),
+                 check_pf_frame()]),
     dict(name="qemu-mb2-reference", emulator="qemu", boot="mb2", topology="reference",
          monitor=(INFO_PCI,),
          checks=[check_boot_method("multiboot2"), check_info_pci, check_sriov_vfs(1),

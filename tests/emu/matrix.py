@@ -277,7 +277,9 @@ def judge_image_busy(r, expect_exit=True):
 
 RUNS = [
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
-         checks=[check_boot_method("UEFI")]),
+         monitor=(INFO_PCI,),
+         checks=[check_boot_method("UEFI"), check_info_pci, check_sriov_vfs(1),
+                 check_pf_frame()]),
     dict(name="qemu-uefi-files", emulator="qemu", boot="uefi", topology="plain",
          timeout=120, prepare=esp_with_files("esp-files", ESP_FILES), extra=["-device", "VGA"],
          checks=[check_boot_method("UEFI"), check_esp_files, check_framebuffer]),

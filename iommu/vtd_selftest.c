@@ -235,7 +235,8 @@ static void check_dma_fault(struct st_ctx *ctx, const struct edu *e, u64 faults_
 SELFTEST_ORDER(vtd_dmar_present, "vtd", "dmar-present", 61)
 {
 	if (!vtd_dmar.nr_drhd) {
-		st_skip(ctx, "no ACPI DMAR table: this machine has no VT-d (Bochs; QEMU without intel-iommu)");
+		st_skip(ctx, "no ACPI DMAR table: this machine has no VT-d (Bochs; QEMU without "
+			     "intel-iommu)");
 		return;
 	}
 	CHECK(ctx, iommu_present(), "DMAR has %u DRHDs but no unit was enabled", vtd_dmar.nr_drhd);
@@ -562,6 +563,51 @@ SELFTEST_ORDER(vtd_fault_storm, "vtd", "fault-storm-counted", 75)
 	      (unsigned long long)(u->faults_total - total), BURST);
 	CHECK(ctx, u->faults_unlogged == unlogged + BURST - LOGGED, "%llu of %u faults not logged",
 	      (unsigned long long)(u->faults_unlogged - unlogged), BURST);
+}
+
+/* A device detached from every domain reaches nothing (context entry not present), and a
+ * destroyed domain leaves no device behind that could still use its tables. */
+SELFTEST_ORDER(vtd_detach_destroy, "vtd", "detach-and-destroy-block", 76)
+{
+	struct edu *b = &st.edu[1];
+	struct iommu_domain *tmp;
+	struct iommu_fault f;
+	u64 iova = IOVA_BASE + 4 * PAGE_SIZE, page = st.page[3];
+
+	if (!setup(ctx, 2))
+		return;
+	tmp = iommu_domain_create("edu-b-tmp");
+	CHECK(ctx, tmp != NULL, "domain");
+	if (!tmp)
+		return;
+	fill(page, 0x00);
+	CHECK(ctx, !iommu_map(tmp, iova, page, PAGE_SIZE, IOMMU_WRITE), "map");
+	CHECK(ctx, !iommu_attach(tmp, 0, b->sid, b->sid), "attach");
+	CHECK(ctx, !edu_dma(b, iova, true, PAGE_SIZE), "DMA in the new domain");
+	CHECK(ctx, !page_is(page, 0x00), "DMA in the new domain did not arrive");
+	/* Destroying the domain detaches edu B. */
+	iommu_domain_destroy(tmp);
+	fill(page, 0x00);
+	vtd_fault_last_clear();
+	CHECK(ctx, !edu_dma(b, iova, true, PAGE_SIZE), "DMA after destroy");
+	CHECK(ctx, page_is(page, 0x00), "DMA through a destroyed domain landed");
+	CHECK(ctx, vtd_fault_last(&f), "no fault recorded");
+	CHECK(ctx, f.reason == 0x2 && f.sid == b->sid && f.domain == NULL,
+	      "fault reason %#x source %04x owner %s", f.reason, f.sid,
+	      iommu_domain_name(f.domain));
+	/* Detach of B from its own domain blocks it the same way; attach restores it. */
+	CHECK(ctx, !iommu_attach(b->dom, 0, b->sid, b->sid), "attach back");
+	CHECK(ctx, !iommu_detach(b->dom, 0, b->sid), "detach");
+	CHECK(ctx, iommu_detach(b->dom, 0, b->sid) == -ENOENT, "second detach not refused");
+	vtd_fault_last_clear();
+	CHECK(ctx, !iommu_map(b->dom, iova, page, PAGE_SIZE, IOMMU_WRITE), "map in B");
+	CHECK(ctx, !edu_dma(b, iova, true, PAGE_SIZE), "DMA while detached");
+	CHECK(ctx, page_is(page, 0x00), "DMA of a detached device landed");
+	CHECK(ctx, vtd_fault_last(&f) && f.reason == 0x2, "no context-not-present fault");
+	CHECK(ctx, !iommu_attach(b->dom, 0, b->sid, b->sid), "attach back");
+	CHECK(ctx, !edu_dma(b, iova, true, PAGE_SIZE), "DMA after re-attach");
+	CHECK(ctx, !page_is(page, 0x00), "DMA after re-attach did not arrive");
+	iommu_unmap(b->dom, iova, PAGE_SIZE);
 }
 
 SELFTEST_ORDER(vtd_msi_irte, "vtd", "msi-through-irte", 69)

@@ -26,13 +26,12 @@ static void sync_entry(const void *p, size_t len)
 
 /* ---- global command (10.4.4): the persistent enables are written in full each time ---- */
 
+/* Each status bit of `set` must read 1 and each of `clear` 0 before the next command. */
 int vtd_gcmd_update(struct vtd_unit *u, u32 set, u32 clear)
 {
-	u32 want_on = set, want_off = clear;
-
 	u->gcmd = (u32)(((u->gcmd | set) & ~clear) & VTD_GCMD_PERSISTENT);
 	vtd_write32(u, VTD_GCMD, u->gcmd);
-	if (!WAIT_US((vtd_read32(u, VTD_GSTS) & (want_on | want_off)) == want_on, VTD_WAIT_US))
+	if (!WAIT_US((vtd_read32(u, VTD_GSTS) & (set | clear)) == set, VTD_WAIT_US))
 		return pr_err(-ETIMEDOUT, "unit %u: GSTS %#x after GCMD %#x (set %#x clear %#x)\n",
 			      u->idx, vtd_read32(u, VTD_GSTS), u->gcmd, set, clear);
 	return 0;

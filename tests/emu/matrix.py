@@ -302,6 +302,10 @@ RUNS = [
     dict(name="qemu-mb2-two-edu", emulator="qemu", boot="mb2", topology="two-edu",
          checks=[check_tap_passed(t) for t in VTD_TWO_EDU] +
          [check_line("vtd-xapic-irte", r"^vtd: unit 0: interrupt remapping: .* xAPIC destinations")]),
+    dict(name="qemu-mb2-two-edu-aw39", emulator="qemu", boot="mb2", topology="two-edu-aw39",
+         checks=[check_tap_passed(t) for t in VTD_TWO_EDU] +
+         [check_line("vtd-3-level", r"^vtd: common: 3-level second-level tables \(agaw 39 bits\)"),
+          check_line("vtd-caching-mode", r"^vtd: unit 0: .* caching mode yes$")]),
     dict(name="qemu-mb2-two-edu-eim", emulator="qemu", boot="mb2", topology="two-edu-eim",
          checks=[check_tap_passed(t) for t in VTD_TWO_EDU] +
          [check_line("vtd-eim", r"^vtd: unit 0: interrupt remapping: .* x2APIC \(EIM\) destinations")]),

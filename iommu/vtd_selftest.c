@@ -94,7 +94,7 @@ static u32 bsp_apic_id(void)
 
 /* ---- edu ---- */
 
-static int edu_dma(const struct edu *e, u64 iova, bool to_ram, u32 len)
+static void edu_dma_start(const struct edu *e, u64 iova, bool to_ram, u32 len)
 {
 	u64 b = e->bar;
 
@@ -102,12 +102,35 @@ static int edu_dma(const struct edu *e, u64 iova, bool to_ram, u32 len)
 	mmio_write64(b + EDU_DMA_DST, to_ram ? iova : EDU_DMA_BUF);
 	mmio_write64(b + EDU_DMA_COUNT, len);
 	mmio_write64(b + EDU_DMA_CMD, EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0));
-	if (!WAIT_IRQ_ON(!(mmio_read64(b + EDU_DMA_CMD) & EDU_CMD_START), EDU_DMA_US))
-		return pr_err(-ETIMEDOUT, "edu %02x:%02x.%x: DMA did not finish\n",
-			      PCI_RID_BUS(e->sid), PCI_RID_DEV(e->sid), PCI_RID_FN(e->sid));
+}
+
+static bool edu_dma_busy(const struct edu *e)
+{
+	return mmio_read64(e->bar + EDU_DMA_CMD) & EDU_CMD_START;
+}
+
+static int edu_dma_timeout(const struct edu *e)
+{
+	return pr_err(-ETIMEDOUT, "edu %02x:%02x.%x: DMA did not finish\n", PCI_RID_BUS(e->sid),
+		      PCI_RID_DEV(e->sid), PCI_RID_FN(e->sid));
+}
+
+/* One DMA with interrupts open, so its fault event (if any) is handled before return. */
+static int edu_dma(const struct edu *e, u64 iova, bool to_ram, u32 len)
+{
+	edu_dma_start(e, iova, to_ram, len);
+	if (!WAIT_IRQ_ON(!edu_dma_busy(e), EDU_DMA_US))
+		return edu_dma_timeout(e);
 	/* Let a fault event raised by the DMA arrive. */
 	WAIT_IRQ_ON(false, 2000);
 	return 0;
+}
+
+/* One DMA with interrupts closed: a fault stays in its recording register. */
+static int edu_dma_irqs_off(const struct edu *e, u64 iova, bool to_ram, u32 len)
+{
+	edu_dma_start(e, iova, to_ram, len);
+	return WAIT_US(!edu_dma_busy(e), EDU_DMA_US) ? 0 : edu_dma_timeout(e);
 }
 
 static void edu_msi_program(const struct edu *e, u32 addr, u32 data)
@@ -608,6 +631,52 @@ SELFTEST_ORDER(vtd_detach_destroy, "vtd", "detach-and-destroy-block", 76)
 	CHECK(ctx, !edu_dma(b, iova, true, PAGE_SIZE), "DMA after re-attach");
 	CHECK(ctx, !page_is(page, 0x00), "DMA after re-attach did not arrive");
 	iommu_unmap(b->dom, iova, PAGE_SIZE);
+}
+
+/* QEMU has one fault recording register: a second fault while it is full sets PFO and is
+ * lost. Once the fault event is handled, F and PFO are clear and the next fault of either
+ * source is recorded again. */
+SELFTEST_ORDER(vtd_fault_overflow, "vtd", "fault-overflow-recovers", 77)
+{
+	struct edu *a = &st.edu[0], *b = &st.edu[1];
+	struct vtd_unit *u;
+	struct iommu_fault f;
+	u64 fa, fb, target = st.page[2];
+	u32 fsts;
+	int idx;
+
+	if (!setup(ctx, 2))
+		return;
+	idx = vtd_unit_of(0, a->sid, a->sid);
+	if (idx < 0 || vtd_unit_of(0, b->sid, b->sid) != idx) {
+		st_skip(ctx, "the two edu devices are behind different units");
+		return;
+	}
+	u = &vtd_units[idx];
+	if (u->caps.nr_frcd > 1) {
+		st_skip(ctx, "unit %u has %u fault recording registers: two faults do not overflow",
+			u->idx, u->caps.nr_frcd);
+		return;
+	}
+	fill(target, 0xcc);
+	fa = iommu_domain_faults(a->dom);
+	fb = iommu_domain_faults(b->dom);
+	CHECK(ctx, !edu_dma_irqs_off(a, target, true, PAGE_SIZE), "A: DMA");
+	CHECK(ctx, !edu_dma_irqs_off(b, target, true, PAGE_SIZE), "B: DMA");
+	fsts = vtd_read32(u, VTD_FSTS);
+	CHECK(ctx, fsts & VTD_FSTS_PPF, "no pending fault: FSTS %#x", fsts);
+	CHECK(ctx, fsts & VTD_FSTS_PFO, "second fault did not overflow: FSTS %#x", fsts);
+	/* The pending fault event is taken now. */
+	CHECK(ctx, WAIT_IRQ_ON(!(vtd_read32(u, VTD_FSTS) & (VTD_FSTS_PPF | VTD_FSTS_PFO)), 100000),
+	      "FSTS %#x after the fault event", vtd_read32(u, VTD_FSTS));
+	CHECK(ctx, iommu_domain_faults(a->dom) == fa + 1, "A's recorded fault not counted");
+	CHECK(ctx, iommu_domain_faults(b->dom) == fb, "B's lost fault counted");
+	vtd_fault_last_clear();
+	CHECK(ctx, !edu_dma(b, target, true, PAGE_SIZE), "B: DMA again");
+	CHECK(ctx, vtd_fault_last(&f) && f.sid == b->sid && f.reason == 0x5,
+	      "B's next fault was not recorded");
+	CHECK(ctx, iommu_domain_faults(b->dom) == fb + 1, "B's next fault not counted");
+	CHECK(ctx, page_is(target, 0xcc), "a blocked DMA landed");
 }
 
 SELFTEST_ORDER(vtd_msi_irte, "vtd", "msi-through-irte", 69)

@@ -199,7 +199,8 @@ VTD_TWO_EDU = ["vtd: dma-ram-device-ram", "vtd: dma-write-unmapped-blocked",
                "vtd: irte-wrong-source-blocked", "vtd: dmar-present", "vtd: units-enabled",
                "vtd: reattach-moves-device", "vtd: ioapic-remappable-entry",
                "vtd: register-invalidation-blocks", "vtd: takeover-from-enabled",
-               "vtd: fault-storm-counted", "vtd: detach-and-destroy-block"]
+               "vtd: fault-storm-counted", "vtd: detach-and-destroy-block",
+               "vtd: fault-overflow-recovers"]
 
 # moat.cmd and moat.conf next to the UEFI application reach moat without a rebuild.
 ESP_FILES = {

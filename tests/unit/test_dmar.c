@@ -432,6 +432,38 @@ static void test_trailing_bytes(void **state)
 	assert_int_equal(info.nr_bad, 1);
 }
 
+static void test_too_many_structures(void **state)
+{
+	static u8 t[48 + 12 * 24];
+	size_t o = 48;
+
+	(void)state;
+	memset(t, 0, sizeof(t));
+	memcpy(t, "DMAR", 4);
+	t[36] = 47;
+	/* 12 DRHDs, each with one endpoint scope: the 9th and later do not fit */
+	for (unsigned i = 0; i < 12; i++, o += 24) {
+		put16(t + o, 0);
+		put16(t + o + 2, 24);
+		put64(t + o + 8, 0xfed00000ull + i * 0x1000);
+		t[o + 16] = DMAR_SCOPE_ENDPOINT;
+		t[o + 17] = 8;
+		t[o + 22] = (u8)i;
+	}
+	put32(t + 4, (u32)o);
+	fix_checksum(t, o);
+	shim_errors_logged = 0;
+	assert_int_equal(dmar_parse(t, o, &info), 0);
+	assert_int_equal(info.nr_drhd, DMAR_MAX_DRHD);
+	assert_int_equal(info.nr_bad, 12 - DMAR_MAX_DRHD);
+	assert_int_equal(info.nr_scopes, DMAR_MAX_DRHD);
+	assert_true(shim_errors_logged >= 12 - DMAR_MAX_DRHD);
+	assert_int_equal(info.drhd[7].base, 0xfed07000);
+	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(0, 7, 0), PCI_RID(0, 7, 0), &pci), 7);
+	assert_int_equal(dmar_unit_for_pci(&info, 0, PCI_RID(0, 9, 0), PCI_RID(0, 9, 0), &pci),
+			 -ENODEV);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -448,6 +480,7 @@ int main(void)
 		cmocka_unit_test(test_scope_bad_type_and_path),
 		cmocka_unit_test(test_bad_fields),
 		cmocka_unit_test(test_trailing_bytes),
+		cmocka_unit_test(test_too_many_structures),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

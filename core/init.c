@@ -2,6 +2,7 @@
 #define LOG_TAG "moat"
 #include <moat/acpi.h>
 #include <moat/log.h>
+#include <moat/pci.h>
 #include <moat/time.h>
 #include "arch/x86/apic.h"
 #include "arch/x86/smp.h"
@@ -9,8 +10,14 @@
 
 void boot_subsystems_init(const struct boot_info *bi)
 {
+	const struct acpi_mcfg_segment *mcfg = NULL;
+	unsigned nr_mcfg;
+
 	time_init();
 	acpi_init(bi);
 	if (apic_init() == 0)
 		smp_init(bi);
+	/* ECAM from MCFG; without it pci/ asks the chipset or falls back to CF8/CFC. */
+	nr_mcfg = acpi_mcfg(&mcfg);
+	pci_init(mcfg, nr_mcfg, bi->mem, bi->nr_mem);
 }

@@ -165,8 +165,14 @@ struct pci_dev {
 	struct pci_owner owner;
 };
 
-/* Brings PCI up: config access, enumeration, listing, SR-IOV per configuration. */
-int pci_init(void);
+struct acpi_mcfg_segment;
+struct mem_range;
+
+/* Brings PCI up: config access (ECAM for each MCFG segment; without MCFG the chipset's ECAM
+ * register or CF8/CFC), enumeration, SR-IOV per configuration, the listing. The memory map
+ * tells which addresses below 4 GiB are free for BARs moat must place. */
+int pci_init(const struct acpi_mcfg_segment *mcfg, unsigned nr_mcfg, const struct mem_range *mem,
+	     unsigned nr_mem);
 
 /* The device list, in discovery order (VFs after the functions found by the scan). The
  * iterators and finders skip VFs that are no longer present. */

@@ -39,15 +39,17 @@ static bool overlaps(u64 a, u64 asize, u64 b, u64 bsize)
  * (the root bus when NULL): BARs and VF BAR ranges of the functions there (those of `self`'s
  * VFs excepted) and the windows of the bridges there. Returns the end (exclusive) of the
  * highest colliding range, or 0 when the range is free. */
-static u64 collision_end(u16 seg, const struct pci_dev *br, const struct pci_dev *self,
-			 u64 base, u64 size)
+static u64 collision(u16 seg, const struct pci_dev *br, const struct pci_dev *self, u64 base,
+		     u64 size, u64 *first_start)
 {
-	u64 end = 0;
+	u64 end = 0, start = ~0ULL;
 
 #define TAKEN(b, sz)                                                       \
 	do {                                                               \
-		if (overlaps(base, size, (b), (sz)) && (b) + (sz) > end)   \
-			end = (b) + (sz);                                  \
+		if (overlaps(base, size, (b), (sz))) {                     \
+			end = MAX(end, (b) + (sz));                        \
+			start = MIN(start, (u64)(b));                      \
+		}                                                          \
 	} while (0)
 	for (unsigned i = 0; i < pci_dev_count(); i++) {
 		const struct pci_dev *d = pci_dev_at(i);
@@ -74,7 +76,15 @@ static u64 collision_end(u16 seg, const struct pci_dev *br, const struct pci_dev
 			}
 	}
 #undef TAKEN
+	if (first_start)
+		*first_start = start;
 	return end;
+}
+
+static u64 collision_end(u16 seg, const struct pci_dev *br, const struct pci_dev *self,
+			 u64 base, u64 size)
+{
+	return collision(seg, br, self, base, size, NULL);
 }
 
 static bool range_taken(u16 seg, const struct pci_dev *br, const struct pci_dev *self, u64 base,
@@ -139,6 +149,27 @@ static bool find_gap(u16 seg, const struct pci_dev *br, u64 lo, u64 hi, u64 size
 			return true;
 		}
 		cand = ALIGN_UP(end, align);
+	}
+	return false;
+}
+
+/* Highest aligned place for `size` bytes in [lo, hi]: on the root bus, allocations go top
+ * down like firmware's, away from the top of RAM. */
+static bool find_gap_top(u16 seg, u64 lo, u64 hi, u64 size, u64 align, u64 *out)
+{
+	u64 cand, start;
+
+	if (hi - lo + 1 < size)
+		return false;
+	cand = ALIGN_DOWN(hi - size + 1, align);
+	while (cand >= lo && cand + size - 1 <= hi) {
+		if (!collision(seg, NULL, NULL, cand, size, &start)) {
+			*out = cand;
+			return true;
+		}
+		if (start < lo + size)
+			return false;
+		cand = ALIGN_DOWN(start - size, align);
 	}
 	return false;
 }
@@ -255,11 +286,11 @@ static int alloc_mmio(u16 seg, struct pci_dev *br, u64 size, u64 align, u64 max,
 	unsigned n;
 
 	if (!br) {
-		for (unsigned i = 0; i < nr_apertures; i++) {
+		for (unsigned i = nr_apertures; i-- > 0;) {
 			const struct aperture *a = &apertures[i];
 
 			if (a->seg == seg && a->base <= max &&
-			    find_gap(seg, NULL, a->base, MIN(a->limit, max), size, align, out))
+			    find_gap_top(seg, a->base, MIN(a->limit, max), size, align, out))
 				return 0;
 		}
 		return -ENOSPC;

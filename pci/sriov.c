@@ -211,6 +211,9 @@ static int sriov_place_vf_bars(struct pci_dev *pf)
 			pr_info("%02x:%02x.%x: VF BAR%u at %#llx (x%u VFs) is not usable here; moving it\n",
 				pf->bus, pf->dev, pf->fn, b, (unsigned long long)vb->base, iov->num_vfs);
 			vb->base = 0;
+		} else if (vb->base) {
+			pr_info("%02x:%02x.%x: VF BAR%u keeps firmware's %#llx\n", pf->bus, pf->dev,
+				pf->fn, b, (unsigned long long)vb->base);
 		}
 	}
 	for (unsigned b = 0; b < PCI_NR_VF_BARS; b++) {
@@ -226,6 +229,8 @@ static int sriov_place_vf_bars(struct pci_dev *pf)
 				      pf->bus, pf->dev, pf->fn, b, iov->num_vfs,
 				      (unsigned long long)vb->size);
 		vb->base = base;
+		pr_info("%02x:%02x.%x: VF BAR%u placed at %#llx (%u x %#llx)\n", pf->bus, pf->dev,
+			pf->fn, b, (unsigned long long)base, iov->num_vfs, (unsigned long long)vb->size);
 	}
 	for (unsigned b = 0; b < PCI_NR_VF_BARS; b++)
 		if (iov->vf_bar[b].type != PCI_BAR_NONE)

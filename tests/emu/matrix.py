@@ -4,6 +4,7 @@ what QEMU itself reported (monitor commands)."""
 import os
 import re
 import shutil
+import struct
 
 import harness
 
@@ -219,6 +220,43 @@ def check_sriov_vfs(expect_pfs, numvfs=3):
     return check
 
 
+def pcap_frames(path):
+    """Ethernet frames of a classic pcap file (either byte order)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 24:
+        return []
+    magic = struct.unpack("<I", data[:4])[0]
+    end = "<" if magic in (0xa1b2c3d4, 0xa1b23c4d) else ">"
+    frames, off = [], 24
+    while off + 16 <= len(data):
+        incl = struct.unpack(end + "I", data[off + 8:off + 12])[0]
+        frames.append(data[off + 16:off + 16 + incl])
+        off += 16 + incl
+    return frames
+
+
+def check_pf_frame(netdev="n0", ethertype=0x88b5, payload=b"moat-pf-selftest"):
+    """The frame the PF self-test sent from its own pool reached the wire: it is in the
+    backend's filter-dump pcap, from the PF's MAC as moat reported it."""
+    def check(r):
+        name = f"{r.name}: host: pf-frame-on-wire"
+        macs = re.findall(r"igb: \S+: up, link \S+, MAC ([0-9a-f:]{17})", "\n".join(r.lines))
+        path = os.path.join(r.dir, netdev + ".pcap")
+        if not macs:
+            return [[name, "fail", "no `igb: ... up` line with the PF MAC"]]
+        if not os.path.exists(path):
+            return [[name, "fail", f"no {path}"]]
+        src = bytes(int(x, 16) for x in macs[0].split(":"))
+        frames = pcap_frames(path)
+        hit = [fr for fr in frames if len(fr) >= 14 + len(payload) and fr[6:12] == src and
+               struct.unpack(">H", fr[12:14])[0] == ethertype and fr[14:14 + len(payload)] == payload]
+        return [[name, "ok" if hit else "fail",
+                 "" if hit else f"{len(frames)} frames in {netdev}.pcap, none from {macs[0]} "
+                                f"with ethertype {ethertype:#x} and the payload"]]
+    return check
+
+
 RUNS = [
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
          checks=[check_boot_method("UEFI")]),
@@ -233,13 +271,14 @@ RUNS = [
          timeout=120, prepare=esp_image_copy, checks=[check_boot_method("UEFI")]),
     dict(name="qemu-mb2-reference", emulator="qemu", boot="mb2", topology="reference",
          monitor=(INFO_PCI,),
-         checks=[check_boot_method("multiboot2"), check_info_pci, check_sriov_vfs(1)]),
+         checks=[check_boot_method("multiboot2"), check_info_pci, check_sriov_vfs(1),
+                 check_pf_frame()]),
     dict(name="qemu-mb2-igb-root", emulator="qemu", boot="mb2", topology="igb-root",
-         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1)]),
+         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame()]),
     dict(name="qemu-mb2-two-igb", emulator="qemu", boot="mb2", topology="two-igb",
-         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(2)]),
+         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(2), check_pf_frame()]),
     dict(name="qemu-mb2-igb-switch", emulator="qemu", boot="mb2", topology="igb-switch",
-         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1)]),
+         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame()]),
     dict(name="bochs-mb2", emulator="bochs", cpus=3, checks=[check_boot_method("multiboot2")]),
 ] + SMP_RUNS
 

@@ -13,6 +13,7 @@ struct scan_state {
 	u8 bus_end;         /* last bus this segment's config access reaches */
 	u8 next_free_bus;   /* for bridges that need bus numbers */
 	u8 seen[256 / 8];   /* buses already scanned */
+	u8 claimed[256 / 8]; /* buses some bridge forwards to (scanned or not) */
 	int found;
 };
 
@@ -59,6 +60,17 @@ static void mark_bus(struct scan_state *s, u8 bus)
 	s->seen[bus / 8] |= (u8)(1u << (bus % 8));
 }
 
+static void claim_buses(struct scan_state *s, u8 first, u8 last)
+{
+	for (unsigned b = first; b <= last; b++)
+		s->claimed[b / 8] |= (u8)(1u << (b % 8));
+}
+
+static bool bus_claimed(struct scan_state *s, u8 bus)
+{
+	return s->claimed[bus / 8] & (1u << (bus % 8));
+}
+
 static int scan_bus(struct scan_state *s, u8 bus, struct pci_dev *parent, unsigned depth);
 
 /* Gives an unconfigured bridge the next free bus number, scans below it, and closes its
@@ -83,6 +95,7 @@ static int assign_bridge_buses(struct scan_state *s, struct pci_dev *br, unsigne
 		br->bus, br->dev, br->fn, sec);
 	err = scan_bus(s, sec, br, depth + 1);
 	br->subordinate = (u8)(s->next_free_bus - 1);
+	claim_buses(s, sec, br->subordinate);
 	pci_write8(br, PCI_SUBORDINATE_BUS, br->subordinate);
 	return err;
 }
@@ -105,6 +118,7 @@ static int scan_bridge(struct scan_state *s, struct pci_dev *br, unsigned depth)
 			br->parent->subordinate);
 	if (s->next_free_bus <= sub)
 		s->next_free_bus = sub == 0xff ? 0 : (u8)(sub + 1);
+	claim_buses(s, sec, sub);
 	return scan_bus(s, sec, br, depth + 1);
 }
 
@@ -147,6 +161,34 @@ static int scan_bus(struct scan_state *s, u8 bus, struct pci_dev *parent, unsign
 	return 0;
 }
 
+static bool bus_has_device(struct scan_state *s, u8 bus)
+{
+	for (u8 dev = 0; dev < 32; dev++)
+		if (pci_cfg_read16_at(s->seg, PCI_RID(bus, dev, 0), PCI_VENDOR_ID) != 0xffff)
+			return true;
+	return false;
+}
+
+/* Host bridges other than the first have their own root buses (found through ACPI _CRS on
+ * systems that have several; moat reads no AML): a bus no bridge forwards to that has a
+ * device on it is one of those. */
+static int scan_peer_root_buses(struct scan_state *s, u8 bus_start)
+{
+	for (unsigned b = bus_start + 1u; b <= s->bus_end; b++) {
+		int err;
+
+		if (bus_seen(s, (u8)b) || bus_claimed(s, (u8)b) || !bus_has_device(s, (u8)b))
+			continue;
+		pr_info("%04x:%02x: peer root bus\n", s->seg, b);
+		if (s->next_free_bus && s->next_free_bus <= b)
+			s->next_free_bus = b == 0xff ? 0 : (u8)(b + 1);
+		err = scan_bus(s, (u8)b, NULL, 0);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int pci_enumerate_segment(u16 seg, u8 bus_start, u8 bus_end)
 {
 	static struct scan_state s;
@@ -157,6 +199,8 @@ int pci_enumerate_segment(u16 seg, u8 bus_start, u8 bus_end)
 	s.bus_end = bus_end;
 	s.next_free_bus = (u8)(bus_start + 1);
 	err = scan_bus(&s, bus_start, NULL, 0);
+	if (!err)
+		err = scan_peer_root_buses(&s, bus_start);
 	if (err)
 		return err;
 	return s.found;

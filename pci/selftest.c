@@ -284,3 +284,29 @@ SELFTEST_ORDER(st_sriov_cycle, "sriov", "disable-enable", 60)
 	CHECK(ctx, pci_read32(pci_sriov_vf(pf, 0), PCI_CLASS_REVISION) != 0xffffffffu,
 	      "VF 0 config space not reachable after re-enable");
 }
+
+/* FLR of a VF: it comes back answering config requests, with its Command register reset. */
+SELFTEST(st_pci_flr, "pci", "vf-flr")
+{
+	struct pci_dev *pf = first_sriov_pf(), *vf;
+	int err;
+
+	if (!pf || !pf->sriov->num_vfs) {
+		st_skip(ctx, "no VF enabled");
+		return;
+	}
+	vf = pci_sriov_vf(pf, pf->sriov->num_vfs - 1);
+	if (!vf->cap_pcie || !(pci_read32(vf, vf->cap_pcie + 4) & BIT(28))) {
+		st_skip(ctx, "VF %02x:%02x.%x has no FLR capability", vf->bus, vf->dev, vf->fn);
+		return;
+	}
+	pci_write16(vf, PCI_COMMAND, pci_read16(vf, PCI_COMMAND) | PCI_COMMAND_MEMORY);
+	CHECK(ctx, pci_read16(vf, PCI_COMMAND) & PCI_COMMAND_MEMORY, "VF Command not writable");
+	err = pci_flr(vf);
+	CHECK(ctx, err == 0, "FLR failed (%d)", err);
+	CHECK(ctx, !(pci_read16(vf, PCI_COMMAND) & PCI_COMMAND_MEMORY),
+	      "Command register survived FLR (%#x)", pci_read16(vf, PCI_COMMAND));
+	CHECK(ctx, FIELD_GET(PCI_CLASS_MASK, pci_read32(vf, PCI_CLASS_REVISION)) == vf->class,
+	      "VF class changed after FLR");
+	CHECK(ctx, pci_flr(pci_find_bdf(0, 0, 0, 0)) == -ENOTSUP, "FLR of the host bridge not refused");
+}

@@ -178,8 +178,13 @@ int pci_init(const struct acpi_mcfg_segment *mcfg, unsigned nr_mcfg, const struc
  * iterators and finders skip VFs that are no longer present. */
 unsigned pci_dev_count(void);
 struct pci_dev *pci_dev_at(unsigned idx);
-#define pci_for_each_dev(d)                                                        \
-	for (unsigned __i = 0; __i < pci_dev_count() && ((d) = pci_dev_at(__i)); __i++)
+/* Loops over every present function (VFs whose PF has SR-IOV disabled again are skipped):
+ *   struct pci_dev *d;
+ *   pci_for_each_dev(d) { ... }                                                        */
+#define pci_for_each_dev(d)                                                            \
+	for (unsigned __i = 0; __i < pci_dev_count(); __i++)                          \
+		if (!((d) = pci_dev_at(__i))->present) {                               \
+		} else
 
 struct pci_dev *pci_find_bdf(u16 seg, u8 bus, u8 dev, u8 fn);
 struct pci_dev *pci_find_rid(u16 seg, u16 rid);
@@ -222,6 +227,12 @@ void pci_write32(const struct pci_dev *d, u16 off, u32 v);
 int pci_sriov_enable(struct pci_dev *pf, unsigned num_vfs);
 /* VF Enable off (the 1 s wait included); the VFs leave the device list's live set. */
 int pci_sriov_disable(struct pci_dev *pf);
+
+/* Function Level Reset (PCIe, Device Capabilities FLR bit): waits for pending transactions,
+ * resets, waits the 100 ms the spec requires and until the function answers config
+ * requests again. Everything in the function is lost (Command register included): the
+ * caller restores what it needs. -ENOTSUP when the function cannot do FLR. */
+int pci_flr(struct pci_dev *d);
 
 /* The lspci-like listing on the console. */
 void pci_print_devices(void);

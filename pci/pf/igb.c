@@ -164,7 +164,7 @@ static int igb_reset(struct igb_pf *pf)
 
 static int igb_phy_write(struct igb_pf *pf, u8 reg, u16 val)
 {
-	u32 mdic;
+	u32 mdic = 0;
 
 	wr(pf, IGB_MDIC, (u32)(FIELD_PREP(IGB_MDIC_DATA, val) | FIELD_PREP(IGB_MDIC_REG, reg) |
 			       FIELD_PREP(IGB_MDIC_PHY, IGB_PHY_ADDR) |

@@ -264,6 +264,26 @@ static void test_enumerate_assigns_buses(void **state)
 	assert_int_equal(pci_find_bdf(0, 4, 0, 0)->device, 0x10c9);
 }
 
+/* A second host bridge's root bus (no bridge forwards to it) is found by probing. */
+static void test_enumerate_peer_root_bus(void **state)
+{
+	int rp;
+	struct pci_dev *d;
+
+	model_host_bridge();
+	rp = model_root_port(-1, 1, 1, 2);
+	model_igb(rp, 0, 0);
+	model_edu(4);
+	model.fn[model_edu(3)].root_bus = 0x40;
+	assert_int_equal(pci_enumerate_segment(0, 0, 0xff), 5);
+	d = pci_find_bdf(0, 0x40, 3, 0);
+	assert_non_null(d);
+	assert_null(d->parent);
+	assert_int_equal(d->device, 0x11e8);
+	/* Bus 2 is inside the root port's range although empty: never probed as a peer. */
+	assert_null(pci_find_bdf(0, 2, 0, 0));
+}
+
 static void test_enumerate_multifunction(void **state)
 {
 	int a, b, c, single, phantom;
@@ -886,6 +906,7 @@ int main(void)
 		cmocka_unit_test_setup(test_enumerate_switch, setup),
 		cmocka_unit_test_setup(test_enumerate_assigns_buses, setup),
 		cmocka_unit_test_setup(test_enumerate_multifunction, setup),
+		cmocka_unit_test_setup(test_enumerate_peer_root_bus, setup),
 		cmocka_unit_test_setup(test_caps_decoded, setup),
 		cmocka_unit_test_setup(test_caps_cycle, setup),
 		cmocka_unit_test_setup(test_caps_pointer_into_header, setup),

@@ -259,7 +259,9 @@ def check_pf_frame(netdev="n0", ethertype=0x88b5, payload=b"moat-pf-selftest"):
 
 RUNS = [
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
-         checks=[check_boot_method("UEFI")]),
+         monitor=(INFO_PCI,),
+         checks=[check_boot_method("UEFI"), check_info_pci, check_sriov_vfs(1),
+                 check_pf_frame()]),
     dict(name="qemu-uefi-files", emulator="qemu", boot="uefi", topology="plain",
          timeout=120, prepare=esp_with_files("esp-files", ESP_FILES), extra=["-device", "VGA"],
          checks=[check_boot_method("UEFI"), check_esp_files, check_framebuffer]),

@@ -852,6 +852,31 @@ static void test_sriov_no_room(void **state)
 	assert_false(pf->sriov->enabled);
 }
 
+static void test_write_window_checks(void **state)
+{
+	struct ref r = build_reference();
+	struct pci_dev *rp;
+
+	pci_enumerate_segment(0, 0, 0xff);
+	rp = pci_find_bdf(0, 0, 1, 0);
+	assert_int_equal(pci_write_mem_window(rp, false, 0xfe600000, 0xfe6fffff), 0);
+	assert_int_equal(model_get(r.rp, PCI_MEM_BASE, 2), 0xfe60);
+	assert_int_equal(model_get(r.rp, PCI_MEM_LIMIT, 2), 0xfe60);
+	/* Not 1 MiB granular, inverted, or above 4 GiB in the 32-bit window: refused. */
+	assert_int_equal(pci_write_mem_window(rp, false, 0xfe680000, 0xfe6fffff), -EINVAL);
+	assert_int_equal(pci_write_mem_window(rp, false, 0xfe700000, 0xfe5fffff), -EINVAL);
+	assert_int_equal(pci_write_mem_window(rp, false, 0x100000000ULL, 0x1000fffffULL), -ERANGE);
+	assert_int_equal(model_get(r.rp, PCI_MEM_BASE, 2), 0xfe60);
+	/* The 64-bit prefetchable window takes it, upper halves included. */
+	assert_int_equal(pci_write_mem_window(rp, true, 0x800000000ULL, 0x8001fffffULL), 0);
+	assert_int_equal(model_get(r.rp, PCI_PREF_BASE_UPPER, 4), 8);
+	assert_int_equal(model_get(r.rp, PCI_PREF_LIMIT_UPPER, 4), 8);
+	assert_int_equal(model_get(r.rp, PCI_PREF_LIMIT, 2), 0x0011);
+	pci_read_bridge_windows(rp);
+	assert_int_equal(rp->pref_window.base, 0x800000000ULL);
+	assert_int_equal(rp->pref_window.limit, 0x8001fffffULL);
+}
+
 static void test_apertures_from_memmap(void **state)
 {
 	struct mem_range mem[] = {
@@ -927,6 +952,7 @@ int main(void)
 		cmocka_unit_test_setup(test_alloc_through_switch, setup),
 		cmocka_unit_test_setup(test_alloc_no_room, setup),
 		cmocka_unit_test_setup(test_sriov_no_room, setup),
+		cmocka_unit_test_setup(test_write_window_checks, setup),
 		cmocka_unit_test_setup(test_apertures_from_memmap, setup),
 		cmocka_unit_test_setup(test_owner, setup),
 	};

@@ -148,6 +148,8 @@ int pci_sriov_probe(struct pci_dev *pf);
 /* RID of VF `idx` (0-based): PF RID + First VF Offset + idx * VF Stride, -ERANGE past
  * bus 255. */
 int pci_sriov_vf_rid(u16 pf_rid, u16 offset, u16 stride, unsigned idx, u16 *rid);
+/* Whether the PF sits in an ARI hierarchy (it has ARI and the port above forwards it). */
+bool pci_sriov_ari_hierarchy(const struct pci_dev *pf);
 /* How many VFs the configuration wants for this PF (sriov.numvfs=, default 3). */
 unsigned pci_sriov_configured_vfs(const struct pci_dev *pf);
 

@@ -9,6 +9,7 @@
 #define SRIOV_CTRL 0x08
 #define  SRIOV_CTRL_VFE BIT(0)
 #define  SRIOV_CTRL_MSE BIT(3)
+#define  SRIOV_CTRL_ARI BIT(4)
 
 /* 82576 register both a PF and its VFs answer: the VF's STATUS is the device's STATUS. */
 #define IGB_STATUS 0x0008
@@ -137,6 +138,11 @@ SELFTEST(st_sriov_enabled, "sriov", "vfs-enabled")
 		ctrl = pci_read16(pf, iov->pos + SRIOV_CTRL);
 		CHECK(ctx, iov->enabled && (ctrl & SRIOV_CTRL_VFE) && (ctrl & SRIOV_CTRL_MSE),
 		      "%02x:%02x.%x VF Enable/MSE not set (ctrl %#x)", pf->bus, pf->dev, pf->fn, ctrl);
+		if (pf->fn == 0)
+			CHECK(ctx, !!(ctrl & SRIOV_CTRL_ARI) == pci_sriov_ari_hierarchy(pf),
+			      "%02x:%02x.%x ARI Capable Hierarchy %s, port above %s ARI",
+			      pf->bus, pf->dev, pf->fn, ctrl & SRIOV_CTRL_ARI ? "set" : "clear",
+			      pci_sriov_ari_hierarchy(pf) ? "forwards" : "does not forward");
 		CHECK(ctx, iov->num_vfs == pci_sriov_configured_vfs(pf),
 		      "%02x:%02x.%x has %u VFs, configuration asks %u", pf->bus, pf->dev, pf->fn,
 		      iov->num_vfs, pci_sriov_configured_vfs(pf));

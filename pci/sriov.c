@@ -107,18 +107,29 @@ int pci_sriov_probe(struct pci_dev *pf)
 	return 0;
 }
 
+bool pci_sriov_ari_hierarchy(const struct pci_dev *pf)
+{
+	const struct pci_dev *up = pf->parent;
+
+	return pf->ecap_ari && up && up->cap_pcie && up->pcie.ari_forwarding;
+}
+
 /* ARI Capable Hierarchy must be set before First VF Offset and VF Stride are read: both may
- * change with it. Only meaningful when the port above forwards ARI requests. */
+ * change with it. Only meaningful when the port above forwards ARI requests, and only in
+ * the device's lowest-numbered PF (RsvdP in the others). */
 static void sriov_set_ari(struct pci_dev *pf)
 {
 	struct pci_dev *up = pf->parent;
-	u16 ctrl = pci_read16(pf, pf->sriov->pos + SRIOV_CTRL);
-	bool ari = pf->ecap_ari && up && up->cap_pcie && up->pcie.ari_forwarding;
+	bool ari = pci_sriov_ari_hierarchy(pf);
+	u16 ctrl;
 
 	if (ari)
 		pci_write16(up, up->cap_pcie + PCI_EXP_DEVCTL2,
 			    pci_read16(up, up->cap_pcie + PCI_EXP_DEVCTL2) | PCI_EXP_DEVCTL2_ARI);
-	if (ari && pf->fn == 0)
+	if (pf->fn != 0)
+		return;
+	ctrl = pci_read16(pf, pf->sriov->pos + SRIOV_CTRL);
+	if (ari)
 		ctrl |= SRIOV_CTRL_ARI;
 	else
 		ctrl &= (u16)~SRIOV_CTRL_ARI;

@@ -56,6 +56,29 @@
 #define PCI_IO_BASE_UPPER 0x30
 #define PCI_IO_LIMIT_UPPER 0x32
 
+/* SR-IOV extended capability, registers relative to its offset. */
+#define SRIOV_CAP 0x04
+#define  SRIOV_CAP_VF_MIGRATION BIT(0)
+#define  SRIOV_CAP_ARI_PRESERVED BIT(1)
+#define SRIOV_CTRL 0x08
+#define  SRIOV_CTRL_VFE BIT(0)        /* VF Enable */
+#define  SRIOV_CTRL_VFM BIT(1)        /* VF Migration Enable */
+#define  SRIOV_CTRL_INTR BIT(2)
+#define  SRIOV_CTRL_MSE BIT(3)        /* VF Memory Space Enable */
+#define  SRIOV_CTRL_ARI BIT(4)        /* ARI Capable Hierarchy */
+#define SRIOV_STATUS 0x0a
+#define SRIOV_INITIAL_VFS 0x0c
+#define SRIOV_TOTAL_VFS 0x0e
+#define SRIOV_NUM_VFS 0x10
+#define SRIOV_FN_LINK 0x12
+#define SRIOV_VF_OFFSET 0x14
+#define SRIOV_VF_STRIDE 0x16
+#define SRIOV_VF_DID 0x1a
+#define SRIOV_SUP_PGSIZE 0x1c
+#define SRIOV_SYS_PGSIZE 0x20
+#define  SRIOV_PGSIZE_4K BIT(0)        /* bit n: page size 2^(n+12) */
+#define SRIOV_BAR0 0x24
+
 #define PCI_WINDOW_MEM_ALIGN (1 * MiB)
 #define PCI_WINDOW_IO_ALIGN (4 * KiB)
 
@@ -148,6 +171,8 @@ int pci_sriov_probe(struct pci_dev *pf);
 /* RID of VF `idx` (0-based): PF RID + First VF Offset + idx * VF Stride, -ERANGE past
  * bus 255. */
 int pci_sriov_vf_rid(u16 pf_rid, u16 offset, u16 stride, unsigned idx, u16 *rid);
+/* Whether the device's VF BARs only work below 4 GiB (QEMU's 82576 model). */
+bool pci_sriov_vf_bars_below_4g(const struct pci_dev *pf);
 /* Whether the PF sits in an ARI hierarchy (it has ARI and the port above forwards it). */
 bool pci_sriov_ari_hierarchy(const struct pci_dev *pf);
 /* How many VFs the configuration wants for this PF (sriov.numvfs=, default 3). */

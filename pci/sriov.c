@@ -8,29 +8,6 @@
 #include <moat/time.h>
 #include "pci/internal.h"
 
-/* SR-IOV extended capability, registers relative to its offset. */
-#define SRIOV_CAP 0x04
-#define  SRIOV_CAP_VF_MIGRATION BIT(0)
-#define  SRIOV_CAP_ARI_PRESERVED BIT(1)
-#define SRIOV_CTRL 0x08
-#define  SRIOV_CTRL_VFE BIT(0)        /* VF Enable */
-#define  SRIOV_CTRL_VFM BIT(1)        /* VF Migration Enable */
-#define  SRIOV_CTRL_INTR BIT(2)
-#define  SRIOV_CTRL_MSE BIT(3)        /* VF Memory Space Enable */
-#define  SRIOV_CTRL_ARI BIT(4)        /* ARI Capable Hierarchy */
-#define SRIOV_STATUS 0x0a
-#define SRIOV_INITIAL_VFS 0x0c
-#define SRIOV_TOTAL_VFS 0x0e
-#define SRIOV_NUM_VFS 0x10
-#define SRIOV_FN_LINK 0x12
-#define SRIOV_VF_OFFSET 0x14
-#define SRIOV_VF_STRIDE 0x16
-#define SRIOV_VF_DID 0x1a
-#define SRIOV_SUP_PGSIZE 0x1c
-#define SRIOV_SYS_PGSIZE 0x20
-#define  SRIOV_PGSIZE_4K BIT(0)        /* bit n: page size 2^(n+12) */
-#define SRIOV_BAR0 0x24
-
 /* PCI Express Device Control 2, in the upstream port. */
 #define PCI_EXP_DEVCTL2 0x28
 #define  PCI_EXP_DEVCTL2_ARI BIT(5)
@@ -46,7 +23,7 @@ static const struct {
 	{ 0x8086, 0x10c9 }, /* 82576 */
 };
 
-static bool needs_32bit_vf_bars(const struct pci_dev *pf)
+bool pci_sriov_vf_bars_below_4g(const struct pci_dev *pf)
 {
 	for (unsigned i = 0; i < ARRAY_SIZE(vf_bars_below_4g); i++)
 		if (pf->vendor == vf_bars_below_4g[i].vendor &&
@@ -204,7 +181,7 @@ static bool vf_range_ok(struct pci_dev *pf, unsigned b, u64 max)
 static int sriov_place_vf_bars(struct pci_dev *pf)
 {
 	struct pci_sriov *iov = pf->sriov;
-	u64 max = needs_32bit_vf_bars(pf) ? 0xffffffffULL : ~0ULL;
+	u64 max = pci_sriov_vf_bars_below_4g(pf) ? 0xffffffffULL : ~0ULL;
 	int err;
 
 	err = pci_size_bar_regs(pf, iov->pos + SRIOV_BAR0, PCI_NR_VF_BARS, iov->vf_bar, 0);

@@ -475,10 +475,10 @@ static void test_sriov_enable(void **state)
 	assert_int_equal(pf->sriov->total_vfs, 8);
 	assert_int_equal(pf->sriov->vf_device, 0x10ca);
 	assert_int_equal(pci_sriov_enable(pf, 3), 0);
-	assert_int_equal(model_get(r.igb, s + 0x10, 2), 3);
-	assert_int_equal(model_get(r.igb, s + 0x08, 2) & 0x19, 0x19); /* VFE, MSE, ARI hier. */
+	assert_int_equal(model_get(r.igb, s + SRIOV_NUM_VFS, 2), 3);
+	assert_int_equal(model_get(r.igb, s + SRIOV_CTRL, 2) & 0x19, 0x19); /* VFE, MSE, ARI hier. */
 	assert_int_equal(model_get(r.rp, 0x54 + 0x28, 2) & BIT(5), BIT(5)); /* ARI fwd enable */
-	assert_int_equal(model_get(r.igb, s + 0x20, 4), 1);
+	assert_int_equal(model_get(r.igb, s + SRIOV_SYS_PGSIZE, 4), 1);
 	assert_true(slept_ms >= 100);
 	for (unsigned i = 0; i < 3; i++) {
 		vf = pci_sriov_vf(pf, i);
@@ -502,8 +502,8 @@ static void test_sriov_enable(void **state)
 		u64 base = pf->sriov->vf_bar[b].base;
 
 		assert_true(base >= 0xfea00000 && base + 3 * 0x4000 - 1 <= 0xfebfffff);
-		assert_int_equal(model_get(r.igb, s + 0x24 + 4 * b, 4), (u32)base | 0xc);
-		assert_int_equal(model_get(r.igb, s + 0x28 + 4 * b, 4), 0);
+		assert_int_equal(model_get(r.igb, s + SRIOV_BAR0 + 4 * b, 4), (u32)base | 0xc);
+		assert_int_equal(model_get(r.igb, s + SRIOV_BAR0 + 4 + 4 * b, 4), 0);
 	}
 	assert_true(pf->sriov->vf_bar[0].base + 3 * 0x4000 <= pf->sriov->vf_bar[3].base ||
 		    pf->sriov->vf_bar[3].base + 3 * 0x4000 <= pf->sriov->vf_bar[0].base);
@@ -519,8 +519,8 @@ static void test_sriov_too_many(void **state)
 	assert_int_equal(pci_sriov_enable(pf, 9), -EINVAL);
 	assert_int_equal(shim_errors_logged, 1);
 	assert_non_null(strstr(shim_last_log, "TotalVFs"));
-	assert_int_equal(model_get(r.igb, 0x160 + 0x10, 2), 0);
-	assert_int_equal(model_get(r.igb, 0x160 + 0x08, 2) & 1, 0);
+	assert_int_equal(model_get(r.igb, 0x160 + SRIOV_NUM_VFS, 2), 0);
+	assert_int_equal(model_get(r.igb, 0x160 + SRIOV_CTRL, 2) & 1, 0);
 	assert_false(pf->sriov->enabled);
 	assert_int_equal(pci_sriov_enable(pf, 8), 0);
 	assert_int_equal(pf->sriov->num_vfs, 8);
@@ -533,18 +533,18 @@ static void test_sriov_vf_bus_beyond_bridge(void **state)
 	struct ref r;
 	struct pci_dev *pf = enumerate_ref_pf(&r);
 
-	model_set(r.igb, 0x160 + 0x14, 2, 0x100); /* VFs on bus 2 */
+	model_set(r.igb, 0x160 + SRIOV_VF_OFFSET, 2, 0x100); /* VFs on bus 2 */
 	assert_int_equal(pci_sriov_enable(pf, 2), -ERANGE);
 	assert_non_null(strstr(shim_last_log, "outside 01-01"));
-	assert_int_equal(model_get(r.igb, 0x160 + 0x08, 2) & 1, 0);
-	assert_int_equal(model_get(r.igb, 0x160 + 0x10, 2), 0);
+	assert_int_equal(model_get(r.igb, 0x160 + SRIOV_CTRL, 2) & 1, 0);
+	assert_int_equal(model_get(r.igb, 0x160 + SRIOV_NUM_VFS, 2), 0);
 	assert_null(pci_find_bdf(0, 2, 0, 0));
 
 	/* With the bridge reaching bus 2, the same VFs are fine. */
 	model_reset();
 	r = build_reference();
 	model_set(r.rp, PCI_SUBORDINATE_BUS, 1, 2);
-	model_set(r.igb, 0x160 + 0x14, 2, 0x100);
+	model_set(r.igb, 0x160 + SRIOV_VF_OFFSET, 2, 0x100);
 	pci_enumerate_segment(0, 0, 0xff);
 	pf = pci_find_bdf(0, 1, 0, 0);
 	pci_sriov_probe(pf);
@@ -568,7 +568,7 @@ static void test_sriov_root_bus_pf(void **state)
 	pci_sriov_probe(pf);
 	assert_int_equal(pci_sriov_enable(pf, 3), 0);
 	assert_non_null(pci_find_bdf(0, 0, 0x13, 4));
-	assert_int_equal(model_get(nic, 0x160 + 0x08, 2) & BIT(4), 0);
+	assert_int_equal(model_get(nic, 0x160 + SRIOV_CTRL, 2) & BIT(4), 0);
 	assert_true(pf->sriov->vf_bar[0].base >= 0xc0000000 &&
 		    pf->sriov->vf_bar[0].base + 3 * 0x4000 - 1 <= 0xfebfffff);
 	pci_sriov_disable(pf);
@@ -589,10 +589,10 @@ static void test_sriov_zero_offset(void **state)
 	struct ref r;
 	struct pci_dev *pf = enumerate_ref_pf(&r);
 
-	model_set(r.igb, 0x160 + 0x14, 2, 0);
+	model_set(r.igb, 0x160 + SRIOV_VF_OFFSET, 2, 0);
 	assert_int_equal(pci_sriov_enable(pf, 1), -EINVAL);
-	model_set(r.igb, 0x160 + 0x14, 2, 0x80);
-	model_set(r.igb, 0x160 + 0x16, 2, 0);
+	model_set(r.igb, 0x160 + SRIOV_VF_OFFSET, 2, 0x80);
+	model_set(r.igb, 0x160 + SRIOV_VF_STRIDE, 2, 0);
 	assert_int_equal(pci_sriov_enable(pf, 2), -EINVAL);
 	assert_int_equal(pci_sriov_enable(pf, 1), 0); /* stride is unused for one VF */
 }
@@ -607,8 +607,8 @@ static void test_sriov_moves_high_vf_bars(void **state)
 
 	model_window(r.rp, true, 0x380000000000ULL, 0x3800001fffffULL);
 	model_window(r.rp, false, 0xfe600000, 0xfe6fffff); /* just the PF's BARs */
-	model_bar(r.igb, 0x160 + 0x24, 0x4000, (u32)t, 0x380000000000ULL);
-	model_bar(r.igb, 0x160 + 0x30, 0x4000, (u32)t, 0x380000100000ULL);
+	model_bar(r.igb, 0x160 + SRIOV_BAR0, 0x4000, (u32)t, 0x380000000000ULL);
+	model_bar(r.igb, 0x160 + SRIOV_BAR0 + 12, 0x4000, (u32)t, 0x380000100000ULL);
 	pci_enumerate_segment(0, 0, 0xff);
 	pf = pci_find_bdf(0, 1, 0, 0);
 	rp = pf->parent;
@@ -619,7 +619,7 @@ static void test_sriov_moves_high_vf_bars(void **state)
 
 		assert_true(base + 3 * 0x4000 - 1 <= 0xffffffffu);
 		assert_true(base >= rp->mem_window.base && base + 3 * 0x4000 - 1 <= rp->mem_window.limit);
-		assert_int_equal(model_get(r.igb, 0x160 + 0x28 + 4 * b, 4), 0);
+		assert_int_equal(model_get(r.igb, 0x160 + SRIOV_BAR0 + 4 + 4 * b, 4), 0);
 	}
 	/* Room after the PF's BARs in the memory window: no growth needed. */
 	assert_int_equal(rp->mem_window.limit, 0xfe6fffff);
@@ -633,8 +633,8 @@ static void test_sriov_keeps_firmware_bars(void **state)
 	struct pci_dev *pf;
 	u64 t = FIELD_PREP(PCI_BAR_MEM_TYPE, PCI_BAR_MEM_TYPE_64) | PCI_BAR_PREFETCH;
 
-	model_bar(r.igb, 0x160 + 0x24, 0x4000, (u32)t, 0xfeb00000);
-	model_bar(r.igb, 0x160 + 0x30, 0x4000, (u32)t, 0xfeb80000);
+	model_bar(r.igb, 0x160 + SRIOV_BAR0, 0x4000, (u32)t, 0xfeb00000);
+	model_bar(r.igb, 0x160 + SRIOV_BAR0 + 12, 0x4000, (u32)t, 0xfeb80000);
 	pci_enumerate_segment(0, 0, 0xff);
 	pf = pci_find_bdf(0, 1, 0, 0);
 	pci_sriov_probe(pf);
@@ -645,7 +645,7 @@ static void test_sriov_keeps_firmware_bars(void **state)
 	/* Overlapping the PF's own BAR0: moved. */
 	model_reset();
 	r = build_reference();
-	model_bar(r.igb, 0x160 + 0x24, 0x4000, (u32)t, 0xfe600000);
+	model_bar(r.igb, 0x160 + SRIOV_BAR0, 0x4000, (u32)t, 0xfe600000);
 	pci_enumerate_segment(0, 0, 0xff);
 	pf = pci_find_bdf(0, 1, 0, 0);
 	pci_sriov_probe(pf);
@@ -666,8 +666,8 @@ static void test_sriov_disable(void **state)
 	slept_ms = 0;
 	assert_int_equal(pci_sriov_disable(pf), 0);
 	assert_true(slept_ms >= 1000);
-	assert_int_equal(model_get(r.igb, 0x160 + 0x08, 2) & 0x9, 0);
-	assert_int_equal(model_get(r.igb, 0x160 + 0x10, 2), 0);
+	assert_int_equal(model_get(r.igb, 0x160 + SRIOV_CTRL, 2) & 0x9, 0);
+	assert_int_equal(model_get(r.igb, 0x160 + SRIOV_NUM_VFS, 2), 0);
 	assert_null(pci_find_bdf(0, 1, 0x10, 2));
 	assert_null(pci_sriov_vf(pf, 0));
 	assert_int_equal(pci_sriov_enable(pf, 2), 0);
@@ -847,8 +847,8 @@ static void test_sriov_no_room(void **state)
 	pci_sriov_probe(pf);
 	assert_int_equal(pci_sriov_enable(pf, 8), -ENOSPC);
 	assert_non_null(strstr(shim_last_log, "no room for VF BAR"));
-	assert_int_equal(model_get(r.igb, 0x160 + 0x08, 2) & 1, 0);
-	assert_int_equal(model_get(r.igb, 0x160 + 0x10, 2), 0);
+	assert_int_equal(model_get(r.igb, 0x160 + SRIOV_CTRL, 2) & 1, 0);
+	assert_int_equal(model_get(r.igb, 0x160 + SRIOV_NUM_VFS, 2), 0);
 	assert_false(pf->sriov->enabled);
 }
 

@@ -53,18 +53,6 @@ static int igb_link_up(struct igb_pf *pf)
 	return 0;
 }
 
-void igb_set_rar(struct igb_pf *pf, unsigned idx, const u8 mac[ETH_ALEN], unsigned pool)
-{
-	u32 lo = (u32)mac[0] | (u32)mac[1] << 8 | (u32)mac[2] << 16 | (u32)mac[3] << 24;
-	u32 hi = (u32)mac[4] | (u32)mac[5] << 8;
-
-	/* Invalidate first so the device never matches half an address. */
-	igb_wr(pf, IGB_RAH(idx), 0);
-	igb_wr(pf, IGB_RAL(idx), lo);
-	igb_wr(pf, IGB_RAH(idx), (u32)(FIELD_PREP(IGB_RAH_ADDR, hi) | IGB_RAH_AV |
-				   FIELD_PREP(IGB_RAH_POOL, BIT(pool))));
-}
-
 static int igb_read_mac(struct igb_pf *pf)
 {
 	u32 lo = igb_rd(pf, IGB_RAL(0)), hi = igb_rd(pf, IGB_RAH(0));
@@ -79,12 +67,6 @@ static int igb_read_mac(struct igb_pf *pf)
 	return 0;
 }
 
-/* RAR entry of VF n (entry 0 is the PF's). */
-unsigned igb_vf_rar(unsigned vf)
-{
-	return 1 + vf;
-}
-
 /* A locally administered MAC per VF, derived from the PF's so two NICs never collide. */
 static void default_vf_mac(const struct igb_pf *pf, unsigned vf, u8 mac[ETH_ALEN])
 {
@@ -94,13 +76,6 @@ static void default_vf_mac(const struct igb_pf *pf, unsigned vf, u8 mac[ETH_ALEN
 	mac[3] = pf->mac[3];
 	mac[4] = pf->mac[5];
 	mac[5] = (u8)(0x10 + vf);
-}
-
-void igb_enable_pool(struct igb_pf *pf, unsigned pool)
-{
-	igb_wr(pf, IGB_VMOLR(pool), IGB_VMOLR_BAM | IGB_VMOLR_AUPE);
-	igb_wr(pf, IGB_VFRE, igb_rd(pf, IGB_VFRE) | (u32)BIT(pool));
-	igb_wr(pf, IGB_VFTE, igb_rd(pf, IGB_VFTE) | (u32)BIT(pool));
 }
 
 static int igb_pf_bring_up(struct igb_pf *pf)

@@ -157,10 +157,11 @@ static inline void igb_wr(const struct igb_pf *pf, u32 reg, u32 v)
 	mmio_write32(pf->regs + reg, v);
 }
 
-/* igb.c */
+/* igb_pool.c */
 unsigned igb_vf_rar(unsigned vf);
 void igb_set_rar(struct igb_pf *pf, unsigned idx, const u8 mac[ETH_ALEN], unsigned pool);
 void igb_enable_pool(struct igb_pf *pf, unsigned pool);
+/* igb.c: the PFs brought up */
 unsigned igb_pf_count(void);
 struct igb_pf *igb_pf_at(unsigned idx);
 /* igb_tx.c */

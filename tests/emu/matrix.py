@@ -281,6 +281,13 @@ RUNS = [
          monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(2), check_pf_frame()]),
     dict(name="qemu-mb2-igb-switch", emulator="qemu", boot="mb2", topology="igb-switch",
          monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame()]),
+    # The same layouts under OVMF, which puts VF BARs above 4 GiB: moat must move them.
+    dict(name="qemu-uefi-igb-root", emulator="qemu", boot="uefi", topology="igb-root",
+         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame()]),
+    dict(name="qemu-uefi-two-igb", emulator="qemu", boot="uefi", topology="two-igb",
+         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(2), check_pf_frame()]),
+    dict(name="qemu-uefi-igb-switch", emulator="qemu", boot="uefi", topology="igb-switch",
+         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame()]),
     dict(name="bochs-mb2", emulator="bochs", cpus=3, checks=[check_boot_method("multiboot2")]),
 ] + SMP_RUNS
 

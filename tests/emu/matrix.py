@@ -482,6 +482,9 @@ RUNS = [
     dict(name="qemu-mb2-two-edu", emulator="qemu", boot="mb2", topology="two-edu",
          checks=[check_tap_passed(t) for t in VTD_TWO_EDU] +
          [check_line("vtd-xapic-irte", r"^vtd: unit 0: interrupt remapping: .* xAPIC destinations")]),
+    # RAM above 4 GiB: the tests' pages (taken from the top) and the canaries sit there.
+    dict(name="qemu-mb2-two-edu-6g", emulator="qemu", boot="mb2", topology="two-edu", mem="6G",
+         checks=[check_tap_passed(t) for t in VTD_TWO_EDU]),
     dict(name="qemu-mb2-two-edu-aw39", emulator="qemu", boot="mb2", topology="two-edu-aw39",
          checks=[check_tap_passed(t) for t in VTD_TWO_EDU] +
          [check_line("vtd-3-level", r"^vtd: common: 3-level second-level tables \(agaw 39 bits\)"),

@@ -4,6 +4,7 @@
 #define LOG_TAG "igb"
 #include <moat/errno.h>
 #include <moat/log.h>
+#include <moat/spinlock.h>
 #include <moat/string.h>
 #include <moat/time.h>
 #include "pci/internal.h"
@@ -222,11 +223,17 @@ static unsigned igb_pf_poll(struct igb_pf *pf)
 	return n;
 }
 
+/* One CPU serves the mailboxes at a time; a holder never waits longer than the bounded
+ * handshakes. */
+static spinlock_t mbx_service_lock = SPINLOCK_INIT;
+
 unsigned igb_pf_poll_all(void)
 {
 	unsigned n = 0;
 
+	spin_lock(&mbx_service_lock);
 	for (unsigned i = 0; i < igb_pf_count(); i++)
 		n += igb_pf_poll(igb_pf_at(i));
+	spin_unlock(&mbx_service_lock);
 	return n;
 }

@@ -1,6 +1,7 @@
 /* Subsystem bring-up order after memory is set up. */
 #define LOG_TAG "moat"
 #include <moat/acpi.h>
+#include <moat/iommu.h>
 #include <moat/log.h>
 #include <moat/pci.h>
 #include <moat/time.h>
@@ -20,4 +21,5 @@ void boot_subsystems_init(const struct boot_info *bi)
 	/* ECAM from MCFG; without it pci/ asks the chipset or falls back to CF8/CFC. */
 	nr_mcfg = acpi_mcfg(&mcfg);
 	pci_init(mcfg, nr_mcfg, bi->mem, bi->nr_mem);
+	iommu_init(bi);
 }

@@ -49,6 +49,15 @@ def topology_args(name, run_dir):
         "reference": dict(smp=4, mem="1024M", args=iommu + [
             "-device", "pcie-root-port,id=rp1,chassis=1,slot=1"] +
             igb("n0", "rp1", "52:54:00:12:34:56") + edu("0x5")),
+        # Two edu devices on pcie.0 for the VT-d tests: each in its own domain.
+        "two-edu": dict(smp=2, mem="512M", args=iommu + edu("0x5") + edu("0x6")),
+        # 39-bit guest addresses (only 3-level tables), caching mode (not-present entries cached).
+        "two-edu-aw39": dict(smp=2, mem="512M",
+                             args=["-device", "intel-iommu,intremap=on,aw-bits=39,caching-mode=on"] +
+                             edu("0x5") + edu("0x6")),
+        # The same with extended interrupt mode: x2APIC destinations in the IRTEs.
+        "two-edu-eim": dict(smp=2, mem="512M", args=["-device", "intel-iommu,intremap=on,eim=on"] +
+                            edu("0x5") + edu("0x6")),
         "plain": dict(smp=2, mem="512M", args=[]),
         # PCI/SR-IOV layouts: the NIC on the root bus, two NICs, the NIC behind a switch.
         "igb-root": dict(smp=2, mem="512M", args=iommu +

@@ -289,6 +289,25 @@ def check_pf_frame(netdev="n0", ethertype=0x88b5, payload=b"moat-pf-selftest"):
     return check
 
 
+def check_tap_passed(test_id):
+    """The hypervisor's TAP line for test_id must be ok and not skipped on this machine."""
+    def check(r):
+        lines = harness.line_matching(r, rf"^ok \d+ - {test_id}$")
+        return [[f"{r.name}: host: {test_id.replace(': ', '-')}-not-skipped", "ok" if lines else "fail",
+                 "" if lines else f"no passing, unskipped '{test_id}' line"]]
+    return check
+
+
+VTD_TWO_EDU = ["vtd: dma-ram-device-ram", "vtd: dma-write-unmapped-blocked",
+               "vtd: dma-read-unmapped-blocked", "vtd: cross-domain-isolation",
+               "vtd: unmap-blocks-next-dma", "vtd: msi-through-irte",
+               "vtd: irte-wrong-source-blocked", "vtd: dmar-present", "vtd: units-enabled",
+               "vtd: reattach-moves-device", "vtd: ioapic-remappable-entry",
+               "vtd: register-invalidation-blocks", "vtd: takeover-from-enabled",
+               "vtd: fault-storm-counted", "vtd: detach-and-destroy-block",
+               "vtd: fault-overflow-recovers"]
+
+
 RUNS = [
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
          monitor=(INFO_PCI,),
@@ -320,7 +339,23 @@ RUNS = [
          monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(2), check_pf_frame()]),
     dict(name="qemu-uefi-igb-switch", emulator="qemu", boot="uefi", topology="igb-switch",
          monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame()]),
-    dict(name="bochs-mb2", emulator="bochs", cpus=3, checks=[check_boot_method("multiboot2")]),
+    dict(name="qemu-mb2-two-edu", emulator="qemu", boot="mb2", topology="two-edu",
+         checks=[check_tap_passed(t) for t in VTD_TWO_EDU] +
+         [check_line("vtd-xapic-irte", r"^vtd: unit 0: interrupt remapping: .* xAPIC destinations")]),
+    # RAM above 4 GiB: the tests' pages (taken from the top) and the canaries sit there.
+    dict(name="qemu-mb2-two-edu-6g", emulator="qemu", boot="mb2", topology="two-edu", mem="6G",
+         checks=[check_tap_passed(t) for t in VTD_TWO_EDU]),
+    dict(name="qemu-mb2-two-edu-aw39", emulator="qemu", boot="mb2", topology="two-edu-aw39",
+         checks=[check_tap_passed(t) for t in VTD_TWO_EDU] +
+         [check_line("vtd-3-level", r"^vtd: common: 3-level second-level tables \(agaw 39 bits\)"),
+          check_line("vtd-caching-mode", r"^vtd: unit 0: .* caching mode yes$")]),
+    dict(name="qemu-mb2-two-edu-eim", emulator="qemu", boot="mb2", topology="two-edu-eim",
+         checks=[check_tap_passed(t) for t in VTD_TWO_EDU] +
+         [check_line("vtd-eim", r"^vtd: unit 0: interrupt remapping: .* x2APIC \(EIM\) destinations")]),
+    dict(name="bochs-mb2", emulator="bochs", cpus=3,
+         checks=[check_boot_method("multiboot2"),
+                 check_line("vtd-dmar-absent",
+                            r"^ok \d+ - vtd: dmar-present # SKIP no ACPI DMAR table")]),
 ] + SMP_RUNS + USB_RUNS + [
     # More than 4 GiB of RAM: q35 puts 2 GiB below the PCI hole and the rest above 4 GiB.
     dict(name="qemu-mb2-6g", emulator="qemu", boot="mb2", topology="plain", mem="6G",

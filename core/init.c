@@ -6,6 +6,7 @@
 #include <moat/pci.h>
 #include <moat/pci_group.h>
 #include <moat/time.h>
+#include <moat/vmm.h>
 #include "arch/x86/apic.h"
 #include "arch/x86/smp.h"
 #include "core/boot_report.h"
@@ -24,4 +25,7 @@ void boot_subsystems_init(const struct boot_info *bi)
 	pci_init(mcfg, nr_mcfg, bi->mem, bi->nr_mem);
 	pci_groups_build();
 	iommu_init(bi);
+	/* Guests run to their end here: their results precede the self-tests and the summary. */
+	if (vmm_init(bi) == 0)
+		vmm_run();
 }

@@ -1,0 +1,272 @@
+/* The VMX backend behind struct vmm_backend: entry/exit, registers, event injection, TLB
+ * maintenance, the preemption-timer watchdog and the I/O and MSR intercept bitmaps. */
+#define LOG_TAG "vmx"
+#include <moat/errno.h>
+#include <moat/log.h>
+#include <moat/time.h>
+#include "arch/x86/cpu.h"
+#include "arch/x86/trap.h"
+#include "arch/x86/vmx/vmcs.h"
+#include "arch/x86/vmx/vmx.h"
+
+static int entry_failed(struct vmx_vcpu *vv, u64 flags, struct vmm_exit *e)
+{
+	const char *insn = vv->launched ? "VMRESUME" : "VMLAUNCH";
+	u32 err;
+
+	e->reason = VMM_EXIT_INVALID;
+	if (flags & BIT(0)) {
+		e->raw = 0;
+		return pr_err(-EIO, "%s failed: VMfailInvalid (no current VMCS)\n", insn);
+	}
+	err = (u32)vmcs_read(VMCS_INSN_ERROR);
+	e->raw = err;
+	return pr_err(-EIO, "%s failed: VM-instruction error %u (%s)\n", insn, err,
+		      vmx_insn_error_name(err));
+}
+
+static int vmx_run(struct vcpu *v, struct vmm_exit *e)
+{
+	struct vmx_vcpu *vv = to_vmx(v);
+	u64 flags;
+	int err = vmx_vcpu_load(vv);
+
+	if (err) {
+		e->reason = VMM_EXIT_INVALID;
+		return err;
+	}
+	/* CR2 is not part of the VMCS: the guest's value is loaded around the entry */
+	if (read_cr2() != vv->cr2)
+		write_cr2(vv->cr2);
+	flags = vmx_enter(&vv->gprs, vv->launched);
+	vv->cr2 = read_cr2();
+	if (flags)
+		return entry_failed(vv, flags, e);
+	vv->launched = true;
+	vv->exits++;
+	vmx_decode_exit(vv, e);
+	if (e->reason == VMM_EXIT_INVALID) {
+		/* 26.7: the VM entry failed while loading guest state; the qualification says
+		 * which check (0 none, 2 PDPTE, 3 NMI injection, 4 link pointer) */
+		vv->launched = false;
+		return pr_err(-EIO, "VM entry failed: %s (exit reason %#llx), qualification %llu\n",
+			      vmx_exit_name((u32)e->raw), (unsigned long long)e->raw,
+			      (unsigned long long)e->info1);
+	}
+	return 0;
+}
+
+static u64 guest_cr(enum vmcs_field real, enum vmcs_field mask, enum vmcs_field shadow)
+{
+	u64 m = vmcs_read(mask);
+
+	return (vmcs_read(real) & ~m) | (vmcs_read(shadow) & m);
+}
+
+static u64 vmx_get_reg(struct vcpu *v, enum vmm_reg r)
+{
+	struct vmx_vcpu *vv = to_vmx(v);
+
+	if (r < VMM_REG_RIP && r != VMM_REG_RSP)
+		return vv->gprs.r[r];
+	if (r == VMM_REG_CR2)
+		return vv->cr2;
+	if (vmx_vcpu_load(vv))
+		return 0;
+	switch (r) {
+	case VMM_REG_RSP:
+		return vmcs_read(VMCS_GUEST_RSP);
+	case VMM_REG_RIP:
+		return vmcs_read(VMCS_GUEST_RIP);
+	case VMM_REG_RFLAGS:
+		return vmcs_read(VMCS_GUEST_RFLAGS);
+	case VMM_REG_CR0:
+		return guest_cr(VMCS_GUEST_CR0, VMCS_CR0_MASK, VMCS_CR0_SHADOW);
+	case VMM_REG_CR3:
+		return vmcs_read(VMCS_GUEST_CR3);
+	case VMM_REG_CR4:
+		return guest_cr(VMCS_GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW);
+	case VMM_REG_EFER:
+		return vmcs_read(VMCS_GUEST_EFER);
+	default:
+		return 0;
+	}
+}
+
+static void vmx_set_reg(struct vcpu *v, enum vmm_reg r, u64 val)
+{
+	struct vmx_vcpu *vv = to_vmx(v);
+	static const enum vmcs_field field[VMM_REG_NR] = {
+		[VMM_REG_RSP] = VMCS_GUEST_RSP, [VMM_REG_RIP] = VMCS_GUEST_RIP,
+		[VMM_REG_RFLAGS] = VMCS_GUEST_RFLAGS, [VMM_REG_CR3] = VMCS_GUEST_CR3,
+	};
+
+	if (r < VMM_REG_RIP && r != VMM_REG_RSP) {
+		vv->gprs.r[r] = val;
+		return;
+	}
+	if (r == VMM_REG_CR2) {
+		vv->cr2 = val;
+		return;
+	}
+	if (r >= VMM_REG_NR || !field[r] || vmx_vcpu_load(vv)) {
+		pr_warn("register %s cannot be set directly on VMX\n", vmm_reg_name(r));
+		return;
+	}
+	if (!vmcs_write(field[r], val))
+		pr_err(-EIO, "VMWRITE of guest %s failed\n", vmm_reg_name(r));
+}
+
+static int inject(struct vmx_vcpu *vv, u32 info, u32 error)
+{
+	int err = vmx_vcpu_load(vv);
+
+	if (err)
+		return err;
+	if (!vmcs_write(VMCS_ENTRY_INTR_INFO, info) ||
+	    ((info & INTR_INFO_HAS_ERROR) && !vmcs_write(VMCS_ENTRY_EXC_ERROR, error)))
+		return pr_err(-EIO, "VMWRITE of the entry interruption info failed\n");
+	return 0;
+}
+
+static int vmx_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
+{
+	u32 info = FIELD_PREP(INTR_INFO_VECTOR, vector) | INTR_INFO_VALID |
+		   FIELD_PREP(INTR_INFO_TYPE, INTR_TYPE_HW_EXC);
+
+	if (vector >= VEC_FIRST_IRQ || vector == VEC_NMI)
+		return pr_err(-EINVAL, "vector %u is not an exception\n", vector);
+	if (has_error)
+		info |= INTR_INFO_HAS_ERROR;
+	return inject(to_vmx(v), info, error);
+}
+
+static int vmx_inject_interrupt(struct vcpu *v, u8 vector)
+{
+	struct vmx_vcpu *vv = to_vmx(v);
+	int err = vmx_vcpu_load(vv);
+
+	if (err)
+		return err;
+	if (vector < VEC_FIRST_IRQ)
+		return pr_err(-EINVAL, "vector %u is reserved for exceptions\n", vector);
+	/* 26.3.1.4: an external interrupt is injectable only while the guest accepts it */
+	if (!(vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_IF) ||
+	    (vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS)))
+		return -EBUSY;
+	return inject(vv, FIELD_PREP(INTR_INFO_VECTOR, vector) | INTR_INFO_VALID |
+				  FIELD_PREP(INTR_INFO_TYPE, INTR_TYPE_EXT_INTR), 0);
+}
+
+static void vmx_skip_instruction(struct vcpu *v, const struct vmm_exit *e)
+{
+	struct vmx_vcpu *vv = to_vmx(v);
+	u64 intr;
+
+	if (vmx_vcpu_load(vv))
+		return;
+	vmcs_write(VMCS_GUEST_RIP, vmcs_read(VMCS_GUEST_RIP) + e->insn_len);
+	/* the instruction retired: STI / MOV SS blocking ends with it */
+	intr = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
+	if (intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS))
+		vmcs_write(VMCS_GUEST_INTERRUPTIBILITY,
+			   intr & ~(u64)(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS));
+}
+
+/* 29.4.3.1: after a change to the EPT tables, drop what was derived from them for this
+ * EPTP, and the VPID-tagged linear translations combined with them. */
+static void vmx_flush_nested_tlb(struct vcpu *v)
+{
+	struct vmx_vcpu *vv = to_vmx(v);
+	bool ok;
+
+	ok = vmx_cfg.invept_single ? vmx_invept(INVEPT_SINGLE, vv->eptp)
+				   : vmx_invept(INVEPT_ALL, 0);
+	if (!ok)
+		pr_err(-EIO, "INVEPT for EPTP %#llx failed\n", (unsigned long long)vv->eptp);
+	if (!vv->vpid)
+		return;
+	ok = vmx_cfg.invvpid_single ? vmx_invvpid(INVVPID_SINGLE, vv->vpid, 0)
+				    : vmx_invvpid(INVVPID_ALL, 0, 0);
+	if (!ok)
+		pr_err(-EIO, "INVVPID for VPID %u failed\n", vv->vpid);
+}
+
+static void vmx_set_watchdog(struct vcpu *v, u64 budget_us)
+{
+	struct vmx_vcpu *vv = to_vmx(v);
+	u32 pin;
+
+	if (vmx_vcpu_load(vv))
+		return;
+	if (budget_us && !(vmx_cfg.ctl[VMX_CTL_PIN] & PIN_PREEMPT_TIMER)) {
+		pr_warn("no VMX-preemption timer: watchdog not armed\n");
+		return;
+	}
+	pin = (u32)vmcs_read(VMCS_PIN_CTLS) & ~(u32)PIN_PREEMPT_TIMER;
+	vv->watchdog_ticks = 0;
+	if (budget_us) {
+		vv->watchdog_ticks = vmx_preempt_ticks(&vmx_cfg.caps, tsc_hz(), budget_us);
+		pin |= PIN_PREEMPT_TIMER;
+		/* without "save preemption timer value" every entry restarts from this */
+		vmcs_write(VMCS_PREEMPT_TIMER, vv->watchdog_ticks);
+	}
+	vmcs_write(VMCS_PIN_CTLS, pin);
+}
+
+static void bitmap_set(u8 *map, u32 bit, bool set)
+{
+	if (set)
+		map[bit / 8] |= (u8)(1u << (bit % 8));
+	else
+		map[bit / 8] &= (u8)~(1u << (bit % 8));
+}
+
+static void vmx_msr_intercept(struct vcpu *v, u32 msr, bool read, bool write)
+{
+	struct vmx_vcpu *vv = to_vmx(v);
+	u32 rd, wr, bit;
+
+	if (msr < MSR_RANGE_LO_END) {
+		rd = MSR_BITMAP_READ_LO;
+		wr = MSR_BITMAP_WRITE_LO;
+		bit = msr;
+	} else if (msr >= MSR_RANGE_HI_BASE && msr < MSR_RANGE_HI_END) {
+		rd = MSR_BITMAP_READ_HI;
+		wr = MSR_BITMAP_WRITE_HI;
+		bit = msr - MSR_RANGE_HI_BASE;
+	} else {
+		/* 24.6.9: MSRs outside both ranges always exit */
+		if (!read || !write)
+			pr_warn("MSR %#x is outside the bitmap: it always exits\n", msr);
+		return;
+	}
+	bitmap_set(vv->msr_bitmap + rd, bit, read);
+	bitmap_set(vv->msr_bitmap + wr, bit, write);
+}
+
+static void vmx_io_intercept(struct vcpu *v, u16 port, bool intercept)
+{
+	/* bitmap A covers ports 0-0x7fff and B 0x8000-0xffff, contiguous here */
+	bitmap_set(to_vmx(v)->io_bitmap, port, intercept);
+}
+
+const struct vmm_backend vmx_backend = {
+	.name = "vmx",
+	.probe = vmx_probe,
+	.cpu_init = vmx_cpu_init,
+	.vcpu_create = vmx_vcpu_create,
+	.vcpu_destroy = vmx_vcpu_destroy,
+	.vcpu_reset = vmx_vcpu_reset,
+	.run = vmx_run,
+	.get_reg = vmx_get_reg,
+	.set_reg = vmx_set_reg,
+	.inject_exception = vmx_inject_exception,
+	.inject_interrupt = vmx_inject_interrupt,
+	.skip_instruction = vmx_skip_instruction,
+	.flush_nested_tlb = vmx_flush_nested_tlb,
+	.set_watchdog = vmx_set_watchdog,
+	.msr_intercept = vmx_msr_intercept,
+	.io_intercept = vmx_io_intercept,
+	.dump = vmx_dump,
+};

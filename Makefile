@@ -37,6 +37,10 @@ all: $(BUILD)/moat.elf $(BUILD)/moat.efi $(BUILD)/esp/EFI/BOOT/BOOTX64.EFI $(BUI
 deps:
 	@bash scripts/deps.sh
 
+# The framebuffer console's glyphs: GRUB's 8x16 ASCII font (grub-common).
+GRUB_FONT_HEADER ?= /usr/share/grub/ascii.h
+$(BUILD)/k/core/fbcon.o: KCFLAGS += -DFBCON_FONT_HEADER='"$(GRUB_FONT_HEADER)"'
+
 $(BUILD)/k/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(KCFLAGS) -c $< -o $@
@@ -62,7 +66,7 @@ $(BUILD)/moat.iso: $(BUILD)/moat.elf boot/multiboot2/grub.cfg
 
 run: all
 	@bash scripts/deps.sh
-	bash tests/emu/qemu.sh --name run --topology reference --boot uefi --console
+	python3 tests/emu/harness.py --name run --emulator qemu --boot uefi --topology reference --console
 
 test:
 	@bash scripts/deps.sh

@@ -15,6 +15,7 @@
 #include "arch/x86/trap.h"
 #include "core/boot_report.h"
 #include "core/exit.h"
+#include "core/fbcon.h"
 
 /* A private copy: the loader's structure lives in memory moat will reuse. */
 static struct boot_info boot_info;
@@ -81,6 +82,7 @@ static int memory_init(void)
 
 void kmain(const struct boot_info *bi)
 {
+	char arg[8];
 	int err;
 
 	memcpy(&boot_info, bi, sizeof(boot_info));
@@ -102,6 +104,8 @@ void kmain(const struct boot_info *bi)
 	err = memory_init();
 	if (err)
 		pr_err(err, "memory initialisation failed; only the self-tests that need no memory run\n");
+	else if (cmdline_get("fbcon", arg, sizeof(arg)) < 0 || strcmp(arg, "off"))
+		fbcon_init(&boot_info.fb);
 
 	boot_subsystems_init(&boot_info);
 	boot_report(&boot_info);

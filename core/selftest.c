@@ -82,7 +82,10 @@ void tap_totals(unsigned *passed, unsigned *failed, unsigned *skipped)
 
 void selftest_run_all(void)
 {
-	for (const struct selftest *t = __selftests_start; t < __selftests_end; t++) {
+	size_t n = LINKER_ARRAY_COUNT(__selftests_start, __selftests_end);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct selftest *t = &__selftests_start[i];
 		struct st_ctx ctx;
 
 		memset(&ctx, 0, sizeof(ctx));

@@ -30,6 +30,7 @@ static void put_number(struct out *o, u64 v, bool neg, unsigned base, bool upper
 	if (v == 0 && prec != 0)
 		tmp[n++] = '0';
 	while (v) {
+		/* cppcheck-suppress zerodivcond ; base is 8, 10 or 16 */
 		tmp[n++] = digits[v % base];
 		v /= base;
 	}
@@ -138,7 +139,7 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 				v = (u16)v;
 			else if (lmod <= -2)
 				v = (u8)v;
-			if (alt && base == 16) {
+			if (alt && base == 16 && v) {
 				put(&o, '0');
 				put(&o, *fmt);
 				width = width > 2 ? width - 2 : 0;

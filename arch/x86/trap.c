@@ -80,11 +80,11 @@ void idt_init(void)
 	idt_load();
 }
 
-int irq_register(u8 vector, irq_handler_t fn, void *ctx)
+int irq_register(unsigned vector, irq_handler_t fn, void *ctx)
 {
 	int ret = 0;
 
-	if (vector < VEC_FIRST_IRQ)
+	if (vector < VEC_FIRST_IRQ || vector >= ARRAY_SIZE(irq_table))
 		return -EINVAL;
 	spin_lock(&irq_table_lock);
 	if (irq_table[vector].fn) {
@@ -100,7 +100,7 @@ int irq_register(u8 vector, irq_handler_t fn, void *ctx)
 int irq_alloc_vector(irq_handler_t fn, void *ctx)
 {
 	for (unsigned v = 0x30; v <= 0xef; v++)
-		if (irq_register((u8)v, fn, ctx) == 0)
+		if (irq_register(v, fn, ctx) == 0)
 			return (int)v;
 	return -ENOSPC;
 }
@@ -153,7 +153,11 @@ void trap_dump(const struct trap_frame *f, const char *why)
 
 static bool try_fixup(struct trap_frame *f)
 {
-	for (const struct extable_entry *e = __extable_start; e < __extable_end; e++) {
+	size_t n = LINKER_ARRAY_COUNT(__extable_start, __extable_end);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct extable_entry *e = &__extable_start[i];
+
 		if (e->fault_rip == f->rip) {
 			struct percpu *c = this_cpu();
 

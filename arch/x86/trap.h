@@ -32,8 +32,9 @@ struct extable_entry {
 	u64 fixup_rip;
 };
 
-/* Executes `insn` (an asm string); on an exception resumes after it and sets *trapped.
- * The vector is in this_cpu()->last_trap_vector. */
+/* Inline-asm fragment recording that a fault at label `from` resumes at label `to`:
+ *   asm("1: ud2\n2:\n" EXTABLE_ENTRY("1b", "2b"));
+ * The vector is then in this_cpu()->last_trap_vector. */
 #define EXTABLE_ENTRY(from, to) \
 	".pushsection .extable, \"a\"\n\t.balign 8\n\t.quad " from ", " to "\n\t.popsection\n\t"
 
@@ -42,7 +43,7 @@ typedef void (*irq_handler_t)(struct trap_frame *f, void *ctx);
 void idt_init(void);
 void idt_load(void);
 /* Vector >= 32 only; -EBUSY if taken. */
-int irq_register(u8 vector, irq_handler_t fn, void *ctx);
+int irq_register(unsigned vector, irq_handler_t fn, void *ctx);
 /* A free vector in [0x30, 0xef], or -ENOSPC. */
 int irq_alloc_vector(irq_handler_t fn, void *ctx);
 void irq_free_vector(u8 vector);

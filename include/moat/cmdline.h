@@ -2,6 +2,7 @@
  *   serial=<port>[,<baud>]  console UART (default 0x3f8,115200; serial=off for none)
  *   loglevel=err|warn|info|debug
  *   exit=auto|qemu|bochs|halt|reboot   what to do after the summary line
+ *   fbcon=off               no framebuffer console even if firmware handed one over
  */
 #ifndef MOAT_CMDLINE_H
 #define MOAT_CMDLINE_H

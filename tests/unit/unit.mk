@@ -1,5 +1,7 @@
 # Host unit tests (cmocka). Each tests/unit/test_<name>.c is linked with the hypervisor
-# sources it names in tests/unit/<name>.srcs (one path per line) and tests/unit/host_shim.c.
+# sources it names in tests/unit/<name>.srcs (one path per line) and tests/unit/host_shim.c;
+# optional extra compiler flags in tests/unit/<name>.cflags (e.g. renaming symbols that
+# would clash with the host C library).
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter -Iinclude -I. \
 	-DMOAT_HOST_TEST -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_TESTS  := $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
@@ -13,4 +15,5 @@ unit: unit-bin
 
 $(BUILD)/unit/test_%: tests/unit/test_%.c tests/unit/%.srcs tests/unit/host_shim.c $$(shell cat tests/unit/$$*.srcs 2>/dev/null)
 	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< tests/unit/host_shim.c $(shell cat tests/unit/$*.srcs) -lcmocka
+	$(CC) $(UNIT_CFLAGS) $(shell cat tests/unit/$*.cflags 2>/dev/null) -o $@ $< tests/unit/host_shim.c \
+		$(shell cat tests/unit/$*.srcs) -lcmocka

@@ -55,6 +55,9 @@ int vmx_cpu_init(void);
 
 /* vmx_vcpu.c */
 int vmx_vcpu_load(struct vmx_vcpu *vv);
+void vmx_vcpu_unload(struct vmx_vcpu *vv);
+/* INVEPT for the vCPU's EPTP and INVVPID for its VPID (29.4.3). */
+void vmx_vcpu_flush(struct vmx_vcpu *vv);
 int vmx_vcpu_create(struct vcpu *v);
 void vmx_vcpu_destroy(struct vcpu *v);
 int vmx_vcpu_reset(struct vcpu *v, const struct vcpu_boot_state *s);

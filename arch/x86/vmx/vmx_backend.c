@@ -48,7 +48,7 @@ static int vmx_run(struct vcpu *v, struct vmm_exit *e)
 	if (e->reason == VMM_EXIT_INVALID) {
 		/* 26.7: the VM entry failed while loading guest state; the qualification says
 		 * which check (0 none, 2 PDPTE, 3 NMI injection, 4 link pointer) */
-		vv->launched = false;
+		vmx_vcpu_unload(vv);
 		return pr_err(-EIO, "VM entry failed: %s (exit reason %#llx), qualification %llu\n",
 			      vmx_exit_name((u32)e->raw), (unsigned long long)e->raw,
 			      (unsigned long long)e->info1);
@@ -173,23 +173,9 @@ static void vmx_skip_instruction(struct vcpu *v, const struct vmm_exit *e)
 			   intr & ~(u64)(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS));
 }
 
-/* 29.4.3.1: after a change to the EPT tables, drop what was derived from them for this
- * EPTP, and the VPID-tagged linear translations combined with them. */
 static void vmx_flush_nested_tlb(struct vcpu *v)
 {
-	struct vmx_vcpu *vv = to_vmx(v);
-	bool ok;
-
-	ok = vmx_cfg.invept_single ? vmx_invept(INVEPT_SINGLE, vv->eptp)
-				   : vmx_invept(INVEPT_ALL, 0);
-	if (!ok)
-		pr_err(-EIO, "INVEPT for EPTP %#llx failed\n", (unsigned long long)vv->eptp);
-	if (!vv->vpid)
-		return;
-	ok = vmx_cfg.invvpid_single ? vmx_invvpid(INVVPID_SINGLE, vv->vpid, 0)
-				    : vmx_invvpid(INVVPID_ALL, 0, 0);
-	if (!ok)
-		pr_err(-EIO, "INVVPID for VPID %u failed\n", vv->vpid);
+	vmx_vcpu_flush(to_vmx(v));
 }
 
 static void vmx_set_watchdog(struct vcpu *v, u64 budget_us)

@@ -40,6 +40,37 @@ int vmx_vcpu_load(struct vmx_vcpu *vv)
 	return 0;
 }
 
+/* VMCLEAR: the VMCS goes back to memory, not current and not launched (a failed VM entry
+ * leaves the launch state unreliable; the next run starts over with VMLAUNCH). */
+void vmx_vcpu_unload(struct vmx_vcpu *vv)
+{
+	struct vmx_cpu *vc = this_cpu()->arch_virt;
+
+	if (!vmx_clear(vv->vmcs_pa))
+		pr_warn("VMCLEAR of the VMCS at %#llx failed\n", (unsigned long long)vv->vmcs_pa);
+	if (vc && vc->current_vmcs == vv->vmcs_pa)
+		vc->current_vmcs = 0;
+	vv->launched = false;
+}
+
+/* 29.4.3.1: after a change to the EPT tables, drop what was derived from them for this
+ * EPTP, and the VPID-tagged linear translations combined with them. */
+void vmx_vcpu_flush(struct vmx_vcpu *vv)
+{
+	bool ok;
+
+	ok = vmx_cfg.invept_single ? vmx_invept(INVEPT_SINGLE, vv->eptp)
+				   : vmx_invept(INVEPT_ALL, 0);
+	if (!ok)
+		pr_err(-EIO, "INVEPT for EPTP %#llx failed\n", (unsigned long long)vv->eptp);
+	if (!vv->vpid)
+		return;
+	ok = vmx_cfg.invvpid_single ? vmx_invvpid(INVVPID_SINGLE, vv->vpid, 0)
+				    : vmx_invvpid(INVVPID_ALL, 0, 0);
+	if (!ok)
+		pr_err(-EIO, "INVVPID for VPID %u failed\n", vv->vpid);
+}
+
 /* Writes a list of fields; the first failure is logged with its encoding. */
 struct vmcs_init {
 	enum vmcs_field field;
@@ -175,6 +206,8 @@ int vmx_vcpu_create(struct vcpu *v)
 		err = write_host_state();
 	if (err)
 		goto fail_clear;
+	/* the VPID and the EPT root page may have tagged translations of an earlier owner */
+	vmx_vcpu_flush(vv);
 	v->arch = vv;
 	return 0;
 
@@ -189,14 +222,10 @@ fail:
 void vmx_vcpu_destroy(struct vcpu *v)
 {
 	struct vmx_vcpu *vv = to_vmx(v);
-	struct vmx_cpu *vc = this_cpu()->arch_virt;
 
 	if (!vv)
 		return;
-	if (!vmx_clear(vv->vmcs_pa))
-		pr_warn("VMCLEAR of the VMCS at %#llx failed\n", (unsigned long long)vv->vmcs_pa);
-	if (vc && vc->current_vmcs == vv->vmcs_pa)
-		vc->current_vmcs = 0;
+	vmx_vcpu_unload(vv);
 	free_vcpu(vv);
 	v->arch = NULL;
 }

@@ -45,6 +45,10 @@ static int vmx_run(struct vcpu *v, struct vmm_exit *e)
 	vv->launched = true;
 	vv->exits++;
 	vmx_decode_exit(vv, e);
+	/* without "acknowledge interrupt on exit" the interrupt is still pending: the host
+	 * takes it through its own IDT now */
+	if (e->reason == VMM_EXIT_EXT_INTR)
+		__asm__ volatile("sti; nop; cli" ::: "memory");
 	if (e->reason == VMM_EXIT_INVALID) {
 		/* 26.7: the VM entry failed while loading guest state; the qualification says
 		 * which check (0 none, 2 PDPTE, 3 NMI injection, 4 link pointer) */

@@ -7,12 +7,16 @@
 #include <moat/pmm.h>
 #include <moat/string.h>
 #include "arch/x86/cpu.h"
+#include "arch/x86/io.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/vmx/ept.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/vmx/vmx.h"
 
 struct vmx_config vmx_cfg;
+
+#define PIC1_DATA 0x21
+#define PIC2_DATA 0xa1
 
 static const struct vmx_ctl_req ctl_req[VMX_CTL_NR] = {
 	[VMX_CTL_PIN] = {
@@ -225,6 +229,12 @@ int vmx_cpu_init(void)
 		goto free_region;
 	}
 	pc->arch_virt = vc;
+	/* moat takes no legacy PIC interrupt: a masked 8259 cannot exit a guest (its vectors
+	 * would collide with exceptions once taken after an external-interrupt exit) */
+	if (pc->index == 0) {
+		outb(PIC1_DATA, 0xff);
+		outb(PIC2_DATA, 0xff);
+	}
 	pr_info("cpu %u: VMX on\n", pc->index);
 	return 0;
 

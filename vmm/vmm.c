@@ -1,7 +1,6 @@
 /* The VMM core: picks a backend, reads the configuration, builds the guests and runs one
  * vCPU per guest on its CPU. */
 #define LOG_TAG "vmm"
-#include <moat/acpi.h>
 #include <moat/boot_info.h>
 #include <moat/cmdline.h>
 #include <moat/errno.h>
@@ -11,15 +10,15 @@
 #include <moat/time.h>
 #include <moat/vmm.h>
 #include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
+#include "core/boot_report.h"
 #include "vmm/elf.h"
 #include "vmm/exits.h"
 #include "vmm/guest.h"
 
-/* ACPI may be absent from a build: then every configured CPU is assumed to exist. */
-#pragma weak acpi_cpus
-
-#define WATCHDOG_US (5 * 1000 * 1000ULL)  /* longest run without any exit */
+#define WATCHDOG_US (5 * 1000 * 1000ULL) /* longest run without any exit */
 #define GUEST_TIME_LIMIT_US (120 * 1000 * 1000ULL)
+#define GUEST_WAIT_MARGIN_US (10 * 1000 * 1000ULL)
 
 /* Images embedded by guests/guests.mk (build/guests/images.asm). */
 struct guest_image {
@@ -38,8 +37,9 @@ static char cmdline_cfg[BOOT_CMDLINE_MAX];
 const char *vmm_exit_name(enum vmm_exit_reason r)
 {
 	static const char *const names[VMM_EXIT_NR] = {
-		"none", "cpuid", "io", "msr-read", "msr-write", "hlt", "hypercall", "npf",
-		"ext-intr", "nmi", "exception", "shutdown", "watchdog", "invalid", "unhandled",
+		"none",	     "cpuid",	  "io",	      "msr-read", "msr-write",
+		"hlt",	     "hypercall", "npf",      "ext-intr", "nmi",
+		"exception", "shutdown",  "watchdog", "invalid",  "unhandled",
 	};
 
 	return (unsigned)r < VMM_EXIT_NR ? names[r] : "?";
@@ -48,8 +48,9 @@ const char *vmm_exit_name(enum vmm_exit_reason r)
 const char *vmm_reg_name(enum vmm_reg r)
 {
 	static const char *const names[VMM_REG_NR] = {
-		"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11",
-		"r12", "r13", "r14", "r15", "rip", "rflags", "cr0", "cr2", "cr3", "cr4", "efer",
+		"rax", "rcx",	 "rdx", "rbx", "rsp", "rbp", "rsi",  "rdi",
+		"r8",  "r9",	 "r10", "r11", "r12", "r13", "r14",  "r15",
+		"rip", "rflags", "cr0", "cr2", "cr3", "cr4", "efer",
 	};
 
 	return (unsigned)r < VMM_REG_NR ? names[r] : "?";
@@ -57,7 +58,7 @@ const char *vmm_reg_name(enum vmm_reg r)
 
 static int pick_backend(void)
 {
-	const struct vmm_backend *candidates[] = { &svm_backend, &vmx_backend };
+	const struct vmm_backend *candidates[] = {&svm_backend, &vmx_backend};
 
 	for (unsigned i = 0; i < ARRAY_SIZE(candidates); i++) {
 		if (!candidates[i])
@@ -65,7 +66,8 @@ static int pick_backend(void)
 		memset(&vmm_caps, 0, sizeof(vmm_caps));
 		if (candidates[i]->probe(&vmm_caps) == 0) {
 			vmm_be = candidates[i];
-			pr_info("backend %s: nested tables %s, %u levels, pages up to %s, %u guests\n",
+			pr_info("backend %s: nested tables %s, %u levels, pages up to %s, %u "
+				"guests\n",
 				vmm_be->name, vmm_caps.npt_fmt->name, vmm_caps.npt_levels,
 				vmm_caps.npt_max_leaf >= 2 ? "1G" : "2M", vmm_caps.max_guests);
 			return 0;
@@ -115,19 +117,16 @@ static int find_image(const struct boot_info *bi, const char *name, const void *
 	return -ENOENT;
 }
 
-/* Whether the guest's CPU exists. Until the APs run guests, guests whose CPU is not online
- * run on the boot CPU one after the other. */
-static bool cpu_exists(u32 cpu)
+static void guest_destroy(struct guest *g)
 {
-	const struct acpi_cpu *cpus;
-	unsigned n = acpi_cpus ? acpi_cpus(&cpus) : 0;
-
-	return n == 0 || cpu < n;
+	if (g->vcpu.arch)
+		vmm_be->vcpu_destroy(&g->vcpu);
+	guest_memory_free(g);
 }
 
 static int guest_create(const struct boot_info *bi, struct guest *g)
 {
-	struct vcpu_boot_state bs = { 0 };
+	struct vcpu_boot_state bs = {0};
 	const void *img;
 	u64 size, entry;
 	int err;
@@ -141,27 +140,32 @@ static int guest_create(const struct boot_info *bi, struct guest *g)
 		return err;
 	err = guest_load_image(g, img, size, &entry);
 	if (err)
-		return err;
+		goto fail;
 	g->vcpu.guest = g;
-	g->vcpu.cpu = g->cfg.cpu < nr_cpus_online ? g->cfg.cpu : 0;
+	g->vcpu.cpu = g->cfg.cpu;
 	err = vmm_be->vcpu_create(&g->vcpu);
 	if (err)
-		return err;
+		goto fail;
+	/* Every I/O port stays intercepted: a guest owns no port directly. */
 	vmm_msr_setup(&g->vcpu);
-	vmm_io_setup(&g->vcpu);
 	bs.rip = entry;
 	bs.cr3 = GUEST_BOOT_PML4;
 	bs.rdi = g->id;
 	err = vmm_be->vcpu_reset(&g->vcpu, &bs);
-	if (err)
-		return pr_err(err, "guest %s: vCPU reset failed\n", g->cfg.name);
+	if (err) {
+		pr_err(err, "guest %s: vCPU reset failed\n", g->cfg.name);
+		goto fail;
+	}
 	g->watchdog_us = WATCHDOG_US;
 	vmm_be->set_watchdog(&g->vcpu, g->watchdog_us);
 	guest_memory_report(g);
-	pr_info("guest %s: image %s (%llu bytes), entry %#llx, cpu %u%s\n", g->cfg.name,
-		g->cfg.image, (unsigned long long)size, (unsigned long long)entry, g->cfg.cpu,
-		g->vcpu.cpu != g->cfg.cpu ? " (not online yet: runs on cpu 0)" : "");
+	pr_info("guest %s: image %s (%llu bytes), entry %#llx, cpu %u\n", g->cfg.name,
+		g->cfg.image, (unsigned long long)size, (unsigned long long)entry, g->vcpu.cpu);
 	return 0;
+
+fail:
+	guest_destroy(g);
+	return err;
 }
 
 int vmm_init(const struct boot_info *bi)
@@ -180,17 +184,18 @@ int vmm_init(const struct boot_info *bi)
 		struct guest *g;
 
 		if (!c->valid) {
-			pr_info("guest %s (line %u) not started: bad configuration\n", c->name, c->line);
+			pr_info("guest %s (line %u) not started: bad configuration\n", c->name,
+				c->line);
 			continue;
 		}
-		if (!cpu_exists(c->cpu)) {
-			pr_info("guest %s not started: cpu %u does not exist on this machine\n",
-				c->name, c->cpu);
+		if (c->cpu >= MAX_CPUS || !cpu_data[c->cpu].online) {
+			pr_info("guest %s not started: cpu %u is not online (%u CPUs online)\n",
+				c->name, c->cpu, nr_cpus_online);
 			continue;
 		}
 		if (vmm_nr_guests >= vmm_caps.max_guests) {
-			pr_info("guest %s not started: the backend has tags for %u guests\n", c->name,
-				vmm_caps.max_guests);
+			pr_info("guest %s not started: the backend has tags for %u guests\n",
+				c->name, vmm_caps.max_guests);
 			continue;
 		}
 		g = &vmm_guests[vmm_nr_guests];
@@ -214,7 +219,7 @@ static void vcpu_loop(struct vcpu *v)
 	struct vmm_exit e;
 
 	g->state = GUEST_RUNNING;
-	pr_info("guest %s: running on cpu %u\n", g->cfg.name, v->cpu);
+	pr_info("guest %s: running on cpu %u\n", g->cfg.name, this_cpu()->index);
 	while (g->state == GUEST_RUNNING) {
 		vmm_be->run(v, &e);
 		vmm_handle_exit(v, &e);
@@ -231,20 +236,91 @@ static void guest_stats(const struct guest *g)
 
 	for (unsigned r = 1; r < VMM_EXIT_NR; r++)
 		if (g->exits[r])
-			n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %s=%llu", vmm_exit_name(r),
-				      (unsigned long long)g->exits[r]);
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %s=%llu",
+				      vmm_exit_name(r), (unsigned long long)g->exits[r]);
 	pr_info("stats %s: %s; exits:%s; io denied %llu, msr refused %llu, hypercalls %llu; "
-		"results %llu passed, %llu failed, %llu skipped\n", g->cfg.name,
-		g->state == GUEST_DONE ? "shut down" : "stopped", n ? buf : " none",
+		"results %llu passed, %llu failed, %llu skipped\n",
+		g->cfg.name, g->state == GUEST_DONE ? "shut down" : "stopped", n ? buf : " none",
 		(unsigned long long)g->io_denied, (unsigned long long)g->msr_denied,
 		(unsigned long long)g->hypercalls, (unsigned long long)g->results[0],
 		(unsigned long long)g->results[1], (unsigned long long)g->results[2]);
 }
 
+/* Runs a short-lived guest on this CPU (for the hypervisor's self-tests of misbehaving
+ * guests) and destroys it; *out receives its final state. `tweak` may change the vCPU
+ * before the first entry. */
+int vmm_run_transient(const char *name, const char *image, u64 watchdog_us,
+		      void (*tweak)(struct vcpu *v), struct guest *out)
+{
+	static struct guest g;
+	char why[160];
+	int err;
+
+	if (!vmm_be)
+		return -ENODEV;
+	memset(&g, 0, sizeof(g));
+	strlcpy(g.cfg.name, name, sizeof(g.cfg.name));
+	strlcpy(g.cfg.image, image, sizeof(g.cfg.image));
+	g.cfg.memory = 4 * MiB;
+	g.cfg.cpu = this_cpu()->index;
+	g.cfg.valid = true;
+	g.id = vmm_nr_guests + 1;
+	if (g.id > vmm_caps.max_guests)
+		return pr_err(-ENOSPC, "no tag left for transient guest %s\n", name);
+	err = guest_create(boot_info_get(), &g);
+	if (err)
+		return err;
+	g.watchdog_us = watchdog_us;
+	vmm_be->set_watchdog(&g.vcpu, watchdog_us);
+	if (tweak)
+		tweak(&g.vcpu);
+	vcpu_loop(&g.vcpu);
+	guest_stats(&g);
+	err = guest_canaries_check(&g, why, sizeof(why));
+	if (err)
+		pr_err(err, "%s\n", why);
+	*out = g;
+	guest_destroy(&g);
+	return err;
+}
+
+/* Runs on the guest's own CPU for as long as the guest lives. */
+static void vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	int err = vmm_be->cpu_init();
+
+	if (err) {
+		guest_stop(v->guest, VMM_EXIT_INVALID, "%s could not be enabled on cpu %u (%d)",
+			   vmm_be->name, this_cpu()->index, err);
+		return;
+	}
+	vcpu_loop(v);
+}
+
+/* Every guest runs on its own CPU, all at once; the boot CPU waits for them. */
 void vmm_run(void)
 {
-	for (u32 i = 0; i < vmm_nr_guests; i++)
-		vcpu_loop(&vmm_guests[i].vcpu);
+	bool launched[VMM_MAX_GUESTS] = { false };
+
+	for (u32 i = 0; i < vmm_nr_guests; i++) {
+		struct guest *g = &vmm_guests[i];
+		int err = smp_call_on(g->vcpu.cpu, vcpu_thread, &g->vcpu);
+
+		if (err)
+			guest_stop(g, VMM_EXIT_NONE, "cannot start on cpu %u (%d)", g->vcpu.cpu, err);
+		launched[i] = !err;
+	}
+	for (u32 i = 0; i < vmm_nr_guests; i++) {
+		struct guest *g = &vmm_guests[i];
+
+		if (!launched[i])
+			continue;
+		if (smp_call_wait(g->vcpu.cpu, GUEST_TIME_LIMIT_US + GUEST_WAIT_MARGIN_US))
+			pr_err(-ETIMEDOUT, "guest %s on cpu %u has not finished after %llu s\n",
+			       g->cfg.name, g->vcpu.cpu,
+			       (unsigned long long)(GUEST_TIME_LIMIT_US / 1000000));
+	}
 	for (u32 i = 0; i < vmm_nr_guests; i++)
 		guest_stats(&vmm_guests[i]);
 }

@@ -26,7 +26,7 @@ struct vcpu {
 struct guest {
 	u32 id; /* 1.. : also the ASID / VPID tag */
 	struct guest_config cfg;
-	u64 ram_hpa;  /* host-physical base of the guest's RAM (GPA 0), 2 MiB aligned */
+	u64 ram_hpa; /* host-physical base of the guest's RAM (GPA 0), 2 MiB aligned */
 	u64 ram_size;
 	struct pgtable npt; /* nested tables GPA -> HPA */
 	struct vcpu vcpu;
@@ -58,6 +58,9 @@ extern struct vmm_caps vmm_caps;
 #define VMM_MAX_GUESTS CFG_MAX_GUESTS
 extern struct guest vmm_guests[VMM_MAX_GUESTS];
 extern u32 vmm_nr_guests;
+
+int vmm_run_transient(const char *name, const char *image, u64 watchdog_us,
+		      void (*tweak)(struct vcpu *v), struct guest *out);
 
 /* Guest-physical to host-virtual: NULL unless [gpa, gpa+len) lies inside the guest's RAM. */
 void *guest_ptr(struct guest *g, u64 gpa, u64 len);

@@ -1,5 +1,6 @@
 /* TSC frequency: CPUID 0x15 (crystal ratio) or 0x16 (base MHz) when the CPU reports them,
- * otherwise measured against PIT channel 2 over 20 ms. */
+ * otherwise measured against PIT channel 2 over 20 ms (checked against the ACPI PM timer
+ * by the tsc-frequency self-test). */
 #define LOG_TAG "tsc"
 #include <moat/errno.h>
 #include <moat/log.h>
@@ -11,12 +12,15 @@
 #define PIT_CH2 0x42
 #define PIT_CMD 0x43
 #define   PIT_CMD_CH2_LOHI_MODE0 0xb0
+#define   PIT_CMD_LATCH_CH2 0x80
 #define PIT_GATE 0x61
 #define   GATE_CH2_ENABLE BIT(0)
 #define   GATE_SPEAKER BIT(1)
 #define   GATE_CH2_OUT BIT(5)
 
 #define CALIBRATE_MS 20u
+#define SAMPLE_TRIES 4
+#define MAX_SPINS 10000000u
 
 static u64 hz;
 static const char *source = "none";
@@ -39,26 +43,52 @@ static u64 tsc_from_cpuid(void)
 	return 0;
 }
 
+/* One (TSC, PIT channel 2 count) pair: the best of a few tries, so that a pause of the
+ * CPU (an emulator thread descheduled) between the two reads is not taken as time. */
+static void pit_sample(u64 *tsc, u16 *count)
+{
+	u64 best = ~0ULL;
+
+	for (unsigned i = 0; i < SAMPLE_TRIES; i++) {
+		u64 a = rdtsc(), b;
+		u16 c;
+
+		outb(PIT_CMD, PIT_CMD_LATCH_CH2);
+		c = inb(PIT_CH2);
+		c |= (u16)(inb(PIT_CH2) << 8);
+		b = rdtsc();
+		if (b - a < best) {
+			best = b - a;
+			*tsc = a + (b - a) / 2;
+			*count = c;
+		}
+	}
+}
+
+/* TSC ticks per PIT tick over about CALIBRATE_MS, from the counts actually elapsed (not
+ * from when the loop noticed the end, which a descheduled emulator thread delays). */
 static u64 tsc_from_pit(void)
 {
-	u32 ticks = PIT_HZ * CALIBRATE_MS / 1000;
-	u64 start, end, spins = 0;
+	u32 target = PIT_HZ * CALIBRATE_MS / 1000;
+	u64 t0, t1;
+	u16 c0, c1;
 	u8 gate = inb(PIT_GATE);
+	u32 spins = 0;
 
-	/* Gate channel 2 on, speaker off; one-shot count-down, OUT goes high at zero. */
+	/* Gate channel 2 on, speaker off; mode 0 counts down from 0xffff. */
 	outb(PIT_GATE, (gate & ~GATE_SPEAKER) | GATE_CH2_ENABLE);
 	outb(PIT_CMD, PIT_CMD_CH2_LOHI_MODE0);
-	outb(PIT_CH2, ticks & 0xff);
-	outb(PIT_CH2, (ticks >> 8) & 0xff);
-	start = rdtsc();
-	while (!(inb(PIT_GATE) & GATE_CH2_OUT) && ++spins < 100000000ULL)
-		;
-	end = rdtsc();
+	outb(PIT_CH2, 0xff);
+	outb(PIT_CH2, 0xff);
+	pit_sample(&t0, &c0);
+	do {
+		pit_sample(&t1, &c1);
+	} while ((u16)(c0 - c1) < target && ++spins < MAX_SPINS);
 	outb(PIT_GATE, gate);
-	if (spins >= 100000000ULL)
+	if (spins >= MAX_SPINS || c0 == c1)
 		return 0;
 	source = "PIT";
-	return (end - start) * 1000 / CALIBRATE_MS;
+	return (t1 - t0) * PIT_HZ / (u16)(c0 - c1);
 }
 
 int time_init(void)

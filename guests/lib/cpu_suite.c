@@ -5,6 +5,10 @@
 #define CPUID_1_ECX_VMX BIT(5)
 #define CPUID_1_ECX_HYPERVISOR BIT(31)
 #define CPUID_80000001_ECX_SVM BIT(2)
+#define MSR_EFER 0xc0000080
+#define EFER_LMA BIT(10)
+#define EFER_SVME BIT(12)
+#define MSR_FS_BASE 0xc0000100
 
 extern char guest_stack_bottom[], guest_stack_top[];
 extern u64 guest_boot_id;
@@ -23,9 +27,11 @@ static void test_cpuid_leaf(void)
 	memcpy(sig + 8, &r[3], 4);
 	sig[12] = 0;
 	check(!strcmp(sig, MOAT_CPUID_SIGNATURE), "signature '%s'", sig);
-	check(r[0] >= MOAT_CPUID_LEAF + 1, "max hypervisor leaf %#x", r[0]);
-	guest_cpuid(MOAT_CPUID_LEAF + 1, 0, r);
+	check(r[0] >= MOAT_CPUID_INFO, "max hypervisor leaf %#x", r[0]);
+	guest_cpuid(MOAT_CPUID_INFO, 0, r);
 	check(r[0] == guest_info.id, "leaf 0x40000001 id %u, info id %u", r[0], guest_info.id);
+	check(r[2] == MOAT_HC_INSN_VMMCALL || r[2] == MOAT_HC_INSN_VMCALL,
+	      "hypercall instruction %u", r[2]);
 	test_end();
 }
 
@@ -52,7 +58,8 @@ static void test_hypercalls(void)
 	test_begin("cpu", "hypercall-roundtrip");
 	for (u64 x = 1; x < (1ULL << 40); x = x * 7 + 3) {
 		r = hypercall(HC_ECHO, x, 0, 0);
-		check((u64)r == (x ^ HC_ECHO_MAGIC), "echo %#llx returned %#lx", (unsigned long long)x, r);
+		check((u64)r == (x ^ HC_ECHO_MAGIC), "echo %#llx returned %#lx",
+		      (unsigned long long)x, r);
 	}
 	memset(&info, 0xa5, sizeof(info));
 	r = hypercall(HC_GET_INFO, (u64)(uintptr_t)&info, 0, 0);
@@ -68,7 +75,7 @@ static void test_hypercalls(void)
 	test_begin("cpu", "hypercall-bad-number");
 	r = hypercall(0x7fff, 1, 2, 3);
 	check(r == -ENOSYS, "unknown hypercall returned %ld", r);
-	r = hypercall(HC_REPORT, 7, (u64)(uintptr_t)"cpu: x", 6);
+	r = hypercall(HC_REPORT, 7, (u64)(uintptr_t) "cpu: x", 6);
 	check(r == -EINVAL, "report with status 7 returned %ld", r);
 	test_end();
 }
@@ -114,7 +121,7 @@ static void test_ram_pattern(void)
 static void test_ud(void)
 {
 	test_begin("cpu", "exception-ud");
-	guest_expect = (struct expected_exception){ .vector = 6, .skip = 2 };
+	guest_expect = (struct expected_exception){.vector = 6, .skip = 2};
 	__asm__ volatile("ud2" ::: "memory");
 	check(guest_expect.seen == 1, "#UD taken %d times", guest_expect.seen);
 	guest_expect.vector = -1;
@@ -147,7 +154,7 @@ static void test_pf(void)
 	p[1] = 0x1234;
 	*pte &= ~BIT(0);
 	guest_invlpg(pf_page_gpa);
-	guest_expect = (struct expected_exception){ .vector = 14, .fix = pf_fix };
+	guest_expect = (struct expected_exception){.vector = 14, .fix = pf_fix};
 	__asm__ volatile("" ::: "memory"); /* the handler reads guest_expect */
 	p[1] = 0x5678; /* faults once; the handler maps the page back and the write retries */
 	check(guest_expect.seen == 1, "#PF taken %d times", guest_expect.seen);
@@ -160,6 +167,52 @@ static void test_pf(void)
 	test_end();
 }
 
+static u64 rdmsr(u32 msr)
+{
+	u32 lo = 0, hi = 0;
+
+	__asm__ volatile("rdmsr" : "+a"(lo), "+d"(hi) : "c"(msr) : "memory");
+	return ((u64)hi << 32) | lo;
+}
+
+static void wrmsr(u32 msr, u64 v)
+{
+	__asm__ volatile("wrmsr" ::"c"(msr), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
+}
+
+/* rdmsr/wrmsr are 2 bytes: a #GP resumes after the instruction. */
+static int msr_faults(u32 msr, bool write)
+{
+	guest_expect = (struct expected_exception){.vector = 13, .skip = 2};
+	__asm__ volatile("" ::: "memory");
+	if (write)
+		wrmsr(msr, 0);
+	else
+		(void)rdmsr(msr);
+	guest_expect.vector = -1;
+	return guest_expect.seen;
+}
+
+static void test_msrs(void)
+{
+	u64 efer, fs;
+
+	test_begin("cpu", "msr-filter");
+	efer = rdmsr(MSR_EFER);
+	check((efer & EFER_LMA) && !(efer & EFER_SVME), "EFER %#llx", (unsigned long long)efer);
+	/* The host save area and SVM control stay the hypervisor's. */
+	check(msr_faults(0xc0010117, false) == 1, "reading VM_HSAVE_PA did not #GP");
+	check(msr_faults(0xc0010117, true) == 1, "writing VM_HSAVE_PA did not #GP");
+	check(msr_faults(0xc0010114, true) == 1, "writing VM_CR did not #GP");
+	check(msr_faults(0x3a, true) == 1, "writing IA32_FEATURE_CONTROL did not #GP");
+	/* FS_BASE is the guest's own (passed through, switched by the backend). */
+	wrmsr(MSR_FS_BASE, 0x123456789000ULL);
+	fs = rdmsr(MSR_FS_BASE);
+	check(fs == 0x123456789000ULL, "FS_BASE read back %#llx", (unsigned long long)fs);
+	wrmsr(MSR_FS_BASE, 0);
+	test_end();
+}
+
 void cpu_suite(void)
 {
 	test_cpuid_leaf();
@@ -168,4 +221,5 @@ void cpu_suite(void)
 	test_ram_pattern();
 	test_ud();
 	test_pf();
+	test_msrs();
 }

@@ -22,13 +22,21 @@ SIZE_CHECK(struct acpi_sdt_header, 36);
 struct acpi_cpu {
 	u32 apic_id;
 	u32 uid;
-	bool x2apic; /* from a Local x2APIC structure */
+	bool x2apic;  /* from a Local x2APIC structure */
+	bool enabled; /* usable now; false = online-capable only (may be hot-added) */
 };
 
 struct acpi_ioapic {
 	u8 id;
 	u32 address;
 	u32 gsi_base;
+};
+
+/* Interrupt source override: ISA IRQ `source` arrives at `gsi`. */
+struct acpi_irq_override {
+	u8 bus, source;
+	u16 flags; /* MPS INTI flags: polarity bits 1:0, trigger mode bits 3:2 */
+	u32 gsi;
 };
 
 struct acpi_mcfg_segment {
@@ -39,6 +47,7 @@ struct acpi_mcfg_segment {
 
 #define ACPI_MAX_CPUS 256
 #define ACPI_MAX_IOAPICS 8
+#define ACPI_MAX_OVERRIDES 16
 #define ACPI_MAX_MCFG 8
 #define ACPI_MAX_TABLES 64
 
@@ -46,11 +55,18 @@ struct acpi_mcfg_segment {
 int acpi_init(const struct boot_info *bi);
 /* The idx-th valid table with this signature, or NULL. */
 const struct acpi_sdt_header *acpi_find_table(const char *sig, unsigned idx);
-/* Enabled (or online-capable) CPUs from the MADT. */
+/* Enabled and online-capable CPUs from the MADT (check acpi_cpu.enabled). */
 unsigned acpi_cpus(const struct acpi_cpu **cpus);
+/* How many of those are enabled. */
+unsigned acpi_cpus_enabled(void);
 unsigned acpi_ioapics(const struct acpi_ioapic **ioapics);
+unsigned acpi_irq_overrides(const struct acpi_irq_override **isos);
 u64 acpi_lapic_address(void);
 unsigned acpi_mcfg(const struct acpi_mcfg_segment **segs);
+/* The ACPI PM timer (3.579545 MHz) from the FADT: its I/O port and counter width (24 or
+ * 32 bits). -ENODEV if there is none. */
+#define ACPI_PM_TIMER_HZ 3579545u
+int acpi_pm_timer(u16 *port, unsigned *bits);
 /* Counts for the self-tests: tables seen, and tables rejected (bad checksum/length). */
 unsigned acpi_tables_seen(void);
 unsigned acpi_tables_rejected(void);

@@ -12,13 +12,40 @@ def check_boot_method(expected):
     return check
 
 
+def check_line(tag, pattern):
+    """A host-side check that some serial line matches `pattern` (a regex)."""
+    def check(r):
+        ok = bool(harness.line_matching(r, pattern))
+        return [[f"{r.name}: host: {tag}", "ok" if ok else "fail",
+                 "" if ok else f"no line matching {pattern!r}"]]
+    return check
+
+
+# APIC/SMP corner cases: one CPU, many CPUs, a CPU without x2APIC (xAPIC MMIO mode), and
+# a hot-plugged CPU in socket 1 whose APIC ID (259) only x2APIC can address.
+SMP_RUNS = [
+    dict(name="qemu-mb2-smp1", emulator="qemu", boot="mb2", topology="plain", smp=1,
+         checks=[check_line("one-cpu", r"^smp: 1 CPUs online, APIC IDs 0$")]),
+    dict(name="qemu-mb2-smp12", emulator="qemu", boot="mb2", topology="plain", smp=12,
+         checks=[check_line("twelve-cpus", r"^smp: 12 CPUs online, APIC IDs 0 1 2 .* 11$")]),
+    dict(name="qemu-mb2-xapic", emulator="qemu", boot="mb2", topology="plain", smp=4,
+         extra=("-cpu", "max,-x2apic"),
+         checks=[check_line("xapic-mode", r"^apic: xAPIC mode"),
+                 check_line("four-cpus", r"^smp: 4 CPUs online, APIC IDs 0 1 2 3$")]),
+    dict(name="qemu-mb2-apicid259", emulator="qemu", boot="mb2", topology="plain", smp=1,
+         extra=("-smp", "2,sockets=2,cores=200,threads=1,maxcpus=400",
+                "-device", "max-x86_64-cpu,socket-id=1,core-id=3,thread-id=0"),
+         checks=[check_line("x2apic-mode", r"^apic: x2APIC mode"),
+                 check_line("apic-id-259", r"^smp: 3 CPUs online, APIC IDs 0 1 259$")]),
+]
+
 RUNS = [
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
          checks=[check_boot_method("UEFI")]),
     dict(name="qemu-mb2-reference", emulator="qemu", boot="mb2", topology="reference",
          checks=[check_boot_method("multiboot2")]),
     dict(name="bochs-mb2", emulator="bochs", cpus=3, checks=[check_boot_method("multiboot2")]),
-]
+] + SMP_RUNS
 
 
 def execute(spec):

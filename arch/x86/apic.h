@@ -1,0 +1,28 @@
+/* Local APIC, in x2APIC (MSR) mode when the CPU has it or an APIC ID needs it, otherwise
+ * in xAPIC (MMIO) mode. The BSP chooses the mode; every AP follows it. */
+#ifndef ARCH_X86_APIC_H
+#define ARCH_X86_APIC_H
+
+#include <moat/types.h>
+
+/* Maximum time an xAPIC ICR may stay busy (delivery status pending). */
+#define APIC_ICR_TIMEOUT_US 10000
+
+/* On the BSP: chooses the mode, enables and sets up the local APIC, masks the 8259 PICs,
+ * installs the EOI hook. */
+int apic_init(void);
+/* On an AP: enables its local APIC in the BSP's mode and sets it up the same way. */
+void apic_init_ap(void);
+bool apic_x2apic_mode(void);
+u32 apic_id(void);
+void apic_eoi(void);
+/* A fixed-delivery interrupt to one CPU (physical destination). -ETIMEDOUT if the ICR
+ * did not accept it. */
+int apic_send_ipi(u32 apic_id, u8 vector);
+/* The start-up pair of the SDM (Vol. 3A 8.4.4.1): INIT, and SIPI with the start page. */
+int apic_send_init(u32 apic_id);
+int apic_send_sipi(u32 apic_id, u64 start_page);
+/* Error status (ESR) after clearing it, for diagnostics. */
+u32 apic_read_esr(void);
+
+#endif

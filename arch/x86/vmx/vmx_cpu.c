@@ -171,6 +171,7 @@ int vmx_probe(struct vmm_caps *caps)
 	caps->npt_max_leaf = cfg->ept_max_leaf;
 	caps->nr_asids = cfg->vpid ? 0xffff : 0;
 	caps->max_guests = 0xffff;
+	caps->hypercall_insn = VMM_HC_VMCALL;
 	pr_info("VMX revision %#x, %s controls, EPT (largest page %s)%s%s%s, "
 		"preemption timer %s (TSC/%u)\n",
 		cfg->revision, cfg->caps.basic & VMX_BASIC_TRUE_CTLS ? "true" : "default",

@@ -44,7 +44,7 @@ RUNS = [
          checks=[check_boot_method("UEFI")]),
     dict(name="qemu-mb2-reference", emulator="qemu", boot="mb2", topology="reference",
          checks=[check_boot_method("multiboot2")]),
-    dict(name="bochs-mb2", emulator="bochs", cpus=3, checks=[check_boot_method("multiboot2")]),
+    dict(name="bochs-mb2", emulator="bochs", cpus=4, checks=[check_boot_method("multiboot2")]),
 ] + SMP_RUNS
 
 

@@ -29,6 +29,8 @@ struct vmx_gprs {
 	u64 r[16];
 };
 
+#define VMX_CPU_NONE (~0u)
+
 struct vmx_vcpu {
 	struct vmx_gprs gprs; /* must stay first: vmx_enter() takes a pointer to it */
 	u64 cr2;
@@ -37,10 +39,11 @@ struct vmx_vcpu {
 	u8 *io_bitmap;  /* 8 KiB: A (ports 0-0x7fff) then B */
 	u64 eptp;
 	u16 vpid;       /* 0: VPID not used */
-	u32 cpu;        /* physical CPU the VMCS belongs to */
+	unsigned active_cpu; /* CPU where the VMCS is active, VMX_CPU_NONE when clear */
 	bool launched;
 	u32 watchdog_ticks; /* 0: preemption timer off */
 	u64 exits;
+	bool flush_pending; /* nested tables changed while the VMCS was elsewhere */
 };
 
 /* vmx_entry.asm: enters the guest with VMLAUNCH (launched = 0) or VMRESUME, returns 0
@@ -56,6 +59,7 @@ int vmx_cpu_init(void);
 /* vmx_vcpu.c */
 int vmx_vcpu_load(struct vmx_vcpu *vv);
 void vmx_vcpu_unload(struct vmx_vcpu *vv);
+void vmx_vcpu_put(struct vcpu *v);
 /* INVEPT for the vCPU's EPTP and INVVPID for its VPID (29.4.3). */
 void vmx_vcpu_flush(struct vmx_vcpu *vv);
 int vmx_vcpu_create(struct vcpu *v);

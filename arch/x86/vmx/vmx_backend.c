@@ -5,6 +5,7 @@
 #include <moat/log.h>
 #include <moat/time.h>
 #include "arch/x86/cpu.h"
+#include "arch/x86/percpu.h"
 #include "arch/x86/trap.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/vmx/vmx.h"
@@ -34,6 +35,10 @@ static int vmx_run(struct vcpu *v, struct vmm_exit *e)
 	if (err) {
 		e->reason = VMM_EXIT_INVALID;
 		return err;
+	}
+	if (vv->flush_pending) {
+		vv->flush_pending = false;
+		vmx_vcpu_flush(vv);
 	}
 	/* CR2 is not part of the VMCS: the guest's value is loaded around the entry */
 	if (read_cr2() != vv->cr2)
@@ -67,16 +72,8 @@ static u64 guest_cr(enum vmcs_field real, enum vmcs_field mask, enum vmcs_field 
 	return (vmcs_read(real) & ~m) | (vmcs_read(shadow) & m);
 }
 
-static u64 vmx_get_reg(struct vcpu *v, enum vmm_reg r)
+static u64 vmcs_reg(enum vmm_reg r)
 {
-	struct vmx_vcpu *vv = to_vmx(v);
-
-	if (r < VMM_REG_RIP && r != VMM_REG_RSP)
-		return vv->gprs.r[r];
-	if (r == VMM_REG_CR2)
-		return vv->cr2;
-	if (vmx_vcpu_load(vv))
-		return 0;
 	switch (r) {
 	case VMM_REG_RSP:
 		return vmcs_read(VMCS_GUEST_RSP);
@@ -97,13 +94,68 @@ static u64 vmx_get_reg(struct vcpu *v, enum vmm_reg r)
 	}
 }
 
+static u64 vmx_get_reg(struct vcpu *v, enum vmm_reg r)
+{
+	struct vmx_vcpu *vv = to_vmx(v);
+	u64 val;
+
+	if (r < VMM_REG_RIP && r != VMM_REG_RSP)
+		return vv->gprs.r[r];
+	if (r == VMM_REG_CR2)
+		return vv->cr2;
+	if (vmx_vcpu_load(vv))
+		return 0;
+	val = vmcs_reg(r);
+	vmx_vcpu_put(v);
+	return val;
+}
+
+/* CR0/CR4 as the guest sees them go to the read shadows; the real registers get the bits
+ * VMX operation fixes to 1 (bits the guest may not set are left for the entry checks). */
+static bool set_cr(enum vmcs_field real, enum vmcs_field shadow, u64 val, u64 force1)
+{
+	return vmcs_write(shadow, val) && vmcs_write(real, val | force1);
+}
+
+static bool set_efer(u64 efer)
+{
+	u64 entry = vmcs_read(VMCS_ENTRY_CTLS) & ~(u64)ENTRY_IA32E;
+
+	/* 26.2.4: IA-32e mode guest must match EFER.LMA */
+	if (efer & EFER_LMA)
+		entry |= ENTRY_IA32E;
+	return vmcs_write(VMCS_GUEST_EFER, efer) && vmcs_write(VMCS_ENTRY_CTLS, entry);
+}
+
+static bool set_vmcs_reg(enum vmm_reg r, u64 val)
+{
+	u64 cr0_force1 = vmx_cfg.caps.cr0_fixed0;
+
+	if (vmx_cfg.unrestricted)
+		cr0_force1 &= ~(u64)(CR0_PE | CR0_PG);
+	switch (r) {
+	case VMM_REG_RSP:
+		return vmcs_write(VMCS_GUEST_RSP, val);
+	case VMM_REG_RIP:
+		return vmcs_write(VMCS_GUEST_RIP, val);
+	case VMM_REG_RFLAGS:
+		return vmcs_write(VMCS_GUEST_RFLAGS, val);
+	case VMM_REG_CR3:
+		return vmcs_write(VMCS_GUEST_CR3, val);
+	case VMM_REG_CR0:
+		return set_cr(VMCS_GUEST_CR0, VMCS_CR0_SHADOW, val, cr0_force1);
+	case VMM_REG_CR4:
+		return set_cr(VMCS_GUEST_CR4, VMCS_CR4_SHADOW, val, vmx_cfg.caps.cr4_fixed0);
+	case VMM_REG_EFER:
+		return set_efer(val);
+	default:
+		return false;
+	}
+}
+
 static void vmx_set_reg(struct vcpu *v, enum vmm_reg r, u64 val)
 {
 	struct vmx_vcpu *vv = to_vmx(v);
-	static const enum vmcs_field field[VMM_REG_NR] = {
-		[VMM_REG_RSP] = VMCS_GUEST_RSP, [VMM_REG_RIP] = VMCS_GUEST_RIP,
-		[VMM_REG_RFLAGS] = VMCS_GUEST_RFLAGS, [VMM_REG_CR3] = VMCS_GUEST_CR3,
-	};
 
 	if (r < VMM_REG_RIP && r != VMM_REG_RSP) {
 		vv->gprs.r[r] = val;
@@ -113,12 +165,16 @@ static void vmx_set_reg(struct vcpu *v, enum vmm_reg r, u64 val)
 		vv->cr2 = val;
 		return;
 	}
-	if (r >= VMM_REG_NR || !field[r] || vmx_vcpu_load(vv)) {
-		pr_warn("register %s cannot be set directly on VMX\n", vmm_reg_name(r));
+	if (r >= VMM_REG_NR) {
+		pr_warn("no register %d\n", (int)r);
 		return;
 	}
-	if (!vmcs_write(field[r], val))
-		pr_err(-EIO, "VMWRITE of guest %s failed\n", vmm_reg_name(r));
+	if (vmx_vcpu_load(vv))
+		return;
+	if (!set_vmcs_reg(r, val))
+		pr_err(-EIO, "VMWRITE of guest %s = %#llx failed\n", vmm_reg_name(r),
+		       (unsigned long long)val);
+	vmx_vcpu_put(v);
 }
 
 static int inject(struct vmx_vcpu *vv, u32 info, u32 error)
@@ -129,20 +185,23 @@ static int inject(struct vmx_vcpu *vv, u32 info, u32 error)
 		return err;
 	if (!vmcs_write(VMCS_ENTRY_INTR_INFO, info) ||
 	    ((info & INTR_INFO_HAS_ERROR) && !vmcs_write(VMCS_ENTRY_EXC_ERROR, error)))
-		return pr_err(-EIO, "VMWRITE of the entry interruption info failed\n");
-	return 0;
+		err = pr_err(-EIO, "VMWRITE of the entry interruption info failed\n");
+	return err;
 }
 
 static int vmx_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
 {
 	u32 info = FIELD_PREP(INTR_INFO_VECTOR, vector) | INTR_INFO_VALID |
 		   FIELD_PREP(INTR_INFO_TYPE, INTR_TYPE_HW_EXC);
+	int err;
 
 	if (vector >= VEC_FIRST_IRQ || vector == VEC_NMI)
 		return pr_err(-EINVAL, "vector %u is not an exception\n", vector);
 	if (has_error)
 		info |= INTR_INFO_HAS_ERROR;
-	return inject(to_vmx(v), info, error);
+	err = inject(to_vmx(v), info, error);
+	vmx_vcpu_put(v);
+	return err;
 }
 
 static int vmx_inject_interrupt(struct vcpu *v, u8 vector)
@@ -152,14 +211,19 @@ static int vmx_inject_interrupt(struct vcpu *v, u8 vector)
 
 	if (err)
 		return err;
-	if (vector < VEC_FIRST_IRQ)
+	if (vector < VEC_FIRST_IRQ) {
+		vmx_vcpu_put(v);
 		return pr_err(-EINVAL, "vector %u is reserved for exceptions\n", vector);
+	}
 	/* 26.3.1.4: an external interrupt is injectable only while the guest accepts it */
 	if (!(vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_IF) ||
 	    (vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS)))
-		return -EBUSY;
-	return inject(vv, FIELD_PREP(INTR_INFO_VECTOR, vector) | INTR_INFO_VALID |
-				  FIELD_PREP(INTR_INFO_TYPE, INTR_TYPE_EXT_INTR), 0);
+		err = -EBUSY;
+	else
+		err = inject(vv, FIELD_PREP(INTR_INFO_VECTOR, vector) | INTR_INFO_VALID |
+					 FIELD_PREP(INTR_INFO_TYPE, INTR_TYPE_EXT_INTR), 0);
+	vmx_vcpu_put(v);
+	return err;
 }
 
 static void vmx_skip_instruction(struct vcpu *v, const struct vmm_exit *e)
@@ -175,11 +239,19 @@ static void vmx_skip_instruction(struct vcpu *v, const struct vmm_exit *e)
 	if (intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS))
 		vmcs_write(VMCS_GUEST_INTERRUPTIBILITY,
 			   intr & ~(u64)(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS));
+	vmx_vcpu_put(v);
 }
 
+/* INVEPT/INVVPID act on the executing CPU only: a vCPU whose VMCS is active elsewhere is
+ * flushed there before its next entry; an inactive one is flushed when it is loaded. */
 static void vmx_flush_nested_tlb(struct vcpu *v)
 {
-	vmx_vcpu_flush(to_vmx(v));
+	struct vmx_vcpu *vv = to_vmx(v);
+
+	if (vv->active_cpu == this_cpu()->index)
+		vmx_vcpu_flush(vv);
+	else if (vv->active_cpu != VMX_CPU_NONE)
+		vv->flush_pending = true;
 }
 
 static void vmx_set_watchdog(struct vcpu *v, u64 budget_us)
@@ -191,6 +263,7 @@ static void vmx_set_watchdog(struct vcpu *v, u64 budget_us)
 		return;
 	if (budget_us && !(vmx_cfg.ctl[VMX_CTL_PIN] & PIN_PREEMPT_TIMER)) {
 		pr_warn("no VMX-preemption timer: watchdog not armed\n");
+		vmx_vcpu_put(v);
 		return;
 	}
 	pin = (u32)vmcs_read(VMCS_PIN_CTLS) & ~(u32)PIN_PREEMPT_TIMER;
@@ -202,6 +275,7 @@ static void vmx_set_watchdog(struct vcpu *v, u64 budget_us)
 		vmcs_write(VMCS_PREEMPT_TIMER, vv->watchdog_ticks);
 	}
 	vmcs_write(VMCS_PIN_CTLS, pin);
+	vmx_vcpu_put(v);
 }
 
 static void bitmap_set(u8 *map, u32 bit, bool set)

@@ -150,7 +150,7 @@ void vmx_dump(struct vcpu *v)
 	if (vmx_vcpu_load(vv))
 		return;
 	reason = (u32)vmcs_read(VMCS_EXIT_REASON);
-	pr_info("vCPU of guest %u on cpu %u, %llu exits\n", v->guest->id, vv->cpu,
+	pr_info("vCPU of guest %u on cpu %u, %llu exits\n", v->guest->id, vv->active_cpu,
 		(unsigned long long)vv->exits);
 	pr_info("  exit reason %u (%s)%s, qualification %#llx, GPA %#llx, GLA %#llx\n",
 		(unsigned)FIELD_GET(EXIT_REASON_BASIC, reason), vmx_exit_name(reason),
@@ -200,4 +200,5 @@ void vmx_dump(struct vcpu *v)
 		(unsigned long long)vmcs_read(VMCS_EXIT_CTLS),
 		(unsigned long long)vmcs_read(VMCS_ENTRY_CTLS), (unsigned long long)vv->eptp,
 		vv->vpid);
+	vmx_vcpu_put(v);
 }

@@ -7,50 +7,102 @@
 #include <moat/string.h>
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
 #include "arch/x86/vmx/ept.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/vmx/vmx.h"
 
 #define GUEST_PAT_DEFAULT 0x0007040600070406ull
 #define VMCS_LINK_NONE (~0ull)
+#define VMX_REMOTE_CLEAR_US 100000
 
 struct desc_ptr {
 	u16 limit;
 	u64 base;
 } __packed;
 
-/* Makes vv's VMCS current on this CPU. */
-int vmx_vcpu_load(struct vmx_vcpu *vv)
+static int write_host_state(void);
+
+/* VMCLEAR (24.11.3): the VMCS goes back to memory, inactive and not launched. Runs on the
+ * CPU where it is active. */
+void vmx_vcpu_unload(struct vmx_vcpu *vv)
 {
 	struct vmx_cpu *vc = this_cpu()->arch_virt;
 
+	if (vv->active_cpu == VMX_CPU_NONE)
+		return;
+	if (!vmx_clear(vv->vmcs_pa))
+		pr_warn("VMCLEAR of the VMCS at %#llx failed\n", (unsigned long long)vv->vmcs_pa);
+	if (vc && vc->current_vmcs == vv->vmcs_pa)
+		vc->current_vmcs = 0;
+	vv->active_cpu = VMX_CPU_NONE;
+	vv->launched = false;
+}
+
+static void unload_fn(void *arg)
+{
+	vmx_vcpu_unload(arg);
+}
+
+/* A VMCS active on another CPU is cleared there: its data may be cached in that CPU. */
+static int release_remote(struct vmx_vcpu *vv)
+{
+	unsigned cpu = vv->active_cpu;
+	int err = smp_call_sync(cpu, unload_fn, vv, VMX_REMOTE_CLEAR_US);
+
+	if (err)
+		return pr_err(err, "the VMCS at %#llx is active on cpu %u, which did not release it\n",
+			      (unsigned long long)vv->vmcs_pa, cpu);
+	return 0;
+}
+
+/* Makes vv's VMCS current on this CPU. A VMCS that becomes active here gets this CPU's
+ * host state, and the translations cached for its EPTP and VPID are dropped (an earlier
+ * owner of the VPID or of the table pages may have left some). */
+int vmx_vcpu_load(struct vmx_vcpu *vv)
+{
+	struct vmx_cpu *vc = this_cpu()->arch_virt;
+	unsigned me = this_cpu()->index;
+	bool activate;
+	int err;
+
 	if (!vc)
-		return pr_err(-ENODEV, "cpu %u: VMX is not on\n", this_cpu()->index);
-	if (vv->cpu != this_cpu()->index)
-		return pr_err(-EINVAL, "vCPU of cpu %u used on cpu %u\n", vv->cpu,
-			      this_cpu()->index);
+		return pr_err(-ENODEV, "cpu %u: VMX is not on\n", me);
+	if (vv->active_cpu != VMX_CPU_NONE && vv->active_cpu != me) {
+		err = release_remote(vv);
+		if (err)
+			return err;
+	}
 	if (vc->current_vmcs == vv->vmcs_pa)
 		return 0;
+	activate = vv->active_cpu == VMX_CPU_NONE;
 	if (!vmx_ptrld(vv->vmcs_pa))
 		return pr_err(-EIO, "VMPTRLD %#llx failed: VM-instruction error %llu (%s)\n",
 			      (unsigned long long)vv->vmcs_pa,
 			      (unsigned long long)vmcs_read(VMCS_INSN_ERROR),
 			      vmx_insn_error_name((u32)vmcs_read(VMCS_INSN_ERROR)));
 	vc->current_vmcs = vv->vmcs_pa;
+	vv->active_cpu = me;
+	if (!activate)
+		return 0;
+	vv->launched = false;
+	err = write_host_state();
+	if (err) {
+		vmx_vcpu_unload(vv);
+		return err;
+	}
+	vmx_vcpu_flush(vv);
 	return 0;
 }
 
-/* VMCLEAR: the VMCS goes back to memory, not current and not launched (a failed VM entry
- * leaves the launch state unreliable; the next run starts over with VMLAUNCH). */
-void vmx_vcpu_unload(struct vmx_vcpu *vv)
+/* After an operation from a CPU other than the vCPU's own (the core creates vCPUs on the
+ * boot CPU): the VMCS is released so that the owning CPU can load it. */
+void vmx_vcpu_put(struct vcpu *v)
 {
-	struct vmx_cpu *vc = this_cpu()->arch_virt;
+	struct vmx_vcpu *vv = to_vmx(v);
 
-	if (!vmx_clear(vv->vmcs_pa))
-		pr_warn("VMCLEAR of the VMCS at %#llx failed\n", (unsigned long long)vv->vmcs_pa);
-	if (vc && vc->current_vmcs == vv->vmcs_pa)
-		vc->current_vmcs = 0;
-	vv->launched = false;
+	if (vv && this_cpu()->index != v->cpu && vv->active_cpu == this_cpu()->index)
+		vmx_vcpu_unload(vv);
 }
 
 /* 29.4.3.1: after a change to the EPT tables, drop what was derived from them for this
@@ -176,7 +228,7 @@ int vmx_vcpu_create(struct vcpu *v)
 	vv = (void *)(uintptr_t)page_alloc();
 	if (!vv)
 		return pr_err(-ENOMEM, "no page for the vCPU state\n");
-	vv->cpu = this_cpu()->index;
+	vv->active_cpu = VMX_CPU_NONE;
 	vv->vmcs_pa = page_alloc();
 	vv->msr_bitmap = (void *)(uintptr_t)page_alloc();
 	vv->io_bitmap = (void *)(uintptr_t)pages_alloc(2 * PAGE_SIZE, PAGE_SIZE);
@@ -194,6 +246,7 @@ int vmx_vcpu_create(struct vcpu *v)
 		err = pr_err(-EINVAL, "guest id %u is not a valid VPID\n", v->guest->id);
 		goto fail;
 	}
+	/* VMCLEAR initializes the new region's launch state (24.11.3) */
 	if (!vmx_clear(vv->vmcs_pa)) {
 		err = pr_err(-EIO, "VMCLEAR of a new VMCS failed\n");
 		goto fail;
@@ -202,18 +255,14 @@ int vmx_vcpu_create(struct vcpu *v)
 	if (err)
 		goto fail;
 	err = write_controls(vv);
-	if (!err)
-		err = write_host_state();
 	if (err)
 		goto fail_clear;
-	/* the VPID and the EPT root page may have tagged translations of an earlier owner */
-	vmx_vcpu_flush(vv);
 	v->arch = vv;
+	vmx_vcpu_put(v);
 	return 0;
 
 fail_clear:
-	vmx_clear(vv->vmcs_pa);
-	((struct vmx_cpu *)this_cpu()->arch_virt)->current_vmcs = 0;
+	vmx_vcpu_unload(vv);
 fail:
 	free_vcpu(vv);
 	return err;
@@ -225,6 +274,13 @@ void vmx_vcpu_destroy(struct vcpu *v)
 
 	if (!vv)
 		return;
+	if (vv->active_cpu != VMX_CPU_NONE && vv->active_cpu != this_cpu()->index &&
+	    release_remote(vv)) {
+		pr_warn("the vCPU's memory is kept: its VMCS may still be cached on cpu %u\n",
+			vv->active_cpu);
+		v->arch = NULL;
+		return;
+	}
 	vmx_vcpu_unload(vv);
 	free_vcpu(vv);
 	v->arch = NULL;
@@ -335,6 +391,7 @@ int vmx_vcpu_reset(struct vcpu *v, const struct vcpu_boot_state *s)
 		err = vmcs_write_all(w, ARRAY_SIZE(w));
 	}
 	vv->gprs.r[VMM_REG_RDI] = s->rdi;
+	vmx_vcpu_put(v);
 	return err;
 }
 
@@ -368,5 +425,6 @@ int vmx_vcpu_reset_real(struct vcpu *v, u16 cs, u16 ip)
 
 		err = vmcs_write_all(w, ARRAY_SIZE(w));
 	}
+	vmx_vcpu_put(v);
 	return err;
 }

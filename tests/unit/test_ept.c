@@ -26,9 +26,12 @@ static void t_free(void *ctx, u64 pa)
 	free((void *)(uintptr_t)pa);
 }
 
-static void *t_p2v(void *ctx, u64 pa) { return (void *)(uintptr_t)pa; }
+static void *t_p2v(void *ctx, u64 pa)
+{
+	return (void *)(uintptr_t)pa;
+}
 
-static const struct pt_ops ops = { t_alloc, t_free, t_p2v, NULL, NULL };
+static const struct pt_ops ops = {t_alloc, t_free, t_p2v, NULL, NULL};
 
 static int setup(void **state)
 {
@@ -110,11 +113,14 @@ static void test_memory_types(void **state)
 	u32 flags;
 
 	assert_int_equal(pt_map(pt, 0xfee00000ull, 0xfee00000ull, 0x1000,
-				PT_RW | FIELD_PREP(PT_MT, PT_MT_UC)), 0);
+				PT_RW | FIELD_PREP(PT_MT, PT_MT_UC)),
+			 0);
 	assert_int_equal(pt_map(pt, 0xfd000000ull, 0xfd000000ull, 0x1000,
-				PT_RW | FIELD_PREP(PT_MT, PT_MT_WC)), 0);
+				PT_RW | FIELD_PREP(PT_MT, PT_MT_WC)),
+			 0);
 	assert_int_equal(pt_map(pt, 0xfc000000ull, 0xfc000000ull, 0x1000,
-				PT_RW | FIELD_PREP(PT_MT, PT_MT_WT)), 0);
+				PT_RW | FIELD_PREP(PT_MT, PT_MT_WT)),
+			 0);
 	assert_int_equal(FIELD_GET(EPT_MT, raw_entry(pt, 0xfee00000ull, 0)), EPT_MT_UC);
 	assert_int_equal(FIELD_GET(EPT_MT, raw_entry(pt, 0xfd000000ull, 0)), EPT_MT_WC);
 	assert_int_equal(FIELD_GET(EPT_MT, raw_entry(pt, 0xfc000000ull, 0)), EPT_MT_WT);
@@ -153,8 +159,9 @@ static void test_split_keeps_type(void **state)
 	struct pgtable *pt = *state;
 	u64 e;
 
-	assert_int_equal(pt_map(pt, 0, 0x40000000ull, 2 * MiB,
-				PT_R | PT_X | FIELD_PREP(PT_MT, PT_MT_UC)), 0);
+	assert_int_equal(
+		pt_map(pt, 0, 0x40000000ull, 2 * MiB, PT_R | PT_X | FIELD_PREP(PT_MT, PT_MT_UC)),
+		0);
 	assert_int_equal(raw_entry(pt, 0, 1) & EPT_LARGE, EPT_LARGE);
 	assert_int_equal(pt_unmap(pt, 0x1000, 0x1000), 0);
 	e = raw_entry(pt, 0x2000, 0);

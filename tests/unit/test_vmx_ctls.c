@@ -21,7 +21,7 @@ static u64 allowed(u32 must1, u32 may1)
 
 static void test_required_bits_forced_on(void **state)
 {
-	struct vmx_ctl_req req = { .want = PIN_EXT_INTR | PIN_NMI };
+	struct vmx_ctl_req req = {.want = PIN_EXT_INTR | PIN_NMI};
 	u32 v = 0;
 
 	/* bits 1, 2, 4 are default1 in the non-true pin-based MSR */
@@ -31,22 +31,22 @@ static void test_required_bits_forced_on(void **state)
 
 static void test_unsupported_optional_dropped(void **state)
 {
-	struct vmx_ctl_req req = { .want = PROC_HLT, .optional = PROC_MSR_BITMAPS | PROC_PAUSE };
+	struct vmx_ctl_req req = {.want = PROC_HLT, .optional = PROC_MSR_BITMAPS | PROC_PAUSE};
 	u32 v = 0;
 
-	assert_int_equal(vmx_ctl_compute(VMX_CTL_PROC, allowed(0, PROC_HLT | PROC_MSR_BITMAPS), &req,
-					 &v), 0);
+	assert_int_equal(
+		vmx_ctl_compute(VMX_CTL_PROC, allowed(0, PROC_HLT | PROC_MSR_BITMAPS), &req, &v),
+		0);
 	assert_int_equal(v, PROC_HLT | PROC_MSR_BITMAPS);
 }
 
 static void test_unsupported_wanted_is_error_naming_it(void **state)
 {
-	struct vmx_ctl_req req = { .want = PROC2_EPT | PROC2_UNRESTRICTED };
+	struct vmx_ctl_req req = {.want = PROC2_EPT | PROC2_UNRESTRICTED};
 	u32 v = 0xdead;
 	int before = shim_errors_logged;
 
-	assert_int_equal(vmx_ctl_compute(VMX_CTL_PROC2, allowed(0, PROC2_EPT), &req, &v),
-			 -ENOTSUP);
+	assert_int_equal(vmx_ctl_compute(VMX_CTL_PROC2, allowed(0, PROC2_EPT), &req, &v), -ENOTSUP);
 	assert_int_equal(v, 0xdead);
 	assert_int_equal(shim_errors_logged, before + 1);
 	assert_non_null(strstr(shim_last_log, "secondary processor-based"));
@@ -56,7 +56,7 @@ static void test_unsupported_wanted_is_error_naming_it(void **state)
 
 static void test_forbidden_forced_on_is_error(void **state)
 {
-	struct vmx_ctl_req req = { .want = PROC_HLT, .forbid = PROC_UNCOND_IO };
+	struct vmx_ctl_req req = {.want = PROC_HLT, .forbid = PROC_UNCOND_IO};
 	u32 v = 0;
 
 	assert_int_equal(vmx_ctl_compute(VMX_CTL_PROC, allowed(PROC_UNCOND_IO, ~0u), &req, &v),
@@ -73,7 +73,7 @@ static void test_true_controls_clear_default1(void **state)
 {
 	/* Non-true primary controls force CR3-load/store exiting (bits 15, 16); the true MSR
 	 * lets them be 0. */
-	struct vmx_ctl_req req = { .want = PROC_HLT | PROC_SECONDARY, .forbid = 0 };
+	struct vmx_ctl_req req = {.want = PROC_HLT | PROC_SECONDARY, .forbid = 0};
 	u32 v;
 
 	assert_int_equal(vmx_ctl_compute(VMX_CTL_PROC, allowed(0x0401e172, ~0u), &req, &v), 0);
@@ -85,7 +85,7 @@ static void test_true_controls_clear_default1(void **state)
 
 static void test_bad_field(void **state)
 {
-	struct vmx_ctl_req req = { 0 };
+	struct vmx_ctl_req req = {0};
 	u32 v;
 
 	assert_int_equal(vmx_ctl_compute(VMX_CTL_NR, allowed(0, ~0u), &req, &v), -EINVAL);
@@ -97,7 +97,7 @@ static void test_bad_field(void **state)
 
 static void test_allows(void **state)
 {
-	struct vmx_caps c = { 0 };
+	struct vmx_caps c = {0};
 
 	c.ctl[VMX_CTL_PROC2] = allowed(0, PROC2_EPT | PROC2_VPID);
 	assert_true(vmx_ctl_allows(&c, VMX_CTL_PROC2, PROC2_EPT | PROC2_VPID));
@@ -106,13 +106,14 @@ static void test_allows(void **state)
 
 static void test_cr_fixed(void **state)
 {
-	struct vmx_caps c = { 0 };
+	struct vmx_caps c = {0};
 
 	c.cr0_fixed0 = CR0_PE | CR0_NE | CR0_PG;
 	c.cr0_fixed1 = 0xffffffffull & ~(u64)(CR0_NW | CR0_CD);
 	c.cr4_fixed0 = CR4_VMXE;
 	c.cr4_fixed1 = 0x3727ff;
-	assert_int_equal(vmx_fix_cr0(&c, CR0_ET | CR0_CD, false), CR0_PE | CR0_NE | CR0_PG | CR0_ET);
+	assert_int_equal(vmx_fix_cr0(&c, CR0_ET | CR0_CD, false),
+			 CR0_PE | CR0_NE | CR0_PG | CR0_ET);
 	/* unrestricted guest: PE/PG may stay 0, NE still forced */
 	assert_int_equal(vmx_fix_cr0(&c, CR0_ET, true), CR0_ET | CR0_NE);
 	assert_int_equal(vmx_fix_cr0(&c, CR0_ET | CR0_PE | CR0_PG, true),
@@ -122,7 +123,7 @@ static void test_cr_fixed(void **state)
 
 static void test_preempt_ticks(void **state)
 {
-	struct vmx_caps c = { 0 };
+	struct vmx_caps c = {0};
 
 	c.misc = FIELD_PREP(VMX_MISC_PREEMPT_RATE, 5);
 	/* 1 ms at 1 GHz = 1e6 TSC ticks, / 32 */

@@ -15,28 +15,20 @@ static u64 ept_addr_mask(unsigned level)
 static u64 ept_mt(u32 flags)
 {
 	switch (FIELD_GET(PT_MT, flags)) {
-	case PT_MT_UC:
-		return EPT_MT_UC;
-	case PT_MT_WC:
-		return EPT_MT_WC;
-	case PT_MT_WT:
-		return EPT_MT_WT;
-	default:
-		return EPT_MT_WB;
+	case PT_MT_UC: return EPT_MT_UC;
+	case PT_MT_WC: return EPT_MT_WC;
+	case PT_MT_WT: return EPT_MT_WT;
+	default: return EPT_MT_WB;
 	}
 }
 
 static u32 pt_mt(u64 e)
 {
 	switch (FIELD_GET(EPT_MT, e)) {
-	case EPT_MT_UC:
-		return PT_MT_UC;
-	case EPT_MT_WC:
-		return PT_MT_WC;
-	case EPT_MT_WT:
-		return PT_MT_WT;
-	default:
-		return PT_MT_WB;
+	case EPT_MT_UC: return PT_MT_UC;
+	case EPT_MT_WC: return PT_MT_WC;
+	case EPT_MT_WT: return PT_MT_WT;
+	default: return PT_MT_WB;
 	}
 }
 
@@ -56,9 +48,18 @@ static u64 ept_leaf(u64 pa, unsigned level, u32 flags)
 	return e;
 }
 
-static u64 ept_table(u64 pa) { return (pa & EPT_ADDR_4K) | EPT_RWX; }
-static bool ept_present(u64 e) { return e & EPT_RWX; }
-static bool ept_is_leaf(u64 e, unsigned level) { return level == 0 || (e & EPT_LARGE); }
+static u64 ept_table(u64 pa)
+{
+	return (pa & EPT_ADDR_4K) | EPT_RWX;
+}
+static bool ept_present(u64 e)
+{
+	return e & EPT_RWX;
+}
+static bool ept_is_leaf(u64 e, unsigned level)
+{
+	return level == 0 || (e & EPT_LARGE);
+}
 
 static u64 ept_addr(u64 e, unsigned level)
 {

@@ -10,9 +10,9 @@
 #define EPT_W BIT(1)
 #define EPT_X BIT(2)
 #define EPT_RWX GENMASK(2, 0)
-#define EPT_MT GENMASK(5, 3)      /* leaf only */
-#define EPT_IGNORE_PAT BIT(6)     /* leaf only */
-#define EPT_LARGE BIT(7)          /* level 1/2: 2 MiB / 1 GiB page */
+#define EPT_MT GENMASK(5, 3)  /* leaf only */
+#define EPT_IGNORE_PAT BIT(6) /* leaf only */
+#define EPT_LARGE BIT(7)      /* level 1/2: 2 MiB / 1 GiB page */
 #define EPT_A BIT(8)
 #define EPT_D BIT(9)
 #define EPT_ADDR_4K GENMASK(51, 12)

@@ -33,7 +33,9 @@ static inline bool vmcs_write(enum vmcs_field f, u64 v)
 {
 	bool fail;
 
-	__asm__ volatile("vmwrite %2, %1; setna %0" : "=qm"(fail) : "r"((u64)f), "rm"(v)
+	__asm__ volatile("vmwrite %2, %1; setna %0"
+			 : "=qm"(fail)
+			 : "r"((u64)f), "rm"(v)
 			 : "cc", "memory");
 	return !fail;
 }
@@ -42,7 +44,9 @@ static inline bool vmcs_read_checked(enum vmcs_field f, u64 *v)
 {
 	bool fail;
 
-	__asm__ volatile("vmread %2, %1; setna %0" : "=qm"(fail), "=rm"(*v) : "r"((u64)f)
+	__asm__ volatile("vmread %2, %1; setna %0"
+			 : "=qm"(fail), "=rm"(*v)
+			 : "r"((u64)f)
 			 : "cc", "memory");
 	return !fail;
 }
@@ -63,20 +67,24 @@ struct vmx_inv_desc {
 
 static inline bool vmx_invept(u64 type, u64 eptp)
 {
-	struct vmx_inv_desc d = { eptp, 0 };
+	struct vmx_inv_desc d = {eptp, 0};
 	bool fail;
 
-	__asm__ volatile("invept %1, %2; setna %0" : "=qm"(fail) : "m"(d), "r"(type)
+	__asm__ volatile("invept %1, %2; setna %0"
+			 : "=qm"(fail)
+			 : "m"(d), "r"(type)
 			 : "cc", "memory");
 	return !fail;
 }
 
 static inline bool vmx_invvpid(u64 type, u16 vpid, u64 gla)
 {
-	struct vmx_inv_desc d = { vpid, gla };
+	struct vmx_inv_desc d = {vpid, gla};
 	bool fail;
 
-	__asm__ volatile("invvpid %1, %2; setna %0" : "=qm"(fail) : "m"(d), "r"(type)
+	__asm__ volatile("invvpid %1, %2; setna %0"
+			 : "=qm"(fail)
+			 : "m"(d), "r"(type)
 			 : "cc", "memory");
 	return !fail;
 }

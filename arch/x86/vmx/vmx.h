@@ -9,7 +9,7 @@
 /* What probe() found and decided, the same for every CPU. */
 struct vmx_config {
 	struct vmx_caps caps;
-	u32 revision;       /* VMCS / VMXON region revision identifier */
+	u32 revision;	     /* VMCS / VMXON region revision identifier */
 	u32 ctl[VMX_CTL_NR]; /* control values computed at probe */
 	bool vpid, unrestricted, invept_single, invvpid_single, load_pat;
 	unsigned ept_max_leaf;
@@ -36,9 +36,9 @@ struct vmx_vcpu {
 	u64 cr2;
 	u64 vmcs_pa;
 	u8 *msr_bitmap; /* 4 KiB */
-	u8 *io_bitmap;  /* 8 KiB: A (ports 0-0x7fff) then B */
+	u8 *io_bitmap;	/* 8 KiB: A (ports 0-0x7fff) then B */
 	u64 eptp;
-	u16 vpid;       /* 0: VPID not used */
+	u16 vpid;	     /* 0: VPID not used */
 	unsigned active_cpu; /* CPU where the VMCS is active, VMX_CPU_NONE when clear */
 	bool launched;
 	u32 watchdog_ticks; /* 0: preemption timer off */

@@ -75,22 +75,14 @@ static u64 guest_cr(enum vmcs_field real, enum vmcs_field mask, enum vmcs_field 
 static u64 vmcs_reg(enum vmm_reg r)
 {
 	switch (r) {
-	case VMM_REG_RSP:
-		return vmcs_read(VMCS_GUEST_RSP);
-	case VMM_REG_RIP:
-		return vmcs_read(VMCS_GUEST_RIP);
-	case VMM_REG_RFLAGS:
-		return vmcs_read(VMCS_GUEST_RFLAGS);
-	case VMM_REG_CR0:
-		return guest_cr(VMCS_GUEST_CR0, VMCS_CR0_MASK, VMCS_CR0_SHADOW);
-	case VMM_REG_CR3:
-		return vmcs_read(VMCS_GUEST_CR3);
-	case VMM_REG_CR4:
-		return guest_cr(VMCS_GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW);
-	case VMM_REG_EFER:
-		return vmcs_read(VMCS_GUEST_EFER);
-	default:
-		return 0;
+	case VMM_REG_RSP: return vmcs_read(VMCS_GUEST_RSP);
+	case VMM_REG_RIP: return vmcs_read(VMCS_GUEST_RIP);
+	case VMM_REG_RFLAGS: return vmcs_read(VMCS_GUEST_RFLAGS);
+	case VMM_REG_CR0: return guest_cr(VMCS_GUEST_CR0, VMCS_CR0_MASK, VMCS_CR0_SHADOW);
+	case VMM_REG_CR3: return vmcs_read(VMCS_GUEST_CR3);
+	case VMM_REG_CR4: return guest_cr(VMCS_GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW);
+	case VMM_REG_EFER: return vmcs_read(VMCS_GUEST_EFER);
+	default: return 0;
 	}
 }
 
@@ -134,22 +126,15 @@ static bool set_vmcs_reg(enum vmm_reg r, u64 val)
 	if (vmx_cfg.unrestricted)
 		cr0_force1 &= ~(u64)(CR0_PE | CR0_PG);
 	switch (r) {
-	case VMM_REG_RSP:
-		return vmcs_write(VMCS_GUEST_RSP, val);
-	case VMM_REG_RIP:
-		return vmcs_write(VMCS_GUEST_RIP, val);
-	case VMM_REG_RFLAGS:
-		return vmcs_write(VMCS_GUEST_RFLAGS, val);
-	case VMM_REG_CR3:
-		return vmcs_write(VMCS_GUEST_CR3, val);
-	case VMM_REG_CR0:
-		return set_cr(VMCS_GUEST_CR0, VMCS_CR0_SHADOW, val, cr0_force1);
+	case VMM_REG_RSP: return vmcs_write(VMCS_GUEST_RSP, val);
+	case VMM_REG_RIP: return vmcs_write(VMCS_GUEST_RIP, val);
+	case VMM_REG_RFLAGS: return vmcs_write(VMCS_GUEST_RFLAGS, val);
+	case VMM_REG_CR3: return vmcs_write(VMCS_GUEST_CR3, val);
+	case VMM_REG_CR0: return set_cr(VMCS_GUEST_CR0, VMCS_CR0_SHADOW, val, cr0_force1);
 	case VMM_REG_CR4:
 		return set_cr(VMCS_GUEST_CR4, VMCS_CR4_SHADOW, val, vmx_cfg.caps.cr4_fixed0);
-	case VMM_REG_EFER:
-		return set_efer(val);
-	default:
-		return false;
+	case VMM_REG_EFER: return set_efer(val);
+	default: return false;
 	}
 }
 
@@ -220,8 +205,10 @@ static int vmx_inject_interrupt(struct vcpu *v, u8 vector)
 	    (vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS)))
 		err = -EBUSY;
 	else
-		err = inject(vv, FIELD_PREP(INTR_INFO_VECTOR, vector) | INTR_INFO_VALID |
-					 FIELD_PREP(INTR_INFO_TYPE, INTR_TYPE_EXT_INTR), 0);
+		err = inject(vv,
+			     FIELD_PREP(INTR_INFO_VECTOR, vector) | INTR_INFO_VALID |
+				     FIELD_PREP(INTR_INFO_TYPE, INTR_TYPE_EXT_INTR),
+			     0);
 	vmx_vcpu_put(v);
 	return err;
 }
@@ -283,7 +270,7 @@ static void bitmap_set(u8 *map, u32 bit, bool set)
 	if (set)
 		map[bit / 8] |= (u8)(1u << (bit % 8));
 	else
-		map[bit / 8] &= (u8)~(1u << (bit % 8));
+		map[bit / 8] &= (u8) ~(1u << (bit % 8));
 }
 
 static void vmx_msr_intercept(struct vcpu *v, u32 msr, bool read, bool write)

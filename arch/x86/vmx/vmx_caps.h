@@ -6,14 +6,7 @@
 
 #include <moat/types.h>
 
-enum vmx_ctl {
-	VMX_CTL_PIN,
-	VMX_CTL_PROC,
-	VMX_CTL_PROC2,
-	VMX_CTL_EXIT,
-	VMX_CTL_ENTRY,
-	VMX_CTL_NR
-};
+enum vmx_ctl { VMX_CTL_PIN, VMX_CTL_PROC, VMX_CTL_PROC2, VMX_CTL_EXIT, VMX_CTL_ENTRY, VMX_CTL_NR };
 
 struct vmx_caps {
 	u64 basic;

@@ -18,6 +18,7 @@ struct vmx_config vmx_cfg;
 #define PIC1_DATA 0x21
 #define PIC2_DATA 0xa1
 
+/* clang-format off */
 static const struct vmx_ctl_req ctl_req[VMX_CTL_NR] = {
 	[VMX_CTL_PIN] = {
 		.want = PIN_EXT_INTR | PIN_NMI,
@@ -57,6 +58,7 @@ static const u32 true_ctl_msr[VMX_CTL_NR] = {
 	MSR_IA32_VMX_TRUE_PINBASED_CTLS, MSR_IA32_VMX_TRUE_PROCBASED_CTLS,
 	MSR_IA32_VMX_PROCBASED_CTLS2, MSR_IA32_VMX_TRUE_EXIT_CTLS, MSR_IA32_VMX_TRUE_ENTRY_CTLS,
 };
+/* clang-format on */
 
 static bool cpu_has_vmx(void)
 {
@@ -70,8 +72,9 @@ static int feature_control_enable(void)
 
 	if (fc & FEATURE_CONTROL_LOCK) {
 		if (!(fc & FEATURE_CONTROL_VMXON))
-			return pr_err(-ENODEV, "VMX is disabled and locked by firmware "
-					       "(IA32_FEATURE_CONTROL %#llx)\n",
+			return pr_err(-ENODEV,
+				      "VMX is disabled and locked by firmware "
+				      "(IA32_FEATURE_CONTROL %#llx)\n",
 				      (unsigned long long)fc);
 		return 0;
 	}
@@ -175,14 +178,16 @@ int vmx_probe(struct vmm_caps *caps)
 	pr_info("VMX revision %#x, %s controls, EPT (largest page %s)%s%s%s, "
 		"preemption timer %s (TSC/%u)\n",
 		cfg->revision, cfg->caps.basic & VMX_BASIC_TRUE_CTLS ? "true" : "default",
-		cfg->ept_max_leaf == 2 ? "1G" : cfg->ept_max_leaf == 1 ? "2M" : "4K",
+		cfg->ept_max_leaf == 2	 ? "1G"
+		: cfg->ept_max_leaf == 1 ? "2M"
+					 : "4K",
 		cfg->vpid ? ", VPID" : "", cfg->unrestricted ? ", unrestricted guest" : "",
 		cfg->load_pat ? ", PAT switching" : "",
 		cfg->ctl[VMX_CTL_PIN] & PIN_PREEMPT_TIMER ? "yes" : "no",
 		1u << FIELD_GET(VMX_MISC_PREEMPT_RATE, cfg->caps.misc));
-	pr_info("controls: pin %#x proc %#x proc2 %#x exit %#x entry %#x\n",
-		cfg->ctl[VMX_CTL_PIN], cfg->ctl[VMX_CTL_PROC], cfg->ctl[VMX_CTL_PROC2],
-		cfg->ctl[VMX_CTL_EXIT], cfg->ctl[VMX_CTL_ENTRY]);
+	pr_info("controls: pin %#x proc %#x proc2 %#x exit %#x entry %#x\n", cfg->ctl[VMX_CTL_PIN],
+		cfg->ctl[VMX_CTL_PROC], cfg->ctl[VMX_CTL_PROC2], cfg->ctl[VMX_CTL_EXIT],
+		cfg->ctl[VMX_CTL_ENTRY]);
 	return 0;
 }
 

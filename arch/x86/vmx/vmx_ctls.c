@@ -15,38 +15,62 @@ static const char *const ctl_names[VMX_CTL_NR] = {
 };
 
 static const char *const pin_bits[32] = {
-	[0] = "external-interrupt exiting", [3] = "NMI exiting", [5] = "virtual NMIs",
-	[6] = "VMX-preemption timer", [7] = "posted interrupts",
+	[0] = "external-interrupt exiting", [3] = "NMI exiting",       [5] = "virtual NMIs",
+	[6] = "VMX-preemption timer",	    [7] = "posted interrupts",
 };
 
 static const char *const proc_bits[32] = {
-	[2] = "interrupt-window exiting", [3] = "TSC offsetting", [7] = "HLT exiting",
-	[9] = "INVLPG exiting", [10] = "MWAIT exiting", [11] = "RDPMC exiting",
-	[12] = "RDTSC exiting", [15] = "CR3-load exiting", [16] = "CR3-store exiting",
-	[19] = "CR8-load exiting", [20] = "CR8-store exiting", [21] = "TPR shadow",
-	[22] = "NMI-window exiting", [23] = "MOV-DR exiting", [24] = "unconditional I/O exiting",
-	[25] = "I/O bitmaps", [27] = "monitor trap flag", [28] = "MSR bitmaps",
-	[29] = "MONITOR exiting", [30] = "PAUSE exiting", [31] = "secondary controls",
+	[2] = "interrupt-window exiting",
+	[3] = "TSC offsetting",
+	[7] = "HLT exiting",
+	[9] = "INVLPG exiting",
+	[10] = "MWAIT exiting",
+	[11] = "RDPMC exiting",
+	[12] = "RDTSC exiting",
+	[15] = "CR3-load exiting",
+	[16] = "CR3-store exiting",
+	[19] = "CR8-load exiting",
+	[20] = "CR8-store exiting",
+	[21] = "TPR shadow",
+	[22] = "NMI-window exiting",
+	[23] = "MOV-DR exiting",
+	[24] = "unconditional I/O exiting",
+	[25] = "I/O bitmaps",
+	[27] = "monitor trap flag",
+	[28] = "MSR bitmaps",
+	[29] = "MONITOR exiting",
+	[30] = "PAUSE exiting",
+	[31] = "secondary controls",
 };
 
 static const char *const proc2_bits[32] = {
-	[0] = "virtualize APIC accesses", [1] = "enable EPT", [2] = "descriptor-table exiting",
-	[3] = "enable RDTSCP", [4] = "virtualize x2APIC mode", [5] = "enable VPID",
-	[6] = "WBINVD exiting", [7] = "unrestricted guest", [12] = "enable INVPCID",
-	[20] = "enable XSAVES/XRSTORS",
+	[0] = "virtualize APIC accesses", [1] = "enable EPT",
+	[2] = "descriptor-table exiting", [3] = "enable RDTSCP",
+	[4] = "virtualize x2APIC mode",	  [5] = "enable VPID",
+	[6] = "WBINVD exiting",		  [7] = "unrestricted guest",
+	[12] = "enable INVPCID",	  [20] = "enable XSAVES/XRSTORS",
 };
 
 static const char *const exit_bits[32] = {
-	[2] = "save debug controls", [9] = "host address-space size",
-	[12] = "load IA32_PERF_GLOBAL_CTRL", [15] = "acknowledge interrupt on exit",
-	[18] = "save IA32_PAT", [19] = "load IA32_PAT", [20] = "save IA32_EFER",
-	[21] = "load IA32_EFER", [22] = "save VMX-preemption timer value",
+	[2] = "save debug controls",
+	[9] = "host address-space size",
+	[12] = "load IA32_PERF_GLOBAL_CTRL",
+	[15] = "acknowledge interrupt on exit",
+	[18] = "save IA32_PAT",
+	[19] = "load IA32_PAT",
+	[20] = "save IA32_EFER",
+	[21] = "load IA32_EFER",
+	[22] = "save VMX-preemption timer value",
 };
 
 static const char *const entry_bits[32] = {
-	[2] = "load debug controls", [9] = "IA-32e mode guest", [10] = "entry to SMM",
-	[11] = "deactivate dual-monitor treatment", [13] = "load IA32_PERF_GLOBAL_CTRL",
-	[14] = "load IA32_PAT", [15] = "load IA32_EFER",
+	[2] = "load debug controls",
+	[9] = "IA-32e mode guest",
+	[10] = "entry to SMM",
+	[11] = "deactivate dual-monitor treatment",
+	[13] = "load IA32_PERF_GLOBAL_CTRL",
+	[14] = "load IA32_PAT",
+	[15] = "load IA32_EFER",
 };
 
 static const char *const *const bit_names[VMX_CTL_NR] = {

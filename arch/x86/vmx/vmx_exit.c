@@ -85,51 +85,34 @@ void vmx_decode_exit(struct vmx_vcpu *vv, struct vmm_exit *e)
 	}
 	requeue_vectoring();
 	switch (FIELD_GET(EXIT_REASON_BASIC, reason)) {
-	case VMX_EXIT_EXCEPTION_NMI:
-		decode_exception(qual, e);
-		break;
-	case VMX_EXIT_EXT_INTR:
-		e->reason = VMM_EXIT_EXT_INTR;
-		break;
-	case VMX_EXIT_TRIPLE_FAULT:
-		e->reason = VMM_EXIT_SHUTDOWN;
-		break;
+	case VMX_EXIT_EXCEPTION_NMI: decode_exception(qual, e); break;
+	case VMX_EXIT_EXT_INTR: e->reason = VMM_EXIT_EXT_INTR; break;
+	case VMX_EXIT_TRIPLE_FAULT: e->reason = VMM_EXIT_SHUTDOWN; break;
 	case VMX_EXIT_CPUID:
 		e->reason = VMM_EXIT_CPUID;
 		e->cpuid.leaf = (u32)r[VMM_REG_RAX];
 		e->cpuid.subleaf = (u32)r[VMM_REG_RCX];
 		break;
-	case VMX_EXIT_HLT:
-		e->reason = VMM_EXIT_HLT;
-		break;
-	case VMX_EXIT_VMCALL:
-		e->reason = VMM_EXIT_HYPERCALL;
-		break;
-	case VMX_EXIT_IO:
-		decode_io(qual, e);
-		break;
+	case VMX_EXIT_HLT: e->reason = VMM_EXIT_HLT; break;
+	case VMX_EXIT_VMCALL: e->reason = VMM_EXIT_HYPERCALL; break;
+	case VMX_EXIT_IO: decode_io(qual, e); break;
 	case VMX_EXIT_RDMSR:
 	case VMX_EXIT_WRMSR:
 		e->reason = FIELD_GET(EXIT_REASON_BASIC, reason) == VMX_EXIT_RDMSR
-				    ? VMM_EXIT_MSR_READ : VMM_EXIT_MSR_WRITE;
+				    ? VMM_EXIT_MSR_READ
+				    : VMM_EXIT_MSR_WRITE;
 		e->msr.index = (u32)r[VMM_REG_RCX];
 		e->msr.value = (r[VMM_REG_RDX] << 32) | (u32)r[VMM_REG_RAX];
 		break;
-	case VMX_EXIT_EPT_VIOLATION:
-		decode_ept_violation(qual, e);
-		break;
+	case VMX_EXIT_EPT_VIOLATION: decode_ept_violation(qual, e); break;
 	case VMX_EXIT_EPT_MISCONFIG:
 		/* a bug in moat's tables, not the guest's doing: reported, guest stopped */
 		e->reason = VMM_EXIT_UNHANDLED;
 		e->info2 = vmcs_read(VMCS_GUEST_PHYS_ADDR);
 		pr_err(-EIO, "EPT misconfiguration at GPA %#llx\n", (unsigned long long)e->info2);
 		break;
-	case VMX_EXIT_PREEMPT_TIMER:
-		e->reason = VMM_EXIT_WATCHDOG;
-		break;
-	default:
-		e->reason = VMM_EXIT_UNHANDLED;
-		break;
+	case VMX_EXIT_PREEMPT_TIMER: e->reason = VMM_EXIT_WATCHDOG; break;
+	default: e->reason = VMM_EXIT_UNHANDLED; break;
 	}
 }
 
@@ -183,10 +166,14 @@ void vmx_dump(struct vcpu *v)
 	pr_info("  rsi %016llx rdi %016llx rbp %016llx r8  %016llx\n",
 		(unsigned long long)r[VMM_REG_RSI], (unsigned long long)r[VMM_REG_RDI],
 		(unsigned long long)r[VMM_REG_RBP], (unsigned long long)r[VMM_REG_R8]);
-	dump_seg("cs", VMCS_GUEST_CS_SEL, VMCS_GUEST_CS_BASE, VMCS_GUEST_CS_LIMIT, VMCS_GUEST_CS_AR);
-	dump_seg("ss", VMCS_GUEST_SS_SEL, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_SS_AR);
-	dump_seg("ds", VMCS_GUEST_DS_SEL, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT, VMCS_GUEST_DS_AR);
-	dump_seg("tr", VMCS_GUEST_TR_SEL, VMCS_GUEST_TR_BASE, VMCS_GUEST_TR_LIMIT, VMCS_GUEST_TR_AR);
+	dump_seg("cs", VMCS_GUEST_CS_SEL, VMCS_GUEST_CS_BASE, VMCS_GUEST_CS_LIMIT,
+		 VMCS_GUEST_CS_AR);
+	dump_seg("ss", VMCS_GUEST_SS_SEL, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT,
+		 VMCS_GUEST_SS_AR);
+	dump_seg("ds", VMCS_GUEST_DS_SEL, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT,
+		 VMCS_GUEST_DS_AR);
+	dump_seg("tr", VMCS_GUEST_TR_SEL, VMCS_GUEST_TR_BASE, VMCS_GUEST_TR_LIMIT,
+		 VMCS_GUEST_TR_AR);
 	pr_info("  gdtr %016llx/%llx idtr %016llx/%llx\n",
 		(unsigned long long)vmcs_read(VMCS_GUEST_GDTR_BASE),
 		(unsigned long long)vmcs_read(VMCS_GUEST_GDTR_LIMIT),

@@ -44,8 +44,8 @@
 #define GDT_CODE64_DESC 0x00af9b000000ffffull
 #define GDT_DATA_DESC 0x00cf93000000ffffull
 
-extern const u8 vmx_tg_start[], vmx_tg_end[], vmx_tg_isolation[], vmx_tg_triple[],
-	vmx_tg_real[], vmx_tg_spin[], vmx_tg_ud_handler[], vmx_tg_gp_handler[];
+extern const u8 vmx_tg_start[], vmx_tg_end[], vmx_tg_isolation[], vmx_tg_triple[], vmx_tg_real[],
+	vmx_tg_spin[], vmx_tg_ud_handler[], vmx_tg_gp_handler[];
 
 struct tguest {
 	struct guest g;
@@ -55,18 +55,37 @@ struct tguest {
 };
 
 static struct {
-	int probe_err;       /* 0 when the backend can run guests */
-	char why[96];        /* reason the tests skip */
+	int probe_err; /* 0 when the backend can run guests */
+	char why[96];  /* reason the tests skip */
 	struct tguest main, other;
 	bool main_broken;    /* a step of the main guest failed: later steps skip */
 	u64 host_intr_exits; /* external-interrupt exits run_expect() resumed from */
 } st;
 
-static u64 gpa_of(const u8 *label) { return TG_CODE + (u64)(label - vmx_tg_start); }
+/* Offset of a label in the guest code (symbols of one assembly section, compared as
+ * addresses). */
+static u64 tg_offset(const u8 *label)
+{
+	return (u64)((uintptr_t)label - (uintptr_t)vmx_tg_start);
+}
 
-static u64 ept_alloc(void *ctx) { return page_alloc(); }
-static void ept_free(void *ctx, u64 pa) { page_free(pa); }
-static void *ept_p2v(void *ctx, u64 pa) { return (void *)(uintptr_t)pa; }
+static u64 gpa_of(const u8 *label)
+{
+	return TG_CODE + tg_offset(label);
+}
+
+static u64 ept_alloc(void *ctx)
+{
+	return page_alloc();
+}
+static void ept_free(void *ctx, u64 pa)
+{
+	page_free(pa);
+}
+static void *ept_p2v(void *ctx, u64 pa)
+{
+	return (void *)(uintptr_t)pa;
+}
 
 static const struct pt_ops ept_ops = {
 	.alloc_table = ept_alloc,
@@ -74,7 +93,10 @@ static const struct pt_ops ept_ops = {
 	.p2v = ept_p2v,
 };
 
-static void *gptr(struct tguest *t, u64 gpa) { return t->ram + gpa; }
+static void *gptr(struct tguest *t, u64 gpa)
+{
+	return t->ram + gpa;
+}
 
 static void set_gate(struct tguest *t, u8 vec, u64 handler_gpa)
 {
@@ -101,8 +123,9 @@ static void tg_fill(struct tguest *t, u64 scratch)
 	gdt[2] = GDT_DATA_DESC;
 	set_gate(t, VEC_UD, gpa_of(vmx_tg_ud_handler));
 	set_gate(t, VEC_GP, gpa_of(vmx_tg_gp_handler));
-	memcpy(gptr(t, TG_CODE), vmx_tg_start, (size_t)(vmx_tg_end - vmx_tg_start));
-	memcpy(gptr(t, TG_REAL_CODE), vmx_tg_real, (size_t)(vmx_tg_end - vmx_tg_real));
+	memcpy(gptr(t, TG_CODE), vmx_tg_start, (size_t)tg_offset(vmx_tg_end));
+	memcpy(gptr(t, TG_REAL_CODE), vmx_tg_real,
+	       (size_t)(tg_offset(vmx_tg_end) - tg_offset(vmx_tg_real)));
 	*(u64 *)gptr(t, TG_SCRATCH) = scratch;
 }
 
@@ -156,7 +179,7 @@ free_ram:
 /* 64-bit entry at rip with the guest's own GDT and IDT loaded. */
 static int tg_reset(struct tguest *t, u64 rip)
 {
-	struct vcpu_boot_state s = { .rip = rip, .rsp = TG_STACK_TOP, .cr3 = TG_PML4 };
+	struct vcpu_boot_state s = {.rip = rip, .rsp = TG_STACK_TOP, .cr3 = TG_PML4};
 	int err = vmx_backend.vcpu_reset(&t->g.vcpu, &s);
 
 	if (err)
@@ -168,7 +191,10 @@ static int tg_reset(struct tguest *t, u64 rip)
 	return 0;
 }
 
-static u64 reg(struct tguest *t, enum vmm_reg r) { return vmx_backend.get_reg(&t->g.vcpu, r); }
+static u64 reg(struct tguest *t, enum vmm_reg r)
+{
+	return vmx_backend.get_reg(&t->g.vcpu, r);
+}
 
 /* Runs until the next exit other than a host interrupt (those the core too just resumes
  * from); a failed entry or an exit other than `want` fails the test and dumps the vCPU. */
@@ -183,8 +209,8 @@ static bool run_expect(struct st_ctx *ctx, struct tguest *t, enum vmm_exit_reaso
 	       (st.host_intr_exits++, ++n < 1000));
 
 	CHECK(ctx, err == 0 && e->reason == want, "run %d, exit %s (VMX %s, %#llx), expected %s",
-	      err, vmm_exit_name(e->reason), vmx_exit_name((u32)e->raw),
-	      (unsigned long long)e->raw, vmm_exit_name(want));
+	      err, vmm_exit_name(e->reason), vmx_exit_name((u32)e->raw), (unsigned long long)e->raw,
+	      vmm_exit_name(want));
 	if (err == 0 && e->reason == want)
 		return true;
 	vmx_backend.dump(&t->g.vcpu);
@@ -496,8 +522,8 @@ SELFTEST_ORDER(vmx_watchdog, "vmx", "watchdog-preemption-timer", 71)
 SELFTEST_ORDER(vmx_triple_fault, "vmx", "triple-fault", 72)
 {
 	struct tguest *t = &st.main;
-	struct vcpu_boot_state s = { .rip = gpa_of(vmx_tg_triple), .rsp = TG_STACK_TOP,
-				     .cr3 = TG_PML4 };
+	struct vcpu_boot_state s = {
+		.rip = gpa_of(vmx_tg_triple), .rsp = TG_STACK_TOP, .cr3 = TG_PML4};
 	struct vmm_exit e;
 	int err;
 
@@ -569,13 +595,14 @@ SELFTEST_ORDER(vmx_two_guests, "vmx", "two-guests-own-ept-vpid", 74)
 
 		if (!run_expect(ctx, t, VMM_EXIT_HYPERCALL, &e))
 			break;
-		CHECK(ctx, reg(t, VMM_REG_RAX) == want, "guest %u read %#llx at GPA %#x",
-		      t->g.id, (unsigned long long)reg(t, VMM_REG_RAX), TG_SCRATCH);
+		CHECK(ctx, reg(t, VMM_REG_RAX) == want, "guest %u read %#llx at GPA %#x", t->g.id,
+		      (unsigned long long)reg(t, VMM_REG_RAX), TG_SCRATCH);
 		skip_insn(t, &e);
 	}
 	if (!ctx->failed)
-		CHECK(ctx, run_expect(ctx, a, VMM_EXIT_HYPERCALL, &e) &&
-			       reg(a, VMM_REG_RAX) == 0x1111, "guest 1 after the switches");
+		CHECK(ctx,
+		      run_expect(ctx, a, VMM_EXIT_HYPERCALL, &e) && reg(a, VMM_REG_RAX) == 0x1111,
+		      "guest 1 after the switches");
 }
 
 SELFTEST_ORDER(vmx_real_mode, "vmx", "unrestricted-real-mode-start", 75)

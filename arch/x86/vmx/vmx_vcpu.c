@@ -51,7 +51,8 @@ static int release_remote(struct vmx_vcpu *vv)
 	int err = smp_call_sync(cpu, unload_fn, vv, VMX_REMOTE_CLEAR_US);
 
 	if (err)
-		return pr_err(err, "the VMCS at %#llx is active on cpu %u, which did not release it\n",
+		return pr_err(err,
+			      "the VMCS at %#llx is active on cpu %u, which did not release it\n",
 			      (unsigned long long)vv->vmcs_pa, cpu);
 	return 0;
 }
@@ -133,7 +134,8 @@ static int vmcs_write_all(const struct vmcs_init *w, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!vmcs_write(w[i].field, w[i].value))
-			return pr_err(-EIO, "VMWRITE of field %#x = %#llx failed: error %llu (%s)\n",
+			return pr_err(-EIO,
+				      "VMWRITE of field %#x = %#llx failed: error %llu (%s)\n",
 				      w[i].field, (unsigned long long)w[i].value,
 				      (unsigned long long)vmcs_read(VMCS_INSN_ERROR),
 				      vmx_insn_error_name((u32)vmcs_read(VMCS_INSN_ERROR)));
@@ -144,24 +146,24 @@ static int write_controls(struct vmx_vcpu *vv)
 {
 	const u32 *ctl = vmx_cfg.ctl;
 	struct vmcs_init w[] = {
-		{ VMCS_PIN_CTLS, ctl[VMX_CTL_PIN] & ~(u32)PIN_PREEMPT_TIMER },
-		{ VMCS_PROC_CTLS, ctl[VMX_CTL_PROC] },
-		{ VMCS_PROC2_CTLS, ctl[VMX_CTL_PROC2] },
-		{ VMCS_EXIT_CTLS, ctl[VMX_CTL_EXIT] },
-		{ VMCS_ENTRY_CTLS, ctl[VMX_CTL_ENTRY] },
-		{ VMCS_EXCEPTION_BITMAP, 0 },
-		{ VMCS_PF_ERR_MASK, 0 },
-		{ VMCS_PF_ERR_MATCH, 0 },
-		{ VMCS_CR3_TARGET_COUNT, 0 },
-		{ VMCS_EXIT_MSR_STORE_COUNT, 0 },
-		{ VMCS_EXIT_MSR_LOAD_COUNT, 0 },
-		{ VMCS_ENTRY_MSR_LOAD_COUNT, 0 },
-		{ VMCS_ENTRY_INTR_INFO, 0 },
-		{ VMCS_IO_BITMAP_A, (u64)(uintptr_t)vv->io_bitmap },
-		{ VMCS_IO_BITMAP_B, (u64)(uintptr_t)vv->io_bitmap + PAGE_SIZE },
-		{ VMCS_MSR_BITMAP, (u64)(uintptr_t)vv->msr_bitmap },
-		{ VMCS_EPTP, vv->eptp },
-		{ VMCS_TSC_OFFSET, 0 },
+		{VMCS_PIN_CTLS, ctl[VMX_CTL_PIN] & ~(u32)PIN_PREEMPT_TIMER},
+		{VMCS_PROC_CTLS, ctl[VMX_CTL_PROC]},
+		{VMCS_PROC2_CTLS, ctl[VMX_CTL_PROC2]},
+		{VMCS_EXIT_CTLS, ctl[VMX_CTL_EXIT]},
+		{VMCS_ENTRY_CTLS, ctl[VMX_CTL_ENTRY]},
+		{VMCS_EXCEPTION_BITMAP, 0},
+		{VMCS_PF_ERR_MASK, 0},
+		{VMCS_PF_ERR_MATCH, 0},
+		{VMCS_CR3_TARGET_COUNT, 0},
+		{VMCS_EXIT_MSR_STORE_COUNT, 0},
+		{VMCS_EXIT_MSR_LOAD_COUNT, 0},
+		{VMCS_ENTRY_MSR_LOAD_COUNT, 0},
+		{VMCS_ENTRY_INTR_INFO, 0},
+		{VMCS_IO_BITMAP_A, (u64)(uintptr_t)vv->io_bitmap},
+		{VMCS_IO_BITMAP_B, (u64)(uintptr_t)vv->io_bitmap + PAGE_SIZE},
+		{VMCS_MSR_BITMAP, (u64)(uintptr_t)vv->msr_bitmap},
+		{VMCS_EPTP, vv->eptp},
+		{VMCS_TSC_OFFSET, 0},
 	};
 	int err = vmcs_write_all(w, ARRAY_SIZE(w));
 
@@ -176,26 +178,26 @@ static int write_host_state(void)
 	struct percpu *pc = this_cpu();
 	struct desc_ptr idt;
 	struct vmcs_init w[] = {
-		{ VMCS_HOST_CR0, read_cr0() },
-		{ VMCS_HOST_CR3, read_cr3() },
-		{ VMCS_HOST_CR4, read_cr4() },
-		{ VMCS_HOST_CS_SEL, SEL_CODE64 },
-		{ VMCS_HOST_SS_SEL, SEL_DATA },
-		{ VMCS_HOST_DS_SEL, SEL_DATA },
-		{ VMCS_HOST_ES_SEL, SEL_DATA },
-		{ VMCS_HOST_FS_SEL, 0 },
-		{ VMCS_HOST_GS_SEL, 0 },
-		{ VMCS_HOST_TR_SEL, SEL_TSS },
-		{ VMCS_HOST_FS_BASE, rdmsr(MSR_FS_BASE) },
-		{ VMCS_HOST_GS_BASE, (u64)(uintptr_t)pc },
-		{ VMCS_HOST_TR_BASE, (u64)(uintptr_t)&pc->tss },
-		{ VMCS_HOST_GDTR_BASE, (u64)(uintptr_t)pc->gdt },
-		{ VMCS_HOST_IDTR_BASE, 0 },
-		{ VMCS_HOST_SYSENTER_CS, 0 },
-		{ VMCS_HOST_SYSENTER_ESP, 0 },
-		{ VMCS_HOST_SYSENTER_EIP, 0 },
-		{ VMCS_HOST_EFER, rdmsr(MSR_EFER) },
-		{ VMCS_HOST_RIP, (u64)(uintptr_t)vmx_exit_stub },
+		{VMCS_HOST_CR0, read_cr0()},
+		{VMCS_HOST_CR3, read_cr3()},
+		{VMCS_HOST_CR4, read_cr4()},
+		{VMCS_HOST_CS_SEL, SEL_CODE64},
+		{VMCS_HOST_SS_SEL, SEL_DATA},
+		{VMCS_HOST_DS_SEL, SEL_DATA},
+		{VMCS_HOST_ES_SEL, SEL_DATA},
+		{VMCS_HOST_FS_SEL, 0},
+		{VMCS_HOST_GS_SEL, 0},
+		{VMCS_HOST_TR_SEL, SEL_TSS},
+		{VMCS_HOST_FS_BASE, rdmsr(MSR_FS_BASE)},
+		{VMCS_HOST_GS_BASE, (u64)(uintptr_t)pc},
+		{VMCS_HOST_TR_BASE, (u64)(uintptr_t)&pc->tss},
+		{VMCS_HOST_GDTR_BASE, (u64)(uintptr_t)pc->gdt},
+		{VMCS_HOST_IDTR_BASE, 0},
+		{VMCS_HOST_SYSENTER_CS, 0},
+		{VMCS_HOST_SYSENTER_ESP, 0},
+		{VMCS_HOST_SYSENTER_EIP, 0},
+		{VMCS_HOST_EFER, rdmsr(MSR_EFER)},
+		{VMCS_HOST_RIP, (u64)(uintptr_t)vmx_exit_stub},
 	};
 	int err;
 
@@ -287,10 +289,10 @@ void vmx_vcpu_destroy(struct vcpu *v)
 }
 
 /* Segment state for the entry states: base, limit, access rights (24.4.1). */
-#define AR_CODE64 (FIELD_PREP(SEG_AR_TYPE, SEG_TYPE_CODE_XRA) | SEG_AR_S | SEG_AR_P | \
-		   SEG_AR_L | SEG_AR_G)
-#define AR_DATA32 (FIELD_PREP(SEG_AR_TYPE, SEG_TYPE_DATA_RWA) | SEG_AR_S | SEG_AR_P | \
-		   SEG_AR_DB | SEG_AR_G)
+#define AR_CODE64                                                                                  \
+	(FIELD_PREP(SEG_AR_TYPE, SEG_TYPE_CODE_XRA) | SEG_AR_S | SEG_AR_P | SEG_AR_L | SEG_AR_G)
+#define AR_DATA32                                                                                  \
+	(FIELD_PREP(SEG_AR_TYPE, SEG_TYPE_DATA_RWA) | SEG_AR_S | SEG_AR_P | SEG_AR_DB | SEG_AR_G)
 #define AR_CODE16 (FIELD_PREP(SEG_AR_TYPE, SEG_TYPE_CODE_XRA) | SEG_AR_S | SEG_AR_P)
 #define AR_DATA16 (FIELD_PREP(SEG_AR_TYPE, SEG_TYPE_DATA_RWA) | SEG_AR_S | SEG_AR_P)
 #define AR_TSS_BUSY (FIELD_PREP(SEG_AR_TYPE, SEG_TYPE_TSS64_BUSY) | SEG_AR_P)
@@ -300,8 +302,7 @@ static const enum vmcs_field seg_sel[] = {
 	VMCS_GUEST_DS_SEL, VMCS_GUEST_FS_SEL, VMCS_GUEST_GS_SEL,
 };
 
-static int write_segments(u16 cs, u16 ds, u64 cs_base, u64 ds_base, u32 limit, u32 cs_ar,
-			  u32 ds_ar)
+static int write_segments(u16 cs, u16 ds, u64 cs_base, u64 ds_base, u32 limit, u32 cs_ar, u32 ds_ar)
 {
 	int err = 0;
 
@@ -309,10 +310,10 @@ static int write_segments(u16 cs, u16 ds, u64 cs_base, u64 ds_base, u32 limit, u
 	for (unsigned i = 0; i < ARRAY_SIZE(seg_sel) && !err; i++) {
 		bool is_cs = seg_sel[i] == VMCS_GUEST_CS_SEL;
 		struct vmcs_init w[] = {
-			{ seg_sel[i], is_cs ? cs : ds },
-			{ VMCS_GUEST_ES_BASE + 2 * i, is_cs ? cs_base : ds_base },
-			{ VMCS_GUEST_ES_LIMIT + 2 * i, limit },
-			{ VMCS_GUEST_ES_AR + 2 * i, is_cs ? cs_ar : ds_ar },
+			{seg_sel[i], is_cs ? cs : ds},
+			{VMCS_GUEST_ES_BASE + 2 * i, is_cs ? cs_base : ds_base},
+			{VMCS_GUEST_ES_LIMIT + 2 * i, limit},
+			{VMCS_GUEST_ES_AR + 2 * i, is_cs ? cs_ar : ds_ar},
 		};
 
 		err = vmcs_write_all(w, ARRAY_SIZE(w));
@@ -326,32 +327,32 @@ static int write_common_guest_state(struct vmx_vcpu *vv, u64 cr0, u64 cr4, bool 
 	u64 cr0_mask = (c->cr0_fixed0 | ~c->cr0_fixed1) & GENMASK(31, 0);
 	u64 cr4_mask = (c->cr4_fixed0 | ~c->cr4_fixed1) & GENMASK(31, 0);
 	struct vmcs_init w[] = {
-		{ VMCS_GUEST_CR0, vmx_fix_cr0(c, cr0, unrestricted) },
-		{ VMCS_GUEST_CR4, vmx_fix_cr4(c, cr4) },
+		{VMCS_GUEST_CR0, vmx_fix_cr0(c, cr0, unrestricted)},
+		{VMCS_GUEST_CR4, vmx_fix_cr4(c, cr4)},
 		/* the guest sees its own CR0/CR4; changing a bit VMX fixes exits */
-		{ VMCS_CR0_MASK, unrestricted ? cr0_mask & ~(u64)(CR0_PE | CR0_PG) : cr0_mask },
-		{ VMCS_CR4_MASK, cr4_mask },
-		{ VMCS_CR0_SHADOW, cr0 },
-		{ VMCS_CR4_SHADOW, cr4 },
-		{ VMCS_GUEST_LDTR_SEL, 0 },
-		{ VMCS_GUEST_LDTR_BASE, 0 },
-		{ VMCS_GUEST_LDTR_LIMIT, 0 },
-		{ VMCS_GUEST_LDTR_AR, SEG_AR_UNUSABLE },
-		{ VMCS_GUEST_TR_SEL, 0 },
-		{ VMCS_GUEST_TR_BASE, 0 },
-		{ VMCS_GUEST_TR_LIMIT, 0x67 },
-		{ VMCS_GUEST_TR_AR, AR_TSS_BUSY },
-		{ VMCS_GUEST_DR7, 0x400 },
-		{ VMCS_GUEST_DEBUGCTL, 0 },
-		{ VMCS_GUEST_SYSENTER_CS, 0 },
-		{ VMCS_GUEST_SYSENTER_ESP, 0 },
-		{ VMCS_GUEST_SYSENTER_EIP, 0 },
-		{ VMCS_GUEST_PENDING_DBG, 0 },
-		{ VMCS_GUEST_INTERRUPTIBILITY, 0 },
-		{ VMCS_GUEST_ACTIVITY, GUEST_ACTIVITY_ACTIVE },
-		{ VMCS_LINK_PTR, VMCS_LINK_NONE },
-		{ VMCS_ENTRY_INTR_INFO, 0 },
-		{ VMCS_GUEST_RFLAGS, 0x2 },
+		{VMCS_CR0_MASK, unrestricted ? cr0_mask & ~(u64)(CR0_PE | CR0_PG) : cr0_mask},
+		{VMCS_CR4_MASK, cr4_mask},
+		{VMCS_CR0_SHADOW, cr0},
+		{VMCS_CR4_SHADOW, cr4},
+		{VMCS_GUEST_LDTR_SEL, 0},
+		{VMCS_GUEST_LDTR_BASE, 0},
+		{VMCS_GUEST_LDTR_LIMIT, 0},
+		{VMCS_GUEST_LDTR_AR, SEG_AR_UNUSABLE},
+		{VMCS_GUEST_TR_SEL, 0},
+		{VMCS_GUEST_TR_BASE, 0},
+		{VMCS_GUEST_TR_LIMIT, 0x67},
+		{VMCS_GUEST_TR_AR, AR_TSS_BUSY},
+		{VMCS_GUEST_DR7, 0x400},
+		{VMCS_GUEST_DEBUGCTL, 0},
+		{VMCS_GUEST_SYSENTER_CS, 0},
+		{VMCS_GUEST_SYSENTER_ESP, 0},
+		{VMCS_GUEST_SYSENTER_EIP, 0},
+		{VMCS_GUEST_PENDING_DBG, 0},
+		{VMCS_GUEST_INTERRUPTIBILITY, 0},
+		{VMCS_GUEST_ACTIVITY, GUEST_ACTIVITY_ACTIVE},
+		{VMCS_LINK_PTR, VMCS_LINK_NONE},
+		{VMCS_ENTRY_INTR_INFO, 0},
+		{VMCS_GUEST_RFLAGS, 0x2},
 	};
 	int err = vmcs_write_all(w, ARRAY_SIZE(w));
 
@@ -377,15 +378,15 @@ int vmx_vcpu_reset(struct vcpu *v, const struct vcpu_boot_state *s)
 		return err;
 	{
 		struct vmcs_init w[] = {
-			{ VMCS_GUEST_CR3, s->cr3 },
-			{ VMCS_GUEST_EFER, EFER_LME | EFER_LMA | EFER_NXE },
-			{ VMCS_ENTRY_CTLS, vmx_cfg.ctl[VMX_CTL_ENTRY] | ENTRY_IA32E },
-			{ VMCS_GUEST_GDTR_BASE, 0 },
-			{ VMCS_GUEST_GDTR_LIMIT, 0 },
-			{ VMCS_GUEST_IDTR_BASE, 0 },
-			{ VMCS_GUEST_IDTR_LIMIT, 0 },
-			{ VMCS_GUEST_RIP, s->rip },
-			{ VMCS_GUEST_RSP, s->rsp },
+			{VMCS_GUEST_CR3, s->cr3},
+			{VMCS_GUEST_EFER, EFER_LME | EFER_LMA | EFER_NXE},
+			{VMCS_ENTRY_CTLS, vmx_cfg.ctl[VMX_CTL_ENTRY] | ENTRY_IA32E},
+			{VMCS_GUEST_GDTR_BASE, 0},
+			{VMCS_GUEST_GDTR_LIMIT, 0},
+			{VMCS_GUEST_IDTR_BASE, 0},
+			{VMCS_GUEST_IDTR_LIMIT, 0},
+			{VMCS_GUEST_RIP, s->rip},
+			{VMCS_GUEST_RSP, s->rsp},
 		};
 
 		err = vmcs_write_all(w, ARRAY_SIZE(w));
@@ -412,15 +413,15 @@ int vmx_vcpu_reset_real(struct vcpu *v, u16 cs, u16 ip)
 		return err;
 	{
 		struct vmcs_init w[] = {
-			{ VMCS_GUEST_CR3, 0 },
-			{ VMCS_GUEST_EFER, 0 },
-			{ VMCS_ENTRY_CTLS, vmx_cfg.ctl[VMX_CTL_ENTRY] & ~(u32)ENTRY_IA32E },
-			{ VMCS_GUEST_GDTR_BASE, 0 },
-			{ VMCS_GUEST_GDTR_LIMIT, 0xffff },
-			{ VMCS_GUEST_IDTR_BASE, 0 },
-			{ VMCS_GUEST_IDTR_LIMIT, 0x3ff },
-			{ VMCS_GUEST_RIP, ip },
-			{ VMCS_GUEST_RSP, 0 },
+			{VMCS_GUEST_CR3, 0},
+			{VMCS_GUEST_EFER, 0},
+			{VMCS_ENTRY_CTLS, vmx_cfg.ctl[VMX_CTL_ENTRY] & ~(u32)ENTRY_IA32E},
+			{VMCS_GUEST_GDTR_BASE, 0},
+			{VMCS_GUEST_GDTR_LIMIT, 0xffff},
+			{VMCS_GUEST_IDTR_BASE, 0},
+			{VMCS_GUEST_IDTR_LIMIT, 0x3ff},
+			{VMCS_GUEST_RIP, ip},
+			{VMCS_GUEST_RSP, 0},
 		};
 
 		err = vmcs_write_all(w, ARRAY_SIZE(w));

@@ -54,6 +54,10 @@ static int vmx_run(struct vcpu *v, struct vmm_exit *e)
 	 * takes it through its own IDT now */
 	if (e->reason == VMM_EXIT_EXT_INTR)
 		__asm__ volatile("sti; nop; cli" ::: "memory");
+	/* an NMI that exited the guest is consumed by the exit (27.2.2): hand it to the host's
+	 * own handler, as the core expects */
+	if (e->reason == VMM_EXIT_NMI)
+		__asm__ volatile("int $2" ::: "memory");
 	if (e->reason == VMM_EXIT_INVALID) {
 		/* 26.7: the VM entry failed while loading guest state; the qualification says
 		 * which check (0 none, 2 PDPTE, 3 NMI injection, 4 link pointer) */

@@ -31,13 +31,6 @@ static void *npt_p2v(void *ctx, u64 pa)
 
 static const struct pt_ops npt_ops = {npt_alloc, npt_free, npt_p2v, NULL, NULL};
 
-void *guest_ptr(struct guest *g, u64 gpa, u64 len)
-{
-	if (gpa >= g->ram_size || len > g->ram_size - gpa)
-		return NULL;
-	return (void *)(uintptr_t)(g->ram_hpa + gpa);
-}
-
 static u64 canary_value(u64 hpa, unsigned i)
 {
 	return 0x6d6f6174ca7a5a00ULL ^ (hpa * 0x9e3779b97f4a7c15ULL) ^ i;
@@ -116,7 +109,11 @@ int guest_memory_init(struct guest *g, const struct vmm_caps *caps)
 
 	g->ram_size = g->cfg.memory;
 	/* RAM and guard in one chunk: the guard is what a broken nested map would hit. */
-	g->ram_hpa = pages_alloc(g->ram_size + GUARD_SIZE, 2 * MiB);
+	/* 1 GiB alignment lets the nested tables use 1 GiB pages; 2 MiB is the minimum. */
+	if (caps->npt_max_leaf >= 2 && IS_ALIGNED(g->ram_size, GiB))
+		g->ram_hpa = pages_alloc(g->ram_size + GUARD_SIZE, GiB);
+	if (!g->ram_hpa)
+		g->ram_hpa = pages_alloc(g->ram_size + GUARD_SIZE, 2 * MiB);
 	if (!g->ram_hpa)
 		return pr_err(-ENOMEM, "guest %s: no %llu MiB of 2 MiB aligned RAM\n", g->cfg.name,
 			      (unsigned long long)(g->ram_size / MiB));

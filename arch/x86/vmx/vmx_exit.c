@@ -1,58 +1,12 @@
-/* VM exits decoded into the core's normalized reasons (SDM Vol. 3C 28.2), and the dump of
- * a vCPU for exits nobody handles. */
+/* The exit information read from the VMCS for the decoder, events re-queued after an exit,
+ * and the dump of a vCPU for exits nobody handles. */
 #define LOG_TAG "vmx"
 #include <moat/errno.h>
 #include <moat/log.h>
 #include <moat/string.h>
-#include "arch/x86/trap.h"
 #include "arch/x86/vmx/vmcs.h"
+#include "arch/x86/vmx/vmx_decode.h"
 #include "arch/x86/vmx/vmx.h"
-
-static void decode_io(u64 qual, struct vmm_exit *e)
-{
-	e->reason = VMM_EXIT_IO;
-	e->io.port = (u16)FIELD_GET(IO_QUAL_PORT, qual);
-	e->io.size = (u8)(FIELD_GET(IO_QUAL_SIZE, qual) + 1);
-	e->io.in = qual & IO_QUAL_IN;
-	e->io.string = qual & IO_QUAL_STRING;
-	e->io.rep = qual & IO_QUAL_REP;
-}
-
-static void decode_ept_violation(u64 qual, struct vmm_exit *e)
-{
-	u32 a = 0;
-
-	if (qual & EPT_QUAL_READ)
-		a |= VMM_NPF_READ;
-	if (qual & EPT_QUAL_WRITE)
-		a |= VMM_NPF_WRITE;
-	if (qual & EPT_QUAL_FETCH)
-		a |= VMM_NPF_EXEC;
-	if (qual & (EPT_QUAL_READABLE | EPT_QUAL_WRITABLE | EPT_QUAL_EXECUTABLE))
-		a |= VMM_NPF_PRESENT;
-	if ((qual & EPT_QUAL_GLA_VALID) && !(qual & EPT_QUAL_GLA_FINAL))
-		a |= VMM_NPF_WALK;
-	e->reason = VMM_EXIT_NPF;
-	e->npf.gpa = vmcs_read(VMCS_GUEST_PHYS_ADDR);
-	e->npf.access = a;
-	e->info2 = e->npf.gpa;
-}
-
-static void decode_exception(u64 qual, struct vmm_exit *e)
-{
-	u32 info = (u32)vmcs_read(VMCS_EXIT_INTR_INFO);
-
-	e->info2 = info;
-	if (FIELD_GET(INTR_INFO_TYPE, info) == INTR_TYPE_NMI) {
-		e->reason = VMM_EXIT_NMI;
-		return;
-	}
-	e->reason = VMM_EXIT_EXCEPTION;
-	e->exc.vector = (u8)FIELD_GET(INTR_INFO_VECTOR, info);
-	e->exc.has_error = info & INTR_INFO_HAS_ERROR;
-	e->exc.error = e->exc.has_error ? (u32)vmcs_read(VMCS_EXIT_INTR_ERROR) : 0;
-	e->exc.cr2 = e->exc.vector == VEC_PF ? qual : 0;
-}
 
 /* An event that was being delivered when the exit happened is delivered again at the next
  * entry (27.2.4), unless the core injects something else first. */
@@ -70,50 +24,22 @@ static void requeue_vectoring(void)
 
 void vmx_decode_exit(struct vmx_vcpu *vv, struct vmm_exit *e)
 {
-	u32 reason = (u32)vmcs_read(VMCS_EXIT_REASON);
-	u64 qual = vmcs_read(VMCS_EXIT_QUAL);
-	const u64 *r = vv->gprs.r;
+	struct vmx_exit_info x = {
+		.reason = (u32)vmcs_read(VMCS_EXIT_REASON),
+		.qual = vmcs_read(VMCS_EXIT_QUAL),
+		.gpa = vmcs_read(VMCS_GUEST_PHYS_ADDR),
+		.intr_info = (u32)vmcs_read(VMCS_EXIT_INTR_INFO),
+		.intr_error = (u32)vmcs_read(VMCS_EXIT_INTR_ERROR),
+		.rip = vmcs_read(VMCS_GUEST_RIP),
+		.insn_len = (u32)vmcs_read(VMCS_EXIT_INSN_LEN),
+	};
 
-	memset(e, 0, sizeof(*e));
-	e->raw = reason;
-	e->info1 = qual;
-	e->rip = vmcs_read(VMCS_GUEST_RIP);
-	e->insn_len = (u32)vmcs_read(VMCS_EXIT_INSN_LEN);
-	if (reason & EXIT_REASON_ENTRY_FAIL) {
-		e->reason = VMM_EXIT_INVALID;
+	vmx_exit_decode(&x, vv->gprs.r, e);
+	if (e->reason == VMM_EXIT_INVALID)
 		return;
-	}
 	requeue_vectoring();
-	switch (FIELD_GET(EXIT_REASON_BASIC, reason)) {
-	case VMX_EXIT_EXCEPTION_NMI: decode_exception(qual, e); break;
-	case VMX_EXIT_EXT_INTR: e->reason = VMM_EXIT_EXT_INTR; break;
-	case VMX_EXIT_TRIPLE_FAULT: e->reason = VMM_EXIT_SHUTDOWN; break;
-	case VMX_EXIT_CPUID:
-		e->reason = VMM_EXIT_CPUID;
-		e->cpuid.leaf = (u32)r[VMM_REG_RAX];
-		e->cpuid.subleaf = (u32)r[VMM_REG_RCX];
-		break;
-	case VMX_EXIT_HLT: e->reason = VMM_EXIT_HLT; break;
-	case VMX_EXIT_VMCALL: e->reason = VMM_EXIT_HYPERCALL; break;
-	case VMX_EXIT_IO: decode_io(qual, e); break;
-	case VMX_EXIT_RDMSR:
-	case VMX_EXIT_WRMSR:
-		e->reason = FIELD_GET(EXIT_REASON_BASIC, reason) == VMX_EXIT_RDMSR
-				    ? VMM_EXIT_MSR_READ
-				    : VMM_EXIT_MSR_WRITE;
-		e->msr.index = (u32)r[VMM_REG_RCX];
-		e->msr.value = (r[VMM_REG_RDX] << 32) | (u32)r[VMM_REG_RAX];
-		break;
-	case VMX_EXIT_EPT_VIOLATION: decode_ept_violation(qual, e); break;
-	case VMX_EXIT_EPT_MISCONFIG:
-		/* a bug in moat's tables, not the guest's doing: reported, guest stopped */
-		e->reason = VMM_EXIT_UNHANDLED;
-		e->info2 = vmcs_read(VMCS_GUEST_PHYS_ADDR);
-		pr_err(-EIO, "EPT misconfiguration at GPA %#llx\n", (unsigned long long)e->info2);
-		break;
-	case VMX_EXIT_PREEMPT_TIMER: e->reason = VMM_EXIT_WATCHDOG; break;
-	default: e->reason = VMM_EXIT_UNHANDLED; break;
-	}
+	if (FIELD_GET(EXIT_REASON_BASIC, x.reason) == VMX_EXIT_EPT_MISCONFIG)
+		pr_err(-EIO, "EPT misconfiguration at GPA %#llx\n", (unsigned long long)x.gpa);
 }
 
 static void dump_seg(const char *name, enum vmcs_field sel, enum vmcs_field base,

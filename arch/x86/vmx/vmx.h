@@ -11,6 +11,7 @@ struct vmx_config {
 	struct vmx_caps caps;
 	u32 revision;	     /* VMCS / VMXON region revision identifier */
 	u32 ctl[VMX_CTL_NR]; /* control values computed at probe */
+	u32 max_msr_list;    /* recommended maximum entries of an MSR area (A.6) */
 	bool vpid, unrestricted, invept_single, invvpid_single, load_pat;
 	unsigned ept_max_leaf;
 };
@@ -31,12 +32,22 @@ struct vmx_gprs {
 
 #define VMX_CPU_NONE (~0u)
 
+/* An entry of a VM-entry/VM-exit MSR area (24.7.2) */
+struct vmx_msr_entry {
+	u32 index;
+	u32 reserved;
+	u64 value;
+} __packed;
+
 struct vmx_vcpu {
 	struct vmx_gprs gprs; /* must stay first: vmx_enter() takes a pointer to it */
 	u64 cr2;
 	u64 vmcs_pa;
-	u8 *msr_bitmap; /* 4 KiB */
-	u8 *io_bitmap;	/* 8 KiB: A (ports 0-0x7fff) then B */
+	u8 *msr_bitmap;			 /* 4 KiB */
+	u8 *io_bitmap;			 /* 8 KiB: A (ports 0-0x7fff) then B */
+	struct vmx_msr_entry *msr_guest; /* entry load and exit store area: one page */
+	struct vmx_msr_entry *msr_host;	 /* exit load area: one page */
+	u32 nr_msr_switch;
 	u64 eptp;
 	u16 vpid;	     /* 0: VPID not used */
 	unsigned active_cpu; /* CPU where the VMCS is active, VMX_CPU_NONE when clear */
@@ -67,6 +78,10 @@ void vmx_vcpu_destroy(struct vcpu *v);
 int vmx_vcpu_reset(struct vcpu *v, const struct vcpu_boot_state *s);
 /* Real-mode start at cs:ip with unrestricted guest (for a later Linux/BIOS-style boot). */
 int vmx_vcpu_reset_real(struct vcpu *v, u16 cs, u16 ip);
+
+/* vmx_msr.c */
+void vmx_msr_intercept(struct vcpu *v, u32 msr, bool read, bool write);
+void vmx_io_intercept(struct vcpu *v, u16 port, bool intercept);
 
 /* vmx_exit.c */
 void vmx_decode_exit(struct vmx_vcpu *vv, struct vmm_exit *e);

@@ -269,43 +269,6 @@ static void vmx_set_watchdog(struct vcpu *v, u64 budget_us)
 	vmx_vcpu_put(v);
 }
 
-static void bitmap_set(u8 *map, u32 bit, bool set)
-{
-	if (set)
-		map[bit / 8] |= (u8)(1u << (bit % 8));
-	else
-		map[bit / 8] &= (u8) ~(1u << (bit % 8));
-}
-
-static void vmx_msr_intercept(struct vcpu *v, u32 msr, bool read, bool write)
-{
-	struct vmx_vcpu *vv = to_vmx(v);
-	u32 rd, wr, bit;
-
-	if (msr < MSR_RANGE_LO_END) {
-		rd = MSR_BITMAP_READ_LO;
-		wr = MSR_BITMAP_WRITE_LO;
-		bit = msr;
-	} else if (msr >= MSR_RANGE_HI_BASE && msr < MSR_RANGE_HI_END) {
-		rd = MSR_BITMAP_READ_HI;
-		wr = MSR_BITMAP_WRITE_HI;
-		bit = msr - MSR_RANGE_HI_BASE;
-	} else {
-		/* 24.6.9: MSRs outside both ranges always exit */
-		if (!read || !write)
-			pr_warn("MSR %#x is outside the bitmap: it always exits\n", msr);
-		return;
-	}
-	bitmap_set(vv->msr_bitmap + rd, bit, read);
-	bitmap_set(vv->msr_bitmap + wr, bit, write);
-}
-
-static void vmx_io_intercept(struct vcpu *v, u16 port, bool intercept)
-{
-	/* bitmap A covers ports 0-0x7fff and B 0x8000-0xffff, contiguous here */
-	bitmap_set(to_vmx(v)->io_bitmap, port, intercept);
-}
-
 const struct vmm_backend vmx_backend = {
 	.name = "vmx",
 	.probe = vmx_probe,

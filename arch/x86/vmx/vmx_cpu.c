@@ -165,6 +165,7 @@ int vmx_probe(struct vmm_caps *caps)
 			(cfg->ctl[VMX_CTL_EXIT] & EXIT_LOAD_PAT) &&
 			(cfg->ctl[VMX_CTL_EXIT] & EXIT_SAVE_PAT);
 	cfg->ept_max_leaf = ept_max_leaf(ev);
+	cfg->max_msr_list = 512 * ((u32)FIELD_GET(VMX_MISC_MSR_LIST, cfg->caps.misc) + 1);
 	if (!(ev & EPT_CAP_INVEPT) || !(ev & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL)))
 		return pr_err(-ENODEV, "no INVEPT (EPT/VPID cap %#llx)\n", (unsigned long long)ev);
 

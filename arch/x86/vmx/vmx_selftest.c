@@ -33,6 +33,7 @@
 /* guest ids (and VPIDs) apart from the core's guests 1.. */
 #define TG_ID_MAIN 0xff01
 #define TG_ID_OTHER 0xff02
+#define MSR_STAR 0xc0000081
 #define TG_MAGIC 0x5afe5afe0c0ffeeull
 
 /* 64-bit interrupt gate (SDM Vol. 3A 6.14.1) */
@@ -45,7 +46,7 @@
 #define GDT_DATA_DESC 0x00cf93000000ffffull
 
 extern const u8 vmx_tg_start[], vmx_tg_end[], vmx_tg_isolation[], vmx_tg_triple[], vmx_tg_real[],
-	vmx_tg_spin[], vmx_tg_ud_handler[], vmx_tg_gp_handler[];
+	vmx_tg_spin[], vmx_tg_ud_handler[], vmx_tg_gp_handler[], vmx_tg_msr[];
 
 struct tguest {
 	struct guest g;
@@ -605,7 +606,45 @@ SELFTEST_ORDER(vmx_two_guests, "vmx", "two-guests-own-ept-vpid", 74)
 		      "guest 1 after the switches");
 }
 
-SELFTEST_ORDER(vmx_real_mode, "vmx", "unrestricted-real-mode-start", 75)
+/* STAR, passed through, is switched by the MSR areas: the guest keeps its value across
+ * exits, the host's is back after every exit. */
+SELFTEST_ORDER(vmx_msr_switch, "vmx", "passthrough-msr-switched", 75)
+{
+	struct tguest *t = &st.other;
+	struct vmm_exit e;
+	u64 host_star = rdmsr(MSR_STAR);
+	int err;
+
+	if (!main_ready(ctx))
+		return;
+	if (!t->created) {
+		st_skip(ctx, "the second guest was not created");
+		return;
+	}
+	vmx_backend.msr_intercept(&t->g.vcpu, MSR_STAR, false, false);
+	CHECK(ctx, to_vmx(&t->g.vcpu)->nr_msr_switch == 1, "%u MSRs switched",
+	      to_vmx(&t->g.vcpu)->nr_msr_switch);
+	err = tg_reset(t, gpa_of(vmx_tg_msr));
+	CHECK(ctx, err == 0, "reset %s", err_name(err));
+	if (err || !run_expect(ctx, t, VMM_EXIT_HYPERCALL, &e))
+		return;
+	CHECK(ctx, rdmsr(MSR_STAR) == host_star, "host STAR %#llx after the guest wrote its own",
+	      (unsigned long long)rdmsr(MSR_STAR));
+	CHECK(ctx, to_vmx(&t->g.vcpu)->msr_guest[0].value == 0x0023001012345678ull,
+	      "stored guest STAR %#llx",
+	      (unsigned long long)to_vmx(&t->g.vcpu)->msr_guest[0].value);
+	skip_insn(t, &e);
+	if (!run_expect(ctx, t, VMM_EXIT_HYPERCALL, &e))
+		return;
+	CHECK(ctx, reg(t, VMM_REG_RAX) == 0x12345678 && reg(t, VMM_REG_RDX) == 0x00230010,
+	      "guest read back edx:eax %#llx:%#llx", (unsigned long long)reg(t, VMM_REG_RDX),
+	      (unsigned long long)reg(t, VMM_REG_RAX));
+	CHECK(ctx, rdmsr(MSR_STAR) == host_star, "host STAR %#llx",
+	      (unsigned long long)rdmsr(MSR_STAR));
+	skip_insn(t, &e);
+}
+
+SELFTEST_ORDER(vmx_real_mode, "vmx", "unrestricted-real-mode-start", 76)
 {
 	struct tguest *t = &st.other;
 	struct vmm_exit e;
@@ -634,7 +673,7 @@ SELFTEST_ORDER(vmx_real_mode, "vmx", "unrestricted-real-mode-start", 75)
 	}
 }
 
-SELFTEST_ORDER(vmx_cleanup, "vmx", "teardown", 76)
+SELFTEST_ORDER(vmx_cleanup, "vmx", "teardown", 77)
 {
 	u64 before;
 

@@ -6,7 +6,7 @@ bits 64
 section .rodata
 
 global vmx_tg_start, vmx_tg_end, vmx_tg_isolation, vmx_tg_triple, vmx_tg_real
-global vmx_tg_spin, vmx_tg_ud_handler, vmx_tg_gp_handler
+global vmx_tg_spin, vmx_tg_ud_handler, vmx_tg_gp_handler, vmx_tg_msr
 
 TG_MISSING equ 0x200010		; first GPA the host's EPT leaves unmapped
 TG_SCRATCH equ 0x8000
@@ -62,6 +62,17 @@ vmx_tg_isolation:
 	mov rax, [TG_SCRATCH]
 	vmcall
 	jmp vmx_tg_isolation
+
+vmx_tg_msr:				; STAR passed through: the guest's own copy
+	mov ecx, 0xc0000081
+	mov eax, 0x12345678
+	mov edx, 0x00230010
+	wrmsr
+	vmcall
+	mov ecx, 0xc0000081
+	rdmsr
+	vmcall
+	jmp vmx_tg_msr
 
 vmx_tg_triple:
 	ud2				; no IDT: #UD -> #GP -> #DF -> shutdown

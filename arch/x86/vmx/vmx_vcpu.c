@@ -162,6 +162,9 @@ static int write_controls(struct vmx_vcpu *vv)
 		{VMCS_IO_BITMAP_A, (u64)(uintptr_t)vv->io_bitmap},
 		{VMCS_IO_BITMAP_B, (u64)(uintptr_t)vv->io_bitmap + PAGE_SIZE},
 		{VMCS_MSR_BITMAP, (u64)(uintptr_t)vv->msr_bitmap},
+		{VMCS_EXIT_MSR_STORE, (u64)(uintptr_t)vv->msr_guest},
+		{VMCS_ENTRY_MSR_LOAD, (u64)(uintptr_t)vv->msr_guest},
+		{VMCS_EXIT_MSR_LOAD, (u64)(uintptr_t)vv->msr_host},
 		{VMCS_EPTP, vv->eptp},
 		{VMCS_TSC_OFFSET, 0},
 	};
@@ -217,6 +220,10 @@ static void free_vcpu(struct vmx_vcpu *vv)
 		page_free((u64)(uintptr_t)vv->msr_bitmap);
 	if (vv->io_bitmap)
 		pages_free((u64)(uintptr_t)vv->io_bitmap, 2 * PAGE_SIZE);
+	if (vv->msr_guest)
+		page_free((u64)(uintptr_t)vv->msr_guest);
+	if (vv->msr_host)
+		page_free((u64)(uintptr_t)vv->msr_host);
 	page_free((u64)(uintptr_t)vv);
 }
 
@@ -234,7 +241,9 @@ int vmx_vcpu_create(struct vcpu *v)
 	vv->vmcs_pa = page_alloc();
 	vv->msr_bitmap = (void *)(uintptr_t)page_alloc();
 	vv->io_bitmap = (void *)(uintptr_t)pages_alloc(2 * PAGE_SIZE, PAGE_SIZE);
-	if (!vv->vmcs_pa || !vv->msr_bitmap || !vv->io_bitmap) {
+	vv->msr_guest = (void *)(uintptr_t)page_alloc();
+	vv->msr_host = (void *)(uintptr_t)page_alloc();
+	if (!vv->vmcs_pa || !vv->msr_bitmap || !vv->io_bitmap || !vv->msr_guest || !vv->msr_host) {
 		err = pr_err(-ENOMEM, "no memory for the VMCS and its bitmaps\n");
 		goto fail;
 	}

@@ -79,6 +79,9 @@ int vmx_vcpu_reset(struct vcpu *v, const struct vcpu_boot_state *s);
 /* Real-mode start at cs:ip with unrestricted guest (for a later Linux/BIOS-style boot). */
 int vmx_vcpu_reset_real(struct vcpu *v, u16 cs, u16 ip);
 
+/* vmx_cr.c: true when a control-register exit was handled (the guest goes on) */
+bool vmx_handle_cr_access(struct vmx_vcpu *vv, u64 qual, u32 insn_len);
+
 /* vmx_msr.c */
 void vmx_msr_intercept(struct vcpu *v, u32 msr, bool read, bool write);
 void vmx_io_intercept(struct vcpu *v, u16 port, bool intercept);

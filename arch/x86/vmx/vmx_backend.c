@@ -26,16 +26,11 @@ static int entry_failed(struct vmx_vcpu *vv, u64 flags, struct vmm_exit *e)
 		      vmx_insn_error_name(err));
 }
 
-static int vmx_run(struct vcpu *v, struct vmm_exit *e)
+/* Enters the guest once and decodes the exit. */
+static int enter_once(struct vmx_vcpu *vv, struct vmm_exit *e)
 {
-	struct vmx_vcpu *vv = to_vmx(v);
 	u64 flags;
-	int err = vmx_vcpu_load(vv);
 
-	if (err) {
-		e->reason = VMM_EXIT_INVALID;
-		return err;
-	}
 	if (vv->flush_pending) {
 		vv->flush_pending = false;
 		vmx_vcpu_flush(vv);
@@ -67,6 +62,28 @@ static int vmx_run(struct vcpu *v, struct vmm_exit *e)
 			      (unsigned long long)e->info1);
 	}
 	return 0;
+}
+
+static bool is_cr_access(const struct vmm_exit *e)
+{
+	return e->reason == VMM_EXIT_UNHANDLED &&
+	       FIELD_GET(EXIT_REASON_BASIC, e->raw) == VMX_EXIT_CR_ACCESS;
+}
+
+static int vmx_run(struct vcpu *v, struct vmm_exit *e)
+{
+	struct vmx_vcpu *vv = to_vmx(v);
+	int err = vmx_vcpu_load(vv);
+
+	if (err) {
+		e->reason = VMM_EXIT_INVALID;
+		return err;
+	}
+	/* exits the architecture defines the answer to are not the core's business */
+	do
+		err = enter_once(vv, e);
+	while (!err && is_cr_access(e) && vmx_handle_cr_access(vv, e->info1, e->insn_len));
+	return err;
 }
 
 static u64 guest_cr(enum vmcs_field real, enum vmcs_field mask, enum vmcs_field shadow)

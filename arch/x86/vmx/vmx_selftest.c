@@ -46,7 +46,7 @@
 #define GDT_DATA_DESC 0x00cf93000000ffffull
 
 extern const u8 vmx_tg_start[], vmx_tg_end[], vmx_tg_isolation[], vmx_tg_triple[], vmx_tg_real[],
-	vmx_tg_spin[], vmx_tg_ud_handler[], vmx_tg_gp_handler[], vmx_tg_msr[];
+	vmx_tg_spin[], vmx_tg_ud_handler[], vmx_tg_gp_handler[], vmx_tg_msr[], vmx_tg_cr[];
 
 struct tguest {
 	struct guest g;
@@ -644,7 +644,49 @@ SELFTEST_ORDER(vmx_msr_switch, "vmx", "passthrough-msr-switched", 75)
 	skip_insn(t, &e);
 }
 
-SELFTEST_ORDER(vmx_real_mode, "vmx", "unrestricted-real-mode-start", 76)
+/* MOV to CR0/CR4 touching host-owned bits: emulated in the backend, never a core exit. */
+SELFTEST_ORDER(vmx_cr_access, "vmx", "cr-write-emulated", 76)
+{
+	struct tguest *t = &st.other;
+	struct vmx_vcpu *vv;
+	struct vmm_exit e;
+	u64 exits, cr0;
+	int err;
+
+	if (!main_ready(ctx))
+		return;
+	if (!t->created) {
+		st_skip(ctx, "the second guest was not created");
+		return;
+	}
+	vv = to_vmx(&t->g.vcpu);
+	err = tg_reset(t, gpa_of(vmx_tg_cr));
+	CHECK(ctx, err == 0, "reset %s", err_name(err));
+	exits = vv->exits;
+	if (err || !run_expect(ctx, t, VMM_EXIT_HYPERCALL, &e))
+		return;
+	CHECK(ctx, !(reg(t, VMM_REG_RBX) & CR0_NE), "guest read CR0 %#llx after clearing NE",
+	      (unsigned long long)reg(t, VMM_REG_RBX));
+	CHECK(ctx, !(reg(t, VMM_REG_CR0) & CR0_NE), "core sees guest CR0 %#llx",
+	      (unsigned long long)reg(t, VMM_REG_CR0));
+	vmx_vcpu_load(vv);
+	cr0 = vmcs_read(VMCS_GUEST_CR0);
+	CHECK(ctx, (cr0 & vmx_cfg.caps.cr0_fixed0) == vmx_cfg.caps.cr0_fixed0,
+	      "real CR0 %#llx lost a bit VMX fixes", (unsigned long long)cr0);
+	if (vmx_cfg.caps.cr0_fixed0 & CR0_NE)
+		CHECK(ctx, vv->exits - exits >= 2, "%llu exits: the CR0 write did not exit",
+		      (unsigned long long)(vv->exits - exits));
+	skip_insn(t, &e);
+	if (!run_expect(ctx, t, VMM_EXIT_HYPERCALL, &e))
+		return;
+	CHECK(ctx, reg(t, VMM_REG_RAX) == 13 && reg(t, VMM_REG_RBX) == 0,
+	      "setting CR4.VMXE: handler %llu error %#llx, expected #GP(0)",
+	      (unsigned long long)reg(t, VMM_REG_RAX), (unsigned long long)reg(t, VMM_REG_RBX));
+	CHECK(ctx, !(reg(t, VMM_REG_CR4) & CR4_VMXE), "guest CR4 %#llx",
+	      (unsigned long long)reg(t, VMM_REG_CR4));
+}
+
+SELFTEST_ORDER(vmx_real_mode, "vmx", "unrestricted-real-mode-start", 77)
 {
 	struct tguest *t = &st.other;
 	struct vmm_exit e;
@@ -673,7 +715,7 @@ SELFTEST_ORDER(vmx_real_mode, "vmx", "unrestricted-real-mode-start", 76)
 	}
 }
 
-SELFTEST_ORDER(vmx_cleanup, "vmx", "teardown", 77)
+SELFTEST_ORDER(vmx_cleanup, "vmx", "teardown", 78)
 {
 	u64 before;
 

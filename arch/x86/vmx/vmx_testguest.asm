@@ -6,7 +6,7 @@ bits 64
 section .rodata
 
 global vmx_tg_start, vmx_tg_end, vmx_tg_isolation, vmx_tg_triple, vmx_tg_real
-global vmx_tg_spin, vmx_tg_ud_handler, vmx_tg_gp_handler, vmx_tg_msr
+global vmx_tg_spin, vmx_tg_ud_handler, vmx_tg_gp_handler, vmx_tg_msr, vmx_tg_cr
 
 TG_MISSING equ 0x200010		; first GPA the host's EPT leaves unmapped
 TG_SCRATCH equ 0x8000
@@ -73,6 +73,18 @@ vmx_tg_msr:				; STAR passed through: the guest's own copy
 	rdmsr
 	vmcall
 	jmp vmx_tg_msr
+
+vmx_tg_cr:				; CR0.NE is VMX's, CR4.VMXE reserved for guests
+	mov rax, cr0
+	and rax, ~0x20
+	mov cr0, rax
+	mov rbx, cr0
+	mov eax, 1
+	vmcall
+	mov rax, cr4
+	or rax, 0x2000
+	mov cr4, rax			; #GP, reported by the guest's handler
+	jmp vmx_tg_cr
 
 vmx_tg_triple:
 	ud2				; no IDT: #UD -> #GP -> #DF -> shutdown

@@ -71,7 +71,7 @@ run: all
 test:
 	@bash scripts/deps.sh
 	@$(MAKE) --no-print-directory all unit-bin
-	bash tests/run-all.sh
+	python3 tests/run_all.py
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \

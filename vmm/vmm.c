@@ -142,6 +142,13 @@ static int guest_create(const struct boot_info *bi, struct guest *g)
 	guest_memory_report(g);
 	pr_info("guest %s: image %s (%llu bytes), entry %#llx, cpu %u\n", g->cfg.name, g->cfg.image,
 		(unsigned long long)size, (unsigned long long)entry, g->vcpu.cpu);
+	for (u32 i = 0; i < g->cfg.nr_devices; i++) {
+		char dev[32];
+
+		config_device_str(&g->cfg.devices[i], dev, sizeof(dev));
+		pr_info("guest %s: device %s configured (assignment is not implemented yet)\n",
+			g->cfg.name, dev);
+	}
 	return 0;
 
 fail:
@@ -167,6 +174,7 @@ int vmm_init(const struct boot_info *bi)
 		if (!c->valid) {
 			pr_info("guest %s (line %u) not started: bad configuration\n", c->name,
 				c->line);
+			vmm_nr_bad_config++;
 			continue;
 		}
 		if (c->cpu >= MAX_CPUS || !cpu_data[c->cpu].online) {
@@ -178,6 +186,7 @@ int vmm_init(const struct boot_info *bi)
 		if (vmm_nr_guests >= vmm_caps.max_guests) {
 			pr_info("guest %s not started: the backend has tags for %u guests\n",
 				c->name, vmm_caps.max_guests);
+			vmm_nr_failed++;
 			continue;
 		}
 		g = &vmm_guests[vmm_nr_guests];

@@ -1,6 +1,6 @@
 /* TSC frequency: CPUID 0x15 (crystal ratio) or 0x16 (base MHz) when the CPU reports them,
- * otherwise measured against PIT channel 2 over 20 ms (checked against the ACPI PM timer
- * by the tsc-frequency self-test). */
+ * otherwise measured against PIT channel 2: the median of several 10 ms windows (checked
+ * against the ACPI PM timer by the tsc-frequency self-test). */
 #define LOG_TAG "tsc"
 #include <moat/errno.h>
 #include <moat/log.h>
@@ -18,7 +18,8 @@
 #define   GATE_SPEAKER BIT(1)
 #define   GATE_CH2_OUT BIT(5)
 
-#define CALIBRATE_MS 20u
+#define CALIBRATE_MS 10u
+#define CALIBRATE_WINDOWS 5
 #define SAMPLE_TRIES 4
 #define MAX_SPINS 10000000u
 
@@ -66,8 +67,10 @@ static void pit_sample(u64 *tsc, u16 *count)
 }
 
 /* TSC ticks per PIT tick over about CALIBRATE_MS, from the counts actually elapsed (not
- * from when the loop noticed the end, which a descheduled emulator thread delays). */
-static u64 tsc_from_pit(void)
+ * from when the loop noticed the end, which a descheduled emulator thread delays). The
+ * 16-bit count wraps after 55 ms: a window stretched past that by a descheduled emulator
+ * thread reads far too fast, which is why tsc_from_pit() takes a median. */
+static u64 tsc_pit_window(void)
 {
 	u32 target = PIT_HZ * CALIBRATE_MS / 1000;
 	u64 t0, t1;
@@ -87,8 +90,27 @@ static u64 tsc_from_pit(void)
 	outb(PIT_GATE, gate);
 	if (spins >= MAX_SPINS || c0 == c1)
 		return 0;
-	source = "PIT";
 	return (t1 - t0) * PIT_HZ / (u16)(c0 - c1);
+}
+
+static u64 tsc_from_pit(void)
+{
+	u64 w[CALIBRATE_WINDOWS];
+
+	for (unsigned i = 0; i < CALIBRATE_WINDOWS; i++) {
+		w[i] = tsc_pit_window();
+		if (!w[i])
+			return 0;
+		/* insertion sort */
+		for (unsigned k = i; k > 0 && w[k] < w[k - 1]; k--) {
+			u64 t = w[k];
+
+			w[k] = w[k - 1];
+			w[k - 1] = t;
+		}
+	}
+	source = "PIT";
+	return w[CALIBRATE_WINDOWS / 2];
 }
 
 int time_init(void)

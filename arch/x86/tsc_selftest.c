@@ -41,7 +41,13 @@ SELFTEST_ORDER(st_tsc_frequency, "boot", "tsc-frequency", 20)
 		st_skip(ctx, "no ACPI PM timer to compare the TSC with");
 		return;
 	}
-	measured = tsc_per_pm_window(port, bits);
+	/* The median of three windows: one stretched by a descheduled emulator is ignored. */
+	{
+		u64 a = tsc_per_pm_window(port, bits), b = tsc_per_pm_window(port, bits);
+		u64 c = tsc_per_pm_window(port, bits);
+
+		measured = MAX(MIN(a, b), MIN(MAX(a, b), c));
+	}
 	CHECK(ctx, measured, "ACPI PM timer at port %#x does not count", port);
 	diff = measured > hz ? measured - hz : hz - measured;
 	CHECK(ctx, diff * 100 <= hz * TOLERANCE_PERCENT,

@@ -58,7 +58,8 @@ def topology_args(name, run_dir):
     return t["smp"], t["mem"], t["args"]
 
 
-def qemu_argv(boot, topology, run_dir, serial, monitor_sock, smp=None, mem=None, extra=()):
+def qemu_argv(boot, topology, run_dir, serial, monitor_sock, smp=None, mem=None, extra=(),
+              esp=None):
     tsmp, tmem, targs = topology_args(topology, run_dir)
     argv = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", "max",
             "-smp", str(smp or tsmp), "-m", mem or tmem, "-display", "none", "-no-reboot",
@@ -72,7 +73,8 @@ def qemu_argv(boot, topology, run_dir, serial, monitor_sock, smp=None, mem=None,
         shutil.copyfile(vars_, vcopy)
         argv += ["-drive", f"if=pflash,format=raw,readonly=on,file={code}",
                  "-drive", f"if=pflash,format=raw,file={vcopy}",
-                 "-drive", f"format=raw,file=fat:rw:{os.path.join(BUILD, 'esp')}"]
+                 "-drive", f"format=raw,file={esp}" if esp and esp.endswith(".img") else
+                 f"format=raw,file=fat:rw:{esp or os.path.join(BUILD, 'esp')}"]
     elif boot == "mb2":
         argv += ["-cdrom", os.path.join(BUILD, "moat.iso")]
     else:
@@ -131,10 +133,10 @@ class Run:
 
 
 def run_qemu(name, boot, topology, timeout=240, console=False, monitor_cmds=(), smp=None,
-             mem=None, extra=()):
+             mem=None, extra=(), esp=None):
     r = Run(name)
     sock = os.path.join(r.dir, "monitor.sock")
-    argv = qemu_argv(boot, topology, r.dir, f"file:{r.serial_path}", sock, smp, mem, extra)
+    argv = qemu_argv(boot, topology, r.dir, f"file:{r.serial_path}", sock, smp, mem, extra, esp)
     with open(os.path.join(r.dir, "cmdline"), "w") as f:
         f.write(" ".join(argv) + "\n")
     t0 = time.monotonic()

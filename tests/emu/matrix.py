@@ -1,6 +1,10 @@
 """The emulator test matrix (DESIGN.md "Test matrix"). Each run boots moat once; its TAP
 lines become tests, and `checks` adds host-side checks that read the run's serial log and
 what QEMU itself reported (monitor commands)."""
+import os
+import re
+import shutil
+
 import harness
 
 
@@ -39,9 +43,100 @@ SMP_RUNS = [
                  check_line("apic-id-259", r"^smp: 3 CPUs online, APIC IDs 0 1 259$")]),
 ]
 
+
+# moat.cmd and moat.conf next to the UEFI application reach moat without a rebuild.
+ESP_FILES = {
+    "moat.cmd": "# command line for moat (tests/emu/matrix.py)\r\nloglevel=debug\r\n"
+                "  efi_test_stale_key\n",
+    "moat.conf": "# configuration handed to moat as module \"config\"\n"
+                 "guest broken memory=3M cpu=1 image=cpu\r\n"
+                 "guest files0 memory=4M cpu=1 image=cpu\r\n",
+}
+
+
+def esp_with_files(dirname, files):
+    """A copy of build/esp with extra files next to BOOTX64.EFI; returns its path."""
+    def prepare():
+        esp = os.path.join(harness.BUILD, dirname)
+        shutil.rmtree(esp, ignore_errors=True)
+        shutil.copytree(os.path.join(harness.BUILD, "esp"), esp)
+        for name, text in files.items():
+            with open(os.path.join(esp, "EFI", "BOOT", name), "w", newline="") as f:
+                f.write(text)
+        return esp
+    return prepare
+
+
+def esp_image_copy():
+    """build/esp.img (the FAT image for USB sticks), copied: firmware may write to it."""
+    img = os.path.join(harness.BUILD, "esp-run.img")
+    shutil.copyfile(os.path.join(harness.BUILD, "esp.img"), img)
+    return img
+
+
+def check_framebuffer(r):
+    """With a VGA device OVMF offers GOP: the loader must hand its framebuffer over."""
+    m = [re.search(r"efi: framebuffer ([0-9A-F]+) \((\d+) bytes\) (\d+)x(\d+) pitch (\d+) bpp 32", ln)
+         for ln in r.lines]
+    m = [x for x in m if x]
+    ok = bool(m) and int(m[0].group(1), 16) != 0 and int(m[0].group(5)) >= 4 * int(m[0].group(3)) \
+        and int(m[0].group(5)) * int(m[0].group(4)) <= int(m[0].group(2))
+    return [[f"{r.name}: host: gop-framebuffer", "ok" if ok else "fail",
+             "" if ok else f"framebuffer line: {m[0].group(0) if m else 'none'}"]]
+
+
+def check_esp_files(r):
+    conf = len(ESP_FILES["moat.conf"].encode())
+    cmd = any('command line "loglevel=debug efi_test_stale_key' in ln for ln in r.lines)
+    # The loader made the first ExitBootServices fail with a stale map key: attempt 2 won.
+    retry = any('efi_exit_attempt=2"' in ln for ln in r.lines if ln.startswith("moat: "))
+    mods = [ln for ln in r.lines if ln.startswith("moat: module 0:") and ln.endswith('"config"')]
+    size = None
+    if mods:
+        lo, hi = mods[0].split()[3].split("-")
+        size = int(hi, 16) - int(lo, 16)
+    return [[f"{r.name}: host: cmdline-from-moat.cmd", "ok" if cmd else "fail",
+             "" if cmd else "moat did not report the command line of moat.cmd"],
+            [f"{r.name}: host: exit-boot-services-retry", "ok" if retry else "fail",
+             "" if retry else "moat's command line does not show efi_exit_attempt=2"],
+            [f"{r.name}: host: moat.conf-as-config-module", "ok" if size == conf else "fail",
+             "" if size == conf else f"config module line {mods[:1]}, expected {conf} bytes"]]
+
+
+def judge_image_busy(r, expect_exit=True):
+    """The loader must refuse to place moat over firmware-owned memory: name the range,
+    show the firmware's map there, start nothing (the test hook then powers off)."""
+    busy = harness.line_matching(r, r"^efi: the range [0-9A-F]+-[0-9A-F]+ for moat's image is "
+                                    r"not free")
+    shown = harness.line_matching(r, r"^efi:   [0-9A-F]+-[0-9A-F]+ BootServicesData")
+    started = harness.line_matching(r, r"^moat: ")
+    return [[f"{r.name}: host: image-range-busy-named", "ok" if busy else "fail",
+             "" if busy else "no 'efi: the range ... is not free' line"],
+            [f"{r.name}: host: firmware-map-shown", "ok" if shown else "fail",
+             "" if shown else "the firmware's descriptors over the range were not printed"],
+            [f"{r.name}: host: moat-not-started", "ok" if not started else "fail",
+             started[0] if started else ""],
+            [f"{r.name}: host: powered-off", "ok" if r.exit_status == 0 else "fail",
+             f"exit status {r.exit_status}, timed out {r.timed_out}"]]
+
+
 RUNS = [
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
          checks=[check_boot_method("UEFI")]),
+    dict(name="qemu-uefi-files", emulator="qemu", boot="uefi", topology="plain",
+         timeout=120, prepare=esp_with_files("esp-files", ESP_FILES), extra=["-device", "VGA"],
+         checks=[check_boot_method("UEFI"), check_esp_files, check_framebuffer,
+                 check_line("config-from-moat-conf",
+                            r"^vmm: configuration from module config: 2 guests, 1 errors$"),
+                 check_line("bad-config-line-named",
+                            r"^config: warning: module config line 2: memory '3M' must be"),
+                 check_line("guest-from-moat-conf", r"^vmm: guest files0 shut down")]),
+    dict(name="qemu-uefi-image-busy", emulator="qemu", boot="uefi", topology="plain",
+         timeout=120,
+         prepare=esp_with_files("esp-image-busy", {"moat.cmd": "efi_test_image_busy\n"}),
+         judge=judge_image_busy),
+    dict(name="qemu-uefi-esp-img", emulator="qemu", boot="uefi", topology="plain",
+         timeout=120, prepare=esp_image_copy, checks=[check_boot_method("UEFI")]),
     dict(name="qemu-mb2-reference", emulator="qemu", boot="mb2", topology="reference",
          checks=[check_boot_method("multiboot2")]),
     # Bochs: the VMX backend. One CPU for moat and one per guest of the default
@@ -59,15 +154,16 @@ RUNS = [
 
 
 def execute(spec):
+    esp = spec["prepare"]() if "prepare" in spec else None
     if spec["emulator"] == "qemu":
         r = harness.run_qemu(spec["name"], spec["boot"], spec["topology"],
                              timeout=spec.get("timeout", 300),
                              monitor_cmds=spec.get("monitor", ()), smp=spec.get("smp"),
-                             mem=spec.get("mem"), extra=spec.get("extra", ()))
+                             mem=spec.get("mem"), extra=spec.get("extra", ()), esp=esp)
     else:
         r = harness.run_bochs(spec["name"], cpus=spec.get("cpus", 3), megs=spec.get("megs", 512),
                               timeout=spec.get("timeout", 420))
-    results = harness.judge(r, expect_exit=spec["emulator"] == "qemu")
+    results = spec.get("judge", harness.judge)(r, expect_exit=spec["emulator"] == "qemu")
     for c in spec.get("checks", ()):
         results += c(r)
     return results

@@ -1,0 +1,49 @@
+/* The UEFI application that loads moat.elf: state shared by its steps. Each step prints
+ * its own progress and errors with boot-services Print, prefixed "efi: ". */
+#ifndef BOOT_EFI_LOADER_H
+#define BOOT_EFI_LOADER_H
+
+#include <efi.h>
+#include <efilib.h>
+#include <moat/boot_info.h>
+#include <moat/errno.h>
+#include "boot/efi/convert.h"
+#include "boot/efi/elf_image.h"
+
+/* Loader allocations moat keeps: image, boot_info, modules, trampoline. */
+#define LOADER_MAX_KEEP (BOOT_MAX_MODULES + 3)
+
+struct loader {
+	EFI_HANDLE image_handle;
+	EFI_SYSTEM_TABLE *st;
+	EFI_LOADED_IMAGE *loaded;
+	struct boot_info *bi;
+	struct moat_image img;
+	struct efi_keep keep[LOADER_MAX_KEEP];
+	unsigned nr_keep;
+};
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st);
+
+void loader_keep(struct loader *ld, u64 base, u64 length);
+/* Pages of LoaderData below 4 GiB (moat's early identity map covers them), zeroed. */
+EFI_STATUS loader_alloc_pages(u64 bytes, u64 *pa);
+
+/* image.c: places the embedded moat.elf's segments at their physical addresses. */
+EFI_STATUS image_load(struct loader *ld);
+
+/* files.c: command line (load options, else moat.cmd) and moat.conf as module "config". */
+void files_load_cmdline(struct loader *ld);
+void files_load_config(struct loader *ld);
+
+/* firmware.c: RSDP, GOP framebuffer, AP trampoline page. */
+void firmware_find_rsdp(struct loader *ld);
+void firmware_find_framebuffer(struct loader *ld);
+void firmware_reserve_trampoline(struct loader *ld);
+
+/* memmap.c: the memory map report and the exit from boot services. */
+void memmap_print_overlapping(u64 base, u64 end);
+EFI_STATUS memmap_preview(struct loader *ld);
+EFI_STATUS exit_boot_services(struct loader *ld);
+
+#endif

@@ -31,7 +31,7 @@ KSRC_C  := $(sort $(shell find $(KDIRS) -name '*.c' 2>/dev/null))
 KSRC_S  := $(sort $(shell find $(KDIRS) -name '*.asm' 2>/dev/null))
 KOBJ    := $(KSRC_C:%.c=$(BUILD)/k/%.o) $(KSRC_S:%.asm=$(BUILD)/k/%.o) $(GUEST_BLOBS)
 
-.PHONY: all deps run test unit lint format clean bench
+.PHONY: all deps run test unit lint format clean bench usb
 all: $(BUILD)/moat.elf $(BUILD)/moat.efi $(BUILD)/esp/EFI/BOOT/BOOTX64.EFI $(BUILD)/moat.iso
 
 deps:
@@ -64,13 +64,27 @@ $(BUILD)/moat.iso: $(BUILD)/moat.elf boot/multiboot2/grub.cfg
 	grub-mkrescue -d /usr/lib/grub/i386-pc -o $@ $(BUILD)/iso >$(BUILD)/grub-mkrescue.log 2>&1 \
 		|| { cat $(BUILD)/grub-mkrescue.log; exit 1; }
 
+# USB stick image (GPT: UEFI moat.efi, GRUB for UEFI and BIOS with multiboot2); see
+# docs/hardware.md. A moat.conf at the top of the tree is put on the stick.
+USB_CONFIG := $(if $(wildcard moat.conf),--config moat.conf)
+usb: $(BUILD)/usb.img
+$(BUILD)/usb.img: $(BUILD)/moat.efi $(BUILD)/moat.elf scripts/mkusb.py $(wildcard moat.conf)
+	python3 scripts/mkusb.py --efi $(BUILD)/moat.efi --elf $(BUILD)/moat.elf --out $@ $(USB_CONFIG)
+# Test variants: GRUB as the UEFI default; moat halting after its summary (so the test can
+# take a screenshot of the framebuffer console before QEMU is stopped).
+$(BUILD)/usb-grub.img: $(BUILD)/moat.efi $(BUILD)/moat.elf scripts/mkusb.py
+	python3 scripts/mkusb.py --efi $(BUILD)/moat.efi --elf $(BUILD)/moat.elf --out $@ --default-efi grub
+$(BUILD)/usb-halt.img: $(BUILD)/moat.efi $(BUILD)/moat.elf scripts/mkusb.py
+	python3 scripts/mkusb.py --efi $(BUILD)/moat.efi --elf $(BUILD)/moat.elf --out $@ --cmdline exit=halt
+TEST_IMAGES := $(BUILD)/usb.img $(BUILD)/usb-grub.img $(BUILD)/usb-halt.img
+
 run: all
 	@bash scripts/deps.sh
 	python3 tests/emu/harness.py --name run --emulator qemu --boot uefi --topology reference --console
 
 test:
 	@bash scripts/deps.sh
-	@$(MAKE) --no-print-directory all unit-bin
+	@$(MAKE) --no-print-directory all unit-bin $(TEST_IMAGES)
 	python3 tests/run_all.py
 
 lint:

@@ -86,7 +86,6 @@ static u64 emulator_ram_bytes(void)
 SELFTEST_ORDER(st_memory_map, "boot", "memory-map", 10)
 {
 	const struct boot_info *bi = boot_info_get();
-	const char *how = exit_method();
 	char arg[24];
 	u64 given = 0, usable = boot_usable_ram(bi);
 
@@ -97,7 +96,7 @@ SELFTEST_ORDER(st_memory_map, "boot", "memory-map", 10)
 		const char *p = arg;
 
 		parse_u64(&p, &given, true);
-	} else if (!strcmp(how, "qemu") || !strcmp(how, "bochs")) {
+	} else if (emulator_name()) {
 		given = emulator_ram_bytes();
 	} else {
 		st_skip(ctx, "RAM size unknown on this machine (give expect_mem=)");

@@ -36,17 +36,21 @@ static bool running_on_bochs(void)
 	return !(cpuid(1, 0).ecx & BIT(31)) && inb(0xe9) == 0xe9;
 }
 
+const char *emulator_name(void)
+{
+	if (running_on_qemu())
+		return "qemu";
+	if (running_on_bochs())
+		return "bochs";
+	return NULL;
+}
+
 const char *exit_method(void)
 {
 	static char method[16];
 
-	if (cmdline_get("exit", method, sizeof(method)) < 0 || !strcmp(method, "auto")) {
-		if (running_on_qemu())
-			return "qemu";
-		if (running_on_bochs())
-			return "bochs";
-		return "halt";
-	}
+	if (cmdline_get("exit", method, sizeof(method)) < 0 || !strcmp(method, "auto"))
+		return emulator_name() ? emulator_name() : "halt";
 	return method;
 }
 

@@ -59,27 +59,43 @@ def topology_args(name, run_dir):
 
 
 def qemu_argv(boot, topology, run_dir, serial, monitor_sock, smp=None, mem=None, extra=(),
-              esp=None):
+              esp=None, usb_image=None, vga=False):
     tsmp, tmem, targs = topology_args(topology, run_dir)
     argv = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", "max",
             "-smp", str(smp or tsmp), "-m", mem or tmem, "-display", "none", "-no-reboot",
             "-serial", serial, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
             "-monitor", f"unix:{monitor_sock},server,nowait", "-nodefaults"]
-    if boot == "uefi":
+    if boot in ("uefi", "usb-uefi", "usb-grub-efi"):
         code, vars_ = first_existing(OVMF_CODE), first_existing(OVMF_VARS)
         if not code or not vars_:
             raise SystemExit("harness: OVMF not found (install the ovmf package)")
         vcopy = os.path.join(run_dir, "OVMF_VARS.fd")
         shutil.copyfile(vars_, vcopy)
         argv += ["-drive", f"if=pflash,format=raw,readonly=on,file={code}",
-                 "-drive", f"if=pflash,format=raw,file={vcopy}",
-                 "-drive", f"format=raw,file={esp}" if esp and esp.endswith(".img") else
+                 "-drive", f"if=pflash,format=raw,file={vcopy}"]
+    if boot == "uefi":
+        argv += ["-drive", f"format=raw,file={esp}" if esp and esp.endswith(".img") else
                  f"format=raw,file=fat:rw:{esp or os.path.join(BUILD, 'esp')}"]
     elif boot == "mb2":
         argv += ["-cdrom", os.path.join(BUILD, "moat.iso")]
+    elif boot.startswith("usb-"):
+        # The stick on an xHCI controller, as a removable USB mass-storage device; writes
+        # go to a temporary overlay so the image stays as built.
+        image = usb_image or os.path.join(BUILD, "usb-grub.img" if boot == "usb-grub-efi" else "usb.img")
+        argv += ["-drive", f"if=none,id=stick,format=raw,file={image},snapshot=on",
+                 "-device", "qemu-xhci,id=xhci",
+                 "-device", "usb-storage,bus=xhci.0,drive=stick,removable=on,bootindex=1"]
     else:
         raise SystemExit(f"harness: unknown boot method {boot!r}")
+    if vga:
+        argv += ["-device", "VGA"]
     return argv + targs + list(extra)
+
+
+def summary_seen(path):
+    with open(path, "rb") as f:
+        text = ANSI_RE.sub("", f.read().decode(errors="replace")).replace("\r", "\n")
+    return any(SUMMARY_RE.match(ln) for ln in text.split("\n"))
 
 
 def monitor_command(sock_path, cmd, timeout=5.0):
@@ -124,6 +140,7 @@ class Run:
         self.timed_out = False
         self.elapsed = 0.0
         self.monitor = {}
+        self.stopped_by_harness = False
 
     def read_serial(self):
         with open(self.serial_path, "rb") as f:
@@ -133,10 +150,13 @@ class Run:
 
 
 def run_qemu(name, boot, topology, timeout=240, console=False, monitor_cmds=(), smp=None,
-             mem=None, extra=(), esp=None):
+             mem=None, extra=(), esp=None, usb_image=None, vga=False, at_summary=()):
+    """at_summary: monitor commands sent once the summary line is on the serial port (moat
+    must then halt rather than exit: exit=halt); QEMU is stopped after them."""
     r = Run(name)
     sock = os.path.join(r.dir, "monitor.sock")
-    argv = qemu_argv(boot, topology, r.dir, f"file:{r.serial_path}", sock, smp, mem, extra, esp)
+    argv = qemu_argv(boot, topology, r.dir, f"file:{r.serial_path}", sock, smp, mem, extra,
+                     esp, usb_image, vga)
     with open(os.path.join(r.dir, "cmdline"), "w") as f:
         f.write(" ".join(argv) + "\n")
     t0 = time.monotonic()
@@ -158,6 +178,15 @@ def run_qemu(name, boot, topology, timeout=240, console=False, monitor_cmds=(), 
                     except OSError as e:
                         r.monitor[c] = f"monitor error: {e}"
                 pending = []
+            if at_summary and os.path.exists(r.serial_path) and summary_seen(r.serial_path):
+                time.sleep(0.5)  # let the last line reach the framebuffer too
+                for c in at_summary:
+                    try:
+                        r.monitor[c] = monitor_command(sock, c, timeout=20)
+                    except OSError as e:
+                        r.monitor[c] = f"monitor error: {e}"
+                r.stopped_by_harness = True
+                break
             if console and os.path.exists(r.serial_path):
                 with open(r.serial_path, "rb") as f:
                     f.seek(shown)
@@ -172,7 +201,7 @@ def run_qemu(name, boot, topology, timeout=240, console=False, monitor_cmds=(), 
         p.wait()
         errlog.close()
     r.elapsed = time.monotonic() - t0
-    r.exit_status = None if r.timed_out else p.returncode
+    r.exit_status = None if (r.timed_out or r.stopped_by_harness) else p.returncode
     if os.path.exists(r.serial_path):
         if console:
             with open(r.serial_path, "rb") as f:

@@ -6,6 +6,7 @@ import re
 import shutil
 
 import harness
+import screen
 
 
 def check_boot_method(expected):
@@ -120,6 +121,39 @@ def judge_image_busy(r, expect_exit=True):
              f"exit status {r.exit_status}, timed out {r.timed_out}"]]
 
 
+def check_gop_console(r):
+    """The framebuffer console showed the run: the screenshot has text, and the summary line
+    the serial port printed is rendered on it, glyph for glyph."""
+    name = f"{r.name}: host: gop-console-summary"
+    shot = os.path.join(r.dir, "screen.ppm")
+    summary = [ln for ln in r.lines if harness.SUMMARY_RE.match(ln)]
+    if not os.path.exists(shot):
+        return [[name, "fail", f"no screenshot ({r.monitor})"]]
+    if not summary:
+        return [[name, "fail", "no summary line on the serial port to look for"]]
+    lines = screen.screen_lines(shot)
+    lit = screen.lit_fraction(shot)
+    found = summary[-1] in lines
+    res = [[f"{r.name}: host: gop-console-not-empty", "ok" if lit > 0.002 else "fail",
+            f"{lit:.4f} of the screen lit"]]
+    res.append([name, "ok" if found else "fail",
+                "" if found else f"'{summary[-1]}' not on screen; last lines: {[x for x in lines if x][-3:]}"])
+    return res
+
+
+# The USB stick image (make usb) on an xHCI controller: moat.efi under OVMF with a
+# framebuffer console, GRUB + multiboot2 under SeaBIOS, GRUB + multiboot2 under OVMF.
+USB_RUNS = [
+    dict(name="qemu-usb-uefi-gop", emulator="qemu", boot="usb-uefi", topology="reference",
+         usb_image="usb-halt.img", vga=True, at_summary=("screendump {dir}/screen.ppm", "quit"),
+         checks=[check_boot_method("UEFI"), check_gop_console]),
+    dict(name="qemu-usb-bios", emulator="qemu", boot="usb-bios", topology="plain",
+         checks=[check_boot_method("multiboot2")]),
+    dict(name="qemu-usb-grub-efi", emulator="qemu", boot="usb-grub-efi", topology="plain",
+         checks=[check_boot_method("multiboot2")]),
+]
+
+
 RUNS = [
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
          checks=[check_boot_method("UEFI")]),
@@ -150,7 +184,13 @@ RUNS = [
                  check_line("beta-cpu-suite", r"^vmm: stats beta: shut down; .*results [1-9]\d* passed, 0 failed"),
                  check_line("attacker-stopped-by-ept",
                             r"^vmm: guest attacker stopped: nested page fault at GPA 0x")]),
-] + SMP_RUNS
+] + SMP_RUNS + USB_RUNS + [
+    # More than 4 GiB of RAM: q35 puts 2 GiB below the PCI hole and the rest above 4 GiB.
+    dict(name="qemu-mb2-6g", emulator="qemu", boot="mb2", topology="plain", mem="6G",
+         checks=[check_line("ram-above-4g", r"^moat: memory: .* usable (6[01]\d\d|5\d\d\d) MiB")]),
+    dict(name="qemu-uefi-6g", emulator="qemu", boot="uefi", topology="plain", mem="6G",
+         checks=[check_line("ram-above-4g", r"^moat: memory: .* usable (6[01]\d\d|5\d\d\d) MiB")]),
+]
 
 
 def execute(spec):
@@ -159,7 +199,12 @@ def execute(spec):
         r = harness.run_qemu(spec["name"], spec["boot"], spec["topology"],
                              timeout=spec.get("timeout", 300),
                              monitor_cmds=spec.get("monitor", ()), smp=spec.get("smp"),
-                             mem=spec.get("mem"), extra=spec.get("extra", ()), esp=esp)
+                             mem=spec.get("mem"), extra=spec.get("extra", ()), esp=esp,
+                             usb_image=os.path.join(harness.BUILD, spec["usb_image"])
+                             if spec.get("usb_image") else None,
+                             vga=spec.get("vga", False),
+                             at_summary=[c.format(dir=os.path.join(harness.LOGS, spec["name"]))
+                                         for c in spec.get("at_summary", ())])
     else:
         r = harness.run_bochs(spec["name"], cpus=spec.get("cpus", 3), megs=spec.get("megs", 512),
                               timeout=spec.get("timeout", 420))

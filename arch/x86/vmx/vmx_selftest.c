@@ -34,6 +34,7 @@
 #define TG_ID_MAIN 0xff01
 #define TG_ID_OTHER 0xff02
 #define MSR_STAR 0xc0000081
+#define TG_INTR_VECTOR 0x40
 #define TG_MAGIC 0x5afe5afe0c0ffeeull
 
 /* 64-bit interrupt gate (SDM Vol. 3A 6.14.1) */
@@ -46,7 +47,8 @@
 #define GDT_DATA_DESC 0x00cf93000000ffffull
 
 extern const u8 vmx_tg_start[], vmx_tg_end[], vmx_tg_isolation[], vmx_tg_triple[], vmx_tg_real[],
-	vmx_tg_spin[], vmx_tg_ud_handler[], vmx_tg_gp_handler[], vmx_tg_msr[], vmx_tg_cr[];
+	vmx_tg_spin[], vmx_tg_ud_handler[], vmx_tg_gp_handler[], vmx_tg_msr[], vmx_tg_cr[],
+	vmx_tg_intr[], vmx_tg_intr_handler[];
 
 struct tguest {
 	struct guest g;
@@ -124,6 +126,7 @@ static void tg_fill(struct tguest *t, u64 scratch)
 	gdt[2] = GDT_DATA_DESC;
 	set_gate(t, VEC_UD, gpa_of(vmx_tg_ud_handler));
 	set_gate(t, VEC_GP, gpa_of(vmx_tg_gp_handler));
+	set_gate(t, TG_INTR_VECTOR, gpa_of(vmx_tg_intr_handler));
 	memcpy(gptr(t, TG_CODE), vmx_tg_start, (size_t)tg_offset(vmx_tg_end));
 	memcpy(gptr(t, TG_REAL_CODE), vmx_tg_real,
 	       (size_t)(tg_offset(vmx_tg_end) - tg_offset(vmx_tg_real)));
@@ -247,8 +250,10 @@ SELFTEST_ORDER(vmx_detect, "vmx", "detect", 60)
 {
 	struct vmm_caps caps;
 	bool cpuid_vmx = cpuid(1, 0).ecx & CPUID1_ECX_VMX;
+	u64 fc;
 
 	memset(&caps, 0, sizeof(caps));
+	fc = cpuid_vmx ? rdmsr(MSR_IA32_FEATURE_CONTROL) : 0;
 	st.probe_err = vmx_backend.probe(&caps);
 	if (!cpuid_vmx) {
 		CHECK(ctx, st.probe_err == -ENODEV, "probe %d without CPUID VMX", st.probe_err);
@@ -265,6 +270,11 @@ SELFTEST_ORDER(vmx_detect, "vmx", "detect", 60)
 	CHECK(ctx, caps.npt_fmt == &pt_format_ept && caps.npt_levels == 4, "caps %s/%u",
 	      caps.npt_fmt ? caps.npt_fmt->name : "none", caps.npt_levels);
 	CHECK(ctx, vmx_cfg.revision != 0, "VMCS revision 0");
+	/* a locked IA32_FEATURE_CONTROL is never written */
+	if (fc & FEATURE_CONTROL_LOCK)
+		CHECK(ctx, rdmsr(MSR_IA32_FEATURE_CONTROL) == fc,
+		      "IA32_FEATURE_CONTROL %#llx -> %#llx", (unsigned long long)fc,
+		      (unsigned long long)rdmsr(MSR_IA32_FEATURE_CONTROL));
 	CHECK(ctx, vmx_cfg.ctl[VMX_CTL_PROC2] & PROC2_EPT, "EPT not enabled: %#x",
 	      vmx_cfg.ctl[VMX_CTL_PROC2]);
 }
@@ -686,7 +696,44 @@ SELFTEST_ORDER(vmx_cr_access, "vmx", "cr-write-emulated", 76)
 	      (unsigned long long)reg(t, VMM_REG_CR4));
 }
 
-SELFTEST_ORDER(vmx_real_mode, "vmx", "unrestricted-real-mode-start", 77)
+/* An external interrupt injected while the guest has IF=1 reaches its IDT; with IF=0 the
+ * injection is refused. */
+SELFTEST_ORDER(vmx_inject_intr, "vmx", "inject-interrupt", 77)
+{
+	struct tguest *t = &st.other;
+	struct vmm_exit e;
+	int err;
+
+	if (!main_ready(ctx))
+		return;
+	if (!t->created) {
+		st_skip(ctx, "the second guest was not created");
+		return;
+	}
+	err = tg_reset(t, gpa_of(vmx_tg_intr));
+	CHECK(ctx, err == 0, "reset %s", err_name(err));
+	if (err)
+		return;
+	err = vmx_backend.inject_interrupt(&t->g.vcpu, TG_INTR_VECTOR);
+	CHECK(ctx, err == -EBUSY, "injection with IF=0: %s", err_name(err));
+	if (!run_expect(ctx, t, VMM_EXIT_HYPERCALL, &e))
+		return;
+	CHECK(ctx, reg(t, VMM_REG_RAX) == 5 && (reg(t, VMM_REG_RFLAGS) & RFLAGS_IF),
+	      "rax %llu rflags %#llx", (unsigned long long)reg(t, VMM_REG_RAX),
+	      (unsigned long long)reg(t, VMM_REG_RFLAGS));
+	skip_insn(t, &e);
+	err = vmx_backend.inject_interrupt(&t->g.vcpu, TG_INTR_VECTOR);
+	CHECK(ctx, err == 0, "injection with IF=1: %s", err_name(err));
+	if (err || !run_expect(ctx, t, VMM_EXIT_HYPERCALL, &e))
+		return;
+	CHECK(ctx,
+	      reg(t, VMM_REG_RAX) == TG_INTR_VECTOR && e.rip == gpa_of(vmx_tg_intr_handler) + 5,
+	      "rax %#llx at rip %#llx: the handler did not run",
+	      (unsigned long long)reg(t, VMM_REG_RAX), (unsigned long long)e.rip);
+	skip_insn(t, &e);
+}
+
+SELFTEST_ORDER(vmx_real_mode, "vmx", "unrestricted-real-mode-start", 78)
 {
 	struct tguest *t = &st.other;
 	struct vmm_exit e;
@@ -715,7 +762,7 @@ SELFTEST_ORDER(vmx_real_mode, "vmx", "unrestricted-real-mode-start", 77)
 	}
 }
 
-SELFTEST_ORDER(vmx_cleanup, "vmx", "teardown", 78)
+SELFTEST_ORDER(vmx_cleanup, "vmx", "teardown", 79)
 {
 	u64 before;
 

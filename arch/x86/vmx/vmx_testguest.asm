@@ -7,6 +7,7 @@ section .rodata
 
 global vmx_tg_start, vmx_tg_end, vmx_tg_isolation, vmx_tg_triple, vmx_tg_real
 global vmx_tg_spin, vmx_tg_ud_handler, vmx_tg_gp_handler, vmx_tg_msr, vmx_tg_cr
+global vmx_tg_intr, vmx_tg_intr_handler
 
 TG_MISSING equ 0x200010		; first GPA the host's EPT leaves unmapped
 TG_SCRATCH equ 0x8000
@@ -85,6 +86,19 @@ vmx_tg_cr:				; CR0.NE is VMX's, CR4.VMXE reserved for guests
 	or rax, 0x2000
 	mov cr4, rax			; #GP, reported by the guest's handler
 	jmp vmx_tg_cr
+
+vmx_tg_intr:				; interrupts on, then wait for the host's
+	sti
+	nop
+	mov eax, 5
+	vmcall
+.wait:
+	jmp .wait
+
+vmx_tg_intr_handler:
+	mov eax, 0x40
+	vmcall
+	iretq
 
 vmx_tg_triple:
 	ud2				; no IDT: #UD -> #GP -> #DF -> shutdown

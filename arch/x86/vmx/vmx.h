@@ -53,6 +53,7 @@ struct vmx_vcpu {
 	unsigned active_cpu; /* CPU where the VMCS is active, VMX_CPU_NONE when clear */
 	bool launched;
 	u32 watchdog_ticks; /* 0: preemption timer off */
+	u64 watchdog_us;
 	u64 exits;
 	bool flush_pending; /* nested tables changed while the VMCS was elsewhere */
 };

@@ -1,5 +1,5 @@
 /* The VMX backend behind struct vmm_backend: entry/exit, registers, event injection, TLB
- * maintenance, the preemption-timer watchdog and the I/O and MSR intercept bitmaps. */
+ * maintenance and the preemption-timer watchdog. */
 #define LOG_TAG "vmx"
 #include <moat/errno.h>
 #include <moat/log.h>
@@ -74,16 +74,24 @@ static int vmx_run(struct vcpu *v, struct vmm_exit *e)
 {
 	struct vmx_vcpu *vv = to_vmx(v);
 	int err = vmx_vcpu_load(vv);
+	u64 start;
 
 	if (err) {
 		e->reason = VMM_EXIT_INVALID;
 		return err;
 	}
-	/* exits the architecture defines the answer to are not the core's business */
-	do
+	/* exits the architecture defines the answer to are not the core's business; a guest
+	 * that does nothing else for a whole watchdog budget is reported as a spinning one */
+	start = time_us();
+	for (;;) {
 		err = enter_once(vv, e);
-	while (!err && is_cr_access(e) && vmx_handle_cr_access(vv, e->info1, e->insn_len));
-	return err;
+		if (err || !is_cr_access(e) || !vmx_handle_cr_access(vv, e->info1, e->insn_len))
+			return err;
+		if (vv->watchdog_us && time_us() - start > vv->watchdog_us) {
+			e->reason = VMM_EXIT_WATCHDOG;
+			return 0;
+		}
+	}
 }
 
 static u64 guest_cr(enum vmcs_field real, enum vmcs_field mask, enum vmcs_field shadow)
@@ -276,6 +284,7 @@ static void vmx_set_watchdog(struct vcpu *v, u64 budget_us)
 	}
 	pin = (u32)vmcs_read(VMCS_PIN_CTLS) & ~(u32)PIN_PREEMPT_TIMER;
 	vv->watchdog_ticks = 0;
+	vv->watchdog_us = budget_us;
 	if (budget_us) {
 		vv->watchdog_ticks = vmx_preempt_ticks(&vmx_cfg.caps, tsc_hz(), budget_us);
 		pin |= PIN_PREEMPT_TIMER;

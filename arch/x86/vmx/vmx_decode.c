@@ -89,6 +89,18 @@ void vmx_exit_decode(const struct vmx_exit_info *x, const u64 *r, struct vmm_exi
 	case VMX_EXIT_WRMSR: decode_msr(basic, r, e); break;
 	case VMX_EXIT_EPT_VIOLATION: decode_ept_violation(x, e); break;
 	case VMX_EXIT_PREEMPT_TIMER: e->reason = VMM_EXIT_WATCHDOG; break;
+	case VMX_EXIT_VMCLEAR:
+	case VMX_EXIT_VMLAUNCH:
+	case VMX_EXIT_VMPTRLD:
+	case VMX_EXIT_VMPTRST:
+	case VMX_EXIT_VMREAD:
+	case VMX_EXIT_VMRESUME:
+	case VMX_EXIT_VMWRITE:
+	case VMX_EXIT_VMXOFF:
+	case VMX_EXIT_VMXON:
+	case VMX_EXIT_INVEPT:
+	case VMX_EXIT_INVVPID:
+	case VMX_EXIT_VMFUNC: e->reason = VMM_EXIT_VIRT_INSN; break;
 	case VMX_EXIT_EPT_MISCONFIG:
 		/* moat's own tables are wrong, not the guest: reported with the GPA */
 		e->info2 = x->gpa;

@@ -48,7 +48,7 @@
 
 extern const u8 vmx_tg_start[], vmx_tg_end[], vmx_tg_isolation[], vmx_tg_triple[], vmx_tg_real[],
 	vmx_tg_spin[], vmx_tg_ud_handler[], vmx_tg_gp_handler[], vmx_tg_msr[], vmx_tg_cr[],
-	vmx_tg_intr[], vmx_tg_intr_handler[];
+	vmx_tg_intr[], vmx_tg_intr_handler[], vmx_tg_vmxon[];
 
 struct tguest {
 	struct guest g;
@@ -733,7 +733,27 @@ SELFTEST_ORDER(vmx_inject_intr, "vmx", "inject-interrupt", 77)
 	skip_insn(t, &e);
 }
 
-SELFTEST_ORDER(vmx_real_mode, "vmx", "unrestricted-real-mode-start", 78)
+/* A VMX instruction in a guest is reported as such (the core answers #UD). */
+SELFTEST_ORDER(vmx_virt_insn, "vmx", "guest-vmxon-reported", 78)
+{
+	struct tguest *t = &st.other;
+	struct vmm_exit e;
+	int err;
+
+	if (!main_ready(ctx))
+		return;
+	if (!t->created) {
+		st_skip(ctx, "the second guest was not created");
+		return;
+	}
+	err = tg_reset(t, gpa_of(vmx_tg_vmxon));
+	CHECK(ctx, err == 0, "reset %s", err_name(err));
+	if (!err && run_expect(ctx, t, VMM_EXIT_VIRT_INSN, &e))
+		CHECK(ctx, e.raw == VMX_EXIT_VMXON && e.rip == gpa_of(vmx_tg_vmxon),
+		      "raw %#llx rip %#llx", (unsigned long long)e.raw, (unsigned long long)e.rip);
+}
+
+SELFTEST_ORDER(vmx_real_mode, "vmx", "unrestricted-real-mode-start", 79)
 {
 	struct tguest *t = &st.other;
 	struct vmm_exit e;
@@ -762,7 +782,7 @@ SELFTEST_ORDER(vmx_real_mode, "vmx", "unrestricted-real-mode-start", 78)
 	}
 }
 
-SELFTEST_ORDER(vmx_cleanup, "vmx", "teardown", 79)
+SELFTEST_ORDER(vmx_cleanup, "vmx", "teardown", 80)
 {
 	u64 before;
 

@@ -7,7 +7,7 @@ section .rodata
 
 global vmx_tg_start, vmx_tg_end, vmx_tg_isolation, vmx_tg_triple, vmx_tg_real
 global vmx_tg_spin, vmx_tg_ud_handler, vmx_tg_gp_handler, vmx_tg_msr, vmx_tg_cr
-global vmx_tg_intr, vmx_tg_intr_handler
+global vmx_tg_intr, vmx_tg_intr_handler, vmx_tg_vmxon
 
 TG_MISSING equ 0x200010		; first GPA the host's EPT leaves unmapped
 TG_SCRATCH equ 0x8000
@@ -99,6 +99,11 @@ vmx_tg_intr_handler:
 	mov eax, 0x40
 	vmcall
 	iretq
+
+vmx_tg_vmxon:				; VMX is hidden: the core answers with #UD
+	vmxon [TG_SCRATCH]
+.after:
+	jmp .after
 
 vmx_tg_triple:
 	ud2				; no IDT: #UD -> #GP -> #DF -> shutdown

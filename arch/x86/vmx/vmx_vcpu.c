@@ -175,11 +175,18 @@ static int write_controls(struct vmx_vcpu *vv)
 	return err;
 }
 
+static u64 host_idt_base(void)
+{
+	struct desc_ptr idt;
+
+	__asm__ volatile("sidt %0" : "=m"(idt));
+	return idt.base;
+}
+
 /* Host state (26.5 / 27.5): this CPU's GDT, TSS, IDT, GS base and page tables. */
 static int write_host_state(void)
 {
 	struct percpu *pc = this_cpu();
-	struct desc_ptr idt;
 	struct vmcs_init w[] = {
 		{VMCS_HOST_CR0, read_cr0()},
 		{VMCS_HOST_CR3, read_cr3()},
@@ -195,7 +202,7 @@ static int write_host_state(void)
 		{VMCS_HOST_GS_BASE, (u64)(uintptr_t)pc},
 		{VMCS_HOST_TR_BASE, (u64)(uintptr_t)&pc->tss},
 		{VMCS_HOST_GDTR_BASE, (u64)(uintptr_t)pc->gdt},
-		{VMCS_HOST_IDTR_BASE, 0},
+		{VMCS_HOST_IDTR_BASE, host_idt_base()},
 		{VMCS_HOST_SYSENTER_CS, 0},
 		{VMCS_HOST_SYSENTER_ESP, 0},
 		{VMCS_HOST_SYSENTER_EIP, 0},
@@ -204,13 +211,13 @@ static int write_host_state(void)
 	};
 	int err;
 
-	__asm__ volatile("sidt %0" : "=m"(idt));
-	w[14].value = idt.base;
 	err = vmcs_write_all(w, ARRAY_SIZE(w));
 	if (!err && vmx_cfg.load_pat && !vmcs_write(VMCS_HOST_PAT, rdmsr(MSR_IA32_PAT)))
 		err = pr_err(-EIO, "VMWRITE of the host PAT failed\n");
 	return err;
 }
+
+_Static_assert(sizeof(struct vmx_vcpu) <= PAGE_SIZE, "the vCPU state takes one page");
 
 static void free_vcpu(struct vmx_vcpu *vv)
 {

@@ -189,6 +189,12 @@ int vmx_probe(struct vmm_caps *caps)
 	pr_info("controls: pin %#x proc %#x proc2 %#x exit %#x entry %#x\n", cfg->ctl[VMX_CTL_PIN],
 		cfg->ctl[VMX_CTL_PROC], cfg->ctl[VMX_CTL_PROC2], cfg->ctl[VMX_CTL_EXIT],
 		cfg->ctl[VMX_CTL_ENTRY]);
+	pr_info("capabilities: basic %#llx misc %#llx EPT/VPID %#llx CR0 fixed %#llx/%#llx "
+		"CR4 fixed %#llx/%#llx\n",
+		(unsigned long long)cfg->caps.basic, (unsigned long long)cfg->caps.misc,
+		(unsigned long long)ev, (unsigned long long)cfg->caps.cr0_fixed0,
+		(unsigned long long)cfg->caps.cr0_fixed1, (unsigned long long)cfg->caps.cr4_fixed0,
+		(unsigned long long)cfg->caps.cr4_fixed1);
 	return 0;
 }
 

@@ -121,6 +121,49 @@ static void test_cr_fixed(void **state)
 	assert_int_equal(vmx_fix_cr4(&c, CR4_PAE | BIT(40)), CR4_PAE | CR4_VMXE);
 }
 
+static void test_cr0_write(void **state)
+{
+	struct vmx_caps c = {0};
+	u64 cur = CR0_PE | CR0_NE | CR0_PG | CR0_ET | CR0_WP, real = 0;
+
+	c.cr0_fixed0 = CR0_PE | CR0_NE | CR0_PG;
+	c.cr0_fixed1 = 0xffffffffull;
+	/* clearing NE: the guest's value goes to the shadow, the real register keeps NE */
+	assert_int_equal(vmx_cr0_write(&c, false, cur, cur & ~(u64)CR0_NE, &real), VMX_CR_APPLY);
+	assert_int_equal(real, cur);
+	/* architectural #GP cases */
+	assert_int_equal(vmx_cr0_write(&c, false, cur, cur | BIT(32), &real), VMX_CR_FAULT);
+	assert_int_equal(vmx_cr0_write(&c, true, 0, CR0_PG, &real), VMX_CR_FAULT);
+	assert_int_equal(vmx_cr0_write(&c, false, cur, cur | CR0_NW, &real), VMX_CR_FAULT);
+	/* leaving paging: only an unrestricted guest can */
+	assert_int_equal(vmx_cr0_write(&c, false, cur, cur & ~(u64)CR0_PG, &real),
+			 VMX_CR_UNSUPPORTED);
+	assert_int_equal(vmx_cr0_write(&c, true, cur, cur & ~(u64)CR0_PG, &real), VMX_CR_APPLY);
+	assert_int_equal(real, (cur & ~(u64)CR0_PG));
+	/* a real-mode guest entering protected mode */
+	assert_int_equal(vmx_cr0_write(&c, true, CR0_NE | CR0_ET, CR0_PE | CR0_ET, &real),
+			 VMX_CR_APPLY);
+	assert_int_equal(real, CR0_PE | CR0_ET | CR0_NE);
+	/* CD and NW where the CPU does not allow them: cleared in the real register */
+	c.cr0_fixed1 = 0xffffffffull & ~(u64)(CR0_CD | CR0_NW);
+	assert_int_equal(vmx_cr0_write(&c, false, cur, cur | CR0_CD, &real), VMX_CR_APPLY);
+	assert_int_equal(real, cur);
+}
+
+static void test_cr4_write(void **state)
+{
+	struct vmx_caps c = {0};
+	u64 real = 0;
+
+	c.cr4_fixed0 = CR4_VMXE;
+	c.cr4_fixed1 = 0x1727ff;
+	assert_int_equal(vmx_cr4_write(&c, CR4_PAE | CR4_OSFXSR, &real), VMX_CR_APPLY);
+	assert_int_equal(real, CR4_PAE | CR4_OSFXSR | CR4_VMXE);
+	assert_int_equal(vmx_cr4_write(&c, CR4_PAE | CR4_VMXE, &real), VMX_CR_FAULT);
+	assert_int_equal(vmx_cr4_write(&c, CR4_PAE | BIT(23), &real), VMX_CR_FAULT);
+	assert_int_equal(vmx_cr4_write(&c, CR4_PAE | BIT(40), &real), VMX_CR_FAULT);
+}
+
 static void test_preempt_ticks(void **state)
 {
 	struct vmx_caps c = {0};
@@ -159,6 +202,8 @@ int main(void)
 		cmocka_unit_test(test_bad_field),
 		cmocka_unit_test(test_allows),
 		cmocka_unit_test(test_cr_fixed),
+		cmocka_unit_test(test_cr0_write),
+		cmocka_unit_test(test_cr4_write),
 		cmocka_unit_test(test_preempt_ticks),
 		cmocka_unit_test(test_names),
 	};

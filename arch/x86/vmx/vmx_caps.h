@@ -38,6 +38,17 @@ bool vmx_ctl_allows(const struct vmx_caps *caps, enum vmx_ctl c, u32 bits);
  * fixed1 forced off. With unrestricted guest, CR0.PE and CR0.PG are left as given. */
 u64 vmx_fix_cr0(const struct vmx_caps *caps, u64 cr0, bool unrestricted);
 u64 vmx_fix_cr4(const struct vmx_caps *caps, u64 cr4);
+/* A guest's MOV to CR0/CR4 on bits the host owns: the value the real register takes
+ * (*real), a fault the guest gets, or a change VMX cannot express. */
+enum vmx_cr_write {
+	VMX_CR_APPLY,
+	VMX_CR_FAULT,	    /* #GP(0) in the guest */
+	VMX_CR_UNSUPPORTED, /* clearing CR0.PE/PG that VMX fixes without unrestricted guest */
+};
+enum vmx_cr_write vmx_cr0_write(const struct vmx_caps *caps, bool unrestricted, u64 cur, u64 val,
+				u64 *real);
+enum vmx_cr_write vmx_cr4_write(const struct vmx_caps *caps, u64 val, u64 *real);
+
 /* Preemption-timer value for `us` microseconds at a TSC of tsc_hz (the timer counts down
  * once every 2^IA32_VMX_MISC[4:0] TSC ticks); saturates at the 32-bit field, at least 1. */
 u32 vmx_preempt_ticks(const struct vmx_caps *caps, u64 tsc_hz, u64 us);

@@ -5,17 +5,9 @@
 #include <moat/errno.h>
 #include <moat/log.h>
 #include "arch/x86/cpu.h"
+#include "arch/x86/trap.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/vmx/vmx.h"
-
-/* Exit qualification: control-register access */
-#define CR_QUAL_NR GENMASK(3, 0)
-#define CR_QUAL_TYPE GENMASK(5, 4)
-#define CR_QUAL_GPR GENMASK(11, 8)
-#define CR_TYPE_MOV_TO 0
-
-#define VEC_GP 13
-#define CR0_RESERVED GENMASK(63, 32)
 
 static int inject_gp(void)
 {
@@ -27,44 +19,25 @@ static int inject_gp(void)
 	return 0;
 }
 
-/* The bits of the real CR0 VMX forces to 1; PE and PG belong to an unrestricted guest. */
-static u64 cr0_forced(void)
-{
-	u64 f = vmx_cfg.caps.cr0_fixed0;
-
-	if (vmx_cfg.unrestricted)
-		f &= ~(u64)(CR0_PE | CR0_PG);
-	return f;
-}
-
 /* Returns 1 when the write raised #GP in the guest, 0 when it took effect, a negative
  * errno when it cannot be emulated. */
-static int guest_write_cr0(u64 val)
+static int guest_write_cr(unsigned cr, u64 val)
 {
-	u64 cur = vmcs_read(VMCS_GUEST_CR0);
+	enum vmx_cr_write w;
+	u64 real = 0;
 
-	if ((val & CR0_RESERVED) || ((val & CR0_PG) && !(val & CR0_PE)) ||
-	    ((val & CR0_NW) && !(val & CR0_CD)))
+	if (cr == 0)
+		w = vmx_cr0_write(&vmx_cfg.caps, vmx_cfg.unrestricted, vmcs_read(VMCS_GUEST_CR0),
+				  val, &real);
+	else
+		w = vmx_cr4_write(&vmx_cfg.caps, val, &real);
+	if (w == VMX_CR_FAULT)
 		return inject_gp() ?: 1;
-	/* clearing PE or PG while VMX keeps them set would leave the guest in a mode it did
-	 * not ask for */
-	if ((cur & ~val) & cr0_forced() & (CR0_PE | CR0_PG))
+	if (w == VMX_CR_UNSUPPORTED)
 		return -ENOTSUP;
-	if (!vmcs_write(VMCS_CR0_SHADOW, val) ||
-	    !vmcs_write(VMCS_GUEST_CR0, (val | cr0_forced()) & vmx_cfg.caps.cr0_fixed1))
-		return -EIO;
-	return 0;
-}
-
-static int guest_write_cr4(u64 val)
-{
-	/* VMX is hidden from guests: CR4.VMXE is reserved for them, like every bit the CPU
-	 * does not offer */
-	if ((val & ~vmx_cfg.caps.cr4_fixed1) || (val & CR4_VMXE))
-		return inject_gp() ?: 1;
-	if (!vmcs_write(VMCS_CR4_SHADOW, val) ||
-	    !vmcs_write(VMCS_GUEST_CR4, val | vmx_cfg.caps.cr4_fixed0))
-		return -EIO;
+	if (!vmcs_write(cr == 0 ? VMCS_CR0_SHADOW : VMCS_CR4_SHADOW, val) ||
+	    !vmcs_write(cr == 0 ? VMCS_GUEST_CR0 : VMCS_GUEST_CR4, real))
+		return pr_err(-EIO, "VMWRITE of guest CR%u failed\n", cr);
 	return 0;
 }
 
@@ -78,7 +51,7 @@ bool vmx_handle_cr_access(struct vmx_vcpu *vv, u64 qual, u32 insn_len)
 	if (FIELD_GET(CR_QUAL_TYPE, qual) != CR_TYPE_MOV_TO || (cr != 0 && cr != 4))
 		return false;
 	val = gpr == VMM_REG_RSP ? vmcs_read(VMCS_GUEST_RSP) : vv->gprs.r[gpr];
-	r = cr == 0 ? guest_write_cr0(val) : guest_write_cr4(val);
+	r = guest_write_cr(cr, val);
 	if (r < 0)
 		return false;
 	/* a faulting MOV does not retire: RIP stays on it for the #GP */

@@ -132,6 +132,37 @@ u64 vmx_fix_cr4(const struct vmx_caps *caps, u64 cr4)
 	return (cr4 | caps->cr4_fixed0) & caps->cr4_fixed1;
 }
 
+#define CR0_RESERVED GENMASK(63, 32)
+
+enum vmx_cr_write vmx_cr0_write(const struct vmx_caps *caps, bool unrestricted, u64 cur, u64 val,
+				u64 *real)
+{
+	u64 forced = caps->cr0_fixed0;
+
+	if (unrestricted)
+		forced &= ~(u64)(CR0_PE | CR0_PG);
+	/* SDM Vol. 3A 2.5 / MOV CR: the architectural #GP(0) cases */
+	if ((val & CR0_RESERVED) || ((val & CR0_PG) && !(val & CR0_PE)) ||
+	    ((val & CR0_NW) && !(val & CR0_CD)))
+		return VMX_CR_FAULT;
+	/* leaving protected mode or paging while VMX keeps them on would put the guest in a
+	 * mode it did not ask for */
+	if ((cur & ~val) & forced & (CR0_PE | CR0_PG))
+		return VMX_CR_UNSUPPORTED;
+	*real = (val | forced) & caps->cr0_fixed1;
+	return VMX_CR_APPLY;
+}
+
+enum vmx_cr_write vmx_cr4_write(const struct vmx_caps *caps, u64 val, u64 *real)
+{
+	/* VMX is hidden from guests: CR4.VMXE is reserved for them, like every bit the CPU
+	 * does not offer */
+	if ((val & ~caps->cr4_fixed1) || (val & CR4_VMXE))
+		return VMX_CR_FAULT;
+	*real = val | caps->cr4_fixed0;
+	return VMX_CR_APPLY;
+}
+
 u32 vmx_preempt_ticks(const struct vmx_caps *caps, u64 tsc_hz, u64 us)
 {
 	unsigned rate = (unsigned)FIELD_GET(VMX_MISC_PREEMPT_RATE, caps->misc);

@@ -1,9 +1,8 @@
 /* VM exits decoded into the core's normalized reasons (SDM Vol. 3C 28.2, Appendix C). */
 #include <moat/string.h>
+#include "arch/x86/trap.h"
 #include "arch/x86/vmx/vmx_decode.h"
 #include "arch/x86/vmx/vmx_regs.h"
-
-#define VEC_PF 14
 
 static void decode_io(u64 qual, struct vmm_exit *e)
 {

@@ -352,6 +352,15 @@ enum vmx_exit {
 	VMX_EXIT_NR
 };
 
+/* Exit qualification: control-register access (Table 28-3) */
+#define CR_QUAL_NR GENMASK(3, 0)
+#define CR_QUAL_TYPE GENMASK(5, 4)
+#define   CR_TYPE_MOV_TO 0
+#define   CR_TYPE_MOV_FROM 1
+#define   CR_TYPE_CLTS 2
+#define   CR_TYPE_LMSW 3
+#define CR_QUAL_GPR GENMASK(11, 8)
+
 /* Exit qualification: I/O instruction (Table 28-5) */
 #define IO_QUAL_SIZE GENMASK(2, 0) /* size - 1 */
 #define IO_QUAL_IN BIT(3)

@@ -48,7 +48,7 @@
 
 extern const u8 vmx_tg_start[], vmx_tg_end[], vmx_tg_isolation[], vmx_tg_triple[], vmx_tg_real[],
 	vmx_tg_spin[], vmx_tg_ud_handler[], vmx_tg_gp_handler[], vmx_tg_msr[], vmx_tg_cr[],
-	vmx_tg_intr[], vmx_tg_intr_handler[], vmx_tg_vmxon[];
+	vmx_tg_intr[], vmx_tg_intr_handler[], vmx_tg_vmxon[], vmx_tg_fetch[];
 
 struct tguest {
 	struct guest g;
@@ -530,7 +530,28 @@ SELFTEST_ORDER(vmx_watchdog, "vmx", "watchdog-preemption-timer", 71)
 	step_done(ctx);
 }
 
-SELFTEST_ORDER(vmx_triple_fault, "vmx", "triple-fault", 72)
+/* An instruction fetch from a page EPT maps readable and writable but not executable. */
+SELFTEST_ORDER(vmx_ept_no_exec, "vmx", "ept-no-execute", 72)
+{
+	struct tguest *t = &st.main;
+	struct vmm_exit e;
+	int err;
+
+	if (!main_ready(ctx))
+		return;
+	err = tg_reset(t, gpa_of(vmx_tg_fetch));
+	CHECK(ctx, err == 0, "reset %s", err_name(err));
+	if (!err && run_expect(ctx, t, VMM_EXIT_NPF, &e)) {
+		CHECK(ctx, e.npf.gpa == (TG_MISSING & ~0xfffull) && e.rip == e.npf.gpa,
+		      "gpa %#llx rip %#llx", (unsigned long long)e.npf.gpa,
+		      (unsigned long long)e.rip);
+		CHECK(ctx, e.npf.access == (VMM_NPF_EXEC | VMM_NPF_PRESENT), "access %#x",
+		      e.npf.access);
+	}
+	step_done(ctx);
+}
+
+SELFTEST_ORDER(vmx_triple_fault, "vmx", "triple-fault", 73)
 {
 	struct tguest *t = &st.main;
 	struct vcpu_boot_state s = {
@@ -548,7 +569,7 @@ SELFTEST_ORDER(vmx_triple_fault, "vmx", "triple-fault", 72)
 	step_done(ctx);
 }
 
-SELFTEST_ORDER(vmx_entry_failure, "vmx", "entry-failure-diagnosed", 73)
+SELFTEST_ORDER(vmx_entry_failure, "vmx", "entry-failure-diagnosed", 74)
 {
 	struct tguest *t = &st.main;
 	struct vmm_exit e;
@@ -578,7 +599,7 @@ out:
 	step_done(ctx);
 }
 
-SELFTEST_ORDER(vmx_two_guests, "vmx", "two-guests-own-ept-vpid", 74)
+SELFTEST_ORDER(vmx_two_guests, "vmx", "two-guests-own-ept-vpid", 75)
 {
 	struct tguest *a = &st.main, *b = &st.other;
 	struct vmm_exit e;
@@ -618,7 +639,7 @@ SELFTEST_ORDER(vmx_two_guests, "vmx", "two-guests-own-ept-vpid", 74)
 
 /* STAR, passed through, is switched by the MSR areas: the guest keeps its value across
  * exits, the host's is back after every exit. */
-SELFTEST_ORDER(vmx_msr_switch, "vmx", "passthrough-msr-switched", 75)
+SELFTEST_ORDER(vmx_msr_switch, "vmx", "passthrough-msr-switched", 76)
 {
 	struct tguest *t = &st.other;
 	struct vmm_exit e;
@@ -655,7 +676,7 @@ SELFTEST_ORDER(vmx_msr_switch, "vmx", "passthrough-msr-switched", 75)
 }
 
 /* MOV to CR0/CR4 touching host-owned bits: emulated in the backend, never a core exit. */
-SELFTEST_ORDER(vmx_cr_access, "vmx", "cr-write-emulated", 76)
+SELFTEST_ORDER(vmx_cr_access, "vmx", "cr-write-emulated", 77)
 {
 	struct tguest *t = &st.other;
 	struct vmx_vcpu *vv;
@@ -698,7 +719,7 @@ SELFTEST_ORDER(vmx_cr_access, "vmx", "cr-write-emulated", 76)
 
 /* An external interrupt injected while the guest has IF=1 reaches its IDT; with IF=0 the
  * injection is refused. */
-SELFTEST_ORDER(vmx_inject_intr, "vmx", "inject-interrupt", 77)
+SELFTEST_ORDER(vmx_inject_intr, "vmx", "inject-interrupt", 78)
 {
 	struct tguest *t = &st.other;
 	struct vmm_exit e;
@@ -734,7 +755,7 @@ SELFTEST_ORDER(vmx_inject_intr, "vmx", "inject-interrupt", 77)
 }
 
 /* A VMX instruction in a guest is reported as such (the core answers #UD). */
-SELFTEST_ORDER(vmx_virt_insn, "vmx", "guest-vmxon-reported", 78)
+SELFTEST_ORDER(vmx_virt_insn, "vmx", "guest-vmxon-reported", 79)
 {
 	struct tguest *t = &st.other;
 	struct vmm_exit e;
@@ -753,7 +774,7 @@ SELFTEST_ORDER(vmx_virt_insn, "vmx", "guest-vmxon-reported", 78)
 		      "raw %#llx rip %#llx", (unsigned long long)e.raw, (unsigned long long)e.rip);
 }
 
-SELFTEST_ORDER(vmx_real_mode, "vmx", "unrestricted-real-mode-start", 79)
+SELFTEST_ORDER(vmx_real_mode, "vmx", "unrestricted-real-mode-start", 80)
 {
 	struct tguest *t = &st.other;
 	struct vmm_exit e;
@@ -782,7 +803,7 @@ SELFTEST_ORDER(vmx_real_mode, "vmx", "unrestricted-real-mode-start", 79)
 	}
 }
 
-SELFTEST_ORDER(vmx_cleanup, "vmx", "teardown", 80)
+SELFTEST_ORDER(vmx_cleanup, "vmx", "teardown", 81)
 {
 	u64 before;
 

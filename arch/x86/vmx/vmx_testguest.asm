@@ -7,7 +7,7 @@ section .rodata
 
 global vmx_tg_start, vmx_tg_end, vmx_tg_isolation, vmx_tg_triple, vmx_tg_real
 global vmx_tg_spin, vmx_tg_ud_handler, vmx_tg_gp_handler, vmx_tg_msr, vmx_tg_cr
-global vmx_tg_intr, vmx_tg_intr_handler, vmx_tg_vmxon
+global vmx_tg_intr, vmx_tg_intr_handler, vmx_tg_vmxon, vmx_tg_fetch
 
 TG_MISSING equ 0x200010		; first GPA the host's EPT leaves unmapped
 TG_SCRATCH equ 0x8000
@@ -104,6 +104,10 @@ vmx_tg_vmxon:				; VMX is hidden: the core answers with #UD
 	vmxon [TG_SCRATCH]
 .after:
 	jmp .after
+
+vmx_tg_fetch:				; jump into the page EPT maps without execute
+	mov rax, TG_MISSING & ~0xfff
+	jmp rax
 
 vmx_tg_triple:
 	ud2				; no IDT: #UD -> #GP -> #DF -> shutdown

@@ -26,6 +26,14 @@ def check_line(tag, pattern):
     return check
 
 
+# The reference machine's default configuration: each guest on its own CPU (CPU 0 keeps
+# the hypervisor's work).
+GUESTS_ON_OWN_CPUS = [
+    check_line(f"guest-{name}-on-cpu{cpu}", rf"^vmm: guest {name}: running on cpu {cpu}$")
+    for name, cpu in (("alpha", 1), ("beta", 2), ("attacker", 3))
+]
+
+
 # APIC/SMP corner cases: one CPU, many CPUs, a CPU without x2APIC (xAPIC MMIO mode), and
 # a hot-plugged CPU in socket 1 whose APIC ID (259) only x2APIC can address.
 SMP_RUNS = [
@@ -156,7 +164,7 @@ USB_RUNS = [
 
 RUNS = [
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
-         checks=[check_boot_method("UEFI")]),
+         checks=[check_boot_method("UEFI")] + GUESTS_ON_OWN_CPUS),
     dict(name="qemu-uefi-files", emulator="qemu", boot="uefi", topology="plain",
          timeout=120, prepare=esp_with_files("esp-files", ESP_FILES), extra=["-device", "VGA"],
          checks=[check_boot_method("UEFI"), check_esp_files, check_framebuffer,
@@ -172,7 +180,7 @@ RUNS = [
     dict(name="qemu-uefi-esp-img", emulator="qemu", boot="uefi", topology="plain",
          timeout=120, prepare=esp_image_copy, checks=[check_boot_method("UEFI")]),
     dict(name="qemu-mb2-reference", emulator="qemu", boot="mb2", topology="reference",
-         checks=[check_boot_method("multiboot2")]),
+         checks=[check_boot_method("multiboot2")] + GUESTS_ON_OWN_CPUS),
     dict(name="bochs-mb2", emulator="bochs", cpus=3, checks=[check_boot_method("multiboot2")]),
 ] + SMP_RUNS + USB_RUNS + [
     # More than 4 GiB of RAM: q35 puts 2 GiB below the PCI hole and the rest above 4 GiB.

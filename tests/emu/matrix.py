@@ -164,7 +164,7 @@ USB_RUNS = [
 
 RUNS = [
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
-         checks=[check_boot_method("UEFI")] + GUESTS_ON_OWN_CPUS),
+         checks=[check_boot_method("UEFI")]),
     dict(name="qemu-uefi-files", emulator="qemu", boot="uefi", topology="plain",
          timeout=120, prepare=esp_with_files("esp-files", ESP_FILES), extra=["-device", "VGA"],
          checks=[check_boot_method("UEFI"), check_esp_files, check_framebuffer,
@@ -180,7 +180,7 @@ RUNS = [
     dict(name="qemu-uefi-esp-img", emulator="qemu", boot="uefi", topology="plain",
          timeout=120, prepare=esp_image_copy, checks=[check_boot_method("UEFI")]),
     dict(name="qemu-mb2-reference", emulator="qemu", boot="mb2", topology="reference",
-         checks=[check_boot_method("multiboot2")] + GUESTS_ON_OWN_CPUS),
+         checks=[check_boot_method("multiboot2")]),
     dict(name="bochs-mb2", emulator="bochs", cpus=3, checks=[check_boot_method("multiboot2")]),
 ] + SMP_RUNS + USB_RUNS + [
     # More than 4 GiB of RAM: q35 puts 2 GiB below the PCI hole and the rest above 4 GiB.
@@ -189,6 +189,11 @@ RUNS = [
     dict(name="qemu-uefi-6g", emulator="qemu", boot="uefi", topology="plain", mem="6G",
          checks=[check_line("ram-above-4g", r"^moat: memory: .* usable (6[01]\d\d|5\d\d\d) MiB")]),
 ]
+
+
+for _run in RUNS:
+    if _run["name"] in ("qemu-uefi-reference", "qemu-mb2-reference"):
+        _run["checks"] = _run["checks"] + GUESTS_ON_OWN_CPUS
 
 
 def execute(spec):

@@ -1,7 +1,9 @@
 /* Subsystem bring-up order after memory is set up. */
 #define LOG_TAG "moat"
 #include <moat/acpi.h>
+#include <moat/iommu.h>
 #include <moat/log.h>
+#include <moat/pci.h>
 #include <moat/time.h>
 #include <moat/vmm.h>
 #include "arch/x86/apic.h"
@@ -10,10 +12,17 @@
 
 void boot_subsystems_init(const struct boot_info *bi)
 {
+	const struct acpi_mcfg_segment *mcfg = NULL;
+	unsigned nr_mcfg;
+
 	time_init();
 	acpi_init(bi);
 	if (apic_init() == 0)
 		smp_init(bi);
+	/* ECAM from MCFG; without it pci/ asks the chipset or falls back to CF8/CFC. */
+	nr_mcfg = acpi_mcfg(&mcfg);
+	pci_init(mcfg, nr_mcfg, bi->mem, bi->nr_mem);
+	iommu_init(bi);
 	/* Guests run to their end here: their results precede the self-tests and the summary. */
 	if (vmm_init(bi) == 0)
 		vmm_run();

@@ -3,6 +3,8 @@
  *   loglevel=err|warn|info|debug
  *   exit=auto|qemu|bochs|halt|reboot   what to do after the summary line
  *   fbcon=off               no framebuffer console even if firmware handed one over
+ *   sriov.numvfs=<n>        VFs to enable on every SR-IOV PF (default 3, capped at TotalVFs;
+ *                           more than TotalVFs is refused with a message)
  */
 #ifndef MOAT_CMDLINE_H
 #define MOAT_CMDLINE_H

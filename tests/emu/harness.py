@@ -49,7 +49,29 @@ def topology_args(name, run_dir):
         "reference": dict(smp=4, mem="1024M", args=iommu + [
             "-device", "pcie-root-port,id=rp1,chassis=1,slot=1"] +
             igb("n0", "rp1", "52:54:00:12:34:56") + edu("0x5")),
+        # Two edu devices on pcie.0 for the VT-d tests: each in its own domain.
+        "two-edu": dict(smp=2, mem="512M", args=iommu + edu("0x5") + edu("0x6")),
+        # 39-bit guest addresses (only 3-level tables), caching mode (not-present entries cached).
+        "two-edu-aw39": dict(smp=2, mem="512M",
+                             args=["-device", "intel-iommu,intremap=on,aw-bits=39,caching-mode=on"] +
+                             edu("0x5") + edu("0x6")),
+        # The same with extended interrupt mode: x2APIC destinations in the IRTEs.
+        "two-edu-eim": dict(smp=2, mem="512M", args=["-device", "intel-iommu,intremap=on,eim=on"] +
+                            edu("0x5") + edu("0x6")),
         "plain": dict(smp=2, mem="512M", args=[]),
+        # PCI/SR-IOV layouts: the NIC on the root bus, two NICs, the NIC behind a switch.
+        "igb-root": dict(smp=2, mem="512M", args=iommu +
+            igb("n0", "pcie.0", "52:54:00:12:34:56", ",addr=0x3") + edu("0x5")),
+        "two-igb": dict(smp=2, mem="512M", args=iommu + [
+            "-device", "pcie-root-port,id=rp1,chassis=1,slot=1",
+            "-device", "pcie-root-port,id=rp2,chassis=2,slot=2"] +
+            igb("n0", "rp1", "52:54:00:12:34:56") + igb("n1", "rp2", "52:54:00:12:34:57")),
+        "igb-switch": dict(smp=2, mem="512M", args=iommu + [
+            "-device", "pcie-root-port,id=rp1,chassis=1,slot=1",
+            "-device", "x3130-upstream,id=up1,bus=rp1",
+            "-device", "xio3130-downstream,id=dp1,bus=up1,chassis=3,slot=1",
+            "-device", "xio3130-downstream,id=dp2,bus=up1,chassis=3,slot=2"] +
+            igb("n0", "dp1", "52:54:00:12:34:56")),
     }
     if name not in topo:
         raise SystemExit(f"harness: unknown topology {name!r}; known: {', '.join(sorted(topo))}")
@@ -164,13 +186,23 @@ def run_qemu(name, boot, topology, timeout=240, console=False, monitor_cmds=(), 
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=errlog, stderr=errlog,
                          start_new_session=True)
     shown = 0
-    # Ask the monitor early (before moat finishes) for what QEMU itself reports.
-    pending = list(monitor_cmds)
+    # Ask the monitor for what QEMU itself reports: a plain command as soon as the monitor is
+    # up, a (command, regex) pair as soon as a serial line matches regex (e.g. after moat
+    # printed its PCI listing, so firmware and moat have configured the buses by then).
+    pending = [c for c in monitor_cmds if isinstance(c, str)]
+    waiting = [(c, re.compile(rx)) for c, rx in (x for x in monitor_cmds if not isinstance(x, str))]
     try:
         while p.poll() is None:
             if time.monotonic() - t0 > timeout:
                 r.timed_out = True
                 break
+            if waiting and os.path.exists(r.serial_path):
+                with open(r.serial_path, "rb") as f:
+                    text = ANSI_RE.sub("", f.read().decode(errors="replace"))
+                for c, rx in list(waiting):
+                    if rx.search(text):
+                        pending.append(c)
+                        waiting.remove((c, rx))
             if pending and os.path.exists(sock):
                 for c in pending:
                     try:
@@ -194,7 +226,7 @@ def run_qemu(name, boot, topology, timeout=240, console=False, monitor_cmds=(), 
                     shown += len(chunk)
                     sys.stdout.write(ANSI_RE.sub("", chunk.decode(errors="replace")).replace("\r", ""))
                     sys.stdout.flush()
-            time.sleep(0.2)
+            time.sleep(0.05 if waiting else 0.2)
     finally:
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)

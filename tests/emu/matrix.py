@@ -4,6 +4,7 @@ what QEMU itself reported (monitor commands)."""
 import os
 import re
 import shutil
+import struct
 
 import harness
 import screen
@@ -127,6 +128,107 @@ def judge_image_busy(r, expect_exit=True):
              started[0] if started else ""],
             [f"{r.name}: host: powered-off", "ok" if r.exit_status == 0 else "fail",
              f"exit status {r.exit_status}, timed out {r.timed_out}"]]
+# QEMU's `info pci` names classes it knows (16-bit base class + subclass) and prints the
+# others as "Class %04d" (decimal).
+QEMU_CLASS_NAMES = {
+    "Host bridge": 0x0600, "ISA bridge": 0x0601, "PCI bridge": 0x0604, "SATA controller": 0x0106,
+    "SMBus": 0x0c05, "Ethernet controller": 0x0200, "VGA controller": 0x0300,
+    "Display controller": 0x0380, "IDE controller": 0x0101, "USB controller": 0x0c03,
+}
+INFO_PCI_DEV_RE = re.compile(r"^\s*Bus\s+(\d+), device\s+(\d+), function (\d+):")
+INFO_PCI_ID_RE = re.compile(r"^\s*(.*?): PCI device ([0-9a-f]{4}):([0-9a-f]{4})")
+MOAT_PCI_RE = re.compile(r"^pci: ([0-9a-f]{4}):([0-9a-f]{2}):([0-9a-f]{2})\.([0-7]) "
+                         r"([0-9a-f]{4}):([0-9a-f]{4}) class ([0-9a-f]{6}) .*?(\bvf\b)?.* owner ")
+INFO_PCI = ("info pci", r"pci: \d+ functions listed")
+
+
+def parse_info_pci(text):
+    """{(bus, dev, fn): (vendor, device, class16 or None, class name)} from `info pci`."""
+    devs, cur = {}, None
+    for ln in text.splitlines():
+        m = INFO_PCI_DEV_RE.match(ln)
+        if m:
+            cur = tuple(int(x) for x in m.groups())
+            continue
+        m = INFO_PCI_ID_RE.match(ln)
+        if m and cur is not None:
+            name = m.group(1)
+            cm = re.match(r"Class (\d+)$", name)
+            cls = int(cm.group(1)) if cm else QEMU_CLASS_NAMES.get(name)
+            devs[cur] = (int(m.group(2), 16), int(m.group(3), 16), cls, name)
+            cur = None
+    return devs
+
+
+def parse_moat_listing(lines):
+    """{(bus, dev, fn): (vendor, device, class24, is_vf)} from moat's `pci: ` listing."""
+    devs = {}
+    for ln in lines:
+        m = MOAT_PCI_RE.match(ln)
+        if m:
+            g = m.groups()
+            devs[(int(g[1], 16), int(g[2], 16), int(g[3], 16))] = (
+                int(g[4], 16), int(g[5], 16), int(g[6], 16), ln.split(" owner ")[0].endswith(" vf"))
+    return devs
+
+
+def check_info_pci(r):
+    """moat's listing names every function QEMU reports, with the same vendor:device and
+    class, and nothing QEMU does not know (VFs: QEMU lists the ones enabled at the time of
+    the query, which is right after moat's listing, so they must agree too)."""
+    name = f"{r.name}: host: pci-listing-matches-qemu"
+    out = r.monitor.get(INFO_PCI[0])
+    if not out or out.startswith("monitor error"):
+        return [[name, "fail", f"no `info pci` from the monitor ({out!r})"]]
+    qemu, moat = parse_info_pci(out), parse_moat_listing(r.lines)
+    problems = []
+    if not qemu:
+        problems.append("`info pci` parsed to nothing")
+    # QEMU 10 creates every VF of a PF up front (TotalVFs of them, enabled or not) and
+    # `info pci` shows them with the FFFF:FFFF their config space reads: those are slots
+    # moat's VFs must fall into, not functions moat must list.
+    vf_slots = {bdf for bdf, v in qemu.items() if v[:2] == (0xffff, 0xffff)}
+    for bdf, (ven, dev, cls, cname) in sorted(qemu.items()):
+        where = "%02x:%02x.%x" % bdf
+        if bdf in vf_slots:
+            if bdf in moat and not moat[bdf][3]:
+                problems.append(f"{where}: a VF slot in QEMU, listed by moat as a non-VF")
+            elif bdf in moat and cls is not None and moat[bdf][2] >> 8 != cls:
+                problems.append(f"{where}: VF class moat {moat[bdf][2]:06x}, QEMU {cls:04x}")
+            continue
+        if bdf not in moat:
+            problems.append(f"{where} {ven:04x}:{dev:04x} ({cname}) missing from moat's listing")
+            continue
+        mven, mdev, mcls, _ = moat[bdf]
+        if (mven, mdev) != (ven, dev):
+            problems.append(f"{where}: moat {mven:04x}:{mdev:04x}, QEMU {ven:04x}:{dev:04x}")
+        if cls is None:
+            problems.append(f"{where}: QEMU class name {cname!r} unknown to matrix.py")
+        elif mcls >> 8 != cls:
+            problems.append(f"{where}: moat class {mcls:06x}, QEMU {cls:04x} ({cname})")
+    for bdf in sorted(set(moat) - set(qemu)):
+        problems.append("%02x:%02x.%x listed by moat, unknown to QEMU" % bdf)
+    vfs = sum(1 for v in moat.values() if v[3])
+    ok = not problems
+    diag = "; ".join(problems[:6]) if problems else ""
+    res = [[name, "ok" if ok else "fail", diag]]
+    if ok:
+        res[0][2] = f"{len(qemu)} functions ({vfs} VFs)"
+    return res
+
+
+def check_sriov_vfs(expect_pfs, numvfs=3):
+    """Each of the expected PFs reported its VFs on the `sriov: ` lines, below 4 GiB."""
+    def check(r):
+        heads = [ln for ln in r.lines if re.match(r"^sriov: \S+ total_vfs=", ln)]
+        vfl = [ln for ln in r.lines if re.match(r"^sriov:\s+vf\d+ ", ln)]
+        pfs = {ln.split()[1] for ln in heads}
+        bars = [int(x, 16) for ln in vfl for x in re.findall(r"bar\d=(0x[0-9a-f]+)", ln)]
+        ok = len(pfs) == expect_pfs and all(f"num_vfs={numvfs}" in h for h in heads) and \
+            bars and all(b < 1 << 32 for b in bars)
+        return [[f"{r.name}: host: sriov-report", "ok" if ok else "fail",
+                 "" if ok else f"PFs {sorted(pfs)}, heads {heads[:2]}, bars {[hex(b) for b in bars[:4]]}"]]
+    return check
 
 
 def check_gop_console(r):
@@ -160,11 +262,67 @@ USB_RUNS = [
     dict(name="qemu-usb-grub-efi", emulator="qemu", boot="usb-grub-efi", topology="plain",
          checks=[check_boot_method("multiboot2")]),
 ]
+def pcap_frames(path):
+    """Ethernet frames of a classic pcap file (either byte order)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 24:
+        return []
+    magic = struct.unpack("<I", data[:4])[0]
+    end = "<" if magic in (0xa1b2c3d4, 0xa1b23c4d) else ">"
+    frames, off = [], 24
+    while off + 16 <= len(data):
+        incl = struct.unpack(end + "I", data[off + 8:off + 12])[0]
+        frames.append(data[off + 16:off + 16 + incl])
+        off += 16 + incl
+    return frames
+
+
+def check_pf_frame(netdev="n0", ethertype=0x88b5, payload=b"moat-pf-selftest"):
+    """The frame the PF self-test sent from its own pool reached the wire: it is in the
+    backend's filter-dump pcap, from the PF's MAC as moat reported it."""
+    def check(r):
+        name = f"{r.name}: host: pf-frame-on-wire"
+        macs = re.findall(r"igb: \S+: up, link \S+, MAC ([0-9a-f:]{17})", "\n".join(r.lines))
+        path = os.path.join(r.dir, netdev + ".pcap")
+        if not macs:
+            return [[name, "fail", "no `igb: ... up` line with the PF MAC"]]
+        if not os.path.exists(path):
+            return [[name, "fail", f"no {path}"]]
+        src = bytes(int(x, 16) for x in macs[0].split(":"))
+        frames = pcap_frames(path)
+        hit = [fr for fr in frames if len(fr) >= 14 + len(payload) and fr[6:12] == src and
+               struct.unpack(">H", fr[12:14])[0] == ethertype and fr[14:14 + len(payload)] == payload]
+        return [[name, "ok" if hit else "fail",
+                 "" if hit else f"{len(frames)} frames in {netdev}.pcap, none from {macs[0]} "
+                                f"with ethertype {ethertype:#x} and the payload"]]
+    return check
+
+
+def check_tap_passed(test_id):
+    """The hypervisor's TAP line for test_id must be ok and not skipped on this machine."""
+    def check(r):
+        lines = harness.line_matching(r, rf"^ok \d+ - {test_id}$")
+        return [[f"{r.name}: host: {test_id.replace(': ', '-')}-not-skipped", "ok" if lines else "fail",
+                 "" if lines else f"no passing, unskipped '{test_id}' line"]]
+    return check
+
+
+VTD_TWO_EDU = ["vtd: dma-ram-device-ram", "vtd: dma-write-unmapped-blocked",
+               "vtd: dma-read-unmapped-blocked", "vtd: cross-domain-isolation",
+               "vtd: unmap-blocks-next-dma", "vtd: msi-through-irte",
+               "vtd: irte-wrong-source-blocked", "vtd: dmar-present", "vtd: units-enabled",
+               "vtd: reattach-moves-device", "vtd: ioapic-remappable-entry",
+               "vtd: register-invalidation-blocks", "vtd: takeover-from-enabled",
+               "vtd: fault-storm-counted", "vtd: detach-and-destroy-block",
+               "vtd: fault-overflow-recovers"]
 
 
 RUNS = [
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
-         checks=[check_boot_method("UEFI")]),
+         monitor=(INFO_PCI,),
+         checks=[check_boot_method("UEFI"), check_info_pci, check_sriov_vfs(1),
+                 check_pf_frame()]),
     dict(name="qemu-uefi-files", emulator="qemu", boot="uefi", topology="plain",
          timeout=120, prepare=esp_with_files("esp-files", ESP_FILES), extra=["-device", "VGA"],
          checks=[check_boot_method("UEFI"), check_esp_files, check_framebuffer,
@@ -180,7 +338,35 @@ RUNS = [
     dict(name="qemu-uefi-esp-img", emulator="qemu", boot="uefi", topology="plain",
          timeout=120, prepare=esp_image_copy, checks=[check_boot_method("UEFI")]),
     dict(name="qemu-mb2-reference", emulator="qemu", boot="mb2", topology="reference",
-         checks=[check_boot_method("multiboot2")]),
+         monitor=(INFO_PCI,),
+         checks=[check_boot_method("multiboot2"), check_info_pci, check_sriov_vfs(1),
+                 check_pf_frame()]),
+    dict(name="qemu-mb2-igb-root", emulator="qemu", boot="mb2", topology="igb-root",
+         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame()]),
+    dict(name="qemu-mb2-two-igb", emulator="qemu", boot="mb2", topology="two-igb",
+         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(2), check_pf_frame()]),
+    dict(name="qemu-mb2-igb-switch", emulator="qemu", boot="mb2", topology="igb-switch",
+         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame()]),
+    # The same layouts under OVMF, which puts VF BARs above 4 GiB: moat must move them.
+    dict(name="qemu-uefi-igb-root", emulator="qemu", boot="uefi", topology="igb-root",
+         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame()]),
+    dict(name="qemu-uefi-two-igb", emulator="qemu", boot="uefi", topology="two-igb",
+         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(2), check_pf_frame()]),
+    dict(name="qemu-uefi-igb-switch", emulator="qemu", boot="uefi", topology="igb-switch",
+         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame()]),
+    dict(name="qemu-mb2-two-edu", emulator="qemu", boot="mb2", topology="two-edu",
+         checks=[check_tap_passed(t) for t in VTD_TWO_EDU] +
+         [check_line("vtd-xapic-irte", r"^vtd: unit 0: interrupt remapping: .* xAPIC destinations")]),
+    # RAM above 4 GiB: the tests' pages (taken from the top) and the canaries sit there.
+    dict(name="qemu-mb2-two-edu-6g", emulator="qemu", boot="mb2", topology="two-edu", mem="6G",
+         checks=[check_tap_passed(t) for t in VTD_TWO_EDU]),
+    dict(name="qemu-mb2-two-edu-aw39", emulator="qemu", boot="mb2", topology="two-edu-aw39",
+         checks=[check_tap_passed(t) for t in VTD_TWO_EDU] +
+         [check_line("vtd-3-level", r"^vtd: common: 3-level second-level tables \(agaw 39 bits\)"),
+          check_line("vtd-caching-mode", r"^vtd: unit 0: .* caching mode yes$")]),
+    dict(name="qemu-mb2-two-edu-eim", emulator="qemu", boot="mb2", topology="two-edu-eim",
+         checks=[check_tap_passed(t) for t in VTD_TWO_EDU] +
+         [check_line("vtd-eim", r"^vtd: unit 0: interrupt remapping: .* x2APIC \(EIM\) destinations")]),
     # Bochs: the VMX backend. One CPU for moat and one per guest of the default
     # configuration (alpha, beta, attacker), all running at once under VMX + EPT.
     dict(name="bochs-mb2", emulator="bochs", cpus=4,
@@ -191,13 +377,20 @@ RUNS = [
                  check_line("alpha-cpu-suite", r"^vmm: stats alpha: shut down; .*results [1-9]\d* passed, 0 failed"),
                  check_line("beta-cpu-suite", r"^vmm: stats beta: shut down; .*results [1-9]\d* passed, 0 failed"),
                  check_line("attacker-stopped-by-ept",
-                            r"^vmm: guest attacker stopped: nested page fault at GPA 0x")]),
+                            r"^vmm: guest attacker stopped: nested page fault at GPA 0x"),
+                 check_line("vtd-dmar-absent",
+                            r"^ok \d+ - vtd: dmar-present # SKIP no ACPI DMAR table")]),
 ] + SMP_RUNS + USB_RUNS + [
     # More than 4 GiB of RAM: q35 puts 2 GiB below the PCI hole and the rest above 4 GiB.
     dict(name="qemu-mb2-6g", emulator="qemu", boot="mb2", topology="plain", mem="6G",
          checks=[check_line("ram-above-4g", r"^moat: memory: .* usable (6[01]\d\d|5\d\d\d) MiB")]),
     dict(name="qemu-uefi-6g", emulator="qemu", boot="uefi", topology="plain", mem="6G",
          checks=[check_line("ram-above-4g", r"^moat: memory: .* usable (6[01]\d\d|5\d\d\d) MiB")]),
+    # The PCI hole starts at 2 GiB and the PF's transmit ring lies above 4 GiB.
+    dict(name="qemu-mb2-reference-6g", emulator="qemu", boot="mb2", topology="reference",
+         mem="6G", monitor=(INFO_PCI,),
+         checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame(),
+                 check_line("pf-ring-above-4g", r"^igb: .* PF frame sent on pool \d+ \(ring 0x[1-9a-f][0-9a-f]{8,}\)")]),
 ]
 
 

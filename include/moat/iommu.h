@@ -1,0 +1,111 @@
+/* Vendor-neutral IOMMU interface: DMA domains, device attachment by source ID, interrupt
+ * remapping entries and fault reporting. The VT-d driver (iommu/vtd*.c) implements it; an
+ * AMD-Vi driver can sit beside it behind the same struct iommu_ops.
+ *
+ * A source ID is the PCI requester ID: bus << 8 | device << 3 | function. */
+#ifndef MOAT_IOMMU_H
+#define MOAT_IOMMU_H
+
+#include <moat/boot_info.h>
+#include <moat/pgtable.h>
+
+#define IOMMU_READ PT_R
+#define IOMMU_WRITE PT_W
+#define IOMMU_RW PT_RW
+
+struct iommu_domain;
+
+/* One translation or interrupt fault, decoded. */
+struct iommu_fault {
+	u16 segment, sid;
+	u8 reason; /* vendor fault reason code */
+	const char *reason_name;
+	bool write;	/* the faulting request was a write */
+	bool interrupt; /* an interrupt request (addr holds the interrupt index) */
+	u64 addr;
+	struct iommu_domain *domain; /* owner of the source ID, NULL if none */
+};
+
+typedef void (*iommu_fault_cb)(const struct iommu_fault *f, void *ctx);
+
+/* An allocated interrupt remapping entry and the MSI a device must send to use it. */
+struct iommu_irq {
+	u16 segment, sid;
+	unsigned unit;
+	u16 index;
+	u32 msi_addr, msi_data; /* remappable-format message */
+};
+
+struct iommu_irq_cfg {
+	u32 dest_apic_id;
+	u8 vector;
+	bool level; /* level-triggered (IOAPIC); MSIs are edge */
+};
+
+struct iommu_ops {
+	const char *name;
+	struct iommu_domain *(*domain_create)(const char *name);
+	void (*domain_destroy)(struct iommu_domain *d);
+	int (*map)(struct iommu_domain *d, u64 iova, u64 pa, u64 size, u32 prot);
+	int (*unmap)(struct iommu_domain *d, u64 iova, u64 size);
+	int (*attach)(struct iommu_domain *d, u16 seg, u16 sid, u16 pf_sid);
+	int (*detach)(struct iommu_domain *d, u16 seg, u16 sid);
+	int (*irq_alloc)(u16 seg, u16 sid, u16 pf_sid, struct iommu_irq *irq);
+	int (*irq_program)(struct iommu_irq *irq, const struct iommu_irq_cfg *cfg);
+	void (*irq_free)(struct iommu_irq *irq);
+	int (*lookup)(struct iommu_domain *d, u64 iova, u64 *pa, u32 *prot);
+	int (*ioapic_sid)(u8 ioapic_id, u16 *seg, u16 *sid);
+	u64 (*ioapic_rte)(const struct iommu_irq *irq, const struct iommu_irq_cfg *cfg,
+			  bool active_low, bool masked);
+};
+
+/* Finds the remapping hardware (after ACPI and PCI) and takes it over: translation on,
+ * every device blocked until attached to a domain. -ENODEV if there is none. */
+int iommu_init(const struct boot_info *bi);
+
+/* Set by the driver that found hardware; NULL if none. */
+void iommu_register(const struct iommu_ops *ops);
+bool iommu_present(void);
+const char *iommu_name(void);
+
+/* Domains: an address space for devices. */
+struct iommu_domain *iommu_domain_create(const char *name);
+void iommu_domain_destroy(struct iommu_domain *d);
+const char *iommu_domain_name(const struct iommu_domain *d);
+/* Faults recorded against this domain's devices since it was created. */
+u64 iommu_domain_faults(const struct iommu_domain *d);
+
+/* Maps [iova, iova+size) to [pa, pa+size) with the largest pages both allow.
+ * unmap returns only after the IOTLB no longer holds the range. */
+int iommu_map(struct iommu_domain *d, u64 iova, u64 pa, u64 size, u32 prot);
+int iommu_unmap(struct iommu_domain *d, u64 iova, u64 size);
+int iommu_lookup(struct iommu_domain *d, u64 iova, u64 *pa, u32 *prot);
+
+/* Puts a device into a domain (replacing any previous one) / blocks all its DMA.
+ * A virtual function passes its physical function as pf_sid (else pf_sid = sid). */
+int iommu_attach(struct iommu_domain *d, u16 seg, u16 sid, u16 pf_sid);
+int iommu_detach(struct iommu_domain *d, u16 seg, u16 sid);
+
+/* Interrupt entries usable only by source `sid`. */
+int iommu_irq_alloc(u16 seg, u16 sid, u16 pf_sid, struct iommu_irq *irq);
+int iommu_irq_program(struct iommu_irq *irq, const struct iommu_irq_cfg *cfg);
+void iommu_irq_free(struct iommu_irq *irq);
+
+/* IOAPIC pins through remapping: the IOAPIC's source ID (from the firmware's tables) for
+ * iommu_irq_alloc, and the redirection entry that sends a pin through an entry programmed
+ * with cfg (level-triggered pins: cfg->level). */
+int iommu_ioapic_sid(u8 ioapic_id, u16 *seg, u16 *sid);
+u64 iommu_ioapic_rte(const struct iommu_irq *irq, const struct iommu_irq_cfg *cfg, bool active_low,
+		     bool masked);
+
+/* The hypervisor's own domain: all usable RAM identity-mapped, for devices moat itself
+ * drives (a PF driver's rings). Created on first use; NULL without an IOMMU. */
+struct iommu_domain *iommu_hypervisor_domain(void);
+
+/* Called (in interrupt context) for each fault, after it is counted and logged. */
+void iommu_set_fault_callback(iommu_fault_cb cb, void *ctx);
+/* Used by drivers: counts the fault, logs it (rate-limited) and calls the callback. */
+void iommu_report_fault(struct iommu_fault *f);
+void iommu_domain_count_fault(struct iommu_domain *d);
+
+#endif

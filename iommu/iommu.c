@@ -1,0 +1,178 @@
+/* Vendor-neutral IOMMU layer: forwards to the driver that found hardware. */
+#define LOG_TAG "iommu"
+#include <moat/errno.h>
+#include <moat/iommu.h>
+#include <moat/log.h>
+#include <moat/pci.h>
+#include "core/boot_report.h"
+#include "iommu/iommu_priv.h"
+#include "iommu/vtd_hw.h"
+
+static const struct iommu_ops *iommu;
+
+/* Functions the hypervisor drives (PFs, bridges) or has not given to anyone keep reaching
+ * RAM through the hypervisor's identity domain; giving one to a guest moves it into the
+ * guest's domain (iommu_attach). */
+static void attach_hypervisor_devices(void)
+{
+	struct iommu_domain *hv = iommu_hypervisor_domain();
+	struct pci_dev *d;
+	unsigned n = 0;
+
+	if (!hv)
+		return;
+	pci_for_each_dev(d)
+	{
+		if (!d->present || d->owner.kind == PCI_OWNER_GUEST)
+			continue;
+		if (iommu_attach(hv, d->seg, d->rid, d->is_vf && d->pf ? d->pf->rid : d->rid) == 0)
+			n++;
+	}
+	pr_info("%u PCI functions in the hypervisor domain\n", n);
+}
+
+int iommu_init(const struct boot_info *bi)
+{
+	int err = vtd_init(bi);
+
+	if (!err)
+		attach_hypervisor_devices();
+	return err;
+}
+
+static iommu_fault_cb fault_cb;
+static void *fault_ctx;
+
+void iommu_register(const struct iommu_ops *ops)
+{
+	iommu = ops;
+	pr_info("%s remapping hardware registered\n", ops->name);
+}
+
+bool iommu_present(void)
+{
+	return iommu != NULL;
+}
+
+const char *iommu_name(void)
+{
+	return iommu ? iommu->name : "none";
+}
+
+struct iommu_domain *iommu_domain_create(const char *name)
+{
+	return iommu ? iommu->domain_create(name) : NULL;
+}
+
+void iommu_domain_destroy(struct iommu_domain *d)
+{
+	if (iommu && d)
+		iommu->domain_destroy(d);
+}
+
+int iommu_map(struct iommu_domain *d, u64 iova, u64 pa, u64 size, u32 prot)
+{
+	return iommu ? iommu->map(d, iova, pa, size, prot) : -ENODEV;
+}
+
+int iommu_unmap(struct iommu_domain *d, u64 iova, u64 size)
+{
+	return iommu ? iommu->unmap(d, iova, size) : -ENODEV;
+}
+
+int iommu_lookup(struct iommu_domain *d, u64 iova, u64 *pa, u32 *prot)
+{
+	return iommu ? iommu->lookup(d, iova, pa, prot) : -ENODEV;
+}
+
+int iommu_attach(struct iommu_domain *d, u16 seg, u16 sid, u16 pf_sid)
+{
+	return iommu ? iommu->attach(d, seg, sid, pf_sid) : -ENODEV;
+}
+
+int iommu_detach(struct iommu_domain *d, u16 seg, u16 sid)
+{
+	return iommu ? iommu->detach(d, seg, sid) : -ENODEV;
+}
+
+int iommu_irq_alloc(u16 seg, u16 sid, u16 pf_sid, struct iommu_irq *irq)
+{
+	return iommu && iommu->irq_alloc ? iommu->irq_alloc(seg, sid, pf_sid, irq) : -ENODEV;
+}
+
+int iommu_irq_program(struct iommu_irq *irq, const struct iommu_irq_cfg *cfg)
+{
+	return iommu && iommu->irq_program ? iommu->irq_program(irq, cfg) : -ENODEV;
+}
+
+void iommu_irq_free(struct iommu_irq *irq)
+{
+	if (iommu && iommu->irq_free)
+		iommu->irq_free(irq);
+}
+
+int iommu_ioapic_sid(u8 ioapic_id, u16 *seg, u16 *sid)
+{
+	return iommu && iommu->ioapic_sid ? iommu->ioapic_sid(ioapic_id, seg, sid) : -ENODEV;
+}
+
+u64 iommu_ioapic_rte(const struct iommu_irq *irq, const struct iommu_irq_cfg *cfg, bool active_low,
+		     bool masked)
+{
+	return iommu && iommu->ioapic_rte ? iommu->ioapic_rte(irq, cfg, active_low, masked) : 0;
+}
+
+struct iommu_domain *iommu_hypervisor_domain(void)
+{
+	static struct iommu_domain *hv;
+	const struct boot_info *bi = boot_info_get();
+
+	if (hv || !iommu)
+		return hv;
+	hv = iommu_domain_create("hypervisor");
+	if (!hv)
+		return NULL;
+	for (unsigned i = 0; i < bi->nr_mem; i++) {
+		const struct mem_range *m = &bi->mem[i];
+		u64 base = ALIGN_UP(m->base, PAGE_SIZE),
+		    end = ALIGN_DOWN(m->base + m->length, PAGE_SIZE);
+		int err;
+
+		if (m->type != MEM_USABLE || end <= base)
+			continue;
+		err = iommu_map(hv, base, base, end - base, IOMMU_RW);
+		if (err && err != -EEXIST)
+			pr_err(err, "hypervisor domain: RAM %#llx-%#llx not mapped\n",
+			       (unsigned long long)base, (unsigned long long)end);
+	}
+	return hv;
+}
+
+void iommu_set_fault_callback(iommu_fault_cb cb, void *ctx)
+{
+	fault_ctx = ctx;
+	fault_cb = cb;
+}
+
+void iommu_report_fault(struct iommu_fault *f)
+{
+	if (f->domain)
+		iommu_domain_count_fault(f->domain);
+	if (fault_cb)
+		fault_cb(f, fault_ctx);
+}
+
+const char *iommu_domain_name(const struct iommu_domain *d)
+{
+	return d ? d->name : "none";
+}
+
+u64 iommu_domain_faults(const struct iommu_domain *d)
+{
+	return __atomic_load_n(&d->faults, __ATOMIC_RELAXED);
+}
+
+void iommu_domain_count_fault(struct iommu_domain *d)
+{
+	__atomic_fetch_add(&d->faults, 1, __ATOMIC_RELAXED);
+}

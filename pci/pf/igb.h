@@ -1,0 +1,40 @@
+/* 82576 (igb) physical-function driver: brings the PF up for SR-IOV and serves the VF
+ * mailboxes. */
+#ifndef PCI_PF_IGB_H
+#define PCI_PF_IGB_H
+
+#include <moat/pci.h>
+
+#define IGB_MAX_VFS 8
+#define ETH_ALEN 6
+
+struct igb_vf_state {
+	u8 mac[ETH_ALEN];
+	bool clear_to_send; /* reset handshake done: other requests are served */
+	unsigned msgs, nacks;
+};
+
+struct igb_pf {
+	struct pci_dev *pdev;
+	u64 regs;        /* BAR0 */
+	unsigned num_vfs;
+	unsigned pf_pool;  /* first pool no VF uses; PF traffic goes through it */
+	u8 mac[ETH_ALEN];
+	bool link_up;
+	struct igb_vf_state vf[IGB_MAX_VFS];
+	/* PF transmit ring (queue pf_pool) */
+	u64 tx_ring, tx_buf;
+	unsigned tx_tail;
+};
+
+/* Binds every 82576 PF in the device list (after SR-IOV is enabled on it). */
+void igb_pf_init_all(void);
+/* Serves pending VF mailbox messages and VF resets of every PF; never blocks longer than
+ * the bounded mailbox handshakes. Returns the number of events handled. */
+unsigned igb_pf_poll_all(void);
+struct igb_pf *igb_pf_of(const struct pci_dev *pf);
+/* Sends one frame (dst, ethertype, payload) from the PF's own pool; waits for write-back. */
+int igb_pf_send_frame(struct igb_pf *pf, const u8 dst[ETH_ALEN], u16 ethertype,
+		      const void *payload, unsigned len);
+
+#endif

@@ -1,0 +1,239 @@
+/* The PF side of the 82576 VF mailbox: a VF's reset request, set-MAC (never another
+ * function's address), multicast and LPE requests; VLAN and promiscuous mode refused. The
+ * hypervisor CPU polls (igb_pf_poll_all); every handshake is bounded. */
+#define LOG_TAG "igb"
+#include <moat/errno.h>
+#include <moat/log.h>
+#include <moat/spinlock.h>
+#include <moat/string.h>
+#include <moat/time.h>
+#include "pci/internal.h"
+#include "pci/pf/igb_regs.h"
+
+/* Takes the VF's mailbox buffer for the PF; the VF may hold it (VFU) for a moment. */
+static int mbx_lock(struct igb_pf *pf, unsigned vf)
+{
+	if (!WAIT_US((igb_wr(pf, IGB_P2VMAILBOX(vf), IGB_P2VMAILBOX_PFU),
+		      igb_rd(pf, IGB_P2VMAILBOX(vf)) & IGB_P2VMAILBOX_PFU),
+		     IGB_MBX_LOCK_TIMEOUT_US))
+		return pr_err(-ETIMEDOUT, "vf%u holds its mailbox (P2VMAILBOX %#x)\n", vf,
+			      igb_rd(pf, IGB_P2VMAILBOX(vf)));
+	return 0;
+}
+
+static int mbx_read(struct igb_pf *pf, unsigned vf, u32 *msg)
+{
+	int err = mbx_lock(pf, vf);
+
+	if (err)
+		return err;
+	for (unsigned i = 0; i < IGB_MBX_WORDS; i++)
+		msg[i] = igb_rd(pf, IGB_VMBMEM(vf) + 4 * i);
+	/* ACK the VF's message; writing without PFU also releases the buffer. */
+	igb_wr(pf, IGB_P2VMAILBOX(vf), IGB_P2VMAILBOX_ACK);
+	return 0;
+}
+
+static int mbx_write(struct igb_pf *pf, unsigned vf, const u32 *msg, unsigned words)
+{
+	int err = mbx_lock(pf, vf);
+
+	if (err)
+		return err;
+	for (unsigned i = 0; i < words; i++)
+		igb_wr(pf, IGB_VMBMEM(vf) + 4 * i, msg[i]);
+	igb_wr(pf, IGB_P2VMAILBOX(vf), IGB_P2VMAILBOX_STS);
+	return 0;
+}
+
+static bool mac_is_valid_unicast(const u8 *m)
+{
+	return !(m[0] & 1) && (m[0] | m[1] | m[2] | m[3] | m[4] | m[5]);
+}
+
+/* Which function of this NIC holds mac: -1 the PF, 0.. a VF, -2 nobody. */
+static int mac_holder(const struct igb_pf *pf, const u8 *mac)
+{
+	if (!memcmp(mac, pf->mac, ETH_ALEN))
+		return -1;
+	for (unsigned vf = 0; vf < pf->num_vfs; vf++)
+		if (!memcmp(mac, pf->vf[vf].mac, ETH_ALEN))
+			return (int)vf;
+	return -2;
+}
+
+static void msg_mac(const u32 *msg, u8 *mac)
+{
+	for (unsigned i = 0; i < ETH_ALEN; i++)
+		mac[i] = (u8)(msg[1 + i / 4] >> (8 * (i % 4)));
+}
+
+/* VF reset request: the VF's pool, MAC and queues come back; reply ACK + its MAC. */
+static int handle_reset(struct igb_pf *pf, unsigned vf)
+{
+	struct igb_vf_state *s = &pf->vf[vf];
+	u32 reply[4] = { IGB_VF_RESET | IGB_MSG_ACK, 0, 0, 0 };
+
+	igb_set_rar(pf, igb_vf_rar(vf), s->mac, vf);
+	igb_enable_pool(pf, vf);
+	s->clear_to_send = true;
+	for (unsigned i = 0; i < ETH_ALEN; i++)
+		reply[1 + i / 4] |= (u32)s->mac[i] << (8 * (i % 4));
+	pr_info("vf%u reset: MAC %02x:%02x:%02x:%02x:%02x:%02x, queues enabled\n", vf, s->mac[0],
+		s->mac[1], s->mac[2], s->mac[3], s->mac[4], s->mac[5]);
+	return mbx_write(pf, vf, reply, 4);
+}
+
+/* Set-MAC: only a valid unicast address that no other function of this NIC holds. */
+static bool handle_set_mac(struct igb_pf *pf, unsigned vf, const u32 *msg)
+{
+	u8 mac[ETH_ALEN];
+	int holder;
+
+	msg_mac(msg, mac);
+	holder = mac_holder(pf, mac);
+	if (!mac_is_valid_unicast(mac)) {
+		pr_warn("vf%u: set-MAC %02x:%02x:%02x:%02x:%02x:%02x refused: not a unicast address\n",
+			vf, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+		return false;
+	}
+	if (holder == -1) {
+		pr_warn("vf%u: set-MAC %02x:%02x:%02x:%02x:%02x:%02x refused: it is the PF's\n", vf,
+			mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+		return false;
+	}
+	if (holder >= 0 && holder != (int)vf) {
+		pr_warn("vf%u: set-MAC %02x:%02x:%02x:%02x:%02x:%02x refused: it belongs to vf%d\n",
+			vf, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], holder);
+		return false;
+	}
+	memcpy(pf->vf[vf].mac, mac, ETH_ALEN);
+	igb_set_rar(pf, igb_vf_rar(vf), mac, vf);
+	return true;
+}
+
+static bool handle_set_multicast(struct igb_pf *pf, unsigned vf, const u32 *msg)
+{
+	unsigned n = (unsigned)FIELD_GET(IGB_MSG_INFO, msg[0]);
+	const u16 *hashes = (const u16 *)&msg[1];
+
+	if (n > 2 * (IGB_MBX_WORDS - 1))
+		return false;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned h = hashes[i] & 0xfff;
+
+		igb_wr(pf, IGB_MTA(h >> 5), igb_rd(pf, IGB_MTA(h >> 5)) | (u32)BIT(h & 0x1f));
+	}
+	igb_wr(pf, IGB_VMOLR(vf), igb_rd(pf, IGB_VMOLR(vf)) | (n ? IGB_VMOLR_ROMPE : 0));
+	return true;
+}
+
+static bool handle_set_lpe(struct igb_pf *pf, unsigned vf, const u32 *msg)
+{
+	u32 max = msg[1];
+
+	if (max > IGB_MAX_FRAME || max < 64)
+		return false;
+	igb_wr(pf, IGB_VMOLR(vf), (u32)((igb_rd(pf, IGB_VMOLR(vf)) & ~IGB_VMOLR_RLPML) |
+				    FIELD_PREP(IGB_VMOLR_RLPML, max) | IGB_VMOLR_LPE));
+	return true;
+}
+
+static int handle_msg(struct igb_pf *pf, unsigned vf, const u32 *msg)
+{
+	struct igb_vf_state *s = &pf->vf[vf];
+	u32 type = (u32)FIELD_GET(IGB_MSG_TYPE, msg[0]);
+	u32 reply;
+	bool ok;
+
+	s->msgs++;
+	if (type == IGB_VF_RESET)
+		return handle_reset(pf, vf);
+	if (!s->clear_to_send) {
+		pr_warn("vf%u: message %#x before the reset handshake; refused\n", vf, type);
+		ok = false;
+	} else {
+		switch (type) {
+		case IGB_VF_SET_MAC_ADDR:
+			ok = handle_set_mac(pf, vf, msg);
+			break;
+		case IGB_VF_SET_MULTICAST:
+			ok = handle_set_multicast(pf, vf, msg);
+			break;
+		case IGB_VF_SET_LPE:
+			ok = handle_set_lpe(pf, vf, msg);
+			break;
+		case IGB_VF_SET_VLAN:
+		case IGB_VF_SET_PROMISC:
+			pr_warn("vf%u: %s refused: guests get no VLAN or promiscuous mode\n", vf,
+				type == IGB_VF_SET_VLAN ? "VLAN" : "promiscuous mode");
+			ok = false;
+			break;
+		default:
+			pr_warn("vf%u: unknown message %#x refused\n", vf, type);
+			ok = false;
+			break;
+		}
+	}
+	if (!ok)
+		s->nacks++;
+	reply = (msg[0] & (IGB_MSG_TYPE | IGB_MSG_INFO)) | (ok ? IGB_MSG_ACK : IGB_MSG_NACK) |
+		(s->clear_to_send ? IGB_MSG_CTS : 0);
+	return mbx_write(pf, vf, &reply, 1);
+}
+
+/* A VF reset itself (VF CTRL.RST or FLR): the device cleared its enables; the VF must do
+ * the reset handshake again before anything else is served. */
+static unsigned handle_vflr(struct igb_pf *pf)
+{
+	u32 vflre = igb_rd(pf, IGB_VFLRE);
+	unsigned n = 0;
+
+	if (!vflre)
+		return 0;
+	igb_wr(pf, IGB_VFLRE, vflre);
+	for (unsigned vf = 0; vf < pf->num_vfs; vf++)
+		if (vflre & BIT(vf)) {
+			pf->vf[vf].clear_to_send = false;
+			pr_info("vf%u: function reset seen\n", vf);
+			n++;
+		}
+	return n;
+}
+
+static unsigned igb_pf_poll(struct igb_pf *pf)
+{
+	unsigned n = handle_vflr(pf);
+	u32 icr = igb_rd(pf, IGB_MBVFICR);
+	u32 req = (u32)FIELD_GET(IGB_MBVFICR_VFREQ, icr);
+	u32 ack = (u32)FIELD_GET(IGB_MBVFICR_VFACK, icr);
+
+	if (ack)
+		igb_wr(pf, IGB_MBVFICR, (u32)FIELD_PREP(IGB_MBVFICR_VFACK, ack));
+	for (unsigned vf = 0; vf < pf->num_vfs; vf++) {
+		u32 msg[IGB_MBX_WORDS];
+
+		if (!(req & BIT(vf)))
+			continue;
+		igb_wr(pf, IGB_MBVFICR, (u32)FIELD_PREP(IGB_MBVFICR_VFREQ, BIT(vf)));
+		if (mbx_read(pf, vf, msg) == 0)
+			handle_msg(pf, vf, msg);
+		n++;
+	}
+	return n;
+}
+
+/* One CPU serves the mailboxes at a time; a holder never waits longer than the bounded
+ * handshakes. */
+static spinlock_t mbx_service_lock = SPINLOCK_INIT;
+
+unsigned igb_pf_poll_all(void)
+{
+	unsigned n = 0;
+
+	spin_lock(&mbx_service_lock);
+	for (unsigned i = 0; i < igb_pf_count(); i++)
+		n += igb_pf_poll(igb_pf_at(i));
+	spin_unlock(&mbx_service_lock);
+	return n;
+}

@@ -1,0 +1,170 @@
+/* 82576 (igb) register file, descriptors and the PF/VF mailbox protocol, shared by the
+ * files of the PF driver. Registers are listed with their bits under them. */
+#ifndef PCI_PF_IGB_REGS_H
+#define PCI_PF_IGB_REGS_H
+
+#include <moat/bits.h>
+#include "arch/x86/io.h"
+#include "pci/pf/igb.h"
+
+#define IGB_VENDOR 0x8086
+#define IGB_DEVICE_PF 0x10c9
+#define IGB_MAX_PFS 4
+#define IGB_NR_POOLS 8
+
+/* Device control. */
+#define IGB_CTRL 0x0000
+#define  IGB_CTRL_SLU BIT(6)
+#define  IGB_CTRL_RST BIT(26)
+/* Device status. */
+#define IGB_STATUS 0x0008
+#define  IGB_STATUS_LU BIT(1)
+/* Extended device control. */
+#define IGB_CTRL_EXT 0x0018
+#define  IGB_CTRL_EXT_PFRSTD BIT(14)   /* PF reset done: releases the VF mailboxes */
+/* MDI control: PHY register access. */
+#define IGB_MDIC 0x0020
+#define  IGB_MDIC_DATA GENMASK(15, 0)
+#define  IGB_MDIC_REG GENMASK(20, 16)
+#define  IGB_MDIC_PHY GENMASK(25, 21)
+#define  IGB_MDIC_OP GENMASK(27, 26)
+#define   IGB_MDIC_OP_WRITE 1
+#define   IGB_MDIC_OP_READ 2
+#define  IGB_MDIC_READY BIT(28)
+#define  IGB_MDIC_ERROR BIT(30)
+#define IGB_PHY_ADDR 1
+#define PHY_BMCR 0
+#define  PHY_BMCR_ANRESTART BIT(9)
+#define  PHY_BMCR_ANENABLE BIT(12)
+/* Interrupt mask clear. */
+#define IGB_IMC 0x00d8
+/* Receive control. */
+#define IGB_RCTL 0x0100
+#define  IGB_RCTL_EN BIT(1)
+#define  IGB_RCTL_BAM BIT(15)
+/* Transmit control. */
+#define IGB_TCTL 0x0400
+#define  IGB_TCTL_EN BIT(1)
+#define  IGB_TCTL_PSP BIT(3)
+/* Mailbox memory, PF side: 16 dwords per VF. */
+#define IGB_VMBMEM(vf) (0x0800 + 0x40 * (vf))
+#define IGB_MBX_WORDS 16
+/* PF-to-VF mailbox control. */
+#define IGB_P2VMAILBOX(vf) (0x0c00 + 4 * (vf))
+#define  IGB_P2VMAILBOX_STS BIT(0)  /* message for the VF */
+#define  IGB_P2VMAILBOX_ACK BIT(1)  /* VF's message received */
+#define  IGB_P2VMAILBOX_VFU BIT(2)
+#define  IGB_P2VMAILBOX_PFU BIT(3)  /* PF owns the buffer */
+/* Mailbox VF interrupt cause. */
+#define IGB_MBVFICR 0x0c80
+#define  IGB_MBVFICR_VFREQ GENMASK(7, 0)
+#define  IGB_MBVFICR_VFACK GENMASK(23, 16)
+#define IGB_VFLRE 0x0c88              /* VF function-level reset events */
+#define IGB_VFRE 0x0c8c               /* VF receive enables */
+#define IGB_VFTE 0x0c90               /* VF transmit enables */
+/* Multicast table array. */
+#define IGB_MTA(n) (0x5200 + 4 * (n))
+#define  IGB_MTA_WORDS 128
+/* Receive address table. */
+#define IGB_RAL(n) (0x5400 + 8 * (n))
+#define IGB_RAH(n) (0x5404 + 8 * (n))
+#define  IGB_RAH_ADDR GENMASK(15, 0)
+#define  IGB_RAH_POOL GENMASK(25, 18)
+#define  IGB_RAH_AV BIT(31)
+#define IGB_RAR_ENTRIES 16
+/* Multiple receive queues: VMDq. */
+#define IGB_MRQC 0x5818
+#define  IGB_MRQC_MODE GENMASK(2, 0)
+#define   IGB_MRQC_MODE_VMDQ 3
+#define IGB_VT_CTL 0x581c
+#define  IGB_VT_CTL_DEF_POOL GENMASK(9, 7)
+/* Per-pool receive offload control. */
+#define IGB_VMOLR(n) (0x5ad0 + 4 * (n))
+#define  IGB_VMOLR_RLPML GENMASK(13, 0)
+#define  IGB_VMOLR_LPE BIT(16)
+#define  IGB_VMOLR_AUPE BIT(24)        /* accept untagged */
+#define  IGB_VMOLR_ROMPE BIT(25)       /* accept multicast table matches */
+#define  IGB_VMOLR_BAM BIT(27)         /* accept broadcast */
+/* DMA TX switch control. */
+#define IGB_DTXSWC 0x3500
+#define  IGB_DTXSWC_LOOPBACK_EN BIT(31)
+/* Transmit queue n. */
+#define IGB_TDBAL(q) (0xe000 + 0x40 * (q))
+#define IGB_TDBAH(q) (0xe004 + 0x40 * (q))
+#define IGB_TDLEN(q) (0xe008 + 0x40 * (q))
+#define IGB_TDH(q) (0xe010 + 0x40 * (q))
+#define IGB_TDT(q) (0xe018 + 0x40 * (q))
+#define IGB_TXDCTL(q) (0xe028 + 0x40 * (q))
+#define  IGB_TXDCTL_ENABLE BIT(25)
+
+/* Legacy transmit descriptor. */
+struct igb_tx_desc {
+	u64 addr;
+	u32 cmd_len;
+	u32 status;
+} __packed;
+SIZE_CHECK(struct igb_tx_desc, 16);
+#define IGB_TXD_LEN GENMASK(15, 0)
+#define IGB_TXD_CMD_EOP BIT(24)
+#define IGB_TXD_CMD_IFCS BIT(25)
+#define IGB_TXD_CMD_RS BIT(27)
+#define IGB_TXD_STAT_DD BIT(0)
+#define IGB_TX_RING_LEN 8
+
+/* Mailbox messages (word 0). */
+#define IGB_MSG_TYPE GENMASK(15, 0)
+#define IGB_MSG_INFO GENMASK(23, 16)
+#define IGB_MSG_CTS BIT(29)
+#define IGB_MSG_NACK BIT(30)
+#define IGB_MSG_ACK BIT(31)
+enum igb_vf_msg {
+	IGB_VF_RESET = 0x01,
+	IGB_VF_SET_MAC_ADDR = 0x02,
+	IGB_VF_SET_MULTICAST = 0x03,
+	IGB_VF_SET_VLAN = 0x04,
+	IGB_VF_SET_LPE = 0x05,
+	IGB_VF_SET_PROMISC = 0x06,
+};
+#define IGB_MAX_FRAME 9018
+
+#define IGB_RESET_TIMEOUT_US 100000
+#define IGB_MDIC_TIMEOUT_US 10000
+#define IGB_LINK_TIMEOUT_US 3000000
+#define IGB_MBX_LOCK_TIMEOUT_US 1000
+#define IGB_TX_TIMEOUT_US 100000
+
+/* VF register file (a VF's own BAR0), as a guest's igbvf driver sees it. */
+#define IGB_VF_CTRL 0x0000
+#define  IGB_VF_CTRL_RST BIT(26)
+#define IGB_VF_MBMEM 0x0800
+#define IGB_VF_MAILBOX 0x0c40
+#define  IGB_VF_MAILBOX_REQ BIT(0)    /* message for the PF */
+#define  IGB_VF_MAILBOX_ACK BIT(1)    /* PF's message received */
+#define  IGB_VF_MAILBOX_VFU BIT(2)
+#define  IGB_VF_MAILBOX_PFU BIT(3)
+#define  IGB_VF_MAILBOX_PFSTS BIT(4)  /* PF wrote a message */
+#define  IGB_VF_MAILBOX_PFACK BIT(5)  /* PF took the VF's message */
+#define  IGB_VF_MAILBOX_RSTI BIT(6)
+#define  IGB_VF_MAILBOX_RSTD BIT(7)
+
+static inline u32 igb_rd(const struct igb_pf *pf, u32 reg)
+{
+	return mmio_read32(pf->regs + reg);
+}
+
+static inline void igb_wr(const struct igb_pf *pf, u32 reg, u32 v)
+{
+	mmio_write32(pf->regs + reg, v);
+}
+
+/* igb_pool.c */
+unsigned igb_vf_rar(unsigned vf);
+void igb_set_rar(struct igb_pf *pf, unsigned idx, const u8 mac[ETH_ALEN], unsigned pool);
+void igb_enable_pool(struct igb_pf *pf, unsigned pool);
+/* igb.c: the PFs brought up */
+unsigned igb_pf_count(void);
+struct igb_pf *igb_pf_at(unsigned idx);
+/* igb_tx.c */
+int igb_setup_tx(struct igb_pf *pf);
+
+#endif

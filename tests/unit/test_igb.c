@@ -1,0 +1,247 @@
+/* The 82576 PF side of the VF mailbox (pci/pf/igb_mbx.c) and the receive address table /
+ * pool programming (pci/pf/igb_pool.c), on a register file in host memory: requests are
+ * placed in a VF's mailbox memory as the device would, the PF is polled, and the reply and
+ * the registers it programmed are checked. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <moat/errno.h>
+#include "pci/pf/igb_regs.h"
+#include "host_shim.h"
+
+static u32 regfile[0x10000 / 4] __aligned(4096);
+static struct igb_pf test_pf;
+static u64 fake_us;
+
+/* ---- what the driver files need from the rest of moat ---- */
+u64 time_us(void)
+{
+	return fake_us += 10;
+}
+
+unsigned igb_pf_count(void)
+{
+	return 1;
+}
+
+struct igb_pf *igb_pf_at(unsigned idx)
+{
+	return idx == 0 ? &test_pf : NULL;
+}
+
+static u32 reg(u32 off)
+{
+	return regfile[off / 4];
+}
+
+static void set_reg(u32 off, u32 v)
+{
+	regfile[off / 4] = v;
+}
+
+static const u8 pf_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+
+static int setup(void **state)
+{
+	memset(regfile, 0, sizeof(regfile));
+	memset(&test_pf, 0, sizeof(test_pf));
+	test_pf.regs = (u64)(uintptr_t)regfile;
+	test_pf.num_vfs = 3;
+	test_pf.pf_pool = 3;
+	memcpy(test_pf.mac, pf_mac, 6);
+	for (unsigned vf = 0; vf < 3; vf++) {
+		static const u8 base[6] = { 0x52, 0x54, 0x00, 0x12, 0x56, 0x10 };
+
+		memcpy(test_pf.vf[vf].mac, base, 6);
+		test_pf.vf[vf].mac[5] = (u8)(0x10 + vf);
+	}
+	shim_warnings_logged = 0;
+	return 0;
+}
+
+/* What the device does when VF `vf` writes a message and sets VFMAILBOX.REQ. */
+static void vf_sends(unsigned vf, const u32 *msg, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		set_reg(IGB_VMBMEM(vf) + 4 * i, msg[i]);
+	set_reg(IGB_MBVFICR, (u32)FIELD_PREP(IGB_MBVFICR_VFREQ, BIT(vf)));
+	set_reg(IGB_P2VMAILBOX(vf), 0);
+}
+
+static u32 exchange(unsigned vf, const u32 *msg, unsigned n)
+{
+	vf_sends(vf, msg, n);
+	assert_int_equal(igb_pf_poll_all(), 1);
+	/* The reply went out with STS (which also released the PF's hold on the buffer). */
+	assert_int_equal(reg(IGB_P2VMAILBOX(vf)), IGB_P2VMAILBOX_STS);
+	set_reg(IGB_MBVFICR, 0);
+	return reg(IGB_VMBMEM(vf));
+}
+
+static void mac_words(const u8 *m, u32 *w)
+{
+	w[0] = (u32)m[0] | (u32)m[1] << 8 | (u32)m[2] << 16 | (u32)m[3] << 24;
+	w[1] = (u32)m[4] | (u32)m[5] << 8;
+}
+
+static u32 reset_vf(unsigned vf)
+{
+	u32 msg = IGB_VF_RESET;
+
+	return exchange(vf, &msg, 1);
+}
+
+static void test_reset_answers_mac(void **state)
+{
+	u32 w[2];
+
+	assert_false(test_pf.vf[1].clear_to_send);
+	assert_int_equal(reset_vf(1), IGB_VF_RESET | IGB_MSG_ACK);
+	mac_words(test_pf.vf[1].mac, w);
+	assert_int_equal(reg(IGB_VMBMEM(1) + 4), w[0]);
+	assert_int_equal(reg(IGB_VMBMEM(1) + 8), w[1]);
+	assert_true(test_pf.vf[1].clear_to_send);
+	/* Its address is in the table for its pool, its queues are enabled. */
+	assert_int_equal(reg(IGB_RAL(igb_vf_rar(1))), w[0]);
+	assert_int_equal(reg(IGB_RAH(igb_vf_rar(1))), w[1] | IGB_RAH_AV |
+			 FIELD_PREP(IGB_RAH_POOL, BIT(1)));
+	assert_int_equal(reg(IGB_VFRE), BIT(1));
+	assert_int_equal(reg(IGB_VFTE), BIT(1));
+	assert_true(reg(IGB_VMOLR(1)) & IGB_VMOLR_BAM);
+	/* Other VFs untouched. */
+	assert_int_equal(reg(IGB_RAH(igb_vf_rar(0))), 0);
+}
+
+static void test_requests_before_reset_refused(void **state)
+{
+	u8 fresh[6] = { 0x02, 1, 2, 3, 4, 5 };
+	u32 msg[3] = { IGB_VF_SET_MAC_ADDR };
+	u32 r;
+
+	mac_words(fresh, &msg[1]);
+	r = exchange(0, msg, 3);
+	assert_true(r & IGB_MSG_NACK);
+	assert_false(r & (IGB_MSG_ACK | IGB_MSG_CTS));
+	assert_int_equal(test_pf.vf[0].mac[5], 0x10);
+	assert_int_equal(reg(IGB_RAH(igb_vf_rar(0))), 0);
+	assert_int_equal(shim_warnings_logged, 1);
+}
+
+static void expect_set_mac(unsigned vf, const u8 *mac, bool accepted)
+{
+	u32 msg[3] = { IGB_VF_SET_MAC_ADDR };
+	u32 cts = test_pf.vf[vf].clear_to_send ? IGB_MSG_CTS : 0;
+	u32 r;
+
+	mac_words(mac, &msg[1]);
+	r = exchange(vf, msg, 3);
+	if (accepted) {
+		assert_int_equal(r, IGB_VF_SET_MAC_ADDR | IGB_MSG_ACK | IGB_MSG_CTS);
+		assert_memory_equal(test_pf.vf[vf].mac, mac, 6);
+	} else {
+		assert_int_equal(r, IGB_VF_SET_MAC_ADDR | IGB_MSG_NACK | cts);
+		assert_memory_not_equal(test_pf.vf[vf].mac, mac, 6);
+	}
+}
+
+static void test_set_mac_validated(void **state)
+{
+	u8 other[6], fresh[6] = { 0x02, 0x6d, 0x6f, 0x61, 0x74, 0x01 };
+	u8 multicast[6] = { 0x01, 0x00, 0x5e, 0, 0, 1 }, zero[6] = { 0 };
+	u32 w[2];
+
+	reset_vf(2);
+	memcpy(other, test_pf.vf[0].mac, 6);
+	expect_set_mac(2, other, false);          /* another VF's */
+	expect_set_mac(2, pf_mac, false);         /* the PF's */
+	expect_set_mac(2, multicast, false);
+	expect_set_mac(2, zero, false);
+	assert_int_equal(test_pf.vf[2].nacks, 4);
+	expect_set_mac(2, fresh, true);
+	mac_words(fresh, w);
+	assert_int_equal(reg(IGB_RAL(igb_vf_rar(2))), w[0]);
+	assert_int_equal(reg(IGB_RAH(igb_vf_rar(2))), w[1] | IGB_RAH_AV |
+			 FIELD_PREP(IGB_RAH_POOL, BIT(2)));
+	/* Its own current address again is fine; and now VF 0 may not take the new one. */
+	expect_set_mac(2, fresh, true);
+	reset_vf(0);
+	expect_set_mac(0, fresh, false);
+}
+
+static void test_vlan_promisc_unknown_refused(void **state)
+{
+	u32 msg[2] = { IGB_VF_SET_VLAN, 5 };
+
+	reset_vf(0);
+	assert_int_equal(exchange(0, msg, 2), IGB_VF_SET_VLAN | IGB_MSG_NACK | IGB_MSG_CTS);
+	msg[0] = IGB_VF_SET_PROMISC;
+	assert_true(exchange(0, msg, 1) & IGB_MSG_NACK);
+	msg[0] = 0x77;
+	assert_true(exchange(0, msg, 1) & IGB_MSG_NACK);
+	assert_int_equal(test_pf.vf[0].nacks, 3);
+}
+
+static void test_multicast_and_lpe(void **state)
+{
+	u32 msg[16] = { IGB_VF_SET_MULTICAST | FIELD_PREP(IGB_MSG_INFO, 2), 0x0abc | 0x0123u << 16 };
+	u32 lpe[2] = { IGB_VF_SET_LPE, 1522 };
+
+	reset_vf(1);
+	assert_int_equal(exchange(1, msg, 2) & (IGB_MSG_ACK | IGB_MSG_NACK), IGB_MSG_ACK);
+	assert_true(reg(IGB_MTA(0xabc >> 5)) & BIT(0xabc & 0x1f));
+	assert_true(reg(IGB_MTA(0x123 >> 5)) & BIT(0x123 & 0x1f));
+	assert_true(reg(IGB_VMOLR(1)) & IGB_VMOLR_ROMPE);
+	msg[0] = IGB_VF_SET_MULTICAST | FIELD_PREP(IGB_MSG_INFO, 31); /* more than fits */
+	assert_true(exchange(1, msg, 16) & IGB_MSG_NACK);
+	assert_int_equal(exchange(1, lpe, 2) & (IGB_MSG_ACK | IGB_MSG_NACK), IGB_MSG_ACK);
+	assert_int_equal(FIELD_GET(IGB_VMOLR_RLPML, reg(IGB_VMOLR(1))), 1522);
+	assert_true(reg(IGB_VMOLR(1)) & IGB_VMOLR_LPE);
+	lpe[1] = 20000;
+	assert_true(exchange(1, lpe, 2) & IGB_MSG_NACK);
+	assert_int_equal(FIELD_GET(IGB_VMOLR_RLPML, reg(IGB_VMOLR(1))), 1522);
+}
+
+/* A VF function reset (VFLRE) takes its clearance away until it does the reset handshake
+ * again; the event is acknowledged by writing its bit back. */
+static void test_vflr(void **state)
+{
+	u8 fresh[6] = { 0x02, 9, 9, 9, 9, 9 };
+
+	reset_vf(0);
+	set_reg(IGB_VFLRE, BIT(0));
+	assert_int_equal(igb_pf_poll_all(), 1);
+	assert_false(test_pf.vf[0].clear_to_send);
+	assert_int_equal(reg(IGB_VFLRE), BIT(0)); /* written back (write-1-to-clear) */
+	set_reg(IGB_VFLRE, 0);
+	expect_set_mac(0, fresh, false);
+	reset_vf(0);
+	expect_set_mac(0, fresh, true);
+}
+
+static void test_vf_beyond_num_vfs_ignored(void **state)
+{
+	u32 msg = IGB_VF_RESET;
+
+	vf_sends(5, &msg, 1); /* VF 5 is not enabled */
+	assert_int_equal(igb_pf_poll_all(), 0);
+	assert_int_equal(reg(IGB_P2VMAILBOX(5)), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_reset_answers_mac, setup),
+		cmocka_unit_test_setup(test_requests_before_reset_refused, setup),
+		cmocka_unit_test_setup(test_set_mac_validated, setup),
+		cmocka_unit_test_setup(test_vlan_promisc_unknown_refused, setup),
+		cmocka_unit_test_setup(test_multicast_and_lpe, setup),
+		cmocka_unit_test_setup(test_vflr, setup),
+		cmocka_unit_test_setup(test_vf_beyond_num_vfs_ignored, setup),
+	};
+
+	return cmocka_run_group_tests_name("igb", tests, NULL, NULL);
+}

@@ -4,6 +4,7 @@
 #include <moat/iommu.h>
 #include <moat/log.h>
 #include <moat/pci.h>
+#include <moat/pci_group.h>
 #include <moat/time.h>
 #include <moat/vmm.h>
 #include "arch/x86/apic.h"
@@ -22,6 +23,7 @@ void boot_subsystems_init(const struct boot_info *bi)
 	/* ECAM from MCFG; without it pci/ asks the chipset or falls back to CF8/CFC. */
 	nr_mcfg = acpi_mcfg(&mcfg);
 	pci_init(mcfg, nr_mcfg, bi->mem, bi->nr_mem);
+	pci_groups_build();
 	iommu_init(bi);
 	/* Guests run to their end here: their results precede the self-tests and the summary. */
 	if (vmm_init(bi) == 0)

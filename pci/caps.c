@@ -4,6 +4,7 @@
 #include <moat/errno.h>
 #include <moat/log.h>
 #include <moat/string.h>
+#include <moat/pci_group.h>
 #include "pci/internal.h"
 
 /* Standard capability header. */
@@ -49,8 +50,6 @@
 #define  PCI_EXP_DEVCAP2_ARI BIT(5)
 
 /* ACS. */
-#define PCI_ACS_CAP 0x04
-#define PCI_ACS_CTRL 0x06
 
 static void decode_msi(struct pci_dev *d, u8 pos)
 {

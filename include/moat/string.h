@@ -13,6 +13,7 @@ size_t strnlen(const char *s, size_t max);
 int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
 char *strchr(const char *s, int c);
+char *strstr(const char *hay, const char *needle);
 size_t strlcpy(char *d, const char *s, size_t size);
 
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);

@@ -10,6 +10,7 @@
 #undef strcmp
 #undef strncmp
 #undef strchr
+#undef strstr
 #undef strlcpy
 #undef vsnprintf
 #undef snprintf
@@ -78,6 +79,10 @@ static void test_string_helpers(void **state)
 	moat_memmove(d, d + 1, 5);
 	assert_memory_equal(d, "bcdeff", 6);
 	assert_int_equal(moat_strnlen("abc", 2), 2);
+	assert_string_equal(moat_strstr("group 3 (reason)", "3 ("), "3 (reason)");
+	assert_null(moat_strstr("abc", "abd"));
+	assert_string_equal(moat_strstr("abc", ""), "abc");
+	assert_null(moat_strstr("", "a"));
 	(void)state;
 }
 

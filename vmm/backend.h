@@ -1,0 +1,155 @@
+/* The interface between the vendor-neutral VMM core (vmm/) and a virtualization backend
+ * (arch/x86/svm, arch/x86/vmx). The core never touches a VMCB or VMCS; a backend never
+ * decides policy: it reports every exit, decoded into a normalized reason, and the core
+ * answers it through the operations below.
+ *
+ * Threading: every vCPU operation runs on the physical CPU that owns the vCPU, after
+ * cpu_init() on that CPU. probe() runs once on the boot CPU.
+ *
+ * Guest entry state (vcpu_reset): 64-bit long mode, paging on with the given CR3 (guest
+ * physical), CS a flat 64-bit code segment (selector 0x08), DS/ES/SS/FS/GS flat data (0x10),
+ * CR0 = PE|MP|ET|NE|WP|PG, CR4 = PAE, EFER = LME|LMA|NXE, RFLAGS = 0x2 (interrupts off),
+ * GDTR/IDTR limit 0 (the guest loads its own), all other GPRs zero except RDI.
+ *
+ * Hypercalls: the backend reports VMMCALL (SVM) and VMCALL (VMX) alike as
+ * VMM_EXIT_HYPERCALL; a backend that can intercept the other vendor's instruction as #UD
+ * may treat it as a hypercall too. Guests choose the instruction by CPUID vendor. */
+#ifndef VMM_BACKEND_H
+#define VMM_BACKEND_H
+
+#include <moat/pgtable.h>
+#include <moat/types.h>
+
+struct vcpu;
+
+enum vmm_exit_reason {
+	VMM_EXIT_NONE = 0,
+	VMM_EXIT_CPUID,
+	VMM_EXIT_IO,
+	VMM_EXIT_MSR_READ,
+	VMM_EXIT_MSR_WRITE,
+	VMM_EXIT_HLT,
+	VMM_EXIT_HYPERCALL,
+	VMM_EXIT_NPF,        /* nested page fault (EPT violation/misconfig, NPF) */
+	VMM_EXIT_EXT_INTR,   /* a physical interrupt arrived while the guest ran */
+	VMM_EXIT_NMI,
+	VMM_EXIT_EXCEPTION,  /* an intercepted guest exception */
+	VMM_EXIT_SHUTDOWN,   /* triple fault / shutdown */
+	VMM_EXIT_WATCHDOG,   /* the budget given to set_watchdog() ran out */
+	VMM_EXIT_INVALID,    /* entry failed: invalid guest state / VMCB / VMCS */
+	VMM_EXIT_UNHANDLED,  /* anything else: see raw */
+	VMM_EXIT_NR
+};
+
+/* Access kinds of a nested page fault (bit set = that kind of access faulted). */
+#define VMM_NPF_READ BIT(0)
+#define VMM_NPF_WRITE BIT(1)
+#define VMM_NPF_EXEC BIT(2)
+#define VMM_NPF_PRESENT BIT(3)  /* the GPA was mapped, but not for this access */
+#define VMM_NPF_WALK BIT(4)     /* during the guest's own page-table walk */
+
+struct vmm_exit {
+	enum vmm_exit_reason reason;
+	u64 raw;          /* backend exit code (SVM EXITCODE, VMX basic exit reason) */
+	u64 info1, info2; /* backend qualification (EXITINFO1/2, qualification/GPA) */
+	u64 rip;          /* guest RIP of the exiting instruction */
+	u32 insn_len;     /* length of the exiting instruction, 0 if unknown */
+	union {
+		struct {
+			u32 leaf, subleaf;
+		} cpuid;
+		struct {
+			u16 port;
+			u8 size; /* 1, 2, 4 */
+			bool in;
+			bool string;
+			bool rep;
+		} io;
+		struct {
+			u32 index;
+			u64 value; /* MSR write: EDX:EAX */
+		} msr;
+		struct {
+			u64 gpa;
+			u32 access; /* VMM_NPF_* */
+		} npf;
+		struct {
+			u8 vector;
+			bool has_error;
+			u32 error;
+			u64 cr2; /* #PF only */
+		} exc;
+	};
+};
+
+enum vmm_reg {
+	VMM_REG_RAX, VMM_REG_RCX, VMM_REG_RDX, VMM_REG_RBX,
+	VMM_REG_RSP, VMM_REG_RBP, VMM_REG_RSI, VMM_REG_RDI,
+	VMM_REG_R8, VMM_REG_R9, VMM_REG_R10, VMM_REG_R11,
+	VMM_REG_R12, VMM_REG_R13, VMM_REG_R14, VMM_REG_R15,
+	VMM_REG_RIP, VMM_REG_RFLAGS,
+	VMM_REG_CR0, VMM_REG_CR2, VMM_REG_CR3, VMM_REG_CR4, VMM_REG_EFER,
+	VMM_REG_NR
+};
+
+struct vcpu_boot_state {
+	u64 rip;
+	u64 rsp;
+	u64 cr3; /* guest-physical */
+	u64 rdi; /* first argument for the guest's entry */
+};
+
+/* What a backend offers; filled by probe(). */
+struct vmm_caps {
+	const char *name;                 /* "svm", "vmx" */
+	const struct pt_format *npt_fmt;  /* nested page-table entry format */
+	unsigned npt_levels;              /* 4 */
+	unsigned npt_max_leaf;            /* 1: 2 MiB, 2: 1 GiB */
+	u32 nr_asids;                     /* ASIDs / VPIDs available (0 = none) */
+	u32 max_guests;                   /* how many guests can have their own tag */
+};
+
+struct vmm_backend {
+	const char *name;
+	/* Detects the feature on this machine; -ENODEV (with a logged reason) if absent. */
+	int (*probe)(struct vmm_caps *caps);
+	/* Turns virtualization on for the calling CPU. */
+	int (*cpu_init)(void);
+	/* Allocates the vCPU's control block (v->arch) for guest v->guest, using the guest's
+	 * nested table root v->guest->npt.root and tag v->guest->id. */
+	int (*vcpu_create)(struct vcpu *v);
+	void (*vcpu_destroy)(struct vcpu *v);
+	/* Puts the vCPU in the entry state above. */
+	int (*vcpu_reset)(struct vcpu *v, const struct vcpu_boot_state *s);
+	/* Enters the guest and returns at the next exit, decoded into *e. 0, or a negative
+	 * errno if the CPU refused to enter (e->reason is then VMM_EXIT_INVALID). */
+	int (*run)(struct vcpu *v, struct vmm_exit *e);
+	u64 (*get_reg)(struct vcpu *v, enum vmm_reg r);
+	void (*set_reg)(struct vcpu *v, enum vmm_reg r, u64 val);
+	/* Queues an event for the next entry. */
+	int (*inject_exception)(struct vcpu *v, u8 vector, bool has_error, u32 error);
+	int (*inject_interrupt)(struct vcpu *v, u8 vector);
+	/* Advances RIP past the instruction that caused exit e. */
+	void (*skip_instruction)(struct vcpu *v, const struct vmm_exit *e);
+	/* After a change to the guest's nested tables. */
+	void (*flush_nested_tlb)(struct vcpu *v);
+	/* Arms the watchdog: if the guest runs budget_us microseconds without an exit the
+	 * backend forces one and reports VMM_EXIT_WATCHDOG. 0 disarms. */
+	void (*set_watchdog)(struct vcpu *v, u64 budget_us);
+	/* Whether guest accesses to an MSR / an I/O port exit (true) or go to the hardware. */
+	void (*msr_intercept)(struct vcpu *v, u32 msr, bool read, bool write);
+	void (*io_intercept)(struct vcpu *v, u16 port, bool intercept);
+	/* Logs the backend's view of the vCPU (control block fields) for an unhandled exit. */
+	void (*dump)(struct vcpu *v);
+};
+
+/* Implemented by the backends; the core picks the first present one whose probe()
+ * succeeds (weak: a build may lack one). Every I/O port and MSR is intercepted after
+ * vcpu_create() until the core opens it with io_intercept()/msr_intercept(). */
+extern const struct vmm_backend svm_backend __attribute__((weak));
+extern const struct vmm_backend vmx_backend __attribute__((weak));
+
+const char *vmm_exit_name(enum vmm_exit_reason r);
+const char *vmm_reg_name(enum vmm_reg r);
+
+#endif

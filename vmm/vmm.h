@@ -1,0 +1,59 @@
+/* Guests and vCPUs as the core and the backends see them. */
+#ifndef VMM_VMM_H
+#define VMM_VMM_H
+
+#include <moat/pgtable.h>
+#include <moat/spinlock.h>
+#include <moat/types.h>
+#include "vmm/backend.h"
+#include "vmm/config.h"
+
+enum guest_state {
+	GUEST_CREATED,
+	GUEST_RUNNING,
+	GUEST_DONE,    /* shut down through the hypercall */
+	GUEST_STOPPED, /* stopped by the hypervisor (fault, watchdog, unhandled exit) */
+};
+
+#define GUEST_CONSOLE_LINE 160
+
+struct vcpu {
+	struct guest *guest;
+	u32 cpu;    /* physical CPU index (cpu_data[]) */
+	void *arch; /* backend control block */
+};
+
+struct guest {
+	u32 id; /* 1.. : also the ASID / VPID tag */
+	struct guest_config cfg;
+	u64 ram_hpa;  /* host-physical base of the guest's RAM (GPA 0), 2 MiB aligned */
+	u64 ram_size;
+	struct pgtable npt; /* nested tables GPA -> HPA */
+	struct vcpu vcpu;
+	enum guest_state state;
+	char stop_reason[128];
+	u64 stop_gpa; /* for a nested page fault stop */
+	enum vmm_exit_reason stop_exit;
+	/* statistics */
+	u64 exits[VMM_EXIT_NR];
+	u64 io_denied;
+	u64 msr_denied;
+	u64 hypercalls;
+	u64 results[3]; /* guest-reported pass/fail/skip */
+	/* virtual COM1 */
+	char con[GUEST_CONSOLE_LINE];
+	u32 con_len;
+	u8 com_lcr, com_ier, com_scr, com_mcr;
+	u16 com_dll;
+	/* virtual PCI config address register (CF8) */
+	u32 pci_addr;
+	u64 watchdog_us;
+};
+
+extern const struct vmm_backend *vmm_be;
+extern struct vmm_caps vmm_caps;
+
+/* Guest-physical to host-virtual: NULL unless [gpa, gpa+len) lies inside the guest's RAM. */
+void *guest_ptr(struct guest *g, u64 gpa, u64 len);
+
+#endif

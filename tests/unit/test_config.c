@@ -1,0 +1,156 @@
+/* The guest configuration parser, including malformed input. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "vmm/config.h"
+#include "host_shim.h"
+
+static struct vmm_config cfg;
+
+static u32 parse(const char *text)
+{
+	return config_parse(&cfg, "test", text, strlen(text));
+}
+
+static void test_default_config(void **state)
+{
+	assert_int_equal(config_parse(&cfg, "default", config_default, strlen(config_default)), 0);
+	assert_int_equal(cfg.nr_guests, 3);
+	assert_string_equal(cfg.guests[0].name, "alpha");
+	assert_int_equal(cfg.guests[0].memory, 16 << 20);
+	assert_int_equal(cfg.guests[0].cpu, 1);
+	assert_string_equal(cfg.guests[0].image, "cpu");
+	assert_true(cfg.guests[0].valid);
+	assert_string_equal(cfg.guests[2].name, "attacker");
+	assert_int_equal(cfg.guests[2].cpu, 3);
+	assert_string_equal(cfg.guests[2].image, "attacker");
+	assert_true(cfg.guests[2].valid);
+}
+
+static void test_devices(void **state)
+{
+	char buf[40];
+
+	assert_int_equal(parse("guest g memory=4M cpu=1 image=cpu device=01:00.0/vf3 "
+			       "device=0001:02:1f.7, device=00:05.0"), 0);
+	assert_int_equal(cfg.guests[0].nr_devices, 3);
+	assert_int_equal(cfg.guests[0].devices[0].kind, CFG_DEV_VF);
+	assert_int_equal(cfg.guests[0].devices[0].bus, 1);
+	assert_int_equal(cfg.guests[0].devices[0].vf, 3);
+	assert_int_equal(cfg.guests[0].devices[1].kind, CFG_DEV_BDF);
+	assert_int_equal(cfg.guests[0].devices[1].segment, 1);
+	assert_int_equal(cfg.guests[0].devices[1].dev, 0x1f);
+	assert_int_equal(cfg.guests[0].devices[1].fn, 7);
+	config_device_str(&cfg.guests[0].devices[0], buf, sizeof(buf));
+	assert_string_equal(buf, "0000:01:00.0/vf3");
+	config_device_str(&cfg.guests[0].devices[2], buf, sizeof(buf));
+	assert_string_equal(buf, "0000:00:05.0");
+}
+
+static void test_cmdline_form(void **state)
+{
+	assert_int_equal(parse("guest,a,memory=2M,cpu=1,image=cpu;guest,b,memory=1G,cpu=2,image=x"), 0);
+	assert_int_equal(cfg.nr_guests, 2);
+	assert_int_equal(cfg.guests[1].memory, 1ULL << 30);
+	assert_true(cfg.guests[1].valid);
+}
+
+static void test_comments_and_blank_lines(void **state)
+{
+	assert_int_equal(parse("\n# c\n   \nguest a memory=2M cpu=1 image=cpu # trailing\n\n"), 0);
+	assert_int_equal(cfg.nr_guests, 1);
+	assert_true(cfg.guests[0].valid);
+}
+
+/* Each bad line: one error naming the line, that guest invalid, the good one still valid. */
+static void expect_bad(const char *bad_line, const char *needle)
+{
+	char text[256];
+
+	snprintf(text, sizeof(text), "guest good memory=2M cpu=1 image=cpu\n%s\n", bad_line);
+	assert_true(parse(text) >= 1);
+	assert_true(cfg.guests[0].valid);
+	if (cfg.nr_guests > 1)
+		assert_false(cfg.guests[1].valid);
+	if (!strstr(cfg.last_error, "line 2") || !strstr(cfg.last_error, needle))
+		fail_msg("error '%s' should name line 2 and '%s'", cfg.last_error, needle);
+}
+
+static void test_malformed(void **state)
+{
+	expect_bad("guest x memory=3M cpu=2 image=cpu", "multiple of 2M");
+	expect_bad("guest x memory=lots cpu=2 image=cpu", "not a size");
+	expect_bad("guest x memory=1M cpu=2 image=cpu", "between 2M");
+	expect_bad("guest x memory=128G cpu=2 image=cpu", "between 2M");
+	expect_bad("guest x memory=2M cpu=0 image=cpu", "cpu 0");
+	expect_bad("guest x memory=2M cpu=abc image=cpu", "not a number");
+	expect_bad("guest x memory=2M cpu=64 image=cpu", "out of range");
+	expect_bad("guest x memory=2M cpu=1 image=cpu", "already given");
+	expect_bad("guest good memory=2M cpu=2 image=cpu", "already defined");
+	expect_bad("guest x memory=2M cpu=2", "lacks image=");
+	expect_bad("guest x cpu=2 image=cpu", "lacks memory=");
+	expect_bad("guest x memory=2M image=cpu", "lacks cpu=");
+	expect_bad("guest x memory=2M cpu=2 image=../etc", "not a valid image");
+	expect_bad("guest x memory=2M cpu=2 image=cpu colour=red", "unknown key 'colour'");
+	expect_bad("guest x memory=2M cpu=2 image=cpu memory", "not key=value");
+	expect_bad("guest x memory= cpu=2 image=cpu", "has no value");
+	expect_bad("guest x memory=2M cpu=2 image=cpu device=1:2", "device '1:2'");
+	expect_bad("guest x memory=2M cpu=2 image=cpu device=01:20.0", "device");
+	expect_bad("guest x memory=2M cpu=2 image=cpu device=01:00.8", "device");
+	expect_bad("guest x memory=2M cpu=2 image=cpu device=01:00.0/vf", "device");
+	expect_bad("guest x memory=2M cpu=2 image=cpu device=01:00.0/vf999", "device");
+	expect_bad("guest x memory=2M cpu=2 image=cpu device=10000:01:00.0", "device");
+	expect_bad("guest bad!name memory=2M cpu=2 image=cpu", "name 'bad!name' is invalid");
+	expect_bad("guest", "without a name");
+	expect_bad("guest memory=2M cpu=2 image=cpu", "without a name");
+	expect_bad("vm x memory=2M", "unknown statement 'vm'");
+	expect_bad("guest x memory=2M cpu=2 image=cpu a=1 b=1 c=1 d=1 e=1 f=1 g=1 h=1 i=1 j=1 k=1 l=1",
+		   "too many fields");
+	expect_bad("guest x memory=2M cpu=2 image=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		   "too long");
+}
+
+static void test_too_many_guests(void **state)
+{
+	char text[1024] = "";
+
+	for (int i = 0; i < CFG_MAX_GUESTS + 1; i++) {
+		char l[80];
+
+		snprintf(l, sizeof(l), "guest g%d memory=2M cpu=%d image=cpu\n", i, i + 1);
+		strcat(text, l);
+	}
+	assert_int_equal(parse(text), 1);
+	assert_int_equal(cfg.nr_guests, CFG_MAX_GUESTS);
+	assert_non_null(strstr(cfg.last_error, "line 9"));
+}
+
+static void test_binary_garbage(void **state)
+{
+	static const char junk[] = "\x01\x02guest\xff\xfe memory=\x80";
+
+	assert_true(config_parse(&cfg, "junk", junk, sizeof(junk) - 1) >= 1);
+	for (u32 i = 0; i < cfg.nr_guests; i++)
+		assert_false(cfg.guests[i].valid);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_default_config),
+		cmocka_unit_test(test_devices),
+		cmocka_unit_test(test_cmdline_form),
+		cmocka_unit_test(test_comments_and_blank_lines),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_too_many_guests),
+		cmocka_unit_test(test_binary_garbage),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,283 @@
+/* Guest configuration parser (docs/configuration.md). */
+#define LOG_TAG "config"
+#include <moat/bits.h>
+#include <moat/errno.h>
+#include <moat/log.h>
+#include <moat/string.h>
+#include "vmm/config.h"
+
+const char config_default[] = "# QEMU reference machine: CPU 0 runs moat, one guest per other CPU\n"
+			      "guest alpha memory=16M cpu=1 image=cpu\n"
+			      "guest beta memory=16M cpu=2 image=cpu\n"
+			      "guest attacker memory=16M cpu=3 image=attacker\n";
+
+#define MAX_TOKENS 16
+#define TOKEN_MAX 64
+
+struct line_ctx {
+	struct vmm_config *cfg;
+	const char *source;
+	u32 line;
+};
+
+static int line_error(struct line_ctx *c, const char *fmt, ...) __printf(2, 3);
+
+static int line_error(struct line_ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	char what[120];
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(c->cfg->last_error, sizeof(c->cfg->last_error), "%s line %u: %s", c->source,
+		 c->line, what);
+	pr_warn("%s\n", c->cfg->last_error);
+	c->cfg->nr_errors++;
+	return -EINVAL;
+}
+
+static bool is_sep(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == ',' || ch == '\r';
+}
+
+static bool valid_name(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
+			return false;
+	return true;
+}
+
+static int parse_hex(const char **p, u32 max_digits, u32 limit, u32 *out)
+{
+	u32 v = 0, n = 0;
+
+	for (;; n++) {
+		char ch = **p;
+		u32 d;
+
+		if (ch >= '0' && ch <= '9')
+			d = (u32)(ch - '0');
+		else if (ch >= 'a' && ch <= 'f')
+			d = (u32)(ch - 'a' + 10);
+		else if (ch >= 'A' && ch <= 'F')
+			d = (u32)(ch - 'A' + 10);
+		else
+			break;
+		if (n == max_digits)
+			return -ERANGE;
+		v = v * 16 + d;
+		(*p)++;
+	}
+	if (!n || v > limit)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* [SSSS:]BB:DD.F[/vfN] */
+static int parse_device(const char *s, struct cfg_device *d)
+{
+	const char *p = s;
+	u32 seg = 0, bus, dev, fn, colons = 0;
+	u64 vf;
+
+	memset(d, 0, sizeof(*d));
+	for (const char *q = s; *q && *q != '/'; q++)
+		colons += *q == ':';
+	if (colons == 2 && (parse_hex(&p, 4, 0xffff, &seg) || *p++ != ':'))
+		return -EINVAL;
+	if (parse_hex(&p, 2, 0xff, &bus) || *p++ != ':' || parse_hex(&p, 2, 31, &dev) ||
+	    *p++ != '.' || parse_hex(&p, 1, 7, &fn))
+		return -EINVAL;
+	d->segment = (u16)seg;
+	d->bus = (u8)bus;
+	d->dev = (u8)dev;
+	d->fn = (u8)fn;
+	d->kind = CFG_DEV_BDF;
+	if (!*p)
+		return 0;
+	if (strncmp(p, "/vf", 3))
+		return -EINVAL;
+	p += 3;
+	if (parse_u64(&p, &vf, false) || *p || vf > 255)
+		return -EINVAL;
+	d->kind = CFG_DEV_VF;
+	d->vf = (u16)vf;
+	return 0;
+}
+
+void config_device_str(const struct cfg_device *d, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%04x:%02x:%02x.%x", d->segment, d->bus, d->dev, d->fn);
+
+	if (d->kind == CFG_DEV_VF && n > 0 && (size_t)n < size)
+		snprintf(buf + n, size - (size_t)n, "/vf%u", d->vf);
+}
+
+static int parse_field(struct line_ctx *c, struct guest_config *g, const char *tok, u32 *seen)
+{
+	const char *eq = strchr(tok, '='), *val;
+	size_t klen;
+
+	if (!eq || eq == tok)
+		return line_error(c, "'%s' is not key=value", tok);
+	klen = (size_t)(eq - tok);
+	val = eq + 1;
+	if (!*val)
+		return line_error(c, "'%.*s' has no value", (int)klen, tok);
+	if (klen == 6 && !strncmp(tok, "memory", 6)) {
+		const char *p = val;
+		u64 m;
+
+		if (parse_u64(&p, &m, true) || *p)
+			return line_error(c, "memory '%s' is not a size (e.g. 16M)", val);
+		if (m < CFG_MIN_MEMORY || m > CFG_MAX_MEMORY || !IS_ALIGNED(m, 2 * MiB))
+			return line_error(c, "memory '%s' must be a multiple of 2M between 2M and 64G",
+					  val);
+		g->memory = m;
+		*seen |= BIT(0);
+	} else if (klen == 3 && !strncmp(tok, "cpu", 3)) {
+		const char *p = val;
+		u64 cpu;
+
+		if (parse_u64(&p, &cpu, false) || *p)
+			return line_error(c, "cpu '%s' is not a number", val);
+		if (cpu == 0)
+			return line_error(c, "cpu 0 belongs to the hypervisor");
+		if (cpu >= 64)
+			return line_error(c, "cpu %llu is out of range (at most 63)",
+					  (unsigned long long)cpu);
+		g->cpu = (u32)cpu;
+		*seen |= BIT(1);
+	} else if (klen == 5 && !strncmp(tok, "image", 5)) {
+		if (!valid_name(val) || strlen(val) >= CFG_IMAGE_MAX)
+			return line_error(c, "image '%s' is not a valid image name", val);
+		strlcpy(g->image, val, sizeof(g->image));
+		*seen |= BIT(2);
+	} else if (klen == 6 && !strncmp(tok, "device", 6)) {
+		if (g->nr_devices == CFG_MAX_DEVICES)
+			return line_error(c, "more than %d devices", CFG_MAX_DEVICES);
+		if (parse_device(val, &g->devices[g->nr_devices]))
+			return line_error(c, "device '%s' is not BB:DD.F, SSSS:BB:DD.F or PF/vfN",
+					  val);
+		g->nr_devices++;
+	} else {
+		return line_error(c, "unknown key '%.*s'", (int)klen, tok);
+	}
+	return 0;
+}
+
+static u32 tokenize(const char *s, size_t len, char tok[][TOKEN_MAX], int *err)
+{
+	u32 n = 0;
+	size_t i = 0;
+
+	*err = 0;
+	while (i < len) {
+		size_t start, l;
+
+		while (i < len && is_sep(s[i]))
+			i++;
+		if (i == len || s[i] == '#')
+			break;
+		start = i;
+		while (i < len && !is_sep(s[i]))
+			i++;
+		l = i - start;
+		if (n == MAX_TOKENS || l >= TOKEN_MAX) {
+			*err = n == MAX_TOKENS ? -E2BIG : -ERANGE;
+			return n;
+		}
+		memcpy(tok[n], s + start, l);
+		tok[n][l] = 0;
+		n++;
+	}
+	return n;
+}
+
+static void parse_line(struct line_ctx *c, const char *s, size_t len)
+{
+	char tok[MAX_TOKENS][TOKEN_MAX];
+	struct vmm_config *cfg = c->cfg;
+	struct guest_config *g;
+	u32 n, seen = 0;
+	bool ok = true;
+	int err;
+
+	n = tokenize(s, len, tok, &err);
+	if (err) {
+		line_error(c, err == -E2BIG ? "too many fields" : "a field is too long");
+		if (!n || strcmp(tok[0], "guest"))
+			return;
+	}
+	if (!n)
+		return;
+	if (strcmp(tok[0], "guest")) {
+		line_error(c, "unknown statement '%s' (expected 'guest')", tok[0]);
+		return;
+	}
+	if (cfg->nr_guests == CFG_MAX_GUESTS) {
+		line_error(c, "more than %d guests", CFG_MAX_GUESTS);
+		return;
+	}
+	g = &cfg->guests[cfg->nr_guests++];
+	memset(g, 0, sizeof(*g));
+	g->line = c->line;
+	if (n < 2 || strchr(tok[1], '=')) {
+		line_error(c, "guest without a name");
+		snprintf(g->name, sizeof(g->name), "line%u", c->line);
+		return;
+	}
+	if (!valid_name(tok[1]) || strlen(tok[1]) >= CFG_NAME_MAX) {
+		line_error(c, "guest name '%s' is invalid (letters, digits, '-', '_', at most %d)",
+			   tok[1], CFG_NAME_MAX - 1);
+		snprintf(g->name, sizeof(g->name), "line%u", c->line);
+		return;
+	}
+	strlcpy(g->name, tok[1], sizeof(g->name));
+	if (err)
+		return;
+	for (u32 i = 2; i < n; i++)
+		if (parse_field(c, g, tok[i], &seen))
+			ok = false;
+	for (u32 i = 0; i + 1 < cfg->nr_guests; i++) {
+		struct guest_config *o = &cfg->guests[i];
+
+		if (!strcmp(o->name, g->name)) {
+			line_error(c, "guest '%s' is already defined on line %u", g->name, o->line);
+			ok = false;
+		} else if (o->valid && (seen & BIT(1)) && o->cpu == g->cpu) {
+			line_error(c, "cpu %u is already given to guest '%s'", g->cpu, o->name);
+			ok = false;
+		}
+	}
+	if (ok && (seen & 7) != 7)
+		ok = line_error(c, "guest '%s' lacks %s", g->name,
+				!(seen & 1) ? "memory=" : !(seen & 2) ? "cpu=" : "image=") == 0;
+	g->valid = ok;
+}
+
+u32 config_parse(struct vmm_config *cfg, const char *source, const char *text, size_t len)
+{
+	struct line_ctx c = { cfg, source, 0 };
+	size_t i = 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	while (i < len && text[i]) {
+		size_t start = i;
+
+		while (i < len && text[i] && text[i] != '\n' && text[i] != ';')
+			i++;
+		c.line++;
+		parse_line(&c, text + start, i - start);
+		if (i < len && text[i])
+			i++;
+	}
+	return cfg->nr_errors;
+}

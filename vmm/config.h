@@ -1,0 +1,58 @@
+/* Guest configuration: a small line-based text format (docs/configuration.md).
+ *
+ *   # two test guests and an attacker
+ *   guest alpha memory=16M cpu=1 image=cpu
+ *   guest beta  memory=16M cpu=2 image=cpu device=01:00.0/vf1
+ *
+ * Fields are separated by blanks or commas, lines by newlines or ';' (so the whole text
+ * fits on the command line as config=guest,alpha,memory=16M,cpu=1,image=cpu;...). */
+#ifndef VMM_CONFIG_H
+#define VMM_CONFIG_H
+
+#include <moat/types.h>
+
+#define CFG_MAX_GUESTS 8
+#define CFG_NAME_MAX 24
+#define CFG_IMAGE_MAX 32
+#define CFG_MAX_DEVICES 4
+#define CFG_MIN_MEMORY (2 * MiB)
+#define CFG_MAX_MEMORY (64 * GiB)
+
+enum cfg_device_kind { CFG_DEV_BDF = 1, CFG_DEV_VF = 2 };
+
+struct cfg_device {
+	u8 kind; /* enum cfg_device_kind */
+	u16 segment;
+	u8 bus, dev, fn; /* the device, or for CFG_DEV_VF the physical function */
+	u16 vf;          /* VF index (CFG_DEV_VF) */
+};
+
+struct guest_config {
+	char name[CFG_NAME_MAX];
+	u64 memory;
+	u32 cpu;
+	char image[CFG_IMAGE_MAX];
+	u32 nr_devices;
+	struct cfg_device devices[CFG_MAX_DEVICES];
+	u32 line; /* where it was defined */
+	bool valid;
+};
+
+struct vmm_config {
+	u32 nr_guests;
+	struct guest_config guests[CFG_MAX_GUESTS];
+	u32 nr_errors;
+	char last_error[160];
+};
+
+/* The built-in default for the QEMU reference machine. */
+extern const char config_default[];
+
+/* Parses `len` bytes of `text` into cfg. Every bad line is logged as
+ * "config: <source> line N: <what is wrong>" and its guest is marked invalid (it stays in
+ * the list so that it can be reported as not started). Returns the number of errors. */
+u32 config_parse(struct vmm_config *cfg, const char *source, const char *text, size_t len);
+/* "01:00.0", "0000:01:00.0/vf2" -> "0000:01:00.0/vf2" */
+void config_device_str(const struct cfg_device *d, char *buf, size_t size);
+
+#endif

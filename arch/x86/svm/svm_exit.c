@@ -1,0 +1,157 @@
+/* #VMEXIT decoding into the core's normalized exits (APM Vol. 2, 15.6-15.9, appendix C). */
+#define LOG_TAG "svm"
+#include <moat/log.h>
+#include <moat/string.h>
+#include "arch/x86/cpu.h"
+#include "arch/x86/svm/svm.h"
+#include "vmm/vmm.h"
+
+/* Instruction lengths when the CPU saves no next RIP (QEMU TCG offers no NRIP save). */
+#define LEN_CPUID 2
+#define LEN_HLT 1
+#define LEN_VMMCALL 3
+#define LEN_MSR 2
+
+u32 svm_insn_len(const struct svm_vcpu *s, const struct vmm_exit *e)
+{
+	const struct vmcb_control *c = &s->vmcb->control;
+
+	if (svm_feat.nrips && c->next_rip > e->rip && c->next_rip - e->rip <= 15)
+		return (u32)(c->next_rip - e->rip);
+	switch (e->reason) {
+	case VMM_EXIT_IO:
+		/* EXITINFO2 holds the RIP of the next instruction for IOIO. */
+		return (u32)(c->exitinfo2 - e->rip);
+	case VMM_EXIT_CPUID:
+		return LEN_CPUID;
+	case VMM_EXIT_HLT:
+		return LEN_HLT;
+	case VMM_EXIT_HYPERCALL:
+		return LEN_VMMCALL;
+	case VMM_EXIT_MSR_READ:
+	case VMM_EXIT_MSR_WRITE:
+		return LEN_MSR;
+	default:
+		return 0;
+	}
+}
+
+static void decode_io(struct vmm_exit *e, u64 info1)
+{
+	e->reason = VMM_EXIT_IO;
+	e->io.port = (u16)FIELD_GET(SVM_IOIO_PORT, info1);
+	e->io.in = info1 & SVM_IOIO_IN;
+	e->io.string = info1 & SVM_IOIO_STR;
+	e->io.rep = info1 & SVM_IOIO_REP;
+	switch (FIELD_GET(SVM_IOIO_SIZE, info1)) {
+	case 1: e->io.size = 1; break;
+	case 2: e->io.size = 2; break;
+	default: e->io.size = 4; break;
+	}
+}
+
+static void decode_npf(struct vmm_exit *e, u64 info1, u64 gpa)
+{
+	e->reason = VMM_EXIT_NPF;
+	e->npf.gpa = gpa;
+	e->npf.access = info1 & SVM_NPF_ID ? VMM_NPF_EXEC :
+			info1 & SVM_NPF_RW ? VMM_NPF_WRITE : VMM_NPF_READ;
+	if (info1 & SVM_NPF_P)
+		e->npf.access |= VMM_NPF_PRESENT;
+	if (info1 & SVM_NPF_WALK)
+		e->npf.access |= VMM_NPF_WALK;
+}
+
+/* Names the VMRUN consistency checks (APM 15.5.1) the VMCB fails. */
+static void report_invalid(const struct vmcb *vmcb)
+{
+	const struct vmcb_save *st = &vmcb->save;
+	const struct vmcb_control *c = &vmcb->control;
+	bool long_paging = (st->efer & EFER_LME) && (st->cr0 & CR0_PG);
+	char why[200] = "";
+	size_t n = 0;
+
+#define WHY(cond, text)                                                              \
+	do {                                                                         \
+		if (cond)                                                            \
+			n += (size_t)snprintf(why + n, n < sizeof(why) ? sizeof(why) - n : 0, \
+					      "%s ", text);                          \
+	} while (0)
+	WHY(!(st->efer & EFER_SVME), "EFER.SVME=0");
+	WHY((st->cr0 & CR0_NW) && !(st->cr0 & CR0_CD), "CR0.NW without CD");
+	WHY(st->cr0 >> 32, "CR0[63:32]");
+	WHY(st->dr6 >> 32 || st->dr7 >> 32, "DR6/DR7[63:32]");
+	WHY(long_paging && !(st->cr4 & CR4_PAE), "long mode without CR4.PAE");
+	WHY(long_paging && !(st->cr0 & CR0_PE), "long mode without CR0.PE");
+	WHY(long_paging && (st->cs.attrib & SVM_SEG_L) && (st->cs.attrib & SVM_SEG_DB),
+	    "CS.L and CS.D");
+	WHY(!(c->intercept4 & SVM_INTERCEPT_VMRUN), "VMRUN not intercepted");
+	WHY(c->asid == 0, "ASID 0");
+	WHY(!IS_ALIGNED(c->ncr3, PAGE_SIZE), "nested CR3 unaligned");
+#undef WHY
+	pr_info("VMRUN refused the VMCB (EXITCODE VMEXIT_INVALID); checks failing: %s\n",
+		*why ? why : "none of the ones moat knows (see the dump)");
+}
+
+void svm_decode_exit(struct vcpu *v, struct svm_vcpu *s, struct vmm_exit *e)
+{
+	const struct vmcb *vmcb = s->vmcb;
+	u64 code = vmcb->control.exitcode, info1 = vmcb->control.exitinfo1;
+	u64 info2 = vmcb->control.exitinfo2;
+
+	e->raw = code;
+	e->info1 = info1;
+	e->info2 = info2;
+	e->rip = vmcb->save.rip;
+	if ((u32)code == SVM_EXIT_INVALID) {
+		e->reason = VMM_EXIT_INVALID;
+		report_invalid(vmcb);
+		return;
+	}
+	switch (code) {
+	case SVM_EXIT_CPUID:
+		e->reason = VMM_EXIT_CPUID;
+		e->cpuid.leaf = (u32)vmcb->save.rax;
+		e->cpuid.subleaf = (u32)s->gprs.rcx;
+		break;
+	case SVM_EXIT_IOIO:
+		decode_io(e, info1);
+		break;
+	case SVM_EXIT_MSR:
+		e->reason = info1 ? VMM_EXIT_MSR_WRITE : VMM_EXIT_MSR_READ;
+		e->msr.index = (u32)s->gprs.rcx;
+		e->msr.value = ((s->gprs.rdx & 0xffffffff) << 32) | (vmcb->save.rax & 0xffffffff);
+		break;
+	case SVM_EXIT_HLT:
+		e->reason = VMM_EXIT_HLT;
+		break;
+	case SVM_EXIT_VMMCALL:
+		e->reason = VMM_EXIT_HYPERCALL;
+		break;
+	case SVM_EXIT_NPF:
+		decode_npf(e, info1, info2);
+		break;
+	case SVM_EXIT_INTR:
+		e->reason = VMM_EXIT_EXT_INTR;
+		break;
+	case SVM_EXIT_NMI:
+		e->reason = VMM_EXIT_NMI;
+		break;
+	case SVM_EXIT_SHUTDOWN:
+		e->reason = VMM_EXIT_SHUTDOWN;
+		break;
+	default:
+		if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
+			e->reason = VMM_EXIT_EXCEPTION;
+			e->exc.vector = (u8)(code - SVM_EXIT_EXCP_BASE);
+			e->exc.error = (u32)info1;
+			e->exc.has_error = true;
+			e->exc.cr2 = info2;
+		} else {
+			e->reason = VMM_EXIT_UNHANDLED;
+		}
+		break;
+	}
+	e->insn_len = svm_insn_len(s, e);
+	(void)v;
+}

@@ -5,6 +5,7 @@
 #include <moat/log.h>
 #include <moat/pci.h>
 #include <moat/time.h>
+#include <moat/vmm.h>
 #include "arch/x86/apic.h"
 #include "arch/x86/smp.h"
 #include "core/boot_report.h"
@@ -22,4 +23,7 @@ void boot_subsystems_init(const struct boot_info *bi)
 	nr_mcfg = acpi_mcfg(&mcfg);
 	pci_init(mcfg, nr_mcfg, bi->mem, bi->nr_mem);
 	iommu_init(bi);
+	/* Guests run to their end here: their results precede the self-tests and the summary. */
+	if (vmm_init(bi) == 0)
+		vmm_run();
 }

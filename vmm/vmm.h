@@ -34,6 +34,8 @@ struct guest {
 	char stop_reason[128];
 	u64 stop_gpa; /* for a nested page fault stop */
 	enum vmm_exit_reason stop_exit;
+	bool expect_stop; /* the guest announced an access that must stop it */
+	u64 expect_stop_gpa;
 	/* statistics */
 	u64 exits[VMM_EXIT_NR];
 	u64 io_denied;
@@ -52,6 +54,10 @@ struct guest {
 
 extern const struct vmm_backend *vmm_be;
 extern struct vmm_caps vmm_caps;
+
+#define VMM_MAX_GUESTS CFG_MAX_GUESTS
+extern struct guest vmm_guests[VMM_MAX_GUESTS];
+extern u32 vmm_nr_guests;
 
 /* Guest-physical to host-virtual: NULL unless [gpa, gpa+len) lies inside the guest's RAM. */
 void *guest_ptr(struct guest *g, u64 gpa, u64 len);

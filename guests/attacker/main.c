@@ -1,0 +1,76 @@
+/* The `attacker` guest: suite `cpu`, then suite `attack`: ports it does not own, hypercalls
+ * with pointers outside its RAM, and finally an access just past its RAM, which the
+ * hypervisor must answer by stopping it (the hypervisor's "vmm: attacker-stopped"). */
+#include <moat/errno.h>
+#include "guests/lib/guest.h"
+
+#define QEMU_DEBUG_EXIT 0xf4 /* would end the whole machine if it reached the hardware */
+#define KBC_STATUS 0x64
+#define PCI_CONF_ADDR 0xcf8
+#define PCI_CONF_DATA 0xcfc
+
+static void test_ports(void)
+{
+	u8 v;
+
+	test_begin("attack", "io-port-denied");
+	guest_outl(QEMU_DEBUG_EXIT, 0x21);
+	v = guest_inb(KBC_STATUS);
+	check(v == 0xff, "read of port %#x gave %#x, not all-ones", KBC_STATUS, v);
+	/* The virtual config space shows only the host bridge at 00:00.0. */
+	guest_outl(PCI_CONF_ADDR, 0x80000000);
+	check(guest_inl(PCI_CONF_DATA) == (0x8086 | (0x29c0u << 16)), "host bridge id %#x",
+	      guest_inl(PCI_CONF_DATA));
+	guest_outl(PCI_CONF_ADDR, 0x80000000 | (1u << 16)); /* bus 1: the NIC's bus on the host */
+	check(guest_inl(PCI_CONF_DATA) == 0xffffffff, "bus 1 device 0 reads %#x",
+	      guest_inl(PCI_CONF_DATA));
+	test_end();
+}
+
+static void test_bad_pointers(void)
+{
+	u64 ram = guest_info.ram_size;
+	long r;
+
+	test_begin("attack", "hypercall-bad-pointer");
+	r = hypercall(HC_CONSOLE_WRITE, ram, 16, 0);
+	check(r == -EFAULT, "console write from GPA %#llx returned %ld", (unsigned long long)ram, r);
+	r = hypercall(HC_CONSOLE_WRITE, ram - 8, 16, 0);
+	check(r == -EFAULT, "console write straddling the RAM end returned %ld", r);
+	r = hypercall(HC_CONSOLE_WRITE, 0xfffffffffffff000ULL, 0x2000, 0);
+	check(r == -EFAULT, "console write wrapping around returned %ld", r);
+	/* The hypervisor's own image sits at host-physical 2 MiB; 4 GiB is far outside. */
+	r = hypercall(HC_GET_INFO, 0x100000000ULL, 0, 0);
+	check(r == -EFAULT, "get-info into GPA 4 GiB returned %ld", r);
+	r = hypercall(HC_GET_INFO, ram - 8, 0, 0);
+	check(r == -EFAULT, "get-info straddling the RAM end returned %ld", r);
+	r = hypercall(HC_REPORT, HC_TEST_PASS, ram + 4096, 10);
+	check(r == -EFAULT, "report from outside RAM returned %ld", r);
+	r = hypercall(HC_CONSOLE_WRITE, 0x100000, HC_CONSOLE_MAX + 1, 0);
+	check(r == -E2BIG, "oversized console write returned %ld", r);
+	test_end();
+}
+
+static void touch_past_ram(void)
+{
+	u64 gpa = guest_info.ram_size;
+	long r;
+
+	guest_map_2m(gpa);
+	r = hypercall(HC_EXPECT_STOP, gpa, 0, 0);
+	guest_printf("touching GPA %#llx, just past my RAM: moat must stop me here\n",
+		     (unsigned long long)gpa);
+	(void)*(volatile u64 *)(uintptr_t)gpa;
+	test_begin("attack", "ram-edge-stopped");
+	test_fail(__LINE__, "read GPA %#llx past the RAM and was not stopped (announce %ld)",
+		  (unsigned long long)gpa, r);
+	test_end();
+}
+
+void guest_main(void)
+{
+	cpu_suite();
+	test_ports();
+	test_bad_pointers();
+	touch_past_ram();
+}

@@ -1,0 +1,170 @@
+/* Suite `cpu`, run in every guest. */
+#include <moat/errno.h>
+#include "guests/lib/guest.h"
+
+#define CPUID_1_ECX_VMX BIT(5)
+#define CPUID_1_ECX_HYPERVISOR BIT(31)
+#define CPUID_80000001_ECX_SVM BIT(2)
+
+extern char guest_stack_bottom[], guest_stack_top[];
+extern u64 guest_boot_id;
+
+static void test_cpuid_leaf(void)
+{
+	u32 r[4];
+	char sig[13];
+
+	test_begin("cpu", "cpuid-moat-leaf");
+	guest_cpuid(1, 0, r);
+	check(r[2] & CPUID_1_ECX_HYPERVISOR, "CPUID.1:ECX %#x", r[2]);
+	guest_cpuid(MOAT_CPUID_LEAF, 0, r);
+	memcpy(sig, &r[1], 4);
+	memcpy(sig + 4, &r[2], 4);
+	memcpy(sig + 8, &r[3], 4);
+	sig[12] = 0;
+	check(!strcmp(sig, MOAT_CPUID_SIGNATURE), "signature '%s'", sig);
+	check(r[0] >= MOAT_CPUID_LEAF + 1, "max hypervisor leaf %#x", r[0]);
+	guest_cpuid(MOAT_CPUID_LEAF + 1, 0, r);
+	check(r[0] == guest_info.id, "leaf 0x40000001 id %u, info id %u", r[0], guest_info.id);
+	test_end();
+}
+
+static void test_cpuid_hidden(void)
+{
+	u32 r[4];
+
+	test_begin("cpu", "cpuid-no-vmx-svm");
+	guest_cpuid(1, 0, r);
+	check(!(r[2] & CPUID_1_ECX_VMX), "CPUID.1:ECX.VMX set (%#x)", r[2]);
+	guest_cpuid(0x80000000, 0, r);
+	if (r[0] >= 0x80000001) {
+		guest_cpuid(0x80000001, 0, r);
+		check(!(r[2] & CPUID_80000001_ECX_SVM), "CPUID.80000001:ECX.SVM set (%#x)", r[2]);
+	}
+	test_end();
+}
+
+static void test_hypercalls(void)
+{
+	struct moat_guest_info info;
+	long r;
+
+	test_begin("cpu", "hypercall-roundtrip");
+	for (u64 x = 1; x < (1ULL << 40); x = x * 7 + 3) {
+		r = hypercall(HC_ECHO, x, 0, 0);
+		check((u64)r == (x ^ HC_ECHO_MAGIC), "echo %#llx returned %#lx", (unsigned long long)x, r);
+	}
+	memset(&info, 0xa5, sizeof(info));
+	r = hypercall(HC_GET_INFO, (u64)(uintptr_t)&info, 0, 0);
+	check(r == 0, "get-info returned %ld", r);
+	check(info.id == guest_boot_id && info.id != 0, "id %u, entry said %llu", info.id,
+	      (unsigned long long)guest_boot_id);
+	check(info.ram_size >= (u64)(uintptr_t)__image_end && (info.ram_size & (2 * MiB - 1)) == 0,
+	      "RAM size %#llx", (unsigned long long)info.ram_size);
+	check(info.name[0] && strnlen(info.name, sizeof(info.name)) < sizeof(info.name),
+	      "name not terminated");
+	test_end();
+
+	test_begin("cpu", "hypercall-bad-number");
+	r = hypercall(0x7fff, 1, 2, 3);
+	check(r == -ENOSYS, "unknown hypercall returned %ld", r);
+	r = hypercall(HC_REPORT, 7, (u64)(uintptr_t)"cpu: x", 6);
+	check(r == -EINVAL, "report with status 7 returned %ld", r);
+	test_end();
+}
+
+/* Writes two patterns to every word and restores it (moat's canaries at the RAM edges must
+ * survive), except the image itself: it holds this code, its stack and its page tables. */
+static u64 pattern_range(u64 start, u64 end, u64 *bad_at)
+{
+	u64 errors = 0;
+
+	for (volatile u64 *p = (u64 *)(uintptr_t)start; p < (u64 *)(uintptr_t)end; p++) {
+		u64 old = *p, a = 0x5555aaaa0000ffffULL ^ (u64)(uintptr_t)p, b = ~a;
+
+		*p = a;
+		if (*p != a)
+			errors++, *bad_at = (u64)(uintptr_t)p;
+		*p = b;
+		if (*p != b)
+			errors++, *bad_at = (u64)(uintptr_t)p;
+		*p = old;
+	}
+	return errors;
+}
+
+static void test_ram_pattern(void)
+{
+	u64 bad = 0, errors;
+	u64 *pte0 = guest_pte_4k(0);
+
+	test_begin("cpu", "ram-pattern");
+	/* Page 0 is unmapped in the guest's tables; map it for the test. */
+	*pte0 = 0 | BIT(0) | BIT(1);
+	guest_invlpg(0);
+	errors = pattern_range(0, (u64)(uintptr_t)__image_start, &bad);
+	errors += pattern_range((u64)(uintptr_t)__image_end, guest_info.ram_size, &bad);
+	*pte0 = 0;
+	guest_invlpg(0);
+	check(errors == 0, "%llu mismatches, last at %#llx", (unsigned long long)errors,
+	      (unsigned long long)bad);
+	test_end();
+}
+
+static void test_ud(void)
+{
+	test_begin("cpu", "exception-ud");
+	guest_expect = (struct expected_exception){ .vector = 6, .skip = 2 };
+	__asm__ volatile("ud2" ::: "memory");
+	check(guest_expect.seen == 1, "#UD taken %d times", guest_expect.seen);
+	guest_expect.vector = -1;
+	test_end();
+}
+
+static u64 pf_page_gpa;
+
+static void pf_fix(struct guest_frame *f)
+{
+	*guest_pte_4k(pf_page_gpa) |= BIT(0);
+	guest_invlpg(pf_page_gpa);
+}
+
+static u8 pf_page[4096] __aligned(4096);
+
+static void test_pf(void)
+{
+	volatile u64 *p = (u64 *)pf_page;
+	u64 *pte;
+
+	test_begin("cpu", "exception-pf");
+	pf_page_gpa = (u64)(uintptr_t)pf_page;
+	pte = guest_pte_4k(pf_page_gpa);
+	if (!pte) {
+		test_skip("the test page is above the 4 KiB-mapped first 2 MiB");
+		test_end();
+		return;
+	}
+	p[1] = 0x1234;
+	*pte &= ~BIT(0);
+	guest_invlpg(pf_page_gpa);
+	guest_expect = (struct expected_exception){ .vector = 14, .fix = pf_fix };
+	p[1] = 0x5678; /* faults once; the handler maps the page back and the write retries */
+	check(guest_expect.seen == 1, "#PF taken %d times", guest_expect.seen);
+	check(guest_expect.cr2 == pf_page_gpa + 8, "CR2 %#llx, expected %#llx",
+	      (unsigned long long)guest_expect.cr2, (unsigned long long)pf_page_gpa + 8);
+	check((guest_expect.error & 3) == 2, "error code %#llx (want write, not present)",
+	      (unsigned long long)guest_expect.error);
+	check(p[1] == 0x5678, "value after retry %#llx", (unsigned long long)p[1]);
+	guest_expect.vector = -1;
+	test_end();
+}
+
+void cpu_suite(void)
+{
+	test_cpuid_leaf();
+	test_cpuid_hidden();
+	test_hypercalls();
+	test_ram_pattern();
+	test_ud();
+	test_pf();
+}

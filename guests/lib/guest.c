@@ -1,0 +1,234 @@
+/* Guest runtime: GDT, IDT, own page tables, COM1 console, hypercalls, TAP reporting. */
+#include "guests/lib/guest.h"
+
+#define COM1 0x3f8
+#define COM_LSR 5
+#define COM_LSR_THRE BIT(5)
+#define COM_WAIT_SPINS 100000
+#define PTE_P BIT(0)
+#define PTE_RW BIT(1)
+#define PTE_PS BIT(7)
+#define CR0_WP BIT(16)
+
+struct moat_guest_info guest_info;
+struct expected_exception guest_expect = { .vector = -1 };
+u64 guest_boot_id;
+
+static u64 gdt[3] = { 0, 0x00af9a000000ffffULL, 0x00cf92000000ffffULL };
+static struct idt_gate {
+	u16 off0, sel;
+	u8 ist, type;
+	u16 off1;
+	u32 off2, zero;
+} idt[32] __aligned(16);
+static u64 pml4[512] __aligned(4096), pdpt[512] __aligned(4096), pd[512] __aligned(4096);
+static u64 pt0[512] __aligned(4096);
+static long (*hc_insn)(u64, u64, u64, u64);
+
+extern const u64 guest_exc_stubs[32];
+long hc_vmmcall(u64 nr, u64 a0, u64 a1, u64 a2);
+long hc_vmcall(u64 nr, u64 a0, u64 a1, u64 a2);
+void guest_load_segments(void);
+void guest_lib_start(u64 id);
+void guest_exception(struct guest_frame *f);
+
+long hypercall(u64 nr, u64 a0, u64 a1, u64 a2)
+{
+	return hc_insn(nr, a0, a1, a2);
+}
+
+static void com_putc(char c)
+{
+	for (int i = 0; i < COM_WAIT_SPINS && !(guest_inb(COM1 + COM_LSR) & COM_LSR_THRE); i++)
+		__asm__ volatile("pause");
+	guest_outb(COM1, (u8)c);
+}
+
+static void guest_puts(const char *s)
+{
+	for (; *s; s++)
+		com_putc(*s);
+}
+
+void guest_printf(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	guest_puts(buf);
+}
+
+void guest_shutdown(u64 code)
+{
+	for (;;)
+		hypercall(HC_SHUTDOWN, code, 0, 0);
+}
+
+/* ---- tests */
+static struct {
+	char name[96];
+	bool failed, skipped;
+	char diag[200];
+} cur;
+
+void test_begin(const char *suite, const char *id)
+{
+	memset(&cur, 0, sizeof(cur));
+	snprintf(cur.name, sizeof(cur.name), "%s: %s", suite, id);
+}
+
+void test_fail(int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (cur.failed)
+		return;
+	cur.failed = true;
+	n = snprintf(cur.diag, sizeof(cur.diag), "line %d: ", line);
+	va_start(ap, fmt);
+	vsnprintf(cur.diag + n, sizeof(cur.diag) - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+void test_skip(const char *reason)
+{
+	cur.skipped = true;
+	snprintf(cur.name + strlen(cur.name), sizeof(cur.name) - strlen(cur.name), " # SKIP %s",
+		 reason);
+}
+
+void test_end(void)
+{
+	u64 st = cur.failed ? HC_TEST_FAIL : cur.skipped ? HC_TEST_SKIP : HC_TEST_PASS;
+	long r = hypercall(HC_REPORT, st, (u64)(uintptr_t)cur.name, strlen(cur.name));
+
+	if (r)
+		guest_printf("# reporting '%s' failed: %ld\n", cur.name, r);
+	if (cur.failed)
+		guest_printf("# %s\n", cur.diag);
+}
+
+/* ---- exceptions */
+static u64 read_cr2(void)
+{
+	u64 v;
+
+	__asm__ volatile("mov %%cr2, %0" : "=r"(v));
+	return v;
+}
+
+void guest_exception(struct guest_frame *f)
+{
+	struct expected_exception *x = &guest_expect;
+
+	if (x->vector == (int)f->vector) {
+		x->seen++;
+		x->error = f->error;
+		x->rip = f->rip;
+		x->cr2 = f->vector == 14 ? read_cr2() : 0;
+		if (x->fix)
+			x->fix(f);
+		f->rip += x->skip;
+		return;
+	}
+	guest_printf("# unexpected exception %llu error %#llx at rip %#llx cr2 %#llx\n",
+		     (unsigned long long)f->vector, (unsigned long long)f->error,
+		     (unsigned long long)f->rip, (unsigned long long)read_cr2());
+	test_fail(0, "unexpected exception %llu at rip %#llx", (unsigned long long)f->vector,
+		  (unsigned long long)f->rip);
+	test_end();
+	guest_shutdown(2);
+}
+
+/* ---- set-up */
+u64 *guest_pte_4k(u64 gpa)
+{
+	return gpa < 2 * MiB ? &pt0[gpa >> 12] : NULL;
+}
+
+void guest_map_2m(u64 gpa)
+{
+	gpa = ALIGN_DOWN(gpa, 2 * MiB);
+	if (gpa < GiB)
+		pd[gpa >> 21] = gpa | PTE_P | PTE_RW | PTE_PS;
+	guest_invlpg(gpa);
+}
+
+static void paging_init(void)
+{
+	u64 cr0;
+
+	pml4[0] = (u64)(uintptr_t)pdpt | PTE_P | PTE_RW;
+	pdpt[0] = (u64)(uintptr_t)pd | PTE_P | PTE_RW;
+	pd[0] = (u64)(uintptr_t)pt0 | PTE_P | PTE_RW;
+	/* Page 0 stays unmapped in the guest's own tables (NULL faults). */
+	for (u64 i = 1; i < 512; i++)
+		pt0[i] = (i << 12) | PTE_P | PTE_RW;
+	for (u64 a = 2 * MiB; a < guest_info.ram_size && a < GiB; a += 2 * MiB)
+		pd[a >> 21] = a | PTE_P | PTE_RW | PTE_PS;
+	__asm__ volatile("mov %0, %%cr3" ::"r"((u64)(uintptr_t)pml4) : "memory");
+	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+	__asm__ volatile("mov %0, %%cr0" ::"r"(cr0 | CR0_WP));
+}
+
+static void idt_init(void)
+{
+	struct {
+		u16 limit;
+		u64 base;
+	} __packed idtr = { sizeof(idt) - 1, (u64)(uintptr_t)idt };
+
+	for (int i = 0; i < 32; i++) {
+		u64 a = guest_exc_stubs[i];
+
+		idt[i] = (struct idt_gate){ (u16)a, 0x08, 0, 0x8e, (u16)(a >> 16), (u32)(a >> 32), 0 };
+	}
+	__asm__ volatile("lidt %0" ::"m"(idtr));
+}
+
+static void gdt_init(void)
+{
+	struct {
+		u16 limit;
+		u64 base;
+	} __packed gdtr = { sizeof(gdt) - 1, (u64)(uintptr_t)gdt };
+
+	__asm__ volatile("lgdt %0" ::"m"(gdtr));
+	guest_load_segments();
+}
+
+static void hypercall_init(void)
+{
+	u32 r[4];
+	char vendor[13];
+
+	guest_cpuid(0, 0, r);
+	memcpy(vendor, &r[1], 4);
+	memcpy(vendor + 4, &r[3], 4);
+	memcpy(vendor + 8, &r[2], 4);
+	vendor[12] = 0;
+	hc_insn = !strcmp(vendor, "AuthenticAMD") || !strcmp(vendor, "HygonGenuine") ? hc_vmmcall
+										       : hc_vmcall;
+}
+
+void guest_lib_start(u64 id)
+{
+	guest_boot_id = id;
+	gdt_init();
+	idt_init();
+	hypercall_init();
+	if (hypercall(HC_GET_INFO, (u64)(uintptr_t)&guest_info, 0, 0) || !guest_info.ram_size) {
+		guest_puts("# cannot get the guest info\n");
+		guest_shutdown(1);
+	}
+	paging_init();
+	guest_printf("guest %s (id %u) on cpu %u, %llu MiB RAM, image [%p, %p)\n",
+		     guest_info.name, guest_info.id, guest_info.cpu,
+		     (unsigned long long)(guest_info.ram_size >> 20), __image_start, __image_end);
+	guest_main();
+	guest_shutdown(0);
+}

@@ -1,0 +1,47 @@
+/* The hypercall ABI between moat and its guests (docs/hypercalls.md). Shared by the
+ * hypervisor and guests/lib.
+ *
+ * VMMCALL (AMD) or VMCALL (Intel) with RAX = number, RDI, RSI, RDX = arguments;
+ * the result comes back in RAX: >= 0 on success, a negative errno on failure. */
+#ifndef MOAT_HYPERCALL_H
+#define MOAT_HYPERCALL_H
+
+#include <moat/types.h>
+
+#define HC_ECHO 0         /* rdi = x -> returns x ^ HC_ECHO_MAGIC */
+#define HC_CONSOLE_WRITE 1 /* rdi = GPA, rsi = length (<= HC_CONSOLE_MAX) */
+#define HC_REPORT 2       /* rdi = status (HC_TEST_*), rsi = GPA of "suite: id", rdx = length */
+#define HC_GET_INFO 3     /* rdi = GPA of a struct moat_guest_info */
+#define HC_SHUTDOWN 4     /* rdi = exit code; does not return */
+#define HC_EXPECT_STOP 5  /* rdi = GPA the guest will touch next: announce an expected stop */
+
+#define HC_ECHO_MAGIC 0x6d6f6174ULL /* "moat" */
+#define HC_CONSOLE_MAX 4096
+#define HC_REPORT_MAX 120
+
+#define HC_TEST_PASS 0
+#define HC_TEST_FAIL 1
+#define HC_TEST_SKIP 2
+
+#define MOAT_CPUID_LEAF 0x40000000
+#define MOAT_CPUID_SIGNATURE "moatmoatmoat"
+
+struct moat_guest_device {
+	u16 segment;
+	u8 bus, dev, fn;
+	u8 is_vf;
+	u16 vf;
+};
+
+struct moat_guest_info {
+	u32 id;
+	u32 cpu;
+	u64 ram_size;
+	char name[24];
+	u32 nr_devices;
+	u32 reserved;
+	struct moat_guest_device devices[4];
+};
+SIZE_CHECK(struct moat_guest_info, 80);
+
+#endif

@@ -1,0 +1,214 @@
+/* The exit dispatch: one switch over the normalized reasons, counted per guest. */
+#define LOG_TAG "vmm"
+#include <moat/errno.h>
+#include <moat/hypercall.h>
+#include <moat/log.h>
+#include <moat/string.h>
+#include "arch/x86/cpu.h"
+#include "vmm/exits.h"
+
+/* CPUID.1 */
+#define CPUID_1_ECX_VMX BIT(5)
+#define CPUID_1_ECX_HYPERVISOR BIT(31)
+/* CPUID.8000_0001h */
+#define CPUID_80000001_ECX_SVM BIT(2)
+#define CPUID_SVM_LEAF 0x8000000a
+#define MOAT_CPUID_MAX (MOAT_CPUID_LEAF + 1)
+
+/* MSRs a guest may use directly: its own syscall and segment base state, switched by the
+ * backend on every entry and exit. */
+static const u32 passthrough_msrs[] = {
+	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
+	0xc0000081, /* STAR */
+	0xc0000082, /* LSTAR */
+	0xc0000083, /* CSTAR */
+	0xc0000084, /* SFMASK */
+};
+
+/* MSRs emulated on read (value given), writes ignored. */
+struct msr_emul {
+	u32 index;
+	u64 value;
+};
+static const struct msr_emul emulated_msrs[] = {
+	{ MSR_IA32_PAT, 0x0007040600070406ULL },
+	{ MSR_IA32_APIC_BASE, 0xfee00000ULL | APIC_BASE_ENABLE },
+};
+
+int guest_stop(struct guest *g, enum vmm_exit_reason why, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(g->stop_reason, sizeof(g->stop_reason), fmt, ap);
+	va_end(ap);
+	g->stop_exit = why;
+	g->state = GUEST_STOPPED;
+	vmm_console_flush(g);
+	pr_info("guest %s stopped: %s\n", g->cfg.name, g->stop_reason);
+	return -EFAULT;
+}
+
+static void dump_guest(struct vcpu *v, const struct vmm_exit *e)
+{
+	u64 r[VMM_REG_NR];
+
+	for (unsigned i = 0; i < VMM_REG_NR; i++)
+		r[i] = vmm_be->get_reg(v, (enum vmm_reg)i);
+	pr_info("guest %s: exit %s (raw %#llx) info1 %#llx info2 %#llx rip %#llx\n",
+		v->guest->cfg.name, vmm_exit_name(e->reason), (unsigned long long)e->raw,
+		(unsigned long long)e->info1, (unsigned long long)e->info2,
+		(unsigned long long)e->rip);
+	for (unsigned i = 0; i + 3 < VMM_REG_NR; i += 4)
+		pr_info("  %-6s %016llx %-6s %016llx %-6s %016llx %-6s %016llx\n",
+			vmm_reg_name(i), (unsigned long long)r[i], vmm_reg_name(i + 1),
+			(unsigned long long)r[i + 1], vmm_reg_name(i + 2),
+			(unsigned long long)r[i + 2], vmm_reg_name(i + 3),
+			(unsigned long long)r[i + 3]);
+	pr_info("  %-6s %016llx %-6s %016llx %-6s %016llx\n", vmm_reg_name(20),
+		(unsigned long long)r[20], vmm_reg_name(21), (unsigned long long)r[21],
+		vmm_reg_name(22), (unsigned long long)r[22]);
+	if (vmm_be->dump)
+		vmm_be->dump(v);
+}
+
+static void handle_cpuid(struct vcpu *v, const struct vmm_exit *e)
+{
+	struct cpuid_regs r = cpuid(e->cpuid.leaf, e->cpuid.subleaf);
+
+	switch (e->cpuid.leaf) {
+	case 1:
+		r.ecx &= ~(u32)CPUID_1_ECX_VMX;
+		r.ecx |= CPUID_1_ECX_HYPERVISOR;
+		break;
+	case 0x80000001:
+		r.ecx &= ~(u32)CPUID_80000001_ECX_SVM;
+		break;
+	case CPUID_SVM_LEAF:
+		r = (struct cpuid_regs){ 0, 0, 0, 0 };
+		break;
+	case MOAT_CPUID_LEAF:
+		r.eax = MOAT_CPUID_MAX;
+		memcpy(&r.ebx, MOAT_CPUID_SIGNATURE, 4);
+		memcpy(&r.ecx, MOAT_CPUID_SIGNATURE + 4, 4);
+		memcpy(&r.edx, MOAT_CPUID_SIGNATURE + 8, 4);
+		break;
+	case MOAT_CPUID_MAX:
+		r = (struct cpuid_regs){ v->guest->id, v->cpu, 0, 0 };
+		break;
+	default:
+		if (e->cpuid.leaf > MOAT_CPUID_MAX && e->cpuid.leaf < 0x40010000)
+			r = (struct cpuid_regs){ 0, 0, 0, 0 };
+		break;
+	}
+	vmm_be->set_reg(v, VMM_REG_RAX, r.eax);
+	vmm_be->set_reg(v, VMM_REG_RBX, r.ebx);
+	vmm_be->set_reg(v, VMM_REG_RCX, r.ecx);
+	vmm_be->set_reg(v, VMM_REG_RDX, r.edx);
+	vmm_be->skip_instruction(v, e);
+}
+
+static int handle_msr(struct vcpu *v, const struct vmm_exit *e)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(emulated_msrs); i++) {
+		if (emulated_msrs[i].index != e->msr.index)
+			continue;
+		if (e->reason == VMM_EXIT_MSR_READ) {
+			vmm_be->set_reg(v, VMM_REG_RAX, emulated_msrs[i].value & 0xffffffff);
+			vmm_be->set_reg(v, VMM_REG_RDX, emulated_msrs[i].value >> 32);
+		}
+		vmm_be->skip_instruction(v, e);
+		return 0;
+	}
+	if (e->msr.index == MSR_EFER) {
+		if (e->reason == VMM_EXIT_MSR_READ) {
+			u64 efer = vmm_be->get_reg(v, VMM_REG_EFER) & ~(u64)EFER_SVME;
+
+			vmm_be->set_reg(v, VMM_REG_RAX, efer & 0xffffffff);
+			vmm_be->set_reg(v, VMM_REG_RDX, efer >> 32);
+		} else if ((e->msr.value & ~(u64)(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)) ||
+			   !(e->msr.value & EFER_LMA)) {
+			/* Leaving long mode or setting unknown bits: refuse. */
+			v->guest->msr_denied++;
+			return vmm_be->inject_exception(v, 13, true, 0);
+		} else {
+			vmm_be->set_reg(v, VMM_REG_EFER, e->msr.value);
+		}
+		vmm_be->skip_instruction(v, e);
+		return 0;
+	}
+	v->guest->msr_denied++;
+	pr_debug("guest %s: %s of MSR %#x refused (#GP)\n", v->guest->cfg.name,
+		 e->reason == VMM_EXIT_MSR_READ ? "read" : "write", e->msr.index);
+	return vmm_be->inject_exception(v, 13, true, 0);
+}
+
+static int handle_npf(struct vcpu *v, const struct vmm_exit *e)
+{
+	struct guest *g = v->guest;
+	u32 a = e->npf.access;
+
+	g->stop_gpa = e->npf.gpa;
+	return guest_stop(g, VMM_EXIT_NPF,
+			  "nested page fault at GPA %#llx (%s%s%s) rip %#llx: outside its RAM "
+			  "[0, %#llx) and devices",
+			  (unsigned long long)e->npf.gpa,
+			  a & VMM_NPF_EXEC ? "exec" : a & VMM_NPF_WRITE ? "write" : "read",
+			  a & VMM_NPF_PRESENT ? ", mapped" : "",
+			  a & VMM_NPF_WALK ? ", guest page walk" : "", (unsigned long long)e->rip,
+			  (unsigned long long)g->ram_size);
+}
+
+void vmm_msr_setup(struct vcpu *v)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
+		vmm_be->msr_intercept(v, passthrough_msrs[i], false, false);
+}
+
+int vmm_handle_exit(struct vcpu *v, const struct vmm_exit *e)
+{
+	struct guest *g = v->guest;
+
+	g->exits[e->reason < VMM_EXIT_NR ? e->reason : VMM_EXIT_UNHANDLED]++;
+	switch (e->reason) {
+	case VMM_EXIT_CPUID:
+		handle_cpuid(v, e);
+		return 0;
+	case VMM_EXIT_IO:
+		return vmm_handle_io(v, e);
+	case VMM_EXIT_MSR_READ:
+	case VMM_EXIT_MSR_WRITE:
+		return handle_msr(v, e);
+	case VMM_EXIT_HLT:
+		/* No virtual interrupts yet: a halted guest would never wake. */
+		return guest_stop(g, VMM_EXIT_HLT, "halted with no interrupt source (rip %#llx)",
+				  (unsigned long long)e->rip);
+	case VMM_EXIT_HYPERCALL:
+		return vmm_handle_hypercall(v, e);
+	case VMM_EXIT_NPF:
+		return handle_npf(v, e);
+	case VMM_EXIT_EXT_INTR:
+	case VMM_EXIT_NMI:
+		/* Delivered to the hypervisor by the backend; the guest simply goes on. */
+		return 0;
+	case VMM_EXIT_SHUTDOWN:
+		dump_guest(v, e);
+		return guest_stop(g, VMM_EXIT_SHUTDOWN, "shutdown (triple fault) at rip %#llx",
+				  (unsigned long long)e->rip);
+	case VMM_EXIT_WATCHDOG:
+		dump_guest(v, e);
+		return guest_stop(g, VMM_EXIT_WATCHDOG,
+				  "watchdog: ran %llu ms without an exit (rip %#llx)",
+				  (unsigned long long)(g->watchdog_us / 1000),
+				  (unsigned long long)e->rip);
+	case VMM_EXIT_INVALID:
+		dump_guest(v, e);
+		return guest_stop(g, VMM_EXIT_INVALID, "the CPU refused to enter the guest");
+	case VMM_EXIT_EXCEPTION:
+	case VMM_EXIT_UNHANDLED:
+	default:
+		dump_guest(v, e);
+		return guest_stop(g, e->reason, "unhandled exit %s (raw %#llx)",
+				  vmm_exit_name(e->reason), (unsigned long long)e->raw);
+	}
+}

@@ -1,0 +1,20 @@
+/* Exit handlers of the core (vmm/exit.c dispatches to them). Each returns 0 when the guest
+ * may go on, or a negative errno after it stopped the guest with guest_stop(). */
+#ifndef VMM_EXITS_H
+#define VMM_EXITS_H
+
+#include "vmm/vmm.h"
+
+int vmm_handle_exit(struct vcpu *v, const struct vmm_exit *e);
+int vmm_handle_io(struct vcpu *v, const struct vmm_exit *e);
+int vmm_handle_hypercall(struct vcpu *v, const struct vmm_exit *e);
+void vmm_io_setup(struct vcpu *v);
+void vmm_msr_setup(struct vcpu *v);
+/* Flushes a partial console line of the guest. */
+void vmm_console_flush(struct guest *g);
+void vmm_console_putc(struct guest *g, char c);
+
+/* Stops the guest and records why (printf-style). */
+int guest_stop(struct guest *g, enum vmm_exit_reason why, const char *fmt, ...) __printf(3, 4);
+
+#endif

@@ -1,0 +1,12 @@
+/* Guest memory and images (vmm/guest.c). */
+#ifndef VMM_GUEST_H
+#define VMM_GUEST_H
+
+#include "vmm/vmm.h"
+
+int guest_memory_init(struct guest *g, const struct vmm_caps *caps);
+void guest_memory_report(const struct guest *g);
+int guest_load_image(struct guest *g, const void *image, u64 size, u64 *entry);
+int guest_canaries_check(const struct guest *g, char *why, size_t size);
+
+#endif

@@ -1,0 +1,124 @@
+/* Hypercalls (docs/hypercalls.md). Every guest pointer is checked against the guest's RAM
+ * before use; bad numbers and arguments get a negative errno in RAX. */
+#define LOG_TAG "vmm"
+#include <moat/console.h>
+#include <moat/errno.h>
+#include <moat/hypercall.h>
+#include <moat/log.h>
+#include <moat/selftest.h>
+#include <moat/string.h>
+#include "vmm/exits.h"
+
+static s64 hc_console_write(struct guest *g, u64 gpa, u64 len)
+{
+	const char *s;
+
+	if (len > HC_CONSOLE_MAX)
+		return -E2BIG;
+	s = guest_ptr(g, gpa, len);
+	if (!s)
+		return -EFAULT;
+	for (u64 i = 0; i < len; i++)
+		vmm_console_putc(g, s[i]);
+	return (s64)len;
+}
+
+/* The guest's TAP line is printed here, so that the line and the count in the summary
+ * come from one place: "[<guest>] ok N - <suite>: <id>". */
+static s64 hc_report(struct guest *g, u64 status, u64 gpa, u64 len)
+{
+	static const char *const verdict[] = { "ok", "not ok", "ok" };
+	char text[HC_REPORT_MAX + 1], line[HC_REPORT_MAX + CFG_NAME_MAX + 40];
+	const char *s;
+	int n;
+
+	if (status > HC_TEST_SKIP)
+		return -EINVAL;
+	if (len == 0 || len > HC_REPORT_MAX)
+		return -E2BIG;
+	s = guest_ptr(g, gpa, len);
+	if (!s)
+		return -EFAULT;
+	for (u64 i = 0; i < len; i++) {
+		text[i] = s[i];
+		if ((u8)text[i] < 0x20 || (u8)text[i] >= 0x7f)
+			return -EINVAL;
+	}
+	text[len] = 0;
+	if (!strchr(text, ':'))
+		return -EINVAL;
+	vmm_console_flush(g);
+	g->results[status]++;
+	n = snprintf(line, sizeof(line), "[%s] %s %llu - %s%s\n", g->cfg.name, verdict[status],
+		     (unsigned long long)(g->results[0] + g->results[1] + g->results[2]), text,
+		     status == HC_TEST_SKIP && !strchr(text, '#') ? " # SKIP no reason given" : "");
+	console_write(line, (size_t)MIN(n, (int)sizeof(line) - 1));
+	tap_count(status == HC_TEST_PASS ? TAP_PASS : status == HC_TEST_FAIL ? TAP_FAIL : TAP_SKIP);
+	return 0;
+}
+
+static s64 hc_get_info(struct vcpu *v, u64 gpa)
+{
+	struct guest *g = v->guest;
+	struct moat_guest_info *info = guest_ptr(g, gpa, sizeof(*info));
+
+	if (!info)
+		return -EFAULT;
+	memset(info, 0, sizeof(*info));
+	info->id = g->id;
+	info->cpu = v->cpu;
+	info->ram_size = g->ram_size;
+	strlcpy(info->name, g->cfg.name, sizeof(info->name));
+	info->nr_devices = MIN(g->cfg.nr_devices, (u32)ARRAY_SIZE(info->devices));
+	for (u32 i = 0; i < info->nr_devices; i++) {
+		const struct cfg_device *d = &g->cfg.devices[i];
+
+		info->devices[i] = (struct moat_guest_device){ d->segment, d->bus, d->dev, d->fn,
+							       d->kind == CFG_DEV_VF, d->vf };
+	}
+	return 0;
+}
+
+int vmm_handle_hypercall(struct vcpu *v, const struct vmm_exit *e)
+{
+	struct guest *g = v->guest;
+	u64 nr = vmm_be->get_reg(v, VMM_REG_RAX);
+	u64 a0 = vmm_be->get_reg(v, VMM_REG_RDI), a1 = vmm_be->get_reg(v, VMM_REG_RSI);
+	u64 a2 = vmm_be->get_reg(v, VMM_REG_RDX);
+	s64 ret;
+
+	g->hypercalls++;
+	switch (nr) {
+	case HC_ECHO:
+		ret = (s64)(a0 ^ HC_ECHO_MAGIC);
+		break;
+	case HC_CONSOLE_WRITE:
+		ret = hc_console_write(g, a0, a1);
+		break;
+	case HC_REPORT:
+		ret = hc_report(g, a0, a1, a2);
+		break;
+	case HC_GET_INFO:
+		ret = hc_get_info(v, a0);
+		break;
+	case HC_SHUTDOWN:
+		vmm_console_flush(g);
+		g->state = GUEST_DONE;
+		pr_info("guest %s shut down (code %llu)\n", g->cfg.name, (unsigned long long)a0);
+		return 0;
+	case HC_EXPECT_STOP:
+		g->expect_stop_gpa = a0;
+		g->expect_stop = true;
+		ret = 0;
+		break;
+	default:
+		ret = -ENOSYS;
+		break;
+	}
+	if (ret < 0)
+		pr_debug("guest %s: hypercall %llu -> %lld\n", g->cfg.name, (unsigned long long)nr,
+			 (long long)ret);
+	vmm_be->set_reg(v, VMM_REG_RAX, (u64)ret);
+	vmm_be->skip_instruction(v, e);
+	return 0;
+}

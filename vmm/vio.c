@@ -1,0 +1,182 @@
+/* Guest port I/O: a virtual COM1 whose output is relayed line by line as "[<guest>] ...",
+ * the PCI configuration mechanism #1 (CF8/CFC) onto the guest's virtual config space, and
+ * everything else denied (reads all-ones, writes dropped, counted). */
+#define LOG_TAG "vmm"
+#include <moat/console.h>
+#include <moat/log.h>
+#include <moat/string.h>
+#include "vmm/exits.h"
+
+/* 16550 UART registers (offsets from COM1_BASE) */
+#define COM1_BASE 0x3f8
+#define COM_THR 0 /* DLAB=0 write */
+#define COM_RBR 0 /* DLAB=0 read */
+#define COM_DLL 0 /* DLAB=1 */
+#define COM_IER 1
+#define COM_DLM 1 /* DLAB=1 */
+#define COM_IIR 2
+#define   COM_IIR_NONE 0x01
+#define COM_LCR 3
+#define   COM_LCR_DLAB BIT(7)
+#define COM_MCR 4
+#define COM_LSR 5
+#define   COM_LSR_THRE BIT(5)
+#define   COM_LSR_TEMT BIT(6)
+#define COM_MSR 6
+#define COM_SCR 7
+
+/* PCI configuration mechanism #1 */
+#define PCI_CONF_ADDR 0xcf8
+#define PCI_CONF_DATA 0xcfc
+#define PCI_ADDR_ENABLE BIT(31)
+#define PCI_ADDR_BUS GENMASK(23, 16)
+#define PCI_ADDR_DEVFN GENMASK(15, 8)
+#define PCI_ADDR_REG GENMASK(7, 2)
+/* The host bridge every guest sees at 00:00.0 (the q35 MCH's IDs). */
+#define VPCI_HOST_VENDOR 0x8086
+#define VPCI_HOST_DEVICE 0x29c0
+#define VPCI_CLASS_HOST_BRIDGE 0x060000
+
+void vmm_console_flush(struct guest *g)
+{
+	char line[GUEST_CONSOLE_LINE + CFG_NAME_MAX + 8];
+	int n;
+
+	if (!g->con_len)
+		return;
+	n = snprintf(line, sizeof(line), "[%s] %.*s\n", g->cfg.name, (int)g->con_len, g->con);
+	console_write(line, (size_t)MIN(n, (int)sizeof(line) - 1));
+	g->con_len = 0;
+}
+
+void vmm_console_putc(struct guest *g, char c)
+{
+	if (c == '\n') {
+		vmm_console_flush(g);
+		return;
+	}
+	if (c == '\r')
+		return;
+	/* Control characters would let a guest forge or garble the hypervisor's lines. */
+	if ((u8)c < 0x20 || (u8)c >= 0x7f)
+		c = '?';
+	g->con[g->con_len++] = c;
+	if (g->con_len == GUEST_CONSOLE_LINE - 1)
+		vmm_console_flush(g);
+}
+
+static u32 com_read(struct guest *g, u16 reg)
+{
+	bool dlab = g->com_lcr & COM_LCR_DLAB;
+
+	switch (reg) {
+	case COM_RBR: return dlab ? g->com_dll & 0xff : 0;
+	case COM_IER: return dlab ? g->com_dll >> 8 : g->com_ier;
+	case COM_IIR: return COM_IIR_NONE;
+	case COM_LCR: return g->com_lcr;
+	case COM_MCR: return g->com_mcr;
+	case COM_LSR: return COM_LSR_THRE | COM_LSR_TEMT;
+	case COM_MSR: return 0;
+	default: return g->com_scr;
+	}
+}
+
+static void com_write(struct guest *g, u16 reg, u8 val)
+{
+	bool dlab = g->com_lcr & COM_LCR_DLAB;
+
+	switch (reg) {
+	case COM_THR:
+		if (dlab)
+			g->com_dll = (u16)((g->com_dll & 0xff00) | val);
+		else
+			vmm_console_putc(g, (char)val);
+		break;
+	case COM_IER:
+		if (dlab)
+			g->com_dll = (u16)((g->com_dll & 0xff) | (val << 8));
+		else
+			g->com_ier = val & 0x0f;
+		break;
+	case COM_LCR: g->com_lcr = val; break;
+	case COM_MCR: g->com_mcr = val & 0x1f; break;
+	case COM_SCR: g->com_scr = val; break;
+	default: break; /* FCR, LSR, MSR: nothing to do */
+	}
+}
+
+static u32 vpci_read(struct guest *g, u16 offset, u8 size)
+{
+	u32 a = g->pci_addr, reg, val = 0xffffffff;
+
+	if (!(a & PCI_ADDR_ENABLE) || FIELD_GET(PCI_ADDR_BUS, a) || FIELD_GET(PCI_ADDR_DEVFN, a))
+		return size == 4 ? 0xffffffff : (1u << (size * 8)) - 1;
+	reg = (u32)FIELD_GET(PCI_ADDR_REG, a) * 4;
+	switch (reg) {
+	case 0x00: val = VPCI_HOST_VENDOR | (VPCI_HOST_DEVICE << 16); break;
+	case 0x04: val = 0; break;                          /* command, status */
+	case 0x08: val = VPCI_CLASS_HOST_BRIDGE << 8; break; /* class, revision 0 */
+	case 0x0c: val = 0; break;                          /* header type 0 */
+	default: val = 0; break;
+	}
+	val >>= offset * 8;
+	return size == 4 ? val : val & ((1u << (size * 8)) - 1);
+}
+
+static bool io_emulated(struct guest *g, const struct vmm_exit *e, u32 *val)
+{
+	u16 port = e->io.port;
+
+	if (port >= COM1_BASE && port < COM1_BASE + 8 && e->io.size == 1) {
+		if (e->io.in)
+			*val = com_read(g, port - COM1_BASE);
+		else
+			com_write(g, port - COM1_BASE, (u8)*val);
+		return true;
+	}
+	if (port == PCI_CONF_ADDR && e->io.size == 4) {
+		if (e->io.in)
+			*val = g->pci_addr;
+		else
+			g->pci_addr = *val & (PCI_ADDR_ENABLE | GENMASK(23, 2));
+		return true;
+	}
+	if (port >= PCI_CONF_DATA && port < PCI_CONF_DATA + 4 &&
+	    (port - PCI_CONF_DATA) + e->io.size <= 4) {
+		if (e->io.in)
+			*val = vpci_read(g, port - PCI_CONF_DATA, e->io.size);
+		/* writes: the host bridge has nothing writable */
+		return true;
+	}
+	return false;
+}
+
+int vmm_handle_io(struct vcpu *v, const struct vmm_exit *e)
+{
+	struct guest *g = v->guest;
+	u64 rax = vmm_be->get_reg(v, VMM_REG_RAX);
+	u32 mask = e->io.size == 4 ? 0xffffffff : (1u << (e->io.size * 8)) - 1;
+	u32 val = (u32)rax & mask;
+
+	if (e->io.string || !io_emulated(g, e, &val)) {
+		g->io_denied++;
+		pr_debug("guest %s: %s%s port %#x denied\n", g->cfg.name, e->io.string ? "string " : "",
+			 e->io.in ? "in from" : "out to", e->io.port);
+		val = 0xffffffff;
+	}
+	if (e->io.in && !e->io.string) {
+		if (e->io.size == 4)
+			rax = val; /* a 32-bit destination zero-extends */
+		else
+			rax = (rax & ~(u64)mask) | (val & mask);
+		vmm_be->set_reg(v, VMM_REG_RAX, rax);
+	}
+	vmm_be->skip_instruction(v, e);
+	return 0;
+}
+
+void vmm_io_setup(struct vcpu *v)
+{
+	/* Every port stays intercepted: the guest owns no I/O port directly. */
+	(void)v;
+}

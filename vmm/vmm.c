@@ -1,0 +1,250 @@
+/* The VMM core: picks a backend, reads the configuration, builds the guests and runs one
+ * vCPU per guest on its CPU. */
+#define LOG_TAG "vmm"
+#include <moat/acpi.h>
+#include <moat/boot_info.h>
+#include <moat/cmdline.h>
+#include <moat/errno.h>
+#include <moat/log.h>
+#include <moat/pmm.h>
+#include <moat/string.h>
+#include <moat/time.h>
+#include <moat/vmm.h>
+#include "arch/x86/percpu.h"
+#include "vmm/elf.h"
+#include "vmm/exits.h"
+#include "vmm/guest.h"
+
+/* ACPI may be absent from a build: then every configured CPU is assumed to exist. */
+#pragma weak acpi_cpus
+
+#define WATCHDOG_US (5 * 1000 * 1000ULL)  /* longest run without any exit */
+#define GUEST_TIME_LIMIT_US (120 * 1000 * 1000ULL)
+
+/* Images embedded by guests/guests.mk (build/guests/images.asm). */
+struct guest_image {
+	const char *name;
+	const u8 *start, *end;
+};
+extern const struct guest_image guest_image_table[];
+
+const struct vmm_backend *vmm_be;
+struct vmm_caps vmm_caps;
+struct guest vmm_guests[VMM_MAX_GUESTS];
+u32 vmm_nr_guests;
+static struct vmm_config vmm_cfg;
+static char cmdline_cfg[BOOT_CMDLINE_MAX];
+
+const char *vmm_exit_name(enum vmm_exit_reason r)
+{
+	static const char *const names[VMM_EXIT_NR] = {
+		"none", "cpuid", "io", "msr-read", "msr-write", "hlt", "hypercall", "npf",
+		"ext-intr", "nmi", "exception", "shutdown", "watchdog", "invalid", "unhandled",
+	};
+
+	return (unsigned)r < VMM_EXIT_NR ? names[r] : "?";
+}
+
+const char *vmm_reg_name(enum vmm_reg r)
+{
+	static const char *const names[VMM_REG_NR] = {
+		"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11",
+		"r12", "r13", "r14", "r15", "rip", "rflags", "cr0", "cr2", "cr3", "cr4", "efer",
+	};
+
+	return (unsigned)r < VMM_REG_NR ? names[r] : "?";
+}
+
+static int pick_backend(void)
+{
+	const struct vmm_backend *candidates[] = { &svm_backend, &vmx_backend };
+
+	for (unsigned i = 0; i < ARRAY_SIZE(candidates); i++) {
+		if (!candidates[i])
+			continue;
+		memset(&vmm_caps, 0, sizeof(vmm_caps));
+		if (candidates[i]->probe(&vmm_caps) == 0) {
+			vmm_be = candidates[i];
+			pr_info("backend %s: nested tables %s, %u levels, pages up to %s, %u guests\n",
+				vmm_be->name, vmm_caps.npt_fmt->name, vmm_caps.npt_levels,
+				vmm_caps.npt_max_leaf >= 2 ? "1G" : "2M", vmm_caps.max_guests);
+			return 0;
+		}
+	}
+	pr_info("no usable virtualization backend on this CPU: no guests\n");
+	return -ENODEV;
+}
+
+/* The built-in default, replaced by a boot module named "config", replaced by config= on
+ * the command line. */
+static void load_config(const struct boot_info *bi)
+{
+	const char *src = "built-in", *text = config_default;
+	size_t len = strlen(config_default);
+
+	for (u32 i = 0; i < bi->nr_modules; i++)
+		if (!strcmp(bi->modules[i].name, "config")) {
+			src = "module config";
+			text = (const char *)(uintptr_t)bi->modules[i].start;
+			len = (size_t)(bi->modules[i].end - bi->modules[i].start);
+		}
+	if (cmdline_get("config", cmdline_cfg, sizeof(cmdline_cfg)) > 0) {
+		src = "command line";
+		text = cmdline_cfg;
+		len = strlen(cmdline_cfg);
+	}
+	config_parse(&vmm_cfg, src, text, len);
+	pr_info("configuration from %s: %u guests, %u errors\n", src, vmm_cfg.nr_guests,
+		vmm_cfg.nr_errors);
+}
+
+static int find_image(const struct boot_info *bi, const char *name, const void **img, u64 *size)
+{
+	for (u32 i = 0; i < bi->nr_modules; i++)
+		if (!strcmp(bi->modules[i].name, name)) {
+			*img = (const void *)(uintptr_t)bi->modules[i].start;
+			*size = bi->modules[i].end - bi->modules[i].start;
+			return 0;
+		}
+	for (const struct guest_image *gi = guest_image_table; gi->name; gi++)
+		if (!strcmp(gi->name, name)) {
+			*img = gi->start;
+			*size = (u64)(gi->end - gi->start);
+			return 0;
+		}
+	return -ENOENT;
+}
+
+/* Whether the guest's CPU exists. Until the APs run guests, guests whose CPU is not online
+ * run on the boot CPU one after the other. */
+static bool cpu_exists(u32 cpu)
+{
+	const struct acpi_cpu *cpus;
+	unsigned n = acpi_cpus ? acpi_cpus(&cpus) : 0;
+
+	return n == 0 || cpu < n;
+}
+
+static int guest_create(const struct boot_info *bi, struct guest *g)
+{
+	struct vcpu_boot_state bs = { 0 };
+	const void *img;
+	u64 size, entry;
+	int err;
+
+	err = find_image(bi, g->cfg.image, &img, &size);
+	if (err)
+		return pr_err(err, "guest %s: no image named '%s' (embedded or boot module)\n",
+			      g->cfg.name, g->cfg.image);
+	err = guest_memory_init(g, &vmm_caps);
+	if (err)
+		return err;
+	err = guest_load_image(g, img, size, &entry);
+	if (err)
+		return err;
+	g->vcpu.guest = g;
+	g->vcpu.cpu = g->cfg.cpu < nr_cpus_online ? g->cfg.cpu : 0;
+	err = vmm_be->vcpu_create(&g->vcpu);
+	if (err)
+		return err;
+	vmm_msr_setup(&g->vcpu);
+	vmm_io_setup(&g->vcpu);
+	bs.rip = entry;
+	bs.cr3 = GUEST_BOOT_PML4;
+	bs.rdi = g->id;
+	err = vmm_be->vcpu_reset(&g->vcpu, &bs);
+	if (err)
+		return pr_err(err, "guest %s: vCPU reset failed\n", g->cfg.name);
+	g->watchdog_us = WATCHDOG_US;
+	vmm_be->set_watchdog(&g->vcpu, g->watchdog_us);
+	guest_memory_report(g);
+	pr_info("guest %s: image %s (%llu bytes), entry %#llx, cpu %u%s\n", g->cfg.name,
+		g->cfg.image, (unsigned long long)size, (unsigned long long)entry, g->cfg.cpu,
+		g->vcpu.cpu != g->cfg.cpu ? " (not online yet: runs on cpu 0)" : "");
+	return 0;
+}
+
+int vmm_init(const struct boot_info *bi)
+{
+	int err;
+
+	err = pick_backend();
+	if (err)
+		return err;
+	err = vmm_be->cpu_init();
+	if (err)
+		return pr_err(err, "enabling %s on the boot CPU failed\n", vmm_be->name);
+	load_config(bi);
+	for (u32 i = 0; i < vmm_cfg.nr_guests; i++) {
+		struct guest_config *c = &vmm_cfg.guests[i];
+		struct guest *g;
+
+		if (!c->valid) {
+			pr_info("guest %s (line %u) not started: bad configuration\n", c->name, c->line);
+			continue;
+		}
+		if (!cpu_exists(c->cpu)) {
+			pr_info("guest %s not started: cpu %u does not exist on this machine\n",
+				c->name, c->cpu);
+			continue;
+		}
+		if (vmm_nr_guests >= vmm_caps.max_guests) {
+			pr_info("guest %s not started: the backend has tags for %u guests\n", c->name,
+				vmm_caps.max_guests);
+			continue;
+		}
+		g = &vmm_guests[vmm_nr_guests];
+		memset(g, 0, sizeof(*g));
+		g->cfg = *c;
+		g->id = vmm_nr_guests + 1;
+		if (guest_create(bi, g)) {
+			pr_info("guest %s not started\n", c->name);
+			continue;
+		}
+		g->state = GUEST_CREATED;
+		vmm_nr_guests++;
+	}
+	return 0;
+}
+
+static void vcpu_loop(struct vcpu *v)
+{
+	struct guest *g = v->guest;
+	u64 start = time_us();
+	struct vmm_exit e;
+
+	g->state = GUEST_RUNNING;
+	pr_info("guest %s: running on cpu %u\n", g->cfg.name, v->cpu);
+	while (g->state == GUEST_RUNNING) {
+		vmm_be->run(v, &e);
+		vmm_handle_exit(v, &e);
+		if (g->state == GUEST_RUNNING && time_us() - start > GUEST_TIME_LIMIT_US)
+			guest_stop(g, VMM_EXIT_WATCHDOG, "still running after %llu s",
+				   (unsigned long long)(GUEST_TIME_LIMIT_US / 1000000));
+	}
+}
+
+static void guest_stats(const struct guest *g)
+{
+	char buf[300];
+	int n = 0;
+
+	for (unsigned r = 1; r < VMM_EXIT_NR; r++)
+		if (g->exits[r])
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %s=%llu", vmm_exit_name(r),
+				      (unsigned long long)g->exits[r]);
+	pr_info("stats %s: %s; exits:%s; io denied %llu, msr refused %llu, hypercalls %llu; "
+		"results %llu passed, %llu failed, %llu skipped\n", g->cfg.name,
+		g->state == GUEST_DONE ? "shut down" : "stopped", n ? buf : " none",
+		(unsigned long long)g->io_denied, (unsigned long long)g->msr_denied,
+		(unsigned long long)g->hypercalls, (unsigned long long)g->results[0],
+		(unsigned long long)g->results[1], (unsigned long long)g->results[2]);
+}
+
+void vmm_run(void)
+{
+	for (u32 i = 0; i < vmm_nr_guests; i++)
+		vcpu_loop(&vmm_guests[i].vcpu);
+	for (u32 i = 0; i < vmm_nr_guests; i++)
+		guest_stats(&vmm_guests[i]);
+}

@@ -1,0 +1,83 @@
+/* Hypervisor-side verdicts on the guests: isolation attacks failed, canaries intact, the
+ * test guests completed. They run after vmm_run() returned. */
+#define LOG_TAG "vmm"
+#include <moat/selftest.h>
+#include <moat/string.h>
+#include "vmm/guest.h"
+#include "vmm/vmm.h"
+
+static bool is_attacker(const struct guest *g)
+{
+	return !strcmp(g->cfg.image, "attacker");
+}
+
+SELFTEST(vmm_guests_ran, "vmm", "guests-ran")
+{
+	if (!vmm_be) {
+		st_skip(ctx, "no virtualization backend on this CPU");
+		return;
+	}
+	CHECK(ctx, vmm_nr_guests > 0, "no guest was started");
+	for (u32 i = 0; i < vmm_nr_guests; i++) {
+		const struct guest *g = &vmm_guests[i];
+
+		CHECK(ctx, g->results[0] + g->results[1] + g->results[2] > 0,
+		      "guest %s reported no test result", g->cfg.name);
+		if (!is_attacker(g))
+			CHECK(ctx, g->state == GUEST_DONE, "guest %s did not shut down: %s",
+			      g->cfg.name, g->stop_reason);
+	}
+}
+
+SELFTEST(vmm_attacker_stopped, "vmm", "attacker-stopped")
+{
+	unsigned seen = 0;
+
+	for (u32 i = 0; i < vmm_nr_guests; i++) {
+		const struct guest *g = &vmm_guests[i];
+
+		if (!is_attacker(g))
+			continue;
+		seen++;
+		CHECK(ctx, g->expect_stop, "attacker %s never announced its access past its RAM",
+		      g->cfg.name);
+		CHECK(ctx, g->state == GUEST_STOPPED && g->stop_exit == VMM_EXIT_NPF,
+		      "attacker %s was not stopped by a nested page fault (state %d, %s)",
+		      g->cfg.name, g->state, g->stop_reason);
+		CHECK(ctx, g->stop_gpa == g->expect_stop_gpa && g->stop_gpa >= g->ram_size,
+		      "attacker %s stopped at GPA %#llx, announced %#llx (RAM %#llx)", g->cfg.name,
+		      (unsigned long long)g->stop_gpa, (unsigned long long)g->expect_stop_gpa,
+		      (unsigned long long)g->ram_size);
+	}
+	if (!seen)
+		st_skip(ctx, "no attacker guest configured and started");
+}
+
+SELFTEST(vmm_attacker_io_denied, "vmm", "attacker-io-denied")
+{
+	unsigned seen = 0;
+
+	for (u32 i = 0; i < vmm_nr_guests; i++) {
+		const struct guest *g = &vmm_guests[i];
+
+		if (!is_attacker(g))
+			continue;
+		seen++;
+		CHECK(ctx, g->io_denied >= 2, "attacker %s: %llu port accesses denied, expected 2",
+		      g->cfg.name, (unsigned long long)g->io_denied);
+	}
+	if (!seen)
+		st_skip(ctx, "no attacker guest configured and started");
+}
+
+SELFTEST(vmm_canaries_intact, "vmm", "canaries-intact")
+{
+	char why[160];
+
+	if (!vmm_nr_guests) {
+		st_skip(ctx, "no guest was started");
+		return;
+	}
+	for (u32 i = 0; i < vmm_nr_guests; i++)
+		CHECK(ctx, guest_canaries_check(&vmm_guests[i], why, sizeof(why)) == 0, "%s", why);
+}

@@ -8,17 +8,17 @@
 
 GUEST_NAMES  := cpu attacker
 GUEST_CFLAGS := $(filter-out -DMOAT_HYPERVISOR -ffunction-sections -fdata-sections,$(KCFLAGS)) \
-	-DMOAT_GUEST
+	-DMOAT_GUEST -fno-delete-null-pointer-checks
 GUEST_LIB_C  := $(wildcard guests/lib/*.c) lib/printf.c lib/string.c
 GUEST_LIB_S  := $(wildcard guests/lib/*.asm)
 GUEST_LIB_O  := $(GUEST_LIB_C:%.c=$(BUILD)/g/%.o) $(GUEST_LIB_S:%.asm=$(BUILD)/g/%.o)
 GUEST_ELFS   := $(GUEST_NAMES:%=$(BUILD)/guests/%.elf)
 
-$(BUILD)/g/%.o: %.c
+$(BUILD)/g/%.o: %.c guests/guests.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@
 
-$(BUILD)/g/%.o: %.asm
+$(BUILD)/g/%.o: %.asm guests/guests.mk
 	@mkdir -p $(dir $@)
 	$(NASM) $(NASMFLAGS) -MD $(@:.o=.d) $< -o $@
 

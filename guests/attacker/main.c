@@ -37,7 +37,7 @@ static void test_bad_pointers(void)
 	check(r == -EFAULT, "console write from GPA %#llx returned %ld", (unsigned long long)ram, r);
 	r = hypercall(HC_CONSOLE_WRITE, ram - 8, 16, 0);
 	check(r == -EFAULT, "console write straddling the RAM end returned %ld", r);
-	r = hypercall(HC_CONSOLE_WRITE, 0xfffffffffffff000ULL, 0x2000, 0);
+	r = hypercall(HC_CONSOLE_WRITE, 0xfffffffffffff800ULL, 0x1000, 0);
 	check(r == -EFAULT, "console write wrapping around returned %ld", r);
 	/* The hypervisor's own image sits at host-physical 2 MiB; 4 GiB is far outside. */
 	r = hypercall(HC_GET_INFO, 0x100000000ULL, 0, 0);

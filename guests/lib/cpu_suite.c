@@ -148,6 +148,7 @@ static void test_pf(void)
 	*pte &= ~BIT(0);
 	guest_invlpg(pf_page_gpa);
 	guest_expect = (struct expected_exception){ .vector = 14, .fix = pf_fix };
+	__asm__ volatile("" ::: "memory"); /* the handler reads guest_expect */
 	p[1] = 0x5678; /* faults once; the handler maps the page back and the write retries */
 	check(guest_expect.seen == 1, "#PF taken %d times", guest_expect.seen);
 	check(guest_expect.cr2 == pf_page_gpa + 8, "CR2 %#llx, expected %#llx",

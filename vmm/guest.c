@@ -146,6 +146,15 @@ free_ram:
 	return err;
 }
 
+void guest_memory_free(struct guest *g)
+{
+	if (!g->ram_hpa)
+		return;
+	pt_destroy(&g->npt);
+	pages_free(g->ram_hpa, g->ram_size + GUARD_SIZE);
+	g->ram_hpa = 0;
+}
+
 void guest_memory_report(const struct guest *g)
 {
 	unsigned counts[5];

@@ -5,6 +5,7 @@
 #include "vmm/vmm.h"
 
 int guest_memory_init(struct guest *g, const struct vmm_caps *caps);
+void guest_memory_free(struct guest *g);
 void guest_memory_report(const struct guest *g);
 int guest_load_image(struct guest *g, const void *image, u64 size, u64 *entry);
 int guest_canaries_check(const struct guest *g, char *why, size_t size);

@@ -11,6 +11,7 @@
 #include <moat/time.h>
 #include <moat/vmm.h>
 #include "arch/x86/percpu.h"
+#include "core/boot_report.h"
 #include "vmm/elf.h"
 #include "vmm/exits.h"
 #include "vmm/guest.h"
@@ -125,6 +126,13 @@ static bool cpu_exists(u32 cpu)
 	return n == 0 || cpu < n;
 }
 
+static void guest_destroy(struct guest *g)
+{
+	if (g->vcpu.arch)
+		vmm_be->vcpu_destroy(&g->vcpu);
+	guest_memory_free(g);
+}
+
 static int guest_create(const struct boot_info *bi, struct guest *g)
 {
 	struct vcpu_boot_state bs = { 0 };
@@ -141,20 +149,22 @@ static int guest_create(const struct boot_info *bi, struct guest *g)
 		return err;
 	err = guest_load_image(g, img, size, &entry);
 	if (err)
-		return err;
+		goto fail;
 	g->vcpu.guest = g;
 	g->vcpu.cpu = g->cfg.cpu < nr_cpus_online ? g->cfg.cpu : 0;
 	err = vmm_be->vcpu_create(&g->vcpu);
 	if (err)
-		return err;
+		goto fail;
 	vmm_msr_setup(&g->vcpu);
 	vmm_io_setup(&g->vcpu);
 	bs.rip = entry;
 	bs.cr3 = GUEST_BOOT_PML4;
 	bs.rdi = g->id;
 	err = vmm_be->vcpu_reset(&g->vcpu, &bs);
-	if (err)
-		return pr_err(err, "guest %s: vCPU reset failed\n", g->cfg.name);
+	if (err) {
+		pr_err(err, "guest %s: vCPU reset failed\n", g->cfg.name);
+		goto fail;
+	}
 	g->watchdog_us = WATCHDOG_US;
 	vmm_be->set_watchdog(&g->vcpu, g->watchdog_us);
 	guest_memory_report(g);
@@ -162,6 +172,10 @@ static int guest_create(const struct boot_info *bi, struct guest *g)
 		g->cfg.image, (unsigned long long)size, (unsigned long long)entry, g->cfg.cpu,
 		g->vcpu.cpu != g->cfg.cpu ? " (not online yet: runs on cpu 0)" : "");
 	return 0;
+
+fail:
+	guest_destroy(g);
+	return err;
 }
 
 int vmm_init(const struct boot_info *bi)
@@ -239,6 +253,40 @@ static void guest_stats(const struct guest *g)
 		(unsigned long long)g->io_denied, (unsigned long long)g->msr_denied,
 		(unsigned long long)g->hypercalls, (unsigned long long)g->results[0],
 		(unsigned long long)g->results[1], (unsigned long long)g->results[2]);
+}
+
+/* Runs a short-lived guest on this CPU (for the hypervisor's self-tests of misbehaving
+ * guests) and destroys it; *out receives its final state. */
+int vmm_run_transient(const char *name, const char *image, u64 watchdog_us, struct guest *out)
+{
+	static struct guest g;
+	char why[160];
+	int err;
+
+	if (!vmm_be)
+		return -ENODEV;
+	memset(&g, 0, sizeof(g));
+	strlcpy(g.cfg.name, name, sizeof(g.cfg.name));
+	strlcpy(g.cfg.image, image, sizeof(g.cfg.image));
+	g.cfg.memory = 4 * MiB;
+	g.cfg.cpu = this_cpu()->index;
+	g.cfg.valid = true;
+	g.id = vmm_nr_guests + 1;
+	if (g.id > vmm_caps.max_guests)
+		return pr_err(-ENOSPC, "no tag left for transient guest %s\n", name);
+	err = guest_create(boot_info_get(), &g);
+	if (err)
+		return err;
+	g.watchdog_us = watchdog_us;
+	vmm_be->set_watchdog(&g.vcpu, watchdog_us);
+	vcpu_loop(&g.vcpu);
+	guest_stats(&g);
+	err = guest_canaries_check(&g, why, sizeof(why));
+	if (err)
+		pr_err(err, "%s\n", why);
+	*out = g;
+	guest_destroy(&g);
+	return err;
 }
 
 void vmm_run(void)

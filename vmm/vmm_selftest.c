@@ -81,3 +81,39 @@ SELFTEST(vmm_canaries_intact, "vmm", "canaries-intact")
 	for (u32 i = 0; i < vmm_nr_guests; i++)
 		CHECK(ctx, guest_canaries_check(&vmm_guests[i], why, sizeof(why)) == 0, "%s", why);
 }
+
+/* A guest spinning without exits is stopped by the watchdog and the hypervisor goes on. */
+SELFTEST(vmm_watchdog, "vmm", "watchdog-stops-spinner")
+{
+	struct guest g;
+	int err;
+
+	if (!vmm_be) {
+		st_skip(ctx, "no virtualization backend on this CPU");
+		return;
+	}
+	err = vmm_run_transient("spin", "misbehave", 300 * 1000, &g);
+	CHECK(ctx, err == 0, "running the spinner failed (%d)", err);
+	CHECK(ctx, g.state == GUEST_STOPPED && g.stop_exit == VMM_EXIT_WATCHDOG,
+	      "spinner state %d, stopped by %s: %s", g.state, vmm_exit_name(g.stop_exit),
+	      g.stop_reason);
+	CHECK(ctx, g.exits[VMM_EXIT_WATCHDOG] == 1, "%llu watchdog exits",
+	      (unsigned long long)g.exits[VMM_EXIT_WATCHDOG]);
+}
+
+/* A triple fault stops only that guest. */
+SELFTEST(vmm_triple_fault, "vmm", "triple-fault-stops-guest")
+{
+	struct guest g;
+	int err;
+
+	if (!vmm_be) {
+		st_skip(ctx, "no virtualization backend on this CPU");
+		return;
+	}
+	err = vmm_run_transient("triple", "misbehave", 2000 * 1000, &g);
+	CHECK(ctx, err == 0, "running the faulting guest failed (%d)", err);
+	CHECK(ctx, g.state == GUEST_STOPPED && g.stop_exit == VMM_EXIT_SHUTDOWN,
+	      "guest state %d, stopped by %s: %s", g.state, vmm_exit_name(g.stop_exit),
+	      g.stop_reason);
+}

@@ -5,6 +5,10 @@
 #define CPUID_1_ECX_VMX BIT(5)
 #define CPUID_1_ECX_HYPERVISOR BIT(31)
 #define CPUID_80000001_ECX_SVM BIT(2)
+#define MSR_EFER 0xc0000080
+#define EFER_LMA BIT(10)
+#define EFER_SVME BIT(12)
+#define MSR_FS_BASE 0xc0000100
 
 extern char guest_stack_bottom[], guest_stack_top[];
 extern u64 guest_boot_id;
@@ -160,6 +164,52 @@ static void test_pf(void)
 	test_end();
 }
 
+static u64 rdmsr(u32 msr)
+{
+	u32 lo = 0, hi = 0;
+
+	__asm__ volatile("rdmsr" : "+a"(lo), "+d"(hi) : "c"(msr) : "memory");
+	return ((u64)hi << 32) | lo;
+}
+
+static void wrmsr(u32 msr, u64 v)
+{
+	__asm__ volatile("wrmsr" ::"c"(msr), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
+}
+
+/* rdmsr/wrmsr are 2 bytes: a #GP resumes after the instruction. */
+static int msr_faults(u32 msr, bool write)
+{
+	guest_expect = (struct expected_exception){ .vector = 13, .skip = 2 };
+	__asm__ volatile("" ::: "memory");
+	if (write)
+		wrmsr(msr, 0);
+	else
+		(void)rdmsr(msr);
+	guest_expect.vector = -1;
+	return guest_expect.seen;
+}
+
+static void test_msrs(void)
+{
+	u64 efer, fs;
+
+	test_begin("cpu", "msr-filter");
+	efer = rdmsr(MSR_EFER);
+	check((efer & EFER_LMA) && !(efer & EFER_SVME), "EFER %#llx", (unsigned long long)efer);
+	/* The host save area and SVM control stay the hypervisor's. */
+	check(msr_faults(0xc0010117, false) == 1, "reading VM_HSAVE_PA did not #GP");
+	check(msr_faults(0xc0010117, true) == 1, "writing VM_HSAVE_PA did not #GP");
+	check(msr_faults(0xc0010114, true) == 1, "writing VM_CR did not #GP");
+	check(msr_faults(0x3a, true) == 1, "writing IA32_FEATURE_CONTROL did not #GP");
+	/* FS_BASE is the guest's own (passed through, switched by the backend). */
+	wrmsr(MSR_FS_BASE, 0x123456789000ULL);
+	fs = rdmsr(MSR_FS_BASE);
+	check(fs == 0x123456789000ULL, "FS_BASE read back %#llx", (unsigned long long)fs);
+	wrmsr(MSR_FS_BASE, 0);
+	test_end();
+}
+
 void cpu_suite(void)
 {
 	test_cpuid_leaf();
@@ -168,4 +218,5 @@ void cpu_suite(void)
 	test_ram_pattern();
 	test_ud();
 	test_pf();
+	test_msrs();
 }

@@ -107,7 +107,12 @@ struct vmm_caps {
 	unsigned npt_max_leaf;            /* 1: 2 MiB, 2: 1 GiB */
 	u32 nr_asids;                     /* ASIDs / VPIDs available (0 = none) */
 	u32 max_guests;                   /* how many guests can have their own tag */
+	u32 hypercall_insn;               /* VMM_HC_*: told to guests in CPUID 0x40000001 */
 };
+
+#define VMM_HC_UNKNOWN 0 /* guests fall back to the CPU vendor */
+#define VMM_HC_VMMCALL 1
+#define VMM_HC_VMCALL 2
 
 struct vmm_backend {
 	const char *name;

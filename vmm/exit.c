@@ -13,7 +13,7 @@
 /* CPUID.8000_0001h */
 #define CPUID_80000001_ECX_SVM BIT(2)
 #define CPUID_SVM_LEAF 0x8000000a
-#define MOAT_CPUID_MAX (MOAT_CPUID_LEAF + 1)
+#define MOAT_CPUID_MAX MOAT_CPUID_INFO
 
 /* MSRs a guest may use directly: its own syscall and segment base state, switched by the
  * backend on every entry and exit. */
@@ -94,7 +94,7 @@ static void handle_cpuid(struct vcpu *v, const struct vmm_exit *e)
 		memcpy(&r.edx, MOAT_CPUID_SIGNATURE + 8, 4);
 		break;
 	case MOAT_CPUID_MAX:
-		r = (struct cpuid_regs){ v->guest->id, v->cpu, 0, 0 };
+		r = (struct cpuid_regs){ v->guest->id, v->cpu, vmm_caps.hypercall_insn, 0 };
 		break;
 	default:
 		if (e->cpuid.leaf > MOAT_CPUID_MAX && e->cpuid.leaf < 0x40010000)

@@ -174,9 +174,3 @@ int vmm_handle_io(struct vcpu *v, const struct vmm_exit *e)
 	vmm_be->skip_instruction(v, e);
 	return 0;
 }
-
-void vmm_io_setup(struct vcpu *v)
-{
-	/* Every port stays intercepted: the guest owns no I/O port directly. */
-	(void)v;
-}

@@ -155,8 +155,8 @@ static int guest_create(const struct boot_info *bi, struct guest *g)
 	err = vmm_be->vcpu_create(&g->vcpu);
 	if (err)
 		goto fail;
+	/* Every I/O port stays intercepted: a guest owns no port directly. */
 	vmm_msr_setup(&g->vcpu);
-	vmm_io_setup(&g->vcpu);
 	bs.rip = entry;
 	bs.cr3 = GUEST_BOOT_PML4;
 	bs.rdi = g->id;
@@ -256,8 +256,10 @@ static void guest_stats(const struct guest *g)
 }
 
 /* Runs a short-lived guest on this CPU (for the hypervisor's self-tests of misbehaving
- * guests) and destroys it; *out receives its final state. */
-int vmm_run_transient(const char *name, const char *image, u64 watchdog_us, struct guest *out)
+ * guests) and destroys it; *out receives its final state. `tweak` may change the vCPU
+ * before the first entry. */
+int vmm_run_transient(const char *name, const char *image, u64 watchdog_us,
+		      void (*tweak)(struct vcpu *v), struct guest *out)
 {
 	static struct guest g;
 	char why[160];
@@ -279,6 +281,8 @@ int vmm_run_transient(const char *name, const char *image, u64 watchdog_us, stru
 		return err;
 	g.watchdog_us = watchdog_us;
 	vmm_be->set_watchdog(&g.vcpu, watchdog_us);
+	if (tweak)
+		tweak(&g.vcpu);
 	vcpu_loop(&g.vcpu);
 	guest_stats(&g);
 	err = guest_canaries_check(&g, why, sizeof(why));

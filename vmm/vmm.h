@@ -59,7 +59,8 @@ extern struct vmm_caps vmm_caps;
 extern struct guest vmm_guests[VMM_MAX_GUESTS];
 extern u32 vmm_nr_guests;
 
-int vmm_run_transient(const char *name, const char *image, u64 watchdog_us, struct guest *out);
+int vmm_run_transient(const char *name, const char *image, u64 watchdog_us,
+		      void (*tweak)(struct vcpu *v), struct guest *out);
 
 /* Guest-physical to host-virtual: NULL unless [gpa, gpa+len) lies inside the guest's RAM. */
 void *guest_ptr(struct guest *g, u64 gpa, u64 len);

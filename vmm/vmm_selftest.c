@@ -1,6 +1,7 @@
 /* Hypervisor-side verdicts on the guests: isolation attacks failed, canaries intact, the
  * test guests completed. They run after vmm_run() returned. */
 #define LOG_TAG "vmm"
+#include <moat/bits.h>
 #include <moat/selftest.h>
 #include <moat/string.h>
 #include "vmm/guest.h"
@@ -92,7 +93,7 @@ SELFTEST(vmm_watchdog, "vmm", "watchdog-stops-spinner")
 		st_skip(ctx, "no virtualization backend on this CPU");
 		return;
 	}
-	err = vmm_run_transient("spin", "misbehave", 300 * 1000, &g);
+	err = vmm_run_transient("spin", "misbehave", 300 * 1000, NULL, &g);
 	CHECK(ctx, err == 0, "running the spinner failed (%d)", err);
 	CHECK(ctx, g.state == GUEST_STOPPED && g.stop_exit == VMM_EXIT_WATCHDOG,
 	      "spinner state %d, stopped by %s: %s", g.state, vmm_exit_name(g.stop_exit),
@@ -111,9 +112,34 @@ SELFTEST(vmm_triple_fault, "vmm", "triple-fault-stops-guest")
 		st_skip(ctx, "no virtualization backend on this CPU");
 		return;
 	}
-	err = vmm_run_transient("triple", "misbehave", 2000 * 1000, &g);
+	err = vmm_run_transient("triple", "misbehave", 2000 * 1000, NULL, &g);
 	CHECK(ctx, err == 0, "running the faulting guest failed (%d)", err);
 	CHECK(ctx, g.state == GUEST_STOPPED && g.stop_exit == VMM_EXIT_SHUTDOWN,
 	      "guest state %d, stopped by %s: %s", g.state, vmm_exit_name(g.stop_exit),
 	      g.stop_reason);
+}
+
+/* CR0 bits 63:32 are reserved: entry must fail, be reported, and stop only this guest. */
+static void corrupt_cr0(struct vcpu *v)
+{
+	vmm_be->set_reg(v, VMM_REG_CR0, vmm_be->get_reg(v, VMM_REG_CR0) | BIT(32));
+}
+
+SELFTEST(vmm_invalid_state, "vmm", "invalid-state-stops-guest")
+{
+	struct guest g;
+	int err;
+
+	if (!vmm_be) {
+		st_skip(ctx, "no virtualization backend on this CPU");
+		return;
+	}
+	err = vmm_run_transient("broken", "misbehave", 2000 * 1000, corrupt_cr0, &g);
+	CHECK(ctx, err == 0, "running the broken guest failed (%d)", err);
+	CHECK(ctx, g.state == GUEST_STOPPED && g.stop_exit == VMM_EXIT_INVALID,
+	      "guest state %d, stopped by %s: %s", g.state, vmm_exit_name(g.stop_exit),
+	      g.stop_reason);
+	CHECK(ctx, g.exits[VMM_EXIT_INVALID] == 1 && g.hypercalls == 0,
+	      "%llu invalid entries, %llu hypercalls", (unsigned long long)g.exits[VMM_EXIT_INVALID],
+	      (unsigned long long)g.hypercalls);
 }

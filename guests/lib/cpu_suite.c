@@ -27,9 +27,11 @@ static void test_cpuid_leaf(void)
 	memcpy(sig + 8, &r[3], 4);
 	sig[12] = 0;
 	check(!strcmp(sig, MOAT_CPUID_SIGNATURE), "signature '%s'", sig);
-	check(r[0] >= MOAT_CPUID_LEAF + 1, "max hypervisor leaf %#x", r[0]);
-	guest_cpuid(MOAT_CPUID_LEAF + 1, 0, r);
+	check(r[0] >= MOAT_CPUID_INFO, "max hypervisor leaf %#x", r[0]);
+	guest_cpuid(MOAT_CPUID_INFO, 0, r);
 	check(r[0] == guest_info.id, "leaf 0x40000001 id %u, info id %u", r[0], guest_info.id);
+	check(r[2] == MOAT_HC_INSN_VMMCALL || r[2] == MOAT_HC_INSN_VMCALL,
+	      "hypercall instruction %u", r[2]);
 	test_end();
 }
 

@@ -201,11 +201,18 @@ static void gdt_init(void)
 	guest_load_segments();
 }
 
+/* moat names its hypercall instruction in CPUID 0x40000001 ECX; without that, the vendor
+ * decides (AMD: VMMCALL, Intel: VMCALL). */
 static void hypercall_init(void)
 {
 	u32 r[4];
 	char vendor[13];
 
+	guest_cpuid(MOAT_CPUID_INFO, 0, r);
+	if (r[2] == MOAT_HC_INSN_VMMCALL || r[2] == MOAT_HC_INSN_VMCALL) {
+		hc_insn = r[2] == MOAT_HC_INSN_VMMCALL ? hc_vmmcall : hc_vmcall;
+		return;
+	}
 	guest_cpuid(0, 0, r);
 	memcpy(vendor, &r[1], 4);
 	memcpy(vendor + 4, &r[3], 4);

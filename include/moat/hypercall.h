@@ -25,6 +25,10 @@
 
 #define MOAT_CPUID_LEAF 0x40000000
 #define MOAT_CPUID_SIGNATURE "moatmoatmoat"
+/* Leaf 0x40000001: EAX = guest id, EBX = physical CPU, ECX = hypercall instruction. */
+#define MOAT_CPUID_INFO 0x40000001
+#define MOAT_HC_INSN_VMMCALL 1
+#define MOAT_HC_INSN_VMCALL 2
 
 struct moat_guest_device {
 	u16 segment;

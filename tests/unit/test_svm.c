@@ -10,6 +10,7 @@
 
 #include <moat/errno.h>
 #include <moat/pgtable.h>
+#include <stdio.h>
 #include "arch/x86/pt_x86.h"
 #include "arch/x86/svm/vmcb.h"
 #include "host_shim.h"
@@ -139,6 +140,49 @@ static void test_npt_encoding(void **state)
 	pt_destroy(&pt);
 }
 
+static void test_entry_checks(void **state)
+{
+	struct vmcb *v = aligned_alloc(4096, sizeof(*v));
+	struct svm_entry_state st;
+	const u64 mask = (1ULL << 48) - 1;
+	char why[240];
+
+	svm_vmcb_init(v, 0x11000, 0x22000, 1, 0x33000);
+	v->save.efer = BIT(12) | BIT(10) | BIT(8); /* SVME LMA LME */
+	v->save.cr0 = 0x80010033;
+	v->save.cr4 = BIT(5);
+	v->save.cr3 = 0x1000;
+	v->save.cs.attrib = SVM_SEG_P | SVM_SEG_S | 0xb | SVM_SEG_L | SVM_SEG_G;
+	svm_entry_capture(v, &st);
+	assert_int_equal(svm_entry_problems(&st, mask, why, sizeof(why)), 0);
+	assert_string_equal(why, "");
+
+	st.cr0 |= BIT(32);
+	assert_int_equal(svm_entry_problems(&st, mask, why, sizeof(why)), 1);
+	assert_string_equal(why, "CR0[63:32]");
+	svm_entry_capture(v, &st);
+	st.efer &= ~BIT(12);
+	st.cr4 = 0;
+	st.cs_attrib |= SVM_SEG_DB;
+	st.asid = 0;
+	st.intercept4 = 0;
+	assert_int_equal(svm_entry_problems(&st, mask, why, sizeof(why)), 5);
+	assert_non_null(strstr(why, "EFER.SVME=0"));
+	assert_non_null(strstr(why, "long mode without CR4.PAE"));
+	assert_non_null(strstr(why, "CS.L and CS.D"));
+	assert_non_null(strstr(why, "ASID 0"));
+	assert_non_null(strstr(why, "VMRUN not intercepted"));
+	/* A short buffer truncates, never overflows. */
+	assert_int_equal(svm_entry_problems(&st, mask, why, 8), 5);
+	assert_true(strlen(why) < 8);
+	svm_entry_capture(v, &st);
+	st.ncr3 = 1ULL << 52;
+	st.cr0 |= BIT(29);
+	st.cr0 &= ~BIT(30);
+	assert_int_equal(svm_entry_problems(&st, mask, why, sizeof(why)), 2);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -146,6 +190,7 @@ int main(void)
 		cmocka_unit_test(test_msrpm),
 		cmocka_unit_test(test_iopm),
 		cmocka_unit_test(test_npt_encoding),
+		cmocka_unit_test(test_entry_checks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

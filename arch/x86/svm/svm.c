@@ -50,6 +50,7 @@ static int svm_probe(struct vmm_caps *caps)
 	caps->npt_max_leaf = cpu_has_1g_pages() ? 2 : 1;
 	caps->nr_asids = svm_feat.nr_asids;
 	caps->max_guests = svm_feat.nr_asids - 1; /* ASID 0 is the host's */
+	caps->hypercall_insn = VMM_HC_VMMCALL;
 	return 0;
 }
 
@@ -219,6 +220,7 @@ static int svm_run(struct vcpu *v, struct vmm_exit *e)
 	struct vmcb *vmcb = s->vmcb;
 
 	memset(e, 0, sizeof(*e));
+	svm_entry_capture(vmcb, &s->entry);
 	if (s->watchdog_us)
 		svm_watchdog_arm(s->watchdog_us);
 	svm_vmrun((u64)(uintptr_t)vmcb, &s->gprs, (u64)(uintptr_t)this_cpu()->arch_virt);
@@ -301,6 +303,9 @@ static void svm_dump(struct vcpu *v)
 		"next_rip %#llx\n", (unsigned long long)c->exitcode,
 		(unsigned long long)c->exitinfo1, (unsigned long long)c->exitinfo2,
 		(unsigned long long)c->exitintinfo, (unsigned long long)c->next_rip);
+	if ((u32)c->exitcode == SVM_EXIT_INVALID)
+		pr_info("VMCB: after a failed VMRUN the save area may hold the host's state "
+			"(QEMU writes it there); the checked fields were captured before\n");
 	pr_info("VMCB: cs %04x/%04x ss %04x/%04x cpl %u efer %#llx cr0 %#llx cr3 %#llx "
 		"cr4 %#llx\n", st->cs.selector, st->cs.attrib, st->ss.selector, st->ss.attrib,
 		st->cpl, (unsigned long long)st->efer, (unsigned long long)st->cr0,

@@ -62,35 +62,18 @@ static void decode_npf(struct vmm_exit *e, u64 info1, u64 gpa)
 		e->npf.access |= VMM_NPF_WALK;
 }
 
-/* Names the VMRUN consistency checks (APM 15.5.1) the VMCB fails. */
-static void report_invalid(const struct vmcb *vmcb)
+static void report_invalid(const struct svm_vcpu *s)
 {
-	const struct vmcb_save *st = &vmcb->save;
-	const struct vmcb_control *c = &vmcb->control;
-	bool long_paging = (st->efer & EFER_LME) && (st->cr0 & CR0_PG);
-	char why[200] = "";
-	size_t n = 0;
+	char why[240];
+	u64 phys_mask = GENMASK(cpu_phys_addr_bits() - 1, 0);
 
-#define WHY(cond, text)                                                              \
-	do {                                                                         \
-		if (cond)                                                            \
-			n += (size_t)snprintf(why + n, n < sizeof(why) ? sizeof(why) - n : 0, \
-					      "%s ", text);                          \
-	} while (0)
-	WHY(!(st->efer & EFER_SVME), "EFER.SVME=0");
-	WHY((st->cr0 & CR0_NW) && !(st->cr0 & CR0_CD), "CR0.NW without CD");
-	WHY(st->cr0 >> 32, "CR0[63:32]");
-	WHY(st->dr6 >> 32 || st->dr7 >> 32, "DR6/DR7[63:32]");
-	WHY(long_paging && !(st->cr4 & CR4_PAE), "long mode without CR4.PAE");
-	WHY(long_paging && !(st->cr0 & CR0_PE), "long mode without CR0.PE");
-	WHY(long_paging && (st->cs.attrib & SVM_SEG_L) && (st->cs.attrib & SVM_SEG_DB),
-	    "CS.L and CS.D");
-	WHY(!(c->intercept4 & SVM_INTERCEPT_VMRUN), "VMRUN not intercepted");
-	WHY(c->asid == 0, "ASID 0");
-	WHY(!IS_ALIGNED(c->ncr3, PAGE_SIZE), "nested CR3 unaligned");
-#undef WHY
-	pr_info("VMRUN refused the VMCB (EXITCODE VMEXIT_INVALID); checks failing: %s\n",
-		*why ? why : "none of the ones moat knows (see the dump)");
+	if (svm_entry_problems(&s->entry, phys_mask, why, sizeof(why)))
+		pr_info("VMRUN refused the VMCB (VMEXIT_INVALID); failing checks: %s\n", why);
+	else
+		pr_info("VMRUN refused the VMCB (VMEXIT_INVALID); EFER %#llx CR0 %#llx CR3 %#llx "
+			"CR4 %#llx pass the checks moat knows\n", (unsigned long long)s->entry.efer,
+			(unsigned long long)s->entry.cr0, (unsigned long long)s->entry.cr3,
+			(unsigned long long)s->entry.cr4);
 }
 
 void svm_decode_exit(struct vcpu *v, struct svm_vcpu *s, struct vmm_exit *e)
@@ -105,7 +88,7 @@ void svm_decode_exit(struct vcpu *v, struct svm_vcpu *s, struct vmm_exit *e)
 	e->rip = vmcb->save.rip;
 	if ((u32)code == SVM_EXIT_INVALID) {
 		e->reason = VMM_EXIT_INVALID;
-		report_invalid(vmcb);
+		report_invalid(s);
 		return;
 	}
 	switch (code) {

@@ -71,3 +71,68 @@ void svm_vmcb_init(struct vmcb *vmcb, u64 iopm_pa, u64 msrpm_pa, u32 asid, u64 n
 	vmcb->save.dr7 = 0x400;
 	vmcb->save.rflags = 2;
 }
+
+void svm_entry_capture(const struct vmcb *vmcb, struct svm_entry_state *st)
+{
+	st->efer = vmcb->save.efer;
+	st->cr0 = vmcb->save.cr0;
+	st->cr3 = vmcb->save.cr3;
+	st->cr4 = vmcb->save.cr4;
+	st->dr6 = vmcb->save.dr6;
+	st->dr7 = vmcb->save.dr7;
+	st->ncr3 = vmcb->control.ncr3;
+	st->eventinj = vmcb->control.eventinj;
+	st->intercept4 = vmcb->control.intercept4;
+	st->asid = vmcb->control.asid;
+	st->cs_attrib = vmcb->save.cs.attrib;
+}
+
+/* EFER, CR0, CR4 bits as the VMRUN checks see them. */
+#define EFER_LME_ BIT(8)
+#define EFER_SVME_ BIT(12)
+#define EFER_MBZ GENMASK(63, 16)
+#define CR0_PE_ BIT(0)
+#define CR0_NW_ BIT(29)
+#define CR0_CD_ BIT(30)
+#define CR0_PG_ BIT(31)
+#define CR4_PAE_ BIT(5)
+#define CR4_MBZ GENMASK(63, 23)
+
+unsigned svm_entry_problems(const struct svm_entry_state *st, u64 phys_mask, char *buf,
+			    size_t size)
+{
+	bool long_paging = (st->efer & EFER_LME_) && (st->cr0 & CR0_PG_);
+	unsigned n = 0;
+	size_t len = 0;
+
+	buf[0] = 0;
+#define PROBLEM(cond, text)                                                              \
+	do {                                                                             \
+		if (cond) {                                                              \
+			n++;                                                             \
+			if (len < size)                                                  \
+				len += (size_t)snprintf(buf + len, size - len, "%s%s",   \
+							len ? " " : "", text);           \
+		}                                                                        \
+	} while (0)
+	PROBLEM(!(st->efer & EFER_SVME_), "EFER.SVME=0");
+	PROBLEM(st->efer & EFER_MBZ, "EFER reserved bits");
+	PROBLEM((st->cr0 & CR0_NW_) && !(st->cr0 & CR0_CD_), "CR0.NW without CR0.CD");
+	PROBLEM(st->cr0 >> 32, "CR0[63:32]");
+	PROBLEM(st->cr3 & ~phys_mask & ~GENMASK(11, 0), "CR3 reserved bits");
+	PROBLEM(st->cr4 & CR4_MBZ, "CR4 reserved bits");
+	PROBLEM(st->dr6 >> 32 || st->dr7 >> 32, "DR6/DR7[63:32]");
+	PROBLEM(long_paging && !(st->cr4 & CR4_PAE_), "long mode without CR4.PAE");
+	PROBLEM(long_paging && !(st->cr0 & CR0_PE_), "long mode without CR0.PE");
+	PROBLEM(long_paging && (st->cs_attrib & SVM_SEG_L) && (st->cs_attrib & SVM_SEG_DB),
+		"CS.L and CS.D");
+	PROBLEM(!(st->intercept4 & SVM_INTERCEPT_VMRUN), "VMRUN not intercepted");
+	PROBLEM(st->asid == 0, "ASID 0");
+	PROBLEM(st->ncr3 & ~phys_mask & ~GENMASK(11, 0), "nested CR3 beyond the physical width");
+	PROBLEM((st->eventinj & SVM_EVT_VALID) &&
+			FIELD_GET(SVM_EVT_TYPE, st->eventinj) == SVM_EVT_TYPE_EXCEPTION &&
+			FIELD_GET(SVM_EVT_VECTOR, st->eventinj) == 2,
+		"event injection of vector 2 as an exception");
+#undef PROBLEM
+	return n;
+}

@@ -219,8 +219,18 @@ struct svm_gprs {
 	u64 r8, r9, r10, r11, r12, r13, r14, r15;
 };
 
+/* The VMCB fields VMRUN's consistency checks look at (APM 15.5.1), captured before each
+ * VMRUN: after a failed one the save area no longer holds them (QEMU writes the host's
+ * state there). */
+struct svm_entry_state {
+	u64 efer, cr0, cr3, cr4, dr6, dr7, ncr3, eventinj;
+	u32 intercept4, asid;
+	u16 cs_attrib;
+};
+
 /* The backend's per-vCPU state. */
 struct svm_vcpu {
+	struct svm_entry_state entry;
 	struct vmcb *vmcb; /* identity mapped: virtual == physical */
 	u8 *iopm;
 	u8 *msrpm;
@@ -230,6 +240,10 @@ struct svm_vcpu {
 };
 
 /* VMCB set-up shared with the host unit tests. */
+void svm_entry_capture(const struct vmcb *vmcb, struct svm_entry_state *st);
+/* Names the consistency checks `st` fails, space-separated, into buf; returns how many. */
+unsigned svm_entry_problems(const struct svm_entry_state *st, u64 phys_mask, char *buf,
+			    size_t size);
 void svm_vmcb_init(struct vmcb *vmcb, u64 iopm_pa, u64 msrpm_pa, u32 asid, u64 ncr3);
 void svm_msrpm_set(u8 *msrpm, u32 msr, bool read, bool write);
 bool svm_msrpm_get(const u8 *msrpm, u32 msr, bool write);

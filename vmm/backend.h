@@ -30,14 +30,14 @@ enum vmm_exit_reason {
 	VMM_EXIT_MSR_WRITE,
 	VMM_EXIT_HLT,
 	VMM_EXIT_HYPERCALL,
-	VMM_EXIT_NPF,        /* nested page fault (EPT violation/misconfig, NPF) */
-	VMM_EXIT_EXT_INTR,   /* a physical interrupt arrived while the guest ran */
+	VMM_EXIT_NPF,	   /* nested page fault (EPT violation/misconfig, NPF) */
+	VMM_EXIT_EXT_INTR, /* a physical interrupt arrived while the guest ran */
 	VMM_EXIT_NMI,
-	VMM_EXIT_EXCEPTION,  /* an intercepted guest exception */
-	VMM_EXIT_SHUTDOWN,   /* triple fault / shutdown */
-	VMM_EXIT_WATCHDOG,   /* the budget given to set_watchdog() ran out */
-	VMM_EXIT_INVALID,    /* entry failed: invalid guest state / VMCB / VMCS */
-	VMM_EXIT_UNHANDLED,  /* anything else: see raw */
+	VMM_EXIT_EXCEPTION, /* an intercepted guest exception */
+	VMM_EXIT_SHUTDOWN,  /* triple fault / shutdown */
+	VMM_EXIT_WATCHDOG,  /* the budget given to set_watchdog() ran out */
+	VMM_EXIT_INVALID,   /* entry failed: invalid guest state / VMCB / VMCS */
+	VMM_EXIT_UNHANDLED, /* anything else: see raw */
 	VMM_EXIT_NR
 };
 
@@ -45,15 +45,15 @@ enum vmm_exit_reason {
 #define VMM_NPF_READ BIT(0)
 #define VMM_NPF_WRITE BIT(1)
 #define VMM_NPF_EXEC BIT(2)
-#define VMM_NPF_PRESENT BIT(3)  /* the GPA was mapped, but not for this access */
-#define VMM_NPF_WALK BIT(4)     /* during the guest's own page-table walk */
+#define VMM_NPF_PRESENT BIT(3) /* the GPA was mapped, but not for this access */
+#define VMM_NPF_WALK BIT(4)    /* during the guest's own page-table walk */
 
 struct vmm_exit {
 	enum vmm_exit_reason reason;
-	u64 raw;          /* backend exit code (SVM EXITCODE, VMX basic exit reason) */
+	u64 raw;	  /* backend exit code (SVM EXITCODE, VMX basic exit reason) */
 	u64 info1, info2; /* backend qualification (EXITINFO1/2, qualification/GPA) */
-	u64 rip;          /* guest RIP of the exiting instruction */
-	u32 insn_len;     /* length of the exiting instruction, 0 if unknown */
+	u64 rip;	  /* guest RIP of the exiting instruction */
+	u32 insn_len;	  /* length of the exiting instruction, 0 if unknown */
 	union {
 		struct {
 			u32 leaf, subleaf;
@@ -83,12 +83,29 @@ struct vmm_exit {
 };
 
 enum vmm_reg {
-	VMM_REG_RAX, VMM_REG_RCX, VMM_REG_RDX, VMM_REG_RBX,
-	VMM_REG_RSP, VMM_REG_RBP, VMM_REG_RSI, VMM_REG_RDI,
-	VMM_REG_R8, VMM_REG_R9, VMM_REG_R10, VMM_REG_R11,
-	VMM_REG_R12, VMM_REG_R13, VMM_REG_R14, VMM_REG_R15,
-	VMM_REG_RIP, VMM_REG_RFLAGS,
-	VMM_REG_CR0, VMM_REG_CR2, VMM_REG_CR3, VMM_REG_CR4, VMM_REG_EFER,
+	VMM_REG_RAX,
+	VMM_REG_RCX,
+	VMM_REG_RDX,
+	VMM_REG_RBX,
+	VMM_REG_RSP,
+	VMM_REG_RBP,
+	VMM_REG_RSI,
+	VMM_REG_RDI,
+	VMM_REG_R8,
+	VMM_REG_R9,
+	VMM_REG_R10,
+	VMM_REG_R11,
+	VMM_REG_R12,
+	VMM_REG_R13,
+	VMM_REG_R14,
+	VMM_REG_R15,
+	VMM_REG_RIP,
+	VMM_REG_RFLAGS,
+	VMM_REG_CR0,
+	VMM_REG_CR2,
+	VMM_REG_CR3,
+	VMM_REG_CR4,
+	VMM_REG_EFER,
 	VMM_REG_NR
 };
 
@@ -101,13 +118,13 @@ struct vcpu_boot_state {
 
 /* What a backend offers; filled by probe(). */
 struct vmm_caps {
-	const char *name;                 /* "svm", "vmx" */
-	const struct pt_format *npt_fmt;  /* nested page-table entry format */
-	unsigned npt_levels;              /* 4 */
-	unsigned npt_max_leaf;            /* 1: 2 MiB, 2: 1 GiB */
-	u32 nr_asids;                     /* ASIDs / VPIDs available (0 = none) */
-	u32 max_guests;                   /* how many guests can have their own tag */
-	u32 hypercall_insn;               /* VMM_HC_*: told to guests in CPUID 0x40000001 */
+	const char *name;		 /* "svm", "vmx" */
+	const struct pt_format *npt_fmt; /* nested page-table entry format */
+	unsigned npt_levels;		 /* 4 */
+	unsigned npt_max_leaf;		 /* 1: 2 MiB, 2: 1 GiB */
+	u32 nr_asids;			 /* ASIDs / VPIDs available (0 = none) */
+	u32 max_guests;			 /* how many guests can have their own tag */
+	u32 hypercall_insn;		 /* VMM_HC_*: told to guests in CPUID 0x40000001 */
 };
 
 #define VMM_HC_UNKNOWN 0 /* guests fall back to the CPU vendor */

@@ -138,8 +138,8 @@ static int parse_field(struct line_ctx *c, struct guest_config *g, const char *t
 		if (parse_u64(&p, &m, true) || *p)
 			return line_error(c, "memory '%s' is not a size (e.g. 16M)", val);
 		if (m < CFG_MIN_MEMORY || m > CFG_MAX_MEMORY || !IS_ALIGNED(m, 2 * MiB))
-			return line_error(c, "memory '%s' must be a multiple of 2M between 2M and 64G",
-					  val);
+			return line_error(
+				c, "memory '%s' must be a multiple of 2M between 2M and 64G", val);
 		g->memory = m;
 		*seen |= BIT(0);
 	} else if (klen == 3 && !strncmp(tok, "cpu", 3)) {
@@ -259,13 +259,15 @@ static void parse_line(struct line_ctx *c, const char *s, size_t len)
 	}
 	if (ok && (seen & 7) != 7)
 		ok = line_error(c, "guest '%s' lacks %s", g->name,
-				!(seen & 1) ? "memory=" : !(seen & 2) ? "cpu=" : "image=") == 0;
+				!(seen & 1)   ? "memory="
+				: !(seen & 2) ? "cpu="
+					      : "image=") == 0;
 	g->valid = ok;
 }
 
 u32 config_parse(struct vmm_config *cfg, const char *source, const char *text, size_t len)
 {
-	struct line_ctx c = { cfg, source, 0 };
+	struct line_ctx c = {cfg, source, 0};
 	size_t i = 0;
 
 	memset(cfg, 0, sizeof(*cfg));

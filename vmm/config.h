@@ -24,7 +24,7 @@ struct cfg_device {
 	u8 kind; /* enum cfg_device_kind */
 	u16 segment;
 	u8 bus, dev, fn; /* the device, or for CFG_DEV_VF the physical function */
-	u16 vf;          /* VF index (CFG_DEV_VF) */
+	u16 vf;		 /* VF index (CFG_DEV_VF) */
 };
 
 struct guest_config {

@@ -48,8 +48,7 @@ static const struct elf64_phdr *phdr(const void *image, unsigned i)
 	return (const struct elf64_phdr *)((const u8 *)image + eh->phoff) + i;
 }
 
-int elf_check(const void *image, u64 size, u64 load_limit, u64 *entry, char *why,
-	      size_t why_size)
+int elf_check(const void *image, u64 size, u64 load_limit, u64 *entry, char *why, size_t why_size)
 {
 	const struct elf64_ehdr *eh = image;
 	bool entry_ok = false;
@@ -84,8 +83,8 @@ int elf_check(const void *image, u64 size, u64 load_limit, u64 *entry, char *why
 		if (ph->paddr < GUEST_LOAD_MIN || ph->paddr >= load_limit ||
 		    ph->memsz > load_limit - ph->paddr)
 			return fail(why, why_size,
-				    "segment %u [%#llx, +%#llx) outside guest RAM [%#llx, %#llx)", i,
-				    (unsigned long long)ph->paddr, (unsigned long long)ph->memsz,
+				    "segment %u [%#llx, +%#llx) outside guest RAM [%#llx, %#llx)",
+				    i, (unsigned long long)ph->paddr, (unsigned long long)ph->memsz,
 				    (unsigned long long)GUEST_LOAD_MIN,
 				    (unsigned long long)load_limit);
 		if ((ph->flags & PF_X) && eh->entry >= ph->paddr &&

@@ -18,11 +18,10 @@
 /* MSRs a guest may use directly: its own syscall and segment base state, switched by the
  * backend on every entry and exit. */
 static const u32 passthrough_msrs[] = {
-	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
-	0xc0000081, /* STAR */
-	0xc0000082, /* LSTAR */
-	0xc0000083, /* CSTAR */
-	0xc0000084, /* SFMASK */
+	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, 0xc0000081, /* STAR */
+	0xc0000082,						  /* LSTAR */
+	0xc0000083,						  /* CSTAR */
+	0xc0000084,						  /* SFMASK */
 };
 
 /* MSRs emulated on read (value given), writes ignored. */
@@ -31,8 +30,8 @@ struct msr_emul {
 	u64 value;
 };
 static const struct msr_emul emulated_msrs[] = {
-	{ MSR_IA32_PAT, 0x0007040600070406ULL },
-	{ MSR_IA32_APIC_BASE, 0xfee00000ULL | APIC_BASE_ENABLE },
+	{MSR_IA32_PAT, 0x0007040600070406ULL},
+	{MSR_IA32_APIC_BASE, 0xfee00000ULL | APIC_BASE_ENABLE},
 };
 
 int guest_stop(struct guest *g, enum vmm_exit_reason why, const char *fmt, ...)
@@ -60,10 +59,9 @@ static void dump_guest(struct vcpu *v, const struct vmm_exit *e)
 		(unsigned long long)e->info1, (unsigned long long)e->info2,
 		(unsigned long long)e->rip);
 	for (unsigned i = 0; i + 3 < VMM_REG_NR; i += 4)
-		pr_info("  %-6s %016llx %-6s %016llx %-6s %016llx %-6s %016llx\n",
-			vmm_reg_name(i), (unsigned long long)r[i], vmm_reg_name(i + 1),
-			(unsigned long long)r[i + 1], vmm_reg_name(i + 2),
-			(unsigned long long)r[i + 2], vmm_reg_name(i + 3),
+		pr_info("  %-6s %016llx %-6s %016llx %-6s %016llx %-6s %016llx\n", vmm_reg_name(i),
+			(unsigned long long)r[i], vmm_reg_name(i + 1), (unsigned long long)r[i + 1],
+			vmm_reg_name(i + 2), (unsigned long long)r[i + 2], vmm_reg_name(i + 3),
 			(unsigned long long)r[i + 3]);
 	pr_info("  %-6s %016llx %-6s %016llx %-6s %016llx\n", vmm_reg_name(20),
 		(unsigned long long)r[20], vmm_reg_name(21), (unsigned long long)r[21],
@@ -81,12 +79,8 @@ static void handle_cpuid(struct vcpu *v, const struct vmm_exit *e)
 		r.ecx &= ~(u32)CPUID_1_ECX_VMX;
 		r.ecx |= CPUID_1_ECX_HYPERVISOR;
 		break;
-	case 0x80000001:
-		r.ecx &= ~(u32)CPUID_80000001_ECX_SVM;
-		break;
-	case CPUID_SVM_LEAF:
-		r = (struct cpuid_regs){ 0, 0, 0, 0 };
-		break;
+	case 0x80000001: r.ecx &= ~(u32)CPUID_80000001_ECX_SVM; break;
+	case CPUID_SVM_LEAF: r = (struct cpuid_regs){0, 0, 0, 0}; break;
 	case MOAT_CPUID_LEAF:
 		r.eax = MOAT_CPUID_MAX;
 		memcpy(&r.ebx, MOAT_CPUID_SIGNATURE, 4);
@@ -94,11 +88,11 @@ static void handle_cpuid(struct vcpu *v, const struct vmm_exit *e)
 		memcpy(&r.edx, MOAT_CPUID_SIGNATURE + 8, 4);
 		break;
 	case MOAT_CPUID_MAX:
-		r = (struct cpuid_regs){ v->guest->id, v->cpu, vmm_caps.hypercall_insn, 0 };
+		r = (struct cpuid_regs){v->guest->id, v->cpu, vmm_caps.hypercall_insn, 0};
 		break;
 	default:
 		if (e->cpuid.leaf > MOAT_CPUID_MAX && e->cpuid.leaf < 0x40010000)
-			r = (struct cpuid_regs){ 0, 0, 0, 0 };
+			r = (struct cpuid_regs){0, 0, 0, 0};
 		break;
 	}
 	vmm_be->set_reg(v, VMM_REG_RAX, r.eax);
@@ -153,7 +147,9 @@ static int handle_npf(struct vcpu *v, const struct vmm_exit *e)
 			  "nested page fault at GPA %#llx (%s%s%s) rip %#llx: outside its RAM "
 			  "[0, %#llx) and devices",
 			  (unsigned long long)e->npf.gpa,
-			  a & VMM_NPF_EXEC ? "exec" : a & VMM_NPF_WRITE ? "write" : "read",
+			  a & VMM_NPF_EXEC    ? "exec"
+			  : a & VMM_NPF_WRITE ? "write"
+					      : "read",
 			  a & VMM_NPF_PRESENT ? ", mapped" : "",
 			  a & VMM_NPF_WALK ? ", guest page walk" : "", (unsigned long long)e->rip,
 			  (unsigned long long)g->ram_size);
@@ -171,22 +167,16 @@ int vmm_handle_exit(struct vcpu *v, const struct vmm_exit *e)
 
 	g->exits[e->reason < VMM_EXIT_NR ? e->reason : VMM_EXIT_UNHANDLED]++;
 	switch (e->reason) {
-	case VMM_EXIT_CPUID:
-		handle_cpuid(v, e);
-		return 0;
-	case VMM_EXIT_IO:
-		return vmm_handle_io(v, e);
+	case VMM_EXIT_CPUID: handle_cpuid(v, e); return 0;
+	case VMM_EXIT_IO: return vmm_handle_io(v, e);
 	case VMM_EXIT_MSR_READ:
-	case VMM_EXIT_MSR_WRITE:
-		return handle_msr(v, e);
+	case VMM_EXIT_MSR_WRITE: return handle_msr(v, e);
 	case VMM_EXIT_HLT:
 		/* No virtual interrupts yet: a halted guest would never wake. */
 		return guest_stop(g, VMM_EXIT_HLT, "halted with no interrupt source (rip %#llx)",
 				  (unsigned long long)e->rip);
-	case VMM_EXIT_HYPERCALL:
-		return vmm_handle_hypercall(v, e);
-	case VMM_EXIT_NPF:
-		return handle_npf(v, e);
+	case VMM_EXIT_HYPERCALL: return vmm_handle_hypercall(v, e);
+	case VMM_EXIT_NPF: return handle_npf(v, e);
 	case VMM_EXIT_EXT_INTR:
 	case VMM_EXIT_NMI:
 		/* Delivered to the hypervisor by the backend; the guest simply goes on. */
@@ -197,10 +187,9 @@ int vmm_handle_exit(struct vcpu *v, const struct vmm_exit *e)
 				  (unsigned long long)e->rip);
 	case VMM_EXIT_WATCHDOG:
 		dump_guest(v, e);
-		return guest_stop(g, VMM_EXIT_WATCHDOG,
-				  "watchdog: ran %llu ms without an exit (rip %#llx)",
-				  (unsigned long long)(g->watchdog_us / 1000),
-				  (unsigned long long)e->rip);
+		return guest_stop(
+			g, VMM_EXIT_WATCHDOG, "watchdog: ran %llu ms without an exit (rip %#llx)",
+			(unsigned long long)(g->watchdog_us / 1000), (unsigned long long)e->rip);
 	case VMM_EXIT_INVALID:
 		dump_guest(v, e);
 		return guest_stop(g, VMM_EXIT_INVALID, "the CPU refused to enter the guest");

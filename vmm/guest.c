@@ -29,7 +29,7 @@ static void *npt_p2v(void *ctx, u64 pa)
 	return (void *)(uintptr_t)pa;
 }
 
-static const struct pt_ops npt_ops = { npt_alloc, npt_free, npt_p2v, NULL, NULL };
+static const struct pt_ops npt_ops = {npt_alloc, npt_free, npt_p2v, NULL, NULL};
 
 void *guest_ptr(struct guest *g, u64 gpa, u64 len)
 {
@@ -73,8 +73,8 @@ static void canary_pages(const struct guest *g, u64 pages[4])
 
 int guest_canaries_check(const struct guest *g, char *why, size_t size)
 {
-	static const char *const where[] = { "first RAM page", "last RAM page",
-					     "guard start", "guard end" };
+	static const char *const where[] = {"first RAM page", "last RAM page", "guard start",
+					    "guard end"};
 	u64 pages[4];
 
 	canary_pages(g, pages);
@@ -161,7 +161,8 @@ void guest_memory_report(const struct guest *g)
 
 	pt_count_leaves(&g->npt, counts);
 	pr_info("guest %s: RAM %llu MiB at HPA %#llx, nested tables: %u x 1G, %u x 2M, %u x 4K "
-		"(%u tables)\n", g->cfg.name, (unsigned long long)(g->ram_size / MiB),
+		"(%u tables)\n",
+		g->cfg.name, (unsigned long long)(g->ram_size / MiB),
 		(unsigned long long)g->ram_hpa, counts[2], counts[1], counts[0], g->npt.nr_tables);
 }
 

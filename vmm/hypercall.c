@@ -27,7 +27,7 @@ static s64 hc_console_write(struct guest *g, u64 gpa, u64 len)
  * come from one place: "[<guest>] ok N - <suite>: <id>". */
 static s64 hc_report(struct guest *g, u64 status, u64 gpa, u64 len)
 {
-	static const char *const verdict[] = { "ok", "not ok", "ok" };
+	static const char *const verdict[] = {"ok", "not ok", "ok"};
 	char text[HC_REPORT_MAX + 1], line[HC_REPORT_MAX + CFG_NAME_MAX + 40];
 	const char *s;
 	int n;
@@ -73,8 +73,8 @@ static s64 hc_get_info(struct vcpu *v, u64 gpa)
 	for (u32 i = 0; i < info->nr_devices; i++) {
 		const struct cfg_device *d = &g->cfg.devices[i];
 
-		info->devices[i] = (struct moat_guest_device){ d->segment, d->bus, d->dev, d->fn,
-							       d->kind == CFG_DEV_VF, d->vf };
+		info->devices[i] = (struct moat_guest_device){
+			d->segment, d->bus, d->dev, d->fn, d->kind == CFG_DEV_VF, d->vf};
 	}
 	return 0;
 }
@@ -89,18 +89,10 @@ int vmm_handle_hypercall(struct vcpu *v, const struct vmm_exit *e)
 
 	g->hypercalls++;
 	switch (nr) {
-	case HC_ECHO:
-		ret = (s64)(a0 ^ HC_ECHO_MAGIC);
-		break;
-	case HC_CONSOLE_WRITE:
-		ret = hc_console_write(g, a0, a1);
-		break;
-	case HC_REPORT:
-		ret = hc_report(g, a0, a1, a2);
-		break;
-	case HC_GET_INFO:
-		ret = hc_get_info(v, a0);
-		break;
+	case HC_ECHO: ret = (s64)(a0 ^ HC_ECHO_MAGIC); break;
+	case HC_CONSOLE_WRITE: ret = hc_console_write(g, a0, a1); break;
+	case HC_REPORT: ret = hc_report(g, a0, a1, a2); break;
+	case HC_GET_INFO: ret = hc_get_info(v, a0); break;
 	case HC_SHUTDOWN:
 		vmm_console_flush(g);
 		g->state = GUEST_DONE;
@@ -111,9 +103,7 @@ int vmm_handle_hypercall(struct vcpu *v, const struct vmm_exit *e)
 		g->expect_stop = true;
 		ret = 0;
 		break;
-	default:
-		ret = -ENOSYS;
-		break;
+	default: ret = -ENOSYS; break;
 	}
 	if (ret < 0)
 		pr_debug("guest %s: hypercall %llu -> %lld\n", g->cfg.name, (unsigned long long)nr,

@@ -15,13 +15,13 @@
 #define COM_IER 1
 #define COM_DLM 1 /* DLAB=1 */
 #define COM_IIR 2
-#define   COM_IIR_NONE 0x01
+#define COM_IIR_NONE 0x01
 #define COM_LCR 3
-#define   COM_LCR_DLAB BIT(7)
+#define COM_LCR_DLAB BIT(7)
 #define COM_MCR 4
 #define COM_LSR 5
-#define   COM_LSR_THRE BIT(5)
-#define   COM_LSR_TEMT BIT(6)
+#define COM_LSR_THRE BIT(5)
+#define COM_LSR_TEMT BIT(6)
 #define COM_MSR 6
 #define COM_SCR 7
 
@@ -114,9 +114,9 @@ static u32 vpci_read(struct guest *g, u16 offset, u8 size)
 	reg = (u32)FIELD_GET(PCI_ADDR_REG, a) * 4;
 	switch (reg) {
 	case 0x00: val = VPCI_HOST_VENDOR | (VPCI_HOST_DEVICE << 16); break;
-	case 0x04: val = 0; break;                          /* command, status */
+	case 0x04: val = 0; break;			     /* command, status */
 	case 0x08: val = VPCI_CLASS_HOST_BRIDGE << 8; break; /* class, revision 0 */
-	case 0x0c: val = 0; break;                          /* header type 0 */
+	case 0x0c: val = 0; break;			     /* header type 0 */
 	default: val = 0; break;
 	}
 	val >>= offset * 8;
@@ -160,8 +160,9 @@ int vmm_handle_io(struct vcpu *v, const struct vmm_exit *e)
 
 	if (e->io.string || !io_emulated(g, e, &val)) {
 		g->io_denied++;
-		pr_debug("guest %s: %s%s port %#x denied\n", g->cfg.name, e->io.string ? "string " : "",
-			 e->io.in ? "in from" : "out to", e->io.port);
+		pr_debug("guest %s: %s%s port %#x denied\n", g->cfg.name,
+			 e->io.string ? "string " : "", e->io.in ? "in from" : "out to",
+			 e->io.port);
 		val = 0xffffffff;
 	}
 	if (e->io.in && !e->io.string) {

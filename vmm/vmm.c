@@ -19,7 +19,7 @@
 /* ACPI may be absent from a build: then every configured CPU is assumed to exist. */
 #pragma weak acpi_cpus
 
-#define WATCHDOG_US (5 * 1000 * 1000ULL)  /* longest run without any exit */
+#define WATCHDOG_US (5 * 1000 * 1000ULL) /* longest run without any exit */
 #define GUEST_TIME_LIMIT_US (120 * 1000 * 1000ULL)
 
 /* Images embedded by guests/guests.mk (build/guests/images.asm). */
@@ -39,8 +39,9 @@ static char cmdline_cfg[BOOT_CMDLINE_MAX];
 const char *vmm_exit_name(enum vmm_exit_reason r)
 {
 	static const char *const names[VMM_EXIT_NR] = {
-		"none", "cpuid", "io", "msr-read", "msr-write", "hlt", "hypercall", "npf",
-		"ext-intr", "nmi", "exception", "shutdown", "watchdog", "invalid", "unhandled",
+		"none",	     "cpuid",	  "io",	      "msr-read", "msr-write",
+		"hlt",	     "hypercall", "npf",      "ext-intr", "nmi",
+		"exception", "shutdown",  "watchdog", "invalid",  "unhandled",
 	};
 
 	return (unsigned)r < VMM_EXIT_NR ? names[r] : "?";
@@ -49,8 +50,9 @@ const char *vmm_exit_name(enum vmm_exit_reason r)
 const char *vmm_reg_name(enum vmm_reg r)
 {
 	static const char *const names[VMM_REG_NR] = {
-		"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11",
-		"r12", "r13", "r14", "r15", "rip", "rflags", "cr0", "cr2", "cr3", "cr4", "efer",
+		"rax", "rcx",	 "rdx", "rbx", "rsp", "rbp", "rsi",  "rdi",
+		"r8",  "r9",	 "r10", "r11", "r12", "r13", "r14",  "r15",
+		"rip", "rflags", "cr0", "cr2", "cr3", "cr4", "efer",
 	};
 
 	return (unsigned)r < VMM_REG_NR ? names[r] : "?";
@@ -58,7 +60,7 @@ const char *vmm_reg_name(enum vmm_reg r)
 
 static int pick_backend(void)
 {
-	const struct vmm_backend *candidates[] = { &svm_backend, &vmx_backend };
+	const struct vmm_backend *candidates[] = {&svm_backend, &vmx_backend};
 
 	for (unsigned i = 0; i < ARRAY_SIZE(candidates); i++) {
 		if (!candidates[i])
@@ -66,7 +68,8 @@ static int pick_backend(void)
 		memset(&vmm_caps, 0, sizeof(vmm_caps));
 		if (candidates[i]->probe(&vmm_caps) == 0) {
 			vmm_be = candidates[i];
-			pr_info("backend %s: nested tables %s, %u levels, pages up to %s, %u guests\n",
+			pr_info("backend %s: nested tables %s, %u levels, pages up to %s, %u "
+				"guests\n",
 				vmm_be->name, vmm_caps.npt_fmt->name, vmm_caps.npt_levels,
 				vmm_caps.npt_max_leaf >= 2 ? "1G" : "2M", vmm_caps.max_guests);
 			return 0;
@@ -135,7 +138,7 @@ static void guest_destroy(struct guest *g)
 
 static int guest_create(const struct boot_info *bi, struct guest *g)
 {
-	struct vcpu_boot_state bs = { 0 };
+	struct vcpu_boot_state bs = {0};
 	const void *img;
 	u64 size, entry;
 	int err;
@@ -194,7 +197,8 @@ int vmm_init(const struct boot_info *bi)
 		struct guest *g;
 
 		if (!c->valid) {
-			pr_info("guest %s (line %u) not started: bad configuration\n", c->name, c->line);
+			pr_info("guest %s (line %u) not started: bad configuration\n", c->name,
+				c->line);
 			continue;
 		}
 		if (!cpu_exists(c->cpu)) {
@@ -203,8 +207,8 @@ int vmm_init(const struct boot_info *bi)
 			continue;
 		}
 		if (vmm_nr_guests >= vmm_caps.max_guests) {
-			pr_info("guest %s not started: the backend has tags for %u guests\n", c->name,
-				vmm_caps.max_guests);
+			pr_info("guest %s not started: the backend has tags for %u guests\n",
+				c->name, vmm_caps.max_guests);
 			continue;
 		}
 		g = &vmm_guests[vmm_nr_guests];
@@ -245,11 +249,11 @@ static void guest_stats(const struct guest *g)
 
 	for (unsigned r = 1; r < VMM_EXIT_NR; r++)
 		if (g->exits[r])
-			n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %s=%llu", vmm_exit_name(r),
-				      (unsigned long long)g->exits[r]);
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %s=%llu",
+				      vmm_exit_name(r), (unsigned long long)g->exits[r]);
 	pr_info("stats %s: %s; exits:%s; io denied %llu, msr refused %llu, hypercalls %llu; "
-		"results %llu passed, %llu failed, %llu skipped\n", g->cfg.name,
-		g->state == GUEST_DONE ? "shut down" : "stopped", n ? buf : " none",
+		"results %llu passed, %llu failed, %llu skipped\n",
+		g->cfg.name, g->state == GUEST_DONE ? "shut down" : "stopped", n ? buf : " none",
 		(unsigned long long)g->io_denied, (unsigned long long)g->msr_denied,
 		(unsigned long long)g->hypercalls, (unsigned long long)g->results[0],
 		(unsigned long long)g->results[1], (unsigned long long)g->results[2]);

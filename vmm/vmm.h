@@ -26,7 +26,7 @@ struct vcpu {
 struct guest {
 	u32 id; /* 1.. : also the ASID / VPID tag */
 	struct guest_config cfg;
-	u64 ram_hpa;  /* host-physical base of the guest's RAM (GPA 0), 2 MiB aligned */
+	u64 ram_hpa; /* host-physical base of the guest's RAM (GPA 0), 2 MiB aligned */
 	u64 ram_size;
 	struct pgtable npt; /* nested tables GPA -> HPA */
 	struct vcpu vcpu;

@@ -140,6 +140,6 @@ SELFTEST(vmm_invalid_state, "vmm", "invalid-state-stops-guest")
 	      "guest state %d, stopped by %s: %s", g.state, vmm_exit_name(g.stop_exit),
 	      g.stop_reason);
 	CHECK(ctx, g.exits[VMM_EXIT_INVALID] == 1 && g.hypercalls == 0,
-	      "%llu invalid entries, %llu hypercalls", (unsigned long long)g.exits[VMM_EXIT_INVALID],
-	      (unsigned long long)g.hypercalls);
+	      "%llu invalid entries, %llu hypercalls",
+	      (unsigned long long)g.exits[VMM_EXIT_INVALID], (unsigned long long)g.hypercalls);
 }

@@ -34,7 +34,8 @@ static void test_bad_pointers(void)
 
 	test_begin("attack", "hypercall-bad-pointer");
 	r = hypercall(HC_CONSOLE_WRITE, ram, 16, 0);
-	check(r == -EFAULT, "console write from GPA %#llx returned %ld", (unsigned long long)ram, r);
+	check(r == -EFAULT, "console write from GPA %#llx returned %ld", (unsigned long long)ram,
+	      r);
 	r = hypercall(HC_CONSOLE_WRITE, ram - 8, 16, 0);
 	check(r == -EFAULT, "console write straddling the RAM end returned %ld", r);
 	r = hypercall(HC_CONSOLE_WRITE, 0xfffffffffffff800ULL, 0x1000, 0);

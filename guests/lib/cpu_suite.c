@@ -58,7 +58,8 @@ static void test_hypercalls(void)
 	test_begin("cpu", "hypercall-roundtrip");
 	for (u64 x = 1; x < (1ULL << 40); x = x * 7 + 3) {
 		r = hypercall(HC_ECHO, x, 0, 0);
-		check((u64)r == (x ^ HC_ECHO_MAGIC), "echo %#llx returned %#lx", (unsigned long long)x, r);
+		check((u64)r == (x ^ HC_ECHO_MAGIC), "echo %#llx returned %#lx",
+		      (unsigned long long)x, r);
 	}
 	memset(&info, 0xa5, sizeof(info));
 	r = hypercall(HC_GET_INFO, (u64)(uintptr_t)&info, 0, 0);
@@ -74,7 +75,7 @@ static void test_hypercalls(void)
 	test_begin("cpu", "hypercall-bad-number");
 	r = hypercall(0x7fff, 1, 2, 3);
 	check(r == -ENOSYS, "unknown hypercall returned %ld", r);
-	r = hypercall(HC_REPORT, 7, (u64)(uintptr_t)"cpu: x", 6);
+	r = hypercall(HC_REPORT, 7, (u64)(uintptr_t) "cpu: x", 6);
 	check(r == -EINVAL, "report with status 7 returned %ld", r);
 	test_end();
 }
@@ -120,7 +121,7 @@ static void test_ram_pattern(void)
 static void test_ud(void)
 {
 	test_begin("cpu", "exception-ud");
-	guest_expect = (struct expected_exception){ .vector = 6, .skip = 2 };
+	guest_expect = (struct expected_exception){.vector = 6, .skip = 2};
 	__asm__ volatile("ud2" ::: "memory");
 	check(guest_expect.seen == 1, "#UD taken %d times", guest_expect.seen);
 	guest_expect.vector = -1;
@@ -153,7 +154,7 @@ static void test_pf(void)
 	p[1] = 0x1234;
 	*pte &= ~BIT(0);
 	guest_invlpg(pf_page_gpa);
-	guest_expect = (struct expected_exception){ .vector = 14, .fix = pf_fix };
+	guest_expect = (struct expected_exception){.vector = 14, .fix = pf_fix};
 	__asm__ volatile("" ::: "memory"); /* the handler reads guest_expect */
 	p[1] = 0x5678; /* faults once; the handler maps the page back and the write retries */
 	check(guest_expect.seen == 1, "#PF taken %d times", guest_expect.seen);
@@ -182,7 +183,7 @@ static void wrmsr(u32 msr, u64 v)
 /* rdmsr/wrmsr are 2 bytes: a #GP resumes after the instruction. */
 static int msr_faults(u32 msr, bool write)
 {
-	guest_expect = (struct expected_exception){ .vector = 13, .skip = 2 };
+	guest_expect = (struct expected_exception){.vector = 13, .skip = 2};
 	__asm__ volatile("" ::: "memory");
 	if (write)
 		wrmsr(msr, 0);

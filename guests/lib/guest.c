@@ -11,10 +11,10 @@
 #define CR0_WP BIT(16)
 
 struct moat_guest_info guest_info;
-struct expected_exception guest_expect = { .vector = -1 };
+struct expected_exception guest_expect = {.vector = -1};
 u64 guest_boot_id;
 
-static u64 gdt[3] = { 0, 0x00af9a000000ffffULL, 0x00cf92000000ffffULL };
+static u64 gdt[3] = {0, 0x00af9a000000ffffULL, 0x00cf92000000ffffULL};
 static struct idt_gate {
 	u16 off0, sel;
 	u8 ist, type;
@@ -180,12 +180,13 @@ static void idt_init(void)
 	struct {
 		u16 limit;
 		u64 base;
-	} __packed idtr = { sizeof(idt) - 1, (u64)(uintptr_t)idt };
+	} __packed idtr = {sizeof(idt) - 1, (u64)(uintptr_t)idt};
 
 	for (int i = 0; i < 32; i++) {
 		u64 a = guest_exc_stubs[i];
 
-		idt[i] = (struct idt_gate){ (u16)a, 0x08, 0, 0x8e, (u16)(a >> 16), (u32)(a >> 32), 0 };
+		idt[i] =
+			(struct idt_gate){(u16)a, 0x08, 0, 0x8e, (u16)(a >> 16), (u32)(a >> 32), 0};
 	}
 	__asm__ volatile("lidt %0" ::"m"(idtr));
 }
@@ -195,7 +196,7 @@ static void gdt_init(void)
 	struct {
 		u16 limit;
 		u64 base;
-	} __packed gdtr = { sizeof(gdt) - 1, (u64)(uintptr_t)gdt };
+	} __packed gdtr = {sizeof(gdt) - 1, (u64)(uintptr_t)gdt};
 
 	__asm__ volatile("lgdt %0" ::"m"(gdtr));
 	guest_load_segments();
@@ -219,7 +220,7 @@ static void hypercall_init(void)
 	memcpy(vendor + 8, &r[2], 4);
 	vendor[12] = 0;
 	hc_insn = !strcmp(vendor, "AuthenticAMD") || !strcmp(vendor, "HygonGenuine") ? hc_vmmcall
-										       : hc_vmcall;
+										     : hc_vmcall;
 }
 
 void guest_lib_start(u64 id)
@@ -233,9 +234,9 @@ void guest_lib_start(u64 id)
 		guest_shutdown(1);
 	}
 	paging_init();
-	guest_printf("guest %s (id %u) on cpu %u, %llu MiB RAM, image [%p, %p)\n",
-		     guest_info.name, guest_info.id, guest_info.cpu,
-		     (unsigned long long)(guest_info.ram_size >> 20), __image_start, __image_end);
+	guest_printf("guest %s (id %u) on cpu %u, %llu MiB RAM, image [%p, %p)\n", guest_info.name,
+		     guest_info.id, guest_info.cpu, (unsigned long long)(guest_info.ram_size >> 20),
+		     __image_start, __image_end);
 	guest_main();
 	guest_shutdown(0);
 }

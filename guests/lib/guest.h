@@ -30,20 +30,19 @@ void test_begin(const char *suite, const char *id);
 void test_fail(int line, const char *fmt, ...) __printf(2, 3);
 void test_skip(const char *reason);
 void test_end(void);
-#define check(cond, fmt, ...)                                                   \
-	do {                                                                    \
-		if (!(cond))                                                    \
-			test_fail(__LINE__, "check failed: %s: " fmt, #cond,    \
-				  ##__VA_ARGS__);                                \
+#define check(cond, fmt, ...)                                                                      \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			test_fail(__LINE__, "check failed: %s: " fmt, #cond, ##__VA_ARGS__);       \
 	} while (0)
 
 /* An exception the running test expects: the handler records it and resumes at
  * rip + skip (skip 0: the handler `fix` must make the instruction succeed on retry). */
 struct expected_exception {
-	int vector;          /* -1: none expected */
+	int vector; /* -1: none expected */
 	u32 skip;
 	void (*fix)(struct guest_frame *f);
-	volatile int seen;   /* how many were taken */
+	volatile int seen; /* how many were taken */
 	volatile u64 error, cr2, rip;
 };
 extern struct expected_exception guest_expect;
@@ -51,14 +50,22 @@ extern struct expected_exception guest_expect;
 /* The guest's own page tables: 4 KiB pages for the first 2 MiB, 2 MiB pages above. */
 u64 *guest_pte_4k(u64 gpa);
 void guest_map_2m(u64 gpa);
-static inline void guest_invlpg(u64 va) { __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory"); }
+static inline void guest_invlpg(u64 va)
+{
+	__asm__ volatile("invlpg (%0)" ::"r"(va) : "memory");
+}
 
 static inline void guest_cpuid(u32 leaf, u32 sub, u32 r[4])
 {
-	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+	__asm__ volatile("cpuid"
+			 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+			 : "a"(leaf), "c"(sub));
 }
 
-static inline void guest_outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
+static inline void guest_outb(u16 port, u8 v)
+{
+	__asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port));
+}
 static inline u8 guest_inb(u16 port)
 {
 	u8 v;
@@ -66,7 +73,10 @@ static inline u8 guest_inb(u16 port)
 	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
 	return v;
 }
-static inline void guest_outl(u16 port, u32 v) { __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }
+static inline void guest_outl(u16 port, u32 v)
+{
+	__asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(port));
+}
 static inline u32 guest_inl(u16 port)
 {
 	u32 v;

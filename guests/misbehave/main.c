@@ -10,7 +10,7 @@ void guest_main(void)
 	static const struct {
 		u16 limit;
 		u64 base;
-	} __packed no_idt = { 0, 0 };
+	} __packed no_idt = {0, 0};
 
 	if (!strcmp(guest_info.name, "spin")) {
 		for (;;)

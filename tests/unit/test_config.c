@@ -38,7 +38,8 @@ static void test_devices(void **state)
 	char buf[40];
 
 	assert_int_equal(parse("guest g memory=4M cpu=1 image=cpu device=01:00.0/vf3 "
-			       "device=0001:02:1f.7, device=00:05.0"), 0);
+			       "device=0001:02:1f.7, device=00:05.0"),
+			 0);
 	assert_int_equal(cfg.guests[0].nr_devices, 3);
 	assert_int_equal(cfg.guests[0].devices[0].kind, CFG_DEV_VF);
 	assert_int_equal(cfg.guests[0].devices[0].bus, 1);
@@ -55,7 +56,8 @@ static void test_devices(void **state)
 
 static void test_cmdline_form(void **state)
 {
-	assert_int_equal(parse("guest,a,memory=2M,cpu=1,image=cpu;guest,b,memory=1G,cpu=2,image=x"), 0);
+	assert_int_equal(parse("guest,a,memory=2M,cpu=1,image=cpu;guest,b,memory=1G,cpu=2,image=x"),
+			 0);
 	assert_int_equal(cfg.nr_guests, 2);
 	assert_int_equal(cfg.guests[1].memory, 1ULL << 30);
 	assert_true(cfg.guests[1].valid);
@@ -110,9 +112,11 @@ static void test_malformed(void **state)
 	expect_bad("guest", "without a name");
 	expect_bad("guest memory=2M cpu=2 image=cpu", "without a name");
 	expect_bad("vm x memory=2M", "unknown statement 'vm'");
-	expect_bad("guest x memory=2M cpu=2 image=cpu a=1 b=1 c=1 d=1 e=1 f=1 g=1 h=1 i=1 j=1 k=1 l=1",
-		   "too many fields");
-	expect_bad("guest x memory=2M cpu=2 image=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	expect_bad(
+		"guest x memory=2M cpu=2 image=cpu a=1 b=1 c=1 d=1 e=1 f=1 g=1 h=1 i=1 j=1 k=1 l=1",
+		"too many fields");
+	expect_bad("guest x memory=2M cpu=2 "
+		   "image=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 		   "too long");
 }
 

@@ -51,8 +51,10 @@ static void make_image(void)
 	img.eh.ehsize = sizeof(img.eh);
 	img.eh.phentsize = sizeof(struct phdr);
 	img.eh.phnum = 2;
-	img.ph[0] = (struct phdr){ 1, 5, offsetof(typeof(img), code), 0x100000, 0x100000, 64, 64, 4096 };
-	img.ph[1] = (struct phdr){ 1, 6, offsetof(typeof(img), data), 0x101000, 0x101000, 32, 8192, 4096 };
+	img.ph[0] =
+		(struct phdr){1, 5, offsetof(typeof(img), code), 0x100000, 0x100000, 64, 64, 4096};
+	img.ph[1] = (struct phdr){1,	6,   offsetof(typeof(img), data), 0x101000, 0x101000, 32,
+				  8192, 4096};
 	memset(img.code, 0x90, sizeof(img.code));
 	memset(img.data, 0x5a, sizeof(img.data));
 }
@@ -83,9 +85,9 @@ static void test_valid_and_load(void **state)
 	elf_load(&img, ram);
 	assert_int_equal(ram[0x100000], 0x90);
 	assert_int_equal(ram[0x101000 + 31], 0x5a);
-	assert_int_equal(ram[0x101000 + 32], 0);     /* bss zeroed */
+	assert_int_equal(ram[0x101000 + 32], 0); /* bss zeroed */
 	assert_int_equal(ram[0x101000 + 8191], 0);
-	assert_int_equal(ram[0x101000 + 8192], 0);   /* untouched beyond memsz (calloc) */
+	assert_int_equal(ram[0x101000 + 8192], 0); /* untouched beyond memsz (calloc) */
 	free(ram);
 }
 

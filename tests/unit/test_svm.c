@@ -87,10 +87,19 @@ static void test_iopm(void **state)
 	free(pm);
 }
 
-static u64 t_alloc(void *ctx) { return (u64)(uintptr_t)aligned_alloc(4096, 4096); }
-static void t_free(void *ctx, u64 pa) { free((void *)(uintptr_t)pa); }
-static void *t_p2v(void *ctx, u64 pa) { return (void *)(uintptr_t)pa; }
-static const struct pt_ops ops = { t_alloc, t_free, t_p2v, NULL, NULL };
+static u64 t_alloc(void *ctx)
+{
+	return (u64)(uintptr_t)aligned_alloc(4096, 4096);
+}
+static void t_free(void *ctx, u64 pa)
+{
+	free((void *)(uintptr_t)pa);
+}
+static void *t_p2v(void *ctx, u64 pa)
+{
+	return (void *)(uintptr_t)pa;
+}
+static const struct pt_ops ops = {t_alloc, t_free, t_p2v, NULL, NULL};
 
 /* Every entry on the walk to va: U=1 at every level (NPT requires it), P and RW. */
 static void assert_walk_user(const struct pgtable *pt, u64 va, unsigned want_level, u64 want_pa,

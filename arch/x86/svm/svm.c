@@ -33,11 +33,12 @@ static int svm_probe(struct vmm_caps *caps)
 	svm_feat.vmcb_clean = r.edx & SVM_FEAT_VMCB_CLEAN;
 	svm_feat.nr_asids = r.ebx;
 	pr_info("SVM revision %u, %u ASIDs, nested paging %s, NRIP save %s, decode assists %s, "
-		"flush by ASID %s\n", r.eax & 0xff, r.ebx, svm_feat.np ? "yes" : "no",
-		svm_feat.nrips ? "yes" : "no", svm_feat.decode_assists ? "yes" : "no",
-		svm_feat.flush_by_asid ? "yes" : "no");
+		"flush by ASID %s\n",
+		r.eax & 0xff, r.ebx, svm_feat.np ? "yes" : "no", svm_feat.nrips ? "yes" : "no",
+		svm_feat.decode_assists ? "yes" : "no", svm_feat.flush_by_asid ? "yes" : "no");
 	if (!svm_feat.np) {
-		pr_info("no nested paging (CPUID 8000_000Ah EDX.NP=0): guests cannot be isolated\n");
+		pr_info("no nested paging (CPUID 8000_000Ah EDX.NP=0): guests cannot be "
+			"isolated\n");
 		return -ENODEV;
 	}
 	if (svm_feat.nr_asids < 2) {
@@ -300,15 +301,17 @@ static void svm_dump(struct vcpu *v)
 	struct vmcb_save *st = &vmcb->save;
 
 	pr_info("VMCB: exitcode %#llx exitinfo1 %#llx exitinfo2 %#llx exitintinfo %#llx "
-		"next_rip %#llx\n", (unsigned long long)c->exitcode,
-		(unsigned long long)c->exitinfo1, (unsigned long long)c->exitinfo2,
-		(unsigned long long)c->exitintinfo, (unsigned long long)c->next_rip);
+		"next_rip %#llx\n",
+		(unsigned long long)c->exitcode, (unsigned long long)c->exitinfo1,
+		(unsigned long long)c->exitinfo2, (unsigned long long)c->exitintinfo,
+		(unsigned long long)c->next_rip);
 	if ((u32)c->exitcode == SVM_EXIT_INVALID)
 		pr_info("VMCB: after a failed VMRUN the save area may hold the host's state "
 			"(QEMU writes it there); the checked fields were captured before\n");
 	pr_info("VMCB: cs %04x/%04x ss %04x/%04x cpl %u efer %#llx cr0 %#llx cr3 %#llx "
-		"cr4 %#llx\n", st->cs.selector, st->cs.attrib, st->ss.selector, st->ss.attrib,
-		st->cpl, (unsigned long long)st->efer, (unsigned long long)st->cr0,
+		"cr4 %#llx\n",
+		st->cs.selector, st->cs.attrib, st->ss.selector, st->ss.attrib, st->cpl,
+		(unsigned long long)st->efer, (unsigned long long)st->cr0,
 		(unsigned long long)st->cr3, (unsigned long long)st->cr4);
 	pr_info("VMCB: asid %u ncr3 %#llx np %#llx gdtr %#llx/%#x idtr %#llx/%#x\n", c->asid,
 		(unsigned long long)c->ncr3, (unsigned long long)c->np_control,

@@ -22,17 +22,12 @@ u32 svm_insn_len(const struct svm_vcpu *s, const struct vmm_exit *e)
 	case VMM_EXIT_IO:
 		/* EXITINFO2 holds the RIP of the next instruction for IOIO. */
 		return (u32)(c->exitinfo2 - e->rip);
-	case VMM_EXIT_CPUID:
-		return LEN_CPUID;
-	case VMM_EXIT_HLT:
-		return LEN_HLT;
-	case VMM_EXIT_HYPERCALL:
-		return LEN_VMMCALL;
+	case VMM_EXIT_CPUID: return LEN_CPUID;
+	case VMM_EXIT_HLT: return LEN_HLT;
+	case VMM_EXIT_HYPERCALL: return LEN_VMMCALL;
 	case VMM_EXIT_MSR_READ:
-	case VMM_EXIT_MSR_WRITE:
-		return LEN_MSR;
-	default:
-		return 0;
+	case VMM_EXIT_MSR_WRITE: return LEN_MSR;
+	default: return 0;
 	}
 }
 
@@ -54,8 +49,9 @@ static void decode_npf(struct vmm_exit *e, u64 info1, u64 gpa)
 {
 	e->reason = VMM_EXIT_NPF;
 	e->npf.gpa = gpa;
-	e->npf.access = info1 & SVM_NPF_ID ? VMM_NPF_EXEC :
-			info1 & SVM_NPF_RW ? VMM_NPF_WRITE : VMM_NPF_READ;
+	e->npf.access = info1 & SVM_NPF_ID   ? VMM_NPF_EXEC
+			: info1 & SVM_NPF_RW ? VMM_NPF_WRITE
+					     : VMM_NPF_READ;
 	if (info1 & SVM_NPF_P)
 		e->npf.access |= VMM_NPF_PRESENT;
 	if (info1 & SVM_NPF_WALK)
@@ -71,9 +67,9 @@ static void report_invalid(const struct svm_vcpu *s)
 		pr_info("VMRUN refused the VMCB (VMEXIT_INVALID); failing checks: %s\n", why);
 	else
 		pr_info("VMRUN refused the VMCB (VMEXIT_INVALID); EFER %#llx CR0 %#llx CR3 %#llx "
-			"CR4 %#llx pass the checks moat knows\n", (unsigned long long)s->entry.efer,
-			(unsigned long long)s->entry.cr0, (unsigned long long)s->entry.cr3,
-			(unsigned long long)s->entry.cr4);
+			"CR4 %#llx pass the checks moat knows\n",
+			(unsigned long long)s->entry.efer, (unsigned long long)s->entry.cr0,
+			(unsigned long long)s->entry.cr3, (unsigned long long)s->entry.cr4);
 }
 
 void svm_decode_exit(struct vcpu *v, struct svm_vcpu *s, struct vmm_exit *e)
@@ -97,32 +93,18 @@ void svm_decode_exit(struct vcpu *v, struct svm_vcpu *s, struct vmm_exit *e)
 		e->cpuid.leaf = (u32)vmcb->save.rax;
 		e->cpuid.subleaf = (u32)s->gprs.rcx;
 		break;
-	case SVM_EXIT_IOIO:
-		decode_io(e, info1);
-		break;
+	case SVM_EXIT_IOIO: decode_io(e, info1); break;
 	case SVM_EXIT_MSR:
 		e->reason = info1 ? VMM_EXIT_MSR_WRITE : VMM_EXIT_MSR_READ;
 		e->msr.index = (u32)s->gprs.rcx;
 		e->msr.value = ((s->gprs.rdx & 0xffffffff) << 32) | (vmcb->save.rax & 0xffffffff);
 		break;
-	case SVM_EXIT_HLT:
-		e->reason = VMM_EXIT_HLT;
-		break;
-	case SVM_EXIT_VMMCALL:
-		e->reason = VMM_EXIT_HYPERCALL;
-		break;
-	case SVM_EXIT_NPF:
-		decode_npf(e, info1, info2);
-		break;
-	case SVM_EXIT_INTR:
-		e->reason = VMM_EXIT_EXT_INTR;
-		break;
-	case SVM_EXIT_NMI:
-		e->reason = VMM_EXIT_NMI;
-		break;
-	case SVM_EXIT_SHUTDOWN:
-		e->reason = VMM_EXIT_SHUTDOWN;
-		break;
+	case SVM_EXIT_HLT: e->reason = VMM_EXIT_HLT; break;
+	case SVM_EXIT_VMMCALL: e->reason = VMM_EXIT_HYPERCALL; break;
+	case SVM_EXIT_NPF: decode_npf(e, info1, info2); break;
+	case SVM_EXIT_INTR: e->reason = VMM_EXIT_EXT_INTR; break;
+	case SVM_EXIT_NMI: e->reason = VMM_EXIT_NMI; break;
+	case SVM_EXIT_SHUTDOWN: e->reason = VMM_EXIT_SHUTDOWN; break;
 	default:
 		if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
 			e->reason = VMM_EXIT_EXCEPTION;

@@ -39,7 +39,7 @@ void svm_iopm_set(u8 *iopm, u16 port, bool intercept)
 	if (intercept)
 		iopm[port / 8] |= (u8)(1u << (port % 8));
 	else
-		iopm[port / 8] &= (u8)~(1u << (port % 8));
+		iopm[port / 8] &= (u8) ~(1u << (port % 8));
 }
 
 void svm_vmcb_init(struct vmcb *vmcb, u64 iopm_pa, u64 msrpm_pa, u32 asid, u64 ncr3)
@@ -98,22 +98,21 @@ void svm_entry_capture(const struct vmcb *vmcb, struct svm_entry_state *st)
 #define CR4_PAE_ BIT(5)
 #define CR4_MBZ GENMASK(63, 23)
 
-unsigned svm_entry_problems(const struct svm_entry_state *st, u64 phys_mask, char *buf,
-			    size_t size)
+unsigned svm_entry_problems(const struct svm_entry_state *st, u64 phys_mask, char *buf, size_t size)
 {
 	bool long_paging = (st->efer & EFER_LME_) && (st->cr0 & CR0_PG_);
 	unsigned n = 0;
 	size_t len = 0;
 
 	buf[0] = 0;
-#define PROBLEM(cond, text)                                                              \
-	do {                                                                             \
-		if (cond) {                                                              \
-			n++;                                                             \
-			if (len < size)                                                  \
-				len += (size_t)snprintf(buf + len, size - len, "%s%s",   \
-							len ? " " : "", text);           \
-		}                                                                        \
+#define PROBLEM(cond, text)                                                                        \
+	do {                                                                                       \
+		if (cond) {                                                                        \
+			n++;                                                                       \
+			if (len < size)                                                            \
+				len += (size_t)snprintf(buf + len, size - len, "%s%s",             \
+							len ? " " : "", text);                     \
+		}                                                                                  \
 	} while (0)
 	PROBLEM(!(st->efer & EFER_SVME_), "EFER.SVME=0");
 	PROBLEM(st->efer & EFER_MBZ, "EFER reserved bits");

@@ -14,13 +14,13 @@
 /* Local APIC registers (SDM Vol. 3A 11.4.1); x2APIC MSR = 0x800 + offset / 16. */
 #define APIC_EOI 0x0b0
 #define APIC_SVR 0x0f0
-#define   APIC_SVR_ENABLE BIT(8)
+#define APIC_SVR_ENABLE BIT(8)
 #define APIC_LVT_TIMER 0x320
-#define   APIC_LVT_MASKED BIT(16)
+#define APIC_LVT_MASKED BIT(16)
 #define APIC_TIMER_INIT 0x380
 #define APIC_TIMER_CUR 0x390
 #define APIC_TIMER_DIV 0x3e0
-#define   APIC_TIMER_DIV_16 0x3
+#define APIC_TIMER_DIV_16 0x3
 #define X2APIC_MSR_BASE 0x800
 #define PIC1_DATA 0x21
 #define PIC2_DATA 0xa1
@@ -47,7 +47,8 @@ static void apic_write(u32 reg, u32 val)
 	if (x2apic())
 		wrmsr(X2APIC_MSR_BASE + reg / 16, val);
 	else
-		*(volatile u32 *)(uintptr_t)((rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR) + reg) = val;
+		*(volatile u32 *)(uintptr_t)((rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR) + reg) =
+			val;
 }
 
 static void wd_irq(struct trap_frame *f, void *ctx)

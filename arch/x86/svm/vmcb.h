@@ -9,15 +9,15 @@
 /* CPUID */
 #define CPUID_80000001_ECX_SVM BIT(2)
 #define CPUID_SVM_FEATURES 0x8000000a
-#define   SVM_FEAT_NP BIT(0)
-#define   SVM_FEAT_NRIPS BIT(3)
-#define   SVM_FEAT_VMCB_CLEAN BIT(5)
-#define   SVM_FEAT_FLUSH_BY_ASID BIT(6)
-#define   SVM_FEAT_DECODE_ASSISTS BIT(7)
+#define SVM_FEAT_NP BIT(0)
+#define SVM_FEAT_NRIPS BIT(3)
+#define SVM_FEAT_VMCB_CLEAN BIT(5)
+#define SVM_FEAT_FLUSH_BY_ASID BIT(6)
+#define SVM_FEAT_DECODE_ASSISTS BIT(7)
 
 /* MSRs */
 #define MSR_VM_CR 0xc0010114
-#define   VM_CR_SVMDIS BIT(4)
+#define VM_CR_SVMDIS BIT(4)
 #define MSR_VM_HSAVE_PA 0xc0010117
 
 /* Intercept vector 3 (VMCB offset 0x0c) */
@@ -59,10 +59,10 @@
 /* EVENTINJ / EXITINTINFO */
 #define SVM_EVT_VECTOR GENMASK(7, 0)
 #define SVM_EVT_TYPE GENMASK(10, 8)
-#define   SVM_EVT_TYPE_INTR 0
-#define   SVM_EVT_TYPE_NMI 2
-#define   SVM_EVT_TYPE_EXCEPTION 3
-#define   SVM_EVT_TYPE_SOFT 4
+#define SVM_EVT_TYPE_INTR 0
+#define SVM_EVT_TYPE_NMI 2
+#define SVM_EVT_TYPE_EXCEPTION 3
+#define SVM_EVT_TYPE_SOFT 4
 #define SVM_EVT_EV BIT(11)
 #define SVM_EVT_VALID BIT(31)
 #define SVM_EVT_ERROR GENMASK(63, 32)
@@ -120,68 +120,68 @@ struct vmcb_seg {
 SIZE_CHECK(struct vmcb_seg, 16);
 
 struct vmcb_control {
-	u16 cr_read, cr_write;                 /* 0x000 */
-	u16 dr_read, dr_write;                 /* 0x004 */
-	u32 exceptions;                        /* 0x008 */
-	u32 intercept3;                        /* 0x00c */
-	u32 intercept4;                        /* 0x010 */
-	u32 intercept5;                        /* 0x014 */
+	u16 cr_read, cr_write; /* 0x000 */
+	u16 dr_read, dr_write; /* 0x004 */
+	u32 exceptions;	       /* 0x008 */
+	u32 intercept3;	       /* 0x00c */
+	u32 intercept4;	       /* 0x010 */
+	u32 intercept5;	       /* 0x014 */
 	u8 reserved0[0x3c - 0x18];
-	u16 pause_filter_thresh;               /* 0x03c */
-	u16 pause_filter_count;                /* 0x03e */
-	u64 iopm_pa;                           /* 0x040 */
-	u64 msrpm_pa;                          /* 0x048 */
-	u64 tsc_offset;                        /* 0x050 */
-	u32 asid;                              /* 0x058 */
-	u8 tlb_control;                        /* 0x05c */
+	u16 pause_filter_thresh; /* 0x03c */
+	u16 pause_filter_count;	 /* 0x03e */
+	u64 iopm_pa;		 /* 0x040 */
+	u64 msrpm_pa;		 /* 0x048 */
+	u64 tsc_offset;		 /* 0x050 */
+	u32 asid;		 /* 0x058 */
+	u8 tlb_control;		 /* 0x05c */
 	u8 reserved1[3];
-	u64 vintr;                             /* 0x060 */
-	u64 interrupt_shadow;                  /* 0x068 */
-	u64 exitcode;                          /* 0x070 */
-	u64 exitinfo1;                         /* 0x078 */
-	u64 exitinfo2;                         /* 0x080 */
-	u64 exitintinfo;                       /* 0x088 */
-	u64 np_control;                        /* 0x090 */
-	u64 avic_apic_bar;                     /* 0x098 */
-	u64 ghcb_pa;                           /* 0x0a0 */
-	u64 eventinj;                          /* 0x0a8 */
-	u64 ncr3;                              /* 0x0b0 */
-	u64 virt_ext;                          /* 0x0b8 */
-	u32 clean;                             /* 0x0c0 */
+	u64 vintr;	      /* 0x060 */
+	u64 interrupt_shadow; /* 0x068 */
+	u64 exitcode;	      /* 0x070 */
+	u64 exitinfo1;	      /* 0x078 */
+	u64 exitinfo2;	      /* 0x080 */
+	u64 exitintinfo;      /* 0x088 */
+	u64 np_control;	      /* 0x090 */
+	u64 avic_apic_bar;    /* 0x098 */
+	u64 ghcb_pa;	      /* 0x0a0 */
+	u64 eventinj;	      /* 0x0a8 */
+	u64 ncr3;	      /* 0x0b0 */
+	u64 virt_ext;	      /* 0x0b8 */
+	u32 clean;	      /* 0x0c0 */
 	u32 reserved2;
-	u64 next_rip;                          /* 0x0c8 */
-	u8 insn_len;                           /* 0x0d0 */
+	u64 next_rip; /* 0x0c8 */
+	u8 insn_len;  /* 0x0d0 */
 	u8 insn_bytes[15];
 	u8 reserved3[0x400 - 0xe0];
 };
 SIZE_CHECK(struct vmcb_control, 0x400);
 
 struct vmcb_save {
-	struct vmcb_seg es, cs, ss, ds, fs, gs;  /* 0x400 */
-	struct vmcb_seg gdtr, ldtr, idtr, tr;    /* 0x460 */
+	struct vmcb_seg es, cs, ss, ds, fs, gs; /* 0x400 */
+	struct vmcb_seg gdtr, ldtr, idtr, tr;	/* 0x460 */
 	u8 reserved0[0x4cb - 0x4a0];
-	u8 cpl;                                  /* 0x4cb */
+	u8 cpl; /* 0x4cb */
 	u32 reserved1;
-	u64 efer;                                /* 0x4d0 */
+	u64 efer; /* 0x4d0 */
 	u8 reserved2[0x548 - 0x4d8];
-	u64 cr4;                                 /* 0x548 */
-	u64 cr3;                                 /* 0x550 */
-	u64 cr0;                                 /* 0x558 */
-	u64 dr7;                                 /* 0x560 */
-	u64 dr6;                                 /* 0x568 */
-	u64 rflags;                              /* 0x570 */
-	u64 rip;                                 /* 0x578 */
+	u64 cr4;    /* 0x548 */
+	u64 cr3;    /* 0x550 */
+	u64 cr0;    /* 0x558 */
+	u64 dr7;    /* 0x560 */
+	u64 dr6;    /* 0x568 */
+	u64 rflags; /* 0x570 */
+	u64 rip;    /* 0x578 */
 	u8 reserved3[0x5d8 - 0x580];
-	u64 rsp;                                 /* 0x5d8 */
-	u64 s_cet, ssp, isst_addr;               /* 0x5e0 */
-	u64 rax;                                 /* 0x5f8 */
-	u64 star, lstar, cstar, sfmask;          /* 0x600 */
-	u64 kernel_gs_base;                      /* 0x620 */
+	u64 rsp;				     /* 0x5d8 */
+	u64 s_cet, ssp, isst_addr;		     /* 0x5e0 */
+	u64 rax;				     /* 0x5f8 */
+	u64 star, lstar, cstar, sfmask;		     /* 0x600 */
+	u64 kernel_gs_base;			     /* 0x620 */
 	u64 sysenter_cs, sysenter_esp, sysenter_eip; /* 0x628 */
-	u64 cr2;                                 /* 0x640 */
+	u64 cr2;				     /* 0x640 */
 	u8 reserved4[0x668 - 0x648];
-	u64 g_pat;                               /* 0x668 */
-	u64 dbgctl;                              /* 0x670 */
+	u64 g_pat;  /* 0x668 */
+	u64 dbgctl; /* 0x670 */
 	u8 reserved5[0x1000 - 0x400 - 0x278];
 };
 SIZE_CHECK(struct vmcb_save, 0xc00);
@@ -192,7 +192,7 @@ struct vmcb {
 };
 SIZE_CHECK(struct vmcb, 4096);
 
-#define VMCB_CHECK(field, off) \
+#define VMCB_CHECK(field, off)                                                                     \
 	_Static_assert(__builtin_offsetof(struct vmcb, field) == (off), #field " offset")
 VMCB_CHECK(control.iopm_pa, 0x040);
 VMCB_CHECK(control.asid, 0x058);

@@ -1,7 +1,6 @@
 /* The VMM core: picks a backend, reads the configuration, builds the guests and runs one
  * vCPU per guest on its CPU. */
 #define LOG_TAG "vmm"
-#include <moat/acpi.h>
 #include <moat/boot_info.h>
 #include <moat/cmdline.h>
 #include <moat/errno.h>
@@ -11,16 +10,15 @@
 #include <moat/time.h>
 #include <moat/vmm.h>
 #include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
 #include "core/boot_report.h"
 #include "vmm/elf.h"
 #include "vmm/exits.h"
 #include "vmm/guest.h"
 
-/* ACPI may be absent from a build: then every configured CPU is assumed to exist. */
-#pragma weak acpi_cpus
-
 #define WATCHDOG_US (5 * 1000 * 1000ULL) /* longest run without any exit */
 #define GUEST_TIME_LIMIT_US (120 * 1000 * 1000ULL)
+#define GUEST_WAIT_MARGIN_US (10 * 1000 * 1000ULL)
 
 /* Images embedded by guests/guests.mk (build/guests/images.asm). */
 struct guest_image {
@@ -119,16 +117,6 @@ static int find_image(const struct boot_info *bi, const char *name, const void *
 	return -ENOENT;
 }
 
-/* Whether the guest's CPU exists. Until the APs run guests, guests whose CPU is not online
- * run on the boot CPU one after the other. */
-static bool cpu_exists(u32 cpu)
-{
-	const struct acpi_cpu *cpus;
-	unsigned n = acpi_cpus ? acpi_cpus(&cpus) : 0;
-
-	return n == 0 || cpu < n;
-}
-
 static void guest_destroy(struct guest *g)
 {
 	if (g->vcpu.arch)
@@ -154,7 +142,7 @@ static int guest_create(const struct boot_info *bi, struct guest *g)
 	if (err)
 		goto fail;
 	g->vcpu.guest = g;
-	g->vcpu.cpu = g->cfg.cpu < nr_cpus_online ? g->cfg.cpu : 0;
+	g->vcpu.cpu = g->cfg.cpu;
 	err = vmm_be->vcpu_create(&g->vcpu);
 	if (err)
 		goto fail;
@@ -171,9 +159,8 @@ static int guest_create(const struct boot_info *bi, struct guest *g)
 	g->watchdog_us = WATCHDOG_US;
 	vmm_be->set_watchdog(&g->vcpu, g->watchdog_us);
 	guest_memory_report(g);
-	pr_info("guest %s: image %s (%llu bytes), entry %#llx, cpu %u%s\n", g->cfg.name,
-		g->cfg.image, (unsigned long long)size, (unsigned long long)entry, g->cfg.cpu,
-		g->vcpu.cpu != g->cfg.cpu ? " (not online yet: runs on cpu 0)" : "");
+	pr_info("guest %s: image %s (%llu bytes), entry %#llx, cpu %u\n", g->cfg.name,
+		g->cfg.image, (unsigned long long)size, (unsigned long long)entry, g->vcpu.cpu);
 	return 0;
 
 fail:
@@ -201,9 +188,9 @@ int vmm_init(const struct boot_info *bi)
 				c->line);
 			continue;
 		}
-		if (!cpu_exists(c->cpu)) {
-			pr_info("guest %s not started: cpu %u does not exist on this machine\n",
-				c->name, c->cpu);
+		if (c->cpu >= MAX_CPUS || !cpu_data[c->cpu].online) {
+			pr_info("guest %s not started: cpu %u is not online (%u CPUs online)\n",
+				c->name, c->cpu, nr_cpus_online);
 			continue;
 		}
 		if (vmm_nr_guests >= vmm_caps.max_guests) {
@@ -232,7 +219,7 @@ static void vcpu_loop(struct vcpu *v)
 	struct vmm_exit e;
 
 	g->state = GUEST_RUNNING;
-	pr_info("guest %s: running on cpu %u\n", g->cfg.name, v->cpu);
+	pr_info("guest %s: running on cpu %u\n", g->cfg.name, this_cpu()->index);
 	while (g->state == GUEST_RUNNING) {
 		vmm_be->run(v, &e);
 		vmm_handle_exit(v, &e);
@@ -297,10 +284,43 @@ int vmm_run_transient(const char *name, const char *image, u64 watchdog_us,
 	return err;
 }
 
+/* Runs on the guest's own CPU for as long as the guest lives. */
+static void vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	int err = vmm_be->cpu_init();
+
+	if (err) {
+		guest_stop(v->guest, VMM_EXIT_INVALID, "%s could not be enabled on cpu %u (%d)",
+			   vmm_be->name, this_cpu()->index, err);
+		return;
+	}
+	vcpu_loop(v);
+}
+
+/* Every guest runs on its own CPU, all at once; the boot CPU waits for them. */
 void vmm_run(void)
 {
-	for (u32 i = 0; i < vmm_nr_guests; i++)
-		vcpu_loop(&vmm_guests[i].vcpu);
+	bool launched[VMM_MAX_GUESTS] = { false };
+
+	for (u32 i = 0; i < vmm_nr_guests; i++) {
+		struct guest *g = &vmm_guests[i];
+		int err = smp_call_on(g->vcpu.cpu, vcpu_thread, &g->vcpu);
+
+		if (err)
+			guest_stop(g, VMM_EXIT_NONE, "cannot start on cpu %u (%d)", g->vcpu.cpu, err);
+		launched[i] = !err;
+	}
+	for (u32 i = 0; i < vmm_nr_guests; i++) {
+		struct guest *g = &vmm_guests[i];
+
+		if (!launched[i])
+			continue;
+		if (smp_call_wait(g->vcpu.cpu, GUEST_TIME_LIMIT_US + GUEST_WAIT_MARGIN_US))
+			pr_err(-ETIMEDOUT, "guest %s on cpu %u has not finished after %llu s\n",
+			       g->cfg.name, g->vcpu.cpu,
+			       (unsigned long long)(GUEST_TIME_LIMIT_US / 1000000));
+	}
 	for (u32 i = 0; i < vmm_nr_guests; i++)
 		guest_stats(&vmm_guests[i]);
 }

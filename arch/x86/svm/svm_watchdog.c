@@ -6,15 +6,12 @@
 #include <moat/log.h>
 #include <moat/time.h>
 #include "arch/x86/cpu.h"
-#include "arch/x86/io.h"
+#include "arch/x86/apic.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/svm/svm.h"
 #include "arch/x86/trap.h"
 
 /* Local APIC registers (SDM Vol. 3A 11.4.1); x2APIC MSR = 0x800 + offset / 16. */
-#define APIC_EOI 0x0b0
-#define APIC_SVR 0x0f0
-#define APIC_SVR_ENABLE BIT(8)
 #define APIC_LVT_TIMER 0x320
 #define APIC_LVT_MASKED BIT(16)
 #define APIC_TIMER_INIT 0x380
@@ -22,42 +19,35 @@
 #define APIC_TIMER_DIV 0x3e0
 #define APIC_TIMER_DIV_16 0x3
 #define X2APIC_MSR_BASE 0x800
-#define PIC1_DATA 0x21
-#define PIC2_DATA 0xa1
 #define CALIBRATE_US 10000
 
 static int wd_vector = -1;
 static u64 wd_ticks_per_ms;
 static volatile bool wd_fired[MAX_CPUS];
 
-static bool x2apic(void)
-{
-	return rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC;
-}
-
 static u32 apic_read(u32 reg)
 {
-	if (x2apic())
+	if (apic_x2apic_mode())
 		return (u32)rdmsr(X2APIC_MSR_BASE + reg / 16);
 	return *(volatile u32 *)(uintptr_t)((rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR) + reg);
 }
 
 static void apic_write(u32 reg, u32 val)
 {
-	if (x2apic())
+	if (apic_x2apic_mode())
 		wrmsr(X2APIC_MSR_BASE + reg / 16, val);
 	else
 		*(volatile u32 *)(uintptr_t)((rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR) + reg) =
 			val;
 }
 
+/* The EOI comes from the APIC driver's hook after the handler. */
 static void wd_irq(struct trap_frame *f, void *ctx)
 {
 	wd_fired[this_cpu()->index] = true;
-	if (!irq_eoi_hook)
-		apic_write(APIC_EOI, 0);
 }
 
+/* On each CPU that runs guests, after apic_init()/apic_init_ap() enabled its local APIC. */
 int svm_watchdog_init(void)
 {
 	u32 left;
@@ -65,14 +55,10 @@ int svm_watchdog_init(void)
 	if (!(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ENABLE))
 		return pr_err(-ENODEV, "local APIC disabled: no watchdog for guests\n");
 	if (wd_vector < 0) {
-		/* moat uses no legacy PIC interrupt; a masked 8259 cannot exit a guest. */
-		outb(PIC1_DATA, 0xff);
-		outb(PIC2_DATA, 0xff);
 		wd_vector = irq_alloc_vector(wd_irq, NULL);
 		if (wd_vector < 0)
 			return pr_err(wd_vector, "no interrupt vector for the watchdog\n");
 	}
-	apic_write(APIC_SVR, apic_read(APIC_SVR) | APIC_SVR_ENABLE | VEC_SPURIOUS);
 	apic_write(APIC_LVT_TIMER, APIC_LVT_MASKED | (u32)wd_vector);
 	apic_write(APIC_TIMER_DIV, APIC_TIMER_DIV_16);
 	if (!wd_ticks_per_ms) {

@@ -31,6 +31,8 @@ const struct vmm_backend *vmm_be;
 struct vmm_caps vmm_caps;
 struct guest vmm_guests[VMM_MAX_GUESTS];
 u32 vmm_nr_guests;
+u32 vmm_nr_no_cpu;      /* valid guests left out: their CPU is not online */
+u32 vmm_nr_failed;      /* valid guests that could not be built */
 static struct vmm_config vmm_cfg;
 static char cmdline_cfg[BOOT_CMDLINE_MAX];
 
@@ -191,6 +193,7 @@ int vmm_init(const struct boot_info *bi)
 		if (c->cpu >= MAX_CPUS || !cpu_data[c->cpu].online) {
 			pr_info("guest %s not started: cpu %u is not online (%u CPUs online)\n",
 				c->name, c->cpu, nr_cpus_online);
+			vmm_nr_no_cpu++;
 			continue;
 		}
 		if (vmm_nr_guests >= vmm_caps.max_guests) {
@@ -204,6 +207,7 @@ int vmm_init(const struct boot_info *bi)
 		g->id = vmm_nr_guests + 1;
 		if (guest_create(bi, g)) {
 			pr_info("guest %s not started\n", c->name);
+			vmm_nr_failed++;
 			continue;
 		}
 		g->state = GUEST_CREATED;

@@ -18,6 +18,11 @@ SELFTEST(vmm_guests_ran, "vmm", "guests-ran")
 		st_skip(ctx, "no virtualization backend on this CPU");
 		return;
 	}
+	CHECK(ctx, vmm_nr_failed == 0, "%u configured guests could not be built", vmm_nr_failed);
+	if (!vmm_nr_guests && !vmm_nr_failed) {
+		st_skip(ctx, "no guest fits: %u guests need CPUs that are not online", vmm_nr_no_cpu);
+		return;
+	}
 	CHECK(ctx, vmm_nr_guests > 0, "no guest was started");
 	for (u32 i = 0; i < vmm_nr_guests; i++) {
 		const struct guest *g = &vmm_guests[i];

@@ -31,6 +31,7 @@ const struct vmm_backend *vmm_be;
 struct vmm_caps vmm_caps;
 struct guest vmm_guests[VMM_MAX_GUESTS];
 u32 vmm_nr_guests;
+u32 vmm_nr_bad_config;  /* guests left out: bad configuration lines */
 u32 vmm_nr_no_cpu;      /* valid guests left out: their CPU is not online */
 u32 vmm_nr_failed;      /* valid guests that could not be built */
 static struct vmm_config vmm_cfg;

@@ -58,7 +58,7 @@ extern struct vmm_caps vmm_caps;
 #define VMM_MAX_GUESTS CFG_MAX_GUESTS
 extern struct guest vmm_guests[VMM_MAX_GUESTS];
 extern u32 vmm_nr_guests;
-extern u32 vmm_nr_no_cpu, vmm_nr_failed;
+extern u32 vmm_nr_bad_config, vmm_nr_no_cpu, vmm_nr_failed;
 
 int vmm_run_transient(const char *name, const char *image, u64 watchdog_us,
 		      void (*tweak)(struct vcpu *v), struct guest *out);

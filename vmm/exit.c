@@ -34,6 +34,28 @@ static const struct msr_emul emulated_msrs[] = {
 	{MSR_IA32_APIC_BASE, 0xfee00000ULL | APIC_BASE_ENABLE},
 };
 
+const char *vmm_exit_name(enum vmm_exit_reason r)
+{
+	static const char *const names[VMM_EXIT_NR] = {
+		"none",	     "cpuid",	  "io",	      "msr-read", "msr-write",
+		"hlt",	     "hypercall", "npf",      "ext-intr", "nmi",
+		"exception", "shutdown",  "watchdog", "invalid",  "unhandled",
+	};
+
+	return (unsigned)r < VMM_EXIT_NR ? names[r] : "?";
+}
+
+const char *vmm_reg_name(enum vmm_reg r)
+{
+	static const char *const names[VMM_REG_NR] = {
+		"rax", "rcx",	 "rdx", "rbx", "rsp", "rbp", "rsi",  "rdi",
+		"r8",  "r9",	 "r10", "r11", "r12", "r13", "r14",  "r15",
+		"rip", "rflags", "cr0", "cr2", "cr3", "cr4", "efer",
+	};
+
+	return (unsigned)r < VMM_REG_NR ? names[r] : "?";
+}
+
 int guest_stop(struct guest *g, enum vmm_exit_reason why, const char *fmt, ...)
 {
 	va_list ap;

@@ -31,13 +31,6 @@ static void *npt_p2v(void *ctx, u64 pa)
 
 static const struct pt_ops npt_ops = {npt_alloc, npt_free, npt_p2v, NULL, NULL};
 
-void *guest_ptr(struct guest *g, u64 gpa, u64 len)
-{
-	if (gpa >= g->ram_size || len > g->ram_size - gpa)
-		return NULL;
-	return (void *)(uintptr_t)(g->ram_hpa + gpa);
-}
-
 static u64 canary_value(u64 hpa, unsigned i)
 {
 	return 0x6d6f6174ca7a5a00ULL ^ (hpa * 0x9e3779b97f4a7c15ULL) ^ i;

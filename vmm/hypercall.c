@@ -97,7 +97,8 @@ int vmm_handle_hypercall(struct vcpu *v, const struct vmm_exit *e)
 		vmm_console_flush(g);
 		g->state = GUEST_DONE;
 		pr_info("guest %s shut down (code %llu)\n", g->cfg.name, (unsigned long long)a0);
-		return 0;
+		ret = 0;
+		break;
 	case HC_EXPECT_STOP:
 		g->expect_stop_gpa = a0;
 		g->expect_stop = true;

@@ -6,6 +6,7 @@
 #include <moat/log.h>
 #include <moat/string.h>
 #include "vmm/exits.h"
+#include "vmm/vpci.h"
 
 /* 16550 UART registers (offsets from COM1_BASE) */
 #define COM1_BASE 0x3f8
@@ -28,14 +29,6 @@
 /* PCI configuration mechanism #1 */
 #define PCI_CONF_ADDR 0xcf8
 #define PCI_CONF_DATA 0xcfc
-#define PCI_ADDR_ENABLE BIT(31)
-#define PCI_ADDR_BUS GENMASK(23, 16)
-#define PCI_ADDR_DEVFN GENMASK(15, 8)
-#define PCI_ADDR_REG GENMASK(7, 2)
-/* The host bridge every guest sees at 00:00.0 (the q35 MCH's IDs). */
-#define VPCI_HOST_VENDOR 0x8086
-#define VPCI_HOST_DEVICE 0x29c0
-#define VPCI_CLASS_HOST_BRIDGE 0x060000
 
 void vmm_console_flush(struct guest *g)
 {
@@ -105,24 +98,6 @@ static void com_write(struct guest *g, u16 reg, u8 val)
 	}
 }
 
-static u32 vpci_read(struct guest *g, u16 offset, u8 size)
-{
-	u32 a = g->pci_addr, reg, val = 0xffffffff;
-
-	if (!(a & PCI_ADDR_ENABLE) || FIELD_GET(PCI_ADDR_BUS, a) || FIELD_GET(PCI_ADDR_DEVFN, a))
-		return size == 4 ? 0xffffffff : (1u << (size * 8)) - 1;
-	reg = (u32)FIELD_GET(PCI_ADDR_REG, a) * 4;
-	switch (reg) {
-	case 0x00: val = VPCI_HOST_VENDOR | (VPCI_HOST_DEVICE << 16); break;
-	case 0x04: val = 0; break;			     /* command, status */
-	case 0x08: val = VPCI_CLASS_HOST_BRIDGE << 8; break; /* class, revision 0 */
-	case 0x0c: val = 0; break;			     /* header type 0 */
-	default: val = 0; break;
-	}
-	val >>= offset * 8;
-	return size == 4 ? val : val & ((1u << (size * 8)) - 1);
-}
-
 static bool io_emulated(struct guest *g, const struct vmm_exit *e, u32 *val)
 {
 	u16 port = e->io.port;
@@ -143,9 +118,16 @@ static bool io_emulated(struct guest *g, const struct vmm_exit *e, u32 *val)
 	}
 	if (port >= PCI_CONF_DATA && port < PCI_CONF_DATA + 4 &&
 	    (port - PCI_CONF_DATA) + e->io.size <= 4) {
-		if (e->io.in)
-			*val = vpci_read(g, port - PCI_CONF_DATA, e->io.size);
-		/* writes: the host bridge has nothing writable */
+		if (!(g->pci_addr & PCI_ADDR_ENABLE))
+			*val = 0xffffffff; /* no configuration cycle: the bus floats */
+		else if (e->io.in)
+			*val = vpci_read(g, vpci_addr_bdf(g->pci_addr),
+					 vpci_addr_reg(g->pci_addr) + (port - PCI_CONF_DATA),
+					 e->io.size);
+		else
+			vpci_write(g, vpci_addr_bdf(g->pci_addr),
+				   vpci_addr_reg(g->pci_addr) + (port - PCI_CONF_DATA), e->io.size,
+				   *val);
 		return true;
 	}
 	return false;

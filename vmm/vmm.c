@@ -31,33 +31,11 @@ const struct vmm_backend *vmm_be;
 struct vmm_caps vmm_caps;
 struct guest vmm_guests[VMM_MAX_GUESTS];
 u32 vmm_nr_guests;
-u32 vmm_nr_bad_config;  /* guests left out: bad configuration lines */
-u32 vmm_nr_no_cpu;      /* valid guests left out: their CPU is not online */
-u32 vmm_nr_failed;      /* valid guests that could not be built */
+u32 vmm_nr_bad_config; /* guests left out: bad configuration lines */
+u32 vmm_nr_no_cpu;     /* valid guests left out: their CPU is not online */
+u32 vmm_nr_failed;     /* valid guests that could not be built */
 static struct vmm_config vmm_cfg;
 static char cmdline_cfg[BOOT_CMDLINE_MAX];
-
-const char *vmm_exit_name(enum vmm_exit_reason r)
-{
-	static const char *const names[VMM_EXIT_NR] = {
-		"none",	     "cpuid",	  "io",	      "msr-read", "msr-write",
-		"hlt",	     "hypercall", "npf",      "ext-intr", "nmi",
-		"exception", "shutdown",  "watchdog", "invalid",  "unhandled",
-	};
-
-	return (unsigned)r < VMM_EXIT_NR ? names[r] : "?";
-}
-
-const char *vmm_reg_name(enum vmm_reg r)
-{
-	static const char *const names[VMM_REG_NR] = {
-		"rax", "rcx",	 "rdx", "rbx", "rsp", "rbp", "rsi",  "rdi",
-		"r8",  "r9",	 "r10", "r11", "r12", "r13", "r14",  "r15",
-		"rip", "rflags", "cr0", "cr2", "cr3", "cr4", "efer",
-	};
-
-	return (unsigned)r < VMM_REG_NR ? names[r] : "?";
-}
 
 static int pick_backend(void)
 {
@@ -162,8 +140,8 @@ static int guest_create(const struct boot_info *bi, struct guest *g)
 	g->watchdog_us = WATCHDOG_US;
 	vmm_be->set_watchdog(&g->vcpu, g->watchdog_us);
 	guest_memory_report(g);
-	pr_info("guest %s: image %s (%llu bytes), entry %#llx, cpu %u\n", g->cfg.name,
-		g->cfg.image, (unsigned long long)size, (unsigned long long)entry, g->vcpu.cpu);
+	pr_info("guest %s: image %s (%llu bytes), entry %#llx, cpu %u\n", g->cfg.name, g->cfg.image,
+		(unsigned long long)size, (unsigned long long)entry, g->vcpu.cpu);
 	return 0;
 
 fail:
@@ -306,14 +284,15 @@ static void vcpu_thread(void *arg)
 /* Every guest runs on its own CPU, all at once; the boot CPU waits for them. */
 void vmm_run(void)
 {
-	bool launched[VMM_MAX_GUESTS] = { false };
+	bool launched[VMM_MAX_GUESTS] = {false};
 
 	for (u32 i = 0; i < vmm_nr_guests; i++) {
 		struct guest *g = &vmm_guests[i];
 		int err = smp_call_on(g->vcpu.cpu, vcpu_thread, &g->vcpu);
 
 		if (err)
-			guest_stop(g, VMM_EXIT_NONE, "cannot start on cpu %u (%d)", g->vcpu.cpu, err);
+			guest_stop(g, VMM_EXIT_NONE, "cannot start on cpu %u (%d)", g->vcpu.cpu,
+				   err);
 		launched[i] = !err;
 	}
 	for (u32 i = 0; i < vmm_nr_guests; i++) {

@@ -63,7 +63,13 @@ extern u32 vmm_nr_bad_config, vmm_nr_no_cpu, vmm_nr_failed;
 int vmm_run_transient(const char *name, const char *image, u64 watchdog_us,
 		      void (*tweak)(struct vcpu *v), struct guest *out);
 
-/* Guest-physical to host-virtual: NULL unless [gpa, gpa+len) lies inside the guest's RAM. */
-void *guest_ptr(struct guest *g, u64 gpa, u64 len);
+/* Guest-physical to host-virtual: NULL unless [gpa, gpa+len) lies inside the guest's RAM
+ * (the hypervisor identity-maps RAM, so the host-physical address is the pointer). */
+static inline void *guest_ptr(struct guest *g, u64 gpa, u64 len)
+{
+	if (gpa >= g->ram_size || len > g->ram_size - gpa)
+		return NULL;
+	return (void *)(uintptr_t)(g->ram_hpa + gpa);
+}
 
 #endif

@@ -20,7 +20,8 @@ SELFTEST(vmm_guests_ran, "vmm", "guests-ran")
 	}
 	CHECK(ctx, vmm_nr_failed == 0, "%u configured guests could not be built", vmm_nr_failed);
 	if (!vmm_nr_guests && !vmm_nr_failed) {
-		st_skip(ctx, "no guest to run: %u with a bad configuration, %u whose CPU is not online",
+		st_skip(ctx,
+			"no guest to run: %u with a bad configuration, %u whose CPU is not online",
 			vmm_nr_bad_config, vmm_nr_no_cpu);
 		return;
 	}

@@ -1,0 +1,348 @@
+/* The core's exit handling against a fake backend: CPUID filtering, denied and emulated
+ * port I/O, the COM1 line relay, the virtual PCI space, MSR filtering, hypercall argument
+ * and pointer checks, and stopping a guest on a nested page fault or an unhandled exit. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <moat/console.h>
+#include <moat/errno.h>
+#include <moat/hypercall.h>
+#include <moat/selftest.h>
+#include "vmm/exits.h"
+#include "host_shim.h"
+
+/* ---- fake backend */
+static u64 regs[VMM_REG_NR];
+static int skipped, injected_vector = -1, injected_error;
+
+static u64 f_get(struct vcpu *v, enum vmm_reg r)
+{
+	return regs[r];
+}
+static void f_set(struct vcpu *v, enum vmm_reg r, u64 val)
+{
+	regs[r] = val;
+}
+static void f_skip(struct vcpu *v, const struct vmm_exit *e)
+{
+	skipped++;
+	regs[VMM_REG_RIP] = e->rip + e->insn_len;
+}
+static int f_inject(struct vcpu *v, u8 vector, bool has_error, u32 error)
+{
+	injected_vector = vector;
+	injected_error = has_error ? (int)error : -1;
+	return 0;
+}
+static void f_dump(struct vcpu *v) {}
+
+static const struct vmm_backend fake = {
+	.name = "fake",
+	.get_reg = f_get,
+	.set_reg = f_set,
+	.skip_instruction = f_skip,
+	.inject_exception = f_inject,
+	.dump = f_dump,
+};
+const struct vmm_backend *vmm_be = &fake;
+struct vmm_caps vmm_caps = {.hypercall_insn = VMM_HC_VMMCALL};
+
+/* ---- console and TAP counters the handlers use */
+static char console[8192];
+static size_t console_len;
+static unsigned counted[3];
+
+void console_write(const char *s, size_t n)
+{
+	assert_true(console_len + n < sizeof(console));
+	memcpy(console + console_len, s, n);
+	console_len += n;
+	console[console_len] = 0;
+}
+
+void tap_count(enum tap_status st)
+{
+	counted[st]++;
+}
+
+/* ---- a guest with 64 KiB of RAM */
+#define RAM_SIZE (64 * 1024)
+static struct guest g;
+static u8 *ram;
+
+static int setup(void **state)
+{
+	memset(&g, 0, sizeof(g));
+	memset(regs, 0, sizeof(regs));
+	ram = calloc(1, RAM_SIZE);
+	g.id = 3;
+	g.ram_hpa = (u64)(uintptr_t)ram;
+	g.ram_size = RAM_SIZE;
+	g.state = GUEST_RUNNING;
+	strcpy(g.cfg.name, "gst");
+	g.vcpu.guest = &g;
+	g.vcpu.cpu = 2;
+	skipped = 0;
+	injected_vector = -1;
+	console_len = 0;
+	console[0] = 0;
+	memset(counted, 0, sizeof(counted));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	free(ram);
+	return 0;
+}
+
+static struct vmm_exit io_exit(u16 port, u8 size, bool in)
+{
+	struct vmm_exit e = {.reason = VMM_EXIT_IO, .rip = 0x1000, .insn_len = 1};
+
+	e.io.port = port;
+	e.io.size = size;
+	e.io.in = in;
+	return e;
+}
+
+static u64 port_in(u16 port, u8 size, u64 rax_before)
+{
+	struct vmm_exit e = io_exit(port, size, true);
+
+	regs[VMM_REG_RAX] = rax_before;
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	return regs[VMM_REG_RAX];
+}
+
+static void port_out(u16 port, u8 size, u32 val)
+{
+	struct vmm_exit e = io_exit(port, size, false);
+
+	regs[VMM_REG_RAX] = val;
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+}
+
+static void test_cpuid(void **state)
+{
+	struct vmm_exit e = {.reason = VMM_EXIT_CPUID, .rip = 0x2000, .insn_len = 2};
+	char sig[13] = {0};
+
+	e.cpuid.leaf = 1;
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_false(regs[VMM_REG_RCX] & BIT(5)); /* VMX hidden */
+	assert_true(regs[VMM_REG_RCX] & BIT(31)); /* hypervisor present */
+	assert_int_equal(regs[VMM_REG_RIP], 0x2002);
+	e.cpuid.leaf = 0x80000001;
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_false(regs[VMM_REG_RCX] & BIT(2)); /* SVM hidden */
+	e.cpuid.leaf = 0x8000000a;
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(regs[VMM_REG_RAX] | regs[VMM_REG_RBX] | regs[VMM_REG_RDX], 0);
+	e.cpuid.leaf = MOAT_CPUID_LEAF;
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	memcpy(sig, &regs[VMM_REG_RBX], 4);
+	memcpy(sig + 4, &regs[VMM_REG_RCX], 4);
+	memcpy(sig + 8, &regs[VMM_REG_RDX], 4);
+	assert_string_equal(sig, MOAT_CPUID_SIGNATURE);
+	assert_int_equal(regs[VMM_REG_RAX], MOAT_CPUID_INFO);
+	e.cpuid.leaf = MOAT_CPUID_INFO;
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(regs[VMM_REG_RAX], 3);
+	assert_int_equal(regs[VMM_REG_RBX], 2);
+	assert_int_equal(regs[VMM_REG_RCX], MOAT_HC_INSN_VMMCALL);
+	assert_int_equal(g.exits[VMM_EXIT_CPUID], 5);
+}
+
+static void test_io_denied(void **state)
+{
+	/* Reads give all-ones in the accessed width, the rest of RAX kept (32-bit: zeroed). */
+	assert_int_equal(port_in(0x64, 1, 0x1122334455667700ULL), 0x11223344556677ffULL);
+	assert_int_equal(port_in(0x64, 2, 0x1122334455660000ULL), 0x112233445566ffffULL);
+	assert_int_equal(port_in(0x64, 4, 0x1122334455667788ULL), 0xffffffffULL);
+	port_out(0xf4, 4, 0x21);
+	assert_int_equal(g.io_denied, 4);
+	assert_int_equal(skipped, 4);
+	assert_int_equal(g.state, GUEST_RUNNING);
+	/* A wide access to COM1 is not the UART's: denied too. */
+	assert_int_equal(port_in(0x3f8, 2, 0), 0xffff);
+	assert_int_equal(g.io_denied, 5);
+}
+
+static void test_com1_relay(void **state)
+{
+	assert_int_equal(port_in(0x3fd, 1, 0) & 0x60, 0x60); /* THR empty */
+	for (const char *s = "hello\r\nwor"; *s; s++)
+		port_out(0x3f8, 1, (u8)*s);
+	assert_string_equal(console, "[gst] hello\n");
+	port_out(0x3f8, 1, 0x1b); /* ESC: replaced */
+	port_out(0x3f8, 1, 'd');
+	port_out(0x3f8, 1, '\n');
+	assert_string_equal(console, "[gst] hello\n[gst] wor?d\n");
+	/* DLAB: divisor latch, not output. */
+	port_out(0x3fb, 1, 0x80);
+	port_out(0x3f8, 1, 0x01);
+	assert_int_equal(port_in(0x3f8, 1, 0), 0x01);
+	port_out(0x3fb, 1, 0x03);
+	/* A long line is cut into whole lines, never lost. */
+	console_len = 0;
+	for (int i = 0; i < 300; i++)
+		port_out(0x3f8, 1, 'x');
+	port_out(0x3f8, 1, '\n');
+	assert_int_equal(strncmp(console, "[gst] x", 7), 0);
+	assert_int_equal(console[console_len - 1], '\n');
+	assert_int_equal(g.io_denied, 0);
+}
+
+static void test_vpci(void **state)
+{
+	port_out(0xcf8, 4, 0x80000000);
+	assert_int_equal(port_in(0xcfc, 4, 0), 0x29c08086);
+	assert_int_equal(port_in(0xcfe, 2, 0), 0x29c0);
+	port_out(0xcf8, 4, 0x80000008);
+	assert_int_equal(port_in(0xcfc, 4, 0) >> 8, 0x060000);
+	port_out(0xcf8, 4, 0x80010000); /* bus 1 */
+	assert_int_equal(port_in(0xcfc, 4, 0), 0xffffffff);
+	port_out(0xcf8, 4, 0x80000800); /* 00:01.0 */
+	assert_int_equal(port_in(0xcfc, 1, 0), 0xff);
+	port_out(0xcf8, 4, 0x00000000); /* enable bit clear */
+	assert_int_equal(port_in(0xcfc, 4, 0), 0xffffffff);
+	assert_int_equal(port_in(0xcf8, 4, 0), 0);
+	assert_int_equal(g.io_denied, 0);
+}
+
+static void test_msrs(void **state)
+{
+	struct vmm_exit e = {.reason = VMM_EXIT_MSR_READ, .rip = 0x3000, .insn_len = 2};
+
+	e.msr.index = 0xc0010117; /* VM_HSAVE_PA */
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(injected_vector, 13);
+	assert_int_equal(injected_error, 0);
+	assert_int_equal(skipped, 0);
+	injected_vector = -1;
+	regs[VMM_REG_EFER] = BIT(12) | BIT(10) | BIT(8) | BIT(11);
+	e.msr.index = 0xc0000080;
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(regs[VMM_REG_RAX], BIT(10) | BIT(8) | BIT(11)); /* no SVME */
+	assert_int_equal(injected_vector, -1);
+	e.reason = VMM_EXIT_MSR_WRITE;
+	e.msr.value = BIT(8); /* leaving long mode */
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(injected_vector, 13);
+	assert_int_equal(g.msr_denied, 2);
+}
+
+static long call(u64 nr, u64 a0, u64 a1, u64 a2)
+{
+	struct vmm_exit e = {.reason = VMM_EXIT_HYPERCALL, .rip = 0x4000, .insn_len = 3};
+
+	regs[VMM_REG_RAX] = nr;
+	regs[VMM_REG_RDI] = a0;
+	regs[VMM_REG_RSI] = a1;
+	regs[VMM_REG_RDX] = a2;
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(regs[VMM_REG_RIP], 0x4003);
+	return (long)regs[VMM_REG_RAX];
+}
+
+static void test_hypercall_pointers(void **state)
+{
+	struct moat_guest_info *info = (void *)(ram + 0x100);
+
+	assert_int_equal(call(HC_ECHO, 5, 0, 0), 5 ^ HC_ECHO_MAGIC);
+	assert_int_equal(call(99, 0, 0, 0), -ENOSYS);
+	memcpy(ram + 0x200, "hi\n", 3);
+	assert_int_equal(call(HC_CONSOLE_WRITE, 0x200, 3, 0), 3);
+	assert_string_equal(console, "[gst] hi\n");
+	assert_int_equal(call(HC_CONSOLE_WRITE, RAM_SIZE, 1, 0), -EFAULT);
+	assert_int_equal(call(HC_CONSOLE_WRITE, RAM_SIZE - 2, 3, 0), -EFAULT);
+	assert_int_equal(call(HC_CONSOLE_WRITE, RAM_SIZE - 3, 3, 0), 3);
+	assert_int_equal(call(HC_CONSOLE_WRITE, ~0ULL - 10, 100, 0), -EFAULT);
+	assert_int_equal(call(HC_CONSOLE_WRITE, 0, HC_CONSOLE_MAX + 1, 0), -E2BIG);
+	assert_int_equal(call(HC_GET_INFO, 0x100, 0, 0), 0);
+	assert_int_equal(info->id, 3);
+	assert_int_equal(info->cpu, 2);
+	assert_int_equal(info->ram_size, RAM_SIZE);
+	assert_string_equal(info->name, "gst");
+	assert_int_equal(call(HC_GET_INFO, RAM_SIZE - sizeof(*info) + 1, 0, 0), -EFAULT);
+	assert_int_equal(call(HC_GET_INFO, 1ULL << 40, 0, 0), -EFAULT);
+	assert_int_equal(g.state, GUEST_RUNNING);
+}
+
+static void test_hypercall_report(void **state)
+{
+	console_len = 0;
+	memcpy(ram + 0x300, "cpu: thing", 10);
+	assert_int_equal(call(HC_REPORT, HC_TEST_PASS, 0x300, 10), 0);
+	assert_int_equal(call(HC_REPORT, HC_TEST_FAIL, 0x300, 10), 0);
+	assert_string_equal(console, "[gst] ok 1 - cpu: thing\n[gst] not ok 2 - cpu: thing\n");
+	assert_int_equal(counted[TAP_PASS], 1);
+	assert_int_equal(counted[TAP_FAIL], 1);
+	assert_int_equal(call(HC_REPORT, 3, 0x300, 10), -EINVAL);
+	assert_int_equal(call(HC_REPORT, HC_TEST_PASS, 0x300, 0), -E2BIG);
+	assert_int_equal(call(HC_REPORT, HC_TEST_PASS, 0x300, HC_REPORT_MAX + 1), -E2BIG);
+	assert_int_equal(call(HC_REPORT, HC_TEST_PASS, RAM_SIZE - 4, 10), -EFAULT);
+	memcpy(ram + 0x300, "no colon", 8);
+	assert_int_equal(call(HC_REPORT, HC_TEST_PASS, 0x300, 8), -EINVAL);
+	memcpy(ram + 0x300, "cpu: a\nok", 9); /* would forge a second TAP line */
+	assert_int_equal(call(HC_REPORT, HC_TEST_PASS, 0x300, 9), -EINVAL);
+	assert_int_equal(counted[TAP_PASS] + counted[TAP_FAIL] + counted[TAP_SKIP], 2);
+	assert_int_equal(call(HC_SHUTDOWN, 0, 0, 0), 0);
+	assert_int_equal(g.state, GUEST_DONE);
+}
+
+static void test_stops(void **state)
+{
+	struct vmm_exit e = {.reason = VMM_EXIT_NPF, .rip = 0x5000};
+
+	e.npf.gpa = RAM_SIZE;
+	e.npf.access = VMM_NPF_READ;
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), -EFAULT);
+	assert_int_equal(g.state, GUEST_STOPPED);
+	assert_int_equal(g.stop_exit, VMM_EXIT_NPF);
+	assert_int_equal(g.stop_gpa, RAM_SIZE);
+	assert_non_null(strstr(g.stop_reason, "GPA 0x10000"));
+
+	teardown(NULL);
+	setup(NULL);
+	e = (struct vmm_exit){.reason = VMM_EXIT_UNHANDLED, .raw = 0x8f};
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), -EFAULT);
+	assert_int_equal(g.state, GUEST_STOPPED);
+	assert_int_equal(g.exits[VMM_EXIT_UNHANDLED], 1);
+	assert_non_null(strstr(g.stop_reason, "unhandled"));
+
+	teardown(NULL);
+	setup(NULL);
+	e = (struct vmm_exit){.reason = VMM_EXIT_SHUTDOWN};
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), -EFAULT);
+	assert_int_equal(g.stop_exit, VMM_EXIT_SHUTDOWN);
+
+	teardown(NULL);
+	setup(NULL);
+	e = (struct vmm_exit){.reason = VMM_EXIT_EXT_INTR};
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(g.state, GUEST_RUNNING);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_cpuid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_io_denied, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_com1_relay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vpci, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_msrs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hypercall_pointers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hypercall_report, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stops, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

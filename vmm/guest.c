@@ -109,7 +109,11 @@ int guest_memory_init(struct guest *g, const struct vmm_caps *caps)
 
 	g->ram_size = g->cfg.memory;
 	/* RAM and guard in one chunk: the guard is what a broken nested map would hit. */
-	g->ram_hpa = pages_alloc(g->ram_size + GUARD_SIZE, 2 * MiB);
+	/* 1 GiB alignment lets the nested tables use 1 GiB pages; 2 MiB is the minimum. */
+	if (caps->npt_max_leaf >= 2 && IS_ALIGNED(g->ram_size, GiB))
+		g->ram_hpa = pages_alloc(g->ram_size + GUARD_SIZE, GiB);
+	if (!g->ram_hpa)
+		g->ram_hpa = pages_alloc(g->ram_size + GUARD_SIZE, 2 * MiB);
 	if (!g->ram_hpa)
 		return pr_err(-ENOMEM, "guest %s: no %llu MiB of 2 MiB aligned RAM\n", g->cfg.name,
 			      (unsigned long long)(g->ram_size / MiB));

@@ -38,6 +38,7 @@ enum vmm_exit_reason {
 	VMM_EXIT_WATCHDOG,  /* the budget given to set_watchdog() ran out */
 	VMM_EXIT_INVALID,   /* entry failed: invalid guest state / VMCB / VMCS */
 	VMM_EXIT_UNHANDLED, /* anything else: see raw */
+	VMM_EXIT_VIRT_INSN, /* a VMX/SVM instruction (not the hypercall): the guest gets #UD */
 	VMM_EXIT_NR
 };
 

@@ -5,6 +5,7 @@
 #include <moat/log.h>
 #include <moat/string.h>
 #include "arch/x86/cpu.h"
+#include "arch/x86/trap.h"
 #include "vmm/exits.h"
 
 /* CPUID.1 */
@@ -37,9 +38,9 @@ static const struct msr_emul emulated_msrs[] = {
 const char *vmm_exit_name(enum vmm_exit_reason r)
 {
 	static const char *const names[VMM_EXIT_NR] = {
-		"none",	     "cpuid",	  "io",	      "msr-read", "msr-write",
-		"hlt",	     "hypercall", "npf",      "ext-intr", "nmi",
-		"exception", "shutdown",  "watchdog", "invalid",  "unhandled",
+		"none",	     "cpuid",	"io",	     "msr-read",  "msr-write", "hlt",
+		"hypercall", "npf",	"ext-intr",  "nmi",	  "exception", "shutdown",
+		"watchdog",  "invalid", "unhandled", "virt-insn",
 	};
 
 	return (unsigned)r < VMM_EXIT_NR ? names[r] : "?";
@@ -146,7 +147,7 @@ static int handle_msr(struct vcpu *v, const struct vmm_exit *e)
 			   !(e->msr.value & EFER_LMA)) {
 			/* Leaving long mode or setting unknown bits: refuse. */
 			v->guest->msr_denied++;
-			return vmm_be->inject_exception(v, 13, true, 0);
+			return vmm_be->inject_exception(v, VEC_GP, true, 0);
 		} else {
 			vmm_be->set_reg(v, VMM_REG_EFER, e->msr.value);
 		}
@@ -156,7 +157,7 @@ static int handle_msr(struct vcpu *v, const struct vmm_exit *e)
 	v->guest->msr_denied++;
 	pr_debug("guest %s: %s of MSR %#x refused (#GP)\n", v->guest->cfg.name,
 		 e->reason == VMM_EXIT_MSR_READ ? "read" : "write", e->msr.index);
-	return vmm_be->inject_exception(v, 13, true, 0);
+	return vmm_be->inject_exception(v, VEC_GP, true, 0);
 }
 
 static int handle_npf(struct vcpu *v, const struct vmm_exit *e)
@@ -198,6 +199,9 @@ int vmm_handle_exit(struct vcpu *v, const struct vmm_exit *e)
 		return guest_stop(g, VMM_EXIT_HLT, "halted with no interrupt source (rip %#llx)",
 				  (unsigned long long)e->rip);
 	case VMM_EXIT_HYPERCALL: return vmm_handle_hypercall(v, e);
+	case VMM_EXIT_VIRT_INSN:
+		/* Virtualization is hidden from guests: as on a CPU without it, #UD. */
+		return vmm_be->inject_exception(v, VEC_UD, false, 0);
 	case VMM_EXIT_NPF: return handle_npf(v, e);
 	case VMM_EXIT_EXT_INTR:
 	case VMM_EXIT_NMI:

@@ -52,6 +52,38 @@ static void test_bad_pointers(void)
 	test_end();
 }
 
+/* SVM instructions with RAX at host memory (moat's image is at host-physical 2 MiB): on a
+ * CPU without SVM they raise #UD, and so they must here. VMLOAD/VMSAVE left to the guest
+ * would read or write that host page. */
+static void test_svm_instructions(void)
+{
+	static const struct {
+		const char *name;
+		u8 modrm; /* 0f 01 xx */
+	} insns[] = {
+		{"vmrun", 0xd8}, {"vmload", 0xda}, {"vmsave", 0xdb},  {"stgi", 0xdc},
+		{"clgi", 0xdd},	 {"skinit", 0xde}, {"invlpga", 0xdf},
+	};
+	/* 0f 01 xx; ret, executed from a writable data buffer that the guest's tables map
+	 * executable. */
+	static u8 stub[8] __aligned(8);
+
+	test_begin("attack", "svm-instructions-ud");
+	for (unsigned i = 0; i < ARRAY_SIZE(insns); i++) {
+		stub[0] = 0x0f;
+		stub[1] = 0x01;
+		stub[2] = insns[i].modrm;
+		stub[3] = 0xc3;
+		guest_expect = (struct expected_exception){.vector = 6, .skip = 3};
+		__asm__ volatile("call *%1" ::"a"(0x200000ULL), "r"(stub), "c"(0ULL)
+				 : "memory", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11");
+		check(guest_expect.seen == 1, "%s: #UD taken %d times", insns[i].name,
+		      guest_expect.seen);
+		guest_expect.vector = -1;
+	}
+	test_end();
+}
+
 static void touch_past_ram(void)
 {
 	u64 gpa = guest_info.ram_size;
@@ -73,5 +105,6 @@ void guest_main(void)
 	cpu_suite();
 	test_ports();
 	test_bad_pointers();
+	test_svm_instructions();
 	touch_past_ram();
 }

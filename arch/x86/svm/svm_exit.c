@@ -101,6 +101,13 @@ void svm_decode_exit(struct vcpu *v, struct svm_vcpu *s, struct vmm_exit *e)
 		break;
 	case SVM_EXIT_HLT: e->reason = VMM_EXIT_HLT; break;
 	case SVM_EXIT_VMMCALL: e->reason = VMM_EXIT_HYPERCALL; break;
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA: e->reason = VMM_EXIT_VIRT_INSN; break;
 	case SVM_EXIT_NPF: decode_npf(e, info1, info2); break;
 	case SVM_EXIT_INTR: e->reason = VMM_EXIT_EXT_INTR; break;
 	case SVM_EXIT_NMI: e->reason = VMM_EXIT_NMI; break;

@@ -23,6 +23,20 @@ static s64 hc_console_write(struct guest *g, u64 gpa, u64 len)
 	return (s64)len;
 }
 
+/* "suite: id", and for a skip optionally " # SKIP reason": the printed line must parse as
+ * exactly the status that is counted. */
+static bool report_text_valid(const char *text, u64 status)
+{
+	const char *colon = strchr(text, ':'), *hash = strchr(text, '#');
+
+	if (!colon || colon == text || colon[1] != ' ' || !colon[2])
+		return false;
+	if (!hash)
+		return true;
+	return status == HC_TEST_SKIP && hash > colon + 2 && hash[-1] == ' ' &&
+	       !strncmp(hash, "# SKIP ", 7) && hash[7] && !strchr(hash + 1, '#');
+}
+
 /* The guest's TAP line is printed here, so that the line and the count in the summary
  * come from one place: "[<guest>] ok N - <suite>: <id>". */
 static s64 hc_report(struct guest *g, u64 status, u64 gpa, u64 len)
@@ -45,7 +59,7 @@ static s64 hc_report(struct guest *g, u64 status, u64 gpa, u64 len)
 			return -EINVAL;
 	}
 	text[len] = 0;
-	if (!strchr(text, ':'))
+	if (!report_text_valid(text, status))
 		return -EINVAL;
 	vmm_console_flush(g);
 	g->results[status]++;

@@ -30,14 +30,26 @@
 #define PCI_CONF_ADDR 0xcf8
 #define PCI_CONF_DATA 0xcfc
 
+/* Results reach the summary only through the REPORT hypercall, which prints the guest's
+ * TAP line itself: a console line that looks like one is marked so that no parser counts
+ * it as a result. */
+static bool looks_like_tap(const char *s, u32 len)
+{
+	u32 skip = len >= 4 && !strncmp(s, "not ", 4) ? 4 : 0;
+
+	return len - skip >= 3 && !strncmp(s + skip, "ok ", 3);
+}
+
 void vmm_console_flush(struct guest *g)
 {
-	char line[GUEST_CONSOLE_LINE + CFG_NAME_MAX + 8];
+	char line[GUEST_CONSOLE_LINE + CFG_NAME_MAX + 32];
 	int n;
 
 	if (!g->con_len)
 		return;
-	n = snprintf(line, sizeof(line), "[%s] %.*s\n", g->cfg.name, (int)g->con_len, g->con);
+	n = snprintf(line, sizeof(line), "[%s] %s%.*s\n", g->cfg.name,
+		     looks_like_tap(g->con, g->con_len) ? "# console, not a result: " : "",
+		     (int)g->con_len, g->con);
 	console_write(line, (size_t)MIN(n, (int)sizeof(line) - 1));
 	g->con_len = 0;
 }

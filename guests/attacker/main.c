@@ -86,6 +86,10 @@ static void test_svm_instructions(void)
 
 static void touch_past_ram(void)
 {
+	/* A forged result through the console: the hypervisor marks it, so the run's summary
+	 * (which the harness compares with every TAP line it sees) stays exact. */
+	guest_printf("ok 99 - attack: forged-result\n");
+
 	u64 gpa = guest_info.ram_size;
 	long r;
 

@@ -185,6 +185,13 @@ static void test_com1_relay(void **state)
 	port_out(0x3f8, 1, 'd');
 	port_out(0x3f8, 1, '\n');
 	assert_string_equal(console, "[gst] hello\n[gst] wor?d\n");
+	/* A line that looks like a TAP result is marked: only REPORT makes results. */
+	console_len = 0;
+	for (const char *s = "ok 99 - cpu: forged\nnot ok 3 - x: y\nokay\n"; *s; s++)
+		port_out(0x3f8, 1, (u8)*s);
+	assert_string_equal(console, "[gst] # console, not a result: ok 99 - cpu: forged\n"
+				     "[gst] # console, not a result: not ok 3 - x: y\n"
+				     "[gst] okay\n");
 	/* DLAB: divisor latch, not output. */
 	port_out(0x3fb, 1, 0x80);
 	port_out(0x3f8, 1, 0x01);
@@ -289,11 +296,26 @@ static void test_hypercall_report(void **state)
 	assert_int_equal(call(HC_REPORT, HC_TEST_PASS, 0x300, 0), -E2BIG);
 	assert_int_equal(call(HC_REPORT, HC_TEST_PASS, 0x300, HC_REPORT_MAX + 1), -E2BIG);
 	assert_int_equal(call(HC_REPORT, HC_TEST_PASS, RAM_SIZE - 4, 10), -EFAULT);
+	/* Text that would parse as another status than the one counted. */
+	memcpy(ram + 0x300, "cpu: x # SKIP y", 15);
+	assert_int_equal(call(HC_REPORT, HC_TEST_PASS, 0x300, 15), -EINVAL);
+	assert_int_equal(call(HC_REPORT, HC_TEST_SKIP, 0x300, 15), 0);
+	memcpy(ram + 0x300, "cpu: x # foo", 12);
+	assert_int_equal(call(HC_REPORT, HC_TEST_SKIP, 0x300, 12), -EINVAL);
+	memcpy(ram + 0x300, "cpu: x# SKIP y", 14);
+	assert_int_equal(call(HC_REPORT, HC_TEST_SKIP, 0x300, 14), -EINVAL);
+	memcpy(ram + 0x300, "cpu: y", 6);
+	assert_int_equal(call(HC_REPORT, HC_TEST_SKIP, 0x300, 6), 0);
+	assert_non_null(strstr(console, "[gst] ok 4 - cpu: y # SKIP no reason given\n"));
+	assert_non_null(strstr(console, "[gst] ok 3 - cpu: x # SKIP y\n"));
+	assert_int_equal(counted[TAP_SKIP], 2);
+	memcpy(ram + 0x300, ": x", 3);
+	assert_int_equal(call(HC_REPORT, HC_TEST_PASS, 0x300, 3), -EINVAL);
 	memcpy(ram + 0x300, "no colon", 8);
 	assert_int_equal(call(HC_REPORT, HC_TEST_PASS, 0x300, 8), -EINVAL);
 	memcpy(ram + 0x300, "cpu: a\nok", 9); /* would forge a second TAP line */
 	assert_int_equal(call(HC_REPORT, HC_TEST_PASS, 0x300, 9), -EINVAL);
-	assert_int_equal(counted[TAP_PASS] + counted[TAP_FAIL] + counted[TAP_SKIP], 2);
+	assert_int_equal(counted[TAP_PASS] + counted[TAP_FAIL] + counted[TAP_SKIP], 4);
 	assert_int_equal(call(HC_SHUTDOWN, 0, 0, 0), 0);
 	assert_int_equal(g.state, GUEST_DONE);
 }

@@ -142,6 +142,13 @@ static int guest_create(const struct boot_info *bi, struct guest *g)
 	guest_memory_report(g);
 	pr_info("guest %s: image %s (%llu bytes), entry %#llx, cpu %u\n", g->cfg.name, g->cfg.image,
 		(unsigned long long)size, (unsigned long long)entry, g->vcpu.cpu);
+	for (u32 i = 0; i < g->cfg.nr_devices; i++) {
+		char dev[32];
+
+		config_device_str(&g->cfg.devices[i], dev, sizeof(dev));
+		pr_info("guest %s: device %s configured (assignment is not implemented yet)\n",
+			g->cfg.name, dev);
+	}
 	return 0;
 
 fail:

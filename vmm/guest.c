@@ -9,7 +9,6 @@
 #include "vmm/guest.h"
 
 #define GUARD_SIZE (2 * MiB)
-#define CANARY_WORDS (PAGE_SIZE / 8)
 #define X86_P BIT(0)
 #define X86_RW BIT(1)
 #define X86_PS BIT(7)
@@ -31,52 +30,55 @@ static void *npt_p2v(void *ctx, u64 pa)
 
 static const struct pt_ops npt_ops = {npt_alloc, npt_free, npt_p2v, NULL, NULL};
 
-static u64 canary_value(u64 hpa, unsigned i)
+static u64 canary_value(u64 hpa, u64 i)
 {
 	return 0x6d6f6174ca7a5a00ULL ^ (hpa * 0x9e3779b97f4a7c15ULL) ^ i;
 }
 
-static void canary_fill(u64 hpa)
-{
-	u64 *p = (u64 *)(uintptr_t)hpa;
+/* The regions watched: the guest's first and last RAM page, and the whole hypervisor-owned
+ * guard right after its RAM (what a wrong nested mapping would hit first). */
+struct canary_region {
+	const char *where;
+	u64 hpa, size;
+};
 
-	for (unsigned i = 0; i < CANARY_WORDS; i++)
-		p[i] = canary_value(hpa, i);
+static void canary_regions(const struct guest *g, struct canary_region r[3])
+{
+	r[0] = (struct canary_region){"first RAM page", g->ram_hpa, PAGE_SIZE};
+	r[1] = (struct canary_region){"last RAM page", g->ram_hpa + g->ram_size - PAGE_SIZE,
+				      PAGE_SIZE};
+	r[2] = (struct canary_region){"guard after RAM", g->ram_hpa + g->ram_size, GUARD_SIZE};
 }
 
-static bool canary_intact(u64 hpa)
+static void canaries_fill(const struct guest *g)
 {
-	const u64 *p = (const u64 *)(uintptr_t)hpa;
+	struct canary_region r[3];
 
-	for (unsigned i = 0; i < CANARY_WORDS; i++)
-		if (p[i] != canary_value(hpa, i))
-			return false;
-	return true;
-}
+	canary_regions(g, r);
+	for (unsigned i = 0; i < 3; i++) {
+		u64 *p = (u64 *)(uintptr_t)r[i].hpa;
 
-/* The pages watched: the guest's first and last RAM page, and the first and last page of
- * the hypervisor-owned guard right after its RAM. */
-static void canary_pages(const struct guest *g, u64 pages[4])
-{
-	pages[0] = g->ram_hpa;
-	pages[1] = g->ram_hpa + g->ram_size - PAGE_SIZE;
-	pages[2] = g->ram_hpa + g->ram_size;
-	pages[3] = g->ram_hpa + g->ram_size + GUARD_SIZE - PAGE_SIZE;
+		for (u64 w = 0; w < r[i].size / 8; w++)
+			p[w] = canary_value(r[i].hpa, w);
+	}
 }
 
 int guest_canaries_check(const struct guest *g, char *why, size_t size)
 {
-	static const char *const where[] = {"first RAM page", "last RAM page", "guard start",
-					    "guard end"};
-	u64 pages[4];
+	struct canary_region r[3];
 
-	canary_pages(g, pages);
-	for (unsigned i = 0; i < 4; i++)
-		if (!canary_intact(pages[i])) {
-			snprintf(why, size, "guest %s: canary in %s (HPA %#llx) changed",
-				 g->cfg.name, where[i], (unsigned long long)pages[i]);
-			return -EIO;
-		}
+	canary_regions(g, r);
+	for (unsigned i = 0; i < 3; i++) {
+		const u64 *p = (const u64 *)(uintptr_t)r[i].hpa;
+
+		for (u64 w = 0; w < r[i].size / 8; w++)
+			if (p[w] != canary_value(r[i].hpa, w)) {
+				snprintf(why, size, "guest %s: canary in %s changed at HPA %#llx",
+					 g->cfg.name, r[i].where,
+					 (unsigned long long)(r[i].hpa + w * 8));
+				return -EIO;
+			}
+	}
 	return 0;
 }
 
@@ -104,7 +106,6 @@ static int build_boot_tables(struct guest *g)
 
 int guest_memory_init(struct guest *g, const struct vmm_caps *caps)
 {
-	u64 pages[4];
 	int err;
 
 	g->ram_size = g->cfg.memory;
@@ -130,9 +131,7 @@ int guest_memory_init(struct guest *g, const struct vmm_caps *caps)
 	err = build_boot_tables(g);
 	if (err)
 		goto free_npt;
-	canary_pages(g, pages);
-	for (unsigned i = 0; i < 4; i++)
-		canary_fill(pages[i]);
+	canaries_fill(g);
 	return 0;
 
 free_npt:

@@ -150,3 +150,50 @@ SELFTEST(vmm_invalid_state, "vmm", "invalid-state-stops-guest")
 	      "%llu invalid entries, %llu hypercalls",
 	      (unsigned long long)g.exits[VMM_EXIT_INVALID], (unsigned long long)g.hypercalls);
 }
+
+/* Every guest's nested map covers its own RAM and nothing else; no two guests' RAM (with
+ * its guard) overlap, nor the hypervisor's image. */
+SELFTEST(vmm_nested_maps, "vmm", "nested-maps-disjoint")
+{
+	extern char __image_start[], __image_end[];
+	u64 img_lo = (u64)(uintptr_t)__image_start, img_hi = (u64)(uintptr_t)__image_end;
+
+	if (!vmm_nr_guests) {
+		st_skip(ctx, "no guest was started");
+		return;
+	}
+	for (u32 i = 0; i < vmm_nr_guests; i++) {
+		const struct guest *g = &vmm_guests[i];
+		u64 lo = g->ram_hpa, hi = g->ram_hpa + g->ram_size, pa;
+		/* GPAs just outside RAM, far above it, and other guests' host addresses. */
+		u64 outside[3 + VMM_MAX_GUESTS];
+		unsigned n = 0;
+
+		for (u64 gpa = 0; gpa < g->ram_size; gpa += 2 * MiB) {
+			int err = pt_lookup(&g->npt, gpa, &pa, NULL, NULL);
+
+			CHECK(ctx, err == 0 && pa == lo + gpa, "guest %s: GPA %#llx -> %#llx (%d)",
+			      g->cfg.name, (unsigned long long)gpa, (unsigned long long)pa, err);
+		}
+		outside[n++] = g->ram_size;
+		outside[n++] = g->ram_size + 2 * MiB;
+		outside[n++] = 4 * GiB;
+		for (u32 j = 0; j < vmm_nr_guests; j++) {
+			const struct guest *o = &vmm_guests[j];
+
+			if (j != i)
+				outside[n++] = o->ram_hpa;
+			CHECK(ctx,
+			      j == i || hi + 2 * MiB <= o->ram_hpa ||
+				      o->ram_hpa + o->ram_size + 2 * MiB <= lo,
+			      "guests %s and %s overlap", g->cfg.name, o->cfg.name);
+		}
+		for (unsigned k = 0; k < n; k++)
+			if (outside[k] >= g->ram_size)
+				CHECK(ctx, pt_lookup(&g->npt, outside[k], NULL, NULL, NULL) != 0,
+				      "guest %s: GPA %#llx outside its RAM is mapped", g->cfg.name,
+				      (unsigned long long)outside[k]);
+		CHECK(ctx, hi <= img_lo || lo >= img_hi, "guest %s RAM overlaps moat's image",
+		      g->cfg.name);
+	}
+}

@@ -174,6 +174,7 @@ int vmm_init(const struct boot_info *bi)
 		if (!c->valid) {
 			pr_info("guest %s (line %u) not started: bad configuration\n", c->name,
 				c->line);
+			vmm_nr_bad_config++;
 			continue;
 		}
 		if (c->cpu >= MAX_CPUS || !cpu_data[c->cpu].online) {
@@ -185,6 +186,7 @@ int vmm_init(const struct boot_info *bi)
 		if (vmm_nr_guests >= vmm_caps.max_guests) {
 			pr_info("guest %s not started: the backend has tags for %u guests\n",
 				c->name, vmm_caps.max_guests);
+			vmm_nr_failed++;
 			continue;
 		}
 		g = &vmm_guests[vmm_nr_guests];

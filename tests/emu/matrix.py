@@ -50,7 +50,9 @@ SMP_RUNS = [
 ESP_FILES = {
     "moat.cmd": "# command line for moat (tests/emu/matrix.py)\r\nloglevel=debug\r\n"
                 "  efi_test_stale_key\n",
-    "moat.conf": "# configuration handed to moat as module \"config\"\nguest test0 {\n}\n",
+    "moat.conf": "# configuration handed to moat as module \"config\"\n"
+                 "guest broken memory=3M cpu=1 image=cpu\r\n"
+                 "guest files0 memory=4M cpu=1 image=cpu\r\n",
 }
 
 
@@ -315,7 +317,12 @@ RUNS = [
                  check_pf_frame()]),
     dict(name="qemu-uefi-files", emulator="qemu", boot="uefi", topology="plain",
          timeout=120, prepare=esp_with_files("esp-files", ESP_FILES), extra=["-device", "VGA"],
-         checks=[check_boot_method("UEFI"), check_esp_files, check_framebuffer]),
+         checks=[check_boot_method("UEFI"), check_esp_files, check_framebuffer,
+                 check_line("config-from-moat-conf",
+                            r"^vmm: configuration from module config: 2 guests, 1 errors$"),
+                 check_line("bad-config-line-named",
+                            r"^config: warning: module config line 2: memory '3M' must be"),
+                 check_line("guest-from-moat-conf", r"^vmm: guest files0 shut down")]),
     dict(name="qemu-uefi-image-busy", emulator="qemu", boot="uefi", topology="plain",
          timeout=120,
          prepare=esp_with_files("esp-image-busy", {"moat.cmd": "efi_test_image_busy\n"}),

@@ -27,6 +27,14 @@ def check_line(tag, pattern):
     return check
 
 
+# The reference machine's default configuration: each guest on its own CPU (CPU 0 keeps
+# the hypervisor's work).
+GUESTS_ON_OWN_CPUS = [
+    check_line(f"guest-{name}-on-cpu{cpu}", rf"^vmm: guest {name}: running on cpu {cpu}$")
+    for name, cpu in (("alpha", 1), ("beta", 2), ("attacker", 3))
+]
+
+
 # APIC/SMP corner cases: one CPU, many CPUs, a CPU without x2APIC (xAPIC MMIO mode), and
 # a hot-plugged CPU in socket 1 whose APIC ID (259) only x2APIC can address.
 SMP_RUNS = [

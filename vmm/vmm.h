@@ -50,6 +50,7 @@ struct guest {
 	/* virtual PCI config address register (CF8) */
 	u32 pci_addr;
 	u64 watchdog_us;
+	u64 run_us; /* from first entry to the end */
 };
 
 extern const struct vmm_backend *vmm_be;

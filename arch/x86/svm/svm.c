@@ -228,7 +228,10 @@ static int svm_run(struct vcpu *v, struct vmm_exit *e)
 	if (s->watchdog_us)
 		svm_watchdog_disarm();
 	vmcb->control.tlb_control = SVM_TLB_NOTHING;
-	vmcb->control.eventinj = 0;
+	/* An event whose delivery the exit interrupted (APM 15.7.2, EXITINTINFO) is delivered
+	 * again on the next entry. */
+	vmcb->control.eventinj =
+		vmcb->control.exitintinfo & SVM_EVT_VALID ? vmcb->control.exitintinfo : 0;
 	svm_decode_exit(v, s, e);
 	/* Always drained, so that a timer that expired just after another exit does not
 	 * count against the next entry. */

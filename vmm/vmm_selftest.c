@@ -197,3 +197,20 @@ SELFTEST(vmm_nested_maps, "vmm", "nested-maps-disjoint")
 		      g->cfg.name);
 	}
 }
+
+/* HLT with no interrupt source to wake the guest: reported and stopped, not a hang. */
+SELFTEST(vmm_hlt, "vmm", "hlt-stops-guest")
+{
+	struct guest g;
+	int err;
+
+	if (!vmm_be) {
+		st_skip(ctx, "no virtualization backend on this CPU");
+		return;
+	}
+	err = vmm_run_transient("halt", "misbehave", 2000 * 1000, NULL, &g);
+	CHECK(ctx, err == 0, "running the halting guest failed (%d)", err);
+	CHECK(ctx, g.state == GUEST_STOPPED && g.stop_exit == VMM_EXIT_HLT,
+	      "guest state %d, stopped by %s: %s", g.state, vmm_exit_name(g.stop_exit),
+	      g.stop_reason);
+}

@@ -2,6 +2,7 @@
  * says and never reports a result.
  *   spin    loops without any exit (the watchdog must stop it)
  *   triple  faults with no usable IDT (a triple fault: shutdown, the hypervisor stops it)
+ *   halt    halts with interrupts off (nothing can wake it: the hypervisor stops it)
  */
 #include "guests/lib/guest.h"
 
@@ -16,6 +17,8 @@ void guest_main(void)
 		for (;;)
 			__asm__ volatile("pause");
 	}
+	if (!strcmp(guest_info.name, "halt"))
+		__asm__ volatile("cli; hlt");
 	if (!strcmp(guest_info.name, "triple")) {
 		__asm__ volatile("lidt %0; ud2" ::"m"(no_idt));
 	}

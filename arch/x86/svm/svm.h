@@ -12,7 +12,6 @@ struct svm_features {
 extern struct svm_features svm_feat;
 
 void svm_decode_exit(struct vcpu *v, struct svm_vcpu *s, struct vmm_exit *e);
-u32 svm_insn_len(const struct svm_vcpu *s, const struct vmm_exit *e);
 
 /* Watchdog on the local APIC timer (arch/x86/svm/svm_watchdog.c). */
 int svm_watchdog_init(void);

@@ -12,7 +12,7 @@
 #define LEN_VMMCALL 3
 #define LEN_MSR 2
 
-u32 svm_insn_len(const struct svm_vcpu *s, const struct vmm_exit *e)
+static u32 svm_insn_len(const struct svm_vcpu *s, const struct vmm_exit *e)
 {
 	const struct vmcb_control *c = &s->vmcb->control;
 

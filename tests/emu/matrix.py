@@ -385,6 +385,11 @@ RUNS = [
 ]
 
 
+for _run in RUNS:
+    if _run["name"] in ("qemu-uefi-reference", "qemu-mb2-reference"):
+        _run["checks"] = _run["checks"] + GUESTS_ON_OWN_CPUS
+
+
 def execute(spec):
     esp = spec["prepare"]() if "prepare" in spec else None
     if spec["emulator"] == "qemu":

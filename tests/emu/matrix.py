@@ -367,8 +367,17 @@ RUNS = [
     dict(name="qemu-mb2-two-edu-eim", emulator="qemu", boot="mb2", topology="two-edu-eim",
          checks=[check_tap_passed(t) for t in VTD_TWO_EDU] +
          [check_line("vtd-eim", r"^vtd: unit 0: interrupt remapping: .* x2APIC \(EIM\) destinations")]),
-    dict(name="bochs-mb2", emulator="bochs", cpus=3,
+    # Bochs: the VMX backend. One CPU for moat and one per guest of the default
+    # configuration (alpha, beta, attacker), all running at once under VMX + EPT.
+    dict(name="bochs-mb2", emulator="bochs", cpus=4,
          checks=[check_boot_method("multiboot2"),
+                 check_line("backend-vmx", r"^vmm: backend vmx: nested tables ept, 4 levels"),
+                 check_line("alpha-on-cpu1", r"^vmm: guest alpha: running on cpu 1$"),
+                 check_line("beta-on-cpu2", r"^vmm: guest beta: running on cpu 2$"),
+                 check_line("alpha-cpu-suite", r"^vmm: stats alpha: shut down; .*results [1-9]\d* passed, 0 failed"),
+                 check_line("beta-cpu-suite", r"^vmm: stats beta: shut down; .*results [1-9]\d* passed, 0 failed"),
+                 check_line("attacker-stopped-by-ept",
+                            r"^vmm: guest attacker stopped: nested page fault at GPA 0x"),
                  check_line("vtd-dmar-absent",
                             r"^ok \d+ - vtd: dmar-present # SKIP no ACPI DMAR table")]),
 ] + SMP_RUNS + USB_RUNS + [

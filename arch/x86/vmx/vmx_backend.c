@@ -1,0 +1,316 @@
+/* The VMX backend behind struct vmm_backend: entry/exit, registers, event injection, TLB
+ * maintenance and the preemption-timer watchdog. */
+#define LOG_TAG "vmx"
+#include <moat/errno.h>
+#include <moat/log.h>
+#include <moat/time.h>
+#include "arch/x86/cpu.h"
+#include "arch/x86/percpu.h"
+#include "arch/x86/trap.h"
+#include "arch/x86/vmx/vmcs.h"
+#include "arch/x86/vmx/vmx.h"
+
+static int entry_failed(struct vmx_vcpu *vv, u64 flags, struct vmm_exit *e)
+{
+	const char *insn = vv->launched ? "VMRESUME" : "VMLAUNCH";
+	u32 err;
+
+	e->reason = VMM_EXIT_INVALID;
+	if (flags & BIT(0)) {
+		e->raw = 0;
+		return pr_err(-EIO, "%s failed: VMfailInvalid (no current VMCS)\n", insn);
+	}
+	err = (u32)vmcs_read(VMCS_INSN_ERROR);
+	e->raw = err;
+	return pr_err(-EIO, "%s failed: VM-instruction error %u (%s)\n", insn, err,
+		      vmx_insn_error_name(err));
+}
+
+/* Enters the guest once and decodes the exit. */
+static int enter_once(struct vmx_vcpu *vv, struct vmm_exit *e)
+{
+	u64 flags;
+
+	if (vv->flush_pending) {
+		vv->flush_pending = false;
+		vmx_vcpu_flush(vv);
+	}
+	/* CR2 is not part of the VMCS: the guest's value is loaded around the entry */
+	if (read_cr2() != vv->cr2)
+		write_cr2(vv->cr2);
+	flags = vmx_enter(&vv->gprs, vv->launched);
+	vv->cr2 = read_cr2();
+	if (flags)
+		return entry_failed(vv, flags, e);
+	vv->launched = true;
+	vv->exits++;
+	vmx_decode_exit(vv, e);
+	/* without "acknowledge interrupt on exit" the interrupt is still pending: the host
+	 * takes it through its own IDT now */
+	if (e->reason == VMM_EXIT_EXT_INTR)
+		__asm__ volatile("sti; nop; cli" ::: "memory");
+	/* an NMI that exited the guest is consumed by the exit (27.2.2): hand it to the host's
+	 * own handler, as the core expects */
+	if (e->reason == VMM_EXIT_NMI)
+		__asm__ volatile("int $2" ::: "memory");
+	if (e->reason == VMM_EXIT_INVALID) {
+		/* 26.7: the VM entry failed while loading guest state; the qualification says
+		 * which check (0 none, 2 PDPTE, 3 NMI injection, 4 link pointer) */
+		vmx_vcpu_unload(vv);
+		return pr_err(-EIO, "VM entry failed: %s (exit reason %#llx), qualification %llu\n",
+			      vmx_exit_name((u32)e->raw), (unsigned long long)e->raw,
+			      (unsigned long long)e->info1);
+	}
+	return 0;
+}
+
+static bool is_cr_access(const struct vmm_exit *e)
+{
+	return e->reason == VMM_EXIT_UNHANDLED &&
+	       FIELD_GET(EXIT_REASON_BASIC, e->raw) == VMX_EXIT_CR_ACCESS;
+}
+
+static int vmx_run(struct vcpu *v, struct vmm_exit *e)
+{
+	struct vmx_vcpu *vv = to_vmx(v);
+	int err = vmx_vcpu_load(vv);
+	u64 start;
+
+	if (err) {
+		e->reason = VMM_EXIT_INVALID;
+		return err;
+	}
+	/* exits the architecture defines the answer to are not the core's business; a guest
+	 * that does nothing else for a whole watchdog budget is reported as a spinning one */
+	start = time_us();
+	for (;;) {
+		err = enter_once(vv, e);
+		if (err || !is_cr_access(e) || !vmx_handle_cr_access(vv, e->info1, e->insn_len))
+			return err;
+		if (vv->watchdog_us && time_us() - start > vv->watchdog_us) {
+			e->reason = VMM_EXIT_WATCHDOG;
+			return 0;
+		}
+	}
+}
+
+static u64 guest_cr(enum vmcs_field real, enum vmcs_field mask, enum vmcs_field shadow)
+{
+	u64 m = vmcs_read(mask);
+
+	return (vmcs_read(real) & ~m) | (vmcs_read(shadow) & m);
+}
+
+static u64 vmcs_reg(enum vmm_reg r)
+{
+	switch (r) {
+	case VMM_REG_RSP: return vmcs_read(VMCS_GUEST_RSP);
+	case VMM_REG_RIP: return vmcs_read(VMCS_GUEST_RIP);
+	case VMM_REG_RFLAGS: return vmcs_read(VMCS_GUEST_RFLAGS);
+	case VMM_REG_CR0: return guest_cr(VMCS_GUEST_CR0, VMCS_CR0_MASK, VMCS_CR0_SHADOW);
+	case VMM_REG_CR3: return vmcs_read(VMCS_GUEST_CR3);
+	case VMM_REG_CR4: return guest_cr(VMCS_GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW);
+	case VMM_REG_EFER: return vmcs_read(VMCS_GUEST_EFER);
+	default: return 0;
+	}
+}
+
+static u64 vmx_get_reg(struct vcpu *v, enum vmm_reg r)
+{
+	struct vmx_vcpu *vv = to_vmx(v);
+	u64 val;
+
+	if (r < VMM_REG_RIP && r != VMM_REG_RSP)
+		return vv->gprs.r[r];
+	if (r == VMM_REG_CR2)
+		return vv->cr2;
+	if (vmx_vcpu_load(vv))
+		return 0;
+	val = vmcs_reg(r);
+	vmx_vcpu_put(v);
+	return val;
+}
+
+/* CR0/CR4 as the guest sees them go to the read shadows; the real registers get the bits
+ * VMX operation fixes to 1 (bits the guest may not set are left for the entry checks). */
+static bool set_cr(enum vmcs_field real, enum vmcs_field shadow, u64 val, u64 force1)
+{
+	return vmcs_write(shadow, val) && vmcs_write(real, val | force1);
+}
+
+static bool set_efer(u64 efer)
+{
+	u64 entry = vmcs_read(VMCS_ENTRY_CTLS) & ~(u64)ENTRY_IA32E;
+
+	/* 26.2.4: IA-32e mode guest must match EFER.LMA */
+	if (efer & EFER_LMA)
+		entry |= ENTRY_IA32E;
+	return vmcs_write(VMCS_GUEST_EFER, efer) && vmcs_write(VMCS_ENTRY_CTLS, entry);
+}
+
+static bool set_vmcs_reg(enum vmm_reg r, u64 val)
+{
+	u64 cr0_force1 = vmx_cfg.caps.cr0_fixed0;
+
+	if (vmx_cfg.unrestricted)
+		cr0_force1 &= ~(u64)(CR0_PE | CR0_PG);
+	switch (r) {
+	case VMM_REG_RSP: return vmcs_write(VMCS_GUEST_RSP, val);
+	case VMM_REG_RIP: return vmcs_write(VMCS_GUEST_RIP, val);
+	case VMM_REG_RFLAGS: return vmcs_write(VMCS_GUEST_RFLAGS, val);
+	case VMM_REG_CR3: return vmcs_write(VMCS_GUEST_CR3, val);
+	case VMM_REG_CR0: return set_cr(VMCS_GUEST_CR0, VMCS_CR0_SHADOW, val, cr0_force1);
+	case VMM_REG_CR4:
+		return set_cr(VMCS_GUEST_CR4, VMCS_CR4_SHADOW, val, vmx_cfg.caps.cr4_fixed0);
+	case VMM_REG_EFER: return set_efer(val);
+	default: return false;
+	}
+}
+
+static void vmx_set_reg(struct vcpu *v, enum vmm_reg r, u64 val)
+{
+	struct vmx_vcpu *vv = to_vmx(v);
+
+	if (r < VMM_REG_RIP && r != VMM_REG_RSP) {
+		vv->gprs.r[r] = val;
+		return;
+	}
+	if (r == VMM_REG_CR2) {
+		vv->cr2 = val;
+		return;
+	}
+	if (r >= VMM_REG_NR) {
+		pr_warn("no register %d\n", (int)r);
+		return;
+	}
+	if (vmx_vcpu_load(vv))
+		return;
+	if (!set_vmcs_reg(r, val))
+		pr_err(-EIO, "VMWRITE of guest %s = %#llx failed\n", vmm_reg_name(r),
+		       (unsigned long long)val);
+	vmx_vcpu_put(v);
+}
+
+static int inject(struct vmx_vcpu *vv, u32 info, u32 error)
+{
+	int err = vmx_vcpu_load(vv);
+
+	if (err)
+		return err;
+	if (!vmcs_write(VMCS_ENTRY_INTR_INFO, info) ||
+	    ((info & INTR_INFO_HAS_ERROR) && !vmcs_write(VMCS_ENTRY_EXC_ERROR, error)))
+		err = pr_err(-EIO, "VMWRITE of the entry interruption info failed\n");
+	return err;
+}
+
+static int vmx_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
+{
+	u32 info = FIELD_PREP(INTR_INFO_VECTOR, vector) | INTR_INFO_VALID |
+		   FIELD_PREP(INTR_INFO_TYPE, INTR_TYPE_HW_EXC);
+	int err;
+
+	if (vector >= VEC_FIRST_IRQ || vector == VEC_NMI)
+		return pr_err(-EINVAL, "vector %u is not an exception\n", vector);
+	if (has_error)
+		info |= INTR_INFO_HAS_ERROR;
+	err = inject(to_vmx(v), info, error);
+	vmx_vcpu_put(v);
+	return err;
+}
+
+static int vmx_inject_interrupt(struct vcpu *v, u8 vector)
+{
+	struct vmx_vcpu *vv = to_vmx(v);
+	int err = vmx_vcpu_load(vv);
+
+	if (err)
+		return err;
+	if (vector < VEC_FIRST_IRQ) {
+		vmx_vcpu_put(v);
+		return pr_err(-EINVAL, "vector %u is reserved for exceptions\n", vector);
+	}
+	/* 26.3.1.4: an external interrupt is injectable only while the guest accepts it */
+	if (!(vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_IF) ||
+	    (vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS)))
+		err = -EBUSY;
+	else
+		err = inject(vv,
+			     FIELD_PREP(INTR_INFO_VECTOR, vector) | INTR_INFO_VALID |
+				     FIELD_PREP(INTR_INFO_TYPE, INTR_TYPE_EXT_INTR),
+			     0);
+	vmx_vcpu_put(v);
+	return err;
+}
+
+static void vmx_skip_instruction(struct vcpu *v, const struct vmm_exit *e)
+{
+	struct vmx_vcpu *vv = to_vmx(v);
+	u64 intr;
+
+	if (vmx_vcpu_load(vv))
+		return;
+	vmcs_write(VMCS_GUEST_RIP, vmcs_read(VMCS_GUEST_RIP) + e->insn_len);
+	/* the instruction retired: STI / MOV SS blocking ends with it */
+	intr = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
+	if (intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS))
+		vmcs_write(VMCS_GUEST_INTERRUPTIBILITY,
+			   intr & ~(u64)(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS));
+	vmx_vcpu_put(v);
+}
+
+/* INVEPT/INVVPID act on the executing CPU only: a vCPU whose VMCS is active elsewhere is
+ * flushed there before its next entry; an inactive one is flushed when it is loaded. */
+static void vmx_flush_nested_tlb(struct vcpu *v)
+{
+	struct vmx_vcpu *vv = to_vmx(v);
+
+	if (vv->active_cpu == this_cpu()->index)
+		vmx_vcpu_flush(vv);
+	else if (vv->active_cpu != VMX_CPU_NONE)
+		vv->flush_pending = true;
+}
+
+static void vmx_set_watchdog(struct vcpu *v, u64 budget_us)
+{
+	struct vmx_vcpu *vv = to_vmx(v);
+	u32 pin;
+
+	if (vmx_vcpu_load(vv))
+		return;
+	if (budget_us && !(vmx_cfg.ctl[VMX_CTL_PIN] & PIN_PREEMPT_TIMER)) {
+		pr_warn("no VMX-preemption timer: watchdog not armed\n");
+		vmx_vcpu_put(v);
+		return;
+	}
+	pin = (u32)vmcs_read(VMCS_PIN_CTLS) & ~(u32)PIN_PREEMPT_TIMER;
+	vv->watchdog_ticks = 0;
+	vv->watchdog_us = budget_us;
+	if (budget_us) {
+		vv->watchdog_ticks = vmx_preempt_ticks(&vmx_cfg.caps, tsc_hz(), budget_us);
+		pin |= PIN_PREEMPT_TIMER;
+		/* without "save preemption timer value" every entry restarts from this */
+		vmcs_write(VMCS_PREEMPT_TIMER, vv->watchdog_ticks);
+	}
+	vmcs_write(VMCS_PIN_CTLS, pin);
+	vmx_vcpu_put(v);
+}
+
+const struct vmm_backend vmx_backend = {
+	.name = "vmx",
+	.probe = vmx_probe,
+	.cpu_init = vmx_cpu_init,
+	.vcpu_create = vmx_vcpu_create,
+	.vcpu_destroy = vmx_vcpu_destroy,
+	.vcpu_reset = vmx_vcpu_reset,
+	.run = vmx_run,
+	.get_reg = vmx_get_reg,
+	.set_reg = vmx_set_reg,
+	.inject_exception = vmx_inject_exception,
+	.inject_interrupt = vmx_inject_interrupt,
+	.skip_instruction = vmx_skip_instruction,
+	.flush_nested_tlb = vmx_flush_nested_tlb,
+	.set_watchdog = vmx_set_watchdog,
+	.msr_intercept = vmx_msr_intercept,
+	.io_intercept = vmx_io_intercept,
+	.dump = vmx_dump,
+};

@@ -118,6 +118,10 @@ int vmm_handle_hypercall(struct vcpu *v, const struct vmm_exit *e)
 		g->expect_stop = true;
 		ret = 0;
 		break;
+	case HC_EXPECT_DMA_FAULT:
+		g->expect_dma_faults++;
+		ret = g->nr_dev ? 0 : -ENODEV;
+		break;
 	default: ret = -ENOSYS; break;
 	}
 	if (ret < 0)

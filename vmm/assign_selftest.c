@@ -3,6 +3,7 @@
  * attacks. They run after vmm_run(), when the guests' VFs are free again. */
 #define LOG_TAG "vmm"
 #include <moat/iommu.h>
+#include <moat/pci_group.h>
 #include <moat/selftest.h>
 #include <moat/string.h>
 #include "vmm/assign.h"
@@ -13,12 +14,15 @@
 
 static struct guest cycle;
 
+/* A VF nobody owns that may go to a guest alone (its isolation group allows it). */
 static struct pci_dev *free_vf(void)
 {
+	char why[ASSIGN_WHY_MAX];
 	struct pci_dev *d;
 
 	pci_for_each_dev(d)
-		if (d->is_vf && d->owner.kind == PCI_OWNER_NONE && d->bar[0].size)
+		if (d->is_vf && d->owner.kind == PCI_OWNER_NONE && d->bar[0].size &&
+		    !pci_group_check_assignment(&d, 1, why, sizeof(why)))
 			return d;
 	return NULL;
 }
@@ -72,7 +76,8 @@ SELFTEST(assign_cycle, "assign", "attach-release-cycle")
 
 	if (!vmm_be || !iommu_present() || !vf) {
 		st_skip(ctx, !vmm_be ? "no virtualization backend" :
-			     !iommu_present() ? "no IOMMU" : "no free VF to assign");
+			     !iommu_present() ? "no IOMMU" :
+			     "no free VF that may go to a guest alone (SR-IOV off, or groups)");
 		return;
 	}
 	memset(g, 0, sizeof(*g));

@@ -21,7 +21,7 @@ static int __printf(3, 4) fail(struct igbvf *vf, int err, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	n = snprintf(vf->last_error, sizeof(vf->last_error), "igbvf: error: ");
+	n = snprintf(vf->last_error, sizeof(vf->last_error), "error: ");
 	va_start(ap, fmt);
 	vsnprintf(vf->last_error + n, sizeof(vf->last_error) - (size_t)n, fmt, ap);
 	va_end(ap);
@@ -355,11 +355,26 @@ void igbvf_irq_enable(struct igbvf *vf)
 	wr(vf, IGB_VF_EIMS, IGB_VF_EICR_VECTORS);
 }
 
-u32 igbvf_irq_cause(struct igbvf *vf)
+static u8 payload_byte(u32 seq, unsigned i)
 {
-	u32 eicr = rd(vf, IGB_VF_EICR) & IGB_VF_EICR_VECTORS;
+	return (u8)(seq * 31u + i * 7u + (i >> 8));
+}
 
-	if (eicr)
-		wr(vf, IGB_VF_EICR, eicr);
-	return eicr;
+void igbvf_payload_fill(u8 *p, unsigned len, u32 seq)
+{
+	for (unsigned i = 0; i < len; i++)
+		p[i] = i < 4 ? (u8)(seq >> (8 * i)) : payload_byte(seq, i);
+}
+
+long igbvf_payload_check(const u8 *p, unsigned len)
+{
+	u32 seq;
+
+	if (len < 4)
+		return -1;
+	seq = (u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24;
+	for (unsigned i = 4; i < len; i++)
+		if (p[i] != payload_byte(seq, i))
+			return -1;
+	return seq;
 }

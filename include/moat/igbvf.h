@@ -215,8 +215,16 @@ int igbvf_tx_wait(struct igbvf *vf);
 /* The next received frame: its length (frame copied into buf, at most size bytes), 0 when
  * none is there, negative on a receive error. The buffer goes back to the device. */
 int igbvf_recv(struct igbvf *vf, void *buf, unsigned size);
-/* Interrupt routing: RX, TX and mailbox events to MSI-X vectors 0, 1, 2, unmasked. */
+/* Interrupt routing: RX, TX and mailbox events to MSI-X vectors 0, 1, 2, unmasked and
+ * auto-cleared (the VF's EICR is not set by queue events under QEMU: only the MSI-X message
+ * tells that an interrupt happened). */
 void igbvf_irq_enable(struct igbvf *vf);
-u32 igbvf_irq_cause(struct igbvf *vf); /* EICR (read clears) */
+
+
+/* Test traffic (native bench, guests' bulk test): a 4-byte little-endian sequence number,
+ * then bytes that depend on it and on their position. */
+void igbvf_payload_fill(u8 *p, unsigned len, u32 seq);
+/* The sequence number of a well-formed payload of len bytes, or -1. */
+long igbvf_payload_check(const u8 *p, unsigned len);
 
 #endif

@@ -35,6 +35,9 @@
 #define PHY_BMCR 0
 #define  PHY_BMCR_ANRESTART BIT(9)
 #define  PHY_BMCR_ANENABLE BIT(12)
+/* General purpose interrupt enable. */
+#define IGB_GPIE 0x1514
+#define  IGB_GPIE_MSIX_MODE BIT(4)   /* extended causes (EICR) per MSI-X vector */
 /* Interrupt mask clear. */
 #define IGB_IMC 0x00d8
 /* Receive control. */

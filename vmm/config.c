@@ -7,9 +7,14 @@
 #include "vmm/config.h"
 
 const char config_default[] = "# QEMU reference machine: CPU 0 runs moat, one guest per other CPU\n"
-			      "guest alpha memory=16M cpu=1 image=cpu\n"
-			      "guest beta memory=16M cpu=2 image=cpu\n"
-			      "guest attacker memory=16M cpu=3 image=attacker\n";
+			      "guest alpha memory=16M cpu=1 image=cpu device=01:00.0/vf0\n"
+			      "guest beta memory=16M cpu=2 image=cpu device=01:00.0/vf1\n"
+			      "guest attacker memory=16M cpu=3 image=attacker device=01:00.0/vf2\n";
+
+const char config_default_no_nic[] = "# the reference NIC's VFs are not there: no devices\n"
+				     "guest alpha memory=16M cpu=1 image=cpu\n"
+				     "guest beta memory=16M cpu=2 image=cpu\n"
+				     "guest attacker memory=16M cpu=3 image=attacker\n";
 
 #define MAX_TOKENS 16
 #define TOKEN_MAX 64

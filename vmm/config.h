@@ -45,8 +45,11 @@ struct vmm_config {
 	char last_error[160];
 };
 
-/* The built-in default for the QEMU reference machine. */
+/* The built-in default for the QEMU reference machine (three guests, each with a VF of the
+ * NIC at 01:00.0), and the same guests without devices for machines where those VFs are
+ * not there (the VMM picks it then, and says so). */
 extern const char config_default[];
+extern const char config_default_no_nic[];
 
 /* Parses `len` bytes of `text` into cfg. Every bad line is logged as
  * "config: <source> line N: <what is wrong>" and its guest is marked invalid (it stays in

@@ -9,12 +9,15 @@
 #include <moat/string.h>
 #include <moat/time.h>
 #include <moat/vmm.h>
+#include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/smp.h"
 #include "core/boot_report.h"
 #include "vmm/elf.h"
 #include "vmm/exits.h"
+#include "vmm/assign.h"
 #include "vmm/guest.h"
+#include "pci/pf/igb.h"
 
 /* Longest run without any exit. Generous: the pattern test over a guest's RAM runs without
  * exits, and emulators on a loaded host run slowly. */
@@ -36,6 +39,7 @@ u32 vmm_nr_guests;
 u32 vmm_nr_bad_config; /* guests left out: bad configuration lines */
 u32 vmm_nr_no_cpu;     /* valid guests left out: their CPU is not online */
 u32 vmm_nr_failed;     /* valid guests that could not be built */
+u32 vmm_nr_refused;    /* valid guests refused their devices */
 static struct vmm_config vmm_cfg;
 static char cmdline_cfg[BOOT_CMDLINE_MAX];
 
@@ -60,12 +64,26 @@ static int pick_backend(void)
 	return -ENODEV;
 }
 
+/* Whether the VFs the built-in default names (01:00.0/vf0..vf2) exist. */
+static bool reference_vfs_present(void)
+{
+	struct pci_dev *pf = pci_find_bdf(0, 1, 0, 0);
+
+	return pf && pf->sriov && pci_sriov_vf(pf, 2);
+}
+
 /* The built-in default, replaced by a boot module named "config", replaced by config= on
  * the command line. */
 static void load_config(const struct boot_info *bi)
 {
 	const char *src = "built-in", *text = config_default;
-	size_t len = strlen(config_default);
+	size_t len;
+
+	if (!reference_vfs_present()) {
+		text = config_default_no_nic;
+		src = "built-in (no VFs at 0000:01:00.0: guests without devices)";
+	}
+	len = strlen(text);
 
 	for (u32 i = 0; i < bi->nr_modules; i++)
 		if (!strcmp(bi->modules[i].name, "config")) {
@@ -102,6 +120,7 @@ static int find_image(const struct boot_info *bi, const char *name, const void *
 
 static void guest_destroy(struct guest *g)
 {
+	assign_release(g);
 	if (g->vcpu.arch)
 		vmm_be->vcpu_destroy(&g->vcpu);
 	guest_memory_free(g);
@@ -124,6 +143,9 @@ static int guest_create(const struct boot_info *bi, struct guest *g)
 	err = guest_load_image(g, img, size, &entry);
 	if (err)
 		goto fail;
+	err = assign_attach(g);
+	if (err)
+		goto fail;
 	g->vcpu.guest = g;
 	g->vcpu.cpu = g->cfg.cpu;
 	err = vmm_be->vcpu_create(&g->vcpu);
@@ -144,13 +166,6 @@ static int guest_create(const struct boot_info *bi, struct guest *g)
 	guest_memory_report(g);
 	pr_info("guest %s: image %s (%llu bytes), entry %#llx, cpu %u\n", g->cfg.name, g->cfg.image,
 		(unsigned long long)size, (unsigned long long)entry, g->vcpu.cpu);
-	for (u32 i = 0; i < g->cfg.nr_devices; i++) {
-		char dev[32];
-
-		config_device_str(&g->cfg.devices[i], dev, sizeof(dev));
-		pr_info("guest %s: device %s configured (assignment is not implemented yet)\n",
-			g->cfg.name, dev);
-	}
 	return 0;
 
 fail:
@@ -171,6 +186,7 @@ int vmm_init(const struct boot_info *bi)
 	load_config(bi);
 	for (u32 i = 0; i < vmm_cfg.nr_guests; i++) {
 		struct guest_config *c = &vmm_cfg.guests[i];
+		char why[ASSIGN_WHY_MAX];
 		struct guest *g;
 
 		if (!c->valid) {
@@ -195,6 +211,11 @@ int vmm_init(const struct boot_info *bi)
 		memset(g, 0, sizeof(*g));
 		g->cfg = *c;
 		g->id = vmm_nr_guests + 1;
+		if (assign_claim(g, (int)g->id, why, sizeof(why))) {
+			pr_info("guest %s not started: %s\n", c->name, why);
+			vmm_nr_refused++;
+			continue;
+		}
 		if (guest_create(bi, g)) {
 			pr_info("guest %s not started\n", c->name);
 			vmm_nr_failed++;
@@ -295,6 +316,30 @@ static void vcpu_thread(void *arg)
 	vcpu_loop(v);
 }
 
+/* The boot CPU serves the PF mailboxes while the guests run: the VF drivers in the guests
+ * depend on it. Bounded by the guests' time limit. */
+static void wait_guests(const bool *launched)
+{
+	u64 start = time_us();
+	bool busy = true;
+
+	while (busy && time_us() - start < GUEST_TIME_LIMIT_US + GUEST_WAIT_MARGIN_US) {
+		igb_pf_poll_all();
+		busy = false;
+		for (u32 i = 0; i < vmm_nr_guests; i++)
+			busy |= launched[i] && smp_cpu_busy(vmm_guests[i].vcpu.cpu);
+		cpu_relax();
+	}
+	for (u32 i = 0; i < vmm_nr_guests; i++) {
+		struct guest *g = &vmm_guests[i];
+
+		if (launched[i] && smp_call_wait(g->vcpu.cpu, 0))
+			pr_err(-ETIMEDOUT, "guest %s on cpu %u has not finished after %llu s\n",
+			       g->cfg.name, g->vcpu.cpu,
+			       (unsigned long long)(GUEST_TIME_LIMIT_US / 1000000));
+	}
+}
+
 /* Every guest runs on its own CPU, all at once; the boot CPU waits for them. */
 void vmm_run(void)
 {
@@ -309,15 +354,11 @@ void vmm_run(void)
 				   err);
 		launched[i] = !err;
 	}
+	wait_guests(launched);
+	/* Devices go back (reset, DMA blocked) before anything reuses the guests' memory. */
 	for (u32 i = 0; i < vmm_nr_guests; i++) {
-		struct guest *g = &vmm_guests[i];
-
-		if (!launched[i])
-			continue;
-		if (smp_call_wait(g->vcpu.cpu, GUEST_TIME_LIMIT_US + GUEST_WAIT_MARGIN_US))
-			pr_err(-ETIMEDOUT, "guest %s on cpu %u has not finished after %llu s\n",
-			       g->cfg.name, g->vcpu.cpu,
-			       (unsigned long long)(GUEST_TIME_LIMIT_US / 1000000));
+		assign_report(&vmm_guests[i]);
+		assign_release(&vmm_guests[i]);
 	}
 	for (u32 i = 0; i < vmm_nr_guests; i++)
 		guest_stats(&vmm_guests[i]);

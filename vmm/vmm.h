@@ -2,6 +2,7 @@
 #ifndef VMM_VMM_H
 #define VMM_VMM_H
 
+#include <moat/pci.h>
 #include <moat/pgtable.h>
 #include <moat/spinlock.h>
 #include <moat/types.h>
@@ -16,6 +17,23 @@ enum guest_state {
 };
 
 #define GUEST_CONSOLE_LINE 160
+
+struct iommu_domain;
+
+/* Guest-physical window where assigned devices' BARs appear (above the guest's RAM). */
+#define VDEV_MMIO_BASE 0xc0000000ULL
+#define VDEV_MAX_RIDS 8
+
+/* A device assigned to a guest, as the guest sees it at 00:(slot).0. */
+struct vdev {
+	struct pci_dev *pdev;
+	u16 rids[VDEV_MAX_RIDS]; /* the requester IDs its DMA carries: its own, then aliases */
+	unsigned nr_rids;
+	u64 bar_gpa[PCI_NR_BARS]; /* guest-physical base of each implemented BAR, 0 if none */
+	bool bar_sizing[PCI_NR_BARS]; /* the guest wrote all-ones to this BAR register */
+	u16 command;		      /* the guest's view: memory decode and bus master only */
+	bool attached;		      /* in the guest's IOMMU domain */
+};
 
 struct vcpu {
 	struct guest *guest;
@@ -49,6 +67,12 @@ struct guest {
 	u16 com_dll;
 	/* virtual PCI config address register (CF8) */
 	u32 pci_addr;
+	/* assigned devices (vmm/assign.c) */
+	struct vdev dev[CFG_MAX_DEVICES];
+	u32 nr_dev;
+	struct iommu_domain *domain; /* DMA of its devices: exactly its RAM */
+	u64 bar_refused;	     /* BAR writes away from the device's window */
+	u64 cfg_refused;	     /* config writes to functions the guest does not have */
 	u64 watchdog_us;
 	u64 run_us; /* from first entry to the end */
 };
@@ -59,7 +83,7 @@ extern struct vmm_caps vmm_caps;
 #define VMM_MAX_GUESTS CFG_MAX_GUESTS
 extern struct guest vmm_guests[VMM_MAX_GUESTS];
 extern u32 vmm_nr_guests;
-extern u32 vmm_nr_bad_config, vmm_nr_no_cpu, vmm_nr_failed;
+extern u32 vmm_nr_bad_config, vmm_nr_no_cpu, vmm_nr_failed, vmm_nr_refused;
 
 int vmm_run_transient(const char *name, const char *image, u64 watchdog_us,
 		      void (*tweak)(struct vcpu *v), struct guest *out);

@@ -1,7 +1,36 @@
-/* A guest's virtual PCI configuration space: a host bridge at 00:00.0 and nothing else. */
+/* A guest's virtual PCI configuration space: a host bridge at 00:00.0 and the guest's own
+ * devices at 00:01.0, 00:02.0, ... Everything else reads all-ones and ignores writes.
+ *
+ * A device shows its real IDs (a VF's from its PF: the VF itself reads FFFF:FFFF), class,
+ * revision and subsystem, BARs at the guest-physical window moat chose (sizing with
+ * all-ones works; any other address is refused and counted), a Command register of which
+ * only memory decode and bus master reach the hardware, and a capability list holding only
+ * the PCI Express and MSI-X capabilities, read-only. */
+#define LOG_TAG "vmm"
+#include <moat/log.h>
 #include "vmm/vpci.h"
 
-/* Type 0 header registers of the host bridge (PCI 3.0, 6.1). */
+/* Type 0 header registers (PCI 3.0, 6.1). */
+#define VPCI_ID 0x00
+#define VPCI_COMMAND 0x04
+#define   VPCI_COMMAND_PASSED (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER)
+#define   VPCI_STATUS_CAP_LIST BIT(20) /* in the Command/Status dword */
+#define VPCI_CLASS_REV 0x08
+#define VPCI_BAR0 0x10
+#define VPCI_BAR5 0x24
+#define VPCI_SUBSYS 0x2c
+#define VPCI_CAP_PTR 0x34
+#define VPCI_CAP_NEXT GENMASK(15, 8)
+#define VPCI_CAP_ID GENMASK(7, 0)
+/* BAR register bits (PCI 3.0, 6.2.5.1) */
+#define VPCI_BAR_MEM64 BIT(2)
+#define VPCI_BAR_PREFETCH BIT(3)
+#define VPCI_BAR_ADDR GENMASK(31, 4)
+
+#define VPCI_PCIE_CAP_LEN 0x3c
+#define VPCI_MSIX_CAP_LEN 0x0c
+
+/* Type 0 header registers of the host bridge. */
 static u32 host_bridge_dword(u16 reg)
 {
 	switch (reg) {
@@ -11,20 +40,167 @@ static u32 host_bridge_dword(u16 reg)
 	}
 }
 
+struct vdev *vpci_dev_at(struct guest *g, u16 bdf)
+{
+	unsigned slot = PCI_RID_DEV(bdf);
+
+	if (PCI_RID_BUS(bdf) || PCI_RID_FN(bdf) || slot == 0 || slot > g->nr_dev)
+		return NULL;
+	return &g->dev[slot - 1];
+}
+
+/* The capabilities shown, in list order: offsets in the real config space. */
+static unsigned shown_caps(const struct pci_dev *d, u8 caps[2], u8 lens[2])
+{
+	unsigned n = 0;
+
+	if (d->cap_pcie) {
+		caps[n] = d->cap_pcie;
+		lens[n++] = VPCI_PCIE_CAP_LEN;
+	}
+	if (d->cap_msix) {
+		caps[n] = d->cap_msix;
+		lens[n++] = VPCI_MSIX_CAP_LEN;
+	}
+	return n;
+}
+
+static u32 cap_dword(const struct pci_dev *d, u16 reg)
+{
+	u8 caps[2], lens[2];
+	unsigned n = shown_caps(d, caps, lens);
+
+	for (unsigned i = 0; i < n; i++) {
+		u32 v;
+
+		if (reg < caps[i] || reg >= caps[i] + lens[i])
+			continue;
+		v = pci_read32(d, reg);
+		if (reg == caps[i]) {
+			v &= ~VPCI_CAP_NEXT;
+			v |= FIELD_PREP(VPCI_CAP_NEXT, i + 1 < n ? caps[i + 1] : 0);
+		}
+		return v;
+	}
+	return 0; /* hidden capabilities and reserved space */
+}
+
+/* The guest's view of BAR register `idx` (0..5). */
+static u32 bar_dword(const struct vdev *v, unsigned idx)
+{
+	const struct pci_bar *bar;
+	bool upper = idx > 0 && v->pdev->bar[idx - 1].type == PCI_BAR_MEM64 && v->bar_gpa[idx - 1];
+	unsigned b = upper ? idx - 1 : idx;
+	u64 addr, mask;
+	u32 flags;
+
+	bar = &v->pdev->bar[b];
+	if (!v->bar_gpa[b])
+		return 0;
+	mask = ~(bar->size - 1);
+	addr = v->bar_sizing[idx] ? mask : v->bar_gpa[b];
+	if (upper)
+		return bar->type == PCI_BAR_MEM64 ? (u32)(addr >> 32) : 0;
+	flags = (bar->type == PCI_BAR_MEM64 ? VPCI_BAR_MEM64 : 0) |
+		(bar->prefetchable ? VPCI_BAR_PREFETCH : 0);
+	return ((u32)addr & VPCI_BAR_ADDR) | flags;
+}
+
+static u32 dev_dword(const struct vdev *v, u16 reg)
+{
+	const struct pci_dev *d = v->pdev;
+	u8 caps[2], lens[2];
+
+	switch (reg) {
+	case VPCI_ID: return d->vendor | ((u32)d->device << 16);
+	case VPCI_COMMAND:
+		return v->command | (shown_caps(d, caps, lens) ? VPCI_STATUS_CAP_LIST : 0);
+	case VPCI_CLASS_REV: return (d->class << 8) | d->revision;
+	case VPCI_SUBSYS: return d->subsys_vendor | ((u32)d->subsys_id << 16);
+	case VPCI_CAP_PTR: return shown_caps(d, caps, lens) ? caps[0] : 0;
+	default: break;
+	}
+	if (reg >= VPCI_BAR0 && reg <= VPCI_BAR5)
+		return bar_dword(v, (reg - VPCI_BAR0) / 4);
+	if (reg >= 0x40)
+		return cap_dword(d, reg);
+	return 0; /* header type 0, no expansion ROM, no INTx pin */
+}
+
+static u32 read_dword(struct guest *g, u16 bdf, u16 reg)
+{
+	struct vdev *v;
+
+	if (bdf == 0)
+		return host_bridge_dword(reg);
+	v = vpci_dev_at(g, bdf);
+	return v ? dev_dword(v, reg) : 0xffffffff;
+}
+
 u32 vpci_read(struct guest *g, u16 bdf, u16 reg, u8 size)
 {
 	u32 ones = size == 4 ? 0xffffffff : (1u << (size * 8)) - 1;
-	u32 v;
 
-	(void)g;
-	if (bdf != 0 || reg >= 256 || (reg & (size - 1)))
+	if (reg >= 256 || (reg & (size - 1)))
 		return ones;
-	v = host_bridge_dword(reg & ~3u) >> ((reg & 3) * 8);
-	return v & ones;
+	return (read_dword(g, bdf, reg & ~3u) >> ((reg & 3) * 8)) & ones;
+}
+
+static void write_command(struct vdev *v, u16 val)
+{
+	u16 hw = pci_read16(v->pdev, PCI_COMMAND);
+
+	v->command = val & VPCI_COMMAND_PASSED;
+	pci_write16(v->pdev, PCI_COMMAND, (u16)((hw & ~VPCI_COMMAND_PASSED) | v->command));
+}
+
+/* Accepts all-ones (sizing) and the BAR's own window address; refuses anything else. */
+static void write_bar(struct guest *g, struct vdev *v, unsigned idx, u32 val)
+{
+	bool upper = idx > 0 && v->pdev->bar[idx - 1].type == PCI_BAR_MEM64 && v->bar_gpa[idx - 1];
+	unsigned b = upper ? idx - 1 : idx;
+	u32 own;
+
+	if (!v->bar_gpa[b])
+		return; /* not implemented: reads 0 */
+	if (val == 0xffffffff || (!upper && (val & VPCI_BAR_ADDR) == VPCI_BAR_ADDR)) {
+		v->bar_sizing[idx] = true;
+		return;
+	}
+	own = upper ? (u32)(v->bar_gpa[b] >> 32) : (u32)v->bar_gpa[b];
+	if ((upper ? val : val & VPCI_BAR_ADDR) == own) {
+		v->bar_sizing[idx] = false;
+		return;
+	}
+	g->bar_refused++;
+	pr_info("guest %s: BAR%u of 00:%02x.0 moved to %#x refused (stays at %#llx)\n",
+		g->cfg.name, idx, (unsigned)(v - g->dev) + 1, val,
+		(unsigned long long)v->bar_gpa[b]);
 }
 
 void vpci_write(struct guest *g, u16 bdf, u16 reg, u8 size, u32 val)
 {
-	/* The host bridge has nothing writable. */
-	(void)g, (void)bdf, (void)reg, (void)size, (void)val;
+	unsigned shift = (reg & 3) * 8;
+	u32 mask = size == 4 ? 0xffffffff : ((1u << (size * 8)) - 1) << shift;
+	u16 dreg = reg & ~3u;
+	struct vdev *v;
+	u32 dw;
+
+	if (reg >= 256 || (reg & (size - 1)))
+		return;
+	if (bdf == 0)
+		return; /* the host bridge has nothing writable */
+	v = vpci_dev_at(g, bdf);
+	if (!v) {
+		if (g->cfg_refused++ == 0)
+			pr_info("guest %s: config write to %02x:%02x.%x (no such device) refused\n",
+				g->cfg.name, PCI_RID_BUS(bdf), PCI_RID_DEV(bdf), PCI_RID_FN(bdf));
+		return;
+	}
+	dw = (dev_dword(v, dreg) & ~mask) | ((val << shift) & mask);
+	if (dreg == VPCI_COMMAND && (mask & 0xffff))
+		write_command(v, (u16)dw);
+	else if (dreg >= VPCI_BAR0 && dreg <= VPCI_BAR5)
+		write_bar(g, v, (dreg - VPCI_BAR0) / 4, dw);
+	/* Everything else (status, capabilities, IDs) is read-only for a guest. */
 }

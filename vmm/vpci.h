@@ -1,5 +1,5 @@
-/* The virtual PCI configuration space of a guest (vmm/vpci.c). For now it holds a host
- * bridge at 00:00.0; assigned devices will be added here by the passthrough work. */
+/* The virtual PCI configuration space of a guest (vmm/vpci.c): a host bridge at 00:00.0
+ * and the guest's assigned devices at 00:01.0, 00:02.0, ... */
 #ifndef VMM_VPCI_H
 #define VMM_VPCI_H
 
@@ -28,7 +28,10 @@ static inline u16 vpci_addr_reg(u32 addr)
 /* Reads `size` (1, 2, 4) bytes at `reg` of function `bdf` (bus << 8 | dev << 3 | fn) as
  * the guest sees it: all-ones where nothing is. */
 u32 vpci_read(struct guest *g, u16 bdf, u16 reg, u8 size);
-/* Writes are dropped unless a function implements the register. */
+/* Writes reach only the Command register's memory decode and bus master bits and the BARs
+ * (sizing, or their own address); writes to absent functions are counted in cfg_refused. */
 void vpci_write(struct guest *g, u16 bdf, u16 reg, u8 size, u32 val);
+/* The assigned device the guest sees at `bdf`, or NULL. */
+struct vdev *vpci_dev_at(struct guest *g, u16 bdf);
 
 #endif

@@ -1,0 +1,280 @@
+/* Assignment refusals on a fake device list: unknown devices and VFs, PFs with SR-IOV,
+ * bridges, hypervisor-owned functions, devices given to another guest, split isolation
+ * groups; the guest-physical BAR layout. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <moat/errno.h>
+#include <moat/pci_group.h>
+#include "vmm/assign.h"
+#include "host_shim.h"
+
+static struct pci_dev devs[32];
+static struct pci_sriov sriov;
+static unsigned nr_devs;
+static struct guest ga, gb;
+
+unsigned pci_dev_count(void) { return nr_devs; }
+struct pci_dev *pci_dev_at(unsigned i) { return i < nr_devs ? &devs[i] : NULL; }
+
+struct pci_dev *pci_find_bdf(u16 seg, u8 bus, u8 dev, u8 fn)
+{
+	for (unsigned i = 0; i < nr_devs; i++)
+		if (devs[i].present && devs[i].seg == seg && devs[i].bus == bus &&
+		    devs[i].dev == dev && devs[i].fn == fn)
+			return &devs[i];
+	return NULL;
+}
+
+struct pci_dev *pci_sriov_vf(const struct pci_dev *pf, unsigned idx)
+{
+	return pf->sriov && idx < pf->sriov->num_vfs ? pf->sriov->vf[idx] : NULL;
+}
+
+u16 pci_read16(const struct pci_dev *d, u16 off) { return d->acs.ctrl; }
+void pci_write16(const struct pci_dev *d, u16 off, u16 v) {}
+
+int pci_set_owner(struct pci_dev *d, enum pci_owner_kind kind, int guest)
+{
+	if (d->owner.kind != PCI_OWNER_NONE &&
+	    (d->owner.kind != kind || d->owner.guest != guest))
+		return -EBUSY;
+	d->owner.kind = (u8)kind;
+	d->owner.guest = guest;
+	return 0;
+}
+
+void pci_release(struct pci_dev *d)
+{
+	d->owner.kind = PCI_OWNER_NONE;
+}
+
+const char *pci_owner_name(const struct pci_owner *o, char *buf, size_t size)
+{
+	if (o->kind == PCI_OWNER_GUEST)
+		snprintf(buf, size, "guest %d", o->guest);
+	else
+		snprintf(buf, size, "%s", o->kind == PCI_OWNER_HYPERVISOR ? "hypervisor" : "nobody");
+	return buf;
+}
+
+static struct pci_dev *add(u8 bus, u8 dev, u8 fn, u8 type, struct pci_dev *parent)
+{
+	struct pci_dev *d = &devs[nr_devs++];
+
+	memset(d, 0, sizeof(*d));
+	d->bus = bus;
+	d->dev = dev;
+	d->fn = fn;
+	d->rid = PCI_RID(bus, dev, fn);
+	d->present = true;
+	d->parent = parent;
+	d->cap_pcie = 0xa0;
+	d->pcie.port_type = type;
+	d->class = 0x020000;
+	if (type == PCIE_TYPE_ROOT_PORT || type == PCIE_TYPE_DOWNSTREAM ||
+	    type == PCIE_TYPE_UPSTREAM) {
+		d->header_type = 1;
+		d->class = 0x060400;
+	}
+	return d;
+}
+
+static void bar64(struct pci_dev *d, unsigned b, u64 base, u64 size)
+{
+	d->bar[b] = (struct pci_bar){.base = base, .size = size, .type = PCI_BAR_MEM64,
+				     .prefetchable = true};
+}
+
+/* q35 host bridge, an ACS root port with an igb PF and 3 VFs, a second root port with a
+ * switch (no ACS below it) and an edu behind it. */
+static struct pci_dev *pf, *vf[3], *rp, *edu;
+
+static int setup(void **state)
+{
+	struct pci_dev *hb, *up, *dp;
+
+	nr_devs = 0;
+	memset(&sriov, 0, sizeof(sriov));
+	hb = add(0, 0, 0, PCIE_TYPE_RC_INTEGRATED, NULL);
+	hb->class = 0x060000;
+	hb->owner.kind = PCI_OWNER_HYPERVISOR;
+	rp = add(0, 1, 0, PCIE_TYPE_ROOT_PORT, NULL);
+	rp->secondary = rp->subordinate = 1;
+	rp->ecap_acs = 0x148;
+	rp->acs.cap = 0x1f;
+	rp->acs.ctrl = PCI_ACS_ISOLATION;
+	rp->owner.kind = PCI_OWNER_HYPERVISOR;
+	pf = add(1, 0, 0, PCIE_TYPE_ENDPOINT, rp);
+	pf->sriov = &sriov;
+	pf->owner.kind = PCI_OWNER_HYPERVISOR;
+	sriov.num_vfs = 3;
+	for (unsigned i = 0; i < 3; i++) {
+		vf[i] = add(1, 0x10, (u8)(2 * i), PCIE_TYPE_ENDPOINT, rp);
+		vf[i]->is_vf = true;
+		vf[i]->pf = pf;
+		vf[i]->vf_index = (u16)i;
+		bar64(vf[i], 0, 0xfe000000 + i * 0x4000, 0x4000);
+		bar64(vf[i], 3, 0xfe100000 + i * 0x4000, 0x4000);
+		sriov.vf[i] = vf[i];
+	}
+	up = add(2, 0, 0, PCIE_TYPE_UPSTREAM, NULL);
+	up->secondary = up->subordinate = 3;
+	dp = add(3, 0, 0, PCIE_TYPE_DOWNSTREAM, up);
+	dp->secondary = dp->subordinate = 4;
+	edu = add(4, 0, 0, PCIE_TYPE_ENDPOINT, dp);
+	edu->bar[0] = (struct pci_bar){.base = 0xfea00000, .size = 0x100000,
+				       .type = PCI_BAR_MEM32};
+	assert_int_equal(pci_groups_compute(), 0);
+	memset(&ga, 0, sizeof(ga));
+	memset(&gb, 0, sizeof(gb));
+	strcpy(ga.cfg.name, "a");
+	strcpy(gb.cfg.name, "b");
+	ga.ram_size = gb.ram_size = 16 << 20;
+	(void)state;
+	return 0;
+}
+
+static void dev_vf(struct guest *g, u8 bus, u8 dev, u8 fn, u16 idx)
+{
+	g->cfg.devices[g->cfg.nr_devices++] =
+		(struct cfg_device){.kind = CFG_DEV_VF, .bus = bus, .dev = dev, .fn = fn, .vf = idx};
+}
+
+static void dev_bdf(struct guest *g, u8 bus, u8 dev, u8 fn)
+{
+	g->cfg.devices[g->cfg.nr_devices++] =
+		(struct cfg_device){.kind = CFG_DEV_BDF, .bus = bus, .dev = dev, .fn = fn};
+}
+
+static void refused(struct guest *g, int gidx, int err, const char *what)
+{
+	char why[ASSIGN_WHY_MAX];
+
+	assert_int_equal(assign_claim(g, gidx, why, sizeof(why)), err);
+	assert_non_null(strstr(why, what));
+	assert_int_equal(g->nr_dev, 0);
+}
+
+static void test_vf_claimed(void **state)
+{
+	char why[ASSIGN_WHY_MAX];
+
+	dev_vf(&ga, 1, 0, 0, 1);
+	assert_int_equal(assign_claim(&ga, 1, why, sizeof(why)), 0);
+	assert_int_equal(ga.nr_dev, 1);
+	assert_ptr_equal(ga.dev[0].pdev, vf[1]);
+	assert_int_equal(vf[1]->owner.kind, PCI_OWNER_GUEST);
+	assert_int_equal(vf[1]->owner.guest, 1);
+	assign_unclaim(&ga);
+	assert_int_equal(vf[1]->owner.kind, PCI_OWNER_NONE);
+	(void)state;
+}
+
+static void test_unknown(void **state)
+{
+	dev_bdf(&ga, 5, 0, 0);
+	refused(&ga, 1, -ENODEV, "0000:05:00.0: no such device");
+	memset(&ga.cfg, 0, sizeof(ga.cfg));
+	dev_vf(&ga, 1, 0, 0, 3);
+	refused(&ga, 1, -ENODEV, "VF 3 is not enabled (3 VFs)");
+	memset(&ga.cfg, 0, sizeof(ga.cfg));
+	dev_vf(&ga, 4, 0, 0, 0);
+	refused(&ga, 1, -ENODEV, "no SR-IOV capability");
+	(void)state;
+}
+
+static void test_not_assignable(void **state)
+{
+	dev_bdf(&ga, 1, 0, 0);
+	refused(&ga, 1, -EPERM, "physical function with SR-IOV");
+	memset(&ga.cfg, 0, sizeof(ga.cfg));
+	dev_bdf(&ga, 0, 1, 0);
+	refused(&ga, 1, -EPERM, "a bridge");
+	memset(&ga.cfg, 0, sizeof(ga.cfg));
+	dev_bdf(&ga, 0, 0, 0);
+	refused(&ga, 1, -EPERM, "host bridge");
+	memset(&ga.cfg, 0, sizeof(ga.cfg));
+	edu->owner.kind = PCI_OWNER_HYPERVISOR;
+	dev_bdf(&ga, 4, 0, 0);
+	refused(&ga, 1, -EPERM, "used by the hypervisor");
+	(void)state;
+}
+
+static void test_owned_by_other_guest(void **state)
+{
+	char why[ASSIGN_WHY_MAX];
+
+	dev_vf(&ga, 1, 0, 0, 0);
+	assert_int_equal(assign_claim(&ga, 1, why, sizeof(why)), 0);
+	dev_vf(&gb, 1, 0, 0, 2);
+	dev_vf(&gb, 1, 0, 0, 0);
+	refused(&gb, 2, -EBUSY, "01:00.0/vf0: already given to guest 1");
+	/* Nothing of the refused guest stays claimed. */
+	assert_int_equal(vf[2]->owner.kind, PCI_OWNER_NONE);
+	(void)state;
+}
+
+static void test_named_twice(void **state)
+{
+	dev_vf(&ga, 1, 0, 0, 0);
+	dev_vf(&ga, 1, 0, 0, 0);
+	refused(&ga, 1, -EINVAL, "named twice");
+	assert_int_equal(vf[0]->owner.kind, PCI_OWNER_NONE);
+	(void)state;
+}
+
+/* edu below a switch without ACS shares its group with the downstream port only: fine
+ * alone; a second endpoint there left to another guest splits the group. */
+static void test_split_group(void **state)
+{
+	struct pci_dev *edu2 = add(4, 1, 0, PCIE_TYPE_ENDPOINT, edu->parent);
+	char why[ASSIGN_WHY_MAX];
+
+	assert_int_equal(pci_groups_compute(), 0);
+	dev_bdf(&ga, 4, 0, 0);
+	refused(&ga, 1, -EBUSY, "isolation group split");
+	assert_int_equal(edu->owner.kind, PCI_OWNER_NONE);
+	dev_bdf(&ga, 4, 1, 0);
+	assert_int_equal(assign_claim(&ga, 1, why, sizeof(why)), 0);
+	assert_int_equal(edu2->owner.guest, 1);
+	(void)state;
+}
+
+static void test_layout(void **state)
+{
+	char why[ASSIGN_WHY_MAX];
+
+	dev_vf(&ga, 1, 0, 0, 0);
+	dev_bdf(&ga, 4, 0, 0);
+	assert_int_equal(assign_claim(&ga, 1, why, sizeof(why)), 0);
+	assert_int_equal(assign_layout(&ga), 0);
+	assert_int_equal(ga.dev[0].bar_gpa[0], VDEV_MMIO_BASE);
+	assert_int_equal(ga.dev[0].bar_gpa[1], 0);
+	assert_int_equal(ga.dev[0].bar_gpa[3], VDEV_MMIO_BASE + 0x4000);
+	/* 1 MiB BAR aligned to its size, after the VF's. */
+	assert_int_equal(ga.dev[1].bar_gpa[0], VDEV_MMIO_BASE + 0x100000);
+	ga.ram_size = VDEV_MMIO_BASE + (2 << 20);
+	assert_int_equal(assign_layout(&ga), -ENOSPC);
+	(void)state;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_vf_claimed, setup),
+		cmocka_unit_test_setup(test_unknown, setup),
+		cmocka_unit_test_setup(test_not_assignable, setup),
+		cmocka_unit_test_setup(test_owned_by_other_guest, setup),
+		cmocka_unit_test_setup(test_named_twice, setup),
+		cmocka_unit_test_setup(test_split_group, setup),
+		cmocka_unit_test_setup(test_layout, setup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,156 @@
+/* Which devices a guest may have: the configuration's names resolved to functions, and the
+ * refusals (unknown, not assignable, owned elsewhere, an isolation group split). */
+#define LOG_TAG "vmm"
+#include <moat/errno.h>
+#include <moat/log.h>
+#include <moat/pci_group.h>
+#include <moat/string.h>
+#include "vmm/assign.h"
+
+struct pci_dev *assign_resolve(const struct cfg_device *c, char *why, size_t size)
+{
+	struct pci_dev *d = pci_find_bdf(c->segment, c->bus, c->dev, c->fn);
+
+	if (!d) {
+		snprintf(why, size, "no such %s", c->kind == CFG_DEV_VF ? "physical function" :
+									  "device");
+		return NULL;
+	}
+	if (c->kind != CFG_DEV_VF)
+		return d;
+	if (!d->sriov) {
+		snprintf(why, size, "%04x:%02x:%02x.%x has no SR-IOV capability", d->seg, d->bus,
+			 d->dev, d->fn);
+		return NULL;
+	}
+	d = pci_sriov_vf(d, c->vf);
+	if (!d)
+		snprintf(why, size, "VF %u is not enabled (%u VFs)", c->vf,
+			 pci_find_bdf(c->segment, c->bus, c->dev, c->fn)->sriov->num_vfs);
+	return d;
+}
+
+/* Why `d` can never go to a guest, or NULL. */
+static const char *not_assignable(const struct pci_dev *d)
+{
+	if (d->sriov)
+		return "a physical function with SR-IOV (its VFs can be assigned, it cannot)";
+	if (d->header_type == 1)
+		return "a bridge";
+	if ((d->class >> 8) == 0x0600)
+		return "a host bridge";
+	if (d->owner.kind == PCI_OWNER_HYPERVISOR)
+		return "used by the hypervisor";
+	return NULL;
+}
+
+static int check_device(struct guest *g, int gidx, u32 i, char *why, size_t size)
+{
+	char name[32], owner[32];
+	struct pci_dev *d;
+	const char *bad;
+
+	config_device_str(&g->cfg.devices[i], name, sizeof(name));
+	d = assign_resolve(&g->cfg.devices[i], why, size);
+	if (!d) {
+		char what[ASSIGN_WHY_MAX];
+
+		strlcpy(what, why, sizeof(what));
+		snprintf(why, size, "device %s: %s", name, what);
+		return -ENODEV;
+	}
+	bad = not_assignable(d);
+	if (bad) {
+		snprintf(why, size, "device %s: %s", name, bad);
+		return -EPERM;
+	}
+	if (d->owner.kind == PCI_OWNER_GUEST && d->owner.guest != gidx) {
+		snprintf(why, size, "device %s: already given to %s", name,
+			 pci_owner_name(&d->owner, owner, sizeof(owner)));
+		return -EBUSY;
+	}
+	for (u32 j = 0; j < i; j++)
+		if (g->dev[j].pdev == d) {
+			snprintf(why, size, "device %s: named twice", name);
+			return -EINVAL;
+		}
+	g->dev[i].pdev = d;
+	return 0;
+}
+
+int assign_claim(struct guest *g, int gidx, char *why, size_t size)
+{
+	struct pci_dev *devs[CFG_MAX_DEVICES];
+	char what[ASSIGN_WHY_MAX];
+	u32 i;
+	int err;
+
+	memset(g->dev, 0, sizeof(g->dev));
+	g->nr_dev = 0;
+	for (i = 0; i < g->cfg.nr_devices; i++) {
+		err = check_device(g, gidx, i, why, size);
+		if (err)
+			goto fail;
+		devs[i] = g->dev[i].pdev;
+	}
+	if (!i)
+		return 0;
+	err = pci_group_check_assignment(devs, i, what, sizeof(what));
+	if (err) {
+		snprintf(why, size, "isolation group split: %s", what);
+		goto fail;
+	}
+	for (u32 j = 0; j < i; j++) {
+		err = pci_set_owner(devs[j], PCI_OWNER_GUEST, gidx);
+		if (err) {
+			snprintf(why, size, "device %04x:%02x:%02x.%x: ownership refused (%d)",
+				 devs[j]->seg, devs[j]->bus, devs[j]->dev, devs[j]->fn, err);
+			g->nr_dev = j;
+			assign_unclaim(g);
+			return err;
+		}
+	}
+	g->nr_dev = i;
+	return 0;
+
+fail:
+	memset(g->dev, 0, sizeof(g->dev));
+	return err;
+}
+
+void assign_unclaim(struct guest *g)
+{
+	for (u32 i = 0; i < g->nr_dev; i++)
+		if (g->dev[i].pdev)
+			pci_release(g->dev[i].pdev);
+	memset(g->dev, 0, sizeof(g->dev));
+	g->nr_dev = 0;
+}
+
+int assign_layout(struct guest *g)
+{
+	u64 next = VDEV_MMIO_BASE;
+
+	if (g->ram_size > VDEV_MMIO_BASE)
+		return pr_err(-ENOSPC, "guest %s: RAM reaches into the device window at %#llx\n",
+			      g->cfg.name, VDEV_MMIO_BASE);
+	for (u32 i = 0; i < g->nr_dev; i++) {
+		struct vdev *v = &g->dev[i];
+
+		for (unsigned b = 0; b < PCI_NR_BARS; b++) {
+			const struct pci_bar *bar = &v->pdev->bar[b];
+			u64 size = MAX(bar->size, (u64)PAGE_SIZE);
+
+			v->bar_gpa[b] = 0;
+			if (bar->type != PCI_BAR_MEM32 && bar->type != PCI_BAR_MEM64)
+				continue;
+			next = ALIGN_UP(next, size);
+			if (next + size > 4 * GiB)
+				return pr_err(-ENOSPC, "guest %s: device BARs do not fit below 4 GiB\n",
+					      g->cfg.name);
+			v->bar_gpa[b] = next;
+			next += size;
+		}
+	}
+	return 0;
+}

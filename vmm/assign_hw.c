@@ -1,0 +1,204 @@
+/* Giving a device to a guest and taking it back: reset, DMA confined to the guest's RAM by
+ * its own IOMMU domain, BARs in its nested tables (MSI-X table and PBA left out). */
+#define LOG_TAG "vmm"
+#include <moat/errno.h>
+#include <moat/iommu.h>
+#include <moat/log.h>
+#include <moat/pci_group.h>
+#include <moat/string.h>
+#include "vmm/assign.h"
+
+#define PCI_BAR_REG(b) ((u16)(0x10 + 4 * (b)))
+#define NPT_MMIO_FLAGS (PT_RW | PT_USER | FIELD_PREP(PT_MT, PT_MT_UC))
+
+static u16 pf_sid_of(const struct pci_dev *d)
+{
+	return d->is_vf ? d->pf->rid : d->rid;
+}
+
+/* FLR clears the BARs of a function that owns its BAR registers; a VF's live in its PF. */
+static void restore_bars(const struct pci_dev *d)
+{
+	if (d->is_vf)
+		return;
+	for (unsigned b = 0; b < PCI_NR_BARS; b++) {
+		if (d->bar[b].type == PCI_BAR_NONE)
+			continue;
+		pci_write32(d, PCI_BAR_REG(b),
+			    (pci_read32(d, PCI_BAR_REG(b)) & 0xf) | (u32)d->bar[b].base);
+		if (d->bar[b].type == PCI_BAR_MEM64)
+			pci_write32(d, PCI_BAR_REG(b + 1), (u32)(d->bar[b].base >> 32));
+	}
+}
+
+static int reset_device(struct guest *g, const struct pci_dev *d)
+{
+	int err = pci_flr((struct pci_dev *)d);
+
+	if (err)
+		return pr_err(err, "guest %s: FLR of %04x:%02x:%02x.%x failed\n", g->cfg.name,
+			      d->seg, d->bus, d->dev, d->fn);
+	restore_bars(d);
+	return 0;
+}
+
+/* Whether page `off` of BAR b holds the MSI-X table or PBA (those stay trapped). */
+static bool msix_page(const struct pci_dev *d, unsigned b, u64 off)
+{
+	const struct pci_msix_info *m = &d->msix;
+	u64 tab_end = m->table_offset + (u64)m->table_size * 16;
+	u64 pba_end = m->pba_offset + ALIGN_UP((u64)m->table_size, 64) / 8;
+
+	if (!d->cap_msix)
+		return false;
+	if (m->table_bir == b && off + PAGE_SIZE > ALIGN_DOWN((u64)m->table_offset, PAGE_SIZE) &&
+	    off < tab_end)
+		return true;
+	return m->pba_bir == b && off + PAGE_SIZE > ALIGN_DOWN((u64)m->pba_offset, PAGE_SIZE) &&
+	       off < pba_end;
+}
+
+static int map_bars(struct guest *g, struct vdev *v)
+{
+	const struct pci_dev *d = v->pdev;
+
+	for (unsigned b = 0; b < PCI_NR_BARS; b++) {
+		u64 size = d->bar[b].size;
+
+		if (!v->bar_gpa[b])
+			continue;
+		if (size < PAGE_SIZE)
+			return pr_err(-EINVAL, "guest %s: BAR%u of %04x:%02x:%02x.%x is smaller "
+				      "than a page\n", g->cfg.name, b, d->seg, d->bus, d->dev, d->fn);
+		for (u64 off = 0; off < size; off += PAGE_SIZE) {
+			int err;
+
+			if (msix_page(d, b, off))
+				continue;
+			err = pt_map(&g->npt, v->bar_gpa[b] + off, d->bar[b].base + off, PAGE_SIZE,
+				     NPT_MMIO_FLAGS);
+			if (err)
+				return pr_err(err, "guest %s: mapping BAR%u in the nested tables "
+					      "failed\n", g->cfg.name, b);
+		}
+	}
+	return 0;
+}
+
+static void unmap_bars(struct guest *g, struct vdev *v)
+{
+	for (unsigned b = 0; b < PCI_NR_BARS; b++)
+		if (v->bar_gpa[b])
+			for (u64 off = 0; off < v->pdev->bar[b].size; off += PAGE_SIZE)
+				if (!msix_page(v->pdev, b, off))
+					pt_unmap(&g->npt, v->bar_gpa[b] + off, PAGE_SIZE);
+}
+
+static int create_domain(struct guest *g)
+{
+	char name[24];
+	int err;
+
+	snprintf(name, sizeof(name), "guest-%s", g->cfg.name);
+	g->domain = iommu_domain_create(name);
+	if (!g->domain)
+		return pr_err(-ENOMEM, "guest %s: no IOMMU domain\n", g->cfg.name);
+	/* The same GPA -> HPA map as the nested tables: exactly the guest's RAM. */
+	err = iommu_map(g->domain, 0, g->ram_hpa, g->ram_size, IOMMU_RW);
+	if (err)
+		return pr_err(err, "guest %s: mapping its RAM in its IOMMU domain failed\n",
+			      g->cfg.name);
+	return 0;
+}
+
+static int attach_device(struct guest *g, struct vdev *v)
+{
+	const struct pci_dev *d = v->pdev;
+
+	v->nr_rids = pci_dma_aliases(d, v->rids, VDEV_MAX_RIDS);
+	if (!v->nr_rids)
+		return pr_err(-EINVAL, "guest %s: no requester ID for %04x:%02x:%02x.%x\n",
+			      g->cfg.name, d->seg, d->bus, d->dev, d->fn);
+	v->attached = true;
+	/* Attaching replaces the hypervisor's identity domain in the context entry. */
+	for (unsigned i = 0; i < v->nr_rids; i++) {
+		int err = iommu_attach(g->domain, d->seg, v->rids[i],
+				       v->rids[i] == d->rid ? pf_sid_of(d) : v->rids[i]);
+
+		if (err)
+			return pr_err(err, "guest %s: attaching source %04x to its domain failed\n",
+				      g->cfg.name, v->rids[i]);
+	}
+	return 0;
+}
+
+int assign_attach(struct guest *g)
+{
+	int err;
+
+	if (!g->nr_dev)
+		return 0;
+	if (!iommu_present())
+		return pr_err(-ENODEV, "guest %s: no IOMMU, its devices' DMA could not be confined\n",
+			      g->cfg.name);
+	err = assign_layout(g);
+	if (err)
+		return err;
+	for (u32 i = 0; i < g->nr_dev; i++) {
+		pci_write16(g->dev[i].pdev, PCI_COMMAND, 0);
+		err = reset_device(g, g->dev[i].pdev);
+		if (err)
+			return err;
+	}
+	err = create_domain(g);
+	if (err)
+		return err;
+	for (u32 i = 0; i < g->nr_dev; i++) {
+		err = attach_device(g, &g->dev[i]);
+		if (err)
+			return err;
+		err = map_bars(g, &g->dev[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void release_device(struct guest *g, struct vdev *v)
+{
+	struct pci_dev *d = v->pdev;
+
+	pci_write16(d, PCI_COMMAND, pci_read16(d, PCI_COMMAND) & ~(u16)PCI_COMMAND_MASTER);
+	reset_device(g, d);
+	/* Detached sources have no context entry: their DMA is blocked, not identity-mapped. */
+	for (unsigned i = 0; v->attached && i < v->nr_rids; i++)
+		iommu_detach(g->domain, d->seg, v->rids[i]);
+	v->attached = false;
+	unmap_bars(g, v);
+}
+
+void assign_release(struct guest *g)
+{
+	for (u32 i = 0; i < g->nr_dev; i++)
+		if (g->dev[i].pdev)
+			release_device(g, &g->dev[i]);
+	if (g->domain) {
+		iommu_domain_destroy(g->domain);
+		g->domain = NULL;
+	}
+	assign_unclaim(g);
+}
+
+void assign_report(const struct guest *g)
+{
+	for (u32 i = 0; i < g->nr_dev; i++) {
+		const struct pci_dev *d = g->dev[i].pdev;
+
+		pr_info("guest %s: device 00:%02x.0 = %04x:%02x:%02x.%x (%04x:%04x), domain %s, "
+			"faults %llu, BAR writes refused %llu, foreign config writes %llu\n",
+			g->cfg.name, i + 1, d->seg, d->bus, d->dev, d->fn, d->vendor, d->device,
+			g->domain ? iommu_domain_name(g->domain) : "none",
+			g->domain ? (unsigned long long)iommu_domain_faults(g->domain) : 0ULL,
+			(unsigned long long)g->bar_refused, (unsigned long long)g->cfg_refused);
+	}
+}

@@ -3,6 +3,7 @@
  * nobody owns it), waits that serve the PF's mailbox, and the VF0 -> VF1 bench. */
 #define LOG_TAG "igbvf"
 #include <moat/errno.h>
+#include <moat/iommu.h>
 #include <moat/log.h>
 #include <moat/pmm.h>
 #include <moat/string.h>
@@ -61,6 +62,28 @@ static const struct igbvf_ops native_ops = {
 	.log = native_log,
 };
 
+/* The VF's DMA goes through the hypervisor's identity domain while moat drives it; a VF
+ * a guest had is detached (blocked) when the guest gives it back. */
+static int attach_identity(struct igbvf_native *n)
+{
+	struct pci_dev *d = n->pdev;
+	struct iommu_domain *dom;
+	int err;
+
+	if (!iommu_present())
+		return 0;
+	dom = iommu_hypervisor_domain();
+	if (!dom)
+		return pr_err(-ENOMEM, "no hypervisor IOMMU domain for %02x:%02x.%x\n", d->bus, d->dev,
+			      d->fn);
+	err = iommu_attach(dom, d->seg, d->rid, d->pf ? d->pf->rid : d->rid);
+	if (err)
+		return pr_err(err, "%02x:%02x.%x not attached to the hypervisor's domain\n", d->bus,
+			      d->dev, d->fn);
+	n->attached = true;
+	return 0;
+}
+
 /* Driver memory: one area per VF index, kept across uses (the pages are never reused for
  * anything else, so a late DMA of a closed VF cannot land in someone's memory). */
 static void *native_mem(unsigned vf_index)
@@ -91,6 +114,9 @@ int igbvf_native_open(struct igbvf_native *n, struct igb_pf *pf, unsigned vf_ind
 		return err;
 	n->pdev = d;
 	n->saved_command = pci_read16(d, PCI_COMMAND);
+	err = attach_identity(n);
+	if (err)
+		goto fail;
 	pci_write16(d, PCI_COMMAND, n->saved_command | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	err = igbvf_init(&n->drv, &native_ops, n, mem);
 	if (!err)
@@ -113,6 +139,10 @@ void igbvf_native_close(struct igbvf_native *n)
 	igb_pf_poll_all();
 	pci_write16(n->pdev, PCI_COMMAND,
 		    n->saved_command & (u16)~(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER));
+	/* Released functions are blocked, as vmm/assign_hw.c leaves them. */
+	if (n->attached)
+		iommu_detach(iommu_hypervisor_domain(), n->pdev->seg, n->pdev->rid);
+	n->attached = false;
 	pci_release(n->pdev);
 	n->pdev = NULL;
 }

@@ -12,12 +12,15 @@ struct igbvf_native {
 	struct pci_dev *pdev;
 	struct igbvf drv;
 	u16 saved_command;
+	bool attached; /* to the hypervisor's identity IOMMU domain */
 };
 
 /* Takes a free VF of pf (owner nobody -> hypervisor), turns on its memory decode and bus
- * mastering, binds the driver and does the reset handshake. */
+ * mastering with its DMA in the hypervisor's identity IOMMU domain, binds the driver and does
+ * the reset handshake. */
 int igbvf_native_open(struct igbvf_native *n, struct igb_pf *pf, unsigned vf_index);
-/* Queues off, VF reset, memory decode and bus mastering off, owner back to nobody. */
+/* Queues off, VF reset, memory decode and bus mastering off, DMA blocked (detached), owner
+ * back to nobody. */
 void igbvf_native_close(struct igbvf_native *n);
 
 #define IGBVF_BENCH_ETHERTYPE 0x88b5 /* IEEE local experimental */

@@ -132,6 +132,23 @@ static int attach_device(struct guest *g, struct vdev *v)
 	return 0;
 }
 
+static void log_assigned(const struct guest *g, const struct vdev *v, unsigned slot)
+{
+	const struct pci_dev *d = v->pdev;
+	char bars[96];
+	int n = 0;
+
+	bars[0] = 0;
+	for (unsigned b = 0; b < PCI_NR_BARS; b++)
+		if (v->bar_gpa[b])
+			n += snprintf(bars + n, sizeof(bars) - (size_t)n, " BAR%u at %#llx", b,
+				      (unsigned long long)v->bar_gpa[b]);
+	pr_info("guest %s: 00:%02x.0 is %04x:%02x:%02x.%x: reset, %u DMA source(s) from %04x in "
+		"domain %s (its RAM only),%s\n",
+		g->cfg.name, slot, d->seg, d->bus, d->dev, d->fn, v->nr_rids, v->rids[0],
+		iommu_domain_name(g->domain), bars);
+}
+
 int assign_attach(struct guest *g)
 {
 	int err;
@@ -160,6 +177,7 @@ int assign_attach(struct guest *g)
 		err = map_bars(g, &g->dev[i]);
 		if (err)
 			return err;
+		log_assigned(g, &g->dev[i], i + 1);
 	}
 	return 0;
 }
@@ -183,6 +201,7 @@ void assign_release(struct guest *g)
 		if (g->dev[i].pdev)
 			release_device(g, &g->dev[i]);
 	if (g->domain) {
+		g->dma_faults = iommu_domain_faults(g->domain);
 		iommu_domain_destroy(g->domain);
 		g->domain = NULL;
 	}

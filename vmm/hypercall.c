@@ -138,6 +138,10 @@ int vmm_handle_hypercall(struct vcpu *v, const struct vmm_exit *e)
 		g->expect_stop = true;
 		ret = 0;
 		break;
+	case HC_EXPECT_DMA_FAULT:
+		g->expect_dma_faults++;
+		ret = g->nr_dev ? 0 : -ENODEV;
+		break;
 	case HC_GET_EXITS: ret = hc_get_exits(g, a0); break;
 	default: ret = -ENOSYS; break;
 	}

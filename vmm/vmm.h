@@ -73,6 +73,8 @@ struct guest {
 	struct iommu_domain *domain; /* DMA of its devices: exactly its RAM */
 	u64 bar_refused;	     /* BAR writes away from the device's window */
 	u64 cfg_refused;	     /* config writes to functions the guest does not have */
+	u64 expect_dma_faults;	     /* DMA attacks the guest announced (HC_EXPECT_DMA_FAULT) */
+	u64 dma_faults;		     /* faults its domain had when it was destroyed */
 	u64 watchdog_us;
 	u64 run_us; /* from first entry to the end */
 };

@@ -2,7 +2,7 @@
  * with pointers outside its RAM, and finally an access just past its RAM, which the
  * hypervisor must answer by stopping it (the hypervisor's "vmm: attacker-stopped"). */
 #include <moat/errno.h>
-#include "guests/lib/guest.h"
+#include "guests/attacker/attacker.h"
 
 #define QEMU_DEBUG_EXIT 0xf4 /* would end the whole machine if it reached the hardware */
 #define KBC_STATUS 0x64
@@ -110,5 +110,7 @@ void guest_main(void)
 	test_ports();
 	test_bad_pointers();
 	test_svm_instructions();
+	attack_cfg_foreign();
+	attack_bar_remap();
 	touch_past_ram();
 }

@@ -14,7 +14,8 @@
 #define HC_GET_INFO 3	   /* rdi = GPA of a struct moat_guest_info */
 #define HC_SHUTDOWN 4	   /* rdi = exit code; does not return */
 #define HC_EXPECT_STOP 5   /* rdi = GPA the guest will touch next: announce an expected stop */
-#define HC_GET_EXITS 6     /* rdi = GPA of a struct moat_guest_exits */
+#define HC_EXPECT_DMA_FAULT 6 /* announce: my device will now DMA outside my RAM */
+#define HC_GET_EXITS 7     /* rdi = GPA of a struct moat_guest_exits */
 
 #define HC_ECHO_MAGIC 0x6d6f6174ULL /* "moat" */
 #define HC_CONSOLE_MAX 4096

@@ -32,6 +32,13 @@ def check_line(tag, pattern):
 GUESTS_ON_OWN_CPUS = [
     check_line(f"guest-{name}-on-cpu{cpu}", rf"^vmm: guest {name}: running on cpu {cpu}$")
     for name, cpu in (("alpha", 1), ("beta", 2), ("attacker", 3))
+] + [
+    # ... and each with its own VF of the NIC at 01:00.0 (VF n at 01:10.(2n)), reset and in a
+    # domain of its own.
+    check_line(f"guest-{name}-owns-vf{n}",
+               rf"^vmm: guest {name}: 00:01\.0 is 0000:01:10\.{2 * n}: reset, 1 DMA source\(s\) "
+               rf"from 01{0x80 + 2 * n:02x} in domain guest-{name} \(its RAM only\)")
+    for n, name in enumerate(("alpha", "beta", "attacker"))
 ]
 
 
@@ -312,6 +319,32 @@ def check_pf_frame(netdev="n0", ethertype=0x88b5, payload=b"moat-pf-selftest"):
     return check
 
 
+# Passthrough on two NICs: three guests, each with one VF of each NIC.
+TWO_NIC_GUESTS = (("g1", 1, 0), ("g2", 2, 1), ("g3", 3, 2))
+TWO_NIC_CMD = "config=" + ";".join(
+    f"guest,{name},memory=16M,cpu={cpu},image=cpu,device=01:00.0/vf{vf},device=02:00.0/vf{vf}"
+    for name, cpu, vf in TWO_NIC_GUESTS) + "\n"
+TWO_NIC_CHECKS = [
+    check_line(f"{name}-owns-nic{nic}-vf{vf}",
+               rf"^vmm: guest {name}: 00:0{nic}\.0 is 0000:0{nic}:10\.{2 * vf}: reset, 1 DMA "
+               rf"source\(s\) from 0{nic}{0x80 + 2 * vf:02x} in domain guest-{name} ")
+    for name, _, vf in TWO_NIC_GUESTS for nic in (1, 2)
+] + [
+    check_line(f"{name}-ran", rf"^vmm: stats {name}: shut down; cpu {cpu}, .*results [1-9]\d* passed, 0 failed")
+    for name, cpu, _ in TWO_NIC_GUESTS
+]
+
+# A configuration that would split an isolation group: behind the x3130 switch (no ACS on
+# its downstream ports) the PF and its VFs form one group, and the PF stays moat's.
+SPLIT_CMD = ("config=guest,alpha,memory=16M,cpu=1,image=cpu,device=03:00.0/vf0;"
+             "guest,beta,memory=16M,cpu=2,image=cpu\n")
+SPLIT_CHECKS = [
+    check_line("split-group-refused",
+               r"^vmm: guest alpha not started: isolation group split: .*0000:03:00\.0"),
+    check_line("other-guest-runs", r"^vmm: stats beta: shut down; .*results [1-9]\d* passed, 0 failed"),
+]
+
+
 def check_tap_passed(test_id):
     """The hypervisor's TAP line for test_id must be ok and not skipped on this machine."""
     def check(r):
@@ -367,6 +400,12 @@ RUNS = [
          monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(2), check_pf_frame()]),
     dict(name="qemu-uefi-igb-switch", emulator="qemu", boot="uefi", topology="igb-switch",
          monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame()]),
+    dict(name="qemu-uefi-two-igb-assign", emulator="qemu", boot="uefi", topology="two-igb", smp=4,
+         prepare=esp_with_files("esp-two-igb-assign", {"moat.cmd": TWO_NIC_CMD}),
+         checks=TWO_NIC_CHECKS),
+    dict(name="qemu-uefi-igb-switch-split", emulator="qemu", boot="uefi", topology="igb-switch",
+         smp=3, prepare=esp_with_files("esp-igb-switch-split", {"moat.cmd": SPLIT_CMD}),
+         checks=SPLIT_CHECKS),
     dict(name="qemu-mb2-two-edu", emulator="qemu", boot="mb2", topology="two-edu",
          checks=[check_tap_passed(t) for t in VTD_TWO_EDU] +
          [check_line("vtd-xapic-irte", r"^vtd: unit 0: interrupt remapping: .* xAPIC destinations")]),

@@ -1,0 +1,11 @@
+/* The attacker guest's suites, one file per target. */
+#ifndef GUESTS_ATTACKER_ATTACKER_H
+#define GUESTS_ATTACKER_ATTACKER_H
+
+#include "guests/lib/guest.h"
+
+/* guests/attacker/cfg_attacks.c */
+void attack_cfg_foreign(void);
+void attack_bar_remap(void);
+
+#endif

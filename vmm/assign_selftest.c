@@ -1,0 +1,176 @@
+/* Hypervisor self-tests of device assignment: one whole assign/release cycle on a free VF
+ * checked against the IOMMU and nested tables, and the verdicts on the attacker's device
+ * attacks. They run after vmm_run(), when the guests' VFs are free again. */
+#define LOG_TAG "vmm"
+#include <moat/iommu.h>
+#include <moat/pci_group.h>
+#include <moat/selftest.h>
+#include <moat/string.h>
+#include "vmm/assign.h"
+#include "vmm/guest.h"
+#include "vmm/vpci.h"
+
+#define CYCLE_GUEST_IDX (VMM_MAX_GUESTS + 1) /* an owner index no real guest has */
+
+static struct guest cycle;
+
+/* A VF nobody owns that may go to a guest alone (its isolation group allows it). */
+static struct pci_dev *free_vf(void)
+{
+	char why[ASSIGN_WHY_MAX];
+	struct pci_dev *d;
+
+	pci_for_each_dev(d)
+		if (d->is_vf && d->owner.kind == PCI_OWNER_NONE && d->bar[0].size &&
+		    !pci_group_check_assignment(&d, 1, why, sizeof(why)))
+			return d;
+	return NULL;
+}
+
+/* The domain maps every 2 MiB step of the RAM to its HPA, and nothing past it. */
+static void check_domain(struct st_ctx *ctx, struct guest *g)
+{
+	u64 pa;
+	u32 prot;
+
+	for (u64 gpa = 0; gpa < g->ram_size; gpa += 2 * MiB) {
+		int err = iommu_lookup(g->domain, gpa + 0x123, &pa, &prot);
+
+		CHECK(ctx, !err && pa == g->ram_hpa + gpa + 0x123 && (prot & IOMMU_RW) == IOMMU_RW,
+		      "IOVA %#llx: err %d pa %#llx prot %#x", (unsigned long long)gpa + 0x123, err,
+		      (unsigned long long)pa, prot);
+	}
+	CHECK(ctx, iommu_lookup(g->domain, g->ram_size, &pa, &prot) != 0,
+	      "IOVA %#llx past the RAM is mapped", (unsigned long long)g->ram_size);
+	CHECK(ctx, iommu_lookup(g->domain, g->dev[0].bar_gpa[0], &pa, &prot) != 0,
+	      "the device's own BAR window is in its DMA domain");
+}
+
+/* BAR0 in the nested tables, uncached; the MSI-X table page absent. */
+static void check_nested(struct st_ctx *ctx, struct guest *g)
+{
+	const struct pci_dev *d = g->dev[0].pdev;
+	const struct pci_msix_info *m = &d->msix;
+	u64 pa;
+	u32 flags;
+	unsigned level;
+	int err = pt_lookup(&g->npt, g->dev[0].bar_gpa[0], &pa, &flags, &level);
+
+	CHECK(ctx, !err && pa == d->bar[0].base && FIELD_GET(PT_MT, flags) == PT_MT_UC,
+	      "BAR0 GPA %#llx: err %d pa %#llx flags %#x", (unsigned long long)g->dev[0].bar_gpa[0],
+	      err, (unsigned long long)pa, flags);
+	if (d->cap_msix && g->dev[0].bar_gpa[m->table_bir])
+		CHECK(ctx, pt_lookup(&g->npt, g->dev[0].bar_gpa[m->table_bir] + m->table_offset,
+				     &pa, &flags, &level) != 0,
+		      "the MSI-X table page is mapped for the guest");
+}
+
+SELFTEST(assign_cycle, "assign", "attach-release-cycle")
+{
+	struct guest *g = &cycle;
+	char why[ASSIGN_WHY_MAX];
+	struct pci_dev *vf = free_vf();
+	u64 pa;
+	u32 flags;
+	unsigned level;
+
+	if (!vmm_be || !iommu_present() || !vf) {
+		st_skip(ctx, !vmm_be ? "no virtualization backend" :
+			     !iommu_present() ? "no IOMMU" :
+			     "no free VF that may go to a guest alone (SR-IOV off, or groups)");
+		return;
+	}
+	memset(g, 0, sizeof(*g));
+	strlcpy(g->cfg.name, "cycle", sizeof(g->cfg.name));
+	g->cfg.memory = 4 * MiB;
+	g->cfg.nr_devices = 1;
+	g->cfg.devices[0] = (struct cfg_device){.kind = CFG_DEV_BDF, .segment = vf->seg,
+						.bus = vf->bus, .dev = vf->dev, .fn = vf->fn};
+	if (assign_claim(g, CYCLE_GUEST_IDX, why, sizeof(why))) {
+		st_fail(ctx, __FILE__, __LINE__, "claim refused: %s", why);
+		return;
+	}
+	if (guest_memory_init(g, &vmm_caps)) {
+		st_fail(ctx, __FILE__, __LINE__, "no memory for the test guest");
+		assign_unclaim(g);
+		return;
+	}
+	if (assign_attach(g)) {
+		st_fail(ctx, __FILE__, __LINE__, "attaching %02x:%02x.%x failed", vf->bus, vf->dev,
+			vf->fn);
+		goto out;
+	}
+	CHECK(ctx, !(pci_read16(vf, PCI_COMMAND) & PCI_COMMAND_MASTER),
+	      "bus master is on before the guest asked");
+	CHECK(ctx, vpci_read(g, PCI_RID(0, 1, 0), 0, 4) == (vf->vendor | (u32)vf->device << 16),
+	      "the guest reads %#x at 00:01.0", vpci_read(g, PCI_RID(0, 1, 0), 0, 4));
+	check_domain(ctx, g);
+	check_nested(ctx, g);
+	vpci_write(g, PCI_RID(0, 1, 0), PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	CHECK(ctx, pci_read16(vf, PCI_COMMAND) & PCI_COMMAND_MASTER,
+	      "the guest's bus master did not reach the device");
+	assign_release(g);
+	CHECK(ctx, !(pci_read16(vf, PCI_COMMAND) & PCI_COMMAND_MASTER),
+	      "bus master still on after release");
+	CHECK(ctx, !g->domain && vf->owner.kind == PCI_OWNER_NONE, "domain or ownership left over");
+	CHECK(ctx, pt_lookup(&g->npt, VDEV_MMIO_BASE, &pa, &flags, &level) != 0,
+	      "BAR0 still in the nested tables after release");
+out:
+	assign_release(g);
+	guest_memory_free(g);
+}
+
+static bool is_attacker(const struct guest *g)
+{
+	return !strcmp(g->cfg.image, "attacker");
+}
+
+static struct guest *attacker_with_device(void)
+{
+	for (u32 i = 0; i < vmm_nr_guests; i++)
+		if (is_attacker(&vmm_guests[i]) && vmm_guests[i].cfg.nr_devices)
+			return &vmm_guests[i];
+	return NULL;
+}
+
+SELFTEST(assign_attacker_dma, "assign", "attacker-dma-fault")
+{
+	struct guest *g = attacker_with_device();
+
+	if (!g || !g->expect_dma_faults) {
+		st_skip(ctx, !g ? "no attacker guest with a device" :
+				  "the attacker announced no DMA attack (HC_EXPECT_DMA_FAULT)");
+		return;
+	}
+	CHECK(ctx, g->dma_faults > 0,
+	      "attacker %s announced %llu DMA attacks and its domain recorded no fault",
+	      g->cfg.name, (unsigned long long)g->expect_dma_faults);
+}
+
+SELFTEST(assign_attacker_bar, "assign", "attacker-bar-remap")
+{
+	struct guest *g = attacker_with_device();
+
+	if (!g) {
+		st_skip(ctx, "no attacker guest with a device");
+		return;
+	}
+	CHECK(ctx, g->bar_refused > 0, "attacker %s: no BAR move was refused", g->cfg.name);
+}
+
+SELFTEST(assign_attacker_cfg, "assign", "attacker-cfg-foreign")
+{
+	unsigned seen = 0;
+
+	for (u32 i = 0; i < vmm_nr_guests; i++) {
+		const struct guest *g = &vmm_guests[i];
+
+		if (!is_attacker(g))
+			continue;
+		seen++;
+		CHECK(ctx, g->cfg_refused > 0, "attacker %s: no foreign config write was refused",
+		      g->cfg.name);
+	}
+	if (!seen)
+		st_skip(ctx, "no attacker guest");
+}

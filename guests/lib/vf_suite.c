@@ -6,39 +6,7 @@
 #include <moat/errno.h>
 #include <moat/igbvf.h>
 #include "guests/lib/guest.h"
-
-/* PCI configuration mechanism #1 (ports 0xcf8/0xcfc). */
-#define PCI_CFG_ADDR 0xcf8
-#define PCI_CFG_DATA 0xcfc
-#define  CFG_ENABLE BIT(31)
-#define  CFG_BUS GENMASK(23, 16)
-#define  CFG_DEV GENMASK(15, 11)
-#define  CFG_FN GENMASK(10, 8)
-#define  CFG_REG GENMASK(7, 2)
-#define VF_DEV 1 /* the guest's first device: 00:01.0 */
-/* Type 0 header and capabilities (PCI 3.0, 6.1, 6.7, 6.8.2). */
-#define CFG_ID 0x00
-#define CFG_COMMAND 0x04
-#define  CFG_COMMAND_MEMORY BIT(1)
-#define  CFG_COMMAND_MASTER BIT(2)
-#define  CFG_STATUS_CAP_LIST BIT(20)
-#define CFG_CLASS_REV 0x08
-#define  CFG_CLASS GENMASK(31, 8)
-#define  CLASS_ETHERNET 0x020000
-#define CFG_BAR(n) (0x10 + 4 * (n))
-#define  BAR_IO BIT(0)
-#define  BAR_TYPE GENMASK(2, 1)
-#define   BAR_TYPE_64 2
-#define  BAR_ADDR GENMASK(31, 4)
-#define CFG_CAP_PTR 0x34
-#define  CAP_ID GENMASK(7, 0)
-#define  CAP_NEXT GENMASK(15, 8)
-#define CAP_ID_PCIE 0x10
-#define CAP_ID_MSIX 0x11
-#define  MSIX_CTRL_SIZE GENMASK(26, 16) /* table size - 1, in the capability's first dword */
-#define  MSIX_TABLE_BIR GENMASK(2, 0)  /* second dword */
-#define VF_BAR0_SIZE 0x4000
-#define VF_MSIX_BAR 3
+#include "guests/lib/vf_dev.h"
 
 #define HELLO_ETHERTYPE 0x88b6  /* control frames: hello and ack */
 #define DATA_ETHERTYPE 0x88b5   /* IEEE local experimental */
@@ -64,7 +32,6 @@ static u8 rx_frame[IGBVF_BUF_SIZE], tx_payload[ETH_FRAME_MAX];
 
 static struct {
 	struct igbvf drv;
-	u64 bar0, tsc_per_us;
 	bool probed, reset, up;
 	/* the peer */
 	bool peer_known, peer_heard_us;
@@ -74,138 +41,42 @@ static struct {
 	u32 sent, acked, received, bad, last_bad_seq;
 } vf;
 
-/* ---- config space through CF8/CFC */
-static u32 cfg_read(u16 reg)
-{
-	guest_outl(PCI_CFG_ADDR, (u32)(CFG_ENABLE | FIELD_PREP(CFG_DEV, VF_DEV) |
-				       FIELD_PREP(CFG_REG, reg >> 2)));
-	return guest_inl(PCI_CFG_DATA);
-}
-
-static void cfg_write(u16 reg, u32 v)
-{
-	guest_outl(PCI_CFG_ADDR, (u32)(CFG_ENABLE | FIELD_PREP(CFG_DEV, VF_DEV) |
-				       FIELD_PREP(CFG_REG, reg >> 2)));
-	guest_outl(PCI_CFG_DATA, v);
-}
-
-/* Offset of capability `id` in the list, 0 if absent (at most 48 hops). */
-static u8 cfg_find_cap(u8 id)
-{
-	u8 off = (u8)cfg_read(CFG_CAP_PTR) & 0xfc;
-
-	for (unsigned hops = 0; off && hops < 48; hops++) {
-		u32 hdr = cfg_read(off);
-
-		if (FIELD_GET(CAP_ID, hdr) == id)
-			return off;
-		off = (u8)FIELD_GET(CAP_NEXT, hdr) & 0xfc;
-	}
-	return 0;
-}
-
-/* ---- driver hooks: the BAR mapped uncached, DMA addresses = guest-physical */
-static u32 vf_rd(void *ctx, u32 reg)
-{
-	return *(volatile u32 *)(uintptr_t)(vf.bar0 + reg);
-}
-
-static void vf_wr(void *ctx, u32 reg, u32 val)
-{
-	*(volatile u32 *)(uintptr_t)(vf.bar0 + reg) = val;
-}
-
-static u64 vf_dma_addr(void *ctx, const void *p)
-{
-	return (u64)(uintptr_t)p; /* identity-mapped guest RAM */
-}
-
-static u64 vf_now_us(void *ctx)
-{
-	return guest_rdtsc() / vf.tsc_per_us;
-}
-
-static void vf_idle(void *ctx)
-{
-	__builtin_ia32_pause();
-}
-
-static void vf_log(void *ctx, const char *msg)
-{
-	guest_printf("# igbvf: %s", msg);
-}
-
-static const struct igbvf_ops guest_ops = {
-	.rd = vf_rd,
-	.wr = vf_wr,
-	.dma_addr = vf_dma_addr,
-	.now_us = vf_now_us,
-	.idle = vf_idle,
-	.log = vf_log,
-};
-
-/* BAR n's address (64-bit memory BARs take two registers); 0 if not a memory BAR. */
-static u64 bar_address(unsigned n)
-{
-	u32 lo = cfg_read((u16)CFG_BAR(n));
-
-	if (lo & BAR_IO)
-		return 0;
-	if (FIELD_GET(BAR_TYPE, lo) == BAR_TYPE_64)
-		return (lo & BAR_ADDR) | (u64)cfg_read((u16)CFG_BAR(n + 1)) << 32;
-	return lo & BAR_ADDR;
-}
-
-/* Size by the all-ones protocol, the address put back afterwards. */
-static u32 bar_size(unsigned n)
-{
-	u32 lo = cfg_read((u16)CFG_BAR(n)), mask;
-
-	cfg_write((u16)CFG_BAR(n), 0xffffffffu);
-	mask = cfg_read((u16)CFG_BAR(n)) & BAR_ADDR;
-	cfg_write((u16)CFG_BAR(n), lo);
-	return mask ? ~mask + 1 : 0;
-}
-
 static void test_probe(void)
 {
 	u32 id, class, msix0 = 0, msix1 = 0;
 	u8 msix, pcie;
 
 	test_begin("vf", "vf-probe");
-	id = cfg_read(CFG_ID);
-	class = (u32)FIELD_GET(CFG_CLASS, cfg_read(CFG_CLASS_REV));
+	id = vf_cfg_read(CFG_ID);
+	class = (u32)FIELD_GET(CFG_CLASS, vf_cfg_read(CFG_CLASS_REV));
 	check(id == (IGB_VENDOR | (u32)IGB_DEVICE_VF << 16), "00:01.0 ID %#x", id);
 	check(class == CLASS_ETHERNET, "class %#x", class);
-	check(cfg_read(CFG_COMMAND) & CFG_STATUS_CAP_LIST, "no capability list");
-	vf.bar0 = bar_address(0);
-	check(vf.bar0 && vf.bar0 + VF_BAR0_SIZE <= 4 * GiB && !(vf.bar0 & (VF_BAR0_SIZE - 1)),
-	      "BAR0 at %#llx", (unsigned long long)vf.bar0);
-	check(bar_size(0) == VF_BAR0_SIZE, "BAR0 size %#x", bar_size(0));
-	check(bar_address(0) == vf.bar0, "BAR0 moved by sizing: %#llx",
-	      (unsigned long long)bar_address(0));
-	check(bar_address(VF_MSIX_BAR) != 0, "no MSI-X BAR%u", VF_MSIX_BAR);
-	pcie = cfg_find_cap(CAP_ID_PCIE);
-	msix = cfg_find_cap(CAP_ID_MSIX);
+	check(vf_cfg_read(CFG_COMMAND) & CFG_STATUS_CAP_LIST, "no capability list");
+	vf_dev.bar0 = vf_bar_address(0);
+	check(vf_dev.bar0 && vf_dev.bar0 + VF_BAR0_SIZE <= 4 * GiB && !(vf_dev.bar0 & (VF_BAR0_SIZE - 1)),
+	      "BAR0 at %#llx", (unsigned long long)vf_dev.bar0);
+	check(vf_bar_size(0) == VF_BAR0_SIZE, "BAR0 size %#x", vf_bar_size(0));
+	check(vf_bar_address(0) == vf_dev.bar0, "BAR0 moved by sizing: %#llx",
+	      (unsigned long long)vf_bar_address(0));
+	check(vf_bar_address(VF_MSIX_BAR) != 0, "no MSI-X BAR%u", VF_MSIX_BAR);
+	pcie = vf_find_cap(CAP_ID_PCIE);
+	msix = vf_find_cap(CAP_ID_MSIX);
 	check(pcie, "no PCI Express capability");
 	check(msix, "no MSI-X capability");
 	if (msix) {
-		msix0 = cfg_read(msix);
-		msix1 = cfg_read((u16)(msix + 4));
+		msix0 = vf_cfg_read(msix);
+		msix1 = vf_cfg_read((u16)(msix + 4));
 	}
 	check(FIELD_GET(MSIX_CTRL_SIZE, msix0) + 1 == IGBVF_NR_VECTORS, "MSI-X table of %llu",
 	      (unsigned long long)FIELD_GET(MSIX_CTRL_SIZE, msix0) + 1);
 	check(FIELD_GET(MSIX_TABLE_BIR, msix1) == VF_MSIX_BAR, "MSI-X table in BAR%llu",
 	      (unsigned long long)FIELD_GET(MSIX_TABLE_BIR, msix1));
 	check(guest_info.tsc_khz >= 1000, "TSC frequency unknown (%u kHz)", guest_info.tsc_khz);
-	vf.probed = vf.bar0 && guest_info.tsc_khz >= 1000;
+	vf.probed = vf_dev_enable() == 0;
 	if (vf.probed) {
-		vf.tsc_per_us = guest_info.tsc_khz / 1000;
-		guest_map_mmio(vf.bar0, VF_BAR0_SIZE);
-		cfg_write(CFG_COMMAND, cfg_read(CFG_COMMAND) | CFG_COMMAND_MEMORY | CFG_COMMAND_MASTER);
-		check((cfg_read(CFG_COMMAND) & (CFG_COMMAND_MEMORY | CFG_COMMAND_MASTER)) ==
+		check((vf_cfg_read(CFG_COMMAND) & (CFG_COMMAND_MEMORY | CFG_COMMAND_MASTER)) ==
 			      (CFG_COMMAND_MEMORY | CFG_COMMAND_MASTER),
-		      "memory decode / bus master not on (%#x)", cfg_read(CFG_COMMAND));
+		      "memory decode / bus master not on (%#x)", vf_cfg_read(CFG_COMMAND));
 	}
 	test_end();
 }
@@ -220,7 +91,7 @@ static void test_reset(void)
 		test_end();
 		return;
 	}
-	err = igbvf_init(&vf.drv, &guest_ops, NULL, vf_mem);
+	err = igbvf_init(&vf.drv, &vf_dev_ops, NULL, vf_mem);
 	if (!err)
 		err = igbvf_reset(&vf.drv);
 	check(err == 0, "reset handshake failed (%d): %s", err, vf.drv.last_error);
@@ -240,7 +111,7 @@ static void test_reset(void)
 static int send_ctl(const u8 *dst, const char magic[8], u32 value)
 {
 	struct ctl_frame c;
-	u64 deadline = vf_now_us(NULL) + IGBVF_TX_TIMEOUT_US;
+	u64 deadline = vf_now_us() + IGBVF_TX_TIMEOUT_US;
 	int err;
 
 	memset(&c, 0, sizeof(c));
@@ -249,7 +120,7 @@ static int send_ctl(const u8 *dst, const char magic[8], u32 value)
 	memcpy(c.name, guest_info.name, sizeof(c.name));
 	while ((err = igbvf_xmit(&vf.drv, dst, HELLO_ETHERTYPE, &c, sizeof(c))) == -EBUSY) {
 		igbvf_tx_clean(&vf.drv);
-		if (vf_now_us(NULL) > deadline)
+		if (vf_now_us() > deadline)
 			return -ETIMEDOUT;
 	}
 	return err;
@@ -366,11 +237,11 @@ static void test_dma_rx(void)
 		test_end();
 		return;
 	}
-	start = vf_now_us(NULL);
-	while (!(vf.peer_known && vf.peer_heard_us) && vf_now_us(NULL) - start < HELLO_TIMEOUT_US) {
-		if (vf_now_us(NULL) - last > HELLO_INTERVAL_US) {
+	start = vf_now_us();
+	while (!(vf.peer_known && vf.peer_heard_us) && vf_now_us() - start < HELLO_TIMEOUT_US) {
+		if (vf_now_us() - last > HELLO_INTERVAL_US) {
 			send_ctl(broadcast, hello_magic, vf.peer_known);
-			last = vf_now_us(NULL);
+			last = vf_now_us();
 		}
 		poll_rx();
 	}
@@ -390,7 +261,7 @@ static void test_dma_rx(void)
 /* Both ways at once, BULK_WINDOW frames ahead of the peer's acks. */
 static int bulk_exchange(void)
 {
-	u64 last_progress = vf_now_us(NULL);
+	u64 last_progress = vf_now_us();
 
 	while (vf.acked < BULK_FRAMES || vf.received < BULK_FRAMES) {
 		u32 before = vf.sent + vf.acked + vf.received;
@@ -404,8 +275,8 @@ static int bulk_exchange(void)
 		}
 		poll_rx();
 		if (vf.sent + vf.acked + vf.received != before)
-			last_progress = vf_now_us(NULL);
-		else if (vf_now_us(NULL) - last_progress > BULK_STALL_US)
+			last_progress = vf_now_us();
+		else if (vf_now_us() - last_progress > BULK_STALL_US)
 			return -ETIMEDOUT;
 	}
 	return igbvf_tx_wait(&vf.drv);
@@ -424,9 +295,9 @@ static void test_bulk(struct moat_guest_exits *before, struct moat_guest_exits *
 		return;
 	}
 	*counted = hypercall(HC_GET_EXITS, (u64)(uintptr_t)before, 0, 0) == 0;
-	t0 = vf_now_us(NULL);
+	t0 = vf_now_us();
 	err = bulk_exchange();
-	us = vf_now_us(NULL) - t0;
+	us = vf_now_us() - t0;
 	*counted = *counted && hypercall(HC_GET_EXITS, (u64)(uintptr_t)after, 0, 0) == 0;
 	check(err == 0, "stalled (%d): sent %u acked %u received %u", err, vf.sent, vf.acked,
 	      vf.received);

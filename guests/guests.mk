@@ -9,7 +9,7 @@
 GUEST_NAMES  := cpu attacker misbehave
 GUEST_CFLAGS := $(filter-out -DMOAT_HYPERVISOR -ffunction-sections -fdata-sections,$(KCFLAGS)) \
 	-DMOAT_GUEST -fno-delete-null-pointer-checks
-GUEST_LIB_C  := $(wildcard guests/lib/*.c) lib/printf.c lib/string.c
+GUEST_LIB_C  := $(wildcard guests/lib/*.c) lib/printf.c lib/string.c lib/igbvf.c
 GUEST_LIB_S  := $(wildcard guests/lib/*.asm)
 GUEST_LIB_O  := $(GUEST_LIB_C:%.c=$(BUILD)/g/%.o) $(GUEST_LIB_S:%.asm=$(BUILD)/g/%.o)
 GUEST_ELFS   := $(GUEST_NAMES:%=$(BUILD)/guests/%.elf)

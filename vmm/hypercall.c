@@ -7,6 +7,7 @@
 #include <moat/log.h>
 #include <moat/selftest.h>
 #include <moat/string.h>
+#include <moat/time.h>
 #include "vmm/exits.h"
 
 static s64 hc_console_write(struct guest *g, u64 gpa, u64 len)
@@ -83,12 +84,31 @@ static s64 hc_get_info(struct vcpu *v, u64 gpa)
 	info->cpu = v->cpu;
 	info->ram_size = g->ram_size;
 	strlcpy(info->name, g->cfg.name, sizeof(info->name));
+	info->tsc_khz = (u32)(tsc_hz() / 1000);
 	info->nr_devices = MIN(g->cfg.nr_devices, (u32)ARRAY_SIZE(info->devices));
 	for (u32 i = 0; i < info->nr_devices; i++) {
 		const struct cfg_device *d = &g->cfg.devices[i];
 
 		info->devices[i] = (struct moat_guest_device){
 			d->segment, d->bus, d->dev, d->fn, d->kind == CFG_DEV_VF, d->vf};
+	}
+	return 0;
+}
+
+_Static_assert(VMM_EXIT_NR <= MOAT_EXIT_REASONS, "exit reasons do not fit the ABI");
+_Static_assert(VMM_EXIT_HYPERCALL == MOAT_EXIT_HYPERCALL && VMM_EXIT_NPF == MOAT_EXIT_NPF,
+	       "exit reason numbers of the ABI");
+
+static s64 hc_get_exits(struct guest *g, u64 gpa)
+{
+	struct moat_guest_exits *x = guest_ptr(g, gpa, sizeof(*x));
+
+	if (!x)
+		return -EFAULT;
+	memset(x, 0, sizeof(*x));
+	for (unsigned i = 0; i < VMM_EXIT_NR; i++) {
+		x->by_reason[i] = g->exits[i];
+		x->total += g->exits[i];
 	}
 	return 0;
 }
@@ -122,6 +142,7 @@ int vmm_handle_hypercall(struct vcpu *v, const struct vmm_exit *e)
 		g->expect_dma_faults++;
 		ret = g->nr_dev ? 0 : -ENODEV;
 		break;
+	case HC_GET_EXITS: ret = hc_get_exits(g, a0); break;
 	default: ret = -ENOSYS; break;
 	}
 	if (ret < 0)

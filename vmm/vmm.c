@@ -318,8 +318,8 @@ static void vcpu_thread(void *arg)
 	vcpu_loop(v);
 }
 
-/* The boot CPU serves the PF mailboxes while the guests run: the VF drivers in the guests
- * depend on it. Bounded by the guests' time limit. */
+/* The boot CPU serves the PF mailboxes and the IOMMU's fault events while the guests run:
+ * the VF drivers in the guests depend on it. Bounded by the guests' time limit. */
 static void wait_guests(const bool *launched)
 {
 	u64 start = time_us();
@@ -327,6 +327,12 @@ static void wait_guests(const bool *launched)
 
 	while (busy && time_us() - start < GUEST_TIME_LIMIT_US + GUEST_WAIT_MARGIN_US) {
 		igb_pf_poll_all();
+		/* IOMMU fault events (a guest's device DMAing outside its RAM) are taken here,
+		 * while that guest still owns the device, so the fault is attributed to it. No
+		 * lock is held at this point. */
+		irq_enable();
+		cpu_relax();
+		irq_disable();
 		busy = false;
 		for (u32 i = 0; i < vmm_nr_guests; i++)
 			busy |= launched[i] && smp_cpu_busy(vmm_guests[i].vcpu.cpu);

@@ -8,4 +8,9 @@
 void attack_cfg_foreign(void);
 void attack_bar_remap(void);
 
+/* guests/attacker/vf_attacks.c */
+void attack_dma_outside_ram(void);
+void attack_dma_hypervisor_hpa(void);
+void attack_mac_spoof(void);
+
 #endif

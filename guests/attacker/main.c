@@ -112,5 +112,8 @@ void guest_main(void)
 	test_svm_instructions();
 	attack_cfg_foreign();
 	attack_bar_remap();
+	attack_dma_outside_ram();
+	attack_dma_hypervisor_hpa();
+	attack_mac_spoof();
 	touch_past_ram();
 }

@@ -7,6 +7,8 @@
 #define COM_WAIT_SPINS 100000
 #define PTE_P BIT(0)
 #define PTE_RW BIT(1)
+#define PTE_PWT BIT(3)
+#define PTE_PCD BIT(4)
 #define PTE_PS BIT(7)
 #define CR0_WP BIT(16)
 
@@ -23,6 +25,7 @@ static struct idt_gate {
 } idt[32] __aligned(16);
 static u64 pml4[512] __aligned(4096), pdpt[512] __aligned(4096), pd[512] __aligned(4096);
 static u64 pt0[512] __aligned(4096);
+static u64 pd_mmio[3][512] __aligned(4096); /* 1-4 GiB: device BARs only */
 static long (*hc_insn)(u64, u64, u64, u64);
 
 extern const u64 guest_exc_stubs[32];
@@ -156,6 +159,20 @@ void guest_map_2m(u64 gpa)
 	if (gpa < GiB)
 		pd[gpa >> 21] = gpa | PTE_P | PTE_RW | PTE_PS;
 	guest_invlpg(gpa);
+}
+
+void guest_map_mmio(u64 gpa, u64 size)
+{
+	for (u64 a = ALIGN_DOWN(gpa, 2 * MiB); a < gpa + size && a < 4 * GiB; a += 2 * MiB) {
+		u64 *pd_hi;
+
+		if (a < GiB)
+			continue;
+		pd_hi = pd_mmio[a / GiB - 1];
+		pdpt[a / GiB] = (u64)(uintptr_t)pd_hi | PTE_P | PTE_RW;
+		pd_hi[(a % GiB) >> 21] = a | PTE_P | PTE_RW | PTE_PS | PTE_PCD | PTE_PWT;
+		guest_invlpg(a);
+	}
 }
 
 static void paging_init(void)

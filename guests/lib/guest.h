@@ -50,6 +50,8 @@ extern struct expected_exception guest_expect;
 /* The guest's own page tables: 4 KiB pages for the first 2 MiB, 2 MiB pages above. */
 u64 *guest_pte_4k(u64 gpa);
 void guest_map_2m(u64 gpa);
+/* Device memory between 1 and 4 GiB, uncached, with 2 MiB pages. */
+void guest_map_mmio(u64 gpa, u64 size);
 static inline void guest_invlpg(u64 va)
 {
 	__asm__ volatile("invlpg (%0)" ::"r"(va) : "memory");
@@ -85,7 +87,17 @@ static inline u32 guest_inl(u16 port)
 	return v;
 }
 
+static inline u64 guest_rdtsc(void)
+{
+	u32 lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (u64)hi << 32 | lo;
+}
+
 /* The `cpu` suite every guest runs. */
 void cpu_suite(void);
+/* The `vf` suite: the guest's 82576 VF through passthrough (guests/lib/vf_suite.c). */
+void vf_suite(void);
 
 #endif

@@ -15,6 +15,7 @@
 #define HC_SHUTDOWN 4	   /* rdi = exit code; does not return */
 #define HC_EXPECT_STOP 5   /* rdi = GPA the guest will touch next: announce an expected stop */
 #define HC_EXPECT_DMA_FAULT 6 /* announce: my device will now DMA outside my RAM */
+#define HC_GET_EXITS 7     /* rdi = GPA of a struct moat_guest_exits */
 
 #define HC_ECHO_MAGIC 0x6d6f6174ULL /* "moat" */
 #define HC_CONSOLE_MAX 4096
@@ -44,9 +45,20 @@ struct moat_guest_info {
 	u64 ram_size;
 	char name[24];
 	u32 nr_devices;
-	u32 reserved;
+	u32 tsc_khz; /* the TSC the guest reads, in kHz (0: unknown) */
 	struct moat_guest_device devices[4];
 };
 SIZE_CHECK(struct moat_guest_info, 80);
+
+
+/* HC_GET_EXITS: the guest's VM exits so far, by reason (the call itself already counted). */
+#define MOAT_EXIT_REASONS 16
+#define MOAT_EXIT_HYPERCALL 6
+#define MOAT_EXIT_NPF 7
+struct moat_guest_exits {
+	u64 total;
+	u64 by_reason[MOAT_EXIT_REASONS];
+};
+SIZE_CHECK(struct moat_guest_exits, 136);
 
 #endif

@@ -3,10 +3,10 @@
 #ifndef PCI_PF_IGB_H
 #define PCI_PF_IGB_H
 
+#include <moat/igbvf.h>
 #include <moat/pci.h>
 
 #define IGB_MAX_VFS 8
-#define ETH_ALEN 6
 
 struct igb_vf_state {
 	u8 mac[ETH_ALEN];

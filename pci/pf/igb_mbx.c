@@ -62,12 +62,6 @@ static int mac_holder(const struct igb_pf *pf, const u8 *mac)
 	return -2;
 }
 
-static void msg_mac(const u32 *msg, u8 *mac)
-{
-	for (unsigned i = 0; i < ETH_ALEN; i++)
-		mac[i] = (u8)(msg[1 + i / 4] >> (8 * (i % 4)));
-}
-
 /* VF reset request: the VF's pool, MAC and queues come back; reply ACK + its MAC. */
 static int handle_reset(struct igb_pf *pf, unsigned vf)
 {
@@ -77,8 +71,7 @@ static int handle_reset(struct igb_pf *pf, unsigned vf)
 	igb_set_rar(pf, igb_vf_rar(vf), s->mac, vf);
 	igb_enable_pool(pf, vf);
 	s->clear_to_send = true;
-	for (unsigned i = 0; i < ETH_ALEN; i++)
-		reply[1 + i / 4] |= (u32)s->mac[i] << (8 * (i % 4));
+	igb_msg_put_mac(reply, s->mac);
 	pr_info("vf%u reset: MAC %02x:%02x:%02x:%02x:%02x:%02x, queues enabled\n", vf, s->mac[0],
 		s->mac[1], s->mac[2], s->mac[3], s->mac[4], s->mac[5]);
 	return mbx_write(pf, vf, reply, 4);
@@ -90,7 +83,7 @@ static bool handle_set_mac(struct igb_pf *pf, unsigned vf, const u32 *msg)
 	u8 mac[ETH_ALEN];
 	int holder;
 
-	msg_mac(msg, mac);
+	igb_msg_get_mac(msg, mac);
 	holder = mac_holder(pf, mac);
 	if (!mac_is_valid_unicast(mac)) {
 		pr_warn("vf%u: set-MAC %02x:%02x:%02x:%02x:%02x:%02x refused: not a unicast address\n",

@@ -1,5 +1,5 @@
-/* 82576 (igb) register file, descriptors and the PF/VF mailbox protocol, shared by the
- * files of the PF driver. Registers are listed with their bits under them. */
+/* 82576 (igb) PF register file, shared by the files of the PF driver (the VF side, the
+ * mailbox messages and the descriptors are in <moat/igbvf.h>). Registers are listed with their bits under them. */
 #ifndef PCI_PF_IGB_REGS_H
 #define PCI_PF_IGB_REGS_H
 
@@ -7,7 +7,6 @@
 #include "arch/x86/io.h"
 #include "pci/pf/igb.h"
 
-#define IGB_VENDOR 0x8086
 #define IGB_DEVICE_PF 0x10c9
 #define IGB_MAX_PFS 4
 #define IGB_NR_POOLS 8
@@ -36,6 +35,9 @@
 #define PHY_BMCR 0
 #define  PHY_BMCR_ANRESTART BIT(9)
 #define  PHY_BMCR_ANENABLE BIT(12)
+/* General purpose interrupt enable. */
+#define IGB_GPIE 0x1514
+#define  IGB_GPIE_MSIX_MODE BIT(4)   /* extended causes (EICR) per MSI-X vector */
 /* Interrupt mask clear. */
 #define IGB_IMC 0x00d8
 /* Receive control. */
@@ -48,7 +50,6 @@
 #define  IGB_TCTL_PSP BIT(3)
 /* Mailbox memory, PF side: 16 dwords per VF. */
 #define IGB_VMBMEM(vf) (0x0800 + 0x40 * (vf))
-#define IGB_MBX_WORDS 16
 /* PF-to-VF mailbox control. */
 #define IGB_P2VMAILBOX(vf) (0x0c00 + 4 * (vf))
 #define  IGB_P2VMAILBOX_STS BIT(0)  /* message for the VF */
@@ -95,36 +96,10 @@
 #define IGB_TDH(q) (0xe010 + 0x40 * (q))
 #define IGB_TDT(q) (0xe018 + 0x40 * (q))
 #define IGB_TXDCTL(q) (0xe028 + 0x40 * (q))
-#define  IGB_TXDCTL_ENABLE BIT(25)
 
-/* Legacy transmit descriptor. */
-struct igb_tx_desc {
-	u64 addr;
-	u32 cmd_len;
-	u32 status;
-} __packed;
-SIZE_CHECK(struct igb_tx_desc, 16);
-#define IGB_TXD_LEN GENMASK(15, 0)
-#define IGB_TXD_CMD_EOP BIT(24)
-#define IGB_TXD_CMD_IFCS BIT(25)
-#define IGB_TXD_CMD_RS BIT(27)
-#define IGB_TXD_STAT_DD BIT(0)
 #define IGB_TX_RING_LEN 8
 
-/* Mailbox messages (word 0). */
-#define IGB_MSG_TYPE GENMASK(15, 0)
-#define IGB_MSG_INFO GENMASK(23, 16)
-#define IGB_MSG_CTS BIT(29)
-#define IGB_MSG_NACK BIT(30)
-#define IGB_MSG_ACK BIT(31)
-enum igb_vf_msg {
-	IGB_VF_RESET = 0x01,
-	IGB_VF_SET_MAC_ADDR = 0x02,
-	IGB_VF_SET_MULTICAST = 0x03,
-	IGB_VF_SET_VLAN = 0x04,
-	IGB_VF_SET_LPE = 0x05,
-	IGB_VF_SET_PROMISC = 0x06,
-};
+/* Mailbox messages, VF registers and descriptors: <moat/igbvf.h>. */
 #define IGB_MAX_FRAME 9018
 
 #define IGB_RESET_TIMEOUT_US 100000
@@ -132,20 +107,6 @@ enum igb_vf_msg {
 #define IGB_LINK_TIMEOUT_US 3000000
 #define IGB_MBX_LOCK_TIMEOUT_US 1000
 #define IGB_TX_TIMEOUT_US 100000
-
-/* VF register file (a VF's own BAR0), as a guest's igbvf driver sees it. */
-#define IGB_VF_CTRL 0x0000
-#define  IGB_VF_CTRL_RST BIT(26)
-#define IGB_VF_MBMEM 0x0800
-#define IGB_VF_MAILBOX 0x0c40
-#define  IGB_VF_MAILBOX_REQ BIT(0)    /* message for the PF */
-#define  IGB_VF_MAILBOX_ACK BIT(1)    /* PF's message received */
-#define  IGB_VF_MAILBOX_VFU BIT(2)
-#define  IGB_VF_MAILBOX_PFU BIT(3)
-#define  IGB_VF_MAILBOX_PFSTS BIT(4)  /* PF wrote a message */
-#define  IGB_VF_MAILBOX_PFACK BIT(5)  /* PF took the VF's message */
-#define  IGB_VF_MAILBOX_RSTI BIT(6)
-#define  IGB_VF_MAILBOX_RSTD BIT(7)
 
 static inline u32 igb_rd(const struct igb_pf *pf, u32 reg)
 {

@@ -42,6 +42,19 @@ GUESTS_ON_OWN_CPUS = [
 ]
 
 
+# The reference machine's passthrough: alpha and beta drive their own VFs (suite vf) and
+# exchange frames; afterwards moat drives two VFs itself (suite igbvf). Each must pass, not
+# be skipped.
+VF_GUEST_TESTS = ("vf-probe", "vf-reset-mailbox", "vf-dma-tx", "vf-dma-rx", "vf-bulk",
+                  "no-exits-datapath")
+VF_NATIVE_TESTS = ("native-reset-mailbox", "native-dma-tx", "native-dma-rx", "native-bulk",
+                   "native-released")
+VF_PASSTHROUGH = [
+    check_line(f"{name}-vf-{t}", rf"^\[{name}\] ok \d+ - vf: {t}$")
+    for name in ("alpha", "beta") for t in VF_GUEST_TESTS
+]
+
+
 # APIC/SMP corner cases: one CPU, many CPUs, a CPU without x2APIC (xAPIC MMIO mode), and
 # a hot-plugged CPU in socket 1 whose APIC ID (259) only x2APIC can address.
 SMP_RUNS = [
@@ -435,7 +448,8 @@ RUNS = [
 
 for _run in RUNS:
     if _run["name"] in ("qemu-uefi-reference", "qemu-mb2-reference"):
-        _run["checks"] = _run["checks"] + GUESTS_ON_OWN_CPUS
+        _run["checks"] = _run["checks"] + GUESTS_ON_OWN_CPUS + VF_PASSTHROUGH + \
+            [check_tap_passed(f"igbvf: {t}") for t in VF_NATIVE_TESTS]
 
 
 def execute(spec):

@@ -1,0 +1,116 @@
+/* Attacks through the attacker's own VF: DMA to addresses outside its RAM (where the
+ * hypervisor and the other guests live on the host) and another function's MAC through the
+ * PF's mailbox. The device may do what it likes with its own descriptors; moat's IOMMU
+ * domain for this guest holds only its RAM, so every such DMA faults (the hypervisor's
+ * "assign: attacker-dma-fault" checks the faults were attributed to this guest), and the PF
+ * driver refuses the MAC. The frames carry whatever the device read (zeros for a blocked
+ * read) and a destination of zeros: no pool takes them. */
+#include <moat/errno.h>
+#include "guests/attacker/attacker.h"
+#include "guests/lib/vf_dev.h"
+
+static u8 vf_mem[IGBVF_MEM_SIZE] __aligned(IGBVF_MEM_ALIGN);
+static struct igbvf drv;
+static bool vf_up;
+
+static bool vf_open(void)
+{
+	int err = vf_dev_enable();
+
+	if (!err)
+		err = igbvf_init(&drv, &vf_dev_ops, NULL, vf_mem);
+	if (!err)
+		err = igbvf_reset(&drv);
+	if (!err)
+		err = igbvf_up(&drv);
+	if (err)
+		guest_printf("# VF not up (%d): %s\n", err, drv.last_error);
+	vf_up = !err;
+	return vf_up;
+}
+
+/* One 60-byte frame whose buffer the device must fetch from bus address `iova`, queued
+ * by hand (the driver would only use its own buffers); true when the device wrote the
+ * descriptor back, i.e. it processed the descriptor and so attempted the read. */
+static bool transmit_from(u64 iova)
+{
+	unsigned slot = drv.tx_tail;
+
+	igb_tx_desc_fill(&drv.tx_ring[slot], iova, ETH_ZLEN);
+	drv.tx_tail = (slot + 1) % IGBVF_RING_LEN;
+	__asm__ volatile("sfence" ::: "memory");
+	vf_dev_ops.wr(NULL, IGB_VF_TDT, drv.tx_tail);
+	return igbvf_tx_wait(&drv) == 0 && (drv.tx_ring[slot].status & IGB_TXD_STAT_DD);
+}
+
+void attack_dma_outside_ram(void)
+{
+	u64 ram = guest_info.ram_size;
+	const u64 targets[] = { ram, ram + 2 * MiB, 4 * GiB - 4096, 64 * GiB };
+	unsigned done = 0;
+
+	test_begin("attack", "dma-outside-ram");
+	if (!vf_open()) {
+		test_skip("the attacker's VF is not up");
+		test_end();
+		return;
+	}
+	check(hypercall(HC_EXPECT_DMA_FAULT, 0, 0, 0) == 0, "EXPECT_DMA_FAULT refused");
+	for (unsigned i = 0; i < ARRAY_SIZE(targets); i++)
+		done += transmit_from(targets[i]);
+	check(done == ARRAY_SIZE(targets), "%u of %u descriptors written back", done,
+	      (unsigned)ARRAY_SIZE(targets));
+	test_end();
+}
+
+/* Host-physical addresses of the hypervisor and of the other guests, as bus addresses: the
+ * 1 GiB-aligned places where moat puts guest RAM and the top of the 32-bit space, all
+ * outside this guest's RAM: faults. (moat's own image at host-physical 2 MiB is, as a bus
+ * address of this guest, its own RAM at GPA 2 MiB: nothing of the hypervisor's.) */
+void attack_dma_hypervisor_hpa(void)
+{
+	const u64 targets[] = { 1 * GiB, 2 * GiB, 3 * GiB - 4096, 4 * GiB + 2 * MiB, 5 * GiB };
+	unsigned done = 0;
+
+	test_begin("attack", "dma-hypervisor-hpa");
+	if (!vf_up) {
+		test_skip("the attacker's VF is not up");
+		test_end();
+		return;
+	}
+	check(hypercall(HC_EXPECT_DMA_FAULT, 0, 0, 0) == 0, "EXPECT_DMA_FAULT refused");
+	for (unsigned i = 0; i < ARRAY_SIZE(targets); i++)
+		done += transmit_from(targets[i]);
+	check(done == ARRAY_SIZE(targets), "%u of %u descriptors written back", done,
+	      (unsigned)ARRAY_SIZE(targets));
+	test_end();
+}
+
+/* The other VFs of the reference NIC have the MACs next to ours (the PF numbers them by
+ * VF); neither may be taken, and our own stays. */
+void attack_mac_spoof(void)
+{
+	u8 own[ETH_ALEN], other[ETH_ALEN];
+	int err;
+
+	test_begin("attack", "mac-spoof");
+	if (!vf_up) {
+		test_skip("the attacker's VF is not up");
+		test_end();
+		return;
+	}
+	memcpy(own, drv.mac, ETH_ALEN);
+	for (unsigned d = 1; d <= 2; d++) {
+		memcpy(other, own, ETH_ALEN);
+		other[5] = (u8)(own[5] - d);
+		err = igbvf_set_mac(&drv, other);
+		check(err == -EPERM, "set-MAC ..:%02x:%02x answered %d", other[4], other[5], err);
+	}
+	check(!memcmp(drv.mac, own, ETH_ALEN), "driver MAC changed");
+	err = igbvf_reset(&drv);
+	check(err == 0 && !memcmp(drv.mac, own, ETH_ALEN),
+	      "after the refusals the PF hands back ..:%02x:%02x (%d)", drv.mac[4], drv.mac[5], err);
+	igbvf_down(&drv);
+	vf_up = false;
+	test_end();
+}

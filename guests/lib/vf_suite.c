@@ -1,0 +1,351 @@
+/* The `vf` suite: the guest's own 82576 VF, seen through moat's virtual config space at
+ * 00:01.0 and driven by lib/igbvf.c with DMA to guest-physical addresses (moat's IOMMU
+ * domain for the guest maps exactly its RAM). Two guests find each other with broadcast
+ * hellos, then exchange frames both ways with a window and acknowledgements, so no frame
+ * can be dropped for want of a receive buffer: every loss is a failure. */
+#include <moat/errno.h>
+#include <moat/igbvf.h>
+#include "guests/lib/guest.h"
+#include "guests/lib/vf_dev.h"
+
+#define HELLO_ETHERTYPE 0x88b6  /* control frames: hello and ack */
+#define DATA_ETHERTYPE 0x88b5   /* IEEE local experimental */
+#define HELLO_INTERVAL_US 20000
+#define HELLO_TIMEOUT_US 4000000
+#define BULK_FRAMES 2000
+#define BULK_WINDOW 16
+#define BULK_ACK_EVERY 8
+#define BULK_STALL_US 2000000
+
+static const u8 broadcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+static const char hello_magic[8] = "moatHELO";
+static const char ack_magic[8] = "moatACK.";
+
+struct ctl_frame {
+	char magic[8];
+	u32 value; /* hello: 1 when the sender has heard us; ack: frames received */
+	char name[24];
+} __packed;
+
+static u8 vf_mem[IGBVF_MEM_SIZE] __aligned(IGBVF_MEM_ALIGN);
+static u8 rx_frame[IGBVF_BUF_SIZE], tx_payload[ETH_FRAME_MAX];
+
+static struct {
+	struct igbvf drv;
+	bool probed, reset, up;
+	/* the peer */
+	bool peer_known, peer_heard_us;
+	u8 peer[ETH_ALEN];
+	char peer_name[24];
+	/* bulk */
+	u32 sent, acked, received, bad, last_bad_seq;
+} vf;
+
+static void test_probe(void)
+{
+	u32 id, class, msix0 = 0, msix1 = 0;
+	u8 msix, pcie;
+
+	test_begin("vf", "vf-probe");
+	id = vf_cfg_read(CFG_ID);
+	class = (u32)FIELD_GET(CFG_CLASS, vf_cfg_read(CFG_CLASS_REV));
+	check(id == (IGB_VENDOR | (u32)IGB_DEVICE_VF << 16), "00:01.0 ID %#x", id);
+	check(class == CLASS_ETHERNET, "class %#x", class);
+	check(vf_cfg_read(CFG_COMMAND) & CFG_STATUS_CAP_LIST, "no capability list");
+	vf_dev.bar0 = vf_bar_address(0);
+	check(vf_dev.bar0 && vf_dev.bar0 + VF_BAR0_SIZE <= 4 * GiB && !(vf_dev.bar0 & (VF_BAR0_SIZE - 1)),
+	      "BAR0 at %#llx", (unsigned long long)vf_dev.bar0);
+	check(vf_bar_size(0) == VF_BAR0_SIZE, "BAR0 size %#x", vf_bar_size(0));
+	check(vf_bar_address(0) == vf_dev.bar0, "BAR0 moved by sizing: %#llx",
+	      (unsigned long long)vf_bar_address(0));
+	check(vf_bar_address(VF_MSIX_BAR) != 0, "no MSI-X BAR%u", VF_MSIX_BAR);
+	pcie = vf_find_cap(CAP_ID_PCIE);
+	msix = vf_find_cap(CAP_ID_MSIX);
+	check(pcie, "no PCI Express capability");
+	check(msix, "no MSI-X capability");
+	if (msix) {
+		msix0 = vf_cfg_read(msix);
+		msix1 = vf_cfg_read((u16)(msix + 4));
+	}
+	check(FIELD_GET(MSIX_CTRL_SIZE, msix0) + 1 == IGBVF_NR_VECTORS, "MSI-X table of %llu",
+	      (unsigned long long)FIELD_GET(MSIX_CTRL_SIZE, msix0) + 1);
+	check(FIELD_GET(MSIX_TABLE_BIR, msix1) == VF_MSIX_BAR, "MSI-X table in BAR%llu",
+	      (unsigned long long)FIELD_GET(MSIX_TABLE_BIR, msix1));
+	check(guest_info.tsc_khz >= 1000, "TSC frequency unknown (%u kHz)", guest_info.tsc_khz);
+	vf.probed = vf_dev_enable() == 0;
+	if (vf.probed) {
+		check((vf_cfg_read(CFG_COMMAND) & (CFG_COMMAND_MEMORY | CFG_COMMAND_MASTER)) ==
+			      (CFG_COMMAND_MEMORY | CFG_COMMAND_MASTER),
+		      "memory decode / bus master not on (%#x)", vf_cfg_read(CFG_COMMAND));
+	}
+	test_end();
+}
+
+static void test_reset(void)
+{
+	int err;
+
+	test_begin("vf", "vf-reset-mailbox");
+	if (!vf.probed) {
+		test_skip("VF not probed");
+		test_end();
+		return;
+	}
+	err = igbvf_init(&vf.drv, &vf_dev_ops, NULL, vf_mem);
+	if (!err)
+		err = igbvf_reset(&vf.drv);
+	check(err == 0, "reset handshake failed (%d): %s", err, vf.drv.last_error);
+	if (!err) {
+		const u8 *m = vf.drv.mac;
+
+		check(!(m[0] & 1) && (m[0] & 2), "MAC %02x:%02x:%02x:%02x:%02x:%02x not a locally administered unicast address",
+		      m[0], m[1], m[2], m[3], m[4], m[5]);
+		guest_printf("VF MAC %02x:%02x:%02x:%02x:%02x:%02x from the PF\n", m[0], m[1], m[2],
+			     m[3], m[4], m[5]);
+		vf.reset = true;
+	}
+	test_end();
+}
+
+/* ---- frames */
+static int send_ctl(const u8 *dst, const char magic[8], u32 value)
+{
+	struct ctl_frame c;
+	u64 deadline = vf_now_us() + IGBVF_TX_TIMEOUT_US;
+	int err;
+
+	memset(&c, 0, sizeof(c));
+	memcpy(c.magic, magic, sizeof(c.magic));
+	c.value = value;
+	memcpy(c.name, guest_info.name, sizeof(c.name));
+	while ((err = igbvf_xmit(&vf.drv, dst, HELLO_ETHERTYPE, &c, sizeof(c))) == -EBUSY) {
+		igbvf_tx_clean(&vf.drv);
+		if (vf_now_us() > deadline)
+			return -ETIMEDOUT;
+	}
+	return err;
+}
+
+static void on_ctl(const u8 *f, unsigned len)
+{
+	const struct ctl_frame *c = (const void *)(f + ETH_HLEN);
+
+	if (len < ETH_HLEN + sizeof(*c))
+		return;
+	if (!memcmp(c->magic, hello_magic, sizeof(c->magic))) {
+		if (!vf.peer_known) {
+			memcpy(vf.peer, f + ETH_ALEN, ETH_ALEN);
+			memcpy(vf.peer_name, c->name, sizeof(vf.peer_name));
+			vf.peer_name[sizeof(vf.peer_name) - 1] = 0;
+			vf.peer_known = true;
+		}
+		if (!memcmp(f + ETH_ALEN, vf.peer, ETH_ALEN) && c->value)
+			vf.peer_heard_us = true;
+	} else if (!memcmp(c->magic, ack_magic, sizeof(c->magic)) &&
+		   !memcmp(f + ETH_ALEN, vf.peer, ETH_ALEN) && c->value > vf.acked) {
+		vf.acked = c->value;
+	}
+}
+
+static unsigned bulk_size(u32 seq)
+{
+	return ETH_ZLEN + (seq * 97u) % (ETH_FRAME_MAX - ETH_ZLEN + 1);
+}
+
+/* The next data frame must be number `received`, of its size (the device may append the
+ * 4-byte FCS), with its payload intact. */
+static void on_data(const u8 *f, int len)
+{
+	unsigned size = bulk_size(vf.received);
+
+	vf.peer_heard_us = true; /* it has left its hello phase */
+	if (len < (int)size || len > (int)size + 4 ||
+	    igbvf_payload_check(f + ETH_HLEN, size - ETH_HLEN) != (long)vf.received) {
+		vf.bad++;
+		vf.last_bad_seq = vf.received;
+	}
+	vf.received++;
+	if (vf.received % BULK_ACK_EVERY == 0 || vf.received == BULK_FRAMES)
+		send_ctl(vf.peer, ack_magic, vf.received);
+}
+
+/* Everything that arrived: hellos, acks and data from the peer; our own broadcasts and
+ * strangers' frames are dropped. */
+static void poll_rx(void)
+{
+	int len;
+
+	while ((len = igbvf_recv(&vf.drv, rx_frame, sizeof(rx_frame))) != 0) {
+		u16 type;
+
+		if (len < 0) {
+			vf.bad++;
+			continue;
+		}
+		if (len < ETH_ZLEN || !memcmp(rx_frame + ETH_ALEN, vf.drv.mac, ETH_ALEN))
+			continue;
+		type = (u16)(rx_frame[12] << 8 | rx_frame[13]);
+		if (type == HELLO_ETHERTYPE)
+			on_ctl(rx_frame, (unsigned)len);
+		else if (type == DATA_ETHERTYPE && vf.peer_known &&
+			 !memcmp(rx_frame, vf.drv.mac, ETH_ALEN) &&
+			 !memcmp(rx_frame + ETH_ALEN, vf.peer, ETH_ALEN))
+			on_data(rx_frame, len);
+	}
+	igbvf_tx_clean(&vf.drv);
+}
+
+/* The first hello goes out: the device fetched it by DMA from guest RAM and wrote its
+ * descriptor back (DD) into guest RAM, both through moat's IOMMU domain for this guest. */
+static void test_dma_tx(void)
+{
+	unsigned slot;
+	int err;
+
+	test_begin("vf", "vf-dma-tx");
+	if (!vf.reset) {
+		test_skip("VF reset handshake failed");
+		test_end();
+		return;
+	}
+	err = igbvf_up(&vf.drv);
+	check(err == 0, "queues not up (%d): %s", err, vf.drv.last_error);
+	if (err) {
+		test_end();
+		return;
+	}
+	vf.up = true;
+	slot = vf.drv.tx_tail;
+	err = send_ctl(broadcast, hello_magic, 0);
+	check(err == 0, "hello not queued (%d)", err);
+	err = igbvf_tx_wait(&vf.drv);
+	check(err == 0, "hello not written back (%d): %s", err, vf.drv.last_error);
+	check(vf.drv.tx_ring[slot].status & IGB_TXD_STAT_DD, "descriptor %u status %#x", slot,
+	      vf.drv.tx_ring[slot].status);
+	test_end();
+}
+
+/* Hellos until the peer's hello arrives (DMA into guest RAM through the NIC's switch) and
+ * it has heard ours. */
+static void test_dma_rx(void)
+{
+	u64 start, last = 0;
+
+	test_begin("vf", "vf-dma-rx");
+	if (!vf.up) {
+		test_skip("VF queues not up");
+		test_end();
+		return;
+	}
+	start = vf_now_us();
+	while (!(vf.peer_known && vf.peer_heard_us) && vf_now_us() - start < HELLO_TIMEOUT_US) {
+		if (vf_now_us() - last > HELLO_INTERVAL_US) {
+			send_ctl(broadcast, hello_magic, vf.peer_known);
+			last = vf_now_us();
+		}
+		poll_rx();
+	}
+	check(vf.peer_known, "no hello from another guest in %u ms", HELLO_TIMEOUT_US / 1000);
+	check(vf.peer_heard_us, "peer %s never heard our hello", vf.peer_name);
+	check(vf.peer_known && vf.peer_name[0] && strcmp(vf.peer_name, guest_info.name),
+	      "hello payload names \"%s\"", vf.peer_name);
+	if (vf.peer_known) {
+		/* The peer may still wait for a hello that says we heard it. */
+		send_ctl(vf.peer, hello_magic, 1);
+		guest_printf("peer %s at %02x:%02x:%02x:%02x:%02x:%02x\n", vf.peer_name, vf.peer[0],
+			     vf.peer[1], vf.peer[2], vf.peer[3], vf.peer[4], vf.peer[5]);
+	}
+	test_end();
+}
+
+/* Both ways at once, BULK_WINDOW frames ahead of the peer's acks. */
+static int bulk_exchange(void)
+{
+	u64 last_progress = vf_now_us();
+
+	while (vf.acked < BULK_FRAMES || vf.received < BULK_FRAMES) {
+		u32 before = vf.sent + vf.acked + vf.received;
+
+		if (vf.sent < BULK_FRAMES && vf.sent - vf.acked < BULK_WINDOW) {
+			unsigned plen = bulk_size(vf.sent) - ETH_HLEN;
+
+			igbvf_payload_fill(tx_payload, plen, vf.sent);
+			if (igbvf_xmit(&vf.drv, vf.peer, DATA_ETHERTYPE, tx_payload, plen) == 0)
+				vf.sent++;
+		}
+		poll_rx();
+		if (vf.sent + vf.acked + vf.received != before)
+			last_progress = vf_now_us();
+		else if (vf_now_us() - last_progress > BULK_STALL_US)
+			return -ETIMEDOUT;
+	}
+	return igbvf_tx_wait(&vf.drv);
+}
+
+static void test_bulk(struct moat_guest_exits *before, struct moat_guest_exits *after,
+		      bool *counted)
+{
+	u64 t0, us;
+	int err;
+
+	test_begin("vf", "vf-bulk");
+	if (!vf.peer_known || !vf.peer_heard_us) {
+		test_skip("no peer guest found (see vf-dma-rx)");
+		test_end();
+		return;
+	}
+	*counted = hypercall(HC_GET_EXITS, (u64)(uintptr_t)before, 0, 0) == 0;
+	t0 = vf_now_us();
+	err = bulk_exchange();
+	us = vf_now_us() - t0;
+	*counted = *counted && hypercall(HC_GET_EXITS, (u64)(uintptr_t)after, 0, 0) == 0;
+	check(err == 0, "stalled (%d): sent %u acked %u received %u", err, vf.sent, vf.acked,
+	      vf.received);
+	check(vf.received == BULK_FRAMES && vf.acked == BULK_FRAMES,
+	      "received %u of %u, %u acknowledged", vf.received, BULK_FRAMES, vf.acked);
+	check(vf.bad == 0, "%u frames bad (first at %u)", vf.bad, vf.last_bad_seq);
+	guest_printf("bench guest: %u frames each way (60..1514 bytes) with %s in %llu us\n",
+		     BULK_FRAMES, vf.peer_name, (unsigned long long)us);
+	test_end();
+}
+
+/* Between the two counts lies only the bulk transfer (and the second hypercall itself):
+ * no exit of any other reason, and no nested page faults (MSI-X table writes would be the
+ * only allowed ones; the bulk transfer polls and writes none). */
+static void test_no_exits(const struct moat_guest_exits *before,
+			  const struct moat_guest_exits *after, bool counted)
+{
+	test_begin("vf", "no-exits-datapath");
+	if (!vf.peer_known || !vf.peer_heard_us) {
+		test_skip("no bulk transfer ran (see vf-dma-rx)");
+		test_end();
+		return;
+	}
+	check(counted, "HC_GET_EXITS failed");
+	for (unsigned r = 0; counted && r < MOAT_EXIT_REASONS; r++) {
+		u64 d = after->by_reason[r] - before->by_reason[r];
+		u64 allowed = r == MOAT_EXIT_HYPERCALL ? 1 : 0;
+
+		check(d == allowed, "%llu exits of reason %u during the transfer",
+		      (unsigned long long)d, r);
+	}
+	test_end();
+}
+
+void vf_suite(void)
+{
+	static struct moat_guest_exits before, after;
+	bool counted = false;
+
+	test_probe();
+	test_reset();
+	test_dma_tx();
+	test_dma_rx();
+	test_begin("vf", "vf-msix");
+	test_skip("moat does not virtualize the VF MSI-X table yet");
+	test_end();
+	test_bulk(&before, &after, &counted);
+	test_no_exits(&before, &after, counted);
+	if (vf.up)
+		igbvf_down(&vf.drv);
+}

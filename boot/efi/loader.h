@@ -35,6 +35,7 @@ EFI_STATUS image_load(struct loader *ld);
 /* files.c: command line (load options, else moat.cmd) and moat.conf as module "config". */
 void files_load_cmdline(struct loader *ld);
 void files_load_config(struct loader *ld);
+void files_load_guest_images(struct loader *ld);
 
 /* firmware.c: RSDP, GOP framebuffer, AP trampoline page. */
 void firmware_find_rsdp(struct loader *ld);

@@ -60,7 +60,9 @@ ESP_FILES = {
                 "  efi_test_stale_key\n",
     "moat.conf": "# configuration handed to moat as module \"config\"\n"
                  "guest broken memory=3M cpu=1 image=cpu\r\n"
-                 "guest files0 memory=4M cpu=1 image=cpu\r\n",
+                 "guest files0 memory=4M cpu=1 image=mycpu\r\n",
+    # A guest image next to the application: the module "mycpu" the configuration names.
+    "mycpu.elf": ("copy", "guests/cpu.elf"),
 }
 
 
@@ -71,7 +73,11 @@ def esp_with_files(dirname, files):
         shutil.rmtree(esp, ignore_errors=True)
         shutil.copytree(os.path.join(harness.BUILD, "esp"), esp)
         for name, text in files.items():
-            with open(os.path.join(esp, "EFI", "BOOT", name), "w", newline="") as f:
+            dst = os.path.join(esp, "EFI", "BOOT", name)
+            if isinstance(text, tuple):  # ("copy", path under build/)
+                shutil.copyfile(os.path.join(harness.BUILD, text[1]), dst)
+                continue
+            with open(dst, "w", newline="") as f:
                 f.write(text)
         return esp
     return prepare
@@ -330,6 +336,8 @@ RUNS = [
                             r"^vmm: configuration from module config: 2 guests, 1 errors$"),
                  check_line("bad-config-line-named",
                             r"^config: warning: module config line 2: memory '3M' must be"),
+                 check_line("guest-image-next-to-app",
+                            r'^efi: mycpu\.elf \(\d+ bytes\) at [0-9a-fA-F]+ as module "mycpu"'),
                  check_line("guest-from-moat-conf", r"^vmm: guest files0 shut down")]),
     dict(name="qemu-uefi-image-busy", emulator="qemu", boot="uefi", topology="plain",
          timeout=120,

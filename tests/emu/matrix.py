@@ -380,6 +380,16 @@ RUNS = [
     dict(name="qemu-uefi-igb-switch", emulator="qemu", boot="uefi", topology="igb-switch",
          monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame()] +
                                       check_linux("igb-switch")),
+    # Isolation groups: two edu devices behind a PCIe-to-PCI bridge are one group with the
+    # bridge (as Linux says); one domain confines both through their aliased requester ID,
+    # and splitting the group is refused.
+    dict(name="qemu-mb2-edu-pci-bridge", emulator="qemu", boot="mb2", topology="edu-pci-bridge",
+         checks=[check_tap_passed("vtd: group-domain-confines-dma"),
+                 check_tap_passed("pci: group-split-refused"),
+                 check_line("edu-group", r"^pci: group \d+: 0000:00:06\.0 0000:01:01\.0 "
+                                         r"0000:01:02\.0 \(requester ID aliased by PCIe-to-PCI "
+                                         r"bridge 0000:00:06\.0\)$")] +
+         check_linux("edu-pci-bridge")),
     dict(name="qemu-mb2-two-edu", emulator="qemu", boot="mb2", topology="two-edu",
          checks=[check_tap_passed(t) for t in VTD_TWO_EDU] +
          [check_line("vtd-xapic-irte", r"^vtd: unit 0: interrupt remapping: .* xAPIC destinations")]),

@@ -42,6 +42,9 @@ void firmware_find_rsdp(struct loader *ld);
 void firmware_find_framebuffer(struct loader *ld);
 void firmware_reserve_trampoline(struct loader *ld);
 
+/* busmaster.c: every PCI endpoint's bus mastering off before the hand-over. */
+void firmware_stop_bus_masters(struct loader *ld);
+
 /* memmap.c: the memory map report and the exit from boot services. */
 void memmap_print_overlapping(u64 base, u64 end);
 EFI_STATUS memmap_preview(struct loader *ld);

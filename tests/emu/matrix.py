@@ -274,7 +274,9 @@ def check_gop_console(r):
 USB_RUNS = [
     dict(name="qemu-usb-uefi-gop", emulator="qemu", boot="usb-uefi", topology="reference",
          usb_image="usb-halt.img", vga=True, at_summary=("screendump {dir}/screen.ppm", "quit"),
-         checks=[check_boot_method("UEFI"), check_gop_console]),
+         checks=[check_boot_method("UEFI"), check_gop_console,
+                 check_line("bus-masters-stopped",
+                            r"^efi: \d+ PCI functions, bus mastering stopped on [1-9]\d*$")]),
     dict(name="qemu-usb-bios", emulator="qemu", boot="usb-bios", topology="plain",
          checks=[check_boot_method("multiboot2")]),
     dict(name="qemu-usb-grub-efi", emulator="qemu", boot="usb-grub-efi", topology="plain",
@@ -340,7 +342,14 @@ RUNS = [
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
          monitor=(INFO_PCI,),
          checks=[check_boot_method("UEFI"), check_info_pci, check_sriov_vfs(1),
-                 check_pf_frame()] + check_linux("reference")),
+                 check_pf_frame(),
+                 # Firmware leaves devices mastering (OVMF: the igb PF, edu, AHCI): the loader
+                 # stops them before the hand-over, none refusing.
+                 check_line("bus-masters-stopped",
+                            r"^efi: \d+ PCI functions, bus mastering stopped on [1-9]\d*$"),
+                 check_line("igb-bus-master-stopped",
+                            r"^efi: bus mastering stopped on 0000:01:00\.0$")] +
+         check_linux("reference")),
     dict(name="qemu-uefi-files", emulator="qemu", boot="uefi", topology="plain",
          timeout=120, prepare=esp_with_files("esp-files", ESP_FILES), extra=["-device", "VGA"],
          checks=[check_boot_method("UEFI"), check_esp_files, check_framebuffer,

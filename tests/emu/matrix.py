@@ -249,6 +249,25 @@ def check_linux(topology):
             linuxref.check_groups_match_linux(topology, boot="mb2", numvfs=3)]
 
 
+def check_pci_console(r):
+    """console=pci:00:06.0: the PCI serial card carried the run as well as COM1 did (its own
+    chardev file under the run's log directory)."""
+    name = f"{r.name}: host: pci-serial-console"
+    path = os.path.join(r.dir, "pci-serial.log")
+    if not os.path.exists(path):
+        return [[name, "fail", "QEMU wrote no pci-serial.log"]]
+    with open(path, "rb") as f:
+        text = f.read().decode(errors="replace").replace("\r", "")
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    summary = [ln for ln in r.lines if harness.SUMMARY_RE.match(ln)]
+    taps = [ln for ln in r.lines if harness.TAP_RE.match(ln)]
+    got_taps = [ln for ln in lines if harness.TAP_RE.match(ln)]
+    ok = bool(summary) and summary[-1] in lines and len(got_taps) == len(taps)
+    return [[name, "ok" if ok else "fail",
+             "" if ok else f"{len(got_taps)} TAP lines of {len(taps)}, summary "
+                           f"{'found' if summary and summary[-1] in lines else 'missing'}"]]
+
+
 def check_gop_console(r):
     """The framebuffer console showed the run: the screenshot has text, and the summary line
     the serial port printed is rendered on it, glyph for glyph."""
@@ -268,6 +287,16 @@ def check_gop_console(r):
                 "" if found else f"'{summary[-1]}' not on screen; last lines: {[x for x in lines if x][-3:]}"])
     return res
 
+
+# A PCI serial card as a second console (console=pci:BDF through moat.cmd).
+PCI_CONSOLE_RUN = dict(
+    name="qemu-uefi-pci-console", emulator="qemu", boot="uefi", topology="plain", timeout=120,
+    prepare=esp_with_files("esp-pci-console", {"moat.cmd": "console=pci:00:06.0\n"}),
+    extra=["-chardev", "file,id=pcs,path=" + os.path.join(harness.LOGS, "qemu-uefi-pci-console",
+                                                          "pci-serial.log"),
+           "-device", "pci-serial,chardev=pcs,addr=0x6"],
+    checks=[check_pci_console,
+            check_line("pci-console-line", r"^moat: console on PCI serial 0000:00:06\.0 \(I/O ")])
 
 # The USB stick image (make usb) on an xHCI controller: moat.efi under OVMF with a
 # framebuffer console, GRUB + multiboot2 under SeaBIOS, GRUB + multiboot2 under OVMF.
@@ -425,7 +454,7 @@ RUNS = [
                             r"^vmm: guest attacker stopped: nested page fault at GPA 0x"),
                  check_line("vtd-dmar-absent",
                             r"^ok \d+ - vtd: dmar-present # SKIP no ACPI DMAR table")]),
-] + SMP_RUNS + USB_RUNS + [
+] + SMP_RUNS + USB_RUNS + [PCI_CONSOLE_RUN] + [
     # More than 4 GiB of RAM: q35 puts 2 GiB below the PCI hole and the rest above 4 GiB.
     dict(name="qemu-mb2-6g", emulator="qemu", boot="mb2", topology="plain", mem="6G",
          checks=[check_line("ram-above-4g", r"^moat: memory: .* usable (6[01]\d\d|5\d\d\d) MiB")]),

@@ -310,12 +310,15 @@ static void vcpu_thread(void *arg)
 	struct vcpu *v = arg;
 	int err = vmm_be->cpu_init();
 
-	if (err) {
+	if (err)
 		guest_stop(v->guest, VMM_EXIT_INVALID, "%s could not be enabled on cpu %u (%d)",
 			   vmm_be->name, this_cpu()->index, err);
-		return;
-	}
-	vcpu_loop(v);
+	else
+		vcpu_loop(v);
+	/* The guest has stopped (shut down or stopped by moat): its devices go back at once,
+	 * reset and with their DMA blocked. */
+	assign_report(v->guest);
+	assign_release(v->guest);
 }
 
 /* The boot CPU serves the PF mailboxes and the IOMMU's fault events while the guests run:
@@ -363,11 +366,13 @@ void vmm_run(void)
 		launched[i] = !err;
 	}
 	wait_guests(launched);
-	/* Devices go back (reset, DMA blocked) before anything reuses the guests' memory. */
-	for (u32 i = 0; i < vmm_nr_guests; i++) {
-		assign_report(&vmm_guests[i]);
-		assign_release(&vmm_guests[i]);
-	}
+	/* A guest that never ran still has its devices: they go back too, before anything
+	 * reuses its memory. */
+	for (u32 i = 0; i < vmm_nr_guests; i++)
+		if (!launched[i]) {
+			assign_report(&vmm_guests[i]);
+			assign_release(&vmm_guests[i]);
+		}
 	for (u32 i = 0; i < vmm_nr_guests; i++)
 		guest_stats(&vmm_guests[i]);
 }

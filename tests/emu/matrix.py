@@ -368,19 +368,23 @@ def check_pf_frame(netdev="n0", ethertype=0x88b5, payload=b"moat-pf-selftest"):
     return check
 
 
-# Passthrough on two NICs: three guests, each with one VF of each NIC.
-TWO_NIC_GUESTS = (("g1", 1, 0), ("g2", 2, 1), ("g3", 3, 2))
+# Passthrough on two NICs: three guests, each with one VF of each NIC (the two cpu guests
+# find each other through NIC 1's switch; the third is the attacker, so that exactly two
+# guests look for a peer there).
+TWO_NIC_GUESTS = (("g1", 1, 0, "cpu"), ("g2", 2, 1, "cpu"), ("g3", 3, 2, "attacker"))
 TWO_NIC_CMD = "config=" + ";".join(
-    f"guest,{name},memory=16M,cpu={cpu},image=cpu,device=01:00.0/vf{vf},device=02:00.0/vf{vf}"
-    for name, cpu, vf in TWO_NIC_GUESTS) + "\n"
+    f"guest,{name},memory=16M,cpu={cpu},image={image},device=01:00.0/vf{vf},device=02:00.0/vf{vf}"
+    for name, cpu, vf, image in TWO_NIC_GUESTS) + "\n"
 TWO_NIC_CHECKS = [
     check_line(f"{name}-owns-nic{nic}-vf{vf}",
                rf"^vmm: guest {name}: 00:0{nic}\.0 is 0000:0{nic}:10\.{2 * vf}: reset, 1 DMA "
                rf"source\(s\) from 0{nic}{0x80 + 2 * vf:02x} in domain guest-{name} ")
-    for name, _, vf in TWO_NIC_GUESTS for nic in (1, 2)
+    for name, _, vf, _ in TWO_NIC_GUESTS for nic in (1, 2)
 ] + [
-    check_line(f"{name}-ran", rf"^vmm: stats {name}: shut down; cpu {cpu}, .*results [1-9]\d* passed, 0 failed")
-    for name, cpu, _ in TWO_NIC_GUESTS
+    check_line(f"{name}-ran", rf"^vmm: stats {name}: "
+               rf"{'shut down' if image == 'cpu' else 'stopped'}; cpu {cpu}, "
+               rf".*results [1-9]\d* passed, 0 failed")
+    for name, cpu, _, image in TWO_NIC_GUESTS
 ]
 
 # A configuration that would split an isolation group: behind the x3130 switch (no ACS on

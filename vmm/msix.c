@@ -144,6 +144,11 @@ void msix_ctrl_write(struct guest *g, struct vdev *v, u16 val)
 	/* The function stays unmasked in hardware: each entry is masked on its own. */
 	hw &= (u16)~(MSIX_CTRL_ENABLE | MSIX_CTRL_FMASK);
 	pci_write16(d, (u16)(d->cap_msix + 2), hw | (v->msix.enabled ? MSIX_CTRL_ENABLE : 0));
+	msix_refresh(g, v);
+}
+
+void msix_refresh(struct guest *g, struct vdev *v)
+{
 	for (unsigned i = 0; i < v->msix.nr; i++)
 		entry_update(g, v, i);
 }

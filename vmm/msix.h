@@ -43,6 +43,9 @@ void msix_init(struct vdev *v);
 /* The guest's Message Control (capability + 2) and a write to it. */
 u16 msix_ctrl_read(const struct vdev *v, u16 hw);
 void msix_ctrl_write(struct guest *g, struct vdev *v, u16 val);
+/* Rewrites every physical entry from the guest's (after memory decode came on: entries
+ * written while it was off never reached the device). */
+void msix_refresh(struct guest *g, struct vdev *v);
 /* Whether `gpa` lies in a trapped page of one of g's devices (MSI-X table or PBA). */
 struct vdev *msix_region(struct guest *g, u64 gpa);
 /* A 32-bit guest access at `gpa` inside such a page. */

@@ -152,12 +152,15 @@ u32 vpci_read(struct guest *g, u16 bdf, u16 reg, u8 size)
 	return (read_dword(g, bdf, reg & ~3u) >> ((reg & 3) * 8)) & ones;
 }
 
-static void write_command(struct vdev *v, u16 val)
+static void write_command(struct guest *g, struct vdev *v, u16 val)
 {
 	u16 hw = pci_read16(v->pdev, PCI_COMMAND);
+	bool decode_on = !(v->command & PCI_COMMAND_MEMORY) && (val & PCI_COMMAND_MEMORY);
 
 	v->command = val & VPCI_COMMAND_PASSED;
 	pci_write16(v->pdev, PCI_COMMAND, (u16)((hw & ~VPCI_COMMAND_PASSED) | v->command));
+	if (decode_on && v->pdev->cap_msix)
+		msix_refresh(g, v);
 }
 
 /* Accepts all-ones (sizing) and the BAR's own window address; refuses anything else. */
@@ -205,7 +208,7 @@ void vpci_write(struct guest *g, u16 bdf, u16 reg, u8 size, u32 val)
 	}
 	dw = (dev_dword(v, dreg) & ~mask) | ((val << shift) & mask);
 	if (dreg == VPCI_COMMAND && (mask & 0xffff))
-		write_command(v, (u16)dw);
+		write_command(g, v, (u16)dw);
 	else if (dreg >= VPCI_BAR0 && dreg <= VPCI_BAR5)
 		write_bar(g, v, (dreg - VPCI_BAR0) / 4, dw);
 	else if (v->pdev->cap_msix && dreg == v->pdev->cap_msix && (mask >> 16))

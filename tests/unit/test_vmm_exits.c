@@ -25,6 +25,7 @@ void pci_write16(const struct pci_dev *d, u16 off, u16 v) { fail(); }
 
 u16 msix_ctrl_read(const struct vdev *v, u16 hw) { fail(); return 0; }
 void msix_ctrl_write(struct guest *g, struct vdev *v, u16 val) { fail(); }
+void msix_refresh(struct guest *g, struct vdev *v) { fail(); }
 u64 tsc_hz(void) { return 2000000000ULL; }
 int vmm_mmio_npf(struct vcpu *v, const struct vmm_exit *e) { return -ENOENT; }
 int virq_halt(struct vcpu *v, const struct vmm_exit *e) { return -ENOENT; }

@@ -375,6 +375,24 @@ static void test_msix_bad_entry_refused(void **state)
 	(void)state;
 }
 
+/* Table writes made while memory decode was off never reached the device: turning decode
+ * on writes the physical entries again. */
+static void test_msix_refresh_on_decode(void **state)
+{
+	vpci_write(&g, DEV1, 0x72, 2, MSIX_CTRL_ENABLE);
+	guest_entry(0, 0xfee01000, 0x41, 0);
+	memset(phys_bar3, 0, 16); /* what a device without decode kept */
+	phys_bar3[3] = MSIX_ENTRY_CTRL_MASKED;
+	vpci_write(&g, DEV1, 0x04, 2, PCI_COMMAND_MEMORY);
+	assert_int_equal(phys_bar3[0], 0xfee00010);
+	assert_int_equal(phys_bar3[3], 0);
+	/* Only the off-to-on change rewrites. */
+	phys_bar3[0] = 0;
+	vpci_write(&g, DEV1, 0x04, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	assert_int_equal(phys_bar3[0], 0);
+	(void)state;
+}
+
 static void test_msix_pba(void **state)
 {
 	phys_bar3[0x2000 / 4] = 0x4;
@@ -399,6 +417,7 @@ int main(void)
 		cmocka_unit_test_setup(test_msix_table_emulated, setup),
 		cmocka_unit_test_setup(test_msix_unmask_routes, setup),
 		cmocka_unit_test_setup(test_msix_bad_entry_refused, setup),
+		cmocka_unit_test_setup(test_msix_refresh_on_decode, setup),
 		cmocka_unit_test_setup(test_msix_pba, setup),
 	};
 

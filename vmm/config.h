@@ -46,8 +46,8 @@ struct vmm_config {
 };
 
 /* The built-in default for the QEMU reference machine (three guests, each with a VF of the
- * NIC at 01:00.0), and the same guests without devices for machines where those VFs are
- * not there (the VMM picks it then, and says so). */
+ * NIC at 01:00.0), and the same guests without devices for other machines (without those
+ * VFs or without CPUs 1-3: the VMM picks it then, and says so). */
 extern const char config_default[];
 extern const char config_default_no_nic[];
 

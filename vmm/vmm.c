@@ -65,11 +65,16 @@ static int pick_backend(void)
 	return -ENODEV;
 }
 
-/* Whether the VFs the built-in default names (01:00.0/vf0..vf2) exist. */
-static bool reference_vfs_present(void)
+/* Whether this is the reference machine the built-in default is for: the VFs it names
+ * (01:00.0/vf0..vf2) exist and CPUs 1-3 are online, so that all three guests run and the
+ * two that exchange frames find each other. */
+static bool reference_machine(void)
 {
 	struct pci_dev *pf = pci_find_bdf(0, 1, 0, 0);
 
+	for (unsigned cpu = 1; cpu <= 3; cpu++)
+		if (!cpu_data[cpu].online)
+			return false;
 	return pf && pf->sriov && pci_sriov_vf(pf, 2);
 }
 
@@ -80,9 +85,10 @@ static void load_config(const struct boot_info *bi)
 	const char *src = "built-in", *text = config_default;
 	size_t len;
 
-	if (!reference_vfs_present()) {
+	if (!reference_machine()) {
 		text = config_default_no_nic;
-		src = "built-in (no VFs at 0000:01:00.0: guests without devices)";
+		src = "built-in (not the reference machine: no VFs 0-2 at 0000:01:00.0 or no CPUs "
+		      "1-3; guests without devices)";
 	}
 	len = strlen(text);
 

@@ -96,6 +96,11 @@ enum igb_vf_msg {
 	IGB_VF_SET_PROMISC = 0x06,
 };
 #define IGB_RESET_REPLY_WORDS 3
+/* moat's PF serves at most IGB_MBX_BUDGET messages of one VF per IGB_MBX_WINDOW_US; the
+ * rest wait (their request stays pending) for the next window, well inside a VF driver's
+ * reply timeout (IGBVF_MBX_TIMEOUT_US). */
+#define IGB_MBX_BUDGET 8
+#define IGB_MBX_WINDOW_US 20000
 
 /* A MAC in mailbox words 1-2: bytes in order from the low byte of word 1. */
 static inline void igb_msg_put_mac(u32 *msg, const u8 mac[ETH_ALEN])

@@ -48,7 +48,7 @@ GUESTS_ON_OWN_CPUS = [
 VF_GUEST_TESTS = ("vf-probe", "vf-reset-mailbox", "vf-dma-tx", "vf-dma-rx", "vf-bulk",
                   "no-exits-datapath")
 VF_NATIVE_TESTS = ("native-reset-mailbox", "native-dma-tx", "native-dma-rx", "native-bulk",
-                   "native-released")
+                   "native-mailbox-rate-limited", "native-released")
 VF_PASSTHROUGH = [
     check_line(f"{name}-vf-{t}", rf"^\[{name}\] ok \d+ - vf: {t}$")
     for name in ("alpha", "beta") for t in VF_GUEST_TESTS

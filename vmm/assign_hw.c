@@ -7,6 +7,7 @@
 #include <moat/pci_group.h>
 #include <moat/string.h>
 #include "vmm/assign.h"
+#include "vmm/msix.h"
 
 #define PCI_BAR_REG(b) ((u16)(0x10 + 4 * (b)))
 #define NPT_MMIO_FLAGS (PT_RW | PT_USER | FIELD_PREP(PT_MT, PT_MT_UC))
@@ -161,6 +162,8 @@ int assign_attach(struct guest *g)
 	err = assign_layout(g);
 	if (err)
 		return err;
+	for (u32 i = 0; i < g->nr_dev; i++)
+		msix_init(&g->dev[i]);
 	for (u32 i = 0; i < g->nr_dev; i++) {
 		pci_write16(g->dev[i].pdev, PCI_COMMAND, 0);
 		err = reset_device(g, g->dev[i].pdev);
@@ -187,6 +190,8 @@ static void release_device(struct guest *g, struct vdev *v)
 	struct pci_dev *d = v->pdev;
 
 	pci_write16(d, PCI_COMMAND, pci_read16(d, PCI_COMMAND) & ~(u16)PCI_COMMAND_MASTER);
+	if (d->cap_msix && v->attached)
+		msix_release(v);
 	reset_device(g, d);
 	/* Detached sources have no context entry: their DMA is blocked, not identity-mapped. */
 	for (unsigned i = 0; v->attached && i < v->nr_rids; i++)
@@ -214,10 +219,13 @@ void assign_report(const struct guest *g)
 		const struct pci_dev *d = g->dev[i].pdev;
 
 		pr_info("guest %s: device 00:%02x.0 = %04x:%02x:%02x.%x (%04x:%04x), domain %s, "
-			"faults %llu, BAR writes refused %llu, foreign config writes %llu\n",
+			"faults %llu, IRTEs %u, interrupts injected %llu, MSI-X entries refused "
+			"%llu, BAR writes refused %llu, foreign config writes %llu\n",
 			g->cfg.name, i + 1, d->seg, d->bus, d->dev, d->fn, d->vendor, d->device,
 			g->domain ? iommu_domain_name(g->domain) : "none",
 			g->domain ? (unsigned long long)iommu_domain_faults(g->domain) : 0ULL,
-			(unsigned long long)g->bar_refused, (unsigned long long)g->cfg_refused);
+			msix_irtes(g), (unsigned long long)g->irqs_injected,
+			(unsigned long long)g->msix_refused, (unsigned long long)g->bar_refused,
+			(unsigned long long)g->cfg_refused);
 	}
 }

@@ -7,6 +7,8 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/trap.h"
 #include "vmm/exits.h"
+#include "vmm/mmio.h"
+#include "vmm/msix.h"
 
 /* CPUID.1 */
 #define CPUID_1_ECX_VMX BIT(5)
@@ -164,6 +166,10 @@ static int handle_npf(struct vcpu *v, const struct vmm_exit *e)
 {
 	struct guest *g = v->guest;
 	u32 a = e->npf.access;
+	int err = vmm_mmio_npf(v, e);
+
+	if (err != -ENOENT)
+		return err;
 
 	g->stop_gpa = e->npf.gpa;
 	return guest_stop(g, VMM_EXIT_NPF,
@@ -195,7 +201,9 @@ int vmm_handle_exit(struct vcpu *v, const struct vmm_exit *e)
 	case VMM_EXIT_MSR_READ:
 	case VMM_EXIT_MSR_WRITE: return handle_msr(v, e);
 	case VMM_EXIT_HLT:
-		/* No virtual interrupts yet: a halted guest would never wake. */
+		/* Only a device interrupt can wake a halted guest. */
+		if (virq_halt(v, e) != -ENOENT)
+			return g->state == GUEST_RUNNING ? 0 : -EFAULT;
 		return guest_stop(g, VMM_EXIT_HLT, "halted with no interrupt source (rip %#llx)",
 				  (unsigned long long)e->rip);
 	case VMM_EXIT_HYPERCALL: return vmm_handle_hypercall(v, e);

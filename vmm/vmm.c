@@ -17,6 +17,7 @@
 #include "vmm/exits.h"
 #include "vmm/assign.h"
 #include "vmm/guest.h"
+#include "vmm/msix.h"
 #include "pci/pf/igb.h"
 
 /* Longest run without any exit. Generous: the pattern test over a guest's RAM runs without
@@ -237,6 +238,7 @@ static void vcpu_loop(struct vcpu *v)
 	g->state = GUEST_RUNNING;
 	pr_info("guest %s: running on cpu %u\n", g->cfg.name, this_cpu()->index);
 	while (g->state == GUEST_RUNNING) {
+		virq_deliver(v);
 		vmm_be->run(v, &e);
 		vmm_handle_exit(v, &e);
 		if (g->state == GUEST_RUNNING && time_us() - start > GUEST_TIME_LIMIT_US)

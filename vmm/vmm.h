@@ -2,6 +2,7 @@
 #ifndef VMM_VMM_H
 #define VMM_VMM_H
 
+#include <moat/iommu.h>
 #include <moat/pci.h>
 #include <moat/pgtable.h>
 #include <moat/spinlock.h>
@@ -18,11 +19,30 @@ enum guest_state {
 
 #define GUEST_CONSOLE_LINE 160
 
-struct iommu_domain;
 
 /* Guest-physical window where assigned devices' BARs appear (above the guest's RAM). */
 #define VDEV_MMIO_BASE 0xc0000000ULL
 #define VDEV_MAX_RIDS 8
+
+#define VMSIX_MAX 8 /* MSI-X entries emulated per device (an 82576 VF has 3) */
+
+struct vmsix_vec {
+	struct guest *g;
+	u32 *entry; /* the guest's entry whose vector this host vector stands for */
+};
+
+/* A device's MSI-X state: the guest's table and Message Control bits, and per entry the
+ * interrupt remapping entry and host vector that carry it while it is unmasked. */
+struct vmsix {
+	u16 nr;		    /* entries emulated: the table size, at most VMSIX_MAX */
+	bool enabled, fmask; /* the guest's MSI-X Enable and Function Mask */
+	u32 entry[VMSIX_MAX][4]; /* address low, address high, data, vector control */
+	bool live[VMSIX_MAX];	 /* the physical entry is unmasked, through irq[] */
+	bool have_irq[VMSIX_MAX];
+	struct iommu_irq irq[VMSIX_MAX];
+	int host_vector[VMSIX_MAX]; /* 0 when none */
+	struct vmsix_vec vec[VMSIX_MAX];
+};
 
 /* A device assigned to a guest, as the guest sees it at 00:(slot).0. */
 struct vdev {
@@ -33,6 +53,7 @@ struct vdev {
 	bool bar_sizing[PCI_NR_BARS]; /* the guest wrote all-ones to this BAR register */
 	u16 command;		      /* the guest's view: memory decode and bus master only */
 	bool attached;		      /* in the guest's IOMMU domain */
+	struct vmsix msix;
 };
 
 struct vcpu {
@@ -75,6 +96,9 @@ struct guest {
 	u64 cfg_refused;	     /* config writes to functions the guest does not have */
 	u64 expect_dma_faults;	     /* DMA attacks the guest announced (HC_EXPECT_DMA_FAULT) */
 	u64 dma_faults;		     /* faults its domain had when it was destroyed */
+	u64 msix_refused;	     /* MSI-X entries unmasked with a bad address or data */
+	u64 irq_pending[4];	     /* guest vectors raised by its devices, not yet injected */
+	u64 irqs_injected;
 	u64 watchdog_us;
 	u64 run_us; /* from first entry to the end */
 };

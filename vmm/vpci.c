@@ -5,9 +5,11 @@
  * revision and subsystem, BARs at the guest-physical window moat chose (sizing with
  * all-ones works; any other address is refused and counted), a Command register of which
  * only memory decode and bus master reach the hardware, and a capability list holding only
- * the PCI Express and MSI-X capabilities, read-only. */
+ * the PCI Express and MSI-X capabilities, read-only but for MSI-X Enable and Function
+ * Mask (vmm/msix.c). */
 #define LOG_TAG "vmm"
 #include <moat/log.h>
+#include "vmm/msix.h"
 #include "vmm/vpci.h"
 
 /* Type 0 header registers (PCI 3.0, 6.1). */
@@ -65,8 +67,9 @@ static unsigned shown_caps(const struct pci_dev *d, u8 caps[2], u8 lens[2])
 	return n;
 }
 
-static u32 cap_dword(const struct pci_dev *d, u16 reg)
+static u32 cap_dword(const struct vdev *vd, u16 reg)
 {
+	const struct pci_dev *d = vd->pdev;
 	u8 caps[2], lens[2];
 	unsigned n = shown_caps(d, caps, lens);
 
@@ -79,6 +82,9 @@ static u32 cap_dword(const struct pci_dev *d, u16 reg)
 		if (reg == caps[i]) {
 			v &= ~VPCI_CAP_NEXT;
 			v |= FIELD_PREP(VPCI_CAP_NEXT, i + 1 < n ? caps[i + 1] : 0);
+			if (caps[i] == d->cap_msix)
+				v = (v & 0xffff) |
+				    (u32)msix_ctrl_read(vd, (u16)(v >> 16)) << 16;
 		}
 		return v;
 	}
@@ -123,7 +129,7 @@ static u32 dev_dword(const struct vdev *v, u16 reg)
 	if (reg >= VPCI_BAR0 && reg <= VPCI_BAR5)
 		return bar_dword(v, (reg - VPCI_BAR0) / 4);
 	if (reg >= 0x40)
-		return cap_dword(d, reg);
+		return cap_dword(v, reg);
 	return 0; /* header type 0, no expansion ROM, no INTx pin */
 }
 
@@ -202,5 +208,7 @@ void vpci_write(struct guest *g, u16 bdf, u16 reg, u8 size, u32 val)
 		write_command(v, (u16)dw);
 	else if (dreg >= VPCI_BAR0 && dreg <= VPCI_BAR5)
 		write_bar(g, v, (dreg - VPCI_BAR0) / 4, dw);
-	/* Everything else (status, capabilities, IDs) is read-only for a guest. */
+	else if (v->pdev->cap_msix && dreg == v->pdev->cap_msix && (mask >> 16))
+		msix_ctrl_write(g, v, (u16)(dw >> 16));
+	/* Everything else (status, other capability registers, IDs) is read-only. */
 }

@@ -9,8 +9,50 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <moat/errno.h>
+#include "arch/x86/percpu.h"
+#include "arch/x86/trap.h"
+#include "vmm/msix.h"
 #include "vmm/vpci.h"
 #include "host_shim.h"
+
+/* The host side MSI-X needs: CPUs, host vectors, interrupt remapping entries. */
+struct percpu cpu_data[MAX_CPUS];
+static irq_handler_t vec_fn;
+static void *vec_ctx;
+static int vectors_in_use, irtes_in_use, raised = -1;
+static struct iommu_irq_cfg last_cfg;
+static u32 phys_bar3[0x4000 / 4]; /* the VF's MSI-X BAR: table at 0, PBA at 0x2000 */
+
+int irq_alloc_vector(irq_handler_t fn, void *ctx)
+{
+	vec_fn = fn;
+	vec_ctx = ctx;
+	vectors_in_use++;
+	return 0x40 + vectors_in_use;
+}
+
+void irq_free_vector(u8 vector) { vectors_in_use--; }
+
+int iommu_irq_alloc(u16 seg, u16 sid, u16 pf_sid, struct iommu_irq *irq)
+{
+	assert_int_equal(sid, 0x0180); /* the VF's own requester ID, verified by the IRTE */
+	assert_int_equal(pf_sid, 0x0100);
+	irq->index = (u16)irtes_in_use++;
+	irq->msi_addr = 0xfee00010u | (u32)irq->index << 5; /* remappable format */
+	irq->msi_data = 0;
+	return 0;
+}
+
+int iommu_irq_program(struct iommu_irq *irq, const struct iommu_irq_cfg *cfg)
+{
+	last_cfg = *cfg;
+	return 0;
+}
+
+void iommu_irq_free(struct iommu_irq *irq) { irtes_in_use--; }
+
+void virq_raise(struct guest *gst, u8 vector) { raised = vector; }
 
 /* The VF's real config space as QEMU's igbvf has it: PCIe at 0xa0, MSI-X at 0x70, the
  * standard list starting at 0x70 (0x70 -> 0xa0 -> 0). */
@@ -34,7 +76,8 @@ u32 pci_read32(const struct pci_dev *d, u16 off)
 void pci_write16(const struct pci_dev *d, u16 off, u16 v)
 {
 	assert_ptr_equal(d, &vf);
-	assert_int_equal(off, PCI_COMMAND); /* the only register a guest reaches */
+	/* The only registers a guest reaches: Command and MSI-X Message Control. */
+	assert_true(off == PCI_COMMAND || off == 0x72);
 	cfg[off] = (u8)v;
 	cfg[off + 1] = (u8)(v >> 8);
 	hw_writes++;
@@ -72,14 +115,26 @@ static int setup(void **state)
 	vf.cap_msix = 0x70;
 	vf.bar[0] = (struct pci_bar){.base = 0xfe000000, .size = 0x4000, .type = PCI_BAR_MEM64,
 				     .prefetchable = true};
-	vf.bar[3] = (struct pci_bar){.base = 0xfe100000, .size = 0x4000, .type = PCI_BAR_MEM64,
-				     .prefetchable = true};
+	vf.bar[3] = (struct pci_bar){.base = (u64)(uintptr_t)phys_bar3, .size = 0x4000,
+				     .type = PCI_BAR_MEM64, .prefetchable = true};
+	vf.rid = 0x0180;
+	pf.rid = 0x0100;
+	vf.msix = (struct pci_msix_info){.table_size = 3, .table_bir = 3, .pba_bir = 3,
+					 .pba_offset = 0x2000};
+	memset(phys_bar3, 0, sizeof(phys_bar3));
+	for (unsigned i = 0; i < 3; i++)
+		phys_bar3[4 * i + 3] = MSIX_ENTRY_CTRL_MASKED;
+	cpu_data[1].apic_id = 1;
+	vectors_in_use = irtes_in_use = 0;
+	raised = -1;
 	memset(&g, 0, sizeof(g));
 	strcpy(g.cfg.name, "t");
 	g.nr_dev = 1;
 	g.dev[0].pdev = &vf;
 	g.dev[0].bar_gpa[0] = 0xc0000000;
 	g.dev[0].bar_gpa[3] = 0xc0004000;
+	g.vcpu.cpu = 1;
+	msix_init(&g.dev[0]);
 	(void)state;
 	return 0;
 }
@@ -135,9 +190,14 @@ static void test_capability_list(void **state)
 	for (u16 r = 0x40; r < 0x100; r += 4)
 		seen += vpci_read(&g, DEV1, r, 4) != 0;
 	assert_int_equal(seen, 5); /* 3 MSI-X dwords, the PCIe header and DEVCAP */
-	/* Capabilities are read-only. */
-	vpci_write(&g, DEV1, 0x72, 2, 0xc000);
-	assert_int_equal(vpci_read(&g, DEV1, 0x72, 2), 0x0002);
+	/* Capabilities are read-only but for MSI-X Enable / Function Mask: the table
+	 * location, PCIe Device Control (FLR initiate) and the list pointers. */
+	vpci_write(&g, DEV1, 0x74, 4, 0x1003);
+	vpci_write(&g, DEV1, 0xa8, 2, 0x8000);
+	vpci_write(&g, DEV1, 0xa0, 4, 0x00005010);
+	assert_int_equal(vpci_read(&g, DEV1, 0x74, 4), 0x3);
+	assert_int_equal(vpci_read(&g, DEV1, 0xa8, 2), 0);
+	assert_int_equal(vpci_read(&g, DEV1, 0xa1, 1), 0x70);
 	assert_int_equal(hw_writes, 0);
 	(void)state;
 }
@@ -202,6 +262,130 @@ static void test_command_filtered(void **state)
 	(void)state;
 }
 
+#define TABLE 0xc0004000ULL
+#define PBA (TABLE + 0x2000)
+
+static void guest_entry(unsigned idx, u32 addr, u32 data, u32 ctrl)
+{
+	msix_mmio_write(&g, &g.dev[0], TABLE + 16 * idx, addr);
+	msix_mmio_write(&g, &g.dev[0], TABLE + 16 * idx + 4, 0);
+	msix_mmio_write(&g, &g.dev[0], TABLE + 16 * idx + 8, data);
+	msix_mmio_write(&g, &g.dev[0], TABLE + 16 * idx + 12, ctrl);
+}
+
+static void test_msix_entry_check(void **state)
+{
+	char why[96];
+	u32 ok[4] = {0xfee01000, 0, 0x41, 0};
+	u32 e[4];
+
+	assert_int_equal(msix_entry_check(ok, 1, why, sizeof(why)), 0);
+	memcpy(e, ok, sizeof(e));
+	e[2] = 0x1f;
+	assert_int_equal(msix_entry_check(e, 1, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "vector 0x1f"));
+	e[2] = 0xff;
+	assert_int_equal(msix_entry_check(e, 1, why, sizeof(why)), -EINVAL);
+	e[2] = 0xfe;
+	assert_int_equal(msix_entry_check(e, 1, why, sizeof(why)), 0);
+	e[0] = 0xfee02000; /* another CPU */
+	assert_int_equal(msix_entry_check(e, 1, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "destination APIC 2"));
+	e[0] = 0xfee01010; /* remappable format, forged */
+	assert_int_equal(msix_entry_check(e, 1, why, sizeof(why)), -EINVAL);
+	e[0] = 0xfee01004; /* logical destination */
+	assert_int_equal(msix_entry_check(e, 1, why, sizeof(why)), -EINVAL);
+	e[0] = 0x00101000; /* a DMA write into RAM dressed as an MSI */
+	assert_int_equal(msix_entry_check(e, 1, why, sizeof(why)), -EINVAL);
+	memcpy(e, ok, sizeof(e));
+	e[1] = 1;
+	assert_int_equal(msix_entry_check(e, 1, why, sizeof(why)), -EINVAL);
+	memcpy(e, ok, sizeof(e));
+	e[2] = 0x41 | 0x200; /* NMI delivery */
+	assert_int_equal(msix_entry_check(e, 1, why, sizeof(why)), -EINVAL);
+	e[2] = 0x41 | 0x8000; /* level */
+	assert_int_equal(msix_entry_check(e, 1, why, sizeof(why)), -EINVAL);
+	(void)state;
+}
+
+static void test_msix_table_emulated(void **state)
+{
+	assert_ptr_equal(msix_region(&g, TABLE), &g.dev[0]);
+	assert_ptr_equal(msix_region(&g, TABLE + 0xffc), &g.dev[0]);
+	assert_ptr_equal(msix_region(&g, PBA), &g.dev[0]);
+	assert_null(msix_region(&g, TABLE + 0x1000)); /* mapped through to the device */
+	assert_null(msix_region(&g, 0xc0000000));
+	/* Reset state: every entry masked. */
+	assert_int_equal(msix_mmio_read(&g, &g.dev[0], TABLE + 12), MSIX_ENTRY_CTRL_MASKED);
+	guest_entry(0, 0xfee01000, 0x41, MSIX_ENTRY_CTRL_MASKED);
+	assert_int_equal(msix_mmio_read(&g, &g.dev[0], TABLE), 0xfee01000);
+	assert_int_equal(msix_mmio_read(&g, &g.dev[0], TABLE + 8), 0x41);
+	/* The physical entry never saw the guest's message. */
+	assert_int_equal(phys_bar3[0], 0);
+	assert_int_equal(phys_bar3[3], MSIX_ENTRY_CTRL_MASKED);
+	(void)state;
+}
+
+static void test_msix_unmask_routes(void **state)
+{
+	guest_entry(0, 0xfee01000, 0x41, 0);
+	/* MSI-X not enabled yet: nothing live. */
+	assert_int_equal(phys_bar3[3], MSIX_ENTRY_CTRL_MASKED);
+	assert_int_equal(vpci_read(&g, DEV1, 0x72, 2) & MSIX_CTRL_ENABLE, 0);
+	vpci_write(&g, DEV1, 0x72, 2, MSIX_CTRL_ENABLE);
+	assert_int_equal(vpci_read(&g, DEV1, 0x72, 2), MSIX_CTRL_ENABLE | 0x0002);
+	assert_true(cfg[0x73] & 0x80); /* enabled in hardware */
+	assert_int_equal(phys_bar3[0], 0xfee00010); /* IRTE 0, remappable format */
+	assert_int_equal(phys_bar3[3], 0);
+	assert_int_equal(last_cfg.dest_apic_id, 1);
+	assert_int_equal(last_cfg.vector, 0x41);
+	assert_int_equal(msix_irtes(&g), 1);
+	/* The host vector fires: the guest's vector is raised. */
+	vec_fn(NULL, vec_ctx);
+	assert_int_equal(raised, 0x41);
+	/* Per-vector mask, then function mask. */
+	msix_mmio_write(&g, &g.dev[0], TABLE + 12, 1);
+	assert_int_equal(phys_bar3[3], MSIX_ENTRY_CTRL_MASKED);
+	msix_mmio_write(&g, &g.dev[0], TABLE + 12, 0);
+	assert_int_equal(phys_bar3[3], 0);
+	vpci_write(&g, DEV1, 0x72, 2, MSIX_CTRL_ENABLE | MSIX_CTRL_FMASK);
+	assert_int_equal(phys_bar3[3], MSIX_ENTRY_CTRL_MASKED);
+	assert_int_equal(vpci_read(&g, DEV1, 0x72, 2) & MSIX_CTRL_FMASK, MSIX_CTRL_FMASK);
+	assert_false(cfg[0x73] & 0x40); /* the function itself stays unmasked */
+	vpci_write(&g, DEV1, 0x72, 2, MSIX_CTRL_ENABLE);
+	assert_int_equal(phys_bar3[3], 0);
+	/* One IRTE per entry, reused. */
+	assert_int_equal(msix_irtes(&g), 1);
+	msix_release(&g.dev[0]);
+	assert_int_equal(phys_bar3[3], MSIX_ENTRY_CTRL_MASKED);
+	assert_int_equal(irtes_in_use, 0);
+	assert_int_equal(vectors_in_use, 0);
+	(void)state;
+}
+
+static void test_msix_bad_entry_refused(void **state)
+{
+	vpci_write(&g, DEV1, 0x70, 4, (u32)MSIX_CTRL_ENABLE << 16);
+	guest_entry(1, 0xfee02000, 0x41, 0); /* another CPU */
+	guest_entry(2, 0xfee01000, 0x10, 0); /* an exception vector */
+	assert_int_equal(g.msix_refused, 2);
+	assert_int_equal(phys_bar3[4 + 3], MSIX_ENTRY_CTRL_MASKED);
+	assert_int_equal(phys_bar3[8 + 3], MSIX_ENTRY_CTRL_MASKED);
+	assert_int_equal(irtes_in_use, 0);
+	(void)state;
+}
+
+static void test_msix_pba(void **state)
+{
+	phys_bar3[0x2000 / 4] = 0x4;
+	assert_int_equal(msix_mmio_read(&g, &g.dev[0], PBA), 0x4);
+	msix_mmio_write(&g, &g.dev[0], PBA, 0);
+	assert_int_equal(phys_bar3[0x2000 / 4], 0x4); /* read-only */
+	/* Entries past the table read as masked, empty. */
+	assert_int_equal(msix_mmio_read(&g, &g.dev[0], TABLE + 0x100), 0);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -211,6 +395,11 @@ int main(void)
 		cmocka_unit_test_setup(test_bar_sizing, setup),
 		cmocka_unit_test_setup(test_bar_moves_refused, setup),
 		cmocka_unit_test_setup(test_command_filtered, setup),
+		cmocka_unit_test_setup(test_msix_entry_check, setup),
+		cmocka_unit_test_setup(test_msix_table_emulated, setup),
+		cmocka_unit_test_setup(test_msix_unmask_routes, setup),
+		cmocka_unit_test_setup(test_msix_bad_entry_refused, setup),
+		cmocka_unit_test_setup(test_msix_pba, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

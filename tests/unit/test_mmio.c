@@ -1,0 +1,188 @@
+/* Emulated MMIO: the MOV forms decoded (lengths, registers, immediates, refusals) and a
+ * nested page fault on an MSI-X page emulated end to end through a guest page walk. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <moat/errno.h>
+#include "vmm/exits.h"
+#include "vmm/mmio.h"
+#include "vmm/msix.h"
+#include "host_shim.h"
+
+static struct guest g;
+static struct vdev dev;
+static u64 regs[VMM_REG_NR];
+static u64 last_gpa;
+static u32 last_val, read_val = 0xfee01000;
+static int writes, stops;
+
+struct vdev *msix_region(struct guest *gst, u64 gpa)
+{
+	return gpa >= 0xc0004000 && gpa < 0xc0005000 ? &dev : NULL;
+}
+
+u32 msix_mmio_read(struct guest *gst, struct vdev *v, u64 gpa)
+{
+	last_gpa = gpa;
+	return read_val;
+}
+
+void msix_mmio_write(struct guest *gst, struct vdev *v, u64 gpa, u32 val)
+{
+	last_gpa = gpa;
+	last_val = val;
+	writes++;
+}
+
+int guest_stop(struct guest *gst, enum vmm_exit_reason why, const char *fmt, ...)
+{
+	stops++;
+	gst->state = GUEST_STOPPED;
+	return -EFAULT;
+}
+
+static u64 f_get(struct vcpu *v, enum vmm_reg r) { return regs[r]; }
+static void f_set(struct vcpu *v, enum vmm_reg r, u64 val) { regs[r] = val; }
+static const struct vmm_backend fake = {.name = "fake", .get_reg = f_get, .set_reg = f_set};
+const struct vmm_backend *vmm_be = &fake;
+
+static void decodes(const u8 *code, unsigned n, unsigned len, bool write, u8 reg)
+{
+	struct mmio_insn in;
+
+	assert_int_equal(mmio_decode(code, n, &in), 0);
+	assert_int_equal(in.len, len);
+	assert_int_equal(in.write, write);
+	assert_int_equal(in.reg, reg);
+}
+
+static void refused(const u8 *code, unsigned n)
+{
+	struct mmio_insn in;
+
+	assert_int_equal(mmio_decode(code, n, &in), -ENOTSUP);
+}
+
+static void test_decode_forms(void **state)
+{
+	struct mmio_insn in;
+	static const u8 load[] = {0x8b, 0x07};                    /* mov eax, [rdi] */
+	static const u8 store[] = {0x89, 0x0e};                   /* mov [rsi], ecx */
+	static const u8 store_r8[] = {0x44, 0x89, 0x46, 0x0c};    /* mov [rsi+12], r8d */
+	static const u8 sib[] = {0x8b, 0x44, 0x24, 0x08};         /* mov eax, [rsp+8] */
+	static const u8 rip_rel[] = {0x8b, 0x15, 1, 2, 3, 4};     /* mov edx, [rip+x] */
+	static const u8 disp32[] = {0x41, 0x8b, 0x9c, 0x24, 0, 0x10, 0, 0}; /* mov ebx, [r12+0x1000] */
+	static const u8 imm[] = {0xc7, 0x87, 0x0c, 0, 0, 0, 0x01, 0, 0, 0}; /* movl [rdi+12], 1 */
+
+	decodes(load, sizeof(load), 2, false, VMM_REG_RAX);
+	decodes(store, sizeof(store), 2, true, VMM_REG_RCX);
+	decodes(store_r8, sizeof(store_r8), 4, true, VMM_REG_R8);
+	decodes(sib, sizeof(sib), 4, false, VMM_REG_RAX);
+	decodes(rip_rel, sizeof(rip_rel), 6, false, VMM_REG_RDX);
+	decodes(disp32, sizeof(disp32), 8, false, VMM_REG_RBX);
+	assert_int_equal(mmio_decode(imm, sizeof(imm), &in), 0);
+	assert_int_equal(in.len, 10);
+	assert_true(in.write && in.imm);
+	assert_int_equal(in.value, 1);
+	(void)state;
+}
+
+static void test_decode_refusals(void **state)
+{
+	static const u8 rex_w[] = {0x48, 0x89, 0x07};    /* 64-bit store */
+	static const u8 byte[] = {0x88, 0x07};           /* 8-bit store */
+	static const u8 reg_form[] = {0x8b, 0xc0};       /* mov eax, eax */
+	static const u8 truncated[] = {0x8b, 0x80, 0x00}; /* disp32 cut off */
+	static const u8 c7_reg1[] = {0xc7, 0x0f, 0, 0, 0, 0}; /* C7 /1 is not a MOV */
+	static const u8 movs[] = {0xa5};                  /* movsd */
+
+	refused(rex_w, sizeof(rex_w));
+	refused(byte, sizeof(byte));
+	refused(reg_form, sizeof(reg_form));
+	refused(truncated, sizeof(truncated));
+	refused(c7_reg1, sizeof(c7_reg1));
+	refused(movs, sizeof(movs));
+	refused(movs, 0);
+	(void)state;
+}
+
+#define RAM (4u << 20)
+
+/* Guest page tables at 0x1000 (PML4), 0x2000 (PDPT), 0x3000 (PD): VA 0x40000000 + x ->
+ * GPA x through one 2 MiB page, so the fetch must really walk. Code at GPA 0x5000. */
+static u8 *setup_guest(void)
+{
+	u8 *ram = aligned_alloc(4096, RAM);
+	u64 *pml4 = (u64 *)(ram + 0x1000), *pdpt = (u64 *)(ram + 0x2000), *pd = (u64 *)(ram + 0x3000);
+
+	memset(ram, 0, RAM);
+	memset(&g, 0, sizeof(g));
+	g.ram_hpa = (u64)(uintptr_t)ram;
+	g.ram_size = RAM;
+	g.state = GUEST_RUNNING;
+	pml4[0] = 0x2000 | 3;
+	pdpt[1] = 0x3000 | 3;
+	pd[0] = 0 | 0x83;
+	memset(regs, 0, sizeof(regs));
+	regs[VMM_REG_CR3] = 0x1000;
+	writes = stops = 0;
+	return ram;
+}
+
+static void test_npf_emulated(void **state)
+{
+	u8 *ram = setup_guest();
+	struct vcpu v = {.guest = &g};
+	struct vmm_exit e = {.reason = VMM_EXIT_NPF, .rip = 0x40005000};
+
+	/* mov [rdi+12], r9d */
+	memcpy(ram + 0x5000, (u8[]){0x44, 0x89, 0x4f, 0x0c}, 4);
+	regs[VMM_REG_R9] = 0xffffffff00000001ULL;
+	e.npf.gpa = 0xc000400c;
+	assert_int_equal(vmm_mmio_npf(&v, &e), 0);
+	assert_int_equal(writes, 1);
+	assert_int_equal(last_val, 1); /* 32 bits of r9 */
+	assert_int_equal(last_gpa, 0xc000400c);
+	assert_int_equal(regs[VMM_REG_RIP], 0x40005004);
+	/* mov eax, [rdi]: zero-extends into rax */
+	memcpy(ram + 0x5000, (u8[]){0x8b, 0x07}, 2);
+	regs[VMM_REG_RAX] = ~0ULL;
+	e.npf.gpa = 0xc0004000;
+	assert_int_equal(vmm_mmio_npf(&v, &e), 0);
+	assert_int_equal(regs[VMM_REG_RAX], 0xfee01000);
+	assert_int_equal(regs[VMM_REG_RIP], 0x40005002);
+	/* Not a trapped page: left to the caller. */
+	e.npf.gpa = 0x1000000;
+	assert_int_equal(vmm_mmio_npf(&v, &e), -ENOENT);
+	/* A form moat does not emulate, and a misaligned access: the guest is stopped. */
+	memcpy(ram + 0x5000, (u8[]){0x48, 0x89, 0x07}, 3);
+	e.npf.gpa = 0xc0004000;
+	assert_int_equal(vmm_mmio_npf(&v, &e), -EFAULT);
+	memcpy(ram + 0x5000, (u8[]){0x89, 0x07}, 2);
+	e.npf.gpa = 0xc0004002;
+	assert_int_equal(vmm_mmio_npf(&v, &e), -EFAULT);
+	assert_int_equal(stops, 2);
+	/* Code the guest's tables do not map cannot be fetched. */
+	e.rip = 0x80000000;
+	e.npf.gpa = 0xc0004000;
+	assert_int_equal(vmm_mmio_npf(&v, &e), -EFAULT);
+	free(ram);
+	(void)state;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_decode_forms),
+		cmocka_unit_test(test_decode_refusals),
+		cmocka_unit_test(test_npf_emulated),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,147 @@
+/* Emulated MMIO accesses: fetch the faulting instruction through the guest's own page
+ * tables, decode the MOV, perform it on the emulated register. */
+#define LOG_TAG "vmm"
+#include <moat/errno.h>
+#include <moat/log.h>
+#include <moat/string.h>
+#include "vmm/exits.h"
+#include "vmm/mmio.h"
+#include "vmm/msix.h"
+
+/* x86 instruction fields (Intel SDM vol. 2, 2.1) */
+#define REX_MASK 0xf0
+#define REX_VAL 0x40
+#define REX_W BIT(3)
+#define REX_R BIT(2)
+#define MODRM_MOD GENMASK(7, 6)
+#define MODRM_REG GENMASK(5, 3)
+#define MODRM_RM GENMASK(2, 0)
+#define SIB_BASE GENMASK(2, 0)
+#define OP_MOV_LOAD 0x8b
+#define OP_MOV_STORE 0x89
+#define OP_MOV_STORE_IMM 0xc7
+
+/* Bytes of ModRM + SIB + displacement starting at code[0]; 0 if it names a register. */
+static unsigned modrm_len(const u8 *code, unsigned n)
+{
+	unsigned mod = (unsigned)FIELD_GET(MODRM_MOD, code[0]);
+	unsigned rm = (unsigned)FIELD_GET(MODRM_RM, code[0]);
+	unsigned len = 1;
+
+	if (mod == 3)
+		return 0;
+	if (rm == 4) {
+		if (n < 2)
+			return 0;
+		len++;
+		if (mod == 0 && FIELD_GET(SIB_BASE, code[1]) == 5)
+			len += 4;
+	} else if (mod == 0 && rm == 5) {
+		len += 4; /* RIP-relative */
+	}
+	if (mod == 1)
+		len += 1;
+	else if (mod == 2)
+		len += 4;
+	return len;
+}
+
+int mmio_decode(const u8 *code, unsigned n, struct mmio_insn *out)
+{
+	unsigned i = 0, mlen;
+	u8 rex = 0, op;
+
+	memset(out, 0, sizeof(*out));
+	if (n && (code[0] & REX_MASK) == REX_VAL)
+		rex = code[i++];
+	if (rex & REX_W || n < i + 2)
+		return -ENOTSUP;
+	op = code[i++];
+	if (op != OP_MOV_LOAD && op != OP_MOV_STORE && op != OP_MOV_STORE_IMM)
+		return -ENOTSUP;
+	mlen = modrm_len(code + i, n - i);
+	if (!mlen)
+		return -ENOTSUP;
+	out->reg = (u8)(FIELD_GET(MODRM_REG, code[i]) + (rex & REX_R ? 8 : 0));
+	out->write = op != OP_MOV_LOAD;
+	if (op == OP_MOV_STORE_IMM) {
+		if (FIELD_GET(MODRM_REG, code[i]) != 0 || n < i + mlen + 4)
+			return -ENOTSUP;
+		out->imm = true;
+		memcpy(&out->value, code + i + mlen, 4);
+		mlen += 4;
+	}
+	out->len = i + mlen;
+	return out->len <= n ? 0 : -ENOTSUP;
+}
+
+/* x86-64 4-level paging entries */
+#define PTE_P BIT(0)
+#define PTE_PS BIT(7)
+#define PTE_ADDR GENMASK(51, 12)
+
+/* Guest-virtual to guest-physical through the guest's page tables (in its RAM). */
+static int guest_walk(struct guest *g, u64 cr3, u64 va, u64 *gpa)
+{
+	u64 table = cr3 & PTE_ADDR;
+
+	for (int level = 3; level >= 0; level--) {
+		unsigned shift = 12 + 9 * (unsigned)level;
+		u64 *e = guest_ptr(g, table + ((va >> shift) & 511) * 8, 8);
+
+		if (!e || !(*e & PTE_P))
+			return -EFAULT;
+		if (level == 0 || (level <= 2 && (*e & PTE_PS))) {
+			u64 page = *e & PTE_ADDR & ~((1ULL << shift) - 1);
+
+			*gpa = page | (va & ((1ULL << shift) - 1));
+			return 0;
+		}
+		table = *e & PTE_ADDR;
+	}
+	return -EFAULT;
+}
+
+static unsigned fetch(struct vcpu *v, u64 rip, u8 *code)
+{
+	struct guest *g = v->guest;
+	u64 cr3 = vmm_be->get_reg(v, VMM_REG_CR3), gpa;
+	unsigned n = 0;
+
+	while (n < MMIO_INSN_MAX) {
+		const u8 *p;
+
+		if (guest_walk(g, cr3, rip + n, &gpa))
+			break;
+		p = guest_ptr(g, gpa, 1);
+		if (!p)
+			break;
+		code[n++] = *p;
+	}
+	return n;
+}
+
+int vmm_mmio_npf(struct vcpu *v, const struct vmm_exit *e)
+{
+	struct guest *g = v->guest;
+	struct vdev *dev = msix_region(g, e->npf.gpa);
+	u8 code[MMIO_INSN_MAX];
+	struct mmio_insn in;
+	unsigned n;
+
+	if (!dev)
+		return -ENOENT;
+	n = fetch(v, e->rip, code);
+	if (mmio_decode(code, n, &in) || (e->npf.gpa & 3))
+		return guest_stop(g, VMM_EXIT_NPF,
+				  "MSI-X access at GPA %#llx (rip %#llx) is not an aligned 32-bit "
+				  "MOV (docs/passthrough.md)",
+				  (unsigned long long)e->npf.gpa, (unsigned long long)e->rip);
+	if (in.write)
+		msix_mmio_write(g, dev, e->npf.gpa,
+				in.imm ? in.value : (u32)vmm_be->get_reg(v, (enum vmm_reg)in.reg));
+	else
+		vmm_be->set_reg(v, (enum vmm_reg)in.reg, msix_mmio_read(g, dev, e->npf.gpa));
+	vmm_be->set_reg(v, VMM_REG_RIP, e->rip + in.len);
+	return 0;
+}

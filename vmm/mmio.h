@@ -1,0 +1,30 @@
+/* Emulated MMIO: the instruction behind a nested page fault on a trapped page, decoded
+ * (vmm/mmio.c). Only 32-bit MOV forms are emulated, which is all a driver needs for an
+ * MSI-X table (guests/lib offers accessors that emit exactly these):
+ *   8B /r      mov r32, r/m32   (load)
+ *   89 /r      mov r/m32, r32   (store)
+ *   C7 /0 id   mov r/m32, imm32 (store)
+ * with an optional REX prefix without W. Anything else stops the guest. */
+#ifndef VMM_MMIO_H
+#define VMM_MMIO_H
+
+#include "vmm/vmm.h"
+
+#define MMIO_INSN_MAX 15
+
+struct mmio_insn {
+	unsigned len;
+	bool write;
+	bool imm;   /* store of an immediate */
+	u8 reg;     /* vmm_reg index of the register (load target / store source) */
+	u32 value;  /* the immediate */
+};
+
+/* Decodes `n` bytes at `code`: 0, or -ENOTSUP for anything outside the forms above. */
+int mmio_decode(const u8 *code, unsigned n, struct mmio_insn *out);
+
+/* A nested page fault: emulated when it hits a trapped page of the guest's devices
+ * (0 = handled, RIP advanced). -ENOENT when the GPA is nothing moat emulates. */
+int vmm_mmio_npf(struct vcpu *v, const struct vmm_exit *e);
+
+#endif

@@ -25,6 +25,7 @@ static const char ping_magic[8] = "moatPING";
 struct ctl_frame {
 	char magic[8];
 	u32 value; /* hello: 1 when the sender has heard us; ack: frames received */
+	u32 id;    /* the sender's guest id */
 	char name[24];
 } __packed;
 
@@ -120,6 +121,7 @@ static int send_ctl(const u8 *dst, const char magic[8], u32 value)
 	memset(&c, 0, sizeof(c));
 	memcpy(c.magic, magic, sizeof(c.magic));
 	c.value = value;
+	c.id = guest_info.id;
 	memcpy(c.name, guest_info.name, sizeof(c.name));
 	while ((err = igbvf_xmit(&vf.drv, dst, HELLO_ETHERTYPE, &c, sizeof(c))) == -EBUSY) {
 		igbvf_tx_clean(&vf.drv);
@@ -129,6 +131,12 @@ static int send_ctl(const u8 *dst, const char magic[8], u32 value)
 	return err;
 }
 
+/* Guests pair up by id: 1 with 2, 3 with 4, ... whichever of them run suite vf. */
+static u32 partner_id(void)
+{
+	return guest_info.id & 1 ? guest_info.id + 1 : guest_info.id - 1;
+}
+
 static void on_ctl(const u8 *f, unsigned len)
 {
 	const struct ctl_frame *c = (const void *)(f + ETH_HLEN);
@@ -136,7 +144,7 @@ static void on_ctl(const u8 *f, unsigned len)
 	if (len < ETH_HLEN + sizeof(*c))
 		return;
 	if (!memcmp(c->magic, hello_magic, sizeof(c->magic))) {
-		if (!vf.peer_known) {
+		if (!vf.peer_known && c->id == partner_id()) {
 			memcpy(vf.peer, f + ETH_ALEN, ETH_ALEN);
 			memcpy(vf.peer_name, c->name, sizeof(vf.peer_name));
 			vf.peer_name[sizeof(vf.peer_name) - 1] = 0;
@@ -251,7 +259,13 @@ static void test_dma_rx(void)
 		}
 		poll_rx();
 	}
-	check(vf.peer_known, "no hello from another guest in %u ms", HELLO_TIMEOUT_US / 1000);
+	if (!vf.peer_known) {
+		/* Whether a partner runs depends on the configuration; the reference runs
+		 * require this test to pass (tests/emu/matrix.py). */
+		test_skip("no hello from a partner guest (id pairs 1-2, 3-4, ...) in 4 s");
+		test_end();
+		return;
+	}
 	check(vf.peer_heard_us, "peer %s never heard our hello", vf.peer_name);
 	check(vf.peer_known && vf.peer_name[0] && strcmp(vf.peer_name, guest_info.name),
 	      "hello payload names \"%s\"", vf.peer_name);

@@ -12,5 +12,6 @@ void attack_bar_remap(void);
 void attack_dma_outside_ram(void);
 void attack_dma_hypervisor_hpa(void);
 void attack_mac_spoof(void);
+void attack_mailbox_flood(void);
 
 #endif

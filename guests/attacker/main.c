@@ -115,5 +115,6 @@ void guest_main(void)
 	attack_dma_outside_ram();
 	attack_dma_hypervisor_hpa();
 	attack_mac_spoof();
+	attack_mailbox_flood();
 	touch_past_ram();
 }

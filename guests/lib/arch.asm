@@ -94,7 +94,29 @@ exc_common:
 	add rsp, 16
 	iretq
 
+; Device interrupt stubs (vectors GUEST_IRQ_BASE..+3, injected by moat: no local APIC
+; EOI): count the vector and return.
+extern guest_irq_count
+%macro IRQSTUB 1
+irq_stub_%1:
+	lock inc qword [rel guest_irq_count + 8 * %1]
+	iretq
+%endmacro
+%assign v 0
+%rep 4
+	IRQSTUB v
+%assign v v+1
+%endrep
+
 section .rodata
+global guest_irq_stubs
+guest_irq_stubs:
+%assign v 0
+%rep 4
+	dq irq_stub_ %+ v
+%assign v v+1
+%endrep
+
 global guest_exc_stubs
 guest_exc_stubs:
 %assign v 0

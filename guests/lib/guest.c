@@ -22,13 +22,15 @@ static struct idt_gate {
 	u8 ist, type;
 	u16 off1;
 	u32 off2, zero;
-} idt[32] __aligned(16);
+} idt[GUEST_IRQ_BASE + GUEST_NR_IRQS] __aligned(16);
+volatile u64 guest_irq_count[GUEST_NR_IRQS];
 static u64 pml4[512] __aligned(4096), pdpt[512] __aligned(4096), pd[512] __aligned(4096);
 static u64 pt0[512] __aligned(4096);
 static u64 pd_mmio[3][512] __aligned(4096); /* 1-4 GiB: device BARs only */
 static long (*hc_insn)(u64, u64, u64, u64);
 
 extern const u64 guest_exc_stubs[32];
+extern const u64 guest_irq_stubs[GUEST_NR_IRQS];
 long hc_vmmcall(u64 nr, u64 a0, u64 a1, u64 a2);
 long hc_vmcall(u64 nr, u64 a0, u64 a1, u64 a2);
 void guest_load_segments(void);
@@ -199,11 +201,13 @@ static void idt_init(void)
 		u64 base;
 	} __packed idtr = {sizeof(idt) - 1, (u64)(uintptr_t)idt};
 
-	for (int i = 0; i < 32; i++) {
-		u64 a = guest_exc_stubs[i];
+	for (int i = 0; i < GUEST_IRQ_BASE + GUEST_NR_IRQS; i++) {
+		u64 a = i < 32 ? guest_exc_stubs[i] :
+			i >= GUEST_IRQ_BASE ? guest_irq_stubs[i - GUEST_IRQ_BASE] : 0;
 
-		idt[i] =
-			(struct idt_gate){(u16)a, 0x08, 0, 0x8e, (u16)(a >> 16), (u32)(a >> 32), 0};
+		if (a)
+			idt[i] = (struct idt_gate){(u16)a, 0x08, 0, 0x8e, (u16)(a >> 16),
+						   (u32)(a >> 32), 0};
 	}
 	__asm__ volatile("lidt %0" ::"m"(idtr));
 }

@@ -24,6 +24,12 @@ long hypercall(u64 nr, u64 a0, u64 a1, u64 a2);
 void guest_printf(const char *fmt, ...) __printf(1, 2);
 void __noreturn guest_shutdown(u64 code);
 
+/* Device interrupts: vectors GUEST_IRQ_BASE.. GUEST_IRQ_BASE + GUEST_NR_IRQS - 1 count
+ * themselves here (moat injects them: no EOI). */
+#define GUEST_IRQ_BASE 0x40
+#define GUEST_NR_IRQS 4
+extern volatile u64 guest_irq_count[GUEST_NR_IRQS];
+
 /* Tests: test_begin(), check()s, test_end() reports "<suite>: <id>" through the hypervisor.
  * A failed check records the first failure's line and message, printed as a "# " line. */
 void test_begin(const char *suite, const char *id);

@@ -96,6 +96,11 @@ enum igb_vf_msg {
 	IGB_VF_SET_PROMISC = 0x06,
 };
 #define IGB_RESET_REPLY_WORDS 3
+/* moat's PF serves at most IGB_MBX_BUDGET messages of one VF per IGB_MBX_WINDOW_US; the
+ * rest wait (their request stays pending) for the next window, well inside a VF driver's
+ * reply timeout (IGBVF_MBX_TIMEOUT_US). */
+#define IGB_MBX_BUDGET 8
+#define IGB_MBX_WINDOW_US 20000
 
 /* A MAC in mailbox words 1-2: bytes in order from the low byte of word 1. */
 static inline void igb_msg_put_mac(u32 *msg, const u8 mac[ETH_ALEN])
@@ -169,7 +174,7 @@ struct igbvf_ops {
 #define IGBVF_BUF_SIZE 2048
 #define IGBVF_MEM_SIZE (4096 + 2 * IGBVF_RING_LEN * IGBVF_BUF_SIZE)
 #define IGBVF_MEM_ALIGN 4096
-#define IGBVF_MBX_TIMEOUT_US 200000
+#define IGBVF_MBX_TIMEOUT_US 1000000
 #define IGBVF_RESET_TIMEOUT_US 100000
 #define IGBVF_TX_TIMEOUT_US 200000
 

@@ -12,6 +12,10 @@ struct igb_vf_state {
 	u8 mac[ETH_ALEN];
 	bool clear_to_send; /* reset handshake done: other requests are served */
 	unsigned msgs, nacks;
+	/* rate limit (igb_mbx.c) */
+	u64 window_start_us;
+	unsigned window_msgs;
+	unsigned throttled; /* windows in which the VF asked for more than the budget */
 };
 
 struct igb_pf {
@@ -22,6 +26,7 @@ struct igb_pf {
 	u8 mac[ETH_ALEN];
 	bool link_up;
 	struct igb_vf_state vf[IGB_MAX_VFS];
+	u32 mbx_pending; /* VFs whose request waits for the rate limit (igb_mbx.c) */
 	/* PF transmit ring (queue pf_pool) */
 	u64 tx_ring, tx_buf;
 	unsigned tx_tail;

@@ -194,20 +194,48 @@ static unsigned handle_vflr(struct igb_pf *pf)
 	return n;
 }
 
+/* A mailbox storm from one VF costs CPU 0 at most IGB_MBX_BUDGET messages per window; the
+ * other VFs are served as usual. */
+static bool mbx_over_budget(struct igb_pf *pf, unsigned vf)
+{
+	struct igb_vf_state *s = &pf->vf[vf];
+	u64 now = time_us();
+
+	if (now - s->window_start_us >= IGB_MBX_WINDOW_US) {
+		s->window_start_us = now;
+		s->window_msgs = 0;
+	}
+	if (s->window_msgs < IGB_MBX_BUDGET) {
+		s->window_msgs++;
+		return false;
+	}
+	if (s->window_msgs++ == IGB_MBX_BUDGET && s->throttled++ == 0)
+		pr_warn("vf%u: more than %u mailbox messages in %u ms; the rest wait (warned once)\n",
+			vf, IGB_MBX_BUDGET, IGB_MBX_WINDOW_US / 1000);
+	return true;
+}
+
 static unsigned igb_pf_poll(struct igb_pf *pf)
 {
-	unsigned n = handle_vflr(pf);
+	/* Requests first, resets second: a VF resets itself before it sends the reset
+	 * request, so every reset that precedes a request read here is seen before that
+	 * request is served (never after, which would undo its handshake). */
 	u32 icr = igb_rd(pf, IGB_MBVFICR);
+	unsigned n = handle_vflr(pf);
 	u32 req = (u32)FIELD_GET(IGB_MBVFICR_VFREQ, icr);
 	u32 ack = (u32)FIELD_GET(IGB_MBVFICR_VFACK, icr);
 
 	if (ack)
 		igb_wr(pf, IGB_MBVFICR, (u32)FIELD_PREP(IGB_MBVFICR_VFACK, ack));
+	/* QEMU clears MBVFICR when it is read: a request held back by the rate limit is
+	 * remembered here until it is served. */
+	pf->mbx_pending |= req;
 	for (unsigned vf = 0; vf < pf->num_vfs; vf++) {
 		u32 msg[IGB_MBX_WORDS];
 
-		if (!(req & BIT(vf)))
+		if (!(pf->mbx_pending & BIT(vf)) || mbx_over_budget(pf, vf))
 			continue;
+		pf->mbx_pending &= ~(u32)BIT(vf);
 		igb_wr(pf, IGB_MBVFICR, (u32)FIELD_PREP(IGB_MBVFICR_VFREQ, BIT(vf)));
 		if (mbx_read(pf, vf, msg) == 0)
 			handle_msg(pf, vf, msg);

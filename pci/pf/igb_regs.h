@@ -106,6 +106,7 @@
 #define IGB_MDIC_TIMEOUT_US 10000
 #define IGB_LINK_TIMEOUT_US 3000000
 #define IGB_MBX_LOCK_TIMEOUT_US 1000
+/* Mailbox rate limit per VF (IGB_MBX_BUDGET per IGB_MBX_WINDOW_US): <moat/igbvf.h>. */
 #define IGB_TX_TIMEOUT_US 100000
 
 static inline u32 igb_rd(const struct igb_pf *pf, u32 reg)

@@ -170,9 +170,38 @@ SELFTEST_ORDER(st_igbvf_bulk, "igbvf", "native-bulk", 59)
 	}
 }
 
+/* A storm from one VF is served IGB_MBX_BUDGET messages per window: 2 x budget + 1
+ * requests back to back span at least one whole window and are throttled in at least two;
+ * every request is still answered. */
+SELFTEST_ORDER(st_igbvf_flood, "igbvf", "native-mailbox-rate-limited", 60)
+{
+	u32 msg[2] = { IGB_VF_SET_LPE, ETH_FRAME_MAX + 4 }, reply = 0;
+	struct igbvf *a = &t.vf[0].drv;
+	unsigned before, answered = 0;
+	u64 start, elapsed;
+
+	skip_unless_open(ctx, false);
+	if (ctx->skipped)
+		return;
+	before = t.pf->vf[t.index[0]].throttled;
+	start = time_us();
+	for (unsigned i = 0; i < 2 * IGB_MBX_BUDGET + 1; i++)
+		answered += igbvf_mbx_request(a, msg, 2, &reply, 1) == 0;
+	elapsed = time_us() - start;
+	CHECK(ctx, answered == 2 * IGB_MBX_BUDGET + 1, "%u of %u answered: %s", answered,
+	      2 * IGB_MBX_BUDGET + 1, a->last_error);
+	CHECK(ctx, elapsed >= IGB_MBX_WINDOW_US, "%u requests served in %llu us", answered,
+	      (unsigned long long)elapsed);
+	CHECK(ctx, t.pf->vf[t.index[0]].throttled >= before + 2, "throttled %u -> %u", before,
+	      t.pf->vf[t.index[0]].throttled);
+	pr_info("mailbox: %u requests of VF %u answered in %llu ms (budget %u per %u ms)\n",
+		answered, t.index[0], (unsigned long long)elapsed / 1000, IGB_MBX_BUDGET,
+		IGB_MBX_WINDOW_US / 1000);
+}
+
 /* Both VFs go back reset and unowned: memory decode and bus mastering off, the PF saw the
  * function reset (the next owner must shake hands again). */
-SELFTEST_ORDER(st_igbvf_release, "igbvf", "native-released", 60)
+SELFTEST_ORDER(st_igbvf_release, "igbvf", "native-released", 61)
 {
 	skip_unless_open(ctx, false);
 	if (ctx->skipped)

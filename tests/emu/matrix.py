@@ -50,12 +50,15 @@ GUESTS_ON_OWN_CPUS = [
 # exchange frames; afterwards moat drives two VFs itself (suite igbvf). Each must pass, not
 # be skipped.
 VF_GUEST_TESTS = ("vf-probe", "vf-reset-mailbox", "vf-dma-tx", "vf-dma-rx", "vf-bulk",
-                  "no-exits-datapath")
+                  "no-exits-datapath", "vf-msix")
+VF_ATTACKS = ("dma-outside-ram", "dma-hypervisor-hpa", "mac-spoof", "flood")
 VF_NATIVE_TESTS = ("native-reset-mailbox", "native-dma-tx", "native-dma-rx", "native-bulk",
-                   "native-released")
+                   "native-mailbox-rate-limited", "native-released")
 VF_PASSTHROUGH = [
     check_line(f"{name}-vf-{t}", rf"^\[{name}\] ok \d+ - vf: {t}$")
     for name in ("alpha", "beta") for t in VF_GUEST_TESTS
+] + [
+    check_line(f"attacker-{t}", rf"^\[attacker\] ok \d+ - attack: {t}$") for t in VF_ATTACKS
 ]
 
 

@@ -231,6 +231,32 @@ static void test_vf_beyond_num_vfs_ignored(void **state)
 	assert_int_equal(reg(IGB_P2VMAILBOX(5)), 0);
 }
 
+/* A storm from one VF: IGB_MBX_BUDGET messages per window are served, the next one waits
+ * (its request stays pending) until the window ends; another VF is served meanwhile. */
+static void test_mailbox_rate_limited(void **state)
+{
+	u32 msg[2] = { IGB_VF_SET_LPE, 1518 };
+
+	assert_int_equal(reset_vf(0), IGB_VF_RESET | IGB_MSG_ACK);
+	for (unsigned i = 1; i < IGB_MBX_BUDGET; i++)
+		assert_int_equal(exchange(0, msg, 2) & IGB_MSG_ACK, IGB_MSG_ACK);
+	vf_sends(0, msg, 2);
+	assert_int_equal(igb_pf_poll_all(), 0);
+	assert_int_equal(reg(IGB_P2VMAILBOX(0)), 0); /* not answered */
+	assert_true(reg(IGB_MBVFICR) & BIT(0));      /* still pending */
+	assert_int_equal(test_pf.vf[0].throttled, 1);
+	assert_int_equal(shim_warnings_logged, 1);
+	/* QEMU clears MBVFICR when read: the PF must remember the waiting request. Another
+	 * VF is not held up meanwhile. */
+	set_reg(IGB_MBVFICR, 0);
+	assert_int_equal(reset_vf(1), IGB_VF_RESET | IGB_MSG_ACK);
+	/* The next window serves VF 0's waiting request. */
+	fake_us += IGB_MBX_WINDOW_US;
+	assert_int_equal(igb_pf_poll_all(), 1);
+	assert_int_equal(reg(IGB_VMBMEM(0)), IGB_VF_SET_LPE | IGB_MSG_ACK | IGB_MSG_CTS);
+	assert_int_equal(test_pf.vf[0].throttled, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +267,7 @@ int main(void)
 		cmocka_unit_test_setup(test_multicast_and_lpe, setup),
 		cmocka_unit_test_setup(test_vflr, setup),
 		cmocka_unit_test_setup(test_vf_beyond_num_vfs_ignored, setup),
+		cmocka_unit_test_setup(test_mailbox_rate_limited, setup),
 	};
 
 	return cmocka_run_group_tests_name("igb", tests, NULL, NULL);

@@ -290,9 +290,27 @@ static void test_hypercall_pointers(void **state)
 	assert_int_equal(info->cpu, 2);
 	assert_int_equal(info->ram_size, RAM_SIZE);
 	assert_string_equal(info->name, "gst");
+	assert_int_equal(info->tsc_khz, 2000000);
 	assert_int_equal(call(HC_GET_INFO, RAM_SIZE - sizeof(*info) + 1, 0, 0), -EFAULT);
 	assert_int_equal(call(HC_GET_INFO, 1ULL << 40, 0, 0), -EFAULT);
 	assert_int_equal(g.state, GUEST_RUNNING);
+}
+
+/* The exit counters by reason, the call itself included; a pointer outside RAM refused. */
+static void test_hypercall_get_exits(void **state)
+{
+	struct moat_guest_exits *x = (void *)(ram + 0x800);
+
+	g.exits[VMM_EXIT_IO] = 5;
+	g.exits[VMM_EXIT_NPF] = 2;
+	assert_int_equal(call(HC_GET_EXITS, 0x800, 0, 0), 0);
+	assert_int_equal(x->by_reason[MOAT_EXIT_HYPERCALL], 1);
+	assert_int_equal(x->by_reason[VMM_EXIT_IO], 5);
+	assert_int_equal(x->by_reason[MOAT_EXIT_NPF], 2);
+	assert_int_equal(x->total, 8);
+	assert_int_equal(call(HC_GET_EXITS, 0x800, 0, 0), 0);
+	assert_int_equal(x->by_reason[MOAT_EXIT_HYPERCALL], 2);
+	assert_int_equal(call(HC_GET_EXITS, RAM_SIZE - sizeof(*x) + 8, 0, 0), -EFAULT);
 }
 
 static void test_hypercall_report(void **state)
@@ -374,6 +392,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vpci, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msrs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_pointers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hypercall_get_exits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_report, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stops, setup, teardown),
 	};

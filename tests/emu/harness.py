@@ -46,6 +46,11 @@ def topology_args(name, run_dir):
     iommu = ["-device", "intel-iommu,intremap=on"]
     edu = lambda addr, bus="pcie.0": ["-device", f"edu,bus={bus},addr={addr},dma_mask=0xffffffffffffffff"]  # noqa: E731
     topo = {
+        # Isolation groups: two conventional PCI devices behind a PCIe-to-PCI bridge issue
+        # DMA with the bridge's requester ID (one group; Linux reference in docs/testing.md).
+        "edu-pci-bridge": dict(smp=2, mem="512M", args=iommu + [
+            "-device", "pcie-pci-bridge,id=br1,bus=pcie.0,addr=0x6"] +
+            edu("0x1", "br1") + edu("0x2", "br1")),
         "reference": dict(smp=4, mem="1024M", args=iommu + [
             "-device", "pcie-root-port,id=rp1,chassis=1,slot=1"] +
             igb("n0", "rp1", "52:54:00:12:34:56") + edu("0x5")),

@@ -52,6 +52,32 @@ def run_unit():
     return results
 
 
+PY_RESULT = re.compile(r"^(\w+) \((?:\w+\.)*(\w+)\.\w+\) \.\.\. (ok|FAIL|ERROR|skipped ?'?(.*?)'?)$")
+
+
+def run_python_unit():
+    """Host tests written in Python (tests/*/test_*.py, unittest): one result per test."""
+    results = []
+    for path in sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "*", "test_*.py"))):
+        suite = os.path.basename(os.path.dirname(path))
+        try:
+            p = subprocess.run([sys.executable, path], capture_output=True, text=True, timeout=120)
+            out, rc = p.stderr, p.returncode
+        except subprocess.TimeoutExpired:
+            out, rc = "timeout", -1
+        got = 0
+        for ln in out.splitlines():
+            m = PY_RESULT.match(ln)
+            if m:
+                st = {"ok": "ok", "FAIL": "fail", "ERROR": "fail"}.get(m.group(3), "skip")
+                diag = f"rerun: python3 {os.path.relpath(path)}" if st == "fail" else m.group(4) or ""
+                results.append([f"unit: {suite}: {m.group(2)}.{m.group(1)}", st, diag])
+                got += 1
+        if got == 0 or (rc != 0 and not any(r[1] == "fail" for r in results[-got:])):
+            results.append([f"unit: {suite}: runs", "fail", f"exit {rc}: {out[-300:]!r}"])
+    return results
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", action="append", help="unit, or a run name (repeatable)")
@@ -60,7 +86,7 @@ def main():
     t0 = time.monotonic()
     results = []
     if not a.only or "unit" in a.only:
-        results += run_unit()
+        results += run_unit() + run_python_unit()
     runs = [r for r in matrix.RUNS if not a.only or r["name"] in a.only]
     if a.only:
         unknown = set(a.only) - {"unit"} - {r["name"] for r in matrix.RUNS}

@@ -35,6 +35,8 @@ class Unavailable(Exception):
 def run(argv, cwd=None):
     try:
         p = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=600)
+    except FileNotFoundError:
+        raise Unavailable(f"{argv[0]} is not installed (scripts/deps.sh installs what is missing)")
     except (OSError, subprocess.TimeoutExpired) as e:
         raise Unavailable(f"`{' '.join(argv)}` failed: {e}")
     if p.returncode != 0:
@@ -47,10 +49,13 @@ def kernel_package():
     """linux-image-<abi>-amd64 that the suite's linux-image-amd64 candidate depends on."""
     if os.environ.get("LINUXREF_KERNEL_PKG"):
         return os.environ["LINUXREF_KERNEL_PKG"]
-    out = run(["apt-cache", "depends", "linux-image-amd64"])
-    m = re.search(r"Depends: (linux-image-[0-9][^\s]*-amd64)\s", out)
+    try:
+        out = run(["apt-cache", "depends", "linux-image-amd64"])
+    except Unavailable as e:
+        raise Unavailable(f"{e} (are apt's package lists there? apt-get update)")
+    m = re.search(r"Depends: (linux-image-[0-9]\S*-amd64)\s", out)
     if not m:
-        raise Unavailable(f"apt-cache names no kernel for linux-image-amd64 (run apt-get update?): {out.strip()!r}")
+        raise Unavailable(f"apt-cache names no kernel for linux-image-amd64: {out.strip()!r}")
     return m.group(1)
 
 
@@ -114,10 +119,9 @@ def cpio_newc(entries):
 
 def inputs_digest(pkgs):
     h = hashlib.sha256(" ".join(pkgs).encode())
-    for name in sorted(os.listdir(HERE)):
-        if name.endswith((".py", ".sh")) and not name.startswith("test_"):
-            with open(os.path.join(HERE, name), "rb") as f:
-                h.update(name.encode() + f.read())
+    for name in ("build.py", "init.sh"):
+        with open(os.path.join(HERE, name), "rb") as f:
+            h.update(name.encode() + f.read())
     return h.hexdigest()[:16]
 
 

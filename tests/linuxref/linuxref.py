@@ -91,7 +91,7 @@ def boot_linux(topology, boot="mb2", timeout=120, numvfs=2, name=None):
     """Boots the reference on `topology` (a harness topology name). Returns a Reference;
     raises build.Unavailable if it cannot be built, BootFailed if Linux did not finish."""
     info = build.build()
-    r = harness.Run(name or f"linuxref-{topology}-{boot}")
+    r = harness.Run(name or f"linuxref-{topology}-{boot}-vf{numvfs}")
     sock = os.path.join(r.dir, "monitor.sock")
     argv = kernel_boot(harness.qemu_argv(boot, topology, r.dir, f"file:{r.serial_path}", sock),
                        info["kernel"], info["initrd"], f"{CMDLINE} linuxref.numvfs={numvfs}")
@@ -103,12 +103,14 @@ def boot_linux(topology, boot="mb2", timeout=120, numvfs=2, name=None):
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                              start_new_session=True)
         try:
-            while time.monotonic() - t0 < timeout:
+            while True:
+                exited = p.poll() is not None  # before reading: the final line may come last
                 if wall is None and os.path.exists(r.serial_path):
                     with open(r.serial_path, "rb") as f:
                         if b"linuxref: done" in f.read():
                             wall = time.monotonic() - t0
-                if p.poll() is not None or (wall is not None and time.monotonic() - t0 > wall + 10):
+                now = time.monotonic() - t0
+                if exited or now >= timeout or (wall is not None and now > wall + 10):
                     break
                 time.sleep(0.05)
         finally:

@@ -167,8 +167,8 @@ def build():
         entries.append(("lib/modules/" + name, r, read_module(os.path.join(moddir, m)), 0, 0))
     entries.append(("modules.list", r, ("\n".join(names) + "\n").encode(), 0, 0))
     initrd = os.path.join(OUT, "initrd.gz")
-    with gzip.open(initrd, "wb", compresslevel=6) as f:
-        f.write(cpio_newc(entries))
+    with open(initrd, "wb") as raw, gzip.GzipFile("", "wb", 6, raw, mtime=0) as f:
+        f.write(cpio_newc(entries))  # byte-identical for the same packages
     kernel = os.path.join(OUT, "vmlinuz")
     shutil.copyfile(os.path.join(tree, "boot", f"vmlinuz-{release}"), kernel)
     shutil.rmtree(tree)

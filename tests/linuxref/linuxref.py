@@ -8,7 +8,8 @@ the wall time from QEMU's start to the final line. The check_* factories make ho
 checks for tests/emu/matrix.py that compare moat's serial listing with Linux's answer; each
 topology boots Linux once per test session.
 
-  tests/linuxref/linuxref.py [--topology reference] [--boot mb2|uefi]   one boot, printed
+  tests/linuxref/linuxref.py [--topology reference] [--boot mb2|uefi] [--repeat N]
+      boots Linux (N times) and prints its answer (and the median wall time)
 """
 import os
 import re
@@ -32,7 +33,7 @@ BDF_RE = r"(?:[0-9a-f]{4}:)?[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]"
 
 
 class BootFailed(Exception):
-    pass
+    """The reference was built but Linux did not report; str() says what happened."""
 
 
 class Reference:
@@ -42,7 +43,7 @@ class Reference:
         self.devices = {}   # bdf -> ("vvvv:dddd", "cccccc")
         self.groups = {}    # group number -> [bdf, ...]
         self.vfs = {}       # PF bdf -> [VF bdf, ...]
-        self.sriov = []     # "0000:01:00.0 numvfs 2 of 8"
+        self.sriov = []     # "0000:01:00.0 numvfs 2 of 7"
         self.errors = []
         self.release = None
         self.uptime = None

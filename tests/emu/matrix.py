@@ -235,11 +235,12 @@ def check_sriov_vfs(expect_pfs, numvfs=3):
     return check
 
 
-def check_linux_devices(topology):
-    """moat's listing equals the functions a Linux kernel lists on the same machine with the
-    same VF count (tests/linuxref; Linux booted once per topology, under SeaBIOS: the
-    listing is the same under OVMF, docs/testing.md)."""
-    return linuxref.check_devices_match_linux(topology, boot="mb2", numvfs=3)
+def check_linux(topology):
+    """moat's PCI listing and isolation groups equal what a Linux kernel reports on the same
+    machine with the same VF count (tests/linuxref; Linux booted once per topology, under
+    SeaBIOS: its answer is the same under OVMF, docs/testing.md)."""
+    return [linuxref.check_devices_match_linux(topology, boot="mb2", numvfs=3),
+            linuxref.check_groups_match_linux(topology, boot="mb2", numvfs=3)]
 
 
 def check_gop_console(r):
@@ -333,7 +334,7 @@ RUNS = [
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
          monitor=(INFO_PCI,),
          checks=[check_boot_method("UEFI"), check_info_pci, check_sriov_vfs(1),
-                 check_pf_frame(), check_linux_devices("reference")]),
+                 check_pf_frame()] + check_linux("reference")),
     dict(name="qemu-uefi-files", emulator="qemu", boot="uefi", topology="plain",
          timeout=120, prepare=esp_with_files("esp-files", ESP_FILES), extra=["-device", "VGA"],
          checks=[check_boot_method("UEFI"), check_esp_files, check_framebuffer,
@@ -351,26 +352,26 @@ RUNS = [
     dict(name="qemu-mb2-reference", emulator="qemu", boot="mb2", topology="reference",
          monitor=(INFO_PCI,),
          checks=[check_boot_method("multiboot2"), check_info_pci, check_sriov_vfs(1),
-                 check_pf_frame(), check_linux_devices("reference")]),
+                 check_pf_frame()] + check_linux("reference")),
     dict(name="qemu-mb2-igb-root", emulator="qemu", boot="mb2", topology="igb-root",
-         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame(),
-                                      check_linux_devices("igb-root")]),
+         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame()] +
+                                      check_linux("igb-root")),
     dict(name="qemu-mb2-two-igb", emulator="qemu", boot="mb2", topology="two-igb",
-         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(2), check_pf_frame(),
-                                      check_linux_devices("two-igb")]),
+         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(2), check_pf_frame()] +
+                                      check_linux("two-igb")),
     dict(name="qemu-mb2-igb-switch", emulator="qemu", boot="mb2", topology="igb-switch",
-         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame(),
-                                      check_linux_devices("igb-switch")]),
+         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame()] +
+                                      check_linux("igb-switch")),
     # The same layouts under OVMF, which puts VF BARs above 4 GiB: moat must move them.
     dict(name="qemu-uefi-igb-root", emulator="qemu", boot="uefi", topology="igb-root",
-         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame(),
-                                      check_linux_devices("igb-root")]),
+         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame()] +
+                                      check_linux("igb-root")),
     dict(name="qemu-uefi-two-igb", emulator="qemu", boot="uefi", topology="two-igb",
-         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(2), check_pf_frame(),
-                                      check_linux_devices("two-igb")]),
+         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(2), check_pf_frame()] +
+                                      check_linux("two-igb")),
     dict(name="qemu-uefi-igb-switch", emulator="qemu", boot="uefi", topology="igb-switch",
-         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame(),
-                                      check_linux_devices("igb-switch")]),
+         monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame()] +
+                                      check_linux("igb-switch")),
     dict(name="qemu-mb2-two-edu", emulator="qemu", boot="mb2", topology="two-edu",
          checks=[check_tap_passed(t) for t in VTD_TWO_EDU] +
          [check_line("vtd-xapic-irte", r"^vtd: unit 0: interrupt remapping: .* xAPIC destinations")]),

@@ -46,7 +46,8 @@ static void canary_regions(const struct guest *g, struct canary_region r[3])
 	r[0] = (struct canary_region){"first RAM page", g->ram_hpa, PAGE_SIZE};
 	r[1] = (struct canary_region){"last RAM page", g->ram_hpa + g->ram_size - PAGE_SIZE,
 				      PAGE_SIZE};
-	r[2] = (struct canary_region){"guard after RAM", g->ram_hpa + g->ram_size, GUEST_GUARD_SIZE};
+	r[2] = (struct canary_region){"guard after RAM", g->ram_hpa + g->ram_size,
+				      GUEST_GUARD_SIZE};
 }
 
 static void canaries_fill(const struct guest *g)

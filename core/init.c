@@ -8,8 +8,10 @@
 #include <moat/time.h>
 #include <moat/vmm.h>
 #include "arch/x86/apic.h"
+#include "arch/x86/ioapic.h"
 #include "arch/x86/smp.h"
 #include "core/boot_report.h"
+#include "core/console_pci.h"
 
 void boot_subsystems_init(const struct boot_info *bi)
 {
@@ -20,9 +22,11 @@ void boot_subsystems_init(const struct boot_info *bi)
 	acpi_init(bi);
 	if (apic_init() == 0)
 		smp_init(bi);
+	ioapic_init();
 	/* ECAM from MCFG; without it pci/ asks the chipset or falls back to CF8/CFC. */
 	nr_mcfg = acpi_mcfg(&mcfg);
 	pci_init(mcfg, nr_mcfg, bi->mem, bi->nr_mem);
+	console_pci_init();
 	pci_groups_build();
 	iommu_init(bi);
 	/* Guests run to their end here: their results precede the self-tests and the summary. */

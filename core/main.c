@@ -34,22 +34,51 @@ static void serial_console_write(void *ctx, const char *s, size_t n)
 	uart16550_write(ctx, s, n);
 }
 
+/* serial=<spec>|off: the primary UART (default COM1 at 115200); console=mmio:<spec> adds a
+ * memory-mapped one (console=pci:<BDF> a PCI card, after enumeration: core/console_pci.c). */
 static void console_init(void)
 {
-	char arg[32];
-	const char *p = arg;
-	u64 port = 0x3f8, baud = 115200;
+	char arg[48];
+	u8 space = UART_PIO, shift = 0;
+	u64 base = 0x3f8;
+	u32 baud = 115200;
+	bool bad = false;
 
-	if (cmdline_get("serial", arg, sizeof(arg)) >= 0) {
-		if (!strcmp(arg, "off"))
-			return;
-		if (parse_u64(&p, &port, false) || port > 0xfff8)
-			port = 0x3f8;
-		if (*p == ',' && (p++, parse_u64(&p, &baud, false) || !baud || baud > 115200))
+	if (cmdline_get("serial", arg, sizeof(arg)) >= 0 && strcmp(arg, "off")) {
+		bad = uart_parse_spec(arg, &space, &base, &shift, &baud) != 0;
+		if (bad) {
+			space = UART_PIO;
+			base = 0x3f8;
 			baud = 115200;
+		}
 	}
-	if (uart16550_init(&com, (u16)port, (u32)baud) == 0)
-		console_add(&(struct console_out){ "serial", serial_console_write, &com });
+	if (cmdline_get("serial", arg, sizeof(arg)) < 0 || strcmp(arg, "off")) {
+		if (uart16550_init(&com, space, base, shift, baud) == 0)
+			console_add(&(struct console_out){ "serial", serial_console_write, &com });
+	}
+	if (bad)
+		pr_err(-EINVAL, "serial=%s is not <port>[,<baud>] or mmio:<addr>[:<shift>][,<baud>]: "
+				"COM1 at 115200 instead\n", arg);
+}
+
+/* A memory-mapped UART needs moat's page tables (its page mapped uncached). */
+static void console_mmio_init(void)
+{
+	static struct uart16550 mmio_uart;
+	char arg[48];
+	u8 space, shift;
+	u64 base;
+	u32 baud;
+
+	if (cmdline_get("console", arg, sizeof(arg)) >= 0 && !strncmp(arg, "mmio:", 5)) {
+		if (uart_parse_spec(arg, &space, &base, &shift, &baud) || space != UART_MMIO)
+			pr_err(-EINVAL, "console=%s: not mmio:<addr>[:<shift>][,<baud>]\n", arg);
+		else if (paging_map_mmio(base, PAGE_SIZE) ||
+			 uart16550_init(&mmio_uart, space, base, shift, baud))
+			pr_err(-ENODEV, "console=%s: no UART answers there\n", arg);
+		else
+			console_add(&(struct console_out){ "mmio-uart", serial_console_write, &mmio_uart });
+	}
 }
 
 static void loglevel_init(void)
@@ -106,6 +135,8 @@ void kmain(const struct boot_info *bi)
 		pr_err(err, "memory initialisation failed; only the self-tests that need no memory run\n");
 	else if (cmdline_get("fbcon", arg, sizeof(arg)) < 0 || strcmp(arg, "off"))
 		fbcon_init(&boot_info.fb);
+	if (!err)
+		console_mmio_init();
 
 	boot_subsystems_init(&boot_info);
 	boot_report(&boot_info);

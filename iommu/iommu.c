@@ -4,6 +4,7 @@
 #include <moat/iommu.h>
 #include <moat/log.h>
 #include <moat/pci.h>
+#include <moat/pci_group.h>
 #include "core/boot_report.h"
 #include "iommu/iommu_priv.h"
 #include "iommu/vtd_hw.h"
@@ -25,10 +26,39 @@ static void attach_hypervisor_devices(void)
 	{
 		if (!d->present || d->owner.kind == PCI_OWNER_GUEST)
 			continue;
-		if (iommu_attach(hv, d->seg, d->rid, d->is_vf && d->pf ? d->pf->rid : d->rid) == 0)
+		if (iommu_attach_pci(hv, d) == 0)
 			n++;
 	}
 	pr_info("%u PCI functions in the hypervisor domain\n", n);
+}
+
+#define MAX_ALIASES 8
+
+int iommu_attach_pci(struct iommu_domain *d, const struct pci_dev *dev)
+{
+	u16 rids[MAX_ALIASES];
+	unsigned n = pci_dma_aliases(dev, rids, MAX_ALIASES);
+	int err;
+
+	err = iommu_attach(d, dev->seg, dev->rid, dev->is_vf && dev->pf ? dev->pf->rid : dev->rid);
+	for (unsigned i = 1; i < n && !err; i++)
+		err = iommu_attach(d, dev->seg, rids[i], rids[i]);
+	return err;
+}
+
+int iommu_detach_pci(struct iommu_domain *d, const struct pci_dev *dev)
+{
+	u16 rids[MAX_ALIASES];
+	unsigned n = pci_dma_aliases(dev, rids, MAX_ALIASES);
+	int err = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		int e = iommu_detach(d, dev->seg, rids[i]);
+
+		if (e && e != -ENOENT && !err)
+			err = e;
+	}
+	return err;
 }
 
 int iommu_init(const struct boot_info *bi)

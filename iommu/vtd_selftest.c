@@ -6,6 +6,7 @@
 #include <moat/iommu.h>
 #include <moat/log.h>
 #include <moat/pci.h>
+#include <moat/pci_group.h>
 #include <moat/pmm.h>
 #include <moat/selftest.h>
 #include <moat/string.h>
@@ -43,7 +44,7 @@
 
 struct edu {
 	struct pci_dev *pdev;
-	u16 sid;
+	u16 sid;      /* the requester ID its DMA carries (a bridge's alias behind one) */
 	u64 bar;
 	u8 msi_cap;
 	struct iommu_domain *dom;
@@ -51,6 +52,7 @@ struct edu {
 
 static struct {
 	bool tried, ok;
+	bool shared_group; /* both edus in one isolation group: one domain for both */
 	unsigned nr_edu;
 	struct edu edu[2];
 	u64 page[PATTERN_PAGES];
@@ -155,6 +157,15 @@ static void edu_raise(const struct edu *e)
 	mmio_write32(e->bar + EDU_ACK_IRQ, 1);
 }
 
+/* The requester ID a function's DMA arrives with: behind a PCIe-to-PCI or conventional
+ * bridge the first alias (pci_dma_aliases), otherwise its own. */
+static u16 wire_sid(const struct pci_dev *d)
+{
+	u16 rids[4];
+
+	return pci_dma_aliases(d, rids, 4) > 1 ? rids[1] : d->rid;
+}
+
 /* The edu devices become the hypervisor's test devices. */
 static void find_edus(void)
 {
@@ -167,7 +178,7 @@ static void find_edus(void)
 		    pci_set_owner(d, PCI_OWNER_HYPERVISOR, 0))
 			continue;
 		e->pdev = d;
-		e->sid = d->rid;
+		e->sid = wire_sid(d);
 		e->bar = d->bar[0].base;
 		e->msi_cap = d->cap_msi;
 		pci_write16(d, PCI_COMMAND,
@@ -195,10 +206,12 @@ static bool setup(struct st_ctx *ctx, unsigned need_edu)
 		for (unsigned i = 0; i < PATTERN_PAGES; i++)
 			if (!(st.page[i] = page_alloc()))
 				return false;
+		st.shared_group = st.nr_edu == 2 &&
+				  pci_group_of(st.edu[0].pdev) == pci_group_of(st.edu[1].pdev);
 		for (unsigned i = 0; i < st.nr_edu; i++) {
-			st.edu[i].dom = iommu_domain_create(names[i]);
-			if (!st.edu[i].dom ||
-			    iommu_attach(st.edu[i].dom, 0, st.edu[i].sid, st.edu[i].sid))
+			st.edu[i].dom = st.shared_group && i ? st.edu[0].dom
+							       : iommu_domain_create(names[i]);
+			if (!st.edu[i].dom || iommu_attach_pci(st.edu[i].dom, st.edu[i].pdev))
 				return false;
 		}
 		st.ok = true;
@@ -210,6 +223,12 @@ static bool setup(struct st_ctx *ctx, unsigned need_edu)
 	if (st.nr_edu < need_edu) {
 		st_skip(ctx, "needs %u edu devices, this machine has %u (topology two-edu)",
 			need_edu, st.nr_edu);
+		return false;
+	}
+	if (need_edu == 2 && st.shared_group) {
+		st_skip(ctx, "the two edu devices share isolation group %u (%s): one domain serves "
+			     "both (vtd: group-domain-confines-dma)",
+			pci_group_of(st.edu[0].pdev)->id, pci_group_of(st.edu[0].pdev)->reason);
 		return false;
 	}
 	return true;
@@ -786,4 +805,44 @@ SELFTEST_ORDER(vtd_compat_msi, "vtd", "compat-msi-blocked", 71)
 		return;
 	}
 	CHECK(ctx, !arrived, "compatibility-format MSI delivered with interrupt remapping on");
+}
+
+/* Isolation groups (topology edu-pci-bridge): two edu devices behind a PCIe-to-PCI bridge
+ * share the bridge's requester ID, so they share one domain; the context entries of their
+ * own and their aliased requester IDs all point at it, and it confines both. */
+SELFTEST_ORDER(vtd_group_domain, "vtd", "group-domain-confines-dma", 79)
+{
+	struct edu *a = &st.edu[0], *b = &st.edu[1];
+	u64 win = IOVA_BASE + 8 * PAGE_SIZE, canary = st.page[5], faults, irqs;
+
+	if (!setup(ctx, 1))
+		return;
+	if (!st.shared_group) {
+		st_skip(ctx, "no two edu devices sharing an isolation group (topology edu-pci-bridge)");
+		return;
+	}
+	CHECK(ctx, a->dom == b->dom, "group members in different domains");
+	CHECK(ctx, a->sid == b->sid && a->sid != a->pdev->rid,
+	      "edu requester IDs %04x/%04x are not the bridge's alias", a->sid, b->sid);
+	CHECK(ctx, !iommu_map(a->dom, win, st.page[4], PAGE_SIZE, IOMMU_RW), "map");
+	for (unsigned i = 0; i < 2; i++) {
+		struct edu *e = &st.edu[i];
+
+		fill(st.page[4], (u8)(0x30 + i));
+		CHECK(ctx, !edu_dma(e, win, false, PAGE_SIZE), "edu %u: RAM -> device", i);
+		fill(st.page[4], 0);
+		CHECK(ctx, !edu_dma(e, win, true, PAGE_SIZE), "edu %u: device -> RAM", i);
+		CHECK(ctx, page_is(st.page[4], (u8)(0x30 + i)), "edu %u: data did not round-trip", i);
+	}
+	/* Outside the domain: blocked and attributed to the group's domain, for each member. */
+	for (unsigned i = 0; i < 2; i++) {
+		fill(canary, 0xcc);
+		vtd_fault_last_clear();
+		faults = iommu_domain_faults(a->dom);
+		irqs = vtd_fault_interrupts();
+		CHECK(ctx, !edu_dma(&st.edu[i], canary, true, PAGE_SIZE), "edu %u: device -> RAM", i);
+		CHECK(ctx, page_is(canary, 0xcc), "edu %u wrote outside the group's domain", i);
+		check_dma_fault(ctx, &st.edu[i], faults, irqs, 0x5, canary);
+	}
+	iommu_unmap(a->dom, win, PAGE_SIZE);
 }

@@ -1,10 +1,14 @@
-/* Files next to the application: moat.cmd (command line when the load options are empty)
- * and moat.conf (configuration, handed to moat as the module "config"). */
+/* Files next to the application: moat.cmd (command line when the load options are empty),
+ * moat.conf (configuration, handed to moat as the module "config") and guest images
+ * (<name>.elf, handed over as the module "<name>", which a configuration names with
+ * image=<name>). */
 #include "boot/efi/loader.h"
 
 #define PATH_CHARS 260
 #define CMD_FILE_MAX 4096
 #define CONF_FILE_MAX (1024 * 1024)
+#define IMAGE_FILE_MAX (64ULL * 1024 * 1024)
+#define DIR_INFO_MAX 1024
 
 /* The directory of the application's file path, then name: "\EFI\BOOT\" + name. */
 static bool path_next_to_app(const struct loader *ld, const CHAR16 *name, CHAR16 *out)
@@ -168,32 +172,121 @@ void files_load_cmdline(struct loader *ld)
 	cmdline_from_file(ld);
 }
 
-void files_load_config(struct loader *ld)
+/* Loads `file` next to the application into pages moat keeps, as boot module `modname`. */
+static void load_module(struct loader *ld, const CHAR16 *file, const char *modname, u64 max,
+			bool say_missing)
 {
+	UINTN namelen = 0;
+
 	struct boot_module *m = &ld->bi->modules[ld->bi->nr_modules];
 	EFI_FILE_HANDLE fh;
 	EFI_STATUS status;
 	u64 size, pa;
 
-	status = open_sized(ld, L"moat.conf", CONF_FILE_MAX, &fh, &size);
-	if (status == EFI_NOT_FOUND)
-		Print(L"efi: no moat.conf next to the application: built-in configuration\n");
+	if (ld->bi->nr_modules >= BOOT_MAX_MODULES) {
+		Print(L"efi: more than %d modules: %s not loaded\n", BOOT_MAX_MODULES, file);
+		return;
+	}
+	status = open_sized(ld, file, max, &fh, &size);
+	if (status == EFI_NOT_FOUND && say_missing)
+		Print(L"efi: no %s next to the application\n", file);
 	if (EFI_ERROR(status))
 		return;
 	status = loader_alloc_pages(size + 1, &pa);
 	if (EFI_ERROR(status))
-		Print(L"efi: no memory for moat.conf (%ld bytes): %r\n", size, status);
+		Print(L"efi: no memory for %s (%ld bytes): %r\n", file, size, status);
 	else
 		status = file_read_all(fh, (void *)(UINTN)pa, size);
 	uefi_call_wrapper(fh->Close, 1, fh);
 	if (EFI_ERROR(status)) {
-		Print(L"efi: moat.conf not loaded: %r\n", status);
+		Print(L"efi: %s not loaded: %r\n", file, status);
 		return;
 	}
 	m->start = pa;
 	m->end = pa + size;
-	__builtin_memcpy(m->name, "config", sizeof("config"));
+	while (modname[namelen] && namelen + 1 < sizeof(m->name))
+		namelen++;
+	__builtin_memcpy(m->name, modname, namelen);
+	m->name[namelen] = 0;
 	ld->bi->nr_modules++;
 	loader_keep(ld, pa, size + 1);
-	Print(L"efi: moat.conf (%ld bytes) at %lx as module \"config\"\n", size, pa);
+	Print(L"efi: %s (%ld bytes) at %lx as module \"%a\"\n", file, size, pa, modname);
+}
+
+void files_load_config(struct loader *ld)
+{
+	load_module(ld, L"moat.conf", "config", CONF_FILE_MAX, true);
+}
+
+/* "name.elf" (any case) -> "name" when name is 1..63 printable ASCII characters. */
+static bool guest_image_name(const CHAR16 *file, char *out, size_t size)
+{
+	UINTN n = 0;
+
+	while (file[n])
+		n++;
+	if (n < 5 || n - 4 >= size || file[n - 4] != L'.' ||
+	    (file[n - 3] | 0x20) != L'e' || (file[n - 2] | 0x20) != L'l' ||
+	    (file[n - 1] | 0x20) != L'f')
+		return false;
+	for (UINTN i = 0; i < n - 4; i++) {
+		if (file[i] < 0x21 || file[i] > 0x7e)
+			return false;
+		out[i] = (char)file[i];
+	}
+	out[n - 4] = 0;
+	return true;
+}
+
+/* The application's directory itself ("\\EFI\\BOOT"; "\\" at the root). */
+static EFI_STATUS open_app_dir(const struct loader *ld, EFI_FILE_HANDLE *fh, CHAR16 *path)
+{
+	EFI_FILE_HANDLE root;
+	EFI_STATUS status;
+	UINTN last = 0;
+
+	if (!path_next_to_app(ld, L"x", path))
+		return EFI_BAD_BUFFER_SIZE;
+	for (UINTN i = 0; path[i]; i++)
+		if (path[i] == L'\\')
+			last = i;
+	path[last ? last : 1] = 0;
+	root = LibOpenRoot(ld->loaded->DeviceHandle);
+	if (!root)
+		return EFI_UNSUPPORTED;
+	status = uefi_call_wrapper(root->Open, 5, root, fh, path, EFI_FILE_MODE_READ, 0ULL);
+	uefi_call_wrapper(root->Close, 1, root);
+	return status;
+}
+
+void files_load_guest_images(struct loader *ld)
+{
+	CHAR16 path[PATH_CHARS];
+	EFI_FILE_HANDLE dir;
+	EFI_STATUS status;
+	UINTN len;
+	u64 info_buf[DIR_INFO_MAX / 8];
+	EFI_FILE_INFO *info = (EFI_FILE_INFO *)info_buf;
+
+	status = open_app_dir(ld, &dir, path);
+	if (EFI_ERROR(status)) {
+		Print(L"efi: cannot list the application's directory: %r\n", status);
+		return;
+	}
+	for (;;) {
+		char name[sizeof(((struct boot_module *)0)->name)];
+
+		len = sizeof(info_buf);
+		status = uefi_call_wrapper(dir->Read, 3, dir, &len, info);
+		if (EFI_ERROR(status) || len == 0)
+			break;
+		if (info->Attribute & EFI_FILE_DIRECTORY)
+			continue;
+		if (!guest_image_name(info->FileName, name, sizeof(name)))
+			continue;
+		load_module(ld, info->FileName, name, IMAGE_FILE_MAX, false);
+	}
+	if (EFI_ERROR(status))
+		Print(L"efi: listing the application's directory failed: %r\n", status);
+	uefi_call_wrapper(dir->Close, 1, dir);
 }

@@ -35,11 +35,15 @@ EFI_STATUS image_load(struct loader *ld);
 /* files.c: command line (load options, else moat.cmd) and moat.conf as module "config". */
 void files_load_cmdline(struct loader *ld);
 void files_load_config(struct loader *ld);
+void files_load_guest_images(struct loader *ld);
 
 /* firmware.c: RSDP, GOP framebuffer, AP trampoline page. */
 void firmware_find_rsdp(struct loader *ld);
 void firmware_find_framebuffer(struct loader *ld);
 void firmware_reserve_trampoline(struct loader *ld);
+
+/* busmaster.c: every PCI endpoint's bus mastering off before the hand-over. */
+void firmware_stop_bus_masters(struct loader *ld);
 
 /* memmap.c: the memory map report and the exit from boot services. */
 void memmap_print_overlapping(u64 base, u64 end);

@@ -99,9 +99,11 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	if (EFI_ERROR(status))
 		goto refused;
 	files_load_config(&ld);
+	files_load_guest_images(&ld);
 	firmware_find_rsdp(&ld);
 	firmware_find_framebuffer(&ld);
 	firmware_reserve_trampoline(&ld);
+	firmware_stop_bus_masters(&ld);
 	status = memmap_preview(&ld);
 	if (!EFI_ERROR(status))
 		status = exit_boot_services(&ld);

@@ -39,6 +39,45 @@ static void parse_mmap(struct boot_info *bi, const struct mb2_tag_mmap *t)
 	}
 }
 
+/* UEFI memory types (UEFI spec 7.2, EFI_MEMORY_TYPE) */
+enum {
+	EFI_LOADER_CODE = 1, EFI_LOADER_DATA = 2, EFI_BS_CODE = 3, EFI_BS_DATA = 4,
+	EFI_CONVENTIONAL = 7, EFI_UNUSABLE = 8, EFI_ACPI_RECLAIM = 9, EFI_ACPI_NVS = 10,
+	EFI_MMIO = 11, EFI_MMIO_PORT = 12, EFI_PERSISTENT = 14,
+};
+
+static u32 mem_type_from_efi(u32 t)
+{
+	switch (t) {
+	case EFI_LOADER_CODE: case EFI_LOADER_DATA: case EFI_BS_CODE: case EFI_BS_DATA:
+	case EFI_CONVENTIONAL:
+		return MEM_USABLE;
+	case EFI_UNUSABLE: return MEM_BAD;
+	case EFI_ACPI_RECLAIM: return MEM_ACPI_RECLAIM;
+	case EFI_ACPI_NVS: return MEM_ACPI_NVS;
+	case EFI_MMIO: case EFI_MMIO_PORT: return MEM_MMIO;
+	case EFI_PERSISTENT: return MEM_PERSISTENT;
+	default: return MEM_RESERVED;
+	}
+}
+
+/* Used only when the loader gave no multiboot2 memory map (tag 6): GRUB on UEFI passes
+ * the firmware's map as tag 17 as well. */
+static void parse_efi_mmap(struct boot_info *bi, const struct mb2_tag_efi_mmap *t)
+{
+	const u8 *p = (const u8 *)(t + 1), *end = (const u8 *)t + t->size;
+
+	if (t->descr_size < sizeof(struct mb2_efi_desc))
+		return;
+	for (; p + t->descr_size <= end; p += t->descr_size) {
+		const struct mb2_efi_desc *d = (const void *)p;
+
+		if (d->num_pages > (~0ULL >> PAGE_SHIFT))
+			continue;
+		add_mem(bi, d->phys_start, d->num_pages << PAGE_SHIFT, mem_type_from_efi(d->type));
+	}
+}
+
 static void parse_module(struct boot_info *bi, const struct mb2_tag_module *t)
 {
 	struct boot_module *m;
@@ -79,11 +118,14 @@ static void parse_framebuffer(struct boot_info *bi, const struct mb2_tag_framebu
 	bi->fb.blue_pos = t->blue_pos;
 }
 
-void mb2_parse(struct boot_info *bi, u32 info_pa)
+void mb2_parse(struct boot_info *bi, const void *info_ptr)
 {
-	const u8 *info = (const u8 *)(uintptr_t)info_pa;
+	const u8 *info = info_ptr;
+	u64 info_pa = (uintptr_t)info_ptr;
 	u32 total = *(const u32 *)info;
 	const u8 *p = info + 8, *end = info + total;
+	const struct mb2_tag_efi_mmap *efi_mmap = NULL;
+	bool have_mmap = false;
 
 	bi->method = BOOT_MULTIBOOT2;
 	while (p + sizeof(struct mb2_tag) <= end) {
@@ -101,6 +143,10 @@ void mb2_parse(struct boot_info *bi, u32 info_pa)
 			break;
 		case MB2_TAG_MMAP:
 			parse_mmap(bi, (const void *)t);
+			have_mmap = true;
+			break;
+		case MB2_TAG_EFI_MMAP:
+			efi_mmap = (const void *)t;
 			break;
 		case MB2_TAG_FRAMEBUFFER:
 			parse_framebuffer(bi, (const void *)t);
@@ -117,6 +163,8 @@ void mb2_parse(struct boot_info *bi, u32 info_pa)
 		}
 		p += ALIGN_UP(t->size, 8);
 	}
+	if (!have_mmap && efi_mmap)
+		parse_efi_mmap(bi, efi_mmap);
 	/* The boot information itself and the modules stay needed until moat has copied
 	 * what it keeps; mark them so the allocator does not hand them out. */
 	add_mem(bi, ALIGN_DOWN(info_pa, PAGE_SIZE), ALIGN_UP(info_pa + total, PAGE_SIZE) -
@@ -140,6 +188,6 @@ void mb2_entry(u32 magic, u32 info_pa)
 		strlcpy(bi->cmdline, "mb2_bad_magic", sizeof(bi->cmdline));
 		kmain(bi);
 	}
-	mb2_parse(bi, info_pa);
+	mb2_parse(bi, (const void *)(uintptr_t)info_pa);
 	kmain(bi);
 }

@@ -59,12 +59,24 @@ struct mb2_tag_framebuffer {
 	u8 red_pos, red_size, green_pos, green_size, blue_pos, blue_size;
 } __packed;
 
+struct mb2_tag_efi_mmap {
+	u32 type, size;
+	u32 descr_size, descr_vers;
+};
+
+/* UEFI memory descriptor (UEFI 2.x, EFI_MEMORY_DESCRIPTOR) as GRUB copies it. */
+struct mb2_efi_desc {
+	u32 type, pad;
+	u64 phys_start, virt_start, num_pages, attribute;
+};
+SIZE_CHECK(struct mb2_efi_desc, 40);
+
 struct mb2_tag_efi64 {
 	u32 type, size;
 	u64 pointer;
 };
 
 struct boot_info;
-void mb2_parse(struct boot_info *bi, u32 info_pa);
+void mb2_parse(struct boot_info *bi, const void *info);
 
 #endif

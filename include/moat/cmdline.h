@@ -1,5 +1,8 @@
 /* The hypervisor command line: space-separated key=value words (or bare flags).
- *   serial=<port>[,<baud>]  console UART (default 0x3f8,115200; serial=off for none)
+ *   serial=<port>[,<baud>]  console UART (default 0x3f8,115200; serial=off for none), or
+ *     serial=mmio:<addr>[:<regshift>][,<baud>] for a memory-mapped 16550
+ *   console=mmio:<addr>[:<regshift>][,<baud>] | console=pci:[SSSS:]BB:DD.F[,<baud>]
+ *                           one more console: a memory-mapped UART, or a PCI serial card
  *   loglevel=err|warn|info|debug
  *   exit=auto|qemu|bochs|halt|reboot   what to do after the summary line
  *   fbcon=off               no framebuffer console even if firmware handed one over

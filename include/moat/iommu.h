@@ -91,6 +91,12 @@ int iommu_lookup(struct iommu_domain *d, u64 iova, u64 *pa, u32 *prot);
 int iommu_attach(struct iommu_domain *d, u16 seg, u16 sid, u16 pf_sid);
 int iommu_detach(struct iommu_domain *d, u16 seg, u16 sid);
 
+/* A PCI function with every requester ID its DMA can carry (its own and the aliases its
+ * bridges give it, pci_dma_aliases): an aliased requester ID points at the same domain. */
+struct pci_dev;
+int iommu_attach_pci(struct iommu_domain *d, const struct pci_dev *dev);
+int iommu_detach_pci(struct iommu_domain *d, const struct pci_dev *dev);
+
 /* Interrupt entries usable only by source `sid`. */
 int iommu_irq_alloc(u16 seg, u16 sid, u16 pf_sid, struct iommu_irq *irq);
 int iommu_irq_program(struct iommu_irq *irq, const struct iommu_irq_cfg *cfg);

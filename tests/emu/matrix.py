@@ -64,7 +64,9 @@ ESP_FILES = {
                 "  efi_test_stale_key\n",
     "moat.conf": "# configuration handed to moat as module \"config\"\n"
                  "guest broken memory=3M cpu=1 image=cpu\r\n"
-                 "guest files0 memory=4M cpu=1 image=cpu\r\n",
+                 "guest files0 memory=4M cpu=1 image=mycpu\r\n",
+    # A guest image next to the application: the module "mycpu" the configuration names.
+    "mycpu.elf": ("copy", "guests/cpu.elf"),
 }
 
 
@@ -75,7 +77,11 @@ def esp_with_files(dirname, files):
         shutil.rmtree(esp, ignore_errors=True)
         shutil.copytree(os.path.join(harness.BUILD, "esp"), esp)
         for name, text in files.items():
-            with open(os.path.join(esp, "EFI", "BOOT", name), "w", newline="") as f:
+            dst = os.path.join(esp, "EFI", "BOOT", name)
+            if isinstance(text, tuple):  # ("copy", path under build/)
+                shutil.copyfile(os.path.join(harness.BUILD, text[1]), dst)
+                continue
+            with open(dst, "w", newline="") as f:
                 f.write(text)
         return esp
     return prepare
@@ -243,6 +249,25 @@ def check_linux(topology):
             linuxref.check_groups_match_linux(topology, boot="mb2", numvfs=3)]
 
 
+def check_pci_console(r):
+    """console=pci:00:06.0: the PCI serial card carried the run as well as COM1 did (its own
+    chardev file under the run's log directory)."""
+    name = f"{r.name}: host: pci-serial-console"
+    path = os.path.join(r.dir, "pci-serial.log")
+    if not os.path.exists(path):
+        return [[name, "fail", "QEMU wrote no pci-serial.log"]]
+    with open(path, "rb") as f:
+        text = f.read().decode(errors="replace").replace("\r", "")
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    summary = [ln for ln in r.lines if harness.SUMMARY_RE.match(ln)]
+    taps = [ln for ln in r.lines if harness.TAP_RE.match(ln)]
+    got_taps = [ln for ln in lines if harness.TAP_RE.match(ln)]
+    ok = bool(summary) and summary[-1] in lines and len(got_taps) == len(taps)
+    return [[name, "ok" if ok else "fail",
+             "" if ok else f"{len(got_taps)} TAP lines of {len(taps)}, summary "
+                           f"{'found' if summary and summary[-1] in lines else 'missing'}"]]
+
+
 def check_gop_console(r):
     """The framebuffer console showed the run: the screenshot has text, and the summary line
     the serial port printed is rendered on it, glyph for glyph."""
@@ -263,12 +288,24 @@ def check_gop_console(r):
     return res
 
 
+# A PCI serial card as a second console (console=pci:BDF through moat.cmd).
+PCI_CONSOLE_RUN = dict(
+    name="qemu-uefi-pci-console", emulator="qemu", boot="uefi", topology="plain", timeout=120,
+    prepare=esp_with_files("esp-pci-console", {"moat.cmd": "console=pci:00:06.0\n"}),
+    extra=["-chardev", "file,id=pcs,path=" + os.path.join(harness.LOGS, "qemu-uefi-pci-console",
+                                                          "pci-serial.log"),
+           "-device", "pci-serial,chardev=pcs,addr=0x6"],
+    checks=[check_pci_console,
+            check_line("pci-console-line", r"^moat: console on PCI serial 0000:00:06\.0 \(I/O ")])
+
 # The USB stick image (make usb) on an xHCI controller: moat.efi under OVMF with a
 # framebuffer console, GRUB + multiboot2 under SeaBIOS, GRUB + multiboot2 under OVMF.
 USB_RUNS = [
     dict(name="qemu-usb-uefi-gop", emulator="qemu", boot="usb-uefi", topology="reference",
          usb_image="usb-halt.img", vga=True, at_summary=("screendump {dir}/screen.ppm", "quit"),
-         checks=[check_boot_method("UEFI"), check_gop_console]),
+         checks=[check_boot_method("UEFI"), check_gop_console,
+                 check_line("bus-masters-stopped",
+                            r"^efi: \d+ PCI functions, bus mastering stopped on [1-9]\d*$")]),
     dict(name="qemu-usb-bios", emulator="qemu", boot="usb-bios", topology="plain",
          checks=[check_boot_method("multiboot2")]),
     dict(name="qemu-usb-grub-efi", emulator="qemu", boot="usb-grub-efi", topology="plain",
@@ -334,7 +371,14 @@ RUNS = [
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
          monitor=(INFO_PCI,),
          checks=[check_boot_method("UEFI"), check_info_pci, check_sriov_vfs(1),
-                 check_pf_frame()] + check_linux("reference")),
+                 check_pf_frame(),
+                 # Firmware leaves devices mastering (OVMF: the igb PF, edu, AHCI): the loader
+                 # stops them before the hand-over, none refusing.
+                 check_line("bus-masters-stopped",
+                            r"^efi: \d+ PCI functions, bus mastering stopped on [1-9]\d*$"),
+                 check_line("igb-bus-master-stopped",
+                            r"^efi: bus mastering stopped on 0000:01:00\.0$")] +
+         check_linux("reference")),
     dict(name="qemu-uefi-files", emulator="qemu", boot="uefi", topology="plain",
          timeout=120, prepare=esp_with_files("esp-files", ESP_FILES), extra=["-device", "VGA"],
          checks=[check_boot_method("UEFI"), check_esp_files, check_framebuffer,
@@ -342,6 +386,8 @@ RUNS = [
                             r"^vmm: configuration from module config: 2 guests, 1 errors$"),
                  check_line("bad-config-line-named",
                             r"^config: warning: module config line 2: memory '3M' must be"),
+                 check_line("guest-image-next-to-app",
+                            r'^efi: mycpu\.elf \(\d+ bytes\) at [0-9a-fA-F]+ as module "mycpu"'),
                  check_line("guest-from-moat-conf", r"^vmm: guest files0 shut down")]),
     dict(name="qemu-uefi-image-busy", emulator="qemu", boot="uefi", topology="plain",
          timeout=120,
@@ -372,6 +418,16 @@ RUNS = [
     dict(name="qemu-uefi-igb-switch", emulator="qemu", boot="uefi", topology="igb-switch",
          monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame()] +
                                       check_linux("igb-switch")),
+    # Isolation groups: two edu devices behind a PCIe-to-PCI bridge are one group with the
+    # bridge (as Linux says); one domain confines both through their aliased requester ID,
+    # and splitting the group is refused.
+    dict(name="qemu-mb2-edu-pci-bridge", emulator="qemu", boot="mb2", topology="edu-pci-bridge",
+         checks=[check_tap_passed("vtd: group-domain-confines-dma"),
+                 check_tap_passed("pci: group-split-refused"),
+                 check_line("edu-group", r"^pci: group \d+: 0000:00:06\.0 0000:01:01\.0 "
+                                         r"0000:01:02\.0 \(requester ID aliased by PCIe-to-PCI "
+                                         r"bridge 0000:00:06\.0\)$")] +
+         check_linux("edu-pci-bridge")),
     dict(name="qemu-mb2-two-edu", emulator="qemu", boot="mb2", topology="two-edu",
          checks=[check_tap_passed(t) for t in VTD_TWO_EDU] +
          [check_line("vtd-xapic-irte", r"^vtd: unit 0: interrupt remapping: .* xAPIC destinations")]),
@@ -398,7 +454,7 @@ RUNS = [
                             r"^vmm: guest attacker stopped: nested page fault at GPA 0x"),
                  check_line("vtd-dmar-absent",
                             r"^ok \d+ - vtd: dmar-present # SKIP no ACPI DMAR table")]),
-] + SMP_RUNS + USB_RUNS + [
+] + SMP_RUNS + USB_RUNS + [PCI_CONSOLE_RUN] + [
     # More than 4 GiB of RAM: q35 puts 2 GiB below the PCI hole and the rest above 4 GiB.
     dict(name="qemu-mb2-6g", emulator="qemu", boot="mb2", topology="plain", mem="6G",
          checks=[check_line("ram-above-4g", r"^moat: memory: .* usable (6[01]\d\d|5\d\d\d) MiB")]),

@@ -35,7 +35,7 @@ GiB, MiB, KiB = 1 << 30, 1 << 20, 1 << 10
 EXIT_KINDS = ["cpuid", "io-com1", "io-denied", "hypercall"]
 BENCH_CONFIG = "config=guest,bench,memory=16M,cpu=1,image=bench exit=qemu"
 # -icount: one TSC tick per instruction. x2APIC off: under -icount QEMU 10 aborts ("Bad icount
-# read") when moat reads the APIC timer through an MSR; the xAPIC's MMIO reads are fine.
+# read") when moat runs its APIC in x2APIC mode (MSR accesses); in xAPIC mode (MMIO) it runs.
 ICOUNT_ARGS = ["-icount", "shift=0,sleep=off", "-cpu", "max,-x2apic"]
 HV_DIRS = ["boot", "arch", "acpi", "core", "pci", "iommu", "vmm", "lib"]
 

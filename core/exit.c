@@ -61,7 +61,7 @@ extern char __image_start[], __image_end[];
  * (guest RAM included; the vmm's "memory" line says how much of it that is). */
 static void memory_report(void)
 {
-	u64 image = (u64)(uintptr_t)(__image_end - __image_start);
+	u64 image = (u64)(uintptr_t)__image_end - (u64)(uintptr_t)__image_start;
 
 	pr_info("memory: image %llu bytes, allocator handed out %llu of %llu bytes\n",
 		(unsigned long long)image,

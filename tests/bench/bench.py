@@ -406,6 +406,8 @@ def main():
     ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "3")))
     ap.add_argument("--skip-linux", action="store_true", help="no Linux reference boots")
     a = ap.parse_args()
+    if a.runs < 1:
+        ap.error("--runs must be at least 1")
     res, errors = {"runs": a.runs}, []
     t_start = time.monotonic()
 

@@ -7,6 +7,9 @@
 #include <moat/string.h>
 #include "vmm/assign.h"
 
+#define PCI_CLASS_BASE_SUB GENMASK(23, 8) /* base class and subclass of pci_dev.class */
+#define PCI_CLASS_HOST_BRIDGE 0x0600
+
 struct pci_dev *assign_resolve(const struct cfg_device *c, char *why, size_t size)
 {
 	struct pci_dev *d = pci_find_bdf(c->segment, c->bus, c->dev, c->fn);
@@ -37,7 +40,7 @@ static const char *not_assignable(const struct pci_dev *d)
 		return "a physical function with SR-IOV (its VFs can be assigned, it cannot)";
 	if (d->header_type == 1)
 		return "a bridge";
-	if ((d->class >> 8) == 0x0600)
+	if (FIELD_GET(PCI_CLASS_BASE_SUB, d->class) == PCI_CLASS_HOST_BRIDGE)
 		return "a host bridge";
 	if (d->owner.kind == PCI_OWNER_HYPERVISOR)
 		return "used by the hypervisor";

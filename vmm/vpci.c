@@ -14,16 +14,23 @@
 
 /* Type 0 header registers (PCI 3.0, 6.1). */
 #define VPCI_ID 0x00
+#define   VPCI_ID_VENDOR GENMASK(15, 0)
+#define   VPCI_ID_DEVICE GENMASK(31, 16)
 #define VPCI_COMMAND 0x04
 #define   VPCI_COMMAND_PASSED (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER)
 #define   VPCI_STATUS_CAP_LIST BIT(20) /* in the Command/Status dword */
 #define VPCI_CLASS_REV 0x08
+#define   VPCI_REVISION GENMASK(7, 0)
+#define   VPCI_CLASS GENMASK(31, 8)
 #define VPCI_BAR0 0x10
 #define VPCI_BAR5 0x24
 #define VPCI_SUBSYS 0x2c
+#define   VPCI_SUBSYS_VENDOR GENMASK(15, 0)
+#define   VPCI_SUBSYS_ID GENMASK(31, 16)
 #define VPCI_CAP_PTR 0x34
 #define VPCI_CAP_NEXT GENMASK(15, 8)
 #define VPCI_CAP_ID GENMASK(7, 0)
+#define VPCI_MSIX_CTRL GENMASK(31, 16) /* Message Control in the capability's first dword */
 /* BAR register bits (PCI 3.0, 6.2.5.1) */
 #define VPCI_BAR_MEM64 BIT(2)
 #define VPCI_BAR_PREFETCH BIT(3)
@@ -36,8 +43,10 @@
 static u32 host_bridge_dword(u16 reg)
 {
 	switch (reg) {
-	case 0x00: return VPCI_HOST_VENDOR | (VPCI_HOST_DEVICE << 16);
-	case 0x08: return VPCI_CLASS_HOST_BRIDGE << 8; /* revision 0 */
+	case VPCI_ID:
+		return (u32)(FIELD_PREP(VPCI_ID_VENDOR, VPCI_HOST_VENDOR) |
+			     FIELD_PREP(VPCI_ID_DEVICE, VPCI_HOST_DEVICE));
+	case VPCI_CLASS_REV: return (u32)FIELD_PREP(VPCI_CLASS, VPCI_CLASS_HOST_BRIDGE);
 	default: return 0; /* command, status, header type 0, no BARs, no capabilities */
 	}
 }
@@ -83,8 +92,9 @@ static u32 cap_dword(const struct vdev *vd, u16 reg)
 			v &= ~VPCI_CAP_NEXT;
 			v |= FIELD_PREP(VPCI_CAP_NEXT, i + 1 < n ? caps[i + 1] : 0);
 			if (caps[i] == d->cap_msix)
-				v = (v & 0xffff) |
-				    (u32)msix_ctrl_read(vd, (u16)(v >> 16)) << 16;
+				v = (v & ~(u32)VPCI_MSIX_CTRL) |
+				    (u32)FIELD_PREP(VPCI_MSIX_CTRL,
+						    msix_ctrl_read(vd, (u16)FIELD_GET(VPCI_MSIX_CTRL, v)));
 		}
 		return v;
 	}
@@ -118,11 +128,16 @@ static u32 dev_dword(const struct vdev *v, u16 reg)
 	u8 caps[2], lens[2];
 
 	switch (reg) {
-	case VPCI_ID: return d->vendor | ((u32)d->device << 16);
+	case VPCI_ID:
+		return (u32)(FIELD_PREP(VPCI_ID_VENDOR, d->vendor) |
+			     FIELD_PREP(VPCI_ID_DEVICE, d->device));
 	case VPCI_COMMAND:
 		return v->command | (shown_caps(d, caps, lens) ? VPCI_STATUS_CAP_LIST : 0);
-	case VPCI_CLASS_REV: return (d->class << 8) | d->revision;
-	case VPCI_SUBSYS: return d->subsys_vendor | ((u32)d->subsys_id << 16);
+	case VPCI_CLASS_REV:
+		return (u32)(FIELD_PREP(VPCI_CLASS, d->class) | FIELD_PREP(VPCI_REVISION, d->revision));
+	case VPCI_SUBSYS:
+		return (u32)(FIELD_PREP(VPCI_SUBSYS_VENDOR, d->subsys_vendor) |
+			     FIELD_PREP(VPCI_SUBSYS_ID, d->subsys_id));
 	case VPCI_CAP_PTR: return shown_caps(d, caps, lens) ? caps[0] : 0;
 	default: break;
 	}
@@ -211,7 +226,7 @@ void vpci_write(struct guest *g, u16 bdf, u16 reg, u8 size, u32 val)
 		write_command(g, v, (u16)dw);
 	else if (dreg >= VPCI_BAR0 && dreg <= VPCI_BAR5)
 		write_bar(g, v, (dreg - VPCI_BAR0) / 4, dw);
-	else if (v->pdev->cap_msix && dreg == v->pdev->cap_msix && (mask >> 16))
-		msix_ctrl_write(g, v, (u16)(dw >> 16));
+	else if (v->pdev->cap_msix && dreg == v->pdev->cap_msix && (mask & VPCI_MSIX_CTRL))
+		msix_ctrl_write(g, v, (u16)FIELD_GET(VPCI_MSIX_CTRL, dw));
 	/* Everything else (status, other capability registers, IDs) is read-only. */
 }

@@ -4,6 +4,7 @@
 #   make test     unit tests + every emulator run of the test matrix; ends "N passed, M failed"
 #   make unit     host unit tests only (cmocka)
 #   make lint     cppcheck + clang-format check
+#   make bench    measurements (docs/performance.md): table on stdout, build/bench.json
 # Missing dependencies are installed by scripts/deps.sh when run as root.
 
 BUILD   ?= build
@@ -86,6 +87,11 @@ test:
 	@bash scripts/deps.sh
 	@$(MAKE) --no-print-directory all unit-bin $(TEST_IMAGES)
 	python3 tests/run_all.py
+
+bench:
+	@bash scripts/deps.sh
+	@$(MAKE) --no-print-directory all
+	python3 tests/bench/bench.py
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \

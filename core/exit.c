@@ -3,6 +3,7 @@
 #define LOG_TAG "moat"
 #include <moat/cmdline.h>
 #include <moat/log.h>
+#include <moat/pmm.h>
 #include <moat/selftest.h>
 #include <moat/string.h>
 #include "arch/x86/cpu.h"
@@ -54,11 +55,26 @@ const char *exit_method(void)
 	return method;
 }
 
+extern char __image_start[], __image_end[];
+
+/* What moat holds at the end: its image (with .bss) and what its allocator handed out
+ * (guest RAM included; the vmm's "memory" line says how much of it that is). */
+static void memory_report(void)
+{
+	u64 image = (u64)(uintptr_t)__image_end - (u64)(uintptr_t)__image_start;
+
+	pr_info("memory: image %llu bytes, allocator handed out %llu of %llu bytes\n",
+		(unsigned long long)image,
+		(unsigned long long)(hv_pmm.usable_bytes - hv_pmm.free_bytes),
+		(unsigned long long)hv_pmm.usable_bytes);
+}
+
 void moat_finish(void)
 {
 	unsigned pass, fail, skip;
 	const char *how = exit_method();
 
+	memory_report();
 	tap_totals(&pass, &fail, &skip);
 	pr_info("%u passed, %u failed, %u skipped\n", pass, fail, skip);
 	if (!strcmp(how, "qemu")) {

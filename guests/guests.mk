@@ -6,7 +6,7 @@
 # Included before the Makefile's first target: keep `all` the default.
 .DEFAULT_GOAL := all
 
-GUEST_NAMES  := cpu attacker misbehave
+GUEST_NAMES  := cpu attacker misbehave bench
 GUEST_CFLAGS := $(filter-out -DMOAT_HYPERVISOR -ffunction-sections -fdata-sections,$(KCFLAGS)) \
 	-DMOAT_GUEST -fno-delete-null-pointer-checks
 GUEST_LIB_C  := $(wildcard guests/lib/*.c) lib/printf.c lib/string.c lib/igbvf.c

@@ -152,6 +152,17 @@ u64 iommu_ioapic_rte(const struct iommu_irq *irq, const struct iommu_irq_cfg *cf
 	return iommu && iommu->ioapic_rte ? iommu->ioapic_rte(irq, cfg, active_low, masked) : 0;
 }
 
+void iommu_domain_report(struct iommu_domain *d)
+{
+	unsigned counts[5] = {0}, tables = 0;
+
+	if (!iommu || !iommu->table_stats || !d)
+		return;
+	iommu->table_stats(d, counts, &tables);
+	pr_info("domain %s: %u tables, leaves %u x 1G, %u x 2M, %u x 4K\n", iommu_domain_name(d),
+		tables, counts[2], counts[1], counts[0]);
+}
+
 struct iommu_domain *iommu_hypervisor_domain(void)
 {
 	static struct iommu_domain *hv;
@@ -174,7 +185,11 @@ struct iommu_domain *iommu_hypervisor_domain(void)
 		if (err && err != -EEXIST)
 			pr_err(err, "hypervisor domain: RAM %#llx-%#llx not mapped\n",
 			       (unsigned long long)base, (unsigned long long)end);
+		else
+			pr_info("domain hypervisor: maps %#llx-%#llx\n", (unsigned long long)base,
+				(unsigned long long)end);
 	}
+	iommu_domain_report(hv);
 	return hv;
 }
 

@@ -261,6 +261,16 @@ static int vtd_unmap(struct iommu_domain *dom, u64 iova, u64 size)
 	return err;
 }
 
+static void vtd_table_stats(struct iommu_domain *dom, unsigned counts[5], unsigned *tables)
+{
+	struct vtd_domain *d = to_vtd(dom);
+
+	spin_lock(&d->lock);
+	pt_count_leaves(&d->pt, counts);
+	*tables = d->pt.nr_tables;
+	spin_unlock(&d->lock);
+}
+
 static int vtd_lookup(struct iommu_domain *dom, u64 iova, u64 *pa, u32 *prot)
 {
 	return pt_lookup(&to_vtd(dom)->pt, iova, pa, prot, NULL);
@@ -471,6 +481,7 @@ static const struct iommu_ops vtd_ops = {
 	.lookup = vtd_lookup,
 	.ioapic_sid = vtd_ir_ioapic_sid,
 	.ioapic_rte = vtd_ir_ioapic_rte,
+	.table_stats = vtd_table_stats,
 };
 
 /* ---- bring-up ---- */

@@ -8,7 +8,6 @@
 #include "vmm/elf.h"
 #include "vmm/guest.h"
 
-#define GUARD_SIZE (2 * MiB)
 #define X86_P BIT(0)
 #define X86_RW BIT(1)
 #define X86_PS BIT(7)
@@ -47,7 +46,8 @@ static void canary_regions(const struct guest *g, struct canary_region r[3])
 	r[0] = (struct canary_region){"first RAM page", g->ram_hpa, PAGE_SIZE};
 	r[1] = (struct canary_region){"last RAM page", g->ram_hpa + g->ram_size - PAGE_SIZE,
 				      PAGE_SIZE};
-	r[2] = (struct canary_region){"guard after RAM", g->ram_hpa + g->ram_size, GUARD_SIZE};
+	r[2] = (struct canary_region){"guard after RAM", g->ram_hpa + g->ram_size,
+				      GUEST_GUARD_SIZE};
 }
 
 static void canaries_fill(const struct guest *g)
@@ -112,9 +112,9 @@ int guest_memory_init(struct guest *g, const struct vmm_caps *caps)
 	/* RAM and guard in one chunk: the guard is what a broken nested map would hit. */
 	/* 1 GiB alignment lets the nested tables use 1 GiB pages; 2 MiB is the minimum. */
 	if (caps->npt_max_leaf >= 2 && IS_ALIGNED(g->ram_size, GiB))
-		g->ram_hpa = pages_alloc(g->ram_size + GUARD_SIZE, GiB);
+		g->ram_hpa = pages_alloc(g->ram_size + GUEST_GUARD_SIZE, GiB);
 	if (!g->ram_hpa)
-		g->ram_hpa = pages_alloc(g->ram_size + GUARD_SIZE, 2 * MiB);
+		g->ram_hpa = pages_alloc(g->ram_size + GUEST_GUARD_SIZE, 2 * MiB);
 	if (!g->ram_hpa)
 		return pr_err(-ENOMEM, "guest %s: no %llu MiB of 2 MiB aligned RAM\n", g->cfg.name,
 			      (unsigned long long)(g->ram_size / MiB));
@@ -137,7 +137,7 @@ int guest_memory_init(struct guest *g, const struct vmm_caps *caps)
 free_npt:
 	pt_destroy(&g->npt);
 free_ram:
-	pages_free(g->ram_hpa, g->ram_size + GUARD_SIZE);
+	pages_free(g->ram_hpa, g->ram_size + GUEST_GUARD_SIZE);
 	g->ram_hpa = 0;
 	return err;
 }
@@ -147,7 +147,7 @@ void guest_memory_free(struct guest *g)
 	if (!g->ram_hpa)
 		return;
 	pt_destroy(&g->npt);
-	pages_free(g->ram_hpa, g->ram_size + GUARD_SIZE);
+	pages_free(g->ram_hpa, g->ram_size + GUEST_GUARD_SIZE);
 	g->ram_hpa = 0;
 }
 

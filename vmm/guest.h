@@ -4,6 +4,9 @@
 
 #include "vmm/vmm.h"
 
+/* Hypervisor-owned memory right after each guest's RAM (canaries). */
+#define GUEST_GUARD_SIZE (2 * MiB)
+
 int guest_memory_init(struct guest *g, const struct vmm_caps *caps);
 void guest_memory_free(struct guest *g);
 void guest_memory_report(const struct guest *g);

@@ -135,6 +135,7 @@ int vmm_handle_hypercall(struct vcpu *v, const struct vmm_exit *e)
 		break;
 	case HC_EXPECT_STOP:
 		g->expect_stop_gpa = a0;
+		g->expect_stop_stamp = a1;
 		g->expect_stop = true;
 		ret = 0;
 		break;

@@ -272,6 +272,19 @@ static void guest_stats(const struct guest *g)
 		(unsigned long long)g->results[1], (unsigned long long)g->results[2]);
 }
 
+/* Memory the guests hold: RAM with its guard, and nested table pages. */
+static void memory_report(void)
+{
+	u64 ram = 0, tables = 0;
+
+	for (u32 i = 0; i < vmm_nr_guests; i++) {
+		ram += vmm_guests[i].ram_size + GUEST_GUARD_SIZE;
+		tables += vmm_guests[i].npt.nr_tables;
+	}
+	pr_info("memory: %u guests hold %llu bytes of RAM and guards, %llu nested table pages\n",
+		vmm_nr_guests, (unsigned long long)ram, (unsigned long long)tables);
+}
+
 /* Runs a short-lived guest on this CPU (for the hypervisor's self-tests of misbehaving
  * guests) and destroys it; *out receives its final state. `tweak` may change the vCPU
  * before the first entry. */
@@ -381,4 +394,5 @@ void vmm_run(void)
 		}
 	for (u32 i = 0; i < vmm_nr_guests; i++)
 		guest_stats(&vmm_guests[i]);
+	memory_report();
 }

@@ -75,6 +75,7 @@ struct guest {
 	enum vmm_exit_reason stop_exit;
 	bool expect_stop; /* the guest announced an access that must stop it */
 	u64 expect_stop_gpa;
+	u64 expect_stop_stamp; /* GPA of the guest's TSC stamp before that access, or 0 */
 	/* statistics */
 	u64 exits[VMM_EXIT_NR];
 	u64 io_denied;

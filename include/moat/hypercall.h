@@ -13,7 +13,9 @@
 #define HC_REPORT 2	   /* rdi = status (HC_TEST_*), rsi = GPA of "suite: id", rdx = length */
 #define HC_GET_INFO 3	   /* rdi = GPA of a struct moat_guest_info */
 #define HC_SHUTDOWN 4	   /* rdi = exit code; does not return */
-#define HC_EXPECT_STOP 5   /* rdi = GPA the guest will touch next: announce an expected stop */
+/* rdi = GPA the guest will touch next: announce an expected stop; rsi = GPA of a u64 TSC
+ * stamp the guest writes just before that access, or 0 */
+#define HC_EXPECT_STOP 5
 #define HC_EXPECT_DMA_FAULT 6 /* announce: my device will now DMA outside my RAM */
 #define HC_GET_EXITS 7     /* rdi = GPA of a struct moat_guest_exits */
 

@@ -57,6 +57,8 @@ struct iommu_ops {
 	int (*ioapic_sid)(u8 ioapic_id, u16 *seg, u16 *sid);
 	u64 (*ioapic_rte)(const struct iommu_irq *irq, const struct iommu_irq_cfg *cfg,
 			  bool active_low, bool masked);
+	/* Leaves per level (counts[0] 4K, [1] 2M, [2] 1G) and table pages of a domain. */
+	void (*table_stats)(struct iommu_domain *d, unsigned counts[5], unsigned *tables);
 };
 
 /* Finds the remapping hardware (after ACPI and PCI) and takes it over: translation on,
@@ -74,6 +76,9 @@ void iommu_domain_destroy(struct iommu_domain *d);
 const char *iommu_domain_name(const struct iommu_domain *d);
 /* Faults recorded against this domain's devices since it was created. */
 u64 iommu_domain_faults(const struct iommu_domain *d);
+/* Prints "iommu: domain <name>: <T> tables, leaves <a> x 1G, <b> x 2M, <c> x 4K" (the
+ * memory its tables take; docs/performance.md). */
+void iommu_domain_report(struct iommu_domain *d);
 
 /* Maps [iova, iova+size) to [pa, pa+size) with the largest pages both allow.
  * unmap returns only after the IOTLB no longer holds the range. */

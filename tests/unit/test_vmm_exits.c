@@ -383,6 +383,35 @@ static void test_stops(void **state)
 	assert_int_equal(g.state, GUEST_RUNNING);
 }
 
+/* EXPECT_STOP with a TSC stamp (the bench guest's NPF timing): the stamp's GPA is kept, the
+ * stop happens as announced, and a stamp outside RAM is ignored, not dereferenced. */
+static void test_expect_stop_stamp(void **state)
+{
+	struct vmm_exit hc = {.reason = VMM_EXIT_HYPERCALL, .rip = 0x2000, .insn_len = 3};
+	struct vmm_exit e = {.reason = VMM_EXIT_NPF, .rip = 0x5000};
+	const u64 stamps[] = {0x100, RAM_SIZE + 8, 0};
+
+	for (unsigned i = 0; i < 3; i++) {
+		if (i) {
+			teardown(NULL);
+			setup(NULL);
+		}
+		*(u64 *)(ram + 0x100) = 1;
+		regs[VMM_REG_RAX] = HC_EXPECT_STOP;
+		regs[VMM_REG_RDI] = RAM_SIZE;
+		regs[VMM_REG_RSI] = stamps[i];
+		assert_int_equal(vmm_handle_exit(&g.vcpu, &hc), 0);
+		assert_int_equal(regs[VMM_REG_RAX], 0);
+		assert_true(g.expect_stop);
+		assert_int_equal(g.expect_stop_stamp, stamps[i]);
+		e.npf.gpa = RAM_SIZE;
+		e.npf.access = VMM_NPF_READ;
+		assert_int_equal(vmm_handle_exit(&g.vcpu, &e), -EFAULT);
+		assert_int_equal(g.state, GUEST_STOPPED);
+		assert_int_equal(g.stop_gpa, g.expect_stop_gpa);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -395,6 +424,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hypercall_get_exits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_report, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expect_stop_stamp, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

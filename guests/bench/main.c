@@ -1,0 +1,162 @@
+/* The `bench` guest: instructions the hypervisor spends per exit, read from the TSC.
+ *
+ * Under QEMU's -icount shift=0 the TSC advances one tick per executed instruction, so
+ * rdtsc; <exiting instruction>; rdtsc measures the instructions of the exit path, exactly
+ * and repeatably. Each figure is taken N times with the exiting instruction and N times with
+ * a `nop` in its place (the bare instruction's own cost, one instruction, and the timing
+ * code around it); the difference is the hypervisor's share. One line per exit kind:
+ *
+ *   bench: exit=<kind> n=<N> min=<a> median=<b> max=<c> raw-median=<d> baseline=<e>
+ *
+ * The last measurement is a nested page fault: moat stops a guest at every one, so the
+ * guest announces the access (EXPECT_STOP with a stamp address) and moat prints how many
+ * ticks after the guest's stamp its fault handler ran (tests/bench/bench.py reads both). */
+#include "guests/lib/guest.h"
+
+#define N 1000
+#define COM1_SCR 0x3ff
+#define DENIED_PORT 0x80
+
+/* rdtsc into %r8, `what`, rdtsc: the ticks between, with the same timing code around. */
+#define TIMED(what, ...)                                                                           \
+	({                                                                                         \
+		u64 t1;                                                                            \
+		__asm__ volatile("rdtsc\n\t"                                                       \
+				 "shl $32, %%rdx\n\t"                                              \
+				 "or %%rdx, %%rax\n\t"                                             \
+				 "mov %%rax, %%r8\n\t" what "\n\t"                                 \
+				 "rdtsc\n\t"                                                       \
+				 "shl $32, %%rdx\n\t"                                              \
+				 "or %%rdx, %%rax\n\t"                                             \
+				 "sub %%r8, %%rax"                                                 \
+				 : "=a"(t1)                                                        \
+				 :                                                                 \
+				 : "rbx", "rcx", "rdx", "rdi", "r8", "memory", ##__VA_ARGS__);     \
+		t1;                                                                                \
+	})
+
+enum kind { K_CPUID, K_IO_COM1, K_IO_DENIED, K_HYPERCALL, K_NR };
+
+static const char *const kind_name[K_NR] = {"cpuid", "io-com1", "io-denied", "hypercall"};
+static bool use_vmcall;
+static u64 raw[N], base[N], diff[N];
+static volatile u64 stamp;
+static volatile u8 mapped_byte;
+
+static u64 sample(enum kind k, bool real)
+{
+	switch (k) {
+	case K_CPUID:
+		return real ? TIMED("xor %%eax, %%eax\n\txor %%ecx, %%ecx\n\tcpuid")
+			    : TIMED("xor %%eax, %%eax\n\txor %%ecx, %%ecx\n\tnop");
+	case K_IO_COM1:
+		return real ? TIMED("mov $0x3ff, %%edx\n\tinb %%dx, %%al")
+			    : TIMED("mov $0x3ff, %%edx\n\tnop");
+	case K_IO_DENIED:
+		return real ? TIMED("mov $0x80, %%edx\n\tinb %%dx, %%al")
+			    : TIMED("mov $0x80, %%edx\n\tnop");
+	case K_HYPERCALL:
+		/* HC_ECHO (0): no side effect, returns RDI ^ "moat" in RAX. */
+		if (!real)
+			return TIMED("xor %%eax, %%eax\n\txor %%edi, %%edi\n\tnop");
+		if (use_vmcall)
+			return TIMED("xor %%eax, %%eax\n\txor %%edi, %%edi\n\tvmcall");
+		return TIMED("xor %%eax, %%eax\n\txor %%edi, %%edi\n\tvmmcall");
+	default: return 0;
+	}
+}
+
+static void sort(u64 *a, unsigned n)
+{
+	for (unsigned i = 1; i < n; i++) {
+		u64 x = a[i];
+		unsigned j = i;
+
+		for (; j > 0 && a[j - 1] > x; j--)
+			a[j] = a[j - 1];
+		a[j] = x;
+	}
+}
+
+static void measure(enum kind k)
+{
+	u64 b, *d = diff;
+
+	for (unsigned i = 0; i < N; i++) {
+		raw[i] = sample(k, true);
+		base[i] = sample(k, false);
+	}
+	sort(raw, N);
+	sort(base, N);
+	b = base[N / 2];
+	for (unsigned i = 0; i < N; i++)
+		d[i] = raw[i] > b ? raw[i] - b : 0;
+	guest_printf("bench: exit=%s n=%u min=%llu median=%llu max=%llu raw-median=%llu "
+		     "baseline=%llu baseline-spread=%llu\n",
+		     kind_name[k], N, (unsigned long long)d[0], (unsigned long long)d[N / 2],
+		     (unsigned long long)d[N - 1], (unsigned long long)raw[N / 2],
+		     (unsigned long long)b, (unsigned long long)(base[N - 1] - base[0]));
+}
+
+/* The same timing code as the real access below, with a load the nested tables map. */
+static u64 npf_baseline(void)
+{
+	u64 t1;
+
+	__asm__ volatile("rdtsc\n\t"
+			 "shl $32, %%rdx\n\t"
+			 "or %%rdx, %%rax\n\t"
+			 "mov %%rax, (%1)\n\t"
+			 "movb (%2), %%cl\n\t"
+			 "rdtsc\n\t"
+			 "shl $32, %%rdx\n\t"
+			 "or %%rdx, %%rax\n\t"
+			 "sub (%1), %%rax"
+			 : "=a"(t1)
+			 : "r"(&stamp), "r"(&mapped_byte)
+			 : "rcx", "rdx", "memory");
+	return t1;
+}
+
+static void __noreturn npf_stop(void)
+{
+	u64 gpa = guest_info.ram_size, *b = base;
+	long r;
+
+	for (unsigned i = 0; i < N; i++)
+		b[i] = npf_baseline();
+	sort(b, N);
+	guest_printf("bench: npf-baseline n=%u median=%llu spread=%llu\n", N,
+		     (unsigned long long)b[N / 2], (unsigned long long)(b[N - 1] - b[0]));
+	guest_map_2m(gpa);
+	r = hypercall(HC_EXPECT_STOP, gpa, (u64)(uintptr_t)&stamp, 0);
+	guest_printf("bench: npf at GPA %#llx, stamp at %#llx (announce %ld)\n",
+		     (unsigned long long)gpa, (unsigned long long)(uintptr_t)&stamp, r);
+	__asm__ volatile("rdtsc\n\t"
+			 "shl $32, %%rdx\n\t"
+			 "or %%rdx, %%rax\n\t"
+			 "mov %%rax, (%0)\n\t"
+			 "movb (%1), %%cl"
+			 :
+			 : "r"(&stamp), "r"(gpa)
+			 : "rax", "rcx", "rdx", "memory");
+	test_begin("bench", "npf-stopped");
+	test_fail(__LINE__, "read GPA %#llx past the RAM and was not stopped",
+		  (unsigned long long)gpa);
+	test_end();
+	guest_shutdown(1);
+}
+
+void guest_main(void)
+{
+	u32 r[4];
+
+	guest_cpuid(MOAT_CPUID_INFO, 0, r);
+	if (r[2] == MOAT_HC_INSN_VMCALL)
+		use_vmcall = true;
+	test_begin("bench", "exit-costs");
+	for (unsigned k = 0; k < K_NR; k++)
+		measure(k);
+	test_end();
+	npf_stop();
+}

@@ -1,0 +1,466 @@
+#!/usr/bin/env python3
+"""make bench: what moat's isolation costs, measured (docs/performance.md).
+
+Runs, one emulator at a time, each under a timeout and killed afterwards:
+  - the bench guest under QEMU -icount shift=0 (per-exit cost in instructions, deterministic);
+  - moat on the reference machine, both boot paths, and the Linux reference on the same
+    machine (boot to verdict; moat's memory report lines come from the same runs);
+and counts image sizes and lines of code. Prints a table and writes build/bench.json.
+Medians over BENCH_RUNS runs (default 3) with min-max. Numbers are never asserted, but a run
+that did not produce its numbers makes the script exit 1.
+
+  tests/bench/bench.py [--runs N] [--skip-linux]
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "emu"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "linuxref"))
+import harness  # noqa: E402
+import linuxref  # noqa: E402
+import build as linuxref_build  # noqa: E402
+
+BUILD = harness.BUILD
+GiB, MiB, KiB = 1 << 30, 1 << 20, 1 << 10
+EXIT_KINDS = ["cpuid", "io-com1", "io-denied", "hypercall"]
+BENCH_CONFIG = "config=guest,bench,memory=16M,cpu=1,image=bench exit=qemu"
+# -icount: one TSC tick per instruction. x2APIC off: under -icount QEMU 10 aborts ("Bad icount
+# read") when moat runs its APIC in x2APIC mode (MSR accesses); in xAPIC mode (MMIO) it runs.
+ICOUNT_ARGS = ["-icount", "shift=0,sleep=off", "-cpu", "max,-x2apic"]
+HV_DIRS = ["boot", "arch", "acpi", "core", "pci", "iommu", "vmm", "lib"]
+
+
+class Missing(Exception):
+    """A run did not produce the numbers it should have."""
+
+
+def stats(values):
+    return {"median": statistics.median(values), "min": min(values), "max": max(values),
+            "runs": [round(v, 3) for v in values]}
+
+
+# ---------------------------------------------------------------------------------------
+# Emulator runs
+def timed_boot(name, make_argv, done_rx, timeout):
+    """Starts QEMU with make_argv(run directory, serial file), returns (seconds from start to
+    the first serial line matching done_rx, serial lines). QEMU is killed afterwards
+    whatever happens."""
+    r = harness.Run(name)
+    argv = make_argv(r.dir, f"file:{r.serial_path}")
+    with open(os.path.join(r.dir, "cmdline"), "w") as f:
+        f.write(" ".join(argv) + "\n")
+    rx = re.compile(done_rx.encode(), re.M)
+    wall = None
+    with open(os.path.join(r.dir, "qemu.stderr"), "w") as err:
+        t0 = time.monotonic()
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+                             start_new_session=True)
+        try:
+            while time.monotonic() - t0 < timeout:
+                exited = p.poll() is not None
+                if os.path.exists(r.serial_path):
+                    with open(r.serial_path, "rb") as f:
+                        if rx.search(f.read().replace(b"\r", b"\n")):
+                            wall = time.monotonic() - t0
+                            break
+                if exited:
+                    break
+                time.sleep(0.05)
+            if wall is not None:  # let moat's exit (or the last lines) through
+                try:
+                    p.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
+        finally:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    if os.path.exists(r.serial_path):
+        r.read_serial()
+    if wall is None:
+        tail = " | ".join(r.lines[-3:]) or "no serial output"
+        raise Missing(f"{name}: no line matching {done_rx!r} within {timeout} s "
+                      f"(QEMU status {p.returncode}); last lines: {tail} (log {r.serial_path})")
+    return wall, r.lines
+
+
+def moat_boot(name, boot, timeout=300):
+    def argv(d, serial):
+        return harness.qemu_argv(boot, "reference", d, serial, os.path.join(d, "monitor.sock"))
+    return timed_boot(name, argv, r"^moat: \d+ passed, \d+ failed, \d+ skipped$", timeout)
+
+
+def linux_boot(name, boot, timeout=180):
+    """The Linux reference (tests/linuxref) on the same machine: kernel, initramfs enabling
+    2 VFs, `linuxref: done` as its final line."""
+    info = linuxref_build.build()
+
+    def argv(d, serial):
+        return linuxref.kernel_boot(
+            harness.qemu_argv(boot, "reference", d, serial, os.path.join(d, "monitor.sock")),
+            info["kernel"], info["initrd"], f"{linuxref.CMDLINE} linuxref.numvfs=2")
+    return timed_boot(name, argv, r"linuxref: done", timeout)
+
+
+# ---------------------------------------------------------------------------------------
+# 1. Per-exit cost
+EXIT_RE = re.compile(r"^\[bench\] bench: exit=(\S+) n=(\d+) min=(\d+) median=(\d+) max=(\d+) "
+                     r"raw-median=(\d+) baseline=(\d+)")
+NPF_BASE_RE = re.compile(r"^\[bench\] bench: npf-baseline n=\d+ median=(\d+)")
+NPF_RE = re.compile(r"^vmm: guest bench: npf-ticks (\d+)")
+
+
+def exit_costs():
+    esp = os.path.join(BUILD, "esp-bench")
+    shutil.rmtree(esp, ignore_errors=True)
+    shutil.copytree(os.path.join(BUILD, "esp"), esp)
+    with open(os.path.join(esp, "EFI", "BOOT", "moat.cmd"), "w") as f:
+        f.write(BENCH_CONFIG + "\n")
+    def argv(d, serial):
+        return harness.qemu_argv("uefi", "plain", d, serial, os.path.join(d, "monitor.sock"),
+                                 smp=2, extra=ICOUNT_ARGS, esp=esp)
+    _, lines = timed_boot("bench-exits", argv, r"^moat: \d+ passed", 600)
+    out = {}
+    for ln in lines:
+        m = EXIT_RE.match(ln)
+        if m:
+            kind, n, lo, med, hi, raw, base = m.groups()
+            out[kind] = {"n": int(n), "min": int(lo), "median": int(med), "max": int(hi),
+                         "raw_median": int(raw), "baseline": int(base)}
+    npf = [int(m.group(1)) for m in map(NPF_RE.match, lines) if m]
+    base = [int(m.group(1)) for m in map(NPF_BASE_RE.match, lines) if m]
+    if npf and base:
+        v = npf[0] - base[0]
+        out["npf"] = {"n": 1, "min": v, "median": v, "max": v, "raw_median": npf[0],
+                      "baseline": base[0], "note": "exit to the fault handler; moat stops the guest"}
+    missing = [k for k in EXIT_KINDS + ["npf"] if k not in out]
+    if missing:
+        raise Missing(f"bench guest printed no figure for {', '.join(missing)} "
+                      f"(log {os.path.join(harness.LOGS, 'bench-exits', 'serial.log')})")
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# 3. Memory, from moat's report lines
+NPT_RE = re.compile(r"^vmm: guest (\S+): RAM (\d+) MiB at HPA (0x[0-9a-f]+), nested tables: "
+                    r"(\d+) x 1G, (\d+) x 2M, (\d+) x 4K \((\d+) tables\)")
+DOM_RANGE_RE = re.compile(r"^iommu: domain (\S+): maps (0x[0-9a-f]+)-(0x[0-9a-f]+)")
+DOM_RE = re.compile(r"^iommu: domain (\S+): (\d+) tables, leaves (\d+) x 1G, (\d+) x 2M, (\d+) x 4K")
+HV_MEM_RE = re.compile(r"^moat: memory: image (\d+) bytes, allocator handed out (\d+) of (\d+) bytes")
+VMM_MEM_RE = re.compile(r"^vmm: memory: (\d+) guests hold (\d+) bytes of RAM and guards, "
+                        r"(\d+) nested table pages")
+
+
+def min_tables(ranges, levels=4, max_leaf=2):
+    """Fewest table pages (and leaves per size) that map `ranges` [(start, end)] with pages
+    up to level max_leaf (0 4K, 1 2M, 2 1G) in a `levels`-level table: a leaf wherever an
+    entry's whole span is inside a range (and the level allows it), a table below otherwise."""
+    leaves = [0] * 3
+
+    def covered(a, b):
+        return any(s <= a and b <= e for s, e in ranges)
+
+    def touched(a, b):
+        return any(s < b and a < e for s, e in ranges)
+
+    def table(base, lvl):
+        n, span = 1, 4096 << (9 * lvl)
+        for i in range(512):
+            a = base + i * span
+            if not touched(a, a + span):
+                continue
+            if lvl <= max_leaf and covered(a, a + span):
+                leaves[lvl] += 1
+            elif lvl > 0:
+                n += table(a, lvl - 1)
+        return n
+    return table(0, levels - 1), leaves
+
+
+def memory(lines):
+    out = {"guests": {}, "iommu": {}}
+    ranges = {}
+    for ln in lines:
+        m = NPT_RE.match(ln)
+        if m and m.group(1) not in out["guests"]:
+            name, mib = m.group(1), int(m.group(2))
+            hpa = int(m.group(3), 16)
+            # The fewest the GPA layout allows: 1 GiB pages need the HPA 1 GiB aligned too.
+            best, leaves = min_tables([(0, mib * MiB)], max_leaf=2)
+            out["guests"][name] = {"ram_mib": mib, "tables": int(m.group(7)),
+                                   "leaves_1g_2m_4k": [int(m.group(i)) for i in (4, 5, 6)],
+                                   "min_tables": best, "min_leaves_1g_2m_4k": leaves[::-1],
+                                   "hpa_1g_aligned": hpa % GiB == 0}
+        m = DOM_RANGE_RE.match(ln)
+        if m:
+            ranges.setdefault(m.group(1), []).append((int(m.group(2), 16), int(m.group(3), 16)))
+        m = DOM_RE.match(ln)
+        if m:
+            name = m.group(1)
+            best, leaves = min_tables(ranges.get(name, []), max_leaf=2)
+            out["iommu"][name] = {"tables": int(m.group(2)),
+                                  "leaves_1g_2m_4k": [int(m.group(i)) for i in (3, 4, 5)],
+                                  "min_tables": best, "min_leaves_1g_2m_4k": leaves[::-1],
+                                  "mapped_bytes": sum(e - s for s, e in ranges.get(name, []))}
+        m = HV_MEM_RE.match(ln)
+        if m:
+            out["image_bytes"], out["allocated_bytes"] = int(m.group(1)), int(m.group(2))
+        m = VMM_MEM_RE.match(ln)
+        if m:
+            out["nr_guests"], out["guest_ram_bytes"] = int(m.group(1)), int(m.group(2))
+    # The configured guests are built first; the hypervisor's self-tests build short-lived
+    # ones (4 MiB) later: only the first `nr_guests` table lines are the configured guests.
+    out["guests"] = dict(list(out["guests"].items())[:out.get("nr_guests", 0)])
+    if "image_bytes" not in out or "guest_ram_bytes" not in out or not out["guests"]:
+        raise Missing("moat's memory report lines (moat: memory, vmm: memory, vmm: guest ... "
+                      "nested tables) are missing from the reference run")
+    out["resident_bytes"] = out["image_bytes"] + out["allocated_bytes"] - out["guest_ram_bytes"]
+    return out
+
+
+STATS_RE = re.compile(r"^vmm: stats (\S+): .*?; exits: (.*?); io denied")
+
+
+def guest_exits(lines, names):
+    """Exits by reason of each configured guest from launch to its end (`vmm: stats`)."""
+    out = {}
+    for m in map(STATS_RE.match, lines):
+        if m and m.group(1) in names and m.group(1) not in out:
+            by = {k: int(v) for k, v in (x.split("=") for x in m.group(2).split() if "=" in x)}
+            out[m.group(1)] = {"total": sum(by.values()), "by_reason": by}
+    if set(out) != set(names):
+        raise Missing(f"no `vmm: stats` line for {', '.join(sorted(set(names) - set(out)))}")
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# 4. Size
+def elf_load_bytes(path):
+    """Sum of the PT_LOAD segments' memory sizes (file and .bss) of an ELF64 file."""
+    import struct
+    with open(path, "rb") as f:
+        data = f.read()
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    filesz = memsz = 0
+    for i in range(phnum):
+        p_type, _, _, _, _, p_filesz, p_memsz, _ = struct.unpack_from("<IIQQQQQQ", data, phoff + i * phentsize)
+        if p_type == 1:
+            filesz += p_filesz
+            memsz += p_memsz
+    return filesz, memsz
+
+
+def code_lines(path):
+    """Non-blank lines that are not only comment, for C (// and /* */) and NASM (;)."""
+    n, in_block = 0, False
+    asm = path.endswith((".asm", ".S", ".s", ".inc"))
+    with open(path, errors="replace") as f:
+        for ln in f:
+            s = ln.strip()
+            if asm and not path.endswith(".S"):
+                if s and not s.startswith(";"):
+                    n += 1
+                continue
+            code = ""
+            while s:
+                if in_block:
+                    end = s.find("*/")
+                    if end < 0:
+                        s = ""
+                        break
+                    s, in_block = s[end + 2:], False
+                else:
+                    start = s.find("/*")
+                    line_c = s.find("//")
+                    if line_c >= 0 and (start < 0 or line_c < start):
+                        code += s[:line_c]
+                        break
+                    if start < 0:
+                        code += s
+                        break
+                    code += s[:start]
+                    s, in_block = s[start + 2:], True
+            if code.strip():
+                n += 1
+    return n
+
+
+def count_tree(dirs):
+    files = subprocess.run(["git", "-C", ROOT, "ls-files", "--"] + dirs, capture_output=True,
+                           text=True, check=True).stdout.split()
+    out = {"c": 0, "asm": 0, "files": 0}
+    for rel in files:
+        kind = "c" if rel.endswith((".c", ".h")) else "asm" if rel.endswith((".asm", ".S", ".inc")) else None
+        if kind:
+            out[kind] += code_lines(os.path.join(ROOT, rel))
+            out["files"] += 1
+    return out
+
+
+def size():
+    filesz, memsz = elf_load_bytes(os.path.join(BUILD, "moat.elf"))
+    guests = {}
+    for g in sorted(os.listdir(os.path.join(BUILD, "guests"))):
+        if g.endswith(".elf"):
+            guests[g[:-4]] = elf_load_bytes(os.path.join(BUILD, "guests", g))[0]
+    return {"moat_elf_load_file_bytes": filesz, "moat_elf_load_mem_bytes": memsz,
+            "embedded_guest_images_bytes": guests,
+            "moat_efi_bytes": os.path.getsize(os.path.join(BUILD, "moat.efi")),
+            "lines_hypervisor": count_tree(HV_DIRS), "lines_guests": count_tree(["guests"]),
+            "lines_tests": count_tree(["tests"])}
+
+
+# ---------------------------------------------------------------------------------------
+# 5. The data path: not measurable before device assignment and the VF driver land.
+DATA_PATH_REASON = ("guests cannot own a VF yet (device assignment, branch assign, and the "
+                    "guest VF driver, branch igbvf, are not merged)")
+
+
+def data_path():
+    """The place for the vf-bulk measurement (docs/performance.md, "Data path"): run the
+    reference machine with two guests each given one VF (device=01:00.0/vf0, /vf1), time the
+    fixed vf-bulk transfer at 64/512/1514 bytes from the guests' reports, then the same
+    transfer by moat's native VF-to-VF routine on CPU 0; exits per 1,000 frames from the
+    guests' `vmm: stats` lines before and after the transfer."""
+    return {"status": "not measured yet", "reason": DATA_PATH_REASON}
+
+
+# ---------------------------------------------------------------------------------------
+def fmt_stat(s, unit="s", digits=2):
+    return (f"{s['median']:.{digits}f} {unit} ({s['min']:.{digits}f}-{s['max']:.{digits}f}, "
+            f"{len(s['runs'])} runs)")
+
+
+def print_table(res, errors):
+    rows = []
+    add = lambda a, b: rows.append((a, b))  # noqa: E731
+    ex = res.get("exits")
+    if ex:
+        for k in EXIT_KINDS + ["npf"]:
+            e = ex[k]
+            note = " (to the handler; moat stops the guest)" if k == "npf" else ""
+            add(f"exit cost {k}", f"{e['median']} instructions (min {e['min']}, max {e['max']}, "
+                f"n={e['n']}){note}")
+    for boot in ("uefi", "mb2"):
+        b = res.get("boot", {}).get(boot, {})
+        label = "OVMF UEFI app" if boot == "uefi" else "SeaBIOS GRUB multiboot2"
+        if "moat" in b:
+            add(f"boot to verdict, {label}", fmt_stat(b["moat"]))
+        if "linux" in b:
+            add(f"  Linux reference, {label}", fmt_stat(b["linux"]))
+        if "ratio" in b:
+            add("  ratio moat / Linux", f"{b['ratio']:.2f}")
+    mem = res.get("memory")
+    if mem:
+        for name, g in mem["guests"].items():
+            add(f"nested tables, guest {name} ({g['ram_mib']} MiB)",
+                f"{g['tables']} pages (minimum {g['min_tables']}); leaves 1G/2M/4K "
+                f"{'/'.join(map(str, g['leaves_1g_2m_4k']))} (minimum "
+                f"{'/'.join(map(str, g['min_leaves_1g_2m_4k']))})")
+        for name, d in mem["iommu"].items():
+            add(f"IOMMU tables, domain {name} ({d['mapped_bytes'] // MiB} MiB)",
+                f"{d['tables']} pages (minimum {d['min_tables']}); leaves 1G/2M/4K "
+                f"{'/'.join(map(str, d['leaves_1g_2m_4k']))}")
+        add("IOMMU tables, guest domains", f"not measured yet: {DATA_PATH_REASON}")
+        add("hypervisor resident memory",
+            f"{mem['resident_bytes'] / MiB:.2f} MiB (image {mem['image_bytes'] // KiB} KiB + "
+            f"{(mem['allocated_bytes'] - mem['guest_ram_bytes']) // KiB} KiB allocated, "
+            f"guest RAM and guards excluded)")
+    for name, g in res.get("guest_exits", {}).items():
+        add(f"exits, guest {name}, launch to verdict",
+            f"{g['total']} ({' '.join(f'{k}={v}' for k, v in g['by_reason'].items())})")
+    sz = res.get("size")
+    if sz:
+        add("moat.elf loadable", f"{sz['moat_elf_load_file_bytes']} bytes in the file, "
+            f"{sz['moat_elf_load_mem_bytes']} in memory (with .bss; embedded guest images "
+            f"{sum(sz['embedded_guest_images_bytes'].values())} bytes)")
+        add("moat.efi", f"{sz['moat_efi_bytes']} bytes")
+        for k, label in (("lines_hypervisor", "hypervisor (" + " ".join(HV_DIRS) + ")"),
+                         ("lines_guests", "guests/"), ("lines_tests", "tests/")):
+            add(f"lines, {label}", f"C {sz[k]['c']}, assembly {sz[k]['asm']}")
+    for label in ("data path vs native (vf-bulk 64/512/1514 B)",
+                  "exits per 1,000 frames on the data path",
+                  "exits per guest, launch to verdict, VF guests"):
+        add(label, f"not measured yet: {DATA_PATH_REASON}")
+    for e in errors:
+        add("FAILED", e)
+    w = max(len(a) for a, _ in rows)
+    print("\nmoat bench (docs/performance.md)")
+    for a, b in rows:
+        print(f"  {a:<{w}}  {b}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "3")))
+    ap.add_argument("--skip-linux", action="store_true", help="no Linux reference boots")
+    a = ap.parse_args()
+    if a.runs < 1:
+        ap.error("--runs must be at least 1")
+    res, errors = {"runs": a.runs}, []
+    t_start = time.monotonic()
+
+    res["size"] = size()
+    print("bench: per-exit cost (QEMU -icount shift=0, bench guest)", flush=True)
+    try:
+        res["exits"] = exit_costs()
+    except Missing as e:
+        errors.append(str(e))
+
+    res["boot"] = {"uefi": {}, "mb2": {}}
+    walls = {(b, w): [] for b in ("uefi", "mb2") for w in ("moat", "linux")}
+    for i in range(a.runs):
+        for boot in ("uefi", "mb2"):
+            print(f"bench: boot to verdict, run {i + 1}/{a.runs}, {boot}", flush=True)
+            try:
+                wall, lines = moat_boot(f"bench-moat-{boot}-{i}", boot)
+                walls[(boot, "moat")].append(wall)
+                if "memory" not in res:
+                    res["memory"] = memory(lines)
+                    res["guest_exits"] = guest_exits(lines, list(res["memory"]["guests"]))
+            except Missing as e:
+                errors.append(str(e))
+            if a.skip_linux:
+                continue
+            try:
+                wall, _ = linux_boot(f"bench-linux-{boot}-{i}", boot)
+                walls[(boot, "linux")].append(wall)
+            except (Missing, linuxref_build.Unavailable) as e:
+                errors.append(f"Linux reference ({boot}): {e}")
+    for (boot, who), v in walls.items():
+        if len(v) == a.runs:
+            res["boot"][boot][who] = stats(v)
+        elif who == "moat" or not a.skip_linux:
+            errors.append(f"boot to verdict {who} {boot}: {len(v)} of {a.runs} runs finished")
+    for boot, b in res["boot"].items():
+        if "moat" in b and "linux" in b:
+            b["ratio"] = b["moat"]["median"] / b["linux"]["median"]
+    if "memory" not in res:
+        errors.append("no memory figures (no reference run of moat finished)")
+    res["data_path"] = data_path()
+    res["errors"] = errors
+    res["bench_seconds"] = round(time.monotonic() - t_start, 1)
+
+    print_table(res, errors)
+    os.makedirs(BUILD, exist_ok=True)
+    with open(os.path.join(BUILD, "bench.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    print(f"bench: {res['bench_seconds']} s; results in {os.path.join(BUILD, 'bench.json')}")
+    if errors:
+        print(f"bench: FAILED: {len(errors)} measurement(s) produced no numbers", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Host unit tests of make bench's parsers and counters, on sample text (no emulator).
+They check that figures are read correctly, never what the figures are.
+Run: python3 tests/bench/test_bench.py"""
+import os
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402
+
+MiB, GiB = 1 << 20, 1 << 30
+
+MOAT_LOG = """\
+iommu: domain hypervisor: maps 0x100000-0x800000
+iommu: domain hypervisor: maps 0x1000000-0x40000000
+iommu: domain hypervisor: 6 tables, leaves 0 x 1G, 504 x 2M, 1792 x 4K
+vmm: guest alpha: RAM 16 MiB at HPA 0x3e800000, nested tables: 0 x 1G, 8 x 2M, 0 x 4K (3 tables)
+vmm: guest big: RAM 1024 MiB at HPA 0x40000000, nested tables: 1 x 1G, 0 x 2M, 0 x 4K (2 tables)
+vmm: memory: 2 guests hold 1094713344 bytes of RAM and guards, 5 nested table pages
+vmm: guest spin: RAM 4 MiB at HPA 0x1000000, nested tables: 0 x 1G, 2 x 2M, 0 x 4K (3 tables)
+vmm: stats alpha: shut down; cpu 1, 149 ms; exits: cpuid=7 io=136 hypercall=28; io denied 0, msr refused 4, hypercalls 28; results 8 passed, 0 failed, 0 skipped
+vmm: stats spin: stopped; cpu 0, 310 ms; exits: cpuid=1 watchdog=1; io denied 0, msr refused 0, hypercalls 1; results 0 passed, 0 failed, 0 skipped
+moat: memory: image 3170304 bytes, allocator handed out 1095159808 of 1040000000 bytes
+moat: 3 passed, 0 failed, 0 skipped
+""".splitlines()
+
+
+class MinTables(unittest.TestCase):
+    def test_16m_at_zero_needs_three_tables_of_2m_leaves(self):
+        self.assertEqual(bench.min_tables([(0, 16 * MiB)]), (3, [0, 8, 0]))
+
+    def test_1g_is_one_leaf_below_the_root_and_a_pdpt(self):
+        self.assertEqual(bench.min_tables([(0, GiB)]), (2, [0, 0, 1]))
+
+    def test_without_1g_pages_a_pd_is_needed(self):
+        self.assertEqual(bench.min_tables([(0, GiB)], max_leaf=1), (3, [0, 512, 0]))
+
+    def test_unaligned_edges_take_4k_pages(self):
+        tables, leaves = bench.min_tables([(0x1000, 4 * MiB + 0x1000)])
+        self.assertEqual(leaves, [512, 1, 0])
+        self.assertEqual(tables, 5)  # PML4, PDPT, PD, two PTs
+
+
+class Memory(unittest.TestCase):
+    def test_configured_guests_iommu_and_resident(self):
+        m = bench.memory(MOAT_LOG)
+        self.assertEqual(list(m["guests"]), ["alpha", "big"])  # not the self-test's `spin`
+        self.assertEqual(m["guests"]["alpha"]["tables"], 3)
+        self.assertEqual(m["guests"]["alpha"]["min_tables"], 3)
+        self.assertEqual(m["guests"]["big"]["leaves_1g_2m_4k"], [1, 0, 0])
+        self.assertTrue(m["guests"]["big"]["hpa_1g_aligned"])
+        d = m["iommu"]["hypervisor"]
+        self.assertEqual(d["tables"], 6)
+        self.assertEqual(d["mapped_bytes"], 0x700000 + 0x3f000000)
+        self.assertEqual(m["resident_bytes"], 3170304 + 1095159808 - 1094713344)
+
+    def test_missing_lines_raise(self):
+        with self.assertRaises(bench.Missing):
+            bench.memory(MOAT_LOG[:3])
+
+
+class GuestExits(unittest.TestCase):
+    def test_exits_by_reason_of_the_named_guests(self):
+        ex = bench.guest_exits(MOAT_LOG, ["alpha"])
+        self.assertEqual(ex, {"alpha": {"total": 171, "by_reason": {"cpuid": 7, "io": 136,
+                                                                   "hypercall": 28}}})
+
+    def test_a_guest_without_stats_raises(self):
+        with self.assertRaises(bench.Missing):
+            bench.guest_exits(MOAT_LOG, ["alpha", "big"])
+
+
+class Lines(unittest.TestCase):
+    def count(self, name, text):
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, name)
+            with open(p, "w") as f:
+                f.write(text)
+            return bench.code_lines(p)
+
+    def test_c_comments_and_blanks_do_not_count(self):
+        text = "/* head\n * more\n */\n\nint a; /* tail */\n// line\nint b; // x\n/* a */ int c;\n"
+        self.assertEqual(self.count("x.c", text), 3)
+
+    def test_nasm_comments(self):
+        self.assertEqual(self.count("x.asm", "; c\n\nmov eax, 1 ; x\n  ; y\nret\n"), 2)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

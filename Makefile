@@ -95,7 +95,7 @@ bench:
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-		--inline-suppr -Iinclude -I. -D__x86_64__ --suppress=missingIncludeSystem $(KDIRS) boot/efi
+		--inline-suppr -Iinclude -I. -D__x86_64__ --suppress=missingIncludeSystem $(KDIRS) boot/efi guests
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 
 format:

@@ -16,9 +16,9 @@
 /* FADT fields (ACPI 6.5 5.2.9) */
 #define FADT_PM_TMR_BLK 76
 #define FADT_FLAGS 112
-#define   FADT_TMR_VAL_EXT BIT(8)
+#define FADT_TMR_VAL_EXT BIT(8)
 #define FADT_X_PM_TMR_BLK 208 /* Generic Address Structure */
-#define   GAS_SPACE_IO 1
+#define GAS_SPACE_IO 1
 #define GAS_ADDRESS_OFF 4
 
 static struct acpi_info acpi;
@@ -36,7 +36,7 @@ static const void *hv_map(void *ctx, u64 pa, u64 len)
 	return (const void *)(uintptr_t)pa;
 }
 
-static const struct acpi_access hv_access = { hv_map, NULL };
+static const struct acpi_access hv_access = {hv_map, NULL};
 
 static void dump_bytes(const char *what, u64 pa, const void *p, u32 len)
 {

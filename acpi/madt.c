@@ -105,7 +105,7 @@ static void add_ioapic(struct acpi_info *ai, const struct madt_ioapic *io)
 		pr_warn("more than %u IOAPICs; IOAPIC %u ignored\n", ACPI_MAX_IOAPICS, io->id);
 		return;
 	}
-	ai->ioapics[ai->nr_ioapics++] = (struct acpi_ioapic){ io->id, io->address, io->gsi_base };
+	ai->ioapics[ai->nr_ioapics++] = (struct acpi_ioapic){io->id, io->address, io->gsi_base};
 }
 
 static void add_iso(struct acpi_info *ai, const struct madt_iso *iso)
@@ -115,8 +115,8 @@ static void add_iso(struct acpi_info *ai, const struct madt_iso *iso)
 			ACPI_MAX_OVERRIDES, iso->source);
 		return;
 	}
-	ai->isos[ai->nr_isos++] = (struct acpi_irq_override){ iso->bus, iso->source, iso->flags,
-							      iso->gsi };
+	ai->isos[ai->nr_isos++] =
+		(struct acpi_irq_override){iso->bus, iso->source, iso->flags, iso->gsi};
 }
 
 /* The smallest length each known entry type may have. */
@@ -143,20 +143,11 @@ static void parse_entry(struct acpi_info *ai, const struct madt_entry *e)
 		if (l->apic_id != XAPIC_ID_NONE)
 			add_cpu(ai, l->apic_id, l->uid, l->flags, false);
 		break;
-	case MADT_X2APIC:
-		add_cpu(ai, x->x2apic_id, x->uid, x->flags, true);
-		break;
-	case MADT_IOAPIC:
-		add_ioapic(ai, (const void *)e);
-		break;
-	case MADT_ISO:
-		add_iso(ai, (const void *)e);
-		break;
-	case MADT_LAPIC_ADDR:
-		ai->lapic_addr = a->address;
-		break;
-	default:
-		break;
+	case MADT_X2APIC: add_cpu(ai, x->x2apic_id, x->uid, x->flags, true); break;
+	case MADT_IOAPIC: add_ioapic(ai, (const void *)e); break;
+	case MADT_ISO: add_iso(ai, (const void *)e); break;
+	case MADT_LAPIC_ADDR: ai->lapic_addr = a->address; break;
+	default: break;
 	}
 }
 
@@ -178,7 +169,8 @@ int acpi_parse_madt(struct acpi_info *ai, const struct acpi_sdt_header *hdr)
 				      hdr->length - off, off);
 		if (e->length < min_entry_len(e->type) || e->length > hdr->length - off)
 			return pr_err(-EINVAL,
-				      "MADT entry type %u at offset %u has length %u (table ends at %u); walk stopped\n",
+				      "MADT entry type %u at offset %u has length %u (table ends "
+				      "at %u); walk stopped\n",
 				      e->type, off, e->length, hdr->length);
 		parse_entry(ai, e);
 		off += e->length;

@@ -30,8 +30,8 @@ static bool mcfg_entry_ok(const struct mcfg_alloc *a, unsigned i)
 		return false;
 	}
 	if (!a->base || !IS_ALIGNED(a->base, ECAM_BUS_SIZE)) {
-		pr_err(-EINVAL, "MCFG entry %u: ECAM base %#llx is not 1 MiB aligned; ignored\n",
-		       i, (unsigned long long)a->base);
+		pr_err(-EINVAL, "MCFG entry %u: ECAM base %#llx is not 1 MiB aligned; ignored\n", i,
+		       (unsigned long long)a->base);
 		return false;
 	}
 	return true;
@@ -57,8 +57,8 @@ int acpi_parse_mcfg(struct acpi_info *ai, const struct acpi_sdt_header *hdr)
 				ACPI_MAX_MCFG);
 			break;
 		}
-		s = (struct acpi_mcfg_segment){ a[i].base, a[i].segment, a[i].bus_start,
-						a[i].bus_end };
+		s = (struct acpi_mcfg_segment){a[i].base, a[i].segment, a[i].bus_start,
+					       a[i].bus_end};
 		ai->mcfg[ai->nr_mcfg++] = s;
 	}
 	return 0;

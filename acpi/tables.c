@@ -73,8 +73,7 @@ static void sig_string(char out[5], const void *sig)
 	out[4] = 0;
 }
 
-const struct acpi_sdt_header *acpi_table_map(const struct acpi_access *acc, u64 pa,
-					     const char *sig)
+const struct acpi_sdt_header *acpi_table_map(const struct acpi_access *acc, u64 pa, const char *sig)
 {
 	const struct acpi_sdt_header *h;
 	char s[5];
@@ -117,8 +116,7 @@ const struct acpi_sdt_header *acpi_table_map(const struct acpi_access *acc, u64 
 }
 
 /* Validates one table and records it; a bad one is counted as rejected. */
-static void add_table(struct acpi_info *ai, const struct acpi_access *acc, u64 pa,
-		      const char *sig)
+static void add_table(struct acpi_info *ai, const struct acpi_access *acc, u64 pa, const char *sig)
 {
 	const struct acpi_sdt_header *h;
 
@@ -133,7 +131,7 @@ static void add_table(struct acpi_info *ai, const struct acpi_access *acc, u64 p
 			(unsigned long long)pa);
 		return;
 	}
-	ai->tables[ai->nr_tables++] = (struct acpi_table){ pa, h };
+	ai->tables[ai->nr_tables++] = (struct acpi_table){pa, h};
 }
 
 static u64 root_entry(const struct acpi_sdt_header *root, unsigned i, unsigned esize)
@@ -177,8 +175,7 @@ static void add_dsdt(struct acpi_info *ai, const struct acpi_access *acc)
 		add_table(ai, acc, dsdt, "DSDT");
 }
 
-static const struct acpi_sdt_header *map_root(struct acpi_info *ai,
-					      const struct acpi_access *acc,
+static const struct acpi_sdt_header *map_root(struct acpi_info *ai, const struct acpi_access *acc,
 					      const struct acpi_rsdp *r, bool use_xsdt)
 {
 	const struct acpi_sdt_header *root = NULL;

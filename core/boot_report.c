@@ -39,7 +39,7 @@ u64 boot_usable_ram(const struct boot_info *bi)
 
 void boot_report(const struct boot_info *bi)
 {
-	u64 by_type[9] = { 0 };
+	u64 by_type[9] = {0};
 
 	for (u32 i = 0; i < bi->nr_mem; i++) {
 		if (bi->mem[i].type < ARRAY_SIZE(by_type))
@@ -59,7 +59,8 @@ void boot_report(const struct boot_info *bi)
 		(unsigned long long)bi->image_end,
 		(unsigned long long)((bi->image_end - bi->image_start) / KiB));
 	for (u32 i = 0; i < bi->nr_modules; i++)
-		pr_info("module %u: %#llx-%#llx \"%s\"\n", i, (unsigned long long)bi->modules[i].start,
+		pr_info("module %u: %#llx-%#llx \"%s\"\n", i,
+			(unsigned long long)bi->modules[i].start,
 			(unsigned long long)bi->modules[i].end, bi->modules[i].name);
 }
 
@@ -77,8 +78,8 @@ static u8 cmos_read(u8 reg)
 static u64 emulator_ram_bytes(void)
 {
 	u64 low = ((u64)cmos_read(0x35) << 8 | cmos_read(0x34)) * 64 * KiB + 16 * MiB;
-	u64 high = ((u64)cmos_read(0x5d) << 16 | (u64)cmos_read(0x5c) << 8 | cmos_read(0x5b)) *
-		   64 * KiB;
+	u64 high = ((u64)cmos_read(0x5d) << 16 | (u64)cmos_read(0x5c) << 8 | cmos_read(0x5b)) * 64 *
+		   KiB;
 
 	return low + high;
 }
@@ -116,8 +117,11 @@ SELFTEST_ORDER(st_allocator, "boot", "allocator", 10)
 		a[i] = page_alloc();
 		CHECK(ctx, a[i] && IS_ALIGNED(a[i], PAGE_SIZE), "allocation %u failed", i);
 		for (unsigned j = 0; j < i; j++)
-			CHECK(ctx, a[i] != a[j], "page %#llx handed out twice", (unsigned long long)a[i]);
-		CHECK(ctx, a[i] >= boot_info_get()->image_end || a[i] + PAGE_SIZE <= boot_info_get()->image_start,
+			CHECK(ctx, a[i] != a[j], "page %#llx handed out twice",
+			      (unsigned long long)a[i]);
+		CHECK(ctx,
+		      a[i] >= boot_info_get()->image_end ||
+			      a[i] + PAGE_SIZE <= boot_info_get()->image_start,
 		      "page %#llx inside the image", (unsigned long long)a[i]);
 		if (a[i])
 			memset((void *)(uintptr_t)a[i], 0xa5, PAGE_SIZE);
@@ -138,9 +142,10 @@ SELFTEST_ORDER(st_exception_ud, "boot", "exception-ud-caught", 10)
 {
 	u64 before = this_cpu()->recovered_traps;
 
-	__asm__ volatile("1: ud2\n\t2:\n\t" EXTABLE_ENTRY("1b", "2b") ::: "memory");
+	__asm__ volatile("1: ud2\n\t2:\n\t" EXTABLE_ENTRY("1b", "2b")::: "memory");
 	CHECK(ctx, this_cpu()->recovered_traps == before + 1, "ud2 was not trapped");
-	CHECK(ctx, this_cpu()->last_trap_vector == VEC_UD, "vector %u", this_cpu()->last_trap_vector);
+	CHECK(ctx, this_cpu()->last_trap_vector == VEC_UD, "vector %u",
+	      this_cpu()->last_trap_vector);
 }
 
 SELFTEST_ORDER(st_exception_gp, "boot", "exception-gp-caught", 10)
@@ -148,8 +153,10 @@ SELFTEST_ORDER(st_exception_gp, "boot", "exception-gp-caught", 10)
 	u64 before = this_cpu()->recovered_traps;
 
 	/* A non-canonical address faults with #GP. */
-	__asm__ volatile("1: movq (%0), %%rax\n\t2:\n\t" EXTABLE_ENTRY("1b", "2b")
-			 ::"r"(0x8000000000000000ULL) : "rax", "memory");
+	__asm__ volatile("1: movq (%0), %%rax\n\t2:\n\t" EXTABLE_ENTRY("1b", "2b")::"r"(
+				 0x8000000000000000ULL)
+			 : "rax", "memory");
 	CHECK(ctx, this_cpu()->recovered_traps == before + 1, "non-canonical load not trapped");
-	CHECK(ctx, this_cpu()->last_trap_vector == VEC_GP, "vector %u", this_cpu()->last_trap_vector);
+	CHECK(ctx, this_cpu()->last_trap_vector == VEC_GP, "vector %u",
+	      this_cpu()->last_trap_vector);
 }

@@ -33,7 +33,8 @@ static int parse_pci_spec(const char *p, u16 *seg, u8 *bus, u8 *dev, u8 *fn, u32
 				(*p >= 'A' && *p <= 'F')))
 			return -EINVAL;
 		v[n] = 0;
-		while ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F')) {
+		while ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') ||
+		       (*p >= 'A' && *p <= 'F')) {
 			v[n] = v[n] * 16 + (u64)(*p <= '9' ? *p - '0' : (*p | 0x20) - 'a' + 10);
 			if (p - start > 4)
 				return -EINVAL;
@@ -86,7 +87,8 @@ int console_pci_init(void)
 		return pr_err(-ENODEV, "console=%s: no such PCI function\n", arg);
 	bar = &d->bar[0];
 	if (!bar->size || !bar->base)
-		return pr_err(-ENODEV, "console=%s: BAR 0 is not implemented or not assigned\n", arg);
+		return pr_err(-ENODEV, "console=%s: BAR 0 is not implemented or not assigned\n",
+			      arg);
 	err = pci_set_owner(d, PCI_OWNER_HYPERVISOR, 0);
 	if (err)
 		return pr_err(err, "console=%s: the function belongs to someone else\n", arg);
@@ -103,7 +105,7 @@ int console_pci_init(void)
 	if (err)
 		return pr_err(err, "console=%s: no 16550 answers at BAR 0 (%#llx)\n", arg,
 			      (unsigned long long)bar->base);
-	err = console_add(&(struct console_out){ "pci-uart", pci_uart_write, &pci_uart });
+	err = console_add(&(struct console_out){"pci-uart", pci_uart_write, &pci_uart});
 	if (err)
 		return pr_err(err, "console=%s: no console slot left\n", arg);
 	pr_info("console on PCI serial %04x:%02x:%02x.%x (%s %#llx, %u baud)\n", seg, bus, dev, fn,

@@ -123,7 +123,7 @@ int fbcon_init(const struct boot_fb *fb)
 		return pr_err(-ENOTSUP, "framebuffer %ux%u is too small for a console\n", fb->width,
 			      fb->height);
 	clear_rows(&fbc, 0, fbc.rows);
-	err = console_add(&(struct console_out){ "framebuffer", fbcon_write, &fbc });
+	err = console_add(&(struct console_out){"framebuffer", fbcon_write, &fbc});
 	if (err)
 		return pr_err(err, "no console slot for the framebuffer\n");
 	pr_info("framebuffer console %ux%u at %#llx, %ux%u characters\n", fb->width, fb->height,

@@ -54,11 +54,13 @@ static void console_init(void)
 	}
 	if (cmdline_get("serial", arg, sizeof(arg)) < 0 || strcmp(arg, "off")) {
 		if (uart16550_init(&com, space, base, shift, baud) == 0)
-			console_add(&(struct console_out){ "serial", serial_console_write, &com });
+			console_add(&(struct console_out){"serial", serial_console_write, &com});
 	}
 	if (bad)
-		pr_err(-EINVAL, "serial=%s is not <port>[,<baud>] or mmio:<addr>[:<shift>][,<baud>]: "
-				"COM1 at 115200 instead\n", arg);
+		pr_err(-EINVAL,
+		       "serial=%s is not <port>[,<baud>] or mmio:<addr>[:<shift>][,<baud>]: "
+		       "COM1 at 115200 instead\n",
+		       arg);
 }
 
 /* A memory-mapped UART needs moat's page tables (its page mapped uncached). */
@@ -77,13 +79,14 @@ static void console_mmio_init(void)
 			 uart16550_init(&mmio_uart, space, base, shift, baud))
 			pr_err(-ENODEV, "console=%s: no UART answers there\n", arg);
 		else
-			console_add(&(struct console_out){ "mmio-uart", serial_console_write, &mmio_uart });
+			console_add(&(struct console_out){"mmio-uart", serial_console_write,
+							  &mmio_uart});
 	}
 }
 
 static void loglevel_init(void)
 {
-	static const char *const names[] = { "err", "warn", "info", "debug" };
+	static const char *const names[] = {"err", "warn", "info", "debug"};
 	char arg[16];
 
 	if (cmdline_get("loglevel", arg, sizeof(arg)) < 0)
@@ -96,8 +99,8 @@ static void loglevel_init(void)
 static int memory_init(void)
 {
 	struct pmm_range holes[] = {
-		{ (u64)(uintptr_t)__image_start, (u64)(uintptr_t)__image_end },
-		{ boot_info.trampoline, boot_info.trampoline ? boot_info.trampoline + PAGE_SIZE : 0 },
+		{(u64)(uintptr_t)__image_start, (u64)(uintptr_t)__image_end},
+		{boot_info.trampoline, boot_info.trampoline ? boot_info.trampoline + PAGE_SIZE : 0},
 	};
 	int err;
 
@@ -132,7 +135,8 @@ void kmain(const struct boot_info *bi)
 
 	err = memory_init();
 	if (err)
-		pr_err(err, "memory initialisation failed; only the self-tests that need no memory run\n");
+		pr_err(err, "memory initialisation failed; only the self-tests that need no memory "
+			    "run\n");
 	else if (cmdline_get("fbcon", arg, sizeof(arg)) < 0 || strcmp(arg, "off"))
 		fbcon_init(&boot_info.fb);
 	if (!err)

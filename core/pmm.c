@@ -16,7 +16,7 @@ static int carve(struct pmm *p, u64 base, u64 end)
 				return -ENOSPC;
 			memmove(&p->free[i + 2], &p->free[i + 1],
 				(p->nr_free - i - 1) * sizeof(*r));
-			p->free[i + 1] = (struct pmm_range){ end, r->end };
+			p->free[i + 1] = (struct pmm_range){end, r->end};
 			r->end = base;
 			p->nr_free++;
 			return 0;
@@ -47,7 +47,8 @@ static int insert(struct pmm *p, u64 base, u64 end)
 		p->free[i - 1].end = end;
 		if (i < p->nr_free && p->free[i].base == end) {
 			p->free[i - 1].end = p->free[i].end;
-			memmove(&p->free[i], &p->free[i + 1], (p->nr_free - i - 1) * sizeof(p->free[0]));
+			memmove(&p->free[i], &p->free[i + 1],
+				(p->nr_free - i - 1) * sizeof(p->free[0]));
 			p->nr_free--;
 		}
 		return 0;
@@ -59,7 +60,7 @@ static int insert(struct pmm *p, u64 base, u64 end)
 	if (p->nr_free >= PMM_MAX_RANGES)
 		return -ENOSPC;
 	memmove(&p->free[i + 1], &p->free[i], (p->nr_free - i) * sizeof(p->free[0]));
-	p->free[i] = (struct pmm_range){ base, end };
+	p->free[i] = (struct pmm_range){base, end};
 	p->nr_free++;
 	return 0;
 }
@@ -84,7 +85,8 @@ int pmm_init(struct pmm *p, const struct mem_range *map, unsigned nr_map,
 		if (map[i].type != MEM_USABLE || map[i].length == 0)
 			continue;
 		base = ALIGN_UP(map[i].base, PAGE_SIZE);
-		end = map[i].base + map[i].length < map[i].base ? ~0ULL : map[i].base + map[i].length;
+		end = map[i].base + map[i].length < map[i].base ? ~0ULL
+								: map[i].base + map[i].length;
 		end = ALIGN_DOWN(end, PAGE_SIZE);
 		if (end <= base)
 			continue;
@@ -105,7 +107,8 @@ int pmm_init(struct pmm *p, const struct mem_range *map, unsigned nr_map,
 			return err;
 	}
 	for (unsigned i = 0; i < nr_holes; i++) {
-		err = carve(p, ALIGN_DOWN(holes[i].base, PAGE_SIZE), ALIGN_UP(holes[i].end, PAGE_SIZE));
+		err = carve(p, ALIGN_DOWN(holes[i].base, PAGE_SIZE),
+			    ALIGN_UP(holes[i].end, PAGE_SIZE));
 		if (err)
 			return err;
 	}

@@ -91,6 +91,9 @@ void selftest_run_all(void)
 		memset(&ctx, 0, sizeof(ctx));
 		t->fn(&ctx);
 		tap_report(t->suite, t->id,
-			   ctx.failed ? TAP_FAIL : ctx.skipped ? TAP_SKIP : TAP_PASS, ctx.diag);
+			   ctx.failed	 ? TAP_FAIL
+			   : ctx.skipped ? TAP_SKIP
+					 : TAP_PASS,
+			   ctx.diag);
 	}
 }

@@ -18,7 +18,7 @@
 /* PIT channel 0 (8254): mode 0 raises OUT (IRQ 0) once when the count runs out. */
 #define PIT_CH0 0x40
 #define PIT_CMD 0x43
-#define   PIT_CMD_CH0_LOHI_MODE0 0x30
+#define PIT_CMD_CH0_LOHI_MODE0 0x30
 #define PIT_ONESHOT_TICKS 1193 /* 1 ms */
 #define IRQ_WAIT_US 200000
 
@@ -52,7 +52,8 @@ static bool wait_pit_irq(u64 before)
 static bool can_run(struct st_ctx *ctx)
 {
 	if (!iommu_present()) {
-		st_skip(ctx, "no interrupt remapping hardware: I/O APIC pins use compatibility format");
+		st_skip(ctx,
+			"no interrupt remapping hardware: I/O APIC pins use compatibility format");
 		return false;
 	}
 	if (!ioapic_count()) {
@@ -83,8 +84,8 @@ SELFTEST_ORDER(vtd_ioapic_pin, "vtd", "ioapic-pin-through-irte", 73)
 		CHECK(ctx, r.remapped, "GSI %u routed without remapping", gsi);
 		before = pit_irqs;
 		pit_oneshot();
-		CHECK(ctx, wait_pit_irq(before), "PIT interrupt (GSI %u) never arrived through IRTE %u",
-		      gsi, r.irq.index);
+		CHECK(ctx, wait_pit_irq(before),
+		      "PIT interrupt (GSI %u) never arrived through IRTE %u", gsi, r.irq.index);
 		CHECK(ctx, pit_vector == (u64)vec, "arrived at vector %llu, programmed %d",
 		      (unsigned long long)pit_vector, vec);
 		ioapic_unroute(&r);
@@ -120,8 +121,9 @@ SELFTEST_ORDER(vtd_ioapic_wrong_sid, "vtd", "ioapic-wrong-source-blocked", 73)
 		if (wait_pit_irq(before) && emulator_name() && !strcmp(emulator_name(), "qemu")) {
 			/* Measured: QEMU's I/O APIC writes its messages without a requester ID,
 			 * and QEMU then skips the IRTE's source-ID check. */
-			st_skip(ctx, "QEMU's I/O APIC sends interrupts without a requester ID, so QEMU "
-				     "skips source-ID verification for them; hardware blocks");
+			st_skip(ctx,
+				"QEMU's I/O APIC sends interrupts without a requester ID, so QEMU "
+				"skips source-ID verification for them; hardware blocks");
 			ioapic_unroute(&r);
 			irq_free_vector((u8)vec);
 			return;
@@ -130,9 +132,11 @@ SELFTEST_ORDER(vtd_ioapic_wrong_sid, "vtd", "ioapic-wrong-source-blocked", 73)
 		      "the I/O APIC's interrupt was delivered through an entry for %04x", foreign);
 		CHECK(ctx, vtd_fault_last(&f), "no fault recorded for the blocked interrupt");
 		if (!ctx->failed)
-			CHECK(ctx, f.interrupt && f.reason == 0x26 && f.sid == sid && f.addr == r.irq.index,
-			      "fault reason %#x source %04x index %llu (expected 0x26 %04x %u)", f.reason,
-			      f.sid, (unsigned long long)f.addr, sid, r.irq.index);
+			CHECK(ctx,
+			      f.interrupt && f.reason == 0x26 && f.sid == sid &&
+				      f.addr == r.irq.index,
+			      "fault reason %#x source %04x index %llu (expected 0x26 %04x %u)",
+			      f.reason, f.sid, (unsigned long long)f.addr, sid, r.irq.index);
 		ioapic_unroute(&r);
 	}
 	irq_free_vector((u8)vec);

@@ -44,7 +44,7 @@
 
 struct edu {
 	struct pci_dev *pdev;
-	u16 sid;      /* the requester ID its DMA carries (a bridge's alias behind one) */
+	u16 sid; /* the requester ID its DMA carries (a bridge's alias behind one) */
 	u64 bar;
 	u8 msi_cap;
 	struct iommu_domain *dom;
@@ -210,7 +210,7 @@ static bool setup(struct st_ctx *ctx, unsigned need_edu)
 				  pci_group_of(st.edu[0].pdev) == pci_group_of(st.edu[1].pdev);
 		for (unsigned i = 0; i < st.nr_edu; i++) {
 			st.edu[i].dom = st.shared_group && i ? st.edu[0].dom
-							       : iommu_domain_create(names[i]);
+							     : iommu_domain_create(names[i]);
 			if (!st.edu[i].dom || iommu_attach_pci(st.edu[i].dom, st.edu[i].pdev))
 				return false;
 		}
@@ -226,8 +226,9 @@ static bool setup(struct st_ctx *ctx, unsigned need_edu)
 		return false;
 	}
 	if (need_edu == 2 && st.shared_group) {
-		st_skip(ctx, "the two edu devices share isolation group %u (%s): one domain serves "
-			     "both (vtd: group-domain-confines-dma)",
+		st_skip(ctx,
+			"the two edu devices share isolation group %u (%s): one domain serves "
+			"both (vtd: group-domain-confines-dma)",
 			pci_group_of(st.edu[0].pdev)->id, pci_group_of(st.edu[0].pdev)->reason);
 		return false;
 	}
@@ -818,7 +819,8 @@ SELFTEST_ORDER(vtd_group_domain, "vtd", "group-domain-confines-dma", 79)
 	if (!setup(ctx, 1))
 		return;
 	if (!st.shared_group) {
-		st_skip(ctx, "no two edu devices sharing an isolation group (topology edu-pci-bridge)");
+		st_skip(ctx,
+			"no two edu devices sharing an isolation group (topology edu-pci-bridge)");
 		return;
 	}
 	CHECK(ctx, a->dom == b->dom, "group members in different domains");
@@ -832,7 +834,8 @@ SELFTEST_ORDER(vtd_group_domain, "vtd", "group-domain-confines-dma", 79)
 		CHECK(ctx, !edu_dma(e, win, false, PAGE_SIZE), "edu %u: RAM -> device", i);
 		fill(st.page[4], 0);
 		CHECK(ctx, !edu_dma(e, win, true, PAGE_SIZE), "edu %u: device -> RAM", i);
-		CHECK(ctx, page_is(st.page[4], (u8)(0x30 + i)), "edu %u: data did not round-trip", i);
+		CHECK(ctx, page_is(st.page[4], (u8)(0x30 + i)), "edu %u: data did not round-trip",
+		      i);
 	}
 	/* Outside the domain: blocked and attributed to the group's domain, for each member. */
 	for (unsigned i = 0; i < 2; i++) {
@@ -840,7 +843,8 @@ SELFTEST_ORDER(vtd_group_domain, "vtd", "group-domain-confines-dma", 79)
 		vtd_fault_last_clear();
 		faults = iommu_domain_faults(a->dom);
 		irqs = vtd_fault_interrupts();
-		CHECK(ctx, !edu_dma(&st.edu[i], canary, true, PAGE_SIZE), "edu %u: device -> RAM", i);
+		CHECK(ctx, !edu_dma(&st.edu[i], canary, true, PAGE_SIZE), "edu %u: device -> RAM",
+		      i);
 		CHECK(ctx, page_is(canary, 0xcc), "edu %u wrote outside the group's domain", i);
 		check_dma_fault(ctx, &st.edu[i], faults, irqs, 0x5, canary);
 	}

@@ -127,7 +127,7 @@ int igbvf_mbx_request(struct igbvf *vf, const u32 *msg, unsigned words, u32 *rep
  * VF's pool and queue enables and hands back the MAC it assigned. */
 int igbvf_reset(struct igbvf *vf)
 {
-	u32 msg = IGB_VF_RESET, reply[IGB_RESET_REPLY_WORDS] = { 0 }, seen = 0;
+	u32 msg = IGB_VF_RESET, reply[IGB_RESET_REPLY_WORDS] = {0}, seen = 0;
 	u64 deadline;
 	int err;
 
@@ -147,8 +147,8 @@ int igbvf_reset(struct igbvf *vf)
 	if (err)
 		return err;
 	igb_msg_get_mac(reply, vf->mac);
-	if ((vf->mac[0] & 1) || !(vf->mac[0] | vf->mac[1] | vf->mac[2] | vf->mac[3] |
-				  vf->mac[4] | vf->mac[5]))
+	if ((vf->mac[0] & 1) ||
+	    !(vf->mac[0] | vf->mac[1] | vf->mac[2] | vf->mac[3] | vf->mac[4] | vf->mac[5]))
 		return fail(vf, -EBADMSG, "PF assigned no valid unicast MAC (%#x %#x)\n", reply[1],
 			    reply[2]);
 	return 0;
@@ -156,7 +156,7 @@ int igbvf_reset(struct igbvf *vf)
 
 int igbvf_set_mac(struct igbvf *vf, const u8 mac[ETH_ALEN])
 {
-	u32 msg[3] = { IGB_VF_SET_MAC_ADDR }, reply = 0;
+	u32 msg[3] = {IGB_VF_SET_MAC_ADDR}, reply = 0;
 	int err;
 
 	igb_msg_put_mac(msg, mac);
@@ -214,9 +214,10 @@ static int rx_setup(struct igbvf *vf)
 	wr(vf, IGB_VF_RDBAL, (u32)ring);
 	wr(vf, IGB_VF_RDBAH, (u32)(ring >> 32));
 	wr(vf, IGB_VF_RDLEN, IGBVF_RING_LEN * sizeof(union igb_rx_desc));
-	wr(vf, IGB_VF_SRRCTL, (u32)(FIELD_PREP(IGB_SRRCTL_BSIZEPKT, IGBVF_BUF_SIZE / 1024) |
-				   FIELD_PREP(IGB_SRRCTL_DESCTYPE, IGB_SRRCTL_DESCTYPE_ADV_ONEBUF) |
-				   IGB_SRRCTL_DROP_EN));
+	wr(vf, IGB_VF_SRRCTL,
+	   (u32)(FIELD_PREP(IGB_SRRCTL_BSIZEPKT, IGBVF_BUF_SIZE / 1024) |
+		 FIELD_PREP(IGB_SRRCTL_DESCTYPE, IGB_SRRCTL_DESCTYPE_ADV_ONEBUF) |
+		 IGB_SRRCTL_DROP_EN));
 	wr(vf, IGB_VF_RDH, 0);
 	wr(vf, IGB_VF_RDT, 0);
 	vf->rx_next = 0;
@@ -288,7 +289,8 @@ unsigned igbvf_tx_clean(struct igbvf *vf)
 {
 	unsigned n = 0;
 
-	while (vf->tx_clean != vf->tx_tail && (vf->tx_ring[vf->tx_clean].status & IGB_TXD_STAT_DD)) {
+	while (vf->tx_clean != vf->tx_tail &&
+	       (vf->tx_ring[vf->tx_clean].status & IGB_TXD_STAT_DD)) {
 		vf->tx_clean = (vf->tx_clean + 1) % IGBVF_RING_LEN;
 		n++;
 	}
@@ -325,8 +327,7 @@ int igbvf_recv(struct igbvf *vf, void *buf, unsigned size)
 		return 0;
 	__asm__ volatile("lfence" ::: "memory");
 	len = d->wb.length;
-	if (!(staterr & IGB_RXD_STAT_EOP) || (staterr & IGB_RXD_ERR_MASK) ||
-	    len > IGBVF_BUF_SIZE) {
+	if (!(staterr & IGB_RXD_STAT_EOP) || (staterr & IGB_RXD_ERR_MASK) || len > IGBVF_BUF_SIZE) {
 		vf->stats.rx_errors++;
 		ret = fail(vf, -EIO, "receive descriptor %u: status %#x, length %u\n", slot,
 			   staterr, len);
@@ -344,12 +345,11 @@ int igbvf_recv(struct igbvf *vf, void *buf, unsigned size)
 
 void igbvf_irq_enable(struct igbvf *vf)
 {
-	wr(vf, IGB_VF_IVAR0, (u32)(FIELD_PREP(IGB_VF_IVAR0_RX, IGBVF_VEC_RX) |
-				   IGB_VF_IVAR0_RX_VALID |
-				   FIELD_PREP(IGB_VF_IVAR0_TX, IGBVF_VEC_TX) |
-				   IGB_VF_IVAR0_TX_VALID));
-	wr(vf, IGB_VF_IVAR_MISC, (u32)(FIELD_PREP(IGB_VF_IVAR_MISC_MBX, IGBVF_VEC_MBX) |
-				       IGB_VF_IVAR_MISC_VALID));
+	wr(vf, IGB_VF_IVAR0,
+	   (u32)(FIELD_PREP(IGB_VF_IVAR0_RX, IGBVF_VEC_RX) | IGB_VF_IVAR0_RX_VALID |
+		 FIELD_PREP(IGB_VF_IVAR0_TX, IGBVF_VEC_TX) | IGB_VF_IVAR0_TX_VALID));
+	wr(vf, IGB_VF_IVAR_MISC,
+	   (u32)(FIELD_PREP(IGB_VF_IVAR_MISC_MBX, IGBVF_VEC_MBX) | IGB_VF_IVAR_MISC_VALID));
 	wr(vf, IGB_VF_EIAC, IGB_VF_EICR_VECTORS);
 	wr(vf, IGB_VF_EIAM, IGB_VF_EICR_VECTORS);
 	wr(vf, IGB_VF_EIMS, IGB_VF_EICR_VECTORS);

@@ -152,7 +152,8 @@ static int unmap_in(struct pgtable *pt, u64 tpa, unsigned level, u64 va, u64 end
 				err = split_leaf(pt, slot, level);
 				if (err)
 					return err;
-				err = unmap_in(pt, pt->fmt->addr(*slot, level), level - 1, va, stop);
+				err = unmap_in(pt, pt->fmt->addr(*slot, level), level - 1, va,
+					       stop);
 				if (err)
 					return err;
 			}

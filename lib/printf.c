@@ -55,7 +55,7 @@ static void put_number(struct out *o, u64 v, bool neg, unsigned base, bool upper
 
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
-	struct out o = { buf, size, 0 };
+	struct out o = {buf, size, 0};
 
 	for (; *fmt; fmt++) {
 		bool left = false, zero = false, alt = false;
@@ -122,8 +122,8 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 				v = (short)v;
 			else if (lmod <= -2)
 				v = (signed char)v;
-			put_number(&o, v < 0 ? -(u64)v : (u64)v, v < 0, 10, false, width, prec, left,
-				   zero, sign_char);
+			put_number(&o, v < 0 ? -(u64)v : (u64)v, v < 0, 10, false, width, prec,
+				   left, zero, sign_char);
 			break;
 		}
 		case 'u':
@@ -175,12 +175,8 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			if (left)
 				put_padding(&o, ' ', width - 1);
 			break;
-		case '%':
-			put(&o, '%');
-			break;
-		case 0:
-			fmt--;
-			break;
+		case '%': put(&o, '%'); break;
+		case 0: fmt--; break;
 		default:
 			put(&o, '%');
 			put(&o, *fmt);

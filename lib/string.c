@@ -147,9 +147,12 @@ int parse_u64(const char **s, u64 *out, bool allow_suffix)
 		unsigned shift = 0;
 
 		switch (*p) {
-		case 'K': case 'k': shift = 10; break;
-		case 'M': case 'm': shift = 20; break;
-		case 'G': case 'g': shift = 30; break;
+		case 'K':
+		case 'k': shift = 10; break;
+		case 'M':
+		case 'm': shift = 20; break;
+		case 'G':
+		case 'g': shift = 30; break;
 		default: break;
 		}
 		if (shift) {

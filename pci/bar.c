@@ -81,7 +81,9 @@ int pci_size_bar_regs(const struct pci_dev *d, u16 first, unsigned count, struct
 		pci_write16(d, PCI_COMMAND, cmd);
 	for (unsigned i = 0; i < count; i++)
 		if (bars[i].type != PCI_BAR_NONE && (bars[i].size & (bars[i].size - 1)))
-			return pr_err(-EINVAL, "%04x:%02x:%02x.%x: BAR at %#x has size %#llx, not a power of two\n",
+			return pr_err(-EINVAL,
+				      "%04x:%02x:%02x.%x: BAR at %#x has size %#llx, not a power "
+				      "of two\n",
 				      d->seg, d->bus, d->dev, d->fn, first + 4 * i,
 				      (unsigned long long)bars[i].size);
 	return 0;
@@ -109,14 +111,14 @@ static void read_io_window(struct pci_dev *d)
 
 	if (!b && !l) {
 		/* Either closed at 0 or not implemented: read as closed. */
-		d->io_window = (struct pci_window){ 1, 0 };
+		d->io_window = (struct pci_window){1, 0};
 		return;
 	}
 	if (FIELD_GET(PCI_IO_RANGE_TYPE, b) == PCI_IO_RANGE_TYPE_32) {
 		base |= (u64)pci_read16(d, PCI_IO_BASE_UPPER) << 16;
 		limit |= (u64)pci_read16(d, PCI_IO_LIMIT_UPPER) << 16;
 	}
-	d->io_window = (struct pci_window){ base, limit };
+	d->io_window = (struct pci_window){base, limit};
 }
 
 void pci_read_bridge_windows(struct pci_dev *d)
@@ -135,13 +137,13 @@ void pci_read_bridge_windows(struct pci_dev *d)
 		base |= (u64)pci_read32(d, PCI_PREF_BASE_UPPER) << 32;
 		limit |= (u64)pci_read32(d, PCI_PREF_LIMIT_UPPER) << 32;
 	}
-	d->pref_window = (struct pci_window){ base, limit };
+	d->pref_window = (struct pci_window){base, limit};
 	/* Firmware leaves unused windows at 0/0 (or base > limit); address 0 is RAM on every
 	 * machine moat runs on, so a window based there is read as closed. */
 	if (!d->mem_window.base)
-		d->mem_window = (struct pci_window){ 1, 0 };
+		d->mem_window = (struct pci_window){1, 0};
 	if (!d->pref_window.base)
-		d->pref_window = (struct pci_window){ 1, 0 };
+		d->pref_window = (struct pci_window){1, 0};
 }
 
 int pci_write_mem_window(struct pci_dev *br, bool pref, u64 base, u64 limit)
@@ -150,24 +152,27 @@ int pci_write_mem_window(struct pci_dev *br, bool pref, u64 base, u64 limit)
 	u16 reg_limit = pref ? PCI_PREF_LIMIT : PCI_MEM_LIMIT;
 	u16 keep = pref ? pci_read16(br, PCI_PREF_BASE) & PCI_PREF_RANGE_TYPE : 0;
 
-	if (!IS_ALIGNED(base, PCI_WINDOW_MEM_ALIGN) || !IS_ALIGNED(limit + 1, PCI_WINDOW_MEM_ALIGN) ||
-	    limit < base)
+	if (!IS_ALIGNED(base, PCI_WINDOW_MEM_ALIGN) ||
+	    !IS_ALIGNED(limit + 1, PCI_WINDOW_MEM_ALIGN) || limit < base)
 		return pr_err(-EINVAL, "%02x:%02x.%x: window %#llx-%#llx is not 1 MiB granular\n",
 			      br->bus, br->dev, br->fn, (unsigned long long)base,
 			      (unsigned long long)limit);
 	if (limit > 0xffffffffu && !(pref && br->pref_64bit))
-		return pr_err(-ERANGE, "%02x:%02x.%x: window %#llx-%#llx above 4 GiB on a 32-bit window\n",
+		return pr_err(-ERANGE,
+			      "%02x:%02x.%x: window %#llx-%#llx above 4 GiB on a 32-bit window\n",
 			      br->bus, br->dev, br->fn, (unsigned long long)base,
 			      (unsigned long long)limit);
 	if (pref && br->pref_64bit) {
 		pci_write32(br, PCI_PREF_BASE_UPPER, (u32)(base >> 32));
 		pci_write32(br, PCI_PREF_LIMIT_UPPER, (u32)(limit >> 32));
 	}
-	pci_write16(br, reg_base, (u16)(FIELD_PREP(PCI_MEM_RANGE_ADDR, (base >> 20) & 0xfff) | keep));
-	pci_write16(br, reg_limit, (u16)(FIELD_PREP(PCI_MEM_RANGE_ADDR, (limit >> 20) & 0xfff) | keep));
+	pci_write16(br, reg_base,
+		    (u16)(FIELD_PREP(PCI_MEM_RANGE_ADDR, (base >> 20) & 0xfff) | keep));
+	pci_write16(br, reg_limit,
+		    (u16)(FIELD_PREP(PCI_MEM_RANGE_ADDR, (limit >> 20) & 0xfff) | keep));
 	if (pref)
-		br->pref_window = (struct pci_window){ base, limit };
+		br->pref_window = (struct pci_window){base, limit};
 	else
-		br->mem_window = (struct pci_window){ base, limit };
+		br->mem_window = (struct pci_window){base, limit};
 	return 0;
 }

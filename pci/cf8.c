@@ -11,7 +11,8 @@
 
 static void cf8_select(u16 rid, u16 off)
 {
-	outl(CF8_ADDRESS, (u32)(CF8_ENABLE | FIELD_PREP(CF8_RID, rid) | FIELD_PREP(CF8_REG, off >> 2)));
+	outl(CF8_ADDRESS,
+	     (u32)(CF8_ENABLE | FIELD_PREP(CF8_RID, rid) | FIELD_PREP(CF8_REG, off >> 2)));
 }
 
 static u32 cf8_read(void *ctx, u16 seg, u16 rid, u16 off, unsigned width)

@@ -36,7 +36,8 @@ static int cfg_check(u16 seg, u16 rid, u16 off, unsigned width)
 			      PCI_RID_BUS(rid));
 	if ((u32)off + width > size || off % width)
 		return pr_err(-ERANGE,
-			      "%04x:%02x:%02x.%x: config offset %#x width %u refused (space is %u bytes)\n",
+			      "%04x:%02x:%02x.%x: config offset %#x width %u refused (space is %u "
+			      "bytes)\n",
 			      seg, PCI_RID_BUS(rid), PCI_RID_DEV(rid), PCI_RID_FN(rid), off, width,
 			      size);
 	return 0;

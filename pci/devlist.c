@@ -150,20 +150,16 @@ struct pci_dev *pci_sriov_vf(const struct pci_dev *pf, unsigned idx)
 const char *pci_owner_name(const struct pci_owner *o, char *buf, size_t size)
 {
 	switch (o->kind) {
-	case PCI_OWNER_HYPERVISOR:
-		return "hypervisor";
-	case PCI_OWNER_GUEST:
-		snprintf(buf, size, "guest%d", o->guest);
-		return buf;
-	default:
-		return "none";
+	case PCI_OWNER_HYPERVISOR: return "hypervisor";
+	case PCI_OWNER_GUEST: snprintf(buf, size, "guest%d", o->guest); return buf;
+	default: return "none";
 	}
 }
 
 int pci_set_owner(struct pci_dev *d, enum pci_owner_kind kind, int guest)
 {
 	char a[16], b[16];
-	struct pci_owner want = { (u8)kind, kind == PCI_OWNER_GUEST ? guest : 0 };
+	struct pci_owner want = {(u8)kind, kind == PCI_OWNER_GUEST ? guest : 0};
 
 	if (kind == PCI_OWNER_NONE) {
 		pci_release(d);

@@ -75,14 +75,16 @@ int pci_ecam_add(const struct ecam_region *r)
 	int err;
 
 	if (r->bus_end < r->bus_start || !IS_ALIGNED(r->base, MiB))
-		return pr_err(-EINVAL, "ECAM region %#llx segment %u buses %02x-%02x is malformed\n",
+		return pr_err(-EINVAL,
+			      "ECAM region %#llx segment %u buses %02x-%02x is malformed\n",
 			      (unsigned long long)r->base, r->seg, r->bus_start, r->bus_end);
 	if (nr_regions == PCI_MAX_ECAM)
 		return pr_err(-ENOSPC, "more than %u ECAM regions\n", PCI_MAX_ECAM);
 	for (unsigned i = 0; i < nr_regions; i++)
 		if (regions[i].seg == r->seg && r->bus_start <= regions[i].bus_end &&
 		    regions[i].bus_start <= r->bus_end)
-			return pr_err(-EEXIST, "ECAM segment %u buses %02x-%02x overlap an earlier region\n",
+			return pr_err(-EEXIST,
+				      "ECAM segment %u buses %02x-%02x overlap an earlier region\n",
 				      r->seg, r->bus_start, r->bus_end);
 #ifndef MOAT_HOST_TEST
 	err = paging_map_mmio(first, size);
@@ -104,16 +106,16 @@ int pci_ecam_add(const struct ecam_region *r)
 #define Q35_MCH_VENDOR 0x8086
 #define Q35_MCH_DEVICE 0x29c0
 #define Q35_PCIEXBAR 0x60
-#define  Q35_PCIEXBAR_EN BIT(0)
-#define  Q35_PCIEXBAR_LENGTH GENMASK(2, 1)
-#define   Q35_PCIEXBAR_LENGTH_256 0
-#define   Q35_PCIEXBAR_LENGTH_128 1
-#define   Q35_PCIEXBAR_LENGTH_64 2
-#define  Q35_PCIEXBAR_ADDR GENMASK(38, 26)
+#define Q35_PCIEXBAR_EN BIT(0)
+#define Q35_PCIEXBAR_LENGTH GENMASK(2, 1)
+#define Q35_PCIEXBAR_LENGTH_256 0
+#define Q35_PCIEXBAR_LENGTH_128 1
+#define Q35_PCIEXBAR_LENGTH_64 2
+#define Q35_PCIEXBAR_ADDR GENMASK(38, 26)
 
 int pci_ecam_from_q35_mch(struct ecam_region *r)
 {
-	static const unsigned buses[] = { 256, 128, 64 };
+	static const unsigned buses[] = {256, 128, 64};
 	u32 id = pci_cfg_read32_at(0, PCI_RID(0, 0, 0), PCI_VENDOR_ID);
 	u64 bar;
 	unsigned len;

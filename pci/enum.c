@@ -10,9 +10,9 @@
 
 struct scan_state {
 	u16 seg;
-	u8 bus_end;         /* last bus this segment's config access reaches */
-	u8 next_free_bus;   /* for bridges that need bus numbers */
-	u8 seen[256 / 8];   /* buses already scanned */
+	u8 bus_end;	     /* last bus this segment's config access reaches */
+	u8 next_free_bus;    /* for bridges that need bus numbers */
+	u8 seen[256 / 8];    /* buses already scanned */
 	u8 claimed[256 / 8]; /* buses some bridge forwards to (scanned or not) */
 	int found;
 };
@@ -40,7 +40,8 @@ int pci_probe_function(struct pci_dev *d)
 		d->subordinate = pci_read8(d, PCI_SUBORDINATE_BUS);
 		pci_read_bridge_windows(d);
 	} else {
-		pr_warn("%04x:%02x:%02x.%x: header type %u not handled (only 0 and 1); BARs not read\n",
+		pr_warn("%04x:%02x:%02x.%x: header type %u not handled (only 0 and 1); BARs not "
+			"read\n",
 			d->seg, d->bus, d->dev, d->fn, d->header_type);
 		pci_walk_caps(d);
 		return 0;
@@ -105,15 +106,19 @@ static int scan_bridge(struct scan_state *s, struct pci_dev *br, unsigned depth)
 	u8 sec = br->secondary, sub = br->subordinate;
 
 	if (depth >= PCI_MAX_DEPTH)
-		return pr_err(-ELOOP, "%04x:%02x:%02x.%x: bridges nested deeper than %u; not scanned\n",
+		return pr_err(-ELOOP,
+			      "%04x:%02x:%02x.%x: bridges nested deeper than %u; not scanned\n",
 			      br->seg, br->bus, br->dev, br->fn, PCI_MAX_DEPTH);
 	if (sec == 0 || sec <= br->bus || sub < sec || sub > s->bus_end)
 		return assign_bridge_buses(s, br, depth);
 	if (bus_seen(s, sec))
-		return pr_err(-ELOOP, "%04x:%02x:%02x.%x: secondary bus %02x was already scanned; bridge skipped\n",
+		return pr_err(-ELOOP,
+			      "%04x:%02x:%02x.%x: secondary bus %02x was already scanned; bridge "
+			      "skipped\n",
 			      br->seg, br->bus, br->dev, br->fn, sec);
 	if (br->parent && (sec <= br->parent->secondary || sub > br->parent->subordinate))
-		pr_warn("%04x:%02x:%02x.%x: buses %02x-%02x are outside the parent bridge's %02x-%02x\n",
+		pr_warn("%04x:%02x:%02x.%x: buses %02x-%02x are outside the parent bridge's "
+			"%02x-%02x\n",
 			br->seg, br->bus, br->dev, br->fn, sec, sub, br->parent->secondary,
 			br->parent->subordinate);
 	if (s->next_free_bus <= sub)

@@ -12,11 +12,10 @@ static const struct dma_alias_quirk {
 	u16 vendor, device;
 	u8 alias_fn;
 } dma_alias_quirks[] = {
-	{ 0x1b4b, 0x9120, 1 }, { 0x1b4b, 0x9123, 1 }, { 0x1b4b, 0x9125, 1 },
-	{ 0x1b4b, 0x9128, 1 }, { 0x1b4b, 0x9130, 1 }, { 0x1b4b, 0x9170, 1 },
-	{ 0x1b4b, 0x9172, 1 }, { 0x1b4b, 0x917a, 1 }, { 0x1b4b, 0x9182, 1 },
-	{ 0x1b4b, 0x91a0, 1 }, { 0x1b4b, 0x9220, 1 }, { 0x1b4b, 0x9230, 1 },
-	{ 0x1180, 0xe832, 0 }, { 0x1180, 0xe476, 0 },
+	{0x1b4b, 0x9120, 1}, {0x1b4b, 0x9123, 1}, {0x1b4b, 0x9125, 1}, {0x1b4b, 0x9128, 1},
+	{0x1b4b, 0x9130, 1}, {0x1b4b, 0x9170, 1}, {0x1b4b, 0x9172, 1}, {0x1b4b, 0x917a, 1},
+	{0x1b4b, 0x9182, 1}, {0x1b4b, 0x91a0, 1}, {0x1b4b, 0x9220, 1}, {0x1b4b, 0x9230, 1},
+	{0x1180, 0xe832, 0}, {0x1180, 0xe476, 0},
 };
 
 static struct {
@@ -111,19 +110,16 @@ bool pci_acs_isolated(const struct pci_dev *d)
 	switch (d->pcie.port_type) {
 	case PCIE_TYPE_PCI_TO_PCIE:
 	case PCIE_TYPE_PCIE_TO_PCI:
-	case PCIE_TYPE_RC_EVENT_COLLECTOR:
-		return false;
+	case PCIE_TYPE_RC_EVENT_COLLECTOR: return false;
 	case PCIE_TYPE_DOWNSTREAM:
-	case PCIE_TYPE_ROOT_PORT:
-		return acs_flags_enabled(d);
+	case PCIE_TYPE_ROOT_PORT: return acs_flags_enabled(d);
 	case PCIE_TYPE_ENDPOINT:
 	case PCIE_TYPE_UPSTREAM:
 	case PCIE_TYPE_LEGACY_ENDPOINT:
 	case PCIE_TYPE_RC_INTEGRATED:
 		/* ACS matters for peers only inside a multi-function device (6.12.1.2). */
 		return is_multifunction(d) ? acs_flags_enabled(d) : true;
-	default:
-		return true;
+	default: return true;
 	}
 }
 
@@ -161,7 +157,8 @@ static const struct pci_dev *alias_bridge(const struct pci_dev *d, u16 *rid)
 static const struct dma_alias_quirk *alias_quirk(const struct pci_dev *d)
 {
 	for (unsigned i = 0; i < ARRAY_SIZE(dma_alias_quirks); i++)
-		if (dma_alias_quirks[i].vendor == d->vendor && dma_alias_quirks[i].device == d->device)
+		if (dma_alias_quirks[i].vendor == d->vendor &&
+		    dma_alias_quirks[i].device == d->device)
 			return &dma_alias_quirks[i];
 	return NULL;
 }
@@ -178,7 +175,8 @@ static void join_sibling_ports(struct pci_dev *d)
 
 		if (t != d && t->present && t->parent == d->parent && is_pcie(t) &&
 		    t->pcie.port_type == PCIE_TYPE_DOWNSTREAM)
-			join(d, t, "switch downstream port %s without ACS reaches its sibling ports", d);
+			join(d, t,
+			     "switch downstream port %s without ACS reaches its sibling ports", d);
 	}
 }
 
@@ -190,8 +188,10 @@ static void group_device(struct pci_dev *d)
 
 	b = alias_bridge(d, &rid);
 	if (b) {
-		join(d, b, is_pcie(b) ? "requester ID aliased by PCIe-to-PCI bridge %s"
-				      : "requester ID aliased by conventional PCI bridge %s", b);
+		join(d, b,
+		     is_pcie(b) ? "requester ID aliased by PCIe-to-PCI bridge %s"
+				: "requester ID aliased by conventional PCI bridge %s",
+		     b);
 		return;
 	}
 	for (b = d->parent; b; b = b->parent) {
@@ -226,8 +226,8 @@ int pci_groups_compute(void)
 	g.nr_groups = 0;
 	g.valid = false;
 	if (g.nr_devs > PCI_MAX_DEVS)
-		return pr_err(-E2BIG, "%u functions, more than the %u groups can track\n", g.nr_devs,
-			      PCI_MAX_DEVS);
+		return pr_err(-E2BIG, "%u functions, more than the %u groups can track\n",
+			      g.nr_devs, PCI_MAX_DEVS);
 	for (unsigned i = 0; i < g.nr_devs; i++) {
 		g.parent[i] = (u16)i;
 		g.reason[i][0] = 0;
@@ -332,7 +332,8 @@ int pci_group_check_assignment(struct pci_dev *const *devs, unsigned n, char *wh
 			return -ENODEV;
 		}
 		if (is_bridge(devs[i])) {
-			snprintf(why, size, "%s is a bridge; bridges stay with the hypervisor", bdf);
+			snprintf(why, size, "%s is a bridge; bridges stay with the hypervisor",
+				 bdf);
 			return -EPERM;
 		}
 		for (unsigned k = 0; k < g.nr_devs; k++) {
@@ -343,9 +344,11 @@ int pci_group_check_assignment(struct pci_dev *const *devs, unsigned n, char *wh
 				continue;
 			fmt_bdf(m, mbdf, sizeof(mbdf));
 			snprintf(why, size,
-				 "%s is in isolation group %u with %s (owned by %s), which would not "
+				 "%s is in isolation group %u with %s (owned by %s), which would "
+				 "not "
 				 "go along: %s",
-				 bdf, grp->id, mbdf, pci_owner_name(&m->owner, owner, sizeof(owner)),
+				 bdf, grp->id, mbdf,
+				 pci_owner_name(&m->owner, owner, sizeof(owner)),
 				 grp->reason[0] ? grp->reason : "same group");
 			return -EBUSY;
 		}
@@ -397,9 +400,7 @@ int pci_groups_build(void)
 	struct pci_dev *d;
 	int err;
 
-	pci_for_each_dev(d)
-		if (d->present)
-			pci_acs_enable(d);
+	pci_for_each_dev(d) if (d->present) pci_acs_enable(d);
 	err = pci_groups_compute();
 	if (err)
 		return err;

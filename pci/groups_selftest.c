@@ -28,16 +28,18 @@ SELFTEST_ORDER(st_groups_cover, "pci", "groups-cover-every-function", 60)
 	struct pci_dev *d;
 	unsigned present = 0, in_groups = 0;
 
-	pci_for_each_dev(d) {
+	pci_for_each_dev(d)
+	{
 		if (!d->present)
 			continue;
 		present++;
 		CHECK(ctx, pci_group_of(d), "%02x:%02x.%x has no group", d->bus, d->dev, d->fn);
 		if (d->ecap_acs)
-			CHECK(ctx, (d->acs.ctrl & (d->acs.cap & PCI_ACS_ISOLATION)) ==
-					   (d->acs.cap & PCI_ACS_ISOLATION),
-			      "%02x:%02x.%x ACS control %#x lacks offered bits of %#x", d->bus, d->dev,
-			      d->fn, d->acs.ctrl, d->acs.cap);
+			CHECK(ctx,
+			      (d->acs.ctrl & (d->acs.cap & PCI_ACS_ISOLATION)) ==
+				      (d->acs.cap & PCI_ACS_ISOLATION),
+			      "%02x:%02x.%x ACS control %#x lacks offered bits of %#x", d->bus,
+			      d->dev, d->fn, d->acs.ctrl, d->acs.cap);
 	}
 	for (unsigned i = 0; i < pci_group_count(); i++)
 		in_groups += pci_group_at(i)->nr;
@@ -52,7 +54,8 @@ SELFTEST_ORDER(st_groups_vfs_alone, "pci", "groups-vf-alone-under-acs", 60)
 	struct pci_dev *d;
 	unsigned checked = 0;
 
-	pci_for_each_dev(d) {
+	pci_for_each_dev(d)
+	{
 		bool isolated = true;
 
 		if (!d->present || !d->is_vf)
@@ -91,7 +94,8 @@ SELFTEST_ORDER(st_groups_split_refused, "pci", "group-split-refused", 60)
 		multi++;
 		err = pci_group_check_assignment(ep, 1, why, sizeof(why));
 		CHECK(ctx, err == -EBUSY, "one member of group %u accepted (%d)", g->id, err);
-		CHECK(ctx, strstr(why, "group") != NULL, "refusal does not name the group: %s", why);
+		CHECK(ctx, strstr(why, "group") != NULL, "refusal does not name the group: %s",
+		      why);
 		err = pci_group_check_assignment(ep, n, why, sizeof(why));
 		CHECK(ctx, err == 0, "whole group %u refused: %s", g->id, why);
 		(void)hv_member;

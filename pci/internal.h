@@ -10,19 +10,19 @@
 #define PCI_VENDOR_ID 0x00
 #define PCI_DEVICE_ID 0x02
 #define PCI_STATUS 0x06
-#define  PCI_STATUS_CAP_LIST BIT(4)
+#define PCI_STATUS_CAP_LIST BIT(4)
 #define PCI_REVISION 0x08
 #define PCI_CLASS_REVISION 0x08
-#define  PCI_CLASS_MASK GENMASK(31, 8)
-#define  PCI_REVISION_MASK GENMASK(7, 0)
+#define PCI_CLASS_MASK GENMASK(31, 8)
+#define PCI_REVISION_MASK GENMASK(7, 0)
 #define PCI_HEADER_TYPE 0x0e
-#define  PCI_HEADER_TYPE_MASK GENMASK(6, 0)
-#define  PCI_HEADER_MULTIFUNCTION BIT(7)
+#define PCI_HEADER_TYPE_MASK GENMASK(6, 0)
+#define PCI_HEADER_MULTIFUNCTION BIT(7)
 #define PCI_BAR0 0x10
 #define PCI_BAR_SPACE_IO BIT(0)
 #define PCI_BAR_MEM_TYPE GENMASK(2, 1)
-#define  PCI_BAR_MEM_TYPE_32 0
-#define  PCI_BAR_MEM_TYPE_64 2
+#define PCI_BAR_MEM_TYPE_32 0
+#define PCI_BAR_MEM_TYPE_64 2
 #define PCI_BAR_PREFETCH BIT(3)
 #define PCI_BAR_IO_MASK GENMASK(31, 2)
 #define PCI_BAR_MEM_MASK GENMASK(31, 4)
@@ -40,17 +40,17 @@
 #define PCI_SUBORDINATE_BUS 0x1a
 #define PCI_IO_BASE 0x1c
 #define PCI_IO_LIMIT 0x1d
-#define  PCI_IO_RANGE_TYPE GENMASK(3, 0)
-#define  PCI_IO_RANGE_TYPE_32 0x1
-#define  PCI_IO_RANGE_ADDR GENMASK(7, 4)  /* address bits 15:12 */
+#define PCI_IO_RANGE_TYPE GENMASK(3, 0)
+#define PCI_IO_RANGE_TYPE_32 0x1
+#define PCI_IO_RANGE_ADDR GENMASK(7, 4) /* address bits 15:12 */
 #define PCI_MEM_BASE 0x20
 #define PCI_MEM_LIMIT 0x22
-#define  PCI_MEM_RANGE_ADDR GENMASK(15, 4) /* address bits 31:20 */
+#define PCI_MEM_RANGE_ADDR GENMASK(15, 4) /* address bits 31:20 */
 #define PCI_PREF_BASE 0x24
 #define PCI_PREF_LIMIT 0x26
-#define  PCI_PREF_RANGE_TYPE GENMASK(3, 0)
-#define  PCI_PREF_RANGE_TYPE_64 0x1
-#define  PCI_PREF_RANGE_ADDR GENMASK(15, 4) /* address bits 31:20 */
+#define PCI_PREF_RANGE_TYPE GENMASK(3, 0)
+#define PCI_PREF_RANGE_TYPE_64 0x1
+#define PCI_PREF_RANGE_ADDR GENMASK(15, 4) /* address bits 31:20 */
 #define PCI_PREF_BASE_UPPER 0x28
 #define PCI_PREF_LIMIT_UPPER 0x2c
 #define PCI_IO_BASE_UPPER 0x30
@@ -58,14 +58,14 @@
 
 /* SR-IOV extended capability, registers relative to its offset. */
 #define SRIOV_CAP 0x04
-#define  SRIOV_CAP_VF_MIGRATION BIT(0)
-#define  SRIOV_CAP_ARI_PRESERVED BIT(1)
+#define SRIOV_CAP_VF_MIGRATION BIT(0)
+#define SRIOV_CAP_ARI_PRESERVED BIT(1)
 #define SRIOV_CTRL 0x08
-#define  SRIOV_CTRL_VFE BIT(0)        /* VF Enable */
-#define  SRIOV_CTRL_VFM BIT(1)        /* VF Migration Enable */
-#define  SRIOV_CTRL_INTR BIT(2)
-#define  SRIOV_CTRL_MSE BIT(3)        /* VF Memory Space Enable */
-#define  SRIOV_CTRL_ARI BIT(4)        /* ARI Capable Hierarchy */
+#define SRIOV_CTRL_VFE BIT(0) /* VF Enable */
+#define SRIOV_CTRL_VFM BIT(1) /* VF Migration Enable */
+#define SRIOV_CTRL_INTR BIT(2)
+#define SRIOV_CTRL_MSE BIT(3) /* VF Memory Space Enable */
+#define SRIOV_CTRL_ARI BIT(4) /* ARI Capable Hierarchy */
 #define SRIOV_STATUS 0x0a
 #define SRIOV_INITIAL_VFS 0x0c
 #define SRIOV_TOTAL_VFS 0x0e
@@ -76,7 +76,7 @@
 #define SRIOV_VF_DID 0x1a
 #define SRIOV_SUP_PGSIZE 0x1c
 #define SRIOV_SYS_PGSIZE 0x20
-#define  SRIOV_PGSIZE_4K BIT(0)        /* bit n: page size 2^(n+12) */
+#define SRIOV_PGSIZE_4K BIT(0) /* bit n: page size 2^(n+12) */
 #define SRIOV_BAR0 0x24
 
 #define PCI_WINDOW_MEM_ALIGN (1 * MiB)
@@ -153,8 +153,7 @@ void pci_root_apertures_reset(void);
 /* A [base, base+size) range inside the memory (or prefetchable, if pref) window of `br`
  * (NULL = root bus of seg), aligned, below `max` + 1; windows grow up the hierarchy when
  * there is no room. Returns 0 and *out, -ENOSPC with a message when nothing fits. */
-int pci_alloc_mmio(u16 seg, struct pci_dev *br, u64 size, u64 align, u64 max, bool pref,
-		   u64 *out);
+int pci_alloc_mmio(u16 seg, struct pci_dev *br, u64 size, u64 align, u64 max, bool pref, u64 *out);
 /* Whether [base, base+size) lies inside what `br` forwards and overlaps no BAR or window
  * of any other function (`self` is ignored: its VF BARs are being placed). */
 bool pci_mmio_range_usable(u16 seg, struct pci_dev *br, const struct pci_dev *self, u64 base,

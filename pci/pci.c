@@ -28,7 +28,7 @@ static unsigned carve(struct range *r, unsigned n, unsigned max, u64 b, u64 e)
 			continue;
 		if (b > r[i].base && e < r[i].end) {
 			if (n < max) {
-				r[n] = (struct range){ e, r[i].end };
+				r[n] = (struct range){e, r[i].end};
 				n++;
 			}
 			r[i].end = b;
@@ -55,7 +55,7 @@ int pci_apertures_from_memmap(const struct mem_range *mem, unsigned nr_mem,
 	for (unsigned i = 0; i < nr_mem; i++)
 		if (is_ram(mem[i].type) && mem[i].base < PCI_HOLE_END)
 			top = MAX(top, mem[i].base + mem[i].length);
-	r[0] = (struct range){ ALIGN_UP(top, PCI_WINDOW_MEM_ALIGN), PCI_HOLE_END };
+	r[0] = (struct range){ALIGN_UP(top, PCI_WINDOW_MEM_ALIGN), PCI_HOLE_END};
 	if (r[0].base >= r[0].end)
 		return pr_err(-ENOSPC, "no PCI hole below 4 GiB (RAM reaches %#llx)\n",
 			      (unsigned long long)top);
@@ -87,8 +87,8 @@ static void config_access_init(const struct acpi_mcfg_segment *mcfg, unsigned nr
 	pci_ecam_reset();
 	nr_ecam = 0;
 	for (unsigned i = 0; i < nr_mcfg && nr_ecam < PCI_MAX_ECAM; i++) {
-		struct ecam_region r = { mcfg[i].base, mcfg[i].segment, mcfg[i].bus_start,
-					 mcfg[i].bus_end };
+		struct ecam_region r = {mcfg[i].base, mcfg[i].segment, mcfg[i].bus_start,
+					mcfg[i].bus_end};
 
 		if (pci_ecam_add(&r) == 0)
 			ecam[nr_ecam++] = r;
@@ -104,7 +104,8 @@ static void config_access_init(const struct acpi_mcfg_segment *mcfg, unsigned nr
 		pci_cfg_set_backend(&pci_ecam_ops, NULL);
 		return;
 	}
-	pr_warn("no ECAM: CF8/CFC only, first 256 bytes of config space (no extended capabilities, no SR-IOV)\n");
+	pr_warn("no ECAM: CF8/CFC only, first 256 bytes of config space (no extended capabilities, "
+		"no SR-IOV)\n");
 }
 
 static void claim_infrastructure(void)
@@ -149,7 +150,8 @@ int pci_init(const struct acpi_mcfg_segment *mcfg, unsigned nr_mcfg, const struc
 	pci_apertures_from_memmap(mem, nr_mem, ecam, nr_ecam);
 	if (nr_ecam) {
 		for (unsigned i = 0; i < nr_ecam; i++) {
-			int r = pci_enumerate_segment(ecam[i].seg, ecam[i].bus_start, ecam[i].bus_end);
+			int r = pci_enumerate_segment(ecam[i].seg, ecam[i].bus_start,
+						      ecam[i].bus_end);
 
 			found += r > 0 ? r : 0;
 		}

@@ -24,10 +24,10 @@ static const char *port_type_name(u8 t)
 	}
 }
 
-#define APPEND(buf, n, ...)                                                          \
-	do {                                                                         \
-		if ((size_t)(n) < sizeof(buf))                                       \
-			(n) += snprintf((buf) + (n), sizeof(buf) - (size_t)(n), __VA_ARGS__); \
+#define APPEND(buf, n, ...)                                                                        \
+	do {                                                                                       \
+		if ((size_t)(n) < sizeof(buf))                                                     \
+			(n) += snprintf((buf) + (n), sizeof(buf) - (size_t)(n), __VA_ARGS__);      \
 	} while (0)
 
 static void print_caps(const struct pci_dev *d)

@@ -7,11 +7,11 @@
 
 /* PCI Express capability: Device Capabilities, Control, Status. */
 #define PCI_EXP_DEVCAP 0x04
-#define  PCI_EXP_DEVCAP_FLR BIT(28)
+#define PCI_EXP_DEVCAP_FLR BIT(28)
 #define PCI_EXP_DEVCTL 0x08
-#define  PCI_EXP_DEVCTL_BCR_FLR BIT(15)
+#define PCI_EXP_DEVCTL_BCR_FLR BIT(15)
 #define PCI_EXP_DEVSTA 0x0a
-#define  PCI_EXP_DEVSTA_TRPND BIT(5)
+#define PCI_EXP_DEVSTA_TRPND BIT(5)
 
 #define FLR_PENDING_TIMEOUT_US 100000
 #define FLR_WAIT_MS 100
@@ -26,7 +26,8 @@ int pci_flr(struct pci_dev *d)
 			      d->seg, d->bus, d->dev, d->fn);
 	if (!WAIT_US(!(pci_read16(d, pos + PCI_EXP_DEVSTA) & PCI_EXP_DEVSTA_TRPND),
 		     FLR_PENDING_TIMEOUT_US))
-		pr_warn("%04x:%02x:%02x.%x: transactions still pending after %u ms; resetting anyway\n",
+		pr_warn("%04x:%02x:%02x.%x: transactions still pending after %u ms; resetting "
+			"anyway\n",
 			d->seg, d->bus, d->dev, d->fn, FLR_PENDING_TIMEOUT_US / 1000);
 	pci_write16(d, pos + PCI_EXP_DEVCTL,
 		    pci_read16(d, pos + PCI_EXP_DEVCTL) | PCI_EXP_DEVCTL_BCR_FLR);

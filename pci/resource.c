@@ -26,7 +26,7 @@ int pci_root_aperture_add(u16 seg, u64 base, u64 limit)
 			      (unsigned long long)base, (unsigned long long)limit);
 	if (nr_apertures == PCI_MAX_APERTURES)
 		return pr_err(-ENOSPC, "more than %u root apertures\n", PCI_MAX_APERTURES);
-	apertures[nr_apertures++] = (struct aperture){ seg, base, limit };
+	apertures[nr_apertures++] = (struct aperture){seg, base, limit};
 	return 0;
 }
 
@@ -44,12 +44,12 @@ static u64 collision(u16 seg, const struct pci_dev *br, const struct pci_dev *se
 {
 	u64 end = 0, start = ~0ULL;
 
-#define TAKEN(b, sz)                                                       \
-	do {                                                               \
-		if (overlaps(base, size, (b), (sz))) {                     \
-			end = MAX(end, (b) + (sz));                        \
-			start = MIN(start, (u64)(b));                      \
-		}                                                          \
+#define TAKEN(b, sz)                                                                               \
+	do {                                                                                       \
+		if (overlaps(base, size, (b), (sz))) {                                             \
+			end = MAX(end, (b) + (sz));                                                \
+			start = MIN(start, (u64)(b));                                              \
+		}                                                                                  \
 	} while (0)
 	for (unsigned i = 0; i < pci_dev_count(); i++) {
 		const struct pci_dev *d = pci_dev_at(i);
@@ -62,7 +62,8 @@ static u64 collision(u16 seg, const struct pci_dev *br, const struct pci_dev *se
 				TAKEN(d->bar[b].base, d->bar[b].size);
 		if (d->header_type == 1) {
 			if (pci_window_open(&d->mem_window))
-				TAKEN(d->mem_window.base, d->mem_window.limit - d->mem_window.base + 1);
+				TAKEN(d->mem_window.base,
+				      d->mem_window.limit - d->mem_window.base + 1);
 			if (pci_window_open(&d->pref_window))
 				TAKEN(d->pref_window.base,
 				      d->pref_window.limit - d->pref_window.base + 1);
@@ -81,8 +82,8 @@ static u64 collision(u16 seg, const struct pci_dev *br, const struct pci_dev *se
 	return end;
 }
 
-static u64 collision_end(u16 seg, const struct pci_dev *br, const struct pci_dev *self,
-			 u64 base, u64 size)
+static u64 collision_end(u16 seg, const struct pci_dev *br, const struct pci_dev *self, u64 base,
+			 u64 size)
 {
 	return collision(seg, br, self, base, size, NULL);
 }
@@ -95,8 +96,7 @@ static bool range_taken(u16 seg, const struct pci_dev *br, const struct pci_dev 
 
 /* The windows of `br` an allocation of this kind may use, best first: a prefetchable
  * request prefers the prefetchable window unless that one lies beyond `max`. */
-static unsigned candidate_windows(struct pci_dev *br, bool pref, u64 max,
-				  struct pci_window *ws[2])
+static unsigned candidate_windows(struct pci_dev *br, bool pref, u64 max, struct pci_window *ws[2])
 {
 	unsigned n = 0;
 	bool pref_ok = !pci_window_open(&br->pref_window) || br->pref_window.limit <= max;
@@ -241,8 +241,8 @@ static int ensure_forwarded(u16 seg, struct pci_dev *br, u64 base, u64 limit, bo
 
 /* Where a window of `br` could grow to hold `size` more bytes: just above what is used at
  * its top, or anywhere in the parent when the window is closed. */
-static int alloc_by_growing(u16 seg, struct pci_dev *br, struct pci_window *w, u64 size,
-			    u64 align, u64 max, bool pref, u64 *out)
+static int alloc_by_growing(u16 seg, struct pci_dev *br, struct pci_window *w, u64 size, u64 align,
+			    u64 max, bool pref, u64 *out)
 {
 	u64 wa = MAX(align, PCI_WINDOW_MEM_ALIGN), start, limit;
 	int err;
@@ -264,10 +264,10 @@ static int alloc_by_growing(u16 seg, struct pci_dev *br, struct pci_window *w, u
 	/* A fresh window (or a moved one, when nothing of the old window is in use). */
 	if (pci_window_open(w) && range_taken(seg, br, NULL, w->base, w->limit - w->base + 1))
 		return -ENOSPC;
-	if (alloc_mmio(seg, br->parent, ALIGN_UP(size, PCI_WINDOW_MEM_ALIGN), wa, max,
-				 pref, &start))
+	if (alloc_mmio(seg, br->parent, ALIGN_UP(size, PCI_WINDOW_MEM_ALIGN), wa, max, pref,
+		       &start))
 		return -ENOSPC;
-	*w = (struct pci_window){ 1, 0 };
+	*w = (struct pci_window){1, 0};
 	err = pci_write_mem_window(br, w == &br->pref_window, start,
 				   start + ALIGN_UP(size, PCI_WINDOW_MEM_ALIGN) - 1);
 	if (err)
@@ -306,8 +306,7 @@ static int alloc_mmio(u16 seg, struct pci_dev *br, u64 size, u64 align, u64 max,
 	return -ENOSPC;
 }
 
-int pci_alloc_mmio(u16 seg, struct pci_dev *br, u64 size, u64 align, u64 max, bool pref,
-		   u64 *out)
+int pci_alloc_mmio(u16 seg, struct pci_dev *br, u64 size, u64 align, u64 max, bool pref, u64 *out)
 {
 	if (!size || !align || (align & (align - 1)))
 		return pr_err(-EINVAL, "allocation of %#llx bytes with alignment %#llx\n",
@@ -315,10 +314,14 @@ int pci_alloc_mmio(u16 seg, struct pci_dev *br, u64 size, u64 align, u64 max, bo
 	if (alloc_mmio(seg, br, size, align, max, pref, out) == 0)
 		return 0;
 	if (!br)
-		return pr_err(-ENOSPC, "no room for %#llx bytes (aligned %#llx, below %#llx) on the root bus of segment %u\n",
+		return pr_err(-ENOSPC,
+			      "no room for %#llx bytes (aligned %#llx, below %#llx) on the root "
+			      "bus of segment %u\n",
 			      (unsigned long long)size, (unsigned long long)align,
 			      (unsigned long long)max + 1, seg);
-	return pr_err(-ENOSPC, "no room for %#llx bytes (aligned %#llx, below %#llx) behind %02x:%02x.%x, even growing the windows above it\n",
-		      (unsigned long long)size, (unsigned long long)align, (unsigned long long)max + 1,
-		      br->bus, br->dev, br->fn);
+	return pr_err(-ENOSPC,
+		      "no room for %#llx bytes (aligned %#llx, below %#llx) behind %02x:%02x.%x, "
+		      "even growing the windows above it\n",
+		      (unsigned long long)size, (unsigned long long)align,
+		      (unsigned long long)max + 1, br->bus, br->dev, br->fn);
 }

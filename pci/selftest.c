@@ -29,8 +29,8 @@ SELFTEST(st_pci_cfg_bounds, "pci", "config-access-bounded")
 	      "misaligned dword not refused");
 	CHECK(ctx, pci_cfg_write(hb->seg, hb->rid, 0xfff, 2, 0) == -ERANGE,
 	      "write across the end not refused");
-	CHECK(ctx, pci_cfg_read(hb->seg, hb->rid, 0, 4, &v) == 0 &&
-		   (v & 0xffff) == hb->vendor, "in-range read failed (%#x)", v);
+	CHECK(ctx, pci_cfg_read(hb->seg, hb->rid, 0, 4, &v) == 0 && (v & 0xffff) == hb->vendor,
+	      "in-range read failed (%#x)", v);
 }
 
 /* Sizing put every BAR back: the registers still hold the recorded addresses. */
@@ -39,7 +39,8 @@ SELFTEST(st_pci_bars_restored, "pci", "bar-sizing-restores")
 	struct pci_dev *d;
 	unsigned checked = 0;
 
-	pci_for_each_dev(d) {
+	pci_for_each_dev(d)
+	{
 		if (!d->present || d->is_vf || d->header_type > 1)
 			continue;
 		for (unsigned b = 0; b < PCI_NR_BARS; b++) {
@@ -65,7 +66,8 @@ SELFTEST(st_pci_caps, "pci", "capabilities-decoded")
 {
 	struct pci_dev *d;
 
-	pci_for_each_dev(d) {
+	pci_for_each_dev(d)
+	{
 		if (!d->present)
 			continue;
 		CHECK(ctx, !d->cap_list_broken, "%02x:%02x.%x capability list malformed", d->bus,
@@ -73,9 +75,10 @@ SELFTEST(st_pci_caps, "pci", "capabilities-decoded")
 		CHECK(ctx, pci_cap_find(d, PCI_CAP_PCIE) == d->cap_pcie,
 		      "%02x:%02x.%x PCIe capability lookup disagrees", d->bus, d->dev, d->fn);
 		if (d->cap_msix)
-			CHECK(ctx, d->msix.table_bir < PCI_NR_BARS &&
-				   d->bar[d->msix.table_bir].type != PCI_BAR_NONE &&
-				   d->msix.table_offset < d->bar[d->msix.table_bir].size,
+			CHECK(ctx,
+			      d->msix.table_bir < PCI_NR_BARS &&
+				      d->bar[d->msix.table_bir].type != PCI_BAR_NONE &&
+				      d->msix.table_offset < d->bar[d->msix.table_bir].size,
 			      "%02x:%02x.%x MSI-X table %u:%#x is outside its BAR", d->bus, d->dev,
 			      d->fn, d->msix.table_bir, d->msix.table_offset);
 	}
@@ -85,9 +88,7 @@ SELFTEST(st_pci_owner, "pci", "owner-exclusive")
 {
 	struct pci_dev *d = NULL;
 
-	pci_for_each_dev(d)
-		if (d->present && d->owner.kind == PCI_OWNER_NONE)
-			break;
+	pci_for_each_dev(d) if (d->present && d->owner.kind == PCI_OWNER_NONE) break;
 	if (!d || d->owner.kind != PCI_OWNER_NONE) {
 		st_skip(ctx, "no unowned function to try");
 		return;
@@ -104,9 +105,7 @@ static struct pci_dev *first_sriov_pf(void)
 {
 	struct pci_dev *d;
 
-	pci_for_each_dev(d)
-		if (d->present && d->sriov)
-			return d;
+	pci_for_each_dev(d) if (d->present && d->sriov) return d;
 	return NULL;
 }
 
@@ -119,7 +118,8 @@ SELFTEST(st_sriov_enabled, "sriov", "vfs-enabled")
 		st_skip(ctx, "no SR-IOV capable function on this machine");
 		return;
 	}
-	pci_for_each_dev(pf) {
+	pci_for_each_dev(pf)
+	{
 		const struct pci_sriov *iov = pf->sriov;
 		u16 ctrl;
 
@@ -128,18 +128,22 @@ SELFTEST(st_sriov_enabled, "sriov", "vfs-enabled")
 		pfs++;
 		ctrl = pci_read16(pf, iov->pos + SRIOV_CTRL);
 		CHECK(ctx, iov->enabled && (ctrl & SRIOV_CTRL_VFE) && (ctrl & SRIOV_CTRL_MSE),
-		      "%02x:%02x.%x VF Enable/MSE not set (ctrl %#x)", pf->bus, pf->dev, pf->fn, ctrl);
+		      "%02x:%02x.%x VF Enable/MSE not set (ctrl %#x)", pf->bus, pf->dev, pf->fn,
+		      ctrl);
 		if (pf->fn == 0)
 			CHECK(ctx, !!(ctrl & SRIOV_CTRL_ARI) == pci_sriov_ari_hierarchy(pf),
-			      "%02x:%02x.%x ARI Capable Hierarchy %s, port above %s ARI",
-			      pf->bus, pf->dev, pf->fn, ctrl & SRIOV_CTRL_ARI ? "set" : "clear",
+			      "%02x:%02x.%x ARI Capable Hierarchy %s, port above %s ARI", pf->bus,
+			      pf->dev, pf->fn, ctrl & SRIOV_CTRL_ARI ? "set" : "clear",
 			      pci_sriov_ari_hierarchy(pf) ? "forwards" : "does not forward");
 		CHECK(ctx, iov->num_vfs == pci_sriov_configured_vfs(pf),
 		      "%02x:%02x.%x has %u VFs, configuration asks %u", pf->bus, pf->dev, pf->fn,
 		      iov->num_vfs, pci_sriov_configured_vfs(pf));
 		for (unsigned i = 0; i < iov->num_vfs; i++)
-			CHECK(ctx, pci_sriov_vf(pf, i) && pci_find_rid(pf->seg, pci_sriov_vf(pf, i)->rid),
-			      "VF %u of %02x:%02x.%x not in the device list", i, pf->bus, pf->dev, pf->fn);
+			CHECK(ctx,
+			      pci_sriov_vf(pf, i) &&
+				      pci_find_rid(pf->seg, pci_sriov_vf(pf, i)->rid),
+			      "VF %u of %02x:%02x.%x not in the device list", i, pf->bus, pf->dev,
+			      pf->fn);
 	}
 	CHECK(ctx, pfs > 0, "no PF");
 }
@@ -154,7 +158,8 @@ SELFTEST(st_sriov_vf_config, "sriov", "vf-config-reachable")
 		st_skip(ctx, "no VF enabled");
 		return;
 	}
-	pci_for_each_dev(pf) {
+	pci_for_each_dev(pf)
+	{
 		if (!pf->present || !pf->sriov)
 			continue;
 		for (unsigned i = 0; i < pf->sriov->num_vfs; i++) {
@@ -165,8 +170,8 @@ SELFTEST(st_sriov_vf_config, "sriov", "vf-config-reachable")
 			      "VF %02x:%02x.%x vendor/device read %#x", vf->bus, vf->dev, vf->fn,
 			      pci_read32(vf, PCI_VENDOR_ID));
 			CHECK(ctx, cr != 0xffffffffu && FIELD_GET(PCI_CLASS_MASK, cr) == pf->class,
-			      "VF %02x:%02x.%x class/revision %#x (PF class %06x)", vf->bus, vf->dev,
-			      vf->fn, cr, pf->class);
+			      "VF %02x:%02x.%x class/revision %#x (PF class %06x)", vf->bus,
+			      vf->dev, vf->fn, cr, pf->class);
 			CHECK(ctx, vf->cap_msix && pci_cap_find(vf, PCI_CAP_MSIX) == vf->cap_msix,
 			      "VF %02x:%02x.%x has no MSI-X capability", vf->bus, vf->dev, vf->fn);
 		}
@@ -181,7 +186,8 @@ SELFTEST(st_sriov_vf_bars, "sriov", "vf-bars-placed")
 		st_skip(ctx, "no VF enabled");
 		return;
 	}
-	pci_for_each_dev(pf) {
+	pci_for_each_dev(pf)
+	{
 		const struct pci_sriov *iov = pf->sriov;
 
 		if (!pf->present || !iov)
@@ -196,19 +202,23 @@ SELFTEST(st_sriov_vf_bars, "sriov", "vf-bars-placed")
 			reg = pci_read32(pf, iov->pos + SRIOV_BAR0 + 4 * b) & PCI_BAR_MEM_MASK;
 			if (vb->type == PCI_BAR_MEM64)
 				reg |= (u64)pci_read32(pf, iov->pos + SRIOV_BAR0 + 4 * b + 4) << 32;
-			CHECK(ctx, reg == vb->base && vb->base, "VF BAR%u register %#llx, placed %#llx",
-			      b, (unsigned long long)reg, (unsigned long long)vb->base);
+			CHECK(ctx, reg == vb->base && vb->base,
+			      "VF BAR%u register %#llx, placed %#llx", b, (unsigned long long)reg,
+			      (unsigned long long)vb->base);
 			CHECK(ctx, !pci_sriov_vf_bars_below_4g(pf) || end <= 0xffffffffu,
-			      "VF BAR%u ends at %#llx, above 4 GiB, on a device that needs it below",
+			      "VF BAR%u ends at %#llx, above 4 GiB, on a device that needs it "
+			      "below",
 			      b, (unsigned long long)end);
 			if (pf->parent) {
 				const struct pci_window *m = &pf->parent->mem_window;
 				const struct pci_window *p = &pf->parent->pref_window;
-				bool in = (pci_window_open(m) && vb->base >= m->base && end <= m->limit) ||
-					  (pci_window_open(p) && vb->base >= p->base && end <= p->limit);
+				bool in = (pci_window_open(m) && vb->base >= m->base &&
+					   end <= m->limit) ||
+					  (pci_window_open(p) && vb->base >= p->base &&
+					   end <= p->limit);
 
-				CHECK(ctx, in, "VF BAR%u %#llx-%#llx outside the bridge's windows", b,
-				      (unsigned long long)vb->base, (unsigned long long)end);
+				CHECK(ctx, in, "VF BAR%u %#llx-%#llx outside the bridge's windows",
+				      b, (unsigned long long)vb->base, (unsigned long long)end);
 			}
 		}
 	}
@@ -237,8 +247,9 @@ SELFTEST_ORDER(st_sriov_cycle, "sriov", "disable-enable", 60)
 	CHECK(ctx, pci_sriov_enable(pf, pf->sriov->total_vfs + 1) == -EINVAL,
 	      "NumVFs > TotalVFs accepted");
 	CHECK(ctx, pci_sriov_enable(pf, n) == 0, "re-enable failed");
-	CHECK(ctx, pci_sriov_vf(pf, 0) && pci_sriov_vf(pf, 0)->rid == rid0 &&
-		   pci_sriov_vf(pf, 0)->bar[0].base == bar0,
+	CHECK(ctx,
+	      pci_sriov_vf(pf, 0) && pci_sriov_vf(pf, 0)->rid == rid0 &&
+		      pci_sriov_vf(pf, 0)->bar[0].base == bar0,
 	      "VF 0 came back elsewhere");
 	CHECK(ctx, pci_read32(pci_sriov_vf(pf, 0), PCI_CLASS_REVISION) != 0xffffffffu,
 	      "VF 0 config space not reachable after re-enable");
@@ -267,5 +278,6 @@ SELFTEST(st_pci_flr, "pci", "vf-flr")
 	      "Command register survived FLR (%#x)", pci_read16(vf, PCI_COMMAND));
 	CHECK(ctx, FIELD_GET(PCI_CLASS_MASK, pci_read32(vf, PCI_CLASS_REVISION)) == vf->class,
 	      "VF class changed after FLR");
-	CHECK(ctx, pci_flr(pci_find_bdf(0, 0, 0, 0)) == -ENOTSUP, "FLR of the host bridge not refused");
+	CHECK(ctx, pci_flr(pci_find_bdf(0, 0, 0, 0)) == -ENOTSUP,
+	      "FLR of the host bridge not refused");
 }

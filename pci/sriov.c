@@ -10,17 +10,17 @@
 
 /* PCI Express Device Control 2, in the upstream port. */
 #define PCI_EXP_DEVCTL2 0x28
-#define  PCI_EXP_DEVCTL2_ARI BIT(5)
+#define PCI_EXP_DEVCTL2_ARI BIT(5)
 
 #define SRIOV_DEFAULT_NUMVFS 3
-#define SRIOV_ENABLE_WAIT_MS 100  /* VF Enable -> first VF config request */
+#define SRIOV_ENABLE_WAIT_MS 100   /* VF Enable -> first VF config request */
 #define SRIOV_DISABLE_WAIT_MS 1000 /* VF Enable off -> VFs gone */
 
 /* Devices whose VF BARs must stay below 4 GiB (QEMU's igb model drops VF accesses above). */
 static const struct {
 	u16 vendor, device;
 } vf_bars_below_4g[] = {
-	{ 0x8086, 0x10c9 }, /* 82576 */
+	{0x8086, 0x10c9}, /* 82576 */
 };
 
 bool pci_sriov_vf_bars_below_4g(const struct pci_dev *pf)
@@ -79,7 +79,8 @@ int pci_sriov_probe(struct pci_dev *pf)
 	iov->enabled = pci_read16(pf, pos + SRIOV_CTRL) & SRIOV_CTRL_VFE;
 	pf->sriov = iov;
 	if (iov->enabled)
-		pr_warn("%02x:%02x.%x: VFs already enabled by firmware (%u); they are disabled and set up again\n",
+		pr_warn("%02x:%02x.%x: VFs already enabled by firmware (%u); they are disabled and "
+			"set up again\n",
 			pf->bus, pf->dev, pf->fn, iov->num_vfs);
 	return 0;
 }
@@ -135,22 +136,28 @@ static int sriov_check_vf_buses(const struct pci_dev *pf, unsigned num_vfs)
 		return pr_err(-EINVAL, "%02x:%02x.%x: First VF Offset is 0\n", pf->bus, pf->dev,
 			      pf->fn);
 	if (num_vfs > 1 && !iov->stride)
-		return pr_err(-EINVAL, "%02x:%02x.%x: VF Stride is 0 with %u VFs\n", pf->bus, pf->dev,
-			      pf->fn, num_vfs);
+		return pr_err(-EINVAL, "%02x:%02x.%x: VF Stride is 0 with %u VFs\n", pf->bus,
+			      pf->dev, pf->fn, num_vfs);
 	for (unsigned i = 0; i < num_vfs; i++) {
 		u16 rid;
 		u8 bus;
 
 		if (pci_sriov_vf_rid(pf->rid, iov->offset, iov->stride, i, &rid))
-			return pr_err(-ERANGE, "%02x:%02x.%x: VF %u lies beyond bus 255 (offset %#x stride %u)\n",
-				      pf->bus, pf->dev, pf->fn, i, iov->offset, iov->stride);
+			return pr_err(
+				-ERANGE,
+				"%02x:%02x.%x: VF %u lies beyond bus 255 (offset %#x stride %u)\n",
+				pf->bus, pf->dev, pf->fn, i, iov->offset, iov->stride);
 		bus = PCI_RID_BUS(rid);
 		if (pf->parent && (bus < pf->parent->secondary || bus > pf->parent->subordinate))
-			return pr_err(-ERANGE, "%02x:%02x.%x: VF %u on bus %02x is outside %02x-%02x of the bridge above\n",
+			return pr_err(-ERANGE,
+				      "%02x:%02x.%x: VF %u on bus %02x is outside %02x-%02x of the "
+				      "bridge above\n",
 				      pf->bus, pf->dev, pf->fn, i, bus, pf->parent->secondary,
 				      pf->parent->subordinate);
 		if (!pf->parent && bus != pf->bus)
-			return pr_err(-ERANGE, "%02x:%02x.%x: VF %u on bus %02x, but the PF sits on root bus %02x\n",
+			return pr_err(-ERANGE,
+				      "%02x:%02x.%x: VF %u on bus %02x, but the PF sits on root "
+				      "bus %02x\n",
 				      pf->bus, pf->dev, pf->fn, i, bus, pf->bus);
 	}
 	return 0;
@@ -169,8 +176,8 @@ static bool vf_range_ok(struct pci_dev *pf, unsigned b, u64 max)
 	for (unsigned o = 0; o < b; o++) {
 		const struct pci_bar *ob = &iov->vf_bar[o];
 
-		if (ob->type != PCI_BAR_NONE && ob->base && vb->base < ob->base + ob->size * iov->num_vfs &&
-		    ob->base < vb->base + span)
+		if (ob->type != PCI_BAR_NONE && ob->base &&
+		    vb->base < ob->base + ob->size * iov->num_vfs && ob->base < vb->base + span)
 			return false;
 	}
 	return true;
@@ -193,11 +200,15 @@ static int sriov_place_vf_bars(struct pci_dev *pf)
 		if (vb->type == PCI_BAR_NONE)
 			continue;
 		if (vb->type == PCI_BAR_IO)
-			return pr_err(-EINVAL, "%02x:%02x.%x: VF BAR%u is an I/O BAR, which SR-IOV forbids\n",
-				      pf->bus, pf->dev, pf->fn, b);
+			return pr_err(
+				-EINVAL,
+				"%02x:%02x.%x: VF BAR%u is an I/O BAR, which SR-IOV forbids\n",
+				pf->bus, pf->dev, pf->fn, b);
 		if (vb->base && !vf_range_ok(pf, b, max)) {
-			pr_info("%02x:%02x.%x: VF BAR%u at %#llx (x%u VFs) is not usable here; moving it\n",
-				pf->bus, pf->dev, pf->fn, b, (unsigned long long)vb->base, iov->num_vfs);
+			pr_info("%02x:%02x.%x: VF BAR%u at %#llx (x%u VFs) is not usable here; "
+				"moving it\n",
+				pf->bus, pf->dev, pf->fn, b, (unsigned long long)vb->base,
+				iov->num_vfs);
 			vb->base = 0;
 		} else if (vb->base) {
 			pr_info("%02x:%02x.%x: VF BAR%u keeps firmware's %#llx\n", pf->bus, pf->dev,
@@ -213,12 +224,14 @@ static int sriov_place_vf_bars(struct pci_dev *pf)
 		err = pci_alloc_mmio(pf->seg, pf->parent, vb->size * iov->num_vfs, vb->size, max,
 				     vb->prefetchable, &base);
 		if (err)
-			return pr_err(err, "%02x:%02x.%x: no room for VF BAR%u (%u x %#llx bytes)\n",
+			return pr_err(err,
+				      "%02x:%02x.%x: no room for VF BAR%u (%u x %#llx bytes)\n",
 				      pf->bus, pf->dev, pf->fn, b, iov->num_vfs,
 				      (unsigned long long)vb->size);
 		vb->base = base;
 		pr_info("%02x:%02x.%x: VF BAR%u placed at %#llx (%u x %#llx)\n", pf->bus, pf->dev,
-			pf->fn, b, (unsigned long long)base, iov->num_vfs, (unsigned long long)vb->size);
+			pf->fn, b, (unsigned long long)base, iov->num_vfs,
+			(unsigned long long)vb->size);
 	}
 	for (unsigned b = 0; b < PCI_NR_VF_BARS; b++)
 		if (iov->vf_bar[b].type != PCI_BAR_NONE)
@@ -296,7 +309,8 @@ static void sriov_report(const struct pci_dev *pf)
 		bars[0] = 0;
 		for (unsigned b = 0; b < PCI_NR_VF_BARS; b++)
 			if (vf->bar[b].type != PCI_BAR_NONE && n < (int)sizeof(bars))
-				n += snprintf(bars + n, sizeof(bars) - (size_t)n, " bar%u=%#llx+%#llx", b,
+				n += snprintf(bars + n, sizeof(bars) - (size_t)n,
+					      " bar%u=%#llx+%#llx", b,
 					      (unsigned long long)vf->bar[b].base,
 					      (unsigned long long)vf->bar[b].size);
 		pr_info("  vf%u %04x:%02x:%02x.%x%s\n", i, vf->seg, vf->bus, vf->dev, vf->fn, bars);
@@ -310,16 +324,20 @@ int pci_sriov_enable(struct pci_dev *pf, unsigned num_vfs)
 	int err;
 
 	if (!iov)
-		return pr_err(-ENODEV, "%02x:%02x.%x: no SR-IOV capability\n", pf->bus, pf->dev, pf->fn);
+		return pr_err(-ENODEV, "%02x:%02x.%x: no SR-IOV capability\n", pf->bus, pf->dev,
+			      pf->fn);
 	if (iov->enabled)
-		return pr_err(-EBUSY, "%02x:%02x.%x: VFs already enabled\n", pf->bus, pf->dev, pf->fn);
+		return pr_err(-EBUSY, "%02x:%02x.%x: VFs already enabled\n", pf->bus, pf->dev,
+			      pf->fn);
 	if (num_vfs == 0)
 		return 0;
 	if (num_vfs > iov->total_vfs)
-		return pr_err(-EINVAL, "%02x:%02x.%x: %u VFs asked for, the device has %u (TotalVFs)\n",
+		return pr_err(-EINVAL,
+			      "%02x:%02x.%x: %u VFs asked for, the device has %u (TotalVFs)\n",
 			      pf->bus, pf->dev, pf->fn, num_vfs, iov->total_vfs);
 	if (num_vfs > ARRAY_SIZE(iov->vf))
-		return pr_err(-EINVAL, "%02x:%02x.%x: %u VFs is more than moat tracks per PF (%zu)\n",
+		return pr_err(-EINVAL,
+			      "%02x:%02x.%x: %u VFs is more than moat tracks per PF (%zu)\n",
 			      pf->bus, pf->dev, pf->fn, num_vfs, ARRAY_SIZE(iov->vf));
 	sriov_set_ari(pf);
 	err = sriov_set_page_size(pf);
@@ -363,13 +381,14 @@ int pci_sriov_disable(struct pci_dev *pf)
 	u16 ctrl;
 
 	if (!iov)
-		return pr_err(-ENODEV, "%02x:%02x.%x: no SR-IOV capability\n", pf->bus, pf->dev, pf->fn);
+		return pr_err(-ENODEV, "%02x:%02x.%x: no SR-IOV capability\n", pf->bus, pf->dev,
+			      pf->fn);
 	for (unsigned i = 0; iov->enabled && i < iov->num_vfs; i++)
 		if (iov->vf[i] && iov->vf[i]->owner.kind == PCI_OWNER_GUEST)
-			return pr_err(-EBUSY, "%02x:%02x.%x: VF %u still belongs to guest%d\n", pf->bus,
-				      pf->dev, pf->fn, i, iov->vf[i]->owner.guest);
+			return pr_err(-EBUSY, "%02x:%02x.%x: VF %u still belongs to guest%d\n",
+				      pf->bus, pf->dev, pf->fn, i, iov->vf[i]->owner.guest);
 	ctrl = pci_read16(pf, iov->pos + SRIOV_CTRL);
-	pci_write16(pf, iov->pos + SRIOV_CTRL, ctrl & (u16)~(SRIOV_CTRL_VFE | SRIOV_CTRL_MSE));
+	pci_write16(pf, iov->pos + SRIOV_CTRL, ctrl & (u16) ~(SRIOV_CTRL_VFE | SRIOV_CTRL_MSE));
 	/* VFs need up to 1 s to go away after VF Enable is cleared. */
 	mdelay(SRIOV_DISABLE_WAIT_MS);
 	pci_write16(pf, iov->pos + SRIOV_NUM_VFS, 0);

@@ -15,8 +15,8 @@ struct pci_dev *assign_resolve(const struct cfg_device *c, char *why, size_t siz
 	struct pci_dev *d = pci_find_bdf(c->segment, c->bus, c->dev, c->fn);
 
 	if (!d) {
-		snprintf(why, size, "no such %s", c->kind == CFG_DEV_VF ? "physical function" :
-									  "device");
+		snprintf(why, size, "no such %s",
+			 c->kind == CFG_DEV_VF ? "physical function" : "device");
 		return NULL;
 	}
 	if (c->kind != CFG_DEV_VF)
@@ -149,7 +149,8 @@ int assign_layout(struct guest *g)
 				continue;
 			next = ALIGN_UP(next, size);
 			if (next + size > 4 * GiB)
-				return pr_err(-ENOSPC, "guest %s: device BARs do not fit below 4 GiB\n",
+				return pr_err(-ENOSPC,
+					      "guest %s: device BARs do not fit below 4 GiB\n",
 					      g->cfg.name);
 			v->bar_gpa[b] = next;
 			next += size;

@@ -69,8 +69,10 @@ static int map_bars(struct guest *g, struct vdev *v)
 		if (!v->bar_gpa[b])
 			continue;
 		if (size < PAGE_SIZE)
-			return pr_err(-EINVAL, "guest %s: BAR%u of %04x:%02x:%02x.%x is smaller "
-				      "than a page\n", g->cfg.name, b, d->seg, d->bus, d->dev, d->fn);
+			return pr_err(-EINVAL,
+				      "guest %s: BAR%u of %04x:%02x:%02x.%x is smaller "
+				      "than a page\n",
+				      g->cfg.name, b, d->seg, d->bus, d->dev, d->fn);
 		for (u64 off = 0; off < size; off += PAGE_SIZE) {
 			int err;
 
@@ -79,8 +81,10 @@ static int map_bars(struct guest *g, struct vdev *v)
 			err = pt_map(&g->npt, v->bar_gpa[b] + off, d->bar[b].base + off, PAGE_SIZE,
 				     NPT_MMIO_FLAGS);
 			if (err)
-				return pr_err(err, "guest %s: mapping BAR%u in the nested tables "
-					      "failed\n", g->cfg.name, b);
+				return pr_err(err,
+					      "guest %s: mapping BAR%u in the nested tables "
+					      "failed\n",
+					      g->cfg.name, b);
 		}
 	}
 	return 0;
@@ -157,7 +161,8 @@ int assign_attach(struct guest *g)
 	if (!g->nr_dev)
 		return 0;
 	if (!iommu_present())
-		return pr_err(-ENODEV, "guest %s: no IOMMU, its devices' DMA could not be confined\n",
+		return pr_err(-ENODEV,
+			      "guest %s: no IOMMU, its devices' DMA could not be confined\n",
 			      g->cfg.name);
 	err = assign_layout(g);
 	if (err)

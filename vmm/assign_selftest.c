@@ -32,10 +32,8 @@ static struct pci_dev *free_vf(void)
 	char why[ASSIGN_WHY_MAX];
 	struct pci_dev *d;
 
-	pci_for_each_dev(d)
-		if (d->is_vf && d->owner.kind == PCI_OWNER_NONE && d->bar[0].size &&
-		    !pci_group_check_assignment(&d, 1, why, sizeof(why)))
-			return d;
+	pci_for_each_dev(d) if (d->is_vf && d->owner.kind == PCI_OWNER_NONE && d->bar[0].size &&
+				!pci_group_check_assignment(&d, 1, why, sizeof(why))) return d;
 	return NULL;
 }
 
@@ -72,8 +70,9 @@ static void check_nested(struct st_ctx *ctx, struct guest *g)
 	      "BAR0 GPA %#llx: err %d pa %#llx flags %#x", (unsigned long long)g->dev[0].bar_gpa[0],
 	      err, (unsigned long long)pa, flags);
 	if (d->cap_msix && g->dev[0].bar_gpa[m->table_bir])
-		CHECK(ctx, pt_lookup(&g->npt, g->dev[0].bar_gpa[m->table_bir] + m->table_offset,
-				     &pa, &flags, &level) != 0,
+		CHECK(ctx,
+		      pt_lookup(&g->npt, g->dev[0].bar_gpa[m->table_bir] + m->table_offset, &pa,
+				&flags, &level) != 0,
 		      "the MSI-X table page is mapped for the guest");
 }
 
@@ -89,13 +88,15 @@ static void check_msix_delivery(struct st_ctx *ctx, struct guest *g, struct pci_
 	bool fired;
 
 	vpci_write(g, DEV1, vf->cap_msix + 2, 2, ctl | MSIX_CTRL_ENABLE);
-	msix_mmio_write(g, v, tab, (u32)(FIELD_PREP(MSI_ADDR_BASE, MSI_ADDR_BASE_VAL) |
-					 FIELD_PREP(MSI_ADDR_DEST_ID, cpu_data[0].apic_id)));
+	msix_mmio_write(g, v, tab,
+			(u32)(FIELD_PREP(MSI_ADDR_BASE, MSI_ADDR_BASE_VAL) |
+			      FIELD_PREP(MSI_ADDR_DEST_ID, cpu_data[0].apic_id)));
 	msix_mmio_write(g, v, tab + 4, 0);
 	msix_mmio_write(g, v, tab + 8, CYCLE_VECTOR);
 	msix_mmio_write(g, v, tab + 12, 0);
-	CHECK(ctx, v->msix.live[0] && (mmio_read32(phys) & MSI_ADDR_IF_REMAP) &&
-			   !(mmio_read32(phys + 12) & MSIX_ENTRY_CTRL_MASKED),
+	CHECK(ctx,
+	      v->msix.live[0] && (mmio_read32(phys) & MSI_ADDR_IF_REMAP) &&
+		      !(mmio_read32(phys + 12) & MSIX_ENTRY_CTRL_MASKED),
 	      "physical MSI-X entry 0: %#x ctrl %#x (refused %llu)", mmio_read32(phys),
 	      mmio_read32(phys + 12), (unsigned long long)g->msix_refused);
 	CHECK(ctx, msix_irtes(g) == 1, "%u IRTEs in use", msix_irtes(g));
@@ -120,9 +121,10 @@ SELFTEST(assign_cycle, "assign", "attach-release-cycle")
 	unsigned level;
 
 	if (!vmm_be || !iommu_present() || !vf) {
-		st_skip(ctx, !vmm_be ? "no virtualization backend" :
-			     !iommu_present() ? "no IOMMU" :
-			     "no free VF that may go to a guest alone (SR-IOV off, or groups)");
+		st_skip(ctx, !vmm_be		? "no virtualization backend"
+			     : !iommu_present() ? "no IOMMU"
+						: "no free VF that may go to a guest alone (SR-IOV "
+						  "off, or groups)");
 		return;
 	}
 	memset(g, 0, sizeof(*g));
@@ -130,8 +132,11 @@ SELFTEST(assign_cycle, "assign", "attach-release-cycle")
 	g->vcpu.cpu = this_cpu()->index;
 	g->cfg.memory = 4 * MiB;
 	g->cfg.nr_devices = 1;
-	g->cfg.devices[0] = (struct cfg_device){.kind = CFG_DEV_BDF, .segment = vf->seg,
-						.bus = vf->bus, .dev = vf->dev, .fn = vf->fn};
+	g->cfg.devices[0] = (struct cfg_device){.kind = CFG_DEV_BDF,
+						.segment = vf->seg,
+						.bus = vf->bus,
+						.dev = vf->dev,
+						.fn = vf->fn};
 	if (assign_claim(g, CYCLE_GUEST_IDX, why, sizeof(why))) {
 		st_fail(ctx, __FILE__, __LINE__, "claim refused: %s", why);
 		return;
@@ -186,8 +191,8 @@ SELFTEST(assign_attacker_dma, "assign", "attacker-dma-fault")
 	struct guest *g = attacker_with_device();
 
 	if (!g || !g->expect_dma_faults) {
-		st_skip(ctx, !g ? "no attacker guest with a device" :
-				  "the attacker announced no DMA attack (HC_EXPECT_DMA_FAULT)");
+		st_skip(ctx, !g ? "no attacker guest with a device"
+				: "the attacker announced no DMA attack (HC_EXPECT_DMA_FAULT)");
 		return;
 	}
 	CHECK(ctx, g->dma_faults > 0,

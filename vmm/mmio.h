@@ -15,9 +15,9 @@
 struct mmio_insn {
 	unsigned len;
 	bool write;
-	bool imm;   /* store of an immediate */
-	u8 reg;     /* vmm_reg index of the register (load target / store source) */
-	u32 value;  /* the immediate */
+	bool imm;  /* store of an immediate */
+	u8 reg;	   /* vmm_reg index of the register (load target / store source) */
+	u32 value; /* the immediate */
 };
 
 /* Decodes `n` bytes at `code`: 0, or -ENOTSUP for anything outside the forms above. */

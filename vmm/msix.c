@@ -84,8 +84,7 @@ static int entry_route(struct guest *g, struct vdev *v, unsigned idx)
 		m->host_vector[idx] = err;
 	}
 	if (!m->have_irq[idx]) {
-		err = iommu_irq_alloc(d->seg, d->rid, d->is_vf ? d->pf->rid : d->rid,
-				      &m->irq[idx]);
+		err = iommu_irq_alloc(d->seg, d->rid, d->is_vf ? d->pf->rid : d->rid, &m->irq[idx]);
 		if (err)
 			return pr_err(err, "guest %s: no interrupt remapping entry for %04x\n",
 				      g->cfg.name, d->rid);
@@ -130,8 +129,9 @@ static void entry_update(struct guest *g, struct vdev *v, unsigned idx)
 
 u16 msix_ctrl_read(const struct vdev *v, u16 hw)
 {
-	hw &= (u16)~(MSIX_CTRL_ENABLE | MSIX_CTRL_FMASK);
-	return hw | (v->msix.enabled ? MSIX_CTRL_ENABLE : 0) | (v->msix.fmask ? MSIX_CTRL_FMASK : 0);
+	hw &= (u16) ~(MSIX_CTRL_ENABLE | MSIX_CTRL_FMASK);
+	return hw | (v->msix.enabled ? MSIX_CTRL_ENABLE : 0) |
+	       (v->msix.fmask ? MSIX_CTRL_FMASK : 0);
 }
 
 void msix_ctrl_write(struct guest *g, struct vdev *v, u16 val)
@@ -142,7 +142,7 @@ void msix_ctrl_write(struct guest *g, struct vdev *v, u16 val)
 	v->msix.enabled = val & MSIX_CTRL_ENABLE;
 	v->msix.fmask = val & MSIX_CTRL_FMASK;
 	/* The function stays unmasked in hardware: each entry is masked on its own. */
-	hw &= (u16)~(MSIX_CTRL_ENABLE | MSIX_CTRL_FMASK);
+	hw &= (u16) ~(MSIX_CTRL_ENABLE | MSIX_CTRL_FMASK);
 	pci_write16(d, (u16)(d->cap_msix + 2), hw | (v->msix.enabled ? MSIX_CTRL_ENABLE : 0));
 	msix_refresh(g, v);
 }
@@ -199,9 +199,9 @@ u32 msix_mmio_read(struct guest *g, struct vdev *v, u64 gpa)
 	s64 off = table_off(v, gpa);
 
 	if (off >= 0)
-		return off / MSIX_ENTRY_SIZE < v->msix.nr ?
-			       v->msix.entry[off / MSIX_ENTRY_SIZE][(off % MSIX_ENTRY_SIZE) / 4] :
-			       (off % MSIX_ENTRY_SIZE == 12 ? MSIX_ENTRY_CTRL_MASKED : 0);
+		return off / MSIX_ENTRY_SIZE < v->msix.nr
+			       ? v->msix.entry[off / MSIX_ENTRY_SIZE][(off % MSIX_ENTRY_SIZE) / 4]
+			       : (off % MSIX_ENTRY_SIZE == 12 ? MSIX_ENTRY_CTRL_MASKED : 0);
 	off = pba_off(v, gpa);
 	/* Pending bits are the hardware's: an entry masked here is masked there too. */
 	if (off >= 0)

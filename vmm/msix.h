@@ -8,7 +8,7 @@
 
 /* MSI address (Intel SDM 11.11.1, compatibility format) */
 #define MSI_ADDR_BASE GENMASK(31, 20)
-#define   MSI_ADDR_BASE_VAL 0xfee
+#define MSI_ADDR_BASE_VAL 0xfee
 #define MSI_ADDR_DEST_ID GENMASK(19, 12)
 #define MSI_ADDR_IF_REMAP BIT(4) /* VT-d remappable format */
 #define MSI_ADDR_RH BIT(3)
@@ -23,7 +23,7 @@
 #define MSIX_ENTRY_ADDR_HI 1
 #define MSIX_ENTRY_DATA 2
 #define MSIX_ENTRY_CTRL 3
-#define   MSIX_ENTRY_CTRL_MASKED BIT(0)
+#define MSIX_ENTRY_CTRL_MASKED BIT(0)
 #define MSIX_ENTRY_SIZE 16
 /* MSI-X Message Control (capability + 2) */
 #define MSIX_CTRL_ENABLE BIT(15)

@@ -58,7 +58,8 @@ int virq_halt(struct vcpu *v, const struct vmm_exit *e)
 	/* Host interrupts on while waiting: the device's host vector sets the pending bit. */
 	while (highest_pending(g) < 0) {
 		if (time_us() - start > g->watchdog_us)
-			return guest_stop(g, VMM_EXIT_HLT, "halted and no interrupt came in %llu ms",
+			return guest_stop(g, VMM_EXIT_HLT,
+					  "halted and no interrupt came in %llu ms",
 					  (unsigned long long)(g->watchdog_us / 1000));
 		__asm__ volatile("sti; pause; cli" ::: "memory");
 	}

@@ -19,7 +19,6 @@ enum guest_state {
 
 #define GUEST_CONSOLE_LINE 160
 
-
 /* Guest-physical window where assigned devices' BARs appear (above the guest's RAM). */
 #define VDEV_MMIO_BASE 0xc0000000ULL
 #define VDEV_MAX_RIDS 8
@@ -34,8 +33,8 @@ struct vmsix_vec {
 /* A device's MSI-X state: the guest's table and Message Control bits, and per entry the
  * interrupt remapping entry and host vector that carry it while it is unmasked. */
 struct vmsix {
-	u16 nr;		    /* entries emulated: the table size, at most VMSIX_MAX */
-	bool enabled, fmask; /* the guest's MSI-X Enable and Function Mask */
+	u16 nr;			 /* entries emulated: the table size, at most VMSIX_MAX */
+	bool enabled, fmask;	 /* the guest's MSI-X Enable and Function Mask */
 	u32 entry[VMSIX_MAX][4]; /* address low, address high, data, vector control */
 	bool live[VMSIX_MAX];	 /* the physical entry is unmasked, through irq[] */
 	bool have_irq[VMSIX_MAX];
@@ -49,7 +48,7 @@ struct vdev {
 	struct pci_dev *pdev;
 	u16 rids[VDEV_MAX_RIDS]; /* the requester IDs its DMA carries: its own, then aliases */
 	unsigned nr_rids;
-	u64 bar_gpa[PCI_NR_BARS]; /* guest-physical base of each implemented BAR, 0 if none */
+	u64 bar_gpa[PCI_NR_BARS];     /* guest-physical base of each implemented BAR, 0 if none */
 	bool bar_sizing[PCI_NR_BARS]; /* the guest wrote all-ones to this BAR register */
 	u16 command;		      /* the guest's view: memory decode and bus master only */
 	bool attached;		      /* in the guest's IOMMU domain */

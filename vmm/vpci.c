@@ -14,19 +14,19 @@
 
 /* Type 0 header registers (PCI 3.0, 6.1). */
 #define VPCI_ID 0x00
-#define   VPCI_ID_VENDOR GENMASK(15, 0)
-#define   VPCI_ID_DEVICE GENMASK(31, 16)
+#define VPCI_ID_VENDOR GENMASK(15, 0)
+#define VPCI_ID_DEVICE GENMASK(31, 16)
 #define VPCI_COMMAND 0x04
-#define   VPCI_COMMAND_PASSED (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER)
-#define   VPCI_STATUS_CAP_LIST BIT(20) /* in the Command/Status dword */
+#define VPCI_COMMAND_PASSED (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER)
+#define VPCI_STATUS_CAP_LIST BIT(20) /* in the Command/Status dword */
 #define VPCI_CLASS_REV 0x08
-#define   VPCI_REVISION GENMASK(7, 0)
-#define   VPCI_CLASS GENMASK(31, 8)
+#define VPCI_REVISION GENMASK(7, 0)
+#define VPCI_CLASS GENMASK(31, 8)
 #define VPCI_BAR0 0x10
 #define VPCI_BAR5 0x24
 #define VPCI_SUBSYS 0x2c
-#define   VPCI_SUBSYS_VENDOR GENMASK(15, 0)
-#define   VPCI_SUBSYS_ID GENMASK(31, 16)
+#define VPCI_SUBSYS_VENDOR GENMASK(15, 0)
+#define VPCI_SUBSYS_ID GENMASK(31, 16)
 #define VPCI_CAP_PTR 0x34
 #define VPCI_CAP_NEXT GENMASK(15, 8)
 #define VPCI_CAP_ID GENMASK(7, 0)
@@ -93,8 +93,9 @@ static u32 cap_dword(const struct vdev *vd, u16 reg)
 			v |= FIELD_PREP(VPCI_CAP_NEXT, i + 1 < n ? caps[i + 1] : 0);
 			if (caps[i] == d->cap_msix)
 				v = (v & ~(u32)VPCI_MSIX_CTRL) |
-				    (u32)FIELD_PREP(VPCI_MSIX_CTRL,
-						    msix_ctrl_read(vd, (u16)FIELD_GET(VPCI_MSIX_CTRL, v)));
+				    (u32)FIELD_PREP(
+					    VPCI_MSIX_CTRL,
+					    msix_ctrl_read(vd, (u16)FIELD_GET(VPCI_MSIX_CTRL, v)));
 		}
 		return v;
 	}
@@ -134,7 +135,8 @@ static u32 dev_dword(const struct vdev *v, u16 reg)
 	case VPCI_COMMAND:
 		return v->command | (shown_caps(d, caps, lens) ? VPCI_STATUS_CAP_LIST : 0);
 	case VPCI_CLASS_REV:
-		return (u32)(FIELD_PREP(VPCI_CLASS, d->class) | FIELD_PREP(VPCI_REVISION, d->revision));
+		return (u32)(FIELD_PREP(VPCI_CLASS, d->class) |
+			     FIELD_PREP(VPCI_REVISION, d->revision));
 	case VPCI_SUBSYS:
 		return (u32)(FIELD_PREP(VPCI_SUBSYS_VENDOR, d->subsys_vendor) |
 			     FIELD_PREP(VPCI_SUBSYS_ID, d->subsys_id));
@@ -197,9 +199,8 @@ static void write_bar(struct guest *g, struct vdev *v, unsigned idx, u32 val)
 		return;
 	}
 	g->bar_refused++;
-	pr_info("guest %s: BAR%u of 00:%02x.0 moved to %#x refused (stays at %#llx)\n",
-		g->cfg.name, idx, (unsigned)(v - g->dev) + 1, val,
-		(unsigned long long)v->bar_gpa[b]);
+	pr_info("guest %s: BAR%u of 00:%02x.0 moved to %#x refused (stays at %#llx)\n", g->cfg.name,
+		idx, (unsigned)(v - g->dev) + 1, val, (unsigned long long)v->bar_gpa[b]);
 }
 
 void vpci_write(struct guest *g, u16 bdf, u16 reg, u8 size, u32 val)

@@ -19,37 +19,37 @@
 /* Register offsets in the xAPIC page; the x2APIC MSR is 0x800 + offset / 16. */
 #define X2APIC_MSR_BASE 0x800
 #define APIC_ID 0x20
-#define   XAPIC_ID GENMASK(31, 24)
+#define XAPIC_ID GENMASK(31, 24)
 #define APIC_VERSION 0x30
-#define   APIC_VERSION_VER GENMASK(7, 0)
-#define   APIC_VERSION_MAX_LVT GENMASK(23, 16)
+#define APIC_VERSION_VER GENMASK(7, 0)
+#define APIC_VERSION_MAX_LVT GENMASK(23, 16)
 #define APIC_TPR 0x80
 #define APIC_EOI 0xb0
 #define APIC_SVR 0xf0
-#define   SVR_VECTOR GENMASK(7, 0)
-#define   SVR_ENABLE BIT(8)
+#define SVR_VECTOR GENMASK(7, 0)
+#define SVR_ENABLE BIT(8)
 #define APIC_ESR 0x280
 #define APIC_ICR_LO 0x300
 #define APIC_ICR_HI 0x310
-#define   ICR_VECTOR GENMASK(7, 0)
-#define   ICR_DELIVERY GENMASK(10, 8)
-#define     DELIVERY_FIXED 0
-#define     DELIVERY_INIT 5
-#define     DELIVERY_STARTUP 6
-#define   ICR_DEST_LOGICAL BIT(11)
-#define   ICR_BUSY BIT(12)
-#define   ICR_LEVEL_ASSERT BIT(14)
-#define   ICR_TRIGGER_LEVEL BIT(15)
-#define   ICR_SHORTHAND GENMASK(19, 18)
-#define   XAPIC_ICR_HI_DEST GENMASK(31, 24)
-#define   X2APIC_ICR_DEST GENMASK(63, 32) /* the 64-bit ICR MSR */
+#define ICR_VECTOR GENMASK(7, 0)
+#define ICR_DELIVERY GENMASK(10, 8)
+#define DELIVERY_FIXED 0
+#define DELIVERY_INIT 5
+#define DELIVERY_STARTUP 6
+#define ICR_DEST_LOGICAL BIT(11)
+#define ICR_BUSY BIT(12)
+#define ICR_LEVEL_ASSERT BIT(14)
+#define ICR_TRIGGER_LEVEL BIT(15)
+#define ICR_SHORTHAND GENMASK(19, 18)
+#define XAPIC_ICR_HI_DEST GENMASK(31, 24)
+#define X2APIC_ICR_DEST GENMASK(63, 32) /* the 64-bit ICR MSR */
 #define APIC_LVT_TIMER 0x320
 #define APIC_LVT_THERMAL 0x330
 #define APIC_LVT_PERF 0x340
 #define APIC_LVT_LINT0 0x350
 #define APIC_LVT_LINT1 0x360
 #define APIC_LVT_ERROR 0x370
-#define   LVT_MASKED BIT(16)
+#define LVT_MASKED BIT(16)
 
 #define XAPIC_MAX_ID 0xfe
 
@@ -203,7 +203,8 @@ int apic_init(void)
 	choose_mode();
 	xapic_base = rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR;
 	if (madt_base && madt_base != xapic_base)
-		pr_warn("MADT puts the local APIC at %#llx, IA32_APIC_BASE at %#llx; using the MSR\n",
+		pr_warn("MADT puts the local APIC at %#llx, IA32_APIC_BASE at %#llx; using the "
+			"MSR\n",
 			(unsigned long long)madt_base, (unsigned long long)xapic_base);
 	if (!x2apic) {
 		err = paging_map_mmio(xapic_base, PAGE_SIZE);
@@ -216,8 +217,8 @@ int apic_init(void)
 	enable_mode();
 	local_setup();
 	irq_eoi_hook = apic_eoi;
-	pr_info("%s mode, BSP APIC ID %u, version %#llx\n", x2apic ? "x2APIC" : "xAPIC",
-		apic_id(), (unsigned long long)FIELD_GET(APIC_VERSION_VER, apic_read(APIC_VERSION)));
+	pr_info("%s mode, BSP APIC ID %u, version %#llx\n", x2apic ? "x2APIC" : "xAPIC", apic_id(),
+		(unsigned long long)FIELD_GET(APIC_VERSION_VER, apic_read(APIC_VERSION)));
 	return 0;
 }
 

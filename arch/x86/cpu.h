@@ -24,18 +24,18 @@
 
 /* MSRs */
 #define MSR_IA32_APIC_BASE 0x1b
-#define   APIC_BASE_BSP BIT(8)
-#define   APIC_BASE_X2APIC BIT(10)
-#define   APIC_BASE_ENABLE BIT(11)
-#define   APIC_BASE_ADDR GENMASK(51, 12)
+#define APIC_BASE_BSP BIT(8)
+#define APIC_BASE_X2APIC BIT(10)
+#define APIC_BASE_ENABLE BIT(11)
+#define APIC_BASE_ADDR GENMASK(51, 12)
 #define MSR_IA32_FEATURE_CONTROL 0x3a
 #define MSR_IA32_PAT 0x277
 #define MSR_EFER 0xc0000080
-#define   EFER_SCE BIT(0)
-#define   EFER_LME BIT(8)
-#define   EFER_LMA BIT(10)
-#define   EFER_NXE BIT(11)
-#define   EFER_SVME BIT(12)
+#define EFER_SCE BIT(0)
+#define EFER_LME BIT(8)
+#define EFER_LMA BIT(10)
+#define EFER_NXE BIT(11)
+#define EFER_SVME BIT(12)
 #define MSR_FS_BASE 0xc0000100
 #define MSR_GS_BASE 0xc0000101
 #define MSR_KERNEL_GS_BASE 0xc0000102
@@ -48,7 +48,8 @@ static inline struct cpuid_regs cpuid(u32 leaf, u32 sub)
 {
 	struct cpuid_regs r;
 
-	__asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+	__asm__ volatile("cpuid"
+			 : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
 			 : "a"(leaf), "c"(sub));
 	return r;
 }
@@ -66,16 +67,16 @@ static inline void wrmsr(u32 msr, u64 v)
 	__asm__ volatile("wrmsr" ::"c"(msr), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
 }
 
-#define DEFINE_CR(n)                                                         \
-	static inline u64 read_cr##n(void)                                   \
-	{                                                                    \
-		u64 v;                                                       \
-		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));            \
-		return v;                                                    \
-	}                                                                    \
-	static inline void write_cr##n(u64 v)                                \
-	{                                                                    \
-		__asm__ volatile("mov %0, %%cr" #n ::"r"(v) : "memory");     \
+#define DEFINE_CR(n)                                                                               \
+	static inline u64 read_cr##n(void)                                                         \
+	{                                                                                          \
+		u64 v;                                                                             \
+		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));                                  \
+		return v;                                                                          \
+	}                                                                                          \
+	static inline void write_cr##n(u64 v)                                                      \
+	{                                                                                          \
+		__asm__ volatile("mov %0, %%cr" #n ::"r"(v) : "memory");                           \
 	}
 DEFINE_CR(0)
 DEFINE_CR(2)
@@ -91,14 +92,38 @@ static inline u64 rdtsc(void)
 	return ((u64)hi << 32) | lo;
 }
 
-static inline void cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
-static inline void halt(void) { __asm__ volatile("hlt" ::: "memory"); }
-static inline void irq_disable(void) { __asm__ volatile("cli" ::: "memory"); }
-static inline void irq_enable(void) { __asm__ volatile("sti" ::: "memory"); }
-static inline void invlpg(u64 va) { __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory"); }
-static inline void wbinvd(void) { __asm__ volatile("wbinvd" ::: "memory"); }
-static inline void clflush(const volatile void *p) { __asm__ volatile("clflush (%0)" ::"r"(p) : "memory"); }
-static inline void mfence(void) { __asm__ volatile("mfence" ::: "memory"); }
+static inline void cpu_relax(void)
+{
+	__asm__ volatile("pause" ::: "memory");
+}
+static inline void halt(void)
+{
+	__asm__ volatile("hlt" ::: "memory");
+}
+static inline void irq_disable(void)
+{
+	__asm__ volatile("cli" ::: "memory");
+}
+static inline void irq_enable(void)
+{
+	__asm__ volatile("sti" ::: "memory");
+}
+static inline void invlpg(u64 va)
+{
+	__asm__ volatile("invlpg (%0)" ::"r"(va) : "memory");
+}
+static inline void wbinvd(void)
+{
+	__asm__ volatile("wbinvd" ::: "memory");
+}
+static inline void clflush(const volatile void *p)
+{
+	__asm__ volatile("clflush (%0)" ::"r"(p) : "memory");
+}
+static inline void mfence(void)
+{
+	__asm__ volatile("mfence" ::: "memory");
+}
 
 static inline u64 read_rflags(void)
 {

@@ -26,7 +26,7 @@ struct gdt_ptr {
 
 static void load_gdt_tss(struct percpu *c)
 {
-	struct gdt_ptr p = { sizeof(c->gdt) - 1, (u64)(uintptr_t)c->gdt };
+	struct gdt_ptr p = {sizeof(c->gdt) - 1, (u64)(uintptr_t)c->gdt};
 
 	__asm__ volatile("lgdt %0\n\t"
 			 "mov %1, %%ds\n\t"

@@ -15,14 +15,14 @@
 #define IOAPIC_REG_ID 0x00
 /* IOAPICVER */
 #define IOAPIC_REG_VER 0x01
-#define   IOAPIC_VER_MAX_REDIR GENMASK(23, 16)
+#define IOAPIC_VER_MAX_REDIR GENMASK(23, 16)
 /* Redirection table entry n: low dword at 0x10 + 2n, high at 0x11 + 2n */
 #define IOAPIC_REG_RTE(n) (0x10 + 2 * (n))
-#define   RTE_VECTOR GENMASK(7, 0)
-#define   RTE_ACTIVE_LOW BIT(13)
-#define   RTE_LEVEL BIT(15)
-#define   RTE_MASKED BIT(16)
-#define   RTE_DEST_XAPIC GENMASK(63, 56)
+#define RTE_VECTOR GENMASK(7, 0)
+#define RTE_ACTIVE_LOW BIT(13)
+#define RTE_LEVEL BIT(15)
+#define RTE_MASKED BIT(16)
+#define RTE_DEST_XAPIC GENMASK(63, 56)
 
 #define MAX_IOAPICS 8
 
@@ -131,7 +131,7 @@ u32 ioapic_isa_gsi(u8 isa_irq, bool *active_low, bool *level)
 int ioapic_route_gsi(u32 gsi, u8 vector, u32 dest, bool level, bool active_low,
 		     struct ioapic_route *r, const u16 *irte_sid)
 {
-	struct iommu_irq_cfg cfg = { .dest_apic_id = dest, .vector = vector, .level = level };
+	struct iommu_irq_cfg cfg = {.dest_apic_id = dest, .vector = vector, .level = level};
 	unsigned pin;
 	struct ioapic *io = ioapic_for_gsi(gsi, &pin);
 	u16 seg, sid;
@@ -145,8 +145,10 @@ int ioapic_route_gsi(u32 gsi, u8 vector, u32 dest, bool level, bool active_low,
 	if (r->remapped) {
 		err = iommu_ioapic_sid(io->id, &seg, &sid);
 		if (err)
-			return pr_err(err, "I/O APIC %u has no source ID in the DMAR: GSI %u not routed\n",
-				      io->id, gsi);
+			return pr_err(
+				err,
+				"I/O APIC %u has no source ID in the DMAR: GSI %u not routed\n",
+				io->id, gsi);
 		if (irte_sid)
 			sid = *irte_sid;
 		err = iommu_irq_alloc(seg, sid, sid, &r->irq);
@@ -157,8 +159,8 @@ int ioapic_route_gsi(u32 gsi, u8 vector, u32 dest, bool level, bool active_low,
 		rte = iommu_ioapic_rte(&r->irq, &cfg, active_low, false);
 	} else {
 		if (dest > 0xff)
-			return pr_err(-ERANGE, "GSI %u: APIC ID %u needs interrupt remapping\n", gsi,
-				      dest);
+			return pr_err(-ERANGE, "GSI %u: APIC ID %u needs interrupt remapping\n",
+				      gsi, dest);
 		rte = FIELD_PREP(RTE_VECTOR, vector) | (active_low ? RTE_ACTIVE_LOW : 0) |
 		      (level ? RTE_LEVEL : 0) | FIELD_PREP(RTE_DEST_XAPIC, dest);
 	}

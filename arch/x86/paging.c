@@ -36,7 +36,10 @@ static void hv_free_table(void *ctx, u64 pa)
 	page_free(pa);
 }
 
-static void *hv_p2v(void *ctx, u64 pa) { return (void *)(uintptr_t)pa; }
+static void *hv_p2v(void *ctx, u64 pa)
+{
+	return (void *)(uintptr_t)pa;
+}
 
 static const struct pt_ops hv_pt_ops = {
 	.alloc_table = hv_alloc_table,
@@ -93,7 +96,7 @@ static int map_identity(const struct boot_info *bi, u64 base, u64 end)
 	while (base < end) {
 		u64 next = next_boundary(bi, base, end);
 		u32 flags = PT_RW | (addr_is_ram(bi, base) ? FIELD_PREP(PT_MT, PT_MT_WB)
-							    : FIELD_PREP(PT_MT, PT_MT_UC));
+							   : FIELD_PREP(PT_MT, PT_MT_UC));
 
 		if (base < img_hi && next > img_lo) {
 			err = map_span(base, img_lo, flags);
@@ -148,7 +151,8 @@ int paging_init(const struct boot_info *bi)
 	if (!err)
 		err = map_identity(bi, PAGE_SIZE, limit);
 	if (err)
-		return pr_err(err, "building the identity map up to %#llx failed (%u pool pages used)\n",
+		return pr_err(err,
+			      "building the identity map up to %#llx failed (%u pool pages used)\n",
 			      (unsigned long long)limit, pool_used);
 	write_cr0(read_cr0() | CR0_WP);
 	write_cr4(read_cr4() | CR4_PGE);
@@ -190,7 +194,8 @@ SELFTEST(st_text_readonly, "paging", "text-write-protected")
 			 : "r"(text), "r"((u8)(old ^ 0xff))
 			 : "memory");
 	CHECK(ctx, this_cpu()->recovered_traps == before + 1, "no fault on a text write");
-	CHECK(ctx, this_cpu()->last_trap_vector == VEC_PF, "vector %u", this_cpu()->last_trap_vector);
+	CHECK(ctx, this_cpu()->last_trap_vector == VEC_PF, "vector %u",
+	      this_cpu()->last_trap_vector);
 	CHECK(ctx, *text == old, "text byte changed");
 }
 
@@ -199,9 +204,11 @@ SELFTEST(st_page_attrs, "paging", "image-attributes")
 	u64 pa;
 	u32 f;
 
-	CHECK(ctx, pt_lookup(&hv_pt, (u64)(uintptr_t)&paging_init, &pa, &f, NULL) == 0, "text unmapped");
+	CHECK(ctx, pt_lookup(&hv_pt, (u64)(uintptr_t)&paging_init, &pa, &f, NULL) == 0,
+	      "text unmapped");
 	CHECK(ctx, (f & (PT_W | PT_X)) == PT_X, "text flags %#x", f);
-	CHECK(ctx, pt_lookup(&hv_pt, (u64)(uintptr_t)&pool_used, &pa, &f, NULL) == 0, "data unmapped");
+	CHECK(ctx, pt_lookup(&hv_pt, (u64)(uintptr_t)&pool_used, &pa, &f, NULL) == 0,
+	      "data unmapped");
 	CHECK(ctx, (f & (PT_W | PT_X)) == PT_W || !cpu_has_nx(), "data flags %#x", f);
 	CHECK(ctx, pt_lookup(&hv_pt, 0, &pa, &f, NULL) == -ENOENT, "page 0 is mapped");
 }

@@ -36,7 +36,7 @@ SIZE_CHECK(struct tss64, 104);
 
 struct percpu {
 	struct percpu *self; /* must stay first: gs:0 */
-	u32 index;           /* 0 = boot CPU */
+	u32 index;	     /* 0 = boot CPU */
 	u32 apic_id;
 	bool online;
 	u64 stack_top;
@@ -47,7 +47,7 @@ struct percpu {
 	volatile u32 last_trap_vector;
 	volatile u64 last_trap_rip;
 	volatile u64 recovered_traps;
-	void *vcpu; /* the vCPU this CPU runs, if any (vmm/) */
+	void *vcpu;	 /* the vCPU this CPU runs, if any (vmm/) */
 	void *arch_virt; /* backend per-CPU state (VMXON region / host save area) */
 };
 

@@ -10,13 +10,10 @@ static u64 addr_mask(unsigned level)
 static u64 mt_bits(u32 flags)
 {
 	switch (FIELD_GET(PT_MT, flags)) {
-	case PT_MT_WT:
-		return X86_PTE_PWT;
+	case PT_MT_WT: return X86_PTE_PWT;
 	case PT_MT_UC:
-	case PT_MT_WC:
-		return X86_PTE_PCD | X86_PTE_PWT;
-	default:
-		return 0;
+	case PT_MT_WC: return X86_PTE_PCD | X86_PTE_PWT;
+	default: return 0;
 	}
 }
 
@@ -37,12 +34,30 @@ static u64 leaf_common(u64 pa, unsigned level, u32 flags, bool user)
 	return e;
 }
 
-static u64 x86_leaf(u64 pa, unsigned level, u32 flags) { return leaf_common(pa, level, flags, false); }
-static u64 npt_leaf(u64 pa, unsigned level, u32 flags) { return leaf_common(pa, level, flags, true); }
-static u64 x86_table(u64 pa) { return (pa & X86_PTE_ADDR_4K) | X86_PTE_P | X86_PTE_RW; }
-static u64 npt_table(u64 pa) { return (pa & X86_PTE_ADDR_4K) | X86_PTE_P | X86_PTE_RW | X86_PTE_US; }
-static bool x86_present(u64 e) { return e & X86_PTE_P; }
-static bool x86_is_leaf(u64 e, unsigned level) { return level == 0 || (e & X86_PTE_PS); }
+static u64 x86_leaf(u64 pa, unsigned level, u32 flags)
+{
+	return leaf_common(pa, level, flags, false);
+}
+static u64 npt_leaf(u64 pa, unsigned level, u32 flags)
+{
+	return leaf_common(pa, level, flags, true);
+}
+static u64 x86_table(u64 pa)
+{
+	return (pa & X86_PTE_ADDR_4K) | X86_PTE_P | X86_PTE_RW;
+}
+static u64 npt_table(u64 pa)
+{
+	return (pa & X86_PTE_ADDR_4K) | X86_PTE_P | X86_PTE_RW | X86_PTE_US;
+}
+static bool x86_present(u64 e)
+{
+	return e & X86_PTE_P;
+}
+static bool x86_is_leaf(u64 e, unsigned level)
+{
+	return level == 0 || (e & X86_PTE_PS);
+}
 
 static u64 x86_addr(u64 e, unsigned level)
 {

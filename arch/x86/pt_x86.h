@@ -13,8 +13,8 @@
 #define X86_PTE_PCD BIT(4)
 #define X86_PTE_A BIT(5)
 #define X86_PTE_D BIT(6)
-#define X86_PTE_PS BIT(7)      /* level 1/2: large page */
-#define X86_PTE_PAT_4K BIT(7)  /* level 0 */
+#define X86_PTE_PS BIT(7)     /* level 1/2: large page */
+#define X86_PTE_PAT_4K BIT(7) /* level 0 */
 #define X86_PTE_G BIT(8)
 #define X86_PTE_PAT_LARGE BIT(12)
 #define X86_PTE_ADDR_4K GENMASK(51, 12)

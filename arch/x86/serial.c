@@ -10,18 +10,18 @@
 #define UART_IER 1
 #define UART_DLM 1 /* divisor latch high (DLAB=1) */
 #define UART_FCR 2
-#define   FCR_ENABLE 0x01
-#define   FCR_CLEAR_RX 0x02
-#define   FCR_CLEAR_TX 0x04
+#define FCR_ENABLE 0x01
+#define FCR_CLEAR_RX 0x02
+#define FCR_CLEAR_TX 0x04
 #define UART_LCR 3
-#define   LCR_8N1 0x03
-#define   LCR_DLAB 0x80
+#define LCR_8N1 0x03
+#define LCR_DLAB 0x80
 #define UART_MCR 4
-#define   MCR_DTR 0x01
-#define   MCR_RTS 0x02
-#define   MCR_OUT2 0x08
+#define MCR_DTR 0x01
+#define MCR_RTS 0x02
+#define MCR_OUT2 0x08
 #define UART_LSR 5
-#define   LSR_THRE 0x20
+#define LSR_THRE 0x20
 #define UART_SCR 7
 
 #define UART_CLOCK 115200u

@@ -35,9 +35,7 @@ static u64 bsp_cr0, bsp_cr4;
 static int wake_vector = -1;
 
 /* The wake-up IPI only ends the target's HLT; its EOI is sent by trap_dispatch. */
-static void wake_handler(struct trap_frame *f, void *ctx)
-{
-}
+static void wake_handler(struct trap_frame *f, void *ctx) {}
 
 static u32 slot_state(const struct work_slot *w)
 {
@@ -106,7 +104,8 @@ static int trampoline_setup(const struct boot_info *bi)
 		return pr_err(-EINVAL, "trampoline page %#llx is not a page below 1 MiB\n",
 			      (unsigned long long)tramp_page);
 	if (cr3 >= 4 * GiB)
-		return pr_err(-EINVAL, "page tables at %#llx: the trampoline needs them below 4 GiB\n",
+		return pr_err(-EINVAL,
+			      "page tables at %#llx: the trampoline needs them below 4 GiB\n",
 			      (unsigned long long)cr3);
 	memcpy((void *)(uintptr_t)tramp_page, trampoline_start, size);
 	*(u32 *)tramp_addr(trampoline_gdtr_base) = (u32)(uintptr_t)tramp_addr(trampoline_gdt);
@@ -192,10 +191,10 @@ static int start_ap(unsigned idx, u32 apic_id)
 	tramp_prepare(p, c);
 	err = send_startup(apic_id, p);
 	if (!err && !WAIT_US(ap_online(c), SMP_AP_CALLIN_US))
-		err = pr_err(-ETIMEDOUT, "cpu %u (APIC ID %u) %s within %u ms; left out\n", idx,
-			     apic_id, ap_alive(p) ? "reached 64-bit mode but did not report in"
-						  : "never started",
-			     SMP_AP_CALLIN_US / 1000);
+		err = pr_err(
+			-ETIMEDOUT, "cpu %u (APIC ID %u) %s within %u ms; left out\n", idx, apic_id,
+			ap_alive(p) ? "reached 64-bit mode but did not report in" : "never started",
+			SMP_AP_CALLIN_US / 1000);
 	if (err) {
 		/* Park it in wait-for-SIPI so it cannot run later on a reused stack. */
 		apic_send_init(apic_id);

@@ -65,14 +65,14 @@ SELFTEST_ORDER(st_cpus_online, "boot", "cpus-online", 20)
 
 	if (!acpi_cpus_enabled())
 		expect = 1;
-	CHECK(ctx, nr_cpus_online == expect, "%u CPUs online, MADT has %u enabled",
-	      nr_cpus_online, acpi_cpus_enabled());
+	CHECK(ctx, nr_cpus_online == expect, "%u CPUs online, MADT has %u enabled", nr_cpus_online,
+	      acpi_cpus_enabled());
 	CHECK(ctx, cpu_data[0].apic_id == apic_id() && in_madt(apic_id()),
 	      "BSP APIC ID %u (MADT: %d)", apic_id(), in_madt(apic_id()));
 	CHECK(ctx, apic_mode_ok(rdmsr(MSR_IA32_APIC_BASE)), "BSP IA32_APIC_BASE %#llx",
 	      (unsigned long long)rdmsr(MSR_IA32_APIC_BASE));
 	for (unsigned i = 0; i < MAX_CPUS; i++) {
-		struct whoami w = { 0 };
+		struct whoami w = {0};
 		int err;
 
 		if (!cpu_data[i].online)
@@ -112,13 +112,11 @@ static void hold_cpu(void *arg)
 		__atomic_add_fetch(&h->timed_out, 1, __ATOMIC_RELEASE);
 }
 
-static void nop(void *arg)
-{
-}
+static void nop(void *arg) {}
 
 SELFTEST_ORDER(st_smp_call_async, "boot", "smp-call-async", 20)
 {
-	struct hold h = { 0 };
+	struct hold h = {0};
 	unsigned aps = nr_cpus_online - 1;
 
 	if (!aps) {
@@ -129,8 +127,8 @@ SELFTEST_ORDER(st_smp_call_async, "boot", "smp-call-async", 20)
 		if (cpu_data[i].online)
 			CHECK(ctx, smp_call_on(i, hold_cpu, &h) == 0, "queueing on cpu %u", i);
 	/* All APs hold at the same time: the calls returned before the work finished. */
-	CHECK(ctx, WAIT_US(h.started == aps, CALL_TIMEOUT_US), "%u of %u APs started",
-	      h.started, aps);
+	CHECK(ctx, WAIT_US(h.started == aps, CALL_TIMEOUT_US), "%u of %u APs started", h.started,
+	      aps);
 	for (unsigned i = 1; i < MAX_CPUS; i++) {
 		if (!cpu_data[i].online)
 			continue;
@@ -167,13 +165,13 @@ static void pong_handler(struct trap_frame *f, void *ctx)
 }
 
 /* Waits with interrupts on until cond holds. */
-#define WAIT_IRQ(cond, us)                               \
-	({                                               \
-		bool __r;                                \
-		irq_enable();                            \
-		__r = WAIT_US(cond, us);                 \
-		irq_disable();                           \
-		__r;                                     \
+#define WAIT_IRQ(cond, us)                                                                         \
+	({                                                                                         \
+		bool __r;                                                                          \
+		irq_enable();                                                                      \
+		__r = WAIT_US(cond, us);                                                           \
+		irq_disable();                                                                     \
+		__r;                                                                               \
 	})
 
 SELFTEST_ORDER(st_ipi_roundtrip, "boot", "ipi-roundtrip", 20)
@@ -198,7 +196,8 @@ SELFTEST_ORDER(st_ipi_roundtrip, "boot", "ipi-roundtrip", 20)
 		if (!cpu_data[i].online)
 			continue;
 		before = pongs;
-		CHECK(ctx, apic_send_ipi(cpu_data[i].apic_id, (u8)ping_vec) == 0, "IPI to cpu %u", i);
+		CHECK(ctx, apic_send_ipi(cpu_data[i].apic_id, (u8)ping_vec) == 0, "IPI to cpu %u",
+		      i);
 		CHECK(ctx, WAIT_IRQ(pongs == before + 1, IPI_TIMEOUT_US),
 		      "no answer from cpu %u (it saw %u pings)", i, pings[i]);
 		CHECK(ctx, pings[i] == 1, "cpu %u saw %u pings", i, pings[i]);

@@ -11,10 +11,10 @@ struct percpu;
 
 /* Filled by the BSP before each SIPI; offsets are fixed by trampoline.asm (TP_*). */
 struct trampoline_params {
-	u32 cr3;         /* page-table root, below 4 GiB */
-	u32 efer;        /* EFER to load before paging (LME, NXE) */
+	u32 cr3;  /* page-table root, below 4 GiB */
+	u32 efer; /* EFER to load before paging (LME, NXE) */
 	u64 stack_top;
-	u64 percpu;      /* struct percpu * for ap_main */
+	u64 percpu;	    /* struct percpu * for ap_main */
 	volatile u32 alive; /* set to 1 by the AP once in 64-bit mode */
 	u32 reserved;
 } __packed;

@@ -38,14 +38,38 @@ void (*irq_eoi_hook)(void);
 void trap_dispatch(struct trap_frame *f);
 
 static const char *const exception_names[32] = {
-	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
-	"#BR bound range", "#UD invalid opcode", "#NM device not available",
-	"#DF double fault", "coprocessor overrun", "#TS invalid TSS", "#NP segment not present",
-	"#SS stack fault", "#GP general protection", "#PF page fault", "reserved 15",
-	"#MF x87 error", "#AC alignment check", "#MC machine check", "#XM SIMD error",
-	"#VE virtualization", "#CP control protection", "reserved 22", "reserved 23",
-	"reserved 24", "reserved 25", "reserved 26", "reserved 27", "#HV hypervisor injection",
-	"#VC VMM communication", "#SX security", "reserved 31",
+	"#DE divide error",
+	"#DB debug",
+	"NMI",
+	"#BP breakpoint",
+	"#OF overflow",
+	"#BR bound range",
+	"#UD invalid opcode",
+	"#NM device not available",
+	"#DF double fault",
+	"coprocessor overrun",
+	"#TS invalid TSS",
+	"#NP segment not present",
+	"#SS stack fault",
+	"#GP general protection",
+	"#PF page fault",
+	"reserved 15",
+	"#MF x87 error",
+	"#AC alignment check",
+	"#MC machine check",
+	"#XM SIMD error",
+	"#VE virtualization",
+	"#CP control protection",
+	"reserved 22",
+	"reserved 23",
+	"reserved 24",
+	"reserved 25",
+	"reserved 26",
+	"reserved 27",
+	"#HV hypervisor injection",
+	"#VC VMM communication",
+	"#SX security",
+	"reserved 31",
 };
 
 static void set_gate(unsigned v, u64 handler, u8 ist)
@@ -65,7 +89,7 @@ void idt_load(void)
 	struct {
 		u16 limit;
 		u64 base;
-	} __packed p = { sizeof(idt) - 1, (u64)(uintptr_t)idt };
+	} __packed p = {sizeof(idt) - 1, (u64)(uintptr_t)idt};
 
 	__asm__ volatile("lidt %0" ::"m"(p));
 }
@@ -145,8 +169,8 @@ void trap_dump(const struct trap_frame *f, const char *why)
 		  (unsigned long long)f->rsi, (unsigned long long)f->rdi,
 		  (unsigned long long)f->rbp, (unsigned long long)f->r8);
 	dump_line("trap:  r9  %016llx r10 %016llx r11 %016llx r12 %016llx\n",
-		  (unsigned long long)f->r9, (unsigned long long)f->r10,
-		  (unsigned long long)f->r11, (unsigned long long)f->r12);
+		  (unsigned long long)f->r9, (unsigned long long)f->r10, (unsigned long long)f->r11,
+		  (unsigned long long)f->r12);
 	dump_line("trap:  r13 %016llx r14 %016llx r15 %016llx\n", (unsigned long long)f->r13,
 		  (unsigned long long)f->r14, (unsigned long long)f->r15);
 }

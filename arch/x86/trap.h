@@ -35,7 +35,7 @@ struct extable_entry {
 /* Inline-asm fragment recording that a fault at label `from` resumes at label `to`:
  *   asm("1: ud2\n2:\n" EXTABLE_ENTRY("1b", "2b"));
  * The vector is then in this_cpu()->last_trap_vector. */
-#define EXTABLE_ENTRY(from, to) \
+#define EXTABLE_ENTRY(from, to)                                                                    \
 	".pushsection .extable, \"a\"\n\t.balign 8\n\t.quad " from ", " to "\n\t.popsection\n\t"
 
 typedef void (*irq_handler_t)(struct trap_frame *f, void *ctx);

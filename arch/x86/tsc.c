@@ -11,12 +11,12 @@
 #define PIT_HZ 1193182u
 #define PIT_CH2 0x42
 #define PIT_CMD 0x43
-#define   PIT_CMD_CH2_LOHI_MODE0 0xb0
-#define   PIT_CMD_LATCH_CH2 0x80
+#define PIT_CMD_CH2_LOHI_MODE0 0xb0
+#define PIT_CMD_LATCH_CH2 0x80
 #define PIT_GATE 0x61
-#define   GATE_CH2_ENABLE BIT(0)
-#define   GATE_SPEAKER BIT(1)
-#define   GATE_CH2_OUT BIT(5)
+#define GATE_CH2_ENABLE BIT(0)
+#define GATE_SPEAKER BIT(1)
+#define GATE_CH2_OUT BIT(5)
 
 #define CALIBRATE_MS 10u
 #define CALIBRATE_WINDOWS 5
@@ -120,7 +120,8 @@ int time_init(void)
 		hz = tsc_from_pit();
 	if (!hz) {
 		hz = 1000000000ULL;
-		return pr_err(-ETIMEDOUT, "PIT channel 2 never counted down; assuming a 1 GHz TSC\n");
+		return pr_err(-ETIMEDOUT,
+			      "PIT channel 2 never counted down; assuming a 1 GHz TSC\n");
 	}
 	pr_info("TSC %llu.%03llu MHz (%s)\n", (unsigned long long)(hz / 1000000),
 		(unsigned long long)(hz / 1000 % 1000), source);

@@ -8,10 +8,10 @@
 
 /* PCI configuration header (PCI Local Bus 3.0, 6.1) */
 #define PCI_CFG_COMMAND 0x04
-#define   PCI_CMD_BUS_MASTER 0x0004
+#define PCI_CMD_BUS_MASTER 0x0004
 #define PCI_CFG_HEADER_TYPE 0x0e
-#define   PCI_HEADER_TYPE_MASK 0x7f
-#define   PCI_HEADER_BRIDGE 0x01
+#define PCI_HEADER_TYPE_MASK 0x7f
+#define PCI_HEADER_BRIDGE 0x01
 
 static EFI_GUID pci_io_guid = EFI_PCI_IO_PROTOCOL_GUID;
 
@@ -23,8 +23,8 @@ static bool stop_one(EFI_PCI_IO_PROTOCOL *io, unsigned *stopped, unsigned *faile
 
 	if (EFI_ERROR(uefi_call_wrapper(io->Pci.Read, 5, io, EfiPciIoWidthUint8,
 					PCI_CFG_HEADER_TYPE, 1, &hdr)) ||
-	    EFI_ERROR(uefi_call_wrapper(io->Pci.Read, 5, io, EfiPciIoWidthUint16,
-					PCI_CFG_COMMAND, 1, &cmd)))
+	    EFI_ERROR(uefi_call_wrapper(io->Pci.Read, 5, io, EfiPciIoWidthUint16, PCI_CFG_COMMAND,
+					1, &cmd)))
 		return false;
 	if ((hdr & PCI_HEADER_TYPE_MASK) == PCI_HEADER_BRIDGE || !(cmd & PCI_CMD_BUS_MASTER))
 		return true;
@@ -33,7 +33,8 @@ static bool stop_one(EFI_PCI_IO_PROTOCOL *io, unsigned *stopped, unsigned *faile
 	uefi_call_wrapper(io->Pci.Write, 5, io, EfiPciIoWidthUint16, PCI_CFG_COMMAND, 1, &cmd);
 	uefi_call_wrapper(io->Pci.Read, 5, io, EfiPciIoWidthUint16, PCI_CFG_COMMAND, 1, &cmd);
 	if (cmd & PCI_CMD_BUS_MASTER) {
-		Print(L"efi: bus mastering of %04x:%02x:%02x.%x would not stop\n", seg, bus, dev, fn);
+		Print(L"efi: bus mastering of %04x:%02x:%02x.%x would not stop\n", seg, bus, dev,
+		      fn);
 		(*failed)++;
 	} else {
 		Print(L"efi: bus mastering stopped on %04x:%02x:%02x.%x\n", seg, bus, dev, fn);

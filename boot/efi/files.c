@@ -225,9 +225,8 @@ static bool guest_image_name(const CHAR16 *file, char *out, size_t size)
 
 	while (file[n])
 		n++;
-	if (n < 5 || n - 4 >= size || file[n - 4] != L'.' ||
-	    (file[n - 3] | 0x20) != L'e' || (file[n - 2] | 0x20) != L'l' ||
-	    (file[n - 1] | 0x20) != L'f')
+	if (n < 5 || n - 4 >= size || file[n - 4] != L'.' || (file[n - 3] | 0x20) != L'e' ||
+	    (file[n - 2] | 0x20) != L'l' || (file[n - 1] | 0x20) != L'f')
 		return false;
 	for (UINTN i = 0; i < n - 4; i++) {
 		if (file[i] < 0x21 || file[i] > 0x7e)

@@ -23,7 +23,8 @@ static u32 mem_type_from_mb2(u32 t)
 static void add_mem(struct boot_info *bi, u64 base, u64 len, u32 type)
 {
 	if (bi->nr_mem < BOOT_MAX_MEM_RANGES && len)
-		bi->mem[bi->nr_mem++] = (struct mem_range){ .base = base, .length = len, .type = type };
+		bi->mem[bi->nr_mem++] =
+			(struct mem_range){.base = base, .length = len, .type = type};
 }
 
 static void parse_mmap(struct boot_info *bi, const struct mb2_tag_mmap *t)
@@ -41,21 +42,32 @@ static void parse_mmap(struct boot_info *bi, const struct mb2_tag_mmap *t)
 
 /* UEFI memory types (UEFI spec 7.2, EFI_MEMORY_TYPE) */
 enum {
-	EFI_LOADER_CODE = 1, EFI_LOADER_DATA = 2, EFI_BS_CODE = 3, EFI_BS_DATA = 4,
-	EFI_CONVENTIONAL = 7, EFI_UNUSABLE = 8, EFI_ACPI_RECLAIM = 9, EFI_ACPI_NVS = 10,
-	EFI_MMIO = 11, EFI_MMIO_PORT = 12, EFI_PERSISTENT = 14,
+	EFI_LOADER_CODE = 1,
+	EFI_LOADER_DATA = 2,
+	EFI_BS_CODE = 3,
+	EFI_BS_DATA = 4,
+	EFI_CONVENTIONAL = 7,
+	EFI_UNUSABLE = 8,
+	EFI_ACPI_RECLAIM = 9,
+	EFI_ACPI_NVS = 10,
+	EFI_MMIO = 11,
+	EFI_MMIO_PORT = 12,
+	EFI_PERSISTENT = 14,
 };
 
 static u32 mem_type_from_efi(u32 t)
 {
 	switch (t) {
-	case EFI_LOADER_CODE: case EFI_LOADER_DATA: case EFI_BS_CODE: case EFI_BS_DATA:
-	case EFI_CONVENTIONAL:
-		return MEM_USABLE;
+	case EFI_LOADER_CODE:
+	case EFI_LOADER_DATA:
+	case EFI_BS_CODE:
+	case EFI_BS_DATA:
+	case EFI_CONVENTIONAL: return MEM_USABLE;
 	case EFI_UNUSABLE: return MEM_BAD;
 	case EFI_ACPI_RECLAIM: return MEM_ACPI_RECLAIM;
 	case EFI_ACPI_NVS: return MEM_ACPI_NVS;
-	case EFI_MMIO: case EFI_MMIO_PORT: return MEM_MMIO;
+	case EFI_MMIO:
+	case EFI_MMIO_PORT: return MEM_MMIO;
 	case EFI_PERSISTENT: return MEM_PERSISTENT;
 	default: return MEM_RESERVED;
 	}
@@ -138,28 +150,19 @@ void mb2_parse(struct boot_info *bi, const void *info_ptr)
 			strlcpy(bi->cmdline, (const char *)(t + 1),
 				MIN(sizeof(bi->cmdline), t->size - sizeof(*t)));
 			break;
-		case MB2_TAG_MODULE:
-			parse_module(bi, (const void *)t);
-			break;
+		case MB2_TAG_MODULE: parse_module(bi, (const void *)t); break;
 		case MB2_TAG_MMAP:
 			parse_mmap(bi, (const void *)t);
 			have_mmap = true;
 			break;
-		case MB2_TAG_EFI_MMAP:
-			efi_mmap = (const void *)t;
-			break;
-		case MB2_TAG_FRAMEBUFFER:
-			parse_framebuffer(bi, (const void *)t);
-			break;
+		case MB2_TAG_EFI_MMAP: efi_mmap = (const void *)t; break;
+		case MB2_TAG_FRAMEBUFFER: parse_framebuffer(bi, (const void *)t); break;
 		case MB2_TAG_EFI64:
 			bi->efi_system_table = ((const struct mb2_tag_efi64 *)t)->pointer;
 			break;
 		case MB2_TAG_ACPI_OLD:
-		case MB2_TAG_ACPI_NEW:
-			copy_rsdp(bi, t);
-			break;
-		default:
-			break;
+		case MB2_TAG_ACPI_NEW: copy_rsdp(bi, t); break;
+		default: break;
 		}
 		p += ALIGN_UP(t->size, 8);
 	}
@@ -167,8 +170,9 @@ void mb2_parse(struct boot_info *bi, const void *info_ptr)
 		parse_efi_mmap(bi, efi_mmap);
 	/* The boot information itself and the modules stay needed until moat has copied
 	 * what it keeps; mark them so the allocator does not hand them out. */
-	add_mem(bi, ALIGN_DOWN(info_pa, PAGE_SIZE), ALIGN_UP(info_pa + total, PAGE_SIZE) -
-		ALIGN_DOWN(info_pa, PAGE_SIZE), MEM_BOOT_DATA);
+	add_mem(bi, ALIGN_DOWN(info_pa, PAGE_SIZE),
+		ALIGN_UP(info_pa + total, PAGE_SIZE) - ALIGN_DOWN(info_pa, PAGE_SIZE),
+		MEM_BOOT_DATA);
 	for (u32 i = 0; i < bi->nr_modules; i++)
 		add_mem(bi, ALIGN_DOWN(bi->modules[i].start, PAGE_SIZE),
 			ALIGN_UP(bi->modules[i].end, PAGE_SIZE) -

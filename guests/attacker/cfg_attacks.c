@@ -4,8 +4,8 @@
 
 #define PCI_CONF_ADDR 0xcf8
 #define PCI_CONF_DATA 0xcfc
-#define CFG_ADDR(bus, dev, fn, reg) \
-	(0x80000000u | (bus) << 16 | (dev) << 11 | (fn) << 8 | ((reg) & 0xfc))
+#define CFG_ADDR(bus, dev, fn, reg)                                                                \
+	(0x80000000u | (bus) << 16 | (dev) << 11 | (fn) << 8 | ((reg)&0xfc))
 
 static u32 cfg_read(u32 bus, u32 dev, u32 fn, u32 reg)
 {
@@ -64,8 +64,8 @@ void attack_bar_remap(void)
 	check((bar0 & ~0xfu) != 0, "BAR0 of 00:01.0 reads %#x", bar0);
 	for (unsigned i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
 		cfg_write(0, 1, 0, 0x10, targets[i] | (bar0 & 0xf));
-		check(cfg_read(0, 1, 0, 0x10) == bar0, "BAR0 moved to %#x: reads %#x",
-		      targets[i], cfg_read(0, 1, 0, 0x10));
+		check(cfg_read(0, 1, 0, 0x10) == bar0, "BAR0 moved to %#x: reads %#x", targets[i],
+		      cfg_read(0, 1, 0, 0x10));
 	}
 	/* The high half of a 64-bit BAR: a move above 4 GiB. */
 	cfg_write(0, 1, 0, 0x14, 0x1);

@@ -46,7 +46,7 @@ static bool transmit_from(u64 iova)
 void attack_dma_outside_ram(void)
 {
 	u64 ram = guest_info.ram_size;
-	const u64 targets[] = { ram, ram + 2 * MiB, 4 * GiB - 4096, 64 * GiB };
+	const u64 targets[] = {ram, ram + 2 * MiB, 4 * GiB - 4096, 64 * GiB};
 	unsigned done = 0;
 
 	test_begin("attack", "dma-outside-ram");
@@ -69,7 +69,7 @@ void attack_dma_outside_ram(void)
  * address of this guest, its own RAM at GPA 2 MiB: nothing of the hypervisor's.) */
 void attack_dma_hypervisor_hpa(void)
 {
-	const u64 targets[] = { 1 * GiB, 2 * GiB, 3 * GiB - 4096, 4 * GiB + 2 * MiB, 5 * GiB };
+	const u64 targets[] = {1 * GiB, 2 * GiB, 3 * GiB - 4096, 4 * GiB + 2 * MiB, 5 * GiB};
 	unsigned done = 0;
 
 	test_begin("attack", "dma-hypervisor-hpa");
@@ -113,7 +113,8 @@ void attack_mac_spoof(void)
 	check(!memcmp(drv.mac, own, ETH_ALEN), "driver MAC changed");
 	err = igbvf_reset(&drv);
 	check(err == 0 && !memcmp(drv.mac, own, ETH_ALEN),
-	      "after the refusals the PF hands back ..:%02x:%02x (%d)", drv.mac[4], drv.mac[5], err);
+	      "after the refusals the PF hands back ..:%02x:%02x (%d)", drv.mac[4], drv.mac[5],
+	      err);
 	vf_up = false;
 	test_end();
 }
@@ -127,7 +128,7 @@ void attack_mac_spoof(void)
 
 void attack_mailbox_flood(void)
 {
-	u32 msg[2] = { IGB_VF_SET_LPE, ETH_FRAME_MAX + 4 }, reply = 0;
+	u32 msg[2] = {IGB_VF_SET_LPE, ETH_FRAME_MAX + 4}, reply = 0;
 	unsigned answered = 0, failed = 0, most;
 	u64 start, elapsed;
 	int err;

@@ -202,12 +202,13 @@ static void idt_init(void)
 	} __packed idtr = {sizeof(idt) - 1, (u64)(uintptr_t)idt};
 
 	for (int i = 0; i < GUEST_IRQ_BASE + GUEST_NR_IRQS; i++) {
-		u64 a = i < 32 ? guest_exc_stubs[i] :
-			i >= GUEST_IRQ_BASE ? guest_irq_stubs[i - GUEST_IRQ_BASE] : 0;
+		u64 a = i < 32		      ? guest_exc_stubs[i]
+			: i >= GUEST_IRQ_BASE ? guest_irq_stubs[i - GUEST_IRQ_BASE]
+					      : 0;
 
 		if (a)
-			idt[i] = (struct idt_gate){(u16)a, 0x08, 0, 0x8e, (u16)(a >> 16),
-						   (u32)(a >> 32), 0};
+			idt[i] = (struct idt_gate){(u16)a,	   0x08,	   0, 0x8e,
+						   (u16)(a >> 16), (u32)(a >> 32), 0};
 	}
 	__asm__ volatile("lidt %0" ::"m"(idtr));
 }

@@ -12,15 +12,15 @@ u64 vf_now_us(void)
 /* ---- config space through CF8/CFC */
 u32 vf_cfg_read(u16 reg)
 {
-	guest_outl(PCI_CFG_ADDR, (u32)(CFG_ENABLE | FIELD_PREP(CFG_DEV, VF_DEV) |
-				       FIELD_PREP(CFG_REG, reg >> 2)));
+	guest_outl(PCI_CFG_ADDR,
+		   (u32)(CFG_ENABLE | FIELD_PREP(CFG_DEV, VF_DEV) | FIELD_PREP(CFG_REG, reg >> 2)));
 	return guest_inl(PCI_CFG_DATA);
 }
 
 void vf_cfg_write(u16 reg, u32 v)
 {
-	guest_outl(PCI_CFG_ADDR, (u32)(CFG_ENABLE | FIELD_PREP(CFG_DEV, VF_DEV) |
-				       FIELD_PREP(CFG_REG, reg >> 2)));
+	guest_outl(PCI_CFG_ADDR,
+		   (u32)(CFG_ENABLE | FIELD_PREP(CFG_DEV, VF_DEV) | FIELD_PREP(CFG_REG, reg >> 2)));
 	guest_outl(PCI_CFG_DATA, v);
 }
 
@@ -113,6 +113,7 @@ int vf_dev_enable(void)
 	if (!vf_dev.bar0 || vf_dev.bar0 + VF_BAR0_SIZE > 4 * GiB)
 		return -ENODEV;
 	guest_map_mmio(vf_dev.bar0, VF_BAR0_SIZE);
-	vf_cfg_write(CFG_COMMAND, vf_cfg_read(CFG_COMMAND) | CFG_COMMAND_MEMORY | CFG_COMMAND_MASTER);
+	vf_cfg_write(CFG_COMMAND,
+		     vf_cfg_read(CFG_COMMAND) | CFG_COMMAND_MEMORY | CFG_COMMAND_MASTER);
 	return 0;
 }

@@ -11,33 +11,33 @@
 /* PCI configuration mechanism #1 (ports 0xcf8/0xcfc). */
 #define PCI_CFG_ADDR 0xcf8
 #define PCI_CFG_DATA 0xcfc
-#define  CFG_ENABLE BIT(31)
-#define  CFG_BUS GENMASK(23, 16)
-#define  CFG_DEV GENMASK(15, 11)
-#define  CFG_FN GENMASK(10, 8)
-#define  CFG_REG GENMASK(7, 2)
+#define CFG_ENABLE BIT(31)
+#define CFG_BUS GENMASK(23, 16)
+#define CFG_DEV GENMASK(15, 11)
+#define CFG_FN GENMASK(10, 8)
+#define CFG_REG GENMASK(7, 2)
 #define VF_DEV 1 /* the guest's first device: 00:01.0 */
 /* Type 0 header and capabilities (PCI 3.0, 6.1, 6.7, 6.8.2). */
 #define CFG_ID 0x00
 #define CFG_COMMAND 0x04
-#define  CFG_COMMAND_MEMORY BIT(1)
-#define  CFG_COMMAND_MASTER BIT(2)
-#define  CFG_STATUS_CAP_LIST BIT(20)
+#define CFG_COMMAND_MEMORY BIT(1)
+#define CFG_COMMAND_MASTER BIT(2)
+#define CFG_STATUS_CAP_LIST BIT(20)
 #define CFG_CLASS_REV 0x08
-#define  CFG_CLASS GENMASK(31, 8)
-#define  CLASS_ETHERNET 0x020000
+#define CFG_CLASS GENMASK(31, 8)
+#define CLASS_ETHERNET 0x020000
 #define CFG_BAR(n) (0x10 + 4 * (n))
-#define  BAR_IO BIT(0)
-#define  BAR_TYPE GENMASK(2, 1)
-#define   BAR_TYPE_64 2
-#define  BAR_ADDR GENMASK(31, 4)
+#define BAR_IO BIT(0)
+#define BAR_TYPE GENMASK(2, 1)
+#define BAR_TYPE_64 2
+#define BAR_ADDR GENMASK(31, 4)
 #define CFG_CAP_PTR 0x34
-#define  CAP_ID GENMASK(7, 0)
-#define  CAP_NEXT GENMASK(15, 8)
+#define CAP_ID GENMASK(7, 0)
+#define CAP_NEXT GENMASK(15, 8)
 #define CAP_ID_PCIE 0x10
 #define CAP_ID_MSIX 0x11
-#define  MSIX_CTRL_SIZE GENMASK(26, 16) /* table size - 1, in the capability's first dword */
-#define  MSIX_TABLE_BIR GENMASK(2, 0)  /* second dword */
+#define MSIX_CTRL_SIZE GENMASK(26, 16) /* table size - 1, in the capability's first dword */
+#define MSIX_TABLE_BIR GENMASK(2, 0)   /* second dword */
 #define VF_BAR0_SIZE 0x4000
 #define VF_MSIX_BAR 3
 

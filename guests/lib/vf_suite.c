@@ -8,8 +8,8 @@
 #include "guests/lib/guest.h"
 #include "guests/lib/vf_dev.h"
 
-#define HELLO_ETHERTYPE 0x88b6  /* control frames: hello and ack */
-#define DATA_ETHERTYPE 0x88b5   /* IEEE local experimental */
+#define HELLO_ETHERTYPE 0x88b6 /* control frames: hello and ack */
+#define DATA_ETHERTYPE 0x88b5  /* IEEE local experimental */
 #define HELLO_INTERVAL_US 20000
 #define HELLO_TIMEOUT_US 4000000
 #define BULK_FRAMES 2000
@@ -17,7 +17,7 @@
 #define BULK_ACK_EVERY 8
 #define BULK_STALL_US 2000000
 
-static const u8 broadcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+static const u8 broadcast[ETH_ALEN] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 static const char hello_magic[8] = "moatHELO";
 static const char ack_magic[8] = "moatACK.";
 static const char ping_magic[8] = "moatPING";
@@ -25,7 +25,7 @@ static const char ping_magic[8] = "moatPING";
 struct ctl_frame {
 	char magic[8];
 	u32 value; /* hello: 1 when the sender has heard us; ack: frames received */
-	u32 id;    /* the sender's guest id */
+	u32 id;	   /* the sender's guest id */
 	char name[24];
 } __packed;
 
@@ -57,7 +57,8 @@ static void test_probe(void)
 	check(class == CLASS_ETHERNET, "class %#x", class);
 	check(vf_cfg_read(CFG_COMMAND) & CFG_STATUS_CAP_LIST, "no capability list");
 	vf_dev.bar0 = vf_bar_address(0);
-	check(vf_dev.bar0 && vf_dev.bar0 + VF_BAR0_SIZE <= 4 * GiB && !(vf_dev.bar0 & (VF_BAR0_SIZE - 1)),
+	check(vf_dev.bar0 && vf_dev.bar0 + VF_BAR0_SIZE <= 4 * GiB &&
+		      !(vf_dev.bar0 & (VF_BAR0_SIZE - 1)),
 	      "BAR0 at %#llx", (unsigned long long)vf_dev.bar0);
 	check(vf_bar_size(0) == VF_BAR0_SIZE, "BAR0 size %#x", vf_bar_size(0));
 	check(vf_bar_address(0) == vf_dev.bar0, "BAR0 moved by sizing: %#llx",
@@ -102,7 +103,9 @@ static void test_reset(void)
 	if (!err) {
 		const u8 *m = vf.drv.mac;
 
-		check(!(m[0] & 1) && (m[0] & 2), "MAC %02x:%02x:%02x:%02x:%02x:%02x not a locally administered unicast address",
+		check(!(m[0] & 1) && (m[0] & 2),
+		      "MAC %02x:%02x:%02x:%02x:%02x:%02x not a locally administered unicast "
+		      "address",
 		      m[0], m[1], m[2], m[3], m[4], m[5]);
 		guest_printf("VF MAC %02x:%02x:%02x:%02x:%02x:%02x from the PF\n", m[0], m[1], m[2],
 			     m[3], m[4], m[5]);
@@ -352,9 +355,8 @@ static void test_no_exits(const struct moat_guest_exits *before,
 	test_end();
 }
 
-
 /* ---- vf-msix: the MSI-X table through moat's emulation */
-#define MSIX_ENABLE BIT(31)          /* Message Control bit 15, in the capability's dword 0 */
+#define MSIX_ENABLE BIT(31) /* Message Control bit 15, in the capability's dword 0 */
 #define MSIX_FUNC_MASK BIT(30)
 #define MSIX_TABLE_OFFSET GENMASK(31, 3)
 #define MSIX_ENTRY_SIZE 16
@@ -362,7 +364,7 @@ static void test_no_exits(const struct moat_guest_exits *before,
 #define MSIX_ADDR_HI 0x4
 #define MSIX_DATA 0x8
 #define MSIX_VECTOR_CTRL 0xc
-#define  MSIX_VECTOR_MASKED BIT(0)
+#define MSIX_VECTOR_MASKED BIT(0)
 #define MSI_ADDR_BASE 0xfee00000u
 #define MSI_ADDR_DEST GENMASK(19, 12)
 #define MSIX_TIMEOUT_US 3000000
@@ -400,7 +402,8 @@ static u64 msix_setup(void)
 	table += tbl & MSIX_TABLE_OFFSET;
 	guest_map_mmio(table, 4096);
 	entry = table + IGBVF_VEC_RX * MSIX_ENTRY_SIZE;
-	mmio_write32(entry + MSIX_ADDR_LO, MSI_ADDR_BASE | (u32)FIELD_PREP(MSI_ADDR_DEST, apic_id()));
+	mmio_write32(entry + MSIX_ADDR_LO,
+		     MSI_ADDR_BASE | (u32)FIELD_PREP(MSI_ADDR_DEST, apic_id()));
 	mmio_write32(entry + MSIX_ADDR_HI, 0);
 	mmio_write32(entry + MSIX_DATA, GUEST_IRQ_BASE);
 	mmio_write32(entry + MSIX_VECTOR_CTRL, 0);

@@ -15,7 +15,8 @@
 /* Place value v into the field described by mask m. */
 #define FIELD_PREP(m, v) (((u64)(v) << __mask_shift(m)) & (m))
 /* Whether v fits in the field described by mask m. */
-#define FIELD_FITS(m, v) ((((u64)(v) << __mask_shift(m)) & ~(m)) == 0 && \
-			  (((u64)(v) << __mask_shift(m)) >> __mask_shift(m)) == (u64)(v))
+#define FIELD_FITS(m, v)                                                                           \
+	((((u64)(v) << __mask_shift(m)) & ~(m)) == 0 &&                                            \
+	 (((u64)(v) << __mask_shift(m)) >> __mask_shift(m)) == (u64)(v))
 
 #endif

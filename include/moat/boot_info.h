@@ -9,14 +9,14 @@
 enum boot_method { BOOT_MULTIBOOT2 = 1, BOOT_UEFI = 2 };
 
 enum mem_type {
-	MEM_USABLE = 1,      /* free RAM */
-	MEM_RESERVED = 2,    /* firmware reserved, never touched */
-	MEM_ACPI_RECLAIM = 3,/* ACPI tables: kept, read-only use */
+	MEM_USABLE = 1,	      /* free RAM */
+	MEM_RESERVED = 2,     /* firmware reserved, never touched */
+	MEM_ACPI_RECLAIM = 3, /* ACPI tables: kept, read-only use */
 	MEM_ACPI_NVS = 4,
 	MEM_BAD = 5,
-	MEM_MMIO = 6,        /* memory-mapped I/O reported by firmware */
+	MEM_MMIO = 6, /* memory-mapped I/O reported by firmware */
 	MEM_PERSISTENT = 7,
-	MEM_BOOT_DATA = 8,   /* RAM holding boot-time data still needed (modules, tables) */
+	MEM_BOOT_DATA = 8, /* RAM holding boot-time data still needed (modules, tables) */
 };
 
 struct mem_range {
@@ -48,8 +48,8 @@ struct boot_info {
 	u32 method; /* enum boot_method */
 	u32 nr_mem;
 	struct mem_range mem[BOOT_MAX_MEM_RANGES];
-	u64 rsdp;         /* physical address of the RSDP, 0 if none */
-	u64 rsdp_copy_len;/* when non-zero, rsdp_copy holds the RSDP bytes (multiboot2 tags) */
+	u64 rsdp;	   /* physical address of the RSDP, 0 if none */
+	u64 rsdp_copy_len; /* when non-zero, rsdp_copy holds the RSDP bytes (multiboot2 tags) */
 	u8 rsdp_copy[36];
 	u8 pad0[4];
 	char cmdline[BOOT_CMDLINE_MAX];
@@ -57,9 +57,9 @@ struct boot_info {
 	u32 pad1;
 	struct boot_module modules[BOOT_MAX_MODULES];
 	u64 efi_system_table; /* physical, 0 if not booted through UEFI */
-	u64 trampoline;       /* page below 1 MiB reserved for AP start-up, 0 = let core pick */
+	u64 trampoline;	      /* page below 1 MiB reserved for AP start-up, 0 = let core pick */
 	u64 image_start, image_end; /* the hypervisor image as loaded (physical) */
-	struct boot_fb fb;    /* base 0 = none */
+	struct boot_fb fb;	    /* base 0 = none */
 };
 
 /* The common C entry. Called in 64-bit mode with paging on (identity mapping covering at

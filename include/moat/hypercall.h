@@ -17,7 +17,7 @@
  * stamp the guest writes just before that access, or 0 */
 #define HC_EXPECT_STOP 5
 #define HC_EXPECT_DMA_FAULT 6 /* announce: my device will now DMA outside my RAM */
-#define HC_GET_EXITS 7     /* rdi = GPA of a struct moat_guest_exits */
+#define HC_GET_EXITS 7	      /* rdi = GPA of a struct moat_guest_exits */
 
 #define HC_ECHO_MAGIC 0x6d6f6174ULL /* "moat" */
 #define HC_CONSOLE_MAX 4096
@@ -51,7 +51,6 @@ struct moat_guest_info {
 	struct moat_guest_device devices[4];
 };
 SIZE_CHECK(struct moat_guest_info, 80);
-
 
 /* HC_GET_EXITS: the guest's VM exits so far, by reason (the call itself already counted). */
 #define MOAT_EXIT_REASONS 16

@@ -12,16 +12,16 @@
 #define IGB_DEVICE_VF 0x10ca
 #define ETH_ALEN 6
 #define ETH_HLEN 14
-#define ETH_ZLEN 60             /* shortest frame without FCS */
-#define ETH_FRAME_MAX 1514      /* longest frame without FCS (no jumbo frames) */
+#define ETH_ZLEN 60	   /* shortest frame without FCS */
+#define ETH_FRAME_MAX 1514 /* longest frame without FCS (no jumbo frames) */
 
 /* ---- VF register file (BAR0, 16 KiB) ---- */
 /* Device control (the VF's own). */
 #define IGB_VF_CTRL 0x0000
-#define  IGB_VF_CTRL_RST BIT(26)
+#define IGB_VF_CTRL_RST BIT(26)
 /* Device status (the device's, read-only). */
 #define IGB_VF_STATUS 0x0008
-#define  IGB_VF_STATUS_LU BIT(1)
+#define IGB_VF_STATUS_LU BIT(1)
 /* Extended interrupt cause, set, mask set/clear, auto clear, auto mask: one bit per MSI-X
  * vector (0-2). */
 #define IGB_VF_EICS 0x1520
@@ -30,42 +30,42 @@
 #define IGB_VF_EIAC 0x152c
 #define IGB_VF_EIAM 0x1530
 #define IGB_VF_EICR 0x1580
-#define  IGB_VF_EICR_VECTORS GENMASK(2, 0)
+#define IGB_VF_EICR_VECTORS GENMASK(2, 0)
 /* Interrupt vector allocation: which MSI-X vector a queue's events raise. */
 #define IGB_VF_IVAR0 0x1700
-#define  IGB_VF_IVAR0_RX GENMASK(1, 0)
-#define  IGB_VF_IVAR0_RX_VALID BIT(7)
-#define  IGB_VF_IVAR0_TX GENMASK(9, 8)
-#define  IGB_VF_IVAR0_TX_VALID BIT(15)
+#define IGB_VF_IVAR0_RX GENMASK(1, 0)
+#define IGB_VF_IVAR0_RX_VALID BIT(7)
+#define IGB_VF_IVAR0_TX GENMASK(9, 8)
+#define IGB_VF_IVAR0_TX_VALID BIT(15)
 #define IGB_VF_IVAR_MISC 0x1740
-#define  IGB_VF_IVAR_MISC_MBX GENMASK(1, 0)
-#define  IGB_VF_IVAR_MISC_VALID BIT(7)
+#define IGB_VF_IVAR_MISC_MBX GENMASK(1, 0)
+#define IGB_VF_IVAR_MISC_VALID BIT(7)
 /* Mailbox memory: 16 dwords shared with the PF. */
 #define IGB_VF_MBMEM 0x0800
 #define IGB_MBX_WORDS 16
 /* VF-to-PF mailbox control. PFSTS, PFACK and RSTD clear when read. */
 #define IGB_VF_MAILBOX 0x0c40
-#define  IGB_VF_MAILBOX_REQ BIT(0)    /* message for the PF */
-#define  IGB_VF_MAILBOX_ACK BIT(1)    /* PF's message received */
-#define  IGB_VF_MAILBOX_VFU BIT(2)    /* VF owns the buffer */
-#define  IGB_VF_MAILBOX_PFU BIT(3)    /* PF owns the buffer */
-#define  IGB_VF_MAILBOX_PFSTS BIT(4)  /* PF wrote a message */
-#define  IGB_VF_MAILBOX_PFACK BIT(5)  /* PF took the VF's message */
-#define  IGB_VF_MAILBOX_RSTI BIT(6)   /* PF in reset */
-#define  IGB_VF_MAILBOX_RSTD BIT(7)   /* PF reset done */
+#define IGB_VF_MAILBOX_REQ BIT(0)   /* message for the PF */
+#define IGB_VF_MAILBOX_ACK BIT(1)   /* PF's message received */
+#define IGB_VF_MAILBOX_VFU BIT(2)   /* VF owns the buffer */
+#define IGB_VF_MAILBOX_PFU BIT(3)   /* PF owns the buffer */
+#define IGB_VF_MAILBOX_PFSTS BIT(4) /* PF wrote a message */
+#define IGB_VF_MAILBOX_PFACK BIT(5) /* PF took the VF's message */
+#define IGB_VF_MAILBOX_RSTI BIT(6)  /* PF in reset */
+#define IGB_VF_MAILBOX_RSTD BIT(7)  /* PF reset done */
 /* Receive queue 0 of the VF. */
 #define IGB_VF_RDBAL 0x2800
 #define IGB_VF_RDBAH 0x2804
 #define IGB_VF_RDLEN 0x2808
 #define IGB_VF_SRRCTL 0x280c
-#define  IGB_SRRCTL_BSIZEPKT GENMASK(6, 0)   /* buffer size, 1 KiB units */
-#define  IGB_SRRCTL_DESCTYPE GENMASK(27, 25)
-#define   IGB_SRRCTL_DESCTYPE_ADV_ONEBUF 1
-#define  IGB_SRRCTL_DROP_EN BIT(31)
+#define IGB_SRRCTL_BSIZEPKT GENMASK(6, 0) /* buffer size, 1 KiB units */
+#define IGB_SRRCTL_DESCTYPE GENMASK(27, 25)
+#define IGB_SRRCTL_DESCTYPE_ADV_ONEBUF 1
+#define IGB_SRRCTL_DROP_EN BIT(31)
 #define IGB_VF_RDH 0x2810
 #define IGB_VF_RDT 0x2818
 #define IGB_VF_RXDCTL 0x2828
-#define  IGB_RXDCTL_ENABLE BIT(25)
+#define IGB_RXDCTL_ENABLE BIT(25)
 /* Transmit queue 0 of the VF. */
 #define IGB_VF_TDBAL 0x3800
 #define IGB_VF_TDBAH 0x3804
@@ -73,7 +73,7 @@
 #define IGB_VF_TDH 0x3810
 #define IGB_VF_TDT 0x3818
 #define IGB_VF_TXDCTL 0x3828
-#define  IGB_TXDCTL_ENABLE BIT(25)
+#define IGB_TXDCTL_ENABLE BIT(25)
 
 /* MSI-X vectors the driver uses (the VF has 3). */
 #define IGBVF_VEC_RX 0
@@ -84,15 +84,15 @@
 /* ---- mailbox messages (word 0), both directions ---- */
 #define IGB_MSG_TYPE GENMASK(15, 0)
 #define IGB_MSG_INFO GENMASK(23, 16)
-#define IGB_MSG_CTS BIT(29)     /* reset handshake done: other requests are served */
+#define IGB_MSG_CTS BIT(29) /* reset handshake done: other requests are served */
 #define IGB_MSG_NACK BIT(30)
 #define IGB_MSG_ACK BIT(31)
 enum igb_vf_msg {
-	IGB_VF_RESET = 0x01,          /* reply: ACK, MAC in words 1-2 */
-	IGB_VF_SET_MAC_ADDR = 0x02,   /* MAC in words 1-2 */
-	IGB_VF_SET_MULTICAST = 0x03,  /* INFO = count, 16-bit hashes from word 1 */
+	IGB_VF_RESET = 0x01,	     /* reply: ACK, MAC in words 1-2 */
+	IGB_VF_SET_MAC_ADDR = 0x02,  /* MAC in words 1-2 */
+	IGB_VF_SET_MULTICAST = 0x03, /* INFO = count, 16-bit hashes from word 1 */
 	IGB_VF_SET_VLAN = 0x04,
-	IGB_VF_SET_LPE = 0x05,        /* word 1 = longest frame */
+	IGB_VF_SET_LPE = 0x05, /* word 1 = longest frame */
 	IGB_VF_SET_PROMISC = 0x06,
 };
 #define IGB_RESET_REPLY_WORDS 3
@@ -170,7 +170,7 @@ struct igbvf_ops {
 	void (*log)(void *ctx, const char *msg);
 };
 
-#define IGBVF_RING_LEN 32                       /* descriptors per ring (multiple of 8) */
+#define IGBVF_RING_LEN 32 /* descriptors per ring (multiple of 8) */
 #define IGBVF_BUF_SIZE 2048
 #define IGBVF_MEM_SIZE (4096 + 2 * IGBVF_RING_LEN * IGBVF_BUF_SIZE)
 #define IGBVF_MEM_ALIGN 4096
@@ -224,7 +224,6 @@ int igbvf_recv(struct igbvf *vf, void *buf, unsigned size);
  * auto-cleared (the VF's EICR is not set by queue events under QEMU: only the MSI-X message
  * tells that an interrupt happened). */
 void igbvf_irq_enable(struct igbvf *vf);
-
 
 /* Test traffic (native bench, guests' bulk test): a 4-byte little-endian sequence number,
  * then bytes that depend on it and on their position. */

@@ -2,7 +2,8 @@
  * as the serial output contract requires. A file sets LOG_TAG before including this.
  *
  *   pr_info("found %d units\n", n);        -> "vtd: found 2 units"
- *   pr_err(-EINVAL, "bad DRHD length %u\n", l) -> "vtd: error: dmar.c:88: bad DRHD length 3 (-EINVAL)"
+ *   pr_err(-EINVAL, "bad DRHD length %u\n", l) -> "vtd: error: dmar.c:88: bad DRHD length 3
+ * (-EINVAL)"
  *
  * pr_err returns the error so a caller can write  return pr_err(-EINVAL, ...);
  */

@@ -24,8 +24,8 @@
 #define PCI_RID_FN(rid) ((u8)((rid)&0x7))
 #define PCI_RID_DEVFN(rid) ((u8)((rid)&0xff))
 
-#define PCI_CFG_SIZE 4096     /* one function's configuration space (PCIe) */
-#define PCI_MAX_DEVS 512      /* functions in the device list, VFs included */
+#define PCI_CFG_SIZE 4096 /* one function's configuration space (PCIe) */
+#define PCI_MAX_DEVS 512  /* functions in the device list, VFs included */
 #define PCI_NR_BARS 6
 #define PCI_NR_VF_BARS 6
 
@@ -95,9 +95,9 @@ struct pci_pcie_info {
 	u8 port_type; /* enum pcie_port_type */
 	bool slot;
 	u32 devcap, devcap2;
-	u8 link_speed, link_width;          /* negotiated (Link Status) */
-	u8 max_link_speed, max_link_width;  /* Link Capabilities */
-	bool ari_forwarding;                /* DEVCAP2: ARI Forwarding Supported (ports) */
+	u8 link_speed, link_width;	   /* negotiated (Link Status) */
+	u8 max_link_speed, max_link_width; /* Link Capabilities */
+	bool ari_forwarding;		   /* DEVCAP2: ARI Forwarding Supported (ports) */
 };
 
 struct pci_acs_info {
@@ -112,7 +112,7 @@ struct pci_sriov {
 	u32 supported_page_sizes, page_size;
 	bool enabled;
 	struct pci_bar vf_bar[PCI_NR_VF_BARS]; /* base of VF 0 and the per-VF size */
-	struct pci_dev *vf[256];               /* in VF order, num_vfs of them */
+	struct pci_dev *vf[256];	       /* in VF order, num_vfs of them */
 };
 
 enum pci_owner_kind {
@@ -122,7 +122,7 @@ enum pci_owner_kind {
 };
 
 struct pci_owner {
-	u8 kind; /* enum pci_owner_kind */
+	u8 kind;   /* enum pci_owner_kind */
 	int guest; /* guest index when kind == PCI_OWNER_GUEST */
 };
 
@@ -155,10 +155,10 @@ struct pci_dev {
 	u8 msi_vectors; /* MSI Multiple Message Capable, as a count */
 	bool msi_64bit;
 
-	struct pci_dev *parent; /* upstream bridge; NULL on a root bus */
+	struct pci_dev *parent;	 /* upstream bridge; NULL on a root bus */
 	struct pci_sriov *sriov; /* physical functions with SR-IOV */
-	struct pci_dev *pf;      /* virtual functions: their PF */
-	u16 vf_index;            /* virtual functions: 0-based VF number */
+	struct pci_dev *pf;	 /* virtual functions: their PF */
+	u16 vf_index;		 /* virtual functions: 0-based VF number */
 	bool is_vf;
 	bool present; /* false for a VF whose PF has SR-IOV disabled again */
 
@@ -181,9 +181,9 @@ struct pci_dev *pci_dev_at(unsigned idx);
 /* Loops over every present function (VFs whose PF has SR-IOV disabled again are skipped):
  *   struct pci_dev *d;
  *   pci_for_each_dev(d) { ... }                                                        */
-#define pci_for_each_dev(d)                                                            \
-	for (unsigned __i = 0; __i < pci_dev_count(); __i++)                          \
-		if (!((d) = pci_dev_at(__i))->present) {                               \
+#define pci_for_each_dev(d)                                                                        \
+	for (unsigned __i = 0; __i < pci_dev_count(); __i++)                                       \
+		if (!((d) = pci_dev_at(__i))->present) {                                           \
 		} else
 
 struct pci_dev *pci_find_bdf(u16 seg, u8 bus, u8 dev, u8 fn);

@@ -18,21 +18,21 @@
 
 struct pci_group {
 	unsigned id;
-	unsigned nr;          /* members */
-	unsigned nr_endpoints; /* members that are not bridges */
+	unsigned nr;			   /* members */
+	unsigned nr_endpoints;		   /* members that are not bridges */
 	char reason[PCI_GROUP_REASON_MAX]; /* why it has more than one member ("" if alone) */
 };
 
 /* PCI ACS Capability and Control registers (PCIe Base Spec 7.7.8) */
 #define PCI_ACS_CAP 0x04
 #define PCI_ACS_CTRL 0x06
-#define   PCI_ACS_SV BIT(0) /* source validation */
-#define   PCI_ACS_TB BIT(1) /* translation blocking */
-#define   PCI_ACS_RR BIT(2) /* P2P request redirect */
-#define   PCI_ACS_CR BIT(3) /* P2P completion redirect */
-#define   PCI_ACS_UF BIT(4) /* upstream forwarding */
-#define   PCI_ACS_EC BIT(5) /* P2P egress control */
-#define   PCI_ACS_DT BIT(6) /* direct translated P2P */
+#define PCI_ACS_SV BIT(0) /* source validation */
+#define PCI_ACS_TB BIT(1) /* translation blocking */
+#define PCI_ACS_RR BIT(2) /* P2P request redirect */
+#define PCI_ACS_CR BIT(3) /* P2P completion redirect */
+#define PCI_ACS_UF BIT(4) /* upstream forwarding */
+#define PCI_ACS_EC BIT(5) /* P2P egress control */
+#define PCI_ACS_DT BIT(6) /* direct translated P2P */
 #define PCI_ACS_ISOLATION (PCI_ACS_SV | PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_UF)
 
 /* Turns on the ACS isolation controls every function's capability offers, then computes

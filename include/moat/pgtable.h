@@ -41,9 +41,9 @@ struct pt_format {
 
 /* Where tables come from. Tables are 4 KiB, zeroed by the engine. */
 struct pt_ops {
-	u64 (*alloc_table)(void *ctx);            /* physical address, 0 on failure */
+	u64 (*alloc_table)(void *ctx); /* physical address, 0 on failure */
 	void (*free_table)(void *ctx, u64 pa);
-	void *(*p2v)(void *ctx, u64 pa);          /* physical -> pointer the engine may use */
+	void *(*p2v)(void *ctx, u64 pa);	      /* physical -> pointer the engine may use */
 	void (*sync)(void *ctx, void *p, size_t len); /* after an entry write (may be NULL) */
 	void *ctx;
 };
@@ -51,10 +51,10 @@ struct pt_ops {
 struct pgtable {
 	const struct pt_format *fmt;
 	const struct pt_ops *ops;
-	unsigned levels;         /* 3, 4 or 5 */
+	unsigned levels;	 /* 3, 4 or 5 */
 	unsigned max_leaf_level; /* 0: 4K only, 1: up to 2M, 2: up to 1G */
-	u64 root;                /* physical address of the top table */
-	unsigned nr_tables;      /* tables currently allocated, root included */
+	u64 root;		 /* physical address of the top table */
+	unsigned nr_tables;	 /* tables currently allocated, root included */
 };
 
 int pt_init(struct pgtable *pt, const struct pt_format *fmt, const struct pt_ops *ops,

@@ -37,7 +37,7 @@ bool pmm_is_free(struct pmm *p, u64 base, u64 size);
 
 /* The hypervisor's allocator and shorthands for it. */
 extern struct pmm hv_pmm;
-u64 page_alloc(void);          /* one zeroed 4 KiB page, or 0 */
+u64 page_alloc(void); /* one zeroed 4 KiB page, or 0 */
 void page_free(u64 pa);
 u64 pages_alloc(u64 size, u64 align); /* zeroed, or 0 */
 void pages_free(u64 pa, u64 size);

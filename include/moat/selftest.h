@@ -23,24 +23,23 @@ struct selftest {
 	void (*fn)(struct st_ctx *ctx);
 };
 
-#define __SELFTEST(fn, suite, id, order)                                             \
-	static void fn(struct st_ctx *ctx);                                           \
-	static const struct selftest __st_##fn __used __section(".selftests." #order) \
-		__aligned(8) = { suite, id, fn };                                     \
+#define __SELFTEST(fn, suite, id, order)                                                           \
+	static void fn(struct st_ctx *ctx);                                                        \
+	static const struct selftest __st_##fn __used __section(".selftests." #order)              \
+		__aligned(8) = {suite, id, fn};                                                    \
 	static void fn(struct st_ctx *ctx __unused)
 #define SELFTEST_ORDER(fn, suite, id, order) __SELFTEST(fn, suite, id, order)
 #define SELFTEST(fn, suite, id) __SELFTEST(fn, suite, id, 50)
 
-void st_fail(struct st_ctx *ctx, const char *file, int line, const char *fmt, ...)
-	__printf(4, 5);
+void st_fail(struct st_ctx *ctx, const char *file, int line, const char *fmt, ...) __printf(4, 5);
 void st_skip(struct st_ctx *ctx, const char *fmt, ...) __printf(2, 3);
 
 /* Records a failure (the first one's location and message are reported) and goes on. */
-#define CHECK(ctx, cond, fmt, ...)                                                       \
-	do {                                                                             \
-		if (!(cond))                                                             \
-			st_fail(ctx, __FILE__, __LINE__, "check failed: %s: " fmt, #cond, \
-				##__VA_ARGS__);                                          \
+#define CHECK(ctx, cond, fmt, ...)                                                                 \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			st_fail(ctx, __FILE__, __LINE__, "check failed: %s: " fmt, #cond,          \
+				##__VA_ARGS__);                                                    \
 	} while (0)
 
 /* TAP reporting, for tests that run outside the SELFTEST table. */

@@ -13,22 +13,22 @@ void mdelay(u64 ms);
 
 /* Polls `cond` until true or `us` microseconds pass; evaluates to true on success.
  *   if (!WAIT_US(mmio_read32(r) & READY, 1000)) return pr_err(-ETIMEDOUT, ...); */
-#define WAIT_US(cond, us)                                           \
-	({                                                          \
-		u64 __deadline = time_us() + (us);                  \
-		bool __ok;                                          \
-		for (;;) {                                          \
-			if ((cond)) {                               \
-				__ok = true;                        \
-				break;                              \
-			}                                           \
-			if (time_us() > __deadline) {               \
-				__ok = (cond);                      \
-				break;                              \
-			}                                           \
-			__builtin_ia32_pause();                     \
-		}                                                   \
-		__ok;                                               \
+#define WAIT_US(cond, us)                                                                          \
+	({                                                                                         \
+		u64 __deadline = time_us() + (us);                                                 \
+		bool __ok;                                                                         \
+		for (;;) {                                                                         \
+			if ((cond)) {                                                              \
+				__ok = true;                                                       \
+				break;                                                             \
+			}                                                                          \
+			if (time_us() > __deadline) {                                              \
+				__ok = (cond);                                                     \
+				break;                                                             \
+			}                                                                          \
+			__builtin_ia32_pause();                                                    \
+		}                                                                                  \
+		__ok;                                                                              \
 	})
 
 #endif

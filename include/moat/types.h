@@ -39,7 +39,8 @@ typedef int64_t s64;
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
 #define STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
-#define SIZE_CHECK(type, size) _Static_assert(sizeof(type) == (size), #type " must be " #size " bytes")
+#define SIZE_CHECK(type, size)                                                                     \
+	_Static_assert(sizeof(type) == (size), #type " must be " #size " bytes")
 
 /* Number of elements between two linker-script symbols bounding an array. */
 #define LINKER_ARRAY_COUNT(start, end) (((uintptr_t)(end) - (uintptr_t)(start)) / sizeof(*(start)))

@@ -27,9 +27,10 @@ static int igb_phy_write(struct igb_pf *pf, u8 reg, u16 val)
 {
 	u32 mdic = 0;
 
-	igb_wr(pf, IGB_MDIC, (u32)(FIELD_PREP(IGB_MDIC_DATA, val) | FIELD_PREP(IGB_MDIC_REG, reg) |
-			       FIELD_PREP(IGB_MDIC_PHY, IGB_PHY_ADDR) |
-			       FIELD_PREP(IGB_MDIC_OP, IGB_MDIC_OP_WRITE)));
+	igb_wr(pf, IGB_MDIC,
+	       (u32)(FIELD_PREP(IGB_MDIC_DATA, val) | FIELD_PREP(IGB_MDIC_REG, reg) |
+		     FIELD_PREP(IGB_MDIC_PHY, IGB_PHY_ADDR) |
+		     FIELD_PREP(IGB_MDIC_OP, IGB_MDIC_OP_WRITE)));
 	if (!WAIT_US((mdic = igb_rd(pf, IGB_MDIC)) & IGB_MDIC_READY, IGB_MDIC_TIMEOUT_US))
 		return pr_err(-ETIMEDOUT, "MDIC write of PHY register %u not done\n", reg);
 	if (mdic & IGB_MDIC_ERROR)
@@ -49,7 +50,8 @@ static int igb_link_up(struct igb_pf *pf)
 	pf->link_up = WAIT_US(igb_rd(pf, IGB_STATUS) & IGB_STATUS_LU, IGB_LINK_TIMEOUT_US);
 	if (!pf->link_up)
 		return pr_err(-ETIMEDOUT, "%02x:%02x.%x: no link %u ms after auto-negotiation\n",
-			      pf->pdev->bus, pf->pdev->dev, pf->pdev->fn, IGB_LINK_TIMEOUT_US / 1000);
+			      pf->pdev->bus, pf->pdev->dev, pf->pdev->fn,
+			      IGB_LINK_TIMEOUT_US / 1000);
 	return 0;
 }
 
@@ -91,8 +93,8 @@ static int igb_pf_bring_up(struct igb_pf *pf)
 		pr_warn("%02x:%02x.%x: all %u pools belong to VFs; the PF cannot send on its own\n",
 			d->bus, d->dev, d->fn, IGB_NR_POOLS);
 	pf->pf_pool = MIN(pf->num_vfs, IGB_NR_POOLS - 1);
-	pci_write16(d, PCI_COMMAND, pci_read16(d, PCI_COMMAND) | PCI_COMMAND_MEMORY |
-					    PCI_COMMAND_MASTER);
+	pci_write16(d, PCI_COMMAND,
+		    pci_read16(d, PCI_COMMAND) | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	err = igb_reset(pf);
 	if (!err)
 		err = igb_read_mac(pf);
@@ -120,7 +122,8 @@ static int igb_pf_bring_up(struct igb_pf *pf)
 		return err;
 	/* VFs may talk to the PF only once it says its reset is done. */
 	igb_wr(pf, IGB_CTRL_EXT, igb_rd(pf, IGB_CTRL_EXT) | IGB_CTRL_EXT_PFRSTD);
-	pr_info("%02x:%02x.%x: up, link %s, MAC %02x:%02x:%02x:%02x:%02x:%02x, %u VFs, PF pool %u\n",
+	pr_info("%02x:%02x.%x: up, link %s, MAC %02x:%02x:%02x:%02x:%02x:%02x, %u VFs, PF pool "
+		"%u\n",
 		d->bus, d->dev, d->fn, pf->link_up ? "up" : "down", pf->mac[0], pf->mac[1],
 		pf->mac[2], pf->mac[3], pf->mac[4], pf->mac[5], pf->num_vfs, pf->pf_pool);
 	for (unsigned vf = 0; vf < pf->num_vfs; vf++) {
@@ -148,7 +151,9 @@ void igb_pf_init_all(void)
 		memset(pf, 0, sizeof(*pf));
 		pf->pdev = d;
 		if (igb_pf_bring_up(pf)) {
-			pr_err(-EIO, "%02x:%02x.%x: PF not brought up; its VFs will not get a PF service\n",
+			pr_err(-EIO,
+			       "%02x:%02x.%x: PF not brought up; its VFs will not get a PF "
+			       "service\n",
 			       d->bus, d->dev, d->fn);
 			continue;
 		}

@@ -20,9 +20,9 @@ struct igb_vf_state {
 
 struct igb_pf {
 	struct pci_dev *pdev;
-	u64 regs;        /* BAR0 */
+	u64 regs; /* BAR0 */
 	unsigned num_vfs;
-	unsigned pf_pool;  /* first pool no VF uses; PF traffic goes through it */
+	unsigned pf_pool; /* first pool no VF uses; PF traffic goes through it */
 	u8 mac[ETH_ALEN];
 	bool link_up;
 	struct igb_vf_state vf[IGB_MAX_VFS];
@@ -39,7 +39,7 @@ void igb_pf_init_all(void);
 unsigned igb_pf_poll_all(void);
 struct igb_pf *igb_pf_of(const struct pci_dev *pf);
 /* Sends one frame (dst, ethertype, payload) from the PF's own pool; waits for write-back. */
-int igb_pf_send_frame(struct igb_pf *pf, const u8 dst[ETH_ALEN], u16 ethertype,
-		      const void *payload, unsigned len);
+int igb_pf_send_frame(struct igb_pf *pf, const u8 dst[ETH_ALEN], u16 ethertype, const void *payload,
+		      unsigned len);
 
 #endif

@@ -66,7 +66,7 @@ static int mac_holder(const struct igb_pf *pf, const u8 *mac)
 static int handle_reset(struct igb_pf *pf, unsigned vf)
 {
 	struct igb_vf_state *s = &pf->vf[vf];
-	u32 reply[4] = { IGB_VF_RESET | IGB_MSG_ACK, 0, 0, 0 };
+	u32 reply[4] = {IGB_VF_RESET | IGB_MSG_ACK, 0, 0, 0};
 
 	igb_set_rar(pf, igb_vf_rar(vf), s->mac, vf);
 	igb_enable_pool(pf, vf);
@@ -86,7 +86,8 @@ static bool handle_set_mac(struct igb_pf *pf, unsigned vf, const u32 *msg)
 	igb_msg_get_mac(msg, mac);
 	holder = mac_holder(pf, mac);
 	if (!mac_is_valid_unicast(mac)) {
-		pr_warn("vf%u: set-MAC %02x:%02x:%02x:%02x:%02x:%02x refused: not a unicast address\n",
+		pr_warn("vf%u: set-MAC %02x:%02x:%02x:%02x:%02x:%02x refused: not a unicast "
+			"address\n",
 			vf, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 		return false;
 	}
@@ -127,8 +128,9 @@ static bool handle_set_lpe(struct igb_pf *pf, unsigned vf, const u32 *msg)
 
 	if (max > IGB_MAX_FRAME || max < 64)
 		return false;
-	igb_wr(pf, IGB_VMOLR(vf), (u32)((igb_rd(pf, IGB_VMOLR(vf)) & ~IGB_VMOLR_RLPML) |
-				    FIELD_PREP(IGB_VMOLR_RLPML, max) | IGB_VMOLR_LPE));
+	igb_wr(pf, IGB_VMOLR(vf),
+	       (u32)((igb_rd(pf, IGB_VMOLR(vf)) & ~IGB_VMOLR_RLPML) |
+		     FIELD_PREP(IGB_VMOLR_RLPML, max) | IGB_VMOLR_LPE));
 	return true;
 }
 
@@ -147,15 +149,9 @@ static int handle_msg(struct igb_pf *pf, unsigned vf, const u32 *msg)
 		ok = false;
 	} else {
 		switch (type) {
-		case IGB_VF_SET_MAC_ADDR:
-			ok = handle_set_mac(pf, vf, msg);
-			break;
-		case IGB_VF_SET_MULTICAST:
-			ok = handle_set_multicast(pf, vf, msg);
-			break;
-		case IGB_VF_SET_LPE:
-			ok = handle_set_lpe(pf, vf, msg);
-			break;
+		case IGB_VF_SET_MAC_ADDR: ok = handle_set_mac(pf, vf, msg); break;
+		case IGB_VF_SET_MULTICAST: ok = handle_set_multicast(pf, vf, msg); break;
+		case IGB_VF_SET_LPE: ok = handle_set_lpe(pf, vf, msg); break;
 		case IGB_VF_SET_VLAN:
 		case IGB_VF_SET_PROMISC:
 			pr_warn("vf%u: %s refused: guests get no VLAN or promiscuous mode\n", vf,
@@ -210,7 +206,8 @@ static bool mbx_over_budget(struct igb_pf *pf, unsigned vf)
 		return false;
 	}
 	if (s->window_msgs++ == IGB_MBX_BUDGET && s->throttled++ == 0)
-		pr_warn("vf%u: more than %u mailbox messages in %u ms; the rest wait (warned once)\n",
+		pr_warn("vf%u: more than %u mailbox messages in %u ms; the rest wait (warned "
+			"once)\n",
 			vf, IGB_MBX_BUDGET, IGB_MBX_WINDOW_US / 1000);
 	return true;
 }

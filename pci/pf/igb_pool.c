@@ -16,8 +16,9 @@ void igb_set_rar(struct igb_pf *pf, unsigned idx, const u8 mac[ETH_ALEN], unsign
 	/* Invalidate first so the device never matches half an address. */
 	igb_wr(pf, IGB_RAH(idx), 0);
 	igb_wr(pf, IGB_RAL(idx), lo);
-	igb_wr(pf, IGB_RAH(idx), (u32)(FIELD_PREP(IGB_RAH_ADDR, hi) | IGB_RAH_AV |
-				   FIELD_PREP(IGB_RAH_POOL, BIT(pool))));
+	igb_wr(pf, IGB_RAH(idx),
+	       (u32)(FIELD_PREP(IGB_RAH_ADDR, hi) | IGB_RAH_AV |
+		     FIELD_PREP(IGB_RAH_POOL, BIT(pool))));
 }
 
 void igb_enable_pool(struct igb_pf *pf, unsigned pool)

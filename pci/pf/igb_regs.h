@@ -1,5 +1,6 @@
 /* 82576 (igb) PF register file, shared by the files of the PF driver (the VF side, the
- * mailbox messages and the descriptors are in <moat/igbvf.h>). Registers are listed with their bits under them. */
+ * mailbox messages and the descriptors are in <moat/igbvf.h>). Registers are listed with their bits
+ * under them. */
 #ifndef PCI_PF_IGB_REGS_H
 #define PCI_PF_IGB_REGS_H
 
@@ -13,82 +14,82 @@
 
 /* Device control. */
 #define IGB_CTRL 0x0000
-#define  IGB_CTRL_SLU BIT(6)
-#define  IGB_CTRL_RST BIT(26)
+#define IGB_CTRL_SLU BIT(6)
+#define IGB_CTRL_RST BIT(26)
 /* Device status. */
 #define IGB_STATUS 0x0008
-#define  IGB_STATUS_LU BIT(1)
+#define IGB_STATUS_LU BIT(1)
 /* Extended device control. */
 #define IGB_CTRL_EXT 0x0018
-#define  IGB_CTRL_EXT_PFRSTD BIT(14)   /* PF reset done: releases the VF mailboxes */
+#define IGB_CTRL_EXT_PFRSTD BIT(14) /* PF reset done: releases the VF mailboxes */
 /* MDI control: PHY register access. */
 #define IGB_MDIC 0x0020
-#define  IGB_MDIC_DATA GENMASK(15, 0)
-#define  IGB_MDIC_REG GENMASK(20, 16)
-#define  IGB_MDIC_PHY GENMASK(25, 21)
-#define  IGB_MDIC_OP GENMASK(27, 26)
-#define   IGB_MDIC_OP_WRITE 1
-#define   IGB_MDIC_OP_READ 2
-#define  IGB_MDIC_READY BIT(28)
-#define  IGB_MDIC_ERROR BIT(30)
+#define IGB_MDIC_DATA GENMASK(15, 0)
+#define IGB_MDIC_REG GENMASK(20, 16)
+#define IGB_MDIC_PHY GENMASK(25, 21)
+#define IGB_MDIC_OP GENMASK(27, 26)
+#define IGB_MDIC_OP_WRITE 1
+#define IGB_MDIC_OP_READ 2
+#define IGB_MDIC_READY BIT(28)
+#define IGB_MDIC_ERROR BIT(30)
 #define IGB_PHY_ADDR 1
 #define PHY_BMCR 0
-#define  PHY_BMCR_ANRESTART BIT(9)
-#define  PHY_BMCR_ANENABLE BIT(12)
+#define PHY_BMCR_ANRESTART BIT(9)
+#define PHY_BMCR_ANENABLE BIT(12)
 /* General purpose interrupt enable. */
 #define IGB_GPIE 0x1514
-#define  IGB_GPIE_MSIX_MODE BIT(4)   /* extended causes (EICR) per MSI-X vector */
+#define IGB_GPIE_MSIX_MODE BIT(4) /* extended causes (EICR) per MSI-X vector */
 /* Interrupt mask clear. */
 #define IGB_IMC 0x00d8
 /* Receive control. */
 #define IGB_RCTL 0x0100
-#define  IGB_RCTL_EN BIT(1)
-#define  IGB_RCTL_BAM BIT(15)
+#define IGB_RCTL_EN BIT(1)
+#define IGB_RCTL_BAM BIT(15)
 /* Transmit control. */
 #define IGB_TCTL 0x0400
-#define  IGB_TCTL_EN BIT(1)
-#define  IGB_TCTL_PSP BIT(3)
+#define IGB_TCTL_EN BIT(1)
+#define IGB_TCTL_PSP BIT(3)
 /* Mailbox memory, PF side: 16 dwords per VF. */
 #define IGB_VMBMEM(vf) (0x0800 + 0x40 * (vf))
 /* PF-to-VF mailbox control. */
 #define IGB_P2VMAILBOX(vf) (0x0c00 + 4 * (vf))
-#define  IGB_P2VMAILBOX_STS BIT(0)  /* message for the VF */
-#define  IGB_P2VMAILBOX_ACK BIT(1)  /* VF's message received */
-#define  IGB_P2VMAILBOX_VFU BIT(2)
-#define  IGB_P2VMAILBOX_PFU BIT(3)  /* PF owns the buffer */
+#define IGB_P2VMAILBOX_STS BIT(0) /* message for the VF */
+#define IGB_P2VMAILBOX_ACK BIT(1) /* VF's message received */
+#define IGB_P2VMAILBOX_VFU BIT(2)
+#define IGB_P2VMAILBOX_PFU BIT(3) /* PF owns the buffer */
 /* Mailbox VF interrupt cause. */
 #define IGB_MBVFICR 0x0c80
-#define  IGB_MBVFICR_VFREQ GENMASK(7, 0)
-#define  IGB_MBVFICR_VFACK GENMASK(23, 16)
-#define IGB_VFLRE 0x0c88              /* VF function-level reset events */
-#define IGB_VFRE 0x0c8c               /* VF receive enables */
-#define IGB_VFTE 0x0c90               /* VF transmit enables */
+#define IGB_MBVFICR_VFREQ GENMASK(7, 0)
+#define IGB_MBVFICR_VFACK GENMASK(23, 16)
+#define IGB_VFLRE 0x0c88 /* VF function-level reset events */
+#define IGB_VFRE 0x0c8c	 /* VF receive enables */
+#define IGB_VFTE 0x0c90	 /* VF transmit enables */
 /* Multicast table array. */
 #define IGB_MTA(n) (0x5200 + 4 * (n))
-#define  IGB_MTA_WORDS 128
+#define IGB_MTA_WORDS 128
 /* Receive address table. */
 #define IGB_RAL(n) (0x5400 + 8 * (n))
 #define IGB_RAH(n) (0x5404 + 8 * (n))
-#define  IGB_RAH_ADDR GENMASK(15, 0)
-#define  IGB_RAH_POOL GENMASK(25, 18)
-#define  IGB_RAH_AV BIT(31)
+#define IGB_RAH_ADDR GENMASK(15, 0)
+#define IGB_RAH_POOL GENMASK(25, 18)
+#define IGB_RAH_AV BIT(31)
 #define IGB_RAR_ENTRIES 16
 /* Multiple receive queues: VMDq. */
 #define IGB_MRQC 0x5818
-#define  IGB_MRQC_MODE GENMASK(2, 0)
-#define   IGB_MRQC_MODE_VMDQ 3
+#define IGB_MRQC_MODE GENMASK(2, 0)
+#define IGB_MRQC_MODE_VMDQ 3
 #define IGB_VT_CTL 0x581c
-#define  IGB_VT_CTL_DEF_POOL GENMASK(9, 7)
+#define IGB_VT_CTL_DEF_POOL GENMASK(9, 7)
 /* Per-pool receive offload control. */
 #define IGB_VMOLR(n) (0x5ad0 + 4 * (n))
-#define  IGB_VMOLR_RLPML GENMASK(13, 0)
-#define  IGB_VMOLR_LPE BIT(16)
-#define  IGB_VMOLR_AUPE BIT(24)        /* accept untagged */
-#define  IGB_VMOLR_ROMPE BIT(25)       /* accept multicast table matches */
-#define  IGB_VMOLR_BAM BIT(27)         /* accept broadcast */
+#define IGB_VMOLR_RLPML GENMASK(13, 0)
+#define IGB_VMOLR_LPE BIT(16)
+#define IGB_VMOLR_AUPE BIT(24)	/* accept untagged */
+#define IGB_VMOLR_ROMPE BIT(25) /* accept multicast table matches */
+#define IGB_VMOLR_BAM BIT(27)	/* accept broadcast */
 /* DMA TX switch control. */
 #define IGB_DTXSWC 0x3500
-#define  IGB_DTXSWC_LOOPBACK_EN BIT(31)
+#define IGB_DTXSWC_LOOPBACK_EN BIT(31)
 /* Transmit queue n. */
 #define IGB_TDBAL(q) (0xe000 + 0x40 * (q))
 #define IGB_TDBAH(q) (0xe004 + 0x40 * (q))

@@ -31,7 +31,8 @@ static int vf_exchange(struct pci_dev *vf, const u32 *msg, unsigned n, u32 *repl
 	for (unsigned i = 0; i < n; i++)
 		mmio_write32(regs + IGB_VF_MBMEM + 4 * i, msg[i]);
 	mmio_write32(regs + IGB_VF_MAILBOX, IGB_VF_MAILBOX_REQ);
-	if (!WAIT_US((igb_pf_poll_all(), (mb = mmio_read32(regs + IGB_VF_MAILBOX)) & IGB_VF_MAILBOX_PFSTS),
+	if (!WAIT_US((igb_pf_poll_all(),
+		      (mb = mmio_read32(regs + IGB_VF_MAILBOX)) & IGB_VF_MAILBOX_PFSTS),
 		     MBX_TIMEOUT_US))
 		return -ETIMEDOUT;
 	for (unsigned i = 0; i < rn; i++)
@@ -92,7 +93,8 @@ SELFTEST_ORDER(st_sriov_vf_mmio, "sriov", "vf-bar-mmio", 55)
 			pci_write16(vf, PCI_COMMAND, cmd);
 			CHECK(ctx, v != 0xffffffffu && (v == before || v == after),
 			      "VF %u STATUS %#x, PF STATUS %#x/%#x", i, v, before, after);
-			CHECK(ctx, off != v, "VF %u answered %#x with its memory decode off", i, off);
+			CHECK(ctx, off != v, "VF %u answered %#x with its memory decode off", i,
+			      off);
 			tried++;
 		}
 	}
@@ -108,7 +110,8 @@ SELFTEST_ORDER(st_igb_up, "igb", "pf-up", 55)
 		return;
 	}
 	CHECK(ctx, igb_rd(pf, IGB_STATUS) & IGB_STATUS_LU, "link down");
-	CHECK(ctx, FIELD_GET(IGB_MRQC_MODE, igb_rd(pf, IGB_MRQC)) == IGB_MRQC_MODE_VMDQ, "VMDq off");
+	CHECK(ctx, FIELD_GET(IGB_MRQC_MODE, igb_rd(pf, IGB_MRQC)) == IGB_MRQC_MODE_VMDQ,
+	      "VMDq off");
 	CHECK(ctx, igb_rd(pf, IGB_DTXSWC) & IGB_DTXSWC_LOOPBACK_EN, "VF-to-VF switching off");
 	CHECK(ctx, igb_rd(pf, IGB_CTRL_EXT) & IGB_CTRL_EXT_PFRSTD,
 	      "VF mailboxes not released (PFRSTD)");
@@ -126,7 +129,7 @@ SELFTEST_ORDER(st_igb_mbx_reset, "igb", "mailbox-reset", 55)
 {
 	struct igb_pf *pf = first_pf();
 	struct pci_dev *vf;
-	u32 reply[3] = { 0 };
+	u32 reply[3] = {0};
 	u8 mac[6];
 	int err;
 
@@ -136,15 +139,17 @@ SELFTEST_ORDER(st_igb_mbx_reset, "igb", "mailbox-reset", 55)
 	}
 	vf = pci_sriov_vf(pf->pdev, 0);
 	vf_mmio_on(vf);
-	CHECK(ctx, mmio_read32(vf->bar[0].base + IGB_VF_MAILBOX) != 0xffffffffu, "VF mailbox unreadable");
+	CHECK(ctx, mmio_read32(vf->bar[0].base + IGB_VF_MAILBOX) != 0xffffffffu,
+	      "VF mailbox unreadable");
 	err = vf_reset(vf, reply);
 	vf_mmio_off(vf);
 	CHECK(ctx, err == 0, "no reply from the PF (%d)", err);
 	CHECK(ctx, reply[0] == (IGB_VF_RESET | IGB_MSG_ACK), "reply word 0 %#x", reply[0]);
 	for (unsigned i = 0; i < 6; i++)
 		mac[i] = (u8)(reply[1 + i / 4] >> (8 * (i % 4)));
-	CHECK(ctx, !memcmp(mac, pf->vf[0].mac, 6), "MAC in reply %02x:..:%02x, assigned %02x:..:%02x",
-	      mac[0], mac[5], pf->vf[0].mac[0], pf->vf[0].mac[5]);
+	CHECK(ctx, !memcmp(mac, pf->vf[0].mac, 6),
+	      "MAC in reply %02x:..:%02x, assigned %02x:..:%02x", mac[0], mac[5], pf->vf[0].mac[0],
+	      pf->vf[0].mac[5]);
 	CHECK(ctx, igb_rd(pf, IGB_VFRE) & BIT(0), "VF 0 receive not re-enabled");
 	CHECK(ctx, igb_rd(pf, IGB_VFTE) & BIT(0), "VF 0 transmit not re-enabled");
 }
@@ -155,8 +160,8 @@ SELFTEST_ORDER(st_igb_mbx_mac, "igb", "mailbox-mac-validated", 55)
 {
 	struct igb_pf *pf = first_pf();
 	struct pci_dev *vf;
-	u32 reply[3] = { 0 }, msg[3];
-	u8 own[6], fresh[6] = { 0x02, 0x6d, 0x6f, 0x61, 0x74, 0x01 };
+	u32 reply[3] = {0}, msg[3];
+	u8 own[6], fresh[6] = {0x02, 0x6d, 0x6f, 0x61, 0x74, 0x01};
 
 	if (!pf || pf->num_vfs < 2) {
 		st_skip(ctx, "no 82576 PF with 2 VFs");
@@ -173,13 +178,16 @@ SELFTEST_ORDER(st_igb_mbx_mac, "igb", "mailbox-mac-validated", 55)
 	msg[2] = (u32)fresh[4] | (u32)fresh[5] << 8;
 	CHECK(ctx, vf_exchange(vf, msg, 3, reply, 1) == 0 && (reply[0] & IGB_MSG_NACK),
 	      "set-MAC before reset not refused (%#x)", reply[0]);
-	CHECK(ctx, vf_reset(vf, reply) == 0 && reply[0] == (IGB_VF_RESET | IGB_MSG_ACK), "reset failed");
+	CHECK(ctx, vf_reset(vf, reply) == 0 && reply[0] == (IGB_VF_RESET | IGB_MSG_ACK),
+	      "reset failed");
 	/* VF 0's MAC: refused. */
-	msg[1] = (u32)pf->vf[0].mac[0] | (u32)pf->vf[0].mac[1] << 8 |
-		 (u32)pf->vf[0].mac[2] << 16 | (u32)pf->vf[0].mac[3] << 24;
+	msg[1] = (u32)pf->vf[0].mac[0] | (u32)pf->vf[0].mac[1] << 8 | (u32)pf->vf[0].mac[2] << 16 |
+		 (u32)pf->vf[0].mac[3] << 24;
 	msg[2] = (u32)pf->vf[0].mac[4] | (u32)pf->vf[0].mac[5] << 8;
-	CHECK(ctx, vf_exchange(vf, msg, 3, reply, 1) == 0 && (reply[0] & IGB_MSG_NACK) &&
-		   !(reply[0] & IGB_MSG_ACK), "VF 0's MAC not refused (%#x)", reply[0]);
+	CHECK(ctx,
+	      vf_exchange(vf, msg, 3, reply, 1) == 0 && (reply[0] & IGB_MSG_NACK) &&
+		      !(reply[0] & IGB_MSG_ACK),
+	      "VF 0's MAC not refused (%#x)", reply[0]);
 	CHECK(ctx, !memcmp(pf->vf[1].mac, own, 6), "VF 1's MAC changed by a refused request");
 	/* The PF's MAC: refused. */
 	msg[1] = (u32)pf->mac[0] | (u32)pf->mac[1] << 8 | (u32)pf->mac[2] << 16 |
@@ -195,9 +203,10 @@ SELFTEST_ORDER(st_igb_mbx_mac, "igb", "mailbox-mac-validated", 55)
 	msg[0] = IGB_VF_SET_MAC_ADDR;
 	msg[1] = (u32)fresh[0] | (u32)fresh[1] << 8 | (u32)fresh[2] << 16 | (u32)fresh[3] << 24;
 	msg[2] = (u32)fresh[4] | (u32)fresh[5] << 8;
-	CHECK(ctx, vf_exchange(vf, msg, 3, reply, 1) == 0 &&
-		   reply[0] == (IGB_VF_SET_MAC_ADDR | IGB_MSG_ACK | IGB_MSG_CTS), "free MAC not accepted (%#x)",
-	      reply[0]);
+	CHECK(ctx,
+	      vf_exchange(vf, msg, 3, reply, 1) == 0 &&
+		      reply[0] == (IGB_VF_SET_MAC_ADDR | IGB_MSG_ACK | IGB_MSG_CTS),
+	      "free MAC not accepted (%#x)", reply[0]);
 	CHECK(ctx, !memcmp(pf->vf[1].mac, fresh, 6), "accepted MAC not recorded");
 	msg[1] = (u32)own[0] | (u32)own[1] << 8 | (u32)own[2] << 16 | (u32)own[3] << 24;
 	msg[2] = (u32)own[4] | (u32)own[5] << 8;
@@ -210,7 +219,7 @@ SELFTEST_ORDER(st_igb_mbx_mac, "igb", "mailbox-mac-validated", 55)
  * it in the run's pcap of the NIC's backend. */
 SELFTEST_ORDER(st_igb_tx, "igb", "pf-frame-sent", 55)
 {
-	static const u8 bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const u8 bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 	struct igb_pf *pf = first_pf();
 	int err;
 
@@ -226,7 +235,8 @@ SELFTEST_ORDER(st_igb_tx, "igb", "pf-frame-sent", 55)
 				sizeof(pf_frame_payload) - 1);
 	CHECK(ctx, err == 0, "send failed (%d)", err);
 	if (!err)
-		pr_info("%02x:%02x.%x: PF frame sent on pool %u (ring %#llx), ethertype %#x, payload \"%s\"\n",
+		pr_info("%02x:%02x.%x: PF frame sent on pool %u (ring %#llx), ethertype %#x, "
+			"payload \"%s\"\n",
 			pf->pdev->bus, pf->pdev->dev, pf->pdev->fn, pf->pf_pool,
 			(unsigned long long)pf->tx_ring, PF_FRAME_ETHERTYPE, pf_frame_payload);
 }

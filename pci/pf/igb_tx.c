@@ -30,15 +30,16 @@ int igb_setup_tx(struct igb_pf *pf)
 	return 0;
 }
 
-int igb_pf_send_frame(struct igb_pf *pf, const u8 dst[ETH_ALEN], u16 ethertype,
-		      const void *payload, unsigned len)
+int igb_pf_send_frame(struct igb_pf *pf, const u8 dst[ETH_ALEN], u16 ethertype, const void *payload,
+		      unsigned len)
 {
 	volatile struct igb_tx_desc *ring = (volatile struct igb_tx_desc *)(uintptr_t)pf->tx_ring;
 	u8 *buf = (u8 *)(uintptr_t)pf->tx_buf;
 	unsigned frame = 14 + len, slot = pf->tx_tail;
 
 	if (pf->num_vfs >= IGB_NR_POOLS)
-		return pr_err(-EBUSY, "every pool belongs to a VF; the PF has no queue of its own\n");
+		return pr_err(-EBUSY,
+			      "every pool belongs to a VF; the PF has no queue of its own\n");
 	if (frame > PAGE_SIZE || frame > 1514)
 		return pr_err(-EINVAL, "frame of %u bytes is too long\n", frame);
 	memcpy(buf, dst, ETH_ALEN);

@@ -74,8 +74,8 @@ static int attach_identity(struct igbvf_native *n)
 		return 0;
 	dom = iommu_hypervisor_domain();
 	if (!dom)
-		return pr_err(-ENOMEM, "no hypervisor IOMMU domain for %02x:%02x.%x\n", d->bus, d->dev,
-			      d->fn);
+		return pr_err(-ENOMEM, "no hypervisor IOMMU domain for %02x:%02x.%x\n", d->bus,
+			      d->dev, d->fn);
 	err = iommu_attach(dom, d->seg, d->rid, d->pf ? d->pf->rid : d->rid);
 	if (err)
 		return pr_err(err, "%02x:%02x.%x not attached to the hypervisor's domain\n", d->bus,
@@ -138,7 +138,7 @@ void igbvf_native_close(struct igbvf_native *n)
 	/* The PF sees the function reset: the VF must shake hands again, whoever gets it. */
 	igb_pf_poll_all();
 	pci_write16(n->pdev, PCI_COMMAND,
-		    n->saved_command & (u16)~(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER));
+		    n->saved_command & (u16) ~(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER));
 	/* Released functions are blocked, as vmm/assign_hw.c leaves them. */
 	if (n->attached)
 		iommu_detach(iommu_hypervisor_domain(), n->pdev->seg, n->pdev->rid);
@@ -149,8 +149,8 @@ void igbvf_native_close(struct igbvf_native *n)
 
 /* One received frame checked against what the bench sent: addresses, ethertype, length
  * (the device may append the 4-byte FCS) and payload in sequence. */
-static bool bench_frame_ok(const struct igbvf *tx, const struct igbvf *rx, const u8 *f,
-			   int len, unsigned size, u32 expect_seq)
+static bool bench_frame_ok(const struct igbvf *tx, const struct igbvf *rx, const u8 *f, int len,
+			   unsigned size, u32 expect_seq)
 {
 	unsigned plen = size - ETH_HLEN;
 

@@ -12,7 +12,7 @@
 #include "pci/pf/igbvf_native.h"
 
 #define BULK_FRAMES 1000
-static const unsigned bulk_sizes[] = { 64, 512, 1514 };
+static const unsigned bulk_sizes[] = {64, 512, 1514};
 static const char hello[] = "moat-igbvf-native-hello";
 
 static struct {
@@ -164,7 +164,8 @@ SELFTEST_ORDER(st_igbvf_bulk, "igbvf", "native-bulk", 59)
 		CHECK(ctx, err == 0 && r.received == BULK_FRAMES && !r.bad,
 		      "%u-byte frames: %d, sent %u received %u bad %u", bulk_sizes[i], err, r.sent,
 		      r.received, r.bad);
-		pr_info("bench native: %u frames of %u bytes VF%u->VF%u in %llu us: %llu frames/s, %llu bytes/s\n",
+		pr_info("bench native: %u frames of %u bytes VF%u->VF%u in %llu us: %llu frames/s, "
+			"%llu bytes/s\n",
 			r.received, bulk_sizes[i], t.index[0], t.index[1], (unsigned long long)r.us,
 			(unsigned long long)r.frames_per_s, (unsigned long long)r.bytes_per_s);
 	}
@@ -175,7 +176,7 @@ SELFTEST_ORDER(st_igbvf_bulk, "igbvf", "native-bulk", 59)
  * every request is still answered. */
 SELFTEST_ORDER(st_igbvf_flood, "igbvf", "native-mailbox-rate-limited", 60)
 {
-	u32 msg[2] = { IGB_VF_SET_LPE, ETH_FRAME_MAX + 4 }, reply = 0;
+	u32 msg[2] = {IGB_VF_SET_LPE, ETH_FRAME_MAX + 4}, reply = 0;
 	struct igbvf *a = &t.vf[0].drv;
 	unsigned before, answered = 0;
 	u64 start, elapsed;
@@ -211,7 +212,8 @@ SELFTEST_ORDER(st_igbvf_release, "igbvf", "native-released", 61)
 
 		igbvf_native_close(&t.vf[i]);
 		CHECK(ctx, d->owner.kind == PCI_OWNER_NONE, "VF %u still owned", t.index[i]);
-		CHECK(ctx, !(pci_read16(d, PCI_COMMAND) & (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER)),
+		CHECK(ctx,
+		      !(pci_read16(d, PCI_COMMAND) & (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER)),
 		      "VF %u command %#x", t.index[i], pci_read16(d, PCI_COMMAND));
 		CHECK(ctx, !t.pf->vf[t.index[i]].clear_to_send,
 		      "PF did not see VF %u's function reset", t.index[i]);

@@ -11,7 +11,6 @@ int shim_errors_logged;
 int shim_warnings_logged;
 char shim_last_log[512];
 
-
 void log_printf(int level, const char *tag, const char *fmt, ...)
 {
 	va_list ap;

@@ -112,15 +112,14 @@ static u16 m_space(void *ctx, u16 seg, u8 bus)
 	return seg == 0 ? 4096 : 0;
 }
 
-static const struct pci_cfg_ops model_ops = { "model", m_read, m_write, m_space };
+static const struct pci_cfg_ops model_ops = {"model", m_read, m_write, m_space};
 
 void model_install(void)
 {
 	pci_cfg_set_backend(&model_ops, NULL);
 }
 
-static int new_fn(int parent, u8 bus, u8 dev, u8 fn, u16 vendor, u16 device, u32 class,
-		  u8 header)
+static int new_fn(int parent, u8 bus, u8 dev, u8 fn, u16 vendor, u16 device, u32 class, u8 header)
 {
 	for (int i = 0; i < MODEL_MAX_FNS; i++) {
 		struct model_fn *f = &model.fn[i];
@@ -309,20 +308,20 @@ int model_igb(int parent, u8 bus, u8 dev)
 	ecap(i, 0x150, PCI_ECAP_ARI, 0x160);
 	ecap(i, s, PCI_ECAP_SRIOV, 0);
 	model.fn[i].sriov_pos = s;
-	model_set(i, s + 0x0c, 2, 8);       /* InitialVFs */
-	model_set(i, s + 0x0e, 2, 8);       /* TotalVFs */
-	model_set(i, s + 0x14, 2, 0x80);    /* First VF Offset */
-	model_set(i, s + 0x16, 2, 2);       /* VF Stride */
-	model_set(i, s + 0x1a, 2, 0x10ca);  /* VF Device ID */
-	model_set(i, s + 0x1c, 4, 0x553);   /* supported page sizes */
+	model_set(i, s + 0x0c, 2, 8);	   /* InitialVFs */
+	model_set(i, s + 0x0e, 2, 8);	   /* TotalVFs */
+	model_set(i, s + 0x14, 2, 0x80);   /* First VF Offset */
+	model_set(i, s + 0x16, 2, 2);	   /* VF Stride */
+	model_set(i, s + 0x1a, 2, 0x10ca); /* VF Device ID */
+	model_set(i, s + 0x1c, 4, 0x553);  /* supported page sizes */
 	model_set(i, s + 0x20, 4, 1);
 	set_wmask(i, s + 0x08, 2, 0x001f);
 	set_wmask(i, s + 0x10, 2, 0xffff);
 	set_wmask(i, s + 0x20, 4, 0xffffffff);
-	model_bar(i, s + 0x24, 0x4000, FIELD_PREP(PCI_BAR_MEM_TYPE, PCI_BAR_MEM_TYPE_64) |
-		  PCI_BAR_PREFETCH, 0);
-	model_bar(i, s + 0x30, 0x4000, FIELD_PREP(PCI_BAR_MEM_TYPE, PCI_BAR_MEM_TYPE_64) |
-		  PCI_BAR_PREFETCH, 0);
+	model_bar(i, s + 0x24, 0x4000,
+		  FIELD_PREP(PCI_BAR_MEM_TYPE, PCI_BAR_MEM_TYPE_64) | PCI_BAR_PREFETCH, 0);
+	model_bar(i, s + 0x30, 0x4000,
+		  FIELD_PREP(PCI_BAR_MEM_TYPE, PCI_BAR_MEM_TYPE_64) | PCI_BAR_PREFETCH, 0);
 	igb_vf_template();
 	return i;
 }

@@ -11,19 +11,19 @@
 
 struct model_fn {
 	bool used;
-	int parent;     /* index of the bridge above, -1 on the root bus */
-	u8 root_bus;    /* bus number when parent == -1 */
+	int parent;  /* index of the bridge above, -1 on the root bus */
+	u8 root_bus; /* bus number when parent == -1 */
 	u8 dev, fn;
 	u8 cfg[4096];
 	u8 wmask[4096];
-	u16 sriov_pos;  /* PFs: SR-IOV capability offset */
+	u16 sriov_pos;		   /* PFs: SR-IOV capability offset */
 	bool sized_with_decode_on; /* a BAR saw all ones while decode was on */
 };
 
 struct model {
 	struct model_fn fn[MODEL_MAX_FNS];
-	u8 vf_cfg[4096];   /* what every VF of an igb PF shows */
-	unsigned writes;   /* config writes seen */
+	u8 vf_cfg[4096]; /* what every VF of an igb PF shows */
+	unsigned writes; /* config writes seen */
 };
 
 extern struct model model;

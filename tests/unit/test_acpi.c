@@ -96,7 +96,7 @@ static void fix_checksum(u8 *t)
 
 static int parse(struct acpi_info *ai, struct fake_mem *m)
 {
-	struct acpi_access acc = { fake_map, m };
+	struct acpi_access acc = {fake_map, m};
 
 	shim_errors_logged = shim_warnings_logged = 0;
 	return acpi_parse(ai, &acc, m->rsdp_pa, m->rsdp, m->rsdp_len);
@@ -131,7 +131,7 @@ static int teardown(void **state)
 
 static void q35_tables(void **state)
 {
-	const char *want[] = { "FACP", "APIC", "HPET", "MCFG", "DMAR", "WAET", "DSDT" };
+	const char *want[] = {"FACP", "APIC", "HPET", "MCFG", "DMAR", "WAET", "DSDT"};
 
 	assert_int_equal(parse(&ai, &mem), 0);
 	assert_int_equal(shim_errors_logged, 0);
@@ -249,7 +249,7 @@ static void length_past_memory_rejected(void **state)
 	assert_null(acpi_info_find(&ai, "APIC", 0));
 	assert_int_equal(ai.nr_cpus, 0);
 	assert_int_equal(shim_errors_logged, 1);
-	assert_null(acpi_table_map(&(struct acpi_access){ fake_map, &mem }, 0x3ffe2774, NULL));
+	assert_null(acpi_table_map(&(struct acpi_access){fake_map, &mem}, 0x3ffe2774, NULL));
 	assert_non_null(strstr(shim_last_log, "APIC at 0x3ffe2774: length 65536 runs past"));
 }
 
@@ -524,7 +524,7 @@ static void mcfg_bad_entries(void **state)
 static void rsdp_scan(void **state)
 {
 	u8 bios[0x20000];
-	struct acpi_access acc = { fake_map, &mem };
+	struct acpi_access acc = {fake_map, &mem};
 
 	memset(bios, 0xff, sizeof(bios));
 	memcpy(bios + 0x15a30, mem.rsdp, 20);
@@ -537,7 +537,7 @@ static void rsdp_scan(void **state)
 
 static void no_rsdp(void **state)
 {
-	struct acpi_access acc = { fake_map, &mem };
+	struct acpi_access acc = {fake_map, &mem};
 
 	assert_int_equal(acpi_parse(&ai, &acc, 0, NULL, 0), -ENODEV);
 }

@@ -19,8 +19,14 @@ static struct pci_sriov sriov;
 static unsigned nr_devs;
 static struct guest ga, gb;
 
-unsigned pci_dev_count(void) { return nr_devs; }
-struct pci_dev *pci_dev_at(unsigned i) { return i < nr_devs ? &devs[i] : NULL; }
+unsigned pci_dev_count(void)
+{
+	return nr_devs;
+}
+struct pci_dev *pci_dev_at(unsigned i)
+{
+	return i < nr_devs ? &devs[i] : NULL;
+}
 
 struct pci_dev *pci_find_bdf(u16 seg, u8 bus, u8 dev, u8 fn)
 {
@@ -36,13 +42,15 @@ struct pci_dev *pci_sriov_vf(const struct pci_dev *pf, unsigned idx)
 	return pf->sriov && idx < pf->sriov->num_vfs ? pf->sriov->vf[idx] : NULL;
 }
 
-u16 pci_read16(const struct pci_dev *d, u16 off) { return d->acs.ctrl; }
+u16 pci_read16(const struct pci_dev *d, u16 off)
+{
+	return d->acs.ctrl;
+}
 void pci_write16(const struct pci_dev *d, u16 off, u16 v) {}
 
 int pci_set_owner(struct pci_dev *d, enum pci_owner_kind kind, int guest)
 {
-	if (d->owner.kind != PCI_OWNER_NONE &&
-	    (d->owner.kind != kind || d->owner.guest != guest))
+	if (d->owner.kind != PCI_OWNER_NONE && (d->owner.kind != kind || d->owner.guest != guest))
 		return -EBUSY;
 	d->owner.kind = (u8)kind;
 	d->owner.guest = guest;
@@ -59,7 +67,8 @@ const char *pci_owner_name(const struct pci_owner *o, char *buf, size_t size)
 	if (o->kind == PCI_OWNER_GUEST)
 		snprintf(buf, size, "guest %d", o->guest);
 	else
-		snprintf(buf, size, "%s", o->kind == PCI_OWNER_HYPERVISOR ? "hypervisor" : "nobody");
+		snprintf(buf, size, "%s",
+			 o->kind == PCI_OWNER_HYPERVISOR ? "hypervisor" : "nobody");
 	return buf;
 }
 
@@ -87,8 +96,8 @@ static struct pci_dev *add(u8 bus, u8 dev, u8 fn, u8 type, struct pci_dev *paren
 
 static void bar64(struct pci_dev *d, unsigned b, u64 base, u64 size)
 {
-	d->bar[b] = (struct pci_bar){.base = base, .size = size, .type = PCI_BAR_MEM64,
-				     .prefetchable = true};
+	d->bar[b] = (struct pci_bar){
+		.base = base, .size = size, .type = PCI_BAR_MEM64, .prefetchable = true};
 }
 
 /* q35 host bridge, an ACS root port with an igb PF and 3 VFs, a second root port with a
@@ -128,8 +137,7 @@ static int setup(void **state)
 	dp = add(3, 0, 0, PCIE_TYPE_DOWNSTREAM, up);
 	dp->secondary = dp->subordinate = 4;
 	edu = add(4, 0, 0, PCIE_TYPE_ENDPOINT, dp);
-	edu->bar[0] = (struct pci_bar){.base = 0xfea00000, .size = 0x100000,
-				       .type = PCI_BAR_MEM32};
+	edu->bar[0] = (struct pci_bar){.base = 0xfea00000, .size = 0x100000, .type = PCI_BAR_MEM32};
 	assert_int_equal(pci_groups_compute(), 0);
 	memset(&ga, 0, sizeof(ga));
 	memset(&gb, 0, sizeof(gb));
@@ -142,8 +150,8 @@ static int setup(void **state)
 
 static void dev_vf(struct guest *g, u8 bus, u8 dev, u8 fn, u16 idx)
 {
-	g->cfg.devices[g->cfg.nr_devices++] =
-		(struct cfg_device){.kind = CFG_DEV_VF, .bus = bus, .dev = dev, .fn = fn, .vf = idx};
+	g->cfg.devices[g->cfg.nr_devices++] = (struct cfg_device){
+		.kind = CFG_DEV_VF, .bus = bus, .dev = dev, .fn = fn, .vf = idx};
 }
 
 static void dev_bdf(struct guest *g, u8 bus, u8 dev, u8 fn)

@@ -43,7 +43,7 @@ static void set_reg(u32 off, u32 v)
 	regfile[off / 4] = v;
 }
 
-static const u8 pf_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+static const u8 pf_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
 
 static int setup(void **state)
 {
@@ -54,7 +54,7 @@ static int setup(void **state)
 	test_pf.pf_pool = 3;
 	memcpy(test_pf.mac, pf_mac, 6);
 	for (unsigned vf = 0; vf < 3; vf++) {
-		static const u8 base[6] = { 0x52, 0x54, 0x00, 0x12, 0x56, 0x10 };
+		static const u8 base[6] = {0x52, 0x54, 0x00, 0x12, 0x56, 0x10};
 
 		memcpy(test_pf.vf[vf].mac, base, 6);
 		test_pf.vf[vf].mac[5] = (u8)(0x10 + vf);
@@ -107,8 +107,8 @@ static void test_reset_answers_mac(void **state)
 	assert_true(test_pf.vf[1].clear_to_send);
 	/* Its address is in the table for its pool, its queues are enabled. */
 	assert_int_equal(reg(IGB_RAL(igb_vf_rar(1))), w[0]);
-	assert_int_equal(reg(IGB_RAH(igb_vf_rar(1))), w[1] | IGB_RAH_AV |
-			 FIELD_PREP(IGB_RAH_POOL, BIT(1)));
+	assert_int_equal(reg(IGB_RAH(igb_vf_rar(1))),
+			 w[1] | IGB_RAH_AV | FIELD_PREP(IGB_RAH_POOL, BIT(1)));
 	assert_int_equal(reg(IGB_VFRE), BIT(1));
 	assert_int_equal(reg(IGB_VFTE), BIT(1));
 	assert_true(reg(IGB_VMOLR(1)) & IGB_VMOLR_BAM);
@@ -118,8 +118,8 @@ static void test_reset_answers_mac(void **state)
 
 static void test_requests_before_reset_refused(void **state)
 {
-	u8 fresh[6] = { 0x02, 1, 2, 3, 4, 5 };
-	u32 msg[3] = { IGB_VF_SET_MAC_ADDR };
+	u8 fresh[6] = {0x02, 1, 2, 3, 4, 5};
+	u32 msg[3] = {IGB_VF_SET_MAC_ADDR};
 	u32 r;
 
 	mac_words(fresh, &msg[1]);
@@ -133,7 +133,7 @@ static void test_requests_before_reset_refused(void **state)
 
 static void expect_set_mac(unsigned vf, const u8 *mac, bool accepted)
 {
-	u32 msg[3] = { IGB_VF_SET_MAC_ADDR };
+	u32 msg[3] = {IGB_VF_SET_MAC_ADDR};
 	u32 cts = test_pf.vf[vf].clear_to_send ? IGB_MSG_CTS : 0;
 	u32 r;
 
@@ -150,22 +150,22 @@ static void expect_set_mac(unsigned vf, const u8 *mac, bool accepted)
 
 static void test_set_mac_validated(void **state)
 {
-	u8 other[6], fresh[6] = { 0x02, 0x6d, 0x6f, 0x61, 0x74, 0x01 };
-	u8 multicast[6] = { 0x01, 0x00, 0x5e, 0, 0, 1 }, zero[6] = { 0 };
+	u8 other[6], fresh[6] = {0x02, 0x6d, 0x6f, 0x61, 0x74, 0x01};
+	u8 multicast[6] = {0x01, 0x00, 0x5e, 0, 0, 1}, zero[6] = {0};
 	u32 w[2];
 
 	reset_vf(2);
 	memcpy(other, test_pf.vf[0].mac, 6);
-	expect_set_mac(2, other, false);          /* another VF's */
-	expect_set_mac(2, pf_mac, false);         /* the PF's */
+	expect_set_mac(2, other, false);  /* another VF's */
+	expect_set_mac(2, pf_mac, false); /* the PF's */
 	expect_set_mac(2, multicast, false);
 	expect_set_mac(2, zero, false);
 	assert_int_equal(test_pf.vf[2].nacks, 4);
 	expect_set_mac(2, fresh, true);
 	mac_words(fresh, w);
 	assert_int_equal(reg(IGB_RAL(igb_vf_rar(2))), w[0]);
-	assert_int_equal(reg(IGB_RAH(igb_vf_rar(2))), w[1] | IGB_RAH_AV |
-			 FIELD_PREP(IGB_RAH_POOL, BIT(2)));
+	assert_int_equal(reg(IGB_RAH(igb_vf_rar(2))),
+			 w[1] | IGB_RAH_AV | FIELD_PREP(IGB_RAH_POOL, BIT(2)));
 	/* Its own current address again is fine; and now VF 0 may not take the new one. */
 	expect_set_mac(2, fresh, true);
 	reset_vf(0);
@@ -174,7 +174,7 @@ static void test_set_mac_validated(void **state)
 
 static void test_vlan_promisc_unknown_refused(void **state)
 {
-	u32 msg[2] = { IGB_VF_SET_VLAN, 5 };
+	u32 msg[2] = {IGB_VF_SET_VLAN, 5};
 
 	reset_vf(0);
 	assert_int_equal(exchange(0, msg, 2), IGB_VF_SET_VLAN | IGB_MSG_NACK | IGB_MSG_CTS);
@@ -187,8 +187,8 @@ static void test_vlan_promisc_unknown_refused(void **state)
 
 static void test_multicast_and_lpe(void **state)
 {
-	u32 msg[16] = { IGB_VF_SET_MULTICAST | FIELD_PREP(IGB_MSG_INFO, 2), 0x0abc | 0x0123u << 16 };
-	u32 lpe[2] = { IGB_VF_SET_LPE, 1522 };
+	u32 msg[16] = {IGB_VF_SET_MULTICAST | FIELD_PREP(IGB_MSG_INFO, 2), 0x0abc | 0x0123u << 16};
+	u32 lpe[2] = {IGB_VF_SET_LPE, 1522};
 
 	reset_vf(1);
 	assert_int_equal(exchange(1, msg, 2) & (IGB_MSG_ACK | IGB_MSG_NACK), IGB_MSG_ACK);
@@ -209,7 +209,7 @@ static void test_multicast_and_lpe(void **state)
  * again; the event is acknowledged by writing its bit back. */
 static void test_vflr(void **state)
 {
-	u8 fresh[6] = { 0x02, 9, 9, 9, 9, 9 };
+	u8 fresh[6] = {0x02, 9, 9, 9, 9, 9};
 
 	reset_vf(0);
 	set_reg(IGB_VFLRE, BIT(0));
@@ -235,7 +235,7 @@ static void test_vf_beyond_num_vfs_ignored(void **state)
  * (its request stays pending) until the window ends; another VF is served meanwhile. */
 static void test_mailbox_rate_limited(void **state)
 {
-	u32 msg[2] = { IGB_VF_SET_LPE, 1518 };
+	u32 msg[2] = {IGB_VF_SET_LPE, 1518};
 
 	assert_int_equal(reset_vf(0), IGB_VF_RESET | IGB_MSG_ACK);
 	for (unsigned i = 1; i < IGB_MBX_BUDGET; i++)
@@ -243,7 +243,7 @@ static void test_mailbox_rate_limited(void **state)
 	vf_sends(0, msg, 2);
 	assert_int_equal(igb_pf_poll_all(), 0);
 	assert_int_equal(reg(IGB_P2VMAILBOX(0)), 0); /* not answered */
-	assert_true(reg(IGB_MBVFICR) & BIT(0));      /* still pending */
+	assert_true(reg(IGB_MBVFICR) & BIT(0));	     /* still pending */
 	assert_int_equal(test_pf.vf[0].throttled, 1);
 	assert_int_equal(shim_warnings_logged, 1);
 	/* QEMU clears MBVFICR when read: the PF must remember the waiting request. Another

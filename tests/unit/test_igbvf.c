@@ -65,7 +65,8 @@ static u32 model_rd(void *ctx, u32 reg)
 	u32 v = regs[reg / 4];
 
 	if (reg == IGB_VF_MAILBOX)
-		regs[reg / 4] &= ~(IGB_VF_MAILBOX_PFSTS | IGB_VF_MAILBOX_PFACK | IGB_VF_MAILBOX_RSTD);
+		regs[reg / 4] &=
+			~(IGB_VF_MAILBOX_PFSTS | IGB_VF_MAILBOX_PFACK | IGB_VF_MAILBOX_RSTD);
 	return v;
 }
 
@@ -82,15 +83,15 @@ static void model_wr(void *ctx, u32 reg, u32 val)
 		if (val & IGB_VF_CTRL_RST) {
 			pf.vf_resets++;
 			regs[IGB_VF_TXDCTL / 4] = regs[IGB_VF_RXDCTL / 4] = 0;
-			regs[IGB_VF_MAILBOX / 4] |= pf.mode == PF_IN_RESET ? IGB_VF_MAILBOX_RSTI : 0;
+			regs[IGB_VF_MAILBOX / 4] |=
+				pf.mode == PF_IN_RESET ? IGB_VF_MAILBOX_RSTI : 0;
 		}
 		return;
 	case IGB_VF_TDT:
 		regs[reg / 4] = val;
 		device_transmit();
 		return;
-	default:
-		regs[reg / 4] = val;
+	default: regs[reg / 4] = val;
 	}
 }
 
@@ -104,9 +105,7 @@ static u64 model_now(void *ctx)
 	return fake_us += 7;
 }
 
-static void model_idle(void *ctx)
-{
-}
+static void model_idle(void *ctx) {}
 
 static void model_log(void *ctx, const char *msg)
 {
@@ -119,7 +118,7 @@ static const struct igbvf_ops ops = {
 
 static int setup(void **state)
 {
-	static const u8 mac[ETH_ALEN] = { 0x52, 0x54, 0x00, 0x12, 0x56, 0x11 };
+	static const u8 mac[ETH_ALEN] = {0x52, 0x54, 0x00, 0x12, 0x56, 0x11};
 
 	memset(regs, 0, sizeof(regs));
 	memset(mem, 0xa5, sizeof(mem));
@@ -149,7 +148,8 @@ static void test_reset_handshake(void **state)
 	assert_int_equal(pf.lock_taken_before_req, 0); /* REQ written without VFU: released */
 	assert_memory_equal(vf.mac, pf.mac, ETH_ALEN);
 	/* The PF's message was acknowledged. */
-	assert_true(regs[IGB_VF_MAILBOX / 4] == 0 || !(regs[IGB_VF_MAILBOX / 4] & IGB_VF_MAILBOX_VFU));
+	assert_true(regs[IGB_VF_MAILBOX / 4] == 0 ||
+		    !(regs[IGB_VF_MAILBOX / 4] & IGB_VF_MAILBOX_VFU));
 }
 
 static void test_reset_refused_or_silent(void **state)
@@ -164,7 +164,8 @@ static void test_reset_refused_or_silent(void **state)
 	pf.mode = PF_SILENT;
 	t0 = fake_us;
 	assert_int_equal(igbvf_reset(&vf), -ETIMEDOUT);
-	assert_true(fake_us - t0 >= IGBVF_MBX_TIMEOUT_US && fake_us - t0 < 2 * IGBVF_MBX_TIMEOUT_US);
+	assert_true(fake_us - t0 >= IGBVF_MBX_TIMEOUT_US &&
+		    fake_us - t0 < 2 * IGBVF_MBX_TIMEOUT_US);
 	assert_non_null(strstr(last_log, "no PF reply"));
 	pf.mode = PF_IN_RESET;
 	assert_int_equal(igbvf_reset(&vf), -ETIMEDOUT);
@@ -174,7 +175,7 @@ static void test_reset_refused_or_silent(void **state)
 
 static void test_reset_bad_mac(void **state)
 {
-	static const u8 mcast[ETH_ALEN] = { 0x01, 0x00, 0x5e, 0, 0, 1 }, zero[ETH_ALEN];
+	static const u8 mcast[ETH_ALEN] = {0x01, 0x00, 0x5e, 0, 0, 1}, zero[ETH_ALEN];
 
 	memcpy(pf.mac, mcast, ETH_ALEN);
 	assert_int_equal(igbvf_reset(&vf), -EBADMSG);
@@ -184,7 +185,7 @@ static void test_reset_bad_mac(void **state)
 
 static void test_set_mac(void **state)
 {
-	static const u8 other[ETH_ALEN] = { 0x52, 0x54, 0x00, 0x12, 0x56, 0x10 };
+	static const u8 other[ETH_ALEN] = {0x52, 0x54, 0x00, 0x12, 0x56, 0x10};
 
 	assert_int_equal(igbvf_reset(&vf), 0);
 	pf.mode = PF_NACK;
@@ -201,7 +202,7 @@ static void test_set_mac(void **state)
 
 static void test_mbx_bad_sizes(void **state)
 {
-	u32 msg[IGB_MBX_WORDS + 1] = { IGB_VF_SET_LPE }, reply[IGB_MBX_WORDS];
+	u32 msg[IGB_MBX_WORDS + 1] = {IGB_VF_SET_LPE}, reply[IGB_MBX_WORDS];
 
 	assert_int_equal(igbvf_mbx_request(&vf, msg, 0, reply, 1), -EINVAL);
 	assert_int_equal(igbvf_mbx_request(&vf, msg, IGB_MBX_WORDS + 1, reply, 1), -EINVAL);
@@ -236,7 +237,7 @@ static void test_up_programs_rings(void **state)
 
 static void test_xmit_encoding(void **state)
 {
-	static const u8 dst[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const u8 dst[ETH_ALEN] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 	volatile struct igb_tx_desc *d = &vf.tx_ring[0];
 	const u8 *buf;
 
@@ -263,7 +264,7 @@ static void test_xmit_encoding(void **state)
 
 static void test_xmit_ring_full_and_timeout(void **state)
 {
-	static const u8 dst[ETH_ALEN] = { 2, 0, 0, 0, 0, 1 };
+	static const u8 dst[ETH_ALEN] = {2, 0, 0, 0, 0, 1};
 	unsigned n = 0;
 
 	assert_int_equal(igbvf_reset(&vf), 0);
@@ -327,7 +328,7 @@ static void test_recv(void **state)
 
 static void test_xmit_when_down(void **state)
 {
-	static const u8 dst[ETH_ALEN] = { 2, 0, 0, 0, 0, 1 };
+	static const u8 dst[ETH_ALEN] = {2, 0, 0, 0, 0, 1};
 
 	assert_int_equal(igbvf_xmit(&vf, dst, 0x88b5, "x", 1), -ENODEV);
 }
@@ -335,8 +336,8 @@ static void test_xmit_when_down(void **state)
 static void test_irq_routing(void **state)
 {
 	igbvf_irq_enable(&vf);
-	assert_int_equal(regs[IGB_VF_IVAR0 / 4],
-			 IGBVF_VEC_RX | IGB_VF_IVAR0_RX_VALID | IGBVF_VEC_TX << 8 | IGB_VF_IVAR0_TX_VALID);
+	assert_int_equal(regs[IGB_VF_IVAR0 / 4], IGBVF_VEC_RX | IGB_VF_IVAR0_RX_VALID |
+							 IGBVF_VEC_TX << 8 | IGB_VF_IVAR0_TX_VALID);
 	assert_int_equal(regs[IGB_VF_IVAR_MISC / 4], IGBVF_VEC_MBX | IGB_VF_IVAR_MISC_VALID);
 	assert_int_equal(regs[IGB_VF_EIMS / 4], 7);
 	assert_int_equal(regs[IGB_VF_EIAC / 4], 7);
@@ -361,8 +362,8 @@ static void test_payload(void **state)
 
 static void test_mac_words(void **state)
 {
-	static const u8 mac[ETH_ALEN] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
-	u32 msg[3] = { 0 };
+	static const u8 mac[ETH_ALEN] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+	u32 msg[3] = {0};
 	u8 back[ETH_ALEN];
 
 	igb_msg_put_mac(msg, mac);

@@ -23,13 +23,13 @@
 #include <cmocka.h>
 #include <moat/errno.h>
 
-#define CMP(...)                                                               \
-	do {                                                                   \
-		char a[128], b[128];                                           \
-		int na = moat_snprintf(a, sizeof(a), __VA_ARGS__);             \
-		int nb = snprintf(b, sizeof(b), __VA_ARGS__);                  \
-		assert_string_equal(a, b);                                     \
-		assert_int_equal(na, nb);                                      \
+#define CMP(...)                                                                                   \
+	do {                                                                                       \
+		char a[128], b[128];                                                               \
+		int na = moat_snprintf(a, sizeof(a), __VA_ARGS__);                                 \
+		int nb = snprintf(b, sizeof(b), __VA_ARGS__);                                      \
+		assert_string_equal(a, b);                                                         \
+		assert_int_equal(na, nb);                                                          \
 	} while (0)
 
 static void test_printf_matches_libc(void **state)

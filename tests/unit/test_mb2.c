@@ -70,9 +70,9 @@ static void test_cmdline_modules_mmap(void **state)
 	mm = tag(MB2_TAG_MMAP, sizeof(*mm) + 3 * sizeof(*e));
 	mm->entry_size = sizeof(*e);
 	e = (void *)(mm + 1);
-	e[0] = (struct mb2_mmap_entry){ 0, 0x9fc00, MB2_MEM_AVAILABLE, 0 };
-	e[1] = (struct mb2_mmap_entry){ 0x100000, 0x3ff00000, MB2_MEM_AVAILABLE, 0 };
-	e[2] = (struct mb2_mmap_entry){ 0xfffc0000, 0x40000, MB2_MEM_RESERVED, 0 };
+	e[0] = (struct mb2_mmap_entry){0, 0x9fc00, MB2_MEM_AVAILABLE, 0};
+	e[1] = (struct mb2_mmap_entry){0x100000, 0x3ff00000, MB2_MEM_AVAILABLE, 0};
+	e[2] = (struct mb2_mmap_entry){0xfffc0000, 0x40000, MB2_MEM_RESERVED, 0};
 	end();
 	memset(&bi, 0, sizeof(bi));
 	mb2_parse(&bi, info);
@@ -100,9 +100,9 @@ static void test_efi_mmap_fallback(void **state)
 	t = tag(MB2_TAG_EFI_MMAP, sizeof(*t) + 3 * dsz);
 	t->descr_size = dsz;
 	d = (u8 *)(t + 1);
-	*(struct mb2_efi_desc *)d = (struct mb2_efi_desc){ 7, 0, 0x100000, 0, 0x100, 0 };
-	*(struct mb2_efi_desc *)(d + dsz) = (struct mb2_efi_desc){ 9, 0, 0x200000, 0, 4, 0 };
-	*(struct mb2_efi_desc *)(d + 2 * dsz) = (struct mb2_efi_desc){ 4, 0, 0x300000, 0, 2, 0 };
+	*(struct mb2_efi_desc *)d = (struct mb2_efi_desc){7, 0, 0x100000, 0, 0x100, 0};
+	*(struct mb2_efi_desc *)(d + dsz) = (struct mb2_efi_desc){9, 0, 0x200000, 0, 4, 0};
+	*(struct mb2_efi_desc *)(d + 2 * dsz) = (struct mb2_efi_desc){4, 0, 0x300000, 0, 2, 0};
 	end();
 	memset(&bi, 0, sizeof(bi));
 	mb2_parse(&bi, info);
@@ -120,10 +120,10 @@ static void test_mmap_tag_wins_over_efi(void **state)
 	begin();
 	t = tag(MB2_TAG_EFI_MMAP, sizeof(*t) + 40);
 	t->descr_size = 40;
-	*(struct mb2_efi_desc *)(t + 1) = (struct mb2_efi_desc){ 7, 0, 0x100000, 0, 0x100, 0 };
+	*(struct mb2_efi_desc *)(t + 1) = (struct mb2_efi_desc){7, 0, 0x100000, 0, 0x100, 0};
 	mm = tag(MB2_TAG_MMAP, sizeof(*mm) + sizeof(struct mb2_mmap_entry));
 	mm->entry_size = sizeof(struct mb2_mmap_entry);
-	*(struct mb2_mmap_entry *)(mm + 1) = (struct mb2_mmap_entry){ 0x100000, 0x1000, 1, 0 };
+	*(struct mb2_mmap_entry *)(mm + 1) = (struct mb2_mmap_entry){0x100000, 0x1000, 1, 0};
 	end();
 	memset(&bi, 0, sizeof(bi));
 	mb2_parse(&bi, info);

@@ -47,8 +47,14 @@ int guest_stop(struct guest *gst, enum vmm_exit_reason why, const char *fmt, ...
 	return -EFAULT;
 }
 
-static u64 f_get(struct vcpu *v, enum vmm_reg r) { return regs[r]; }
-static void f_set(struct vcpu *v, enum vmm_reg r, u64 val) { regs[r] = val; }
+static u64 f_get(struct vcpu *v, enum vmm_reg r)
+{
+	return regs[r];
+}
+static void f_set(struct vcpu *v, enum vmm_reg r, u64 val)
+{
+	regs[r] = val;
+}
 static const struct vmm_backend fake = {.name = "fake", .get_reg = f_get, .set_reg = f_set};
 const struct vmm_backend *vmm_be = &fake;
 
@@ -72,12 +78,13 @@ static void refused(const u8 *code, unsigned n)
 static void test_decode_forms(void **state)
 {
 	struct mmio_insn in;
-	static const u8 load[] = {0x8b, 0x07};                    /* mov eax, [rdi] */
-	static const u8 store[] = {0x89, 0x0e};                   /* mov [rsi], ecx */
-	static const u8 store_r8[] = {0x44, 0x89, 0x46, 0x0c};    /* mov [rsi+12], r8d */
-	static const u8 sib[] = {0x8b, 0x44, 0x24, 0x08};         /* mov eax, [rsp+8] */
-	static const u8 rip_rel[] = {0x8b, 0x15, 1, 2, 3, 4};     /* mov edx, [rip+x] */
-	static const u8 disp32[] = {0x41, 0x8b, 0x9c, 0x24, 0, 0x10, 0, 0}; /* mov ebx, [r12+0x1000] */
+	static const u8 load[] = {0x8b, 0x07};		       /* mov eax, [rdi] */
+	static const u8 store[] = {0x89, 0x0e};		       /* mov [rsi], ecx */
+	static const u8 store_r8[] = {0x44, 0x89, 0x46, 0x0c}; /* mov [rsi+12], r8d */
+	static const u8 sib[] = {0x8b, 0x44, 0x24, 0x08};      /* mov eax, [rsp+8] */
+	static const u8 rip_rel[] = {0x8b, 0x15, 1, 2, 3, 4};  /* mov edx, [rip+x] */
+	static const u8 disp32[] = {0x41, 0x8b, 0x9c, 0x24,
+				    0,	  0x10, 0,    0}; /* mov ebx, [r12+0x1000] */
 	static const u8 imm[] = {0xc7, 0x87, 0x0c, 0, 0, 0, 0x01, 0, 0, 0}; /* movl [rdi+12], 1 */
 
 	decodes(load, sizeof(load), 2, false, VMM_REG_RAX);
@@ -95,12 +102,12 @@ static void test_decode_forms(void **state)
 
 static void test_decode_refusals(void **state)
 {
-	static const u8 rex_w[] = {0x48, 0x89, 0x07};    /* 64-bit store */
-	static const u8 byte[] = {0x88, 0x07};           /* 8-bit store */
-	static const u8 reg_form[] = {0x8b, 0xc0};       /* mov eax, eax */
-	static const u8 truncated[] = {0x8b, 0x80, 0x00}; /* disp32 cut off */
+	static const u8 rex_w[] = {0x48, 0x89, 0x07};	      /* 64-bit store */
+	static const u8 byte[] = {0x88, 0x07};		      /* 8-bit store */
+	static const u8 reg_form[] = {0x8b, 0xc0};	      /* mov eax, eax */
+	static const u8 truncated[] = {0x8b, 0x80, 0x00};     /* disp32 cut off */
 	static const u8 c7_reg1[] = {0xc7, 0x0f, 0, 0, 0, 0}; /* C7 /1 is not a MOV */
-	static const u8 movs[] = {0xa5};                  /* movsd */
+	static const u8 movs[] = {0xa5};		      /* movsd */
 
 	refused(rex_w, sizeof(rex_w));
 	refused(byte, sizeof(byte));
@@ -119,7 +126,8 @@ static void test_decode_refusals(void **state)
 static u8 *setup_guest(void)
 {
 	u8 *ram = aligned_alloc(4096, RAM);
-	u64 *pml4 = (u64 *)(ram + 0x1000), *pdpt = (u64 *)(ram + 0x2000), *pd = (u64 *)(ram + 0x3000);
+	u64 *pml4 = (u64 *)(ram + 0x1000), *pdpt = (u64 *)(ram + 0x2000),
+	    *pd = (u64 *)(ram + 0x3000);
 
 	memset(ram, 0, RAM);
 	memset(&g, 0, sizeof(g));

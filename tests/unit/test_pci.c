@@ -34,9 +34,7 @@ int cmdline_get(const char *key, char *buf, size_t size)
 }
 
 /* pci_init() binds PF drivers; the unit tests never run it, the kernel links pci/pf/. */
-void igb_pf_init_all(void)
-{
-}
+void igb_pf_init_all(void) {}
 
 int parse_u64(const char **s, u64 *out, bool allow_suffix)
 {
@@ -476,7 +474,8 @@ static void test_sriov_enable(void **state)
 	assert_int_equal(pf->sriov->vf_device, 0x10ca);
 	assert_int_equal(pci_sriov_enable(pf, 3), 0);
 	assert_int_equal(model_get(r.igb, s + SRIOV_NUM_VFS, 2), 3);
-	assert_int_equal(model_get(r.igb, s + SRIOV_CTRL, 2) & 0x19, 0x19); /* VFE, MSE, ARI hier. */
+	assert_int_equal(model_get(r.igb, s + SRIOV_CTRL, 2) & 0x19,
+			 0x19); /* VFE, MSE, ARI hier. */
 	assert_int_equal(model_get(r.rp, 0x54 + 0x28, 2) & BIT(5), BIT(5)); /* ARI fwd enable */
 	assert_int_equal(model_get(r.igb, s + SRIOV_SYS_PGSIZE, 4), 1);
 	assert_true(slept_ms >= 100);
@@ -618,7 +617,8 @@ static void test_sriov_moves_high_vf_bars(void **state)
 		u64 base = pf->sriov->vf_bar[b].base;
 
 		assert_true(base + 3 * 0x4000 - 1 <= 0xffffffffu);
-		assert_true(base >= rp->mem_window.base && base + 3 * 0x4000 - 1 <= rp->mem_window.limit);
+		assert_true(base >= rp->mem_window.base &&
+			    base + 3 * 0x4000 - 1 <= rp->mem_window.limit);
 		assert_int_equal(model_get(r.igb, 0x160 + SRIOV_BAR0 + 4 + 4 * b, 4), 0);
 	}
 	/* Room after the PF's BARs in the memory window: no growth needed. */
@@ -784,7 +784,8 @@ static void test_alloc_through_switch(void **state)
 			 0);
 	for (d = pf->parent, idx = dp; d; d = d->parent, idx = idx == dp ? up : rp) {
 		assert_true(a >= d->mem_window.base && a + 0x200000 - 1 <= d->mem_window.limit);
-		assert_int_equal(model_get(idx, PCI_MEM_LIMIT, 2), (d->mem_window.limit >> 16) & 0xfff0);
+		assert_int_equal(model_get(idx, PCI_MEM_LIMIT, 2),
+				 (d->mem_window.limit >> 16) & 0xfff0);
 	}
 	assert_true(pf->parent->parent->parent->mem_window.limit <= 0xfebfffff);
 }
@@ -803,7 +804,8 @@ static void test_alloc_no_room(void **state)
 	rp = pci_find_bdf(0, 0, 1, 0);
 	before = model.writes;
 	shim_errors_logged = 0;
-	assert_int_equal(pci_alloc_mmio(0, rp, 0x1000000, 0x4000, 0xffffffffULL, true, &a), -ENOSPC);
+	assert_int_equal(pci_alloc_mmio(0, rp, 0x1000000, 0x4000, 0xffffffffULL, true, &a),
+			 -ENOSPC);
 	assert_int_equal(shim_errors_logged, 1);
 	assert_non_null(strstr(shim_last_log, "no room"));
 	assert_int_equal(model.writes, before);
@@ -840,10 +842,12 @@ static void test_sriov_no_room(void **state)
 	pci_enumerate_segment(0, 0, 0xff);
 	pf = pci_find_bdf(0, 1, 0, 0);
 	/* Block the rest of the window with edu-like BARs on the root port's bus. */
-	pf->bar[4] = (struct pci_bar){ 0xfe660000, 0x20000, PCI_BAR_MEM32, false };
-	pf->bar[5] = (struct pci_bar){ 0xfe680000, 0x80000, PCI_BAR_MEM32, false };
-	pci_find_bdf(0, 0, 5, 0)->bar[1] = (struct pci_bar){ 0xfe700000, 0x100000, PCI_BAR_MEM32, false };
-	pci_find_bdf(0, 0, 5, 0)->bar[2] = (struct pci_bar){ 0xfe900000, 0x100000, PCI_BAR_MEM32, false };
+	pf->bar[4] = (struct pci_bar){0xfe660000, 0x20000, PCI_BAR_MEM32, false};
+	pf->bar[5] = (struct pci_bar){0xfe680000, 0x80000, PCI_BAR_MEM32, false};
+	pci_find_bdf(0, 0, 5, 0)->bar[1] =
+		(struct pci_bar){0xfe700000, 0x100000, PCI_BAR_MEM32, false};
+	pci_find_bdf(0, 0, 5, 0)->bar[2] =
+		(struct pci_bar){0xfe900000, 0x100000, PCI_BAR_MEM32, false};
 	pci_sriov_probe(pf);
 	assert_int_equal(pci_sriov_enable(pf, 8), -ENOSPC);
 	assert_non_null(strstr(shim_last_log, "no room for VF BAR"));
@@ -880,14 +884,14 @@ static void test_write_window_checks(void **state)
 static void test_apertures_from_memmap(void **state)
 {
 	struct mem_range mem[] = {
-		{ 0, 0x9fc00, MEM_USABLE, 0 },
-		{ 0x100000, 0x3fedf000, MEM_USABLE, 0 },
-		{ 0x3ffdf000, 0x21000, MEM_RESERVED, 0 },
-		{ 0xb0000000, 0x10000000, MEM_RESERVED, 0 },
-		{ 0xfed1c000, 0x4000, MEM_RESERVED, 0 },
-		{ 0x100000000ULL, 0x40000000, MEM_USABLE, 0 },
+		{0, 0x9fc00, MEM_USABLE, 0},
+		{0x100000, 0x3fedf000, MEM_USABLE, 0},
+		{0x3ffdf000, 0x21000, MEM_RESERVED, 0},
+		{0xb0000000, 0x10000000, MEM_RESERVED, 0},
+		{0xfed1c000, 0x4000, MEM_RESERVED, 0},
+		{0x100000000ULL, 0x40000000, MEM_USABLE, 0},
 	};
-	struct ecam_region ecam = { 0xb0000000, 0, 0, 0xff };
+	struct ecam_region ecam = {0xb0000000, 0, 0, 0xff};
 	u64 a;
 
 	assert_int_equal(pci_apertures_from_memmap(mem, 6, &ecam, 1), 0);

@@ -17,8 +17,14 @@ static struct pci_dev devs[32];
 static unsigned nr_devs;
 static u16 acs_ctrl_written[32];
 
-unsigned pci_dev_count(void) { return nr_devs; }
-struct pci_dev *pci_dev_at(unsigned i) { return i < nr_devs ? &devs[i] : NULL; }
+unsigned pci_dev_count(void)
+{
+	return nr_devs;
+}
+struct pci_dev *pci_dev_at(unsigned i)
+{
+	return i < nr_devs ? &devs[i] : NULL;
+}
 
 struct pci_dev *pci_find_bdf(u16 seg, u8 bus, u8 dev, u8 fn)
 {

@@ -33,9 +33,12 @@ static void t_free(void *ctx, u64 pa)
 	free((void *)(uintptr_t)pa);
 }
 
-static void *t_p2v(void *ctx, u64 pa) { return (void *)(uintptr_t)pa; }
+static void *t_p2v(void *ctx, u64 pa)
+{
+	return (void *)(uintptr_t)pa;
+}
 
-static const struct pt_ops ops = { t_alloc, t_free, t_p2v, NULL, NULL };
+static const struct pt_ops ops = {t_alloc, t_free, t_p2v, NULL, NULL};
 
 static int setup(void **state)
 {
@@ -66,7 +69,8 @@ static void test_largest_pages_chosen(void **state)
 	unsigned level;
 
 	/* 4K at 1G-4K, a 2M run up to 1G... : [1G-8K, 3G+2M+4K) */
-	assert_int_equal(pt_map(pt, GiB - 8 * KiB, GiB - 8 * KiB, 2 * GiB + 2 * MiB + 12 * KiB, PT_RW), 0);
+	assert_int_equal(
+		pt_map(pt, GiB - 8 * KiB, GiB - 8 * KiB, 2 * GiB + 2 * MiB + 12 * KiB, PT_RW), 0);
 	pt_count_leaves(pt, counts);
 	assert_int_equal(counts[2], 2); /* 1G..3G */
 	assert_int_equal(counts[1], 1); /* 3G..3G+2M */
@@ -211,7 +215,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_largest_pages_chosen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_misaligned_pa_uses_small_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_misaligned_pa_uses_small_pages, setup,
+						teardown),
 		cmocka_unit_test(test_no_large_pages_when_disallowed),
 		cmocka_unit_test_setup_teardown(test_double_map_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),

@@ -15,13 +15,13 @@ static struct pmm p;
 
 /* A q35-like map: low RAM, a hole, RAM to 2 GiB with a reserved tail, MMIO, RAM above 4G. */
 static const struct mem_range q35_map[] = {
-	{ 0x0, 0x9fc00, MEM_USABLE, 0 },
-	{ 0x9fc00, 0x400, MEM_RESERVED, 0 },
-	{ 0xf0000, 0x10000, MEM_RESERVED, 0 },
-	{ 0x100000, 0x7fedf000, MEM_USABLE, 0 },
-	{ 0x7ffdf000, 0x21000, MEM_RESERVED, 0 },
-	{ 0xb0000000, 0x10000000, MEM_RESERVED, 0 },
-	{ 0x100000000ULL, 0x40000000ULL, MEM_USABLE, 0 },
+	{0x0, 0x9fc00, MEM_USABLE, 0},
+	{0x9fc00, 0x400, MEM_RESERVED, 0},
+	{0xf0000, 0x10000, MEM_RESERVED, 0},
+	{0x100000, 0x7fedf000, MEM_USABLE, 0},
+	{0x7ffdf000, 0x21000, MEM_RESERVED, 0},
+	{0xb0000000, 0x10000000, MEM_RESERVED, 0},
+	{0x100000000ULL, 0x40000000ULL, MEM_USABLE, 0},
 };
 
 static bool in_free(u64 a)
@@ -34,17 +34,17 @@ static bool in_free(u64 a)
 
 static void test_q35_map_and_holes(void **state)
 {
-	struct pmm_range holes[] = { { 0x200000, 0x431000 } };
+	struct pmm_range holes[] = {{0x200000, 0x431000}};
 
 	assert_int_equal(pmm_init(&p, q35_map, 7, holes, 1, 0x1000), 0);
-	assert_false(in_free(0));           /* below min_addr */
+	assert_false(in_free(0)); /* below min_addr */
 	assert_true(in_free(0x1000));
-	assert_false(in_free(0x9f000));     /* partial page before the reserved 0x9fc00 */
-	assert_false(in_free(0x200000));    /* the image */
+	assert_false(in_free(0x9f000));	 /* partial page before the reserved 0x9fc00 */
+	assert_false(in_free(0x200000)); /* the image */
 	assert_false(in_free(0x430fff));
 	assert_true(in_free(0x431000));
-	assert_false(in_free(0x7ffdf000));  /* reserved tail */
-	assert_false(in_free(0xb0000000));  /* MMIO */
+	assert_false(in_free(0x7ffdf000)); /* reserved tail */
+	assert_false(in_free(0xb0000000)); /* MMIO */
 	assert_true(in_free(0x100000000ULL));
 	assert_int_equal(p.usable_bytes, p.free_bytes);
 	assert_int_equal(p.usable_bytes,
@@ -55,10 +55,10 @@ static void test_q35_map_and_holes(void **state)
 static void test_reserved_wins_over_overlapping_usable(void **state)
 {
 	const struct mem_range broken[] = {
-		{ 0x100000, 0x1000000, MEM_USABLE, 0 },
-		{ 0x800000, 0x1000000, MEM_USABLE, 0 },  /* overlaps the first */
-		{ 0x400000, 0x2000, MEM_ACPI_NVS, 0 },   /* inside usable */
-		{ 0x1100, 0x10, MEM_USABLE, 0 },         /* less than a page */
+		{0x100000, 0x1000000, MEM_USABLE, 0},
+		{0x800000, 0x1000000, MEM_USABLE, 0}, /* overlaps the first */
+		{0x400000, 0x2000, MEM_ACPI_NVS, 0},  /* inside usable */
+		{0x1100, 0x10, MEM_USABLE, 0},	      /* less than a page */
 	};
 
 	assert_int_equal(pmm_init(&p, broken, 4, NULL, 0, 0), 0);
@@ -107,9 +107,9 @@ static void test_alignment_and_limit(void **state)
 	a = pmm_alloc_range(&p, 4096, 4096, 0x9f000);
 	assert_true(a > 0 && a + 4096 <= 0x9f000);
 	assert_int_equal(pmm_alloc_range(&p, 4096, 4096, 0x1000), 0); /* nothing below 4K */
-	assert_int_equal(pmm_alloc_range(&p, 3000, 4096, 0), 0);       /* not a page multiple */
-	assert_int_equal(pmm_alloc_range(&p, 4096, 3 * 4096, 0), 0);   /* align not a power of 2 */
-	assert_int_equal(pmm_alloc_range(&p, 64 * GiB, 4096, 0), 0);   /* too big */
+	assert_int_equal(pmm_alloc_range(&p, 3000, 4096, 0), 0);      /* not a page multiple */
+	assert_int_equal(pmm_alloc_range(&p, 4096, 3 * 4096, 0), 0);  /* align not a power of 2 */
+	assert_int_equal(pmm_alloc_range(&p, 64 * GiB, 4096, 0), 0);  /* too big */
 	(void)state;
 }
 
@@ -134,7 +134,7 @@ static void test_fragmentation_limit(void **state)
 
 	/* More disjoint usable ranges than the list holds: reported, not overflowed. */
 	for (unsigned i = 0; i < PMM_MAX_RANGES + 4; i++)
-		many[i] = (struct mem_range){ (u64)i * 0x2000 + 0x100000, 0x1000, MEM_USABLE, 0 };
+		many[i] = (struct mem_range){(u64)i * 0x2000 + 0x100000, 0x1000, MEM_USABLE, 0};
 	assert_int_equal(pmm_init(&p, many, PMM_MAX_RANGES + 4, NULL, 0, 0), -ENOSPC);
 	assert_true(p.nr_free <= PMM_MAX_RANGES);
 	(void)state;

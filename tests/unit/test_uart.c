@@ -21,7 +21,8 @@ static void test_parse_specs(void **state)
 	assert_int_equal(baud, 115200);
 	assert_int_equal(uart_parse_spec("0x3f8,9600", &space, &base, &shift, &baud), 0);
 	assert_int_equal(baud, 9600);
-	assert_int_equal(uart_parse_spec("mmio:0xfe040000:2,57600", &space, &base, &shift, &baud), 0);
+	assert_int_equal(uart_parse_spec("mmio:0xfe040000:2,57600", &space, &base, &shift, &baud),
+			 0);
 	assert_int_equal(space, UART_MMIO);
 	assert_int_equal(base, 0xfe040000);
 	assert_int_equal(shift, 2);
@@ -53,12 +54,12 @@ static void test_mmio_layout(void **state)
 	regs[5 << 2] = 0x20; /* LSR.THRE */
 	assert_int_equal(uart16550_init(&u, UART_MMIO, base, 2, 9600), 0);
 	assert_true(u.present);
-	assert_int_equal(regs[3 << 2], 0x03);       /* LCR 8N1, DLAB off again */
-	assert_int_equal(regs[1 << 2], 0);          /* IER (DLM was 0 too) */
-	assert_int_equal(regs[4 << 2], 0x0b);       /* MCR DTR|RTS|OUT2 */
-	assert_int_equal(regs[7 << 2], 0x5a);       /* scratch probe */
+	assert_int_equal(regs[3 << 2], 0x03); /* LCR 8N1, DLAB off again */
+	assert_int_equal(regs[1 << 2], 0);    /* IER (DLM was 0 too) */
+	assert_int_equal(regs[4 << 2], 0x0b); /* MCR DTR|RTS|OUT2 */
+	assert_int_equal(regs[7 << 2], 0x5a); /* scratch probe */
 	uart16550_write(&u, "ok\n", 3);
-	assert_int_equal(regs[0], '\n');            /* last byte written to THR */
+	assert_int_equal(regs[0], '\n'); /* last byte written to THR */
 	(void)state;
 }
 

@@ -19,16 +19,46 @@
 
 /* ---- fake backend */
 /* The guests here have no assigned devices: the virtual config space never reaches one. */
-u16 pci_read16(const struct pci_dev *d, u16 off) { fail(); return 0; }
-u32 pci_read32(const struct pci_dev *d, u16 off) { fail(); return 0; }
-void pci_write16(const struct pci_dev *d, u16 off, u16 v) { fail(); }
+u16 pci_read16(const struct pci_dev *d, u16 off)
+{
+	fail();
+	return 0;
+}
+u32 pci_read32(const struct pci_dev *d, u16 off)
+{
+	fail();
+	return 0;
+}
+void pci_write16(const struct pci_dev *d, u16 off, u16 v)
+{
+	fail();
+}
 
-u16 msix_ctrl_read(const struct vdev *v, u16 hw) { fail(); return 0; }
-void msix_ctrl_write(struct guest *g, struct vdev *v, u16 val) { fail(); }
-void msix_refresh(struct guest *g, struct vdev *v) { fail(); }
-u64 tsc_hz(void) { return 2000000000ULL; }
-int vmm_mmio_npf(struct vcpu *v, const struct vmm_exit *e) { return -ENOENT; }
-int virq_halt(struct vcpu *v, const struct vmm_exit *e) { return -ENOENT; }
+u16 msix_ctrl_read(const struct vdev *v, u16 hw)
+{
+	fail();
+	return 0;
+}
+void msix_ctrl_write(struct guest *g, struct vdev *v, u16 val)
+{
+	fail();
+}
+void msix_refresh(struct guest *g, struct vdev *v)
+{
+	fail();
+}
+u64 tsc_hz(void)
+{
+	return 2000000000ULL;
+}
+int vmm_mmio_npf(struct vcpu *v, const struct vmm_exit *e)
+{
+	return -ENOENT;
+}
+int virq_halt(struct vcpu *v, const struct vmm_exit *e)
+{
+	return -ENOENT;
+}
 
 static u64 regs[VMM_REG_NR];
 static int skipped, injected_vector = -1, injected_error;

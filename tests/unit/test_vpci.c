@@ -32,7 +32,10 @@ int irq_alloc_vector(irq_handler_t fn, void *ctx)
 	return 0x40 + vectors_in_use;
 }
 
-void irq_free_vector(u8 vector) { vectors_in_use--; }
+void irq_free_vector(u8 vector)
+{
+	vectors_in_use--;
+}
 
 int iommu_irq_alloc(u16 seg, u16 sid, u16 pf_sid, struct iommu_irq *irq)
 {
@@ -50,9 +53,15 @@ int iommu_irq_program(struct iommu_irq *irq, const struct iommu_irq_cfg *cfg)
 	return 0;
 }
 
-void iommu_irq_free(struct iommu_irq *irq) { irtes_in_use--; }
+void iommu_irq_free(struct iommu_irq *irq)
+{
+	irtes_in_use--;
+}
 
-void virq_raise(struct guest *gst, u8 vector) { raised = vector; }
+void virq_raise(struct guest *gst, u8 vector)
+{
+	raised = vector;
+}
 
 /* The VF's real config space as QEMU's igbvf has it: PCIe at 0xa0, MSI-X at 0x70, the
  * standard list starting at 0x70 (0x70 -> 0xa0 -> 0). */
@@ -113,14 +122,16 @@ static int setup(void **state)
 	vf.pf = &pf;
 	vf.cap_pcie = 0xa0;
 	vf.cap_msix = 0x70;
-	vf.bar[0] = (struct pci_bar){.base = 0xfe000000, .size = 0x4000, .type = PCI_BAR_MEM64,
+	vf.bar[0] = (struct pci_bar){
+		.base = 0xfe000000, .size = 0x4000, .type = PCI_BAR_MEM64, .prefetchable = true};
+	vf.bar[3] = (struct pci_bar){.base = (u64)(uintptr_t)phys_bar3,
+				     .size = 0x4000,
+				     .type = PCI_BAR_MEM64,
 				     .prefetchable = true};
-	vf.bar[3] = (struct pci_bar){.base = (u64)(uintptr_t)phys_bar3, .size = 0x4000,
-				     .type = PCI_BAR_MEM64, .prefetchable = true};
 	vf.rid = 0x0180;
 	pf.rid = 0x0100;
-	vf.msix = (struct pci_msix_info){.table_size = 3, .table_bir = 3, .pba_bir = 3,
-					 .pba_offset = 0x2000};
+	vf.msix = (struct pci_msix_info){
+		.table_size = 3, .table_bir = 3, .pba_bir = 3, .pba_offset = 0x2000};
 	memset(phys_bar3, 0, sizeof(phys_bar3));
 	for (unsigned i = 0; i < 3; i++)
 		phys_bar3[4 * i + 3] = MSIX_ENTRY_CTRL_MASKED;
@@ -334,7 +345,7 @@ static void test_msix_unmask_routes(void **state)
 	assert_int_equal(vpci_read(&g, DEV1, 0x72, 2) & MSIX_CTRL_ENABLE, 0);
 	vpci_write(&g, DEV1, 0x72, 2, MSIX_CTRL_ENABLE);
 	assert_int_equal(vpci_read(&g, DEV1, 0x72, 2), MSIX_CTRL_ENABLE | 0x0002);
-	assert_true(cfg[0x73] & 0x80); /* enabled in hardware */
+	assert_true(cfg[0x73] & 0x80);		    /* enabled in hardware */
 	assert_int_equal(phys_bar3[0], 0xfee00010); /* IRTE 0, remappable format */
 	assert_int_equal(phys_bar3[3], 0);
 	assert_int_equal(last_cfg.dest_apic_id, 1);

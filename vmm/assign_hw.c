@@ -32,10 +32,39 @@ static void restore_bars(const struct pci_dev *d)
 	}
 }
 
+/* Whether every function on the bus below `bridge` goes to guest g. */
+static bool bus_all_guests(const struct guest *g, const struct pci_dev *bridge)
+{
+	struct pci_dev *d;
+
+	pci_for_each_dev(d)
+	{
+		bool mine = false;
+
+		if (!d->present || d->parent != bridge)
+			continue;
+		for (u32 i = 0; i < g->nr_dev; i++)
+			mine |= g->dev[i].pdev == d;
+		if (!mine)
+			return false;
+	}
+	return true;
+}
+
+/* FLR where the function has it; otherwise, when the whole bus below its bridge goes to
+ * this guest (an isolation group behind a PCIe-to-PCI bridge), a secondary bus reset. */
 static int reset_device(struct guest *g, const struct pci_dev *d)
 {
-	int err = pci_flr((struct pci_dev *)d);
+	int err;
 
+	if (!pci_has_flr(d) && d->parent && bus_all_guests(g, d->parent)) {
+		err = pci_secondary_bus_reset(d->parent);
+		if (err)
+			return pr_err(err, "guest %s: bus reset for %04x:%02x:%02x.%x failed\n",
+				      g->cfg.name, d->seg, d->bus, d->dev, d->fn);
+		return 0;
+	}
+	err = pci_flr((struct pci_dev *)d);
 	if (err)
 		return pr_err(err, "guest %s: FLR of %04x:%02x:%02x.%x failed\n", g->cfg.name,
 			      d->seg, d->bus, d->dev, d->fn);

@@ -233,6 +233,10 @@ int pci_sriov_disable(struct pci_dev *pf);
  * requests again. Everything in the function is lost (Command register included): the
  * caller restores what it needs. -ENOTSUP when the function cannot do FLR. */
 int pci_flr(struct pci_dev *d);
+bool pci_has_flr(const struct pci_dev *d);
+/* Resets every function below `bridge` (Bridge Control SBR), restoring the headers moat
+ * set up (BARs, Command, interrupt line). Refused with a bridge below it. */
+int pci_secondary_bus_reset(struct pci_dev *bridge);
 
 /* The lspci-like listing on the console. */
 void pci_print_devices(void);

@@ -402,9 +402,11 @@ SPLIT_CHECKS = [
 
 
 # Isolation groups on the edu-pci-bridge topology: the two edus behind the PCIe-to-PCI
-# bridge are one group; split across guests, the configuration is refused and the other
-# guest still runs. (Given whole to one guest they are refused too, for now: edu has no
-# FLR and moat does not yet reset a group through its bridge's secondary bus reset.)
+# bridge are one group. Given whole to one guest they are assigned (reset together by the
+# bridge's secondary bus reset, as edu has no FLR; their own and the bridge's aliased
+# requester IDs in the guest's domain); split across guests, refused, the other guest runs.
+EDU_GROUP_WHOLE_CMD = ("config=guest,pair,memory=16M,cpu=1,image=cpu,"
+                       "device=01:01.0,device=01:02.0\n")
 EDU_GROUP_SPLIT_CMD = ("config=guest,left,memory=16M,cpu=1,image=cpu,device=01:01.0;"
                        "guest,right,memory=16M,cpu=2,image=cpu,device=01:02.0;"
                        "guest,plain,memory=16M,cpu=3,image=cpu\n")
@@ -496,6 +498,12 @@ RUNS = [
     dict(name="qemu-uefi-igb-switch-split", emulator="qemu", boot="uefi", topology="igb-switch",
          smp=3, prepare=esp_with_files("esp-igb-switch-split", {"moat.cmd": SPLIT_CMD}),
          checks=SPLIT_CHECKS),
+    dict(name="qemu-uefi-edu-group-whole", emulator="qemu", boot="uefi", topology="edu-pci-bridge",
+         prepare=esp_with_files("esp-edu-group-whole", {"moat.cmd": EDU_GROUP_WHOLE_CMD}),
+         checks=[check_line("group-bus-reset", r"^pci: 0000:00:06\.0: secondary bus reset \(2 functions below\)$"),
+                 check_line("edu-1-assigned", r"^vmm: guest pair: device 00:01\.0 = 0000:01:01\.0 "),
+                 check_line("edu-2-assigned", r"^vmm: guest pair: device 00:02\.0 = 0000:01:02\.0 "),
+                 check_line("pair-ran", r"^vmm: stats pair: shut down; .*results [1-9]\d* passed, 0 failed")]),
     dict(name="qemu-uefi-edu-group-split", emulator="qemu", boot="uefi", topology="edu-pci-bridge",
          smp=4, prepare=esp_with_files("esp-edu-group-split", {"moat.cmd": EDU_GROUP_SPLIT_CMD}),
          checks=[check_line("split-refused",

@@ -163,6 +163,11 @@ void iommu_domain_report(struct iommu_domain *d)
 		tables, counts[2], counts[1], counts[0]);
 }
 
+bool iommu_irq_remapping(void)
+{
+	return iommu && iommu->irq_remapping && iommu->irq_remapping();
+}
+
 struct iommu_domain *iommu_hypervisor_domain(void)
 {
 	static struct iommu_domain *hv;

@@ -467,6 +467,19 @@ static void vtd_domain_destroy(struct iommu_domain *dom)
 	spin_unlock(&domains_lock);
 }
 
+static bool vtd_irq_remapping(void)
+{
+	unsigned on = 0, present = 0;
+
+	for (unsigned i = 0; i < vtd_nr_units; i++) {
+		if (!vtd_units[i].present)
+			continue;
+		present++;
+		on += vtd_units[i].ir_on;
+	}
+	return present && on == present;
+}
+
 static const struct iommu_ops vtd_ops = {
 	.name = "Intel VT-d",
 	.domain_create = vtd_domain_create,
@@ -476,6 +489,7 @@ static const struct iommu_ops vtd_ops = {
 	.attach = vtd_attach,
 	.detach = vtd_detach,
 	.irq_alloc = vtd_ir_alloc,
+	.irq_remapping = vtd_irq_remapping,
 	.irq_program = vtd_ir_program,
 	.irq_free = vtd_ir_free,
 	.lookup = vtd_lookup,

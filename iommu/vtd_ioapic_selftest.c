@@ -51,7 +51,7 @@ static bool wait_pit_irq(u64 before)
 
 static bool can_run(struct st_ctx *ctx)
 {
-	if (!iommu_present()) {
+	if (!iommu_irq_remapping()) {
 		st_skip(ctx,
 			"no interrupt remapping hardware: I/O APIC pins use compatibility format");
 		return false;

@@ -288,7 +288,9 @@ SELFTEST_ORDER(vtd_dmar_present, "vtd", "dmar-present", 61)
 
 SELFTEST_ORDER(vtd_units_enabled, "vtd", "units-enabled", 62)
 {
-	const u32 want = VTD_GCMD_TE | VTD_GCMD_SRTP | VTD_GCMD_QIE | VTD_GCMD_IRE | VTD_GCMD_SIRTP;
+	/* Interrupt remapping only where every unit offers it (ECAP.IR). */
+	const u32 want = VTD_GCMD_TE | VTD_GCMD_SRTP | VTD_GCMD_QIE |
+			 (vtd_common_caps.ir ? VTD_GCMD_IRE | VTD_GCMD_SIRTP : 0);
 
 	if (!iommu_present()) {
 		st_skip(ctx, "no VT-d remapping hardware (no DMAR table)");
@@ -465,6 +467,10 @@ SELFTEST_ORDER(vtd_ioapic_scope, "vtd", "ioapic-remappable-entry", 72)
 
 	if (!iommu_present()) {
 		st_skip(ctx, "no VT-d remapping hardware (no DMAR table)");
+		return;
+	}
+	if (!iommu_irq_remapping()) {
+		st_skip(ctx, "the VT-d units do not remap interrupts (ECAP.IR = 0)");
 		return;
 	}
 	/* QEMU's DMAR names IOAPIC 0 at ff:00.0. */

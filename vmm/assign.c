@@ -1,7 +1,9 @@
 /* Which devices a guest may have: the configuration's names resolved to functions, and the
  * refusals (unknown, not assignable, owned elsewhere, an isolation group split). */
 #define LOG_TAG "vmm"
+#include <moat/cmdline.h>
 #include <moat/errno.h>
+#include <moat/iommu.h>
 #include <moat/log.h>
 #include <moat/pci_group.h>
 #include <moat/string.h>
@@ -98,6 +100,14 @@ int assign_claim(struct guest *g, int gidx, char *why, size_t size)
 	}
 	if (!i)
 		return 0;
+	if (iommu_present() && !iommu_irq_remapping() && !cmdline_has("iommu.unsafe_interrupts")) {
+		snprintf(why, size,
+			 "the IOMMU does not remap interrupts, so its devices could send "
+			 "any interrupt to any CPU (iommu.unsafe_interrupts on the command "
+			 "line accepts that)");
+		err = -EPERM;
+		goto fail;
+	}
 	err = pci_group_check_assignment(devs, i, what, sizeof(what));
 	if (err) {
 		snprintf(why, size, "isolation group split: %s", what);

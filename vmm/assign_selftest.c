@@ -120,11 +120,14 @@ SELFTEST(assign_cycle, "assign", "attach-release-cycle")
 	u32 flags;
 	unsigned level;
 
-	if (!vmm_be || !iommu_present() || !vf) {
+	if (!vmm_be || !iommu_present() || !iommu_irq_remapping() || !vf) {
 		st_skip(ctx, !vmm_be		? "no virtualization backend"
 			     : !iommu_present() ? "no IOMMU"
-						: "no free VF that may go to a guest alone (SR-IOV "
-						  "off, or groups)");
+			     : !iommu_irq_remapping()
+				     ? "the IOMMU does not remap interrupts: devices "
+				       "are not given to guests"
+				     : "no free VF that may go to a guest alone (SR-IOV "
+				       "off, or groups)");
 		return;
 	}
 	memset(g, 0, sizeof(*g));

@@ -54,6 +54,9 @@ struct iommu_ops {
 	int (*irq_program)(struct iommu_irq *irq, const struct iommu_irq_cfg *cfg);
 	void (*irq_free)(struct iommu_irq *irq);
 	int (*lookup)(struct iommu_domain *d, u64 iova, u64 *pa, u32 *prot);
+	/* Whether every unit remaps interrupts (a device cannot reach a vector it was not
+	 * given an entry for). */
+	bool (*irq_remapping)(void);
 	int (*ioapic_sid)(u8 ioapic_id, u16 *seg, u16 *sid);
 	u64 (*ioapic_rte)(const struct iommu_irq *irq, const struct iommu_irq_cfg *cfg,
 			  bool active_low, bool masked);
@@ -96,6 +99,10 @@ int iommu_detach(struct iommu_domain *d, u16 seg, u16 sid);
 struct pci_dev;
 int iommu_attach_pci(struct iommu_domain *d, const struct pci_dev *dev);
 int iommu_detach_pci(struct iommu_domain *d, const struct pci_dev *dev);
+
+/* Whether interrupts are remapped on every unit; without it an assigned device could send
+ * any interrupt to any CPU. */
+bool iommu_irq_remapping(void);
 
 /* Interrupt entries usable only by source `sid`. */
 int iommu_irq_alloc(u16 seg, u16 sid, u16 pf_sid, struct iommu_irq *irq);

@@ -51,6 +51,11 @@ def topology_args(name, run_dir):
         "edu-pci-bridge": dict(smp=2, mem="512M", args=iommu + [
             "-device", "pcie-pci-bridge,id=br1,bus=pcie.0,addr=0x6"] +
             edu("0x1", "br1") + edu("0x2", "br1")),
+        # The reference machine with an IOMMU that does not remap interrupts.
+        "reference-noir": dict(smp=4, mem="1024M", args=[
+            "-device", "intel-iommu,intremap=off",
+            "-device", "pcie-root-port,id=rp1,chassis=1,slot=1"] +
+            igb("n0", "rp1", "52:54:00:12:34:56")),
         "reference": dict(smp=4, mem="1024M", args=iommu + [
             "-device", "pcie-root-port,id=rp1,chassis=1,slot=1"] +
             igb("n0", "rp1", "52:54:00:12:34:56") + edu("0x5")),

@@ -407,6 +407,10 @@ SPLIT_CHECKS = [
 # requester IDs in the guest's domain); split across guests, refused, the other guest runs.
 EDU_GROUP_WHOLE_CMD = ("config=guest,pair,memory=16M,cpu=1,image=cpu,"
                        "device=01:01.0,device=01:02.0\n")
+# Without interrupt remapping a VF could send any interrupt to any CPU: its guest is refused
+# (unless iommu.unsafe_interrupts says otherwise), a guest without devices runs.
+NOIR_CMD = ("config=guest,vfguest,memory=16M,cpu=1,image=cpu,device=01:00.0/vf0;"
+            "guest,plain,memory=16M,cpu=2,image=cpu\n")
 EDU_GROUP_SPLIT_CMD = ("config=guest,left,memory=16M,cpu=1,image=cpu,device=01:01.0;"
                        "guest,right,memory=16M,cpu=2,image=cpu,device=01:02.0;"
                        "guest,plain,memory=16M,cpu=3,image=cpu\n")
@@ -504,6 +508,12 @@ RUNS = [
                  check_line("edu-1-assigned", r"^vmm: guest pair: device 00:01\.0 = 0000:01:01\.0 "),
                  check_line("edu-2-assigned", r"^vmm: guest pair: device 00:02\.0 = 0000:01:02\.0 "),
                  check_line("pair-ran", r"^vmm: stats pair: shut down; .*results [1-9]\d* passed, 0 failed")]),
+    dict(name="qemu-uefi-noir-refused", emulator="qemu", boot="uefi", topology="reference-noir",
+         prepare=esp_with_files("esp-noir", {"moat.cmd": NOIR_CMD}),
+         checks=[check_line("vf-guest-refused",
+                            r"^vmm: guest vfguest not started: the IOMMU does not remap interrupts"),
+                 check_line("plain-guest-ran",
+                            r"^vmm: stats plain: shut down; .*results [1-9]\d* passed, 0 failed")]),
     dict(name="qemu-uefi-edu-group-split", emulator="qemu", boot="uefi", topology="edu-pci-bridge",
          smp=4, prepare=esp_with_files("esp-edu-group-split", {"moat.cmd": EDU_GROUP_SPLIT_CMD}),
          checks=[check_line("split-refused",

@@ -14,6 +14,21 @@
 #include "vmm/assign.h"
 #include "host_shim.h"
 
+static bool fake_ir = true, fake_unsafe;
+
+bool iommu_present(void)
+{
+	return true;
+}
+bool iommu_irq_remapping(void)
+{
+	return fake_ir;
+}
+bool cmdline_has(const char *key)
+{
+	return fake_unsafe && !strcmp(key, "iommu.unsafe_interrupts");
+}
+
 static struct pci_dev devs[32];
 static struct pci_sriov sriov;
 static unsigned nr_devs;
@@ -184,6 +199,24 @@ static void test_vf_claimed(void **state)
 	(void)state;
 }
 
+/* Without interrupt remapping a device could send any interrupt anywhere: refused unless
+ * the command line accepts it. */
+static void test_no_interrupt_remapping(void **state)
+{
+	char why[ASSIGN_WHY_MAX];
+
+	fake_ir = false;
+	dev_vf(&ga, 1, 0, 0, 1);
+	refused(&ga, 1, -EPERM, "does not remap interrupts");
+	assert_int_equal(vf[1]->owner.kind, PCI_OWNER_NONE);
+	fake_unsafe = true;
+	assert_int_equal(assign_claim(&ga, 1, why, sizeof(why)), 0);
+	assign_unclaim(&ga);
+	fake_ir = true;
+	fake_unsafe = false;
+	(void)state;
+}
+
 static void test_unknown(void **state)
 {
 	dev_bdf(&ga, 5, 0, 0);
@@ -277,6 +310,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_vf_claimed, setup),
 		cmocka_unit_test_setup(test_unknown, setup),
+		cmocka_unit_test_setup(test_no_interrupt_remapping, setup),
 		cmocka_unit_test_setup(test_not_assignable, setup),
 		cmocka_unit_test_setup(test_owned_by_other_guest, setup),
 		cmocka_unit_test_setup(test_named_twice, setup),

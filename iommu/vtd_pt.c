@@ -67,29 +67,14 @@ void vtd_flush_cache(const void *p, size_t len)
 	mfence();
 }
 
-static u64 pt_alloc(void *ctx)
-{
-	(void)ctx;
-	return page_alloc();
-}
-static void pt_free(void *ctx, u64 pa)
-{
-	(void)ctx;
-	page_free(pa);
-}
-static void *pt_p2v(void *ctx, u64 pa)
-{
-	(void)ctx;
-	return (void *)(uintptr_t)pa;
-}
 static void pt_sync(void *ctx, void *p, size_t len)
 {
 	(void)ctx;
 	vtd_flush_cache(p, len);
 }
 
-static const struct pt_ops ops_coherent = {pt_alloc, pt_free, pt_p2v, NULL, NULL};
-static const struct pt_ops ops_flush = {pt_alloc, pt_free, pt_p2v, pt_sync, NULL};
+static const struct pt_ops ops_coherent = PT_OPS_PAGES(NULL);
+static const struct pt_ops ops_flush = PT_OPS_PAGES(pt_sync);
 
 const struct pt_ops *vtd_pt_ops(bool coherent)
 {

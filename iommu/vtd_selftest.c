@@ -15,6 +15,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/trap.h"
 #include "iommu/vtd_hw.h"
+#include "core/exit.h"
 
 /* edu (QEMU hw/misc/edu.c) */
 #define EDU_RAISE_IRQ 0x60
@@ -59,16 +60,6 @@ static struct {
 	volatile u64 irq_count;
 	volatile u64 irq_vector;
 } st;
-
-static bool running_on_qemu(void)
-{
-	struct cpuid_regs r;
-
-	if (!(cpuid(1, 0).ecx & BIT(31)))
-		return false;
-	r = cpuid(0x40000000, 0);
-	return r.ebx == 0x54474354u /* "TCGT" */ || r.ebx == 0x4b4d564bu /* "KVMK" */;
-}
 
 /* ---- interrupts ---- */
 
@@ -806,7 +797,7 @@ SELFTEST_ORDER(vtd_compat_msi, "vtd", "compat-msi-blocked", 71)
 	arrived = WAIT_IRQ_ON(st.irq_count != before, 100000);
 	edu_msi_program(a, 0, 0);
 	irq_free_vector((u8)vec);
-	if (arrived && running_on_qemu()) {
+	if (arrived && emulator_name() && !strcmp(emulator_name(), "qemu")) {
 		st_skip(ctx, "QEMU does not model CFI: compatibility-format MSIs pass with "
 			     "GCMD.CFI clear");
 		return;

@@ -12,22 +12,7 @@
 #define X86_RW BIT(1)
 #define X86_PS BIT(7)
 
-static u64 npt_alloc(void *ctx)
-{
-	return page_alloc();
-}
-
-static void npt_free(void *ctx, u64 pa)
-{
-	page_free(pa);
-}
-
-static void *npt_p2v(void *ctx, u64 pa)
-{
-	return (void *)(uintptr_t)pa;
-}
-
-static const struct pt_ops npt_ops = {npt_alloc, npt_free, npt_p2v, NULL, NULL};
+static const struct pt_ops npt_ops = PT_OPS_PAGES(NULL);
 
 static u64 canary_value(u64 hpa, u64 i)
 {

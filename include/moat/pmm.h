@@ -5,6 +5,7 @@
 #define MOAT_PMM_H
 
 #include <moat/boot_info.h>
+#include <moat/pgtable.h>
 #include <moat/spinlock.h>
 
 #define PMM_MAX_RANGES 256
@@ -41,5 +42,27 @@ u64 page_alloc(void); /* one zeroed 4 KiB page, or 0 */
 void page_free(u64 pa);
 u64 pages_alloc(u64 size, u64 align); /* zeroed, or 0 */
 void pages_free(u64 pa, u64 size);
+
+/* Page tables whose pages come from the hypervisor's allocator (identity-mapped, so a
+ * physical address is a pointer): `static const struct pt_ops ops = PT_OPS_PAGES(sync);` */
+static inline u64 pt_page_alloc(void *ctx)
+{
+	(void)ctx;
+	return page_alloc();
+}
+static inline void pt_page_free(void *ctx, u64 pa)
+{
+	(void)ctx;
+	page_free(pa);
+}
+static inline void *pt_page_p2v(void *ctx, u64 pa)
+{
+	(void)ctx;
+	return (void *)(uintptr_t)pa;
+}
+#define PT_OPS_PAGES(sync_fn)                                                                      \
+	{                                                                                          \
+		pt_page_alloc, pt_page_free, pt_page_p2v, sync_fn, NULL                            \
+	}
 
 #endif

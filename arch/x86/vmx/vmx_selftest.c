@@ -77,24 +77,7 @@ static u64 gpa_of(const u8 *label)
 	return TG_CODE + tg_offset(label);
 }
 
-static u64 ept_alloc(void *ctx)
-{
-	return page_alloc();
-}
-static void ept_free(void *ctx, u64 pa)
-{
-	page_free(pa);
-}
-static void *ept_p2v(void *ctx, u64 pa)
-{
-	return (void *)(uintptr_t)pa;
-}
-
-static const struct pt_ops ept_ops = {
-	.alloc_table = ept_alloc,
-	.free_table = ept_free,
-	.p2v = ept_p2v,
-};
+static const struct pt_ops ept_ops = PT_OPS_PAGES(NULL);
 
 static void *gptr(struct tguest *t, u64 gpa)
 {

@@ -613,18 +613,20 @@ int vtd_dmar_init(void)
 int vtd_init(const struct boot_info *bi)
 {
 	struct vtd_caps caps[VTD_MAX_UNITS];
-	unsigned n = 0;
+	unsigned n = 0, dead = 0;
 	int err;
 
 	(void)bi;
 	if (!dmar_parsed)
 		return -ENODEV;
 	vtd_nr_units = vtd_dmar.nr_drhd;
-	for (unsigned i = 0; i < vtd_nr_units; i++)
+	for (unsigned i = 0; i < vtd_nr_units; i++) {
 		if (unit_probe(&vtd_units[i], i, &vtd_dmar.drhd[i]) == 0)
 			caps[n++] = vtd_units[i].caps;
-	if (n < vtd_nr_units)
-		pr_warn("%u of %u remapping units answer\n", n, vtd_nr_units);
+		dead += vtd_units[i].dead;
+	}
+	if (dead)
+		pr_warn("%u of %u remapping units answer\n", vtd_nr_units - dead, vtd_nr_units);
 	err = vtd_caps_common(caps, n, &vtd_common_caps);
 	if (err)
 		return pr_err(err, "no table depth common to all %u units\n", n);

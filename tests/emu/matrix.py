@@ -447,6 +447,7 @@ VTD_TWO_EDU = ["vtd: dma-ram-device-ram", "vtd: dma-write-unmapped-blocked",
 # its allocator, identity-maps it for that edu in any domain (vtd: rmrr-identity-mapped),
 # and refuses to give that edu to a guest; the other guest runs.
 RMRR_BASE, RMRR_SIZE = 0x6000000, 0x10000
+RMRR_DMAR_BYTES = len(mkdmar.build(mkdmar.captured_dmar(), rmrrs=[((0, 5, 0), RMRR_BASE, RMRR_SIZE)]))
 RMRR_DMAR = ("call", lambda: mkdmar.build(mkdmar.captured_dmar(),
                                           rmrrs=[((0, 5, 0), RMRR_BASE, RMRR_SIZE)]))
 RMRR_CMD = ("acpi.override=dmar-rmrr.bin config=guest,holder,memory=16M,cpu=1,image=cpu,"
@@ -454,9 +455,10 @@ RMRR_CMD = ("acpi.override=dmar-rmrr.bin config=guest,holder,memory=16M,cpu=1,im
 RMRR_RANGE = rf"{RMRR_BASE:#x}-{RMRR_BASE + RMRR_SIZE - 1:#x}"
 RMRR_CHECKS = [
     check_line("override-module-loaded",
-               r'^efi: dmar-rmrr\.bin \(128 bytes\) at [0-9A-Fa-f]+ as module "dmar-rmrr\.bin"$'),
+               rf'^efi: dmar-rmrr\.bin \({RMRR_DMAR_BYTES} bytes\) at [0-9A-Fa-f]+ as module "dmar-rmrr\.bin"$'),
     check_line("dmar-overridden",
-               r"^acpi: warning: DMAR overridden by module dmar-rmrr\.bin, 128 bytes \(firmware's at 0x"),
+               rf"^acpi: warning: DMAR overridden by module dmar-rmrr\.bin, {RMRR_DMAR_BYTES} bytes "
+               r"\(firmware's at 0x"),
     check_line("dmar-with-rmrr", r"^vtd: DMAR: .* 1 DRHD, 1 RMRR, .* 0 bad structures$"),
     check_line("rmrr-withheld-logged",
                rf"^vtd: warning: RMRR {RMRR_RANGE}: 64 KiB the firmware's memory map calls usable "

@@ -254,6 +254,11 @@ const char *iommu_domain_name(const struct iommu_domain *d)
 	return d ? d->name : "none";
 }
 
+u32 iommu_domain_id(const struct iommu_domain *d)
+{
+	return d->id;
+}
+
 u64 iommu_domain_faults(const struct iommu_domain *d)
 {
 	return __atomic_load_n(&d->faults, __ATOMIC_RELAXED);

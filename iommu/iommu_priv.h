@@ -6,6 +6,7 @@
 
 struct iommu_domain {
 	char name[24];
+	u32 id; /* the hardware's tag for it (VT-d: the domain ID) */
 	u64 faults;
 };
 

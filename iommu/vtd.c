@@ -206,6 +206,7 @@ static struct iommu_domain *vtd_domain_create(const char *name)
 		return NULL;
 	}
 	strlcpy(d->common.name, name, sizeof(d->common.name));
+	d->common.id = d->did;
 	d->common.faults = 0;
 	d->lock = (spinlock_t)SPINLOCK_INIT;
 	err = pt_init(&d->pt, &vtd_sl_format, vtd_pt_ops(vtd_common_caps.coherent),

@@ -252,10 +252,12 @@ void assign_report(const struct guest *g)
 	for (u32 i = 0; i < g->nr_dev; i++) {
 		const struct pci_dev *d = g->dev[i].pdev;
 
-		pr_info("guest %s: device 00:%02x.0 = %04x:%02x:%02x.%x (%04x:%04x), domain %s, "
+		pr_info("guest %s: device 00:%02x.0 = %04x:%02x:%02x.%x (%04x:%04x), domain %u "
+			"(%s), "
 			"faults %llu, IRTEs %u, interrupts injected %llu, MSI-X entries refused "
 			"%llu, BAR writes refused %llu, foreign config writes %llu\n",
 			g->cfg.name, i + 1, d->seg, d->bus, d->dev, d->fn, d->vendor, d->device,
+			g->domain ? iommu_domain_id(g->domain) : 0,
 			g->domain ? iommu_domain_name(g->domain) : "none",
 			g->domain ? (unsigned long long)iommu_domain_faults(g->domain) : 0ULL,
 			msix_irtes(g), (unsigned long long)g->irqs_injected,

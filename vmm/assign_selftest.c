@@ -6,7 +6,9 @@
 #include <moat/pci_group.h>
 #include <moat/selftest.h>
 #include <moat/string.h>
+#include "core/exit.h"
 #include "vmm/assign.h"
+#include "vmm/irq_forge.h"
 #include "vmm/guest.h"
 #include "vmm/msix.h"
 #include "vmm/vpci.h"
@@ -201,6 +203,78 @@ SELFTEST(assign_attacker_dma, "assign", "attacker-dma-fault")
 	CHECK(ctx, g->dma_faults > 0,
 	      "attacker %s announced %llu DMA attacks and its domain recorded no fault",
 	      g->cfg.name, (unsigned long long)g->expect_dma_faults);
+}
+
+static bool under_qemu(void)
+{
+	return emulator_name() && !strcmp(emulator_name(), "qemu");
+}
+
+/* The attacker's VF wrote a remappable-format message naming the canary entry, which only
+ * the PF may use: the IOMMU must refuse it on the source ID (VT-d reason 0x26) and the
+ * canary's vector must stay silent. */
+SELFTEST(assign_attacker_forge_remap, "assign", "attacker-msix-forge-remappable")
+{
+	struct guest *g = attacker_with_device();
+	u64 hits = __atomic_load_n(&irq_canary.hits, __ATOMIC_RELAXED), sid_faults;
+	u16 handle;
+
+	if (!g || !g->forge_addr[0]) {
+		st_skip(ctx, !g ? "no attacker guest with a device"
+				: "the attacker announced no remappable-format message");
+		return;
+	}
+	handle = irq_forge_handle(g->forge_addr[0]);
+	sid_faults = g->irq_faults[IRQ_FAULT_SID - IRQ_FAULT_FIRST];
+	CHECK(ctx, irq_canary.vector && handle == irq_canary.irq.index,
+	      "the attacker named IRTE %u, not another device's present entry (canary IRTE %u%s)",
+	      handle, irq_canary.irq.index, irq_canary.vector ? "" : ", not armed");
+	if (ctx->failed)
+		return;
+	if (hits && !sid_faults && under_qemu()) {
+		st_skip(ctx,
+			"QEMU: a device's DMA write carries no requester ID, so intel-iommu skips "
+			"source-ID verification: the message went through IRTE %u to vector %#x",
+			handle, irq_canary.vector);
+		return;
+	}
+	CHECK(ctx, !hits, "the forged message was delivered %llu times through IRTE %u",
+	      (unsigned long long)hits, handle);
+	CHECK(ctx, sid_faults && g->irq_fault_index[IRQ_FAULT_SID - IRQ_FAULT_FIRST] == handle,
+	      "no source-id verification fault (reason %#x) at IRTE %u attributed to %s "
+	      "(interrupt faults: %llu not present, %llu compatibility)",
+	      IRQ_FAULT_SID, handle, g->cfg.name, (unsigned long long)g->irq_faults[2],
+	      (unsigned long long)g->irq_faults[IRQ_FAULT_COMPAT - IRQ_FAULT_FIRST]);
+}
+
+/* A compatibility-format message from the attacker's VF to its own CPU: with interrupt
+ * remapping on and CFI clear the IOMMU blocks it (VT-d reason 0x25). */
+SELFTEST(assign_attacker_forge_compat, "assign", "attacker-msix-forge-compat")
+{
+	struct guest *g = attacker_with_device();
+	u64 hits, faults;
+
+	if (!g || !g->forge_addr[1]) {
+		st_skip(ctx, !g ? "no attacker guest with a device"
+				: "the attacker announced no compatibility-format message");
+		return;
+	}
+	hits = irq_forge_compat_hits(g);
+	faults = g->irq_faults[IRQ_FAULT_COMPAT - IRQ_FAULT_FIRST];
+	if (hits && under_qemu()) {
+		st_skip(ctx,
+			"QEMU does not model CFI: the VF's compatibility-format message to APIC %u "
+			"vector %#x was delivered with GCMD.CFI clear",
+			(unsigned)FIELD_GET(MSI_ADDR_DEST, g->forge_addr[1]), g->forge_vector);
+		return;
+	}
+	CHECK(ctx, !hits,
+	      "compatibility-format message delivered %llu times with interrupt "
+	      "remapping on",
+	      (unsigned long long)hits);
+	/* Without the fault nothing shows the device wrote the message at all. */
+	CHECK(ctx, faults > 0, "no compatibility-format fault (reason %#x) attributed to %s",
+	      IRQ_FAULT_COMPAT, g->cfg.name);
 }
 
 SELFTEST(assign_attacker_bar, "assign", "attacker-bar-remap")

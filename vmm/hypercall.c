@@ -9,6 +9,7 @@
 #include <moat/string.h>
 #include <moat/time.h>
 #include "vmm/exits.h"
+#include "vmm/irq_forge.h"
 
 static s64 hc_console_write(struct guest *g, u64 gpa, u64 len)
 {
@@ -140,8 +141,8 @@ int vmm_handle_hypercall(struct vcpu *v, const struct vmm_exit *e)
 		ret = 0;
 		break;
 	case HC_EXPECT_DMA_FAULT:
-		g->expect_dma_faults++;
-		ret = g->nr_dev ? 0 : -ENODEV;
+		g->expect_dma_faults += !a0;
+		ret = !g->nr_dev ? -ENODEV : a0 ? irq_forge_expect(g, a0, a1) : 0;
 		break;
 	case HC_GET_EXITS: ret = hc_get_exits(g, a0); break;
 	default: ret = -ENOSYS; break;

@@ -17,6 +17,7 @@
 #include "vmm/exits.h"
 #include "vmm/assign.h"
 #include "vmm/guest.h"
+#include "vmm/irq_forge.h"
 #include "vmm/msix.h"
 #include "pci/pf/igb.h"
 
@@ -375,6 +376,7 @@ void vmm_run(void)
 {
 	bool launched[VMM_MAX_GUESTS] = {false};
 
+	irq_forge_arm();
 	for (u32 i = 0; i < vmm_nr_guests; i++) {
 		struct guest *g = &vmm_guests[i];
 		int err = smp_call_on(g->vcpu.cpu, vcpu_thread, &g->vcpu);
@@ -392,6 +394,7 @@ void vmm_run(void)
 			assign_report(&vmm_guests[i]);
 			assign_release(&vmm_guests[i]);
 		}
+	irq_forge_disarm();
 	for (u32 i = 0; i < vmm_nr_guests; i++)
 		guest_stats(&vmm_guests[i]);
 	memory_report();

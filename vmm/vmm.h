@@ -97,7 +97,16 @@ struct guest {
 	u64 expect_dma_faults;	     /* DMA attacks the guest announced (HC_EXPECT_DMA_FAULT) */
 	u64 dma_faults;		     /* faults its domain had when it was destroyed */
 	u64 msix_refused;	     /* MSI-X entries unmasked with a bad address or data */
-	u64 irq_pending[4];	     /* guest vectors raised by its devices, not yet injected */
+	/* Forged interrupt messages it announced (vmm/irq_forge.c): [0] remappable format,
+	 * [1] compatibility format; address 0: none. */
+	u32 forge_addr[2], forge_data[2];
+	u8 forge_vector;       /* vector counted for the compatibility-format one, 0: none */
+	u64 forge_compat_hits; /* deliveries at that vector */
+	/* Interrupt faults the IOMMU attributed to its devices, by reason - IRQ_FAULT_FIRST
+	 * (VT-d 0x20..0x27), and the interrupt index of the last one of each reason. */
+	u64 irq_faults[8];
+	u32 irq_fault_index[8];
+	u64 irq_pending[4]; /* guest vectors raised by its devices, not yet injected */
 	u64 irqs_injected;
 	u64 watchdog_us;
 	u64 run_us; /* from first entry to the end */

@@ -114,6 +114,8 @@ void guest_main(void)
 	attack_bar_remap();
 	attack_dma_outside_ram();
 	attack_dma_hypervisor_hpa();
+	attack_msix_forge_remappable();
+	attack_msix_forge_compat();
 	attack_mac_spoof();
 	attack_mailbox_flood();
 	touch_past_ram();

@@ -86,6 +86,120 @@ void attack_dma_hypervisor_hpa(void)
 	test_end();
 }
 
+/* Interrupt messages written by the VF itself. Its transmit queue's head write-back stores
+ * the 4-byte head index at an address the driver chooses, after each descriptor with RS;
+ * aimed at 0xFEEx_xxxx that store is an interrupt request whose data is the head. A ring of
+ * its own of 256 descriptors lets the head, and so the data, be any value below 256. The
+ * VF's source ID is its own: only the IOMMU stands between the store and the CPUs. */
+#define MSI_ADDR_BASE 0xfee00000u
+#define MSI_ADDR_REMAPPABLE BIT(4) /* VT-d 5.1.2.2 */
+#define MSI_ADDR_HANDLE_LO GENMASK(19, 5)
+#define MSI_ADDR_HANDLE15 BIT(2)
+#define MSI_ADDR_DEST GENMASK(19, 12) /* compatibility format: APIC ID */
+#define FORGE_RING_LEN 256
+#define FORGE_WAIT_US 200000
+/* moat hands interrupt remapping entries out first-fit and takes its own before any guest
+ * runs: entry 0 is present and belongs to a function that is not this VF. */
+#define FORGE_VICTIM_HANDLE 0
+/* A vector of the hypervisor's range on this guest's own CPU: harmless if it gets through. */
+#define FORGE_COMPAT_VECTOR 0xee
+
+static struct igb_tx_desc forge_ring[FORGE_RING_LEN] __aligned(4096);
+static u8 forge_frame[ETH_ZLEN] __aligned(64);
+
+static bool forge_wait(u32 reg, u32 mask, u32 want)
+{
+	u64 start = vf_now_us();
+
+	while ((vf_dev_ops.rd(NULL, reg) & mask) != want)
+		if (vf_now_us() - start > FORGE_WAIT_US)
+			return false;
+	return true;
+}
+
+/* Makes the device store `head` at `addr`: one frame from slot head - 1 of the private ring,
+ * head write-back on. True when the device processed the descriptor (the head moved). The
+ * driver's own rings are set up again afterwards. */
+static bool forge_write(u32 addr, u8 head)
+{
+	unsigned slot = (head + FORGE_RING_LEN - 1) % FORGE_RING_LEN;
+	u64 ring = (u64)(uintptr_t)forge_ring;
+	bool done;
+
+	memset(forge_ring, 0, sizeof(forge_ring));
+	igb_tx_desc_fill(&forge_ring[slot], (u64)(uintptr_t)forge_frame, ETH_ZLEN);
+	vf_dev_ops.wr(NULL, IGB_VF_TXDCTL, 0);
+	vf_dev_ops.wr(NULL, IGB_VF_TDBAL, (u32)ring);
+	vf_dev_ops.wr(NULL, IGB_VF_TDBAH, (u32)(ring >> 32));
+	vf_dev_ops.wr(NULL, IGB_VF_TDLEN, sizeof(forge_ring));
+	vf_dev_ops.wr(NULL, IGB_VF_TDH, slot);
+	vf_dev_ops.wr(NULL, IGB_VF_TDT, slot);
+	vf_dev_ops.wr(NULL, IGB_VF_TDWBAH, 0);
+	vf_dev_ops.wr(NULL, IGB_VF_TDWBAL, (addr & IGB_TDWBAL_ADDR) | IGB_TDWBAL_HEAD_WB_EN);
+	vf_dev_ops.wr(NULL, IGB_VF_TXDCTL, IGB_TXDCTL_ENABLE);
+	done = forge_wait(IGB_VF_TXDCTL, IGB_TXDCTL_ENABLE, IGB_TXDCTL_ENABLE);
+	__asm__ volatile("sfence" ::: "memory");
+	vf_dev_ops.wr(NULL, IGB_VF_TDT, head);
+	done = done && forge_wait(IGB_VF_TDH, 0xffff, head);
+	if (!done)
+		guest_printf("# forge: TXDCTL %#x TDH %u TDT %u\n",
+			     vf_dev_ops.rd(NULL, IGB_VF_TXDCTL), vf_dev_ops.rd(NULL, IGB_VF_TDH),
+			     vf_dev_ops.rd(NULL, IGB_VF_TDT));
+	vf_dev_ops.wr(NULL, IGB_VF_TDWBAL, 0);
+	if (igbvf_up(&drv))
+		guest_printf("# forge: rings not set up again: %s\n", drv.last_error);
+	return done;
+}
+
+static u8 own_apic_id(void)
+{
+	u32 r[4];
+
+	guest_cpuid(1, 0, r);
+	return (u8)(r[1] >> 24);
+}
+
+/* A remappable-format message naming another function's entry: the IOMMU must refuse it on
+ * the source ID (the hypervisor's "assign: attacker-msix-forge-remappable" judges). */
+void attack_msix_forge_remappable(void)
+{
+	u32 addr = MSI_ADDR_BASE | MSI_ADDR_REMAPPABLE |
+		   (u32)FIELD_PREP(MSI_ADDR_HANDLE_LO, FORGE_VICTIM_HANDLE & 0x7fff) |
+		   (FORGE_VICTIM_HANDLE & 0x8000 ? MSI_ADDR_HANDLE15 : 0);
+	long r;
+
+	test_begin("attack", "msix-forge-remappable");
+	if (!vf_up) {
+		test_skip("the attacker's VF is not up");
+		test_end();
+		return;
+	}
+	r = hypercall(HC_EXPECT_DMA_FAULT, addr, 1, 0);
+	check(r == 0, "announcing the message %#x refused (%ld)", addr, r);
+	check(forge_write(addr, 1), "the device did not write %#x", addr);
+	test_end();
+}
+
+/* A compatibility-format message to its own CPU: blocked while interrupt remapping is on
+ * with CFI clear (the hypervisor's "assign: attacker-msix-forge-compat" judges). */
+void attack_msix_forge_compat(void)
+{
+	u32 addr = MSI_ADDR_BASE | (u32)FIELD_PREP(MSI_ADDR_DEST, own_apic_id());
+	long r;
+
+	test_begin("attack", "msix-forge-compat");
+	if (!vf_up) {
+		test_skip("the attacker's VF is not up");
+		test_end();
+		return;
+	}
+	r = hypercall(HC_EXPECT_DMA_FAULT, addr, FORGE_COMPAT_VECTOR, 0);
+	check(r == 0, "announcing the message %#x <- %#x refused (%ld)", addr, FORGE_COMPAT_VECTOR,
+	      r);
+	check(forge_write(addr, FORGE_COMPAT_VECTOR), "the device did not write %#x", addr);
+	test_end();
+}
+
 /* The other VFs of the reference NIC have the MACs next to ours (the PF numbers them by
  * VF); neither may be taken, and our own stays. */
 void attack_mac_spoof(void)

@@ -16,8 +16,10 @@
 /* rdi = GPA the guest will touch next: announce an expected stop; rsi = GPA of a u64 TSC
  * stamp the guest writes just before that access, or 0 */
 #define HC_EXPECT_STOP 5
-#define HC_EXPECT_DMA_FAULT 6 /* announce: my device will now DMA outside my RAM */
-#define HC_GET_EXITS 7	      /* rdi = GPA of a struct moat_guest_exits */
+/* announce: my device will now DMA outside my RAM (rdi = 0), or write the interrupt message
+ * rsi to address rdi (0xFEExxxxx) */
+#define HC_EXPECT_DMA_FAULT 6
+#define HC_GET_EXITS 7 /* rdi = GPA of a struct moat_guest_exits */
 
 #define HC_ECHO_MAGIC 0x6d6f6174ULL /* "moat" */
 #define HC_CONSOLE_MAX 4096

@@ -74,6 +74,12 @@
 #define IGB_VF_TDT 0x3818
 #define IGB_VF_TXDCTL 0x3828
 #define IGB_TXDCTL_ENABLE BIT(25)
+/* Head write-back: with HEAD_WB_EN the device stores the 4-byte head index at this
+ * dword-aligned address after each descriptor with RS, instead of writing DD back. */
+#define IGB_VF_TDWBAL 0x3838
+#define IGB_TDWBAL_HEAD_WB_EN BIT(0)
+#define IGB_TDWBAL_ADDR GENMASK(31, 2)
+#define IGB_VF_TDWBAH 0x383c
 
 /* MSI-X vectors the driver uses (the VF has 3). */
 #define IGBVF_VEC_RX 0

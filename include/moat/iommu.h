@@ -86,6 +86,8 @@ const char *iommu_name(void);
 struct iommu_domain *iommu_domain_create(const char *name);
 void iommu_domain_destroy(struct iommu_domain *d);
 const char *iommu_domain_name(const struct iommu_domain *d);
+/* The hardware's tag for the domain (VT-d: the domain ID in its context entries). */
+u32 iommu_domain_id(const struct iommu_domain *d);
 /* Faults recorded against this domain's devices since it was created. */
 u64 iommu_domain_faults(const struct iommu_domain *d);
 /* Prints "iommu: domain <name>: <T> tables, leaves <a> x 1G, <b> x 2M, <c> x 4K" (the

@@ -53,7 +53,8 @@ GUESTS_ON_OWN_CPUS = [
 # be skipped.
 VF_GUEST_TESTS = ("vf-probe", "vf-reset-mailbox", "vf-dma-tx", "vf-dma-rx", "vf-bulk",
                   "no-exits-datapath", "vf-msix")
-VF_ATTACKS = ("dma-outside-ram", "dma-hypervisor-hpa", "mac-spoof", "flood")
+VF_ATTACKS = ("dma-outside-ram", "dma-hypervisor-hpa", "msix-forge-remappable",
+              "msix-forge-compat", "mac-spoof", "flood")
 VF_NATIVE_TESTS = ("native-reset-mailbox", "native-dma-tx", "native-dma-rx", "native-bulk",
                    "native-mailbox-rate-limited", "native-released")
 VF_PASSTHROUGH = [
@@ -61,7 +62,40 @@ VF_PASSTHROUGH = [
     for name in ("alpha", "beta") for t in VF_GUEST_TESTS
 ] + [
     check_line(f"attacker-{t}", rf"^\[attacker\] ok \d+ - attack: {t}$") for t in VF_ATTACKS
+] + [
+    # The attacker's VF wrote interrupt messages (its head write-back aimed at 0xFEExxxxx):
+    # one naming the canary entry moat keeps for the PF, one in compatibility format to the
+    # attacker's own CPU. The hypervisor judges; QEMU cannot block either (its devices' DMA
+    # carries no requester ID, so no source-ID check; CFI not modelled) and the verdict
+    # must say so, having seen the message arrive (docs/igbvf.md).
+    check_line("interrupt-canary-armed",
+               r"^vmm: interrupt canary: IRTE 0 of 0000:01:00\.0 \(the PF, no guest's\) -> vector "),
+    check_line("attacker-msix-forge-remappable-judged",
+               r"^ok \d+ - assign: attacker-msix-forge-remappable( # SKIP QEMU: a device's DMA write "
+               r"carries no requester ID, so intel-iommu skips source-ID verification: the message "
+               r"went through IRTE 0 to vector 0x[0-9a-f]+)?$"),
+    check_line("attacker-msix-forge-compat-judged",
+               r"^ok \d+ - assign: attacker-msix-forge-compat( # SKIP QEMU does not model CFI: the "
+               r"VF's compatibility-format message to APIC 3 vector 0xee was delivered with "
+               r"GCMD\.CFI clear)?$"),
 ]
+
+
+def check_report_domain_ids(names):
+    """The per-guest report names the VT-d domain ID the driver gave the guest's domain."""
+    def check(r):
+        out = []
+        for name in names:
+            made = harness.line_matching(r, rf"^vtd: domain (\d+) \(guest-{name}\) created")
+            rep = harness.line_matching(
+                r, rf"^vmm: guest {name}: device 00:01\.0 = .*, domain (\d+) \(guest-{name}\), faults ")
+            did_made = re.search(r"domain (\d+) \(", made[0]).group(1) if made else None
+            did_rep = re.search(r", domain (\d+) \(", rep[0]).group(1) if rep else None
+            ok = did_made is not None and did_made == did_rep
+            out.append([f"{r.name}: host: report-domain-id-{name}", "ok" if ok else "fail",
+                        "" if ok else f"created as domain {did_made}, reported as {did_rep}"])
+        return out
+    return check
 
 
 # APIC/SMP corner cases: one CPU, many CPUs, a CPU without x2APIC (xAPIC MMIO mode), and
@@ -711,6 +745,7 @@ RUNS = [
 for _run in RUNS:
     if _run["name"] in ("qemu-uefi-reference", "qemu-mb2-reference"):
         _run["checks"] = _run["checks"] + GUESTS_ON_OWN_CPUS + VF_PASSTHROUGH + \
+            [check_report_domain_ids(("alpha", "beta", "attacker"))] + \
             [check_tap_passed(f"igbvf: {t}") for t in VF_NATIVE_TESTS]
 
 

@@ -59,6 +59,12 @@ int virq_halt(struct vcpu *v, const struct vmm_exit *e)
 {
 	return -ENOENT;
 }
+int irq_forge_expect(struct guest *gst, u64 addr, u64 data)
+{
+	check_expected(addr);
+	check_expected(data);
+	return (int)mock();
+}
 
 static u64 regs[VMM_REG_NR];
 static int skipped, injected_vector = -1, injected_error;
@@ -343,6 +349,25 @@ static void test_hypercall_get_exits(void **state)
 	assert_int_equal(call(HC_GET_EXITS, RAM_SIZE - sizeof(*x) + 8, 0, 0), -EFAULT);
 }
 
+/* EXPECT_DMA_FAULT: a DMA outside RAM is counted; an interrupt message goes to
+ * vmm/irq_forge.c with its address and data; neither without an assigned device. */
+static void test_hypercall_expect_dma_fault(void **state)
+{
+	assert_int_equal(call(HC_EXPECT_DMA_FAULT, 0, 0, 0), -ENODEV);
+	g.nr_dev = 1;
+	assert_int_equal(call(HC_EXPECT_DMA_FAULT, 0, 0, 0), 0);
+	assert_int_equal(g.expect_dma_faults, 2);
+	expect_value(irq_forge_expect, addr, 0xfee00010);
+	expect_value(irq_forge_expect, data, 1);
+	will_return(irq_forge_expect, 0);
+	assert_int_equal(call(HC_EXPECT_DMA_FAULT, 0xfee00010, 1, 0), 0);
+	expect_value(irq_forge_expect, addr, 0xfe000000);
+	expect_value(irq_forge_expect, data, 0xee);
+	will_return(irq_forge_expect, -EINVAL);
+	assert_int_equal(call(HC_EXPECT_DMA_FAULT, 0xfe000000, 0xee, 0), -EINVAL);
+	assert_int_equal(g.expect_dma_faults, 2);
+}
+
 static void test_hypercall_report(void **state)
 {
 	console_len = 0;
@@ -452,6 +477,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_msrs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_pointers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_get_exits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hypercall_expect_dma_fault, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_report, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expect_stop_stamp, setup, teardown),

@@ -69,8 +69,11 @@ int vtd_unit_quiesce(struct vtd_unit *u)
 	}
 	if (!err && gsts & VTD_GCMD_IRE) {
 		pr_info("unit %u: interrupt remapping found enabled: turning it off\n", u->idx);
-		err = vtd_gcmd_update(u, 0, VTD_GCMD_IRE | VTD_GCMD_CFI);
+		err = vtd_gcmd_update(u, 0, VTD_GCMD_IRE);
 	}
+	/* 11.4.4: one field per GCMD write, so compatibility format goes in a write of its own. */
+	if (!err && gsts & VTD_GCMD_CFI)
+		err = vtd_gcmd_update(u, 0, VTD_GCMD_CFI);
 	if (!err && gsts & VTD_GCMD_QIE) {
 		pr_info("unit %u: queued invalidation found enabled: turning it off\n", u->idx);
 		err = vtd_qi_disable(u);
@@ -229,13 +232,16 @@ static int vtd_map(struct iommu_domain *dom, u64 iova, u64 pa, u64 size, u32 pro
 	/* Not-present entries may be cached only in caching mode; buffered writes need RWBF. */
 	for (unsigned i = 0; i < vtd_nr_units; i++) {
 		struct vtd_unit *u = &vtd_units[i];
+		int ret = 0;
 
 		if (!u->present)
 			continue;
 		if (u->caps.cm)
-			err = vtd_inv_iotlb_range(u, d->did, iova, size);
+			ret = vtd_inv_iotlb_range(u, d->did, iova, size);
 		else if (u->caps.rwbf)
 			vtd_write_buffer_flush(u);
+		if (ret && !err)
+			err = ret; /* a later unit's success must not hide it */
 	}
 	return err;
 }

@@ -36,9 +36,9 @@ static bool overlaps(u64 a, u64 asize, u64 b, u64 bsize)
 }
 
 /* Whether [base, base+size) collides with anything decoded on the secondary side of `br`
- * (the root bus when NULL): BARs and VF BAR ranges of the functions there (those of `self`'s
- * VFs excepted) and the windows of the bridges there. Returns the end (exclusive) of the
- * highest colliding range, or 0 when the range is free. */
+ * (the root buses of every segment when NULL): BARs and VF BAR ranges of the functions there (those
+ * of `self`'s VFs excepted) and the windows of the bridges there. Returns the end (exclusive) of
+ * the highest colliding range, or 0 when the range is free. */
 static u64 collision(u16 seg, const struct pci_dev *br, const struct pci_dev *self, u64 base,
 		     u64 size, u64 *first_start)
 {
@@ -54,7 +54,8 @@ static u64 collision(u16 seg, const struct pci_dev *br, const struct pci_dev *se
 	for (unsigned i = 0; i < pci_dev_count(); i++) {
 		const struct pci_dev *d = pci_dev_at(i);
 
-		if (!d->present || d->seg != seg || d->parent != br || d->is_vf)
+		/* Root buses of all segments decode the one CPU address space. */
+		if (!d->present || (br && d->seg != seg) || d->parent != br || d->is_vf)
 			continue;
 		for (unsigned b = 0; b < PCI_NR_BARS; b++)
 			if (d->bar[b].type != PCI_BAR_NONE && d->bar[b].type != PCI_BAR_IO &&

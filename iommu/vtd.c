@@ -377,12 +377,14 @@ static int map_rmrrs(struct vtd_domain *d, u16 seg, u16 sid)
 		err = pt_map(&d->pt, r->base, r->base, size, IOMMU_RW);
 		spin_unlock(&d->lock);
 		if (err && err != -EEXIST)
-			return pr_err(err, "domain %u: RMRR %#llx-%#llx for %04x not mapped\n",
-				      d->did, (unsigned long long)r->base,
-				      (unsigned long long)r->limit, sid);
-		pr_info("domain %u: RMRR %#llx-%#llx identity-mapped for %02x:%02x.%x\n", d->did,
-			(unsigned long long)r->base, (unsigned long long)r->limit, sid >> 8,
-			(sid >> 3) & 31, sid & 7);
+			return pr_err(
+				err,
+				"domain %u: RMRR %#llx-%#llx for %04x:%02x:%02x.%x not mapped\n",
+				d->did, (unsigned long long)r->base, (unsigned long long)r->limit,
+				seg, sid >> 8, (sid >> 3) & 31, sid & 7);
+		pr_info("domain %u: RMRR %#llx-%#llx identity-mapped for %04x:%02x:%02x.%x\n",
+			d->did, (unsigned long long)r->base, (unsigned long long)r->limit, seg,
+			sid >> 8, (sid >> 3) & 31, sid & 7);
 	}
 	return 0;
 }
@@ -429,7 +431,7 @@ static int vtd_attach(struct iommu_domain *dom, u16 seg, u16 sid, u16 pf_sid)
 out:
 	spin_unlock(&u->lock);
 	if (!err)
-		pr_info("%02x:%02x.%x attached to domain %u (%s) on unit %u\n", sid >> 8,
+		pr_info("%04x:%02x:%02x.%x attached to domain %u (%s) on unit %u\n", seg, sid >> 8,
 			(sid >> 3) & 31, sid & 7, d->did, d->common.name, u->idx);
 	return err;
 }

@@ -657,6 +657,7 @@ static void test_second_segment(void **state)
 	vm_clear_events();
 	/* 0001:00:02.0 is not the graphics device of segment 0 */
 	assert_int_equal(ops->attach(d, 1, GFX, GFX), 0);
+	assert_non_null(strstr(shim_last_log, "0001:00:02.0 attached")); /* not ambiguous */
 	assert_true(hw_context_present(2, GFX));
 	assert_false(hw_context_present(0, GFX));
 	assert_false(hw_context_present(1, GFX));
@@ -669,6 +670,7 @@ static void test_second_segment(void **state)
 	/* a fault on segment 1's unit carries segment 1 and segment 1's domain */
 	vm_inject_fault(2, 0, GFX, 0x5, 0x2000, true);
 	fault_event(2);
+	assert_non_null(strstr(shim_last_log, "write by 0001:00:02.0 (domain seg1)"));
 	assert_int_equal(nr_faults, 1);
 	assert_int_equal(faults[0].segment, 1);
 	assert_ptr_equal(faults[0].domain, d);

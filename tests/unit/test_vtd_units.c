@@ -682,6 +682,83 @@ static void test_second_segment(void **state)
 	no_violations();
 }
 
+/* ---- a unit without queued invalidation: register-based invalidation on every unit ---- */
+
+static void test_register_invalidation(void **state)
+{
+	struct iommu_domain *d;
+	int i;
+
+	(void)state;
+	add_unit(&gfx_unit, gfx_cap(0), vm_ecap(ECAP_QI | ECAP_IR | ECAP_EIM));
+	add_unit(&all_unit, all_cap(0), vm_ecap(0)); /* no QI, so no IR either */
+	assert_int_equal(vtd_init(NULL), 0);
+	assert_false(vtd_common_caps.qi);
+	assert_false(vtd_common_caps.ir);
+	assert_false(ops->irq_remapping());
+	for (int u = 0; u < 2; u++) {
+		assert_int_equal(vm_count(u, VM_EV_QIE_ON, -1) + vm_count(u, VM_EV_IRE_ON, -1), 0);
+		assert_true(vm_find(u, VM_EV_REG_IOTLB, -1, 0) < vm_find(u, VM_EV_TE_ON, -1, 0));
+		assert_true(vm_find(u, VM_EV_REG_CC, -1, 0) >= 0);
+	}
+	d = ops->domain_create("reg");
+	vm_clear_events();
+	assert_int_equal(ops->attach(d, 0, NIC, NIC), 0);
+	assert_true(hw_context_present(1, NIC));
+	i = vm_find(1, VM_EV_REG_CC, -1, 0);
+	assert_true(i >= 0);
+	/* CCMD: device-selective (CIRG 3), the source ID and domain */
+	assert_int_equal((vm.unit[1].ev[i].a >> 61) & 3, 3);
+	assert_int_equal((u16)(vm.unit[1].ev[i].a >> 16), NIC);
+	assert_int_equal((u16)vm.unit[1].ev[i].a, domain_did(d));
+	assert_int_equal(vm_count(1, VM_EV_REG_IOTLB, -1), 1);
+	assert_int_equal(vm.unit[0].nr_ev, 0);
+	assert_int_equal(ops->map(d, 0x200000, 0x40000000, 0x1000, IOMMU_RW), 0);
+	vm_clear_events();
+	assert_int_equal(ops->unmap(d, 0x200000, 0x1000), 0);
+	for (int u = 0; u < 2; u++) {
+		/* IOTLB register at ECAP.IRO: page-selective (IIRG 3), the domain, IVA = page */
+		i = vm_find(u, VM_EV_REG_IOTLB, -1, 0);
+		assert_true(i >= 0);
+		assert_int_equal((vm.unit[u].ev[i].a >> 60) & 3, 3);
+		assert_int_equal((u16)(vm.unit[u].ev[i].a >> 32), domain_did(d));
+		assert_int_equal(vm.unit[u].ev[i].b & ~0xfffull, 0x200000);
+	}
+	ops->domain_destroy(d);
+	no_violations();
+}
+
+/* ---- RMRR of the graphics device, under the graphics unit ---- */
+
+static void test_rmrr_on_dedicated_unit(void **state)
+{
+	struct iommu_domain *d;
+	u64 pa;
+	u32 prot;
+
+	(void)state;
+	ab_dmar(&table, 46, 1);
+	ab_drhd(&table, 0, 0, GFX_BASE);
+	ab_scope(&table, DMAR_SCOPE_ENDPOINT, 0, 0, 2, 0);
+	ab_drhd(&table, 1, 0, ALL_BASE);
+	ab_rmrr(&table, 0, 0x3c000000, 0x3c3fffff); /* graphics stolen memory */
+	ab_scope(&table, DMAR_SCOPE_ENDPOINT, 0, 0, 2, 0);
+	dmar_table = ab_finish(&table);
+	two_units(0, 0);
+	d = ops->domain_create("gfx");
+	assert_int_equal(ops->attach(d, 0, GFX, GFX), 0);
+	assert_true(hw_context_present(0, GFX));
+	assert_int_equal(ops->lookup(d, 0x3c200000, &pa, &prot), 0);
+	assert_int_equal(pa, 0x3c200000);
+	/* a device without the RMRR gets nothing there */
+	ops->domain_destroy(d);
+	d = ops->domain_create("nic");
+	assert_int_equal(ops->attach(d, 0, NIC, NIC), 0);
+	assert_int_not_equal(ops->lookup(d, 0x3c200000, &pa, &prot), 0);
+	ops->domain_destroy(d);
+	no_violations();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -696,6 +773,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_takeover_firmware_enabled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_irte_in_device_unit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_segment, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_invalidation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rmrr_on_dedicated_unit, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

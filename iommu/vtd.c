@@ -563,6 +563,8 @@ int vtd_init(const struct boot_info *bi)
 	for (unsigned i = 0; i < vtd_nr_units; i++)
 		if (unit_probe(&vtd_units[i], i, &vtd_dmar.drhd[i]) == 0)
 			caps[n++] = vtd_units[i].caps;
+	if (!n)
+		return pr_err(-ENODEV, "none of the %u remapping units answers\n", vtd_nr_units);
 	err = vtd_caps_common(caps, n, &vtd_common_caps);
 	if (err)
 		return pr_err(err, "no table depth common to all %u units\n", n);

@@ -552,6 +552,16 @@ static void test_dead_unit(void **state)
 	no_violations();
 }
 
+/* Every unit dead: VT-d is not registered, with a message saying why. */
+static void test_all_units_dead(void **state)
+{
+	(void)state;
+	assert_int_equal(vtd_init(NULL), -ENODEV);
+	assert_non_null(strstr(shim_last_log, "none of the 2 remapping units answers"));
+	assert_null(ops);
+	assert_int_equal(vm.stray_writes, 0);
+}
+
 /* No table depth both units can walk: nothing is turned on anywhere. */
 static void test_no_common_depth(void **state)
 {
@@ -769,6 +779,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_map_reports_any_unit_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_attributed_to_unit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_unit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_all_units_dead, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_common_depth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_takeover_firmware_enabled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_irte_in_device_unit, setup, teardown),

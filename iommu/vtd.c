@@ -439,20 +439,22 @@ out:
 static int vtd_detach(struct iommu_domain *dom, u16 seg, u16 sid)
 {
 	struct vtd_domain *d = to_vtd(dom);
-	int idx = vtd_unit_of(seg, sid, sid), err = 0;
-	struct vtd_qword2 *e;
-	struct vtd_unit *u;
+	int err = -ENOENT;
 
-	if (idx < 0)
-		return idx;
-	u = &vtd_units[idx];
-	spin_lock(&u->lock);
-	e = context_slot(u, sid, false);
-	if (!e || !(e->lo & VTD_CTX_LO_P) || FIELD_GET(VTD_CTX_HI_DID, e->hi) != d->did)
-		err = -ENOENT;
-	else
-		err = context_clear(u, e, sid);
-	spin_unlock(&u->lock);
+	/* The entry is on the unit chosen at attach, which for a VF is its PF's scope's unit;
+	 * the source ID alone may resolve elsewhere, so every unit of the segment is looked at. */
+	for (unsigned i = 0; i < vtd_nr_units && err == -ENOENT; i++) {
+		struct vtd_unit *u = &vtd_units[i];
+		struct vtd_qword2 *e;
+
+		if (!u->present || u->segment != seg)
+			continue;
+		spin_lock(&u->lock);
+		e = context_slot(u, sid, false);
+		if (e && e->lo & VTD_CTX_LO_P && FIELD_GET(VTD_CTX_HI_DID, e->hi) == d->did)
+			err = context_clear(u, e, sid);
+		spin_unlock(&u->lock);
+	}
 	return err;
 }
 

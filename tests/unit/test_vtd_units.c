@@ -769,6 +769,40 @@ static void test_rmrr_on_dedicated_unit(void **state)
 	no_violations();
 }
 
+/* ---- a VF covered through its PF's scope on a dedicated unit ---- */
+
+/* DRHD 0 names the PF 01:00.0 (its VFs come with it, VT-d 8.3.1); DRHD 1 is INCLUDE_PCI_ALL.
+ * The VF 01:10.0 is attached on the PF's unit; detaching it (which knows only the VF's
+ * source ID) and destroying the domain must clear that unit's entry, not look on the
+ * INCLUDE_PCI_ALL unit, or the hardware keeps walking freed tables. */
+static void test_vf_on_pf_unit_detach(void **state)
+{
+	const u16 pf = PCI_RID(1, 0, 0), vf = PCI_RID(1, 0x10, 0);
+	struct iommu_domain *d;
+
+	(void)state;
+	ab_dmar(&table, 46, 1);
+	ab_drhd(&table, 0, 0, GFX_BASE);
+	ab_scope(&table, DMAR_SCOPE_ENDPOINT, 0, 1, 0, 0);
+	ab_drhd(&table, 1, 0, ALL_BASE);
+	dmar_table = ab_finish(&table);
+	two_units(0, 0);
+	d = ops->domain_create("vf");
+	assert_int_equal(ops->attach(d, 0, vf, pf), 0);
+	assert_true(hw_context_present(0, vf));
+	assert_false(hw_context_present(1, vf));
+	vm_clear_events();
+	assert_int_equal(ops->detach(d, 0, vf), 0);
+	assert_false(hw_context_present(0, vf));
+	assert_int_equal(descs_for_sid(0, D_CC, vf), 1);
+	assert_int_equal(ops->detach(d, 0, vf), -ENOENT);
+
+	assert_int_equal(ops->attach(d, 0, vf, pf), 0);
+	ops->domain_destroy(d);
+	assert_false(hw_context_present(0, vf));
+	no_violations();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -786,6 +820,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_second_segment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_invalidation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rmrr_on_dedicated_unit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vf_on_pf_unit_detach, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

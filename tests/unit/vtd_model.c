@@ -75,8 +75,11 @@ u64 vm_ecap(u64 extra)
 
 int vm_unit_add(const struct vm_unit_cfg *cfg)
 {
-	struct vm_unit *u = &vm.unit[vm.nr_units];
+	struct vm_unit *u;
 
+	if (vm.nr_units == VM_MAX_UNITS)
+		return -1;
+	u = &vm.unit[vm.nr_units];
 	memset(u, 0, sizeof(*u));
 	u->used = true;
 	u->cfg = *cfg;
@@ -160,10 +163,8 @@ static void gcmd_write(struct vm_unit *u, u32 v)
 	if (__builtin_popcount(changed) + __builtin_popcount(v & G_ONESHOT) > 1)
 		violation(u, "GCMD write changes several fields at once", v);
 	if (v & G_SRTP) {
-		if (u->gsts & G_TE)
-			event(u, VM_EV_SRTP, u->rtaddr, 1); /* allowed; caches then invalidated */
-		else
-			event(u, VM_EV_SRTP, u->rtaddr, 0);
+		/* allowed with translation on (the caches must be invalidated after it) */
+		event(u, VM_EV_SRTP, u->rtaddr, !!(u->gsts & G_TE));
 		u->rtaddr_latched = u->rtaddr;
 		u->gsts |= G_SRTP;
 	}
@@ -250,11 +251,8 @@ static u64 reg_read(struct vm_unit *u, u32 off, unsigned width)
 {
 	u32 frcd_end = VM_FRCD_OFF + VM_NR_FRCD * 16;
 
-	if (off >= VM_FRCD_OFF && off < frcd_end && width == 8 && !(off & 7)) {
-		u64 v = u->frcd[(off - VM_FRCD_OFF) / 16][(off & 8) ? 1 : 0];
-
-		return v;
-	}
+	if (off >= VM_FRCD_OFF && off < frcd_end && width == 8 && !(off & 7))
+		return u->frcd[(off - VM_FRCD_OFF) / 16][(off & 8) ? 1 : 0];
 	if (off == VM_IOTLB_OFF && width == 8)
 		return u->iva;
 	if (off == VM_IOTLB_OFF + 8 && width == 8)

@@ -29,7 +29,7 @@ enum vm_event_kind {
 	VM_EV_IRE_OFF,
 	VM_EV_CFI_ON,
 	VM_EV_CFI_OFF,
-	VM_EV_SRTP,  /* root table pointer latched (a = RTADDR) */
+	VM_EV_SRTP,  /* root table pointer latched (a = RTADDR, b = 1 if translation was on) */
 	VM_EV_SIRTP, /* interrupt remapping table pointer latched (a = IRTA) */
 	VM_EV_WBF,
 	VM_EV_PMEN_OFF,
@@ -77,7 +77,7 @@ struct vm_state {
 extern struct vm_state vm;
 
 void vm_reset(void);
-/* Adds a unit; returns its index. */
+/* Adds a unit; returns its index (-1 when VM_MAX_UNITS are in use). */
 int vm_unit_add(const struct vm_unit_cfg *cfg);
 /* Spec-like CAP/ECAP values: ND (domains 2^(4+2nd)), SAGAW bits, SLLPS bits, flags. */
 u64 vm_cap(unsigned nd, unsigned sagaw, unsigned sllps, u64 extra);

@@ -69,8 +69,11 @@ int vtd_unit_quiesce(struct vtd_unit *u)
 	}
 	if (!err && gsts & VTD_GCMD_IRE) {
 		pr_info("unit %u: interrupt remapping found enabled: turning it off\n", u->idx);
-		err = vtd_gcmd_update(u, 0, VTD_GCMD_IRE | VTD_GCMD_CFI);
+		err = vtd_gcmd_update(u, 0, VTD_GCMD_IRE);
 	}
+	/* 11.4.4: one field per GCMD write, so compatibility format goes in a write of its own. */
+	if (!err && gsts & VTD_GCMD_CFI)
+		err = vtd_gcmd_update(u, 0, VTD_GCMD_CFI);
 	if (!err && gsts & VTD_GCMD_QIE) {
 		pr_info("unit %u: queued invalidation found enabled: turning it off\n", u->idx);
 		err = vtd_qi_disable(u);
@@ -242,13 +245,16 @@ static int vtd_map(struct iommu_domain *dom, u64 iova, u64 pa, u64 size, u32 pro
 	/* Not-present entries may be cached only in caching mode; buffered writes need RWBF. */
 	for (unsigned i = 0; i < vtd_nr_units; i++) {
 		struct vtd_unit *u = &vtd_units[i];
+		int ret = 0;
 
 		if (!u->present)
 			continue;
 		if (u->caps.cm)
-			err = vtd_inv_iotlb_range(u, d->did, iova, size);
+			ret = vtd_inv_iotlb_range(u, d->did, iova, size);
 		else if (u->caps.rwbf)
 			vtd_write_buffer_flush(u);
+		if (ret && !err)
+			err = ret; /* a later unit's success must not hide it */
 	}
 	return err;
 }
@@ -410,12 +416,14 @@ static int map_rmrrs(struct vtd_domain *d, u16 seg, u16 sid)
 		if (err == -EEXIST)
 			err = rmrr_already_identity(d, r);
 		if (err)
-			return pr_err(err, "domain %u: RMRR %#llx-%#llx for %04x not mapped\n",
-				      d->did, (unsigned long long)r->base,
-				      (unsigned long long)r->limit, sid);
-		pr_info("domain %u: RMRR %#llx-%#llx identity-mapped for %02x:%02x.%x\n", d->did,
-			(unsigned long long)r->base, (unsigned long long)r->limit, sid >> 8,
-			(sid >> 3) & 31, sid & 7);
+			return pr_err(
+				err,
+				"domain %u: RMRR %#llx-%#llx for %04x:%02x:%02x.%x not mapped\n",
+				d->did, (unsigned long long)r->base, (unsigned long long)r->limit,
+				seg, sid >> 8, (sid >> 3) & 31, sid & 7);
+		pr_info("domain %u: RMRR %#llx-%#llx identity-mapped for %04x:%02x:%02x.%x\n",
+			d->did, (unsigned long long)r->base, (unsigned long long)r->limit, seg,
+			sid >> 8, (sid >> 3) & 31, sid & 7);
 	}
 	return 0;
 }
@@ -462,7 +470,7 @@ static int vtd_attach(struct iommu_domain *dom, u16 seg, u16 sid, u16 pf_sid)
 out:
 	spin_unlock(&u->lock);
 	if (!err)
-		pr_info("%02x:%02x.%x attached to domain %u (%s) on unit %u\n", sid >> 8,
+		pr_info("%04x:%02x:%02x.%x attached to domain %u (%s) on unit %u\n", seg, sid >> 8,
 			(sid >> 3) & 31, sid & 7, d->did, d->common.name, u->idx);
 	return err;
 }
@@ -470,20 +478,22 @@ out:
 static int vtd_detach(struct iommu_domain *dom, u16 seg, u16 sid)
 {
 	struct vtd_domain *d = to_vtd(dom);
-	int idx = vtd_unit_of(seg, sid, sid), err = 0;
-	struct vtd_qword2 *e;
-	struct vtd_unit *u;
+	int err = -ENOENT;
 
-	if (idx < 0)
-		return idx;
-	u = &vtd_units[idx];
-	spin_lock(&u->lock);
-	e = context_slot(u, sid, false);
-	if (!e || !(e->lo & VTD_CTX_LO_P) || FIELD_GET(VTD_CTX_HI_DID, e->hi) != d->did)
-		err = -ENOENT;
-	else
-		err = context_clear(u, e, sid);
-	spin_unlock(&u->lock);
+	/* The entry is on the unit chosen at attach, which for a VF is its PF's scope's unit;
+	 * the source ID alone may resolve elsewhere, so every unit of the segment is looked at. */
+	for (unsigned i = 0; i < vtd_nr_units && err == -ENOENT; i++) {
+		struct vtd_unit *u = &vtd_units[i];
+		struct vtd_qword2 *e;
+
+		if (!u->present || u->segment != seg)
+			continue;
+		spin_lock(&u->lock);
+		e = context_slot(u, sid, false);
+		if (e && e->lo & VTD_CTX_LO_P && FIELD_GET(VTD_CTX_HI_DID, e->hi) == d->did)
+			err = context_clear(u, e, sid);
+		spin_unlock(&u->lock);
+	}
 	return err;
 }
 
@@ -628,6 +638,8 @@ int vtd_init(const struct boot_info *bi)
 	}
 	if (dead)
 		pr_warn("%u of %u remapping units answer\n", vtd_nr_units - dead, vtd_nr_units);
+	if (!n)
+		return pr_err(-ENODEV, "none of the %u remapping units answers\n", vtd_nr_units);
 	err = vtd_caps_common(caps, n, &vtd_common_caps);
 	if (err)
 		return pr_err(err, "no table depth common to all %u units\n", n);

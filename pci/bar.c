@@ -154,14 +154,16 @@ int pci_write_mem_window(struct pci_dev *br, bool pref, u64 base, u64 limit)
 
 	if (!IS_ALIGNED(base, PCI_WINDOW_MEM_ALIGN) ||
 	    !IS_ALIGNED(limit + 1, PCI_WINDOW_MEM_ALIGN) || limit < base)
-		return pr_err(-EINVAL, "%02x:%02x.%x: window %#llx-%#llx is not 1 MiB granular\n",
-			      br->bus, br->dev, br->fn, (unsigned long long)base,
+		return pr_err(-EINVAL,
+			      "%04x:%02x:%02x.%x: window %#llx-%#llx is not 1 MiB granular\n",
+			      br->seg, br->bus, br->dev, br->fn, (unsigned long long)base,
 			      (unsigned long long)limit);
 	if (limit > 0xffffffffu && !(pref && br->pref_64bit))
-		return pr_err(-ERANGE,
-			      "%02x:%02x.%x: window %#llx-%#llx above 4 GiB on a 32-bit window\n",
-			      br->bus, br->dev, br->fn, (unsigned long long)base,
-			      (unsigned long long)limit);
+		return pr_err(
+			-ERANGE,
+			"%04x:%02x:%02x.%x: window %#llx-%#llx above 4 GiB on a 32-bit window\n",
+			br->seg, br->bus, br->dev, br->fn, (unsigned long long)base,
+			(unsigned long long)limit);
 	if (pref && br->pref_64bit) {
 		pci_write32(br, PCI_PREF_BASE_UPPER, (u32)(base >> 32));
 		pci_write32(br, PCI_PREF_LIMIT_UPPER, (u32)(limit >> 32));

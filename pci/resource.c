@@ -36,9 +36,9 @@ static bool overlaps(u64 a, u64 asize, u64 b, u64 bsize)
 }
 
 /* Whether [base, base+size) collides with anything decoded on the secondary side of `br`
- * (the root bus when NULL): BARs and VF BAR ranges of the functions there (those of `self`'s
- * VFs excepted) and the windows of the bridges there. Returns the end (exclusive) of the
- * highest colliding range, or 0 when the range is free. */
+ * (the root buses of every segment when NULL): BARs and VF BAR ranges of the functions there (those
+ * of `self`'s VFs excepted) and the windows of the bridges there. Returns the end (exclusive) of
+ * the highest colliding range, or 0 when the range is free. */
 static u64 collision(u16 seg, const struct pci_dev *br, const struct pci_dev *self, u64 base,
 		     u64 size, u64 *first_start)
 {
@@ -54,7 +54,8 @@ static u64 collision(u16 seg, const struct pci_dev *br, const struct pci_dev *se
 	for (unsigned i = 0; i < pci_dev_count(); i++) {
 		const struct pci_dev *d = pci_dev_at(i);
 
-		if (!d->present || d->seg != seg || d->parent != br || d->is_vf)
+		/* Root buses of all segments decode the one CPU address space. */
+		if (!d->present || (br && d->seg != seg) || d->parent != br || d->is_vf)
 			continue;
 		for (unsigned b = 0; b < PCI_NR_BARS; b++)
 			if (d->bar[b].type != PCI_BAR_NONE && d->bar[b].type != PCI_BAR_IO &&
@@ -215,8 +216,8 @@ static int grow_window(u16 seg, struct pci_dev *br, struct pci_window *w, u64 ba
 	}
 	err = pci_write_mem_window(br, pref, nb, nl);
 	if (!err)
-		pr_info("%02x:%02x.%x: %s window now %#llx-%#llx\n", br->bus, br->dev, br->fn,
-			pref ? "prefetchable" : "memory", (unsigned long long)nb,
+		pr_info("%04x:%02x:%02x.%x: %s window now %#llx-%#llx\n", br->seg, br->bus, br->dev,
+			br->fn, pref ? "prefetchable" : "memory", (unsigned long long)nb,
 			(unsigned long long)nl);
 	return err;
 }
@@ -272,9 +273,9 @@ static int alloc_by_growing(u16 seg, struct pci_dev *br, struct pci_window *w, u
 				   start + ALIGN_UP(size, PCI_WINDOW_MEM_ALIGN) - 1);
 	if (err)
 		return err;
-	pr_info("%02x:%02x.%x: %s window opened at %#llx-%#llx\n", br->bus, br->dev, br->fn,
-		w == &br->pref_window ? "prefetchable" : "memory", (unsigned long long)w->base,
-		(unsigned long long)w->limit);
+	pr_info("%04x:%02x:%02x.%x: %s window opened at %#llx-%#llx\n", br->seg, br->bus, br->dev,
+		br->fn, w == &br->pref_window ? "prefetchable" : "memory",
+		(unsigned long long)w->base, (unsigned long long)w->limit);
 	*out = start;
 	return 0;
 }
@@ -319,9 +320,10 @@ int pci_alloc_mmio(u16 seg, struct pci_dev *br, u64 size, u64 align, u64 max, bo
 			      "bus of segment %u\n",
 			      (unsigned long long)size, (unsigned long long)align,
 			      (unsigned long long)max + 1, seg);
-	return pr_err(-ENOSPC,
-		      "no room for %#llx bytes (aligned %#llx, below %#llx) behind %02x:%02x.%x, "
-		      "even growing the windows above it\n",
-		      (unsigned long long)size, (unsigned long long)align,
-		      (unsigned long long)max + 1, br->bus, br->dev, br->fn);
+	return pr_err(
+		-ENOSPC,
+		"no room for %#llx bytes (aligned %#llx, below %#llx) behind %04x:%02x:%02x.%x, "
+		"even growing the windows above it\n",
+		(unsigned long long)size, (unsigned long long)align, (unsigned long long)max + 1,
+		br->seg, br->bus, br->dev, br->fn);
 }

@@ -119,8 +119,8 @@ static int sriov_set_page_size(struct pci_dev *pf)
 	struct pci_sriov *iov = pf->sriov;
 
 	if (!(iov->supported_page_sizes & SRIOV_PGSIZE_4K))
-		return pr_err(-ENOTSUP, "%02x:%02x.%x: supported page sizes %#x lack 4 KiB\n",
-			      pf->bus, pf->dev, pf->fn, iov->supported_page_sizes);
+		return pr_err(-ENOTSUP, "%04x:%02x:%02x.%x: supported page sizes %#x lack 4 KiB\n",
+			      pf->seg, pf->bus, pf->dev, pf->fn, iov->supported_page_sizes);
 	pci_write32(pf, iov->pos + SRIOV_SYS_PGSIZE, SRIOV_PGSIZE_4K);
 	iov->page_size = SRIOV_PGSIZE_4K;
 	return 0;
@@ -133,32 +133,35 @@ static int sriov_check_vf_buses(const struct pci_dev *pf, unsigned num_vfs)
 	const struct pci_sriov *iov = pf->sriov;
 
 	if (num_vfs && !iov->offset)
-		return pr_err(-EINVAL, "%02x:%02x.%x: First VF Offset is 0\n", pf->bus, pf->dev,
-			      pf->fn);
+		return pr_err(-EINVAL, "%04x:%02x:%02x.%x: First VF Offset is 0\n", pf->seg,
+			      pf->bus, pf->dev, pf->fn);
 	if (num_vfs > 1 && !iov->stride)
-		return pr_err(-EINVAL, "%02x:%02x.%x: VF Stride is 0 with %u VFs\n", pf->bus,
-			      pf->dev, pf->fn, num_vfs);
+		return pr_err(-EINVAL, "%04x:%02x:%02x.%x: VF Stride is 0 with %u VFs\n", pf->seg,
+			      pf->bus, pf->dev, pf->fn, num_vfs);
 	for (unsigned i = 0; i < num_vfs; i++) {
 		u16 rid;
 		u8 bus;
 
 		if (pci_sriov_vf_rid(pf->rid, iov->offset, iov->stride, i, &rid))
-			return pr_err(
-				-ERANGE,
-				"%02x:%02x.%x: VF %u lies beyond bus 255 (offset %#x stride %u)\n",
-				pf->bus, pf->dev, pf->fn, i, iov->offset, iov->stride);
+			return pr_err(-ERANGE,
+				      "%04x:%02x:%02x.%x: VF %u lies beyond bus 255 (offset %#x "
+				      "stride %u)\n",
+				      pf->seg, pf->bus, pf->dev, pf->fn, i, iov->offset,
+				      iov->stride);
 		bus = PCI_RID_BUS(rid);
 		if (pf->parent && (bus < pf->parent->secondary || bus > pf->parent->subordinate))
-			return pr_err(-ERANGE,
-				      "%02x:%02x.%x: VF %u on bus %02x is outside %02x-%02x of the "
-				      "bridge above\n",
-				      pf->bus, pf->dev, pf->fn, i, bus, pf->parent->secondary,
-				      pf->parent->subordinate);
+			return pr_err(
+				-ERANGE,
+				"%04x:%02x:%02x.%x: VF %u on bus %02x is outside %02x-%02x of the "
+				"bridge above\n",
+				pf->seg, pf->bus, pf->dev, pf->fn, i, bus, pf->parent->secondary,
+				pf->parent->subordinate);
 		if (!pf->parent && bus != pf->bus)
-			return pr_err(-ERANGE,
-				      "%02x:%02x.%x: VF %u on bus %02x, but the PF sits on root "
-				      "bus %02x\n",
-				      pf->bus, pf->dev, pf->fn, i, bus, pf->bus);
+			return pr_err(
+				-ERANGE,
+				"%04x:%02x:%02x.%x: VF %u on bus %02x, but the PF sits on root "
+				"bus %02x\n",
+				pf->seg, pf->bus, pf->dev, pf->fn, i, bus, pf->bus);
 	}
 	return 0;
 }
@@ -202,8 +205,8 @@ static int sriov_place_vf_bars(struct pci_dev *pf)
 		if (vb->type == PCI_BAR_IO)
 			return pr_err(
 				-EINVAL,
-				"%02x:%02x.%x: VF BAR%u is an I/O BAR, which SR-IOV forbids\n",
-				pf->bus, pf->dev, pf->fn, b);
+				"%04x:%02x:%02x.%x: VF BAR%u is an I/O BAR, which SR-IOV forbids\n",
+				pf->seg, pf->bus, pf->dev, pf->fn, b);
 		if (vb->base && !vf_range_ok(pf, b, max)) {
 			pr_info("%02x:%02x.%x: VF BAR%u at %#llx (x%u VFs) is not usable here; "
 				"moving it\n",
@@ -211,8 +214,8 @@ static int sriov_place_vf_bars(struct pci_dev *pf)
 				iov->num_vfs);
 			vb->base = 0;
 		} else if (vb->base) {
-			pr_info("%02x:%02x.%x: VF BAR%u keeps firmware's %#llx\n", pf->bus, pf->dev,
-				pf->fn, b, (unsigned long long)vb->base);
+			pr_info("%04x:%02x:%02x.%x: VF BAR%u keeps firmware's %#llx\n", pf->seg,
+				pf->bus, pf->dev, pf->fn, b, (unsigned long long)vb->base);
 		}
 	}
 	for (unsigned b = 0; b < PCI_NR_VF_BARS; b++) {
@@ -224,13 +227,13 @@ static int sriov_place_vf_bars(struct pci_dev *pf)
 		err = pci_alloc_mmio(pf->seg, pf->parent, vb->size * iov->num_vfs, vb->size, max,
 				     vb->prefetchable, &base);
 		if (err)
-			return pr_err(err,
-				      "%02x:%02x.%x: no room for VF BAR%u (%u x %#llx bytes)\n",
-				      pf->bus, pf->dev, pf->fn, b, iov->num_vfs,
-				      (unsigned long long)vb->size);
+			return pr_err(
+				err, "%04x:%02x:%02x.%x: no room for VF BAR%u (%u x %#llx bytes)\n",
+				pf->seg, pf->bus, pf->dev, pf->fn, b, iov->num_vfs,
+				(unsigned long long)vb->size);
 		vb->base = base;
-		pr_info("%02x:%02x.%x: VF BAR%u placed at %#llx (%u x %#llx)\n", pf->bus, pf->dev,
-			pf->fn, b, (unsigned long long)base, iov->num_vfs,
+		pr_info("%04x:%02x:%02x.%x: VF BAR%u placed at %#llx (%u x %#llx)\n", pf->seg,
+			pf->bus, pf->dev, pf->fn, b, (unsigned long long)base, iov->num_vfs,
 			(unsigned long long)vb->size);
 	}
 	for (unsigned b = 0; b < PCI_NR_VF_BARS; b++)
@@ -324,21 +327,21 @@ int pci_sriov_enable(struct pci_dev *pf, unsigned num_vfs)
 	int err;
 
 	if (!iov)
-		return pr_err(-ENODEV, "%02x:%02x.%x: no SR-IOV capability\n", pf->bus, pf->dev,
-			      pf->fn);
+		return pr_err(-ENODEV, "%04x:%02x:%02x.%x: no SR-IOV capability\n", pf->seg,
+			      pf->bus, pf->dev, pf->fn);
 	if (iov->enabled)
-		return pr_err(-EBUSY, "%02x:%02x.%x: VFs already enabled\n", pf->bus, pf->dev,
-			      pf->fn);
+		return pr_err(-EBUSY, "%04x:%02x:%02x.%x: VFs already enabled\n", pf->seg, pf->bus,
+			      pf->dev, pf->fn);
 	if (num_vfs == 0)
 		return 0;
 	if (num_vfs > iov->total_vfs)
 		return pr_err(-EINVAL,
-			      "%02x:%02x.%x: %u VFs asked for, the device has %u (TotalVFs)\n",
-			      pf->bus, pf->dev, pf->fn, num_vfs, iov->total_vfs);
+			      "%04x:%02x:%02x.%x: %u VFs asked for, the device has %u (TotalVFs)\n",
+			      pf->seg, pf->bus, pf->dev, pf->fn, num_vfs, iov->total_vfs);
 	if (num_vfs > ARRAY_SIZE(iov->vf))
 		return pr_err(-EINVAL,
-			      "%02x:%02x.%x: %u VFs is more than moat tracks per PF (%zu)\n",
-			      pf->bus, pf->dev, pf->fn, num_vfs, ARRAY_SIZE(iov->vf));
+			      "%04x:%02x:%02x.%x: %u VFs is more than moat tracks per PF (%zu)\n",
+			      pf->seg, pf->bus, pf->dev, pf->fn, num_vfs, ARRAY_SIZE(iov->vf));
 	sriov_set_ari(pf);
 	err = sriov_set_page_size(pf);
 	if (err)
@@ -363,8 +366,9 @@ int pci_sriov_enable(struct pci_dev *pf, unsigned num_vfs)
 		err = sriov_add_vf(pf, i);
 		if (err) {
 			pci_sriov_disable(pf);
-			return pr_err(err, "%02x:%02x.%x: VF %u could not join the device list\n",
-				      pf->bus, pf->dev, pf->fn, i);
+			return pr_err(err,
+				      "%04x:%02x:%02x.%x: VF %u could not join the device list\n",
+				      pf->seg, pf->bus, pf->dev, pf->fn, i);
 		}
 	}
 	sriov_report(pf);
@@ -381,12 +385,13 @@ int pci_sriov_disable(struct pci_dev *pf)
 	u16 ctrl;
 
 	if (!iov)
-		return pr_err(-ENODEV, "%02x:%02x.%x: no SR-IOV capability\n", pf->bus, pf->dev,
-			      pf->fn);
+		return pr_err(-ENODEV, "%04x:%02x:%02x.%x: no SR-IOV capability\n", pf->seg,
+			      pf->bus, pf->dev, pf->fn);
 	for (unsigned i = 0; iov->enabled && i < iov->num_vfs; i++)
 		if (iov->vf[i] && iov->vf[i]->owner.kind == PCI_OWNER_GUEST)
-			return pr_err(-EBUSY, "%02x:%02x.%x: VF %u still belongs to guest%d\n",
-				      pf->bus, pf->dev, pf->fn, i, iov->vf[i]->owner.guest);
+			return pr_err(-EBUSY, "%04x:%02x:%02x.%x: VF %u still belongs to guest%d\n",
+				      pf->seg, pf->bus, pf->dev, pf->fn, i,
+				      iov->vf[i]->owner.guest);
 	ctrl = pci_read16(pf, iov->pos + SRIOV_CTRL);
 	pci_write16(pf, iov->pos + SRIOV_CTRL, ctrl & (u16) ~(SRIOV_CTRL_VFE | SRIOV_CTRL_MSE));
 	/* VFs need up to 1 s to go away after VF Enable is cleared. */

@@ -44,24 +44,26 @@ int model_bus_of(int idx)
 	return sec;
 }
 
-static int find_fn(u16 rid)
+static int find_fn(u16 seg, u16 rid)
 {
 	for (int i = 0; i < MODEL_MAX_FNS; i++)
-		if (model.fn[i].used && model_bus_of(i) == PCI_RID_BUS(rid) &&
-		    model.fn[i].dev == PCI_RID_DEV(rid) && model.fn[i].fn == PCI_RID_FN(rid))
+		if (model.fn[i].used && model.fn[i].seg == seg &&
+		    model_bus_of(i) == PCI_RID_BUS(rid) && model.fn[i].dev == PCI_RID_DEV(rid) &&
+		    model.fn[i].fn == PCI_RID_FN(rid))
 			return i;
 	return -1;
 }
 
 /* A VF of an enabled PF at this RID. */
-static bool is_vf_rid(u16 rid)
+static bool is_vf_rid(u16 seg, u16 rid)
 {
 	for (int i = 0; i < MODEL_MAX_FNS; i++) {
 		const struct model_fn *f = &model.fn[i];
 		int bus = model_bus_of(i);
 		u16 pos = f->sriov_pos, numvfs, offset, stride;
 
-		if (!f->used || !pos || bus < 0 || !(model_get(i, pos + 0x08, 2) & 1))
+		if (!f->used || f->seg != seg || !pos || bus < 0 ||
+		    !(model_get(i, pos + 0x08, 2) & 1))
 			continue;
 		numvfs = (u16)model_get(i, pos + 0x10, 2);
 		offset = (u16)model_get(i, pos + 0x14, 2);
@@ -75,11 +77,13 @@ static bool is_vf_rid(u16 rid)
 
 static u32 m_read(void *ctx, u16 seg, u16 rid, u16 off, unsigned width)
 {
-	int i = find_fn(rid);
+	int i = find_fn(seg, rid);
 	u32 v = 0;
 
+	if (seg < ARRAY_SIZE(model.seg_reads))
+		model.seg_reads[seg]++;
 	if (i < 0) {
-		if (!is_vf_rid(rid))
+		if (!is_vf_rid(seg, rid))
 			return width == 4 ? 0xffffffffu : (1u << (8 * width)) - 1;
 		for (unsigned b = 0; b < width; b++)
 			v |= (u32)model.vf_cfg[off + b] << (8 * b);
@@ -90,7 +94,7 @@ static u32 m_read(void *ctx, u16 seg, u16 rid, u16 off, unsigned width)
 
 static void m_write(void *ctx, u16 seg, u16 rid, u16 off, unsigned width, u32 val)
 {
-	int i = find_fn(rid);
+	int i = find_fn(seg, rid);
 	struct model_fn *f;
 
 	model.writes++;
@@ -109,7 +113,7 @@ static void m_write(void *ctx, u16 seg, u16 rid, u16 off, unsigned width, u32 va
 
 static u16 m_space(void *ctx, u16 seg, u8 bus)
 {
-	return seg == 0 ? 4096 : 0;
+	return seg < 32 && (model.segments & BIT(seg)) ? 4096 : 0;
 }
 
 static const struct pci_cfg_ops model_ops = {"model", m_read, m_write, m_space};
@@ -129,6 +133,7 @@ static int new_fn(int parent, u8 bus, u8 dev, u8 fn, u16 vendor, u16 device, u32
 		memset(f, 0, sizeof(*f));
 		f->used = true;
 		f->parent = parent;
+		f->seg = parent >= 0 ? model.fn[parent].seg : model.build_seg;
 		f->root_bus = bus;
 		f->dev = dev;
 		f->fn = fn;
@@ -340,7 +345,14 @@ int model_edu(u8 dev)
 void model_reset(void)
 {
 	memset(&model, 0, sizeof(model));
+	model.segments = BIT(0);
 	pci_devlist_reset();
 	pci_root_apertures_reset();
 	model_install();
+}
+
+void model_segment(u16 seg)
+{
+	model.build_seg = seg;
+	model.segments |= (u32)BIT(seg);
 }

@@ -1,7 +1,8 @@
 /* A PCI configuration-space model for host tests: a 4 KiB byte array per function with a
  * write mask (what software may change), bridges that route to their secondary bus, and
- * SR-IOV PFs whose VFs answer once VF Enable is set. The contents follow what QEMU 10's
- * q35 host bridge, pcie-root-port, x3130 switch ports, igb (82576) and edu expose. */
+ * SR-IOV PFs whose VFs answer once VF Enable is set, in one or several PCI segments. The contents
+ * follow what QEMU 10's q35 host bridge, pcie-root-port, x3130 switch ports, igb (82576) and edu
+ * expose. */
 #ifndef TESTS_PCI_MODEL_H
 #define TESTS_PCI_MODEL_H
 
@@ -11,6 +12,7 @@
 
 struct model_fn {
 	bool used;
+	u16 seg;     /* PCI segment (a root function's, or its bridge's) */
 	int parent;  /* index of the bridge above, -1 on the root bus */
 	u8 root_bus; /* bus number when parent == -1 */
 	u8 dev, fn;
@@ -22,14 +24,19 @@ struct model_fn {
 
 struct model {
 	struct model_fn fn[MODEL_MAX_FNS];
-	u8 vf_cfg[4096]; /* what every VF of an igb PF shows */
-	unsigned writes; /* config writes seen */
+	u8 vf_cfg[4096];       /* what every VF of an igb PF shows */
+	unsigned writes;       /* config writes seen */
+	u32 segments;	       /* bit n: segment n has config space (segment 0 after reset) */
+	u16 build_seg;	       /* segment the next root-bus function is built in */
+	unsigned seg_reads[4]; /* config reads per segment (0-3) */
 };
 
 extern struct model model;
 
 void model_reset(void);
-/* Installs the model as moat's config backend (segment 0, 4 KiB per function). */
+/* Functions built from now on (on a root bus) live in `seg`, which gets config space. */
+void model_segment(u16 seg);
+/* Installs the model as moat's config backend (4 KiB per function, segments of model.segments). */
 void model_install(void);
 
 /* Builders; each returns the function's index. */

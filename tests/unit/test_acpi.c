@@ -9,6 +9,7 @@
 
 #include <moat/errno.h>
 #include "acpi/acpi_parse.h"
+#include "acpi_builder.h"
 #include "host_shim.h"
 #include "data/acpi_blob.h"
 #include "data/acpi_qemu_q35.h"
@@ -521,6 +522,36 @@ static void mcfg_bad_entries(void **state)
 	assert_non_null(strstr(shim_last_log, "reversed"));
 }
 
+/* Two PCI segments (a second host bridge), segment 1's buses split over two windows, and a
+ * window that does not start at bus 0: every entry kept with its segment and bus range. */
+static void mcfg_two_segments(void **state)
+{
+	struct acpi_builder b;
+	const struct acpi_sdt_header *h;
+
+	ab_mcfg(&b);
+	ab_mcfg_seg(&b, 0xb0000000, 0, 0, 0xff);
+	ab_mcfg_seg(&b, 0xe0000000, 1, 0, 0x3f);
+	ab_mcfg_seg(&b, 0xf0000000, 1, 0x40, 0x7f);
+	h = ab_finish(&b);
+	memset(&ai, 0, sizeof(ai));
+	shim_errors_logged = 0;
+	assert_int_equal(acpi_parse_mcfg(&ai, h), 0);
+	assert_int_equal(shim_errors_logged, 0);
+	assert_int_equal(ai.nr_mcfg, 3);
+	assert_int_equal(ai.mcfg[0].segment, 0);
+	assert_int_equal(ai.mcfg[0].base, 0xb0000000);
+	assert_int_equal(ai.mcfg[0].bus_end, 0xff);
+	assert_int_equal(ai.mcfg[1].segment, 1);
+	assert_int_equal(ai.mcfg[1].base, 0xe0000000);
+	assert_int_equal(ai.mcfg[1].bus_start, 0);
+	assert_int_equal(ai.mcfg[1].bus_end, 0x3f);
+	assert_int_equal(ai.mcfg[2].segment, 1);
+	assert_int_equal(ai.mcfg[2].base, 0xf0000000);
+	assert_int_equal(ai.mcfg[2].bus_start, 0x40);
+	assert_int_equal(ai.mcfg[2].bus_end, 0x7f);
+}
+
 static void rsdp_scan(void **state)
 {
 	u8 bios[0x20000];
@@ -665,6 +696,7 @@ int main(void)
 		cmocka_unit_test(madt_cpu_flags),
 		cmocka_unit_test(madt_lapic_override),
 		Q35(mcfg_bad_entries),
+		cmocka_unit_test(mcfg_two_segments),
 		Q35(rsdp_scan),
 		Q35(no_rsdp),
 		Q35(override_replaces_table),

@@ -10,6 +10,7 @@
 
 #include <moat/errno.h>
 #include "iommu/dmar.h"
+#include "acpi_builder.h"
 #include "host_shim.h"
 #include "data/qemu_dmar.h"
 
@@ -464,10 +465,56 @@ static void test_too_many_structures(void **state)
 			 -ENODEV);
 }
 
+/* ---- several segments: each segment's units and RMRRs, same BDFs apart ---- */
+
+static void test_two_segments(void **state)
+{
+	struct acpi_builder b;
+	unsigned idx[4];
+	const u16 gfx = PCI_RID(0, 2, 0), nic = PCI_RID(0, 3, 0), usb = PCI_RID(0, 0x14, 0);
+
+	(void)state;
+	ab_dmar(&b, 46, DMAR_FLAG_INTR_REMAP);
+	ab_drhd(&b, 1, 1, 0xfed92000); /* segment 1, INCLUDE_PCI_ALL, listed first */
+	ab_drhd(&b, 0, 0, 0xfed90000); /* segment 0 graphics */
+	ab_scope(&b, DMAR_SCOPE_ENDPOINT, 0, 0, 2, 0);
+	ab_drhd(&b, 1, 0, 0xfed91000); /* segment 0, INCLUDE_PCI_ALL */
+	ab_scope(&b, DMAR_SCOPE_IOAPIC, 2, 0xf0, 0x1f, 0);
+	ab_rmrr(&b, 0, 0x3e000000, 0x3e0fffff); /* segment 0 USB */
+	ab_scope(&b, DMAR_SCOPE_ENDPOINT, 0, 0, 0x14, 0);
+	ab_rmrr(&b, 1, 0x3f000000, 0x3f7fffff); /* segment 1 USB, same BDF */
+	ab_scope(&b, DMAR_SCOPE_ENDPOINT, 0, 0, 0x14, 0);
+	ab_finish(&b);
+	shim_errors_logged = 0;
+	assert_int_equal(dmar_parse(b.buf, b.len, &info), 0);
+	assert_int_equal(shim_errors_logged, 0);
+	assert_int_equal(info.nr_drhd, 3);
+	assert_int_equal(info.drhd[0].segment, 1);
+	assert_int_equal(info.nr_rmrr, 2);
+	assert_int_equal(info.rmrr[1].segment, 1);
+
+	assert_int_equal(dmar_unit_for_pci(&info, 0, gfx, gfx, &pci), 1);
+	assert_int_equal(dmar_unit_for_pci(&info, 0, nic, nic, &pci), 2);
+	assert_int_equal(dmar_unit_for_pci(&info, 1, gfx, gfx, &pci), 0);
+	assert_int_equal(dmar_unit_for_pci(&info, 1, nic, nic, &pci), 0);
+	assert_int_equal(dmar_unit_for_pci(&info, 2, nic, nic, &pci), -ENODEV);
+	/* the IOAPIC scope is segment 0's */
+	assert_int_equal(dmar_unit_for_non_pci(&info, 0, PCI_RID(0xf0, 0x1f, 0), &pci), 2);
+	assert_int_equal(dmar_unit_for_non_pci(&info, 1, PCI_RID(0xf0, 0x1f, 0), &pci), -ENODEV);
+
+	assert_int_equal(dmar_rmrrs_for_pci(&info, 0, usb, &pci, idx, 4), 1);
+	assert_int_equal(idx[0], 0);
+	assert_int_equal(dmar_rmrrs_for_pci(&info, 1, usb, &pci, idx, 4), 1);
+	assert_int_equal(idx[0], 1);
+	assert_int_equal(dmar_rmrrs_for_pci(&info, 1, gfx, &pci, idx, 4), 0);
+	assert_int_equal(dmar_rmrrs_for_pci(&info, 2, usb, &pci, idx, 4), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_qemu_table),
+		cmocka_unit_test(test_two_segments),
 		cmocka_unit_test(test_qemu_unit_lookup),
 		cmocka_unit_test(test_full_table),
 		cmocka_unit_test(test_not_a_dmar),

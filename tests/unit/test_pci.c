@@ -905,6 +905,138 @@ static void test_apertures_from_memmap(void **state)
 	assert_int_equal(pci_alloc_mmio(0, NULL, 0x80000000, 0x1000, ~0ULL, false, &a), -ENOSPC);
 }
 
+/* ---- several PCI segments ---- */
+
+/* Segment 0: the reference machine. Segment 1: its own host bridge, root port 00:01.0 with
+ * no bus numbers yet and an igb behind it, and an edu at 00:05.0 with a 2 MiB BAR (segment
+ * 0's has 1 MiB): the same bus/device/function numbers as segment 0's, different devices. */
+static void build_two_segments(struct ref *r0, struct ref *r1)
+{
+	*r0 = build_reference();
+	model_segment(1);
+	r1->hb = model_host_bridge();
+	r1->rp = model_root_port(-1, 1, 0, 0);
+	r1->igb = model_igb(r1->rp, 0, 0);
+	r1->edu = model_edu(5);
+	model_bar(r1->edu, 0x10, 0x200000, 0, 0xd0000000);
+	model_set(r1->edu, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	model_segment(0);
+	pci_root_aperture_add(1, 0xc0000000, 0xfebfffff);
+}
+
+static void test_two_segments_enumerate(void **state)
+{
+	struct ref r0, r1;
+	struct pci_dev *e0, *e1, *rp0, *rp1, *nic1;
+	unsigned reads0;
+
+	build_two_segments(&r0, &r1);
+	assert_int_equal(pci_enumerate_segment(0, 0, 0xff), 4);
+	reads0 = model.seg_reads[0];
+	assert_int_equal(pci_enumerate_segment(1, 0, 0xff), 4);
+	assert_int_equal(model.seg_reads[0], reads0); /* segment 1's scan stays in segment 1 */
+	assert_int_equal(pci_dev_count(), 8);
+
+	e0 = pci_find_bdf(0, 0, 5, 0);
+	e1 = pci_find_bdf(1, 0, 5, 0);
+	assert_non_null(e0);
+	assert_non_null(e1);
+	assert_ptr_not_equal(e0, e1);
+	assert_int_equal(e0->seg, 0);
+	assert_int_equal(e1->seg, 1);
+	assert_int_equal(e0->bar[0].size, 0x100000);
+	assert_int_equal(e1->bar[0].size, 0x200000);
+	assert_int_equal(e1->bar[0].base, 0xd0000000);
+	assert_ptr_equal(pci_find_rid(1, PCI_RID(0, 5, 0)), e1);
+
+	/* bus numbers are per segment: segment 1's root port gets bus 1 of its own */
+	rp0 = pci_find_bdf(0, 0, 1, 0);
+	rp1 = pci_find_bdf(1, 0, 1, 0);
+	assert_int_equal(rp0->secondary, 1);
+	assert_int_equal(rp1->secondary, 1);
+	assert_int_equal(rp1->subordinate, 1);
+	assert_int_equal(model_get(r1.rp, PCI_SECONDARY_BUS, 1), 1);
+	nic1 = pci_find_bdf(1, 1, 0, 0);
+	assert_non_null(nic1);
+	assert_int_equal(nic1->seg, 1);
+	assert_ptr_equal(nic1->parent, rp1);
+	assert_ptr_not_equal(nic1, pci_find_bdf(0, 1, 0, 0));
+	assert_null(pci_find_bdf(1, 2, 0, 0));
+	assert_null(pci_find_bdf(2, 0, 5, 0));
+}
+
+/* The root buses of all segments decode one CPU address space: a root-bus allocation on
+ * segment 1 must not land on segment 0's BARs (both get the same apertures from the memory
+ * map when moat has no per-bridge windows). */
+static void test_two_segments_share_address_space(void **state)
+{
+	struct ref r0, r1;
+	u64 a;
+
+	build_two_segments(&r0, &r1);
+	model_bar(r0.edu, 0x10, 0x100000, 0, 0xfeb00000); /* the top of the aperture */
+	pci_enumerate_segment(0, 0, 0xff);
+	pci_enumerate_segment(1, 0, 0xff);
+	assert_int_equal(pci_alloc_mmio(1, NULL, 0x100000, 0x100000, ~0ULL, false, &a), 0);
+	assert_int_not_equal(a, 0xfeb00000);
+	/* free as segment 0's root bus sees it too: no BAR or bridge window of segment 0 */
+	assert_true(pci_mmio_range_usable(0, NULL, NULL, a, 0x100000, false));
+	assert_false(pci_mmio_range_usable(1, NULL, NULL, 0xfeb00000, 0x1000, false));
+}
+
+/* CF8/CFC reaches segment 0 only: other segments are refused before any port access (a
+ * port access would fault in this host process). */
+static void test_cf8_segment0_only(void **state)
+{
+	u32 v = 0;
+
+	pci_cfg_set_backend(&pci_cf8_ops, NULL);
+	assert_int_equal(pci_cfg_space_size(0, 0), 256);
+	assert_int_equal(pci_cfg_space_size(1, 0), 0);
+	shim_errors_logged = 0;
+	assert_int_equal(pci_cfg_read(1, PCI_RID(0, 2, 0), 0, 4, &v), -ENODEV);
+	assert_int_equal(v, 0xffffffffu);
+	assert_int_equal(pci_cfg_write(1, PCI_RID(0, 2, 0), 4, 2, 0), -ENODEV);
+	assert_int_equal(shim_errors_logged, 2);
+	assert_non_null(strstr(shim_last_log, "0001:00"));
+	model_install();
+}
+
+/* The real ECAM backend with two MCFG windows over host memory: each segment's accesses
+ * land in its own window; buses and segments without a window are refused. */
+static void test_ecam_two_segments(void **state)
+{
+	u8 *w0 = aligned_alloc(1 << 20, 2 << 20), *w1 = aligned_alloc(1 << 20, 2 << 20);
+	struct ecam_region r0 = {(u64)(uintptr_t)w0, 0, 0, 1}, r1 = {(u64)(uintptr_t)w1, 1, 0, 1};
+	struct ecam_region dup = {(u64)(uintptr_t)w1, 1, 1, 1};
+	u16 gfx = PCI_RID(0, 2, 0);
+	u32 v = 0;
+
+	memset(w0, 0xff, 2 << 20);
+	memset(w1, 0xff, 2 << 20);
+	memcpy(w0 + ((u32)gfx << 12), "\x86\x80\x00\x01", 4);
+	memcpy(w1 + ((u32)gfx << 12), "\x86\x80\x00\x02", 4);
+	pci_ecam_reset();
+	assert_int_equal(pci_ecam_add(&r0), 0);
+	assert_int_equal(pci_ecam_add(&r1), 0); /* same buses, other segment: no overlap */
+	assert_int_equal(pci_ecam_add(&dup), -EEXIST);
+	pci_cfg_set_backend(&pci_ecam_ops, NULL);
+	assert_int_equal(pci_cfg_read(0, gfx, 0, 4, &v), 0);
+	assert_int_equal(v, 0x01008086);
+	assert_int_equal(pci_cfg_read(1, gfx, 0, 4, &v), 0);
+	assert_int_equal(v, 0x02008086);
+	assert_int_equal(pci_cfg_write(1, PCI_RID(1, 0, 0), 0x40, 4, 0x12345678), 0);
+	assert_int_equal(*(u32 *)(w1 + (1u << 20) + 0x40), 0x12345678);
+	assert_int_equal(*(u32 *)(w0 + (1u << 20) + 0x40), 0xffffffffu);
+	assert_int_equal(pci_cfg_space_size(1, 2), 0);
+	assert_int_equal(pci_cfg_space_size(2, 0), 0);
+	assert_int_equal(pci_cfg_read(2, gfx, 0, 4, &v), -ENODEV);
+	pci_ecam_reset();
+	model_install();
+	free(w0);
+	free(w1);
+}
+
 static void test_owner(void **state)
 {
 	struct pci_dev *d;
@@ -959,6 +1091,10 @@ int main(void)
 		cmocka_unit_test_setup(test_write_window_checks, setup),
 		cmocka_unit_test_setup(test_apertures_from_memmap, setup),
 		cmocka_unit_test_setup(test_owner, setup),
+		cmocka_unit_test_setup(test_two_segments_enumerate, setup),
+		cmocka_unit_test_setup(test_two_segments_share_address_space, setup),
+		cmocka_unit_test_setup(test_cf8_segment0_only, setup),
+		cmocka_unit_test_setup(test_ecam_two_segments, setup),
 	};
 
 	return cmocka_run_group_tests_name("pci", tests, NULL, NULL);

@@ -5,10 +5,15 @@
 #include <moat/errno.h>
 #include <moat/hypercall.h>
 #include <moat/log.h>
+#include <moat/ratelimit.h>
 #include <moat/selftest.h>
 #include <moat/string.h>
 #include <moat/time.h>
 #include "vmm/exits.h"
+
+/* Refusals of hypercalls made at CPL > 0 logged per guest and window; the rest counted. */
+#define HC_REFUSED_LOG_BURST 4
+#define HC_REFUSED_LOG_WINDOW_US 10000000ULL
 
 static s64 hc_console_write(struct guest *g, u64 gpa, u64 len)
 {
@@ -113,6 +118,30 @@ static s64 hc_get_exits(struct guest *g, u64 gpa)
 	return 0;
 }
 
+/* Hypercalls are the guest kernel's: made at CPL > 0 (the guest's user space), they are
+ * refused with -EPERM before anything is looked at, counted, and logged rate-limited; the
+ * guest goes on. */
+static bool refused_at_cpl(struct vcpu *v, const struct vmm_exit *e, u64 nr)
+{
+	struct guest *g = v->guest;
+	unsigned cpl = vmm_be->get_cpl(v), dropped;
+
+	if (cpl == 0)
+		return false;
+	g->hc_refused_cpl++;
+	if (!g->hc_refused_log.window_us)
+		g->hc_refused_log = (struct ratelimit){.window_us = HC_REFUSED_LOG_WINDOW_US,
+						       .burst = HC_REFUSED_LOG_BURST};
+	if (!ratelimit_allow(&g->hc_refused_log, time_us(), &dropped))
+		return true;
+	if (dropped)
+		pr_warn("guest %s: %u more hypercalls from CPL > 0 refused, not logged\n",
+			g->cfg.name, dropped);
+	pr_warn("guest %s: hypercall %llu from CPL %u at rip %#llx refused (-EPERM)\n", g->cfg.name,
+		(unsigned long long)nr, cpl, (unsigned long long)e->rip);
+	return true;
+}
+
 int vmm_handle_hypercall(struct vcpu *v, const struct vmm_exit *e)
 {
 	struct guest *g = v->guest;
@@ -121,6 +150,11 @@ int vmm_handle_hypercall(struct vcpu *v, const struct vmm_exit *e)
 	u64 a2 = vmm_be->get_reg(v, VMM_REG_RDX);
 	s64 ret;
 
+	if (refused_at_cpl(v, e, nr)) {
+		vmm_be->set_reg(v, VMM_REG_RAX, (u64)-EPERM);
+		vmm_be->skip_instruction(v, e);
+		return 0;
+	}
 	g->hypercalls++;
 	switch (nr) {
 	case HC_ECHO: ret = (s64)(a0 ^ HC_ECHO_MAGIC); break;

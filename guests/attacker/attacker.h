@@ -14,4 +14,7 @@ void attack_dma_hypervisor_hpa(void);
 void attack_mac_spoof(void);
 void attack_mailbox_flood(void);
 
+/* guests/attacker/ring3.c */
+void attack_hypercall_ring3(void);
+
 #endif

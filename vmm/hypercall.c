@@ -101,7 +101,8 @@ static s64 hc_get_info(struct vcpu *v, u64 gpa)
 }
 
 _Static_assert(VMM_EXIT_NR <= MOAT_EXIT_REASONS, "exit reasons do not fit the ABI");
-_Static_assert(VMM_EXIT_HYPERCALL == MOAT_EXIT_HYPERCALL && VMM_EXIT_NPF == MOAT_EXIT_NPF,
+_Static_assert(VMM_EXIT_IO == MOAT_EXIT_IO && VMM_EXIT_HYPERCALL == MOAT_EXIT_HYPERCALL &&
+		       VMM_EXIT_NPF == MOAT_EXIT_NPF,
 	       "exit reason numbers of the ABI");
 
 static s64 hc_get_exits(struct guest *g, u64 gpa)

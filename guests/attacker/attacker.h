@@ -15,6 +15,6 @@ void attack_mac_spoof(void);
 void attack_mailbox_flood(void);
 
 /* guests/attacker/ring3.c */
-void attack_hypercall_ring3(void);
+void attack_ring3(void);
 
 #endif

@@ -1,8 +1,9 @@
-/* Hypercalls from the guest's user space: the attacker drops to ring 3 (user segments and
- * a TSS in a GDT of its own, a DPL-3 gate to come back through, one user-accessible code
+/* The guest's user space against moat: the attacker drops to ring 3 (user segments and a
+ * TSS in a GDT of its own, a DPL-3 gate to come back through, one user-accessible code
  * page) and makes every hypercall there. moat must refuse each with -EPERM and do nothing:
  * no console text (tests/emu/matrix.py checks the serial log for the marker below), no
- * result, no guest state written, no shutdown. */
+ * result, no guest state written, no shutdown. Port I/O and ICEBP from ring 3 must stay
+ * inside the guest (#GP, #DB): neither reaches moat nor stops the guest. */
 #include <moat/errno.h>
 #include "guests/attacker/attacker.h"
 
@@ -46,6 +47,10 @@
 #define SEL_TSS (GDT_TSS * 8)
 /* An unused vector of the lib's IDT (between the exceptions and the device interrupts). */
 #define RING3_RETURN_VECTOR 0x30
+#define QEMU_DEBUG_EXIT 0xf4 /* would end the whole machine if it reached the hardware */
+#define OUT_IMM8_LEN 2
+#define VEC_DB 1
+#define VEC_GP 13
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -76,20 +81,21 @@ struct desc_ptr {
 
 static u64 gdt[GDT_NR] __aligned(16);
 static struct tss64 tss __aligned(16);
-static u8 kernel_stack[4096] __aligned(16);	   /* RSP0: where the gate comes back to */
+static u8 kernel_stack[8192] __aligned(16);	   /* RSP0: where the gate comes back to */
 static u8 user_stack[4096] __aligned(4096);	   /* RSP in ring 3 (the stubs push nothing) */
 static u8 user_buf[4096] __aligned(4096);	   /* what GET_INFO/GET_EXITS would write */
 static char console_text[] = RING3_CONSOLE_MARKER; /* hypercall arguments: guest-physical */
 static char report_text[] = RING3_REPORT_TEXT;
 
-/* long ring3_call(u64 stub, u64 user_rsp, u64 nr, u64 a0, u64 a1, u64 a2): runs the stub
- * at CPL 3 with RAX = nr, RDI, RSI, RDX = a0..a2; the stub makes the hypercall and comes
- * back through RING3_RETURN_VECTOR, which returns the stub's RAX and records the CS it was
- * raised from (ring3_from_cs). The user page holds the two stubs only. */
+/* long ring3_call(const u8 *stub, u64 user_rsp, u64 rax, u64 rdi, u64 rsi, u64 rdx): runs
+ * the stub at CPL 3 with those registers; the stub ends with INT RING3_RETURN_VECTOR, whose
+ * handler (ring3_return) records the CS it came from in ring3_from_cs and returns the
+ * stub's RAX from ring3_call. The user page holds the stubs only. */
 u64 ring3_kernel_rsp, ring3_from_cs;
-long ring3_call(u64 stub, u64 user_rsp, u64 nr, u64 a0, u64 a1, u64 a2);
+long ring3_call(const u8 *stub, u64 user_rsp, u64 rax, u64 rdi, u64 rsi, u64 rdx);
 void ring3_return(void);
-extern const u8 ring3_page[], ring3_vmmcall[], ring3_vmcall[];
+extern const u8 ring3_page[], ring3_vmmcall[], ring3_vmcall[], ring3_out[], ring3_icebp[];
+/* clang-format off */
 __asm__(".pushsection .text\n"
 	".globl ring3_call, ring3_return\n"
 	"ring3_call:\n"
@@ -106,58 +112,53 @@ __asm__(".pushsection .text\n"
 	"	mov %rcx, %rdi\n"
 	"	mov %r8, %rsi\n"
 	"	mov %r9, %rdx\n"
-	"	pushq $" STR(
-		SEL_USER_DATA) "\n"
-			       "	push %r11\n"
-			       "	pushq $2\n" /* RFLAGS: interrupts off, IOPL 0 */
-			       "	pushq $" STR(
-				       SEL_USER_CODE) "\n"
-						      "	push %r10\n"
-						      "	iretq\n"
-						      "ring3_return:\n"
-						      "	mov 8(%rsp), %rcx\n"
-						      "	mov %rcx, ring3_from_cs(%rip)\n"
-						      "	mov ring3_kernel_rsp(%rip), %rsp\n"
-						      "	mov $" STR(
-							      SEL_KERNEL_DATA) ", %ecx\n"
-									       "	mov %ecx, "
-									       "%ss\n"
-									       "	mov %ecx, "
-									       "%ds\n"
-									       "	mov %ecx, "
-									       "%es\n"
-									       "	mov %ecx, "
-									       "%fs\n"
-									       "	mov %ecx, "
-									       "%gs\n"
-									       "	pop %r15\n"
-									       "	pop %r14\n"
-									       "	pop %r13\n"
-									       "	pop %r12\n"
-									       "	pop %rbp\n"
-									       "	pop %rbx\n"
-									       "	ret\n"
-									       ".pushsection "
-									       ".text.ring3, "
-									       "\"ax\", @progbits\n"
-									       ".balign 4096\n"
-									       ".globl ring3_page, "
-									       "ring3_vmmcall, "
-									       "ring3_vmcall\n"
-									       "ring3_page:\n"
-									       "ring3_vmmcall:\n"
-									       "	vmmcall\n"
-									       "	int $" STR(
-										       RING3_RETURN_VECTOR) "\n"
-													    "	ud2\n"
-													    "ring3_vmcall:\n"
-													    "	vmcall\n"
-													    "	int $" STR(
-														    RING3_RETURN_VECTOR) "\n"
-																	 "	ud2\n"
-																	 ".balign 4096\n"
-																	 ".popsection\n"
-																	 ".popsection\n");
+	"	pushq $" STR(SEL_USER_DATA) "\n"
+	"	push %r11\n"
+	"	pushq $2\n" /* RFLAGS: interrupts off, IOPL 0 */
+	"	pushq $" STR(SEL_USER_CODE) "\n"
+	"	push %r10\n"
+	"	iretq\n"
+	"ring3_return:\n"
+	"	mov 8(%rsp), %rcx\n"
+	"	mov %rcx, ring3_from_cs(%rip)\n"
+	"	mov ring3_kernel_rsp(%rip), %rsp\n"
+	"	mov $" STR(SEL_KERNEL_DATA) ", %ecx\n"
+	"	mov %ecx, %ss\n"
+	"	mov %ecx, %ds\n"
+	"	mov %ecx, %es\n"
+	"	mov %ecx, %fs\n"
+	"	mov %ecx, %gs\n"
+	"	pop %r15\n"
+	"	pop %r14\n"
+	"	pop %r13\n"
+	"	pop %r12\n"
+	"	pop %rbp\n"
+	"	pop %rbx\n"
+	"	ret\n"
+	".pushsection .text.ring3, \"ax\", @progbits\n"
+	".balign 4096\n"
+	".globl ring3_page, ring3_vmmcall, ring3_vmcall, ring3_out, ring3_icebp\n"
+	"ring3_page:\n"
+	"ring3_vmmcall:\n"
+	"	vmmcall\n"
+	"	int $" STR(RING3_RETURN_VECTOR) "\n"
+	"	ud2\n"
+	"ring3_vmcall:\n"
+	"	vmcall\n"
+	"	int $" STR(RING3_RETURN_VECTOR) "\n"
+	"	ud2\n"
+	"ring3_out:\n"
+	"	out %al, $" STR(QEMU_DEBUG_EXIT) "\n"
+	"	int $" STR(RING3_RETURN_VECTOR) "\n"
+	"	ud2\n"
+	"ring3_icebp:\n"
+	"	.byte 0xf1\n" /* ICEBP (INT1) */
+	"	int $" STR(RING3_RETURN_VECTOR) "\n"
+	"	ud2\n"
+	".balign 4096\n"
+	".popsection\n"
+	".popsection\n");
+/* clang-format on */
 
 /* What the test changes and puts back. */
 static struct {
@@ -284,29 +285,28 @@ static const u8 *hypercall_stub(void)
 	return r[2] == MOAT_HC_INSN_VMCALL ? ring3_vmcall : ring3_vmmcall;
 }
 
-static long user_hypercall(u64 nr, u64 a0, u64 a1, u64 a2)
+static long user_run(const u8 *stub, u64 rax, u64 rdi, u64 rsi, u64 rdx)
 {
 	long r;
 
 	ring3_from_cs = 0;
-	r = ring3_call((u64)(uintptr_t)hypercall_stub(),
-		       (u64)(uintptr_t)(user_stack + sizeof(user_stack)), nr, a0, a1, a2);
-	check((ring3_from_cs & 3) == 3, "hypercall %llu: came back from CS %#llx, not ring 3",
-	      (unsigned long long)nr, (unsigned long long)ring3_from_cs);
+	r = ring3_call(stub, (u64)(uintptr_t)(user_stack + sizeof(user_stack)), rax, rdi, rsi, rdx);
+	check((ring3_from_cs & 3) == 3, "stub at %p came back from CS %#llx, not ring 3", stub,
+	      (unsigned long long)ring3_from_cs);
 	return r;
 }
 
-static u64 hypercall_exits(void)
+static u64 exits_by_reason(unsigned reason)
 {
 	static struct moat_guest_exits x;
 
 	if (hypercall(HC_GET_EXITS, (u64)(uintptr_t)&x, 0, 0))
 		return 0;
-	return x.by_reason[MOAT_EXIT_HYPERCALL];
+	return x.by_reason[reason];
 }
 
 /* Every number, with arguments that would show if the call were carried out. */
-static void ring3_calls(void)
+static void test_hypercalls(void)
 {
 	static const struct {
 		u64 nr;
@@ -322,7 +322,7 @@ static void ring3_calls(void)
 		{0x7fff, "unknown (-ENOSYS at CPL 0)"},
 		{HC_SHUTDOWN, "shutdown"},
 	};
-	u64 exits = hypercall_exits();
+	u64 exits = exits_by_reason(MOAT_EXIT_HYPERCALL);
 	unsigned written;
 
 	memset(user_buf, 0xa5, sizeof(user_buf));
@@ -346,7 +346,7 @@ static void ring3_calls(void)
 		case HC_EXPECT_STOP: a0 = guest_info.ram_size; break;
 		case HC_SHUTDOWN: a0 = 0; break;
 		}
-		r = user_hypercall(nr, a0, a1, a2);
+		r = user_run(hypercall_stub(), nr, a0, a1, a2);
 		check(r == -EPERM, "%s from ring 3 returned %ld, not -EPERM", calls[i].name, r);
 	}
 	for (written = 0; written < sizeof(user_buf) && user_buf[written] == 0xa5; written++)
@@ -355,27 +355,64 @@ static void ring3_calls(void)
 	      written, user_buf[written]);
 	/* Each call exited to moat (refused there, not a #UD in the guest); the count includes
 	 * the GET_EXITS that reads it. */
-	exits = hypercall_exits() - exits - 1;
+	exits = exits_by_reason(MOAT_EXIT_HYPERCALL) - exits - 1;
 	check(exits == ARRAY_SIZE(calls), "%llu hypercall exits from ring 3, expected %zu",
 	      (unsigned long long)exits, ARRAY_SIZE(calls));
 }
 
-void attack_hypercall_ring3(void)
+/* Port I/O at CPL 3 with IOPL 0 and no I/O bitmap in the TSS: the CPU raises #GP in the
+ * guest before any intercept (SDM Vol. 3C 26.1.1, APM Vol. 2 15.10.2), so moat's port
+ * handling, which does not look at the CPL, never sees it. */
+static void test_io(void)
 {
-	int err;
+	u64 io = exits_by_reason(MOAT_EXIT_IO);
 
-	test_begin("attack", "hypercall-from-ring3");
-	err = map_user_pages();
-	check(!err, "cannot map the stub page %p and stack %p for ring 3", ring3_page, user_stack);
-	if (!err) {
-		err = enter_user_tables();
-		check(!err, "GDT limit %#x or IDT limit %#x too small", saved.gdtr.limit,
-		      saved.idtr.limit);
-	}
-	if (!err) {
-		ring3_calls();
-		leave_user_tables();
-	}
-	unmap_user_pages();
+	guest_expect = (struct expected_exception){.vector = VEC_GP, .skip = OUT_IMM8_LEN};
+	user_run(ring3_out, 0x21, 0, 0, 0);
+	guest_expect.vector = -1;
+	check(guest_expect.seen == 1, "OUT to port %#x from ring 3: #GP taken %d times",
+	      QEMU_DEBUG_EXIT, guest_expect.seen);
+	check(guest_expect.rip == (u64)(uintptr_t)ring3_out, "#GP at rip %#llx, the OUT is at %p",
+	      (unsigned long long)guest_expect.rip, ring3_out);
+	io = exits_by_reason(MOAT_EXIT_IO) - io;
+	check(io == 0, "%llu I/O exits from ring 3", (unsigned long long)io);
+}
+
+/* ICEBP (INT1) is allowed at any CPL and raises #DB in the guest. An intercept of it that
+ * stopped the guest would let its user space stop it. */
+static void test_icebp(void)
+{
+	guest_expect = (struct expected_exception){.vector = VEC_DB};
+	user_run(ring3_icebp, 0, 0, 0, 0);
+	guest_expect.vector = -1;
+	check(guest_expect.seen == 1, "ICEBP from ring 3: #DB taken %d times", guest_expect.seen);
+	check(guest_expect.rip == (u64)(uintptr_t)ring3_icebp + 1,
+	      "#DB with rip %#llx, expected right after the ICEBP at %p",
+	      (unsigned long long)guest_expect.rip, ring3_icebp);
+}
+
+static void ring3_test(const char *id, int setup_err, void (*run)(void))
+{
+	test_begin("attack", id);
+	check(!setup_err,
+	      "ring 3 set-up failed (%d): stub page %p, stack %p, GDT limit %#x, "
+	      "IDT limit %#x",
+	      setup_err, ring3_page, user_stack, saved.gdtr.limit, saved.idtr.limit);
+	if (!setup_err)
+		run();
 	test_end();
+}
+
+void attack_ring3(void)
+{
+	int err = map_user_pages();
+
+	if (!err)
+		err = enter_user_tables();
+	ring3_test("hypercall-from-ring3", err, test_hypercalls);
+	ring3_test("io-from-ring3-faults", err, test_io);
+	ring3_test("icebp-from-ring3", err, test_icebp);
+	if (!err)
+		leave_user_tables();
+	unmap_user_pages();
 }

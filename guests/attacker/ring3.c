@@ -81,7 +81,7 @@ struct desc_ptr {
 
 static u64 gdt[GDT_NR] __aligned(16);
 static struct tss64 tss __aligned(16);
-static u8 kernel_stack[8192] __aligned(16);	   /* RSP0: where the gate comes back to */
+static u8 kernel_stack[8192] __aligned(16);	   /* RSP0: for the gate and ring-3 exceptions */
 static u8 user_stack[4096] __aligned(4096);	   /* RSP in ring 3 (the stubs push nothing) */
 static u8 user_buf[4096] __aligned(4096);	   /* what GET_INFO/GET_EXITS would write */
 static char console_text[] = RING3_CONSOLE_MARKER; /* hypercall arguments: guest-physical */
@@ -361,8 +361,8 @@ static void test_hypercalls(void)
 }
 
 /* Port I/O at CPL 3 with IOPL 0 and no I/O bitmap in the TSS: the CPU raises #GP in the
- * guest before any intercept (SDM Vol. 3C 26.1.1, APM Vol. 2 15.10.2), so moat's port
- * handling, which does not look at the CPL, never sees it. */
+ * guest before any intercept (SDM Vol. 3C 26.1.1, 25.1.1 in older editions; APM Vol. 2
+ * 15.9), so moat's port handling, which does not look at the CPL, never sees it. */
 static void test_io(void)
 {
 	u64 io = exits_by_reason(MOAT_EXIT_IO);

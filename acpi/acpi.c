@@ -1,6 +1,7 @@
 /* ACPI in the hypervisor: tables read through the identity map, the boot report, the
- * acpi.dump command-line flag (hex dump of every table, for capturing unit-test data) and
- * the accessors of include/moat/acpi.h. */
+ * acpi.dump command-line flag (hex dump of every table, for capturing unit-test data), the
+ * acpi.override option (tables from boot modules in place of the firmware's) and the
+ * accessors of include/moat/acpi.h. */
 #define LOG_TAG "acpi"
 #include <moat/bits.h>
 #include <moat/cmdline.h>
@@ -12,6 +13,7 @@
 #include "arch/x86/paging.h"
 
 #define DUMP_BYTES_PER_LINE 16
+#define OVERRIDE_ARG_MAX 160
 
 /* FADT fields (ACPI 6.5 5.2.9) */
 #define FADT_PM_TMR_BLK 76
@@ -81,7 +83,8 @@ static void report(void)
 	for (unsigned i = 0; i < acpi.nr_tables; i++)
 		n += (unsigned)snprintf(sigs + n, sizeof(sigs) - n, " %.4s",
 					acpi.tables[i].hdr->signature);
-	pr_info("tables:%s (%u seen, %u rejected)\n", sigs, acpi.seen, acpi.rejected);
+	pr_info("tables:%s (%u seen, %u rejected, %u overridden and %u added by acpi.override)\n",
+		sigs, acpi.seen, acpi.rejected, acpi.overridden, acpi.added);
 	pr_info("MADT: %u CPUs (%u enabled), %u IOAPICs, %u interrupt overrides, LAPIC at %#llx\n",
 		acpi.nr_cpus, acpi.nr_cpus_enabled, acpi.nr_ioapics, acpi.nr_isos,
 		(unsigned long long)acpi.lapic_addr);
@@ -93,12 +96,54 @@ static void report(void)
 		pr_info("no MCFG: PCI configuration space only through ports 0xcf8/0xcfc\n");
 }
 
+static const struct boot_module *find_module(const struct boot_info *bi, const char *name)
+{
+	for (u32 i = 0; i < bi->nr_modules; i++)
+		if (!strcmp(bi->modules[i].name, name))
+			return &bi->modules[i];
+	return NULL;
+}
+
+/* acpi.override=<module>[,<module>...]: each module holds one whole ACPI table that
+ * replaces the firmware's table of the same signature (like Linux's table upgrade from
+ * the initrd); a bad one is refused and the firmware's table stays. */
+static void apply_overrides(const struct boot_info *bi)
+{
+	char arg[OVERRIDE_ARG_MAX], *name = arg;
+
+	if (cmdline_get("acpi.override", arg, sizeof(arg)) < 0)
+		return;
+	while (*name) {
+		char *comma = strchr(name, ',');
+		const struct boot_module *m;
+
+		if (comma)
+			*comma = 0;
+		m = *name ? find_module(bi, name) : NULL;
+		if (!*name)
+			pr_err(-EINVAL, "acpi.override: empty module name\n");
+		else if (!m)
+			pr_err(-ENOENT,
+			       "acpi.override: no boot module named %s: the firmware's "
+			       "tables stay\n",
+			       name);
+		else
+			acpi_info_override(&acpi, (const void *)(uintptr_t)m->start,
+					   m->end - m->start, m->start, name);
+		if (!comma)
+			break;
+		name = comma + 1;
+	}
+}
+
 int acpi_init(const struct boot_info *bi)
 {
-	int err = acpi_parse(&acpi, &hv_access, bi->rsdp, bi->rsdp_copy, bi->rsdp_copy_len);
+	int err = acpi_parse_tables(&acpi, &hv_access, bi->rsdp, bi->rsdp_copy, bi->rsdp_copy_len);
 
 	if (err)
 		return pr_err(err, "no usable ACPI tables: one CPU, no MCFG\n");
+	apply_overrides(bi);
+	acpi_parse_summaries(&acpi);
 	report();
 	if (cmdline_has("acpi.dump"))
 		dump_tables(bi);
@@ -185,8 +230,9 @@ SELFTEST_ORDER(st_acpi_checksums, "boot", "acpi-checksums", 20)
 {
 	CHECK(ctx, acpi.seen > 0, "no ACPI table was found");
 	CHECK(ctx, acpi.rejected == 0, "%u of %u tables rejected", acpi.rejected, acpi.seen);
-	CHECK(ctx, acpi.nr_tables + 1 == acpi.seen, "%u tables kept of %u seen (root included)",
-	      acpi.nr_tables, acpi.seen);
+	CHECK(ctx, acpi.nr_tables + 1 == acpi.seen + acpi.added,
+	      "%u tables kept of %u seen (root included) and %u added by acpi.override",
+	      acpi.nr_tables, acpi.seen, acpi.added);
 	/* Independently of the parser: every kept table still sums to zero. */
 	for (unsigned i = 0; i < acpi.nr_tables; i++)
 		CHECK(ctx, acpi_checksum(acpi.tables[i].hdr, acpi.tables[i].hdr->length) == 0,

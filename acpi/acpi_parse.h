@@ -31,6 +31,7 @@ struct acpi_info {
 	struct acpi_table tables[ACPI_MAX_TABLES];
 	unsigned nr_tables;
 	unsigned seen, rejected;
+	unsigned overridden, added; /* tables replaced or added by boot modules */
 
 	struct acpi_cpu cpus[ACPI_MAX_CPUS];
 	unsigned nr_cpus, nr_cpus_enabled, cpus_dropped;
@@ -71,6 +72,21 @@ u64 acpi_rsdp_scan(const struct acpi_access *acc);
 const struct acpi_sdt_header *acpi_table_map(const struct acpi_access *acc, u64 pa,
 					     const char *sig);
 
+/* Validates a table given as `size` bytes at p (a boot module): printable signature,
+ * sane length within `size`, checksum. 0, or -EINVAL with the reason logged; `where`
+ * names the table in messages. */
+int acpi_table_check(const void *p, u64 size, const char *where);
+/* Puts the table at p (`size` bytes, physical address pa, from boot module `name`) in
+ * place of the first table with its signature, or adds it when there is none. A table
+ * that fails acpi_table_check is refused (-EINVAL) and the firmware's stays. */
+int acpi_info_override(struct acpi_info *ai, const void *p, u64 size, u64 pa, const char *name);
+
+/* RSDP (at rsdp_pa, or rsdp_copy when copy_len != 0) -> root -> tables. Returns 0 or a
+ * negative errno when there is no usable ACPI. */
+int acpi_parse_tables(struct acpi_info *ai, const struct acpi_access *acc, u64 rsdp_pa,
+		      const void *rsdp_copy, u64 copy_len);
+/* MADT and MCFG summaries of the tables found (after any override). */
+void acpi_parse_summaries(struct acpi_info *ai);
 /* Whole parse: RSDP (at rsdp_pa, or rsdp_copy when copy_len != 0) -> root -> tables ->
  * MADT and MCFG summaries. Returns 0 or a negative errno when there is no usable ACPI. */
 int acpi_parse(struct acpi_info *ai, const struct acpi_access *acc, u64 rsdp_pa,

@@ -73,46 +73,113 @@ static void sig_string(char out[5], const void *sig)
 	out[4] = 0;
 }
 
+/* Signature and length sanity of a table header; `where` names the table in messages. */
+static int check_header(const struct acpi_sdt_header *h, const char *sig, const char *where)
+{
+	char s[5];
+
+	sig_string(s, h->signature);
+	if (sig && memcmp(h->signature, sig, 4))
+		return pr_err(-EINVAL, "table %s: signature \"%s\", expected \"%s\"\n", where, s,
+			      sig);
+	if (h->length < sizeof(*h) || h->length > ACPI_MAX_TABLE_LEN)
+		return pr_err(-EINVAL, "table %s %s: length %u is not sane\n", s, where, h->length);
+	return 0;
+}
+
+static int check_sum(const struct acpi_sdt_header *h, const char *where)
+{
+	char s[5];
+
+	sig_string(s, h->signature);
+	if (acpi_checksum(h, h->length))
+		return pr_err(-EINVAL, "table %s %s (length %u): bad checksum\n", s, where,
+			      h->length);
+	return 0;
+}
+
 const struct acpi_sdt_header *acpi_table_map(const struct acpi_access *acc, u64 pa, const char *sig)
 {
 	const struct acpi_sdt_header *h;
-	char s[5];
+	char where[32], s[5];
 	u32 len;
 
 	if (!pa) {
 		pr_err(-EINVAL, "table pointer is 0\n");
 		return NULL;
 	}
+	snprintf(where, sizeof(where), "at %#llx", (unsigned long long)pa);
 	h = acc->map(acc->ctx, pa, sizeof(*h));
 	if (!h) {
-		pr_err(-EFAULT, "table at %#llx is not in readable memory\n",
-		       (unsigned long long)pa);
+		pr_err(-EFAULT, "table %s is not in readable memory\n", where);
 		return NULL;
 	}
-	sig_string(s, h->signature);
-	if (sig && memcmp(h->signature, sig, 4)) {
-		pr_err(-EINVAL, "table at %#llx: signature \"%s\", expected \"%s\"\n",
-		       (unsigned long long)pa, s, sig);
+	if (check_header(h, sig, where))
 		return NULL;
-	}
-	if (h->length < sizeof(*h) || h->length > ACPI_MAX_TABLE_LEN) {
-		pr_err(-EINVAL, "table %s at %#llx: length %u is not sane\n", s,
-		       (unsigned long long)pa, h->length);
-		return NULL;
-	}
 	len = h->length;
+	sig_string(s, h->signature);
 	h = acc->map(acc->ctx, pa, len);
 	if (!h) {
-		pr_err(-EFAULT, "table %s at %#llx: length %u runs past readable memory\n", s,
-		       (unsigned long long)pa, len);
+		pr_err(-EFAULT, "table %s %s: length %u runs past readable memory\n", s, where,
+		       len);
 		return NULL;
 	}
-	if (acpi_checksum(h, len)) {
-		pr_err(-EINVAL, "table %s at %#llx (length %u): bad checksum\n", s,
-		       (unsigned long long)pa, len);
-		return NULL;
+	return check_sum(h, where) ? NULL : h;
+}
+
+/* A table handed over whole (a boot module): the firmware checks, and the header must
+ * lie inside the `size` bytes given. */
+int acpi_table_check(const void *p, u64 size, const char *where)
+{
+	const struct acpi_sdt_header *h = p;
+	int err;
+
+	if (size < sizeof(*h))
+		return pr_err(-EINVAL, "table %s: %llu bytes, shorter than an ACPI header (%zu)\n",
+			      where, (unsigned long long)size, sizeof(*h));
+	for (unsigned i = 0; i < 4; i++)
+		if (!((h->signature[i] >= 'A' && h->signature[i] <= 'Z') ||
+		      (h->signature[i] >= '0' && h->signature[i] <= '9') || h->signature[i] == '_'))
+			return pr_err(-EINVAL,
+				      "table %s: signature is not four of A-Z, 0-9, _ (byte %u is "
+				      "%#x)\n",
+				      where, i, (u8)h->signature[i]);
+	err = check_header(h, NULL, where);
+	if (err)
+		return err;
+	if (h->length > size)
+		return pr_err(-EINVAL, "table %.4s %s: header says %u bytes, only %llu given\n",
+			      h->signature, where, h->length, (unsigned long long)size);
+	return check_sum(h, where);
+}
+
+int acpi_info_override(struct acpi_info *ai, const void *p, u64 size, u64 pa, const char *name)
+{
+	const struct acpi_sdt_header *h = p;
+	char where[80];
+
+	snprintf(where, sizeof(where), "in module %s", name);
+	if (acpi_table_check(p, size, where))
+		return pr_err(-EINVAL, "override %s refused: the firmware's table stays\n", name);
+	for (unsigned i = 0; i < ai->nr_tables; i++) {
+		if (memcmp(ai->tables[i].hdr->signature, h->signature, 4))
+			continue;
+		pr_warn("%.4s overridden by module %s, %u bytes (firmware's at %#llx, %u "
+			"bytes)\n",
+			h->signature, name, h->length, (unsigned long long)ai->tables[i].pa,
+			ai->tables[i].hdr->length);
+		ai->tables[i] = (struct acpi_table){pa, h};
+		ai->overridden++;
+		return 0;
 	}
-	return h;
+	if (ai->nr_tables == ACPI_MAX_TABLES)
+		return pr_err(-ENOSPC, "override %s refused: already %u tables\n", name,
+			      ACPI_MAX_TABLES);
+	pr_warn("%.4s added from module %s, %u bytes (the firmware has none)\n", h->signature, name,
+		h->length);
+	ai->tables[ai->nr_tables++] = (struct acpi_table){pa, h};
+	ai->added++;
+	return 0;
 }
 
 /* Validates one table and records it; a bad one is counted as rejected. */
@@ -207,10 +274,10 @@ static const struct acpi_sdt_header *map_root(struct acpi_info *ai, const struct
 	return root;
 }
 
-int acpi_parse(struct acpi_info *ai, const struct acpi_access *acc, u64 rsdp_pa,
-	       const void *rsdp_copy, u64 copy_len)
+int acpi_parse_tables(struct acpi_info *ai, const struct acpi_access *acc, u64 rsdp_pa,
+		      const void *rsdp_copy, u64 copy_len)
 {
-	const struct acpi_sdt_header *root, *t;
+	const struct acpi_sdt_header *root;
 	const struct acpi_rsdp *r;
 	bool use_xsdt;
 	u64 len = copy_len;
@@ -244,8 +311,13 @@ int acpi_parse(struct acpi_info *ai, const struct acpi_access *acc, u64 rsdp_pa,
 		return pr_err(-ENODEV, "neither XSDT nor RSDT is valid\n");
 	walk_root(ai, acc, root, ai->root_sig[0] == 'X' ? 8 : 4);
 	add_dsdt(ai, acc);
+	return 0;
+}
 
-	t = acpi_info_find(ai, "APIC", 0);
+void acpi_parse_summaries(struct acpi_info *ai)
+{
+	const struct acpi_sdt_header *t = acpi_info_find(ai, "APIC", 0);
+
 	if (t)
 		ai->madt_ok = acpi_parse_madt(ai, t) == 0;
 	else
@@ -253,7 +325,16 @@ int acpi_parse(struct acpi_info *ai, const struct acpi_access *acc, u64 rsdp_pa,
 	t = acpi_info_find(ai, "MCFG", 0);
 	if (t)
 		acpi_parse_mcfg(ai, t);
-	return 0;
+}
+
+int acpi_parse(struct acpi_info *ai, const struct acpi_access *acc, u64 rsdp_pa,
+	       const void *rsdp_copy, u64 copy_len)
+{
+	int err = acpi_parse_tables(ai, acc, rsdp_pa, rsdp_copy, copy_len);
+
+	if (!err)
+		acpi_parse_summaries(ai);
+	return err;
 }
 
 const struct acpi_sdt_header *acpi_info_find(const struct acpi_info *ai, const char *sig,

@@ -20,6 +20,7 @@ void boot_subsystems_init(const struct boot_info *bi)
 
 	time_init();
 	acpi_init(bi);
+	iommu_early_init(bi);
 	if (apic_init() == 0)
 		smp_init(bi);
 	ioapic_init();

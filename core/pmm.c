@@ -198,3 +198,35 @@ int pmm_free_range(struct pmm *p, u64 base, u64 size)
 	spin_unlock(&p->lock);
 	return err;
 }
+
+int pmm_withhold(struct pmm *p, u64 base, u64 size, u64 *removed)
+{
+	u64 end = base + size, got = 0;
+	int err;
+
+	*removed = 0;
+	if (!IS_ALIGNED(base | size, PAGE_SIZE) || !size || end < base)
+		return -EINVAL;
+	spin_lock(&p->lock);
+	for (unsigned i = 0; i < p->nr_free; i++)
+		if (base < p->free[i].end && end > p->free[i].base)
+			got += MIN(end, p->free[i].end) - MAX(base, p->free[i].base);
+	err = carve(p, base, end);
+	if (!err) {
+		p->free_bytes -= got;
+		p->usable_bytes -= got;
+		*removed = got;
+	}
+	spin_unlock(&p->lock);
+	return err;
+}
+
+bool pmm_any_free(struct pmm *p, u64 base, u64 size)
+{
+	bool hit;
+
+	spin_lock(&p->lock);
+	hit = overlaps_free(p, base, base + size);
+	spin_unlock(&p->lock);
+	return hit;
+}

@@ -11,6 +11,20 @@
 
 static const struct iommu_ops *iommu;
 
+/* A function no working unit translates (its unit does not answer) could DMA anywhere:
+ * its bus mastering is stopped, and assignment refuses it (vmm/assign.c). */
+static void stop_uncovered(struct pci_dev *d)
+{
+	u16 cmd = pci_read16(d, PCI_COMMAND);
+
+	if (cmd & PCI_COMMAND_MASTER)
+		pci_write16(d, PCI_COMMAND, cmd & ~(u16)PCI_COMMAND_MASTER);
+	pr_err(-ENODEV,
+	       "%04x:%02x:%02x.%x: no remapping unit covers it: bus mastering stopped (it was "
+	       "%s), given to no guest\n",
+	       d->seg, d->bus, d->dev, d->fn, cmd & PCI_COMMAND_MASTER ? "on" : "off");
+}
+
 /* Functions the hypervisor drives (PFs, bridges) or has not given to anyone keep reaching
  * RAM through the hypervisor's identity domain; giving one to a guest moves it into the
  * guest's domain (iommu_attach). */
@@ -26,6 +40,10 @@ static void attach_hypervisor_devices(void)
 	{
 		if (!d->present || d->owner.kind == PCI_OWNER_GUEST)
 			continue;
+		if (!iommu_pci_covered(d)) {
+			stop_uncovered(d);
+			continue;
+		}
 		if (iommu_attach_pci(hv, d) == 0)
 			n++;
 	}
@@ -59,6 +77,25 @@ int iommu_detach_pci(struct iommu_domain *d, const struct pci_dev *dev)
 			err = e;
 	}
 	return err;
+}
+
+bool iommu_pci_covered(const struct pci_dev *dev)
+{
+	return iommu && iommu->covers &&
+	       iommu->covers(dev->seg, dev->rid, dev->is_vf && dev->pf ? dev->pf->rid : dev->rid);
+}
+
+int iommu_pci_reserved_region(const struct pci_dev *dev, u64 *base, u64 *limit)
+{
+	if (!iommu || !iommu->reserved_region)
+		return -ENOENT;
+	return iommu->reserved_region(dev->seg, dev->rid, base, limit);
+}
+
+void iommu_early_init(const struct boot_info *bi)
+{
+	if (vtd_dmar_init() == 0)
+		vtd_rmrr_reserve(bi);
 }
 
 int iommu_init(const struct boot_info *bi)

@@ -119,16 +119,28 @@ static void unit_report(const struct vtd_unit *u)
 
 static int unit_probe(struct vtd_unit *u, unsigned idx, const struct dmar_drhd *d)
 {
+	u64 cap, ecap;
 	int err;
 
 	u->idx = idx;
 	u->base = d->base;
 	u->segment = d->segment;
 	u->version = vtd_read32(u, VTD_VER);
-	if (u->version == 0xffffffffu)
-		return pr_err(-ENODEV, "unit %u at %#llx does not answer\n", idx,
-			      (unsigned long long)d->base);
-	vtd_caps_decode(vtd_read64(u, VTD_CAP), vtd_read64(u, VTD_ECAP), &u->caps);
+	cap = vtd_read64(u, VTD_CAP);
+	ecap = vtd_read64(u, VTD_ECAP);
+	/* Nothing behind the address reads all-ones (a master abort) or, in some chipsets
+	 * and emulators, zeros; no real unit has major version 0 or no table depth. */
+	if (u->version == 0xffffffffu || !FIELD_GET(VTD_VER_MAX, u->version) || cap == ~0ull ||
+	    ecap == ~0ull || !FIELD_GET(VTD_CAP_SAGAW, cap)) {
+		u->dead = true;
+		return pr_err(-ENODEV,
+			      "unit %u at %#llx does not answer (VER %#x, CAP %#llx, ECAP %#llx): "
+			      "the devices in its scope get no DMA remapping, so moat stops their "
+			      "bus mastering and gives them to no guest\n",
+			      idx, (unsigned long long)d->base, u->version, (unsigned long long)cap,
+			      (unsigned long long)ecap);
+	}
+	vtd_caps_decode(cap, ecap, &u->caps);
 	unit_report(u);
 	err = vtd_unit_quiesce(u);
 	if (err)
@@ -298,11 +310,18 @@ const struct dmar_pci_ops *vtd_pci_ops(void)
 	return &pci_ops;
 }
 
-int vtd_unit_of(u16 seg, u16 sid, u16 pf_sid)
+int vtd_unit_covering(u16 seg, u16 sid, u16 pf_sid)
 {
 	int idx = dmar_unit_for_pci(&vtd_dmar, seg, sid, pf_sid, vtd_pci_ops());
 
-	if (idx < 0 || !vtd_units[idx].present)
+	return idx < 0 || !vtd_units[idx].present ? -ENODEV : idx;
+}
+
+int vtd_unit_of(u16 seg, u16 sid, u16 pf_sid)
+{
+	int idx = vtd_unit_covering(seg, sid, pf_sid);
+
+	if (idx < 0)
 		return pr_err(-ENODEV, "no remapping unit covers %04x:%02x:%02x.%x\n", seg,
 			      sid >> 8, (sid >> 3) & 31, sid & 7);
 	return idx;
@@ -356,6 +375,23 @@ static int context_clear(struct vtd_unit *u, struct vtd_qword2 *e, u16 sid)
 	return err;
 }
 
+/* A domain that maps RAM identity (the hypervisor's) already covers an RMRR; one that
+ * maps something else there must not be silently left that way. */
+static int rmrr_already_identity(struct vtd_domain *d, const struct dmar_rmrr *r)
+{
+	for (u64 a = r->base; a < r->limit; a += PAGE_SIZE) {
+		u64 pa;
+
+		if (pt_lookup(&d->pt, a, &pa, NULL, NULL) || pa != a)
+			return pr_err(-EEXIST,
+				      "domain %u: %#llx of RMRR %#llx-%#llx is mapped, "
+				      "not to itself\n",
+				      d->did, (unsigned long long)a, (unsigned long long)r->base,
+				      (unsigned long long)r->limit);
+	}
+	return 0;
+}
+
 /* 8.4: firmware-reserved ranges (RMRR) stay reachable, identity-mapped, for their device. */
 static int map_rmrrs(struct vtd_domain *d, u16 seg, u16 sid)
 {
@@ -370,7 +406,9 @@ static int map_rmrrs(struct vtd_domain *d, u16 seg, u16 sid)
 		spin_lock(&d->lock);
 		err = pt_map(&d->pt, r->base, r->base, size, IOMMU_RW);
 		spin_unlock(&d->lock);
-		if (err && err != -EEXIST)
+		if (err == -EEXIST)
+			err = rmrr_already_identity(d, r);
+		if (err)
 			return pr_err(err, "domain %u: RMRR %#llx-%#llx for %04x not mapped\n",
 				      d->did, (unsigned long long)r->base,
 				      (unsigned long long)r->limit, sid);
@@ -480,6 +518,22 @@ static bool vtd_irq_remapping(void)
 	return present && on == present;
 }
 
+static bool vtd_covers(u16 seg, u16 sid, u16 pf_sid)
+{
+	return vtd_unit_covering(seg, sid, pf_sid) >= 0;
+}
+
+static int vtd_reserved_region(u16 seg, u16 sid, u64 *base, u64 *limit)
+{
+	unsigned idx;
+
+	if (!dmar_rmrrs_for_pci(&vtd_dmar, seg, sid, vtd_pci_ops(), &idx, 1))
+		return -ENOENT;
+	*base = vtd_dmar.rmrr[idx].base;
+	*limit = vtd_dmar.rmrr[idx].limit;
+	return 0;
+}
+
 static const struct iommu_ops vtd_ops = {
 	.name = "Intel VT-d",
 	.domain_create = vtd_domain_create,
@@ -496,6 +550,8 @@ static const struct iommu_ops vtd_ops = {
 	.ioapic_sid = vtd_ir_ioapic_sid,
 	.ioapic_rte = vtd_ir_ioapic_rte,
 	.table_stats = vtd_table_stats,
+	.covers = vtd_covers,
+	.reserved_region = vtd_reserved_region,
 };
 
 /* ---- bring-up ---- */
@@ -529,14 +585,13 @@ static void report_common(void)
 		c->coherent ? "yes" : "no");
 }
 
-int vtd_init(const struct boot_info *bi)
+static bool dmar_parsed;
+
+int vtd_dmar_init(void)
 {
 	const struct acpi_sdt_header *dmar = acpi_find_table("DMAR", 0);
-	struct vtd_caps caps[VTD_MAX_UNITS];
-	unsigned n = 0;
 	int err;
 
-	(void)bi;
 	if (!dmar) {
 		pr_info("dmar-absent: no ACPI DMAR table: this machine has no VT-d remapping "
 			"hardware\n");
@@ -551,10 +606,27 @@ int vtd_init(const struct boot_info *bi)
 		"RHSA, %u bad structures\n",
 		vtd_dmar.host_addr_width, vtd_dmar.flags, vtd_dmar.nr_drhd, vtd_dmar.nr_rmrr,
 		vtd_dmar.nr_atsr, vtd_dmar.nr_satc, vtd_dmar.nr_rhsa, vtd_dmar.nr_bad);
+	dmar_parsed = true;
+	return 0;
+}
+
+int vtd_init(const struct boot_info *bi)
+{
+	struct vtd_caps caps[VTD_MAX_UNITS];
+	unsigned n = 0, dead = 0;
+	int err;
+
+	(void)bi;
+	if (!dmar_parsed)
+		return -ENODEV;
 	vtd_nr_units = vtd_dmar.nr_drhd;
-	for (unsigned i = 0; i < vtd_nr_units; i++)
+	for (unsigned i = 0; i < vtd_nr_units; i++) {
 		if (unit_probe(&vtd_units[i], i, &vtd_dmar.drhd[i]) == 0)
 			caps[n++] = vtd_units[i].caps;
+		dead += vtd_units[i].dead;
+	}
+	if (dead)
+		pr_warn("%u of %u remapping units answer\n", vtd_nr_units - dead, vtd_nr_units);
 	err = vtd_caps_common(caps, n, &vtd_common_caps);
 	if (err)
 		return pr_err(err, "no table depth common to all %u units\n", n);

@@ -24,6 +24,7 @@ struct vtd_domain {
 
 struct vtd_unit {
 	bool present;
+	bool dead; /* nothing answers at its register base */
 	unsigned idx;
 	u64 base;
 	u16 segment;
@@ -84,6 +85,8 @@ int vtd_gcmd_oneshot(struct vtd_unit *u, u32 cmd);
 struct vtd_domain *vtd_domain_by_did(u16 did);
 struct vtd_domain *vtd_domain_of_sid(const struct vtd_unit *u, u16 sid);
 int vtd_unit_of(u16 seg, u16 sid, u16 pf_sid);
+/* The same without a message: -ENODEV when no working unit translates the function. */
+int vtd_unit_covering(u16 seg, u16 sid, u16 pf_sid);
 /* Bridge bus numbers from the PCI device list, for DMAR scope paths. */
 const struct dmar_pci_ops *vtd_pci_ops(void);
 
@@ -118,7 +121,12 @@ int vtd_ir_ioapic_sid(u8 ioapic_id, u16 *seg, u16 *sid);
 u64 vtd_ir_ioapic_rte(const struct iommu_irq *irq, const struct iommu_irq_cfg *cfg, bool active_low,
 		      bool masked);
 
+/* vtd.c: parses the DMAR (right after ACPI, before memory is handed out). */
+int vtd_dmar_init(void);
 /* vtd.c: takes over every unit of the DMAR. */
 int vtd_init(const struct boot_info *bi);
+
+/* vtd_rmrr.c: every RMRR range withheld from the page allocator (and so from guests). */
+void vtd_rmrr_reserve(const struct boot_info *bi);
 
 #endif

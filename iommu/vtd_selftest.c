@@ -165,7 +165,8 @@ static void find_edus(void)
 	while (st.nr_edu < 2 && (d = pci_find_device(EDU_VENDOR, EDU_DEVICE, d))) {
 		struct edu *e = &st.edu[st.nr_edu];
 
-		if (!d->bar[0].base || d->bar[0].type != PCI_BAR_MEM32 ||
+		/* One under a unit that does not answer stays stopped (vtd: dead-unit-isolated). */
+		if (!d->bar[0].base || d->bar[0].type != PCI_BAR_MEM32 || !iommu_pci_covered(d) ||
 		    pci_set_owner(d, PCI_OWNER_HYPERVISOR, 0))
 			continue;
 		e->pdev = d;
@@ -289,8 +290,12 @@ SELFTEST_ORDER(vtd_units_enabled, "vtd", "units-enabled", 62)
 	}
 	for (unsigned i = 0; i < vtd_nr_units; i++) {
 		const struct vtd_unit *u = &vtd_units[i];
-		u32 gsts = vtd_read32(u, VTD_GSTS);
+		u32 gsts;
 
+		/* A unit nothing answers for is reported at boot (vtd: dead-unit-isolated). */
+		if (u->dead)
+			continue;
+		gsts = vtd_read32(u, VTD_GSTS);
 		CHECK(ctx, u->present, "unit %u not enabled", i);
 		CHECK(ctx, (gsts & want) == want, "unit %u: GSTS %#x lacks %#x", i, gsts,
 		      want & ~gsts);
@@ -846,4 +851,134 @@ SELFTEST_ORDER(vtd_group_domain, "vtd", "group-domain-confines-dma", 79)
 		check_dma_fault(ctx, &st.edu[i], faults, irqs, 0x5, canary);
 	}
 	iommu_unmap(a->dom, win, PAGE_SIZE);
+}
+
+/* ---- firmware shapes (docs/hardware.md): RMRRs and units that do not answer ---- */
+
+static struct edu *edu_with_rmrr(u64 *base, u64 *limit)
+{
+	for (unsigned i = 0; i < st.nr_edu; i++)
+		if (!iommu_pci_reserved_region(st.edu[i].pdev, base, limit))
+			return &st.edu[i];
+	return NULL;
+}
+
+/* Every RMRR range is out of the page allocator, so neither moat nor a guest (whose RAM
+ * comes from it) gets it, even where the firmware's map calls it usable RAM. */
+SELFTEST_ORDER(vtd_rmrr_withheld, "vtd", "rmrr-withheld", 79)
+{
+	if (!vtd_dmar.nr_rmrr) {
+		st_skip(ctx, "the DMAR has no RMRR (QEMU's never does: run qemu-uefi-rmrr, "
+			     "acpi.override)");
+		return;
+	}
+	for (unsigned i = 0; i < vtd_dmar.nr_rmrr; i++) {
+		const struct dmar_rmrr *r = &vtd_dmar.rmrr[i];
+
+		CHECK(ctx, !pmm_any_free(&hv_pmm, r->base, r->limit + 1 - r->base),
+		      "RMRR %#llx-%#llx is partly free in the page allocator",
+		      (unsigned long long)r->base, (unsigned long long)r->limit);
+	}
+}
+
+/* One DMA outside the RMRR from the device in the test domain: blocked, the memory there
+ * untouched, the fault counted against that domain. */
+static void rmrr_outside_blocked(struct st_ctx *ctx, struct edu *t, u64 addr)
+{
+	u64 faults = iommu_domain_faults(t->dom), irqs = vtd_fault_interrupts();
+	u8 before[64];
+
+	memcpy(before, (const void *)(uintptr_t)addr, sizeof(before));
+	vtd_fault_last_clear();
+	CHECK(ctx, !edu_dma(t, addr, true, sizeof(before)), "device -> %#llx",
+	      (unsigned long long)addr);
+	CHECK(ctx, !memcmp(before, (const void *)(uintptr_t)addr, sizeof(before)),
+	      "DMA outside the RMRR landed at %#llx", (unsigned long long)addr);
+	check_dma_fault(ctx, t, faults, irqs, 0x5, addr);
+}
+
+/* A device with an RMRR put into a fresh, non-identity domain still reaches its RMRR at
+ * the same addresses (host physical = device address), and nothing next to it. */
+SELFTEST_ORDER(vtd_rmrr_identity, "vtd", "rmrr-identity-mapped", 79)
+{
+	struct edu *e, t;
+	u64 base = 0, limit = 0, last, pa = 0;
+
+	if (!setup(ctx, 1))
+		return;
+	e = edu_with_rmrr(&base, &limit);
+	if (!e) {
+		st_skip(ctx, "no RMRR names an edu device (QEMU's DMAR has none: run "
+			     "qemu-uefi-rmrr, acpi.override)");
+		return;
+	}
+	last = limit + 1 - PAGE_SIZE;
+	t = *e;
+	t.dom = iommu_domain_create("rmrr-test");
+	CHECK(ctx, t.dom != NULL, "no domain");
+	if (!t.dom)
+		return;
+	CHECK(ctx, !iommu_attach_pci(t.dom, t.pdev), "attach to a fresh domain");
+	CHECK(ctx, !iommu_lookup(t.dom, base, &pa, NULL) && pa == base,
+	      "RMRR start %#llx not identity-mapped (-> %#llx)", (unsigned long long)base,
+	      (unsigned long long)pa);
+	/* Read from the RMRR's first page, write into its last: both at host physical. */
+	fill(base, 0x6d);
+	if (last != base)
+		fill(last, 0x00);
+	CHECK(ctx, !edu_dma(&t, base, false, PAGE_SIZE), "RMRR -> device");
+	fill(base, 0x00);
+	CHECK(ctx, !edu_dma(&t, last, true, PAGE_SIZE), "device -> RMRR");
+	CHECK(ctx, page_is(last, 0x6d), "DMA into the RMRR did not land at %#llx",
+	      (unsigned long long)last);
+	CHECK(ctx, iommu_domain_faults(t.dom) == 0, "a DMA inside the RMRR faulted");
+	/* Just past either end is not mapped. */
+	rmrr_outside_blocked(ctx, &t, limit + 1);
+	rmrr_outside_blocked(ctx, &t, base - PAGE_SIZE);
+	CHECK(ctx, !iommu_attach_pci(e->dom, e->pdev), "attach back");
+	iommu_domain_destroy(t.dom);
+}
+
+/* A unit nothing answers for: the working ones run, and every function in its scope is
+ * stopped (no bus mastering), in no domain, and can be given to nobody. */
+SELFTEST_ORDER(vtd_dead_unit, "vtd", "dead-unit-isolated", 78)
+{
+	struct iommu_domain *tmp = NULL;
+	unsigned dead = 0, working = 0, stopped = 0;
+	struct pci_dev *d;
+
+	for (unsigned i = 0; i < vtd_nr_units; i++) {
+		dead += vtd_units[i].dead;
+		working += vtd_units[i].present;
+	}
+	if (!dead) {
+		st_skip(ctx, "every remapping unit of the DMAR answers (run qemu-uefi-dead-unit, "
+			     "acpi.override)");
+		return;
+	}
+	CHECK(ctx, working > 0 && iommu_present(), "no working unit beside %u dead ones", dead);
+	if (!iommu_present())
+		return;
+	tmp = iommu_domain_create("dead-unit-test");
+	pci_for_each_dev(d)
+	{
+		int u = d->present ? dmar_unit_for_pci(&vtd_dmar, d->seg, d->rid, d->rid,
+						       vtd_pci_ops())
+				   : -ENODEV;
+
+		if (u < 0 || !vtd_units[u].dead)
+			continue;
+		stopped++;
+		CHECK(ctx, !(pci_read16(d, PCI_COMMAND) & PCI_COMMAND_MASTER),
+		      "%02x:%02x.%x under dead unit %d is a bus master", d->bus, d->dev, d->fn, u);
+		CHECK(ctx, !iommu_pci_covered(d), "%02x:%02x.%x counted as covered", d->bus, d->dev,
+		      d->fn);
+		CHECK(ctx, d->owner.kind != PCI_OWNER_GUEST, "%02x:%02x.%x given to a guest",
+		      d->bus, d->dev, d->fn);
+		CHECK(ctx, tmp && iommu_attach_pci(tmp, d) == -ENODEV,
+		      "%02x:%02x.%x attached to a domain", d->bus, d->dev, d->fn);
+	}
+	pr_info("dead-unit-isolated: %u dead unit(s), %u working, %u function(s) stopped\n", dead,
+		working, stopped);
+	iommu_domain_destroy(tmp);
 }

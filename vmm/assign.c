@@ -49,11 +49,39 @@ static const char *not_assignable(const struct pci_dev *d)
 	return NULL;
 }
 
+/* What the remapping hardware must give before a function can go to a guest: a working
+ * unit translating its DMA, and no firmware-reserved range (RMRR) it keeps using. The
+ * policy on RMRRs is Linux's: the firmware may DMA there at any time behind the OS's back
+ * (USB legacy keyboard emulation, graphics stolen memory), which a guest's domain cannot
+ * honour without giving the guest a window onto host memory, so such a device stays
+ * moat's. */
+static int check_remapping(const struct pci_dev *d, const char *name, char *why, size_t size)
+{
+	u64 base, limit;
+
+	if (!iommu_pci_covered(d)) {
+		snprintf(why, size,
+			 "device %s: no remapping unit covers %04x:%02x:%02x.%x (its unit does "
+			 "not answer), so its DMA could reach any memory",
+			 name, d->seg, d->bus, d->dev, d->fn);
+		return -ENODEV;
+	}
+	if (!iommu_pci_reserved_region(d, &base, &limit)) {
+		snprintf(why, size,
+			 "device %s: the firmware reserves %#llx-%#llx for its DMA (RMRR); a "
+			 "device the firmware uses behind the OS's back is not assignable",
+			 name, (unsigned long long)base, (unsigned long long)limit);
+		return -EPERM;
+	}
+	return 0;
+}
+
 static int check_device(struct guest *g, int gidx, u32 i, char *why, size_t size)
 {
 	char name[32], owner[32];
 	struct pci_dev *d;
 	const char *bad;
+	int err;
 
 	config_device_str(&g->cfg.devices[i], name, sizeof(name));
 	d = assign_resolve(&g->cfg.devices[i], why, size);
@@ -69,6 +97,9 @@ static int check_device(struct guest *g, int gidx, u32 i, char *why, size_t size
 		snprintf(why, size, "device %s: %s", name, bad);
 		return -EPERM;
 	}
+	err = iommu_present() ? check_remapping(d, name, why, size) : 0;
+	if (err)
+		return err;
 	if (d->owner.kind == PCI_OWNER_GUEST && d->owner.guest != gidx) {
 		snprintf(why, size, "device %s: already given to %s", name,
 			 pci_owner_name(&d->owner, owner, sizeof(owner)));

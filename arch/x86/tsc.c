@@ -2,6 +2,7 @@
  * otherwise measured against PIT channel 2: the median of several 10 ms windows (checked
  * against the ACPI PM timer by the tsc-frequency self-test). */
 #define LOG_TAG "tsc"
+#include <moat/cmdline.h>
 #include <moat/errno.h>
 #include <moat/log.h>
 #include <moat/time.h>
@@ -20,6 +21,7 @@
 
 #define CALIBRATE_MS 10u
 #define CALIBRATE_WINDOWS 5
+#define CALIBRATE_TRIES 20
 #define SAMPLE_TRIES 4
 #define MAX_SPINS 10000000u
 
@@ -67,16 +69,19 @@ static void pit_sample(u64 *tsc, u16 *count)
 }
 
 /* TSC ticks per PIT tick over about CALIBRATE_MS, from the counts actually elapsed (not
- * from when the loop noticed the end, which a descheduled emulator thread delays). The
- * 16-bit count wraps after 55 ms: a window stretched past that by a descheduled emulator
- * thread reads far too fast, which is why tsc_from_pit() takes a median. */
-static u64 tsc_pit_window(void)
+ * from when the loop noticed the end, which a descheduled emulator thread delays), or 0.
+ * The 16-bit count wraps after 55 ms, and a window stretched past that by a descheduled
+ * emulator thread would read far too fast: in mode 0 OUT rises at the terminal count and
+ * stays high until the channel is reprogrammed, so such a window is recognised and
+ * dropped. */
+static u64 tsc_pit_window(bool stall)
 {
 	u32 target = PIT_HZ * CALIBRATE_MS / 1000;
 	u64 t0, t1;
 	u16 c0, c1;
 	u8 gate = inb(PIT_GATE);
 	u32 spins = 0;
+	bool wrapped;
 
 	/* Gate channel 2 on, speaker off; mode 0 counts down from 0xffff. */
 	outb(PIT_GATE, (gate & ~GATE_SPEAKER) | GATE_CH2_ENABLE);
@@ -84,31 +89,53 @@ static u64 tsc_pit_window(void)
 	outb(PIT_CH2, 0xff);
 	outb(PIT_CH2, 0xff);
 	pit_sample(&t0, &c0);
+	/* Test hook: a stall past the terminal count and on below the start count, as a
+	 * descheduled emulator thread makes: the count alone then shows less than a window. */
+	while (stall && !(inb(PIT_GATE) & GATE_CH2_OUT) && ++spins < MAX_SPINS)
+		;
+	while (stall && ++spins < MAX_SPINS) {
+		pit_sample(&t1, &c1);
+		if ((u16)(c0 - c1) < target)
+			break;
+	}
+	spins = 0;
 	do {
 		pit_sample(&t1, &c1);
 	} while ((u16)(c0 - c1) < target && ++spins < MAX_SPINS);
+	wrapped = inb(PIT_GATE) & GATE_CH2_OUT;
 	outb(PIT_GATE, gate);
-	if (spins >= MAX_SPINS || c0 == c1)
+	if (spins >= MAX_SPINS || c0 == c1 || wrapped)
 		return 0;
 	return (t1 - t0) * PIT_HZ / (u16)(c0 - c1);
 }
 
+/* Windows the tsc_test_wrap hook stalls: a majority, so that only dropping them keeps
+ * the median right. */
+#define TEST_STALLED_WINDOWS 3
+
 static u64 tsc_from_pit(void)
 {
+	unsigned stalled = cmdline_has("tsc_test_wrap") ? TEST_STALLED_WINDOWS : 0;
 	u64 w[CALIBRATE_WINDOWS];
+	unsigned i = 0, tries = 0;
 
-	for (unsigned i = 0; i < CALIBRATE_WINDOWS; i++) {
-		w[i] = tsc_pit_window();
+	while (i < CALIBRATE_WINDOWS && tries++ < CALIBRATE_TRIES) {
+		w[i] = tsc_pit_window(tries <= stalled);
 		if (!w[i])
-			return 0;
+			continue;
 		/* insertion sort */
-		for (unsigned k = i; k > 0 && w[k] < w[k - 1]; k--) {
+		for (unsigned k = i++; k > 0 && w[k] < w[k - 1]; k--) {
 			u64 t = w[k];
 
 			w[k] = w[k - 1];
 			w[k - 1] = t;
 		}
 	}
+	if (tries > CALIBRATE_WINDOWS)
+		pr_info("PIT calibration: %u of %u windows dropped (wrapped or stalled)\n",
+			tries - i, tries);
+	if (i < CALIBRATE_WINDOWS)
+		return 0;
 	source = "PIT";
 	return w[CALIBRATE_WINDOWS / 2];
 }
@@ -121,7 +148,9 @@ int time_init(void)
 	if (!hz) {
 		hz = 1000000000ULL;
 		return pr_err(-ETIMEDOUT,
-			      "PIT channel 2 never counted down; assuming a 1 GHz TSC\n");
+			      "no %u usable PIT channel 2 windows in %u tries; assuming a 1 GHz "
+			      "TSC\n",
+			      CALIBRATE_WINDOWS, CALIBRATE_TRIES);
 	}
 	pr_info("TSC %llu.%03llu MHz (%s)\n", (unsigned long long)(hz / 1000000),
 		(unsigned long long)(hz / 1000 % 1000), source);

@@ -88,6 +88,9 @@ int efi_cmdline_from_text(const char *text, size_t len, char *out, size_t cap);
 
 /* Whether the command line holds word as a whole blank-separated word. */
 bool efi_cmdline_has(const char *cmdline, const char *word);
+/* The value of the first word `key=value` in out (NUL-terminated). Returns its length,
+ * -ENOENT if there is no such word, -E2BIG if the value does not fit cap. */
+int efi_cmdline_value(const char *cmdline, const char *key, char *out, size_t cap);
 
 /* EFI_GRAPHICS_PIXEL_FORMAT (UEFI 2.10 section 12.9) */
 enum gop_pixel_format {

@@ -144,3 +144,28 @@ bool efi_cmdline_has(const char *cmdline, const char *word)
 	}
 	return false;
 }
+
+int efi_cmdline_value(const char *cmdline, const char *key, char *out, size_t cap)
+{
+	for (const char *p = cmdline; *p; p++) {
+		const char *a = p, *b = key;
+		size_t n = 0;
+
+		if (p != cmdline && p[-1] != ' ')
+			continue;
+		while (*b && *a == *b) {
+			a++;
+			b++;
+		}
+		if (*b || *a != '=')
+			continue;
+		for (a++; *a && *a != ' '; a++) {
+			if (n + 1 >= cap)
+				return -E2BIG;
+			out[n++] = *a;
+		}
+		out[n] = 0;
+		return (int)n;
+	}
+	return -ENOENT;
+}

@@ -1,7 +1,8 @@
 /* Files next to the application: moat.cmd (command line when the load options are empty),
- * moat.conf (configuration, handed to moat as the module "config") and guest images
+ * moat.conf (configuration, handed to moat as the module "config"), guest images
  * (<name>.elf, handed over as the module "<name>", which a configuration names with
- * image=<name>). */
+ * image=<name>) and the ACPI tables named by acpi.override=<file>[,<file>...] (each handed
+ * over as the module of its file name). */
 #include "boot/efi/loader.h"
 
 #define PATH_CHARS 260
@@ -9,6 +10,8 @@
 #define CONF_FILE_MAX (1024 * 1024)
 #define IMAGE_FILE_MAX (64ULL * 1024 * 1024)
 #define DIR_INFO_MAX 1024
+#define ACPI_TABLE_FILE_MAX (4 * 1024 * 1024)
+#define OVERRIDE_ARG_MAX 160
 
 /* The directory of the application's file path, then name: "\EFI\BOOT\" + name. */
 static bool path_next_to_app(const struct loader *ld, const CHAR16 *name, CHAR16 *out)
@@ -288,4 +291,52 @@ void files_load_guest_images(struct loader *ld)
 	if (EFI_ERROR(status))
 		Print(L"efi: listing the application's directory failed: %r\n", status);
 	uefi_call_wrapper(dir->Close, 1, dir);
+}
+
+/* One file name of acpi.override as UCS-2; false unless it is 1..63 printable ASCII
+ * characters without a path separator. */
+static bool override_file_name(const char *name, CHAR16 *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (; name[n]; n++) {
+		if (n + 1 >= cap || name[n] < 0x21 || name[n] > 0x7e || name[n] == '\\' ||
+		    name[n] == '/')
+			return false;
+		out[n] = (CHAR16)name[n];
+	}
+	out[n] = 0;
+	return n > 0;
+}
+
+void files_load_acpi_overrides(struct loader *ld)
+{
+	char arg[OVERRIDE_ARG_MAX], *name = arg;
+	int len = efi_cmdline_value(ld->bi->cmdline, "acpi.override", arg, sizeof(arg));
+
+	if (len == -E2BIG)
+		Print(L"efi: acpi.override value longer than %d characters: no table loaded\n",
+		      OVERRIDE_ARG_MAX - 1);
+	if (len <= 0)
+		return;
+	for (;;) {
+		char *comma = name;
+		CHAR16 file[sizeof(((struct boot_module *)0)->name)];
+
+		while (*comma && *comma != ',')
+			comma++;
+		if (*comma)
+			*comma++ = 0;
+		else
+			comma = NULL;
+		if (override_file_name(name, file, ARRAY_SIZE(file)))
+			load_module(ld, file, name, ACPI_TABLE_FILE_MAX, true);
+		else
+			Print(L"efi: acpi.override: \"%a\" is not a file name next to the "
+			      L"application\n",
+			      name);
+		if (!comma)
+			break;
+		name = comma;
+	}
 }

@@ -36,6 +36,7 @@ EFI_STATUS image_load(struct loader *ld);
 void files_load_cmdline(struct loader *ld);
 void files_load_config(struct loader *ld);
 void files_load_guest_images(struct loader *ld);
+void files_load_acpi_overrides(struct loader *ld);
 
 /* firmware.c: RSDP, GOP framebuffer, AP trampoline page. */
 void firmware_find_rsdp(struct loader *ld);

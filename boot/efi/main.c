@@ -100,6 +100,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		goto refused;
 	files_load_config(&ld);
 	files_load_guest_images(&ld);
+	files_load_acpi_overrides(&ld);
 	firmware_find_rsdp(&ld);
 	firmware_find_framebuffer(&ld);
 	firmware_reserve_trampoline(&ld);

@@ -8,6 +8,8 @@
  *   fbcon=off               no framebuffer console even if firmware handed one over
  *   sriov.numvfs=<n>        VFs to enable on every SR-IOV PF (default 3, capped at TotalVFs;
  *                           more than TotalVFs is refused with a message)
+ *   acpi.override=<module>[,<module>...]  ACPI tables from boot modules in place of the
+ *                           firmware's (validated; a bad one is refused: acpi/acpi.c)
  */
 #ifndef MOAT_CMDLINE_H
 #define MOAT_CMDLINE_H

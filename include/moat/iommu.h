@@ -62,10 +62,19 @@ struct iommu_ops {
 			  bool active_low, bool masked);
 	/* Leaves per level (counts[0] 4K, [1] 2M, [2] 1G) and table pages of a domain. */
 	void (*table_stats)(struct iommu_domain *d, unsigned counts[5], unsigned *tables);
+	/* Whether a working unit translates this requester ID. */
+	bool (*covers)(u16 seg, u16 sid, u16 pf_sid);
+	/* A range the firmware reserves for this device's DMA (VT-d RMRR); -ENOENT if none. */
+	int (*reserved_region)(u16 seg, u16 sid, u64 *base, u64 *limit);
 };
 
+/* Reads the firmware's description of the remapping hardware right after ACPI, before
+ * memory is handed out: ranges the firmware reserves for device DMA (RMRR) are withheld
+ * from the page allocator, so neither moat nor a guest ever gets them as RAM. */
+void iommu_early_init(const struct boot_info *bi);
 /* Finds the remapping hardware (after ACPI and PCI) and takes it over: translation on,
- * every device blocked until attached to a domain. -ENODEV if there is none. */
+ * every device blocked until attached to a domain. Devices no working unit covers get
+ * their bus mastering stopped. -ENODEV if there is none. */
 int iommu_init(const struct boot_info *bi);
 
 /* Set by the driver that found hardware; NULL if none. */
@@ -98,6 +107,12 @@ int iommu_detach(struct iommu_domain *d, u16 seg, u16 sid);
  * bridges give it, pci_dma_aliases): an aliased requester ID points at the same domain. */
 struct pci_dev;
 int iommu_attach_pci(struct iommu_domain *d, const struct pci_dev *dev);
+/* Whether a working remapping unit translates the function's DMA (false without an
+ * IOMMU). */
+bool iommu_pci_covered(const struct pci_dev *dev);
+/* A range the firmware expects the function to keep reaching by DMA behind the OS's back
+ * (VT-d RMRR), inclusive limit: 0, or -ENOENT if there is none. */
+int iommu_pci_reserved_region(const struct pci_dev *dev, u64 *base, u64 *limit);
 int iommu_detach_pci(struct iommu_domain *d, const struct pci_dev *dev);
 
 /* Whether interrupts are remapped on every unit; without it an assigned device could send

@@ -35,6 +35,11 @@ int pmm_claim(struct pmm *p, u64 base, u64 size);
 /* Returns [base, base+size) to the free list. -EINVAL if any part is already free. */
 int pmm_free_range(struct pmm *p, u64 base, u64 size);
 bool pmm_is_free(struct pmm *p, u64 base, u64 size);
+/* Removes whatever part of [base, base+size) is free, for good (it is no longer usable
+ * RAM either): *removed says how many bytes that was. -ENOSPC if the free list is full. */
+int pmm_withhold(struct pmm *p, u64 base, u64 size, u64 *removed);
+/* Whether any byte of [base, base+size) is free. */
+bool pmm_any_free(struct pmm *p, u64 base, u64 size);
 
 /* The hypervisor's allocator and shorthands for it. */
 extern struct pmm hv_pmm;

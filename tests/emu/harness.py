@@ -109,7 +109,7 @@ def qemu_argv(boot, topology, run_dir, serial, monitor_sock, smp=None, mem=None,
         argv += ["-drive", f"format=raw,file={esp}" if esp and esp.endswith(".img") else
                  f"format=raw,file=fat:rw:{esp or os.path.join(BUILD, 'esp')}"]
     elif boot == "mb2":
-        argv += ["-cdrom", os.path.join(BUILD, "moat.iso")]
+        argv += ["-cdrom", esp if esp and esp.endswith(".iso") else os.path.join(BUILD, "moat.iso")]
     elif boot.startswith("usb-"):
         # The stick on an xHCI controller, as a removable USB mass-storage device; writes
         # go to a temporary overlay so the image stays as built.

@@ -542,6 +542,103 @@ static void no_rsdp(void **state)
 	assert_int_equal(acpi_parse(&ai, &acc, 0, NULL, 0), -ENODEV);
 }
 
+/* acpi.override: a copy of the firmware's DMAR with one byte changed (and the checksum
+ * fixed) stands in for the firmware's. */
+static u8 *dmar_copy(u32 extra)
+{
+	const struct acpi_sdt_header *fw = acpi_info_find(&ai, "DMAR", 0);
+	u8 *t;
+
+	assert_non_null(fw);
+	t = calloc(1, fw->length + extra);
+	memcpy(t, fw, fw->length);
+	t[37] ^= 1; /* DMAR flags */
+	fix_checksum(t);
+	return t;
+}
+
+static void override_replaces_table(void **state)
+{
+	const struct acpi_sdt_header *fw;
+	u8 *t;
+
+	assert_int_equal(parse(&ai, &mem), 0);
+	fw = acpi_info_find(&ai, "DMAR", 0);
+	t = dmar_copy(0);
+	assert_int_equal(acpi_info_override(&ai, t, fw->length, 0x5000000, "dmar.bin"), 0);
+	assert_ptr_equal(acpi_info_find(&ai, "DMAR", 0), t);
+	assert_null(acpi_info_find(&ai, "DMAR", 1));
+	assert_int_equal(ai.overridden, 1);
+	assert_int_equal(ai.added, 0);
+	assert_int_equal(ai.nr_tables, 7);
+	assert_non_null(strstr(shim_last_log, "DMAR overridden by module dmar.bin"));
+	free(t);
+}
+
+static void override_adds_missing_table(void **state)
+{
+	u8 *t;
+
+	assert_int_equal(parse(&ai, &mem), 0);
+	t = dmar_copy(0);
+	memcpy(t, "SRAT", 4);
+	fix_checksum(t);
+	assert_int_equal(acpi_info_override(&ai, t, ((struct acpi_sdt_header *)t)->length,
+					    0x5000000, "srat.bin"),
+			 0);
+	assert_ptr_equal(acpi_info_find(&ai, "SRAT", 0), t);
+	assert_int_equal(ai.nr_tables, 8);
+	assert_int_equal(ai.added, 1);
+	free(t);
+}
+
+/* Every bad module is refused with a message, and the firmware's table stays. */
+static void override_bad_refused(void **state)
+{
+	const struct acpi_sdt_header *fw;
+	struct acpi_sdt_header *h;
+	u32 len;
+	u8 *t;
+
+	assert_int_equal(parse(&ai, &mem), 0);
+	fw = acpi_info_find(&ai, "DMAR", 0);
+	len = fw->length;
+	t = dmar_copy(16);
+	h = (struct acpi_sdt_header *)t;
+
+	shim_errors_logged = 0;
+	t[40] ^= 0xff; /* checksum no longer 0 */
+	assert_int_equal(acpi_info_override(&ai, t, len, 0x5000000, "sum.bin"), -EINVAL);
+	assert_non_null(strstr(shim_last_log, "override sum.bin refused"));
+	assert_int_equal(shim_errors_logged, 2);
+	t[40] ^= 0xff;
+
+	/* Shorter than the header says: the module was truncated. */
+	assert_int_equal(acpi_info_override(&ai, t, len - 1, 0x5000000, "short.bin"), -EINVAL);
+	assert_int_equal(acpi_info_override(&ai, t, 20, 0x5000000, "tiny.bin"), -EINVAL);
+	/* A length below the header's own size, or beyond any real table. */
+	h->length = 30;
+	fix_checksum(t);
+	assert_int_equal(acpi_info_override(&ai, t, len, 0x5000000, "len.bin"), -EINVAL);
+	h->length = 8 * 1024 * 1024;
+	assert_int_equal(acpi_info_override(&ai, t, len, 0x5000000, "huge.bin"), -EINVAL);
+	h->length = len;
+	/* Not a signature: a text file or random bytes. */
+	memcpy(t, "dm\nr", 4);
+	fix_checksum(t);
+	assert_int_equal(acpi_info_override(&ai, t, len, 0x5000000, "text.bin"), -EINVAL);
+	memcpy(t, "DMAR", 4);
+	fix_checksum(t);
+
+	assert_ptr_equal(acpi_info_find(&ai, "DMAR", 0), fw);
+	assert_int_equal(ai.overridden, 0);
+	assert_int_equal(ai.nr_tables, 7);
+	/* The same bytes, intact, are taken (a module may carry padding behind the table). */
+	assert_int_equal(acpi_info_override(&ai, t, len + 16, 0x5000000, "good.bin"), 0);
+	assert_ptr_equal(acpi_info_find(&ai, "DMAR", 0), t);
+	free(t);
+}
+
 #define Q35(t) cmocka_unit_test_setup_teardown(t, setup_q35, teardown)
 
 int main(void)
@@ -570,6 +667,9 @@ int main(void)
 		Q35(mcfg_bad_entries),
 		Q35(rsdp_scan),
 		Q35(no_rsdp),
+		Q35(override_replaces_table),
+		Q35(override_adds_missing_table),
+		Q35(override_bad_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

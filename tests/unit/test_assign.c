@@ -24,6 +24,21 @@ bool iommu_irq_remapping(void)
 {
 	return fake_ir;
 }
+/* Functions under a unit that does not answer, and the one with an RMRR. */
+static const struct pci_dev *fake_uncovered, *fake_rmrr_dev;
+
+bool iommu_pci_covered(const struct pci_dev *dev)
+{
+	return dev != fake_uncovered;
+}
+int iommu_pci_reserved_region(const struct pci_dev *dev, u64 *base, u64 *limit)
+{
+	if (dev != fake_rmrr_dev)
+		return -ENOENT;
+	*base = 0x6000000;
+	*limit = 0x600ffff;
+	return 0;
+}
 bool cmdline_has(const char *key)
 {
 	return fake_unsafe && !strcmp(key, "iommu.unsafe_interrupts");
@@ -180,7 +195,8 @@ static void refused(struct guest *g, int gidx, int err, const char *what)
 	char why[ASSIGN_WHY_MAX];
 
 	assert_int_equal(assign_claim(g, gidx, why, sizeof(why)), err);
-	assert_non_null(strstr(why, what));
+	if (!strstr(why, what))
+		fail_msg("refusal \"%s\" lacks \"%s\"", why, what);
 	assert_int_equal(g->nr_dev, 0);
 }
 
@@ -305,6 +321,32 @@ static void test_layout(void **state)
 	(void)state;
 }
 
+/* A function the firmware DMAs to behind the OS's back (RMRR) stays moat's, and one no
+ * working remapping unit covers could reach any memory: both refused, naming why. */
+static void test_remapping_refusals(void **state)
+{
+	char why[ASSIGN_WHY_MAX];
+
+	fake_rmrr_dev = edu;
+	dev_bdf(&ga, 4, 0, 0);
+	refused(&ga, 1, -EPERM,
+		"device 0000:04:00.0: the firmware reserves 0x6000000-0x600ffff for its "
+		"DMA (RMRR)");
+	assert_int_equal(edu->owner.kind, PCI_OWNER_NONE);
+	fake_rmrr_dev = NULL;
+	fake_uncovered = vf[2];
+	dev_vf(&gb, 1, 0, 0, 2);
+	refused(&gb, 2, -ENODEV, "no remapping unit covers 0000:01:10.4");
+	assert_int_equal(vf[2]->owner.kind, PCI_OWNER_NONE);
+	/* Others are unaffected. */
+	memset(&gb.cfg, 0, sizeof(gb.cfg));
+	dev_vf(&gb, 1, 0, 0, 1);
+	assert_int_equal(assign_claim(&gb, 2, why, sizeof(why)), 0);
+	assign_unclaim(&gb);
+	fake_uncovered = NULL;
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +358,7 @@ int main(void)
 		cmocka_unit_test_setup(test_named_twice, setup),
 		cmocka_unit_test_setup(test_split_group, setup),
 		cmocka_unit_test_setup(test_layout, setup),
+		cmocka_unit_test_setup(test_remapping_refusals, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -490,6 +490,32 @@ static void test_cmdline_has(void **state)
 	(void)state;
 }
 
+/* The loader reads acpi.override=<files> itself, to load them next to the application. */
+static void test_cmdline_value(void **state)
+{
+	char out[16];
+
+	assert_int_equal(
+		efi_cmdline_value("acpi.override=dmar.bin", "acpi.override", out, sizeof(out)), 8);
+	assert_string_equal(out, "dmar.bin");
+	assert_int_equal(efi_cmdline_value("x acpi.override=a.bin,b.bin y", "acpi.override", out,
+					   sizeof(out)),
+			 11);
+	assert_string_equal(out, "a.bin,b.bin");
+	assert_int_equal(efi_cmdline_value("acpi.override", "acpi.override", out, sizeof(out)),
+			 -ENOENT);
+	assert_int_equal(efi_cmdline_value("xacpi.override=a", "acpi.override", out, sizeof(out)),
+			 -ENOENT);
+	assert_int_equal(efi_cmdline_value("acpi.overrides=a", "acpi.override", out, sizeof(out)),
+			 -ENOENT);
+	assert_int_equal(efi_cmdline_value("acpi.override=", "acpi.override", out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(efi_cmdline_value("acpi.override=0123456789abcdef", "acpi.override", out,
+					   sizeof(out)),
+			 -E2BIG);
+	(void)state;
+}
+
 /* ---- framebuffer --------------------------------------------------------------------- */
 static void test_fb_formats(void **state)
 {
@@ -544,6 +570,7 @@ int main(void)
 		cmocka_unit_test(test_ucs2_truncated),
 		cmocka_unit_test(test_cmd_file),
 		cmocka_unit_test(test_cmdline_has),
+		cmocka_unit_test(test_cmdline_value),
 		cmocka_unit_test(test_fb_formats),
 	};
 

@@ -140,6 +140,39 @@ static void test_fragmentation_limit(void **state)
 	(void)state;
 }
 
+/* A firmware-reserved DMA range (VT-d RMRR) in what the map calls usable RAM: withheld for
+ * good, never allocated, and only its free part counted. */
+static void test_withhold_rmrr(void **state)
+{
+	struct pmm_range holes[] = {{0x200000, 0x431000}};
+	u64 removed, a, usable;
+
+	assert_int_equal(pmm_init(&p, q35_map, 7, holes, 1, 0x1000), 0);
+	usable = p.usable_bytes;
+
+	assert_int_equal(pmm_withhold(&p, 0x6000000, 0x10000, &removed), 0);
+	assert_int_equal(removed, 0x10000);
+	assert_false(in_free(0x6000000));
+	assert_false(in_free(0x600f000));
+	assert_true(in_free(0x5fff000));
+	assert_true(in_free(0x6010000));
+	assert_false(pmm_any_free(&p, 0x6000000, 0x10000));
+	assert_true(pmm_any_free(&p, 0x5fff000, 0x2000));
+	assert_int_equal(p.usable_bytes, usable - 0x10000);
+	assert_int_equal(p.free_bytes, usable - 0x10000);
+	/* Straddling the image (not free) and free RAM: only the free part counts. */
+	assert_int_equal(pmm_withhold(&p, 0x42f000, 0x4000, &removed), 0);
+	assert_int_equal(removed, 0x2000);
+	/* Entirely reserved by firmware: nothing to take. */
+	assert_int_equal(pmm_withhold(&p, 0x7ffdf000, 0x1000, &removed), 0);
+	assert_int_equal(removed, 0);
+	assert_int_equal(pmm_withhold(&p, 0x6000800, 0x1000, &removed), -EINVAL);
+	/* Allocate everything below 256 MiB: nothing comes from the withheld ranges. */
+	while ((a = pmm_alloc_range(&p, 0x1000, 0x1000, 0x10000000)) != 0)
+		assert_false((a >= 0x6000000 && a < 0x6010000) || (a >= 0x42f000 && a < 0x433000));
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -149,6 +182,7 @@ int main(void)
 		cmocka_unit_test(test_alignment_and_limit),
 		cmocka_unit_test(test_double_free_and_claim),
 		cmocka_unit_test(test_fragmentation_limit),
+		cmocka_unit_test(test_withhold_rmrr),
 	};
 	return cmocka_run_group_tests_name("pmm", tests, NULL, NULL);
 }

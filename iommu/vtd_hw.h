@@ -2,9 +2,9 @@
 #ifndef IOMMU_VTD_HW_H
 #define IOMMU_VTD_HW_H
 
+#include <moat/ratelimit.h>
 #include "arch/x86/io.h"
 #include "iommu/iommu_priv.h"
-#include "iommu/ratelimit.h"
 #include "iommu/vtd.h"
 
 #define VTD_MAX_UNITS DMAR_MAX_DRHD

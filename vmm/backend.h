@@ -13,7 +13,8 @@
  *
  * Hypercalls: the backend reports VMMCALL (SVM) and VMCALL (VMX) alike as
  * VMM_EXIT_HYPERCALL; a backend that can intercept the other vendor's instruction as #UD
- * may treat it as a hypercall too. Guests choose the instruction by CPUID vendor. */
+ * may treat it as a hypercall too. Guests choose the instruction by CPUID vendor. Both
+ * instructions exit at any CPL: the core refuses them unless get_cpl() is 0. */
 #ifndef VMM_BACKEND_H
 #define VMM_BACKEND_H
 
@@ -149,6 +150,9 @@ struct vmm_backend {
 	int (*run)(struct vcpu *v, struct vmm_exit *e);
 	u64 (*get_reg)(struct vcpu *v, enum vmm_reg r);
 	void (*set_reg)(struct vcpu *v, enum vmm_reg r, u64 val);
+	/* The guest's current privilege level (0-3) at the last exit. A backend that cannot
+	 * read it answers 3, so that privileged requests are refused. */
+	unsigned (*get_cpl)(struct vcpu *v);
 	/* Queues an event for the next entry. */
 	int (*inject_exception)(struct vcpu *v, u8 vector, bool has_error, u32 error);
 	int (*inject_interrupt)(struct vcpu *v, u8 vector);

@@ -5,11 +5,16 @@
 #include <moat/errno.h>
 #include <moat/hypercall.h>
 #include <moat/log.h>
+#include <moat/ratelimit.h>
 #include <moat/selftest.h>
 #include <moat/string.h>
 #include <moat/time.h>
 #include "vmm/exits.h"
 #include "vmm/irq_forge.h"
+
+/* Refusals of hypercalls made at CPL > 0 logged per guest and window; the rest counted. */
+#define HC_REFUSED_LOG_BURST 4
+#define HC_REFUSED_LOG_WINDOW_US 10000000ULL
 
 static s64 hc_console_write(struct guest *g, u64 gpa, u64 len)
 {
@@ -97,7 +102,8 @@ static s64 hc_get_info(struct vcpu *v, u64 gpa)
 }
 
 _Static_assert(VMM_EXIT_NR <= MOAT_EXIT_REASONS, "exit reasons do not fit the ABI");
-_Static_assert(VMM_EXIT_HYPERCALL == MOAT_EXIT_HYPERCALL && VMM_EXIT_NPF == MOAT_EXIT_NPF,
+_Static_assert(VMM_EXIT_IO == MOAT_EXIT_IO && VMM_EXIT_HYPERCALL == MOAT_EXIT_HYPERCALL &&
+		       VMM_EXIT_NPF == MOAT_EXIT_NPF,
 	       "exit reason numbers of the ABI");
 
 static s64 hc_get_exits(struct guest *g, u64 gpa)
@@ -114,6 +120,30 @@ static s64 hc_get_exits(struct guest *g, u64 gpa)
 	return 0;
 }
 
+/* Hypercalls are the guest kernel's: made at CPL > 0 (the guest's user space), they are
+ * refused with -EPERM before anything is looked at, counted, and logged rate-limited; the
+ * guest goes on. */
+static bool refused_at_cpl(struct vcpu *v, const struct vmm_exit *e, u64 nr)
+{
+	struct guest *g = v->guest;
+	unsigned cpl = vmm_be->get_cpl(v), dropped;
+
+	if (cpl == 0)
+		return false;
+	g->hc_refused_cpl++;
+	if (!g->hc_refused_log.window_us)
+		g->hc_refused_log = (struct ratelimit){.window_us = HC_REFUSED_LOG_WINDOW_US,
+						       .burst = HC_REFUSED_LOG_BURST};
+	if (!ratelimit_allow(&g->hc_refused_log, time_us(), &dropped))
+		return true;
+	if (dropped)
+		pr_warn("guest %s: %u more hypercalls from CPL > 0 refused, not logged\n",
+			g->cfg.name, dropped);
+	pr_warn("guest %s: hypercall %llu from CPL %u at rip %#llx refused (-EPERM)\n", g->cfg.name,
+		(unsigned long long)nr, cpl, (unsigned long long)e->rip);
+	return true;
+}
+
 int vmm_handle_hypercall(struct vcpu *v, const struct vmm_exit *e)
 {
 	struct guest *g = v->guest;
@@ -122,6 +152,11 @@ int vmm_handle_hypercall(struct vcpu *v, const struct vmm_exit *e)
 	u64 a2 = vmm_be->get_reg(v, VMM_REG_RDX);
 	s64 ret;
 
+	if (refused_at_cpl(v, e, nr)) {
+		vmm_be->set_reg(v, VMM_REG_RAX, (u64)-EPERM);
+		vmm_be->skip_instruction(v, e);
+		return 0;
+	}
 	g->hypercalls++;
 	switch (nr) {
 	case HC_ECHO: ret = (s64)(a0 ^ HC_ECHO_MAGIC); break;

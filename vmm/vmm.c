@@ -271,6 +271,8 @@ static void guest_stats(const struct guest *g)
 		(unsigned long long)g->io_denied, (unsigned long long)g->msr_denied,
 		(unsigned long long)g->hypercalls, (unsigned long long)g->results[0],
 		(unsigned long long)g->results[1], (unsigned long long)g->results[2]);
+	pr_info("stats %s: hypercalls refused at CPL > 0: %llu\n", g->cfg.name,
+		(unsigned long long)g->hc_refused_cpl);
 }
 
 /* Memory the guests hold: RAM with its guard, and nested table pages. */

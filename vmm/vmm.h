@@ -5,6 +5,7 @@
 #include <moat/iommu.h>
 #include <moat/pci.h>
 #include <moat/pgtable.h>
+#include <moat/ratelimit.h>
 #include <moat/spinlock.h>
 #include <moat/types.h>
 #include "vmm/backend.h"
@@ -81,6 +82,9 @@ struct guest {
 	u64 msr_denied;
 	u64 hypercalls;
 	u64 results[3]; /* guest-reported pass/fail/skip */
+	/* hypercalls refused because the guest made them at CPL > 0, and their log lines */
+	u64 hc_refused_cpl;
+	struct ratelimit hc_refused_log;
 	/* virtual COM1 */
 	char con[GUEST_CONSOLE_LINE];
 	u32 con_len;

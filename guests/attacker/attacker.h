@@ -16,4 +16,7 @@ void attack_mailbox_flood(void);
 void attack_msix_forge_remappable(void);
 void attack_msix_forge_compat(void);
 
+/* guests/attacker/ring3.c */
+void attack_ring3(void);
+
 #endif

@@ -110,6 +110,7 @@ void guest_main(void)
 	test_ports();
 	test_bad_pointers();
 	test_svm_instructions();
+	attack_ring3();
 	attack_cfg_foreign();
 	attack_bar_remap();
 	attack_dma_outside_ram();

@@ -56,6 +56,7 @@ SIZE_CHECK(struct moat_guest_info, 80);
 
 /* HC_GET_EXITS: the guest's VM exits so far, by reason (the call itself already counted). */
 #define MOAT_EXIT_REASONS 16
+#define MOAT_EXIT_IO 2
 #define MOAT_EXIT_HYPERCALL 6
 #define MOAT_EXIT_NPF 7
 struct moat_guest_exits {

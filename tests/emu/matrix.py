@@ -98,6 +98,36 @@ def check_report_domain_ids(names):
     return check
 
 
+# The attacker's user space (ring 3) makes every hypercall (guests/attacker/ring3.c): moat
+# refuses each with -EPERM, logs the refusal and counts it; what the calls would have done
+# must not happen. The console text and the forged result are markers that must not appear.
+# Port I/O and ICEBP from ring 3 stay inside the guest (#GP, #DB) and do not stop it.
+RING3_CALLS = 9
+RING3_TESTS = ("hypercall-from-ring3", "io-from-ring3-faults", "icebp-from-ring3")
+RING3_MARKERS = (("console-write", "moat-ring3-console-leak"),
+                 ("report", "ring3-forged-report"))
+
+
+def check_ring3_attacks(guest="attacker"):
+    def check(r):
+        ran = harness.line_matching(r, rf"^\[{guest}\] (not )?ok \d+ - attack: hypercall-from-ring3$")
+        res = []
+        for what, marker in RING3_MARKERS:
+            leaked = [ln for ln in r.lines if marker in ln]
+            ok = bool(ran) and not leaked
+            res.append([f"{r.name}: host: ring3-{what}-had-no-effect", "ok" if ok else "fail",
+                        "" if ok else leaked[0] if leaked else "the ring-3 test did not run"])
+        return res
+    return [check] + [
+        check_line(f"{guest}-{t}", rf"^\[{guest}\] ok \d+ - attack: {t}$") for t in RING3_TESTS
+    ] + [
+        check_line(f"{guest}-ring3-refusal-logged",
+                   rf"^vmm: warning: guest {guest}: hypercall 1 from CPL 3 at rip 0x[0-9a-f]+ "
+                   rf"refused \(-EPERM\)$"),
+        check_line(f"{guest}-ring3-refusals-counted",
+                   rf"^vmm: stats {guest}: hypercalls refused at CPL > 0: {RING3_CALLS}$")]
+
+
 # APIC/SMP corner cases: one CPU, many CPUs, a CPU without x2APIC (xAPIC MMIO mode), and
 # a hot-plugged CPU in socket 1 whose APIC ID (259) only x2APIC can address.
 SMP_RUNS = [
@@ -726,6 +756,7 @@ RUNS = [
                  check_line("beta-cpu-suite", r"^vmm: stats beta: shut down; .*results [1-9]\d* passed, 0 failed"),
                  check_line("attacker-stopped-by-ept",
                             r"^vmm: guest attacker stopped: nested page fault at GPA 0x"),
+                 *check_ring3_attacks(),
                  check_line("vtd-dmar-absent",
                             r"^ok \d+ - vtd: dmar-present # SKIP no ACPI DMAR table")]),
 ] + SMP_RUNS + USB_RUNS + [PCI_CONSOLE_RUN] + FIRMWARE_SHAPE_RUNS + [
@@ -746,7 +777,7 @@ for _run in RUNS:
     if _run["name"] in ("qemu-uefi-reference", "qemu-mb2-reference"):
         _run["checks"] = _run["checks"] + GUESTS_ON_OWN_CPUS + VF_PASSTHROUGH + \
             [check_report_domain_ids(("alpha", "beta", "attacker"))] + \
-            [check_tap_passed(f"igbvf: {t}") for t in VF_NATIVE_TESTS]
+            [check_tap_passed(f"igbvf: {t}") for t in VF_NATIVE_TESTS] + check_ring3_attacks()
 
 
 def execute(spec):

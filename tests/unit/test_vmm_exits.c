@@ -1,6 +1,7 @@
 /* The core's exit handling against a fake backend: CPUID filtering, denied and emulated
  * port I/O, the COM1 line relay, the virtual PCI space, MSR filtering, hypercall argument
- * and pointer checks, and stopping a guest on a nested page fault or an unhandled exit. */
+ * and pointer checks, hypercalls refused at CPL > 0, and stopping a guest on a nested page
+ * fault or an unhandled exit. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -66,7 +67,14 @@ int irq_forge_expect(struct guest *gst, u64 addr, u64 data)
 	return (int)mock();
 }
 
+static u64 now_us = 1000;
+u64 time_us(void)
+{
+	return now_us;
+}
+
 static u64 regs[VMM_REG_NR];
+static unsigned cpl;
 static int skipped, injected_vector = -1, injected_error;
 
 static u64 f_get(struct vcpu *v, enum vmm_reg r)
@@ -76,6 +84,10 @@ static u64 f_get(struct vcpu *v, enum vmm_reg r)
 static void f_set(struct vcpu *v, enum vmm_reg r, u64 val)
 {
 	regs[r] = val;
+}
+static unsigned f_cpl(struct vcpu *v)
+{
+	return cpl;
 }
 static void f_skip(struct vcpu *v, const struct vmm_exit *e)
 {
@@ -94,6 +106,7 @@ static const struct vmm_backend fake = {
 	.name = "fake",
 	.get_reg = f_get,
 	.set_reg = f_set,
+	.get_cpl = f_cpl,
 	.skip_instruction = f_skip,
 	.inject_exception = f_inject,
 	.dump = f_dump,
@@ -128,6 +141,7 @@ static int setup(void **state)
 {
 	memset(&g, 0, sizeof(g));
 	memset(regs, 0, sizeof(regs));
+	cpl = 0;
 	ram = calloc(1, RAM_SIZE);
 	g.id = 3;
 	g.ram_hpa = (u64)(uintptr_t)ram;
@@ -405,6 +419,57 @@ static void test_hypercall_report(void **state)
 	assert_int_equal(g.state, GUEST_DONE);
 }
 
+/* Hypercalls from the guest's user space (CPL 1-3): every number, known or not, gets
+ * -EPERM and does nothing; the refusals are counted and the log is rate-limited. */
+static void test_hypercall_cpl(void **state)
+{
+	static const u64 nrs[] = {HC_ECHO,     HC_CONSOLE_WRITE, HC_REPORT,	      HC_GET_INFO,
+				  HC_SHUTDOWN, HC_EXPECT_STOP,	 HC_EXPECT_DMA_FAULT, HC_GET_EXITS,
+				  0x7fff};
+	u8 before[0x100];
+	u64 refused = 0;
+	int warned = shim_warnings_logged;
+
+	memcpy(ram + 0x200, "from ring 3\n", 12);
+	memcpy(ram + 0x300, "attack: forged", 14);
+	memset(ram + 0x800, 0xa5, sizeof(before));
+	memcpy(before, ram + 0x800, sizeof(before));
+	for (cpl = 1; cpl <= 3; cpl++) {
+		for (unsigned i = 0; i < ARRAY_SIZE(nrs); i++) {
+			u64 a0 = nrs[i] == HC_CONSOLE_WRITE			   ? 0x200
+				 : nrs[i] == HC_REPORT				   ? HC_TEST_PASS
+				 : nrs[i] == HC_GET_INFO || nrs[i] == HC_GET_EXITS ? 0x800
+										   : RAM_SIZE;
+
+			assert_int_equal(call(nrs[i], a0, nrs[i] == HC_REPORT ? 0x300 : 12, 14),
+					 -EPERM);
+			refused++;
+		}
+	}
+	assert_int_equal(g.hc_refused_cpl, refused);
+	assert_int_equal(g.hypercalls, 0);
+	assert_int_equal(console_len, 0);
+	assert_int_equal(counted[TAP_PASS] + counted[TAP_FAIL] + counted[TAP_SKIP], 0);
+	assert_memory_equal(ram + 0x800, before, sizeof(before));
+	assert_int_equal(g.state, GUEST_RUNNING);
+	assert_false(g.expect_stop);
+	assert_int_equal(g.expect_dma_faults, 0);
+	assert_int_equal(g.exits[VMM_EXIT_HYPERCALL], refused);
+	/* Four lines in the window; the next window names how many were not logged. */
+	assert_int_equal(shim_warnings_logged - warned, 4);
+	now_us += 10000000;
+	cpl = 3;
+	assert_int_equal(call(HC_ECHO, 1, 0, 0), -EPERM);
+	assert_int_equal(shim_warnings_logged - warned, 6);
+	assert_non_null(strstr(shim_last_log, "hypercall 0 from CPL 3 at rip 0x4000 refused"));
+	/* The guest's kernel goes on as before. */
+	cpl = 0;
+	assert_int_equal(call(HC_ECHO, 1, 0, 0), 1 ^ HC_ECHO_MAGIC);
+	assert_int_equal(call(HC_CONSOLE_WRITE, 0x200, 12, 0), 12);
+	assert_string_equal(console, "[gst] from ring 3\n");
+	assert_int_equal(g.hc_refused_cpl, refused + 1);
+}
+
 static void test_stops(void **state)
 {
 	struct vmm_exit e = {.reason = VMM_EXIT_NPF, .rip = 0x5000};
@@ -479,6 +544,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hypercall_get_exits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_expect_dma_fault, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_report, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hypercall_cpl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expect_stop_stamp, setup, teardown),
 	};

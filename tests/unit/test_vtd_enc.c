@@ -12,7 +12,7 @@
 
 #include <moat/errno.h>
 #include <moat/pmm.h>
-#include "iommu/ratelimit.h"
+#include <moat/ratelimit.h>
 #include "iommu/vtd.h"
 #include "host_shim.h"
 

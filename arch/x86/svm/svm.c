@@ -215,6 +215,12 @@ static void svm_set_reg(struct vcpu *v, enum vmm_reg r, u64 val)
 	*p = val;
 }
 
+/* APM Vol. 2, 15.5.1: VMRUN and #VMEXIT keep the CPL in the save area's CPL field. */
+static unsigned svm_get_cpl(struct vcpu *v)
+{
+	return to_svm(v)->vmcb->save.cpl & 3;
+}
+
 static int svm_run(struct vcpu *v, struct vmm_exit *e)
 {
 	struct svm_vcpu *s = to_svm(v);
@@ -332,6 +338,7 @@ const struct vmm_backend svm_backend = {
 	.run = svm_run,
 	.get_reg = svm_get_reg,
 	.set_reg = svm_set_reg,
+	.get_cpl = svm_get_cpl,
 	.inject_exception = svm_inject_exception,
 	.inject_interrupt = svm_inject_interrupt,
 	.skip_instruction = svm_skip_instruction,

@@ -54,10 +54,11 @@ void svm_vmcb_init(struct vmcb *vmcb, u64 iopm_pa, u64 msrpm_pa, u32 asid, u64 n
 			SVM_INTERCEPT_HLT | SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_IOIO |
 			SVM_INTERCEPT_MSR | SVM_INTERCEPT_TASK_SWITCH | SVM_INTERCEPT_SHUTDOWN;
 	/* VMRUN must be intercepted (APM 15.5.1 consistency checks); the other SVM
-	 * instructions would let the guest reach host state. */
+	 * instructions would let the guest reach host state. ICEBP is left to the guest (its
+	 * #DB, as under VMX): it runs at any CPL, and an exit for it would stop the guest. */
 	c->intercept4 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
 			SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
-			SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_ICEBP | SVM_INTERCEPT_XSETBV;
+			SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_XSETBV;
 	c->iopm_pa = iopm_pa;
 	c->msrpm_pa = msrpm_pa;
 	c->asid = asid;

@@ -131,6 +131,20 @@ static u64 vmx_get_reg(struct vcpu *v, enum vmm_reg r)
 	return val;
 }
 
+/* SDM Vol. 3C 25.4.1 (24.4.1 in older editions), Guest Register State: the DPL of SS is
+ * the CPL, saved on every exit, also while SS is unusable. */
+static unsigned vmx_get_cpl(struct vcpu *v)
+{
+	struct vmx_vcpu *vv = to_vmx(v);
+	u64 ar;
+
+	if (vmx_vcpu_load(vv))
+		return 3;
+	ar = vmcs_read(VMCS_GUEST_SS_AR);
+	vmx_vcpu_put(v);
+	return (unsigned)FIELD_GET(SEG_AR_DPL, ar);
+}
+
 /* CR0/CR4 as the guest sees them go to the read shadows; the real registers get the bits
  * VMX operation fixes to 1 (bits the guest may not set are left for the entry checks). */
 static bool set_cr(enum vmcs_field real, enum vmcs_field shadow, u64 val, u64 force1)
@@ -305,6 +319,7 @@ const struct vmm_backend vmx_backend = {
 	.run = vmx_run,
 	.get_reg = vmx_get_reg,
 	.set_reg = vmx_set_reg,
+	.get_cpl = vmx_get_cpl,
 	.inject_exception = vmx_inject_exception,
 	.inject_interrupt = vmx_inject_interrupt,
 	.skip_instruction = vmx_skip_instruction,

@@ -1,7 +1,8 @@
-/* Log rate limiting for fault storms: at most `burst` reports per window; what is dropped
- * is counted and announced when the next window opens. Host-testable. */
-#ifndef IOMMU_RATELIMIT_H
-#define IOMMU_RATELIMIT_H
+/* Log rate limiting for event storms (IOMMU faults, refused guest requests): at most
+ * `burst` reports per window; what is dropped is counted and announced when the next window
+ * opens. Host-testable. */
+#ifndef MOAT_RATELIMIT_H
+#define MOAT_RATELIMIT_H
 
 #include <moat/types.h>
 

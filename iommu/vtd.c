@@ -53,21 +53,14 @@ int vtd_gcmd_oneshot(struct vtd_unit *u, u32 cmd)
 	return 0;
 }
 
-/* ---- taking over from firmware ---- */
+/* ---- handing a unit back, and taking one over ---- */
 
-int vtd_unit_quiesce(struct vtd_unit *u)
+/* Interrupt remapping, compatibility format and the queue off; translation untouched. */
+static int unit_stop_remap_and_queue(struct vtd_unit *u, u32 gsts)
 {
-	u32 gsts = vtd_read32(u, VTD_GSTS);
 	int err = 0;
 
-	u->gcmd = gsts & VTD_GCMD_PERSISTENT;
-	if (gsts & VTD_GCMD_TE) {
-		pr_info("unit %u: DMA translation found enabled (firmware or an earlier owner): "
-			"turning it off\n",
-			u->idx);
-		err = vtd_gcmd_update(u, 0, VTD_GCMD_TE);
-	}
-	if (!err && gsts & VTD_GCMD_IRE) {
+	if (gsts & VTD_GCMD_IRE) {
 		pr_info("unit %u: interrupt remapping found enabled: turning it off\n", u->idx);
 		err = vtd_gcmd_update(u, 0, VTD_GCMD_IRE);
 	}
@@ -78,14 +71,37 @@ int vtd_unit_quiesce(struct vtd_unit *u)
 		pr_info("unit %u: queued invalidation found enabled: turning it off\n", u->idx);
 		err = vtd_qi_disable(u);
 	}
-	if (!err && vtd_read32(u, VTD_PMEN) & VTD_PMEN_PRS) {
-		pr_info("unit %u: protected memory regions found enabled: turning them off\n",
-			u->idx);
-		vtd_write32(u, VTD_PMEN, 0);
-		if (!WAIT_US(!(vtd_read32(u, VTD_PMEN) & VTD_PMEN_PRS), VTD_WAIT_US))
-			err = pr_err(-ETIMEDOUT, "unit %u: PMEN %#x stays set\n", u->idx,
-				     vtd_read32(u, VTD_PMEN));
+	return err;
+}
+
+/* Protected memory regions off: only once translation through moat's tables is live, or
+ * (quiesce) when the unit is handed back. */
+static int unit_pmr_off(struct vtd_unit *u)
+{
+	if (!(vtd_read32(u, VTD_PMEN) & VTD_PMEN_PRS))
+		return 0;
+	pr_info("unit %u: protected memory regions found enabled: turning them off\n", u->idx);
+	vtd_write32(u, VTD_PMEN, 0);
+	if (!WAIT_US(!(vtd_read32(u, VTD_PMEN) & VTD_PMEN_PRS), VTD_WAIT_US))
+		return pr_err(-ETIMEDOUT, "unit %u: PMEN %#x stays set\n", u->idx,
+			      vtd_read32(u, VTD_PMEN));
+	return 0;
+}
+
+int vtd_unit_quiesce(struct vtd_unit *u)
+{
+	u32 gsts = vtd_read32(u, VTD_GSTS);
+	int err = 0;
+
+	u->gcmd = gsts & VTD_GCMD_PERSISTENT;
+	if (gsts & VTD_GCMD_TE) {
+		pr_info("unit %u: turning DMA translation off\n", u->idx);
+		err = vtd_gcmd_update(u, 0, VTD_GCMD_TE);
 	}
+	if (!err)
+		err = unit_stop_remap_and_queue(u, gsts);
+	if (!err)
+		err = unit_pmr_off(u);
 	return err;
 }
 
@@ -99,6 +115,82 @@ static int unit_set_root(struct vtd_unit *u)
 	}
 	vtd_write64(u, VTD_RTADDR, FIELD_PREP(VTD_RTADDR_TTM, 0) | (u->root & VTD_RTADDR_RTA));
 	return vtd_gcmd_oneshot(u, VTD_GCMD_SRTP);
+}
+
+/* The queue someone else left on: its pending descriptors complete (IQH reaches IQT)
+ * before it stops; moat never writes to it. */
+static int takeover_queue_stop(struct vtd_unit *u)
+{
+	if (!WAIT_US(vtd_read64(u, VTD_IQH) == vtd_read64(u, VTD_IQT), VTD_WAIT_US))
+		return pr_err(-ETIMEDOUT,
+			      "unit %u: the invalidation queue found enabled does not drain (IQH "
+			      "%#llx, IQT %#llx, FSTS %#x): it stays on, the unit stays translating "
+			      "through moat's root table with its caches not invalidated, and is "
+			      "not used\n",
+			      u->idx, (unsigned long long)vtd_read64(u, VTD_IQH),
+			      (unsigned long long)vtd_read64(u, VTD_IQT), vtd_read32(u, VTD_FSTS));
+	return vtd_gcmd_update(u, 0, VTD_GCMD_QIE);
+}
+
+/* Interrupt remapping found on: moat's table goes in while remapping stays on (10.4.4
+ * SIRTP, then a global interrupt entry cache invalidation); where moat does not remap
+ * interrupts it is turned off after translation is moat's. */
+static int takeover_remap(struct vtd_unit *u, u32 gsts)
+{
+	if (vtd_common_caps.ir)
+		return vtd_ir_enable(u);
+	if (!(gsts & VTD_GCMD_IRE))
+		return 0;
+	pr_info("unit %u: interrupt remapping found enabled, not used by moat: turning it off\n",
+		u->idx);
+	return vtd_gcmd_update(u, 0, VTD_GCMD_IRE);
+}
+
+/* A unit found translating (pre-boot DMA protection, an earlier kernel, or moat's own
+ * tables being replaced) changes tables without turning translation off, so no device
+ * behind it reaches memory untranslated at any moment (10.4.4/10.4.5: the root table
+ * pointer may be set while TES=1; the context cache and IOTLB are then invalidated
+ * globally). Until moat's queue is on the invalidations go through the registers. */
+int vtd_unit_takeover(struct vtd_unit *u)
+{
+	u32 gsts = vtd_read32(u, VTD_GSTS);
+	int err = 0;
+
+	u->gcmd = gsts & VTD_GCMD_PERSISTENT;
+	u->qi_on = false;
+	u->ir_on = false;
+	pr_info("unit %u: translation found enabled (GSTS %#x): switching to moat's tables without "
+		"turning it off\n",
+		u->idx, gsts);
+	/* Compatibility-format interrupts bypass remapping: blocked first, in a write of its own. */
+	if (gsts & VTD_GCMD_CFI)
+		err = vtd_gcmd_update(u, 0, VTD_GCMD_CFI);
+	if (!err)
+		err = unit_set_root(u);
+	if (!err && gsts & VTD_GCMD_QIE)
+		err = takeover_queue_stop(u);
+	if (!err)
+		err = vtd_inv_context_global(u);
+	if (!err)
+		err = vtd_inv_iotlb_global(u);
+	if (!err && !(vtd_read32(u, VTD_GSTS) & VTD_GCMD_TE))
+		err = pr_err(-EIO, "unit %u: translation went off during the switch (GSTS %#x)\n",
+			     u->idx, vtd_read32(u, VTD_GSTS));
+	if (!err && vtd_common_caps.qi)
+		err = vtd_qi_enable(u);
+	if (!err)
+		err = vtd_fault_init(u);
+	if (!err)
+		err = takeover_remap(u, gsts);
+	if (!err)
+		err = unit_pmr_off(u);
+	if (err)
+		return pr_err(err, "unit %u: not taken over\n", u->idx);
+	pr_info("unit %u: taken over: translation stayed on, root table %#llx, queued invalidation "
+		"%s, interrupt remapping %s, GSTS %#x\n",
+		u->idx, (unsigned long long)u->root, u->qi_on ? "on" : "off",
+		u->ir_on ? "on" : "off", vtd_read32(u, VTD_GSTS));
+	return 0;
 }
 
 static void unit_report(const struct vtd_unit *u)
@@ -123,6 +215,7 @@ static void unit_report(const struct vtd_unit *u)
 static int unit_probe(struct vtd_unit *u, unsigned idx, const struct dmar_drhd *d)
 {
 	u64 cap, ecap;
+	u32 gsts;
 	int err;
 
 	u->idx = idx;
@@ -145,20 +238,28 @@ static int unit_probe(struct vtd_unit *u, unsigned idx, const struct dmar_drhd *
 	}
 	vtd_caps_decode(cap, ecap, &u->caps);
 	unit_report(u);
-	err = vtd_unit_quiesce(u);
-	if (err)
-		return err;
+	gsts = vtd_read32(u, VTD_GSTS);
+	u->gcmd = gsts & VTD_GCMD_PERSISTENT;
+	/* A translating unit keeps translating: vtd_unit_enable switches its tables. */
+	if (!(gsts & VTD_GCMD_TE)) {
+		err = unit_stop_remap_and_queue(u, gsts);
+		if (err)
+			return err;
+	}
 	u->present = true;
 	return 0;
 }
 
 /* Root table, invalidation, faults, interrupt remapping, then translation on: every
  * device without a context entry is blocked from then on. Tables a unit already has are
- * kept, so a quiesced unit comes back with its domains. */
+ * kept, so a quiesced unit comes back with its domains. A unit found translating is
+ * taken over without turning translation off. */
 int vtd_unit_enable(struct vtd_unit *u)
 {
 	int err;
 
+	if (vtd_read32(u, VTD_GSTS) & VTD_GCMD_TE)
+		return vtd_unit_takeover(u);
 	err = unit_set_root(u);
 	if (!err && vtd_common_caps.qi)
 		err = vtd_qi_enable(u);
@@ -172,6 +273,8 @@ int vtd_unit_enable(struct vtd_unit *u)
 		err = vtd_ir_enable(u);
 	if (!err)
 		err = vtd_gcmd_update(u, VTD_GCMD_TE, 0);
+	if (!err)
+		err = unit_pmr_off(u);
 	if (err)
 		return pr_err(err, "unit %u: not enabled\n", u->idx);
 	pr_info("unit %u: enabled: translation on, queued invalidation %s, interrupt remapping %s, "

@@ -76,10 +76,13 @@ static inline void vtd_write64(const struct vtd_unit *u, u32 reg, u64 v)
 }
 
 /* vtd.c */
-/* Everything off (translation, remapping, queue, PMR), as a new owner must start. */
+/* Everything off (translation, remapping, queue, PMR): moat hands the unit back. */
 int vtd_unit_quiesce(struct vtd_unit *u);
-/* Tables (kept if present), queue, faults, remapping, translation on. */
+/* Tables (kept if present), queue, faults, remapping, translation on; a unit found
+ * translating goes through vtd_unit_takeover instead. */
 int vtd_unit_enable(struct vtd_unit *u);
+/* A translating unit switched to u->root (and u->irt) with translation kept on. */
+int vtd_unit_takeover(struct vtd_unit *u);
 int vtd_gcmd_update(struct vtd_unit *u, u32 set, u32 clear);
 int vtd_gcmd_oneshot(struct vtd_unit *u, u32 cmd);
 struct vtd_domain *vtd_domain_by_did(u16 did);

@@ -10,6 +10,7 @@ int log_level = LOG_DEBUG;
 int shim_errors_logged;
 int shim_warnings_logged;
 char shim_last_log[512];
+char shim_first_error[512];
 
 void log_printf(int level, const char *tag, const char *fmt, ...)
 {
@@ -37,6 +38,8 @@ int log_error(int err, const char *tag, const char *file, int line, const char *
 	va_start(ap, fmt);
 	vsnprintf(shim_last_log + n, sizeof(shim_last_log) - (size_t)n, fmt, ap);
 	va_end(ap);
+	if (shim_errors_logged == 1)
+		snprintf(shim_first_error, sizeof(shim_first_error), "%s", shim_last_log);
 	if (getenv("UNIT_VERBOSE"))
 		fputs(shim_last_log, stderr);
 	return err;

@@ -7,5 +7,7 @@
 extern int shim_errors_logged;
 extern int shim_warnings_logged;
 extern char shim_last_log[512];
+/* The first error logged since shim_errors_logged was last set to 0. */
+extern char shim_first_error[512];
 
 #endif

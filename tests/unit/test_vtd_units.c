@@ -579,10 +579,17 @@ static void test_no_common_depth(void **state)
 
 /* ---- taking over a unit firmware left on (pre-boot DMA protection) ---- */
 
+/* Firmware left unit 1 translating with its own tables, queue, interrupt remapping (with
+ * compatibility format allowed) and PMRs. Translation never goes off: the root table
+ * pointer moves to moat's table while TES=1, the context cache and IOTLB are invalidated
+ * globally through the registers (firmware's queue is not moat's to use) after the
+ * firmware's queue drained and stopped, then moat's queue starts, moat's interrupt table
+ * goes in while remapping stays on, and only then do the PMRs go off. */
 static void test_takeover_firmware_enabled(void **state)
 {
 	struct unit_shape fw = all_unit;
-	int last_off = -1;
+	const struct vm_unit *m = &vm.unit[1];
+	int srtp, qie_off, reg_cc, reg_iotlb, qie_on, sirtp, iec, pmen_off;
 
 	(void)state;
 	fw.gsts = (u32)(B(31) | B(30) | B(26) | B(25) | B(24) | B(23));
@@ -590,23 +597,114 @@ static void test_takeover_firmware_enabled(void **state)
 	add_unit(&gfx_unit, gfx_cap(0), vm_ecap(ECAP_QI | ECAP_IR | ECAP_EIM));
 	add_unit(&fw, all_cap(0), vm_ecap(ECAP_QI | ECAP_IR));
 	assert_int_equal(vtd_bringup(), 0);
-	no_violations(); /* one field per GCMD write, queue drained before it stops */
+	no_violations(); /* one field per GCMD write, queue drained, switch invalidated */
+	assert_non_null(ops);
+	assert_true(vtd_units[1].present);
 
-	static const enum vm_event_kind offs[] = {VM_EV_TE_OFF, VM_EV_IRE_OFF, VM_EV_QIE_OFF,
-						  VM_EV_PMEN_OFF};
-	for (unsigned i = 0; i < ARRAY_SIZE(offs); i++) {
-		int at = vm_find(1, offs[i], -1, 0);
+	/* translation and interrupt remapping never went off, and were never turned on anew */
+	assert_int_equal(vm_count(1, VM_EV_TE_OFF, -1), 0);
+	assert_int_equal(vm_count(1, VM_EV_TE_ON, -1), 0);
+	assert_int_equal(vm_count(1, VM_EV_IRE_OFF, -1), 0);
+	assert_int_equal(vm_count(1, VM_EV_CFI_ON, -1), 0);
+	assert_int_equal(vm_find(1, VM_EV_CFI_OFF, -1, 0), 0); /* compatibility format first */
 
-		assert_true(at >= 0);
-		last_off = at > last_off ? at : last_off;
-	}
-	/* everything firmware had on is off before the new root table goes in */
-	assert_true(vm_find(1, VM_EV_SRTP, -1, 0) > last_off);
-	/* and both units are quiesced before either is enabled */
-	assert_true(vm.unit[1].ev[last_off].seq < vm.unit[0].ev[vm_find(0, VM_EV_SRTP, -1, 0)].seq);
-	assert_int_equal(vm.unit[1].gsts & (B(31) | B(26) | B(25) | B(23)), B(31) | B(26) | B(25));
-	assert_int_equal(vm.unit[1].pmen, 0);
+	/* the root table pointer switched with translation on ... */
+	srtp = vm_find(1, VM_EV_SRTP, -1, 0);
+	assert_true(srtp >= 0);
+	assert_int_equal(m->ev[srtp].b, 1);
+	assert_int_equal(m->ev[srtp].a & ~0xfffull, vtd_units[1].root);
+	assert_int_equal(vm_count(1, VM_EV_SRTP, -1), 1);
+	/* ... then firmware's queue stopped (drained: the model checks), and global context
+	 * and IOTLB invalidations through the registers, before moat's queue starts */
+	qie_off = vm_find(1, VM_EV_QIE_OFF, -1, 0);
+	reg_cc = vm_find(1, VM_EV_REG_CC, -1, 0);
+	reg_iotlb = vm_find(1, VM_EV_REG_IOTLB, -1, 0);
+	qie_on = vm_find(1, VM_EV_QIE_ON, -1, 0);
+	assert_true(qie_off > srtp && reg_cc > qie_off && reg_iotlb > reg_cc && qie_on > reg_iotlb);
+	assert_int_equal((m->ev[reg_cc].a >> 61) & 3, 1);    /* CCMD.CIRG global */
+	assert_int_equal((m->ev[reg_iotlb].a >> 60) & 3, 1); /* IOTLB.IIRG global */
+	assert_int_equal(m->ev[qie_on].a & ~0xfffull, vtd_units[1].iq);
+	/* moat's interrupt table while remapping stays on, then the entry cache */
+	sirtp = vm_find(1, VM_EV_SIRTP, -1, 0);
+	iec = vm_find(1, VM_EV_DESC, D_IEC, 0);
+	assert_true(sirtp > qie_on && iec > sirtp);
+	assert_int_equal(m->ev[sirtp].b, 1);
+	assert_int_equal(m->ev[iec].a & B(4), 0); /* global */
+	assert_false(m->sirtp_iec_pending);
+	/* PMRs off last, with translation on through moat's tables */
+	pmen_off = vm_find(1, VM_EV_PMEN_OFF, -1, 0);
+	assert_true(pmen_off > iec && pmen_off > reg_iotlb);
+	assert_int_equal(m->ev[pmen_off].a, 1);
+
+	assert_int_equal(m->gsts & (B(31) | B(26) | B(25) | B(23)), B(31) | B(26) | B(25));
+	assert_int_equal(m->pmen, 0);
+	assert_int_equal(m->rtaddr_latched, vtd_units[1].root);
+	assert_int_equal(m->irta_latched & ~0xfffull, vtd_units[1].irt);
+	assert_false(m->srtp_cc_pending || m->srtp_iotlb_pending);
+	/* the unit firmware left off came up the usual way */
+	assert_int_equal(vm_count(0, VM_EV_TE_ON, -1), 1);
+	assert_true(ops->irq_remapping());
+}
+
+/* Firmware's queue holds work that never completes: moat waits a bounded time, says so,
+ * and does not use the unit; translation stays on (through moat's empty root table, so
+ * nothing behind it is let through), and the queue is not stopped under the hardware. */
+static void test_takeover_queue_never_drains(void **state)
+{
+	struct unit_shape fw = all_unit;
+	struct vm_unit_cfg c;
+	struct iommu_domain *d;
+	u64 t0;
+
+	(void)state;
+	fw.gsts = (u32)(B(31) | B(30) | B(26));
+	add_unit(&gfx_unit, gfx_cap(0), vm_ecap(ECAP_QI | ECAP_IR | ECAP_EIM));
+	c = (struct vm_unit_cfg){.base = fw.base,
+				 .cap = all_cap(0),
+				 .ecap = vm_ecap(ECAP_QI | ECAP_IR),
+				 .gsts = fw.gsts,
+				 .fw_queue_stuck = true};
+	assert_true(vm_unit_add(&c) >= 0);
+	t0 = now_us;
+	shim_errors_logged = 0;
+	assert_int_equal(vtd_bringup(), 0); /* the other unit works */
+	assert_true(now_us - t0 >= VTD_WAIT_US);
+	assert_true(now_us - t0 < 4 * VTD_WAIT_US);
+	assert_true(shim_errors_logged >= 1);
+	assert_non_null(strstr(shim_first_error, "unit 1: the invalidation queue found enabled does "
+						  "not drain (IQH 0, IQT 0x10"));
+	assert_false(vtd_units[1].present);
+	assert_true(vtd_units[0].present);
+	assert_int_equal(vm_count(1, VM_EV_TE_OFF, -1), 0);
+	assert_int_equal(vm_count(1, VM_EV_QIE_OFF, -1), 0);
+	assert_true(vm.unit[1].gsts & B(31));
+	assert_true(vm.unit[1].gsts & B(26));
 	assert_int_equal(vm.unit[1].rtaddr_latched, vtd_units[1].root);
+	/* a device behind it is not given a domain there */
+	d = ops->domain_create("nic");
+	assert_int_equal(ops->attach(d, 0, NIC, NIC), -ENODEV);
+	ops->domain_destroy(d);
+	no_violations();
+}
+
+/* PMRs firmware left on without translation stay on until translation through moat's
+ * tables is on: turning them off first would open the protected range. */
+static void test_pmr_off_after_translation(void **state)
+{
+	struct unit_shape fw = all_unit;
+	int te, pmen_off;
+
+	(void)state;
+	fw.pmen = true;
+	add_unit(&gfx_unit, gfx_cap(0), vm_ecap(ECAP_QI | ECAP_IR | ECAP_EIM));
+	add_unit(&fw, all_cap(0), vm_ecap(ECAP_QI | ECAP_IR));
+	assert_int_equal(vtd_bringup(), 0);
+	te = vm_find(1, VM_EV_TE_ON, -1, 0);
+	pmen_off = vm_find(1, VM_EV_PMEN_OFF, -1, 0);
+	assert_true(te >= 0 && pmen_off > te);
+	assert_int_equal(vm.unit[1].ev[pmen_off].a, 1);
+	assert_int_equal(vm.unit[1].pmen, 0);
+	no_violations();
 }
 
 /* ---- interrupt remapping: the entry lives in the device's unit's table ---- */
@@ -820,6 +918,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_all_units_dead, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_common_depth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_takeover_firmware_enabled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_takeover_queue_never_drains, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pmr_off_after_translation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_irte_in_device_unit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_segment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_invalidation, setup, teardown),

@@ -85,6 +85,8 @@ int vm_unit_add(const struct vm_unit_cfg *cfg)
 	u->cfg = *cfg;
 	u->gsts = cfg->gsts;
 	u->pmen = cfg->pmen ? PMEN_EPM | PMEN_PRS : 0;
+	if (cfg->fw_queue_stuck)
+		u->iqt = 0x10; /* one descriptor the hardware never gets through */
 	return (int)vm.nr_units++;
 }
 
@@ -166,12 +168,14 @@ static void gcmd_write(struct vm_unit *u, u32 v)
 		/* allowed with translation on (the caches must be invalidated after it) */
 		event(u, VM_EV_SRTP, u->rtaddr, !!(u->gsts & G_TE));
 		u->rtaddr_latched = u->rtaddr;
+		u->srtp_cc_pending = u->srtp_iotlb_pending = true;
 		u->gsts |= G_SRTP;
 	}
 	if (v & G_SIRTP) {
 		u->irta_latched = u->irta;
 		u->gsts |= G_SIRTP;
-		event(u, VM_EV_SIRTP, u->irta, 0);
+		u->sirtp_iec_pending = !!(u->gsts & G_IRE);
+		event(u, VM_EV_SIRTP, u->irta, !!(u->gsts & G_IRE));
 	}
 	if (v & G_WBF) {
 		if (!(u->cfg.cap & B(4)))
@@ -181,6 +185,9 @@ static void gcmd_write(struct vm_unit *u, u32 v)
 	if (on & G_TE) {
 		if (!(u->gsts & G_SRTP))
 			violation(u, "translation enabled without a root table pointer", v);
+		if (u->srtp_cc_pending || u->srtp_iotlb_pending)
+			violation(u, "translation enabled before the root table switch was invalidated",
+				  v);
 		event(u, VM_EV_TE_ON, u->rtaddr_latched, 0);
 	}
 	if (off & G_TE)
@@ -232,6 +239,12 @@ static void queue_run(struct vm_unit *u)
 			violation(u, "unknown descriptor type", lo);
 			return;
 		}
+		if (type == 1 && ((lo >> 4) & 3) == 1)
+			u->srtp_cc_pending = false; /* global context invalidation */
+		if (type == 2 && ((lo >> 4) & 3) == 1)
+			u->srtp_iotlb_pending = false; /* global IOTLB invalidation */
+		if (type == 4 && !(lo & B(4)))
+			u->sirtp_iec_pending = false; /* global interrupt entry cache */
 		if (u->cfg.fail_queue && type != 5) {
 			u->fsts |= FSTS_IQE;
 			u->iqh = u->iqt; /* the model drops the rest of the batch */
@@ -309,6 +322,8 @@ static void reg_write(struct vm_unit *u, u32 off, u64 v)
 	if (off == VM_IOTLB_OFF + 8) {
 		if (v & IOTLB_IVT) {
 			event(u, VM_EV_REG_IOTLB, v, u->iva);
+			if (((v >> 60) & 3) == 1)
+				u->srtp_iotlb_pending = false;
 			/* done at once: IVT clear, IAIG = IIRG */
 			v = (v & ~IOTLB_IVT & ~(3ull << 57)) | ((v >> 60) & 3) << 57;
 		}
@@ -323,6 +338,8 @@ static void reg_write(struct vm_unit *u, u32 off, u64 v)
 			if (u->gsts & G_QIE)
 				violation(u, "register invalidation while the queue is on", v);
 			event(u, VM_EV_REG_CC, v, 0);
+			if (((v >> 61) & 3) == 1)
+				u->srtp_cc_pending = false;
 			v = (v & ~CCMD_ICC & ~(3ull << 59)) | ((v >> 61) & 3) << 59;
 		}
 		u->ccmd = v;
@@ -333,8 +350,12 @@ static void reg_write(struct vm_unit *u, u32 off, u64 v)
 	case R_FEADDR: u->feaddr = (u32)v; return;
 	case R_FEUADDR: u->feuaddr = (u32)v; return;
 	case R_PMEN:
-		if ((u->pmen & PMEN_EPM) && !(v & PMEN_EPM))
-			event(u, VM_EV_PMEN_OFF, 0, 0);
+		if ((u->pmen & PMEN_EPM) && !(v & PMEN_EPM)) {
+			if (u->srtp_cc_pending || u->srtp_iotlb_pending)
+				violation(u, "PMRs off before the root table switch was invalidated",
+					  v);
+			event(u, VM_EV_PMEN_OFF, !!(u->gsts & G_TE), 0);
+		}
 		u->pmen = (v & PMEN_EPM) ? PMEN_EPM | PMEN_PRS : 0;
 		return;
 	case R_IQT:

@@ -30,9 +30,9 @@ enum vm_event_kind {
 	VM_EV_CFI_ON,
 	VM_EV_CFI_OFF,
 	VM_EV_SRTP,  /* root table pointer latched (a = RTADDR, b = 1 if translation was on) */
-	VM_EV_SIRTP, /* interrupt remapping table pointer latched (a = IRTA) */
+	VM_EV_SIRTP, /* interrupt remapping table pointer latched (a = IRTA, b = 1 if IRE on) */
 	VM_EV_WBF,
-	VM_EV_PMEN_OFF,
+	VM_EV_PMEN_OFF,	 /* protected memory regions off (a = 1 if translation was on) */
 	VM_EV_DESC,	 /* a queued descriptor (lo, hi) processed */
 	VM_EV_REG_CC,	 /* register-based context invalidation (a = CCMD) */
 	VM_EV_REG_IOTLB, /* register-based IOTLB invalidation (a = IOTLB reg, b = IVA) */
@@ -50,6 +50,7 @@ struct vm_unit_cfg {
 	u32 gsts;	 /* at reset: what firmware left enabled */
 	bool pmen;	 /* protected memory regions enabled at reset */
 	bool fail_queue; /* every queued descriptor but the wait reports IQE */
+	bool fw_queue_stuck; /* firmware's queue (QIE at reset) holds work that never completes */
 };
 
 struct vm_unit {
@@ -62,6 +63,10 @@ struct vm_unit {
 	u64 frcd[VM_NR_FRCD][2];
 	struct vm_event ev[VM_MAX_EVENTS];
 	unsigned nr_ev;
+	/* 10.4.4/10.4.5: after SRTP the context cache and IOTLB must be invalidated globally
+	 * before the new table is relied on (translation turned on, PMRs turned off); after
+	 * SIRTP with remapping on, the interrupt entry cache. */
+	bool srtp_cc_pending, srtp_iotlb_pending, sirtp_iec_pending;
 	unsigned violations; /* spec rules broken (see vm_last_violation) */
 	unsigned accesses;
 };

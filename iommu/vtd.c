@@ -734,6 +734,9 @@ int vtd_init(const struct boot_info *bi)
 	if (!dmar_parsed)
 		return -ENODEV;
 	vtd_nr_units = vtd_dmar.nr_drhd;
+	if (cmdline_has("vtd_test_fw_enabled"))
+		for (unsigned i = 0; i < vtd_nr_units; i++)
+			vtd_test_leave_enabled(i, &vtd_dmar.drhd[i]);
 	for (unsigned i = 0; i < vtd_nr_units; i++) {
 		if (unit_probe(&vtd_units[i], i, &vtd_dmar.drhd[i]) == 0)
 			caps[n++] = vtd_units[i].caps;

@@ -536,8 +536,66 @@ SELFTEST_ORDER(vtd_register_inval, "vtd", "register-invalidation-blocks", 73)
 	CHECK(ctx, !vtd_qi_enable(u), "queue not re-enabled");
 }
 
-/* A unit found with everything on (as firmware or an earlier kernel may leave it) is
- * turned off cleanly and brought back; the domains survive and isolation holds. */
+/* A copy of a table page at *pa becomes the table; the old page is returned (0 if none). */
+static u64 table_fresh_copy(u64 *pa)
+{
+	u64 old = *pa, n = page_alloc();
+
+	if (!n)
+		return 0;
+	memcpy((void *)(uintptr_t)n, (const void *)(uintptr_t)old, PAGE_SIZE);
+	vtd_flush_cache((const void *)(uintptr_t)n, PAGE_SIZE);
+	*pa = n;
+	return old;
+}
+
+/* The unit, translating with moat's domains, is taken over as from firmware onto a fresh
+ * root table and interrupt table (copies, so the domains stay): translation and interrupt
+ * remapping stay on, the hardware uses the new tables, and DMAs in flight across the switch
+ * (edu performs a DMA on a 100 ms timer, long after the switch's microseconds) go where
+ * the tables say: the mapped one lands, the unmapped one is blocked and reported. */
+static void takeover_live(struct st_ctx *ctx, struct vtd_unit *u, u64 dst, u64 faults, u64 irqs)
+{
+	const u32 on = VTD_GCMD_TE | VTD_GCMD_QIE | VTD_GCMD_IRE;
+	struct edu *a = &st.edu[0], *b = st.nr_edu > 1 ? &st.edu[1] : NULL;
+	u64 old_root = table_fresh_copy(&u->root), old_irt = table_fresh_copy(&u->irt);
+	u64 blocked = IOVA_BASE + 5 * PAGE_SIZE;
+	int err;
+
+	CHECK(ctx, old_root && old_irt, "no pages for fresh tables");
+	if (!old_root || !old_irt)
+		return;
+	fill(st.page[1], 0x00);
+	fill(st.page[2], 0x00);
+	CHECK(ctx, !iommu_map(a->dom, dst, st.page[1], PAGE_SIZE, IOMMU_WRITE), "map");
+	edu_dma_start(a, dst, true, PAGE_SIZE);
+	if (b)
+		edu_dma_start(b, blocked, true, PAGE_SIZE);
+	err = vtd_unit_takeover(u);
+	CHECK(ctx, !err, "takeover");
+	CHECK(ctx, (vtd_read32(u, VTD_GSTS) & (on | VTD_GCMD_CFI)) == on, "GSTS %#x after takeover",
+	      vtd_read32(u, VTD_GSTS));
+	CHECK(ctx, (vtd_read64(u, VTD_RTADDR) & VTD_RTADDR_RTA) == u->root,
+	      "RTADDR %#llx, moat's fresh root %#llx", (unsigned long long)vtd_read64(u, VTD_RTADDR),
+	      (unsigned long long)u->root);
+	CHECK(ctx, (vtd_read64(u, VTD_IRTA) & VTD_IRTA_IRTA) == u->irt,
+	      "IRTA %#llx, moat's fresh table %#llx", (unsigned long long)vtd_read64(u, VTD_IRTA),
+	      (unsigned long long)u->irt);
+	CHECK(ctx, WAIT_IRQ_ON(!edu_dma_busy(a) && (!b || !edu_dma_busy(b)), EDU_DMA_US),
+	      "DMAs in flight across the switch did not finish");
+	WAIT_IRQ_ON(false, 2000);
+	CHECK(ctx, !page_is(st.page[1], 0x00), "mapped DMA across the switch did not land");
+	if (b)
+		check_dma_fault(ctx, b, faults, irqs, 0x5, blocked);
+	if (!err) {
+		page_free(old_root);
+		page_free(old_irt);
+	}
+	CHECK(ctx, !iommu_unmap(a->dom, dst, PAGE_SIZE), "unmap");
+}
+
+/* moat hands a unit back (quiesce: everything off) and brings it back with its domains;
+ * then takes it over while it translates, as from firmware. Isolation holds after both. */
 SELFTEST_ORDER(vtd_takeover, "vtd", "takeover-from-enabled", 74)
 {
 	struct edu *a = &st.edu[0];
@@ -560,11 +618,11 @@ SELFTEST_ORDER(vtd_takeover, "vtd", "takeover-from-enabled", 74)
 	CHECK(ctx, (vtd_read32(u, VTD_GSTS) & on) == on, "GSTS %#x after enable",
 	      vtd_read32(u, VTD_GSTS));
 	CHECK(ctx, !(vtd_read32(u, VTD_GSTS) & VTD_GCMD_CFI), "compatibility format allowed");
-	fill(st.page[1], 0x00);
-	CHECK(ctx, !iommu_map(a->dom, dst, st.page[1], PAGE_SIZE, IOMMU_WRITE), "map");
-	CHECK(ctx, !edu_dma(a, dst, true, PAGE_SIZE), "device -> RAM");
-	CHECK(ctx, !page_is(st.page[1], 0x00), "DMA through the restored tables did not arrive");
-	CHECK(ctx, !iommu_unmap(a->dom, dst, PAGE_SIZE), "unmap");
+	vtd_fault_last_clear();
+	faults = iommu_domain_faults(st.nr_edu > 1 ? st.edu[1].dom : a->dom);
+	irqs = vtd_fault_interrupts();
+	takeover_live(ctx, u, dst, faults, irqs);
+	/* after the takeover: an unmapped DMA is blocked and reported */
 	vtd_fault_last_clear();
 	faults = iommu_domain_faults(a->dom);
 	irqs = vtd_fault_interrupts();

@@ -33,6 +33,22 @@ def check_line(tag, pattern):
     return check
 
 
+def check_lines_in_order(tag, patterns):
+    """Each pattern matches a serial line, each after the previous one's first match."""
+    def check(r):
+        at, missing = -1, None
+        for p in patterns:
+            rx = re.compile(p)
+            nxt = next((i for i, ln in enumerate(r.lines) if i > at and rx.search(ln)), None)
+            if nxt is None:
+                missing = p
+                break
+            at = nxt
+        return [[f"{r.name}: host: {tag}", "fail" if missing else "ok",
+                 f"no line matching {missing!r} after the previous ones" if missing else ""]]
+    return check
+
+
 # The reference machine's default configuration: each guest on its own CPU (CPU 0 keeps
 # the hypervisor's work).
 GUESTS_ON_OWN_CPUS = [
@@ -504,6 +520,15 @@ VTD_TWO_EDU = ["vtd: dma-ram-device-ram", "vtd: dma-write-unmapped-blocked",
                "vtd: fault-storm-counted", "vtd: detach-and-destroy-block",
                "vtd: fault-overflow-recovers"]
 
+# vtd: takeover-from-enabled switches the live unit to fresh tables through the takeover
+# path: translation found on, kept on, and the unit taken over.
+VTD_TAKEOVER_LINES = check_lines_in_order("vtd-takeover-kept-translation", [
+    r"^vtd: unit \d+: translation found enabled \(GSTS 0x[0-9a-f]+\): switching to moat's "
+    r"tables without turning it off$",
+    r"^vtd: unit \d+: taken over: translation stayed on, root table 0x[0-9a-f]+, queued "
+    r"invalidation on, interrupt remapping on, GSTS 0x[0-9a-f]+$",
+    r"^ok \d+ - vtd: takeover-from-enabled$"])
+
 
 # Firmware shapes QEMU cannot produce, through acpi.override (docs/hardware.md): test DMARs
 # built by tests/emu/mkdmar.py from QEMU's own (its unit as the INCLUDE_PCI_ALL one).
@@ -606,7 +631,7 @@ def iso_with_modules(dirname, cmdline, modules):
 MB2_SHAPES_DMAR = ("call", lambda: mkdmar.build(
     mkdmar.captured_dmar(), rmrrs=[((0, 5, 0), RMRR_BASE, RMRR_SIZE)],
     dead_units=[(DEAD_UNIT_BASE, [(0, 6, 0), (0, 0x1f, 2)])]))
-MB2_SHAPES_CMD = ("acpi.override=dmar-shapes.bin config=guest,holder,memory=16M,cpu=1,image=cpu,"
+MB2_SHAPES_CMD = ("vtd_test_fw_enabled acpi.override=dmar-shapes.bin config=guest,holder,memory=16M,cpu=1,image=cpu,"
                   "device=00:05.0;guest,orphan,memory=16M,cpu=2,image=cpu,device=00:06.0;"
                   "guest,plain,memory=16M,cpu=3,image=cpu")
 MB2_SHAPES_CHECKS = [
@@ -625,6 +650,19 @@ MB2_SHAPES_CHECKS = [
     check_tap_passed("vtd: rmrr-identity-mapped"),
     check_tap_passed("vtd: dead-unit-isolated"),
     check_tap_passed("vtd: units-enabled"),
+    # vtd_test_fw_enabled: the live unit is left translating (empty root table, queue,
+    # interrupt remapping with compatibility format) before bring-up, as pre-boot DMA
+    # protection leaves it; bring-up takes it over with translation kept on, before the
+    # driver registers; the dead unit is left alone.
+    check_lines_in_order("fw-enabled-unit-taken-over", [
+        r"^vtd: unit (\d+): test hook: left translating as pre-boot DMA protection would: "
+        r"empty root table 0x[0-9a-f]+, queue 0x[0-9a-f]+, interrupt remapping table "
+        r"0x[0-9a-f]+ with compatibility format, GSTS 0x[0-9a-f]+$",
+        r"^vtd: unit \d+: translation found enabled \(GSTS 0x[0-9a-f]+\): switching to moat's "
+        r"tables without turning it off$",
+        r"^vtd: unit \d+: taken over: translation stayed on, root table 0x[0-9a-f]+, queued "
+        r"invalidation on, interrupt remapping on, GSTS 0x[0-9a-f]+$",
+        r"^iommu: Intel VT-d remapping hardware registered$"]),
 ]
 
 FIRMWARE_SHAPE_RUNS = [
@@ -733,7 +771,7 @@ RUNS = [
                  check_line("other-guest-ran",
                             r"^vmm: stats plain: shut down; .*results [1-9]\d* passed, 0 failed")]),
     dict(name="qemu-mb2-two-edu", emulator="qemu", boot="mb2", topology="two-edu",
-         checks=[check_tap_passed(t) for t in VTD_TWO_EDU] +
+         checks=[check_tap_passed(t) for t in VTD_TWO_EDU] + [VTD_TAKEOVER_LINES] +
          [check_line("vtd-xapic-irte", r"^vtd: unit 0: interrupt remapping: .* xAPIC destinations")]),
     # RAM above 4 GiB: the tests' pages (taken from the top) and the canaries sit there.
     dict(name="qemu-mb2-two-edu-6g", emulator="qemu", boot="mb2", topology="two-edu", mem="6G",

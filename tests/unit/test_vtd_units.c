@@ -77,10 +77,10 @@ u64 time_us(void)
 	return now_us += 50;
 }
 
+static const char *cmdline_word; /* the one command-line word a test turns on */
 bool cmdline_has(const char *key)
 {
-	(void)key;
-	return false;
+	return cmdline_word && !strcmp(key, cmdline_word);
 }
 
 static const struct acpi_sdt_header *dmar_table;
@@ -221,6 +221,7 @@ static int setup(void **state)
 	free_units();
 	memset(&vtd_common_caps, 0, sizeof(vtd_common_caps));
 	ops = NULL;
+	cmdline_word = NULL;
 	nr_faults = 0;
 	shim_errors_logged = 0;
 	build_dmar(false);
@@ -687,6 +688,48 @@ static void test_takeover_queue_never_drains(void **state)
 	no_violations();
 }
 
+/* The test hook moat's emulator runs use (vtd_test_fw_enabled): both units are left
+ * translating through an empty root table with a queue and interrupt remapping, as
+ * pre-boot DMA protection would; bring-up then takes each over without translation ever
+ * going off, onto a root table of its own. */
+static void test_takeover_from_test_hook(void **state)
+{
+	(void)state;
+	cmdline_word = "vtd_test_fw_enabled";
+	two_units(0, 0);
+	no_violations();
+	for (int u = 0; u < 2; u++) {
+		const struct vm_unit *m = &vm.unit[u];
+		int te = vm_find(u, VM_EV_TE_ON, -1, 0), hook_srtp = vm_find(u, VM_EV_SRTP, -1, 0);
+		int srtp = vm_find(u, VM_EV_SRTP, -1, (unsigned)te + 1);
+
+		assert_true(hook_srtp >= 0 && te > hook_srtp);
+		assert_int_equal(m->ev[hook_srtp].b, 0);
+		assert_int_equal(vm_count(u, VM_EV_TE_ON, -1), 1); /* the hook's, never again */
+		assert_int_equal(vm_count(u, VM_EV_TE_OFF, -1), 0);
+		assert_int_equal(vm_count(u, VM_EV_IRE_ON, -1), 1);
+		assert_int_equal(vm_count(u, VM_EV_IRE_OFF, -1), 0);
+		assert_int_equal(vm_count(u, VM_EV_QIE_ON, -1), 2); /* the hook's, then moat's */
+		assert_true(srtp > te);
+		assert_int_equal(m->ev[srtp].b, 1);
+		assert_int_equal(m->ev[srtp].a & ~0xfffull, vtd_units[u].root);
+		assert_int_not_equal(m->ev[hook_srtp].a & ~0xfffull, vtd_units[u].root);
+		assert_int_equal(m->gsts & (B(31) | B(26) | B(25) | B(23)), B(31) | B(26) | B(25));
+		assert_int_equal(m->irta_latched & ~0xfffull, vtd_units[u].irt);
+		assert_true(vtd_units[u].present);
+	}
+	assert_true(ops->irq_remapping());
+	/* the hook's pages stay allocated, as firmware's would: the test frees them */
+	for (int u = 0; u < 2; u++) {
+		const struct vm_event *ev = vm.unit[u].ev;
+
+		page_free(ev[vm_find(u, VM_EV_SRTP, -1, 0)].a & ~0xfffull);
+		page_free(ev[vm_find(u, VM_EV_QIE_ON, -1, 0)].a & ~0xfffull);
+		page_free(ev[vm_find(u, VM_EV_DESC, D_WAIT, 0)].b & ~0xfffull);
+		page_free(ev[vm_find(u, VM_EV_SIRTP, -1, 0)].a & ~0xfffull);
+	}
+}
+
 /* PMRs firmware left on without translation stay on until translation through moat's
  * tables is on: turning them off first would open the protected range. */
 static void test_pmr_off_after_translation(void **state)
@@ -920,6 +963,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_takeover_firmware_enabled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_takeover_queue_never_drains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pmr_off_after_translation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_takeover_from_test_hook, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_irte_in_device_unit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_segment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_invalidation, setup, teardown),

@@ -3,7 +3,7 @@
  * normal bring-up has to take it over (vtd_unit_takeover) on every boot path, the
  * multiboot2 one included: translation on through a root table of its own with no entries
  * (all DMA blocked), its own invalidation queue with a completed batch in it, interrupt
- * remapping on through an empty table with compatibility format allowed. These pages
+ * remapping on through an empty table. These pages
  * stay allocated, as firmware's would. */
 #define LOG_TAG "vtd"
 #include <moat/errno.h>
@@ -61,19 +61,16 @@ static int fw_enable(struct vtd_unit *u)
 		vtd_flush_cache((void *)(uintptr_t)irt, PAGE_SIZE);
 		vtd_write64(u, VTD_IRTA, (irt & VTD_IRTA_IRTA) | FIELD_PREP(VTD_IRTA_S, VTD_IRT_S));
 		err = vtd_gcmd_oneshot(u, VTD_GCMD_SIRTP);
-		/* 11.4.4: one field per write */
+		/* Compatibility format stays blocked: QEMU's unit does not implement CFI. */
 		if (!err)
 			err = vtd_gcmd_update(u, VTD_GCMD_IRE, 0);
-		if (!err)
-			err = vtd_gcmd_update(u, VTD_GCMD_CFI, 0);
 	}
 	if (!err)
 		err = vtd_gcmd_update(u, VTD_GCMD_TE, 0);
 	if (err)
 		return pr_err(err, "unit %u: test hook: not left enabled\n", u->idx);
 	pr_info("unit %u: test hook: left translating as pre-boot DMA protection would: empty root "
-		"table %#llx, queue %#llx, interrupt remapping table %#llx with compatibility "
-		"format, GSTS %#x\n",
+		"table %#llx, queue %#llx, interrupt remapping table %#llx, GSTS %#x\n",
 		u->idx, (unsigned long long)root, (unsigned long long)iq, (unsigned long long)irt,
 		vtd_read32(u, VTD_GSTS));
 	return 0;

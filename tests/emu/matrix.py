@@ -651,13 +651,13 @@ MB2_SHAPES_CHECKS = [
     check_tap_passed("vtd: dead-unit-isolated"),
     check_tap_passed("vtd: units-enabled"),
     # vtd_test_fw_enabled: the live unit is left translating (empty root table, queue,
-    # interrupt remapping with compatibility format) before bring-up, as pre-boot DMA
+    # interrupt remapping) before bring-up, as pre-boot DMA
     # protection leaves it; bring-up takes it over with translation kept on, before the
     # driver registers; the dead unit is left alone.
     check_lines_in_order("fw-enabled-unit-taken-over", [
         r"^vtd: unit (\d+): test hook: left translating as pre-boot DMA protection would: "
         r"empty root table 0x[0-9a-f]+, queue 0x[0-9a-f]+, interrupt remapping table "
-        r"0x[0-9a-f]+ with compatibility format, GSTS 0x[0-9a-f]+$",
+        r"0x[0-9a-f]+, GSTS 0x[0-9a-f]+$",
         r"^vtd: unit \d+: translation found enabled \(GSTS 0x[0-9a-f]+\): switching to moat's "
         r"tables without turning it off$",
         r"^vtd: unit \d+: taken over: translation stayed on, root table 0x[0-9a-f]+, queued "

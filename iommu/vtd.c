@@ -122,13 +122,14 @@ static int unit_set_root(struct vtd_unit *u)
 static int takeover_queue_stop(struct vtd_unit *u)
 {
 	if (!WAIT_US(vtd_read64(u, VTD_IQH) == vtd_read64(u, VTD_IQT), VTD_WAIT_US))
-		return pr_err(-ETIMEDOUT,
-			      "unit %u: the invalidation queue found enabled does not drain (IQH "
-			      "%#llx, IQT %#llx, FSTS %#x): it stays on, the unit stays translating "
-			      "through moat's root table with its caches not invalidated, and is "
-			      "not used\n",
-			      u->idx, (unsigned long long)vtd_read64(u, VTD_IQH),
-			      (unsigned long long)vtd_read64(u, VTD_IQT), vtd_read32(u, VTD_FSTS));
+		return pr_err(
+			-ETIMEDOUT,
+			"unit %u: the invalidation queue found enabled does not drain (IQH "
+			"%#llx, IQT %#llx, FSTS %#x): it stays on, the unit stays translating "
+			"through moat's root table with its caches not invalidated, and is "
+			"not used\n",
+			u->idx, (unsigned long long)vtd_read64(u, VTD_IQH),
+			(unsigned long long)vtd_read64(u, VTD_IQT), vtd_read32(u, VTD_FSTS));
 	return vtd_gcmd_update(u, 0, VTD_GCMD_QIE);
 }
 
@@ -162,7 +163,8 @@ int vtd_unit_takeover(struct vtd_unit *u)
 	pr_info("unit %u: translation found enabled (GSTS %#x): switching to moat's tables without "
 		"turning it off\n",
 		u->idx, gsts);
-	/* Compatibility-format interrupts bypass remapping: blocked first, in a write of its own. */
+	/* Compatibility-format interrupts bypass remapping: blocked first, in a write of its own.
+	 */
 	if (gsts & VTD_GCMD_CFI)
 		err = vtd_gcmd_update(u, 0, VTD_GCMD_CFI);
 	if (!err)

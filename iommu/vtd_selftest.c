@@ -576,8 +576,8 @@ static void takeover_live(struct st_ctx *ctx, struct vtd_unit *u, u64 dst, u64 f
 	CHECK(ctx, (vtd_read32(u, VTD_GSTS) & (on | VTD_GCMD_CFI)) == on, "GSTS %#x after takeover",
 	      vtd_read32(u, VTD_GSTS));
 	CHECK(ctx, (vtd_read64(u, VTD_RTADDR) & VTD_RTADDR_RTA) == u->root,
-	      "RTADDR %#llx, moat's fresh root %#llx", (unsigned long long)vtd_read64(u, VTD_RTADDR),
-	      (unsigned long long)u->root);
+	      "RTADDR %#llx, moat's fresh root %#llx",
+	      (unsigned long long)vtd_read64(u, VTD_RTADDR), (unsigned long long)u->root);
 	CHECK(ctx, (vtd_read64(u, VTD_IRTA) & VTD_IRTA_IRTA) == u->irt,
 	      "IRTA %#llx, moat's fresh table %#llx", (unsigned long long)vtd_read64(u, VTD_IRTA),
 	      (unsigned long long)u->irt);

@@ -672,8 +672,9 @@ static void test_takeover_queue_never_drains(void **state)
 	assert_true(now_us - t0 >= VTD_WAIT_US);
 	assert_true(now_us - t0 < 4 * VTD_WAIT_US);
 	assert_true(shim_errors_logged >= 1);
-	assert_non_null(strstr(shim_first_error, "unit 1: the invalidation queue found enabled does "
-						  "not drain (IQH 0, IQT 0x10"));
+	assert_non_null(strstr(shim_first_error,
+			       "unit 1: the invalidation queue found enabled does "
+			       "not drain (IQH 0, IQT 0x10"));
 	assert_false(vtd_units[1].present);
 	assert_true(vtd_units[0].present);
 	assert_int_equal(vm_count(1, VM_EV_TE_OFF, -1), 0);

@@ -186,8 +186,10 @@ static void gcmd_write(struct vm_unit *u, u32 v)
 		if (!(u->gsts & G_SRTP))
 			violation(u, "translation enabled without a root table pointer", v);
 		if (u->srtp_cc_pending || u->srtp_iotlb_pending)
-			violation(u, "translation enabled before the root table switch was invalidated",
-				  v);
+			violation(
+				u,
+				"translation enabled before the root table switch was invalidated",
+				v);
 		event(u, VM_EV_TE_ON, u->rtaddr_latched, 0);
 	}
 	if (off & G_TE)
@@ -352,7 +354,8 @@ static void reg_write(struct vm_unit *u, u32 off, u64 v)
 	case R_PMEN:
 		if ((u->pmen & PMEN_EPM) && !(v & PMEN_EPM)) {
 			if (u->srtp_cc_pending || u->srtp_iotlb_pending)
-				violation(u, "PMRs off before the root table switch was invalidated",
+				violation(u,
+					  "PMRs off before the root table switch was invalidated",
 					  v);
 			event(u, VM_EV_PMEN_OFF, !!(u->gsts & G_TE), 0);
 		}

@@ -47,9 +47,9 @@ struct vm_event {
 struct vm_unit_cfg {
 	u64 base;
 	u64 cap, ecap;
-	u32 gsts;	 /* at reset: what firmware left enabled */
-	bool pmen;	 /* protected memory regions enabled at reset */
-	bool fail_queue; /* every queued descriptor but the wait reports IQE */
+	u32 gsts;	     /* at reset: what firmware left enabled */
+	bool pmen;	     /* protected memory regions enabled at reset */
+	bool fail_queue;     /* every queued descriptor but the wait reports IQE */
 	bool fw_queue_stuck; /* firmware's queue (QIE at reset) holds work that never completes */
 };
 

@@ -553,7 +553,7 @@ RMRR_CHECKS = [
                rf"^vtd: warning: RMRR {RMRR_RANGE}: 64 KiB the firmware's memory map calls usable "
                r"RAM, 64 KiB of it withheld from the allocator and from guests$"),
     check_line("rmrr-identity-in-test-domain",
-               rf"^vtd: domain \d+: RMRR {RMRR_RANGE} identity-mapped for 00:05\.0$"),
+               rf"^vtd: domain \d+: RMRR {RMRR_RANGE} identity-mapped for 0000:00:05\.0$"),
     check_line("rmrr-device-refused",
                rf"^vmm: guest holder not started: device 0000:00:05\.0: the firmware reserves "
                rf"{RMRR_RANGE} for its DMA \(RMRR\)"),

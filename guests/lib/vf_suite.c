@@ -539,7 +539,7 @@ static void test_dataplane(unsigned size)
 
 void vf_dataplane_bench(void)
 {
-	static const unsigned sizes[] = IGBVF_BENCH_SIZES;
+	static const unsigned sizes[] = {IGBVF_BENCH_SIZES};
 
 	test_probe();
 	test_reset();

@@ -232,10 +232,7 @@ void igbvf_irq_enable(struct igbvf *vf);
  * buffer). */
 #define IGBVF_BENCH_ETHERTYPE 0x88b5 /* IEEE local experimental */
 #define IGBVF_BENCH_FRAMES 1000
-#define IGBVF_BENCH_SIZES                                                                          \
-	{                                                                                          \
-		64, 512, 1514                                                                      \
-	}
+#define IGBVF_BENCH_SIZES 64, 512, 1514 /* an initializer list */
 #define IGBVF_BENCH_IN_FLIGHT (IGBVF_RING_LEN - 8)
 
 /* Test traffic (native bench, guests' bulk test): a 4-byte little-endian sequence number,

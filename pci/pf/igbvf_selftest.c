@@ -11,7 +11,7 @@
 #include "pci/pf/igb_regs.h"
 #include "pci/pf/igbvf_native.h"
 
-static const unsigned bulk_sizes[] = IGBVF_BENCH_SIZES;
+static const unsigned bulk_sizes[] = {IGBVF_BENCH_SIZES};
 static const char hello[] = "moat-igbvf-native-hello";
 
 static struct {

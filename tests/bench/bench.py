@@ -541,7 +541,7 @@ def print_table(res, errors):
     for size, d in (dp or {}).items():
         add(f"data path {size} B, guest to guest", f"{fmt_rate(d['guest_frames_per_s'])} frames/s, "
             f"{fmt_rate(d['guest_bytes_per_s'], MiB)} MiB/s")
-        add(f"  native (moat on CPU 0)", f"{fmt_rate(d['native_frames_per_s'])} frames/s, "
+        add("  native (moat on CPU 0)", f"{fmt_rate(d['native_frames_per_s'])} frames/s, "
             f"{fmt_rate(d['native_bytes_per_s'], MiB)} MiB/s")
         r = d["ratio"]
         add("  ratio guest / native", f"{r['median']:.3f} ({r['min']:.3f}-{r['max']:.3f}, "
@@ -549,7 +549,8 @@ def print_table(res, errors):
         for role in ("send", "receive"):
             e = d["exits_per_1000_frames"][role]
             by = " ".join(f"{k}={v:g}" for k, v in e["by_reason"].items())
-            add(f"  exits per 1,000 frames, {role} side", f"{e['total']:g}" + (f" ({by})" if by else ""))
+            add(f"  exits per 1,000 frames, {role} side",
+                f"{e['total']:g} ({by or 'none of any reason'})")
     if dp is None:
         add("data path vs native (64/512/1514 B)", "FAILED: see below")
     for e in errors:

@@ -152,7 +152,7 @@ class DataPath(unittest.TestCase):
             bench.parse_dataplane(lines)
 
     def test_exit_reason_names_are_moats(self):
-        """The guest reports exits by moat's reason index: the names must be vmm/exit.c's."""
+        # The guest reports exits by moat's reason index: the names must be vmm/exit.c's.
         with open(os.path.join(bench.ROOT, "vmm", "exit.c")) as f:
             src = f.read()
         table = re.search(r"vmm_exit_name\(.*?names\[VMM_EXIT_NR\] = \{(.*?)\};", src, re.S)

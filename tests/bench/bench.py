@@ -351,6 +351,8 @@ GTAP_RE = re.compile(r"^\[(\S+)\] (ok|not ok) \d+ - bench: dataplane-(\d+)(.*)$"
 NATIVE_RE = re.compile(r"^igbvf: bench native: (\d+) frames of (\d+) bytes VF\d+->VF\d+ in "
                        r"(\d+) us: ")
 NTAP_RE = re.compile(r"^(ok|not ok) \d+ - igbvf: native-bulk(.*)$")
+# Both durations come from moat's TSC calibration (the guests get it in guest_info).
+TSC_OK_RE = re.compile(r"^ok \d+ - boot: tsc-frequency$")
 
 
 def parse_dataplane(lines, sizes=DATAPLANE_SIZES):
@@ -387,6 +389,9 @@ def parse_dataplane(lines, sizes=DATAPLANE_SIZES):
         m = NTAP_RE.match(ln)
         if m:
             ntap = (m.group(1), m.group(2))
+    if not any(TSC_OK_RE.match(ln) for ln in lines):
+        raise Missing("boot: tsc-frequency did not pass: moat's TSC frequency, which times "
+                      "both the guests' and the native transfer, is wrong or unchecked")
     if ntap is None or ntap[0] != "ok" or ntap[1]:
         raise Missing(f"igbvf: native-bulk did not pass ({ntap[0] + ntap[1] if ntap else 'no result'})")
     out = {}

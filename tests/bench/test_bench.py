@@ -74,7 +74,7 @@ class GuestExits(unittest.TestCase):
 
 
 def dataplane_log(ticks=(2000000, 3000000, 4000000), native_us=(10000, 20000, 40000),
-                  received=1000, bad=0, tap="ok", native_tap="ok", exits=None):
+                  received=1000, bad=0, tap="ok", native_tap="ok", exits=None, tsc_tap="ok"):
     """A data path boot's serial lines: alpha sends, beta receives, then moat's native bench
     (TSC at 1 GHz: ticks / 1e6 = ms)."""
     zero = ",".join(["0"] * 16)
@@ -90,7 +90,7 @@ def dataplane_log(ticks=(2000000, 3000000, 4000000), native_us=(10000, 20000, 40
     lines += [f"igbvf: bench native: 1000 frames of {size} bytes VF0->VF1 in {us} us: 1 frames/s, "
               f"1 bytes/s" for size, us in zip((64, 512, 1514), native_us)]
     lines.append(f"{native_tap} 42 - igbvf: native-bulk")
-    return lines
+    return [f"{tsc_tap} 9 - boot: tsc-frequency"] + lines
 
 
 class DataPath(unittest.TestCase):
@@ -140,6 +140,10 @@ class DataPath(unittest.TestCase):
     def test_a_failed_native_bench_gives_no_number(self):
         with self.assertRaisesRegex(bench.Missing, "native-bulk did not pass"):
             bench.parse_dataplane(dataplane_log(native_tap="not ok"))
+
+    def test_a_miscalibrated_tsc_gives_no_number(self):
+        with self.assertRaisesRegex(bench.Missing, "tsc-frequency did not pass"):
+            bench.parse_dataplane(dataplane_log(tsc_tap="not ok"))
 
     def test_a_missing_sender_line_gives_no_number(self):
         lines = [ln for ln in dataplane_log() if "role=send size=1514 frames" not in ln]

@@ -10,7 +10,10 @@
  *
  * The last measurement is a nested page fault: moat stops a guest at every one, so the
  * guest announces the access (EXPECT_STOP with a stamp address) and moat prints how many
- * ticks after the guest's stamp its fault handler ran (tests/bench/bench.py reads both). */
+ * ticks after the guest's stamp its fault handler ran (tests/bench/bench.py reads both).
+ *
+ * Given a VF, the guest measures the data path instead (vf_dataplane_bench in
+ * guests/lib/vf_suite.c): two bench guests with VFs, one sending, one receiving. */
 #include "guests/lib/guest.h"
 
 #define N 1000
@@ -151,6 +154,10 @@ void guest_main(void)
 {
 	u32 r[4];
 
+	if (guest_info.nr_devices && guest_info.devices[0].is_vf) {
+		vf_dataplane_bench();
+		guest_shutdown(0);
+	}
 	guest_cpuid(MOAT_CPUID_INFO, 0, r);
 	if (r[2] == MOAT_HC_INSN_VMCALL)
 		use_vmcall = true;

@@ -105,5 +105,7 @@ static inline u64 guest_rdtsc(void)
 void cpu_suite(void);
 /* The `vf` suite: the guest's 82576 VF through passthrough (guests/lib/vf_suite.c). */
 void vf_suite(void);
+/* The data path measurement between two guests' VFs, one direction (bench guest). */
+void vf_dataplane_bench(void);
 
 #endif

@@ -2,14 +2,17 @@
  * 00:01.0 and driven by lib/igbvf.c with DMA to guest-physical addresses (moat's IOMMU
  * domain for the guest maps exactly its RAM). Two guests find each other with broadcast
  * hellos, then exchange frames both ways with a window and acknowledgements, so no frame
- * can be dropped for want of a receive buffer: every loss is a failure. */
+ * can be dropped for want of a receive buffer: every loss is a failure.
+ *
+ * The bench guest uses the same setup for the data path measurement (vf_dataplane_bench):
+ * one direction, fixed sizes, as moat's native bench does it. */
 #include <moat/errno.h>
 #include <moat/igbvf.h>
 #include "guests/lib/guest.h"
 #include "guests/lib/vf_dev.h"
 
 #define HELLO_ETHERTYPE 0x88b6 /* control frames: hello and ack */
-#define DATA_ETHERTYPE 0x88b5  /* IEEE local experimental */
+#define DATA_ETHERTYPE IGBVF_BENCH_ETHERTYPE
 #define HELLO_INTERVAL_US 20000
 #define HELLO_TIMEOUT_US 4000000
 #define BULK_FRAMES 2000
@@ -21,11 +24,13 @@ static const u8 broadcast[ETH_ALEN] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 static const char hello_magic[8] = "moatHELO";
 static const char ack_magic[8] = "moatACK.";
 static const char ping_magic[8] = "moatPING";
+static const char ready_magic[8] = "moatRDY.";
+static const char bench_ack_magic[8] = "moatBACK";
 
 struct ctl_frame {
 	char magic[8];
 	u32 value; /* hello: 1 when the sender has heard us; ack: frames received */
-	u32 id;	   /* the sender's guest id */
+	u32 id;	   /* the sender's guest id; bench ack: bad frames */
 	char name[24];
 } __packed;
 
@@ -43,6 +48,10 @@ static struct {
 	bool peer_got_irq;
 	/* bulk */
 	u32 sent, acked, received, bad, last_bad_seq;
+	/* dataplane bench: frame size of the batch under way (0: none), the size the receiver
+	 * said it is ready for, and the bad frames its last acknowledgement counted */
+	unsigned dp_size, dp_ready;
+	u32 dp_peer_bad;
 } vf;
 
 static void test_probe(void)
@@ -115,7 +124,7 @@ static void test_reset(void)
 }
 
 /* ---- frames */
-static int send_ctl(const u8 *dst, const char magic[8], u32 value)
+static int send_ctl_id(const u8 *dst, const char magic[8], u32 value, u32 id)
 {
 	struct ctl_frame c;
 	u64 deadline = vf_now_us() + IGBVF_TX_TIMEOUT_US;
@@ -124,7 +133,7 @@ static int send_ctl(const u8 *dst, const char magic[8], u32 value)
 	memset(&c, 0, sizeof(c));
 	memcpy(c.magic, magic, sizeof(c.magic));
 	c.value = value;
-	c.id = guest_info.id;
+	c.id = id;
 	memcpy(c.name, guest_info.name, sizeof(c.name));
 	while ((err = igbvf_xmit(&vf.drv, dst, HELLO_ETHERTYPE, &c, sizeof(c))) == -EBUSY) {
 		igbvf_tx_clean(&vf.drv);
@@ -132,6 +141,11 @@ static int send_ctl(const u8 *dst, const char magic[8], u32 value)
 			return -ETIMEDOUT;
 	}
 	return err;
+}
+
+static int send_ctl(const u8 *dst, const char magic[8], u32 value)
+{
+	return send_ctl_id(dst, magic, value, guest_info.id);
 }
 
 /* Guests pair up by id: 1 with 2, 3 with 4, ... whichever of them run suite vf. */
@@ -161,6 +175,13 @@ static void on_ctl(const u8 *f, unsigned len)
 	} else if (!memcmp(c->magic, ack_magic, sizeof(c->magic)) &&
 		   !memcmp(f + ETH_ALEN, vf.peer, ETH_ALEN) && c->value > vf.acked) {
 		vf.acked = c->value;
+	} else if (!memcmp(c->magic, ready_magic, sizeof(c->magic)) &&
+		   !memcmp(f + ETH_ALEN, vf.peer, ETH_ALEN)) {
+		vf.dp_ready = c->value;
+	} else if (!memcmp(c->magic, bench_ack_magic, sizeof(c->magic)) &&
+		   !memcmp(f + ETH_ALEN, vf.peer, ETH_ALEN) && c->value > vf.acked) {
+		vf.acked = c->value;
+		vf.dp_peer_bad = c->id;
 	}
 }
 
@@ -186,6 +207,26 @@ static void on_data(const u8 *f, int len)
 		send_ctl(vf.peer, ack_magic, vf.received);
 }
 
+/* A dataplane bench frame, checked as the native bench checks it (pci/pf/igbvf_native.c):
+ * addressed to us from the peer, the bench ethertype, the batch's size (the device may
+ * append the 4-byte FCS), the payload intact and in sequence. Acknowledged every
+ * BULK_ACK_EVERY frames and at the last, with the bad frames counted so far. */
+static void on_bench_data(const u8 *f, int len)
+{
+	unsigned size = vf.dp_size;
+
+	if (len < (int)size || len > (int)size + 4 || memcmp(f, vf.drv.mac, ETH_ALEN) ||
+	    memcmp(f + ETH_ALEN, vf.peer, ETH_ALEN) ||
+	    igbvf_payload_check(f + ETH_HLEN, size - ETH_HLEN) != (long)vf.received) {
+		if (!vf.bad)
+			vf.last_bad_seq = vf.received;
+		vf.bad++;
+	}
+	vf.received++;
+	if (vf.received % BULK_ACK_EVERY == 0 || vf.received == IGBVF_BENCH_FRAMES)
+		send_ctl_id(vf.peer, bench_ack_magic, vf.received, vf.bad);
+}
+
 /* Everything that arrived: hellos, acks and data from the peer; our own broadcasts and
  * strangers' frames are dropped. */
 static void poll_rx(void)
@@ -204,6 +245,8 @@ static void poll_rx(void)
 		type = (u16)(rx_frame[12] << 8 | rx_frame[13]);
 		if (type == HELLO_ETHERTYPE)
 			on_ctl(rx_frame, (unsigned)len);
+		else if (type == DATA_ETHERTYPE && vf.dp_size)
+			on_bench_data(rx_frame, len);
 		else if (type == DATA_ETHERTYPE && vf.peer_known &&
 			 !memcmp(rx_frame, vf.drv.mac, ETH_ALEN) &&
 			 !memcmp(rx_frame + ETH_ALEN, vf.peer, ETH_ALEN))
@@ -353,6 +396,159 @@ static void test_no_exits(const struct moat_guest_exits *before,
 		      (unsigned long long)d, r);
 	}
 	test_end();
+}
+
+/* ---- the data path measurement (the bench guest; tests/bench/bench.py)
+ *
+ * One direction, the guest with the odd id sending to its partner, IGBVF_BENCH_FRAMES frames
+ * of each of IGBVF_BENCH_SIZES, never more than IGBVF_BENCH_IN_FLIGHT frames ahead of the
+ * receiver's acknowledgements, every frame checked: what moat's native bench does on CPU 0
+ * (pci/pf/igbvf_native.c), except that a guest learns what its peer received from the
+ * peer's acknowledgements (one frame back per BULK_ACK_EVERY) instead of from memory.
+ * Each batch starts when the receiver says it is ready for that size and ends with the
+ * acknowledgement of the last frame; the sender's TSC times it. Both read their exit
+ * counters around their part of the batch. Lines for tests/bench/bench.py:
+ *
+ *   bench guest: role=send size=<bytes> frames=<n> ticks=<TSC ticks> tsc_khz=<kHz>
+ *   bench guest: role=receive size=<bytes> frames=<n> received=<n> bad=<n>
+ *   bench guest exits: role=<send|receive> size=<bytes> by-reason=<n0>,<n1>,...
+ *
+ * The sender prints its line only for a whole, clean batch. */
+#define DP_READY_TIMEOUT_US 4000000
+
+static bool dp_sender(void)
+{
+	return guest_info.id < partner_id();
+}
+
+static bool dp_read_exits(struct moat_guest_exits *x)
+{
+	return hypercall(HC_GET_EXITS, (u64)(uintptr_t)x, 0, 0) == 0;
+}
+
+/* The exits between the two readings by reason (index = moat's exit reason), without the
+ * HC_GET_EXITS that took the second reading. */
+static void dp_print_exits(const char *role, unsigned size, const struct moat_guest_exits *b,
+			   const struct moat_guest_exits *a)
+{
+	char list[MOAT_EXIT_REASONS * 21 + 1];
+	unsigned n = 0;
+
+	for (unsigned r = 0; r < MOAT_EXIT_REASONS && n < sizeof(list); r++) {
+		u64 d = a->by_reason[r] - b->by_reason[r] - (r == MOAT_EXIT_HYPERCALL);
+
+		n += (unsigned)snprintf(list + n, sizeof(list) - n, "%s%llu", r ? "," : "",
+					(unsigned long long)d);
+	}
+	guest_printf("bench guest exits: role=%s size=%u by-reason=%s\n", role, size, list);
+}
+
+static int dp_send(unsigned size, u64 *ticks)
+{
+	unsigned plen = size - ETH_HLEN;
+	u64 t0, start = vf_now_us(), last_progress;
+
+	vf.sent = vf.acked = vf.dp_peer_bad = 0;
+	while (vf.dp_ready != size) {
+		poll_rx();
+		if (vf_now_us() - start > DP_READY_TIMEOUT_US)
+			return -ETIMEDOUT;
+	}
+	vf.dp_ready = 0;
+	t0 = guest_rdtsc();
+	last_progress = vf_now_us();
+	while (vf.acked < IGBVF_BENCH_FRAMES) {
+		u32 before = vf.sent + vf.acked;
+
+		if (vf.sent < IGBVF_BENCH_FRAMES && vf.sent - vf.acked < IGBVF_BENCH_IN_FLIGHT) {
+			igbvf_payload_fill(tx_payload, plen, vf.sent);
+			if (igbvf_xmit(&vf.drv, vf.peer, DATA_ETHERTYPE, tx_payload, plen) == 0)
+				vf.sent++;
+		}
+		poll_rx();
+		if (vf.sent + vf.acked != before)
+			last_progress = vf_now_us();
+		else if (vf_now_us() - last_progress > BULK_STALL_US)
+			return -ETIMEDOUT;
+	}
+	*ticks = guest_rdtsc() - t0;
+	return igbvf_tx_wait(&vf.drv);
+}
+
+static int dp_receive(unsigned size)
+{
+	u64 last_progress = vf_now_us();
+	int err;
+
+	vf.received = vf.bad = vf.last_bad_seq = 0;
+	vf.dp_size = size;
+	err = send_ctl(vf.peer, ready_magic, size);
+	while (!err && vf.received < IGBVF_BENCH_FRAMES) {
+		u32 before = vf.received;
+
+		poll_rx();
+		if (vf.received != before)
+			last_progress = vf_now_us();
+		else if (vf_now_us() - last_progress > BULK_STALL_US)
+			err = -ETIMEDOUT;
+	}
+	vf.dp_size = 0;
+	return err ? err : igbvf_tx_wait(&vf.drv);
+}
+
+static void test_dataplane(unsigned size)
+{
+	static struct moat_guest_exits before, after;
+	char id[24];
+	bool counted;
+	u64 ticks = 0;
+	int err;
+
+	snprintf(id, sizeof(id), "dataplane-%u", size);
+	test_begin("bench", id);
+	if (!vf.peer_known || !vf.peer_heard_us) {
+		test_skip("no peer guest found (see vf-dma-rx)");
+		test_end();
+		return;
+	}
+	counted = dp_read_exits(&before);
+	err = dp_sender() ? dp_send(size, &ticks) : dp_receive(size);
+	counted = dp_read_exits(&after) && counted;
+	check(counted, "HC_GET_EXITS failed");
+	check(err == 0, "%u-byte batch stalled (%d): sent %u acknowledged %u received %u", size,
+	      err, vf.sent, vf.acked, vf.received);
+	if (dp_sender()) {
+		check(vf.acked == IGBVF_BENCH_FRAMES && vf.dp_peer_bad == 0,
+		      "peer %s received %u of %u, %u bad", vf.peer_name, vf.acked,
+		      IGBVF_BENCH_FRAMES, vf.dp_peer_bad);
+		if (!err && vf.acked == IGBVF_BENCH_FRAMES && !vf.dp_peer_bad)
+			guest_printf("bench guest: role=send size=%u frames=%u ticks=%llu "
+				     "tsc_khz=%u\n",
+				     size, vf.acked, (unsigned long long)ticks, guest_info.tsc_khz);
+	} else {
+		check(vf.received == IGBVF_BENCH_FRAMES && vf.bad == 0,
+		      "received %u of %u, %u bad (first at %u)", vf.received, IGBVF_BENCH_FRAMES,
+		      vf.bad, vf.last_bad_seq);
+		guest_printf("bench guest: role=receive size=%u frames=%u received=%u bad=%u\n",
+			     size, IGBVF_BENCH_FRAMES, vf.received, vf.bad);
+	}
+	if (counted)
+		dp_print_exits(dp_sender() ? "send" : "receive", size, &before, &after);
+	test_end();
+}
+
+void vf_dataplane_bench(void)
+{
+	static const unsigned sizes[] = {IGBVF_BENCH_SIZES};
+
+	test_probe();
+	test_reset();
+	test_dma_tx();
+	test_dma_rx();
+	for (unsigned i = 0; i < ARRAY_SIZE(sizes); i++)
+		test_dataplane(sizes[i]);
+	if (vf.up)
+		igbvf_down(&vf.drv);
 }
 
 /* ---- vf-msix: the MSI-X table through moat's emulation */

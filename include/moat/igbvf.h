@@ -231,6 +231,16 @@ int igbvf_recv(struct igbvf *vf, void *buf, unsigned size);
  * tells that an interrupt happened). */
 void igbvf_irq_enable(struct igbvf *vf);
 
+/* The data path benchmark, the same natively (pci/pf/igbvf_native.c, self-test igbvf:
+ * native-bulk) and between two guests (guests/lib/vf_suite.c, the bench guest): frames per
+ * size, the sizes (Ethernet header included, FCS not), and the most frames sent but not yet
+ * known received (below what the receive ring holds, so none is dropped for want of a
+ * buffer). */
+#define IGBVF_BENCH_ETHERTYPE 0x88b5 /* IEEE local experimental */
+#define IGBVF_BENCH_FRAMES 1000
+#define IGBVF_BENCH_SIZES 64, 512, 1514 /* an initializer list */
+#define IGBVF_BENCH_IN_FLIGHT (IGBVF_RING_LEN - 8)
+
 /* Test traffic (native bench, guests' bulk test): a 4-byte little-endian sequence number,
  * then bytes that depend on it and on their position. */
 void igbvf_payload_fill(u8 *p, unsigned len, u32 seq);

@@ -12,7 +12,6 @@
 #include "pci/internal.h"
 #include "pci/pf/igbvf_native.h"
 
-#define BENCH_IN_FLIGHT (IGBVF_RING_LEN - 8) /* below what the receive ring holds */
 #define BENCH_STALL_US 500000
 
 static u32 native_rd(void *ctx, u32 reg)
@@ -189,7 +188,7 @@ int igbvf_bench(struct igbvf *tx, struct igbvf *rx, unsigned frames, unsigned si
 	while (res->received < frames) {
 		unsigned before = res->received + res->sent;
 
-		if (res->sent < frames && res->sent - res->received < BENCH_IN_FLIGHT) {
+		if (res->sent < frames && res->sent - res->received < IGBVF_BENCH_IN_FLIGHT) {
 			igbvf_payload_fill(payload, size - ETH_HLEN, res->sent);
 			if (igbvf_xmit(tx, rx->mac, IGBVF_BENCH_ETHERTYPE, payload,
 				       size - ETH_HLEN) == 0)

@@ -23,8 +23,6 @@ int igbvf_native_open(struct igbvf_native *n, struct igb_pf *pf, unsigned vf_ind
  * back to nobody. */
 void igbvf_native_close(struct igbvf_native *n);
 
-#define IGBVF_BENCH_ETHERTYPE 0x88b5 /* IEEE local experimental */
-
 struct igbvf_bench_result {
 	unsigned sent, received, bad; /* bad: wrong source, order, length or payload */
 	u64 us;

@@ -11,8 +11,7 @@
 #include "pci/pf/igb_regs.h"
 #include "pci/pf/igbvf_native.h"
 
-#define BULK_FRAMES 1000
-static const unsigned bulk_sizes[] = {64, 512, 1514};
+static const unsigned bulk_sizes[] = {IGBVF_BENCH_SIZES};
 static const char hello[] = "moat-igbvf-native-hello";
 
 static struct {
@@ -159,9 +158,10 @@ SELFTEST_ORDER(st_igbvf_bulk, "igbvf", "native-bulk", 59)
 		return;
 	for (unsigned i = 0; i < ARRAY_SIZE(bulk_sizes); i++) {
 		struct igbvf_bench_result r;
-		int err = igbvf_bench(&t.vf[0].drv, &t.vf[1].drv, BULK_FRAMES, bulk_sizes[i], &r);
+		int err = igbvf_bench(&t.vf[0].drv, &t.vf[1].drv, IGBVF_BENCH_FRAMES, bulk_sizes[i],
+				      &r);
 
-		CHECK(ctx, err == 0 && r.received == BULK_FRAMES && !r.bad,
+		CHECK(ctx, err == 0 && r.received == IGBVF_BENCH_FRAMES && !r.bad,
 		      "%u-byte frames: %d, sent %u received %u bad %u", bulk_sizes[i], err, r.sent,
 		      r.received, r.bad);
 		pr_info("bench native: %u frames of %u bytes VF%u->VF%u in %llu us: %llu frames/s, "

@@ -5,11 +5,14 @@ Runs, one emulator at a time, each under a timeout and killed afterwards:
   - the bench guest under QEMU -icount shift=0 (per-exit cost in instructions, deterministic);
   - moat on the reference machine, both boot paths, and the Linux reference on the same
     machine (boot to verdict; moat's memory report lines come from the same runs);
+  - moat on the reference machine with two bench guests owning VF0 and VF1 (the data path,
+    guest to guest), then moat's native VF bench on the same VFs in the same boot;
 and counts image sizes and lines of code. Prints a table and writes build/bench.json.
-Medians over BENCH_RUNS runs (default 3) with min-max. Numbers are never asserted, but a run
-that did not produce its numbers makes the script exit 1.
+Medians over BENCH_RUNS runs (default 3; data path BENCH_DATA_RUNS, default 5) with
+min-max. Numbers are never asserted, but a run that did not produce its numbers (or a data
+path transfer that lost or damaged a frame) makes the script exit 1.
 
-  tests/bench/bench.py [--runs N] [--skip-linux]
+  tests/bench/bench.py [--runs N] [--data-runs N] [--skip-linux]
 """
 import argparse
 import json
@@ -321,25 +324,175 @@ def size():
             "lines_tests": count_tree(["tests"])}
 
 
+# moat reports the tables of the hypervisor's domain only (iommu_domain_report).
+GUEST_DOMAIN_REASON = "moat prints no table report for a guest's IOMMU domain"
+
 # ---------------------------------------------------------------------------------------
-# 5. The data path: not measurable before device assignment and the VF driver land.
-DATA_PATH_REASON = ("guests cannot own a VF yet (device assignment, branch assign, and the "
-                    "guest VF driver, branch igbvf, are not merged)")
+# 5. The data path: guest to guest through passthrough VFs, against moat's native VF bench
+# Two bench guests, each given one VF: with a VF the bench guest measures the data path
+# (guests/lib/vf_suite.c, vf_dataplane_bench): alpha sends, beta receives. After them, in
+# the same boot, moat's igbvf self-tests drive the same two VFs natively on CPU 0
+# (igbvf: native-bulk), with the same frame count, sizes, window and checks.
+DATAPLANE_CMD = ("config=guest,alpha,memory=16M,cpu=1,image=bench,device=01:00.0/vf0;"
+                 "guest,beta,memory=16M,cpu=2,image=bench,device=01:00.0/vf1")
+DATAPLANE_SIZES = [64, 512, 1514]
+# vmm/exit.c vmm_exit_name(), in the order of enum vmm_exit_reason (HC_GET_EXITS indices);
+# test_bench.py checks the two agree.
+EXIT_REASON_NAMES = ["none", "cpuid", "io", "msr-read", "msr-write", "hlt", "hypercall", "npf",
+                     "ext-intr", "nmi", "exception", "shutdown", "watchdog", "invalid",
+                     "unhandled", "virt-insn"]
+SEND_RE = re.compile(r"^\[(\S+)\] bench guest: role=send size=(\d+) frames=(\d+) ticks=(\d+) "
+                     r"tsc_khz=(\d+)$")
+RECV_RE = re.compile(r"^\[(\S+)\] bench guest: role=receive size=(\d+) frames=(\d+) "
+                     r"received=(\d+) bad=(\d+)$")
+GEXITS_RE = re.compile(r"^\[(\S+)\] bench guest exits: role=(send|receive) size=(\d+) "
+                       r"by-reason=([\d,]+)$")
+GTAP_RE = re.compile(r"^\[(\S+)\] (ok|not ok) \d+ - bench: dataplane-(\d+)(.*)$")
+NATIVE_RE = re.compile(r"^igbvf: bench native: (\d+) frames of (\d+) bytes VF\d+->VF\d+ in "
+                       r"(\d+) us: ")
+NTAP_RE = re.compile(r"^(ok|not ok) \d+ - igbvf: native-bulk(.*)$")
+# Both durations come from moat's TSC calibration (the guests get it in guest_info).
+TSC_OK_RE = re.compile(r"^ok \d+ - boot: tsc-frequency$")
 
 
-def data_path():
-    """The place for the vf-bulk measurement (docs/performance.md, "Data path"): run the
-    reference machine with two guests each given one VF (device=01:00.0/vf0, /vf1), time the
-    fixed vf-bulk transfer at 64/512/1514 bytes from the guests' reports, then the same
-    transfer by moat's native VF-to-VF routine on CPU 0; exits per 1,000 frames from the
-    guests' `vmm: stats` lines before and after the transfer."""
-    return {"status": "not measured yet", "reason": DATA_PATH_REASON}
+def parse_dataplane(lines, sizes=DATAPLANE_SIZES):
+    """One boot's data path figures: per size the guest transfer (frames, seconds from the
+    sender's TSC), the native one (frames, seconds), and the exits of sender and receiver
+    during their part of the batch (by reason name, only those that happened). Raises
+    Missing unless every batch of both sides is there, whole and verified: a broken or
+    lossy transfer gives no number."""
+    send, recv, gexits, gtap, native = {}, {}, {}, {}, {}
+    ntap = None
+    for ln in lines:
+        m = SEND_RE.match(ln)
+        if m:
+            send[int(m.group(2))] = {"guest": m.group(1), "frames": int(m.group(3)),
+                                     "ticks": int(m.group(4)), "tsc_khz": int(m.group(5))}
+        m = RECV_RE.match(ln)
+        if m:
+            recv[int(m.group(2))] = {"guest": m.group(1), "frames": int(m.group(3)),
+                                     "received": int(m.group(4)), "bad": int(m.group(5))}
+        m = GEXITS_RE.match(ln)
+        if m:
+            counts = [int(x) for x in m.group(4).split(",")]
+            if len(counts) != len(EXIT_REASON_NAMES):
+                raise Missing(f"exit counters of {m.group(1)}: {len(counts)} reasons, "
+                              f"expected {len(EXIT_REASON_NAMES)}")
+            gexits[(m.group(2), int(m.group(3)))] = {
+                EXIT_REASON_NAMES[i]: n for i, n in enumerate(counts) if n}
+        m = GTAP_RE.match(ln)
+        if m:
+            gtap.setdefault(int(m.group(3)), []).append((m.group(1), m.group(2), m.group(4)))
+        m = NATIVE_RE.match(ln)
+        if m:
+            native[int(m.group(2))] = {"frames": int(m.group(1)), "us": int(m.group(3))}
+        m = NTAP_RE.match(ln)
+        if m:
+            ntap = (m.group(1), m.group(2))
+    if not any(TSC_OK_RE.match(ln) for ln in lines):
+        raise Missing("boot: tsc-frequency did not pass: moat's TSC frequency, which times "
+                      "both the guests' and the native transfer, is wrong or unchecked")
+    if ntap is None or ntap[0] != "ok" or ntap[1]:
+        raise Missing(f"igbvf: native-bulk did not pass ({ntap[0] + ntap[1] if ntap else 'no result'})")
+    out = {}
+    for size in sizes:
+        res = gtap.get(size, [])
+        if len(res) != 2 or any(st != "ok" or rest for _, st, rest in res):
+            raise Missing(f"bench: dataplane-{size}: both guests must pass, got "
+                          f"{', '.join(f'{g} {st}{rest}' for g, st, rest in res) or 'no result'}")
+        s, r, n = send.get(size), recv.get(size), native.get(size)
+        if not s or not r or not n:
+            raise Missing(f"{size}-byte batch: missing the "
+                          f"{'sender' if not s else 'receiver' if not r else 'native'} line")
+        if r["received"] != r["frames"] or r["bad"] or s["frames"] != r["frames"]:
+            raise Missing(f"{size}-byte batch: {r['guest']} received {r['received']} of "
+                          f"{r['frames']} ({r['bad']} bad), {s['guest']} sent {s['frames']}")
+        if n["frames"] != s["frames"]:
+            raise Missing(f"{size}-byte batch: native {n['frames']} frames, guests "
+                          f"{s['frames']}: not the same transfer")
+        if s["tsc_khz"] <= 0 or s["ticks"] <= 0 or n["us"] <= 0:
+            raise Missing(f"{size}-byte batch: no duration (ticks {s['ticks']}, TSC "
+                          f"{s['tsc_khz']} kHz, native {n['us']} us)")
+        ex = {}
+        for role in ("send", "receive"):
+            if (role, size) not in gexits:
+                raise Missing(f"{size}-byte batch: no exit counters of the {role} side")
+            ex[role] = gexits[(role, size)]
+        out[size] = {"frames": s["frames"],
+                     "guest_s": s["ticks"] / (s["tsc_khz"] * 1000.0),
+                     "native_s": n["us"] / 1e6, "exits": ex}
+    return out
+
+
+def aggregate_dataplane(boots):
+    """Figures over several boots (each parse_dataplane's result): per size frames/s and
+    bytes/s of guest and native (median, min-max), the ratio guest / native (of each
+    boot's pair, median and min-max), and exits per 1,000 frames by side and reason
+    (over all boots: exits / frames * 1000)."""
+    out = {}
+    for size in boots[0]:
+        g = [b[size]["frames"] / b[size]["guest_s"] for b in boots]
+        n = [b[size]["frames"] / b[size]["native_s"] for b in boots]
+        frames = sum(b[size]["frames"] for b in boots)
+        exits = {}
+        for role in ("send", "receive"):
+            total = {}
+            for b in boots:
+                for k, v in b[size]["exits"][role].items():
+                    total[k] = total.get(k, 0) + v
+            exits[role] = {"total": sum(total.values()) * 1000.0 / frames,
+                           "by_reason": {k: v * 1000.0 / frames for k, v in total.items()}}
+        out[str(size)] = {
+            "frames": boots[0][size]["frames"],
+            "guest_frames_per_s": stats(g), "native_frames_per_s": stats(n),
+            "guest_bytes_per_s": stats([x * size for x in g]),
+            "native_bytes_per_s": stats([x * size for x in n]),
+            "ratio": stats([a / b for a, b in zip(g, n)]),
+            "exits_per_1000_frames": exits}
+    return out
+
+
+def dataplane_boot(name, timeout=300):
+    esp = os.path.join(BUILD, "esp-bench-dataplane")
+    shutil.rmtree(esp, ignore_errors=True)
+    shutil.copytree(os.path.join(BUILD, "esp"), esp)
+    with open(os.path.join(esp, "EFI", "BOOT", "moat.cmd"), "w") as f:
+        f.write(DATAPLANE_CMD + "\n")
+
+    def argv(d, serial):
+        return harness.qemu_argv("uefi", "reference", d, serial, os.path.join(d, "monitor.sock"),
+                                 esp=esp)
+    _, lines = timed_boot(name, argv, r"^moat: \d+ passed, \d+ failed, \d+ skipped$", timeout)
+    try:
+        return parse_dataplane(lines)
+    except Missing as e:
+        raise Missing(f"{name}: {e} (log {os.path.join(harness.LOGS, name, 'serial.log')})")
+
+
+def data_path(runs):
+    """The data path vs native (docs/performance.md, "Data path"), `runs` boots."""
+    boots, errors = [], []
+    for i in range(runs):
+        print(f"bench: data path, run {i + 1}/{runs}", flush=True)
+        try:
+            boots.append(dataplane_boot(f"bench-dataplane-{i}"))
+        except Missing as e:
+            errors.append(str(e))
+    if len(boots) != runs:
+        errors.append(f"data path: {len(boots)} of {runs} runs produced figures")
+        return None, errors
+    return aggregate_dataplane(boots), errors
 
 
 # ---------------------------------------------------------------------------------------
 def fmt_stat(s, unit="s", digits=2):
     return (f"{s['median']:.{digits}f} {unit} ({s['min']:.{digits}f}-{s['max']:.{digits}f}, "
             f"{len(s['runs'])} runs)")
+
+
+def fmt_rate(s, unit=1):
+    return (f"{s['median'] / unit:.{2 if unit > 1 else 0}f} ({s['min'] / unit:.{2 if unit > 1 else 0}f}-"
+            f"{s['max'] / unit:.{2 if unit > 1 else 0}f})")
 
 
 def print_table(res, errors):
@@ -372,7 +525,7 @@ def print_table(res, errors):
             add(f"IOMMU tables, domain {name} ({d['mapped_bytes'] // MiB} MiB)",
                 f"{d['tables']} pages (minimum {d['min_tables']}); leaves 1G/2M/4K "
                 f"{'/'.join(map(str, d['leaves_1g_2m_4k']))}")
-        add("IOMMU tables, guest domains", f"not measured yet: {DATA_PATH_REASON}")
+        add("IOMMU tables, guest domains", f"not measured yet: {GUEST_DOMAIN_REASON}")
         add("hypervisor resident memory",
             f"{mem['resident_bytes'] / MiB:.2f} MiB (image {mem['image_bytes'] // KiB} KiB + "
             f"{(mem['allocated_bytes'] - mem['guest_ram_bytes']) // KiB} KiB allocated, "
@@ -389,10 +542,22 @@ def print_table(res, errors):
         for k, label in (("lines_hypervisor", "hypervisor (" + " ".join(HV_DIRS) + ")"),
                          ("lines_guests", "guests/"), ("lines_tests", "tests/")):
             add(f"lines, {label}", f"C {sz[k]['c']}, assembly {sz[k]['asm']}")
-    for label in ("data path vs native (vf-bulk 64/512/1514 B)",
-                  "exits per 1,000 frames on the data path",
-                  "exits per guest, launch to verdict, VF guests"):
-        add(label, f"not measured yet: {DATA_PATH_REASON}")
+    dp = res.get("data_path")
+    for size, d in (dp or {}).items():
+        add(f"data path {size} B, guest to guest", f"{fmt_rate(d['guest_frames_per_s'])} frames/s, "
+            f"{fmt_rate(d['guest_bytes_per_s'], MiB)} MiB/s")
+        add("  native (moat on CPU 0)", f"{fmt_rate(d['native_frames_per_s'])} frames/s, "
+            f"{fmt_rate(d['native_bytes_per_s'], MiB)} MiB/s")
+        r = d["ratio"]
+        add("  ratio guest / native", f"{r['median']:.3f} ({r['min']:.3f}-{r['max']:.3f}, "
+            f"{len(r['runs'])} runs of {d['frames']} frames)")
+        for role in ("send", "receive"):
+            e = d["exits_per_1000_frames"][role]
+            by = " ".join(f"{k}={v:g}" for k, v in e["by_reason"].items())
+            add(f"  exits per 1,000 frames, {role} side",
+                f"{e['total']:g} ({by or 'none of any reason'})")
+    if dp is None:
+        add("data path vs native (64/512/1514 B)", "FAILED: see below")
     for e in errors:
         add("FAILED", e)
     w = max(len(a) for a, _ in rows)
@@ -404,10 +569,12 @@ def print_table(res, errors):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "3")))
+    ap.add_argument("--data-runs", type=int, default=int(os.environ.get("BENCH_DATA_RUNS", "5")),
+                    help="boots measuring the data path (each: guests, then native)")
     ap.add_argument("--skip-linux", action="store_true", help="no Linux reference boots")
     a = ap.parse_args()
-    if a.runs < 1:
-        ap.error("--runs must be at least 1")
+    if a.runs < 1 or a.data_runs < 1:
+        ap.error("--runs and --data-runs must be at least 1")
     res, errors = {"runs": a.runs}, []
     t_start = time.monotonic()
 
@@ -448,7 +615,8 @@ def main():
             b["ratio"] = b["moat"]["median"] / b["linux"]["median"]
     if "memory" not in res:
         errors.append("no memory figures (no reference run of moat finished)")
-    res["data_path"] = data_path()
+    res["data_path"], dp_errors = data_path(a.data_runs)
+    errors += dp_errors
     res["errors"] = errors
     res["bench_seconds"] = round(time.monotonic() - t_start, 1)
 

@@ -3,6 +3,7 @@
 They check that figures are read correctly, never what the figures are.
 Run: python3 tests/bench/test_bench.py"""
 import os
+import re
 import sys
 import tempfile
 import unittest
@@ -70,6 +71,97 @@ class GuestExits(unittest.TestCase):
     def test_a_guest_without_stats_raises(self):
         with self.assertRaises(bench.Missing):
             bench.guest_exits(MOAT_LOG, ["alpha", "big"])
+
+
+def dataplane_log(ticks=(2000000, 3000000, 4000000), native_us=(10000, 20000, 40000),
+                  received=1000, bad=0, tap="ok", native_tap="ok", exits=None, tsc_tap="ok"):
+    """A data path boot's serial lines: alpha sends, beta receives, then moat's native bench
+    (TSC at 1 GHz: ticks / 1e6 = ms)."""
+    zero = ",".join(["0"] * 16)
+    lines = []
+    for i, size in enumerate((64, 512, 1514)):
+        lines += [
+            f"[beta] bench guest: role=receive size={size} frames=1000 received={received} bad={bad}",
+            f"[alpha] bench guest: role=send size={size} frames=1000 ticks={ticks[i]} tsc_khz=1000000",
+            f"[beta] bench guest exits: role=receive size={size} by-reason={zero}",
+            f"[alpha] bench guest exits: role=send size={size} by-reason={(exits or {}).get(size, zero)}",
+            f"[beta] {tap} {5 + i} - bench: dataplane-{size}",
+            f"[alpha] ok {5 + i} - bench: dataplane-{size}"]
+    lines += [f"igbvf: bench native: 1000 frames of {size} bytes VF0->VF1 in {us} us: 1 frames/s, "
+              f"1 bytes/s" for size, us in zip((64, 512, 1514), native_us)]
+    lines.append(f"{native_tap} 42 - igbvf: native-bulk")
+    return [f"{tsc_tap} 9 - boot: tsc-frequency"] + lines
+
+
+class DataPath(unittest.TestCase):
+    def test_figures_of_one_boot(self):
+        exits = {512: "0,0,3,0,0,0,1,0,0,0,0,0,0,0,0,0"}
+        d = bench.parse_dataplane(dataplane_log(exits=exits))
+        self.assertEqual(sorted(d), [64, 512, 1514])
+        self.assertAlmostEqual(d[64]["guest_s"], 0.002)
+        self.assertAlmostEqual(d[1514]["native_s"], 0.04)
+        self.assertEqual(d[64]["exits"], {"send": {}, "receive": {}})
+        self.assertEqual(d[512]["exits"]["send"], {"io": 3, "hypercall": 1})
+
+    def test_aggregate_rates_ratio_and_exits_per_1000_frames(self):
+        exits = {512: "0,0,3,0,0,0,1,0,0,0,0,0,0,0,0,0"}
+        boots = [bench.parse_dataplane(dataplane_log(exits=exits)),
+                 bench.parse_dataplane(dataplane_log(ticks=(4000000, 3000000, 4000000))),
+                 bench.parse_dataplane(dataplane_log(ticks=(1000000, 3000000, 4000000)))]
+        a = bench.aggregate_dataplane(boots)
+        g64, n64 = a["64"]["guest_frames_per_s"], a["64"]["native_frames_per_s"]
+        self.assertEqual((g64["median"], g64["min"], g64["max"]), (500000, 250000, 1000000))
+        self.assertEqual(n64["median"], 100000)
+        self.assertEqual(a["64"]["guest_bytes_per_s"]["median"], 500000 * 64)
+        self.assertEqual(a["64"]["ratio"]["median"], 5.0)
+        self.assertAlmostEqual(a["1514"]["ratio"]["median"], 10.0)
+        e = a["512"]["exits_per_1000_frames"]
+        self.assertEqual(e["send"]["by_reason"], {"io": 1.0, "hypercall": 1 / 3})
+        self.assertAlmostEqual(e["send"]["total"], 4 / 3)
+        self.assertEqual(e["receive"]["total"], 0)
+
+    def test_lost_frames_give_no_number(self):
+        with self.assertRaisesRegex(bench.Missing, "received 999 of 1000"):
+            bench.parse_dataplane(dataplane_log(received=999))
+
+    def test_damaged_frames_give_no_number(self):
+        with self.assertRaisesRegex(bench.Missing, r"\(2 bad\)"):
+            bench.parse_dataplane(dataplane_log(bad=2))
+
+    def test_a_failed_guest_test_gives_no_number(self):
+        with self.assertRaisesRegex(bench.Missing, "dataplane-64: both guests must pass"):
+            bench.parse_dataplane(dataplane_log(tap="not ok"))
+
+    def test_a_skipped_guest_test_gives_no_number(self):
+        with self.assertRaisesRegex(bench.Missing, "dataplane-64"):
+            bench.parse_dataplane([ln.replace("dataplane-64", "dataplane-64 # SKIP no peer")
+                                   for ln in dataplane_log()])
+
+    def test_a_failed_native_bench_gives_no_number(self):
+        with self.assertRaisesRegex(bench.Missing, "native-bulk did not pass"):
+            bench.parse_dataplane(dataplane_log(native_tap="not ok"))
+
+    def test_a_miscalibrated_tsc_gives_no_number(self):
+        with self.assertRaisesRegex(bench.Missing, "tsc-frequency did not pass"):
+            bench.parse_dataplane(dataplane_log(tsc_tap="not ok"))
+
+    def test_a_missing_sender_line_gives_no_number(self):
+        lines = [ln for ln in dataplane_log() if "role=send size=1514 frames" not in ln]
+        with self.assertRaisesRegex(bench.Missing, "1514-byte batch: missing the sender"):
+            bench.parse_dataplane(lines)
+
+    def test_missing_exit_counters_give_no_number(self):
+        lines = [ln for ln in dataplane_log() if "exits: role=receive size=512" not in ln]
+        with self.assertRaisesRegex(bench.Missing, "no exit counters of the receive side"):
+            bench.parse_dataplane(lines)
+
+    def test_exit_reason_names_are_moats(self):
+        # The guest reports exits by moat's reason index: the names must be vmm/exit.c's.
+        with open(os.path.join(bench.ROOT, "vmm", "exit.c")) as f:
+            src = f.read()
+        table = re.search(r"vmm_exit_name\(.*?names\[VMM_EXIT_NR\] = \{(.*?)\};", src, re.S)
+        self.assertIsNotNone(table, "vmm_exit_name's table not found in vmm/exit.c")
+        self.assertEqual(re.findall(r'"([^"]*)"', table.group(1)), bench.EXIT_REASON_NAMES)
 
 
 class Lines(unittest.TestCase):

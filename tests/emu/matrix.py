@@ -13,7 +13,9 @@ import mkdmar
 import screen
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "linuxref"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
 import linuxref  # noqa: E402
+import bench  # noqa: E402
 
 
 def check_boot_method(expected):
@@ -194,6 +196,17 @@ def esp_with_files(dirname, files):
                 f.write(text)
         return esp
     return prepare
+
+
+def check_dataplane(r):
+    """make bench's data path boot, once: both bench guests' batches and the native ones
+    complete and verified, with every figure make bench reads (tests/bench/bench.py)."""
+    try:
+        bench.parse_dataplane(r.lines)
+        ok, diag = True, ""
+    except bench.Missing as e:
+        ok, diag = False, str(e)
+    return [[f"{r.name}: host: dataplane-figures", "ok" if ok else "fail", diag]]
 
 
 def esp_image_copy():
@@ -770,6 +783,12 @@ RUNS = [
                             r"^vmm: guest (left|right) not started: isolation group split: "),
                  check_line("other-guest-ran",
                             r"^vmm: stats plain: shut down; .*results [1-9]\d* passed, 0 failed")]),
+    # make bench's data path machine: two bench guests with VF0 and VF1, alpha sending.
+    dict(name="qemu-uefi-bench-dataplane", emulator="qemu", boot="uefi", topology="reference",
+         prepare=esp_with_files("esp-bench-dataplane-test", {"moat.cmd": bench.DATAPLANE_CMD + "\n"}),
+         checks=[check_line(f"{g}-dataplane-{n}", rf"^\[{g}\] ok \d+ - bench: dataplane-{n}$")
+                 for g in ("alpha", "beta") for n in bench.DATAPLANE_SIZES] +
+         [check_tap_passed("igbvf: native-bulk"), check_dataplane]),
     dict(name="qemu-mb2-two-edu", emulator="qemu", boot="mb2", topology="two-edu",
          checks=[check_tap_passed(t) for t in VTD_TWO_EDU] + [VTD_TAKEOVER_LINES] +
          [check_line("vtd-xapic-irte", r"^vtd: unit 0: interrupt remapping: .* xAPIC destinations")]),

@@ -7,18 +7,6 @@
 struct percpu cpu_data[MAX_CPUS];
 unsigned nr_cpus_online;
 
-/* Segment descriptor fields (SDM Vol. 3A 3.4.5) */
-#define DESC_TYPE GENMASK(43, 40)
-#define DESC_S BIT(44)
-#define DESC_P BIT(47)
-#define DESC_L BIT(53)
-#define DESC_LIMIT_LO GENMASK(15, 0)
-#define DESC_BASE_LO GENMASK(39, 16)
-#define DESC_BASE_MID GENMASK(63, 56)
-#define TYPE_CODE_XR 0xA
-#define TYPE_DATA_RW 0x2
-#define TYPE_TSS_AVAIL 0x9
-
 struct gdt_ptr {
 	u16 limit;
 	u64 base;
@@ -56,11 +44,8 @@ void cpu_local_init(struct percpu *c, u64 ist_base)
 	c->gdt[GDT_NULL] = 0;
 	c->gdt[GDT_CODE64] = FIELD_PREP(DESC_TYPE, TYPE_CODE_XR) | DESC_S | DESC_P | DESC_L;
 	c->gdt[GDT_DATA] = FIELD_PREP(DESC_TYPE, TYPE_DATA_RW) | DESC_S | DESC_P;
-	c->gdt[GDT_TSS] = FIELD_PREP(DESC_LIMIT_LO, sizeof(c->tss) - 1) |
-			  FIELD_PREP(DESC_BASE_LO, tss & 0xffffff) |
-			  FIELD_PREP(DESC_TYPE, TYPE_TSS_AVAIL) | DESC_P |
-			  FIELD_PREP(DESC_BASE_MID, (tss >> 24) & 0xff);
-	c->gdt[GDT_TSS + 1] = tss >> 32;
+	c->gdt[GDT_TSS] = tss_desc_lo(tss, sizeof(c->tss) - 1);
+	c->gdt[GDT_TSS + 1] = tss_desc_hi(tss);
 	load_gdt_tss(c);
 	wrmsr(MSR_GS_BASE, (u64)(uintptr_t)c);
 	wrmsr(MSR_KERNEL_GS_BASE, 0);

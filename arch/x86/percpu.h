@@ -3,21 +3,11 @@
 #define ARCH_X86_PERCPU_H
 
 #include <moat/types.h>
+#include <moat/x86_desc.h>
 
 #define MAX_CPUS 64
 #define CPU_STACK_SIZE (32 * KiB)
 #define IST_STACK_SIZE (8 * KiB)
-
-struct tss64 {
-	u32 reserved0;
-	u64 rsp[3];
-	u64 reserved1;
-	u64 ist[7];
-	u64 reserved2;
-	u16 reserved3;
-	u16 iomap_base;
-} __packed;
-SIZE_CHECK(struct tss64, 104);
 
 /* GDT layout, the same on every CPU. */
 #define GDT_NULL 0

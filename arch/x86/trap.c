@@ -10,20 +10,6 @@
 #include "arch/x86/percpu.h"
 #include "arch/x86/trap.h"
 
-/* Interrupt gate (SDM Vol. 3A 6.14.1) */
-struct idt_gate {
-	u16 offset_lo;
-	u16 selector;
-	u8 ist;
-	u8 type_attr;
-	u16 offset_mid;
-	u32 offset_hi;
-	u32 reserved;
-} __packed;
-SIZE_CHECK(struct idt_gate, 16);
-
-#define GATE_INTERRUPT 0x8e /* P=1, DPL=0, type 0xE */
-
 extern const u64 isr_stub_table[256];
 extern const struct extable_entry __extable_start[], __extable_end[];
 
@@ -74,14 +60,7 @@ static const char *const exception_names[32] = {
 
 static void set_gate(unsigned v, u64 handler, u8 ist)
 {
-	idt[v] = (struct idt_gate){
-		.offset_lo = handler & 0xffff,
-		.selector = SEL_CODE64,
-		.ist = ist,
-		.type_attr = GATE_INTERRUPT,
-		.offset_mid = (handler >> 16) & 0xffff,
-		.offset_hi = handler >> 32,
-	};
+	idt[v] = idt_gate_make(handler, SEL_CODE64, ist, GATE_INTERRUPT);
 }
 
 void idt_load(void)

@@ -5,29 +5,12 @@
  * result, no guest state written, no shutdown. Port I/O and ICEBP from ring 3 must stay
  * inside the guest (#GP, #DB): neither reaches moat nor stops the guest. */
 #include <moat/errno.h>
+#include <moat/x86_desc.h>
 #include "guests/attacker/attacker.h"
 
 /* Written from ring 3 through HC_CONSOLE_WRITE: must never reach the serial line. */
 #define RING3_CONSOLE_MARKER "moat-ring3-console-leak\n"
 #define RING3_REPORT_TEXT "attack: ring3-forged-report"
-
-/* Segment descriptor fields (SDM Vol. 3A 3.4.5, 7.2.3 for the 16-byte TSS descriptor) */
-#define DESC_LIMIT_LO GENMASK(15, 0)
-#define DESC_BASE_LO GENMASK(39, 16)
-#define DESC_TYPE GENMASK(43, 40)
-#define DESC_S BIT(44)
-#define DESC_DPL GENMASK(46, 45)
-#define DESC_P BIT(47)
-#define DESC_L BIT(53)
-#define DESC_BASE_MID GENMASK(63, 56)
-#define TYPE_CODE_XR 0xa
-#define TYPE_DATA_RW 0x2
-#define TYPE_TSS_AVAIL 0x9
-
-/* IDT gate type/attribute byte: present, DPL, 64-bit interrupt gate */
-#define GATE_P BIT(7)
-#define GATE_DPL GENMASK(6, 5)
-#define GATE_TYPE_INTR 0xe
 
 /* Page-table entry bits */
 #define PTE_P BIT(0)
@@ -54,25 +37,6 @@
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
-
-struct tss64 {
-	u32 reserved0;
-	u64 rsp[3];
-	u64 reserved1;
-	u64 ist[7];
-	u64 reserved2;
-	u16 reserved3;
-	u16 iomap_base;
-} __packed;
-SIZE_CHECK(struct tss64, 104);
-
-struct idt_gate {
-	u16 off0, sel;
-	u8 ist, attr;
-	u16 off1;
-	u32 off2, zero;
-};
-SIZE_CHECK(struct idt_gate, 16);
 
 struct desc_ptr {
 	u16 limit;
@@ -244,22 +208,13 @@ static int enter_user_tables(void)
 	memset(&tss, 0, sizeof(tss));
 	tss.rsp[0] = (u64)(uintptr_t)(kernel_stack + sizeof(kernel_stack));
 	tss.iomap_base = sizeof(tss); /* no I/O bitmap: ring 3 gets no ports */
-	gdt[GDT_TSS] = FIELD_PREP(DESC_LIMIT_LO, sizeof(tss) - 1) |
-		       FIELD_PREP(DESC_BASE_LO, t & 0xffffff) |
-		       FIELD_PREP(DESC_TYPE, TYPE_TSS_AVAIL) | DESC_P |
-		       FIELD_PREP(DESC_BASE_MID, (t >> 24) & 0xff);
-	gdt[GDT_TSS + 1] = t >> 32;
+	gdt[GDT_TSS] = tss_desc_lo(t, sizeof(tss) - 1);
+	gdt[GDT_TSS + 1] = tss_desc_hi(t);
 
 	idt = (struct idt_gate *)(uintptr_t)saved.idtr.base;
 	saved.gate = idt[RING3_RETURN_VECTOR];
-	idt[RING3_RETURN_VECTOR] =
-		(struct idt_gate){(u16)r,
-				  SEL_KERNEL_CODE,
-				  0,
-				  (u8)(GATE_P | FIELD_PREP(GATE_DPL, 3) | GATE_TYPE_INTR),
-				  (u16)(r >> 16),
-				  (u32)(r >> 32),
-				  0};
+	idt[RING3_RETURN_VECTOR] = idt_gate_make(
+		r, SEL_KERNEL_CODE, 0, (u8)(GATE_P | FIELD_PREP(GATE_DPL, 3) | GATE_TYPE_INTR));
 	__asm__ volatile("lgdt %0\n\t"
 			 "ltr %w1" ::"m"(gdtr),
 			 "r"((u16)SEL_TSS)

@@ -1,4 +1,5 @@
 /* Guest runtime: GDT, IDT, own page tables, COM1 console, hypercalls, TAP reporting. */
+#include <moat/x86_desc.h>
 #include "guests/lib/guest.h"
 
 #define COM1 0x3f8
@@ -17,12 +18,7 @@ struct expected_exception guest_expect = {.vector = -1};
 u64 guest_boot_id;
 
 static u64 gdt[3] = {0, 0x00af9a000000ffffULL, 0x00cf92000000ffffULL};
-static struct idt_gate {
-	u16 off0, sel;
-	u8 ist, type;
-	u16 off1;
-	u32 off2, zero;
-} idt[GUEST_IRQ_BASE + GUEST_NR_IRQS] __aligned(16);
+static struct idt_gate idt[GUEST_IRQ_BASE + GUEST_NR_IRQS] __aligned(16);
 volatile u64 guest_irq_count[GUEST_NR_IRQS];
 static u64 pml4[512] __aligned(4096), pdpt[512] __aligned(4096), pd[512] __aligned(4096);
 static u64 pt0[512] __aligned(4096);
@@ -207,8 +203,7 @@ static void idt_init(void)
 					      : 0;
 
 		if (a)
-			idt[i] = (struct idt_gate){(u16)a,	   0x08,	   0, 0x8e,
-						   (u16)(a >> 16), (u32)(a >> 32), 0};
+			idt[i] = idt_gate_make(a, 0x08, 0, GATE_INTERRUPT);
 	}
 	__asm__ volatile("lidt %0" ::"m"(idtr));
 }

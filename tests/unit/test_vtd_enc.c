@@ -18,23 +18,6 @@
 
 #define B(n) (1ULL << (n))
 
-/* vtd_pt.c takes its tables from the page allocator. */
-static int live_pages;
-u64 page_alloc(void)
-{
-	void *p = aligned_alloc(4096, 4096);
-
-	memset(p, 0, 4096);
-	live_pages++;
-	return (u64)(uintptr_t)p;
-}
-
-void page_free(u64 pa)
-{
-	live_pages--;
-	free((void *)(uintptr_t)pa);
-}
-
 /* ---- capabilities ---- */
 
 #define QEMU_CAP 0x00d2008c222f0606ull
@@ -173,7 +156,7 @@ static void test_sl_entries(void **state)
 	(void)state;
 	assert_null(ops->sync);
 	assert_non_null(vtd_pt_ops(false)->sync);
-	live_pages = 0;
+	host_live_pages = 0;
 	assert_int_equal(pt_init(&pt, &vtd_sl_format, ops, 4, 2), 0);
 	/* 4 KiB read-only page at 0x40201000 -> 0x1234000 */
 	assert_int_equal(pt_map(&pt, 0x40201000, 0x1234000, 0x1000, PT_R), 0);
@@ -210,7 +193,7 @@ static void test_sl_entries(void **state)
 	/* 4-level tables stop at 2^48 */
 	assert_int_equal(pt_map(&pt, 1ull << 48, 0, 0x1000, PT_R), -ERANGE);
 	pt_destroy(&pt);
-	assert_int_equal(live_pages, 0);
+	assert_int_equal(host_live_pages, 0);
 	/* 3-level (39-bit) tables with 2 MiB pages only */
 	assert_int_equal(pt_init(&pt, &vtd_sl_format, ops, 3, 1), 0);
 	assert_int_equal(pt_map(&pt, 0, 0, 0x40000000, PT_RW), 0);
@@ -218,7 +201,7 @@ static void test_sl_entries(void **state)
 	assert_int_equal(level, 1);
 	assert_int_equal(pt_map(&pt, 1ull << 39, 0, 0x1000, PT_R), -ERANGE);
 	pt_destroy(&pt);
-	assert_int_equal(live_pages, 0);
+	assert_int_equal(host_live_pages, 0);
 }
 
 /* ---- interrupt remapping entries ---- */

@@ -55,21 +55,7 @@
 
 /* ---- the hypervisor's surroundings ---- */
 
-static int live_pages, pages_before;
-u64 page_alloc(void)
-{
-	void *p = aligned_alloc(4096, 4096);
-
-	memset(p, 0, 4096);
-	live_pages++;
-	return (u64)(uintptr_t)p;
-}
-
-void page_free(u64 pa)
-{
-	live_pages--;
-	free((void *)(uintptr_t)pa);
-}
+static int pages_before;
 
 static u64 now_us;
 u64 time_us(void)
@@ -225,7 +211,7 @@ static int setup(void **state)
 	nr_faults = 0;
 	shim_errors_logged = 0;
 	build_dmar(false);
-	pages_before = live_pages;
+	pages_before = host_live_pages;
 	return 0;
 }
 
@@ -233,7 +219,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	free_units();
-	assert_int_equal(live_pages, pages_before); /* every table freed */
+	assert_int_equal(host_live_pages, pages_before); /* every table freed */
 	return 0;
 }
 

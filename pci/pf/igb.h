@@ -26,7 +26,8 @@ struct igb_pf {
 	u8 mac[ETH_ALEN];
 	bool link_up;
 	struct igb_vf_state vf[IGB_MAX_VFS];
-	u32 mbx_pending; /* VFs whose request waits for the rate limit (igb_mbx.c) */
+	u32 mbx_pending;   /* VFs whose request waits for the rate limit (igb_mbx.c) */
+	u32 mbx_window_us; /* the rate limit's window; 0: IGB_MBX_WINDOW_US */
 	/* PF transmit ring (queue pf_pool) */
 	u64 tx_ring, tx_buf;
 	unsigned tx_tail;

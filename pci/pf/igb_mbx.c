@@ -195,9 +195,10 @@ static unsigned handle_vflr(struct igb_pf *pf)
 static bool mbx_over_budget(struct igb_pf *pf, unsigned vf)
 {
 	struct igb_vf_state *s = &pf->vf[vf];
+	u32 window = pf->mbx_window_us ? pf->mbx_window_us : IGB_MBX_WINDOW_US;
 	u64 now = time_us();
 
-	if (now - s->window_start_us >= IGB_MBX_WINDOW_US) {
+	if (now - s->window_start_us >= window) {
 		s->window_start_us = now;
 		s->window_msgs = 0;
 	}
@@ -208,7 +209,7 @@ static bool mbx_over_budget(struct igb_pf *pf, unsigned vf)
 	if (s->window_msgs++ == IGB_MBX_BUDGET && s->throttled++ == 0)
 		pr_warn("vf%u: more than %u mailbox messages in %u ms; the rest wait (warned "
 			"once)\n",
-			vf, IGB_MBX_BUDGET, IGB_MBX_WINDOW_US / 1000);
+			vf, IGB_MBX_BUDGET, window / 1000);
 	return true;
 }
 

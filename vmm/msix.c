@@ -64,7 +64,7 @@ static void host_vector_fired(struct trap_frame *f, void *ctx)
 {
 	struct vmsix_vec *vec = ctx;
 
-	virq_raise(vec->g, (u8)FIELD_GET(MSI_DATA_VECTOR, vec->entry[MSIX_ENTRY_DATA]));
+	virq_raise(vec->g, vec->vector);
 }
 
 /* The IRTE and host vector of entry idx, allocated on first use. */
@@ -76,7 +76,7 @@ static int entry_route(struct guest *g, struct vdev *v, unsigned idx)
 	int err;
 
 	if (!m->host_vector[idx]) {
-		m->vec[idx] = (struct vmsix_vec){g, m->entry[idx]};
+		m->vec[idx].g = g;
 		err = irq_alloc_vector(host_vector_fired, &m->vec[idx]);
 		if (err < 0)
 			return pr_err(err, "guest %s: no host vector for MSI-X entry %u\n",
@@ -118,6 +118,9 @@ static void entry_update(struct guest *g, struct vdev *v, unsigned idx)
 			(unsigned)(v - g->dev) + 1, why);
 		return;
 	}
+	/* The guest may rewrite its entry while a message sent through the old one is in
+	 * flight: the host vector raises the vector checked here, never the table's. */
+	m->vec[idx].vector = (u8)FIELD_GET(MSI_DATA_VECTOR, e[MSIX_ENTRY_DATA]);
 	if (entry_route(g, v, idx))
 		return;
 	mmio_write32(p + 4 * MSIX_ENTRY_ADDR_LO, m->irq[idx].msi_addr);

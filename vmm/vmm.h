@@ -28,7 +28,7 @@ enum guest_state {
 
 struct vmsix_vec {
 	struct guest *g;
-	u32 *entry; /* the guest's entry whose vector this host vector stands for */
+	u8 vector; /* the guest's vector, as checked when the entry last went live */
 };
 
 /* A device's MSI-X state: the guest's table and Message Control bits, and per entry the

@@ -404,6 +404,30 @@ static void test_msix_refresh_on_decode(void **state)
 	(void)state;
 }
 
+/* The host vector stands for the vector the entry had when moat checked it and made it
+ * live: rewriting the entry afterwards (masked, or unmasked and refused) while the device's
+ * message is in flight must not make moat inject an unchecked vector (NMI, exceptions). */
+static void test_msix_vector_fixed_when_live(void **state)
+{
+	vpci_write(&g, DEV1, 0x72, 2, MSIX_CTRL_ENABLE);
+	guest_entry(0, 0xfee01000, 0x41, 0);
+	assert_int_equal(phys_bar3[3], 0);
+	/* Unmasked rewrite to vector 2: refused, masked in hardware, the old message lands. */
+	msix_mmio_write(&g, &g.dev[0], TABLE + 8, 0x02);
+	assert_int_equal(g.msix_refused, 1);
+	assert_int_equal(phys_bar3[3], MSIX_ENTRY_CTRL_MASKED);
+	vec_fn(NULL, vec_ctx);
+	assert_int_equal(raised, 0x41);
+	/* Masked, then rewritten (masked entries are not checked). */
+	guest_entry(0, 0xfee01000, 0x42, 0);
+	msix_mmio_write(&g, &g.dev[0], TABLE + 12, MSIX_ENTRY_CTRL_MASKED);
+	msix_mmio_write(&g, &g.dev[0], TABLE + 8, 0x0e);
+	raised = -1;
+	vec_fn(NULL, vec_ctx);
+	assert_int_equal(raised, 0x42);
+	(void)state;
+}
+
 static void test_msix_pba(void **state)
 {
 	phys_bar3[0x2000 / 4] = 0x4;
@@ -429,6 +453,7 @@ int main(void)
 		cmocka_unit_test_setup(test_msix_unmask_routes, setup),
 		cmocka_unit_test_setup(test_msix_bad_entry_refused, setup),
 		cmocka_unit_test_setup(test_msix_refresh_on_decode, setup),
+		cmocka_unit_test_setup(test_msix_vector_fixed_when_live, setup),
 		cmocka_unit_test_setup(test_msix_pba, setup),
 	};
 

@@ -119,5 +119,6 @@ void guest_main(void)
 	attack_msix_forge_compat();
 	attack_mac_spoof();
 	attack_mailbox_flood();
+	attack_owner_state_left();
 	touch_past_ram();
 }

@@ -275,3 +275,33 @@ void attack_mailbox_flood(void)
 	igbvf_down(&drv);
 	test_end();
 }
+
+/* State the VF's owner leaves in the PF: a MAC of its choosing and a multicast list. The
+ * attacker sets both and stops with them in place; when moat takes the VF back (FLR) the
+ * PF must forget them, or the next owner of this VF would keep receiving frames sent to
+ * the attacker's address and groups. The hypervisor judges after the release
+ * (igb: vf-owner-state-forgotten); here both requests must be accepted, or that verdict
+ * would prove nothing. */
+void attack_owner_state_left(void)
+{
+	static const u8 chosen[ETH_ALEN] = {0x02, 0x6d, 0x6f, 0x61, 0x74, 0xee};
+	u32 mc[2] = {IGB_VF_SET_MULTICAST | FIELD_PREP(IGB_MSG_INFO, 2), 0x05a5 | 0x0c3cu << 16};
+	u32 reply = 0;
+	int err;
+
+	test_begin("attack", "owner-state-left");
+	if (!vf_dev.bar0 || !drv.ops) {
+		test_skip("the attacker's VF is not up");
+		test_end();
+		return;
+	}
+	err = igbvf_reset(&drv);
+	check(err == 0, "reset handshake failed (%d)", err);
+	if (!err) {
+		err = igbvf_set_mac(&drv, chosen);
+		check(err == 0, "set-MAC of a free address answered %d", err);
+		err = igbvf_mbx_request(&drv, mc, 2, &reply, 1);
+		check(err == 0, "set-multicast of 2 hashes answered %d (reply %#x)", err, reply);
+	}
+	test_end();
+}

@@ -111,7 +111,8 @@ static int igb_pf_bring_up(struct igb_pf *pf)
 	igb_set_rar(pf, 0, pf->mac, pf->pf_pool);
 	igb_enable_pool(pf, pf->pf_pool);
 	for (unsigned vf = 0; vf < pf->num_vfs; vf++) {
-		default_vf_mac(pf, vf, pf->vf[vf].mac);
+		default_vf_mac(pf, vf, pf->vf[vf].default_mac);
+		memcpy(pf->vf[vf].mac, pf->vf[vf].default_mac, ETH_ALEN);
 		igb_set_rar(pf, igb_vf_rar(vf), pf->vf[vf].mac, vf);
 		igb_enable_pool(pf, vf);
 	}

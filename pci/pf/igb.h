@@ -7,10 +7,15 @@
 #include <moat/pci.h>
 
 #define IGB_MAX_VFS 8
+#define IGB_VF_MC_HASHES 30 /* what one mailbox message carries: 2 per word after the first */
 
 struct igb_vf_state {
+	u8 default_mac[ETH_ALEN]; /* the one the PF gave it; back after a function reset */
 	u8 mac[ETH_ALEN];
-	bool clear_to_send; /* reset handshake done: other requests are served */
+	u16 mc_hash[IGB_VF_MC_HASHES]; /* its multicast list (12-bit MTA hashes) */
+	unsigned nr_mc;
+	unsigned owner_changes; /* accepted set-MAC (not its own) and set-multicast requests */
+	bool clear_to_send;	/* reset handshake done: other requests are served */
 	unsigned msgs, nacks;
 	/* rate limit (igb_mbx.c) */
 	u64 window_start_us;

@@ -51,13 +51,15 @@ static bool mac_is_valid_unicast(const u8 *m)
 	return !(m[0] & 1) && (m[0] | m[1] | m[2] | m[3] | m[4] | m[5]);
 }
 
-/* Which function of this NIC holds mac: -1 the PF, 0.. a VF, -2 nobody. */
+/* Which function of this NIC holds mac: -1 the PF, 0.. a VF, -2 nobody. A VF's own
+ * address stays reserved for it while it uses another: a function reset brings it back. */
 static int mac_holder(const struct igb_pf *pf, const u8 *mac)
 {
 	if (!memcmp(mac, pf->mac, ETH_ALEN))
 		return -1;
 	for (unsigned vf = 0; vf < pf->num_vfs; vf++)
-		if (!memcmp(mac, pf->vf[vf].mac, ETH_ALEN))
+		if (!memcmp(mac, pf->vf[vf].mac, ETH_ALEN) ||
+		    !memcmp(mac, pf->vf[vf].default_mac, ETH_ALEN))
 			return (int)vf;
 	return -2;
 }
@@ -103,22 +105,45 @@ static bool handle_set_mac(struct igb_pf *pf, unsigned vf, const u32 *msg)
 	}
 	memcpy(pf->vf[vf].mac, mac, ETH_ALEN);
 	igb_set_rar(pf, igb_vf_rar(vf), mac, vf);
+	if (memcmp(mac, pf->vf[vf].default_mac, ETH_ALEN))
+		pf->vf[vf].owner_changes++;
 	return true;
 }
 
+STATIC_ASSERT(IGB_VF_MC_HASHES == 2 * (IGB_MBX_WORDS - 1), "a set-multicast message's hashes");
+
+/* The multicast table is shared by all pools: it holds the union of every VF's list. */
+static void mta_rebuild(struct igb_pf *pf)
+{
+	u32 mta[IGB_MTA_WORDS] = {0};
+
+	for (unsigned vf = 0; vf < pf->num_vfs; vf++)
+		for (unsigned i = 0; i < pf->vf[vf].nr_mc; i++) {
+			unsigned h = pf->vf[vf].mc_hash[i];
+
+			mta[h >> 5] |= (u32)BIT(h & 0x1f);
+		}
+	for (unsigned w = 0; w < IGB_MTA_WORDS; w++)
+		igb_wr(pf, IGB_MTA(w), mta[w]);
+}
+
+/* The message carries the VF's whole list: it replaces the previous one. */
 static bool handle_set_multicast(struct igb_pf *pf, unsigned vf, const u32 *msg)
 {
+	struct igb_vf_state *s = &pf->vf[vf];
 	unsigned n = (unsigned)FIELD_GET(IGB_MSG_INFO, msg[0]);
 	const u16 *hashes = (const u16 *)&msg[1];
 
-	if (n > 2 * (IGB_MBX_WORDS - 1))
+	if (n > IGB_VF_MC_HASHES)
 		return false;
-	for (unsigned i = 0; i < n; i++) {
-		unsigned h = hashes[i] & 0xfff;
-
-		igb_wr(pf, IGB_MTA(h >> 5), igb_rd(pf, IGB_MTA(h >> 5)) | (u32)BIT(h & 0x1f));
-	}
-	igb_wr(pf, IGB_VMOLR(vf), igb_rd(pf, IGB_VMOLR(vf)) | (n ? IGB_VMOLR_ROMPE : 0));
+	for (unsigned i = 0; i < n; i++)
+		s->mc_hash[i] = hashes[i] & 0xfff;
+	s->nr_mc = n;
+	s->owner_changes += n > 0;
+	mta_rebuild(pf);
+	igb_wr(pf, IGB_VMOLR(vf),
+	       n ? igb_rd(pf, IGB_VMOLR(vf)) | IGB_VMOLR_ROMPE
+		 : igb_rd(pf, IGB_VMOLR(vf)) & ~(u32)IGB_VMOLR_ROMPE);
 	return true;
 }
 
@@ -171,6 +196,22 @@ static int handle_msg(struct igb_pf *pf, unsigned vf, const u32 *msg)
 	return mbx_write(pf, vf, &reply, 1);
 }
 
+/* What the VF's owner set through the mailbox goes with the reset (the next owner, after
+ * moat's FLR, must not receive the old owner's address or groups): its own MAC comes
+ * back, its multicast list is emptied. */
+static void forget_owner_state(struct igb_pf *pf, unsigned vf)
+{
+	struct igb_vf_state *s = &pf->vf[vf];
+
+	s->clear_to_send = false;
+	s->nr_mc = 0;
+	igb_wr(pf, IGB_VMOLR(vf), igb_rd(pf, IGB_VMOLR(vf)) & ~(u32)IGB_VMOLR_ROMPE);
+	if (memcmp(s->mac, s->default_mac, ETH_ALEN)) {
+		memcpy(s->mac, s->default_mac, ETH_ALEN);
+		igb_set_rar(pf, igb_vf_rar(vf), s->mac, vf);
+	}
+}
+
 /* A VF reset itself (VF CTRL.RST or FLR): the device cleared its enables; the VF must do
  * the reset handshake again before anything else is served. */
 static unsigned handle_vflr(struct igb_pf *pf)
@@ -183,10 +224,12 @@ static unsigned handle_vflr(struct igb_pf *pf)
 	igb_wr(pf, IGB_VFLRE, vflre);
 	for (unsigned vf = 0; vf < pf->num_vfs; vf++)
 		if (vflre & BIT(vf)) {
-			pf->vf[vf].clear_to_send = false;
+			forget_owner_state(pf, vf);
 			pr_info("vf%u: function reset seen\n", vf);
 			n++;
 		}
+	if (n)
+		mta_rebuild(pf);
 	return n;
 }
 

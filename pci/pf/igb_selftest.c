@@ -123,6 +123,56 @@ SELFTEST_ORDER(st_igb_up, "igb", "pf-up", 55)
 	}
 }
 
+static bool rar_holds(const struct igb_pf *pf, unsigned vf, const u8 *mac)
+{
+	u32 lo = (u32)mac[0] | (u32)mac[1] << 8 | (u32)mac[2] << 16 | (u32)mac[3] << 24;
+	u32 hi = (u32)mac[4] | (u32)mac[5] << 8;
+
+	return igb_rd(pf, IGB_RAL(igb_vf_rar(vf))) == lo &&
+	       igb_rd(pf, IGB_RAH(igb_vf_rar(vf))) ==
+		       (u32)(FIELD_PREP(IGB_RAH_ADDR, hi) | IGB_RAH_AV |
+			     FIELD_PREP(IGB_RAH_POOL, BIT(vf)));
+}
+
+/* Runs after the guests gave their VFs back (FLR): what an owner set through the mailbox
+ * (the attacker's attack: owner-state-left sets a MAC and a multicast list and stops) is
+ * gone once the PF has served the function resets (VFLRE, which CPU 0 polls while guests
+ * run; polled here once more for the resets of the release): every VF has its own MAC in
+ * its receive address entry, no multicast list and no multicast acceptance, and the shared
+ * multicast table is empty. Before the igb tests below, which play VFs themselves. */
+SELFTEST_ORDER(st_igb_owner_state, "igb", "vf-owner-state-forgotten", 54)
+{
+	unsigned changed = 0;
+
+	for (unsigned i = 0; i < igb_pf_count(); i++)
+		for (unsigned vf = 0; vf < igb_pf_at(i)->num_vfs; vf++)
+			changed += igb_pf_at(i)->vf[vf].owner_changes;
+	if (!changed) {
+		st_skip(ctx, "no VF's owner set a MAC or multicast list of its own");
+		return;
+	}
+	igb_pf_poll_all();
+	for (unsigned i = 0; i < igb_pf_count(); i++) {
+		struct igb_pf *pf = igb_pf_at(i);
+
+		for (unsigned vf = 0; vf < pf->num_vfs; vf++) {
+			const struct igb_vf_state *s = &pf->vf[vf];
+			const u8 *m = s->mac;
+
+			CHECK(ctx, !memcmp(m, s->default_mac, ETH_ALEN) && rar_holds(pf, vf, m),
+			      "PF %u vf%u kept MAC %02x:%02x:%02x:%02x:%02x:%02x (RAH %#x)", i, vf,
+			      m[0], m[1], m[2], m[3], m[4], m[5],
+			      igb_rd(pf, IGB_RAH(igb_vf_rar(vf))));
+			CHECK(ctx, !s->nr_mc && !(igb_rd(pf, IGB_VMOLR(vf)) & IGB_VMOLR_ROMPE),
+			      "PF %u vf%u kept %u multicast hashes (VMOLR %#x)", i, vf, s->nr_mc,
+			      igb_rd(pf, IGB_VMOLR(vf)));
+		}
+		for (unsigned w = 0; w < IGB_MTA_WORDS; w++)
+			CHECK(ctx, !igb_rd(pf, IGB_MTA(w)), "PF %u multicast table word %u is %#x",
+			      i, w, igb_rd(pf, IGB_MTA(w)));
+	}
+}
+
 /* A VF's reset request is answered with ACK and the MAC the PF gave it, and its queues are
  * enabled again (the device cleared them at the VF reset). */
 SELFTEST_ORDER(st_igb_mbx_reset, "igb", "mailbox-reset", 55)

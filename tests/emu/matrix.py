@@ -72,7 +72,7 @@ GUESTS_ON_OWN_CPUS = [
 VF_GUEST_TESTS = ("vf-probe", "vf-reset-mailbox", "vf-dma-tx", "vf-dma-rx", "vf-bulk",
                   "no-exits-datapath", "vf-msix")
 VF_ATTACKS = ("dma-outside-ram", "dma-hypervisor-hpa", "msix-forge-remappable",
-              "msix-forge-compat", "mac-spoof", "flood")
+              "msix-forge-compat", "mac-spoof", "flood", "owner-state-left")
 VF_NATIVE_TESTS = ("native-reset-mailbox", "native-dma-tx", "native-dma-rx", "native-bulk",
                    "native-mailbox-rate-limited", "native-released")
 VF_PASSTHROUGH = [
@@ -487,6 +487,11 @@ TWO_NIC_CHECKS = [
                rf"{'shut down' if image == 'cpu' else 'stopped'}; cpu {cpu}, "
                rf".*results [1-9]\d* passed, 0 failed")
     for name, cpu, _, image in TWO_NIC_GUESTS
+] + [
+    # g3 (the attacker) set a MAC and multicast list on its VF of NIC 1 and stopped with
+    # them: after the release both PFs must have forgotten them.
+    check_line("g3-owner-state-left", r"^\[g3\] ok \d+ - attack: owner-state-left$"),
+    check_line("owner-state-forgotten", r"^ok \d+ - igb: vf-owner-state-forgotten$"),
 ]
 
 # A configuration that would split an isolation group: behind the x3130 switch (no ACS on
@@ -834,7 +839,8 @@ for _run in RUNS:
     if _run["name"] in ("qemu-uefi-reference", "qemu-mb2-reference"):
         _run["checks"] = _run["checks"] + GUESTS_ON_OWN_CPUS + VF_PASSTHROUGH + \
             [check_report_domain_ids(("alpha", "beta", "attacker"))] + \
-            [check_tap_passed(f"igbvf: {t}") for t in VF_NATIVE_TESTS] + check_ring3_attacks()
+            [check_tap_passed(f"igbvf: {t}") for t in VF_NATIVE_TESTS] + check_ring3_attacks() + \
+            [check_tap_passed("igb: vf-owner-state-forgotten")]
 
 
 def execute(spec):

@@ -56,8 +56,9 @@ static int setup(void **state)
 	for (unsigned vf = 0; vf < 3; vf++) {
 		static const u8 base[6] = {0x52, 0x54, 0x00, 0x12, 0x56, 0x10};
 
-		memcpy(test_pf.vf[vf].mac, base, 6);
-		test_pf.vf[vf].mac[5] = (u8)(0x10 + vf);
+		memcpy(test_pf.vf[vf].default_mac, base, 6);
+		test_pf.vf[vf].default_mac[5] = (u8)(0x10 + vf);
+		memcpy(test_pf.vf[vf].mac, test_pf.vf[vf].default_mac, 6);
 	}
 	shim_warnings_logged = 0;
 	return 0;
@@ -222,6 +223,54 @@ static void test_vflr(void **state)
 	expect_set_mac(0, fresh, true);
 }
 
+static bool mta_bit(unsigned h)
+{
+	return reg(IGB_MTA(h >> 5)) & BIT(h & 0x1f);
+}
+
+/* What a VF's owner set through the mailbox (its MAC, its multicast hashes) is forgotten
+ * when the function is reset (moat resets it when it takes the VF back): the next owner
+ * gets the VF's own MAC, and nobody keeps receiving the old owner's address or groups.
+ * Another VF's multicast hashes stay. */
+static void test_vflr_forgets_owner_state(void **state)
+{
+	u8 fresh[6] = {0x02, 0x6d, 0x6f, 0x61, 0x74, 0x02};
+	u32 mc1[2] = {IGB_VF_SET_MULTICAST | FIELD_PREP(IGB_MSG_INFO, 2), 0x0abc | 0x0123u << 16};
+	u32 mc0[2] = {IGB_VF_SET_MULTICAST | FIELD_PREP(IGB_MSG_INFO, 1), 0x0123};
+	u32 w[2];
+
+	reset_vf(0);
+	reset_vf(1);
+	expect_set_mac(1, fresh, true);
+	assert_true(exchange(1, mc1, 2) & IGB_MSG_ACK);
+	assert_true(exchange(0, mc0, 2) & IGB_MSG_ACK);
+	assert_true(mta_bit(0xabc) && mta_bit(0x123));
+	assert_true(reg(IGB_VMOLR(1)) & IGB_VMOLR_ROMPE);
+	/* VF 1's own address stays its own while it uses another. */
+	expect_set_mac(0, test_pf.vf[1].default_mac, false);
+	set_reg(IGB_VFLRE, BIT(1));
+	assert_int_equal(igb_pf_poll_all(), 1);
+	set_reg(IGB_VFLRE, 0);
+	assert_memory_equal(test_pf.vf[1].mac, test_pf.vf[1].default_mac, 6);
+	mac_words(test_pf.vf[1].default_mac, w);
+	assert_int_equal(reg(IGB_RAL(igb_vf_rar(1))), w[0]);
+	assert_int_equal(reg(IGB_RAH(igb_vf_rar(1))),
+			 w[1] | IGB_RAH_AV | FIELD_PREP(IGB_RAH_POOL, BIT(1)));
+	assert_false(mta_bit(0xabc));
+	assert_true(mta_bit(0x123)); /* VF 0's */
+	assert_false(reg(IGB_VMOLR(1)) & IGB_VMOLR_ROMPE);
+	reset_vf(1);
+	mac_words(test_pf.vf[1].default_mac, w);
+	assert_int_equal(reg(IGB_VMBMEM(1) + 4), w[0]);
+	/* The freed address is anyone's again. */
+	expect_set_mac(0, fresh, true);
+	/* A multicast request replaces the VF's list (as the message carries all of it). */
+	mc0[1] = 0x0200;
+	assert_true(exchange(0, mc0, 2) & IGB_MSG_ACK);
+	assert_false(mta_bit(0x123));
+	assert_true(mta_bit(0x200));
+}
+
 static void test_vf_beyond_num_vfs_ignored(void **state)
 {
 	u32 msg = IGB_VF_RESET;
@@ -266,6 +315,7 @@ int main(void)
 		cmocka_unit_test_setup(test_vlan_promisc_unknown_refused, setup),
 		cmocka_unit_test_setup(test_multicast_and_lpe, setup),
 		cmocka_unit_test_setup(test_vflr, setup),
+		cmocka_unit_test_setup(test_vflr_forgets_owner_state, setup),
 		cmocka_unit_test_setup(test_vf_beyond_num_vfs_ignored, setup),
 		cmocka_unit_test_setup(test_mailbox_rate_limited, setup),
 	};

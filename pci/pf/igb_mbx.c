@@ -1,6 +1,7 @@
 /* The PF side of the 82576 VF mailbox: a VF's reset request, set-MAC (never another
- * function's address), multicast and LPE requests; VLAN and promiscuous mode refused. The
- * hypervisor CPU polls (igb_pf_poll_all); every handshake is bounded. */
+ * function's address), multicast and LPE requests; VLAN and promiscuous mode refused; what
+ * an owner set is forgotten at the VF's function reset. The hypervisor CPU polls
+ * (igb_pf_poll_all); every handshake is bounded. */
 #define LOG_TAG "igb"
 #include <moat/errno.h>
 #include <moat/log.h>

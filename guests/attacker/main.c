@@ -117,6 +117,7 @@ void guest_main(void)
 	attack_dma_hypervisor_hpa();
 	attack_msix_forge_remappable();
 	attack_msix_forge_compat();
+	attack_tx_mac_spoof();
 	attack_mac_spoof();
 	attack_mailbox_flood();
 	attack_owner_state_left();

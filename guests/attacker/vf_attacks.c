@@ -305,3 +305,76 @@ void attack_owner_state_left(void)
 	}
 	test_end();
 }
+
+/* Frames sent as another function: the source MAC is alpha's or beta's (the VFs numbered
+ * before ours), the destination our own MAC (the NIC's switch would loop it back to us)
+ * and broadcast (every pool and the wire). moat's PF turned on the device's transmit
+ * anti-spoofing for every VF pool, so the device drops each before its switch and records
+ * the drop in WVBR, which the PF counts for this VF; it still writes the descriptor back.
+ * The hypervisor judges (igb: vf-tx-spoof-dropped); QEMU 10 does not model the check, so
+ * there the frames go through (reported here, # SKIP there). A frame with our own MAC is
+ * sent too: the check must not stop a guest from sending as itself. */
+#define SPOOF_ETHERTYPE 0x88b7
+#define SPOOF_RX_WAIT_US 100000
+
+static const char spoof_marker[] = "moat-tx-spoof";
+static const char legit_marker[] = "moat-tx-legit";
+
+static bool send_as(const u8 src[ETH_ALEN], const u8 dst[ETH_ALEN], const char *marker)
+{
+	u8 own[ETH_ALEN];
+	int err;
+
+	memcpy(own, drv.mac, ETH_ALEN);
+	memcpy(drv.mac, src, ETH_ALEN);
+	err = igbvf_xmit(&drv, dst, SPOOF_ETHERTYPE, marker, (unsigned)strlen(marker) + 1);
+	memcpy(drv.mac, own, ETH_ALEN);
+	return err == 0 && igbvf_tx_wait(&drv) == 0;
+}
+
+/* Frames of ours that came back within SPOOF_RX_WAIT_US, counted by marker. */
+static void count_returned(unsigned *spoofed, unsigned *legit)
+{
+	static u8 frame[IGBVF_BUF_SIZE];
+	u64 start = vf_now_us();
+
+	while (vf_now_us() - start < SPOOF_RX_WAIT_US) {
+		int len = igbvf_recv(&drv, frame, sizeof(frame));
+		const char *p = (const char *)frame + ETH_HLEN;
+
+		if (len < ETH_ZLEN || (u16)(frame[12] << 8 | frame[13]) != SPOOF_ETHERTYPE)
+			continue;
+		if (!memcmp(p, spoof_marker, sizeof(spoof_marker)))
+			(*spoofed)++;
+		else if (!memcmp(p, legit_marker, sizeof(legit_marker)))
+			(*legit)++;
+	}
+}
+
+void attack_tx_mac_spoof(void)
+{
+	static const u8 bcast[ETH_ALEN] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	u8 own[ETH_ALEN], other[ETH_ALEN];
+	unsigned sent = 0, tried = 0, spoofed = 0, legit = 0;
+
+	test_begin("attack", "tx-mac-spoof");
+	if (!vf_up) {
+		test_skip("the attacker's VF is not up");
+		test_end();
+		return;
+	}
+	memcpy(own, drv.mac, ETH_ALEN);
+	for (unsigned d = 1; d <= 2; d++) {
+		memcpy(other, own, ETH_ALEN);
+		other[5] = (u8)(own[5] - d);
+		sent += send_as(other, own, spoof_marker);
+		sent += send_as(other, bcast, spoof_marker);
+		tried += 2;
+	}
+	check(sent == tried, "%u of %u spoofed frames written back", sent, tried);
+	check(send_as(own, own, legit_marker), "a frame with our own MAC not written back");
+	count_returned(&spoofed, &legit);
+	guest_printf("# tx-mac-spoof: %u of %u spoofed frames and %u of 1 own came back to us\n",
+		     spoofed, tried, legit);
+	test_end();
+}

@@ -105,6 +105,7 @@ static int igb_pf_bring_up(struct igb_pf *pf)
 	igb_wr(pf, IGB_MRQC, (u32)FIELD_PREP(IGB_MRQC_MODE, IGB_MRQC_MODE_VMDQ));
 	igb_wr(pf, IGB_VT_CTL, (u32)FIELD_PREP(IGB_VT_CTL_DEF_POOL, pf->pf_pool));
 	igb_wr(pf, IGB_DTXSWC, IGB_DTXSWC_LOOPBACK_EN);
+	igb_enable_anti_spoof(pf);
 	/* VF queue and mailbox events reach the VFs' MSI-X vectors only in MSI-X mode; the
 	 * PF's own interrupts stay masked (it polls). */
 	igb_wr(pf, IGB_GPIE, IGB_GPIE_MSIX_MODE);

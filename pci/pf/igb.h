@@ -21,6 +21,9 @@ struct igb_vf_state {
 	u64 window_start_us;
 	unsigned window_msgs;
 	unsigned throttled; /* windows in which the VF asked for more than the budget */
+	/* anti-spoofing (igb_spoof.c) */
+	unsigned spoofed;    /* frames the device dropped for a source MAC not the VF's */
+	u64 spoof_warned_us; /* when the last warning was logged */
 };
 
 struct igb_pf {
@@ -44,6 +47,8 @@ void igb_pf_init_all(void);
  * the bounded mailbox handshakes. Returns the number of events handled. */
 unsigned igb_pf_poll_all(void);
 struct igb_pf *igb_pf_of(const struct pci_dev *pf);
+/* Frames from VF `vf` of `pf` that the device dropped as spoofed (0 for no such VF). */
+unsigned igb_vf_spoofed(const struct igb_pf *pf, unsigned vf);
 /* Sends one frame (dst, ethertype, payload) from the PF's own pool; waits for write-back. */
 int igb_pf_send_frame(struct igb_pf *pf, const u8 dst[ETH_ALEN], u16 ethertype, const void *payload,
 		      unsigned len);

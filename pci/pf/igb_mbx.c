@@ -263,7 +263,7 @@ static unsigned igb_pf_poll(struct igb_pf *pf)
 	 * request, so every reset that precedes a request read here is seen before that
 	 * request is served (never after, which would undo its handshake). */
 	u32 icr = igb_rd(pf, IGB_MBVFICR);
-	unsigned n = handle_vflr(pf);
+	unsigned n = handle_vflr(pf) + igb_service_spoof(pf);
 	u32 req = (u32)FIELD_GET(IGB_MBVFICR_VFREQ, icr);
 	u32 ack = (u32)FIELD_GET(IGB_MBVFICR_VFACK, icr);
 

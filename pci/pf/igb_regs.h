@@ -89,7 +89,14 @@
 #define IGB_VMOLR_BAM BIT(27)	/* accept broadcast */
 /* DMA TX switch control. */
 #define IGB_DTXSWC 0x3500
+#define IGB_DTXSWC_MAC_SPOOF                                                                       \
+	GENMASK(7, 0) /* per pool: drop frames whose source MAC is not the pool's */
+#define IGB_DTXSWC_VLAN_SPOOF                                                                      \
+	GENMASK(15, 8) /* per pool: drop frames tagged with a VLAN not the pool's */
 #define IGB_DTXSWC_LOOPBACK_EN BIT(31)
+/* Wrong VM behaviour: a frame dropped by the anti-spoof check, one bit per pool and queue
+ * (bit pool + 8 * queue of the pool); clear on read. */
+#define IGB_WVBR 0x3554
 /* Transmit queue n. */
 #define IGB_TDBAL(q) (0xe000 + 0x40 * (q))
 #define IGB_TDBAH(q) (0xe004 + 0x40 * (q))
@@ -124,6 +131,9 @@ static inline void igb_wr(const struct igb_pf *pf, u32 reg, u32 v)
 unsigned igb_vf_rar(unsigned vf);
 void igb_set_rar(struct igb_pf *pf, unsigned idx, const u8 mac[ETH_ALEN], unsigned pool);
 void igb_enable_pool(struct igb_pf *pf, unsigned pool);
+/* igb_spoof.c */
+void igb_enable_anti_spoof(struct igb_pf *pf);
+unsigned igb_service_spoof(struct igb_pf *pf);
 /* igb.c: the PFs brought up */
 unsigned igb_pf_count(void);
 struct igb_pf *igb_pf_at(unsigned idx);

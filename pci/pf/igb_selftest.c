@@ -6,6 +6,7 @@
 #include <moat/selftest.h>
 #include <moat/string.h>
 #include <moat/time.h>
+#include "core/exit.h"
 #include "pci/internal.h"
 #include "pci/pf/igb_regs.h"
 
@@ -171,6 +172,44 @@ SELFTEST_ORDER(st_igb_owner_state, "igb", "vf-owner-state-forgotten", 54)
 			CHECK(ctx, !igb_rd(pf, IGB_MTA(w)), "PF %u multicast table word %u is %#x",
 			      i, w, igb_rd(pf, IGB_MTA(w)));
 	}
+}
+
+/* Runs after the guests stopped. The device's transmit anti-spoofing is on for every VF
+ * pool and off for the PF's own (DTXSWC 7:0, set at bring-up), and frames a guest sent as
+ * another function (the attacker's attack: tx-mac-spoof) were dropped and counted for its
+ * VF from WVBR (polled here once more for drops not yet seen). QEMU 10's igb does not model
+ * the check: without drops there the verdict is # SKIP, saying so. */
+SELFTEST_ORDER(st_igb_tx_spoof, "igb", "vf-tx-spoof-dropped", 54)
+{
+	unsigned dropped = 0, vfs = 0;
+
+	igb_pf_poll_all();
+	for (unsigned i = 0; i < igb_pf_count(); i++) {
+		struct igb_pf *pf = igb_pf_at(i);
+		u32 dtxswc = igb_rd(pf, IGB_DTXSWC);
+		u32 mac_spoof = (u32)FIELD_GET(IGB_DTXSWC_MAC_SPOOF, dtxswc);
+
+		for (unsigned vf = 0; vf < pf->num_vfs; vf++) {
+			vfs++;
+			dropped += igb_vf_spoofed(pf, vf);
+			if (igb_vf_spoofed(pf, vf))
+				pr_info("PF %u vf%u: %u frames with a spoofed source MAC dropped\n",
+					i, vf, igb_vf_spoofed(pf, vf));
+			CHECK(ctx, mac_spoof & BIT(vf),
+			      "PF %u vf%u: MAC anti-spoofing off (DTXSWC %#x)", i, vf, dtxswc);
+		}
+		CHECK(ctx, pf->pf_pool < pf->num_vfs || !(mac_spoof & BIT(pf->pf_pool)),
+		      "PF %u: anti-spoofing on for the PF's own pool %u (DTXSWC %#x)", i,
+		      pf->pf_pool, dtxswc);
+	}
+	if (!vfs)
+		st_skip(ctx, "no 82576 with VFs enabled");
+	else if (!ctx->failed && !dropped)
+		st_skip(ctx,
+			emulator_name() && !strcmp(emulator_name(), "qemu")
+				? "QEMU: its igb does not model transmit anti-spoofing (DTXSWC "
+				  "7:0 set for every VF pool; WVBR never records a drop)"
+				: "no VF sent a frame with a source MAC not its own");
 }
 
 /* A VF's reset request is answered with ACK and the MAC the PF gave it, and its queues are

@@ -1,7 +1,7 @@
-/* The 82576 PF side of the VF mailbox (pci/pf/igb_mbx.c) and the receive address table /
- * pool programming (pci/pf/igb_pool.c), on a register file in host memory: requests are
- * placed in a VF's mailbox memory as the device would, the PF is polled, and the reply and
- * the registers it programmed are checked. */
+/* The 82576 PF side of the VF mailbox (pci/pf/igb_mbx.c), the receive address table /
+ * pool programming (pci/pf/igb_pool.c) and transmit anti-spoofing (pci/pf/igb_spoof.c), on a
+ * register file in host memory: requests are placed in a VF's mailbox memory as the device would,
+ * the PF is polled, and the reply and the registers it programmed are checked. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -306,6 +306,54 @@ static void test_mailbox_rate_limited(void **state)
 	assert_int_equal(test_pf.vf[0].throttled, 1);
 }
 
+/* Transmit anti-spoofing is on for every VF pool (MAC and VLAN), off for the PF's own pool,
+ * and the loopback switch stays on. */
+static void test_anti_spoof_vf_pools(void **state)
+{
+	set_reg(IGB_DTXSWC, IGB_DTXSWC_LOOPBACK_EN);
+	igb_enable_anti_spoof(&test_pf);
+	assert_int_equal(reg(IGB_DTXSWC), IGB_DTXSWC_LOOPBACK_EN | 0x0707);
+	/* Seven VFs: pools 0-6 checked, the PF's pool 7 free. */
+	test_pf.num_vfs = 7;
+	test_pf.pf_pool = 7;
+	set_reg(IGB_DTXSWC, IGB_DTXSWC_LOOPBACK_EN);
+	igb_enable_anti_spoof(&test_pf);
+	assert_int_equal(FIELD_GET(IGB_DTXSWC_MAC_SPOOF, reg(IGB_DTXSWC)), 0x7f);
+	assert_int_equal(FIELD_GET(IGB_DTXSWC_VLAN_SPOOF, reg(IGB_DTXSWC)), 0x7f);
+	/* No VFs: nothing checked. */
+	test_pf.num_vfs = 0;
+	test_pf.pf_pool = 0;
+	set_reg(IGB_DTXSWC, IGB_DTXSWC_LOOPBACK_EN);
+	igb_enable_anti_spoof(&test_pf);
+	assert_int_equal(reg(IGB_DTXSWC), IGB_DTXSWC_LOOPBACK_EN);
+}
+
+/* A WVBR bit names the pool (bit % 8) whose frame the device dropped, for either of the
+ * pool's queues: the drop is counted for that VF, warned about at most once a second per
+ * VF; a bit of a pool no VF uses is not counted. (The device clears WVBR when read; the
+ * register file here is cleared by hand.) */
+static void test_wvbr_attributed(void **state)
+{
+	set_reg(IGB_WVBR, BIT(2) | BIT(1 + 8));
+	assert_int_equal(igb_pf_poll_all(), 2);
+	assert_int_equal(igb_vf_spoofed(&test_pf, 0), 0);
+	assert_int_equal(igb_vf_spoofed(&test_pf, 1), 1);
+	assert_int_equal(igb_vf_spoofed(&test_pf, 2), 1);
+	assert_int_equal(shim_warnings_logged, 2);
+	set_reg(IGB_WVBR, BIT(2));
+	assert_int_equal(igb_pf_poll_all(), 1);
+	assert_int_equal(igb_vf_spoofed(&test_pf, 2), 2);
+	assert_int_equal(shim_warnings_logged, 2); /* within the second: not warned again */
+	fake_us += 1000000;
+	assert_int_equal(igb_pf_poll_all(), 1);
+	assert_int_equal(igb_vf_spoofed(&test_pf, 2), 3);
+	assert_int_equal(shim_warnings_logged, 3);
+	set_reg(IGB_WVBR, BIT(5)); /* pool 5: no VF (3 enabled) */
+	assert_int_equal(igb_pf_poll_all(), 0);
+	assert_int_equal(igb_vf_spoofed(&test_pf, 5), 0);
+	assert_int_equal(igb_vf_spoofed(&test_pf, 2), 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -318,6 +366,8 @@ int main(void)
 		cmocka_unit_test_setup(test_vflr_forgets_owner_state, setup),
 		cmocka_unit_test_setup(test_vf_beyond_num_vfs_ignored, setup),
 		cmocka_unit_test_setup(test_mailbox_rate_limited, setup),
+		cmocka_unit_test_setup(test_anti_spoof_vf_pools, setup),
+		cmocka_unit_test_setup(test_wvbr_attributed, setup),
 	};
 
 	return cmocka_run_group_tests_name("igb", tests, NULL, NULL);

@@ -310,7 +310,8 @@ void attack_owner_state_left(void)
  * before ours), the destination our own MAC (the NIC's switch would loop it back to us)
  * and broadcast (every pool and the wire). moat's PF turned on the device's transmit
  * anti-spoofing for every VF pool, so the device drops each before its switch and records
- * the drop in WVBR, which the PF counts for this VF; it still writes the descriptor back.
+ * the drop in WVBR, which the PF counts for this VF; every descriptor must still be
+ * processed (written back), or nothing was attempted.
  * The hypervisor judges (igb: vf-tx-spoof-dropped); QEMU 10 does not model the check, so
  * there the frames go through (reported here, # SKIP there). A frame with our own MAC is
  * sent too: the check must not stop a guest from sending as itself. */

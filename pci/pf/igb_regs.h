@@ -95,7 +95,7 @@
 	GENMASK(15, 8) /* per pool: drop frames tagged with a VLAN not the pool's */
 #define IGB_DTXSWC_LOOPBACK_EN BIT(31)
 /* Wrong VM behaviour: a frame dropped by the anti-spoof check, one bit per pool and queue
- * (bit pool + 8 * queue of the pool); clear on read. */
+ * (bit pool + 8 * queue of the pool); read to clear. */
 #define IGB_WVBR 0x3554
 /* Transmit queue n. */
 #define IGB_TDBAL(q) (0xe000 + 0x40 * (q))

@@ -1,10 +1,9 @@
-/* Transmit anti-spoofing of the 82576 (datasheet 7.8.3.4, DTXSWC and WVBR): the device
- * drops a frame a VF sends whose source MAC is not in that VF's pool (its receive address
- * entry: the MAC the PF gave it or the one its owner set through the mailbox, which the PF
- * validated), so no guest can send as another function. The PF's own pool is left free
- * (it is a VF's only when all 8 pools are VFs': then the VF is checked against the PF's MAC
- * and its own, never left free). The PF counts the drops per VF from WVBR, which it polls with the
- * mailboxes. */
+/* Transmit anti-spoofing of the 82576 (datasheet: DTXSWC, WVBR): the device drops a frame a
+ * VF sends whose source MAC is not in that VF's pool (its receive address entry: the MAC
+ * the PF gave it or the one its owner set through the mailbox, which the PF validated), so
+ * no guest can send as another function. The PF's own pool is left free; it is a VF's only
+ * when all 8 pools are VFs', and then it is checked too (against the PF's MAC and the
+ * VF's). The PF counts the drops per VF from WVBR, which it polls with the mailboxes. */
 #define LOG_TAG "igb"
 #include <moat/log.h>
 #include <moat/time.h>

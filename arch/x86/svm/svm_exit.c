@@ -4,6 +4,7 @@
 #include <moat/string.h>
 #include "arch/x86/cpu.h"
 #include "arch/x86/svm/svm.h"
+#include "arch/x86/trap.h"
 #include "vmm/vmm.h"
 
 /* Instruction lengths when the CPU saves no next RIP (QEMU TCG offers no NRIP save). */
@@ -116,8 +117,8 @@ void svm_decode_exit(struct vcpu *v, struct svm_vcpu *s, struct vmm_exit *e)
 		if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
 			e->reason = VMM_EXIT_EXCEPTION;
 			e->exc.vector = (u8)(code - SVM_EXIT_EXCP_BASE);
-			e->exc.error = (u32)info1;
-			e->exc.has_error = true;
+			e->exc.has_error = VEC_HAS_ERROR_CODE & BIT(e->exc.vector);
+			e->exc.error = e->exc.has_error ? (u32)info1 : 0;
 			e->exc.cr2 = info2;
 		} else {
 			e->reason = VMM_EXIT_UNHANDLED;

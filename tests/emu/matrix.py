@@ -148,10 +148,12 @@ def check_ring3_attacks(guest="attacker"):
 
 # #DB and #AC are intercepted (a self-recursive delivery would otherwise hang the host CPU,
 # CVE-2015-8104 / CVE-2015-5307) and reflected: the attacker's single-step #DB reaches it
-# intact, and under SVM the hypervisor counted it as an exit.
+# intact, and under SVM the hypervisor counted it as an exit (VMX: skipped, said so).
 def check_benign_exceptions(intercepted, guest="attacker"):
-    tests = ("db-reflected", "db-ac-intercepted") if intercepted else ("db-reflected",)
-    return [check_line(f"{guest}-{t}", rf"^\[{guest}\] ok \d+ - attack: {t}$") for t in tests]
+    skip = "" if intercepted else r" # SKIP VMX does not intercept DB, AC yet"
+    return [check_line(f"{guest}-db-reflected", rf"^\[{guest}\] ok \d+ - attack: db-reflected$"),
+            check_line(f"{guest}-db-ac-intercepted",
+                       rf"^\[{guest}\] ok \d+ - attack: db-ac-intercepted{skip}$")]
 
 
 # APIC/SMP corner cases: one CPU, many CPUs, a CPU without x2APIC (xAPIC MMIO mode), and

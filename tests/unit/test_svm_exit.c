@@ -70,7 +70,7 @@ static void test_simple_reasons(void **state)
 		{0x83, VMM_EXIT_VIRT_INSN, 0}, {0x84, VMM_EXIT_VIRT_INSN, 0},
 		{0x85, VMM_EXIT_VIRT_INSN, 0}, {0x86, VMM_EXIT_VIRT_INSN, 0},
 		{0x7a, VMM_EXIT_VIRT_INSN, 0}, {0x8d, VMM_EXIT_UNHANDLED, 0},
-		{0x7e, VMM_EXIT_UNHANDLED, 0},
+		{0x7e, VMM_EXIT_UNHANDLED, 0}, {0x62, VMM_EXIT_EXT_INTR, 0},
 	};
 
 	for (unsigned i = 0; i < ARRAY_SIZE(map); i++) {

@@ -110,7 +110,10 @@ void svm_decode_exit(struct vcpu *v, struct svm_vcpu *s, struct vmm_exit *e)
 	case SVM_EXIT_SKINIT:
 	case SVM_EXIT_INVLPGA: e->reason = VMM_EXIT_VIRT_INSN; break;
 	case SVM_EXIT_NPF: decode_npf(e, info1, info2); break;
-	case SVM_EXIT_INTR: e->reason = VMM_EXIT_EXT_INTR; break;
+	/* An intercepted SMI stays pending and is taken once the host runs with GIF set (APM
+	 * Vol. 2 15.13.3): firmware's business, like a host interrupt, not the guest's fault. */
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_SMI: e->reason = VMM_EXIT_EXT_INTR; break;
 	case SVM_EXIT_NMI: e->reason = VMM_EXIT_NMI; break;
 	case SVM_EXIT_SHUTDOWN: e->reason = VMM_EXIT_SHUTDOWN; break;
 	default:

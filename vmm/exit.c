@@ -201,6 +201,24 @@ static int handle_npf(struct vcpu *v, const struct vmm_exit *e)
 			  (unsigned long long)g->ram_size);
 }
 
+/* #DB and #AC are intercepted only so that each one is an exit (a host instruction boundary);
+ * the guest gets it back as if nothing had intercepted it. One that interrupted the delivery of
+ * another event is dropped in favour of redelivering that event, which raises it again if it
+ * still applies. */
+static int reflect_exception(struct vcpu *v, const struct vmm_exit *e)
+{
+	int err = vmm_be->inject_exception(v, e->exc.vector, e->exc.has_error, e->exc.error);
+
+	return err == -EBUSY ? 0 : err;
+}
+
+static int stop_unhandled(struct vcpu *v, const struct vmm_exit *e)
+{
+	dump_guest(v, e);
+	return guest_stop(v->guest, e->reason, "unhandled exit %s (raw %#llx)",
+			  vmm_exit_name(e->reason), (unsigned long long)e->raw);
+}
+
 void vmm_msr_setup(struct vcpu *v)
 {
 	for (unsigned i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
@@ -245,10 +263,10 @@ int vmm_handle_exit(struct vcpu *v, const struct vmm_exit *e)
 		dump_guest(v, e);
 		return guest_stop(g, VMM_EXIT_INVALID, "the CPU refused to enter the guest");
 	case VMM_EXIT_EXCEPTION:
+		if (e->exc.vector == VEC_DB || e->exc.vector == VEC_AC)
+			return reflect_exception(v, e);
+		return stop_unhandled(v, e);
 	case VMM_EXIT_UNHANDLED:
-	default:
-		dump_guest(v, e);
-		return guest_stop(g, e->reason, "unhandled exit %s (raw %#llx)",
-				  vmm_exit_name(e->reason), (unsigned long long)e->raw);
+	default: return stop_unhandled(v, e);
 	}
 }

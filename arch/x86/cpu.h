@@ -21,6 +21,11 @@
 #define CR4_VMXE BIT(13)
 /* RFLAGS */
 #define RFLAGS_IF BIT(9)
+#define RFLAGS_RF BIT(16)
+/* DR6 */
+#define DR6_B(n) BIT(n)
+/* DR7 */
+#define DR7_RW(n) GENMASK(17 + 4 * (n), 16 + 4 * (n)) /* 00: instruction execution */
 
 /* MSRs */
 #define MSR_IA32_APIC_BASE 0x1b

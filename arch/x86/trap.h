@@ -21,8 +21,14 @@ SIZE_CHECK(struct trap_frame, 22 * 8);
 #define VEC_DF 8
 #define VEC_GP 13
 #define VEC_PF 14
+#define VEC_AC 17
 #define VEC_MC 18
 #define VEC_FIRST_IRQ 32
+/* Exceptions that push an error code (SDM Vol. 3A 6.15): #DF #TS #NP #SS #GP #PF #AC #CP
+ * #VC #SX */
+#define VEC_HAS_ERROR_CODE                                                                         \
+	(BIT(8) | BIT(10) | BIT(11) | BIT(12) | BIT(13) | BIT(14) | BIT(17) | BIT(21) | BIT(29) |  \
+	 BIT(30))
 #define VEC_SPURIOUS 0xff
 
 /* An instruction that may fault and where to resume if it does.  Used by self-tests and by

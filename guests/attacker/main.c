@@ -84,6 +84,66 @@ static void test_svm_instructions(void)
 	test_end();
 }
 
+#define RFLAGS_TF BIT(8)
+#define DR6_BS BIT(14)
+#define MOAT_EXIT_EXCEPTION 10
+
+static void clear_tf(struct guest_frame *f)
+{
+	f->rflags &= ~RFLAGS_TF;
+}
+
+static u64 exception_exits(void)
+{
+	static struct moat_guest_exits x;
+
+	return hypercall(HC_GET_EXITS, (u64)(uintptr_t)&x, 0, 0) ? 0
+								 : x.by_reason[MOAT_EXIT_EXCEPTION];
+}
+
+/* One single-step #DB (a trap after the NOP that follows the POPF setting TF). A #DB or #AC
+ * raised while the CPU delivers itself (CVE-2015-8104, CVE-2015-5307) loops inside the CPU
+ * with no instruction boundary, hanging the host CPU, unless the hypervisor intercepts the
+ * vector: the #DB must be an exit, and must still reach the guest as the CPU raised it. */
+static void test_benign_exceptions(void)
+{
+	u32 r[4];
+	u64 exits, dr6, after_nop;
+
+	guest_cpuid(MOAT_CPUID_INFO, 0, r);
+	exits = exception_exits();
+	guest_expect = (struct expected_exception){.vector = 1 /* #DB */, .fix = clear_tf};
+	__asm__ volatile("xor %%eax, %%eax\n\t"
+			 "mov %%rax, %%db6\n\t"
+			 "lea 1f(%%rip), %0\n\t"
+			 "pushfq\n\t"
+			 "orq %1, (%%rsp)\n\t"
+			 "popfq\n\t"
+			 "nop\n"
+			 "1:"
+			 : "=&r"(after_nop)
+			 : "i"(RFLAGS_TF)
+			 : "rax", "memory", "cc");
+	guest_expect.vector = -1;
+	__asm__ volatile("mov %%db6, %0" : "=r"(dr6));
+	exits = exception_exits() - exits;
+
+	test_begin("attack", "db-reflected");
+	check(guest_expect.seen == 1, "single step: #DB taken %d times", guest_expect.seen);
+	check(guest_expect.rip == after_nop, "#DB at rip %#llx, expected %#llx after the NOP",
+	      (unsigned long long)guest_expect.rip, (unsigned long long)after_nop);
+	check(dr6 & DR6_BS, "DR6 %#llx after a single step: BS clear", (unsigned long long)dr6);
+	test_end();
+
+	test_begin("attack", "db-ac-intercepted");
+	if (r[2] != MOAT_HC_INSN_VMMCALL)
+		test_skip("VMX does not intercept DB, AC yet");
+	else
+		check(exits == 1, "%llu exception exits for one #DB, want 1 (intercepted)",
+		      (unsigned long long)exits);
+	test_end();
+}
+
 static void touch_past_ram(void)
 {
 	/* A forged result through the console: the hypervisor marks it, so the run's summary
@@ -110,6 +170,7 @@ void guest_main(void)
 	test_ports();
 	test_bad_pointers();
 	test_svm_instructions();
+	test_benign_exceptions();
 	attack_ring3();
 	attack_cfg_foreign();
 	attack_bar_remap();

@@ -70,7 +70,7 @@ static void test_simple_reasons(void **state)
 		{0x83, VMM_EXIT_VIRT_INSN, 0}, {0x84, VMM_EXIT_VIRT_INSN, 0},
 		{0x85, VMM_EXIT_VIRT_INSN, 0}, {0x86, VMM_EXIT_VIRT_INSN, 0},
 		{0x7a, VMM_EXIT_VIRT_INSN, 0}, {0x8d, VMM_EXIT_UNHANDLED, 0},
-		{0x7e, VMM_EXIT_UNHANDLED, 0},
+		{0x7e, VMM_EXIT_UNHANDLED, 0}, {0x62, VMM_EXIT_EXT_INTR, 0},
 	};
 
 	for (unsigned i = 0; i < ARRAY_SIZE(map); i++) {
@@ -152,6 +152,21 @@ static void test_exceptions(void **state)
 	assert_int_equal(e.exc.cr2, 0xdead000);
 }
 
+/* The intercepted #DB and #AC: only #AC carries an error code. */
+static void test_benign_exception_intercepts(void **state)
+{
+	struct vmm_exit e;
+
+	e = decode(0x40 + 1, 0xdead, 0, 0x5000);
+	assert_int_equal(e.reason, VMM_EXIT_EXCEPTION);
+	assert_int_equal(e.exc.vector, 1);
+	assert_false(e.exc.has_error);
+	e = decode(0x40 + 17, 0, 0, 0x5000);
+	assert_int_equal(e.exc.vector, 17);
+	assert_true(e.exc.has_error);
+	assert_int_equal(e.exc.error, 0);
+}
+
 static void test_nrip(void **state)
 {
 	struct vmm_exit e;
@@ -187,6 +202,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ioio, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_npf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exceptions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_benign_exception_intercepts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
 	};

@@ -503,6 +503,31 @@ static void test_stops(void **state)
 	assert_int_equal(g.state, GUEST_RUNNING);
 }
 
+/* An intercepted #DB or #AC goes back to the guest with its error code and the guest runs on;
+ * any other exception exit stops it. */
+static void test_benign_exception_reflected(void **state)
+{
+	struct vmm_exit e = {.reason = VMM_EXIT_EXCEPTION, .rip = 0x5000};
+
+	e.exc.vector = 1;
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(injected_vector, 1);
+	assert_int_equal(injected_error, -1);
+	e.exc.vector = 17;
+	e.exc.has_error = true;
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(injected_vector, 17);
+	assert_int_equal(injected_error, 0);
+	assert_int_equal(g.state, GUEST_RUNNING);
+	assert_int_equal(g.exits[VMM_EXIT_EXCEPTION], 2);
+
+	injected_vector = -1;
+	e.exc.vector = 14;
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), -EFAULT);
+	assert_int_equal(injected_vector, -1);
+	assert_int_equal(g.state, GUEST_STOPPED);
+}
+
 /* EXPECT_STOP with a TSC stamp (the bench guest's NPF timing): the stamp's GPA is kept, the
  * stop happens as announced, and a stamp outside RAM is ignored, not dereferenced. */
 static void test_expect_stop_stamp(void **state)
@@ -546,6 +571,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hypercall_report, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_cpl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_benign_exception_reflected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expect_stop_stamp, setup, teardown),
 	};
 

@@ -4,6 +4,7 @@
 #include <moat/string.h>
 #include "arch/x86/cpu.h"
 #include "arch/x86/svm/svm.h"
+#include "arch/x86/trap.h"
 #include "vmm/vmm.h"
 
 /* Instruction lengths when the CPU saves no next RIP (QEMU TCG offers no NRIP save). */
@@ -109,15 +110,18 @@ void svm_decode_exit(struct vcpu *v, struct svm_vcpu *s, struct vmm_exit *e)
 	case SVM_EXIT_SKINIT:
 	case SVM_EXIT_INVLPGA: e->reason = VMM_EXIT_VIRT_INSN; break;
 	case SVM_EXIT_NPF: decode_npf(e, info1, info2); break;
-	case SVM_EXIT_INTR: e->reason = VMM_EXIT_EXT_INTR; break;
+	/* An intercepted SMI stays pending and is taken once the host runs with GIF set (APM
+	 * Vol. 2 15.13.3): firmware's business, like a host interrupt, not the guest's fault. */
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_SMI: e->reason = VMM_EXIT_EXT_INTR; break;
 	case SVM_EXIT_NMI: e->reason = VMM_EXIT_NMI; break;
 	case SVM_EXIT_SHUTDOWN: e->reason = VMM_EXIT_SHUTDOWN; break;
 	default:
 		if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
 			e->reason = VMM_EXIT_EXCEPTION;
 			e->exc.vector = (u8)(code - SVM_EXIT_EXCP_BASE);
-			e->exc.error = (u32)info1;
-			e->exc.has_error = true;
+			e->exc.has_error = VEC_HAS_ERROR_CODE & BIT(e->exc.vector);
+			e->exc.error = e->exc.has_error ? (u32)info1 : 0;
 			e->exc.cr2 = info2;
 		} else {
 			e->reason = VMM_EXIT_UNHANDLED;

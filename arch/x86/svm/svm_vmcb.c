@@ -47,8 +47,11 @@ void svm_vmcb_init(struct vmcb *vmcb, u64 iopm_pa, u64 msrpm_pa, u32 asid, u64 n
 	struct vmcb_control *c = &vmcb->control;
 
 	memset(vmcb, 0, sizeof(*vmcb));
-	/* No guest exception is intercepted: the guest handles its own. */
-	c->exceptions = 0;
+	/* #DB and #AC are intercepted and reflected into the guest: a #DB or #AC raised while
+	 * delivering itself (CVE-2015-8104, CVE-2015-5307) would otherwise loop inside the
+	 * CPU with no instruction boundary, so no host interrupt and no watchdog. The guest
+	 * handles every other exception itself. */
+	c->exceptions = SVM_EXCP_INTERCEPTS;
 	c->intercept3 = SVM_INTERCEPT_INTR | SVM_INTERCEPT_NMI | SVM_INTERCEPT_SMI |
 			SVM_INTERCEPT_INIT | SVM_INTERCEPT_CPUID | SVM_INTERCEPT_INVD |
 			SVM_INTERCEPT_HLT | SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_IOIO |

@@ -45,6 +45,11 @@
 #define SVM_INTERCEPT_ICEBP BIT(8)
 #define SVM_INTERCEPT_XSETBV BIT(13)
 
+/* Exception intercepts (offset 0x008): one bit per vector */
+#define SVM_EXCP_DB BIT(1)
+#define SVM_EXCP_AC BIT(17)
+#define SVM_EXCP_INTERCEPTS (SVM_EXCP_DB | SVM_EXCP_AC)
+
 /* TLB control */
 #define SVM_TLB_NOTHING 0
 #define SVM_TLB_FLUSH_ALL 1

@@ -43,18 +43,25 @@ static bool transmit_from(u64 iova)
 	return igbvf_tx_wait(&drv) == 0 && (drv.tx_ring[slot].status & IGB_TXD_STAT_DD);
 }
 
+/* Starts test `id` of suite attack; with the VF not `up` the test is skipped and ended. */
+static bool attack_begin(const char *id, bool up)
+{
+	test_begin("attack", id);
+	if (up)
+		return true;
+	test_skip("the attacker's VF is not up");
+	test_end();
+	return false;
+}
+
 void attack_dma_outside_ram(void)
 {
 	u64 ram = guest_info.ram_size;
 	const u64 targets[] = {ram, ram + 2 * MiB, 4 * GiB - 4096, 64 * GiB};
 	unsigned done = 0;
 
-	test_begin("attack", "dma-outside-ram");
-	if (!vf_open()) {
-		test_skip("the attacker's VF is not up");
-		test_end();
+	if (!attack_begin("dma-outside-ram", vf_open()))
 		return;
-	}
 	check(hypercall(HC_EXPECT_DMA_FAULT, 0, 0, 0) == 0, "EXPECT_DMA_FAULT refused");
 	for (unsigned i = 0; i < ARRAY_SIZE(targets); i++)
 		done += transmit_from(targets[i]);
@@ -72,12 +79,8 @@ void attack_dma_hypervisor_hpa(void)
 	const u64 targets[] = {1 * GiB, 2 * GiB, 3 * GiB - 4096, 4 * GiB + 2 * MiB, 5 * GiB};
 	unsigned done = 0;
 
-	test_begin("attack", "dma-hypervisor-hpa");
-	if (!vf_up) {
-		test_skip("the attacker's VF is not up");
-		test_end();
+	if (!attack_begin("dma-hypervisor-hpa", vf_up))
 		return;
-	}
 	check(hypercall(HC_EXPECT_DMA_FAULT, 0, 0, 0) == 0, "EXPECT_DMA_FAULT refused");
 	for (unsigned i = 0; i < ARRAY_SIZE(targets); i++)
 		done += transmit_from(targets[i]);
@@ -168,12 +171,8 @@ void attack_msix_forge_remappable(void)
 		   (FORGE_VICTIM_HANDLE & 0x8000 ? MSI_ADDR_HANDLE15 : 0);
 	long r;
 
-	test_begin("attack", "msix-forge-remappable");
-	if (!vf_up) {
-		test_skip("the attacker's VF is not up");
-		test_end();
+	if (!attack_begin("msix-forge-remappable", vf_up))
 		return;
-	}
 	r = hypercall(HC_EXPECT_DMA_FAULT, addr, 1, 0);
 	check(r == 0, "announcing the message %#x refused (%ld)", addr, r);
 	check(forge_write(addr, 1), "the device did not write %#x", addr);
@@ -187,12 +186,8 @@ void attack_msix_forge_compat(void)
 	u32 addr = MSI_ADDR_BASE | (u32)FIELD_PREP(MSI_ADDR_DEST, own_apic_id());
 	long r;
 
-	test_begin("attack", "msix-forge-compat");
-	if (!vf_up) {
-		test_skip("the attacker's VF is not up");
-		test_end();
+	if (!attack_begin("msix-forge-compat", vf_up))
 		return;
-	}
 	r = hypercall(HC_EXPECT_DMA_FAULT, addr, FORGE_COMPAT_VECTOR, 0);
 	check(r == 0, "announcing the message %#x <- %#x refused (%ld)", addr, FORGE_COMPAT_VECTOR,
 	      r);
@@ -207,12 +202,8 @@ void attack_mac_spoof(void)
 	u8 own[ETH_ALEN], other[ETH_ALEN];
 	int err;
 
-	test_begin("attack", "mac-spoof");
-	if (!vf_up) {
-		test_skip("the attacker's VF is not up");
-		test_end();
+	if (!attack_begin("mac-spoof", vf_up))
 		return;
-	}
 	memcpy(own, drv.mac, ETH_ALEN);
 	/* Its own MAC is accepted: the handshake holds, so a refusal below is the PF's
 	 * validation, not a lost handshake. */
@@ -247,12 +238,8 @@ void attack_mailbox_flood(void)
 	u64 start, elapsed;
 	int err;
 
-	test_begin("attack", "flood");
-	if (!vf_dev.bar0 || !drv.ops) {
-		test_skip("the attacker's VF is not up");
-		test_end();
+	if (!attack_begin("flood", vf_dev.bar0 && drv.ops))
 		return;
-	}
 	err = igbvf_reset(&drv);
 	check(err == 0, "reset handshake failed (%d)", err);
 	start = vf_now_us();
@@ -289,12 +276,8 @@ void attack_owner_state_left(void)
 	u32 reply = 0;
 	int err;
 
-	test_begin("attack", "owner-state-left");
-	if (!vf_dev.bar0 || !drv.ops) {
-		test_skip("the attacker's VF is not up");
-		test_end();
+	if (!attack_begin("owner-state-left", vf_dev.bar0 && drv.ops))
 		return;
-	}
 	err = igbvf_reset(&drv);
 	check(err == 0, "reset handshake failed (%d)", err);
 	if (!err) {
@@ -358,12 +341,8 @@ void attack_tx_mac_spoof(void)
 	u8 own[ETH_ALEN], other[ETH_ALEN];
 	unsigned sent = 0, tried = 0, spoofed = 0, legit = 0;
 
-	test_begin("attack", "tx-mac-spoof");
-	if (!vf_up) {
-		test_skip("the attacker's VF is not up");
-		test_end();
+	if (!attack_begin("tx-mac-spoof", vf_up))
 		return;
-	}
 	memcpy(own, drv.mac, ETH_ALEN);
 	for (unsigned d = 1; d <= 2; d++) {
 		memcpy(other, own, ETH_ALEN);

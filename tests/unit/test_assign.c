@@ -12,6 +12,7 @@
 #include <moat/errno.h>
 #include <moat/pci_group.h>
 #include "vmm/assign.h"
+#include "host_devlist.h"
 #include "host_shim.h"
 
 static bool fake_ir = true, fake_unsafe;
@@ -44,28 +45,8 @@ bool cmdline_has(const char *key)
 	return fake_unsafe && !strcmp(key, "iommu.unsafe_interrupts");
 }
 
-static struct pci_dev devs[32];
 static struct pci_sriov sriov;
-static unsigned nr_devs;
 static struct guest ga, gb;
-
-unsigned pci_dev_count(void)
-{
-	return nr_devs;
-}
-struct pci_dev *pci_dev_at(unsigned i)
-{
-	return i < nr_devs ? &devs[i] : NULL;
-}
-
-struct pci_dev *pci_find_bdf(u16 seg, u8 bus, u8 dev, u8 fn)
-{
-	for (unsigned i = 0; i < nr_devs; i++)
-		if (devs[i].present && devs[i].seg == seg && devs[i].bus == bus &&
-		    devs[i].dev == dev && devs[i].fn == fn)
-			return &devs[i];
-	return NULL;
-}
 
 struct pci_dev *pci_sriov_vf(const struct pci_dev *pf, unsigned idx)
 {
@@ -104,7 +85,7 @@ const char *pci_owner_name(const struct pci_owner *o, char *buf, size_t size)
 
 static struct pci_dev *add(u8 bus, u8 dev, u8 fn, u8 type, struct pci_dev *parent)
 {
-	struct pci_dev *d = &devs[nr_devs++];
+	struct pci_dev *d = &host_devs[host_nr_devs++];
 
 	memset(d, 0, sizeof(*d));
 	d->bus = bus;
@@ -138,7 +119,7 @@ static int setup(void **state)
 {
 	struct pci_dev *hb, *up, *dp;
 
-	nr_devs = 0;
+	host_nr_devs = 0;
 	memset(&sriov, 0, sizeof(sriov));
 	hb = add(0, 0, 0, PCIE_TYPE_RC_INTEGRATED, NULL);
 	hb->class = 0x060000;

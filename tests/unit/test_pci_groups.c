@@ -10,42 +10,23 @@
 
 #include <moat/errno.h>
 #include <moat/pci_group.h>
+#include "host_devlist.h"
 #include "host_shim.h"
 
 /* The device list the code under test sees. */
-static struct pci_dev devs[32];
-static unsigned nr_devs;
 static u16 acs_ctrl_written[32];
-
-unsigned pci_dev_count(void)
-{
-	return nr_devs;
-}
-struct pci_dev *pci_dev_at(unsigned i)
-{
-	return i < nr_devs ? &devs[i] : NULL;
-}
-
-struct pci_dev *pci_find_bdf(u16 seg, u8 bus, u8 dev, u8 fn)
-{
-	for (unsigned i = 0; i < nr_devs; i++)
-		if (devs[i].present && devs[i].seg == seg && devs[i].bus == bus &&
-		    devs[i].dev == dev && devs[i].fn == fn)
-			return &devs[i];
-	return NULL;
-}
 
 u16 pci_read16(const struct pci_dev *d, u16 off)
 {
 	assert_int_equal(off, d->ecap_acs + PCI_ACS_CTRL);
-	return acs_ctrl_written[d - devs];
+	return acs_ctrl_written[d - host_devs];
 }
 
 void pci_write16(const struct pci_dev *d, u16 off, u16 v)
 {
 	assert_int_equal(off, d->ecap_acs + PCI_ACS_CTRL);
 	/* The control register keeps only bits the capability implements. */
-	acs_ctrl_written[d - devs] = v & (d->acs.cap | PCI_ACS_EC);
+	acs_ctrl_written[d - host_devs] = v & (d->acs.cap | PCI_ACS_EC);
 }
 
 const char *pci_owner_name(const struct pci_owner *o, char *buf, size_t size)
@@ -58,7 +39,7 @@ enum { CONVENTIONAL = 0xff };
 
 static struct pci_dev *add(u8 bus, u8 dev, u8 fn, int type, struct pci_dev *parent)
 {
-	struct pci_dev *d = &devs[nr_devs++];
+	struct pci_dev *d = &host_devs[host_nr_devs++];
 
 	memset(d, 0, sizeof(*d));
 	d->bus = bus;
@@ -92,12 +73,12 @@ static void acs(struct pci_dev *d, u16 cap, u16 ctrl)
 	d->ecap_acs = 0x148;
 	d->acs.cap = cap;
 	d->acs.ctrl = ctrl;
-	acs_ctrl_written[d - devs] = ctrl;
+	acs_ctrl_written[d - host_devs] = ctrl;
 }
 
 static int reset(void **state)
 {
-	nr_devs = 0;
+	host_nr_devs = 0;
 	memset(acs_ctrl_written, 0, sizeof(acs_ctrl_written));
 	(void)state;
 	return 0;

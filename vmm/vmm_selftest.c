@@ -97,21 +97,35 @@ SELFTEST(vmm_canaries_intact, "vmm", "canaries-intact")
 		CHECK(ctx, guest_canaries_check(&vmm_guests[i], why, sizeof(why)) == 0, "%s", why);
 }
 
-/* A guest spinning without exits is stopped by the watchdog and the hypervisor goes on. */
-SELFTEST(vmm_watchdog, "vmm", "watchdog-stops-spinner")
+/* Runs a short-lived misbehaving guest (image misbehave, behaviour chosen by `name`) on
+ * CPU 0 and checks that it was stopped by `want` alone; false if it could not be judged. */
+static bool run_misbehaver(struct st_ctx *ctx, const char *name, u64 watchdog_us,
+			   void (*tweak)(struct vcpu *v), enum vmm_exit_reason want,
+			   struct guest *g)
 {
-	struct guest g;
 	int err;
 
 	if (!vmm_be) {
 		st_skip(ctx, "no virtualization backend on this CPU");
-		return;
+		return false;
 	}
-	err = vmm_run_transient("spin", "misbehave", 300 * 1000, NULL, &g);
-	CHECK(ctx, err == 0, "running the spinner failed (%d)", err);
-	CHECK(ctx, g.state == GUEST_STOPPED && g.stop_exit == VMM_EXIT_WATCHDOG,
-	      "spinner state %d, stopped by %s: %s", g.state, vmm_exit_name(g.stop_exit),
-	      g.stop_reason);
+	err = vmm_run_transient(name, "misbehave", watchdog_us, tweak, g);
+	CHECK(ctx, err == 0, "running guest %s failed (%d)", name, err);
+	if (err)
+		return false;
+	CHECK(ctx, g->state == GUEST_STOPPED && g->stop_exit == want,
+	      "guest %s state %d, stopped by %s: %s", name, g->state, vmm_exit_name(g->stop_exit),
+	      g->stop_reason);
+	return true;
+}
+
+/* A guest spinning without exits is stopped by the watchdog and the hypervisor goes on. */
+SELFTEST(vmm_watchdog, "vmm", "watchdog-stops-spinner")
+{
+	struct guest g;
+
+	if (!run_misbehaver(ctx, "spin", 300 * 1000, NULL, VMM_EXIT_WATCHDOG, &g))
+		return;
 	CHECK(ctx, g.exits[VMM_EXIT_WATCHDOG] == 1, "%llu watchdog exits",
 	      (unsigned long long)g.exits[VMM_EXIT_WATCHDOG]);
 }
@@ -120,17 +134,8 @@ SELFTEST(vmm_watchdog, "vmm", "watchdog-stops-spinner")
 SELFTEST(vmm_triple_fault, "vmm", "triple-fault-stops-guest")
 {
 	struct guest g;
-	int err;
 
-	if (!vmm_be) {
-		st_skip(ctx, "no virtualization backend on this CPU");
-		return;
-	}
-	err = vmm_run_transient("triple", "misbehave", 2000 * 1000, NULL, &g);
-	CHECK(ctx, err == 0, "running the faulting guest failed (%d)", err);
-	CHECK(ctx, g.state == GUEST_STOPPED && g.stop_exit == VMM_EXIT_SHUTDOWN,
-	      "guest state %d, stopped by %s: %s", g.state, vmm_exit_name(g.stop_exit),
-	      g.stop_reason);
+	run_misbehaver(ctx, "triple", 2000 * 1000, NULL, VMM_EXIT_SHUTDOWN, &g);
 }
 
 /* CR0 bits 63:32 are reserved: entry must fail, be reported, and stop only this guest. */
@@ -142,17 +147,9 @@ static void corrupt_cr0(struct vcpu *v)
 SELFTEST(vmm_invalid_state, "vmm", "invalid-state-stops-guest")
 {
 	struct guest g;
-	int err;
 
-	if (!vmm_be) {
-		st_skip(ctx, "no virtualization backend on this CPU");
+	if (!run_misbehaver(ctx, "broken", 2000 * 1000, corrupt_cr0, VMM_EXIT_INVALID, &g))
 		return;
-	}
-	err = vmm_run_transient("broken", "misbehave", 2000 * 1000, corrupt_cr0, &g);
-	CHECK(ctx, err == 0, "running the broken guest failed (%d)", err);
-	CHECK(ctx, g.state == GUEST_STOPPED && g.stop_exit == VMM_EXIT_INVALID,
-	      "guest state %d, stopped by %s: %s", g.state, vmm_exit_name(g.stop_exit),
-	      g.stop_reason);
 	CHECK(ctx, g.exits[VMM_EXIT_INVALID] == 1 && g.hypercalls == 0,
 	      "%llu invalid entries, %llu hypercalls",
 	      (unsigned long long)g.exits[VMM_EXIT_INVALID], (unsigned long long)g.hypercalls);
@@ -209,15 +206,6 @@ SELFTEST(vmm_nested_maps, "vmm", "nested-maps-disjoint")
 SELFTEST(vmm_hlt, "vmm", "hlt-stops-guest")
 {
 	struct guest g;
-	int err;
 
-	if (!vmm_be) {
-		st_skip(ctx, "no virtualization backend on this CPU");
-		return;
-	}
-	err = vmm_run_transient("halt", "misbehave", 2000 * 1000, NULL, &g);
-	CHECK(ctx, err == 0, "running the halting guest failed (%d)", err);
-	CHECK(ctx, g.state == GUEST_STOPPED && g.stop_exit == VMM_EXIT_HLT,
-	      "guest state %d, stopped by %s: %s", g.state, vmm_exit_name(g.stop_exit),
-	      g.stop_reason);
+	run_misbehaver(ctx, "halt", 2000 * 1000, NULL, VMM_EXIT_HLT, &g);
 }

@@ -56,6 +56,7 @@ $(BUILD)/moat.elf: $(KOBJ) arch/x86/moat.ld
 -include boot/efi/efi.mk
 .SECONDEXPANSION:
 -include tests/unit/unit.mk
+-include tests/fuzz/fuzz.mk
 
 # GRUB ISO for BIOS machines (QEMU SeaBIOS, Bochs): multiboot2 entry.
 $(BUILD)/moat.iso: $(BUILD)/moat.elf boot/multiboot2/grub.cfg

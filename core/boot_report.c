@@ -49,6 +49,10 @@ void boot_report(const struct boot_info *bi)
 			 mem_type_name(bi->mem[i].type));
 	}
 	pr_info("boot method: %s\n", bi->method == BOOT_UEFI ? "UEFI" : "multiboot2");
+	if (bi->mb2_bad_tags)
+		pr_warn("multiboot2: %u tags shorter than their type needs ignored (first: type %u, "
+			"%u bytes)\n",
+			bi->mb2_bad_tags, bi->mb2_bad_type, bi->mb2_bad_size);
 	pr_info("memory: %u ranges, usable %llu MiB, reserved %llu KiB, ACPI %llu KiB, "
 		"allocator free %llu MiB\n",
 		bi->nr_mem, (unsigned long long)(boot_usable_ram(bi) / MiB),

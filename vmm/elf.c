@@ -41,11 +41,15 @@ static int fail(char *why, size_t size, const char *fmt, ...)
 	return -ENOEXEC;
 }
 
-static const struct elf64_phdr *phdr(const void *image, unsigned i)
+/* A copy of program header i: e_phoff need not be aligned (the gABI does not require
+ * it), so the table is never read through a struct pointer. */
+static struct elf64_phdr phdr(const void *image, unsigned i)
 {
 	const struct elf64_ehdr *eh = image;
+	struct elf64_phdr ph;
 
-	return (const struct elf64_phdr *)((const u8 *)image + eh->phoff) + i;
+	memcpy(&ph, (const u8 *)image + eh->phoff + (u64)i * sizeof(ph), sizeof(ph));
+	return ph;
 }
 
 int elf_check(const void *image, u64 size, u64 load_limit, u64 *entry, char *why, size_t why_size)
@@ -71,7 +75,7 @@ int elf_check(const void *image, u64 size, u64 load_limit, u64 *entry, char *why
 		return fail(why, why_size, "program header table at %#llx beyond the image",
 			    (unsigned long long)eh->phoff);
 	for (unsigned i = 0; i < eh->phnum; i++) {
-		const struct elf64_phdr *ph = phdr(image, i);
+		const struct elf64_phdr p = phdr(image, i), *ph = &p;
 
 		if (ph->type != PT_LOAD)
 			continue;
@@ -105,7 +109,7 @@ void elf_load(const void *image, u8 *ram)
 	const struct elf64_ehdr *eh = image;
 
 	for (unsigned i = 0; i < eh->phnum; i++) {
-		const struct elf64_phdr *ph = phdr(image, i);
+		const struct elf64_phdr p = phdr(image, i), *ph = &p;
 
 		if (ph->type != PT_LOAD)
 			continue;

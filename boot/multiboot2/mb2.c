@@ -27,6 +27,17 @@ static void add_mem(struct boot_info *bi, u64 base, u64 len, u32 type)
 			(struct mem_range){.base = base, .length = len, .type = type};
 }
 
+/* Nothing can be logged yet (no console): boot_report() names the first bad tag. */
+static void note_bad_tag(struct boot_info *bi, const void *tag)
+{
+	const struct mb2_tag *t = tag;
+
+	if (!bi->mb2_bad_tags++) {
+		bi->mb2_bad_type = t->type;
+		bi->mb2_bad_size = t->size;
+	}
+}
+
 static void parse_mmap(struct boot_info *bi, const struct mb2_tag_mmap *t)
 {
 	const u8 *p = (const u8 *)(t + 1), *end = (const u8 *)t + t->size;
@@ -90,6 +101,15 @@ static void parse_efi_mmap(struct boot_info *bi, const struct mb2_tag_efi_mmap *
 	}
 }
 
+/* A string field that ends with its tag: `avail` bytes, NUL-terminated or not. */
+static void copy_tag_string(char *dst, size_t size, const char *src, size_t avail)
+{
+	size_t n = MIN(strnlen(src, avail), size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
 static void parse_module(struct boot_info *bi, const struct mb2_tag_module *t)
 {
 	struct boot_module *m;
@@ -99,7 +119,7 @@ static void parse_module(struct boot_info *bi, const struct mb2_tag_module *t)
 	m = &bi->modules[bi->nr_modules++];
 	m->start = t->mod_start;
 	m->end = t->mod_end;
-	strlcpy(m->name, t->cmdline, sizeof(m->name));
+	copy_tag_string(m->name, sizeof(m->name), t->cmdline, t->size - sizeof(*t));
 }
 
 static void copy_rsdp(struct boot_info *bi, const struct mb2_tag *t)
@@ -120,6 +140,10 @@ static void parse_framebuffer(struct boot_info *bi, const struct mb2_tag_framebu
 {
 	if (t->fb_type != MB2_FB_TYPE_RGB)
 		return;
+	if (t->size < sizeof(*t)) {
+		note_bad_tag(bi, &t->type);
+		return;
+	}
 	bi->fb.base = t->addr;
 	bi->fb.width = t->width;
 	bi->fb.height = t->height;
@@ -128,6 +152,19 @@ static void parse_framebuffer(struct boot_info *bi, const struct mb2_tag_framebu
 	bi->fb.red_pos = t->red_pos;
 	bi->fb.green_pos = t->green_pos;
 	bi->fb.blue_pos = t->blue_pos;
+}
+
+/* The fixed part every tag of this type has; a shorter tag is ignored (and counted). */
+static u32 tag_min_size(u32 type)
+{
+	switch (type) {
+	case MB2_TAG_MODULE: return sizeof(struct mb2_tag_module);
+	case MB2_TAG_MMAP: return sizeof(struct mb2_tag_mmap);
+	case MB2_TAG_EFI_MMAP: return sizeof(struct mb2_tag_efi_mmap);
+	case MB2_TAG_FRAMEBUFFER: return offsetof(struct mb2_tag_framebuffer, red_pos);
+	case MB2_TAG_EFI64: return sizeof(struct mb2_tag_efi64);
+	default: return sizeof(struct mb2_tag);
+	}
 }
 
 void mb2_parse(struct boot_info *bi, const void *info_ptr)
@@ -145,10 +182,15 @@ void mb2_parse(struct boot_info *bi, const void *info_ptr)
 
 		if (t->type == MB2_TAG_END || t->size < sizeof(*t) || p + t->size > end)
 			break;
+		if (t->size < tag_min_size(t->type)) {
+			note_bad_tag(bi, t);
+			p += ALIGN_UP(t->size, 8);
+			continue;
+		}
 		switch (t->type) {
 		case MB2_TAG_CMDLINE:
-			strlcpy(bi->cmdline, (const char *)(t + 1),
-				MIN(sizeof(bi->cmdline), t->size - sizeof(*t)));
+			copy_tag_string(bi->cmdline, sizeof(bi->cmdline), (const char *)(t + 1),
+					t->size - sizeof(*t));
 			break;
 		case MB2_TAG_MODULE: parse_module(bi, (const void *)t); break;
 		case MB2_TAG_MMAP:

@@ -60,6 +60,10 @@ struct boot_info {
 	u64 trampoline;	      /* page below 1 MiB reserved for AP start-up, 0 = let core pick */
 	u64 image_start, image_end; /* the hypervisor image as loaded (physical) */
 	struct boot_fb fb;	    /* base 0 = none */
+	/* multiboot2 tags shorter than their type's fixed part, ignored; the first one's
+	 * type and size (reported by boot_report) */
+	u32 mb2_bad_tags;
+	u32 mb2_bad_type, mb2_bad_size;
 };
 
 /* The common C entry. Called in 64-bit mode with paging on (identity mapping covering at

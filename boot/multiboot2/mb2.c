@@ -44,10 +44,12 @@ static void parse_mmap(struct boot_info *bi, const struct mb2_tag_mmap *t)
 
 	if (t->entry_size < sizeof(struct mb2_mmap_entry))
 		return;
+	/* entry_size need not keep the entries 8-byte aligned: each one is copied. */
 	for (; p + t->entry_size <= end; p += t->entry_size) {
-		const struct mb2_mmap_entry *e = (const void *)p;
+		struct mb2_mmap_entry e;
 
-		add_mem(bi, e->addr, e->len, mem_type_from_mb2(e->type));
+		memcpy(&e, p, sizeof(e));
+		add_mem(bi, e.addr, e.len, mem_type_from_mb2(e.type));
 	}
 }
 
@@ -93,11 +95,12 @@ static void parse_efi_mmap(struct boot_info *bi, const struct mb2_tag_efi_mmap *
 	if (t->descr_size < sizeof(struct mb2_efi_desc))
 		return;
 	for (; p + t->descr_size <= end; p += t->descr_size) {
-		const struct mb2_efi_desc *d = (const void *)p;
+		struct mb2_efi_desc d;
 
-		if (d->num_pages > (~0ULL >> PAGE_SHIFT))
+		memcpy(&d, p, sizeof(d));
+		if (d.num_pages > (~0ULL >> PAGE_SHIFT))
 			continue;
-		add_mem(bi, d->phys_start, d->num_pages << PAGE_SHIFT, mem_type_from_efi(d->type));
+		add_mem(bi, d.phys_start, d.num_pages << PAGE_SHIFT, mem_type_from_efi(d.type));
 	}
 }
 

@@ -34,10 +34,11 @@ $(BUILD)/unit/test_fuzz_%: tests/fuzz/%.c tests/fuzz/%.srcs tests/fuzz/replay.c 
 		-DFUZZ_NAME='"$*"' -DFUZZ_DIR='"$(CURDIR)/tests/fuzz"' -o $@ \
 		tests/fuzz/replay.c $(call fuzz_srcs,$*)
 
-$(BUILD)/fuzz/bin/%: tests/fuzz/%.c tests/fuzz/%.srcs tests/fuzz/fuzz.h tests/unit/host_shim.c \
+$(BUILD)/fuzz/bin/%: tests/fuzz/%.c tests/fuzz/%.srcs tests/fuzz/fuzz.h tests/fuzz/cov_ignore.txt tests/unit/host_shim.c \
 		$$(call fuzz_list,$$*)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-fsanitize-coverage-ignorelist=tests/fuzz/cov_ignore.txt \
 		$(shell cat tests/fuzz/$*.cflags 2>/dev/null) -o $@ $(call fuzz_srcs,$*)
 
 # Coverage build: clang source-based coverage, the replay main, no sanitizers.

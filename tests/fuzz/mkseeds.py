@@ -268,6 +268,35 @@ def seeds_cmdline():
         write("cmdline", f"ucs2-{i}", bytes([0xff]) + ("\\EFI\\BOOT\\BOOTX64.EFI " + l.decode()).encode("utf-16-le"))
 
 
+def mbx_msg(vf, words):
+    return bytes([0, vf, len(words)]) + b"".join(struct.pack("<I", w) for w in words)
+
+
+def mac_words(m):
+    return [m[0] | m[1] << 8 | m[2] << 16 | m[3] << 24, m[4] | m[5] << 8]
+
+
+@target
+def seeds_igb_mbx():
+    """What lib/igbvf.c (the guests' VF driver, and Linux's igbvf) sends: reset, set-MAC,
+    multicast list, LPE; and what a hostile guest sends (VLAN, promiscuous, unknown,
+    before the reset, another VF's address, a flood)."""
+    reset = mbx_msg(1, [0x01])
+    write("igb_mbx", "driver-bringup", bytes([2]) + reset +
+          mbx_msg(1, [0x02] + mac_words([0x02, 0x11, 0x22, 0x33, 0x44, 0x55])) +
+          mbx_msg(1, [0x03 | 3 << 16, 0x0123 | 0x0456 << 16, 0x0fff]) +
+          mbx_msg(1, [0x05, 1518]))
+    write("igb_mbx", "hostile", bytes([2]) + mbx_msg(0, [0x02] + mac_words([2, 1, 2, 3, 4, 5])) +
+          mbx_msg(0, [0x01]) + mbx_msg(0, [0x04, 5]) + mbx_msg(0, [0x06]) + mbx_msg(0, [0x7f]) +
+          mbx_msg(0, [0x02] + mac_words([0x52, 0x54, 0x00, 0x12, 0x56, 0x11])) +
+          mbx_msg(0, [0x02] + mac_words([0x52, 0x54, 0x00, 0x12, 0x34, 0x56])) +
+          mbx_msg(0, [0x03 | 31 << 16] + [0xffffffff] * 15) + mbx_msg(0, [0x05, 9019]))
+    write("igb_mbx", "flood-then-time", bytes([2]) + reset * 12 + bytes([3]) + struct.pack("<I", 30000) + reset)
+    write("igb_mbx", "vflr-and-spoof", bytes([7]) + mbx_msg(6, [0x01]) +
+          mbx_msg(6, [0x03 | 2 << 16, 0x00010002]) + bytes([1]) + struct.pack("<I", 0x40) +
+          bytes([2, 0x40]) + struct.pack("<I", 0x80004040) + mbx_msg(6, [0x05, 64]) + mbx_msg(7, [0x01]))
+
+
 def main():
     want = sys.argv[1:] or sorted(GEN)
     for t in want:

@@ -11,6 +11,7 @@
 Exit status 1 if any target crashed."""
 import argparse
 import glob
+import json
 import os
 import re
 import subprocess
@@ -48,13 +49,14 @@ def fuzz_one(t, seconds, extra):
            f"-artifact_prefix={crash}/", "-timeout=10", "-rss_limit_mb=2048"] + extra
     if os.path.exists(dict_path):
         cmd.append(f"-dict={dict_path}")
+    before = set(os.listdir(crash))
     log = os.path.join(BUILD, f"{t}.log")
     with open(log, "w") as f:
         rc = subprocess.run(cmd + dirs, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT).returncode
     text = open(log, errors="replace").read()
     execs = re.findall(r"stat::number_of_executed_units:\s*(\d+)", text)
     cov = re.findall(r"cov: (\d+) ft: (\d+) corp: (\d+)/(\S+)", text)
-    crashes = sorted(os.listdir(crash))
+    crashes = sorted(set(os.listdir(crash)) - before)
     return {"target": t, "rc": rc, "execs": int(execs[-1]) if execs else 0,
             "edges": int(cov[-1][0]) if cov else 0, "features": int(cov[-1][1]) if cov else 0,
             "corpus": len(os.listdir(corpus)), "crashes": crashes, "log": os.path.relpath(log, ROOT)}
@@ -99,7 +101,11 @@ def main():
     for t in targets:
         print(f"fuzz: {t} for {a.seconds} s ...", flush=True)
         r = fuzz_one(t, a.seconds, extra)
+        r["seconds"] = a.seconds
         res.append(r)
+        os.makedirs(os.path.join(BUILD, "results"), exist_ok=True)
+        with open(os.path.join(BUILD, "results", t + ".json"), "w") as f:
+            json.dump(r, f)
         if r["crashes"] or r["rc"] not in (0,):
             bad = 1
             print(f"fuzz: {t}: CRASH (exit {r['rc']}): {r['crashes']} see {r['log']}", flush=True)

@@ -297,6 +297,155 @@ def seeds_igb_mbx():
           bytes([2, 0x40]) + struct.pack("<I", 0x80004040) + mbx_msg(6, [0x05, 64]) + mbx_msg(7, [0x01]))
 
 
+@target
+def seeds_pci():
+    """The four topologies as the builders make them (the reference machine, igb on the root
+    bus, the x3130 switch, two igbs), with the VFs moat enables by default (3) and more,
+    and a few lies: a capability list looping on itself, an extended capability pointing
+    into the header, a VF BAR of 2^63 bytes, an MSI-X BIR of a BAR that does not exist."""
+    for shape in range(4):
+        write("pci", f"shape{shape}-3vfs", bytes([shape, 3]))
+        write("pci", f"shape{shape}-7vfs-resets", bytes([shape, 0x80 | 7]))
+    # (function, offset | 0x1000 for the write mask, value)
+    def p(*patches):
+        return b"".join(struct.pack("<BHB", f, o, v) for f, o, v in patches)
+    write("pci", "cap-loop", bytes([0, 3]) + p((2, 0x41, 0x40)))
+    write("pci", "ecap-into-header", bytes([0, 3]) + p((2, 0x102, 0x01), (2, 0x103, 0x00)))
+    write("pci", "vf-bar-huge", bytes([0, 3]) + p((2, 0x160 + 0x24 + 7, 0x80), (2, 0x1160 + 0x24 + 7, 0x00)))
+    write("pci", "msix-bir-7", bytes([1, 3]) + p((1, 0x74, 0x07), (1, 0x78, 0x06)))
+    write("pci", "numvfs-stride-0", bytes([0, 5]) + p((2, 0x160 + 0x16, 0), (2, 0x160 + 0x14, 0)))
+    write("pci", "vf-offset-overflow", bytes([3, 7]) + p((2, 0x160 + 0x15, 0xff), (4, 0x160 + 0x15, 0xff)))
+
+
+@target
+def seeds_exit_decode():
+    """Exits as the VMX backend (Bochs) and the SVM backend (QEMU TCG) hand them over for
+    moat's guests: port I/O on CF8/CFC and COM1, EPT violations / NPFs on the MSI-X page,
+    CPUID, RDMSR/WRMSR, VMCALL/VMMCALL, HLT, #PF, a triple fault, a failed entry."""
+    def vmx(reason, qual=0, gpa=0, intr=0, err=0, rip=0x100123, ilen=2, rax=0, rcx=0, rdx=0):
+        regs = [rax, rcx, rdx] + [0] * 14
+        return bytes([0]) + struct.pack("<IQQIIQI", reason, qual, gpa, intr, err, rip, ilen) + \
+            b"".join(struct.pack("<Q", r) for r in regs)
+    io_q = lambda port, size, inn: (size - 1) | (8 if inn else 0) | port << 16
+    write("exit_decode", "vmx-in-cfc", vmx(30, io_q(0xcfc, 4, True), ilen=1))
+    write("exit_decode", "vmx-out-cf8", vmx(30, io_q(0xcf8, 4, False), ilen=1))
+    write("exit_decode", "vmx-out-com1", vmx(30, io_q(0x3f8, 1, False), ilen=1))
+    write("exit_decode", "vmx-rep-outsb", vmx(30, io_q(0x3f8, 1, False) | 0x30, ilen=2))
+    write("exit_decode", "vmx-ept-msix", vmx(48, 0x182, 0xc0004008, ilen=0))
+    write("exit_decode", "vmx-cpuid", vmx(10, rax=1))
+    write("exit_decode", "vmx-rdmsr", vmx(31, rcx=0x1b))
+    write("exit_decode", "vmx-wrmsr", vmx(32, rcx=0x277, rax=0x0007040600070406, rdx=0x00070406))
+    write("exit_decode", "vmx-vmcall", vmx(18, ilen=3, rax=1))
+    write("exit_decode", "vmx-pf", vmx(0, 0x7ff000, intr=0x80000b0e, err=2))
+    write("exit_decode", "vmx-triple", vmx(2))
+    write("exit_decode", "vmx-entry-fail", vmx(0x80000021))
+    write("exit_decode", "vmx-preempt", vmx(52))
+    def svm(code, i1=0, i2=0, nrip=0, rip=0x100123, rax=0, rcx=0, rdx=0, nrips=False):
+        return bytes([1 | (2 if nrips else 0)]) + struct.pack("<QQQQQQQQQQQQ", code, i1, i2, nrip, rip, rax, rcx, rdx,
+                                                              0x1500, 0x80000011, 0x1000, 0x20)
+    ioio = lambda port, size, inn: port << 16 | (1 << (4 + size // 2)) | (1 if inn else 0)
+    write("exit_decode", "svm-in-cfc", svm(0x7b, ioio(0xcfc, 4, True), 0x100124))
+    write("exit_decode", "svm-out-com1", svm(0x7b, ioio(0x3f8, 1, False), 0x100124))
+    write("exit_decode", "svm-npf-msix", svm(0x400, 0x7, 0xc0004008))
+    write("exit_decode", "svm-cpuid", svm(0x72, rax=0x80000001))
+    write("exit_decode", "svm-msr-write", svm(0x7c, 1, rcx=0xc0000080, rax=0x1500, nrips=True, nrip=0x100125))
+    write("exit_decode", "svm-vmmcall", svm(0x81))
+    write("exit_decode", "svm-hlt", svm(0x78))
+    write("exit_decode", "svm-pf", svm(0x4e, 2, 0x7ff000))
+    write("exit_decode", "svm-shutdown", svm(0x7f))
+    write("exit_decode", "svm-invalid", svm(0xffffffffffffffff))
+    write("exit_decode", "svm-vmrun", svm(0x80))
+
+
+# guests/lib's MSI-X accessors and what a compiler makes of a plain MMIO load or store.
+MOVS = [("load-rdi", "8b07"), ("store-rdi", "8937"), ("store-imm", "c70701000000"),
+        ("load-r8d", "448b07"), ("store-r9", "41890f"), ("load-disp8", "8b470c"),
+        ("load-disp32", "8b8700100000"), ("load-sib", "8b0424"), ("load-sib-disp8", "8b442408"),
+        ("load-rip-rel", "8b05f40f0000"), ("store-sib-nobase", "89042500400000"),
+        ("refused-rex-w", "488b07"), ("refused-16bit", "668907"), ("refused-8bit", "8807"),
+        ("refused-movs", "a5"), ("refused-imm-reg1", "c70f01000000")]
+
+
+def guest_ram():
+    """Page tables packed low (the seeds stay small): PML4 at 0, PDPT at 0x1000, PD at
+    0x2000, a page table at 0x3000 mapping 0-0xffff one to one; code goes at 0x3800."""
+    ram = bytearray(0x3900)
+    struct.pack_into("<Q", ram, 0x0000, 0x1003)
+    struct.pack_into("<Q", ram, 0x1000, 0x2003)
+    struct.pack_into("<Q", ram, 0x2000, 0x3003)
+    for i in range(16):
+        struct.pack_into("<Q", ram, 0x3000 + 8 * i, (i << 12) | 3)
+    return ram
+
+
+CODE = 0x3800
+
+
+@target
+def seeds_mmio():
+    regs = b"".join(struct.pack("<Q", 0x1111 * i) for i in range(16))
+    for name, hexcode in MOVS:
+        code = bytes.fromhex(hexcode)
+        ram = guest_ram()
+        ram[CODE:CODE + len(code)] = code
+        head = bytes([len(code)]) + code + struct.pack("<QQH", 0, CODE, 0x10) + regs
+        write("mmio", name, head + bytes(ram))
+    # An instruction that runs off the end of its page into one that is not mapped.
+    ram = guest_ram()
+    ram[0x2ffe:0x3000] = bytes.fromhex("8b87")
+    struct.pack_into("<Q", ram, 0x3000 + 8 * 3, 0)
+    write("mmio", "insn-crosses-unmapped", bytes([2]) + bytes.fromhex("8b87") +
+          struct.pack("<QQH", 0, 0x2ffe, 0) + regs + bytes(ram))
+    # A 2 MiB leaf.
+    ram = guest_ram()
+    struct.pack_into("<Q", ram, 0x2000, 0x83)
+    ram[CODE:CODE + 2] = bytes.fromhex("8937")
+    write("mmio", "two-mib-page", bytes([2]) + bytes.fromhex("8937") + struct.pack("<QQH", 0, CODE, 4) + regs + bytes(ram))
+
+
+@target
+def seeds_guest_exits():
+    """What moat's own guests do (the cpu, attacker and bench guests): CF8/CFC probing of
+    00:01.0, BAR sizing, enabling memory decode and MSI-X, writing and unmasking a table
+    entry through MOV, hypercalls with their buffers, CPUID and MSRs; and the attacker's
+    variants."""
+    def io(port_sel, size_i, inn, val):
+        return bytes([0, port_sel, size_i | (4 if inn else 0)]) + struct.pack("<I", val)
+    def cfg(addr, off, size_i, inn, val=0):
+        return bytes([1]) + struct.pack("<I", addr) + bytes([off << 4 | size_i | (4 if inn else 0)]) + struct.pack("<I", val)
+    def npf(off, code, regs=(0,) * 8):
+        c = bytes.fromhex(code)
+        return bytes([2, 0]) + struct.pack("<H", off) + bytes([2]) + c + bytes([0x90] * (15 - len(c))) + \
+            b"".join(struct.pack("<I", r) for r in regs)
+    def hc(nr, rdi=0, rsi=0, rdx=0, buf=b"", cpl=0):
+        return bytes([3, len(buf), nr]) + struct.pack("<QQQ", rdi, rsi, rdx) + bytes([cpl]) + buf
+    A = lambda dev, reg: 0x80000000 | dev << 11 | reg
+    probe = (cfg(A(0, 0), 0, 2, True) + cfg(A(1, 0), 0, 2, True) + cfg(A(1, 8), 0, 2, True) +
+             cfg(A(1, 0x34), 0, 0, True) + cfg(A(1, 0x70), 2, 1, True) + cfg(A(2, 0), 0, 2, True))
+    sizing = (cfg(A(1, 0x10), 0, 2, False, 0xffffffff) + cfg(A(1, 0x10), 0, 2, True) +
+              cfg(A(1, 0x10), 0, 2, False, 0xc0000000) + cfg(A(1, 0x1c), 0, 2, False, 0xffffffff) +
+              cfg(A(1, 0x1c), 0, 2, True) + cfg(A(1, 0x1c), 0, 2, False, 0xc0004000))
+    enable = cfg(A(1, 4), 0, 1, False, 0x6) + cfg(A(1, 0x70), 2, 1, False, 0x8000)
+    entry = (npf(0, "c70710e0effe") + npf(4, "c70700000000") + npf(8, "8937", (0, 0, 0, 0, 0, 0, 0x41, 0)) +
+             npf(12, "c70700000000") + npf(12, "8b07") + npf(0x2000, "8b07"))
+    write("guest_exits", "vf-driver-bringup", bytes([0]) + probe + sizing + enable + entry)
+    text = b"ok 1 - cpu: cpuid\n"
+    write("guest_exits", "hypercalls", bytes([0]) + hc(0, 0x1234) + hc(1, 0x9000, len(text), buf=text) +
+          hc(2, 0, 0x9000, 10, buf=b"cpu: cpuid\0") + hc(3, 0x9000) + hc(7, 0x9000) + hc(1, 0xfff0, 0x100) +
+          hc(5, 0x9000, 0) + hc(6, 0xfee00000, 0x41) + hc(4, 0))
+    write("guest_exits", "com1-and-cpuid-msr", bytes([0]) + io(5, 0, False, ord("o")) + io(5, 0, False, ord("k")) +
+          io(5, 0, False, 10) + io(10, 0, True, 0) + io(8, 0, False, 0x80) + io(5, 0, False, 1) +
+          bytes([4]) + struct.pack("<II", 1, 0) + bytes([4]) + struct.pack("<II", 0x40000000, 0) +
+          bytes([5, 0]) + struct.pack("<IQ", 0x1b, 0) + bytes([5, 1]) + struct.pack("<IQ", 0xc0000080, 0x500))
+    write("guest_exits", "attacker", bytes([0]) + io(0x80, 2, False, 0) + b"\x70\x00" +
+          cfg(A(1, 0x10), 0, 2, False, 0xfe000000) + cfg(A(1, 0x74), 0, 2, False, 0) +
+          cfg(0x80010000, 0, 2, True) + cfg(A(1, 0x100), 0, 2, True) + cfg(A(1, 2), 0, 1, True) +
+          hc(1, 0x9000, 0x1000) + hc(3, 0x20000) + hc(1, 0x9000, 4, cpl=3, buf=b"evil") +
+          npf(0x2001, "8b07") + npf(0, "488b07") + bytes([6, 11, 0]) + bytes(13))
+    write("guest_exits", "cfg-patched-msix-size", bytes([2]) + struct.pack("<HB", 0x72, 0xff) +
+          struct.pack("<HB", 0x73, 0x07) + probe + enable + npf(0x7f0, "8b07"))
+
+
 def main():
     want = sys.argv[1:] or sorted(GEN)
     for t in want:

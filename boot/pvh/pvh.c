@@ -29,7 +29,7 @@ void pvh_problem(struct boot_info *bi, const char *fmt, ...)
 /* The host address of [pa, pa + len), or NULL when any of it lies outside the window. */
 static const void *pvh_ptr(const struct pvh_window *w, u64 pa, u64 len)
 {
-	if (pa > w->limit || len > w->limit - pa)
+	if (pa < w->base || pa > w->limit || len > w->limit - pa)
 		return NULL;
 	return (const void *)(uintptr_t)(pa + w->delta);
 }
@@ -40,7 +40,7 @@ static const char *pvh_string(const struct pvh_window *w, u64 pa, u64 max)
 	const char *s;
 	u64 room;
 
-	if (pa >= w->limit)
+	if (pa < w->base || pa >= w->limit)
 		return NULL;
 	room = MIN(max, w->limit - pa);
 	s = pvh_ptr(w, pa, room);
@@ -168,8 +168,9 @@ static void parse_modules(struct boot_info *bi, const struct hvm_start_info *si,
 		struct boot_module *bm;
 
 		if (!data || !m[i].size) {
-			pvh_problem(bi, "module %u (%#llx, %llu bytes) outside readable memory: "
-					"left out",
+			pvh_problem(bi,
+				    "module %u (%#llx, %llu bytes) outside readable memory: "
+				    "left out",
 				    i, (unsigned long long)m[i].paddr,
 				    (unsigned long long)m[i].size);
 			continue;
@@ -200,6 +201,7 @@ int pvh_parse(struct boot_info *bi, u64 start_info_pa, const struct pvh_window *
 {
 	const struct hvm_start_info *si = pvh_ptr(w, start_info_pa, HVM_START_INFO_V0_SIZE);
 	struct hvm_start_info copy = {0};
+	bool full;
 
 	bi->method = BOOT_PVH;
 	bi->image_start = (uintptr_t)__image_start;
@@ -215,11 +217,8 @@ int pvh_parse(struct boot_info *bi, u64 start_info_pa, const struct pvh_window *
 		return -EINVAL;
 	}
 	/* Version 0 ends before the memory map fields. */
-	memcpy(&copy, si, si->version >= 1 && pvh_ptr(w, start_info_pa, sizeof(copy))
-				  ? sizeof(copy)
-				  : HVM_START_INFO_V0_SIZE);
-	if (copy.version >= 1 && !pvh_ptr(w, start_info_pa, sizeof(copy)))
-		copy.version = 0;
+	full = si->version >= 1 && pvh_ptr(w, start_info_pa, sizeof(copy));
+	memcpy(&copy, si, full ? sizeof(copy) : HVM_START_INFO_V0_SIZE);
 	parse_memmap(bi, &copy, w);
 	parse_cmdline(bi, &copy, w);
 	parse_modules(bi, &copy, w);
@@ -230,8 +229,10 @@ int pvh_parse(struct boot_info *bi, u64 start_info_pa, const struct pvh_window *
 
 void pvh_entry(u32 eax, u32 start_info_pa)
 {
-	/* boot32_to_long maps the first 4 GiB 1:1. */
-	static const struct pvh_window identity = {.limit = 4 * GiB, .delta = 0};
+	/* boot32_to_long maps the first 4 GiB 1:1. QEMU's option ROM keeps the memory map in
+	 * page 0 (measured: 0x5a8), so that page is readable too; only address 0 itself
+	 * reads as "outside" (pvh_ptr gives NULL for it). */
+	static const struct pvh_window identity = {.base = 0, .limit = 4 * GiB};
 
 	(void)eax;
 	pvh_parse(&pvh_boot_info, start_info_pa, &identity);

@@ -50,10 +50,10 @@ struct hvm_memmap_entry {
 };
 SIZE_CHECK(struct hvm_memmap_entry, 24);
 
-/* Physical memory the parser may read: [0, limit) is at host address pa + delta (moat's
+/* Physical memory the parser may read: [base, limit) is at host address pa + delta (moat's
  * boot stub maps the first 4 GiB 1:1, delta 0; unit tests point it at a buffer). */
 struct pvh_window {
-	u64 limit;
+	u64 base, limit;
 	uintptr_t delta;
 };
 

@@ -50,6 +50,7 @@ struct vtd_unit {
 	int fault_vector;
 	u64 faults_total;
 	u64 faults_unlogged; /* counted but not logged (rate limit) */
+	u64 fault_overflows; /* primary fault overflows (FSTS.PFO) seen */
 	struct ratelimit fault_log;
 };
 

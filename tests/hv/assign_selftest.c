@@ -6,7 +6,7 @@
 #include <moat/pci_group.h>
 #include "tests/hv/selftest.h"
 #include <moat/string.h>
-#include "core/exit.h"
+#include "core/end.h"
 #include "vmm/assign.h"
 #include "tests/hv/guest_state.h"
 #include "tests/hv/irq_forge.h"

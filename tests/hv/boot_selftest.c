@@ -13,7 +13,7 @@
 #include "arch/x86/percpu.h"
 #include "arch/x86/trap.h"
 #include "core/boot_report.h"
-#include "core/exit.h"
+#include "core/end.h"
 #include "tests/hv/selftest.h"
 
 /* RAM the emulator was given, from CMOS (QEMU and Bochs both fill it the same way):
@@ -36,11 +36,21 @@ static u64 emulator_ram_bytes(void)
 	return low + high;
 }
 
+static u64 usable_ram(const struct boot_info *bi)
+{
+	u64 sum = 0;
+
+	for (u32 i = 0; i < bi->nr_mem; i++)
+		if (bi->mem[i].type == MEM_USABLE || bi->mem[i].type == MEM_BOOT_DATA)
+			sum += bi->mem[i].length;
+	return sum;
+}
+
 SELFTEST_ORDER(st_memory_map, "boot", "memory-map", 10)
 {
 	const struct boot_info *bi = boot_info_get();
 	char arg[24];
-	u64 given = 0, usable = boot_usable_ram(bi);
+	u64 given = 0, usable = usable_ram(bi);
 
 	CHECK(ctx, bi->nr_mem > 0, "no memory map");
 	CHECK(ctx, hv_pmm.free_bytes > 16 * MiB, "allocator has only %llu KiB",

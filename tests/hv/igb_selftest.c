@@ -7,7 +7,7 @@
 #include "tests/hv/selftest.h"
 #include <moat/string.h>
 #include <moat/time.h>
-#include "core/exit.h"
+#include "core/end.h"
 #include "pci/internal.h"
 #include "pci/pf/igb_regs.h"
 

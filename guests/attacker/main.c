@@ -85,7 +85,6 @@ static void test_svm_instructions(void)
 	test_end();
 }
 
-
 static void clear_tf(struct guest_frame *f)
 {
 	f->rflags &= ~RFLAGS_TF;

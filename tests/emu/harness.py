@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Emulator runs of moat: boots it in QEMU (OVMF or GRUB multiboot2) or Bochs, keeps the
+"""Emulator runs of moat: boots it in QEMU (OVMF, GRUB multiboot2 or PVH -kernel) or Bochs, keeps the
 serial log under build/logs/, and judges the run by the serial output contract:
 TAP lines from the hypervisor and guests, and the final `moat: N passed, M failed, K skipped`.
 
@@ -106,7 +106,10 @@ def topology_args(name, run_dir):
 
 
 def qemu_argv(boot, topology, run_dir, serial, monitor_sock, smp=None, mem=None, extra=(),
-              esp=None, usb_image=None, vga=False, image="test"):
+              esp=None, usb_image=None, vga=False, append="", image="test"):
+    """esp: what the boot path loads: the ESP directory or image (uefi), the GRUB ISO (mb2),
+    the module archive (pvh: -initrd, a cpio newc archive from scripts/mkcpio.py).
+    append: moat's command line for pvh. image: "test" or "product" (IMAGES)."""
     tsmp, tmem, targs = topology_args(topology, run_dir)
     argv = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", "max",
             "-smp", str(smp or tsmp), "-m", mem or tmem, "-display", "none", "-no-reboot",
@@ -123,6 +126,10 @@ def qemu_argv(boot, topology, run_dir, serial, monitor_sock, smp=None, mem=None,
     if boot == "uefi":
         argv += ["-drive", f"format=raw,file={esp}" if esp and esp.endswith(".img") else
                  f"format=raw,file=fat:rw:{esp or image_path(image, 'esp')}"]
+    elif boot == "pvh":
+        argv += ["-kernel", image_path(image, "elf"), "-append", append]
+        if esp:
+            argv += ["-initrd", esp]
     elif boot == "mb2":
         argv += ["-cdrom", esp if esp and esp.endswith(".iso") else image_path(image, "iso")]
     elif boot.startswith("usb-"):
@@ -198,14 +205,14 @@ class Run:
 
 
 def run_qemu(name, boot, topology, timeout=240, console=False, monitor_cmds=(), smp=None,
-             mem=None, extra=(), esp=None, usb_image=None, vga=False, at_summary=(),
+             mem=None, extra=(), esp=None, usb_image=None, vga=False, at_summary=(), append="",
              image="test"):
     """at_summary: monitor commands sent once the summary line is on the serial port (moat
     must then halt rather than exit: exit=halt); QEMU is stopped after them."""
     r = Run(name)
     sock = os.path.join(r.dir, "monitor.sock")
     argv = qemu_argv(boot, topology, r.dir, f"file:{r.serial_path}", sock, smp, mem, extra,
-                     esp, usb_image, vga, image)
+                     esp, usb_image, vga, append, image)
     with open(os.path.join(r.dir, "cmdline"), "w") as f:
         f.write(" ".join(argv) + "\n")
     t0 = time.monotonic()

@@ -4,18 +4,13 @@
 #include <moat/hypercall.h>
 #include <moat/log.h>
 #include <moat/string.h>
+#include <moat/test_hooks.h>
 #include "arch/x86/cpu.h"
 #include "arch/x86/trap.h"
 #include "vmm/exits.h"
 #include "vmm/mmio.h"
 #include "vmm/msix.h"
 
-/* CPUID.1 */
-#define CPUID_1_ECX_VMX BIT(5)
-#define CPUID_1_ECX_HYPERVISOR BIT(31)
-/* CPUID.8000_0001h */
-#define CPUID_80000001_ECX_SVM BIT(2)
-#define CPUID_SVM_LEAF 0x8000000a
 #define MOAT_CPUID_MAX MOAT_CPUID_INFO
 
 /* MSRs a guest may use directly: its own syscall and segment base state, switched by the
@@ -100,12 +95,12 @@ static void handle_cpuid(struct vcpu *v, const struct vmm_exit *e)
 	struct cpuid_regs r = cpuid(e->cpuid.leaf, e->cpuid.subleaf);
 
 	switch (e->cpuid.leaf) {
-	case 1:
+	case CPUID_LEAF_FEATURES:
 		r.ecx &= ~(u32)CPUID_1_ECX_VMX;
 		r.ecx |= CPUID_1_ECX_HYPERVISOR;
 		break;
-	case 0x80000001: r.ecx &= ~(u32)CPUID_80000001_ECX_SVM; break;
-	case CPUID_SVM_LEAF: r = (struct cpuid_regs){0, 0, 0, 0}; break;
+	case CPUID_LEAF_EXT_FEATURES: r.ecx &= ~(u32)CPUID_80000001_ECX_SVM; break;
+	case CPUID_LEAF_SVM: r = (struct cpuid_regs){0, 0, 0, 0}; break;
 	case MOAT_CPUID_LEAF:
 		r.eax = MOAT_CPUID_MAX;
 		memcpy(&r.ebx, MOAT_CPUID_SIGNATURE, 4);
@@ -162,21 +157,6 @@ static int handle_msr(struct vcpu *v, const struct vmm_exit *e)
 	return vmm_be->inject_exception(v, VEC_GP, true, 0);
 }
 
-/* A stop the guest announced with a TSC stamp: the ticks from its stamp to this handler
- * (under QEMU -icount shift=0, the instructions of the exit path; docs/performance.md). */
-static void report_npf_ticks(struct guest *g, u64 gpa, u64 now)
-{
-	const u64 *stamp;
-
-	if (!g->expect_stop || !g->expect_stop_stamp || gpa != g->expect_stop_gpa)
-		return;
-	stamp = guest_ptr(g, g->expect_stop_stamp, sizeof(*stamp));
-	if (stamp && *stamp && now > *stamp)
-		pr_info("guest %s: npf-ticks %llu (from the guest's TSC stamp to the fault "
-			"handler)\n",
-			g->cfg.name, (unsigned long long)(now - *stamp));
-}
-
 static int handle_npf(struct vcpu *v, const struct vmm_exit *e)
 {
 	u64 now = rdtsc();
@@ -187,7 +167,7 @@ static int handle_npf(struct vcpu *v, const struct vmm_exit *e)
 	if (err != -ENOENT)
 		return err;
 
-	report_npf_ticks(g, e->npf.gpa, now);
+	TEST_HOOK(guest_npf, g, e->npf.gpa, now);
 	g->stop_gpa = e->npf.gpa;
 	return guest_stop(g, VMM_EXIT_NPF,
 			  "nested page fault at GPA %#llx (%s%s%s) rip %#llx: outside its RAM "

@@ -27,15 +27,17 @@ static void add_mem(struct boot_info *bi, u64 base, u64 len, u32 type)
 			(struct mem_range){.base = base, .length = len, .type = type};
 }
 
-/* Nothing can be logged yet (no console): boot_report() names the first bad tag. */
+/* Nothing can be logged yet (no console): kmain reports bi->boot_problem. The first bad
+ * tag is named; the tag is ignored. */
 static void note_bad_tag(struct boot_info *bi, const void *tag)
 {
 	const struct mb2_tag *t = tag;
 
-	if (!bi->mb2_bad_tags++) {
-		bi->mb2_bad_type = t->type;
-		bi->mb2_bad_size = t->size;
-	}
+	if (!bi->boot_problem[0])
+		snprintf(bi->boot_problem, sizeof(bi->boot_problem),
+			 "multiboot2 tag type %u of %u bytes is shorter than its type needs; "
+			 "ignored",
+			 t->type, t->size);
 }
 
 static void parse_mmap(struct boot_info *bi, const struct mb2_tag_mmap *t)

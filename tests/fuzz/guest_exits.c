@@ -1,7 +1,8 @@
 /* What a guest can make moat do through its exits (vmm/exit.c and the handlers behind it:
- * vmm/vio.c port I/O with the COM1 relay and CF8/CFC, vmm/vpci.c the virtual config
+ * vmm/port_io.c port I/O with the COM1 relay and CF8/CFC, vmm/vpci.c the virtual config
  * space, vmm/msix.c the MSI-X table and PBA, vmm/mmio.c the MOV emulation, vmm/hypercall.c
- * the hypercalls): a guest with 64 KiB of RAM and one assigned VF (the igbvf layout of the
+ * the hypercalls, with the test image's range of tests/hv/hypercalls.c when byte 0 bit 7
+ * of the patch count says so): a guest with 64 KiB of RAM and one assigned VF (the igbvf layout of the
  * unit tests: MSI-X table in BAR3 at 0, PBA at 0x2000) takes a sequence of exits from the
  * input. Config space reads and writes go to the VF's real config space (which the input
  * may first patch: a device can lie); the only registers a guest may reach there are
@@ -16,8 +17,10 @@
 #include <moat/console.h>
 #include <moat/errno.h>
 #include <moat/hypercall.h>
-#include <moat/selftest.h>
 #include <moat/string.h>
+#include <moat/tap.h>
+#include <moat/test_hooks.h>
+#include "tests/hv/guest_state.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/trap.h"
 #include "vmm/exits.h"
@@ -107,6 +110,10 @@ void console_write(const char *s, size_t n)
 void tap_count(enum tap_status st)
 {
 }
+
+/* The test image's hooks (the hypercall range HC_TEST_FIRST..), or the product's none. */
+static struct test_hooks hooks;
+const struct test_hooks *const test_hooks = &hooks;
 
 static void check_vf(const struct pci_dev *d, u16 off, unsigned width)
 {
@@ -313,7 +320,9 @@ static void one_exit(struct fin *f)
 
 		e.reason = VMM_EXIT_HYPERCALL;
 		e.insn_len = 3;
-		regs[VMM_REG_RAX] = fin_u8(f) % 16;
+		regs[VMM_REG_RAX] = fin_u8(f);
+		if (regs[VMM_REG_RAX] >= 0x80) /* the test range: HC_TEST_FIRST + 0..0x7f */
+			regs[VMM_REG_RAX] += HC_TEST_FIRST - 0x80;
 		regs[VMM_REG_RDI] = fin_u64(f);
 		regs[VMM_REG_RSI] = fin_u64(f);
 		regs[VMM_REG_RDX] = fin_u64(f);
@@ -357,6 +366,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	now_us = 0;
 	setup();
 	patches = fin_u8(&f);
+	hooks.hypercall = patches & 0x80 ? test_hypercall : NULL;
+	hooks.guest_npf = patches & 0x80 ? test_npf_ticks : NULL;
+	test_state_reset(g.id);
+	patches &= 0x7f;
 	for (unsigned i = 0; i < patches; i++) {
 		u16 off = fin_u16(&f) % sizeof(vf_cfg);
 

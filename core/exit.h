@@ -1,9 +1,0 @@
-#ifndef CORE_EXIT_H
-#define CORE_EXIT_H
-
-/* "qemu" or "bochs" when moat recognises the emulator it runs in, else NULL. */
-const char *emulator_name(void);
-const char *exit_method(void);
-void moat_finish(void) __attribute__((noreturn));
-
-#endif

@@ -71,7 +71,8 @@ static void fix_checksums(struct fake_mem *m)
 			break;
 		memcpy(&pa, p + off, x ? 8 : 4);
 		fix_table_at(m, pa);
-		if (at(m, pa, &avail) && avail >= 148 && !memcmp(m->buf + (pa - ACPI_FUZZ_BASE), "FACP", 4)) {
+		if (at(m, pa, &avail) && avail >= 148 &&
+		    !memcmp(m->buf + (pa - ACPI_FUZZ_BASE), "FACP", 4)) {
 			const u8 *f = m->buf + (pa - ACPI_FUZZ_BASE);
 			u64 dsdt = 0;
 			u32 d32;

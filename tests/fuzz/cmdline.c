@@ -11,8 +11,8 @@
 #include "fuzz.h"
 
 static const char *const keys[] = {
-	"config",  "acpi.override", "serial", "console", "loglevel", "exit", "fbcon",
-	"sriov.numvfs", "image", "acpi.dump", "", "=",
+	"config", "acpi.override", "serial", "console",	  "loglevel", "exit",
+	"fbcon",  "sriov.numvfs",  "image",  "acpi.dump", "",	      "=",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

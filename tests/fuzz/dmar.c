@@ -23,8 +23,8 @@ static const struct dmar_pci_ops pci = {fake_bridge_buses, NULL};
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct dmar_info info;
-	static const u16 rids[] = {PCI_RID(0, 0, 0), PCI_RID(0, 1, 0), PCI_RID(0, 2, 0),
-				   PCI_RID(0, 5, 0), PCI_RID(1, 0, 0), PCI_RID(1, 0x10, 2),
+	static const u16 rids[] = {PCI_RID(0, 0, 0), PCI_RID(0, 1, 0),	  PCI_RID(0, 2, 0),
+				   PCI_RID(0, 5, 0), PCI_RID(1, 0, 0),	  PCI_RID(1, 0x10, 2),
 				   PCI_RID(2, 3, 0), PCI_RID(0, 0x1f, 2), PCI_RID(0xff, 0, 0)};
 	u8 *t = malloc(size ? size : 1);
 
@@ -39,8 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				dmar_unit_for_pci(&info, seg, rids[i], rids[i], &pci);
 				dmar_unit_for_pci(&info, seg, rids[i], PCI_RID(1, 0, 0), &pci);
 				dmar_unit_for_non_pci(&info, seg, rids[i], &pci);
-				if (dmar_rmrrs_for_pci(&info, seg, rids[i], &pci, idx, DMAR_MAX_RMRR) >
-				    DMAR_MAX_RMRR)
+				if (dmar_rmrrs_for_pci(&info, seg, rids[i], &pci, idx,
+						       DMAR_MAX_RMRR) > DMAR_MAX_RMRR)
 					abort();
 			}
 		for (unsigned id = 0; id < 4; id++)
@@ -57,8 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				u16 bdf;
 				u8 sec, sub;
 
-				dmar_scope_resolve(&info.scopes[s], info.drhd[d].segment, &pci, &bdf,
-						   &sec, &sub);
+				dmar_scope_resolve(&info.scopes[s], info.drhd[d].segment, &pci,
+						   &bdf, &sec, &sub);
 			}
 		}
 	}

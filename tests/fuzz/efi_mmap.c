@@ -21,8 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	u8 *map;
 	int err;
 
-	desc_size = fin_u8(&f) + 24;	    /* around sizeof(struct efi_mem_desc) = 40 */
-	max_out = fin_u8(&f) % 80;	    /* BOOT_MAX_MEM_RANGES and below */
+	desc_size = fin_u8(&f) + 24; /* around sizeof(struct efi_mem_desc) = 40 */
+	max_out = fin_u8(&f) % 80;   /* BOOT_MAX_MEM_RANGES and below */
 	nr_keep = fin_u8(&f) % (MAX_KEEP + 1);
 	for (unsigned i = 0; i < nr_keep; i++) {
 		keep[i].base = fin_u64(&f);

@@ -2,8 +2,8 @@
  * vmm/port_io.c port I/O with the COM1 relay and CF8/CFC, vmm/vpci.c the virtual config
  * space, vmm/msix.c the MSI-X table and PBA, vmm/mmio.c the MOV emulation, vmm/hypercall.c
  * the hypercalls, with the test image's range of tests/hv/hypercalls.c when byte 0 bit 7
- * of the patch count says so): a guest with 64 KiB of RAM and one assigned VF (the igbvf layout of the
- * unit tests: MSI-X table in BAR3 at 0, PBA at 0x2000) takes a sequence of exits from the
+ * of the patch count says so): a guest with 64 KiB of RAM and one assigned VF (the igbvf layout of
+ * the unit tests: MSI-X table in BAR3 at 0, PBA at 0x2000) takes a sequence of exits from the
  * input. Config space reads and writes go to the VF's real config space (which the input
  * may first patch: a device can lie); the only registers a guest may reach there are
  * Command and MSI-X Message Control.
@@ -53,9 +53,7 @@ int irq_alloc_vector(irq_handler_t fn, void *ctx)
 	return 0x40;
 }
 
-void irq_free_vector(u8 vector)
-{
-}
+void irq_free_vector(u8 vector) {}
 
 int iommu_irq_alloc(u16 seg, u16 sid, u16 pf_sid, struct iommu_irq *irq)
 {
@@ -72,13 +70,9 @@ int iommu_irq_program(struct iommu_irq *irq, const struct iommu_irq_cfg *cfg)
 	return 0;
 }
 
-void iommu_irq_free(struct iommu_irq *irq)
-{
-}
+void iommu_irq_free(struct iommu_irq *irq) {}
 
-void virq_raise(struct guest *gst, u8 vector)
-{
-}
+void virq_raise(struct guest *gst, u8 vector) {}
 
 int virq_halt(struct vcpu *v, const struct vmm_exit *e)
 {
@@ -107,9 +101,7 @@ void console_write(const char *s, size_t n)
 			abort(); /* a NUL reached the console */
 }
 
-void tap_count(enum tap_status st)
-{
-}
+void tap_count(enum tap_status st) {}
 
 /* The test image's hooks (the hypercall range HC_TEST_FIRST..), or the product's none. */
 static struct test_hooks hooks;
@@ -172,9 +164,7 @@ static int f_inject(struct vcpu *v, u8 vector, bool has_error, u32 error)
 	return 0;
 }
 
-static void f_dump(struct vcpu *v)
-{
-}
+static void f_dump(struct vcpu *v) {}
 
 static const struct vmm_backend fake = {
 	.name = "fake",
@@ -261,7 +251,7 @@ static void setup(void)
 }
 
 static const u16 ports[] = {0xcf8, 0xcfc, 0xcfd, 0xcfe, 0xcff, 0x3f8, 0x3f9, 0x3fa, 0x3fb,
-			    0x3fc, 0x3fd, 0x3fe, 0x3ff, 0x80, 0x20, 0x21, 0x70, 0x71};
+			    0x3fc, 0x3fd, 0x3fe, 0x3ff, 0x80,  0x20,  0x21,  0x70,  0x71};
 static const u8 sizes[] = {1, 2, 4};
 
 static void io(u16 port, u8 size, bool in, u32 val, u8 flags)
@@ -287,7 +277,8 @@ static void one_exit(struct fin *f)
 	switch (op % 7) {
 	case 0: {
 		u8 sel = fin_u8(f), how = fin_u8(f);
-		u16 port = sel < 0x80 ? ports[sel % (sizeof(ports) / sizeof(ports[0]))] : fin_u16(f);
+		u16 port =
+			sel < 0x80 ? ports[sel % (sizeof(ports) / sizeof(ports[0]))] : fin_u16(f);
 
 		io(port, sizes[how % 3], how & 4, fin_u32(f), how >> 3);
 		return;

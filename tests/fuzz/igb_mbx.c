@@ -90,7 +90,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		switch (op % 4) {
 		case 0: {
-			unsigned vf = fin_u8(&f) % IGB_MAX_VFS, words = fin_u8(&f) % (IGB_MBX_WORDS + 1);
+			unsigned vf = fin_u8(&f) % IGB_MAX_VFS,
+				 words = fin_u8(&f) % (IGB_MBX_WORDS + 1);
 
 			for (unsigned i = 0; i < words; i++)
 				set_reg(IGB_VMBMEM(vf) + 4 * i, fin_u32(&f));

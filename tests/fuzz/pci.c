@@ -24,9 +24,7 @@ u64 time_us(void)
 	return fake_us += 10;
 }
 
-void mdelay(u64 ms)
-{
-}
+void mdelay(u64 ms) {}
 
 int cmdline_get(const char *key, char *buf, size_t size)
 {
@@ -35,9 +33,7 @@ int cmdline_get(const char *key, char *buf, size_t size)
 	return snprintf(buf, size, "%u", numvfs_asked);
 }
 
-void igb_pf_init_all(void)
-{
-}
+void igb_pf_init_all(void) {}
 
 static int build(u8 shape)
 {

@@ -126,7 +126,8 @@ static void rid_map_build(void)
 		offset = (u16)model_get(i, pos + 0x14, 2);
 		stride = (u16)model_get(i, pos + 0x16, 2);
 		for (unsigned v = 0; v < numvfs; v++)
-			rid_map_set(f->seg, (u16)(PCI_RID(bus, f->dev, f->fn) + offset + stride * v),
+			rid_map_set(f->seg,
+				    (u16)(PCI_RID(bus, f->dev, f->fn) + offset + stride * v),
 				    MAP_VF);
 	}
 	for (int i = MODEL_MAX_FNS - 1; i >= 0; i--) {
@@ -162,7 +163,8 @@ static bool is_vf_rid(u16 seg, u16 rid)
 static bool has_children(const struct model_fn *f)
 {
 	for (int i = 0; i < MODEL_MAX_FNS; i++)
-		if (model.fn[i].used && model.fn[i].parent >= 0 && &model.fn[model.fn[i].parent] == f)
+		if (model.fn[i].used && model.fn[i].parent >= 0 &&
+		    &model.fn[model.fn[i].parent] == f)
 			return true;
 	return false;
 }

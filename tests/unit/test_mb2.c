@@ -191,8 +191,9 @@ static void test_short_tags_and_unterminated_strings(void **state)
 	assert_int_equal(bi.nr_modules, 1);
 	assert_string_equal(bi.modules[0].name, "xyz");
 	assert_int_equal(bi.efi_system_table, 0);
-	assert_string_equal(bi.boot_problem,
-			    "multiboot2 tag type 12 of 8 bytes is shorter than its type needs; ignored");
+	assert_string_equal(
+		bi.boot_problem,
+		"multiboot2 tag type 12 of 8 bytes is shorter than its type needs; ignored");
 	(void)state;
 }
 

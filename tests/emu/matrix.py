@@ -190,12 +190,13 @@ ESP_FILES = {
 }
 
 
-def esp_with_files(dirname, files):
-    """A copy of build/esp with extra files next to BOOTX64.EFI; returns its path."""
+def esp_with_files(dirname, files, image="test"):
+    """A copy of the image's ESP (build/esp-test, build/esp) with extra files next to
+    BOOTX64.EFI; returns its path."""
     def prepare():
         esp = os.path.join(harness.BUILD, dirname)
         shutil.rmtree(esp, ignore_errors=True)
-        shutil.copytree(os.path.join(harness.BUILD, "esp"), esp)
+        shutil.copytree(harness.image_path(image, "esp"), esp)
         for name, text in files.items():
             dst = os.path.join(esp, "EFI", "BOOT", name)
             if isinstance(text, tuple) and text[0] == "copy":  # ("copy", path under build/)
@@ -223,9 +224,10 @@ def check_dataplane(r):
 
 
 def esp_image_copy():
-    """build/esp.img (the FAT image for USB sticks), copied: firmware may write to it."""
+    """build/esp-test.img (the FAT image as made for USB sticks), copied: firmware may
+    write to it."""
     img = os.path.join(harness.BUILD, "esp-run.img")
-    shutil.copyfile(os.path.join(harness.BUILD, "esp.img"), img)
+    shutil.copyfile(harness.image_path("test", "esp_img"), img)
     return img
 
 
@@ -640,13 +642,13 @@ DEAD_CHECKS = [
 
 
 def iso_with_modules(dirname, cmdline, modules):
-    """A GRUB ISO like build/moat.iso whose entry passes `cmdline` and loads each of
+    """A GRUB ISO like build/moat-test.iso whose entry passes `cmdline` and loads each of
     `modules` ({name: ("call", fn making bytes)}) as /boot/<name>, module name <name>."""
     def prepare():
         root = os.path.join(harness.BUILD, dirname)
         shutil.rmtree(root, ignore_errors=True)
         os.makedirs(os.path.join(root, "boot", "grub"))
-        shutil.copyfile(os.path.join(harness.BUILD, "moat.elf"), os.path.join(root, "boot", "moat.elf"))
+        shutil.copyfile(harness.image_path("test", "elf"), os.path.join(root, "boot", "moat.elf"))
         # GRUB ends a command at ';': such words are quoted (docs/configuration.md).
         words = " ".join(f"'{w}'" if ";" in w else w for w in cmdline.split())
         lines = ["set timeout=0", "menuentry moat {", f"\tmultiboot2 /boot/moat.elf {words}"]
@@ -954,10 +956,11 @@ def attempt(spec):
                              if spec.get("usb_image") else None,
                              vga=spec.get("vga", False), append=spec.get("append", ""),
                              at_summary=[c.format(dir=os.path.join(harness.LOGS, spec["name"]))
-                                         for c in spec.get("at_summary", ())])
+                                         for c in spec.get("at_summary", ())],
+                             image=spec.get("image", "test"))
     else:
         r = harness.run_bochs(spec["name"], cpus=spec.get("cpus", 3), megs=spec.get("megs", 512),
-                              timeout=spec.get("timeout", 420))
+                              timeout=spec.get("timeout", 420), image=spec.get("image", "test"))
     results = spec.get("judge", harness.judge)(r, expect_exit=spec["emulator"] == "qemu")
     for c in spec.get("checks", ()):
         results += c(r)

@@ -33,7 +33,7 @@ struct boot_module {
 };
 
 #define BOOT_MAX_MEM_RANGES 256
-#define BOOT_MAX_MODULES 8
+#define BOOT_MAX_MODULES 16
 #define BOOT_CMDLINE_MAX 512
 
 /* Framebuffer handed over by firmware (UEFI GOP or multiboot2 framebuffer tag). */
@@ -61,6 +61,9 @@ struct boot_info {
 	u64 image_start, image_end; /* the hypervisor image as loaded (physical) */
 	struct boot_fb fb;	    /* base 0 = none */
 };
+
+/* The module of that name (a boot module, or a file next to the EFI application), or NULL. */
+const struct boot_module *boot_module_find(const struct boot_info *bi, const char *name);
 
 /* The common C entry. Called in 64-bit mode with paging on (identity mapping covering at
  * least the image, the stack and boot_info), interrupts off, on the boot CPU. */

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import harness
+import linux_guest
 import mkdmar
 import screen
 
@@ -839,6 +840,15 @@ RUNS = [
                  *check_benign_exceptions(intercepted=False),
                  check_line("vtd-dmar-absent",
                             r"^ok \d+ - vtd: dmar-present # SKIP no ACPI DMAR table")]),
+    # An unmodified Linux (Debian's kernel, tests/linuxref's initramfs) as a guest beside the
+    # attacker: the boot protocol judged by what Linux prints; kernels moat must refuse.
+    dict(name="qemu-uefi-linux-guest", emulator="qemu", boot="uefi", topology="reference",
+         smp=3, prepare=linux_guest.esp_with_linux("esp-linux-guest", linux_guest.LINUX_CONF),
+         checks=[linux_guest.check_linux_boot]),
+    dict(name="qemu-uefi-linux-refused", emulator="qemu", boot="uefi", topology="plain", smp=5,
+         mem="1024M",
+         prepare=linux_guest.esp_with_linux("esp-linux-refused", linux_guest.REFUSED_CONF),
+         judge=linux_guest.judge_refused, checks=[linux_guest.check_refused]),
 ] + SMP_RUNS + USB_RUNS + [PCI_CONSOLE_RUN] + FIRMWARE_SHAPE_RUNS + [
     # More than 4 GiB of RAM: q35 puts 2 GiB below the PCI hole and the rest above 4 GiB.
     dict(name="qemu-mb2-6g", emulator="qemu", boot="mb2", topology="plain", mem="6G",
@@ -869,7 +879,10 @@ for _run in RUNS:
 
 
 def execute(spec):
-    esp = spec["prepare"]() if "prepare" in spec else None
+    try:
+        esp = spec["prepare"]() if "prepare" in spec else None
+    except harness.RunUnavailable as e:
+        return [[f"{spec['name']}: run: inputs", "skip", str(e)]]
     if spec["emulator"] == "qemu":
         r = harness.run_qemu(spec["name"], spec["boot"], spec["topology"],
                              timeout=spec.get("timeout", 300),

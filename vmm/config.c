@@ -192,7 +192,8 @@ static int parse_field(struct line_ctx *c, struct guest_config *g, const char *t
 					  CFG_CMDLINE_MAX - 1);
 		for (const char *p = val; *p; p++)
 			if (*p < 0x20 || *p > 0x7e)
-				return line_error(c, "cmdline holds a byte %#x that is not printable",
+				return line_error(c,
+						  "cmdline holds a byte %#x that is not printable",
 						  (u8)*p);
 		strlcpy(g->cmdline, val, sizeof(g->cmdline));
 		*seen |= BIT(5);
@@ -260,8 +261,8 @@ static int check_image_keys(struct line_ctx *c, const struct guest_config *g, u3
 	if (!image && !kernel)
 		return line_error(c, "guest '%s' lacks image= (or kernel= for Linux)", g->name);
 	if (image && (seen & (BIT(4) | BIT(5))))
-		return line_error(c, "guest '%s': initrd= and cmdline= go with kernel=, not image=",
-				  g->name);
+		return line_error(
+			c, "guest '%s': initrd= and cmdline= go with kernel=, not image=", g->name);
 	return 0;
 }
 

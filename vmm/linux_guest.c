@@ -57,7 +57,8 @@ int linux_guest_check(struct guest *g, const struct boot_info *bi)
 int linux_guest_load(struct guest *g, const struct boot_info *bi, struct vcpu_boot_state *bs)
 {
 	const struct boot_module *k = boot_module_find(bi, g->cfg.kernel);
-	const struct boot_module *rd = g->cfg.initrd[0] ? boot_module_find(bi, g->cfg.initrd) : NULL;
+	const struct boot_module *rd =
+		g->cfg.initrd[0] ? boot_module_find(bi, g->cfg.initrd) : NULL;
 	size_t cmdline_len = strlen(g->cfg.cmdline);
 	struct linux_layout lay;
 	struct linux_image li;

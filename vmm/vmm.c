@@ -202,8 +202,9 @@ static int guest_create(const struct boot_info *bi, struct guest *g)
 	vmm_be->set_watchdog(&g->vcpu, g->watchdog_us);
 	guest_memory_report(g);
 	pr_info("guest %s: %s %s (%llu bytes), entry %#llx, cpu %u\n", g->cfg.name,
-		g->cfg.kernel[0] ? "kernel" : "image", g->cfg.kernel[0] ? g->cfg.kernel : g->cfg.image,
-		(unsigned long long)size, (unsigned long long)bs.rip, g->vcpu.cpu);
+		g->cfg.kernel[0] ? "kernel" : "image",
+		g->cfg.kernel[0] ? g->cfg.kernel : g->cfg.image, (unsigned long long)size,
+		(unsigned long long)bs.rip, g->vcpu.cpu);
 	return 0;
 
 fail:

@@ -384,7 +384,8 @@ void files_load_linux_files(struct loader *ld)
 			if (len == -ENOENT)
 				break;
 			if (len <= 0 || !override_file_name(name, file, ARRAY_SIZE(file))) {
-				Print(L"efi: a kernel= or initrd= value is not a file name next to the "
+				Print(L"efi: a kernel= or initrd= value is not a file name next to "
+				      L"the "
 				      L"application\n");
 				continue;
 			}

@@ -36,7 +36,7 @@ def esp_with_linux(dirname, conf):
             raise harness.RunUnavailable(f"Debian's kernel cannot be had: {e}")
         esp = os.path.join(harness.BUILD, dirname)
         shutil.rmtree(esp, ignore_errors=True)
-        shutil.copytree(os.path.join(harness.BUILD, "esp"), esp)
+        shutil.copytree(harness.image_path("test", "esp"), esp)
         boot = os.path.join(esp, "EFI", "BOOT")
         shutil.copyfile(info["kernel"], os.path.join(boot, "vmlinuz"))
         shutil.copyfile(info["initrd"], os.path.join(boot, "initrd.gz"))

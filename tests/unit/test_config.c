@@ -122,9 +122,10 @@ static void test_malformed(void **state)
 
 static void test_linux_guest(void **state)
 {
-	assert_int_equal(parse("guest web memory=256M cpu=1 kernel=vmlinuz initrd=initrd.gz "
-			       "cmdline=\"console=ttyS0,115200 quiet; panic=-1\" device=01:00.0/vf0"),
-			 0);
+	assert_int_equal(
+		parse("guest web memory=256M cpu=1 kernel=vmlinuz initrd=initrd.gz "
+		      "cmdline=\"console=ttyS0,115200 quiet; panic=-1\" device=01:00.0/vf0"),
+		0);
 	assert_int_equal(cfg.nr_guests, 1);
 	assert_true(cfg.guests[0].valid);
 	assert_string_equal(cfg.guests[0].kernel, "vmlinuz");

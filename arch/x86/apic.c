@@ -50,6 +50,12 @@
 #define APIC_LVT_LINT1 0x360
 #define APIC_LVT_ERROR 0x370
 #define LVT_MASKED BIT(16)
+#define LVT_TIMER_PERIODIC BIT(17)
+#define APIC_TIMER_INIT 0x380
+#define APIC_TIMER_CUR 0x390
+#define APIC_TIMER_DIV 0x3e0
+#define APIC_TIMER_DIV_16 0x3
+#define APIC_TIMER_CALIBRATE_US 10000
 
 #define XAPIC_MAX_ID 0xfe
 
@@ -226,4 +232,40 @@ void apic_init_ap(void)
 {
 	enable_mode();
 	local_setup();
+}
+
+/* Timer ticks per millisecond at divide-by-16, measured once against the TSC. */
+static u64 timer_ticks_per_ms(void)
+{
+	static u64 per_ms;
+	u32 left;
+
+	if (per_ms)
+		return per_ms;
+	apic_write(APIC_LVT_TIMER, LVT_MASKED);
+	apic_write(APIC_TIMER_DIV, APIC_TIMER_DIV_16);
+	apic_write(APIC_TIMER_INIT, 0xffffffffu);
+	udelay(APIC_TIMER_CALIBRATE_US);
+	left = apic_read(APIC_TIMER_CUR);
+	apic_write(APIC_TIMER_INIT, 0);
+	per_ms = (0xffffffffULL - left) / (APIC_TIMER_CALIBRATE_US / 1000);
+	return per_ms;
+}
+
+int apic_timer_periodic(u8 vector, u64 period_us)
+{
+	u64 per_ms = timer_ticks_per_ms(), ticks = period_us * per_ms / 1000;
+
+	if (!per_ms)
+		return pr_err(-EIO, "the local APIC timer does not count\n");
+	apic_write(APIC_TIMER_DIV, APIC_TIMER_DIV_16);
+	apic_write(APIC_LVT_TIMER, LVT_TIMER_PERIODIC | vector);
+	apic_write(APIC_TIMER_INIT, (u32)MIN(MAX(ticks, 1ULL), 0xffffffffULL));
+	return 0;
+}
+
+void apic_timer_stop(void)
+{
+	apic_write(APIC_TIMER_INIT, 0);
+	apic_write(APIC_LVT_TIMER, LVT_MASKED);
 }

@@ -22,6 +22,10 @@ int apic_send_ipi(u32 apic_id, u8 vector);
 /* The start-up pair of the SDM (Vol. 3A 8.4.4.1): INIT, and SIPI with the start page. */
 int apic_send_init(u32 apic_id);
 int apic_send_sipi(u32 apic_id, u64 start_page);
+/* This CPU's local APIC timer raising `vector` every period_us (calibrated against the
+ * TSC on first use), and stopped again. */
+int apic_timer_periodic(u8 vector, u64 period_us);
+void apic_timer_stop(void);
 /* Error status (ESR) after clearing it, for diagnostics. */
 u32 apic_read_esr(void);
 

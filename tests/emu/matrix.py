@@ -702,13 +702,16 @@ MB2_SHAPES_CHECKS = [
 
 FIRMWARE_SHAPE_RUNS = [
     dict(name="qemu-uefi-rmrr", emulator="qemu", boot="uefi", topology="two-edu", smp=3,
+         expect_not_ok=(r"guest: holder",),
          prepare=esp_with_files("esp-rmrr", {"moat.cmd": RMRR_CMD, "dmar-rmrr.bin": RMRR_DMAR}),
          checks=RMRR_CHECKS),
     dict(name="qemu-uefi-dead-unit", emulator="qemu", boot="uefi", topology="two-edu", smp=3,
+         expect_not_ok=(r"guest: orphan",),
          prepare=esp_with_files("esp-dead-unit", {"moat.cmd": DEAD_CMD, "dmar-bad.bin": BAD_DMAR,
                                                   "dmar-dead.bin": DEAD_DMAR}),
          checks=DEAD_CHECKS),
     dict(name="qemu-mb2-firmware-shapes", emulator="qemu", boot="mb2", topology="two-edu", smp=4,
+         expect_not_ok=(r"guest: holder", r"guest: orphan"),
          prepare=iso_with_modules("iso-firmware-shapes", MB2_SHAPES_CMD,
                                   {"dmar-shapes.bin": MB2_SHAPES_DMAR}),
          checks=MB2_SHAPES_CHECKS),
@@ -728,7 +731,7 @@ RUNS = [
                             r"^efi: bus mastering stopped on 0000:01:00\.0$")] +
          check_linux("reference")),
     dict(name="qemu-uefi-files", emulator="qemu", boot="uefi", topology="plain",
-         timeout=120, prepare=esp_with_files("esp-files", ESP_FILES), extra=["-device", "VGA"],
+         timeout=120, expect_not_ok=(r"guest: broken",), prepare=esp_with_files("esp-files", ESP_FILES), extra=["-device", "VGA"],
          checks=[check_boot_method("UEFI"), check_esp_files, check_framebuffer,
                  check_line("config-from-moat-conf",
                             r"^vmm: configuration from module config: 2 guests, 1 errors$"),
@@ -785,7 +788,7 @@ RUNS = [
          prepare=esp_with_files("esp-two-igb-assign", {"moat.cmd": TWO_NIC_CMD}),
          checks=TWO_NIC_CHECKS),
     dict(name="qemu-uefi-igb-switch-split", emulator="qemu", boot="uefi", topology="igb-switch",
-         smp=3, prepare=esp_with_files("esp-igb-switch-split", {"moat.cmd": SPLIT_CMD}),
+         smp=3, expect_not_ok=(r"guest: alpha",), prepare=esp_with_files("esp-igb-switch-split", {"moat.cmd": SPLIT_CMD}),
          checks=SPLIT_CHECKS),
     dict(name="qemu-uefi-edu-group-whole", emulator="qemu", boot="uefi", topology="edu-pci-bridge",
          prepare=esp_with_files("esp-edu-group-whole", {"moat.cmd": EDU_GROUP_WHOLE_CMD}),
@@ -794,13 +797,14 @@ RUNS = [
                  check_line("edu-2-assigned", r"^vmm: guest pair: device 00:02\.0 = 0000:01:02\.0 "),
                  check_line("pair-ran", r"^vmm: stats pair: shut down; .*results [1-9]\d* passed, 0 failed")]),
     dict(name="qemu-uefi-noir-refused", emulator="qemu", boot="uefi", topology="reference-noir",
+         expect_not_ok=(r"guest: vfguest",),
          prepare=esp_with_files("esp-noir", {"moat.cmd": NOIR_CMD}),
          checks=[check_line("vf-guest-refused",
                             r"^vmm: guest vfguest not started: the IOMMU does not remap interrupts"),
                  check_line("plain-guest-ran",
                             r"^vmm: stats plain: shut down; .*results [1-9]\d* passed, 0 failed")]),
     dict(name="qemu-uefi-edu-group-split", emulator="qemu", boot="uefi", topology="edu-pci-bridge",
-         smp=4, prepare=esp_with_files("esp-edu-group-split", {"moat.cmd": EDU_GROUP_SPLIT_CMD}),
+         smp=4, expect_not_ok=(r"guest: (left|right)",), prepare=esp_with_files("esp-edu-group-split", {"moat.cmd": EDU_GROUP_SPLIT_CMD}),
          checks=[check_line("split-refused",
                             r"^vmm: guest (left|right) not started: isolation group split: "),
                  check_line("other-guest-ran",
@@ -868,6 +872,25 @@ for _run in RUNS:
             check_benign_exceptions(intercepted=True)
 
 
+def expect_not_ok(results, run, patterns):
+    """A configured guest that moat refused is a failure of its run (`not ok - guest: <name>`,
+    counted in the summary). Runs that refuse a guest on purpose name it here: that failure
+    is the expected outcome, and its absence (the guest started) is a failure."""
+    for pat in patterns:
+        rx = re.compile(pat)
+        hits = [res for res in results if res[0].startswith(f"{run}: ") and
+                rx.fullmatch(res[0][len(run) + 2:])]
+        if not hits:
+            results.append([f"{run}: run: expected-not-ok {pat}", "fail",
+                            "no TAP line for it: the refusal was not counted"])
+        for res in hits:
+            if res[1] == "fail":
+                res[1], res[2] = "ok", "expected failure (counted in the summary): " + res[2]
+            else:
+                res[1], res[2] = "fail", f"expected 'not ok', got {res[1]}"
+    return results
+
+
 def execute(spec):
     esp = spec["prepare"]() if "prepare" in spec else None
     if spec["emulator"] == "qemu":
@@ -886,4 +909,4 @@ def execute(spec):
     results = spec.get("judge", harness.judge)(r, expect_exit=spec["emulator"] == "qemu")
     for c in spec.get("checks", ()):
         results += c(r)
-    return results
+    return expect_not_ok(results, spec["name"], spec.get("expect_not_ok", ()))

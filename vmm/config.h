@@ -54,7 +54,7 @@ struct vmm_config {
  * (in that order, as many as there are CPUs), guest i on cpus[i]; with pf each also gets VF
  * i of it (the caller passes one only when all three guests fit and the PF has their VFs,
  * so that alpha and beta find each other). Returns the text's length. */
-#define CFG_BUILTIN_GUESTS 3
+#define CFG_BUILTIN_GUESTS 3u
 size_t config_builtin(char *buf, size_t size, const u32 *cpus, unsigned nr_cpus,
 		      const struct cfg_device *pf);
 

@@ -48,7 +48,7 @@ void boot_report(const struct boot_info *bi)
 			 (unsigned long long)(bi->mem[i].base + bi->mem[i].length - 1),
 			 mem_type_name(bi->mem[i].type));
 	}
-	pr_info("boot method: %s\n", bi->method == BOOT_UEFI ? "UEFI" : "multiboot2");
+	pr_info("boot method: %s\n", boot_method_name(bi->method));
 	pr_info("memory: %u ranges, usable %llu MiB, reserved %llu KiB, ACPI %llu KiB, "
 		"allocator free %llu MiB\n",
 		bi->nr_mem, (unsigned long long)(boot_usable_ram(bi) / MiB),

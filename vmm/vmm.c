@@ -7,8 +7,10 @@
 #include <moat/log.h>
 #include <moat/pci_driver.h>
 #include <moat/pmm.h>
-#include <moat/selftest.h>
+#include <moat/console.h>
+#include <moat/tap.h>
 #include <moat/string.h>
+#include <moat/test_hooks.h>
 #include <moat/time.h>
 #include <moat/vmm.h>
 #include "arch/x86/apic.h"
@@ -21,7 +23,6 @@
 #include "vmm/exits.h"
 #include "vmm/assign.h"
 #include "vmm/guest.h"
-#include "vmm/irq_forge.h"
 #include "vmm/msix.h"
 
 /* How long a guest's CPU may take from the guest's end to its thread's return. */
@@ -137,14 +138,15 @@ static void load_config(const struct boot_info *bi)
 }
 
 /* A configured guest that could not be started is a failure of the run (the summary line
- * counts it), never a pass. */
+ * counts it), never a pass: its one result, in the form of a guest's own report. */
 static void guest_not_started(const struct guest_config *c, u32 *counter, const char *fmt, ...)
 	__printf(3, 4);
 
 static void guest_not_started(const struct guest_config *c, u32 *counter, const char *fmt, ...)
 {
-	char why[ASSIGN_WHY_MAX];
+	char why[ASSIGN_WHY_MAX], line[ASSIGN_WHY_MAX + 2 * CFG_NAME_MAX + 40];
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
@@ -154,7 +156,10 @@ static void guest_not_started(const struct guest_config *c, u32 *counter, const 
 	else
 		pr_info("guest %s (line %u) not started: %s\n", c->name, c->line, why);
 	(*counter)++;
-	tap_report("guest", c->name, TAP_FAIL, why);
+	n = snprintf(line, sizeof(line), "[%s] not ok 1 - guest: not-started\n[%s] # %s\n", c->name,
+		     c->name, why);
+	console_write(line, (size_t)MIN(n, (int)sizeof(line) - 1));
+	tap_count(TAP_FAIL);
 }
 
 static int find_image(const struct boot_info *bi, const char *name, const void **img, u64 *size)
@@ -432,7 +437,7 @@ void vmm_run(void)
 	bool launched[VMM_MAX_GUESTS] = {false};
 	u32 nr_launched = 0;
 
-	irq_forge_arm();
+	TEST_HOOK(guests_start);
 	wake_vector = irq_alloc_vector(guest_ended_irq, NULL);
 	if (wake_vector < 0)
 		pr_err(wake_vector, "no vector for guests' ends: CPU 0 notices them on its next "
@@ -455,7 +460,7 @@ void vmm_run(void)
 			assign_report(&vmm_guests[i]);
 			assign_release(&vmm_guests[i]);
 		}
-	irq_forge_disarm();
+	TEST_HOOK(guests_end);
 	for (u32 i = 0; i < vmm_nr_guests; i++)
 		guest_stats(&vmm_guests[i]);
 	memory_report();

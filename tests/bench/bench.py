@@ -126,7 +126,7 @@ NPF_RE = re.compile(r"^vmm: guest bench: npf-ticks (\d+)")
 def exit_costs():
     esp = os.path.join(BUILD, "esp-bench")
     shutil.rmtree(esp, ignore_errors=True)
-    shutil.copytree(os.path.join(BUILD, "esp"), esp)
+    shutil.copytree(harness.image_path("test", "esp"), esp)
     with open(os.path.join(esp, "EFI", "BOOT", "moat.cmd"), "w") as f:
         f.write(BENCH_CONFIG + "\n")
     def argv(d, serial):
@@ -455,7 +455,7 @@ def aggregate_dataplane(boots):
 def dataplane_boot(name, timeout=300):
     esp = os.path.join(BUILD, "esp-bench-dataplane")
     shutil.rmtree(esp, ignore_errors=True)
-    shutil.copytree(os.path.join(BUILD, "esp"), esp)
+    shutil.copytree(harness.image_path("test", "esp"), esp)
     with open(os.path.join(esp, "EFI", "BOOT", "moat.cmd"), "w") as f:
         f.write(DATAPLANE_CMD + "\n")
 

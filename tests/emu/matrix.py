@@ -189,12 +189,13 @@ ESP_FILES = {
 }
 
 
-def esp_with_files(dirname, files):
-    """A copy of build/esp with extra files next to BOOTX64.EFI; returns its path."""
+def esp_with_files(dirname, files, image="test"):
+    """A copy of the image's ESP (build/esp-test, build/esp) with extra files next to
+    BOOTX64.EFI; returns its path."""
     def prepare():
         esp = os.path.join(harness.BUILD, dirname)
         shutil.rmtree(esp, ignore_errors=True)
-        shutil.copytree(os.path.join(harness.BUILD, "esp"), esp)
+        shutil.copytree(harness.image_path(image, "esp"), esp)
         for name, text in files.items():
             dst = os.path.join(esp, "EFI", "BOOT", name)
             if isinstance(text, tuple) and text[0] == "copy":  # ("copy", path under build/)
@@ -222,9 +223,10 @@ def check_dataplane(r):
 
 
 def esp_image_copy():
-    """build/esp.img (the FAT image for USB sticks), copied: firmware may write to it."""
+    """build/esp-test.img (the FAT image as made for USB sticks), copied: firmware may
+    write to it."""
     img = os.path.join(harness.BUILD, "esp-run.img")
-    shutil.copyfile(os.path.join(harness.BUILD, "esp.img"), img)
+    shutil.copyfile(harness.image_path("test", "esp_img"), img)
     return img
 
 
@@ -639,13 +641,13 @@ DEAD_CHECKS = [
 
 
 def iso_with_modules(dirname, cmdline, modules):
-    """A GRUB ISO like build/moat.iso whose entry passes `cmdline` and loads each of
+    """A GRUB ISO like build/moat-test.iso whose entry passes `cmdline` and loads each of
     `modules` ({name: ("call", fn making bytes)}) as /boot/<name>, module name <name>."""
     def prepare():
         root = os.path.join(harness.BUILD, dirname)
         shutil.rmtree(root, ignore_errors=True)
         os.makedirs(os.path.join(root, "boot", "grub"))
-        shutil.copyfile(os.path.join(harness.BUILD, "moat.elf"), os.path.join(root, "boot", "moat.elf"))
+        shutil.copyfile(harness.image_path("test", "elf"), os.path.join(root, "boot", "moat.elf"))
         # GRUB ends a command at ';': such words are quoted (docs/configuration.md).
         words = " ".join(f"'{w}'" if ";" in w else w for w in cmdline.split())
         lines = ["set timeout=0", "menuentry moat {", f"\tmultiboot2 /boot/moat.elf {words}"]
@@ -764,16 +766,16 @@ MB2_SHAPES_CHECKS = [
 
 FIRMWARE_SHAPE_RUNS = [
     dict(name="qemu-uefi-rmrr", emulator="qemu", boot="uefi", topology="two-edu", smp=3,
-         expect_not_ok=(r"guest: holder",),
+         expect_not_ok=(r"\[holder\] guest: not-started",),
          prepare=esp_with_files("esp-rmrr", {"moat.cmd": RMRR_CMD, "dmar-rmrr.bin": RMRR_DMAR}),
          checks=RMRR_CHECKS),
     dict(name="qemu-uefi-dead-unit", emulator="qemu", boot="uefi", topology="two-edu", smp=3,
-         expect_not_ok=(r"guest: orphan",),
+         expect_not_ok=(r"\[orphan\] guest: not-started",),
          prepare=esp_with_files("esp-dead-unit", {"moat.cmd": DEAD_CMD, "dmar-bad.bin": BAD_DMAR,
                                                   "dmar-dead.bin": DEAD_DMAR}),
          checks=DEAD_CHECKS),
     dict(name="qemu-mb2-firmware-shapes", emulator="qemu", boot="mb2", topology="two-edu", smp=4,
-         expect_not_ok=(r"guest: holder", r"guest: orphan"),
+         expect_not_ok=(r"\[holder\] guest: not-started", r"\[orphan\] guest: not-started"),
          prepare=iso_with_modules("iso-firmware-shapes", MB2_SHAPES_CMD,
                                   {"dmar-shapes.bin": MB2_SHAPES_DMAR}),
          checks=MB2_SHAPES_CHECKS),
@@ -793,7 +795,8 @@ RUNS = [
                             r"^efi: bus mastering stopped on 0000:01:00\.0$")] +
          check_linux("reference")),
     dict(name="qemu-uefi-files", emulator="qemu", boot="uefi", topology="plain",
-         timeout=120, expect_not_ok=(r"guest: broken",), prepare=esp_with_files("esp-files", ESP_FILES), extra=["-device", "VGA"],
+         timeout=120, expect_not_ok=(r"\[broken\] guest: not-started",),
+         prepare=esp_with_files("esp-files", ESP_FILES), extra=["-device", "VGA"],
          checks=[check_boot_method("UEFI"), check_esp_files, check_framebuffer,
                  check_line("config-from-moat-conf",
                             r"^vmm: configuration from module config: 2 guests, 1 errors$"),
@@ -861,7 +864,8 @@ RUNS = [
          prepare=esp_with_files("esp-two-igb-assign", {"moat.cmd": TWO_NIC_CMD}),
          checks=TWO_NIC_CHECKS),
     dict(name="qemu-uefi-igb-switch-split", emulator="qemu", boot="uefi", topology="igb-switch",
-         smp=3, expect_not_ok=(r"guest: alpha",), prepare=esp_with_files("esp-igb-switch-split", {"moat.cmd": SPLIT_CMD}),
+         smp=3, expect_not_ok=(r"\[alpha\] guest: not-started",),
+         prepare=esp_with_files("esp-igb-switch-split", {"moat.cmd": SPLIT_CMD}),
          checks=SPLIT_CHECKS),
     dict(name="qemu-uefi-edu-group-whole", emulator="qemu", boot="uefi", topology="edu-pci-bridge",
          prepare=esp_with_files("esp-edu-group-whole", {"moat.cmd": EDU_GROUP_WHOLE_CMD}),
@@ -870,14 +874,15 @@ RUNS = [
                  check_line("edu-2-assigned", r"^vmm: guest pair: device 00:02\.0 = 0000:01:02\.0 "),
                  check_line("pair-ran", r"^vmm: stats pair: shut down; .*results [1-9]\d* passed, 0 failed")]),
     dict(name="qemu-uefi-noir-refused", emulator="qemu", boot="uefi", topology="reference-noir",
-         expect_not_ok=(r"guest: vfguest",),
+         expect_not_ok=(r"\[vfguest\] guest: not-started",),
          prepare=esp_with_files("esp-noir", {"moat.cmd": NOIR_CMD}),
          checks=[check_line("vf-guest-refused",
                             r"^vmm: guest vfguest not started: the IOMMU does not remap interrupts"),
                  check_line("plain-guest-ran",
                             r"^vmm: stats plain: shut down; .*results [1-9]\d* passed, 0 failed")]),
     dict(name="qemu-uefi-edu-group-split", emulator="qemu", boot="uefi", topology="edu-pci-bridge",
-         smp=4, expect_not_ok=(r"guest: (left|right)",), prepare=esp_with_files("esp-edu-group-split", {"moat.cmd": EDU_GROUP_SPLIT_CMD}),
+         smp=4, expect_not_ok=(r"\[(left|right)\] guest: not-started",),
+         prepare=esp_with_files("esp-edu-group-split", {"moat.cmd": EDU_GROUP_SPLIT_CMD}),
          checks=[check_line("split-refused",
                             r"^vmm: guest (left|right) not started: isolation group split: "),
                  check_line("other-guest-ran",
@@ -975,10 +980,11 @@ def execute(spec):
                              if spec.get("usb_image") else None,
                              vga=spec.get("vga", False), append=spec.get("append", ""),
                              at_summary=[c.format(dir=os.path.join(harness.LOGS, spec["name"]))
-                                         for c in spec.get("at_summary", ())])
+                                         for c in spec.get("at_summary", ())],
+                             image=spec.get("image", "test"))
     else:
         r = harness.run_bochs(spec["name"], cpus=spec.get("cpus", 3), megs=spec.get("megs", 512),
-                              timeout=spec.get("timeout", 420))
+                              timeout=spec.get("timeout", 420), image=spec.get("image", "test"))
     results = spec.get("judge", harness.judge)(r, expect_exit=spec["emulator"] == "qemu")
     for c in spec.get("checks", ()):
         results += c(r)

@@ -101,7 +101,8 @@ TEST_IMAGES := $(BUILD)/usb.img $(BUILD)/usb-test.img $(BUILD)/usb-grub.img $(BU
 
 run: all
 	@bash scripts/deps.sh
-	python3 tests/emu/harness.py --name run --emulator qemu --boot uefi --topology reference --console
+	python3 tests/emu/harness.py --name run --emulator qemu --boot uefi --topology reference --console \
+		--cmdline exit=poweroff
 
 test:
 	@bash scripts/deps.sh

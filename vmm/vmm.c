@@ -63,7 +63,8 @@ static int pick_backend(void)
 			return 0;
 		}
 	}
-	pr_info("no usable virtualization backend on this CPU: no guests\n");
+	pr_info("no usable virtualization backend on this CPU (SVM with nested paging or VMX "
+		"with EPT): no guest can start\n");
 	return -ENODEV;
 }
 

@@ -782,6 +782,86 @@ FIRMWARE_SHAPE_RUNS = [
 ]
 
 
+# What the product does at run time (docs/configuration.md): a guest runs until it ends,
+# with no time limit; a configured guest that cannot start is a failure; the run ends the way
+# exit= says, seen from the host. Product image, PVH boot (the command line is -append).
+COMPUTE_S = 150  # longer than the former 120-s limit on every guest
+
+
+def check_exit_status(want):
+    def check(r):
+        ok = r.exit_status == want
+        return [[f"{r.name}: host: qemu-exit-status-{want}", "ok" if ok else "fail",
+                 f"QEMU exit status {r.exit_status} (timed out {r.timed_out}, stopped by the "
+                 f"harness {r.stopped_by_harness})"]]
+    return check
+
+
+def check_halted(r):
+    """QEMU was still there after the summary, its CPU 0 halted (`info registers`: HLT=1)."""
+    regs = r.monitor.get("info registers", "")
+    ok = r.stopped_by_harness and re.search(r"\bHLT=1\b", regs) is not None
+    return [[f"{r.name}: host: cpu0-halted-after-summary", "ok" if ok else "fail",
+             "" if ok else f"exit status {r.exit_status}, monitor: {regs[:200]!r}"]]
+
+
+def check_summary_failed(at_least):
+    def check(r):
+        m = [harness.SUMMARY_RE.match(ln) for ln in r.lines]
+        m = [x for x in m if x]
+        ok = bool(m) and int(m[-1].group(2)) >= at_least
+        return [[f"{r.name}: host: summary-counts-{at_least}-failed", "ok" if ok else "fail",
+                 m[-1].group(0) if m else "no summary line"]]
+    return check
+
+
+def judge_no_exit_status(r, expect_exit=True):
+    """These runs end the machine without the debug-exit verdict (ACPI S5, reset)."""
+    return harness.judge(r, expect_exit=False)
+
+
+RUNTIME_RUNS = [
+    dict(name="qemu-pvh-long-compute", emulator="qemu", boot="pvh", topology="plain",
+         image="product", timeout=COMPUTE_S + 180,
+         append=f"config=guest,compute-{COMPUTE_S},memory=16M,cpu=1,image=misbehave",
+         checks=[check_line("guest-computed",
+                            rf"^\[compute-{COMPUTE_S}\] ok 1 - misbehave: "
+                            rf"computed-{COMPUTE_S}s-without-exits$"),
+                 check_line("guest-shut-down-after-150s",
+                            rf"^vmm: stats compute-{COMPUTE_S}: shut down; cpu 1, "
+                            r"(1[5-9]\d|[2-9]\d\d)\d\d\d ms; exits: "),
+                 check_no_line("no-watchdog-exit", rf"^vmm: stats compute-{COMPUTE_S}: .*watchdog="),
+                 check_no_line("never-stopped", rf"^vmm: guest compute-{COMPUTE_S} stopped")]),
+    # -cpu qemu64: SVM without nested paging, so no backend: the built-in guest is a failure.
+    dict(name="qemu-pvh-no-backend", emulator="qemu", boot="pvh", topology="plain",
+         image="product", extra=("-cpu", "qemu64"),
+         expect_not_ok=(r"\[alpha\] guest: not-started",),
+         checks=[check_line("no-backend", r"^vmm: no usable virtualization backend"),
+                 check_line("alpha-refused",
+                            r"^vmm: guest alpha not started: no usable virtualization backend"),
+                 check_summary_failed(1)]),
+    dict(name="qemu-pvh-end-halt", emulator="qemu", boot="pvh", topology="plain", smp=1,
+         image="product", append="exit=halt", at_summary=("info registers",),
+         checks=[check_halted, check_line("halt-said", r"^moat: halted \(exit=halt\)$")]),
+    dict(name="qemu-pvh-end-poweroff", emulator="qemu", boot="pvh", topology="plain", smp=1,
+         image="product", append="exit=poweroff",
+         checks=[check_exit_status(1),
+                 check_line("debug-exit", r"^moat: powering off: QEMU debug exit \(port 0xf4 <- 0\)$")]),
+    dict(name="qemu-pvh-end-poweroff-acpi", emulator="qemu", boot="pvh", topology="plain", smp=1,
+         image="product", append="exit=poweroff", debug_exit=False, judge=judge_no_exit_status,
+         checks=[check_exit_status(0),
+                 check_line("acpi-s5", r"^moat: powering off: ACPI S5 \(PM1a_CNT 0x604 <- SLP_TYP 0 "
+                                       r"\| SLP_EN\)$")]),
+    # -no-reboot: QEMU exits (status 0) at the reset instead of booting again.
+    dict(name="qemu-pvh-end-reboot", emulator="qemu", boot="pvh", topology="plain", smp=1,
+         image="product", append="exit=reboot", judge=judge_no_exit_status,
+         checks=[check_exit_status(0),
+                 check_line("acpi-reset-register",
+                            r"^moat: rebooting: ACPI reset register \(I/O 0xcf9 <- 0xf\)$"),
+                 check_no_line("no-fallback-needed", r"^moat: rebooting: reset control port")]),
+]
+
+
 RUNS = [
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
          monitor=(INFO_PCI,),
@@ -921,7 +1001,7 @@ RUNS = [
                  *check_benign_exceptions(intercepted=False),
                  check_line("vtd-dmar-absent",
                             r"^ok \d+ - vtd: dmar-present # SKIP no ACPI DMAR table")]),
-] + SMP_RUNS + USB_RUNS + [PCI_CONSOLE_RUN] + FIRMWARE_SHAPE_RUNS + [
+] + SMP_RUNS + USB_RUNS + [PCI_CONSOLE_RUN] + FIRMWARE_SHAPE_RUNS + RUNTIME_RUNS + [
     # More than 4 GiB of RAM: q35 puts 2 GiB below the PCI hole and the rest above 4 GiB.
     dict(name="qemu-mb2-6g", emulator="qemu", boot="mb2", topology="plain", mem="6G",
          checks=[check_line("ram-above-4g", r"^moat: memory: .* usable (6[01]\d\d|5\d\d\d) MiB")]),
@@ -981,7 +1061,8 @@ def execute(spec):
                              vga=spec.get("vga", False), append=spec.get("append", ""),
                              at_summary=[c.format(dir=os.path.join(harness.LOGS, spec["name"]))
                                          for c in spec.get("at_summary", ())],
-                             image=spec.get("image", "test"))
+                             image=spec.get("image", "test"),
+                             debug_exit=spec.get("debug_exit", True))
     else:
         r = harness.run_bochs(spec["name"], cpus=spec.get("cpus", 3), megs=spec.get("megs", 512),
                               timeout=spec.get("timeout", 420), image=spec.get("image", "test"))

@@ -66,8 +66,14 @@ static int aml_int(const u8 **p, const u8 *end, u64 *v)
 	if (q >= end)
 		return -EINVAL;
 	switch (*q) {
-	case AML_ZERO_OP: *v = 0; *p = q + 1; return 0;
-	case AML_ONE_OP: *v = 1; *p = q + 1; return 0;
+	case AML_ZERO_OP:
+		*v = 0;
+		*p = q + 1;
+		return 0;
+	case AML_ONE_OP:
+		*v = 1;
+		*p = q + 1;
+		return 0;
 	case AML_BYTE_PREFIX: n = 1; break;
 	case AML_WORD_PREFIX: n = 2; break;
 	case AML_DWORD_PREFIX: n = 4; break;
@@ -92,7 +98,8 @@ static int s5_from_dsdt(const struct acpi_sdt_header *dsdt, u8 *typ_a, u8 *typ_b
 		u64 a, b;
 
 		if (memcmp(p, "_S5_", 4) || p == start ||
-		    !(p[-1] == AML_NAME_OP || (p[-1] == '\\' && p - 1 > start && p[-2] == AML_NAME_OP)))
+		    !(p[-1] == AML_NAME_OP ||
+		      (p[-1] == '\\' && p - 1 > start && p[-2] == AML_NAME_OP)))
 			continue;
 		if (q + 2 > end || *q++ != AML_PACKAGE_OP)
 			continue;

@@ -56,8 +56,8 @@ const char *emulator_name(void)
 const char *exit_method(void)
 {
 	static const char *const words[][2] = {
-		{"halt", "halt"},	  {"poweroff", "poweroff"}, {"reboot", "reboot"},
-		{"qemu", "poweroff"}, {"bochs", "poweroff"},	  {"auto", NULL},
+		{"halt", "halt"},     {"poweroff", "poweroff"}, {"reboot", "reboot"},
+		{"qemu", "poweroff"}, {"bochs", "poweroff"},	{"auto", NULL},
 	};
 	char arg[16];
 
@@ -66,7 +66,8 @@ const char *exit_method(void)
 			if (!strcmp(arg, words[i][0]) && words[i][1])
 				return words[i][1];
 		if (strcmp(arg, "auto"))
-			pr_err(-EINVAL, "exit=%s is not halt, poweroff, reboot or auto: auto\n", arg);
+			pr_err(-EINVAL, "exit=%s is not halt, poweroff, reboot or auto: auto\n",
+			       arg);
 	}
 	return emulator_name() ? "poweroff" : "halt";
 }
@@ -111,19 +112,20 @@ static void power_off(bool failed)
 		udelay(END_WAIT_US);
 	}
 	if (acpi_power(&pw) || !pw.have_s5) {
-		pr_err(-ENODEV, "power-off failed: no ACPI \\_S5 sleep type or PM1 control block\n");
+		pr_err(-ENODEV,
+		       "power-off failed: no ACPI \\_S5 sleep type or PM1 control block\n");
 		return;
 	}
 	pr_info("powering off: ACPI S5 (PM1a_CNT %#x <- SLP_TYP %u | SLP_EN)\n", pw.pm1a_cnt,
 		pw.s5_typ_a);
 	/* ACPI 6.5 7.4.2: SLP_TYPa to PM1a, SLP_TYPb to PM1b, then SLP_EN. */
-	outw(pw.pm1a_cnt, (u16)((inw(pw.pm1a_cnt) & ~ACPI_PM1_CNT_SLP_TYP) |
-				FIELD_PREP(ACPI_PM1_CNT_SLP_TYP, pw.s5_typ_a) |
-				ACPI_PM1_CNT_SLP_EN));
+	outw(pw.pm1a_cnt,
+	     (u16)((inw(pw.pm1a_cnt) & ~ACPI_PM1_CNT_SLP_TYP) |
+		   FIELD_PREP(ACPI_PM1_CNT_SLP_TYP, pw.s5_typ_a) | ACPI_PM1_CNT_SLP_EN));
 	if (pw.pm1b_cnt)
-		outw(pw.pm1b_cnt, (u16)((inw(pw.pm1b_cnt) & ~ACPI_PM1_CNT_SLP_TYP) |
-					FIELD_PREP(ACPI_PM1_CNT_SLP_TYP, pw.s5_typ_b) |
-					ACPI_PM1_CNT_SLP_EN));
+		outw(pw.pm1b_cnt,
+		     (u16)((inw(pw.pm1b_cnt) & ~ACPI_PM1_CNT_SLP_TYP) |
+			   FIELD_PREP(ACPI_PM1_CNT_SLP_TYP, pw.s5_typ_b) | ACPI_PM1_CNT_SLP_EN));
 	udelay(END_WAIT_US);
 	pr_err(-ETIMEDOUT, "power-off failed: still running %u ms after S5\n", END_WAIT_US / 1000);
 }

@@ -248,7 +248,7 @@ void pci_drivers_wait_begin(void)
 void pci_drivers_wait_end(void)
 {
 	if (timer_vector >= 0)
-		apic_timer_stop();
+		apic_timer_stop((u8)timer_vector);
 	for (unsigned i = 0; i < nr_bound; i++) {
 		const struct pci_bound *b = &bound[i];
 		const struct pci_dev *d = b->dev;

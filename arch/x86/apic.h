@@ -22,11 +22,21 @@ int apic_send_ipi(u32 apic_id, u8 vector);
 /* The start-up pair of the SDM (Vol. 3A 8.4.4.1): INIT, and SIPI with the start page. */
 int apic_send_init(u32 apic_id);
 int apic_send_sipi(u32 apic_id, u64 start_page);
-/* This CPU's local APIC timer raising `vector` every period_us (calibrated against the
- * TSC on first use), and stopped again. */
-int apic_timer_periodic(u8 vector, u64 period_us);
-void apic_timer_stop(void);
 /* Error status (ESR) after clearing it, for diagnostics. */
 u32 apic_read_esr(void);
+/* Whether this CPU's local APIC is set up and enabled. */
+bool apic_enabled(void);
+
+/* The local APIC timer, one-shot, counting down at the bus clock divided by 16. */
+/* Programs the timer's vector (masked) and divider on this CPU. */
+void apic_timer_setup(u8 vector);
+/* Runs the timer from its maximum for `us` microseconds: the ticks it counted. */
+u64 apic_timer_count_for(u32 us);
+/* Fires `vector` once after `ticks` (unmasks the timer). */
+void apic_timer_oneshot(u8 vector, u32 ticks);
+/* Fires `vector` every period_us (the rate measured against the TSC on first use). */
+int apic_timer_periodic(u8 vector, u64 period_us);
+/* Stops the count and masks the timer. */
+void apic_timer_stop(u8 vector);
 
 #endif

@@ -137,7 +137,7 @@ static void test_bad_fadt(void **state)
 	assert_false(pw.have_s5);
 	assert_int_equal(pw.pm1a_cnt, 0x604);
 	h->length = 244;
-	f[113] &= (u8)~(1u << 2); /* FLAGS bit 10 */
+	f[113] &= (u8) ~(1u << 2); /* FLAGS bit 10 */
 	assert_int_equal(acpi_power_parse(h, NULL, &pw), 0);
 	assert_false(pw.have_reset);
 	free(f);

@@ -92,6 +92,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	files_load_config(&ld);
 	files_load_guest_images(&ld);
 	files_load_acpi_overrides(&ld);
+	files_load_linux_files(&ld);
 	firmware_find_rsdp(&ld);
 	firmware_find_framebuffer(&ld);
 	firmware_reserve_trampoline(&ld);

@@ -233,6 +233,10 @@ def monitor_command(sock_path, cmd, timeout=5.0):
     return "\n".join(lines)
 
 
+class RunUnavailable(Exception):
+    """A run's inputs cannot be had on this machine; str() says why (the run is skipped)."""
+
+
 class Run:
     """One emulator run and what was read from it."""
 

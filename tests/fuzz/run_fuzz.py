@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""make fuzz / make fuzz-cov (tests/fuzz/README.md).
+"""make fuzz / make fuzz-cov (docs/testing.md, "Fuzzing").
 
   run_fuzz.py --seconds N [target...]   each target under libFuzzer for N s, one after the
                                         other; the corpus grows in build/fuzz/corpus/<t>,
@@ -104,7 +104,7 @@ def main():
         r["seconds"] = a.seconds
         res.append(r)
         os.makedirs(os.path.join(BUILD, "results"), exist_ok=True)
-        with open(os.path.join(BUILD, "results", t + ".json"), "w") as f:
+        with open(os.path.join(BUILD, "results", f"{t}-{a.seconds}s.json"), "w") as f:
             json.dump(r, f)
         if r["crashes"] or r["rc"] not in (0,):
             bad = 1

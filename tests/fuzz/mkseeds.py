@@ -248,13 +248,20 @@ CONFIGS = [
     b"guest b memory=64G cpu=2 image=bench\n\n# comment\nguest bad memory=1K cpu=0\n",
     b"guest x memory=16M cpu=1 image=cpu device=00:05.0 device=00:06.0 device=01:00.0/vf0 "
     b"device=01:00.0/vf1 device=01:00.0/vf2\n",
+    b"guest lin memory=256M cpu=1 kernel=bzImage initrd=initrd.cpio "
+    b"cmdline=\"console=ttyS0 quiet rdinit=/init\" watchdog=10s device=01:00.0/vf0\n"
+    b"guest w memory=16M cpu=2 image=cpu watchdog=500ms\nguest o memory=16M cpu=3 image=my.elf watchdog=off\n"
+    b"guest bad1 memory=16M cpu=4 kernel=.hidden watchdog=61s\nguest bad2 memory=16M cpu=5 image=cpu kernel=k\n",
 ]
 
 
 @target
 def seeds_config():
+    # The first bytes also drive the built-in configuration (see tests/fuzz/config.c);
+    # they are text here, which is fine for both.
     for i, c in enumerate(CONFIGS):
         write("config", f"conf-{i}", c)
+    write("config", "builtin-3cpus-pf", bytes([150, 3, 1, 1, 2, 3, 0, 0, 0, 1, 0, 0]) + b"\n" + CONFIGS[0])
 
 
 @target

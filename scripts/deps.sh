@@ -9,12 +9,14 @@ PKGS_BUILD="gcc make nasm binutils gnu-efi mtools dosfstools xorriso grub-common
 PKGS_EMU="ovmf bochs bochsbios vgabios"
 # The Linux reference (tests/linuxref): depmod for the downloaded kernel's modules.dep.
 PKGS_LINUXREF="kmod"
+# ACPICA's disassembler judges the ACPI tables moat builds for OS guests.
+PKGS_CHECK="acpica-tools"
 check_only=0
 [ "${1:-}" = "--check" ] && check_only=1
 
 missing=()
 need() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || missing+=("$1"); }
-for p in $PKGS_BUILD $PKGS_EMU $PKGS_LINUXREF; do need "$p"; done
+for p in $PKGS_BUILD $PKGS_EMU $PKGS_LINUXREF $PKGS_CHECK; do need "$p"; done
 
 qemu_ok=0
 if command -v qemu-system-x86_64 >/dev/null 2>&1; then

@@ -60,4 +60,4 @@ class ProductHasNoTestCode(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    unittest.main(verbosity=2)

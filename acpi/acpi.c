@@ -7,7 +7,6 @@
 #include <moat/cmdline.h>
 #include <moat/errno.h>
 #include <moat/log.h>
-#include <moat/selftest.h>
 #include <moat/string.h>
 #include "acpi/acpi_parse.h"
 #include "arch/x86/paging.h"
@@ -96,14 +95,6 @@ static void report(void)
 		pr_info("no MCFG: PCI configuration space only through ports 0xcf8/0xcfc\n");
 }
 
-static const struct boot_module *find_module(const struct boot_info *bi, const char *name)
-{
-	for (u32 i = 0; i < bi->nr_modules; i++)
-		if (!strcmp(bi->modules[i].name, name))
-			return &bi->modules[i];
-	return NULL;
-}
-
 /* acpi.override=<module>[,<module>...]: each module holds one whole ACPI table that
  * replaces the firmware's table of the same signature (like Linux's table upgrade from
  * the initrd); a bad one is refused and the firmware's table stays. */
@@ -119,7 +110,7 @@ static void apply_overrides(const struct boot_info *bi)
 
 		if (comma)
 			*comma = 0;
-		m = *name ? find_module(bi, name) : NULL;
+		m = *name ? boot_module_find(bi, name) : NULL;
 		if (!*name)
 			pr_err(-EINVAL, "acpi.override: empty module name\n");
 		else if (!m)
@@ -216,28 +207,7 @@ int acpi_pm_timer(u16 *port, unsigned *bits)
 	return *port ? 0 : -ENODEV;
 }
 
-unsigned acpi_tables_seen(void)
+const struct acpi_info *acpi_state(void)
 {
-	return acpi.seen;
-}
-
-unsigned acpi_tables_rejected(void)
-{
-	return acpi.rejected;
-}
-
-SELFTEST_ORDER(st_acpi_checksums, "boot", "acpi-checksums", 20)
-{
-	CHECK(ctx, acpi.seen > 0, "no ACPI table was found");
-	CHECK(ctx, acpi.rejected == 0, "%u of %u tables rejected", acpi.rejected, acpi.seen);
-	CHECK(ctx, acpi.nr_tables + 1 == acpi.seen + acpi.added,
-	      "%u tables kept of %u seen (root included) and %u added by acpi.override",
-	      acpi.nr_tables, acpi.seen, acpi.added);
-	/* Independently of the parser: every kept table still sums to zero. */
-	for (unsigned i = 0; i < acpi.nr_tables; i++)
-		CHECK(ctx, acpi_checksum(acpi.tables[i].hdr, acpi.tables[i].hdr->length) == 0,
-		      "%.4s at %#llx does not sum to 0", acpi.tables[i].hdr->signature,
-		      (unsigned long long)acpi.tables[i].pa);
-	CHECK(ctx, acpi_find_table("APIC", 0) != NULL, "no MADT");
-	CHECK(ctx, acpi_find_table("FACP", 0) != NULL, "no FADT");
+	return &acpi;
 }

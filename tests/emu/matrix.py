@@ -7,8 +7,10 @@ import shutil
 import struct
 import subprocess
 import sys
+import time
 
 import harness
+import linux_guest
 import mkdmar
 import screen
 
@@ -16,6 +18,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
 import linuxref  # noqa: E402
 import bench  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "scripts"))
+import mkcpio  # noqa: E402
 
 
 def check_boot_method(expected):
@@ -187,12 +191,13 @@ ESP_FILES = {
 }
 
 
-def esp_with_files(dirname, files):
-    """A copy of build/esp with extra files next to BOOTX64.EFI; returns its path."""
+def esp_with_files(dirname, files, image="test"):
+    """A copy of the image's ESP (build/esp-test, build/esp) with extra files next to
+    BOOTX64.EFI; returns its path."""
     def prepare():
         esp = os.path.join(harness.BUILD, dirname)
         shutil.rmtree(esp, ignore_errors=True)
-        shutil.copytree(os.path.join(harness.BUILD, "esp"), esp)
+        shutil.copytree(harness.image_path(image, "esp"), esp)
         for name, text in files.items():
             dst = os.path.join(esp, "EFI", "BOOT", name)
             if isinstance(text, tuple) and text[0] == "copy":  # ("copy", path under build/)
@@ -220,9 +225,10 @@ def check_dataplane(r):
 
 
 def esp_image_copy():
-    """build/esp.img (the FAT image for USB sticks), copied: firmware may write to it."""
+    """build/esp-test.img (the FAT image as made for USB sticks), copied: firmware may
+    write to it."""
     img = os.path.join(harness.BUILD, "esp-run.img")
-    shutil.copyfile(os.path.join(harness.BUILD, "esp.img"), img)
+    shutil.copyfile(harness.image_path("test", "esp_img"), img)
     return img
 
 
@@ -637,13 +643,13 @@ DEAD_CHECKS = [
 
 
 def iso_with_modules(dirname, cmdline, modules):
-    """A GRUB ISO like build/moat.iso whose entry passes `cmdline` and loads each of
+    """A GRUB ISO like build/moat-test.iso whose entry passes `cmdline` and loads each of
     `modules` ({name: ("call", fn making bytes)}) as /boot/<name>, module name <name>."""
     def prepare():
         root = os.path.join(harness.BUILD, dirname)
         shutil.rmtree(root, ignore_errors=True)
         os.makedirs(os.path.join(root, "boot", "grub"))
-        shutil.copyfile(os.path.join(harness.BUILD, "moat.elf"), os.path.join(root, "boot", "moat.elf"))
+        shutil.copyfile(harness.image_path("test", "elf"), os.path.join(root, "boot", "moat.elf"))
         # GRUB ends a command at ';': such words are quoted (docs/configuration.md).
         words = " ".join(f"'{w}'" if ";" in w else w for w in cmdline.split())
         lines = ["set timeout=0", "menuentry moat {", f"\tmultiboot2 /boot/moat.elf {words}"]
@@ -651,6 +657,10 @@ def iso_with_modules(dirname, cmdline, modules):
             with open(os.path.join(root, "boot", name), "wb") as f:
                 f.write(make())
             lines.append(f"\tmodule2 /boot/{name} {name}")
+        for g in harness.IMAGE_GUESTS["test"]:
+            shutil.copyfile(os.path.join(harness.BUILD, "guests", g + ".elf"),
+                            os.path.join(root, "boot", g + ".elf"))
+            lines.append(f"\tmodule2 /boot/{g}.elf {g}")
         with open(os.path.join(root, "boot", "grub", "grub.cfg"), "w") as f:
             f.write("\n".join(lines + ["\tboot", "}"]) + "\n")
         iso = root + ".iso"
@@ -658,6 +668,70 @@ def iso_with_modules(dirname, cmdline, modules):
                        check=True, capture_output=True)
         return iso
     return prepare
+
+
+def pvh_archive(name, files):
+    """A module archive for the PVH runs (-initrd): files {name: text | ("copy", path under
+    build/) | ("call", fn making bytes)} packed by scripts/mkcpio.py; returns its path."""
+    def prepare():
+        packed = []
+        for fname, what in files.items():
+            if isinstance(what, tuple) and what[0] == "copy":
+                with open(os.path.join(harness.BUILD, what[1]), "rb") as f:
+                    packed.append((fname, f.read()))
+            elif isinstance(what, tuple) and what[0] == "call":
+                packed.append((fname, what[1]()))
+            else:
+                packed.append((fname, what.encode()))
+        # The test image's guests after the files named (their module numbers stay).
+        for g in harness.IMAGE_GUESTS["test"]:
+            with open(os.path.join(harness.BUILD, "guests", g + ".elf"), "rb") as f:
+                packed.append((g + ".elf", f.read()))
+        path = os.path.join(harness.BUILD, name + ".cpio")
+        with open(path, "wb") as f:
+            f.write(mkcpio.archive(packed))
+        return path
+    return prepare
+
+
+# The PVH path (QEMU -kernel): moat.conf and a guest image in the -initrd archive, the
+# command line from -append.
+PVH_FILES = {
+    "moat.conf": ESP_FILES["moat.conf"],
+    "mycpu.elf": ("copy", "guests/cpu.elf"),
+}
+PVH_FILES_CHECKS = [
+    check_line("cmdline-from-append", r'^moat: moat hypervisor starting \(PVH boot\), command line '
+                                      r'"loglevel=debug tsc_test_wrap"$'),
+    check_line("config-module-from-archive",
+               rf'^moat: module 0: 0x[0-9a-f]+-0x[0-9a-f]+ "config"$'),
+    check_line("guest-image-module-from-archive",
+               r'^moat: module 1: 0x[0-9a-f]+-0x[0-9a-f]+ "mycpu"$'),
+    lambda r: check_modules_boot_data(r),
+    check_line("config-from-moat-conf", r"^vmm: configuration from module config: 2 guests, 1 errors$"),
+    check_line("guest-from-moat-conf", r"^vmm: guest files0 shut down"),
+    check_line("rsdp-from-start-info", r"^acpi: RSDP revision \d+ "),
+]
+
+
+def check_modules_boot_data(r):
+    """Every module lies in a range the memory map calls boot data (not the allocator's)."""
+    kept = [tuple(int(x, 16) for x in ln.split()[2].split("-"))
+            for ln in harness.line_matching(r, r"^moat: mem: [0-9a-f]+-[0-9a-f]+ boot data$")]
+    mods = [tuple(int(x, 16) for x in ln.split()[3].split("-"))
+            for ln in harness.line_matching(r, r"^moat: module \d+: ")]
+    bad = [m for m in mods if not any(lo <= m[0] and m[1] - 1 <= hi for lo, hi in kept)]
+    ok = bool(mods) and not bad
+    return [[f"{r.name}: host: modules-kept-from-allocator", "ok" if ok else "fail",
+             "" if ok else f"modules {mods}, boot data {kept}"]]
+
+
+def check_no_line(tag, pattern):
+    """A host-side check that no serial line matches `pattern`."""
+    def check(r):
+        bad = harness.line_matching(r, pattern)
+        return [[f"{r.name}: host: {tag}", "fail" if bad else "ok", bad[0] if bad else ""]]
+    return check
 
 
 # The multiboot2 path (GRUB modules, SeaBIOS): both shapes in one DMAR. SeaBIOS booted from
@@ -715,6 +789,54 @@ FIRMWARE_SHAPE_RUNS = [
 ]
 
 
+# The product image (make's moat.efi and moat.iso: no self-test, no test hook, no test
+# hypercall; docs/testing.md "Two images") on the reference machine, both boot paths: it
+# boots, the demo guests run on their CPUs with their VFs and report, no hypervisor TAP line
+# appears, and the summary line follows (judged as every run: counts match the TAP lines).
+def check_no_hypervisor_tap(r):
+    own = [ln for ln in r.lines if harness.TAP_RE.match(ln) and not ln.startswith("[")]
+    return [[f"{r.name}: host: no-hypervisor-self-test", "fail" if own else "ok",
+             own[0] if own else ""]]
+
+
+def check_product_guests(r):
+    """Each demo guest reported results and ended; the attacker where it announced."""
+    out = []
+    for name in ("alpha", "beta", "attacker"):
+        ran = harness.line_matching(r, rf"^\[{name}\] ok \d+ - ")
+        ended = harness.line_matching(
+            r, rf"^vmm: stats {name}: {'stopped' if name == 'attacker' else 'shut down'};")
+        ok = bool(ran) and bool(ended)
+        out.append([f"{r.name}: host: guest-{name}-ran-and-ended", "ok" if ok else "fail",
+                    "" if ok else f"results {len(ran)}, end line {'seen' if ended else 'missing'}"])
+    return out
+
+
+# What the guests cannot check without the test range of hypercalls is skipped, saying so.
+NO_TEST_HC = "the product image has no test hypercalls (HC_GET_EXITS)"
+PRODUCT_CHECKS = [check_no_hypervisor_tap, check_product_guests] + GUESTS_ON_OWN_CPUS + [
+    check_line(f"{name}-vf-{t}", rf"^\[{name}\] ok \d+ - vf: {t}$")
+    for name in ("alpha", "beta") for t in VF_GUEST_TESTS if t != "no-exits-datapath"
+] + [
+    check_line(f"{name}-no-exits-datapath-skipped",
+               rf"^\[{name}\] ok \d+ - vf: no-exits-datapath # SKIP {re.escape(NO_TEST_HC)}$")
+    for name in ("alpha", "beta")
+] + [
+    check_line(f"attacker-{t}", rf"^\[attacker\] ok \d+ - attack: {t}$") for t in VF_ATTACKS
+] + [
+    check_line("attacker-stopped-past-ram",
+               r"^vmm: guest attacker stopped: nested page fault at GPA 0x1000000 \(read\)"),
+    check_line("test-hypercalls-absent", r"^\[alpha\] ok \d+ - cpu: hypercall-roundtrip$"),
+] + check_ring3_attacks()
+
+PRODUCT_RUNS = [
+    dict(name="qemu-uefi-product", emulator="qemu", boot="uefi", topology="reference",
+         image="product", checks=[check_boot_method("UEFI")] + PRODUCT_CHECKS),
+    dict(name="qemu-mb2-product", emulator="qemu", boot="mb2", topology="reference",
+         image="product", checks=[check_boot_method("multiboot2")] + PRODUCT_CHECKS),
+]
+
+
 RUNS = [
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
          monitor=(INFO_PCI,),
@@ -752,6 +874,17 @@ RUNS = [
          monitor=(INFO_PCI,),
          checks=[check_boot_method("multiboot2"), check_info_pci, check_sriov_vfs(1),
                  check_pf_frame()] + check_linux("reference")),
+    # PVH (QEMU -kernel moat.elf): the reference machine with the built-in configuration,
+    # and a configuration plus guest image handed over in the -initrd archive.
+    dict(name="qemu-pvh-reference", emulator="qemu", boot="pvh", topology="reference",
+         monitor=(INFO_PCI,), prepare=pvh_archive("pvh-reference", {}),
+         checks=[check_boot_method("PVH"), check_info_pci, check_sriov_vfs(1),
+                 check_pf_frame(), check_no_line("no-boot-problem", r"what the PVH loader handed over")]),
+    dict(name="qemu-pvh-files", emulator="qemu", boot="pvh", topology="two-edu", timeout=180,
+         append="loglevel=debug tsc_test_wrap", prepare=pvh_archive("pvh-files", PVH_FILES),
+         checks=[check_boot_method("PVH"),
+                 check_no_line("no-boot-problem", r"what the PVH loader handed over")] +
+         PVH_FILES_CHECKS + [check_tap_passed("vtd: dma-ram-device-ram")]),
     dict(name="qemu-mb2-igb-root", emulator="qemu", boot="mb2", topology="igb-root",
          monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame()] +
                                       check_linux("igb-root")),
@@ -839,7 +972,16 @@ RUNS = [
                  *check_benign_exceptions(intercepted=False),
                  check_line("vtd-dmar-absent",
                             r"^ok \d+ - vtd: dmar-present # SKIP no ACPI DMAR table")]),
-] + SMP_RUNS + USB_RUNS + [PCI_CONSOLE_RUN] + FIRMWARE_SHAPE_RUNS + [
+    # An unmodified Linux (Debian's kernel, tests/linuxref's initramfs) as a guest beside the
+    # attacker: the boot protocol judged by what Linux prints; kernels moat must refuse.
+    dict(name="qemu-uefi-linux-guest", emulator="qemu", boot="uefi", topology="reference",
+         smp=3, prepare=linux_guest.esp_with_linux("esp-linux-guest", linux_guest.LINUX_CONF),
+         checks=[linux_guest.check_linux_boot]),
+    dict(name="qemu-uefi-linux-refused", emulator="qemu", boot="uefi", topology="plain", smp=5,
+         mem="1024M",
+         prepare=linux_guest.esp_with_linux("esp-linux-refused", linux_guest.REFUSED_CONF),
+         judge=linux_guest.judge_refused, checks=[linux_guest.check_refused]),
+] + SMP_RUNS + USB_RUNS + [PCI_CONSOLE_RUN] + FIRMWARE_SHAPE_RUNS + PRODUCT_RUNS + [
     # More than 4 GiB of RAM: q35 puts 2 GiB below the PCI hole and the rest above 4 GiB.
     dict(name="qemu-mb2-6g", emulator="qemu", boot="mb2", topology="plain", mem="6G",
          checks=[check_line("ram-above-4g", r"^moat: memory: .* usable (6[01]\d\d|5\d\d\d) MiB")]),
@@ -854,7 +996,7 @@ RUNS = [
 
 
 for _run in RUNS:
-    if _run["name"] in ("qemu-uefi-reference", "qemu-mb2-reference"):
+    if _run["name"] in ("qemu-uefi-reference", "qemu-mb2-reference", "qemu-pvh-reference"):
         _run["checks"] = _run["checks"] + GUESTS_ON_OWN_CPUS + VF_PASSTHROUGH + \
             [check_report_domain_ids(("alpha", "beta", "attacker"))] + \
             [check_tap_passed(f"igbvf: {t}") for t in VF_NATIVE_TESTS] + check_ring3_attacks() + \
@@ -868,7 +1010,8 @@ for _run in RUNS:
             check_benign_exceptions(intercepted=True)
 
 
-def execute(spec):
+def attempt(spec):
+    """One boot of a run: (harness.Run, results)."""
     esp = spec["prepare"]() if "prepare" in spec else None
     if spec["emulator"] == "qemu":
         r = harness.run_qemu(spec["name"], spec["boot"], spec["topology"],
@@ -877,13 +1020,54 @@ def execute(spec):
                              mem=spec.get("mem"), extra=spec.get("extra", ()), esp=esp,
                              usb_image=os.path.join(harness.BUILD, spec["usb_image"])
                              if spec.get("usb_image") else None,
-                             vga=spec.get("vga", False),
+                             vga=spec.get("vga", False), append=spec.get("append", ""),
                              at_summary=[c.format(dir=os.path.join(harness.LOGS, spec["name"]))
-                                         for c in spec.get("at_summary", ())])
+                                         for c in spec.get("at_summary", ())],
+                             image=spec.get("image", "test"))
     else:
         r = harness.run_bochs(spec["name"], cpus=spec.get("cpus", 3), megs=spec.get("megs", 512),
-                              timeout=spec.get("timeout", 420))
+                              timeout=spec.get("timeout", 420), image=spec.get("image", "test"))
     results = spec.get("judge", harness.judge)(r, expect_exit=spec["emulator"] == "qemu")
     for c in spec.get("checks", ()):
         results += c(r)
-    return results
+    return r, results
+
+
+def boot_path(spec):
+    return spec.get("boot", "mb2") if spec["emulator"] == "qemu" else f"{spec['emulator']}-mb2"
+
+
+def run(spec):
+    """One run of the matrix: {name, boot, results, seconds, note}. An emulator that aborts
+    on its own (harness.emulator_crash) is rerun once, unless moat had already failed in
+    that boot; a second abort fails the run with the emulator's message. The first
+    attempt's logs stay in build/logs/<run>.crash1/."""
+    t0 = time.monotonic()
+    first = None
+    while True:
+        try:
+            r, results = attempt(spec)
+        except harness.RunUnavailable as e:  # its inputs cannot be had here: skipped
+            return dict(name=spec["name"], boot=boot_path(spec), seconds=time.monotonic() - t0,
+                        results=[[f"{spec['name']}: run: inputs", "skip", str(e)]], note="")
+        if not r.crash:
+            break
+        if first is None and not harness.moat_failed_before(r.lines):
+            first = r.crash
+            kept = r.dir + ".crash1"
+            shutil.rmtree(kept, ignore_errors=True)
+            os.rename(r.dir, kept)
+            continue
+        results.append([f"{r.name}: run: emulator-alive", "fail",
+                        (f"again after a rerun (first: {first}); " if first else
+                         "after moat had already failed, so not rerun; ") + r.crash])
+        break
+    note = ""
+    if first:
+        note = f"emulator crashed, {'crashed again' if r.crash else 'rerun once'}: {first}"
+    return dict(name=spec["name"], boot=boot_path(spec), results=results,
+                seconds=time.monotonic() - t0, note=note)
+
+
+def execute(spec):
+    return run(spec)["results"]

@@ -977,7 +977,8 @@ RUNS = [
     dict(name="qemu-pvh-reference", emulator="qemu", boot="pvh", topology="reference",
          monitor=(INFO_PCI,), prepare=pvh_archive("pvh-reference", {}),
          checks=[check_boot_method("PVH"), check_info_pci, check_sriov_vfs(1),
-                 check_pf_frame(), check_no_line("no-boot-problem", r"what the PVH loader handed over")]),
+                 check_pf_frame(), check_no_line("no-boot-problem", r"what the PVH loader handed over"),
+                 check_tap_passed("boot: pvh-fw-cfg-e820")]),
     # The PF's interrupt left unrouted at the device (test word pci_test_no_pf_irq): moat
     # says so once and serves the mailboxes from CPU 0's timer; every VF test still passes.
     dict(name="qemu-pvh-pf-timer", emulator="qemu", boot="pvh", topology="reference",
@@ -996,7 +997,8 @@ RUNS = [
          append="loglevel=debug tsc_test_wrap", prepare=pvh_archive("pvh-files", PVH_FILES),
          checks=[check_boot_method("PVH"),
                  check_no_line("no-boot-problem", r"what the PVH loader handed over")] +
-         PVH_FILES_CHECKS + [check_tap_passed("vtd: dma-ram-device-ram")]),
+         PVH_FILES_CHECKS + [check_tap_passed("vtd: dma-ram-device-ram"),
+                             check_tap_passed("boot: pvh-fw-cfg-e820")]),
     dict(name="qemu-mb2-igb-root", emulator="qemu", boot="mb2", topology="igb-root",
          monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame()] +
                                       check_linux("igb-root")),

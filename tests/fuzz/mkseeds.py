@@ -446,6 +446,38 @@ def seeds_guest_exits():
           struct.pack("<HB", 0x73, 0x07) + probe + enable + npf(0x7f0, "8b07"))
 
 
+def bzimage(setup_sects=3, pm_size=8192, version=0x020F, xloadflags=0x3, reloc=1):
+    """A bzImage header shaped like Debian's kernel (boot.rst field offsets)."""
+    img = bytearray((setup_sects + 1) * 512 + pm_size)
+    struct.pack_into("<B", img, 0x1F1, setup_sects)
+    struct.pack_into("<I", img, 0x1F4, pm_size // 16)
+    struct.pack_into("<HBB", img, 0x1FE, 0xAA55, 0xEB, 0x6A)
+    struct.pack_into("<IH", img, 0x202, 0x53726448, version)
+    struct.pack_into("<B", img, 0x211, 1)
+    struct.pack_into("<IIBBHI", img, 0x22C, 0x7FFFFFFF, 0x200000, reloc, 0, xloadflags, 2047)
+    struct.pack_into("<QI", img, 0x258, 0x1000000, 0x2000000)
+    return bytes(img)
+
+
+@target
+def seeds_linux_boot():
+    # control: RAM (MiB - 16), initrd bytes, command line length; then the image
+    ctl = struct.pack("<HIH", 240, 3 << 20, 60)
+    write("linux_boot", "debian-like", ctl + bzimage())
+    write("linux_boot", "setup-sects-0", ctl + bzimage(setup_sects=0, pm_size=7680))
+    write("linux_boot", "fixed-address", ctl + bzimage(reloc=0))
+    write("linux_boot", "too-small", struct.pack("<HIH", 0, 1 << 20, 0) + bzimage())
+    write("linux_boot", "protocol-2.11", ctl + bzimage(version=0x020B))
+
+
+@target
+def seeds_guest_acpi():
+    ids = bytes(range(0, 128, 2))
+    for n, cap in ((1, 0xFFFF), (2, 0x400), (64, 0xFFFF), (65, 0xFFFF), (4, 100)):
+        write("guest_acpi", f"cpus-{n}-room-{cap:#x}",
+              struct.pack("<BIHI", n, 0xFEE00000, cap, 0xE0000 >> 4) + ids)
+
+
 def main():
     want = sys.argv[1:] or sorted(GEN)
     for t in want:

@@ -20,12 +20,29 @@
 #define CR4_OSFXSR BIT(9)
 #define CR4_VMXE BIT(13)
 /* RFLAGS */
+#define RFLAGS_TF BIT(8)
 #define RFLAGS_IF BIT(9)
 #define RFLAGS_RF BIT(16)
 /* DR6 */
 #define DR6_B(n) BIT(n)
+#define DR6_B_ALL GENMASK(3, 0)
+#define DR6_BD BIT(13)
+#define DR6_BS BIT(14)
+#define DR6_INIT 0xffff0ff0ull /* value at reset: reserved bits set */
 /* DR7 */
 #define DR7_RW(n) GENMASK(17 + 4 * (n), 16 + 4 * (n)) /* 00: instruction execution */
+#define DR7_INIT 0x400ull
+
+/* An instruction breakpoint is a fault: the CPU delivering it sets RF in the pushed RFLAGS
+ * so that the return re-executes the instruction without hitting the breakpoint again (SDM
+ * Vol. 3B 17.3.1.1); an injected #DB does not, so a hypervisor reflecting one does it. */
+static inline bool db_is_insn_breakpoint(u64 dr6, u64 dr7)
+{
+	for (unsigned n = 0; n < 4; n++)
+		if ((dr6 & DR6_B(n)) && !(dr7 & DR7_RW(n)))
+			return true;
+	return false;
+}
 
 /* MSRs */
 #define MSR_IA32_APIC_BASE 0x1b
@@ -88,6 +105,24 @@ DEFINE_CR(2)
 DEFINE_CR(3)
 DEFINE_CR(4)
 #undef DEFINE_CR
+
+#define DEFINE_DR(n)                                                                               \
+	static inline u64 read_dr##n(void)                                                         \
+	{                                                                                          \
+		u64 v;                                                                             \
+		__asm__ volatile("mov %%db" #n ", %0" : "=r"(v));                                  \
+		return v;                                                                          \
+	}                                                                                          \
+	static inline void write_dr##n(u64 v)                                                      \
+	{                                                                                          \
+		__asm__ volatile("mov %0, %%db" #n ::"r"(v) : "memory");                           \
+	}
+DEFINE_DR(0)
+DEFINE_DR(1)
+DEFINE_DR(2)
+DEFINE_DR(3)
+DEFINE_DR(6)
+#undef DEFINE_DR
 
 static inline u64 rdtsc(void)
 {

@@ -55,7 +55,7 @@ struct moat_guest_info {
 SIZE_CHECK(struct moat_guest_info, 80);
 
 /* HC_GET_EXITS: the guest's VM exits so far, by reason (the call itself already counted). */
-#define MOAT_EXIT_REASONS 16
+#define MOAT_EXIT_REASONS 24
 #define MOAT_EXIT_IO 2
 #define MOAT_EXIT_HYPERCALL 6
 #define MOAT_EXIT_NPF 7
@@ -63,6 +63,6 @@ struct moat_guest_exits {
 	u64 total;
 	u64 by_reason[MOAT_EXIT_REASONS];
 };
-SIZE_CHECK(struct moat_guest_exits, 136);
+SIZE_CHECK(struct moat_guest_exits, 200);
 
 #endif

@@ -26,15 +26,21 @@ static const struct vmx_ctl_req ctl_req[VMX_CTL_NR] = {
 		.forbid = PIN_POSTED_INTR,
 	},
 	[VMX_CTL_PROC] = {
-		.want = PROC_HLT | PROC_IO_BITMAPS | PROC_MSR_BITMAPS | PROC_SECONDARY,
+		/* MOV CR8 goes to the TPR shadow (the virtual-APIC page), never to the local
+		 * APIC: a guest TPR of 15 would block every host interrupt on its CPU. MWAIT,
+		 * MONITOR and RDPMC exit (the core refuses them) */
+		.want = PROC_HLT | PROC_MWAIT | PROC_RDPMC | PROC_TPR_SHADOW | PROC_MONITOR |
+			PROC_IO_BITMAPS | PROC_MSR_BITMAPS | PROC_SECONDARY,
 		/* with EPT the guest owns CR3; these would stop it at its first MOV CR3 */
-		.forbid = PROC_CR3_LOAD | PROC_CR3_STORE | PROC_INTR_WINDOW | PROC_NMI_WINDOW |
-			  PROC_MTF | PROC_TPR_SHADOW,
+		.forbid = PROC_CR3_LOAD | PROC_CR3_STORE | PROC_CR8_LOAD | PROC_CR8_STORE |
+			  PROC_INTR_WINDOW | PROC_NMI_WINDOW | PROC_MTF,
 	},
 	[VMX_CTL_PROC2] = {
-		.want = PROC2_EPT,
-		.optional = PROC2_VPID | PROC2_UNRESTRICTED | PROC2_RDTSCP | PROC2_INVPCID,
-		.forbid = PROC2_VIRT_APIC | PROC2_VIRT_X2APIC,
+		.want = PROC2_EPT | PROC2_WBINVD,
+		.optional = PROC2_VPID | PROC2_UNRESTRICTED | PROC2_INVPCID,
+		/* without "enable RDTSCP", RDTSCP and RDPID raise #UD: they would read the
+		 * host's TSC_AUX */
+		.forbid = PROC2_VIRT_APIC | PROC2_VIRT_X2APIC | PROC2_RDTSCP,
 	},
 	[VMX_CTL_EXIT] = {
 		.want = EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER,

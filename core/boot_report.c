@@ -10,7 +10,7 @@
 #include "arch/x86/percpu.h"
 #include "arch/x86/trap.h"
 #include "core/boot_report.h"
-#include "core/exit.h"
+#include "core/end.h"
 
 static const char *mem_type_name(u32 t)
 {

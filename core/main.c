@@ -14,7 +14,7 @@
 #include "arch/x86/serial.h"
 #include "arch/x86/trap.h"
 #include "core/boot_report.h"
-#include "core/exit.h"
+#include "core/end.h"
 #include "core/fbcon.h"
 
 /* A private copy: the loader's structure lives in memory moat will reuse. */

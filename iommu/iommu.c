@@ -7,7 +7,7 @@
 #include <moat/pci_group.h>
 #include "core/boot_report.h"
 #include "iommu/iommu_priv.h"
-#include "iommu/vtd_hw.h"
+#include "iommu/vtd_drv.h"
 
 static const struct iommu_ops *iommu;
 

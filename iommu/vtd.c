@@ -9,7 +9,7 @@
 #include <moat/pmm.h>
 #include <moat/string.h>
 #include <moat/time.h>
-#include "iommu/vtd_hw.h"
+#include "iommu/vtd_drv.h"
 
 struct vtd_unit vtd_units[VTD_MAX_UNITS];
 unsigned vtd_nr_units;

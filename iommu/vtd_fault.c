@@ -9,7 +9,7 @@
 #include <moat/time.h>
 #include "arch/x86/apic.h"
 #include "arch/x86/trap.h"
-#include "iommu/vtd_hw.h"
+#include "iommu/vtd_drv.h"
 
 #define LOG_WINDOW_US 1000000
 #define LOG_PER_WINDOW 8

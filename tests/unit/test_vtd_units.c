@@ -19,7 +19,7 @@
 #include <moat/pci.h>
 #include <moat/pmm.h>
 #include "arch/x86/trap.h"
-#include "iommu/vtd_hw.h"
+#include "iommu/vtd_drv.h"
 #include "acpi_builder.h"
 #include "host_shim.h"
 #include "vtd_model.h"

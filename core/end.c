@@ -8,7 +8,7 @@
 #include <moat/string.h>
 #include "arch/x86/cpu.h"
 #include "arch/x86/io.h"
-#include "core/exit.h"
+#include "core/end.h"
 
 #define QEMU_DEBUG_EXIT_PORT 0xf4
 #define BOCHS_SHUTDOWN_PORT 0x8900

@@ -1,6 +1,6 @@
 /* VT-d driver state and the functions the driver's files share. Not host-compiled. */
-#ifndef IOMMU_VTD_HW_H
-#define IOMMU_VTD_HW_H
+#ifndef IOMMU_VTD_DRV_H
+#define IOMMU_VTD_DRV_H
 
 #include <moat/ratelimit.h>
 #include "arch/x86/io.h"

@@ -99,6 +99,11 @@ u32 apic_read_esr(void)
 	return apic_read(APIC_ESR);
 }
 
+u32 apic_tpr(void)
+{
+	return apic_read(APIC_TPR);
+}
+
 static int icr_send(u32 dest, u32 lo)
 {
 	u64 flags;

@@ -22,6 +22,8 @@ int apic_send_ipi(u32 apic_id, u8 vector);
 /* The start-up pair of the SDM (Vol. 3A 8.4.4.1): INIT, and SIPI with the start page. */
 int apic_send_init(u32 apic_id);
 int apic_send_sipi(u32 apic_id, u64 start_page);
+/* The task-priority register: 0 while moat runs (no interrupt class is blocked). */
+u32 apic_tpr(void);
 /* Error status (ESR) after clearing it, for diagnostics. */
 u32 apic_read_esr(void);
 

@@ -52,6 +52,7 @@ static inline bool db_is_insn_breakpoint(u64 dr6, u64 dr7)
 #define APIC_BASE_ADDR GENMASK(51, 12)
 #define MSR_IA32_FEATURE_CONTROL 0x3a
 #define MSR_IA32_PAT 0x277
+#define MSR_TSC_AUX 0xc0000103
 #define MSR_EFER 0xc0000080
 #define EFER_SCE BIT(0)
 #define EFER_LME BIT(8)
@@ -123,6 +124,25 @@ DEFINE_DR(2)
 DEFINE_DR(3)
 DEFINE_DR(6)
 #undef DEFINE_DR
+
+/* IA32_TSC_AUX exists with RDTSCP (CPUID 8000_0001h EDX bit 27) or RDPID (7.0 ECX bit 22) */
+static inline bool cpu_has_tsc_aux(void)
+{
+	return (cpuid(0x80000000, 0).eax >= 0x80000001 && (cpuid(0x80000001, 0).edx & BIT(27))) ||
+	       (cpuid(0, 0).eax >= 7 && (cpuid(7, 0).ecx & BIT(22)));
+}
+
+/* DR0-DR3 and DR6 are switched by neither VMX nor SVM (SVM: DR6 is): a guest owns them on
+ * its CPU while it runs, and they are reset before and after it, so that it sees neither
+ * the host's nor an earlier guest's breakpoints, and leaves none behind. */
+static inline void debug_regs_reset(void)
+{
+	write_dr0(0);
+	write_dr1(0);
+	write_dr2(0);
+	write_dr3(0);
+	write_dr6(DR6_INIT);
+}
 
 static inline u64 rdtsc(void)
 {

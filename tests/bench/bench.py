@@ -340,7 +340,8 @@ DATAPLANE_SIZES = [64, 512, 1514]
 # test_bench.py checks the two agree.
 EXIT_REASON_NAMES = ["none", "cpuid", "io", "msr-read", "msr-write", "hlt", "hypercall", "npf",
                      "ext-intr", "nmi", "exception", "shutdown", "watchdog", "invalid",
-                     "unhandled", "virt-insn"]
+                     "unhandled", "virt-insn", "insn"]
+MOAT_EXIT_REASONS = 24  # include/moat/hypercall.h: the counters a guest reads
 SEND_RE = re.compile(r"^\[(\S+)\] bench guest: role=send size=(\d+) frames=(\d+) ticks=(\d+) "
                      r"tsc_khz=(\d+)$")
 RECV_RE = re.compile(r"^\[(\S+)\] bench guest: role=receive size=(\d+) frames=(\d+) "
@@ -375,11 +376,12 @@ def parse_dataplane(lines, sizes=DATAPLANE_SIZES):
         m = GEXITS_RE.match(ln)
         if m:
             counts = [int(x) for x in m.group(4).split(",")]
-            if len(counts) != len(EXIT_REASON_NAMES):
+            if len(counts) != MOAT_EXIT_REASONS:
                 raise Missing(f"exit counters of {m.group(1)}: {len(counts)} reasons, "
-                              f"expected {len(EXIT_REASON_NAMES)}")
+                              f"expected {MOAT_EXIT_REASONS}")
             gexits[(m.group(2), int(m.group(3)))] = {
-                EXIT_REASON_NAMES[i]: n for i, n in enumerate(counts) if n}
+                EXIT_REASON_NAMES[i] if i < len(EXIT_REASON_NAMES) else f"reason-{i}": n
+                for i, n in enumerate(counts) if n}
         m = GTAP_RE.match(ln)
         if m:
             gtap.setdefault(int(m.group(3)), []).append((m.group(1), m.group(2), m.group(4)))

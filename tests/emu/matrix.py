@@ -148,12 +148,19 @@ def check_ring3_attacks(guest="attacker"):
 
 # #DB and #AC are intercepted (a self-recursive delivery would otherwise hang the host CPU,
 # CVE-2015-8104 / CVE-2015-5307) and reflected: the attacker's single-step #DB reaches it
-# intact, and under SVM the hypervisor counted it as an exit (VMX: skipped, said so).
-def check_benign_exceptions(intercepted, guest="attacker"):
-    skip = "" if intercepted else r" # SKIP VMX does not intercept DB, AC yet"
-    return [check_line(f"{guest}-db-reflected", rf"^\[{guest}\] ok \d+ - attack: db-reflected$"),
-            check_line(f"{guest}-db-ac-intercepted",
-                       rf"^\[{guest}\] ok \d+ - attack: db-ac-intercepted{skip}$")]
+# intact, and the hypervisor counted it as an exit. Then the CPU attacks
+# (guests/attacker/cpu_attacks.c), the same under SVM and VMX: MONITOR/MWAIT, RDTSCP/RDPID
+# and RDPMC refused and hidden, WBINVD/INVD exit as NOPs, DR0-DR3 and CR8 the guest's own.
+# The attacker stops with DR0-DR3 set and CR8 = 15: its CPU must come back clean (TPR 0,
+# no breakpoints) and answer the hypervisor's IPIs (boot: ipi-roundtrip etc. run after).
+CPU_ATTACKS = ["db-reflected", "db-ac-intercepted", "mwait-refused", "cache-flush-exits",
+               "rdpmc-refused", "tsc-aux-hidden", "debug-regs-own", "cr8-own"]
+
+
+def check_cpu_attacks(guest="attacker"):
+    return [check_line(f"{guest}-{t}", rf"^\[{guest}\] ok \d+ - attack: {t}$") for t in CPU_ATTACKS] + \
+        [check_tap_passed(t) for t in ("vmm: guest-cpus-clean", "boot: ipi-roundtrip",
+                                       "boot: smp-call-async", "boot: cpus-online")]
 
 
 # APIC/SMP corner cases: one CPU, many CPUs, a CPU without x2APIC (xAPIC MMIO mode), and
@@ -836,7 +843,7 @@ RUNS = [
                  check_line("attacker-stopped-by-ept",
                             r"^vmm: guest attacker stopped: nested page fault at GPA 0x"),
                  *check_ring3_attacks(),
-                 *check_benign_exceptions(intercepted=False),
+                 *check_cpu_attacks(),
                  check_line("vtd-dmar-absent",
                             r"^ok \d+ - vtd: dmar-present # SKIP no ACPI DMAR table")]),
 ] + SMP_RUNS + USB_RUNS + [PCI_CONSOLE_RUN] + FIRMWARE_SHAPE_RUNS + [
@@ -865,7 +872,7 @@ for _run in RUNS:
                         r"^ok \d+ - igb: vf-tx-spoof-dropped( # SKIP QEMU: its igb does not "
                         r"model transmit anti-spoofing \(DTXSWC 7:0 set for every VF pool; "
                         r"WVBR never records a drop\))?$")] + \
-            check_benign_exceptions(intercepted=True)
+            check_cpu_attacks()
 
 
 def execute(spec):

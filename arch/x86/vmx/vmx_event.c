@@ -20,8 +20,8 @@ int vmx_event_check(u32 entry_info, bool interrupt, u64 rflags, u32 interruptibi
 	if (entry_info & INTR_INFO_VALID)
 		return -EBUSY;
 	/* 26.3.1.4: an external interrupt is injectable only while the guest accepts it */
-	if (interrupt && (!(rflags & RFLAGS_IF) ||
-			  (interruptibility & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS))))
+	if (interrupt &&
+	    (!(rflags & RFLAGS_IF) || (interruptibility & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS))))
 		return -EBUSY;
 	return 0;
 }
@@ -51,7 +51,6 @@ void vmx_db_reflect(const struct vmx_db_exit *x, struct vmx_db_event *ev)
 	ev->set_rf = db_is_insn_breakpoint(bits, x->dr7);
 	/* 26.3.1.5: with STI or MOV SS blocking and RFLAGS.TF an entry requires the single
 	 * step pending (BS); the CPU does not set it on an exit for an intercepted #DB. */
-	if ((x->rflags & RFLAGS_TF) &&
-	    (x->interruptibility & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS)))
+	if ((x->rflags & RFLAGS_TF) && (x->interruptibility & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS)))
 		ev->pending_dbg |= PENDING_DBG_BS;
 }

@@ -16,13 +16,13 @@ int vmx_event_check(u32 entry_info, bool interrupt, u64 rflags, u32 interruptibi
 
 /* A #DB exit as the CPU reported it, and the guest state it is reflected into. */
 struct vmx_db_exit {
-	u32 intr_info;	       /* VM-exit interruption information */
-	u64 qual;	       /* exit qualification: the DR6 bits of the #DB */
-	u32 insn_len;	       /* VM-exit instruction length (ICEBP) */
-	u64 dr6, dr7;	       /* the guest's DR6 (the register) and DR7 (the VMCS) */
-	u64 rflags;	       /* guest RFLAGS */
-	u32 interruptibility;  /* guest interruptibility state */
-	u64 pending_dbg;       /* guest pending debug exceptions */
+	u32 intr_info;	      /* VM-exit interruption information */
+	u64 qual;	      /* exit qualification: the DR6 bits of the #DB */
+	u32 insn_len;	      /* VM-exit instruction length (ICEBP) */
+	u64 dr6, dr7;	      /* the guest's DR6 (the register) and DR7 (the VMCS) */
+	u64 rflags;	      /* guest RFLAGS */
+	u32 interruptibility; /* guest interruptibility state */
+	u64 pending_dbg;      /* guest pending debug exceptions */
 };
 
 struct vmx_db_event {

@@ -846,6 +846,20 @@ RUNS = [
                  *check_cpu_attacks(),
                  check_line("vtd-dmar-absent",
                             r"^ok \d+ - vtd: dmar-present # SKIP no ACPI DMAR table")]),
+    # A CPU model whose CPUID 0x16 claims a 3,500 MHz base frequency while its TSC runs at
+    # Bochs's 50 MHz ips: moat measures, refuses the claim and says so; every timeout then
+    # rests on the measured rate (boot: tsc-frequency checks it against the PM timer), and a
+    # guest runs under VMX on this second model.
+    dict(name="bochs-mb2-tsc-claim", emulator="bochs", cpus=2, model="corei7_skylake_x",
+         prepare=iso_with_modules("iso-tsc-claim",
+                                  "config=guest,plain,memory=16M,cpu=1,image=cpu", {}),
+         checks=[check_line("tsc-claim-refused",
+                            r"^tsc: warning: CPUID 0x16 claims 3500\.000 MHz but the PIT measures "
+                            r"(4[89]|5[01])\.\d{3} MHz \(more than 5% apart\): the measurement is used$"),
+                 check_line("tsc-measured", r"^tsc: TSC (4[89]|5[01])\.\d{3} MHz \(PIT\)$"),
+                 check_tap_passed("boot: tsc-frequency"),
+                 check_line("backend-vmx", r"^vmm: backend vmx: nested tables ept, 4 levels"),
+                 check_line("plain-ran", r"^vmm: stats plain: shut down; .*results [1-9]\d* passed, 0 failed")]),
 ] + SMP_RUNS + USB_RUNS + [PCI_CONSOLE_RUN] + FIRMWARE_SHAPE_RUNS + [
     # More than 4 GiB of RAM: q35 puts 2 GiB below the PCI hole and the rest above 4 GiB.
     dict(name="qemu-mb2-6g", emulator="qemu", boot="mb2", topology="plain", mem="6G",
@@ -889,7 +903,8 @@ def execute(spec):
                                          for c in spec.get("at_summary", ())])
     else:
         r = harness.run_bochs(spec["name"], cpus=spec.get("cpus", 3), megs=spec.get("megs", 512),
-                              timeout=spec.get("timeout", 420))
+                              timeout=spec.get("timeout", 420), iso=esp,
+                              **({"model": spec["model"]} if "model" in spec else {}))
     results = spec.get("judge", harness.judge)(r, expect_exit=spec["emulator"] == "qemu")
     for c in spec.get("checks", ()):
         results += c(r)

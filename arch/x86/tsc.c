@@ -167,8 +167,8 @@ int time_init(void)
 			pr_info("%s claims %s, the PIT measures %s: the claim is used\n",
 				claim_source, c, m);
 		else
-			pr_warn("%s claims %s, not checked: no usable PIT windows\n",
-				claim_source, c);
+			pr_warn("%s claims %s, not checked: no usable PIT windows\n", claim_source,
+				c);
 		break;
 	case TSC_USE_MEASUREMENT:
 		hz = measured;

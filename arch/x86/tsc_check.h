@@ -11,9 +11,9 @@
 #define TSC_CLAIM_TOLERANCE_PERCENT 5
 
 enum tsc_pick {
-	TSC_USE_CLAIM,	      /* the claim agrees with the measurement (or nothing measured) */
+	TSC_USE_CLAIM,	     /* the claim agrees with the measurement (or nothing measured) */
 	TSC_USE_MEASUREMENT, /* the claim disagrees, or there is none */
-	TSC_NONE,	      /* neither */
+	TSC_NONE,	     /* neither */
 };
 
 enum tsc_pick tsc_cross_check(u64 claimed_hz, u64 measured_hz);

@@ -6,8 +6,8 @@
 #include <moat/errno.h>
 #include <moat/log.h>
 #include <moat/pmm.h>
-#include <moat/selftest.h>
 #include <moat/string.h>
+#include <moat/test_hooks.h>
 #include "arch/x86/cpu.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/percpu.h"
@@ -129,9 +129,12 @@ void kmain(const struct boot_info *bi)
 	nr_cpus_online = 1;
 
 	pr_info("moat hypervisor starting (%s boot), command line \"%s\"\n",
-		boot_info.method == BOOT_UEFI ? "UEFI" : "multiboot2", boot_info.cmdline);
+		boot_method_name(boot_info.method), boot_info.cmdline);
 	if (!strcmp(boot_info.cmdline, "mb2_bad_magic"))
 		pr_err(-EINVAL, "started without a multiboot2 magic; the memory map is unknown\n");
+	if (boot_info.boot_problem[0])
+		pr_err(-EINVAL, "what the %s loader handed over: %s\n",
+		       boot_method_name(boot_info.method), boot_info.boot_problem);
 
 	err = memory_init();
 	if (err)
@@ -144,6 +147,6 @@ void kmain(const struct boot_info *bi)
 
 	boot_subsystems_init(&boot_info);
 	boot_report(&boot_info);
-	selftest_run_all();
+	TEST_HOOK(after_guests);
 	moat_finish();
 }

@@ -64,21 +64,6 @@ int iommu_attach_pci(struct iommu_domain *d, const struct pci_dev *dev)
 	return err;
 }
 
-int iommu_detach_pci(struct iommu_domain *d, const struct pci_dev *dev)
-{
-	u16 rids[MAX_ALIASES];
-	unsigned n = pci_dma_aliases(dev, rids, MAX_ALIASES);
-	int err = 0;
-
-	for (unsigned i = 0; i < n; i++) {
-		int e = iommu_detach(d, dev->seg, rids[i]);
-
-		if (e && e != -ENOENT && !err)
-			err = e;
-	}
-	return err;
-}
-
 bool iommu_pci_covered(const struct pci_dev *dev)
 {
 	return iommu && iommu->covers &&

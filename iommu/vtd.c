@@ -8,6 +8,7 @@
 #include <moat/pci.h>
 #include <moat/pmm.h>
 #include <moat/string.h>
+#include <moat/test_hooks.h>
 #include <moat/time.h>
 #include "iommu/vtd_drv.h"
 
@@ -287,7 +288,7 @@ int vtd_unit_enable(struct vtd_unit *u)
 
 /* ---- domains ---- */
 
-struct vtd_domain *vtd_domain_by_did(u16 did)
+static struct vtd_domain *vtd_domain_by_did(u16 did)
 {
 	if (did == 0 || did > VTD_MAX_DOMAINS || !domains[did - 1].used)
 		return NULL;
@@ -422,7 +423,8 @@ const struct dmar_pci_ops *vtd_pci_ops(void)
 	return &pci_ops;
 }
 
-int vtd_unit_covering(u16 seg, u16 sid, u16 pf_sid)
+/* -ENODEV without a message when no working unit translates the function. */
+static int vtd_unit_covering(u16 seg, u16 sid, u16 pf_sid)
 {
 	int idx = dmar_unit_for_pci(&vtd_dmar, seg, sid, pf_sid, vtd_pci_ops());
 
@@ -736,9 +738,8 @@ int vtd_init(const struct boot_info *bi)
 	if (!dmar_parsed)
 		return -ENODEV;
 	vtd_nr_units = vtd_dmar.nr_drhd;
-	if (cmdline_has("vtd_test_fw_enabled"))
-		for (unsigned i = 0; i < vtd_nr_units; i++)
-			vtd_test_leave_enabled(i, &vtd_dmar.drhd[i]);
+	for (unsigned i = 0; i < vtd_nr_units; i++)
+		TEST_HOOK(vtd_before_takeover, i, &vtd_dmar.drhd[i]);
 	for (unsigned i = 0; i < vtd_nr_units; i++) {
 		if (unit_probe(&vtd_units[i], i, &vtd_dmar.drhd[i]) == 0)
 			caps[n++] = vtd_units[i].caps;

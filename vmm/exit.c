@@ -4,28 +4,13 @@
 #include <moat/hypercall.h>
 #include <moat/log.h>
 #include <moat/string.h>
+#include <moat/test_hooks.h>
 #include "arch/x86/cpu.h"
 #include "arch/x86/trap.h"
 #include "vmm/exits.h"
 #include "vmm/mmio.h"
 #include "vmm/msix.h"
 
-/* CPUID.1 */
-#define CPUID_1_ECX_MONITOR BIT(3)
-#define CPUID_1_ECX_VMX BIT(5)
-#define CPUID_1_ECX_HYPERVISOR BIT(31)
-/* CPUID.5: MONITOR/MWAIT parameters */
-#define CPUID_MWAIT_LEAF 5
-/* CPUID.7.0 */
-#define CPUID_7_ECX_RDPID BIT(22)
-/* CPUID.0Ah: architectural performance monitoring */
-#define CPUID_PMU_LEAF 0xa
-/* CPUID.8000_0001h */
-#define CPUID_80000001_ECX_SVM BIT(2)
-#define CPUID_80000001_ECX_PERFCTR_CORE BIT(23)
-#define CPUID_80000001_ECX_MONITORX BIT(29)
-#define CPUID_80000001_EDX_RDTSCP BIT(27)
-#define CPUID_SVM_LEAF 0x8000000a
 #define MOAT_CPUID_MAX MOAT_CPUID_INFO
 
 /* MSRs a guest may use directly: its own syscall and segment base state, switched by the
@@ -110,23 +95,23 @@ static void handle_cpuid(struct vcpu *v, const struct vmm_exit *e)
 	struct cpuid_regs r = cpuid(e->cpuid.leaf, e->cpuid.subleaf);
 
 	switch (e->cpuid.leaf) {
-	case 1:
+	case CPUID_LEAF_FEATURES:
 		r.ecx &= ~(u32)(CPUID_1_ECX_VMX | CPUID_1_ECX_MONITOR);
 		r.ecx |= CPUID_1_ECX_HYPERVISOR;
 		break;
-	case 7:
+	case CPUID_LEAF_EXT_FEATURES_7:
 		if (e->cpuid.subleaf == 0)
 			r.ecx &= ~(u32)CPUID_7_ECX_RDPID;
 		break;
-	case 0x80000001:
+	case CPUID_LEAF_EXT_FEATURES:
 		r.ecx &= ~(u32)(CPUID_80000001_ECX_SVM | CPUID_80000001_ECX_PERFCTR_CORE |
 				CPUID_80000001_ECX_MONITORX);
 		r.edx &= ~(u32)CPUID_80000001_EDX_RDTSCP;
 		break;
 	/* not offered: see handle_insn() */
-	case CPUID_MWAIT_LEAF:
-	case CPUID_PMU_LEAF:
-	case CPUID_SVM_LEAF: r = (struct cpuid_regs){0, 0, 0, 0}; break;
+	case CPUID_LEAF_MWAIT:
+	case CPUID_LEAF_PMU:
+	case CPUID_LEAF_SVM: r = (struct cpuid_regs){0, 0, 0, 0}; break;
 	case MOAT_CPUID_LEAF:
 		r.eax = MOAT_CPUID_MAX;
 		memcpy(&r.ebx, MOAT_CPUID_SIGNATURE, 4);
@@ -183,21 +168,6 @@ static int handle_msr(struct vcpu *v, const struct vmm_exit *e)
 	return vmm_be->inject_exception(v, VEC_GP, true, 0);
 }
 
-/* A stop the guest announced with a TSC stamp: the ticks from its stamp to this handler
- * (under QEMU -icount shift=0, the instructions of the exit path; docs/performance.md). */
-static void report_npf_ticks(struct guest *g, u64 gpa, u64 now)
-{
-	const u64 *stamp;
-
-	if (!g->expect_stop || !g->expect_stop_stamp || gpa != g->expect_stop_gpa)
-		return;
-	stamp = guest_ptr(g, g->expect_stop_stamp, sizeof(*stamp));
-	if (stamp && *stamp && now > *stamp)
-		pr_info("guest %s: npf-ticks %llu (from the guest's TSC stamp to the fault "
-			"handler)\n",
-			g->cfg.name, (unsigned long long)(now - *stamp));
-}
-
 static int handle_npf(struct vcpu *v, const struct vmm_exit *e)
 {
 	u64 now = rdtsc();
@@ -208,7 +178,7 @@ static int handle_npf(struct vcpu *v, const struct vmm_exit *e)
 	if (err != -ENOENT)
 		return err;
 
-	report_npf_ticks(g, e->npf.gpa, now);
+	TEST_HOOK(guest_npf, g, e->npf.gpa, now);
 	g->stop_gpa = e->npf.gpa;
 	return guest_stop(g, VMM_EXIT_NPF,
 			  "nested page fault at GPA %#llx (%s%s%s) rip %#llx: outside its RAM "

@@ -3,35 +3,7 @@
 #define ARCH_X86_CPU_H
 
 #include <moat/bits.h>
-
-/* CR0 */
-#define CR0_PE BIT(0)
-#define CR0_MP BIT(1)
-#define CR0_ET BIT(4)
-#define CR0_NE BIT(5)
-#define CR0_WP BIT(16)
-#define CR0_AM BIT(18)
-#define CR0_NW BIT(29)
-#define CR0_CD BIT(30)
-#define CR0_PG BIT(31)
-/* CR4 */
-#define CR4_PAE BIT(5)
-#define CR4_PGE BIT(7)
-#define CR4_OSFXSR BIT(9)
-#define CR4_VMXE BIT(13)
-/* RFLAGS */
-#define RFLAGS_TF BIT(8)
-#define RFLAGS_IF BIT(9)
-#define RFLAGS_RF BIT(16)
-/* DR6 */
-#define DR6_B(n) BIT(n)
-#define DR6_B_ALL GENMASK(3, 0)
-#define DR6_BD BIT(13)
-#define DR6_BS BIT(14)
-#define DR6_INIT 0xffff0ff0ull /* value at reset: reserved bits set */
-/* DR7 */
-#define DR7_RW(n) GENMASK(17 + 4 * (n), 16 + 4 * (n)) /* 00: instruction execution */
-#define DR7_INIT 0x400ull
+#include <moat/x86_regs.h>
 
 /* An instruction breakpoint is a fault: the CPU delivering it sets RF in the pushed RFLAGS
  * so that the return re-executes the instruction without hitting the breakpoint again (SDM
@@ -52,16 +24,6 @@ static inline bool db_is_insn_breakpoint(u64 dr6, u64 dr7)
 #define APIC_BASE_ADDR GENMASK(51, 12)
 #define MSR_IA32_FEATURE_CONTROL 0x3a
 #define MSR_IA32_PAT 0x277
-#define MSR_TSC_AUX 0xc0000103
-#define MSR_EFER 0xc0000080
-#define EFER_SCE BIT(0)
-#define EFER_LME BIT(8)
-#define EFER_LMA BIT(10)
-#define EFER_NXE BIT(11)
-#define EFER_SVME BIT(12)
-#define MSR_FS_BASE 0xc0000100
-#define MSR_GS_BASE 0xc0000101
-#define MSR_KERNEL_GS_BASE 0xc0000102
 
 struct cpuid_regs {
 	u32 eax, ebx, ecx, edx;
@@ -128,8 +90,10 @@ DEFINE_DR(6)
 /* IA32_TSC_AUX exists with RDTSCP (CPUID 8000_0001h EDX bit 27) or RDPID (7.0 ECX bit 22) */
 static inline bool cpu_has_tsc_aux(void)
 {
-	return (cpuid(0x80000000, 0).eax >= 0x80000001 && (cpuid(0x80000001, 0).edx & BIT(27))) ||
-	       (cpuid(0, 0).eax >= 7 && (cpuid(7, 0).ecx & BIT(22)));
+	return (cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_EXT_FEATURES &&
+		(cpuid(CPUID_LEAF_EXT_FEATURES, 0).edx & CPUID_80000001_EDX_RDTSCP)) ||
+	       (cpuid(0, 0).eax >= CPUID_LEAF_EXT_FEATURES_7 &&
+		(cpuid(CPUID_LEAF_EXT_FEATURES_7, 0).ecx & CPUID_7_ECX_RDPID));
 }
 
 /* DR0-DR3 and DR6 are switched by neither VMX nor SVM (SVM: DR6 is): a guest owns them on

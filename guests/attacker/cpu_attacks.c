@@ -3,15 +3,11 @@
  * switches (DR0-DR3, the local APIC's TPR through CR8). The last two are left set when the
  * attacker stops: the hypervisor's `vmm: guest-cpus-clean` judges what its CPU kept. */
 #include <moat/errno.h>
+#include <moat/x86_regs.h>
 #include "guests/attacker/attacker.h"
 
 #define VEC_UD 6
 #define VEC_GP 13
-#define MOAT_EXIT_INSN 16 /* WBINVD, INVD, MONITOR, MWAIT, RDPMC, RDTSCP */
-
-#define CPUID_1_ECX_MONITOR BIT(3)
-#define CPUID_7_ECX_RDPID BIT(22)
-#define CPUID_80000001_EDX_RDTSCP BIT(27)
 
 static u64 insn_exits(void)
 {
@@ -44,9 +40,9 @@ static void test_mwait(void)
 	int mwait, monitor;
 
 	test_begin("attack", "mwait-refused");
-	guest_cpuid(1, 0, r);
+	guest_cpuid(CPUID_LEAF_FEATURES, 0, r);
 	check(!(r[2] & CPUID_1_ECX_MONITOR), "CPUID.1:ECX %#x offers MONITOR/MWAIT", r[2]);
-	guest_cpuid(5, 0, r);
+	guest_cpuid(CPUID_LEAF_MWAIT, 0, r);
 	check(!r[0] && !r[1] && !r[2] && !r[3], "CPUID.5 %#x %#x %#x %#x describes MWAIT", r[0],
 	      r[1], r[2], r[3]);
 	expect_fault(VEC_UD, 3);
@@ -67,6 +63,11 @@ static void test_cache_flush(void)
 	u64 before, after;
 
 	test_begin("attack", "cache-flush-exits");
+	if (!guest_test_hypercalls()) {
+		test_skip(NO_TEST_HYPERCALLS " (HC_GET_EXITS)");
+		test_end();
+		return;
+	}
 	before = insn_exits();
 	__asm__ volatile("wbinvd" ::: "memory");
 	__asm__ volatile("invd" ::: "memory");
@@ -84,8 +85,8 @@ static void test_rdpmc(void)
 
 	test_begin("attack", "rdpmc-refused");
 	guest_cpuid(0, 0, r);
-	if (r[0] >= 0xa) {
-		guest_cpuid(0xa, 0, r);
+	if (r[0] >= CPUID_LEAF_PMU) {
+		guest_cpuid(CPUID_LEAF_PMU, 0, r);
 		check(!r[0] && !r[1] && !r[2] && !r[3], "CPUID.0Ah %#x %#x %#x %#x offers counters",
 		      r[0], r[1], r[2], r[3]);
 	}
@@ -105,9 +106,9 @@ static void test_tsc_aux(void)
 	int ud;
 
 	test_begin("attack", "tsc-aux-hidden");
-	guest_cpuid(0x80000001, 0, r);
+	guest_cpuid(CPUID_LEAF_EXT_FEATURES, 0, r);
 	check(!(r[3] & CPUID_80000001_EDX_RDTSCP), "CPUID 8000_0001h EDX %#x offers RDTSCP", r[3]);
-	guest_cpuid(7, 0, r);
+	guest_cpuid(CPUID_LEAF_EXT_FEATURES_7, 0, r);
 	check(!(r[2] & CPUID_7_ECX_RDPID), "CPUID.7:ECX %#x offers RDPID", r[2]);
 	expect_fault(VEC_UD, 3);
 	__asm__ volatile("rdtscp" : "+a"(lo), "+d"(hi), "+c"(aux)::"memory");

@@ -1,5 +1,6 @@
 /* Guest runtime: GDT, IDT, own page tables, COM1 console, hypercalls, TAP reporting. */
 #include <moat/x86_desc.h>
+#include <moat/x86_regs.h>
 #include "guests/lib/guest.h"
 
 #define COM1 0x3f8
@@ -11,7 +12,6 @@
 #define PTE_PWT BIT(3)
 #define PTE_PCD BIT(4)
 #define PTE_PS BIT(7)
-#define CR0_WP BIT(16)
 
 struct moat_guest_info guest_info;
 struct expected_exception guest_expect = {.vector = -1};
@@ -36,6 +36,15 @@ void guest_exception(struct guest_frame *f);
 long hypercall(u64 nr, u64 a0, u64 a1, u64 a2)
 {
 	return hc_insn(nr, a0, a1, a2);
+}
+
+bool guest_test_hypercalls(void)
+{
+	static int present = -1;
+
+	if (present < 0)
+		present = hypercall(HC_ECHO, 1, 0, 0) != -ENOSYS;
+	return present;
 }
 
 static void com_putc(char c)

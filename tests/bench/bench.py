@@ -126,7 +126,7 @@ NPF_RE = re.compile(r"^vmm: guest bench: npf-ticks (\d+)")
 def exit_costs():
     esp = os.path.join(BUILD, "esp-bench")
     shutil.rmtree(esp, ignore_errors=True)
-    shutil.copytree(os.path.join(BUILD, "esp"), esp)
+    shutil.copytree(harness.image_path("test", "esp"), esp)
     with open(os.path.join(esp, "EFI", "BOOT", "moat.cmd"), "w") as f:
         f.write(BENCH_CONFIG + "\n")
     def argv(d, serial):
@@ -338,10 +338,11 @@ DATAPLANE_CMD = ("config=guest,alpha,memory=16M,cpu=1,image=bench,device=01:00.0
 DATAPLANE_SIZES = [64, 512, 1514]
 # vmm/exit.c vmm_exit_name(), in the order of enum vmm_exit_reason (HC_GET_EXITS indices);
 # test_bench.py checks the two agree.
-EXIT_REASON_NAMES = ["none", "cpuid", "io", "msr-read", "msr-write", "hlt", "hypercall", "npf",
+# The guest's exit counters are indexed by the ABI's reason numbers (MOAT_EXIT_* in
+# include/moat/hypercall.h), named here as moat names its reasons.
+EXIT_REASON_NAMES = ["other", "cpuid", "io", "msr-read", "msr-write", "hlt", "hypercall", "npf",
                      "ext-intr", "nmi", "exception", "shutdown", "watchdog", "invalid",
-                     "unhandled", "virt-insn", "insn"]
-MOAT_EXIT_REASONS = 24  # include/moat/hypercall.h: the counters a guest reads
+                     "virt-insn", "insn"]
 SEND_RE = re.compile(r"^\[(\S+)\] bench guest: role=send size=(\d+) frames=(\d+) ticks=(\d+) "
                      r"tsc_khz=(\d+)$")
 RECV_RE = re.compile(r"^\[(\S+)\] bench guest: role=receive size=(\d+) frames=(\d+) "
@@ -376,12 +377,11 @@ def parse_dataplane(lines, sizes=DATAPLANE_SIZES):
         m = GEXITS_RE.match(ln)
         if m:
             counts = [int(x) for x in m.group(4).split(",")]
-            if len(counts) != MOAT_EXIT_REASONS:
+            if len(counts) != len(EXIT_REASON_NAMES):
                 raise Missing(f"exit counters of {m.group(1)}: {len(counts)} reasons, "
-                              f"expected {MOAT_EXIT_REASONS}")
+                              f"expected {len(EXIT_REASON_NAMES)}")
             gexits[(m.group(2), int(m.group(3)))] = {
-                EXIT_REASON_NAMES[i] if i < len(EXIT_REASON_NAMES) else f"reason-{i}": n
-                for i, n in enumerate(counts) if n}
+                EXIT_REASON_NAMES[i]: n for i, n in enumerate(counts) if n}
         m = GTAP_RE.match(ln)
         if m:
             gtap.setdefault(int(m.group(3)), []).append((m.group(1), m.group(2), m.group(4)))
@@ -457,7 +457,7 @@ def aggregate_dataplane(boots):
 def dataplane_boot(name, timeout=300):
     esp = os.path.join(BUILD, "esp-bench-dataplane")
     shutil.rmtree(esp, ignore_errors=True)
-    shutil.copytree(os.path.join(BUILD, "esp"), esp)
+    shutil.copytree(harness.image_path("test", "esp"), esp)
     with open(os.path.join(esp, "EFI", "BOOT", "moat.cmd"), "w") as f:
         f.write(DATAPLANE_CMD + "\n")
 

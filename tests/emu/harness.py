@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Emulator runs of moat: boots it in QEMU (OVMF or GRUB multiboot2) or Bochs, keeps the
+"""Emulator runs of moat: boots it in QEMU (OVMF, GRUB multiboot2 or PVH -kernel) or Bochs, keeps the
 serial log under build/logs/, and judges the run by the serial output contract:
 TAP lines from the hypervisor and guests, and the final `moat: N passed, M failed, K skipped`.
 
@@ -19,6 +19,21 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("BUILD", os.path.join(ROOT, "build"))
 LOGS = os.path.join(BUILD, "logs")
+
+# The two images built from one tree (docs/testing.md): the product (moat.elf, moat.efi) and
+# the test image (the same objects plus tests/hv). Every run boots one of them.
+IMAGES = {
+    "product": dict(elf="moat.elf", efi="moat.efi", esp="esp", esp_img="esp.img",
+                    iso="moat.iso", usb="usb.img"),
+    "test": dict(elf="moat-test.elf", efi="moat-test.efi", esp="esp-test",
+                 esp_img="esp-test.img", iso="moat-test.iso", usb="usb-test.img"),
+}
+
+
+def image_path(image, kind):
+    """build/ path of one artefact (elf, efi, esp, esp_img, iso, usb) of an image."""
+    return os.path.join(BUILD, IMAGES[image][kind])
+
 
 OVMF_CODE = ["/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_CODE.fd"]
 OVMF_VARS = ["/usr/share/OVMF/OVMF_VARS_4M.fd", "/usr/share/OVMF/OVMF_VARS.fd"]
@@ -91,7 +106,10 @@ def topology_args(name, run_dir):
 
 
 def qemu_argv(boot, topology, run_dir, serial, monitor_sock, smp=None, mem=None, extra=(),
-              esp=None, usb_image=None, vga=False):
+              esp=None, usb_image=None, vga=False, append="", image="test"):
+    """esp: what the boot path loads: the ESP directory or image (uefi), the GRUB ISO (mb2),
+    the module archive (pvh: -initrd, a cpio newc archive from scripts/mkcpio.py).
+    append: moat's command line for pvh. image: "test" or "product" (IMAGES)."""
     tsmp, tmem, targs = topology_args(topology, run_dir)
     argv = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", "max",
             "-smp", str(smp or tsmp), "-m", mem or tmem, "-display", "none", "-no-reboot",
@@ -107,14 +125,19 @@ def qemu_argv(boot, topology, run_dir, serial, monitor_sock, smp=None, mem=None,
                  "-drive", f"if=pflash,format=raw,file={vcopy}"]
     if boot == "uefi":
         argv += ["-drive", f"format=raw,file={esp}" if esp and esp.endswith(".img") else
-                 f"format=raw,file=fat:rw:{esp or os.path.join(BUILD, 'esp')}"]
+                 f"format=raw,file=fat:rw:{esp or image_path(image, 'esp')}"]
+    elif boot == "pvh":
+        argv += ["-kernel", image_path(image, "elf"), "-append", append]
+        if esp:
+            argv += ["-initrd", esp]
     elif boot == "mb2":
-        argv += ["-cdrom", esp if esp and esp.endswith(".iso") else os.path.join(BUILD, "moat.iso")]
+        argv += ["-cdrom", esp if esp and esp.endswith(".iso") else image_path(image, "iso")]
     elif boot.startswith("usb-"):
         # The stick on an xHCI controller, as a removable USB mass-storage device; writes
         # go to a temporary overlay so the image stays as built.
-        image = usb_image or os.path.join(BUILD, "usb-grub.img" if boot == "usb-grub-efi" else "usb.img")
-        argv += ["-drive", f"if=none,id=stick,format=raw,file={image},snapshot=on",
+        stick = usb_image or (os.path.join(BUILD, "usb-grub.img") if boot == "usb-grub-efi"
+                              else image_path(image, "usb"))
+        argv += ["-drive", f"if=none,id=stick,format=raw,file={stick},snapshot=on",
                  "-device", "qemu-xhci,id=xhci",
                  "-device", "usb-storage,bus=xhci.0,drive=stick,removable=on,bootindex=1"]
     else:
@@ -182,13 +205,14 @@ class Run:
 
 
 def run_qemu(name, boot, topology, timeout=240, console=False, monitor_cmds=(), smp=None,
-             mem=None, extra=(), esp=None, usb_image=None, vga=False, at_summary=()):
+             mem=None, extra=(), esp=None, usb_image=None, vga=False, at_summary=(), append="",
+             image="test"):
     """at_summary: monitor commands sent once the summary line is on the serial port (moat
     must then halt rather than exit: exit=halt); QEMU is stopped after them."""
     r = Run(name)
     sock = os.path.join(r.dir, "monitor.sock")
     argv = qemu_argv(boot, topology, r.dir, f"file:{r.serial_path}", sock, smp, mem, extra,
-                     esp, usb_image, vga)
+                     esp, usb_image, vga, append, image)
     with open(os.path.join(r.dir, "cmdline"), "w") as f:
         f.write(" ".join(argv) + "\n")
     t0 = time.monotonic()
@@ -275,11 +299,11 @@ speaker: enabled=0
 
 
 def run_bochs(name, cpus=3, megs=512, model="corei7_haswell_4770", timeout=300, console=False,
-              iso=None):
+              image="test", iso=None):
     r = Run(name)
     rc = os.path.join(r.dir, "bochsrc")
     with open(rc, "w") as f:
-        f.write(BOCHSRC.format(megs=megs, model=model, cpus=cpus, iso=iso or os.path.join(BUILD, "moat.iso"),
+        f.write(BOCHSRC.format(megs=megs, model=model, cpus=cpus, iso=iso or image_path(image, "iso"),
                                serial=r.serial_path, log=os.path.join(r.dir, "bochs.log")))
     cont = os.path.join(r.dir, "cont.rc")
     with open(cont, "w") as f:
@@ -366,11 +390,13 @@ if __name__ == "__main__":
     ap.add_argument("--topology", default="reference")
     ap.add_argument("--timeout", type=int, default=300)
     ap.add_argument("--console", action="store_true", help="copy the serial output to stdout")
+    ap.add_argument("--image", choices=sorted(IMAGES), default="product",
+                    help="the product (make's moat.efi/.iso) or the test image")
     a = ap.parse_args()
     if a.emulator == "qemu":
-        run = run_qemu(a.name, a.boot, a.topology, a.timeout, a.console)
+        run = run_qemu(a.name, a.boot, a.topology, a.timeout, a.console, image=a.image)
     else:
-        run = run_bochs(a.name, timeout=a.timeout, console=a.console)
+        run = run_bochs(a.name, timeout=a.timeout, console=a.console, image=a.image)
     res = judge(run)
     bad = [x for x in res if x[1] == "fail"]
     for name, st, diag in bad:

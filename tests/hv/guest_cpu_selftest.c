@@ -2,7 +2,7 @@
  * leaves no state there that the host or a later guest would inherit. The attacker writes
  * CR8 = 15 and DR0-DR3 and stops with them set (guests/attacker/cpu_attacks.c). */
 #define LOG_TAG "vmm"
-#include <moat/selftest.h>
+#include "tests/hv/selftest.h"
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/smp.h"

@@ -155,7 +155,8 @@ static void write_dr(unsigned n, u64 v)
 /* Left set (breakpoints disabled in DR7): the CPU's next user must not find them. */
 void attack_cpu_leftovers(void)
 {
-	u64 cr8 = 0;
+	u64 cr8 = 0, dr7 = 0;
+	u32 r[4];
 
 	test_begin("attack", "debug-regs-own");
 	for (unsigned n = 0; n < 4; n++)
@@ -163,9 +164,15 @@ void attack_cpu_leftovers(void)
 		      n, (unsigned long long)read_dr(n));
 	for (unsigned n = 0; n < 4; n++)
 		write_dr(n, 0x5a5a0000ull + n * 0x1000);
+	/* DR7 with no breakpoint enabled but GE set: still the guest's after an exit */
+	__asm__ volatile("mov %0, %%db7" ::"r"(DR7_INIT | DR7_GE));
+	guest_cpuid(CPUID_LEAF_FEATURES, 0, r);
+	__asm__ volatile("mov %%db7, %0" : "=r"(dr7));
 	for (unsigned n = 0; n < 4; n++)
 		check(read_dr(n) == 0x5a5a0000ull + n * 0x1000, "DR%u reads back %#llx", n,
 		      (unsigned long long)read_dr(n));
+	check(dr7 == (DR7_INIT | DR7_GE), "DR7 %#llx after an exit, wrote %#llx",
+	      (unsigned long long)dr7, (unsigned long long)(DR7_INIT | DR7_GE));
 	test_end();
 
 	/* The guest's TPR is its own (a shadow under VMX, V_TPR under SVM): 15 masks every

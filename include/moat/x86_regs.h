@@ -40,6 +40,7 @@
 #define DR6_INIT		0xffff0ff0ull /* at reset: the reserved bits set */
 /* DR7 */
 #define DR7_RW(n)		GENMASK(17 + 4 * (n), 16 + 4 * (n)) /* 00: instruction execution */
+#define DR7_GE			BIT(9)
 #define DR7_INIT		0x400ull
 
 /* IA32_EFER */

@@ -43,13 +43,16 @@ static const struct vmx_ctl_req ctl_req[VMX_CTL_NR] = {
 		.forbid = PROC2_VIRT_APIC | PROC2_VIRT_X2APIC | PROC2_RDTSCP,
 	},
 	[VMX_CTL_EXIT] = {
-		.want = EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER,
+		/* the guest's DR7 and DEBUGCTL are saved on exit and loaded on entry (the host
+		 * gets DR7 0x400 at every exit): its breakpoints survive exits, and a reflected
+		 * #DB sees the DR7 it was raised under */
+		.want = EXIT_HOST_64 | EXIT_SAVE_DEBUG | EXIT_SAVE_EFER | EXIT_LOAD_EFER,
 		.optional = EXIT_SAVE_PAT | EXIT_LOAD_PAT,
 		/* the host takes a pending interrupt itself, after the exit */
 		.forbid = EXIT_ACK_INTR | EXIT_SAVE_PREEMPT,
 	},
 	[VMX_CTL_ENTRY] = {
-		.want = ENTRY_IA32E | ENTRY_LOAD_EFER,
+		.want = ENTRY_IA32E | ENTRY_LOAD_DEBUG | ENTRY_LOAD_EFER,
 		.optional = ENTRY_LOAD_PAT,
 		.forbid = ENTRY_SMM | ENTRY_DUAL_MONITOR,
 	},

@@ -3,6 +3,7 @@
  * switches (DR0-DR3, the local APIC's TPR through CR8). The last two are left set when the
  * attacker stops: the hypervisor's `vmm: guest-cpus-clean` judges what its CPU kept. */
 #include <moat/errno.h>
+#include <moat/string.h>
 #include <moat/x86_regs.h>
 #include "guests/attacker/attacker.h"
 
@@ -97,12 +98,31 @@ static void test_rdpmc(void)
 	test_end();
 }
 
+/* QEMU's TCG checks the RDTSC intercept for RDTSCP, not RDTSCP's own (target/i386/tcg:
+ * helper_rdtscp calls helper_rdtsc): under its SVM, RDTSCP cannot be intercepted. */
+static bool cpu_is_qemu_tcg(void)
+{
+	static char brand[49];
+	u32 r[4];
+
+	guest_cpuid(CPUID_LEAF_EXT_MAX, 0, r);
+	if (r[0] < 0x80000004)
+		return false;
+	for (unsigned i = 0; i < 3; i++) {
+		guest_cpuid(0x80000002 + i, 0, r);
+		memcpy(brand + 16 * i, r, 16);
+	}
+	return strstr(brand, "QEMU TCG") != NULL;
+}
+
 /* RDTSCP and RDPID read IA32_TSC_AUX, the host's: not offered. RDTSCP gives #UD; RDPID,
- * which SVM cannot intercept, gives #UD or the guest's own TSC_AUX, 0. */
+ * which SVM cannot intercept, gives #UD or the guest's own TSC_AUX, 0 (moat resets it on
+ * the guest's CPU). */
 static void test_tsc_aux(void)
 {
 	u32 r[4], lo = 0, hi = 0, aux = 0x5a5a;
 	u64 pid = 0x5a5a;
+	bool skip = false;
 	int ud;
 
 	test_begin("attack", "tsc-aux-hidden");
@@ -113,11 +133,17 @@ static void test_tsc_aux(void)
 	expect_fault(VEC_UD, 3);
 	__asm__ volatile("rdtscp" : "+a"(lo), "+d"(hi), "+c"(aux)::"memory");
 	ud = fault_seen();
-	check(ud == 1, "RDTSCP: #UD taken %d times (TSC_AUX %#x)", ud, aux);
+	if (ud != 1 && cpu_is_qemu_tcg() && aux == 0)
+		skip = true;
+	else
+		check(ud == 1, "RDTSCP: #UD taken %d times (TSC_AUX %#x)", ud, aux);
 	expect_fault(VEC_UD, 4);
 	__asm__ volatile(".byte 0xf3, 0x0f, 0xc7, 0xf8" /* rdpid %rax */ : "+a"(pid)::"memory");
 	ud = fault_seen();
 	check(ud == 1 || pid == 0, "RDPID: no #UD and TSC_AUX %#llx", (unsigned long long)pid);
+	if (skip)
+		test_skip("QEMU TCG does not intercept RDTSCP; it read TSC_AUX 0, moat's reset "
+			  "value");
 	test_end();
 }
 

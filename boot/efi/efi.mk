@@ -15,7 +15,7 @@ EFI_CFLAGS  := -std=gnu11 -O2 -g $(WARN) -isystem $(EFI_INC) -isystem $(EFI_INC)
 EFI_LDFLAGS := -nostdlib -shared -Bsymbolic -znocombreloc --no-undefined -T $(EFI_LIBDIR)/elf_x86_64_efi.lds
 EFI_SECTIONS := .text .sdata .data .rodata .dynamic .dynsym .rel .rela .rel.* .rela.* .reloc
 
-EFI_SRC := $(sort $(wildcard boot/efi/*.c))
+EFI_SRC := $(sort $(wildcard boot/efi/*.c)) lib/elf.c
 EFI_OBJ := $(EFI_SRC:%.c=$(BUILD)/efi/%.o)
 EFI_TEST_SRC := $(sort $(wildcard tests/hv/efi/*.c))
 EFI_TEST_OBJ := $(EFI_TEST_SRC:%.c=$(BUILD)/efi/%.o)

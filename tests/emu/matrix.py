@@ -7,6 +7,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import time
 
 import harness
 import mkdmar
@@ -971,7 +972,8 @@ for _run in RUNS:
             check_cpu_attacks(qemu=True)
 
 
-def execute(spec):
+def attempt(spec):
+    """One boot of a run: (harness.Run, results)."""
     esp = spec["prepare"]() if "prepare" in spec else None
     if spec["emulator"] == "qemu":
         r = harness.run_qemu(spec["name"], spec["boot"], spec["topology"],
@@ -991,4 +993,40 @@ def execute(spec):
     results = spec.get("judge", harness.judge)(r, expect_exit=spec["emulator"] == "qemu")
     for c in spec.get("checks", ()):
         results += c(r)
-    return results
+    return r, results
+
+
+def boot_path(spec):
+    return spec.get("boot", "mb2") if spec["emulator"] == "qemu" else f"{spec['emulator']}-mb2"
+
+
+def run(spec):
+    """One run of the matrix: {name, boot, results, seconds, note}. An emulator that aborts
+    on its own (harness.emulator_crash) is rerun once, unless moat had already failed in
+    that boot; a second abort fails the run with the emulator's message. The first
+    attempt's logs stay in build/logs/<run>.crash1/."""
+    t0 = time.monotonic()
+    first = None
+    while True:
+        r, results = attempt(spec)
+        if not r.crash:
+            break
+        if first is None and not harness.moat_failed_before(r.lines):
+            first = r.crash
+            kept = r.dir + ".crash1"
+            shutil.rmtree(kept, ignore_errors=True)
+            os.rename(r.dir, kept)
+            continue
+        results.append([f"{r.name}: run: emulator-alive", "fail",
+                        (f"again after a rerun (first: {first}); " if first else
+                         "after moat had already failed, so not rerun; ") + r.crash])
+        break
+    note = ""
+    if first:
+        note = f"emulator crashed, {'crashed again' if r.crash else 'rerun once'}: {first}"
+    return dict(name=spec["name"], boot=boot_path(spec), results=results,
+                seconds=time.monotonic() - t0, note=note)
+
+
+def execute(spec):
+    return run(spec)["results"]

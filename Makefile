@@ -27,12 +27,10 @@ KLDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --gc-sectio
 NASMFLAGS := -f elf64 -g -Iinclude/
 
 KDIRS   := boot/multiboot2 boot/pvh arch core acpi pci iommu vmm lib
-# guests/guests.mk may add objects (embedded guest images) to GUEST_BLOBS.
-GUEST_BLOBS :=
 -include guests/guests.mk
 KSRC_C  := $(sort $(shell find $(KDIRS) -name '*.c' 2>/dev/null))
 KSRC_S  := $(sort $(shell find $(KDIRS) -name '*.asm' 2>/dev/null))
-KOBJ    := $(KSRC_C:%.c=$(BUILD)/k/%.o) $(KSRC_S:%.asm=$(BUILD)/k/%.o) $(GUEST_BLOBS)
+KOBJ    := $(KSRC_C:%.c=$(BUILD)/k/%.o) $(KSRC_S:%.asm=$(BUILD)/k/%.o)
 # The test image: the product's objects (compiled once) plus tests/hv, chosen at link time.
 # Self-tests of one order run in link order: the files that register them come first, in
 # the order of the rooms they test (boot, arch, iommu, pci, vmm).
@@ -72,11 +70,15 @@ $(BUILD)/moat-test.elf: $(KOBJ) $(TOBJ) arch/x86/moat.ld
 .SECONDEXPANSION:
 -include tests/unit/unit.mk
 
-# GRUB ISO for BIOS machines (QEMU SeaBIOS, Bochs): multiboot2 entry. The test image's ISO
-# carries moat-test.elf under the same name.
-$(BUILD)/moat.iso $(BUILD)/moat-test.iso: $(BUILD)/%.iso: $(BUILD)/%.elf boot/multiboot2/grub.cfg
-	@rm -rf $(BUILD)/iso-$* && mkdir -p $(BUILD)/iso-$*/boot/grub
+# GRUB ISO for BIOS machines (QEMU SeaBIOS, Bochs): multiboot2 entry, the image's guests as
+# modules (boot/guests/<name>.elf, module <name>). The test image's ISO carries moat-test.elf
+# under the same name.
+ISO_GUESTS_moat := $(PRODUCT_GUESTS)
+ISO_GUESTS_moat-test := $(TEST_GUESTS)
+$(BUILD)/moat.iso $(BUILD)/moat-test.iso: $(BUILD)/%.iso: $(BUILD)/%.elf boot/multiboot2/grub.cfg $(GUEST_ELFS)
+	@rm -rf $(BUILD)/iso-$* && mkdir -p $(BUILD)/iso-$*/boot/grub $(BUILD)/iso-$*/boot/guests
 	cp $(BUILD)/$*.elf $(BUILD)/iso-$*/boot/moat.elf
+	cp $(ISO_GUESTS_$*:%=$(BUILD)/guests/%.elf) $(BUILD)/iso-$*/boot/guests/
 	cp boot/multiboot2/grub.cfg $(BUILD)/iso-$*/boot/grub/grub.cfg
 	grub-mkrescue -d /usr/lib/grub/i386-pc -o $@ $(BUILD)/iso-$* >$(BUILD)/grub-mkrescue-$*.log 2>&1 \
 		|| { cat $(BUILD)/grub-mkrescue-$*.log; exit 1; }
@@ -85,17 +87,20 @@ $(BUILD)/moat.iso $(BUILD)/moat-test.iso: $(BUILD)/%.iso: $(BUILD)/%.elf boot/mu
 # docs/hardware.md. A moat.conf at the top of the tree is put on the stick.
 USB_CONFIG := $(if $(wildcard moat.conf),--config moat.conf)
 usb: $(BUILD)/usb.img
-$(BUILD)/usb.img: $(BUILD)/moat.efi $(BUILD)/moat.elf scripts/mkusb.py $(wildcard moat.conf)
-	python3 scripts/mkusb.py --efi $(BUILD)/moat.efi --elf $(BUILD)/moat.elf --out $@ $(USB_CONFIG)
+$(BUILD)/usb.img: $(BUILD)/moat.efi $(BUILD)/moat.elf scripts/mkusb.py $(wildcard moat.conf) $(GUEST_ELFS)
+	python3 scripts/mkusb.py --efi $(BUILD)/moat.efi --elf $(BUILD)/moat.elf --out $@ $(USB_CONFIG) \
+		$(PRODUCT_GUESTS:%=--guest $(BUILD)/guests/%.elf)
 # The test image's sticks: as usb.img; GRUB as the UEFI default; moat halting after its
 # summary (so the test can take a screenshot of the framebuffer console before QEMU is
 # stopped).
-TEST_STICK := --efi $(BUILD)/moat-test.efi --elf $(BUILD)/moat-test.elf
-$(BUILD)/usb-test.img: $(BUILD)/moat-test.efi $(BUILD)/moat-test.elf scripts/mkusb.py
+TEST_STICK := --efi $(BUILD)/moat-test.efi --elf $(BUILD)/moat-test.elf \
+	$(TEST_GUESTS:%=--guest $(BUILD)/guests/%.elf)
+TEST_STICK_DEPS := $(BUILD)/moat-test.efi $(BUILD)/moat-test.elf scripts/mkusb.py $(GUEST_ELFS)
+$(BUILD)/usb-test.img: $(TEST_STICK_DEPS)
 	python3 scripts/mkusb.py $(TEST_STICK) --out $@
-$(BUILD)/usb-grub.img: $(BUILD)/moat-test.efi $(BUILD)/moat-test.elf scripts/mkusb.py
+$(BUILD)/usb-grub.img: $(TEST_STICK_DEPS)
 	python3 scripts/mkusb.py $(TEST_STICK) --out $@ --default-efi grub
-$(BUILD)/usb-halt.img: $(BUILD)/moat-test.efi $(BUILD)/moat-test.elf scripts/mkusb.py
+$(BUILD)/usb-halt.img: $(TEST_STICK_DEPS)
 	python3 scripts/mkusb.py $(TEST_STICK) --out $@ --cmdline exit=halt
 TEST_IMAGES := $(BUILD)/usb.img $(BUILD)/usb-test.img $(BUILD)/usb-grub.img $(BUILD)/usb-halt.img
 

@@ -27,13 +27,6 @@
 #define GUEST_TIME_LIMIT_US (120 * 1000 * 1000ULL)
 #define GUEST_WAIT_MARGIN_US (10 * 1000 * 1000ULL)
 
-/* Images embedded by guests/guests.mk (build/guests/images.asm). */
-struct guest_image {
-	const char *name;
-	const u8 *start, *end;
-};
-extern const struct guest_image guest_image_table[];
-
 const struct vmm_backend *vmm_be;
 struct vmm_caps vmm_caps;
 struct guest vmm_guests[VMM_MAX_GUESTS];
@@ -117,12 +110,6 @@ static int find_image(const struct boot_info *bi, const char *name, const void *
 			*size = bi->modules[i].end - bi->modules[i].start;
 			return 0;
 		}
-	for (const struct guest_image *gi = guest_image_table; gi->name; gi++)
-		if (!strcmp(gi->name, name)) {
-			*img = gi->start;
-			*size = (u64)(gi->end - gi->start);
-			return 0;
-		}
 	return -ENOENT;
 }
 
@@ -143,7 +130,9 @@ static int guest_create(const struct boot_info *bi, struct guest *g)
 
 	err = find_image(bi, g->cfg.image, &img, &size);
 	if (err)
-		return pr_err(err, "guest %s: no image named '%s' (embedded or boot module)\n",
+		return pr_err(err,
+			      "guest %s: no image named '%s' (a boot module or <name>.elf next to "
+			      "the UEFI application)\n",
 			      g->cfg.name, g->cfg.image);
 	err = guest_memory_init(g, &vmm_caps);
 	if (err)

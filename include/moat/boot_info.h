@@ -33,7 +33,7 @@ struct boot_module {
 };
 
 #define BOOT_MAX_MEM_RANGES 256
-#define BOOT_MAX_MODULES 8
+#define BOOT_MAX_MODULES 16
 #define BOOT_CMDLINE_MAX 512
 #define BOOT_PROBLEM_MAX 256
 

@@ -34,6 +34,10 @@ IMAGES = {
 }
 
 
+# The guest images each one carries as files (guests/guests.mk: PRODUCT_GUESTS, TEST_GUESTS).
+IMAGE_GUESTS = {"product": ("cpu", "attacker"), "test": ("cpu", "attacker", "misbehave", "bench")}
+
+
 def image_path(image, kind):
     """build/ path of one artefact (elf, efi, esp, esp_img, iso, usb) of an image."""
     return os.path.join(BUILD, IMAGES[image][kind])

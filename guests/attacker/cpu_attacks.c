@@ -142,8 +142,7 @@ static void test_tsc_aux(void)
 	ud = fault_seen();
 	check(ud == 1 || pid == 0, "RDPID: no #UD and TSC_AUX %#llx", (unsigned long long)pid);
 	if (skip)
-		test_skip("QEMU TCG does not intercept RDTSCP; it read TSC_AUX 0, moat's reset "
-			  "value");
+		test_skip("QEMU TCG does not intercept RDTSCP; TSC_AUX read 0 (reset)");
 	test_end();
 }
 

@@ -162,7 +162,7 @@ CPU_ATTACKS = ["db-reflected", "db-ac-intercepted", "mwait-refused", "cache-flus
 
 # QEMU's TCG checks the RDTSC intercept for RDTSCP (helper_rdtscp calls helper_rdtsc), so under
 # its SVM RDTSCP runs; the attacker then requires TSC_AUX 0 (moat's reset) and says so.
-RDTSCP_QEMU_SKIP = " # SKIP QEMU TCG does not intercept RDTSCP; it read TSC_AUX 0, moat's reset value"
+RDTSCP_QEMU_SKIP = " # SKIP QEMU TCG does not intercept RDTSCP; TSC_AUX read 0 (reset)"
 
 
 def check_cpu_attacks(guest="attacker", qemu=False):

@@ -2,7 +2,9 @@
 #   make          the product: hypervisor (build/moat.elf), UEFI app (build/moat.efi), ESP dir,
 #                 GRUB ISO; and the test image (build/moat-test.elf/.efi, its ESP and ISO:
 #                 the same objects plus tests/hv, docs/testing.md)
-#   make run      boot moat in QEMU on the reference machine (OVMF), serial on stdout
+#   make run      boot moat in QEMU (TOPOLOGY=, BOOT=uefi|mb2|pvh), serial on stdout
+#   make debug    the same, halted with QEMU's gdbstub waiting; gives the gdb command
+#   make help     targets and variables
 #   make test     unit tests + every emulator run of the test matrix; ends "N passed, M failed"
 #   make unit     host unit tests only (cmocka)
 #   make lint     cppcheck + clang-format check
@@ -40,7 +42,20 @@ TSRC_C  := $(TSRC_FIRST) $(filter-out $(TSRC_FIRST),$(sort $(wildcard tests/hv/*
 TSRC_S  := $(sort $(wildcard tests/hv/*.asm))
 TOBJ    := $(TSRC_C:%.c=$(BUILD)/k/%.o) $(TSRC_S:%.asm=$(BUILD)/k/%.o)
 
-.PHONY: all deps run test unit lint format clean bench usb
+.PHONY: all deps run debug help test unit lint format clean bench usb
+
+# make run / make debug: the machine (a topology of tests/emu/harness.py, as the matrix
+# names them), the boot path, the image; for BOOT=pvh the command line and the modules
+# (files packed into the -initrd archive: moat.conf -> config, <name>.elf -> <name>).
+TOPOLOGY ?= reference
+BOOT     ?= uefi
+IMAGE    ?= product
+CMDLINE  ?=
+MODULES  ?=
+TIMEOUT  ?= 3600
+GDBPORT  ?= 1234
+RUN_ARGS = --boot $(BOOT) --topology $(TOPOLOGY) --image $(IMAGE) \
+	$(if $(CMDLINE),--append "$(CMDLINE)") $(if $(MODULES),--modules "$(MODULES)")
 all: $(BUILD)/moat.elf $(BUILD)/moat.efi $(BUILD)/esp/EFI/BOOT/BOOTX64.EFI $(BUILD)/moat.iso \
 	$(BUILD)/moat-test.elf $(BUILD)/moat-test.efi $(BUILD)/esp-test/EFI/BOOT/BOOTX64.EFI \
 	$(BUILD)/moat-test.iso
@@ -69,6 +84,7 @@ $(BUILD)/moat-test.elf: $(KOBJ) $(TOBJ) arch/x86/moat.ld
 -include boot/efi/efi.mk
 .SECONDEXPANSION:
 -include tests/unit/unit.mk
+-include tests/fuzz/fuzz.mk
 
 # GRUB ISO for BIOS machines (QEMU SeaBIOS, Bochs): multiboot2 entry, the image's guests as
 # modules (boot/guests/<name>.elf, module <name>). The test image's ISO carries moat-test.elf
@@ -106,7 +122,44 @@ TEST_IMAGES := $(BUILD)/usb.img $(BUILD)/usb-test.img $(BUILD)/usb-grub.img $(BU
 
 run: all
 	@bash scripts/deps.sh
-	python3 tests/emu/harness.py --name run --emulator qemu --boot uefi --topology reference --console
+	python3 tests/emu/harness.py --name run --emulator qemu $(RUN_ARGS) --timeout $(TIMEOUT) --console \
+		--cmdline exit=poweroff
+
+debug: all
+	@bash scripts/deps.sh
+	python3 scripts/debug.py $(RUN_ARGS) --port $(GDBPORT)
+
+help:
+	@echo 'Targets:'
+	@echo '  make              build: build/moat.elf, moat.efi, esp/, moat.iso (product) and'
+	@echo '                    build/moat-test.elf/.efi/.iso, esp-test/ (test image)'
+	@echo '  make run          boot moat in QEMU, serial on stdout; moat powers off at the end'
+	@echo '                    (exit=poweroff), so QEMU exits with the verdict'
+	@echo '  make debug        boot moat in QEMU halted, gdbstub on localhost:$(GDBPORT); runs gdb'
+	@echo '                    with the symbols when gdb and a terminal are there, else prints'
+	@echo '                    the command (docs/debugging.md)'
+	@echo '  make test         unit tests + every run of the emulator matrix; a table of runs,'
+	@echo '                    failures, skips per reason; last line "N passed, M failed, K skipped"'
+	@echo '  make unit         host unit tests only (cmocka + Python)'
+	@echo '  make bench        measurements (docs/performance.md): build/bench.json'
+	@echo '  make usb          build/usb.img, a stick for real machines (docs/hardware.md)'
+	@echo '  make lint         cppcheck + clang-format check;  make format: clang-format -i'
+	@echo '  make deps         install missing dependencies (as root);  make clean'
+	@echo 'Variables:'
+	@echo '  TOPOLOGY=name     run/debug: the QEMU machine (default reference): $(TOPOLOGIES)'
+	@echo '  BOOT=uefi|mb2|pvh run/debug: OVMF + moat.efi, SeaBIOS + GRUB multiboot2, or'
+	@echo '                    QEMU -kernel moat.elf (PVH; docs/boot.md). Default uefi'
+	@echo '  IMAGE=product|test run/debug: the product or the test image (tests/hv). Default product'
+	@echo '  CMDLINE="..."     BOOT=pvh: moat'"'"'s command line (-append)'
+	@echo '  MODULES="f ..."   BOOT=pvh: files for the -initrd archive ([name=]path; moat.conf is'
+	@echo '                    the configuration, <name>.elf the guest image <name>)'
+	@echo '  TIMEOUT=s         run: stop QEMU after s seconds (default 3600)'
+	@echo '  GDBPORT=n         debug: the gdbstub port (default 1234)'
+	@echo '  VERBOSE=1         test/unit: print the whole TAP stream too'
+	@echo '  MOAT_TEST_JOBS=n  test: runs at a time (default 2)'
+	@echo 'One run of the matrix: python3 tests/run_all.py --only <run> (names in tests/emu/matrix.py)'
+
+TOPOLOGIES = $(shell python3 tests/emu/harness.py --list-topologies 2>/dev/null)
 
 test:
 	@bash scripts/deps.sh

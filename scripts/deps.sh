@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Checks (and, as root on Debian, installs) everything moat needs to build and test.
-# Usage: scripts/deps.sh [--check]   --check only reports, never installs.
+# Usage: scripts/deps.sh [--check] [--fuzz]   --check only reports, never installs;
+# --fuzz also wants what `make fuzz` needs (clang with libFuzzer and the sanitizer runtimes,
+# llvm-profdata and llvm-cov for `make fuzz-cov`).
 # QEMU >= 8 is needed (igb); Debian 12 ships 7.2, so its bookworm-backports suite is added
 # from the archive URI already configured on this machine (no host name is written here).
 set -u
@@ -9,12 +11,23 @@ PKGS_BUILD="gcc make nasm binutils gnu-efi mtools dosfstools xorriso grub-common
 PKGS_EMU="ovmf bochs bochsbios vgabios"
 # The Linux reference (tests/linuxref): depmod for the downloaded kernel's modules.dep.
 PKGS_LINUXREF="kmod"
+# make fuzz: clang, its compiler-rt (libFuzzer, ASan, UBSan) and llvm's coverage tools.
+PKGS_FUZZ="clang libclang-rt-dev llvm"
 check_only=0
-[ "${1:-}" = "--check" ] && check_only=1
+fuzz=0
+for a in "$@"; do
+	case "$a" in
+	--check) check_only=1 ;;
+	--fuzz) fuzz=1 ;;
+	esac
+done
 
 missing=()
 need() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || missing+=("$1"); }
 for p in $PKGS_BUILD $PKGS_EMU $PKGS_LINUXREF; do need "$p"; done
+if [ $fuzz -eq 1 ]; then
+	for p in $PKGS_FUZZ; do need "$p"; done
+fi
 
 qemu_ok=0
 if command -v qemu-system-x86_64 >/dev/null 2>&1; then

@@ -66,6 +66,9 @@ struct boot_info {
 	char boot_problem[BOOT_PROBLEM_MAX];
 };
 
+/* The module of that name (a boot module, or a file next to the EFI application), or NULL. */
+const struct boot_module *boot_module_find(const struct boot_info *bi, const char *name);
+
 static inline const char *boot_method_name(u32 method)
 {
 	switch (method) {

@@ -106,6 +106,8 @@ def topology_args(name, run_dir):
             "-device", "xio3130-downstream,id=dp2,bus=up1,chassis=3,slot=2"] +
             igb("n0", "dp1", "52:54:00:12:34:56")),
     }
+    if name is None:
+        return sorted(topo)
     if name not in topo:
         raise SystemExit(f"harness: unknown topology {name!r}; known: {', '.join(sorted(topo))}")
     t = topo[name]
@@ -114,15 +116,18 @@ def topology_args(name, run_dir):
 
 
 def qemu_argv(boot, topology, run_dir, serial, monitor_sock, smp=None, mem=None, extra=(),
-              esp=None, usb_image=None, vga=False, append="", image="test"):
+              esp=None, usb_image=None, vga=False, append="", image="test", debug_exit=True):
     """esp: what the boot path loads: the ESP directory or image (uefi), the GRUB ISO (mb2),
     the module archive (pvh: -initrd, a cpio newc archive from scripts/mkcpio.py).
     append: moat's command line for pvh. image: "test" or "product" (IMAGES)."""
     tsmp, tmem, targs = topology_args(topology, run_dir)
     argv = [QEMU, "-machine", "q35", "-accel", "tcg", "-cpu", "max",
             "-smp", str(smp or tsmp), "-m", mem or tmem, "-display", "none", "-no-reboot",
-            "-serial", serial, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-            "-monitor", f"unix:{monitor_sock},server,nowait", "-nodefaults"]
+            "-serial", serial, "-monitor", f"unix:{monitor_sock},server,nowait", "-nodefaults"]
+    # moat's power-off writes its verdict there (QEMU's exit status); without it moat powers
+    # off through ACPI S5 (exit status 0).
+    if debug_exit:
+        argv += ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
     if boot in ("uefi", "usb-uefi", "usb-grub-efi"):
         code, vars_ = first_existing(OVMF_CODE), first_existing(OVMF_VARS)
         if not code or not vars_:
@@ -153,6 +158,17 @@ def qemu_argv(boot, topology, run_dir, serial, monitor_sock, smp=None, mem=None,
     if vga:
         argv += ["-device", "VGA"]
     return argv + targs + list(extra)
+
+
+def esp_with_cmdline(name, image, cmdline):
+    """A copy of the image's ESP directory with moat.cmd holding `cmdline`."""
+    src = image_path(image, "esp")
+    esp = os.path.join(BUILD, f"esp-{name}")
+    shutil.rmtree(esp, ignore_errors=True)
+    shutil.copytree(src, esp)
+    with open(os.path.join(esp, "EFI", "BOOT", "moat.cmd"), "w") as f:
+        f.write(cmdline + "\n")
+    return esp
 
 
 # ---------------------------------------------------------------------------------------
@@ -233,6 +249,10 @@ def monitor_command(sock_path, cmd, timeout=5.0):
     return "\n".join(lines)
 
 
+class RunUnavailable(Exception):
+    """A run's inputs cannot be had on this machine; str() says why (the run is skipped)."""
+
+
 class Run:
     """One emulator run and what was read from it."""
 
@@ -249,6 +269,7 @@ class Run:
         self.monitor = {}
         self.stopped_by_harness = False
         self.crash = None  # emulator_crash()'s message when the emulator aborted on its own
+        self.image = None  # the image booted (IMAGES key), for symbolizing crash dumps
         self.returncode = None
 
     def read_serial(self):
@@ -260,13 +281,14 @@ class Run:
 
 def run_qemu(name, boot, topology, timeout=240, console=False, monitor_cmds=(), smp=None,
              mem=None, extra=(), esp=None, usb_image=None, vga=False, at_summary=(), append="",
-             image="test"):
+             image="test", debug_exit=True):
     """at_summary: monitor commands sent once the summary line is on the serial port (moat
     must then halt rather than exit: exit=halt); QEMU is stopped after them."""
     r = Run(name)
+    r.image = image
     sock = os.path.join(r.dir, "monitor.sock")
     argv = qemu_argv(boot, topology, r.dir, f"file:{r.serial_path}", sock, smp, mem, extra,
-                     esp, usb_image, vga, append, image)
+                     esp, usb_image, vga, append, image, debug_exit)
     with open(os.path.join(r.dir, "cmdline"), "w") as f:
         f.write(" ".join(argv) + "\n")
     t0 = time.monotonic()
@@ -358,6 +380,7 @@ speaker: enabled=0
 def run_bochs(name, cpus=3, megs=512, model="corei7_haswell_4770", timeout=300, console=False,
               image="test", iso=None):
     r = Run(name)
+    r.image = image
     rc = os.path.join(r.dir, "bochsrc")
     with open(rc, "w") as f:
         f.write(BOCHSRC.format(megs=megs, model=model, cpus=cpus, iso=iso or image_path(image, "iso"),
@@ -426,6 +449,8 @@ def judge(r, expect_exit=True):
         agree = summary == (counts["ok"], counts["fail"], counts["skip"])
         results.append([f"{r.name}: run: summary-matches-tap", "ok" if agree else "fail",
                         "" if agree else f"summary {summary} vs TAP lines {counts}"])
+    if trap:
+        trap += trap_where(r)
     results.append([f"{r.name}: run: no-cpu-exception", "ok" if trap is None else "fail", trap or ""])
 
     if expect_exit and r.exit_status is not None and summary:
@@ -435,6 +460,22 @@ def judge(r, expect_exit=True):
     if r.timed_out:
         results.append([f"{r.name}: run: finished-in-time", "fail", f"killed after {r.elapsed:.0f} s"])
     return results
+
+
+def trap_where(r):
+    """' at function+offset' for the rip of the run's first crash dump (scripts/symbolize.py
+    on the image booted), or '' when it cannot be named."""
+    rip = next((ln for ln in r.lines if ln.startswith("trap:  rip ")), None)
+    elf = image_path(r.image, "elf") if r.image else None
+    if not rip or not elf or not os.path.exists(elf):
+        return ""
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import symbolize
+    try:
+        where = symbolize.Symbols.from_elf(elf).lookup(int(rip.split()[2], 16))
+    except (OSError, subprocess.CalledProcessError, ValueError, IndexError):
+        return ""
+    return f" (rip at {where})" if where else ""
 
 
 def line_matching(r, pattern):
@@ -447,15 +488,39 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--name", default="manual")
     ap.add_argument("--emulator", choices=["qemu", "bochs"], default="qemu")
-    ap.add_argument("--boot", choices=["uefi", "mb2"], default="uefi")
+    ap.add_argument("--boot", choices=["uefi", "mb2", "pvh"], default="uefi")
     ap.add_argument("--topology", default="reference")
     ap.add_argument("--timeout", type=int, default=300)
     ap.add_argument("--console", action="store_true", help="copy the serial output to stdout")
     ap.add_argument("--image", choices=sorted(IMAGES), default="product",
                     help="the product (make's moat.efi/.iso) or the test image")
+    ap.add_argument("--cmdline", default="",
+                    help="words added to moat's command line (uefi: moat.cmd in a copy of the "
+                         "ESP; pvh: after --append)")
+    ap.add_argument("--append", default="", help="pvh: moat's command line")
+    ap.add_argument("--modules", default="",
+                    help="pvh: files (blank-separated, [name=]path) packed into the -initrd archive")
+    ap.add_argument("--list-topologies", action="store_true", help="print the topology names")
     a = ap.parse_args()
+    if a.list_topologies:
+        print(" ".join(topology_args(None, "")))
+        sys.exit(0)
+    esp = None
+    if a.boot == "pvh" and a.modules.split():
+        sys.path.insert(0, os.path.join(ROOT, "scripts"))
+        import mkcpio
+        esp = os.path.join(BUILD, f"{a.name}-modules.cpio")
+        mkcpio.main([esp] + a.modules.split())
+    elif a.modules.split():
+        ap.error("--modules is for --boot pvh (uefi: files next to BOOTX64.EFI, mb2: grub.cfg)")
     if a.emulator == "qemu":
-        run = run_qemu(a.name, a.boot, a.topology, a.timeout, a.console, image=a.image)
+        if a.cmdline and a.boot == "uefi":
+            esp = esp_with_cmdline(a.name, a.image, a.cmdline)
+        elif a.cmdline and a.boot != "pvh":
+            print(f"harness: --cmdline is not passed on {a.boot} (GRUB's entry has its own)")
+        append = " ".join(x for x in (a.append, a.cmdline if a.boot == "pvh" else "") if x)
+        run = run_qemu(a.name, a.boot, a.topology, a.timeout, a.console, image=a.image,
+                       append=append, esp=esp)
     else:
         run = run_bochs(a.name, timeout=a.timeout, console=a.console, image=a.image)
     res = judge(run)

@@ -1,4 +1,5 @@
-/* Vendor-neutral IOMMU layer: forwards to the driver that found hardware. */
+/* Vendor-neutral IOMMU layer: picks its hardware driver from a probe table (the first
+ * whose probe finds hardware) and forwards to the ops it registers. */
 #define LOG_TAG "iommu"
 #include <moat/errno.h>
 #include <moat/iommu.h>
@@ -7,8 +8,12 @@
 #include <moat/pci_group.h>
 #include "core/boot_report.h"
 #include "iommu/iommu_priv.h"
-#include "iommu/vtd_drv.h"
 
+static const struct iommu_driver *const drivers[] = {
+	&vtd_iommu_driver,
+};
+
+static const struct iommu_driver *driver; /* the one whose probe found hardware */
 static const struct iommu_ops *iommu;
 
 /* A function no working unit translates (its unit does not answer) could DMA anywhere:
@@ -79,14 +84,23 @@ int iommu_pci_reserved_region(const struct pci_dev *dev, u64 *base, u64 *limit)
 
 void iommu_early_init(const struct boot_info *bi)
 {
-	if (vtd_dmar_init() == 0)
-		vtd_rmrr_reserve(bi);
+	for (unsigned i = 0; i < ARRAY_SIZE(drivers); i++) {
+		if (drivers[i]->probe(bi) == 0) {
+			driver = drivers[i];
+			pr_info("%s: the firmware describes its remapping hardware\n",
+				driver->name);
+			return;
+		}
+	}
 }
 
 int iommu_init(const struct boot_info *bi)
 {
-	int err = vtd_init(bi);
+	int err;
 
+	if (!driver)
+		return -ENODEV;
+	err = driver->init(bi);
 	if (!err)
 		attach_hypervisor_devices();
 	return err;

@@ -24,6 +24,10 @@ int apic_send_init(u32 apic_id);
 int apic_send_sipi(u32 apic_id, u64 start_page);
 /* The task-priority register: 0 while moat runs (no interrupt class is blocked). */
 u32 apic_tpr(void);
+/* On the CPU a vector targets, with interrupts off: lets interrupts in until the local
+ * APIC neither requests nor services `vector` (IRR and ISR clear), bounded. Whatever was
+ * pending on it has then gone through its handler. -ETIMEDOUT otherwise. */
+int apic_drain_vector(u8 vector, u64 timeout_us);
 /* Error status (ESR) after clearing it, for diagnostics. */
 u32 apic_read_esr(void);
 /* Whether this CPU's local APIC is set up and enabled. */

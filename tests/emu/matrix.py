@@ -55,6 +55,18 @@ def check_lines_in_order(tag, patterns):
     return check
 
 
+# CPU 0 sleeps while guests run and serves the igb PF on the PF's own MSI-X, remapped and
+# source-checked (QEMU delivers it: no timer needed).
+PF_ON_INTERRUPT = [
+    check_line("pf-events-on-interrupt",
+               r"^pci: 0000:01:00\.0 \(igb-pf\): events through MSI-X entry 0, IRTE \d+ "
+               r"\(source ID 0100 verified\), vector 0x[0-9a-f]+ on CPU 0$"),
+    check_line("pf-served-on-interrupt",
+               r"^pci: 0000:01:00\.0 \(igb-pf\): [1-9]\d* interrupts, served [1-9]\d* "
+               r"times \(on interrupt\), [1-9]\d* events$"),
+]
+
+
 # The reference machine's default configuration: each guest on its own CPU (CPU 0 keeps
 # the hypervisor's work).
 GUESTS_ON_OWN_CPUS = [
@@ -152,12 +164,26 @@ def check_ring3_attacks(guest="attacker"):
 
 # #DB and #AC are intercepted (a self-recursive delivery would otherwise hang the host CPU,
 # CVE-2015-8104 / CVE-2015-5307) and reflected: the attacker's single-step #DB reaches it
-# intact, and under SVM the hypervisor counted it as an exit (VMX: skipped, said so).
-def check_benign_exceptions(intercepted, guest="attacker"):
-    skip = "" if intercepted else r" # SKIP VMX does not intercept DB, AC yet"
-    return [check_line(f"{guest}-db-reflected", rf"^\[{guest}\] ok \d+ - attack: db-reflected$"),
-            check_line(f"{guest}-db-ac-intercepted",
-                       rf"^\[{guest}\] ok \d+ - attack: db-ac-intercepted{skip}$")]
+# intact, and the hypervisor counted it as an exit. Then the CPU attacks
+# (guests/attacker/cpu_attacks.c), the same under SVM and VMX: MONITOR/MWAIT, RDTSCP/RDPID
+# and RDPMC refused and hidden, WBINVD/INVD exit as NOPs, DR0-DR3 and CR8 the guest's own.
+# The attacker stops with DR0-DR3 set and CR8 = 15: its CPU must come back clean (TPR 0,
+# no breakpoints) and answer the hypervisor's IPIs (boot: ipi-roundtrip etc. run after).
+CPU_ATTACKS = ["db-reflected", "db-ac-intercepted", "mwait-refused", "cache-flush-exits",
+               "rdpmc-refused", "tsc-aux-hidden", "debug-regs-own", "cr8-own"]
+
+
+# QEMU's TCG checks the RDTSC intercept for RDTSCP (helper_rdtscp calls helper_rdtsc), so under
+# its SVM RDTSCP runs; the attacker then requires TSC_AUX 0 (moat's reset) and says so.
+RDTSCP_QEMU_SKIP = " # SKIP QEMU TCG does not intercept RDTSCP; TSC_AUX read 0 (reset)"
+
+
+def check_cpu_attacks(guest="attacker", qemu=False):
+    skip = {"tsc-aux-hidden": RDTSCP_QEMU_SKIP} if qemu else {}
+    return [check_line(f"{guest}-{t}", rf"^\[{guest}\] ok \d+ - attack: {t}{re.escape(skip.get(t, ''))}$")
+            for t in CPU_ATTACKS] + \
+        [check_tap_passed(t) for t in ("vmm: guest-cpus-clean", "boot: ipi-roundtrip",
+                                       "boot: smp-call-async", "boot: cpus-online")]
 
 
 # APIC/SMP corner cases: one CPU, many CPUs, a CPU without x2APIC (xAPIC MMIO mode), and
@@ -823,7 +849,8 @@ def check_product_guests(r):
 
 # What the guests cannot check without the test range of hypercalls is skipped, saying so.
 NO_TEST_HC = "the product image has no test hypercalls (HC_GET_EXITS)"
-PRODUCT_CHECKS = [check_no_hypervisor_tap, check_product_guests] + GUESTS_ON_OWN_CPUS + [
+PRODUCT_CHECKS = [check_no_hypervisor_tap, check_product_guests] + GUESTS_ON_OWN_CPUS + \
+    PF_ON_INTERRUPT + [
     check_line(f"{name}-vf-{t}", rf"^\[{name}\] ok \d+ - vf: {t}$")
     for name in ("alpha", "beta") for t in VF_GUEST_TESTS if t != "no-exits-datapath"
 ] + [
@@ -972,6 +999,20 @@ RUNS = [
          checks=[check_boot_method("PVH"), check_info_pci, check_sriov_vfs(1),
                  check_pf_frame(), check_no_line("no-boot-problem", r"what the PVH loader handed over"),
                  check_tap_passed("boot: pvh-fw-cfg-e820")]),
+    # The PF's interrupt left unrouted at the device (test word pci_test_no_pf_irq): moat
+    # says so once and serves the mailboxes from CPU 0's timer; every VF test still passes.
+    dict(name="qemu-pvh-pf-timer", emulator="qemu", boot="pvh", topology="reference",
+         append="pci_test_no_pf_irq", prepare=pvh_archive("pvh-pf-timer", {}),
+         checks=[check_line("pf-timer-fallback-said",
+                            r"^pci: warning: 0000:01:00\.0 \(igb-pf\): the device did not deliver the "
+                            r"interrupt it was made to raise \(MSI-X entry 0, vector 0x[0-9a-f]+\) within "
+                            r"50 ms: served every 1000 us from CPU 0's timer$"),
+                 check_line("pf-served-by-timer",
+                            r"^pci: 0000:01:00\.0 \(igb-pf\): 0 interrupts, served [1-9]\d* times "
+                            r"\(timer\), [1-9]\d* events$")] +
+         [check_line(f"{name}-vf-{t}", rf"^\[{name}\] ok \d+ - vf: {t}$")
+          for name in ("alpha", "beta") for t in VF_GUEST_TESTS] +
+         [check_tap_passed(f"igbvf: {t}") for t in VF_NATIVE_TESTS]),
     dict(name="qemu-pvh-files", emulator="qemu", boot="pvh", topology="two-edu", timeout=180,
          append="loglevel=debug tsc_test_wrap", prepare=pvh_archive("pvh-files", PVH_FILES),
          expect_not_ok=(r"\[broken\] guest: not-started",),
@@ -1066,9 +1107,23 @@ RUNS = [
                  check_line("attacker-stopped-by-ept",
                             r"^vmm: guest attacker stopped: nested page fault at GPA 0x"),
                  *check_ring3_attacks(),
-                 *check_benign_exceptions(intercepted=False),
+                 *check_cpu_attacks(),
                  check_line("vtd-dmar-absent",
                             r"^ok \d+ - vtd: dmar-present # SKIP no ACPI DMAR table")]),
+    # A CPU model whose CPUID 0x16 claims a 3,500 MHz base frequency while its TSC runs at
+    # Bochs's 50 MHz ips: moat measures, refuses the claim and says so; every timeout then
+    # rests on the measured rate (boot: tsc-frequency checks it against the PM timer), and a
+    # guest runs under VMX on this second model.
+    dict(name="bochs-mb2-tsc-claim", emulator="bochs", cpus=2, model="corei7_skylake_x",
+         prepare=iso_with_modules("iso-tsc-claim",
+                                  "config=guest,plain,memory=16M,cpu=1,image=cpu", {}),
+         checks=[check_line("tsc-claim-refused",
+                            r"^tsc: warning: CPUID 0x16 claims 3500\.000 MHz but the PIT measures "
+                            r"(4[89]|5[01])\.\d{3} MHz \(more than 5% apart\): the measurement is used$"),
+                 check_line("tsc-measured", r"^tsc: TSC (4[89]|5[01])\.\d{3} MHz \(PIT\)$"),
+                 check_tap_passed("boot: tsc-frequency"),
+                 check_line("backend-vmx", r"^vmm: backend vmx: nested tables ept, 4 levels"),
+                 check_line("plain-ran", r"^vmm: stats plain: shut down; .*results [1-9]\d* passed, 0 failed")]),
     # An unmodified Linux (Debian's kernel, tests/linuxref's initramfs) as a guest beside the
     # attacker: the boot protocol judged by what Linux prints; kernels moat must refuse.
     dict(name="qemu-uefi-linux-guest", emulator="qemu", boot="uefi", topology="reference",
@@ -1099,13 +1154,14 @@ for _run in RUNS:
             [check_report_domain_ids(("alpha", "beta", "attacker"))] + \
             [check_tap_passed(f"igbvf: {t}") for t in VF_NATIVE_TESTS] + check_ring3_attacks() + \
             [check_tap_passed("igb: vf-owner-state-forgotten"),
+             *PF_ON_INTERRUPT,
              # anti-spoofing on for every VF pool (a failure otherwise); QEMU does not
              # model the drop itself (see docs/igbvf.md)
              check_line("tx-spoof-judged",
                         r"^ok \d+ - igb: vf-tx-spoof-dropped( # SKIP QEMU: its igb does not "
                         r"model transmit anti-spoofing \(DTXSWC 7:0 set for every VF pool; "
                         r"WVBR never records a drop\))?$")] + \
-            check_benign_exceptions(intercepted=True)
+            check_cpu_attacks(qemu=True)
 
 
 def expect_not_ok(results, run, patterns):
@@ -1144,7 +1200,8 @@ def attempt(spec):
                              debug_exit=spec.get("debug_exit", True))
     else:
         r = harness.run_bochs(spec["name"], cpus=spec.get("cpus", 3), megs=spec.get("megs", 512),
-                              timeout=spec.get("timeout", 420), image=spec.get("image", "test"))
+                              timeout=spec.get("timeout", 420), image=spec.get("image", "test"),
+                              iso=esp, **({"model": spec["model"]} if "model" in spec else {}))
     results = spec.get("judge", harness.judge)(r, expect_exit=spec["emulator"] == "qemu")
     for c in spec.get("checks", ()):
         results += c(r)

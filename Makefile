@@ -5,9 +5,25 @@
 #   make unit     host unit tests only (cmocka)
 #   make lint     cppcheck + clang-format check
 #   make bench    measurements (docs/performance.md): table on stdout, build/bench.json
-# Missing dependencies are installed by scripts/deps.sh when run as root.
+# Missing dependencies are installed by scripts/deps.sh when run as root, before anything
+# is compiled; as another user it prints the install command and make stops.
 
 BUILD   ?= build
+
+# Dependencies first: checked (and installed as root) while the Makefile is read, so that
+# no rule of any goal runs before them. Goals that compile get the build tools; goals that
+# run emulators get everything. Recursive makes and goals that compile nothing skip it.
+NO_DEPS_GOALS  := clean lint format deps help
+EMU_DEPS_GOALS := run test bench
+DEPS_GOALS     := $(filter-out $(NO_DEPS_GOALS),$(or $(MAKECMDGOALS),all))
+ifneq ($(DEPS_GOALS),)
+ifeq ($(MAKELEVEL),0)
+DEPS_STATUS := $(shell bash scripts/deps.sh $(if $(filter $(EMU_DEPS_GOALS),$(DEPS_GOALS)),,--build) >&2; echo $$?)
+ifneq ($(DEPS_STATUS),0)
+$(error missing dependencies (scripts/deps.sh said which, above); nothing was built)
+endif
+endif
+endif
 CC      := gcc
 LD      := ld
 NASM    := nasm
@@ -80,16 +96,13 @@ $(BUILD)/usb-halt.img: $(BUILD)/moat.efi $(BUILD)/moat.elf scripts/mkusb.py
 TEST_IMAGES := $(BUILD)/usb.img $(BUILD)/usb-grub.img $(BUILD)/usb-halt.img
 
 run: all
-	@bash scripts/deps.sh
 	python3 tests/emu/harness.py --name run --emulator qemu --boot uefi --topology reference --console
 
 test:
-	@bash scripts/deps.sh
 	@$(MAKE) --no-print-directory all unit-bin $(TEST_IMAGES)
 	python3 tests/run_all.py
 
 bench:
-	@bash scripts/deps.sh
 	@$(MAKE) --no-print-directory all
 	python3 tests/bench/bench.py
 

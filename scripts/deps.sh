@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Checks (and, as root on Debian, installs) everything moat needs to build and test.
-# Usage: scripts/deps.sh [--check]   --check only reports, never installs.
+# Usage: scripts/deps.sh [--check] [--build]
+#   --check  only reports, never installs
+#   --build  only what compiling needs (make, make usb, make unit), not the emulators
 # QEMU >= 8 is needed (igb); Debian 12 ships 7.2, so its bookworm-backports suite is added
 # from the archive URI already configured on this machine (no host name is written here).
 set -u
@@ -10,14 +12,27 @@ PKGS_EMU="ovmf bochs bochsbios vgabios"
 # The Linux reference (tests/linuxref): depmod for the downloaded kernel's modules.dep.
 PKGS_LINUXREF="kmod"
 check_only=0
-[ "${1:-}" = "--check" ] && check_only=1
+build_only=0
+for a in "$@"; do
+	case "$a" in
+	--check) check_only=1 ;;
+	--build) build_only=1 ;;
+	*) echo "usage: scripts/deps.sh [--check] [--build]" >&2; exit 2 ;;
+	esac
+done
 
 missing=()
 need() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || missing+=("$1"); }
-for p in $PKGS_BUILD $PKGS_EMU $PKGS_LINUXREF; do need "$p"; done
+if [ $build_only -eq 1 ]; then
+	for p in $PKGS_BUILD; do need "$p"; done
+else
+	for p in $PKGS_BUILD $PKGS_EMU $PKGS_LINUXREF; do need "$p"; done
+fi
 
 qemu_ok=0
-if command -v qemu-system-x86_64 >/dev/null 2>&1; then
+if [ $build_only -eq 1 ]; then
+	qemu_ok=1
+elif command -v qemu-system-x86_64 >/dev/null 2>&1; then
 	v=$(qemu-system-x86_64 --version | head -1 | grep -oE '[0-9]+\.[0-9]+' | head -1)
 	[ "${v%%.*}" -ge 8 ] 2>/dev/null && qemu_ok=1
 fi

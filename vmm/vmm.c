@@ -2,6 +2,7 @@
  * vCPU per guest on its CPU. */
 #define LOG_TAG "vmm"
 #include <moat/boot_info.h>
+#include <moat/boot_steps.h>
 #include <moat/cmdline.h>
 #include <moat/errno.h>
 #include <moat/log.h>
@@ -213,6 +214,11 @@ int vmm_init(const struct boot_info *bi)
 			pr_info("guest %s not started: the backend has tags for %u guests\n",
 				c->name, vmm_caps.max_guests);
 			vmm_nr_failed++;
+			continue;
+		}
+		if (boot_guest_allowed(c->nr_devices > 0, why, sizeof(why))) {
+			pr_info("guest %s not started: %s\n", c->name, why);
+			vmm_nr_refused++;
 			continue;
 		}
 		g = &vmm_guests[vmm_nr_guests];

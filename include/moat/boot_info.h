@@ -60,7 +60,13 @@ struct boot_info {
 	u64 trampoline;	      /* page below 1 MiB reserved for AP start-up, 0 = let core pick */
 	u64 image_start, image_end; /* the hypervisor image as loaded (physical) */
 	struct boot_fb fb;	    /* base 0 = none */
+	u32 entry_errors;	    /* BOOT_ENTRY_* bits: what the entry path found wrong */
+	u32 entry_magic;	    /* with BOOT_ENTRY_BAD_MAGIC: the value the loader passed */
 };
+
+/* boot_info.entry_errors: the hand-over cannot be trusted (kmain reports it and runs no
+ * guest). */
+#define BOOT_ENTRY_BAD_MAGIC (1u << 0) /* multiboot2 entry without the bootloader's magic */
 
 /* The common C entry. Called in 64-bit mode with paging on (identity mapping covering at
  * least the image, the stack and boot_info), interrupts off, on the boot CPU. */

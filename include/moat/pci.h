@@ -163,6 +163,9 @@ struct pci_dev {
 	bool present; /* false for a VF whose PF has SR-IOV disabled again */
 
 	struct pci_owner owner;
+	/* Faults the IOMMU reported with this function's requester ID (DMA default-deny:
+	 * a function nobody owns faults on every request). */
+	u64 dma_faults;
 };
 
 struct acpi_mcfg_segment;

@@ -2,6 +2,7 @@
  * the PF's requester ID. Legacy descriptors, one frame at a time. */
 #define LOG_TAG "igb"
 #include <moat/errno.h>
+#include <moat/iommu.h>
 #include <moat/log.h>
 #include <moat/pmm.h>
 #include <moat/string.h>
@@ -17,6 +18,10 @@ int igb_setup_tx(struct igb_pf *pf)
 	pf->tx_buf = page_alloc();
 	if (!pf->tx_ring || !pf->tx_buf)
 		return pr_err(-ENOMEM, "no page for the PF transmit ring\n");
+	/* DMA default-deny: the PF's domain maps these two pages and nothing else. */
+	if (iommu_own_dma_map(pf->pdev, pf->tx_ring, PAGE_SIZE) ||
+	    iommu_own_dma_map(pf->pdev, pf->tx_buf, PAGE_SIZE))
+		return pr_err(-ENOMEM, "the PF transmit ring cannot be given to its DMA\n");
 	igb_wr(pf, IGB_TXDCTL(q), 0);
 	igb_wr(pf, IGB_TDBAL(q), (u32)pf->tx_ring);
 	igb_wr(pf, IGB_TDBAH(q), (u32)(pf->tx_ring >> 32));

@@ -20,13 +20,13 @@ void boot_subsystems_init(const struct boot_info *bi)
 {
 	const struct acpi_mcfg_segment *mcfg = NULL;
 	unsigned nr_mcfg;
-	int err;
+	int dmar_err, err;
 
 	boot_step_done(BOOT_STEP_TIME, time_init());
 	boot_step_done(BOOT_STEP_ACPI, acpi_init(bi));
-	err = iommu_early_init(bi);
-	if (err && err != -ENODEV)
-		boot_step_done(BOOT_STEP_IOMMU, err);
+	/* -ENODEV: the firmware describes no remapping hardware; other errors: a DMAR that
+	 * cannot be used, a failure of the IOMMU step below. */
+	dmar_err = iommu_early_init(bi);
 	if (boot_step_done(BOOT_STEP_APIC, apic_init()) == 0)
 		smp_init(bi);
 	boot_step_done(BOOT_STEP_IOAPIC, ioapic_init());
@@ -36,8 +36,8 @@ void boot_subsystems_init(const struct boot_info *bi)
 	/* A console that does not come up is reported; nothing depends on it. */
 	console_pci_init();
 	boot_step_done(BOOT_STEP_GROUPS, pci_groups_build());
-	if (!boot_step_error(BOOT_STEP_IOMMU))
-		boot_step_done(BOOT_STEP_IOMMU, iommu_init(bi));
+	err = iommu_init(bi);
+	boot_step_done(BOOT_STEP_IOMMU, dmar_err && dmar_err != -ENODEV ? dmar_err : err);
 	/* Guests run to their end here: their results precede the self-tests and the summary. */
 	if (vmm_init(bi) == 0)
 		vmm_run();

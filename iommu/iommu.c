@@ -210,12 +210,37 @@ int iommu_early_init(const struct boot_info *bi)
 	return err;
 }
 
+/* Without working remapping hardware the only way to keep a device from memory is to
+ * stop its bus mastering: every endpoint nobody owns (moat's own drivers keep theirs). */
+static void stop_unowned_masters(int err)
+{
+	unsigned n = 0;
+	struct pci_dev *d;
+
+	pci_for_each_dev(d)
+	{
+		u16 cmd;
+
+		if (!d->present || d->owner.kind != PCI_OWNER_NONE || d->header_type == 1)
+			continue;
+		cmd = pci_read16(d, PCI_COMMAND);
+		if (!(cmd & PCI_COMMAND_MASTER))
+			continue;
+		pci_write16(d, PCI_COMMAND, cmd & ~(u16)PCI_COMMAND_MASTER);
+		n++;
+	}
+	pr_info("%s: bus mastering stopped on %u functions nobody owns\n",
+		err == -ENODEV ? "no remapping hardware" : "remapping hardware not set up", n);
+}
+
 int iommu_init(const struct boot_info *bi)
 {
 	int err = vtd_init(bi);
 
 	if (!err)
 		default_deny();
+	else
+		stop_unowned_masters(err);
 	return err;
 }
 

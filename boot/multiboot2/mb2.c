@@ -7,7 +7,6 @@
 static struct boot_info mb2_boot_info;
 
 extern char __image_start[], __image_end[];
-void mb2_entry(u32 magic, u32 info_pa) __noreturn;
 
 static u32 mem_type_from_mb2(u32 t)
 {

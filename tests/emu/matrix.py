@@ -700,6 +700,26 @@ MB2_SHAPES_CHECKS = [
         r"^iommu: Intel VT-d remapping hardware registered$"]),
 ]
 
+# Boot fails closed: a DMAR whose only unit does not answer (the IOMMU is there but cannot
+# be set up). The guest with a device is refused for it, naming the failed step; the guest
+# without one runs.
+BROKEN_IOMMU_DMAR = ("call", lambda: mkdmar.build(mkdmar.captured_dmar(),
+                                                  all_dead_base=DEAD_UNIT_BASE))
+BROKEN_IOMMU_CMD = ("acpi.override=dmar-broken.bin config=guest,holder,memory=16M,cpu=1,image=cpu,"
+                    "device=00:05.0;guest,plain,memory=16M,cpu=2,image=cpu\n")
+BROKEN_IOMMU_CHECKS = [
+    check_line("iommu-step-failed",
+               r"^moat: error: \S+:\d+: \[\S+\] boot step failed: IOMMU bring-up \(-5\): a "
+               r"device's DMA and interrupts cannot be confined; no guest with a device will run$"),
+    check_line("device-guest-refused",
+               r"^vmm: guest holder not started: boot step failed: IOMMU bring-up \(-5\)"),
+    check_line("plain-guest-ran",
+               r"^vmm: stats plain: shut down; .*results [1-9]\d* passed, 0 failed"),
+    check_line("dmar-present-skipped",
+               r"^ok \d+ - vtd: dmar-present # SKIP the IOMMU boot step failed \(-5\): guests "
+               r"with devices are refused for it$"),
+]
+
 FIRMWARE_SHAPE_RUNS = [
     dict(name="qemu-uefi-rmrr", emulator="qemu", boot="uefi", topology="two-edu", smp=3,
          prepare=esp_with_files("esp-rmrr", {"moat.cmd": RMRR_CMD, "dmar-rmrr.bin": RMRR_DMAR}),
@@ -712,6 +732,26 @@ FIRMWARE_SHAPE_RUNS = [
          prepare=iso_with_modules("iso-firmware-shapes", MB2_SHAPES_CMD,
                                   {"dmar-shapes.bin": MB2_SHAPES_DMAR}),
          checks=MB2_SHAPES_CHECKS),
+    dict(name="qemu-uefi-iommu-broken", emulator="qemu", boot="uefi", topology="two-edu", smp=3,
+         prepare=esp_with_files("esp-iommu-broken", {"moat.cmd": BROKEN_IOMMU_CMD,
+                                                     "dmar-broken.bin": BROKEN_IOMMU_DMAR}),
+         checks=BROKEN_IOMMU_CHECKS),
+]
+
+
+# DMA default-deny (docs/passthrough.md): after boot only the PF (its transmit ring) has a
+# domain of moat's own; the edu nobody owns writes into moat's image and into a running
+# guest's RAM: both blocked, each a fault against 00:05.0, the canaries intact.
+DMA_DEFAULT_DENY = [
+    check_line("dma-default-deny",
+               r"^iommu: DMA default-deny: [1-9]\d* PCI functions blocked \(no domain\), 1 in "
+               r"domains of moat's own buffers, 0 with their firmware-reserved ranges only$"),
+    check_line("pf-own-dma-domain",
+               r"^vtd: 0000:01:00\.0 attached to domain \d+ \(own-0000:01:00\.0\) on unit 0$"),
+    check_tap_passed("vtd: unowned-dma-blocked"),
+    check_line("unowned-dma-fault-reported",
+               r"^vtd: warning: unit 0: fault: write by 0000:00:05\.0 \(domain none: nobody gave "
+               r"it DMA, blocked\) at address 0x[0-9a-f]+: reason 0x[12], "),
 ]
 
 
@@ -865,7 +905,7 @@ for _run in RUNS:
                         r"^ok \d+ - igb: vf-tx-spoof-dropped( # SKIP QEMU: its igb does not "
                         r"model transmit anti-spoofing \(DTXSWC 7:0 set for every VF pool; "
                         r"WVBR never records a drop\))?$")] + \
-            check_benign_exceptions(intercepted=True)
+            check_benign_exceptions(intercepted=True) + DMA_DEFAULT_DENY
 
 
 def execute(spec):

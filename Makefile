@@ -40,7 +40,7 @@ KLDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --gc-sectio
 	--no-warn-rwx-segments
 NASMFLAGS := -f elf64 -g -Iinclude/
 
-KDIRS   := boot/multiboot2 arch core acpi pci iommu vmm lib
+KDIRS   := boot/multiboot2 boot/pvh arch core acpi pci iommu vmm lib
 # guests/guests.mk may add objects (embedded guest images) to GUEST_BLOBS.
 GUEST_BLOBS :=
 -include guests/guests.mk

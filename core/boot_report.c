@@ -10,7 +10,7 @@
 #include "arch/x86/percpu.h"
 #include "arch/x86/trap.h"
 #include "core/boot_report.h"
-#include "core/exit.h"
+#include "core/end.h"
 
 static const char *mem_type_name(u32 t)
 {
@@ -27,7 +27,7 @@ static const char *mem_type_name(u32 t)
 	}
 }
 
-u64 boot_usable_ram(const struct boot_info *bi)
+static u64 boot_usable_ram(const struct boot_info *bi)
 {
 	u64 sum = 0;
 
@@ -48,7 +48,7 @@ void boot_report(const struct boot_info *bi)
 			 (unsigned long long)(bi->mem[i].base + bi->mem[i].length - 1),
 			 mem_type_name(bi->mem[i].type));
 	}
-	pr_info("boot method: %s\n", bi->method == BOOT_UEFI ? "UEFI" : "multiboot2");
+	pr_info("boot method: %s\n", boot_method_name(bi->method));
 	pr_info("memory: %u ranges, usable %llu MiB, reserved %llu KiB, ACPI %llu KiB, "
 		"allocator free %llu MiB\n",
 		bi->nr_mem, (unsigned long long)(boot_usable_ram(bi) / MiB),

@@ -7,7 +7,5 @@ const struct boot_info *boot_info_get(void);
 /* Brings up everything after memory: ACPI, APIC, SMP, PCI, IOMMU, guests. */
 void boot_subsystems_init(const struct boot_info *bi);
 void boot_report(const struct boot_info *bi);
-/* Usable RAM from the memory map, in bytes. */
-u64 boot_usable_ram(const struct boot_info *bi);
 
 #endif

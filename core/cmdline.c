@@ -11,11 +11,6 @@ void cmdline_set(const char *s)
 	strlcpy(cmdline, s, sizeof(cmdline));
 }
 
-const char *cmdline_raw(void)
-{
-	return cmdline;
-}
-
 int cmdline_get(const char *key, char *buf, size_t size)
 {
 	size_t klen = strlen(key);

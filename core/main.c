@@ -15,7 +15,7 @@
 #include "arch/x86/serial.h"
 #include "arch/x86/trap.h"
 #include "core/boot_report.h"
-#include "core/exit.h"
+#include "core/end.h"
 #include "core/fbcon.h"
 
 /* A private copy: the loader's structure lives in memory moat will reuse. */
@@ -130,13 +130,16 @@ void kmain(const struct boot_info *bi)
 	nr_cpus_online = 1;
 
 	pr_info("moat hypervisor starting (%s boot), command line \"%s\"\n",
-		boot_info.method == BOOT_UEFI ? "UEFI" : "multiboot2", boot_info.cmdline);
+		boot_method_name(boot_info.method), boot_info.cmdline);
 	if (boot_info.entry_errors & BOOT_ENTRY_BAD_MAGIC)
 		boot_step_done(BOOT_STEP_ENTRY,
 			       pr_err(-EINVAL,
 				      "started through the multiboot2 entry with %#x in EAX, not "
 				      "the bootloader's magic: no memory map, no command line\n",
 				      boot_info.entry_magic));
+	if (boot_info.boot_problem[0])
+		pr_err(-EINVAL, "what the %s loader handed over: %s\n",
+		       boot_method_name(boot_info.method), boot_info.boot_problem);
 
 	err = boot_step_done(BOOT_STEP_MEMORY, memory_init());
 	if (!err && (cmdline_get("fbcon", arg, sizeof(arg)) < 0 || strcmp(arg, "off")))

@@ -8,7 +8,7 @@
 #include <moat/string.h>
 #include "core/boot_report.h"
 #include "iommu/iommu_priv.h"
-#include "iommu/vtd_hw.h"
+#include "iommu/vtd_drv.h"
 
 static const struct iommu_ops *iommu;
 
@@ -37,21 +37,6 @@ int iommu_attach_pci(struct iommu_domain *d, const struct pci_dev *dev)
 	err = iommu_attach(d, dev->seg, dev->rid, dev->is_vf && dev->pf ? dev->pf->rid : dev->rid);
 	for (unsigned i = 1; i < n && !err; i++)
 		err = iommu_attach(d, dev->seg, rids[i], rids[i]);
-	return err;
-}
-
-int iommu_detach_pci(struct iommu_domain *d, const struct pci_dev *dev)
-{
-	u16 rids[MAX_ALIASES];
-	unsigned n = pci_dma_aliases(dev, rids, MAX_ALIASES);
-	int err = 0;
-
-	for (unsigned i = 0; i < n; i++) {
-		int e = iommu_detach(d, dev->seg, rids[i]);
-
-		if (e && e != -ENOENT && !err)
-			err = e;
-	}
 	return err;
 }
 
@@ -155,10 +140,9 @@ void iommu_own_dma_release(const struct pci_dev *dev)
 
 	if (!o)
 		return;
-	if (o->dom) {
-		iommu_detach_pci(o->dom, dev);
+	/* Destroying the domain detaches every requester ID still in it. */
+	if (o->dom)
 		iommu_domain_destroy(o->dom);
-	}
 	memset(o, 0, sizeof(*o));
 }
 

@@ -9,7 +9,7 @@
 #include <moat/pmm.h>
 #include <moat/string.h>
 #include <moat/time.h>
-#include "iommu/vtd_hw.h"
+#include "iommu/vtd_drv.h"
 
 struct vtd_unit vtd_units[VTD_MAX_UNITS];
 unsigned vtd_nr_units;
@@ -287,7 +287,7 @@ int vtd_unit_enable(struct vtd_unit *u)
 
 /* ---- domains ---- */
 
-struct vtd_domain *vtd_domain_by_did(u16 did)
+static struct vtd_domain *vtd_domain_by_did(u16 did)
 {
 	if (did == 0 || did > VTD_MAX_DOMAINS || !domains[did - 1].used)
 		return NULL;
@@ -422,7 +422,8 @@ const struct dmar_pci_ops *vtd_pci_ops(void)
 	return &pci_ops;
 }
 
-int vtd_unit_covering(u16 seg, u16 sid, u16 pf_sid)
+/* -ENODEV without a message when no working unit translates the function. */
+static int vtd_unit_covering(u16 seg, u16 sid, u16 pf_sid)
 {
 	int idx = dmar_unit_for_pci(&vtd_dmar, seg, sid, pf_sid, vtd_pci_ops());
 

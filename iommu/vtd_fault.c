@@ -9,7 +9,7 @@
 #include <moat/time.h>
 #include "arch/x86/apic.h"
 #include "arch/x86/trap.h"
-#include "iommu/vtd_hw.h"
+#include "iommu/vtd_drv.h"
 
 #define LOG_WINDOW_US 1000000
 #define LOG_PER_WINDOW 8
@@ -20,17 +20,24 @@ static struct iommu_fault last_fault;
 static bool last_valid;
 static u64 fault_irqs;
 
-static void log_fault(struct vtd_unit *u, const struct iommu_fault *f)
+/* Whether a fault report may go to the console: one budget per unit for fault records and
+ * overflows alike, so a device's fault storm cannot flood it from CPU 0's interrupt. */
+static bool fault_log_allow(struct vtd_unit *u)
 {
 	unsigned dropped;
 	bool allow = ratelimit_allow(&u->fault_log, time_us(), &dropped);
 
 	if (dropped)
 		pr_warn("unit %u: %u fault reports suppressed\n", u->idx, dropped);
-	if (!allow) {
+	if (!allow)
 		u->faults_unlogged++;
+	return allow;
+}
+
+static void log_fault(struct vtd_unit *u, const struct iommu_fault *f)
+{
+	if (!fault_log_allow(u))
 		return;
-	}
 	pr_warn("unit %u: fault: %s by %04x:%02x:%02x.%x (domain %s%s) at %s %#llx: reason %#x, %s\n",
 		u->idx,
 		f->interrupt ? "interrupt"
@@ -80,8 +87,11 @@ unsigned vtd_fault_drain(struct vtd_unit *u)
 		iommu_report_fault(&f);
 	}
 	if (fsts & VTD_FSTS_PFO) {
-		pr_warn("unit %u: fault records overflowed: some faults were not recorded\n",
-			u->idx);
+		u->fault_overflows++;
+		if (fault_log_allow(u))
+			pr_warn("unit %u: fault records overflowed: some faults were not "
+				"recorded\n",
+				u->idx);
 		vtd_write32(u, VTD_FSTS, VTD_FSTS_PFO);
 	}
 	return n;

@@ -12,8 +12,8 @@
 #include "arch/x86/io.h"
 #include "arch/x86/ioapic.h"
 #include "arch/x86/trap.h"
-#include "core/exit.h"
-#include "iommu/vtd_hw.h"
+#include "core/end.h"
+#include "iommu/vtd_drv.h"
 
 /* PIT channel 0 (8254): mode 0 raises OUT (IRQ 0) once when the count runs out. */
 #define PIT_CH0 0x40

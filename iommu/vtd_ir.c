@@ -6,7 +6,7 @@
 #include <moat/log.h>
 #include <moat/pmm.h>
 #include "arch/x86/apic.h"
-#include "iommu/vtd_hw.h"
+#include "iommu/vtd_drv.h"
 
 int vtd_ir_enable(struct vtd_unit *u)
 {

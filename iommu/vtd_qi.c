@@ -5,7 +5,7 @@
 #include <moat/log.h>
 #include <moat/pmm.h>
 #include <moat/time.h>
-#include "iommu/vtd_hw.h"
+#include "iommu/vtd_drv.h"
 
 #define WAIT_DONE 0x1u
 

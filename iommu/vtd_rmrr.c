@@ -6,7 +6,7 @@
 #include <moat/errno.h>
 #include <moat/log.h>
 #include <moat/pmm.h>
-#include "iommu/vtd_hw.h"
+#include "iommu/vtd_drv.h"
 
 /* Bytes of [base, end) the firmware's map calls usable RAM. */
 static u64 usable_overlap(const struct boot_info *bi, u64 base, u64 end)

@@ -15,8 +15,8 @@
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/trap.h"
-#include "iommu/vtd_hw.h"
-#include "core/exit.h"
+#include "iommu/vtd_drv.h"
+#include "core/end.h"
 #include "vmm/guest.h"
 #include "vmm/vmm.h"
 

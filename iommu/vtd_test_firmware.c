@@ -10,7 +10,7 @@
 #include <moat/log.h>
 #include <moat/pmm.h>
 #include <moat/time.h>
-#include "iommu/vtd_hw.h"
+#include "iommu/vtd_drv.h"
 
 static struct vtd_unit fw; /* the "firmware's" view of the unit */
 

@@ -78,7 +78,7 @@ static int check_remapping(const struct pci_dev *d, const char *name, char *why,
 
 static int check_device(struct guest *g, int gidx, u32 i, char *why, size_t size)
 {
-	char name[32], owner[32];
+	char name[32], owner[32], what[ASSIGN_WHY_MAX];
 	struct pci_dev *d;
 	const char *bad;
 	int err;
@@ -86,8 +86,6 @@ static int check_device(struct guest *g, int gidx, u32 i, char *why, size_t size
 	config_device_str(&g->cfg.devices[i], name, sizeof(name));
 	d = assign_resolve(&g->cfg.devices[i], why, size);
 	if (!d) {
-		char what[ASSIGN_WHY_MAX];
-
 		strlcpy(what, why, sizeof(what));
 		snprintf(why, size, "device %s: %s", name, what);
 		return -ENODEV;
@@ -107,6 +105,10 @@ static int check_device(struct guest *g, int gidx, u32 i, char *why, size_t size
 	}
 	if (err)
 		return err;
+	if (pci_msix_layout_check(d, what, sizeof(what))) {
+		snprintf(why, size, "device %s: %s", name, what);
+		return -EINVAL;
+	}
 	if (d->owner.kind == PCI_OWNER_GUEST && d->owner.guest != gidx) {
 		snprintf(why, size, "device %s: already given to %s", name,
 			 pci_owner_name(&d->owner, owner, sizeof(owner)));

@@ -6,7 +6,7 @@
 #include <moat/pci_group.h>
 #include <moat/selftest.h>
 #include <moat/string.h>
-#include "core/exit.h"
+#include "core/end.h"
 #include "vmm/assign.h"
 #include "vmm/irq_forge.h"
 #include "vmm/guest.h"

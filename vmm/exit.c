@@ -10,12 +10,6 @@
 #include "vmm/mmio.h"
 #include "vmm/msix.h"
 
-/* CPUID.1 */
-#define CPUID_1_ECX_VMX BIT(5)
-#define CPUID_1_ECX_HYPERVISOR BIT(31)
-/* CPUID.8000_0001h */
-#define CPUID_80000001_ECX_SVM BIT(2)
-#define CPUID_SVM_LEAF 0x8000000a
 #define MOAT_CPUID_MAX MOAT_CPUID_INFO
 
 /* MSRs a guest may use directly: its own syscall and segment base state, switched by the
@@ -100,12 +94,12 @@ static void handle_cpuid(struct vcpu *v, const struct vmm_exit *e)
 	struct cpuid_regs r = cpuid(e->cpuid.leaf, e->cpuid.subleaf);
 
 	switch (e->cpuid.leaf) {
-	case 1:
+	case CPUID_LEAF_FEATURES:
 		r.ecx &= ~(u32)CPUID_1_ECX_VMX;
 		r.ecx |= CPUID_1_ECX_HYPERVISOR;
 		break;
-	case 0x80000001: r.ecx &= ~(u32)CPUID_80000001_ECX_SVM; break;
-	case CPUID_SVM_LEAF: r = (struct cpuid_regs){0, 0, 0, 0}; break;
+	case CPUID_LEAF_EXT_FEATURES: r.ecx &= ~(u32)CPUID_80000001_ECX_SVM; break;
+	case CPUID_LEAF_SVM: r = (struct cpuid_regs){0, 0, 0, 0}; break;
 	case MOAT_CPUID_LEAF:
 		r.eax = MOAT_CPUID_MAX;
 		memcpy(&r.ebx, MOAT_CPUID_SIGNATURE, 4);

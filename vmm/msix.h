@@ -1,5 +1,5 @@
 /* MSI-X virtualization of assigned devices (vmm/msix.c) and the guest's virtual
- * interrupts (vmm/virq.c). The MSI-X table and PBA pages are not in the nested tables: the
+ * interrupts (vmm/guest_irq.c). The MSI-X table and PBA pages are not in the nested tables: the
  * guest's accesses arrive as nested page faults and are emulated here. */
 #ifndef VMM_MSIX_H
 #define VMM_MSIX_H
@@ -56,7 +56,7 @@ void msix_release(struct vdev *v);
 /* IRTEs in use by g's devices. */
 unsigned msix_irtes(const struct guest *g);
 
-/* Virtual interrupts (vmm/virq.c). */
+/* Virtual interrupts (vmm/guest_irq.c). */
 void virq_raise(struct guest *g, u8 vector);
 /* Before each entry: injects the highest pending vector when the guest can take it. */
 void virq_deliver(struct vcpu *v);

@@ -51,7 +51,8 @@ static u32 host_bridge_dword(u16 reg)
 	}
 }
 
-struct vdev *vpci_dev_at(struct guest *g, u16 bdf)
+/* The assigned device the guest sees at `bdf`, or NULL. */
+static struct vdev *vpci_dev_at(struct guest *g, u16 bdf)
 {
 	unsigned slot = PCI_RID_DEV(bdf);
 

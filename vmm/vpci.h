@@ -31,7 +31,5 @@ u32 vpci_read(struct guest *g, u16 bdf, u16 reg, u8 size);
 /* Writes reach only the Command register's memory decode and bus master bits and the BARs
  * (sizing, or their own address); writes to absent functions are counted in cfg_refused. */
 void vpci_write(struct guest *g, u16 bdf, u16 reg, u8 size, u32 val);
-/* The assigned device the guest sees at `bdf`, or NULL. */
-struct vdev *vpci_dev_at(struct guest *g, u16 bdf);
 
 #endif

@@ -13,8 +13,6 @@
 #include "arch/x86/trap.h"
 
 /* CPUID leaf 1 */
-#define CPUID1_EDX_APIC BIT(9)
-#define CPUID1_ECX_X2APIC BIT(21)
 
 /* Register offsets in the xAPIC page; the x2APIC MSR is 0x800 + offset / 16. */
 #define X2APIC_MSR_BASE 0x800
@@ -183,7 +181,7 @@ static void choose_mode(void)
 	const struct acpi_cpu *cpus;
 	unsigned n = acpi_cpus(&cpus);
 	u32 max_id = 0;
-	bool has_x2 = cpuid(1, 0).ecx & CPUID1_ECX_X2APIC;
+	bool has_x2 = cpuid(CPUID_LEAF_FEATURES, 0).ecx & CPUID_1_ECX_X2APIC;
 
 	for (unsigned i = 0; i < n; i++)
 		max_id = MAX(max_id, cpus[i].apic_id);
@@ -198,7 +196,7 @@ int apic_init(void)
 	u64 madt_base = acpi_lapic_address();
 	int err;
 
-	if (!(cpuid(1, 0).edx & CPUID1_EDX_APIC))
+	if (!(cpuid(CPUID_LEAF_FEATURES, 0).edx & CPUID_1_EDX_APIC))
 		return pr_err(-ENODEV, "CPU has no local APIC: one CPU, no IPIs\n");
 	choose_mode();
 	xapic_base = rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR;

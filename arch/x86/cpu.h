@@ -3,29 +3,7 @@
 #define ARCH_X86_CPU_H
 
 #include <moat/bits.h>
-
-/* CR0 */
-#define CR0_PE BIT(0)
-#define CR0_MP BIT(1)
-#define CR0_ET BIT(4)
-#define CR0_NE BIT(5)
-#define CR0_WP BIT(16)
-#define CR0_AM BIT(18)
-#define CR0_NW BIT(29)
-#define CR0_CD BIT(30)
-#define CR0_PG BIT(31)
-/* CR4 */
-#define CR4_PAE BIT(5)
-#define CR4_PGE BIT(7)
-#define CR4_OSFXSR BIT(9)
-#define CR4_VMXE BIT(13)
-/* RFLAGS */
-#define RFLAGS_IF BIT(9)
-#define RFLAGS_RF BIT(16)
-/* DR6 */
-#define DR6_B(n) BIT(n)
-/* DR7 */
-#define DR7_RW(n) GENMASK(17 + 4 * (n), 16 + 4 * (n)) /* 00: instruction execution */
+#include <moat/x86_regs.h>
 
 /* MSRs */
 #define MSR_IA32_APIC_BASE 0x1b
@@ -35,15 +13,6 @@
 #define APIC_BASE_ADDR GENMASK(51, 12)
 #define MSR_IA32_FEATURE_CONTROL 0x3a
 #define MSR_IA32_PAT 0x277
-#define MSR_EFER 0xc0000080
-#define EFER_SCE BIT(0)
-#define EFER_LME BIT(8)
-#define EFER_LMA BIT(10)
-#define EFER_NXE BIT(11)
-#define EFER_SVME BIT(12)
-#define MSR_FS_BASE 0xc0000100
-#define MSR_GS_BASE 0xc0000101
-#define MSR_KERNEL_GS_BASE 0xc0000102
 
 struct cpuid_regs {
 	u32 eax, ebx, ecx, edx;

@@ -16,13 +16,12 @@
 #define HOLD_LIMIT_US 5000000
 
 /* CPUID leaf 1 EBX and leaf 0xB EDX: the APIC ID the CPU reports for itself. */
-#define CPUID1_EBX_APIC_ID GENMASK(31, 24)
 
 static u32 cpuid_apic_id(void)
 {
 	if (apic_x2apic_mode() && cpuid(0, 0).eax >= 0xb)
 		return cpuid(0xb, 0).edx;
-	return (u32)FIELD_GET(CPUID1_EBX_APIC_ID, cpuid(1, 0).ebx);
+	return (u32)FIELD_GET(CPUID_1_EBX_APIC_ID, cpuid(CPUID_LEAF_FEATURES, 0).ebx);
 }
 
 struct whoami {

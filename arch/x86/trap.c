@@ -202,17 +202,19 @@ void cpu_halt_forever(void)
 
 bool cpu_has_1g_pages(void)
 {
-	return cpuid(0x80000000, 0).eax >= 0x80000001 && (cpuid(0x80000001, 0).edx & BIT(26));
+	return cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_EXT_FEATURES &&
+	       (cpuid(CPUID_LEAF_EXT_FEATURES, 0).edx & CPUID_80000001_EDX_1G);
 }
 
 bool cpu_has_nx(void)
 {
-	return cpuid(0x80000000, 0).eax >= 0x80000001 && (cpuid(0x80000001, 0).edx & BIT(20));
+	return cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_EXT_FEATURES &&
+	       (cpuid(CPUID_LEAF_EXT_FEATURES, 0).edx & CPUID_80000001_EDX_NX);
 }
 
 unsigned cpu_phys_addr_bits(void)
 {
-	if (cpuid(0x80000000, 0).eax >= 0x80000008)
-		return cpuid(0x80000008, 0).eax & 0xff;
+	if (cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_ADDR_SIZES)
+		return FIELD_GET(CPUID_80000008_EAX_PA_BITS, cpuid(CPUID_LEAF_ADDR_SIZES, 0).eax);
 	return 36;
 }

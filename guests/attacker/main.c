@@ -2,6 +2,7 @@
  * with pointers outside its RAM, and finally an access just past its RAM, which the
  * hypervisor must answer by stopping it (the hypervisor's "vmm: attacker-stopped"). */
 #include <moat/errno.h>
+#include <moat/x86_regs.h>
 #include "guests/attacker/attacker.h"
 
 #define QEMU_DEBUG_EXIT 0xf4 /* would end the whole machine if it reached the hardware */
@@ -84,8 +85,6 @@ static void test_svm_instructions(void)
 	test_end();
 }
 
-#define RFLAGS_TF BIT(8)
-#define DR6_BS BIT(14)
 #define MOAT_EXIT_EXCEPTION 10
 
 static void clear_tf(struct guest_frame *f)

@@ -1,14 +1,7 @@
 /* Suite `cpu`, run in every guest. */
 #include <moat/errno.h>
+#include <moat/x86_regs.h>
 #include "guests/lib/guest.h"
-
-#define CPUID_1_ECX_VMX BIT(5)
-#define CPUID_1_ECX_HYPERVISOR BIT(31)
-#define CPUID_80000001_ECX_SVM BIT(2)
-#define MSR_EFER 0xc0000080
-#define EFER_LMA BIT(10)
-#define EFER_SVME BIT(12)
-#define MSR_FS_BASE 0xc0000100
 
 extern char guest_stack_bottom[], guest_stack_top[];
 extern u64 guest_boot_id;
@@ -19,7 +12,7 @@ static void test_cpuid_leaf(void)
 	char sig[13];
 
 	test_begin("cpu", "cpuid-moat-leaf");
-	guest_cpuid(1, 0, r);
+	guest_cpuid(CPUID_LEAF_FEATURES, 0, r);
 	check(r[2] & CPUID_1_ECX_HYPERVISOR, "CPUID.1:ECX %#x", r[2]);
 	guest_cpuid(MOAT_CPUID_LEAF, 0, r);
 	memcpy(sig, &r[1], 4);
@@ -40,11 +33,11 @@ static void test_cpuid_hidden(void)
 	u32 r[4];
 
 	test_begin("cpu", "cpuid-no-vmx-svm");
-	guest_cpuid(1, 0, r);
+	guest_cpuid(CPUID_LEAF_FEATURES, 0, r);
 	check(!(r[2] & CPUID_1_ECX_VMX), "CPUID.1:ECX.VMX set (%#x)", r[2]);
-	guest_cpuid(0x80000000, 0, r);
-	if (r[0] >= 0x80000001) {
-		guest_cpuid(0x80000001, 0, r);
+	guest_cpuid(CPUID_LEAF_EXT_MAX, 0, r);
+	if (r[0] >= CPUID_LEAF_EXT_FEATURES) {
+		guest_cpuid(CPUID_LEAF_EXT_FEATURES, 0, r);
 		check(!(r[2] & CPUID_80000001_ECX_SVM), "CPUID.80000001:ECX.SVM set (%#x)", r[2]);
 	}
 	test_end();

@@ -1,5 +1,6 @@
 /* Guest runtime: GDT, IDT, own page tables, COM1 console, hypercalls, TAP reporting. */
 #include <moat/x86_desc.h>
+#include <moat/x86_regs.h>
 #include "guests/lib/guest.h"
 
 #define COM1 0x3f8
@@ -11,7 +12,6 @@
 #define PTE_PWT BIT(3)
 #define PTE_PCD BIT(4)
 #define PTE_PS BIT(7)
-#define CR0_WP BIT(16)
 
 struct moat_guest_info guest_info;
 struct expected_exception guest_expect = {.vector = -1};

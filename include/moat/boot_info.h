@@ -1,12 +1,12 @@
-/* The one hand-off structure from boot/ to the rest of moat. Both entry paths (GNU-EFI
- * application and multiboot2) fill it; nothing after boot/ knows which path was taken
+/* The one hand-off structure from boot/ to the rest of moat. Every entry path (GNU-EFI
+ * application, multiboot2, PVH) fills it; nothing after boot/ knows which path was taken
  * except through `method`, which is only reported. */
 #ifndef MOAT_BOOT_INFO_H
 #define MOAT_BOOT_INFO_H
 
 #include <moat/types.h>
 
-enum boot_method { BOOT_MULTIBOOT2 = 1, BOOT_UEFI = 2 };
+enum boot_method { BOOT_MULTIBOOT2 = 1, BOOT_UEFI = 2, BOOT_PVH = 3 };
 
 enum mem_type {
 	MEM_USABLE = 1,	      /* free RAM */
@@ -35,6 +35,7 @@ struct boot_module {
 #define BOOT_MAX_MEM_RANGES 256
 #define BOOT_MAX_MODULES 8
 #define BOOT_CMDLINE_MAX 512
+#define BOOT_PROBLEM_MAX 256
 
 /* Framebuffer handed over by firmware (UEFI GOP or multiboot2 framebuffer tag). */
 struct boot_fb {
@@ -60,6 +61,9 @@ struct boot_info {
 	u64 trampoline;	      /* page below 1 MiB reserved for AP start-up, 0 = let core pick */
 	u64 image_start, image_end; /* the hypervisor image as loaded (physical) */
 	struct boot_fb fb;	    /* base 0 = none */
+	/* What the entry path found wrong with what its loader handed over, before any console
+	 * existed ("" = nothing); kmain reports it as an error. */
+	char boot_problem[BOOT_PROBLEM_MAX];
 	u32 entry_errors;	    /* BOOT_ENTRY_* bits: what the entry path found wrong */
 	u32 entry_magic;	    /* with BOOT_ENTRY_BAD_MAGIC: the value the loader passed */
 };
@@ -67,6 +71,16 @@ struct boot_info {
 /* boot_info.entry_errors: the hand-over cannot be trusted (kmain reports it and runs no
  * guest). */
 #define BOOT_ENTRY_BAD_MAGIC (1u << 0) /* multiboot2 entry without the bootloader's magic */
+
+static inline const char *boot_method_name(u32 method)
+{
+	switch (method) {
+	case BOOT_UEFI: return "UEFI";
+	case BOOT_MULTIBOOT2: return "multiboot2";
+	case BOOT_PVH: return "PVH";
+	default: return "unknown";
+	}
+}
 
 /* The common C entry. Called in 64-bit mode with paging on (identity mapping covering at
  * least the image, the stack and boot_info), interrupts off, on the boot CPU. */

@@ -17,7 +17,6 @@
 #include <moat/types.h>
 
 void cmdline_set(const char *s);
-const char *cmdline_raw(void);
 /* Copies the value of `key` into buf. Returns the value length, or -ENOENT. A bare word
  * `key` yields "". */
 int cmdline_get(const char *key, char *buf, size_t size);

@@ -119,7 +119,6 @@ bool iommu_pci_covered(const struct pci_dev *dev);
 /* A range the firmware expects the function to keep reaching by DMA behind the OS's back
  * (VT-d RMRR), inclusive limit: 0, or -ENOENT if there is none. */
 int iommu_pci_reserved_region(const struct pci_dev *dev, u64 *base, u64 *limit);
-int iommu_detach_pci(struct iommu_domain *d, const struct pci_dev *dev);
 
 /* Whether interrupts are remapped on every unit; without it an assigned device could send
  * any interrupt to any CPU. */

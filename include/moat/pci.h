@@ -241,6 +241,12 @@ bool pci_has_flr(const struct pci_dev *d);
  * set up (BARs, Command, interrupt line). Refused with a bridge below it. */
 int pci_secondary_bus_reset(struct pci_dev *bridge);
 
+/* Whether the function's MSI-X table and PBA (BIR and offset as the device states them)
+ * lie whole inside one of its implemented, assigned memory BARs, with room for every
+ * entry: -EINVAL with `why` otherwise (such a function is not given to a guest). 0 without
+ * MSI-X. */
+int pci_msix_layout_check(const struct pci_dev *d, char *why, size_t size);
+
 /* The lspci-like listing on the console. */
 void pci_print_devices(void);
 

@@ -20,7 +20,8 @@ struct igb_vf_state {
 	/* rate limit (igb_mbx.c) */
 	u64 window_start_us;
 	unsigned window_msgs;
-	unsigned throttled; /* windows in which the VF asked for more than the budget */
+	unsigned throttled;	/* windows in which the VF asked for more than the budget */
+	unsigned lock_timeouts; /* waits for a buffer the VF held, each charged a window */
 	/* anti-spoofing (igb_spoof.c) */
 	unsigned spoofed;    /* frames the device dropped for a source MAC not the VF's */
 	u64 spoof_warned_us; /* when the last warning was logged */

@@ -11,14 +11,31 @@
 #include "pci/internal.h"
 #include "pci/pf/igb_regs.h"
 
+/* A wait for the buffer that timed out costs CPU 0 as much as a window's worth of
+ * requests: it spends the VF's budget, so a VF that holds its buffer is waited for at most
+ * once per window. */
+static void mbx_charge_timeout(struct igb_pf *pf, unsigned vf)
+{
+	struct igb_vf_state *s = &pf->vf[vf];
+
+	if (s->window_msgs < IGB_MBX_BUDGET)
+		s->window_msgs = IGB_MBX_BUDGET;
+	if (s->lock_timeouts++ == 0)
+		pr_err(-ETIMEDOUT,
+		       "vf%u holds its mailbox (P2VMAILBOX %#x); its budget is spent until the "
+		       "next window (further timeouts counted, not logged)\n",
+		       vf, igb_rd(pf, IGB_P2VMAILBOX(vf)));
+}
+
 /* Takes the VF's mailbox buffer for the PF; the VF may hold it (VFU) for a moment. */
 static int mbx_lock(struct igb_pf *pf, unsigned vf)
 {
 	if (!WAIT_US((igb_wr(pf, IGB_P2VMAILBOX(vf), IGB_P2VMAILBOX_PFU),
 		      igb_rd(pf, IGB_P2VMAILBOX(vf)) & IGB_P2VMAILBOX_PFU),
-		     IGB_MBX_LOCK_TIMEOUT_US))
-		return pr_err(-ETIMEDOUT, "vf%u holds its mailbox (P2VMAILBOX %#x)\n", vf,
-			      igb_rd(pf, IGB_P2VMAILBOX(vf)));
+		     IGB_MBX_LOCK_TIMEOUT_US)) {
+		mbx_charge_timeout(pf, vf);
+		return -ETIMEDOUT;
+	}
 	return 0;
 }
 

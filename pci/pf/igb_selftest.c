@@ -6,7 +6,7 @@
 #include <moat/selftest.h>
 #include <moat/string.h>
 #include <moat/time.h>
-#include "core/exit.h"
+#include "core/end.h"
 #include "pci/internal.h"
 #include "pci/pf/igb_regs.h"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Emulator runs of moat: boots it in QEMU (OVMF or GRUB multiboot2) or Bochs, keeps the
+"""Emulator runs of moat: boots it in QEMU (OVMF, GRUB multiboot2 or PVH -kernel) or Bochs, keeps the
 serial log under build/logs/, and judges the run by the serial output contract:
 TAP lines from the hypervisor and guests, and the final `moat: N passed, M failed, K skipped`.
 
@@ -19,6 +19,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("BUILD", os.path.join(ROOT, "build"))
 LOGS = os.path.join(BUILD, "logs")
+
+# The image the PVH runs boot with -kernel (the one inside moat.efi and the GRUB ISO).
+KERNEL = "moat.elf"
 
 OVMF_CODE = ["/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_CODE.fd"]
 OVMF_VARS = ["/usr/share/OVMF/OVMF_VARS_4M.fd", "/usr/share/OVMF/OVMF_VARS.fd"]
@@ -91,7 +94,10 @@ def topology_args(name, run_dir):
 
 
 def qemu_argv(boot, topology, run_dir, serial, monitor_sock, smp=None, mem=None, extra=(),
-              esp=None, usb_image=None, vga=False):
+              esp=None, usb_image=None, vga=False, append=""):
+    """esp: what the boot path loads: the ESP directory or image (uefi), the GRUB ISO (mb2),
+    the module archive (pvh: -initrd, a cpio newc archive from scripts/mkcpio.py).
+    append: moat's command line for pvh."""
     tsmp, tmem, targs = topology_args(topology, run_dir)
     argv = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", "max",
             "-smp", str(smp or tsmp), "-m", mem or tmem, "-display", "none", "-no-reboot",
@@ -108,6 +114,10 @@ def qemu_argv(boot, topology, run_dir, serial, monitor_sock, smp=None, mem=None,
     if boot == "uefi":
         argv += ["-drive", f"format=raw,file={esp}" if esp and esp.endswith(".img") else
                  f"format=raw,file=fat:rw:{esp or os.path.join(BUILD, 'esp')}"]
+    elif boot == "pvh":
+        argv += ["-kernel", os.path.join(BUILD, KERNEL), "-append", append]
+        if esp:
+            argv += ["-initrd", esp]
     elif boot == "mb2":
         argv += ["-cdrom", esp if esp and esp.endswith(".iso") else os.path.join(BUILD, "moat.iso")]
     elif boot.startswith("usb-"):
@@ -182,13 +192,13 @@ class Run:
 
 
 def run_qemu(name, boot, topology, timeout=240, console=False, monitor_cmds=(), smp=None,
-             mem=None, extra=(), esp=None, usb_image=None, vga=False, at_summary=()):
+             mem=None, extra=(), esp=None, usb_image=None, vga=False, at_summary=(), append=""):
     """at_summary: monitor commands sent once the summary line is on the serial port (moat
     must then halt rather than exit: exit=halt); QEMU is stopped after them."""
     r = Run(name)
     sock = os.path.join(r.dir, "monitor.sock")
     argv = qemu_argv(boot, topology, r.dir, f"file:{r.serial_path}", sock, smp, mem, extra,
-                     esp, usb_image, vga)
+                     esp, usb_image, vga, append)
     with open(os.path.join(r.dir, "cmdline"), "w") as f:
         f.write(" ".join(argv) + "\n")
     t0 = time.monotonic()

@@ -16,6 +16,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
 import linuxref  # noqa: E402
 import bench  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "scripts"))
+import mkcpio  # noqa: E402
 
 
 def check_boot_method(expected):
@@ -660,6 +662,66 @@ def iso_with_modules(dirname, cmdline, modules):
     return prepare
 
 
+def pvh_archive(name, files):
+    """A module archive for the PVH runs (-initrd): files {name: text | ("copy", path under
+    build/) | ("call", fn making bytes)} packed by scripts/mkcpio.py; returns its path."""
+    def prepare():
+        packed = []
+        for fname, what in files.items():
+            if isinstance(what, tuple) and what[0] == "copy":
+                with open(os.path.join(harness.BUILD, what[1]), "rb") as f:
+                    packed.append((fname, f.read()))
+            elif isinstance(what, tuple) and what[0] == "call":
+                packed.append((fname, what[1]()))
+            else:
+                packed.append((fname, what.encode()))
+        path = os.path.join(harness.BUILD, name + ".cpio")
+        with open(path, "wb") as f:
+            f.write(mkcpio.archive(packed))
+        return path
+    return prepare
+
+
+# The PVH path (QEMU -kernel): moat.conf and a guest image in the -initrd archive, the
+# command line from -append.
+PVH_FILES = {
+    "moat.conf": ESP_FILES["moat.conf"],
+    "mycpu.elf": ("copy", "guests/cpu.elf"),
+}
+PVH_FILES_CHECKS = [
+    check_line("cmdline-from-append", r'^moat: moat hypervisor starting \(PVH boot\), command line '
+                                      r'"loglevel=debug tsc_test_wrap"$'),
+    check_line("config-module-from-archive",
+               rf'^moat: module 0: 0x[0-9a-f]+-0x[0-9a-f]+ "config"$'),
+    check_line("guest-image-module-from-archive",
+               r'^moat: module 1: 0x[0-9a-f]+-0x[0-9a-f]+ "mycpu"$'),
+    lambda r: check_modules_boot_data(r),
+    check_line("config-from-moat-conf", r"^vmm: configuration from module config: 2 guests, 1 errors$"),
+    check_line("guest-from-moat-conf", r"^vmm: guest files0 shut down"),
+    check_line("rsdp-from-start-info", r"^acpi: RSDP revision \d+ "),
+]
+
+
+def check_modules_boot_data(r):
+    """Every module lies in a range the memory map calls boot data (not the allocator's)."""
+    kept = [tuple(int(x, 16) for x in ln.split()[2].split("-"))
+            for ln in harness.line_matching(r, r"^moat: mem: [0-9a-f]+-[0-9a-f]+ boot data$")]
+    mods = [tuple(int(x, 16) for x in ln.split()[3].split("-"))
+            for ln in harness.line_matching(r, r"^moat: module \d+: ")]
+    bad = [m for m in mods if not any(lo <= m[0] and m[1] - 1 <= hi for lo, hi in kept)]
+    ok = bool(mods) and not bad
+    return [[f"{r.name}: host: modules-kept-from-allocator", "ok" if ok else "fail",
+             "" if ok else f"modules {mods}, boot data {kept}"]]
+
+
+def check_no_line(tag, pattern):
+    """A host-side check that no serial line matches `pattern`."""
+    def check(r):
+        bad = harness.line_matching(r, pattern)
+        return [[f"{r.name}: host: {tag}", "fail" if bad else "ok", bad[0] if bad else ""]]
+    return check
+
+
 # The multiboot2 path (GRUB modules, SeaBIOS): both shapes in one DMAR. SeaBIOS booted from
 # the AHCI controller 00:1f.2 and left it mastering; in the dead unit's scope, moat must
 # stop it itself (no loader did).
@@ -792,6 +854,17 @@ RUNS = [
          monitor=(INFO_PCI,),
          checks=[check_boot_method("multiboot2"), check_info_pci, check_sriov_vfs(1),
                  check_pf_frame()] + check_linux("reference")),
+    # PVH (QEMU -kernel moat.elf): the reference machine with the built-in configuration,
+    # and a configuration plus guest image handed over in the -initrd archive.
+    dict(name="qemu-pvh-reference", emulator="qemu", boot="pvh", topology="reference",
+         monitor=(INFO_PCI,),
+         checks=[check_boot_method("PVH"), check_info_pci, check_sriov_vfs(1),
+                 check_pf_frame(), check_no_line("no-boot-problem", r"what the PVH loader handed over")]),
+    dict(name="qemu-pvh-files", emulator="qemu", boot="pvh", topology="two-edu", timeout=180,
+         append="loglevel=debug tsc_test_wrap", prepare=pvh_archive("pvh-files", PVH_FILES),
+         checks=[check_boot_method("PVH"),
+                 check_no_line("no-boot-problem", r"what the PVH loader handed over")] +
+         PVH_FILES_CHECKS + [check_tap_passed("vtd: dma-ram-device-ram")]),
     dict(name="qemu-mb2-igb-root", emulator="qemu", boot="mb2", topology="igb-root",
          monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame()] +
                                       check_linux("igb-root")),
@@ -894,7 +967,7 @@ RUNS = [
 
 
 for _run in RUNS:
-    if _run["name"] in ("qemu-uefi-reference", "qemu-mb2-reference"):
+    if _run["name"] in ("qemu-uefi-reference", "qemu-mb2-reference", "qemu-pvh-reference"):
         _run["checks"] = _run["checks"] + GUESTS_ON_OWN_CPUS + VF_PASSTHROUGH + \
             [check_report_domain_ids(("alpha", "beta", "attacker"))] + \
             [check_tap_passed(f"igbvf: {t}") for t in VF_NATIVE_TESTS] + check_ring3_attacks() + \
@@ -917,7 +990,7 @@ def execute(spec):
                              mem=spec.get("mem"), extra=spec.get("extra", ()), esp=esp,
                              usb_image=os.path.join(harness.BUILD, spec["usb_image"])
                              if spec.get("usb_image") else None,
-                             vga=spec.get("vga", False),
+                             vga=spec.get("vga", False), append=spec.get("append", ""),
                              at_summary=[c.format(dir=os.path.join(harness.LOGS, spec["name"]))
                                          for c in spec.get("at_summary", ())])
     else:

@@ -141,6 +141,10 @@ static int setup(void **state)
 		vf[i]->vf_index = (u16)i;
 		bar64(vf[i], 0, 0xfe000000 + i * 0x4000, 0x4000);
 		bar64(vf[i], 3, 0xfe100000 + i * 0x4000, 0x4000);
+		/* QEMU's 82576 VF: 3 vectors, table at 0 and PBA at 0x2000 of BAR 3 */
+		vf[i]->cap_msix = 0x70;
+		vf[i]->msix = (struct pci_msix_info){
+			.table_size = 3, .table_bir = 3, .pba_bir = 3, .pba_offset = 0x2000};
 		sriov.vf[i] = vf[i];
 	}
 	up = add(2, 0, 0, PCIE_TYPE_UPSTREAM, NULL);
@@ -193,6 +197,46 @@ static void test_vf_claimed(void **state)
 	assert_int_equal(vf[1]->owner.guest, 1);
 	assign_unclaim(&ga);
 	assert_int_equal(vf[1]->owner.kind, PCI_OWNER_NONE);
+	(void)state;
+}
+
+/* A device that states its MSI-X table or PBA outside its memory BARs is refused: moat
+ * would write the physical table at bar[BIR].base + offset, past bar[5] for BIR 6/7, at
+ * host address 0 + offset for an unimplemented BAR, or past the BAR's end. */
+static void test_msix_layout_lies(void **state)
+{
+	static const struct {
+		struct pci_msix_info m;
+		const char *what;
+	} lies[] = {
+		{{3, 6, 3, 0, 0x2000}, "table BIR 6 names no BAR"},
+		{{3, 3, 7, 0, 0x2000}, "PBA BIR 7 names no BAR"},
+		{{3, 1, 3, 0, 0x2000}, "table in BAR 1, which is not implemented"},
+		{{3, 4, 3, 0, 0x2000},
+		 "table in BAR 4, which is not implemented"}, /* BAR 3's upper half */
+		{{3, 2, 3, 0, 0x2000}, "table in BAR 2, which is an I/O BAR"},
+		{{3, 3, 3, 0x4000, 0x2000}, "table at 0x4000+0x30 reaches past BAR 3"},
+		{{3, 3, 3, 0, 0x3ffc}, "PBA at 0x3ffc+0x8 reaches past BAR 3"},
+		{{2048, 3, 3, 0, 0x2000}, "table at 0+0x8000 reaches past BAR 3"},
+		{{3, 5, 3, 0, 0x2000}, "table in BAR 5, which has no address"},
+	};
+	char why[ASSIGN_WHY_MAX];
+
+	vf[1]->bar[2] = (struct pci_bar){.base = 0xc000, .size = 0x20, .type = PCI_BAR_IO};
+	vf[1]->bar[5] = (struct pci_bar){.size = 0x1000, .type = PCI_BAR_MEM32};
+	for (unsigned i = 0; i < sizeof(lies) / sizeof(lies[0]); i++) {
+		vf[1]->msix = lies[i].m;
+		memset(&ga, 0, sizeof(ga));
+		dev_vf(&ga, 1, 0, 0, 1);
+		refused(&ga, 1, -EINVAL, lies[i].what);
+		assert_int_equal(vf[1]->owner.kind, PCI_OWNER_NONE);
+	}
+	/* the truth is accepted: table and PBA each ending exactly at the BAR's end */
+	vf[1]->msix = (struct pci_msix_info){3, 3, 3, 0x3fd0, 0x3ff8};
+	memset(&ga, 0, sizeof(ga));
+	dev_vf(&ga, 1, 0, 0, 1);
+	assert_int_equal(assign_claim(&ga, 1, why, sizeof(why)), 0);
+	assign_unclaim(&ga);
 	(void)state;
 }
 
@@ -332,6 +376,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_vf_claimed, setup),
+		cmocka_unit_test_setup(test_msix_layout_lies, setup),
 		cmocka_unit_test_setup(test_unknown, setup),
 		cmocka_unit_test_setup(test_no_interrupt_remapping, setup),
 		cmocka_unit_test_setup(test_not_assignable, setup),

@@ -33,6 +33,25 @@ struct igb_pf *igb_pf_at(unsigned idx)
 	return idx == 0 ? &test_pf : NULL;
 }
 
+/* The register file, with the mailbox's buffer ownership (82576 datasheet 7.8.2.4): the
+ * PF's PFU bit sticks only while the VF does not hold the buffer (VFU). */
+static bool vf_holds_buffer[IGB_MAX_VFS];
+
+u32 igb_model_read32(u64 a)
+{
+	return *(volatile u32 *)(uintptr_t)a;
+}
+
+void igb_model_write32(u64 a, u32 v)
+{
+	u32 off = (u32)(a - (u64)(uintptr_t)regfile);
+
+	if (off >= IGB_P2VMAILBOX(0) && off < IGB_P2VMAILBOX(IGB_MAX_VFS) &&
+	    vf_holds_buffer[(off - IGB_P2VMAILBOX(0)) / 4])
+		v &= ~(u32)IGB_P2VMAILBOX_PFU;
+	*(volatile u32 *)(uintptr_t)a = v;
+}
+
 static u32 reg(u32 off)
 {
 	return regfile[off / 4];
@@ -49,6 +68,7 @@ static int setup(void **state)
 {
 	memset(regfile, 0, sizeof(regfile));
 	memset(&test_pf, 0, sizeof(test_pf));
+	memset(vf_holds_buffer, 0, sizeof(vf_holds_buffer));
 	test_pf.regs = (u64)(uintptr_t)regfile;
 	test_pf.num_vfs = 3;
 	test_pf.pf_pool = 3;
@@ -306,6 +326,39 @@ static void test_mailbox_rate_limited(void **state)
 	assert_int_equal(test_pf.vf[0].throttled, 1);
 }
 
+/* A VF that holds its mailbox buffer (VFU) makes each of its requests cost CPU 0 a bounded
+ * wait for the buffer: that wait is charged against the VF's budget, so a VF sending at
+ * one request per millisecond costs CPU 0 at most one lock timeout per window (5%), not
+ * one per request within the budget (40%). Another VF is served meanwhile, and the VF is
+ * served again once it lets go of the buffer. */
+#define HOLD_WINDOWS 10
+
+static void test_mailbox_hold_charged(void **state)
+{
+	u32 msg[2] = {IGB_VF_SET_LPE, 1518};
+	u64 start, spent = 0;
+
+	assert_int_equal(reset_vf(0), IGB_VF_RESET | IGB_MSG_ACK);
+	vf_holds_buffer[0] = true;
+	start = fake_us;
+	while (fake_us - start < HOLD_WINDOWS * IGB_MBX_WINDOW_US) {
+		u64 t0;
+
+		vf_sends(0, msg, 2);
+		t0 = fake_us;
+		igb_pf_poll_all();
+		spent += fake_us - t0;
+		fake_us += 1000; /* the VF's next request a millisecond later */
+	}
+	/* at most one 1 ms lock timeout per window, plus the poll's own register accesses */
+	assert_true(spent <= (HOLD_WINDOWS + 1) * (IGB_MBX_LOCK_TIMEOUT_US + 100));
+	set_reg(IGB_MBVFICR, 0);
+	assert_int_equal(reset_vf(1), IGB_VF_RESET | IGB_MSG_ACK);
+	vf_holds_buffer[0] = false;
+	fake_us += IGB_MBX_WINDOW_US;
+	assert_int_equal(exchange(0, msg, 2), IGB_VF_SET_LPE | IGB_MSG_ACK | IGB_MSG_CTS);
+}
+
 /* Transmit anti-spoofing is on for every VF pool (MAC and VLAN), off for the PF's own pool,
  * and the loopback switch stays on. */
 static void test_anti_spoof_vf_pools(void **state)
@@ -366,6 +419,7 @@ int main(void)
 		cmocka_unit_test_setup(test_vflr_forgets_owner_state, setup),
 		cmocka_unit_test_setup(test_vf_beyond_num_vfs_ignored, setup),
 		cmocka_unit_test_setup(test_mailbox_rate_limited, setup),
+		cmocka_unit_test_setup(test_mailbox_hold_charged, setup),
 		cmocka_unit_test_setup(test_anti_spoof_vf_pools, setup),
 		cmocka_unit_test_setup(test_wvbr_attributed, setup),
 	};

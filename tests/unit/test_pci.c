@@ -427,6 +427,60 @@ static void test_ecaps_malformed(void **state)
 	assert_int_equal(d->cap_pcie, 0xa0);
 }
 
+/* A lying MSI-X capability (the reference igb's at 0x70: BAR0/1 memory, BAR2 I/O, BAR3 64-bit
+ * memory of 16 KiB, BAR5 not implemented): BIR 6 or 7, a BIR naming the I/O BAR, an
+ * unimplemented BAR or the upper half of a 64-bit BAR, an offset past the BAR's end, a
+ * table too large for its BAR. The layout check refuses each, naming what is wrong; the
+ * truth passes. */
+static u32 lie_ctrl, lie_table, lie_pba;
+
+static void mangle_msix(int i)
+{
+	model_set(i, 0x72, 2, lie_ctrl);
+	model_set(i, 0x74, 4, lie_table);
+	model_set(i, 0x78, 4, lie_pba);
+}
+
+static void test_msix_layout_lies(void **state)
+{
+	static const struct {
+		u32 ctrl, table, pba;
+		const char *what;
+	} lies[] = {
+		{9, 6, 0x2003, "table BIR 6 names no BAR"},
+		{9, 7, 0x2003, "table BIR 7 names no BAR"},
+		{9, 3, 0x2006, "PBA BIR 6 names no BAR"},
+		{9, 2, 0x2003, "table in BAR 2, which is an I/O BAR"},
+		{9, 3, 0x2002, "PBA in BAR 2, which is an I/O BAR"},
+		{9, 4, 0x2003, "table in BAR 4, which is not implemented"},
+		{9, 5, 0x2003, "table in BAR 5, which is not implemented"},
+		{9, 0x4003, 0x2003, "table at 0x4000+0xa0 reaches past BAR 3"},
+		{9, 0x3f83, 0x2003, "table at 0x3f80+0xa0 reaches past BAR 3"},
+		{9, 3, 0x8003, "PBA at 0x8000+0x8 reaches past BAR 3"},
+		{0x7ff, 3, 0x2003, "table at 0+0x8000 reaches past BAR 3"},
+	};
+	char why[128];
+	struct pci_dev *d;
+
+	for (unsigned i = 0; i < sizeof(lies) / sizeof(lies[0]); i++) {
+		lie_ctrl = lies[i].ctrl;
+		lie_table = lies[i].table;
+		lie_pba = lies[i].pba;
+		d = probe_igb_with(mangle_msix);
+		assert_int_equal(d->cap_msix, 0x70);
+		why[0] = 0;
+		assert_int_equal(pci_msix_layout_check(d, why, sizeof(why)), -EINVAL);
+		if (!strstr(why, lies[i].what))
+			fail_msg("lie %u: \"%s\" lacks \"%s\"", i, why, lies[i].what);
+	}
+	lie_ctrl = 9;
+	lie_table = 3;
+	lie_pba = 0x2003;
+	d = probe_igb_with(mangle_msix);
+	assert_int_equal(pci_msix_layout_check(d, why, sizeof(why)), 0);
+	(void)state;
+}
+
 /* ---- SR-IOV ---- */
 static void test_sriov_rid_arithmetic(void **state)
 {
@@ -1069,6 +1123,7 @@ int main(void)
 		cmocka_unit_test_setup(test_enumerate_multifunction, setup),
 		cmocka_unit_test_setup(test_enumerate_peer_root_bus, setup),
 		cmocka_unit_test_setup(test_caps_decoded, setup),
+		cmocka_unit_test_setup(test_msix_layout_lies, setup),
 		cmocka_unit_test_setup(test_caps_cycle, setup),
 		cmocka_unit_test_setup(test_caps_pointer_into_header, setup),
 		cmocka_unit_test_setup(test_ecaps_malformed, setup),

@@ -19,7 +19,7 @@
 #include <moat/pci.h>
 #include <moat/pmm.h>
 #include "arch/x86/trap.h"
-#include "iommu/vtd_hw.h"
+#include "iommu/vtd_drv.h"
 #include "acpi_builder.h"
 #include "host_shim.h"
 #include "vtd_model.h"
@@ -504,6 +504,39 @@ static void test_fault_attributed_to_unit(void **state)
 	no_violations();
 }
 
+/* A fault-record overflow storm (FSTS.PFO at every event) is logged within the unit's
+ * fault-log budget like the fault records themselves: a device cannot flood the console
+ * from CPU 0's interrupt. Every overflow is still counted and cleared. */
+#define FSTS_PFO_BIT 0x1u
+#define OVERFLOW_STORM 200
+
+static void test_fault_overflow_rate_limited(void **state)
+{
+	int warned;
+
+	(void)state;
+	two_units(0, 0);
+	shim_warnings_logged = 0;
+	for (unsigned i = 0; i < OVERFLOW_STORM; i++) {
+		vm.unit[1].fsts |= FSTS_PFO_BIT;
+		fault_event(1);
+		assert_false(vm.unit[1].fsts & FSTS_PFO_BIT); /* cleared at once */
+	}
+	warned = shim_warnings_logged;
+	assert_int_equal(vtd_units[1].fault_overflows, OVERFLOW_STORM);
+	assert_true(warned >= 1);
+	assert_true(warned <= 8); /* LOG_PER_WINDOW of vtd_fault.c */
+	assert_int_equal(vtd_units[1].faults_unlogged, OVERFLOW_STORM - warned);
+	/* the next window says how many were dropped */
+	now_us += 2000000;
+	vm.unit[1].fsts |= FSTS_PFO_BIT;
+	fault_event(1);
+	assert_int_equal(shim_warnings_logged, warned + 2);
+	assert_non_null(strstr(shim_last_log, "overflowed"));
+	assert_int_equal(vtd_units[0].fault_overflows, 0);
+	no_violations();
+}
+
 /* ---- a unit that does not answer ---- */
 
 static void test_dead_unit(void **state)
@@ -945,6 +978,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_map_unmap_invalidate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_reports_any_unit_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_attributed_to_unit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_overflow_rate_limited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_unit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_all_units_dead, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_common_depth, setup, teardown),

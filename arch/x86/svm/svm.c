@@ -17,8 +17,8 @@ static int svm_probe(struct vmm_caps *caps)
 {
 	struct cpuid_regs r;
 
-	if (cpuid(0x80000000, 0).eax < CPUID_SVM_FEATURES ||
-	    !(cpuid(0x80000001, 0).ecx & CPUID_80000001_ECX_SVM)) {
+	if (cpuid(CPUID_LEAF_EXT_MAX, 0).eax < CPUID_LEAF_SVM ||
+	    !(cpuid(CPUID_LEAF_EXT_FEATURES, 0).ecx & CPUID_80000001_ECX_SVM)) {
 		pr_info("no SVM (CPUID 8000_0001h ECX.SVM=0)\n");
 		return -ENODEV;
 	}
@@ -26,7 +26,7 @@ static int svm_probe(struct vmm_caps *caps)
 		pr_info("SVM disabled by firmware (VM_CR.SVMDIS)\n");
 		return -ENODEV;
 	}
-	r = cpuid(CPUID_SVM_FEATURES, 0);
+	r = cpuid(CPUID_LEAF_SVM, 0);
 	svm_feat.np = r.edx & SVM_FEAT_NP;
 	svm_feat.nrips = r.edx & SVM_FEAT_NRIPS;
 	svm_feat.decode_assists = r.edx & SVM_FEAT_DECODE_ASSISTS;

@@ -1,6 +1,7 @@
 /* VMCB, I/O permission map and MSR permission map set-up (APM Vol. 2, 15.10-15.11). Pure
  * data: host unit tests link this file. */
 #include <moat/string.h>
+#include <moat/x86_regs.h>
 #include "arch/x86/svm/vmcb.h"
 
 /* MSRPM: two bits per MSR (read, write) for three 8 KiB-bit ranges. */
@@ -91,20 +92,13 @@ void svm_entry_capture(const struct vmcb *vmcb, struct svm_entry_state *st)
 	st->cs_attrib = vmcb->save.cs.attrib;
 }
 
-/* EFER, CR0, CR4 bits as the VMRUN checks see them. */
-#define EFER_LME_ BIT(8)
-#define EFER_SVME_ BIT(12)
+/* EFER and CR4 bits the VMRUN checks require to be zero (APM Vol. 2 15.5.1). */
 #define EFER_MBZ GENMASK(63, 16)
-#define CR0_PE_ BIT(0)
-#define CR0_NW_ BIT(29)
-#define CR0_CD_ BIT(30)
-#define CR0_PG_ BIT(31)
-#define CR4_PAE_ BIT(5)
 #define CR4_MBZ GENMASK(63, 23)
 
 unsigned svm_entry_problems(const struct svm_entry_state *st, u64 phys_mask, char *buf, size_t size)
 {
-	bool long_paging = (st->efer & EFER_LME_) && (st->cr0 & CR0_PG_);
+	bool long_paging = (st->efer & EFER_LME) && (st->cr0 & CR0_PG);
 	unsigned n = 0;
 	size_t len = 0;
 
@@ -118,15 +112,15 @@ unsigned svm_entry_problems(const struct svm_entry_state *st, u64 phys_mask, cha
 							len ? " " : "", text);                     \
 		}                                                                                  \
 	} while (0)
-	PROBLEM(!(st->efer & EFER_SVME_), "EFER.SVME=0");
+	PROBLEM(!(st->efer & EFER_SVME), "EFER.SVME=0");
 	PROBLEM(st->efer & EFER_MBZ, "EFER reserved bits");
-	PROBLEM((st->cr0 & CR0_NW_) && !(st->cr0 & CR0_CD_), "CR0.NW without CR0.CD");
-	PROBLEM(st->cr0 >> 32, "CR0[63:32]");
+	PROBLEM((st->cr0 & CR0_NW) && !(st->cr0 & CR0_CD), "CR0.NW without CR0.CD");
+	PROBLEM(st->cr0 & CR0_RESERVED, "CR0[63:32]");
 	PROBLEM(st->cr3 & ~phys_mask & ~GENMASK(11, 0), "CR3 reserved bits");
 	PROBLEM(st->cr4 & CR4_MBZ, "CR4 reserved bits");
 	PROBLEM(st->dr6 >> 32 || st->dr7 >> 32, "DR6/DR7[63:32]");
-	PROBLEM(long_paging && !(st->cr4 & CR4_PAE_), "long mode without CR4.PAE");
-	PROBLEM(long_paging && !(st->cr0 & CR0_PE_), "long mode without CR0.PE");
+	PROBLEM(long_paging && !(st->cr4 & CR4_PAE), "long mode without CR4.PAE");
+	PROBLEM(long_paging && !(st->cr0 & CR0_PE), "long mode without CR0.PE");
 	PROBLEM(long_paging && (st->cs_attrib & SVM_SEG_L) && (st->cs_attrib & SVM_SEG_DB),
 		"CS.L and CS.D");
 	PROBLEM(!(st->intercept4 & SVM_INTERCEPT_VMRUN), "VMRUN not intercepted");

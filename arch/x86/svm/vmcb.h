@@ -6,9 +6,7 @@
 #include <moat/bits.h>
 #include <moat/types.h>
 
-/* CPUID */
-#define CPUID_80000001_ECX_SVM BIT(2)
-#define CPUID_SVM_FEATURES 0x8000000a
+/* CPUID.8000000Ah:EDX (CPUID_LEAF_SVM) */
 #define SVM_FEAT_NP BIT(0)
 #define SVM_FEAT_NRIPS BIT(3)
 #define SVM_FEAT_VMCB_CLEAN BIT(5)

@@ -62,7 +62,7 @@ static const u32 true_ctl_msr[VMX_CTL_NR] = {
 
 static bool cpu_has_vmx(void)
 {
-	return cpuid(1, 0).ecx & CPUID1_ECX_VMX;
+	return cpuid(CPUID_LEAF_FEATURES, 0).ecx & CPUID_1_ECX_VMX;
 }
 
 /* IA32_FEATURE_CONTROL (23.7): written only while unlocked (firmware usually locks it). */

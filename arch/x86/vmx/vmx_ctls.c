@@ -132,8 +132,6 @@ u64 vmx_fix_cr4(const struct vmx_caps *caps, u64 cr4)
 	return (cr4 | caps->cr4_fixed0) & caps->cr4_fixed1;
 }
 
-#define CR0_RESERVED GENMASK(63, 32)
-
 enum vmx_cr_write vmx_cr0_write(const struct vmx_caps *caps, bool unrestricted, u64 cur, u64 val,
 				u64 *real)
 {

@@ -8,9 +8,6 @@
 /* Bit definitions are indented under their register. */
 /* clang-format off */
 
-/* CPUID.1:ECX */
-#define CPUID1_ECX_VMX BIT(5)
-
 /* IA32_FEATURE_CONTROL */
 #define FEATURE_CONTROL_LOCK BIT(0)
 #define FEATURE_CONTROL_VMXON_SMX BIT(1)

@@ -232,7 +232,7 @@ static void step_done(struct st_ctx *ctx)
 SELFTEST_ORDER(vmx_detect, "vmx", "detect", 60)
 {
 	struct vmm_caps caps;
-	bool cpuid_vmx = cpuid(1, 0).ecx & CPUID1_ECX_VMX;
+	bool cpuid_vmx = cpuid(CPUID_LEAF_FEATURES, 0).ecx & CPUID_1_ECX_VMX;
 	u64 fc;
 
 	memset(&caps, 0, sizeof(caps));

@@ -1,6 +1,6 @@
 /* VT-d driver state and the functions the driver's files share. Not host-compiled. */
-#ifndef IOMMU_VTD_HW_H
-#define IOMMU_VTD_HW_H
+#ifndef IOMMU_VTD_DRV_H
+#define IOMMU_VTD_DRV_H
 
 #include <moat/ratelimit.h>
 #include "arch/x86/io.h"
@@ -50,6 +50,7 @@ struct vtd_unit {
 	int fault_vector;
 	u64 faults_total;
 	u64 faults_unlogged; /* counted but not logged (rate limit) */
+	u64 fault_overflows; /* primary fault overflows (FSTS.PFO) seen */
 	struct ratelimit fault_log;
 };
 
@@ -85,11 +86,8 @@ int vtd_unit_enable(struct vtd_unit *u);
 int vtd_unit_takeover(struct vtd_unit *u);
 int vtd_gcmd_update(struct vtd_unit *u, u32 set, u32 clear);
 int vtd_gcmd_oneshot(struct vtd_unit *u, u32 cmd);
-struct vtd_domain *vtd_domain_by_did(u16 did);
 struct vtd_domain *vtd_domain_of_sid(const struct vtd_unit *u, u16 sid);
 int vtd_unit_of(u16 seg, u16 sid, u16 pf_sid);
-/* The same without a message: -ENODEV when no working unit translates the function. */
-int vtd_unit_covering(u16 seg, u16 sid, u16 pf_sid);
 /* Bridge bus numbers from the PCI device list, for DMAR scope paths. */
 const struct dmar_pci_ops *vtd_pci_ops(void);
 

@@ -1,5 +1,5 @@
-#ifndef CORE_EXIT_H
-#define CORE_EXIT_H
+#ifndef CORE_END_H
+#define CORE_END_H
 
 /* "qemu" or "bochs" when moat recognises the emulator it runs in, else NULL. */
 const char *emulator_name(void);

@@ -8,8 +8,6 @@
 #include "vmm/exits.h"
 #include "vmm/msix.h"
 
-#define RFLAGS_IF BIT(9)
-
 void virq_raise(struct guest *g, u8 vector)
 {
 	__atomic_fetch_or(&g->irq_pending[vector / 64], BIT(vector % 64), __ATOMIC_SEQ_CST);

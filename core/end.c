@@ -8,7 +8,7 @@
 #include <moat/string.h>
 #include "arch/x86/cpu.h"
 #include "arch/x86/io.h"
-#include "core/exit.h"
+#include "core/end.h"
 
 #define QEMU_DEBUG_EXIT_PORT 0xf4
 #define BOCHS_SHUTDOWN_PORT 0x8900
@@ -21,9 +21,9 @@ static bool running_on_qemu(void)
 	struct cpuid_regs r;
 	char sig[13];
 
-	if (!(cpuid(1, 0).ecx & BIT(31)))
+	if (!(cpuid(CPUID_LEAF_FEATURES, 0).ecx & CPUID_1_ECX_HYPERVISOR))
 		return false;
-	r = cpuid(0x40000000, 0);
+	r = cpuid(CPUID_LEAF_HV, 0);
 	memcpy(sig, &r.ebx, 4);
 	memcpy(sig + 4, &r.ecx, 4);
 	memcpy(sig + 8, &r.edx, 4);
@@ -34,7 +34,7 @@ static bool running_on_qemu(void)
 /* Bochs with port_e9_hack answers 0xe9 on reads of port 0xe9; hardware floats (0xff). */
 static bool running_on_bochs(void)
 {
-	return !(cpuid(1, 0).ecx & BIT(31)) && inb(0xe9) == 0xe9;
+	return !(cpuid(CPUID_LEAF_FEATURES, 0).ecx & CPUID_1_ECX_HYPERVISOR) && inb(0xe9) == 0xe9;
 }
 
 const char *emulator_name(void)

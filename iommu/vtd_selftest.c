@@ -344,15 +344,17 @@ SELFTEST_ORDER(vtd_unowned_dma_blocked, "vtd", "unowned-dma-blocked", 60)
 	      "device -> moat's image");
 	deny_drain_faults();
 	CHECK(ctx, page_is((u64)(uintptr_t)image_canary, 0xc5),
-	      "the edu wrote into moat's image at %#llx", (unsigned long long)(uintptr_t)image_canary);
+	      "the edu wrote into moat's image at %#llx",
+	      (unsigned long long)(uintptr_t)image_canary);
 	CHECK(ctx, dma_faults_of(e.pdev) > before,
 	      "no fault reported against %04x:%02x:%02x.%x for its write into moat's image",
 	      e.pdev->seg, e.pdev->bus, e.pdev->dev, e.pdev->fn);
 
 	before = dma_faults_of(e.pdev);
 	err = vmm_run_transient("spin", "misbehave", 1000 * 1000, deny_dma_into_guest, &g);
-	CHECK(ctx, WAIT_US(!edu_dma_busy(&e), EDU_DMA_US), "the DMA during the guest's run did "
-							   "not finish");
+	CHECK(ctx, WAIT_US(!edu_dma_busy(&e), EDU_DMA_US),
+	      "the DMA during the guest's run did "
+	      "not finish");
 	deny_drain_faults();
 	/* vmm_run_transient checks the guest's canaries (its last RAM page among them). */
 	CHECK(ctx, err == 0, "guest spin (RAM %#llx): %d: the edu's write reached its RAM at %#llx",

@@ -64,8 +64,8 @@ struct boot_info {
 	/* What the entry path found wrong with what its loader handed over, before any console
 	 * existed ("" = nothing); kmain reports it as an error. */
 	char boot_problem[BOOT_PROBLEM_MAX];
-	u32 entry_errors;	    /* BOOT_ENTRY_* bits: what the entry path found wrong */
-	u32 entry_magic;	    /* with BOOT_ENTRY_BAD_MAGIC: the value the loader passed */
+	u32 entry_errors; /* BOOT_ENTRY_* bits: what the entry path found wrong */
+	u32 entry_magic;  /* with BOOT_ENTRY_BAD_MAGIC: the value the loader passed */
 };
 
 /* boot_info.entry_errors: the hand-over cannot be trusted (kmain reports it and runs no

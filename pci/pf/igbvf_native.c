@@ -1,5 +1,6 @@
 /* moat driving 82576 VFs itself (CPU 0): register access through the VF's placed BAR0,
- * DMA to host-physical addresses (the VF's own domain maps its driver memory there), waits that serve the PF's mailbox, and the VF0 -> VF1 bench. */
+ * DMA to host-physical addresses (the VF's own domain maps its driver memory there), waits that
+ * serve the PF's mailbox, and the VF0 -> VF1 bench. */
 #define LOG_TAG "igbvf"
 #include <moat/errno.h>
 #include <moat/iommu.h>

@@ -32,6 +32,8 @@ void boot_subsystems_init(const struct boot_info *bi)
 	boot_step_done(BOOT_STEP_IOAPIC, ioapic_init());
 	/* ECAM from MCFG; without it pci/ asks the chipset or falls back to CF8/CFC. */
 	nr_mcfg = acpi_mcfg(&mcfg);
+	/* The configuration decides how many VFs each PF gets: read before SR-IOV. */
+	vmm_config_early(bi);
 	boot_step_done(BOOT_STEP_PCI, pci_init(mcfg, nr_mcfg, bi->mem, bi->nr_mem));
 	/* A console that does not come up is reported; nothing depends on it. */
 	console_pci_init();

@@ -80,33 +80,66 @@ static bool reference_machine(void)
 	return pf && pf->sriov && pci_sriov_vf(pf, 2);
 }
 
-/* The built-in default, replaced by a boot module named "config", replaced by config= on
- * the command line. */
-static void load_config(const struct boot_info *bi)
+/* An explicit configuration: config= on the command line, else a boot module named
+ * "config". NULL if there is none (the built-in default applies). */
+static const char *explicit_config(const struct boot_info *bi, const char **text, size_t *len)
 {
-	const char *src = "built-in", *text = config_default;
-	size_t len;
-
-	if (!reference_machine()) {
-		text = config_default_no_nic;
-		src = "built-in (not the reference machine: no VFs 0-2 at 0000:01:00.0 or no CPUs "
-		      "1-3; guests without devices)";
-	}
-	len = strlen(text);
+	const char *src = NULL;
 
 	for (u32 i = 0; i < bi->nr_modules; i++)
 		if (!strcmp(bi->modules[i].name, "config")) {
 			src = "module config";
-			text = (const char *)(uintptr_t)bi->modules[i].start;
-			len = (size_t)(bi->modules[i].end - bi->modules[i].start);
+			*text = (const char *)(uintptr_t)bi->modules[i].start;
+			*len = (size_t)(bi->modules[i].end - bi->modules[i].start);
 		}
 	if (cmdline_get("config", cmdline_cfg, sizeof(cmdline_cfg)) > 0) {
 		src = "command line";
-		text = cmdline_cfg;
-		len = strlen(cmdline_cfg);
+		*text = cmdline_cfg;
+		*len = strlen(cmdline_cfg);
 	}
-	config_parse(&vmm_cfg, src, text, len);
-	pr_info("configuration from %s: %u guests, %u errors\n", src, vmm_cfg.nr_guests,
+	return src;
+}
+
+static const char *cfg_src; /* set once the configuration is parsed */
+
+/* Before PCI: the VFs a PF must have are the ones the configuration names on it. */
+void vmm_config_early(const struct boot_info *bi)
+{
+	const char *text;
+	size_t len;
+
+	cfg_src = explicit_config(bi, &text, &len);
+	if (!cfg_src)
+		return;
+	config_parse(&vmm_cfg, cfg_src, text, len);
+	for (u32 i = 0; i < vmm_cfg.nr_guests; i++) {
+		const struct guest_config *c = &vmm_cfg.guests[i];
+
+		for (u32 j = 0; c->valid && j < c->nr_devices; j++) {
+			const struct cfg_device *d = &c->devices[j];
+
+			if (d->kind == CFG_DEV_VF)
+				pci_sriov_demand(d->segment, d->bus, d->dev, d->fn, d->vf + 1u);
+		}
+	}
+}
+
+/* The explicit configuration read before PCI, else the built-in default (chosen by what
+ * PCI found). */
+static void load_config(void)
+{
+	const char *text = config_default;
+
+	if (!cfg_src) {
+		cfg_src = "built-in";
+		if (!reference_machine()) {
+			text = config_default_no_nic;
+			cfg_src = "built-in (not the reference machine: no VFs 0-2 at 0000:01:00.0 "
+				  "or no CPUs 1-3; guests without devices)";
+		}
+		config_parse(&vmm_cfg, cfg_src, text, strlen(text));
+	}
+	pr_info("configuration from %s: %u guests, %u errors\n", cfg_src, vmm_cfg.nr_guests,
 		vmm_cfg.nr_errors);
 }
 
@@ -192,7 +225,7 @@ int vmm_init(const struct boot_info *bi)
 	err = vmm_be->cpu_init();
 	if (err)
 		return pr_err(err, "enabling %s on the boot CPU failed\n", vmm_be->name);
-	load_config(bi);
+	load_config();
 	for (u32 i = 0; i < vmm_cfg.nr_guests; i++) {
 		struct guest_config *c = &vmm_cfg.guests[i];
 		char why[ASSIGN_WHY_MAX];

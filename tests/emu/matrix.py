@@ -762,6 +762,24 @@ MB2_SHAPES_CHECKS = [
         r"^iommu: Intel VT-d remapping hardware registered$"]),
 ]
 
+# The configuration decides the VFs: two guests name VF 5 and VF 6 of the 82576 (more than
+# the default 3), so SR-IOV enables 7 of its 8; both are given and drive them.
+HIGH_VFS_CMD = ("config=guest,alpha,memory=16M,cpu=1,image=cpu,device=01:00.0/vf5;"
+                "guest,beta,memory=16M,cpu=2,image=cpu,device=01:00.0/vf6\n")
+HIGH_VFS_CHECKS = [
+    check_line("seven-vfs-enabled",
+               r"^sriov: 0000:01:00\.0 total_vfs=8 num_vfs=7 offset=0x80 stride=2 "),
+    check_line("alpha-owns-vf5",
+               r"^vmm: guest alpha: 00:01\.0 is 0000:01:11\.2: reset, 1 DMA source\(s\) from 018a "
+               r"in domain guest-alpha \(its RAM only\)"),
+    check_line("beta-owns-vf6",
+               r"^vmm: guest beta: 00:01\.0 is 0000:01:11\.4: reset, 1 DMA source\(s\) from 018c "
+               r"in domain guest-beta \(its RAM only\)"),
+] + [check_line(f"{g}-vf-{t}", rf"^\[{g}\] ok \d+ - vf: {t}$")
+     for g in ("alpha", "beta") for t in ("vf-probe", "vf-reset-mailbox", "vf-bulk")] + [
+    check_line(f"{g}-ran", rf"^vmm: stats {g}: shut down; .*results [1-9]\d* passed, 0 failed")
+    for g in ("alpha", "beta")]
+
 # Boot fails closed: a DMAR whose only unit does not answer (the IOMMU is there but cannot
 # be set up). The guest with a device is refused for it, naming the failed step; the guest
 # without one runs.
@@ -794,6 +812,9 @@ FIRMWARE_SHAPE_RUNS = [
          prepare=iso_with_modules("iso-firmware-shapes", MB2_SHAPES_CMD,
                                   {"dmar-shapes.bin": MB2_SHAPES_DMAR}),
          checks=MB2_SHAPES_CHECKS),
+    dict(name="qemu-uefi-high-vfs", emulator="qemu", boot="uefi", topology="reference",
+         prepare=esp_with_files("esp-high-vfs", {"moat.cmd": HIGH_VFS_CMD}),
+         checks=HIGH_VFS_CHECKS),
     dict(name="qemu-uefi-iommu-broken", emulator="qemu", boot="uefi", topology="two-edu", smp=3,
          prepare=esp_with_files("esp-iommu-broken", {"moat.cmd": BROKEN_IOMMU_CMD,
                                                      "dmar-broken.bin": BROKEN_IOMMU_DMAR}),
@@ -805,6 +826,10 @@ FIRMWARE_SHAPE_RUNS = [
 # domain of moat's own; the edu nobody owns writes into moat's image and into a running
 # guest's RAM: both blocked, each a fault against 00:05.0, the canaries intact.
 DMA_DEFAULT_DENY = [
+    # The VF BAR rule is QEMU's model's, named (a real 82576 keeps a 64-bit placement).
+    check_line("vf-bar-rule-qemu-igb",
+               r"^sriov: 0000:01:00\.0: VF BARs below 4 GiB: QEMU's igb model \(8086:10c9 "
+               r"subsystem 1af4:1100 rev 01\)"),
     check_line("dma-default-deny",
                r"^iommu: DMA default-deny: [1-9]\d* PCI functions blocked \(no domain\), 1 in "
                r"domains of moat's own buffers, 0 with their firmware-reserved ranges only$"),

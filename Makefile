@@ -1,5 +1,7 @@
 # moat: build, run and test.
-#   make          hypervisor (build/moat.elf), UEFI app (build/moat.efi), ESP dir, GRUB ISO
+#   make          the product: hypervisor (build/moat.elf), UEFI app (build/moat.efi), ESP dir,
+#                 GRUB ISO; and the test image (build/moat-test.elf/.efi, its ESP and ISO:
+#                 the same objects plus tests/hv, docs/testing.md)
 #   make run      boot moat in QEMU on the reference machine (OVMF), serial on stdout
 #   make test     unit tests + every emulator run of the test matrix; ends "N passed, M failed"
 #   make unit     host unit tests only (cmocka)
@@ -47,9 +49,19 @@ GUEST_BLOBS :=
 KSRC_C  := $(sort $(shell find $(KDIRS) -name '*.c' 2>/dev/null))
 KSRC_S  := $(sort $(shell find $(KDIRS) -name '*.asm' 2>/dev/null))
 KOBJ    := $(KSRC_C:%.c=$(BUILD)/k/%.o) $(KSRC_S:%.asm=$(BUILD)/k/%.o) $(GUEST_BLOBS)
+# The test image: the product's objects (compiled once) plus tests/hv, chosen at link time.
+# Self-tests of one order run in link order: the files that register them come first, in
+# the order of the rooms they test (boot, arch, iommu, pci, vmm).
+TSELFTEST_ORDER := boot smp tsc vmx vtd_ioapic vtd groups igb igbvf pci assign vmm
+TSRC_FIRST := $(TSELFTEST_ORDER:%=tests/hv/%_selftest.c)
+TSRC_C  := $(TSRC_FIRST) $(filter-out $(TSRC_FIRST),$(sort $(wildcard tests/hv/*.c)))
+TSRC_S  := $(sort $(wildcard tests/hv/*.asm))
+TOBJ    := $(TSRC_C:%.c=$(BUILD)/k/%.o) $(TSRC_S:%.asm=$(BUILD)/k/%.o)
 
 .PHONY: all deps run test unit lint format clean bench usb
-all: $(BUILD)/moat.elf $(BUILD)/moat.efi $(BUILD)/esp/EFI/BOOT/BOOTX64.EFI $(BUILD)/moat.iso
+all: $(BUILD)/moat.elf $(BUILD)/moat.efi $(BUILD)/esp/EFI/BOOT/BOOTX64.EFI $(BUILD)/moat.iso \
+	$(BUILD)/moat-test.elf $(BUILD)/moat-test.efi $(BUILD)/esp-test/EFI/BOOT/BOOTX64.EFI \
+	$(BUILD)/moat-test.iso
 
 deps:
 	@bash scripts/deps.sh
@@ -69,17 +81,21 @@ $(BUILD)/k/%.o: %.asm
 $(BUILD)/moat.elf: $(KOBJ) arch/x86/moat.ld
 	$(LD) $(KLDFLAGS) -T arch/x86/moat.ld -Map $(BUILD)/moat.map -o $@ $(KOBJ)
 
+$(BUILD)/moat-test.elf: $(KOBJ) $(TOBJ) arch/x86/moat.ld
+	$(LD) $(KLDFLAGS) -T arch/x86/moat.ld -Map $(BUILD)/moat-test.map -o $@ $(KOBJ) $(TOBJ)
+
 -include boot/efi/efi.mk
 .SECONDEXPANSION:
 -include tests/unit/unit.mk
 
-# GRUB ISO for BIOS machines (QEMU SeaBIOS, Bochs): multiboot2 entry.
-$(BUILD)/moat.iso: $(BUILD)/moat.elf boot/multiboot2/grub.cfg
-	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
-	cp $(BUILD)/moat.elf $(BUILD)/iso/boot/moat.elf
-	cp boot/multiboot2/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
-	grub-mkrescue -d /usr/lib/grub/i386-pc -o $@ $(BUILD)/iso >$(BUILD)/grub-mkrescue.log 2>&1 \
-		|| { cat $(BUILD)/grub-mkrescue.log; exit 1; }
+# GRUB ISO for BIOS machines (QEMU SeaBIOS, Bochs): multiboot2 entry. The test image's ISO
+# carries moat-test.elf under the same name.
+$(BUILD)/moat.iso $(BUILD)/moat-test.iso: $(BUILD)/%.iso: $(BUILD)/%.elf boot/multiboot2/grub.cfg
+	@rm -rf $(BUILD)/iso-$* && mkdir -p $(BUILD)/iso-$*/boot/grub
+	cp $(BUILD)/$*.elf $(BUILD)/iso-$*/boot/moat.elf
+	cp boot/multiboot2/grub.cfg $(BUILD)/iso-$*/boot/grub/grub.cfg
+	grub-mkrescue -d /usr/lib/grub/i386-pc -o $@ $(BUILD)/iso-$* >$(BUILD)/grub-mkrescue-$*.log 2>&1 \
+		|| { cat $(BUILD)/grub-mkrescue-$*.log; exit 1; }
 
 # USB stick image (GPT: UEFI moat.efi, GRUB for UEFI and BIOS with multiboot2); see
 # docs/hardware.md. A moat.conf at the top of the tree is put on the stick.
@@ -87,13 +103,17 @@ USB_CONFIG := $(if $(wildcard moat.conf),--config moat.conf)
 usb: $(BUILD)/usb.img
 $(BUILD)/usb.img: $(BUILD)/moat.efi $(BUILD)/moat.elf scripts/mkusb.py $(wildcard moat.conf)
 	python3 scripts/mkusb.py --efi $(BUILD)/moat.efi --elf $(BUILD)/moat.elf --out $@ $(USB_CONFIG)
-# Test variants: GRUB as the UEFI default; moat halting after its summary (so the test can
-# take a screenshot of the framebuffer console before QEMU is stopped).
-$(BUILD)/usb-grub.img: $(BUILD)/moat.efi $(BUILD)/moat.elf scripts/mkusb.py
-	python3 scripts/mkusb.py --efi $(BUILD)/moat.efi --elf $(BUILD)/moat.elf --out $@ --default-efi grub
-$(BUILD)/usb-halt.img: $(BUILD)/moat.efi $(BUILD)/moat.elf scripts/mkusb.py
-	python3 scripts/mkusb.py --efi $(BUILD)/moat.efi --elf $(BUILD)/moat.elf --out $@ --cmdline exit=halt
-TEST_IMAGES := $(BUILD)/usb.img $(BUILD)/usb-grub.img $(BUILD)/usb-halt.img
+# The test image's sticks: as usb.img; GRUB as the UEFI default; moat halting after its
+# summary (so the test can take a screenshot of the framebuffer console before QEMU is
+# stopped).
+TEST_STICK := --efi $(BUILD)/moat-test.efi --elf $(BUILD)/moat-test.elf
+$(BUILD)/usb-test.img: $(BUILD)/moat-test.efi $(BUILD)/moat-test.elf scripts/mkusb.py
+	python3 scripts/mkusb.py $(TEST_STICK) --out $@
+$(BUILD)/usb-grub.img: $(BUILD)/moat-test.efi $(BUILD)/moat-test.elf scripts/mkusb.py
+	python3 scripts/mkusb.py $(TEST_STICK) --out $@ --default-efi grub
+$(BUILD)/usb-halt.img: $(BUILD)/moat-test.efi $(BUILD)/moat-test.elf scripts/mkusb.py
+	python3 scripts/mkusb.py $(TEST_STICK) --out $@ --cmdline exit=halt
+TEST_IMAGES := $(BUILD)/usb.img $(BUILD)/usb-test.img $(BUILD)/usb-grub.img $(BUILD)/usb-halt.img
 
 run: all
 	python3 tests/emu/harness.py --name run --emulator qemu --boot uefi --topology reference --console
@@ -108,7 +128,7 @@ bench:
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-		--inline-suppr -Iinclude -I. -D__x86_64__ --suppress=missingIncludeSystem $(KDIRS) boot/efi guests
+		--inline-suppr -Iinclude -I. -D__x86_64__ --suppress=missingIncludeSystem $(KDIRS) boot/efi guests tests/hv
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 
 format:
@@ -117,4 +137,4 @@ format:
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)

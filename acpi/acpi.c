@@ -7,7 +7,6 @@
 #include <moat/cmdline.h>
 #include <moat/errno.h>
 #include <moat/log.h>
-#include <moat/selftest.h>
 #include <moat/string.h>
 #include "acpi/acpi_parse.h"
 #include "arch/x86/paging.h"
@@ -216,28 +215,7 @@ int acpi_pm_timer(u16 *port, unsigned *bits)
 	return *port ? 0 : -ENODEV;
 }
 
-unsigned acpi_tables_seen(void)
+const struct acpi_info *acpi_state(void)
 {
-	return acpi.seen;
-}
-
-unsigned acpi_tables_rejected(void)
-{
-	return acpi.rejected;
-}
-
-SELFTEST_ORDER(st_acpi_checksums, "boot", "acpi-checksums", 20)
-{
-	CHECK(ctx, acpi.seen > 0, "no ACPI table was found");
-	CHECK(ctx, acpi.rejected == 0, "%u of %u tables rejected", acpi.rejected, acpi.seen);
-	CHECK(ctx, acpi.nr_tables + 1 == acpi.seen + acpi.added,
-	      "%u tables kept of %u seen (root included) and %u added by acpi.override",
-	      acpi.nr_tables, acpi.seen, acpi.added);
-	/* Independently of the parser: every kept table still sums to zero. */
-	for (unsigned i = 0; i < acpi.nr_tables; i++)
-		CHECK(ctx, acpi_checksum(acpi.tables[i].hdr, acpi.tables[i].hdr->length) == 0,
-		      "%.4s at %#llx does not sum to 0", acpi.tables[i].hdr->signature,
-		      (unsigned long long)acpi.tables[i].pa);
-	CHECK(ctx, acpi_find_table("APIC", 0) != NULL, "no MADT");
-	CHECK(ctx, acpi_find_table("FACP", 0) != NULL, "no FADT");
+	return &acpi;
 }

@@ -94,6 +94,9 @@ int acpi_parse(struct acpi_info *ai, const struct acpi_access *acc, u64 rsdp_pa,
 const struct acpi_sdt_header *acpi_info_find(const struct acpi_info *ai, const char *sig,
 					     unsigned idx);
 
+/* What acpi_init found (for the test image's checks). */
+const struct acpi_info *acpi_state(void);
+
 int acpi_parse_madt(struct acpi_info *ai, const struct acpi_sdt_header *madt);
 int acpi_parse_mcfg(struct acpi_info *ai, const struct acpi_sdt_header *mcfg);
 

@@ -4,7 +4,7 @@
 #include <moat/cmdline.h>
 #include <moat/log.h>
 #include <moat/pmm.h>
-#include <moat/selftest.h>
+#include <moat/tap.h>
 #include <moat/string.h>
 #include "arch/x86/cpu.h"
 #include "arch/x86/io.h"

@@ -7,8 +7,8 @@
 #include <moat/errno.h>
 #include <moat/log.h>
 #include <moat/pmm.h>
-#include <moat/selftest.h>
 #include <moat/string.h>
+#include <moat/test_hooks.h>
 #include "arch/x86/cpu.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/percpu.h"
@@ -152,6 +152,6 @@ void kmain(const struct boot_info *bi)
 		boot_subsystems_init(&boot_info);
 		boot_report(&boot_info);
 	}
-	selftest_run_all();
+	TEST_HOOK(after_guests);
 	moat_finish();
 }

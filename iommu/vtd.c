@@ -8,6 +8,7 @@
 #include <moat/pci.h>
 #include <moat/pmm.h>
 #include <moat/string.h>
+#include <moat/test_hooks.h>
 #include <moat/time.h>
 #include "iommu/vtd_drv.h"
 
@@ -737,9 +738,8 @@ int vtd_init(const struct boot_info *bi)
 	if (!dmar_parsed)
 		return -ENODEV;
 	vtd_nr_units = vtd_dmar.nr_drhd;
-	if (cmdline_has("vtd_test_fw_enabled"))
-		for (unsigned i = 0; i < vtd_nr_units; i++)
-			vtd_test_leave_enabled(i, &vtd_dmar.drhd[i]);
+	for (unsigned i = 0; i < vtd_nr_units; i++)
+		TEST_HOOK(vtd_before_takeover, i, &vtd_dmar.drhd[i]);
 	for (unsigned i = 0; i < vtd_nr_units; i++) {
 		if (unit_probe(&vtd_units[i], i, &vtd_dmar.drhd[i]) == 0)
 			caps[n++] = vtd_units[i].caps;

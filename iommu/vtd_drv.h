@@ -127,10 +127,6 @@ int vtd_dmar_init(void);
 /* vtd.c: takes over every unit of the DMAR. */
 int vtd_init(const struct boot_info *bi);
 
-/* vtd_test_firmware.c: command line vtd_test_fw_enabled: the unit is left translating
- * through an empty root table, with queue and interrupt remapping on, before bring-up. */
-void vtd_test_leave_enabled(unsigned idx, const struct dmar_drhd *d);
-
 /* vtd_rmrr.c: every RMRR range withheld from the page allocator (and so from guests). */
 void vtd_rmrr_reserve(const struct boot_info *bi);
 

@@ -180,6 +180,23 @@ int pt_unmap(struct pgtable *pt, u64 va, u64 size)
 	return unmap_in(pt, pt->root, pt->levels - 1, va, va + size);
 }
 
+void pt_view(struct pgtable *pt, const struct pt_format *fmt, const struct pt_ops *ops,
+	     unsigned levels, unsigned max_leaf_level, u64 root)
+{
+	*pt = (struct pgtable){.fmt = fmt,
+			       .ops = ops,
+			       .levels = levels,
+			       .max_leaf_level = max_leaf_level,
+			       .root = root};
+}
+
+static bool reserved_entry(const struct pgtable *pt, u64 e, unsigned level)
+{
+	if (pt->fmt->reserved && pt->fmt->reserved(e, level))
+		return true;
+	return level > pt->max_leaf_level && is_leaf_entry(pt, e, level);
+}
+
 int pt_lookup(const struct pgtable *pt, u64 va, u64 *pa, u32 *flags, unsigned *level)
 {
 	u64 *t = table_ptr(pt, pt->root);
@@ -187,10 +204,15 @@ int pt_lookup(const struct pgtable *pt, u64 va, u64 *pa, u32 *flags, unsigned *l
 	if (va >= PT_LEVEL_SIZE(pt->levels))
 		return -ENOENT;
 	for (unsigned l = pt->levels - 1;; l--) {
-		u64 e = t[index_at(va, l)];
+		u64 e;
 
+		if (!t)
+			return -EFAULT;
+		e = t[index_at(va, l)];
 		if (!pt->fmt->present(e))
 			return -ENOENT;
+		if (reserved_entry(pt, e, l))
+			return -EINVAL;
 		if (is_leaf_entry(pt, e, l)) {
 			if (pa)
 				*pa = pt->fmt->addr(e, l) + (va & (PT_LEVEL_SIZE(l) - 1));

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """make test: host unit tests (cmocka) and every emulator run of the test matrix.
-Prints one TAP-style line per test and ends with `N passed, M failed, K skipped`.
-Exit status 1 if anything failed.
+Prints a line per run as it finishes, then a table of runs (boot path, passed, failed,
+skipped, seconds, emulator reruns), each failed test with the first lines of its
+diagnostic, and the skips counted per reason; ends with `N passed, M failed, K skipped`.
+The full TAP stream (one line per test) goes to build/logs/tap.txt; VERBOSE=1 prints it
+too, as before. Exit status 1 if anything failed.
 
   tests/run_all.py                 everything
   tests/run_all.py --only unit     unit tests only
@@ -14,6 +17,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "emu"))
@@ -78,36 +82,114 @@ def run_python_unit():
     return results
 
 
+def counts(results):
+    n = {"ok": 0, "fail": 0, "skip": 0}
+    for _name, st, _diag in results:
+        n[st] += 1
+    return n
+
+
+def tap_lines(results):
+    """The TAP stream: one line per test, a diagnostic line under a failure."""
+    out = []
+    for i, (name, st, diag) in enumerate(results, 1):
+        if st == "ok":
+            out.append(f"ok {i} - {name}")
+        elif st == "skip":
+            out.append(f"ok {i} - {name} # SKIP {diag}")
+        else:
+            out.append(f"not ok {i} - {name}")
+            if diag:
+                out.append(f"#   {diag.strip()}")
+    return out
+
+
+def run_line(run):
+    n = counts(run["results"])
+    note = f"; {run['note']}" if run.get("note") else ""
+    return (f"{run['name']}: {n['ok']} passed, {n['fail']} failed, {n['skip']} skipped "
+            f"({run['seconds']:.0f} s{note})")
+
+
+def report(runs, max_reasons=20, diag_lines=3, width=100):
+    """The overview printed at the end of a run: the table of runs, the failed tests with
+    the first lines of their diagnostics, the skips counted per reason."""
+    out = []
+    w = max([len("run")] + [len(r["name"]) for r in runs])
+    bw = max([len("boot")] + [len(r["boot"]) for r in runs])
+    out.append(f"{'run':<{w}}  {'boot':<{bw}}  {'passed':>6}  {'failed':>6}  {'skipped':>7}  "
+               f"{'seconds':>7}  note")
+    for r in runs:
+        n = counts(r["results"])
+        out.append(f"{r['name']:<{w}}  {r['boot']:<{bw}}  {n['ok']:>6}  {n['fail']:>6}  "
+                   f"{n['skip']:>7}  {r['seconds']:>7.0f}  {r.get('note', '')}".rstrip())
+    failed = [(name, diag) for r in runs for name, st, diag in r["results"] if st == "fail"]
+    if failed:
+        out.append("")
+        out.append(f"failed ({len(failed)}):")
+        for name, diag in failed:
+            out.append(f"  {name}")
+            wrapped = textwrap.wrap(diag.strip(), width - 6) if diag.strip() else []
+            for ln in wrapped[:diag_lines]:
+                out.append(f"      {ln}")
+            if len(wrapped) > diag_lines:
+                out.append("      ...")
+    reasons = {}
+    for r in runs:
+        for _name, st, diag in r["results"]:
+            if st == "skip":
+                key = diag.strip() or "(no reason given)"
+                reasons[key] = reasons.get(key, 0) + 1
+    if reasons:
+        out.append("")
+        out.append(f"skipped, by reason ({sum(reasons.values())} tests, {len(reasons)} reasons):")
+        ranked = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+        for reason, k in ranked[:max_reasons]:
+            out.append(f"  {k:>5}  {reason}")
+        if len(ranked) > max_reasons:
+            rest = sum(k for _r, k in ranked[max_reasons:])
+            out.append(f"  {rest:>5}  ({len(ranked) - max_reasons} other reasons: see the TAP stream)")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", action="append", help="unit, or a run name (repeatable)")
     ap.add_argument("--jobs", type=int, default=int(os.environ.get("MOAT_TEST_JOBS", "2")))
+    ap.add_argument("--verbose", action="store_true", default=os.environ.get("VERBOSE", "0") not in ("", "0"),
+                    help="print the TAP stream too (also VERBOSE=1)")
     a = ap.parse_args()
     t0 = time.monotonic()
-    results = []
-    if not a.only or "unit" in a.only:
-        results += run_unit() + run_python_unit()
-    runs = [r for r in matrix.RUNS if not a.only or r["name"] in a.only]
+    runs = []
     if a.only:
         unknown = set(a.only) - {"unit"} - {r["name"] for r in matrix.RUNS}
         if unknown:
             print(f"run_all: unknown run(s) {sorted(unknown)}; known: {[r['name'] for r in matrix.RUNS]}")
             return 2
+    if not a.only or "unit" in a.only:
+        t = time.monotonic()
+        runs.append(dict(name="unit", boot="host", results=run_unit() + run_python_unit(),
+                         seconds=time.monotonic() - t, note=""))
+        print(run_line(runs[-1]), flush=True)
+    specs = [r for r in matrix.RUNS if not a.only or r["name"] in a.only]
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.jobs)) as ex:
-        for res in ex.map(matrix.execute, runs):
-            results += res
-    n = {"ok": 0, "fail": 0, "skip": 0}
-    for i, (name, st, diag) in enumerate(results, 1):
-        n[st] += 1
-        if st == "ok":
-            print(f"ok {i} - {name}")
-        elif st == "skip":
-            print(f"ok {i} - {name} # SKIP {diag}")
-        else:
-            print(f"not ok {i} - {name}")
-            if diag:
-                print(f"#   {diag.strip()}")
-    print(f"# logs under {os.path.relpath(harness.LOGS)}; took {time.monotonic() - t0:.0f} s")
+        futures = [ex.submit(matrix.run, s) for s in specs]
+        for f in concurrent.futures.as_completed(futures):
+            print(run_line(f.result()), flush=True)
+        runs += [f.result() for f in futures]
+    results = [res for r in runs for res in r["results"]]
+    tap = tap_lines(results)
+    os.makedirs(harness.LOGS, exist_ok=True)
+    tap_path = os.path.join(harness.LOGS, "tap.txt")
+    with open(tap_path, "w") as f:
+        f.write("\n".join(tap) + "\n")
+    if a.verbose:
+        print("\n".join(tap))
+    print()
+    print("\n".join(report(runs)))
+    n = counts(results)
+    print(f"# TAP stream in {os.path.relpath(tap_path)}, serial logs under "
+          f"{os.path.relpath(harness.LOGS)}/<run>/; took {time.monotonic() - t0:.0f} s")
     print(f"{n['ok'] + n['skip']} passed, {n['fail']} failed, {n['skip']} skipped")
     return 1 if n["fail"] else 0
 

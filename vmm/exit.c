@@ -4,6 +4,7 @@
 #include <moat/hypercall.h>
 #include <moat/log.h>
 #include <moat/string.h>
+#include <moat/test_hooks.h>
 #include "arch/x86/cpu.h"
 #include "arch/x86/trap.h"
 #include "vmm/exits.h"
@@ -156,21 +157,6 @@ static int handle_msr(struct vcpu *v, const struct vmm_exit *e)
 	return vmm_be->inject_exception(v, VEC_GP, true, 0);
 }
 
-/* A stop the guest announced with a TSC stamp: the ticks from its stamp to this handler
- * (under QEMU -icount shift=0, the instructions of the exit path; docs/performance.md). */
-static void report_npf_ticks(struct guest *g, u64 gpa, u64 now)
-{
-	const u64 *stamp;
-
-	if (!g->expect_stop || !g->expect_stop_stamp || gpa != g->expect_stop_gpa)
-		return;
-	stamp = guest_ptr(g, g->expect_stop_stamp, sizeof(*stamp));
-	if (stamp && *stamp && now > *stamp)
-		pr_info("guest %s: npf-ticks %llu (from the guest's TSC stamp to the fault "
-			"handler)\n",
-			g->cfg.name, (unsigned long long)(now - *stamp));
-}
-
 static int handle_npf(struct vcpu *v, const struct vmm_exit *e)
 {
 	u64 now = rdtsc();
@@ -181,7 +167,7 @@ static int handle_npf(struct vcpu *v, const struct vmm_exit *e)
 	if (err != -ENOENT)
 		return err;
 
-	report_npf_ticks(g, e->npf.gpa, now);
+	TEST_HOOK(guest_npf, g, e->npf.gpa, now);
 	g->stop_gpa = e->npf.gpa;
 	return guest_stop(g, VMM_EXIT_NPF,
 			  "nested page fault at GPA %#llx (%s%s%s) rip %#llx: outside its RAM "

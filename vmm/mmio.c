@@ -1,9 +1,12 @@
 /* Emulated MMIO accesses: fetch the faulting instruction through the guest's own page
- * tables, decode the MOV, perform it on the emulated register. */
+ * tables (walked by the page-table engine, lib/pgtable.c), decode the MOV, perform it on
+ * the emulated register. */
 #define LOG_TAG "vmm"
 #include <moat/errno.h>
 #include <moat/log.h>
 #include <moat/string.h>
+#include <moat/pgtable.h>
+#include "arch/x86/pt_x86.h"
 #include "vmm/exits.h"
 #include "vmm/mmio.h"
 #include "vmm/msix.h"
@@ -75,31 +78,21 @@ int mmio_decode(const u8 *code, unsigned n, struct mmio_insn *out)
 	return out->len <= n ? 0 : -ENOTSUP;
 }
 
-/* x86-64 4-level paging entries */
-#define PTE_P BIT(0)
-#define PTE_PS BIT(7)
-#define PTE_ADDR GENMASK(51, 12)
-
-/* Guest-virtual to guest-physical through the guest's page tables (in its RAM). */
-static int guest_walk(struct guest *g, u64 cr3, u64 va, u64 *gpa)
+static void *guest_table(void *ctx, u64 gpa)
 {
-	u64 table = cr3 & PTE_ADDR;
+	return guest_ptr(ctx, gpa, PAGE_SIZE);
+}
 
-	for (int level = 3; level >= 0; level--) {
-		unsigned shift = 12 + 9 * (unsigned)level;
-		u64 *e = guest_ptr(g, table + ((va >> shift) & 511) * 8, 8);
+int guest_va_to_gpa(struct guest *g, u64 cr3, u64 va, u64 *gpa)
+{
+	const struct pt_ops ops = {.p2v = guest_table, .ctx = g};
+	struct pgtable pt;
 
-		if (!e || !(*e & PTE_P))
-			return -EFAULT;
-		if (level == 0 || (level <= 2 && (*e & PTE_PS))) {
-			u64 page = *e & PTE_ADDR & ~((1ULL << shift) - 1);
-
-			*gpa = page | (va & ((1ULL << shift) - 1));
-			return 0;
-		}
-		table = *e & PTE_ADDR;
-	}
-	return -EFAULT;
+	/* Canonical: bits 63:47 all equal (SDM Vol. 1 3.3.7.1). */
+	if ((u64)((s64)(va << 16) >> 16) != va)
+		return -EFAULT;
+	pt_view(&pt, &pt_format_x86, &ops, 4, 2, cr3 & X86_PTE_ADDR_4K);
+	return pt_lookup(&pt, va & GUEST_VA_MASK, gpa, NULL, NULL) ? -EFAULT : 0;
 }
 
 static unsigned fetch(struct vcpu *v, u64 rip, u8 *code)
@@ -111,7 +104,7 @@ static unsigned fetch(struct vcpu *v, u64 rip, u8 *code)
 	while (n < MMIO_INSN_MAX) {
 		const u8 *p;
 
-		if (guest_walk(g, cr3, rip + n, &gpa))
+		if (guest_va_to_gpa(g, cr3, rip + n, &gpa))
 			break;
 		p = guest_ptr(g, gpa, 1);
 		if (!p)

@@ -23,6 +23,12 @@ struct mmio_insn {
 /* Decodes `n` bytes at `code`: 0, or -ENOTSUP for anything outside the forms above. */
 int mmio_decode(const u8 *code, unsigned n, struct mmio_insn *out);
 
+/* Guest-virtual to guest-physical through the guest's own 4-level tables at `cr3` (in its
+ * RAM): 0, or -EFAULT when the address is not canonical, not mapped, a table lies outside
+ * the guest's RAM or an entry sets reserved bits. */
+#define GUEST_VA_MASK GENMASK(47, 0)
+int guest_va_to_gpa(struct guest *g, u64 cr3, u64 va, u64 *gpa);
+
 /* A nested page fault: emulated when it hits a trapped page of the guest's devices
  * (0 = handled, RIP advanced). -ENOENT when the GPA is nothing moat emulates. */
 int vmm_mmio_npf(struct vcpu *v, const struct vmm_exit *e);

@@ -8,6 +8,7 @@
 #include <moat/log.h>
 #include <moat/pmm.h>
 #include <moat/string.h>
+#include <moat/test_hooks.h>
 #include <moat/time.h>
 #include <moat/vmm.h>
 #include "arch/x86/cpu.h"
@@ -18,7 +19,6 @@
 #include "vmm/exits.h"
 #include "vmm/assign.h"
 #include "vmm/guest.h"
-#include "vmm/irq_forge.h"
 #include "vmm/msix.h"
 #include "pci/pf/igb.h"
 
@@ -417,7 +417,7 @@ void vmm_run(void)
 {
 	bool launched[VMM_MAX_GUESTS] = {false};
 
-	irq_forge_arm();
+	TEST_HOOK(guests_start);
 	for (u32 i = 0; i < vmm_nr_guests; i++) {
 		struct guest *g = &vmm_guests[i];
 		int err = smp_call_on(g->vcpu.cpu, vcpu_thread, &g->vcpu);
@@ -435,7 +435,7 @@ void vmm_run(void)
 			assign_report(&vmm_guests[i]);
 			assign_release(&vmm_guests[i]);
 		}
-	irq_forge_disarm();
+	TEST_HOOK(guests_end);
 	for (u32 i = 0; i < vmm_nr_guests; i++)
 		guest_stats(&vmm_guests[i]);
 	memory_report();

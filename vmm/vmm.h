@@ -73,9 +73,6 @@ struct guest {
 	char stop_reason[128];
 	u64 stop_gpa; /* for a nested page fault stop */
 	enum vmm_exit_reason stop_exit;
-	bool expect_stop; /* the guest announced an access that must stop it */
-	u64 expect_stop_gpa;
-	u64 expect_stop_stamp; /* GPA of the guest's TSC stamp before that access, or 0 */
 	/* statistics */
 	u64 exits[VMM_EXIT_NR];
 	u64 io_denied;
@@ -98,19 +95,9 @@ struct guest {
 	struct iommu_domain *domain; /* DMA of its devices: exactly its RAM */
 	u64 bar_refused;	     /* BAR writes away from the device's window */
 	u64 cfg_refused;	     /* config writes to functions the guest does not have */
-	u64 expect_dma_faults;	     /* DMA attacks the guest announced (HC_EXPECT_DMA_FAULT) */
 	u64 dma_faults;		     /* faults its domain had when it was destroyed */
 	u64 msix_refused;	     /* MSI-X entries unmasked with a bad address or data */
-	/* Forged interrupt messages it announced (vmm/irq_forge.c): [0] remappable format,
-	 * [1] compatibility format; address 0: none. */
-	u32 forge_addr[2], forge_data[2];
-	u8 forge_vector;       /* vector counted for the compatibility-format one, 0: none */
-	u64 forge_compat_hits; /* deliveries at that vector */
-	/* Interrupt faults the IOMMU attributed to its devices, by reason - IRQ_FAULT_FIRST
-	 * (VT-d 0x20..0x27), and the interrupt index of the last one of each reason. */
-	u64 irq_faults[8];
-	u32 irq_fault_index[8];
-	u64 irq_pending[4]; /* guest vectors raised by its devices, not yet injected */
+	u64 irq_pending[4];	     /* guest vectors raised by its devices, not yet injected */
 	u64 irqs_injected;
 	u64 watchdog_us;
 	u64 run_us; /* from first entry to the end */

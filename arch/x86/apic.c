@@ -12,8 +12,6 @@
 #include "arch/x86/paging.h"
 #include "arch/x86/trap.h"
 
-/* CPUID leaf 1 */
-
 /* Register offsets in the xAPIC page; the x2APIC MSR is 0x800 + offset / 16. */
 #define X2APIC_MSR_BASE 0x800
 #define APIC_ID 0x20
@@ -47,7 +45,12 @@
 #define APIC_LVT_LINT0 0x350
 #define APIC_LVT_LINT1 0x360
 #define APIC_LVT_ERROR 0x370
+#define LVT_VECTOR GENMASK(7, 0)
 #define LVT_MASKED BIT(16)
+#define APIC_TIMER_INIT 0x380
+#define APIC_TIMER_CUR 0x390
+#define APIC_TIMER_DIV 0x3e0
+#define TIMER_DIV_16 0x3
 
 #define XAPIC_MAX_ID 0xfe
 
@@ -56,6 +59,7 @@
 #define PIC2_DATA 0xa1
 
 static bool x2apic;
+static bool apic_up; /* apic_init() succeeded */
 static u64 xapic_base;
 
 static u32 apic_read(u32 reg)
@@ -95,6 +99,40 @@ u32 apic_read_esr(void)
 	/* The ESR is updated by a write (SDM 10.5.3). */
 	apic_write(APIC_ESR, 0);
 	return apic_read(APIC_ESR);
+}
+
+bool apic_enabled(void)
+{
+	return apic_up && (rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ENABLE);
+}
+
+void apic_timer_setup(u8 vector)
+{
+	apic_write(APIC_LVT_TIMER, (u32)(LVT_MASKED | FIELD_PREP(LVT_VECTOR, vector)));
+	apic_write(APIC_TIMER_DIV, TIMER_DIV_16);
+}
+
+u64 apic_timer_count_for(u32 us)
+{
+	u32 left;
+
+	apic_write(APIC_TIMER_INIT, 0xffffffff);
+	udelay(us);
+	left = apic_read(APIC_TIMER_CUR);
+	apic_write(APIC_TIMER_INIT, 0);
+	return 0xffffffffULL - left;
+}
+
+void apic_timer_oneshot(u8 vector, u32 ticks)
+{
+	apic_write(APIC_LVT_TIMER, (u32)FIELD_PREP(LVT_VECTOR, vector));
+	apic_write(APIC_TIMER_INIT, ticks);
+}
+
+void apic_timer_stop(u8 vector)
+{
+	apic_write(APIC_TIMER_INIT, 0);
+	apic_write(APIC_LVT_TIMER, (u32)(LVT_MASKED | FIELD_PREP(LVT_VECTOR, vector)));
 }
 
 static int icr_send(u32 dest, u32 lo)
@@ -215,6 +253,7 @@ int apic_init(void)
 	enable_mode();
 	local_setup();
 	irq_eoi_hook = apic_eoi;
+	apic_up = true;
 	pr_info("%s mode, BSP APIC ID %u, version %#llx\n", x2apic ? "x2APIC" : "xAPIC", apic_id(),
 		(unsigned long long)FIELD_GET(APIC_VERSION_VER, apic_read(APIC_VERSION)));
 	return 0;

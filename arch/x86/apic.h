@@ -24,5 +24,17 @@ int apic_send_init(u32 apic_id);
 int apic_send_sipi(u32 apic_id, u64 start_page);
 /* Error status (ESR) after clearing it, for diagnostics. */
 u32 apic_read_esr(void);
+/* Whether this CPU's local APIC is set up and enabled. */
+bool apic_enabled(void);
+
+/* The local APIC timer, one-shot, counting down at the bus clock divided by 16. */
+/* Programs the timer's vector (masked) and divider on this CPU. */
+void apic_timer_setup(u8 vector);
+/* Runs the timer from its maximum for `us` microseconds: the ticks it counted. */
+u64 apic_timer_count_for(u32 us);
+/* Fires `vector` once after `ticks` (unmasks the timer). */
+void apic_timer_oneshot(u8 vector, u32 ticks);
+/* Stops the count and masks the timer. */
+void apic_timer_stop(u8 vector);
 
 #endif

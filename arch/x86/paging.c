@@ -3,7 +3,6 @@
 #include <moat/errno.h>
 #include <moat/log.h>
 #include <moat/pmm.h>
-#include <moat/selftest.h>
 #include <moat/string.h>
 #include "arch/x86/cpu.h"
 #include "arch/x86/paging.h"
@@ -179,36 +178,4 @@ int paging_map_mmio(u64 base, u64 size)
 		invlpg(a);
 	}
 	return 0;
-}
-
-SELFTEST(st_text_readonly, "paging", "text-write-protected")
-{
-	volatile u8 *text = (volatile u8 *)(uintptr_t)&paging_init;
-	u64 before = this_cpu()->recovered_traps;
-	u8 old = *text;
-
-	/* The write must fault (#PF, CR0.WP) and be recovered through the exception table. */
-	__asm__ volatile("1: movb %1, (%0)\n\t"
-			 "2:\n\t" EXTABLE_ENTRY("1b", "2b")
-			 :
-			 : "r"(text), "r"((u8)(old ^ 0xff))
-			 : "memory");
-	CHECK(ctx, this_cpu()->recovered_traps == before + 1, "no fault on a text write");
-	CHECK(ctx, this_cpu()->last_trap_vector == VEC_PF, "vector %u",
-	      this_cpu()->last_trap_vector);
-	CHECK(ctx, *text == old, "text byte changed");
-}
-
-SELFTEST(st_page_attrs, "paging", "image-attributes")
-{
-	u64 pa;
-	u32 f;
-
-	CHECK(ctx, pt_lookup(&hv_pt, (u64)(uintptr_t)&paging_init, &pa, &f, NULL) == 0,
-	      "text unmapped");
-	CHECK(ctx, (f & (PT_W | PT_X)) == PT_X, "text flags %#x", f);
-	CHECK(ctx, pt_lookup(&hv_pt, (u64)(uintptr_t)&pool_used, &pa, &f, NULL) == 0,
-	      "data unmapped");
-	CHECK(ctx, (f & (PT_W | PT_X)) == PT_W || !cpu_has_nx(), "data flags %#x", f);
-	CHECK(ctx, pt_lookup(&hv_pt, 0, &pa, &f, NULL) == -ENOENT, "page 0 is mapped");
 }

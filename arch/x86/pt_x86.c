@@ -83,6 +83,15 @@ static u32 x86_flags(u64 e, unsigned level)
 	return f;
 }
 
+/* The bits of a large page's address field below its alignment (SDM Vol. 3A 4.5,
+ * tables 4-15 and 4-17). */
+static bool x86_reserved(u64 e, unsigned level)
+{
+	if (level == 0 || !(e & X86_PTE_PS))
+		return false;
+	return e & (level == 1 ? X86_PTE_RSVD_2M : X86_PTE_RSVD_1G);
+}
+
 const struct pt_format pt_format_x86 = {
 	.name = "x86-64",
 	.leaf = x86_leaf,
@@ -91,6 +100,7 @@ const struct pt_format pt_format_x86 = {
 	.is_leaf = x86_is_leaf,
 	.addr = x86_addr,
 	.flags = x86_flags,
+	.reserved = x86_reserved,
 };
 
 const struct pt_format pt_format_npt = {
@@ -101,4 +111,5 @@ const struct pt_format pt_format_npt = {
 	.is_leaf = x86_is_leaf,
 	.addr = x86_addr,
 	.flags = x86_flags,
+	.reserved = x86_reserved,
 };

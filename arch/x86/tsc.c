@@ -2,9 +2,9 @@
  * otherwise measured against PIT channel 2: the median of several 10 ms windows (checked
  * against the ACPI PM timer by the tsc-frequency self-test). */
 #define LOG_TAG "tsc"
-#include <moat/cmdline.h>
 #include <moat/errno.h>
 #include <moat/log.h>
+#include <moat/test_hooks.h>
 #include <moat/time.h>
 #include "arch/x86/cpu.h"
 #include "arch/x86/io.h"
@@ -109,13 +109,10 @@ static u64 tsc_pit_window(bool stall)
 	return (t1 - t0) * PIT_HZ / (u16)(c0 - c1);
 }
 
-/* Windows the tsc_test_wrap hook stalls: a majority, so that only dropping them keeps
- * the median right. */
-#define TEST_STALLED_WINDOWS 3
-
 static u64 tsc_from_pit(void)
 {
-	unsigned stalled = cmdline_has("tsc_test_wrap") ? TEST_STALLED_WINDOWS : 0;
+	unsigned stalled =
+		TEST_HOOK_PRESENT(tsc_stalled_windows) ? test_hooks->tsc_stalled_windows() : 0;
 	u64 w[CALIBRATE_WINDOWS];
 	unsigned i = 0, tries = 0;
 

@@ -10,38 +10,13 @@ static int fail(const char **why, const char *msg, int err)
 	return err;
 }
 
-static int check_ident(const struct elf64_ehdr *eh, size_t size, const char **why)
-{
-	if (eh->ident[0] != 0x7f || eh->ident[1] != 'E' || eh->ident[2] != 'L' ||
-	    eh->ident[3] != 'F')
-		return fail(why, "no ELF magic", -ENOEXEC);
-	if (eh->ident[4] != ELF_CLASS64 || eh->ident[5] != ELF_DATA_LSB ||
-	    eh->machine != ELF_MACHINE_X86_64)
-		return fail(why, "not a little-endian x86-64 ELF64 file", -ENOEXEC);
-	if (eh->phentsize < sizeof(struct elf64_phdr) || !eh->phnum)
-		return fail(why, "no program headers", -ENOEXEC);
-	if (eh->phoff > size || (size - eh->phoff) / eh->phentsize < eh->phnum)
-		return fail(why, "program headers beyond the end of the file", -ENOEXEC);
-	return 0;
-}
-
-static int add_segment(struct moat_image *img, const struct elf64_phdr *ph, size_t size,
-		       const char **why)
+/* The shared validator (lib/elf.c) checked the segment itself. */
+static int add_segment(struct moat_image *img, const struct elf64_phdr *ph, const char **why)
 {
 	struct moat_segment *s;
 
-	if (ph->filesz > ph->memsz)
-		return fail(why, "segment file size larger than its memory size", -ENOEXEC);
-	if (ph->offset > size || ph->filesz > size - ph->offset)
-		return fail(why, "segment data beyond the end of the file", -ENOEXEC);
-	if (!ph->memsz || ph->memsz > ~0ULL - PAGE_BYTES ||
-	    ph->paddr > ~0ULL - PAGE_BYTES - ph->memsz)
-		return fail(why, "segment of zero size or past the end of the address space",
-			    -ENOEXEC);
-	for (unsigned i = 0; i < img->nr_segs; i++)
-		if (ph->paddr < img->segs[i].paddr + img->segs[i].memsz &&
-		    img->segs[i].paddr < ph->paddr + ph->memsz)
-			return fail(why, "segments overlap", -ENOEXEC);
+	if (ph->paddr + ph->memsz > ~0ULL - PAGE_BYTES)
+		return fail(why, "segment past the end of the address space", -ENOEXEC);
 	if (img->nr_segs == MOAT_MAX_SEGMENTS)
 		return fail(why, "too many PT_LOAD segments", -E2BIG);
 	s = &img->segs[img->nr_segs++];
@@ -80,26 +55,21 @@ int moat_elf_parse(const void *elf, size_t size, struct moat_image *img, const c
 {
 	struct elf64_ehdr eh;
 	struct elf64_phdr ph;
-	int err;
+	int err, seg;
 
 	*img = (struct moat_image){0};
-	if (size < sizeof(eh))
-		return fail(why, "file shorter than an ELF header", -ENOEXEC);
-	__builtin_memcpy(&eh, elf, sizeof(eh));
-	err = check_ident(&eh, size, why);
+	err = elf64_validate(elf, size, why, &seg);
 	if (err)
 		return err;
+	elf64_ehdr_read(elf, &eh);
 	for (unsigned i = 0; i < eh.phnum; i++) {
-		__builtin_memcpy(&ph, (const u8 *)elf + eh.phoff + (u64)i * eh.phentsize,
-				 sizeof(ph));
+		elf64_phdr_read(elf, i, &ph);
 		if (ph.type != ELF_PT_LOAD)
 			continue;
-		err = add_segment(img, &ph, size, why);
+		err = add_segment(img, &ph, why);
 		if (err)
 			return err;
 	}
-	if (!img->nr_segs)
-		return fail(why, "no PT_LOAD segment", -ENOEXEC);
 	img->load_start = ~0ULL;
 	for (unsigned i = 0; i < img->nr_segs; i++) {
 		img->load_start = MIN(img->load_start, ALIGN_DOWN(img->segs[i].paddr, PAGE_BYTES));

@@ -4,29 +4,8 @@
 #ifndef BOOT_EFI_ELF_IMAGE_H
 #define BOOT_EFI_ELF_IMAGE_H
 
+#include <moat/elf.h>
 #include <moat/types.h>
-
-/* ELF-64 file header and program header (System V gABI, ELF-64 object file format). */
-struct elf64_ehdr {
-	u8 ident[16];
-	u16 type, machine;
-	u32 version;
-	u64 entry, phoff, shoff;
-	u32 flags;
-	u16 ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-SIZE_CHECK(struct elf64_ehdr, 64);
-
-#define ELF_CLASS64 2
-#define ELF_DATA_LSB 1
-#define ELF_MACHINE_X86_64 62
-#define ELF_PT_LOAD 1
-
-struct elf64_phdr {
-	u32 type, flags;
-	u64 offset, vaddr, paddr, filesz, memsz, align;
-};
-SIZE_CHECK(struct elf64_phdr, 56);
 
 #define MOAT_HEADER_MAGIC "MOATHDR1"
 
@@ -50,7 +29,8 @@ struct moat_image {
 	struct moat_header hdr;
 };
 
-/* Validates the ELF file and fills img. On error returns a negative errno and points
+/* Validates the ELF file (the shared validator, lib/elf.c, then moat's layout) and fills
+ * img. On error returns a negative errno and points
  * *why at a sentence naming what was wrong. */
 int moat_elf_parse(const void *elf, size_t size, struct moat_image *img, const char **why);
 

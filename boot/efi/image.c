@@ -22,18 +22,6 @@ static EFI_STATUS allocate_at(u64 start, u64 end)
 	return status;
 }
 
-/* Test hook (efi_test_image_busy): firmware-owned memory inside the image range, as a
- * firmware that occupies moat's link address would have it. */
-static void occupy_for_test(const struct loader *ld)
-{
-	EFI_PHYSICAL_ADDRESS page = ld->img.load_start + EFI_PAGE_BYTES;
-
-	if (!efi_cmdline_has(ld->bi->cmdline, "efi_test_image_busy"))
-		return;
-	Print(L"efi: test: page %lx taken before the image is placed\n", page);
-	uefi_call_wrapper(BS->AllocatePages, 4, AllocateAddress, EfiBootServicesData, 1, &page);
-}
-
 EFI_STATUS image_load(struct loader *ld)
 {
 	size_t size = (size_t)moat_elf_size;
@@ -47,7 +35,7 @@ EFI_STATUS image_load(struct loader *ld)
 		Print(L"efi: embedded moat.elf (%d bytes) is unusable: %a\n", (int)size, why);
 		return EFI_LOAD_ERROR;
 	}
-	occupy_for_test(ld);
+	EFI_TEST_HOOK(before_image_placed, ld);
 	status = allocate_at(img->load_start, img->load_end);
 	if (EFI_ERROR(status))
 		return status;

@@ -25,6 +25,26 @@ struct loader {
 
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st);
 
+/* Where the test image's loader (tests/hv/efi) reaches into the loader: NULL in the
+ * product's moat.efi (an empty weak definition in main.c), set by tests/hv/efi/hooks.c in
+ * moat-test.efi. */
+struct efi_test_hooks {
+	/* image.c: before moat's image range is allocated. */
+	void (*before_image_placed)(struct loader *ld);
+	/* memmap.c: before ExitBootServices attempt `attempt` (1..), with the map key just
+	 * read; cmdline_len: the length of moat's command line before any note. Memory
+	 * writes and allocations only after the first attempt. */
+	void (*before_exit_attempt)(struct loader *ld, int attempt, size_t cmdline_len);
+	/* main.c: moat was not started (after the loader released its memory). */
+	void (*not_started)(struct loader *ld);
+};
+extern const struct efi_test_hooks *const efi_test_hooks;
+#define EFI_TEST_HOOK(name, ...)                                                                   \
+	do {                                                                                       \
+		if (efi_test_hooks && efi_test_hooks->name)                                        \
+			efi_test_hooks->name(__VA_ARGS__);                                         \
+	} while (0)
+
 void loader_keep(struct loader *ld, u64 base, u64 length);
 /* Pages of LoaderData below 4 GiB (moat's early identity map covers them), zeroed. */
 EFI_STATUS loader_alloc_pages(u64 bytes, u64 *pa);

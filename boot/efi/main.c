@@ -67,19 +67,12 @@ static void loader_release(struct loader *ld)
 	ld->bi = NULL;
 }
 
-/* The test hook that makes the loader refuse to start moat ends the machine instead of
- * returning to the firmware's boot menu, so that the emulator run ends. */
-static void refused_test_end(void)
-{
-	Print(L"efi: test: powering off\n");
-	uefi_call_wrapper(RT->ResetSystem, 4, EfiResetShutdown, EFI_SUCCESS, 0, NULL);
-}
+const struct efi_test_hooks *const efi_test_hooks __attribute__((weak)) = NULL;
 
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 {
 	static struct loader ld;
 	EFI_STATUS status;
-	bool test_end;
 
 	InitializeLib(image, st);
 	ld.image_handle = image;
@@ -111,10 +104,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	if (!EFI_ERROR(status))
 		jump_to_moat(&ld);
 refused:
-	test_end = efi_cmdline_has(ld.bi->cmdline, "efi_test_image_busy");
 	loader_release(&ld);
 	Print(L"efi: moat not started: %r\n", status);
-	if (test_end)
-		refused_test_end();
+	EFI_TEST_HOOK(not_started, &ld);
 	return status;
 }

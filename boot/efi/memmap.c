@@ -166,31 +166,11 @@ EFI_STATUS memmap_preview(struct loader *ld)
 	return EFI_SUCCESS;
 }
 
-/* Test hook (efi_test_stale_key on the command line): the first ExitBootServices gets a
- * map key made stale by an allocation, and each attempt is noted as efi_exit_attempt=N
- * on moat's command line, so a run proves the retry. Memory writes only: no firmware call
- * but the allocation. */
-static void stale_key_test(struct loader *ld, int attempt, size_t base_len)
-{
-	char *c = ld->bi->cmdline;
-	static const char note[] = " efi_exit_attempt=";
-	EFI_PHYSICAL_ADDRESS pa;
-
-	if (base_len + sizeof(note) + 1 > BOOT_CMDLINE_MAX)
-		return;
-	__builtin_memcpy(c + base_len, note, sizeof(note) - 1);
-	c[base_len + sizeof(note) - 1] = (char)('0' + attempt);
-	c[base_len + sizeof(note)] = '\0';
-	if (attempt == 1)
-		uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiLoaderData, 1, &pa);
-}
-
 /* After the first ExitBootServices call only memory services may be used: no Print until
  * the exit succeeded or was given up. */
 EFI_STATUS exit_boot_services(struct loader *ld)
 {
 	struct boot_info *bi = ld->bi;
-	bool test = efi_cmdline_has(bi->cmdline, "efi_test_stale_key");
 	size_t base_len = 0;
 	struct efi_mmap_stats st;
 	UINTN size, desc_size, key;
@@ -200,8 +180,6 @@ EFI_STATUS exit_boot_services(struct loader *ld)
 
 	while (bi->cmdline[base_len])
 		base_len++;
-	if (test)
-		Print(L"efi: test: the first ExitBootServices gets a stale map key\n");
 	Print(L"efi: leaving boot services, entering moat at %lx\n", ld->img.hdr.entry64);
 	for (attempt = 1; attempt <= EXIT_ATTEMPTS; attempt++) {
 		status = memmap_get(&map, &size, &desc_size, &key);
@@ -209,8 +187,7 @@ EFI_STATUS exit_boot_services(struct loader *ld)
 			break;
 		efi_mmap_convert(map, size, desc_size, ld->keep, ld->nr_keep, bi->mem,
 				 BOOT_MAX_MEM_RANGES, &bi->nr_mem, &st);
-		if (test)
-			stale_key_test(ld, attempt, base_len);
+		EFI_TEST_HOOK(before_exit_attempt, ld, attempt, base_len);
 		status = uefi_call_wrapper(BS->ExitBootServices, 2, ld->image_handle, key);
 		if (!EFI_ERROR(status))
 			return EFI_SUCCESS;

@@ -309,7 +309,9 @@ static void test_hypercalls(void)
 	check(written == sizeof(user_buf), "get-info/get-exits from ring 3 wrote byte %u (%#x)",
 	      written, user_buf[written]);
 	/* Each call exited to moat (refused there, not a #UD in the guest); the count includes
-	 * the GET_EXITS that reads it. */
+	 * the GET_EXITS that reads it. The product cannot count: the -EPERMs are the test. */
+	if (!guest_test_hypercalls())
+		return;
 	exits = exits_by_reason(MOAT_EXIT_HYPERCALL) - exits - 1;
 	check(exits == ARRAY_SIZE(calls), "%llu hypercall exits from ring 3, expected %zu",
 	      (unsigned long long)exits, ARRAY_SIZE(calls));
@@ -330,7 +332,9 @@ static void test_io(void)
 	check(guest_expect.rip == (u64)(uintptr_t)ring3_out, "#GP at rip %#llx, the OUT is at %p",
 	      (unsigned long long)guest_expect.rip, ring3_out);
 	io = exits_by_reason(MOAT_EXIT_IO) - io;
-	check(io == 0, "%llu I/O exits from ring 3", (unsigned long long)io);
+	/* The exit count needs the test image; the product checks the #GP alone. */
+	if (guest_test_hypercalls())
+		check(io == 0, "%llu I/O exits from ring 3", (unsigned long long)io);
 }
 
 /* ICEBP (INT1) is allowed at any CPL and raises #DB in the guest. An intercept of it that

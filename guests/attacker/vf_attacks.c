@@ -54,6 +54,17 @@ static bool attack_begin(const char *id, bool up)
 	return false;
 }
 
+/* Tells the test image's judge what the device will now do (HC_EXPECT_DMA_FAULT: a DMA
+ * outside this guest's RAM when addr is 0, else the interrupt message data -> addr). The
+ * product has no judge: the attack runs all the same. */
+static void announce_dma_fault(u32 addr, u32 data)
+{
+	long r = hypercall(HC_EXPECT_DMA_FAULT, addr, data, 0);
+
+	check(r == 0 || (r == -ENOSYS && !guest_test_hypercalls()),
+	      "announcing %#x <- %#x refused (%ld)", addr, data, r);
+}
+
 void attack_dma_outside_ram(void)
 {
 	u64 ram = guest_info.ram_size;
@@ -62,7 +73,7 @@ void attack_dma_outside_ram(void)
 
 	if (!attack_begin("dma-outside-ram", vf_open()))
 		return;
-	check(hypercall(HC_EXPECT_DMA_FAULT, 0, 0, 0) == 0, "EXPECT_DMA_FAULT refused");
+	announce_dma_fault(0, 0);
 	for (unsigned i = 0; i < ARRAY_SIZE(targets); i++)
 		done += transmit_from(targets[i]);
 	check(done == ARRAY_SIZE(targets), "%u of %u descriptors written back", done,
@@ -81,7 +92,7 @@ void attack_dma_hypervisor_hpa(void)
 
 	if (!attack_begin("dma-hypervisor-hpa", vf_up))
 		return;
-	check(hypercall(HC_EXPECT_DMA_FAULT, 0, 0, 0) == 0, "EXPECT_DMA_FAULT refused");
+	announce_dma_fault(0, 0);
 	for (unsigned i = 0; i < ARRAY_SIZE(targets); i++)
 		done += transmit_from(targets[i]);
 	check(done == ARRAY_SIZE(targets), "%u of %u descriptors written back", done,
@@ -169,12 +180,9 @@ void attack_msix_forge_remappable(void)
 	u32 addr = MSI_ADDR_BASE | MSI_ADDR_REMAPPABLE |
 		   (u32)FIELD_PREP(MSI_ADDR_HANDLE_LO, FORGE_VICTIM_HANDLE & 0x7fff) |
 		   (FORGE_VICTIM_HANDLE & 0x8000 ? MSI_ADDR_HANDLE15 : 0);
-	long r;
-
 	if (!attack_begin("msix-forge-remappable", vf_up))
 		return;
-	r = hypercall(HC_EXPECT_DMA_FAULT, addr, 1, 0);
-	check(r == 0, "announcing the message %#x refused (%ld)", addr, r);
+	announce_dma_fault(addr, 1);
 	check(forge_write(addr, 1), "the device did not write %#x", addr);
 	test_end();
 }
@@ -184,13 +192,9 @@ void attack_msix_forge_remappable(void)
 void attack_msix_forge_compat(void)
 {
 	u32 addr = MSI_ADDR_BASE | (u32)FIELD_PREP(MSI_ADDR_DEST, own_apic_id());
-	long r;
-
 	if (!attack_begin("msix-forge-compat", vf_up))
 		return;
-	r = hypercall(HC_EXPECT_DMA_FAULT, addr, FORGE_COMPAT_VECTOR, 0);
-	check(r == 0, "announcing the message %#x <- %#x refused (%ld)", addr, FORGE_COMPAT_VECTOR,
-	      r);
+	announce_dma_fault(addr, FORGE_COMPAT_VECTOR);
 	check(forge_write(addr, FORGE_COMPAT_VECTOR), "the device did not write %#x", addr);
 	test_end();
 }

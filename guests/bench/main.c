@@ -59,12 +59,12 @@ static u64 sample(enum kind k, bool real)
 		return real ? TIMED("mov $0x80, %%edx\n\tinb %%dx, %%al")
 			    : TIMED("mov $0x80, %%edx\n\tnop");
 	case K_HYPERCALL:
-		/* HC_ECHO (0): no side effect, returns RDI ^ "moat" in RAX. */
+		/* HC_ECHO (test image only): no side effect, returns RDI ^ "moat" in RAX. */
 		if (!real)
-			return TIMED("xor %%eax, %%eax\n\txor %%edi, %%edi\n\tnop");
+			return TIMED("mov $0x1000, %%eax\n\txor %%edi, %%edi\n\tnop");
 		if (use_vmcall)
-			return TIMED("xor %%eax, %%eax\n\txor %%edi, %%edi\n\tvmcall");
-		return TIMED("xor %%eax, %%eax\n\txor %%edi, %%edi\n\tvmmcall");
+			return TIMED("mov $0x1000, %%eax\n\txor %%edi, %%edi\n\tvmcall");
+		return TIMED("mov $0x1000, %%eax\n\txor %%edi, %%edi\n\tvmmcall");
 	default: return 0;
 	}
 }

@@ -49,10 +49,14 @@ static void test_hypercalls(void)
 	long r;
 
 	test_begin("cpu", "hypercall-roundtrip");
+	/* The product has no test range: echo is an unknown number there. */
 	for (u64 x = 1; x < (1ULL << 40); x = x * 7 + 3) {
 		r = hypercall(HC_ECHO, x, 0, 0);
-		check((u64)r == (x ^ HC_ECHO_MAGIC), "echo %#llx returned %#lx",
-		      (unsigned long long)x, r);
+		if (guest_test_hypercalls())
+			check((u64)r == (x ^ HC_ECHO_MAGIC), "echo %#llx returned %#lx",
+			      (unsigned long long)x, r);
+		else
+			check(r == -ENOSYS, "echo in the product returned %ld", r);
 	}
 	memset(&info, 0xa5, sizeof(info));
 	r = hypercall(HC_GET_INFO, (u64)(uintptr_t)&info, 0, 0);

@@ -38,6 +38,15 @@ long hypercall(u64 nr, u64 a0, u64 a1, u64 a2)
 	return hc_insn(nr, a0, a1, a2);
 }
 
+bool guest_test_hypercalls(void)
+{
+	static int present = -1;
+
+	if (present < 0)
+		present = hypercall(HC_ECHO, 1, 0, 0) != -ENOSYS;
+	return present;
+}
+
 static void com_putc(char c)
 {
 	for (int i = 0; i < COM_WAIT_SPINS && !(guest_inb(COM1 + COM_LSR) & COM_LSR_THRE); i++)

@@ -3,6 +3,7 @@
 #define GUESTS_LIB_GUEST_H
 
 #include <moat/bits.h>
+#include <moat/errno.h>
 #include <moat/hypercall.h>
 #include <moat/string.h>
 #include <moat/types.h>
@@ -21,6 +22,10 @@ extern char __image_start[], __image_end[];
 void guest_main(void);
 
 long hypercall(u64 nr, u64 a0, u64 a1, u64 a2);
+/* Whether moat serves the test range of hypercalls (the test image does, the product
+ * answers -ENOSYS). A test that needs one reports itself skipped with this reason: */
+bool guest_test_hypercalls(void);
+#define NO_TEST_HYPERCALLS "the product image has no test hypercalls"
 void guest_printf(const char *fmt, ...) __printf(1, 2);
 void __noreturn guest_shutdown(u64 code);
 

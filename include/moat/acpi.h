@@ -67,8 +67,5 @@ unsigned acpi_mcfg(const struct acpi_mcfg_segment **segs);
  * 32 bits). -ENODEV if there is none. */
 #define ACPI_PM_TIMER_HZ 3579545u
 int acpi_pm_timer(u16 *port, unsigned *bits);
-/* Counts for the self-tests: tables seen, and tables rejected (bad checksum/length). */
-unsigned acpi_tables_seen(void);
-unsigned acpi_tables_rejected(void);
 
 #endif

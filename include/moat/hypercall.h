@@ -8,18 +8,25 @@
 
 #include <moat/types.h>
 
-#define HC_ECHO 0	   /* rdi = x -> returns x ^ HC_ECHO_MAGIC */
+/* The product's hypercalls: what a guest needs to run and report. */
 #define HC_CONSOLE_WRITE 1 /* rdi = GPA, rsi = length (<= HC_CONSOLE_MAX) */
 #define HC_REPORT 2	   /* rdi = status (HC_TEST_*), rsi = GPA of "suite: id", rdx = length */
 #define HC_GET_INFO 3	   /* rdi = GPA of a struct moat_guest_info */
 #define HC_SHUTDOWN 4	   /* rdi = exit code; does not return */
+
+/* The test range: served only by the test image (tests/hv/hypercalls.c). The product
+ * answers every number here, like any unknown number, with -ENOSYS; a guest test that
+ * needs one reports itself skipped. */
+#define HC_TEST_FIRST 0x1000
+#define HC_TEST_LAST 0x10ff
+#define HC_ECHO 0x1000 /* rdi = x -> returns x ^ HC_ECHO_MAGIC */
 /* rdi = GPA the guest will touch next: announce an expected stop; rsi = GPA of a u64 TSC
  * stamp the guest writes just before that access, or 0 */
-#define HC_EXPECT_STOP 5
+#define HC_EXPECT_STOP 0x1001
 /* announce: my device will now DMA outside my RAM (rdi = 0), or write the interrupt message
  * rsi to address rdi (0xFEExxxxx) */
-#define HC_EXPECT_DMA_FAULT 6
-#define HC_GET_EXITS 7 /* rdi = GPA of a struct moat_guest_exits */
+#define HC_EXPECT_DMA_FAULT 0x1002
+#define HC_GET_EXITS 0x1003 /* rdi = GPA of a struct moat_guest_exits */
 
 #define HC_ECHO_MAGIC 0x6d6f6174ULL /* "moat" */
 #define HC_CONSOLE_MAX 4096
@@ -54,11 +61,24 @@ struct moat_guest_info {
 };
 SIZE_CHECK(struct moat_guest_info, 80);
 
-/* HC_GET_EXITS: the guest's VM exits so far, by reason (the call itself already counted). */
-#define MOAT_EXIT_REASONS 16
+/* HC_GET_EXITS: the guest's VM exits so far, by reason (the call itself already counted).
+ * These numbers are the ABI's own; moat maps its internal reasons onto them. */
+#define MOAT_EXIT_OTHER 0
+#define MOAT_EXIT_CPUID 1
 #define MOAT_EXIT_IO 2
+#define MOAT_EXIT_MSR_READ 3
+#define MOAT_EXIT_MSR_WRITE 4
+#define MOAT_EXIT_HLT 5
 #define MOAT_EXIT_HYPERCALL 6
 #define MOAT_EXIT_NPF 7
+#define MOAT_EXIT_EXT_INTR 8
+#define MOAT_EXIT_NMI 9
+#define MOAT_EXIT_EXCEPTION 10
+#define MOAT_EXIT_SHUTDOWN 11
+#define MOAT_EXIT_WATCHDOG 12
+#define MOAT_EXIT_INVALID 13
+#define MOAT_EXIT_VIRT_INSN 14
+#define MOAT_EXIT_REASONS 16
 struct moat_guest_exits {
 	u64 total;
 	u64 by_reason[MOAT_EXIT_REASONS];

@@ -1,5 +1,6 @@
-/* One page-table engine for the hypervisor's own tables, EPT, NPT and VT-d second-level
- * tables: the formats differ in bits (struct pt_format), not in walking.
+/* One page-table engine for the hypervisor's own tables, EPT, NPT, VT-d second-level
+ * tables and the walk of a guest's own tables: the formats differ in bits (struct
+ * pt_format), not in walking.
  *
  * Levels count from the leaf: level 0 maps 4 KiB, level 1 2 MiB, level 2 1 GiB, ...
  * A table of `levels` levels translates addresses below 2^(12 + 9 * levels). */
@@ -37,6 +38,8 @@ struct pt_format {
 	bool (*is_leaf)(u64 pte, unsigned level);
 	u64 (*addr)(u64 pte, unsigned level);
 	u32 (*flags)(u64 pte, unsigned level);
+	/* Whether a present entry sets bits the format reserves at `level` (may be NULL). */
+	bool (*reserved)(u64 pte, unsigned level);
 };
 
 /* Where tables come from. Tables are 4 KiB, zeroed by the engine. */
@@ -65,7 +68,12 @@ int pt_map(struct pgtable *pt, u64 va, u64 pa, u64 size, u32 flags);
 /* Unmaps [va, va+size), splitting large pages that straddle the range. Unmapped holes
  * inside the range are fine. */
 int pt_unmap(struct pgtable *pt, u64 va, u64 size);
-/* Translates va. Returns 0 and fills pa/flags/level (any may be NULL), or -ENOENT. */
+/* A table someone else built (a guest's own), rooted at `root`, for pt_lookup only. */
+void pt_view(struct pgtable *pt, const struct pt_format *fmt, const struct pt_ops *ops,
+	     unsigned levels, unsigned max_leaf_level, u64 root);
+/* Translates va. Returns 0 and fills pa/flags/level (any may be NULL); -ENOENT if va is
+ * not mapped, -EFAULT if a table is where ops->p2v gives no pointer, -EINVAL if an entry
+ * on the way sets reserved bits or maps a page larger than max_leaf_level allows. */
 int pt_lookup(const struct pgtable *pt, u64 va, u64 *pa, u32 *flags, unsigned *level);
 /* Frees every table. */
 void pt_destroy(struct pgtable *pt);

@@ -34,6 +34,7 @@ typedef int64_t s64;
 #define __noreturn __attribute__((noreturn))
 #define __section(s) __attribute__((section(s)))
 #define __used __attribute__((used))
+#define __weak __attribute__((weak))
 #define __printf(a, b) __attribute__((format(printf, a, b)))
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)

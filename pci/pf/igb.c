@@ -1,6 +1,6 @@
 /* 82576 (igb) PF driver, bring-up for SR-IOV: reset, link through the PHY, VMDq pools and
  * VF-to-VF switching, one MAC and pool per VF, VF queues enabled, VF mailboxes released.
- * The mailbox protocol is in igb_mbx.c, the PF's own transmit queue in igb_tx.c. */
+ * The mailbox protocol is in igb_mbx.c. */
 #define LOG_TAG "igb"
 #include <moat/errno.h>
 #include <moat/log.h>
@@ -119,9 +119,6 @@ static int igb_pf_bring_up(struct igb_pf *pf)
 	}
 	igb_wr(pf, IGB_RCTL, IGB_RCTL_EN | IGB_RCTL_BAM);
 	igb_wr(pf, IGB_TCTL, IGB_TCTL_EN | IGB_TCTL_PSP);
-	err = igb_setup_tx(pf);
-	if (err)
-		return err;
 	/* VFs may talk to the PF only once it says its reset is done. */
 	igb_wr(pf, IGB_CTRL_EXT, igb_rd(pf, IGB_CTRL_EXT) | IGB_CTRL_EXT_PFRSTD);
 	pr_info("%02x:%02x.%x: up, link %s, MAC %02x:%02x:%02x:%02x:%02x:%02x, %u VFs, PF pool "

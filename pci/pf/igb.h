@@ -37,9 +37,6 @@ struct igb_pf {
 	struct igb_vf_state vf[IGB_MAX_VFS];
 	u32 mbx_pending;   /* VFs whose request waits for the rate limit (igb_mbx.c) */
 	u32 mbx_window_us; /* the rate limit's window; 0: IGB_MBX_WINDOW_US */
-	/* PF transmit ring (queue pf_pool) */
-	u64 tx_ring, tx_buf;
-	unsigned tx_tail;
 };
 
 /* Binds every 82576 PF in the device list (after SR-IOV is enabled on it). */
@@ -50,8 +47,5 @@ unsigned igb_pf_poll_all(void);
 struct igb_pf *igb_pf_of(const struct pci_dev *pf);
 /* Frames from VF `vf` of `pf` that the device dropped as spoofed (0 for no such VF). */
 unsigned igb_vf_spoofed(const struct igb_pf *pf, unsigned vf);
-/* Sends one frame (dst, ethertype, payload) from the PF's own pool; waits for write-back. */
-int igb_pf_send_frame(struct igb_pf *pf, const u8 dst[ETH_ALEN], u16 ethertype, const void *payload,
-		      unsigned len);
 
 #endif

@@ -137,7 +137,5 @@ unsigned igb_service_spoof(struct igb_pf *pf);
 /* igb.c: the PFs brought up */
 unsigned igb_pf_count(void);
 struct igb_pf *igb_pf_at(unsigned idx);
-/* igb_tx.c */
-int igb_setup_tx(struct igb_pf *pf);
 
 #endif

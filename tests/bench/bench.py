@@ -54,10 +54,37 @@ def stats(values):
 
 # ---------------------------------------------------------------------------------------
 # Emulator runs
+# Boots rerun because the emulator aborted on its own: [(boot name, message)].
+RERUNS = []
+
+
 def timed_boot(name, make_argv, done_rx, timeout):
     """Starts QEMU with make_argv(run directory, serial file), returns (seconds from start to
     the first serial line matching done_rx, serial lines). QEMU is killed afterwards
-    whatever happens."""
+    whatever happens. QEMU aborting on its own before that line (harness.emulator_crash)
+    costs one rerun (noted in RERUNS and the table), unless the log already shows a moat
+    failure; a second abort is a Missing naming the emulator's message."""
+    first = None
+    while True:
+        try:
+            return timed_boot_once(name, make_argv, done_rx, timeout)
+        except EmulatorCrash as e:
+            if first is not None or harness.moat_failed_before(e.lines):
+                raise Missing(f"{name}: " + (f"QEMU aborted again after a rerun (first: {first}): "
+                                             if first else "QEMU aborted after a moat failure: ")
+                              + f"{e.message} (log {e.log})") from None
+            first = e.message
+            RERUNS.append((name, e.message))
+            print(f"bench: {name}: {e.message}; rerunning once", flush=True)
+
+
+class EmulatorCrash(Exception):
+    def __init__(self, message, lines, log):
+        super().__init__(message)
+        self.message, self.lines, self.log = message, lines, log
+
+
+def timed_boot_once(name, make_argv, done_rx, timeout):
     r = harness.Run(name)
     argv = make_argv(r.dir, f"file:{r.serial_path}")
     with open(os.path.join(r.dir, "cmdline"), "w") as f:
@@ -90,6 +117,14 @@ def timed_boot(name, make_argv, done_rx, timeout):
             p.wait()
     if os.path.exists(r.serial_path):
         r.read_serial()
+    crash = harness.emulator_crash("QEMU", p.returncode,
+                                   harness.read_text(os.path.join(r.dir, "qemu.stderr")),
+                                   stopped_by_us=wall is not None or time.monotonic() - t0 >= timeout)
+    if wall is None and crash:
+        kept = r.dir + ".crash"
+        shutil.rmtree(kept, ignore_errors=True)
+        os.rename(r.dir, kept)
+        raise EmulatorCrash(crash, r.lines, os.path.join(kept, "qemu.stderr"))
     if wall is None:
         tail = " | ".join(r.lines[-3:]) or "no serial output"
         raise Missing(f"{name}: no line matching {done_rx!r} within {timeout} s "
@@ -126,7 +161,7 @@ NPF_RE = re.compile(r"^vmm: guest bench: npf-ticks (\d+)")
 def exit_costs():
     esp = os.path.join(BUILD, "esp-bench")
     shutil.rmtree(esp, ignore_errors=True)
-    shutil.copytree(os.path.join(BUILD, "esp"), esp)
+    shutil.copytree(harness.image_path("test", "esp"), esp)
     with open(os.path.join(esp, "EFI", "BOOT", "moat.cmd"), "w") as f:
         f.write(BENCH_CONFIG + "\n")
     def argv(d, serial):
@@ -455,7 +490,7 @@ def aggregate_dataplane(boots):
 def dataplane_boot(name, timeout=300):
     esp = os.path.join(BUILD, "esp-bench-dataplane")
     shutil.rmtree(esp, ignore_errors=True)
-    shutil.copytree(os.path.join(BUILD, "esp"), esp)
+    shutil.copytree(harness.image_path("test", "esp"), esp)
     with open(os.path.join(esp, "EFI", "BOOT", "moat.cmd"), "w") as f:
         f.write(DATAPLANE_CMD + "\n")
 
@@ -558,6 +593,8 @@ def print_table(res, errors):
                 f"{e['total']:g} ({by or 'none of any reason'})")
     if dp is None:
         add("data path vs native (64/512/1514 B)", "FAILED: see below")
+    for rr in res.get("emulator_reruns", []):
+        add(f"rerun {rr['boot']}", f"QEMU aborted on its own, booted once more: {rr['crash']}")
     for e in errors:
         add("FAILED", e)
     w = max(len(a) for a, _ in rows)
@@ -618,6 +655,7 @@ def main():
     res["data_path"], dp_errors = data_path(a.data_runs)
     errors += dp_errors
     res["errors"] = errors
+    res["emulator_reruns"] = [{"boot": n, "crash": m} for n, m in RERUNS]
     res["bench_seconds"] = round(time.monotonic() - t_start, 1)
 
     print_table(res, errors)

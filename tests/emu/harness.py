@@ -20,8 +20,24 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD = os.environ.get("BUILD", os.path.join(ROOT, "build"))
 LOGS = os.path.join(BUILD, "logs")
 
-# The image the PVH runs boot with -kernel (the one inside moat.efi and the GRUB ISO).
-KERNEL = "moat.elf"
+# The emulators (tests substitute fakes: tests/emu/test_emulator_crash.py).
+QEMU = os.environ.get("MOAT_QEMU", "qemu-system-x86_64")
+BOCHS = os.environ.get("MOAT_BOCHS", "bochs")
+
+# The two images built from one tree (docs/testing.md): the product (moat.elf, moat.efi) and
+# the test image (the same objects plus tests/hv). Every run boots one of them.
+IMAGES = {
+    "product": dict(elf="moat.elf", efi="moat.efi", esp="esp", esp_img="esp.img",
+                    iso="moat.iso", usb="usb.img"),
+    "test": dict(elf="moat-test.elf", efi="moat-test.efi", esp="esp-test",
+                 esp_img="esp-test.img", iso="moat-test.iso", usb="usb-test.img"),
+}
+
+
+def image_path(image, kind):
+    """build/ path of one artefact (elf, efi, esp, esp_img, iso, usb) of an image."""
+    return os.path.join(BUILD, IMAGES[image][kind])
+
 
 OVMF_CODE = ["/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_CODE.fd"]
 OVMF_VARS = ["/usr/share/OVMF/OVMF_VARS_4M.fd", "/usr/share/OVMF/OVMF_VARS.fd"]
@@ -94,12 +110,12 @@ def topology_args(name, run_dir):
 
 
 def qemu_argv(boot, topology, run_dir, serial, monitor_sock, smp=None, mem=None, extra=(),
-              esp=None, usb_image=None, vga=False, append=""):
+              esp=None, usb_image=None, vga=False, append="", image="test"):
     """esp: what the boot path loads: the ESP directory or image (uefi), the GRUB ISO (mb2),
     the module archive (pvh: -initrd, a cpio newc archive from scripts/mkcpio.py).
-    append: moat's command line for pvh."""
+    append: moat's command line for pvh. image: "test" or "product" (IMAGES)."""
     tsmp, tmem, targs = topology_args(topology, run_dir)
-    argv = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", "max",
+    argv = [QEMU, "-machine", "q35", "-accel", "tcg", "-cpu", "max",
             "-smp", str(smp or tsmp), "-m", mem or tmem, "-display", "none", "-no-reboot",
             "-serial", serial, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
             "-monitor", f"unix:{monitor_sock},server,nowait", "-nodefaults"]
@@ -113,18 +129,19 @@ def qemu_argv(boot, topology, run_dir, serial, monitor_sock, smp=None, mem=None,
                  "-drive", f"if=pflash,format=raw,file={vcopy}"]
     if boot == "uefi":
         argv += ["-drive", f"format=raw,file={esp}" if esp and esp.endswith(".img") else
-                 f"format=raw,file=fat:rw:{esp or os.path.join(BUILD, 'esp')}"]
+                 f"format=raw,file=fat:rw:{esp or image_path(image, 'esp')}"]
     elif boot == "pvh":
-        argv += ["-kernel", os.path.join(BUILD, KERNEL), "-append", append]
+        argv += ["-kernel", image_path(image, "elf"), "-append", append]
         if esp:
             argv += ["-initrd", esp]
     elif boot == "mb2":
-        argv += ["-cdrom", esp if esp and esp.endswith(".iso") else os.path.join(BUILD, "moat.iso")]
+        argv += ["-cdrom", esp if esp and esp.endswith(".iso") else image_path(image, "iso")]
     elif boot.startswith("usb-"):
         # The stick on an xHCI controller, as a removable USB mass-storage device; writes
         # go to a temporary overlay so the image stays as built.
-        image = usb_image or os.path.join(BUILD, "usb-grub.img" if boot == "usb-grub-efi" else "usb.img")
-        argv += ["-drive", f"if=none,id=stick,format=raw,file={image},snapshot=on",
+        stick = usb_image or (os.path.join(BUILD, "usb-grub.img") if boot == "usb-grub-efi"
+                              else image_path(image, "usb"))
+        argv += ["-drive", f"if=none,id=stick,format=raw,file={stick},snapshot=on",
                  "-device", "qemu-xhci,id=xhci",
                  "-device", "usb-storage,bus=xhci.0,drive=stick,removable=on,bootindex=1"]
     else:
@@ -132,6 +149,50 @@ def qemu_argv(boot, topology, run_dir, serial, monitor_sock, smp=None, mem=None,
     if vga:
         argv += ["-device", "VGA"]
     return argv + targs + list(extra)
+
+
+# ---------------------------------------------------------------------------------------
+# The emulator dying on its own (an assertion or a signal inside QEMU or Bochs), as opposed
+# to what moat does to the machine (a fault, a triple fault, an exit status): such a run is
+# rerun once (matrix.execute, bench.timed_boot, linuxref.boot_linux).
+EMU_ABORT_RE = re.compile(r"Assertion .* failed|assertion failed|^qemu[^:]*: fatal:|"
+                          r"^ERROR:.*:\d+:|Segmentation fault|core dumped", re.M)
+
+
+def emulator_crash(what, returncode, output, stopped_by_us=False):
+    """A message when the emulator `what` aborted on its own, None otherwise. returncode:
+    the process's (negative = killed by that signal), output: its stdout/stderr text;
+    stopped_by_us: the harness killed it (time-out, or done with it)."""
+    if stopped_by_us or returncode is None:
+        return None
+    hit = EMU_ABORT_RE.search(output or "")
+    if returncode >= 0 and not hit:
+        return None
+    if returncode < 0:
+        try:
+            how = f"died of signal {signal.Signals(-returncode).name} (status {returncode})"
+        except ValueError:
+            how = f"died of signal {-returncode} (status {returncode})"
+    else:
+        how = f"exited {returncode}"
+    lines = [ln.strip() for ln in (output or "").splitlines() if ln.strip() and ln.strip() != "**"]
+    said = next((ln for ln in lines if EMU_ABORT_RE.search(ln)), lines[-1] if lines else "")
+    return f"{what} {how}" + (f": {said[:300]}" if said else ", nothing on stderr")
+
+
+def moat_failed_before(lines):
+    """Whether a serial log already shows a moat failure (a failed test, a CPU exception
+    dump): a crash after one is not retried, so a rerun cannot hide it."""
+    return any(re.match(r"^(\[[^\]]+\] )?not ok \d+ - ", ln) or ln.startswith("trap: ")
+               for ln in lines)
+
+
+def read_text(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
 
 
 def summary_seen(path):
@@ -183,6 +244,8 @@ class Run:
         self.elapsed = 0.0
         self.monitor = {}
         self.stopped_by_harness = False
+        self.crash = None  # emulator_crash()'s message when the emulator aborted on its own
+        self.returncode = None
 
     def read_serial(self):
         with open(self.serial_path, "rb") as f:
@@ -192,13 +255,14 @@ class Run:
 
 
 def run_qemu(name, boot, topology, timeout=240, console=False, monitor_cmds=(), smp=None,
-             mem=None, extra=(), esp=None, usb_image=None, vga=False, at_summary=(), append=""):
+             mem=None, extra=(), esp=None, usb_image=None, vga=False, at_summary=(), append="",
+             image="test"):
     """at_summary: monitor commands sent once the summary line is on the serial port (moat
     must then halt rather than exit: exit=halt); QEMU is stopped after them."""
     r = Run(name)
     sock = os.path.join(r.dir, "monitor.sock")
     argv = qemu_argv(boot, topology, r.dir, f"file:{r.serial_path}", sock, smp, mem, extra,
-                     esp, usb_image, vga, append)
+                     esp, usb_image, vga, append, image)
     with open(os.path.join(r.dir, "cmdline"), "w") as f:
         f.write(" ".join(argv) + "\n")
     t0 = time.monotonic()
@@ -253,7 +317,10 @@ def run_qemu(name, boot, topology, timeout=240, console=False, monitor_cmds=(), 
         p.wait()
         errlog.close()
     r.elapsed = time.monotonic() - t0
+    r.returncode = p.returncode
     r.exit_status = None if (r.timed_out or r.stopped_by_harness) else p.returncode
+    r.crash = emulator_crash("QEMU", p.returncode, read_text(os.path.join(r.dir, "qemu.stderr")),
+                             r.timed_out or r.stopped_by_harness)
     if os.path.exists(r.serial_path):
         if console:
             with open(r.serial_path, "rb") as f:
@@ -284,18 +351,19 @@ speaker: enabled=0
 """
 
 
-def run_bochs(name, cpus=3, megs=512, model="corei7_haswell_4770", timeout=300, console=False):
+def run_bochs(name, cpus=3, megs=512, model="corei7_haswell_4770", timeout=300, console=False,
+              image="test"):
     r = Run(name)
     rc = os.path.join(r.dir, "bochsrc")
     with open(rc, "w") as f:
-        f.write(BOCHSRC.format(megs=megs, model=model, cpus=cpus, iso=os.path.join(BUILD, "moat.iso"),
+        f.write(BOCHSRC.format(megs=megs, model=model, cpus=cpus, iso=image_path(image, "iso"),
                                serial=r.serial_path, log=os.path.join(r.dir, "bochs.log")))
     cont = os.path.join(r.dir, "cont.rc")
     with open(cont, "w") as f:
         f.write("c\n")
     t0 = time.monotonic()
     out = open(os.path.join(r.dir, "bochs.stdout"), "w")
-    p = subprocess.Popen(["bochs", "-q", "-f", rc, "-rc", cont], stdin=subprocess.DEVNULL,
+    p = subprocess.Popen([BOCHS, "-q", "-f", rc, "-rc", cont], stdin=subprocess.DEVNULL,
                          stdout=out, stderr=out, start_new_session=True, cwd=r.dir)
     try:
         p.wait(timeout=timeout)
@@ -305,7 +373,10 @@ def run_bochs(name, cpus=3, megs=512, model="corei7_haswell_4770", timeout=300, 
         p.wait()
     out.close()
     r.elapsed = time.monotonic() - t0
-    # Bochs always exits 1; the serial log is the verdict.
+    r.returncode = p.returncode
+    # Bochs always exits 1; the serial log is the verdict. It aborting on its own is not.
+    r.crash = emulator_crash("Bochs", p.returncode, read_text(os.path.join(r.dir, "bochs.stdout")),
+                             r.timed_out)
     r.exit_status = None
     if os.path.exists(r.serial_path):
         r.read_serial()
@@ -352,6 +423,7 @@ def judge(r, expect_exit=True):
         results.append([f"{r.name}: run: summary-matches-tap", "ok" if agree else "fail",
                         "" if agree else f"summary {summary} vs TAP lines {counts}"])
     results.append([f"{r.name}: run: no-cpu-exception", "ok" if trap is None else "fail", trap or ""])
+
     if expect_exit and r.exit_status is not None and summary:
         want = 3 if summary[1] else 1
         results.append([f"{r.name}: run: exit-status", "ok" if r.exit_status == want else "fail",
@@ -375,11 +447,13 @@ if __name__ == "__main__":
     ap.add_argument("--topology", default="reference")
     ap.add_argument("--timeout", type=int, default=300)
     ap.add_argument("--console", action="store_true", help="copy the serial output to stdout")
+    ap.add_argument("--image", choices=sorted(IMAGES), default="product",
+                    help="the product (make's moat.efi/.iso) or the test image")
     a = ap.parse_args()
     if a.emulator == "qemu":
-        run = run_qemu(a.name, a.boot, a.topology, a.timeout, a.console)
+        run = run_qemu(a.name, a.boot, a.topology, a.timeout, a.console, image=a.image)
     else:
-        run = run_bochs(a.name, timeout=a.timeout, console=a.console)
+        run = run_bochs(a.name, timeout=a.timeout, console=a.console, image=a.image)
     res = judge(run)
     bad = [x for x in res if x[1] == "fail"]
     for name, st, diag in bad:

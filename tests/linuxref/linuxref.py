@@ -13,6 +13,7 @@ topology boots Linux once per test session.
 """
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -49,6 +50,7 @@ class Reference:
         self.uptime = None
         self.done = False
         self.wall = None    # seconds from QEMU start to the final line (set by boot_linux)
+        self.rerun = None   # QEMU's message if the first boot aborted on its own
         for ln in lines:
             m = LINE_RE.search(ln)
             if not m:
@@ -90,7 +92,23 @@ def kernel_boot(argv, kernel, initrd, append):
 
 def boot_linux(topology, boot="mb2", timeout=120, numvfs=2, name=None):
     """Boots the reference on `topology` (a harness topology name). Returns a Reference;
-    raises build.Unavailable if it cannot be built, BootFailed if Linux did not finish."""
+    raises build.Unavailable if it cannot be built, BootFailed if Linux did not finish.
+    QEMU aborting on its own (harness.emulator_crash) costs one rerun, noted in the
+    Reference's `rerun`; a second abort is a BootFailed naming QEMU's message."""
+    first = None
+    while True:
+        ref, crash = boot_linux_once(topology, boot, timeout, numvfs, name)
+        if not crash:
+            ref.rerun = first
+            return ref
+        if first is not None:
+            raise BootFailed(f"Linux reference on {topology} ({boot}): QEMU aborted again after a "
+                             f"rerun (first: {first}): {crash} (log {ref.log})")
+        first = crash
+
+
+def boot_linux_once(topology, boot, timeout, numvfs, name):
+    """One boot: (Reference, None), or (Reference so far, QEMU's message) if QEMU aborted."""
     info = build.build()
     r = harness.Run(name or f"linuxref-{topology}-{boot}-vf{numvfs}")
     sock = os.path.join(r.dir, "monitor.sock")
@@ -123,6 +141,15 @@ def boot_linux(topology, boot="mb2", timeout=120, numvfs=2, name=None):
         r.read_serial()
     ref = Reference(r.lines)
     ref.wall, ref.log = wall, r.serial_path
+    crash = harness.emulator_crash("QEMU", p.returncode,
+                                   harness.read_text(os.path.join(r.dir, "qemu.stderr")),
+                                   stopped_by_us=wall is not None or r.elapsed >= timeout)
+    if crash and not ref.done:
+        kept = r.dir + ".crash"
+        shutil.rmtree(kept, ignore_errors=True)
+        os.rename(r.dir, kept)
+        ref.log = os.path.join(kept, "qemu.stderr")
+        return ref, crash
     if not ref.done:
         why = f"timed out after {timeout} s" if r.elapsed >= timeout else f"QEMU exited {p.returncode}"
         panic = [ln for ln in r.lines if "Kernel panic" in ln]
@@ -131,7 +158,7 @@ def boot_linux(topology, boot="mb2", timeout=120, numvfs=2, name=None):
                          f"serial: {' | '.join(seen)} (log {r.serial_path})")
     if ref.errors:
         raise BootFailed(f"Linux reference on {topology} ({boot}): {'; '.join(ref.errors)}")
-    return ref
+    return ref, None
 
 
 _cache = {}

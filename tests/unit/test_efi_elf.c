@@ -53,6 +53,7 @@ static int setup(void **state)
 	       4);
 	eh->ident[4] = ELF_CLASS64;
 	eh->ident[5] = ELF_DATA_LSB;
+	eh->type = ELF_ET_EXEC;
 	eh->machine = ELF_MACHINE_X86_64;
 	eh->phoff = PH_OFF;
 	eh->phentsize = sizeof(struct elf64_phdr);
@@ -132,6 +133,9 @@ static void test_bad_ident(void **state)
 	f->buf[4] = ELF_CLASS64;
 	ehdr(f)->machine = 3;
 	expect_error(f, -ENOEXEC, "x86-64");
+	ehdr(f)->machine = ELF_MACHINE_X86_64;
+	ehdr(f)->type = 3; /* ET_DYN */
+	expect_error(f, -ENOEXEC, "executable");
 }
 
 static void test_short_file(void **state)
@@ -141,7 +145,7 @@ static void test_short_file(void **state)
 	f->size = 63;
 	expect_error(f, -ENOEXEC, "shorter");
 	f->size = PH_OFF + 2 * sizeof(struct elf64_phdr);
-	expect_error(f, -ENOEXEC, "program headers beyond");
+	expect_error(f, -ENOEXEC, "program header table");
 }
 
 static void test_program_header_overflow(void **state)
@@ -149,13 +153,13 @@ static void test_program_header_overflow(void **state)
 	struct elf_file *f = *state;
 
 	ehdr(f)->phoff = ~0ULL - 8;
-	expect_error(f, -ENOEXEC, "program headers beyond");
+	expect_error(f, -ENOEXEC, "program header table");
 	ehdr(f)->phoff = PH_OFF;
 	ehdr(f)->phnum = 0xffff;
-	expect_error(f, -ENOEXEC, "program headers beyond");
+	expect_error(f, -ENOEXEC, "program header table");
 	ehdr(f)->phnum = 4;
 	ehdr(f)->phentsize = 32;
-	expect_error(f, -ENOEXEC, "no program headers");
+	expect_error(f, -ENOEXEC, "program header table");
 }
 
 static void test_segment_checks(void **state)

@@ -1,4 +1,4 @@
-/* vmm/irq_forge.c: the canary entry (owner, programming, counting, release), announced
+/* tests/hv/irq_forge.c: the canary entry (owner, programming, counting, release), announced
  * forgeries (address checks, the counted compatibility-format vector) and interrupt faults
  * attributed to the guest whose domain holds the requester ID. */
 #include <stdarg.h>
@@ -10,7 +10,8 @@
 
 #include <moat/errno.h>
 #include "arch/x86/trap.h"
-#include "vmm/irq_forge.h"
+#include "tests/hv/guest_state.h"
+#include "tests/hv/irq_forge.h"
 #include "host_shim.h"
 
 struct guest vmm_guests[VMM_MAX_GUESTS];
@@ -107,6 +108,10 @@ static int setup(void **state)
 	fault_cb = NULL;
 	fake_ir = true;
 	vmm_nr_guests = 2;
+	for (u32 id = 0; id <= VMM_MAX_GUESTS + 1; id++)
+		test_state_reset(id);
+	vmm_guests[0].id = 1;
+	vmm_guests[1].id = 2;
 	strcpy(vmm_guests[0].cfg.name, "a");
 	vmm_guests[0].nr_dev = 1;
 	vmm_guests[0].dev[0].pdev = &vf;
@@ -171,13 +176,13 @@ static void test_fault_attribution(void **state)
 
 	irq_forge_arm();
 	fault_cb(&f, NULL);
-	assert_int_equal(a->irq_faults[IRQ_FAULT_SID - IRQ_FAULT_FIRST], 1);
-	assert_int_equal(a->irq_fault_index[IRQ_FAULT_SID - IRQ_FAULT_FIRST], 3);
+	assert_int_equal(test_state(a)->irq_faults[IRQ_FAULT_SID - IRQ_FAULT_FIRST], 1);
+	assert_int_equal(test_state(a)->irq_fault_index[IRQ_FAULT_SID - IRQ_FAULT_FIRST], 3);
 	f.reason = IRQ_FAULT_COMPAT;
 	f.addr = 0;
 	fault_cb(&f, NULL);
-	assert_int_equal(a->irq_faults[IRQ_FAULT_COMPAT - IRQ_FAULT_FIRST], 1);
-	assert_int_equal(a->irq_fault_index[IRQ_FAULT_SID - IRQ_FAULT_FIRST], 3);
+	assert_int_equal(test_state(a)->irq_faults[IRQ_FAULT_COMPAT - IRQ_FAULT_FIRST], 1);
+	assert_int_equal(test_state(a)->irq_fault_index[IRQ_FAULT_SID - IRQ_FAULT_FIRST], 3);
 	/* A DMA fault, a source without a domain, another guest's domain. */
 	f.interrupt = false;
 	f.reason = 0x5;
@@ -186,11 +191,11 @@ static void test_fault_attribution(void **state)
 	f.reason = IRQ_FAULT_SID;
 	f.domain = NULL;
 	fault_cb(&f, NULL);
-	assert_int_equal(a->irq_faults[IRQ_FAULT_SID - IRQ_FAULT_FIRST], 1);
+	assert_int_equal(test_state(a)->irq_faults[IRQ_FAULT_SID - IRQ_FAULT_FIRST], 1);
 	f.domain = dom_b;
 	fault_cb(&f, NULL);
-	assert_int_equal(b->irq_faults[IRQ_FAULT_SID - IRQ_FAULT_FIRST], 1);
-	assert_int_equal(a->irq_faults[IRQ_FAULT_SID - IRQ_FAULT_FIRST], 1);
+	assert_int_equal(test_state(b)->irq_faults[IRQ_FAULT_SID - IRQ_FAULT_FIRST], 1);
+	assert_int_equal(test_state(a)->irq_faults[IRQ_FAULT_SID - IRQ_FAULT_FIRST], 1);
 	irq_forge_disarm();
 }
 
@@ -201,17 +206,17 @@ static void test_expect(void **state)
 	assert_int_equal(irq_forge_expect(a, 0xfed00010, 1), -EINVAL);
 	assert_int_equal(irq_forge_expect(a, 0x1fee00010ULL, 1), -EINVAL);
 	assert_int_equal(irq_forge_expect(a, 0xfee00010, 1), 0);
-	assert_int_equal(a->forge_addr[0], 0xfee00010);
-	assert_int_equal(a->forge_data[0], 1);
-	assert_int_equal(a->forge_vector, 0);
+	assert_int_equal(test_state(a)->forge_addr[0], 0xfee00010);
+	assert_int_equal(test_state(a)->forge_data[0], 1);
+	assert_int_equal(test_state(a)->forge_vector, 0);
 	/* Compatibility format: the vector it names is counted, on whichever CPU. */
 	assert_int_equal(irq_forge_expect(a, 0xfee03000, 0x05), -EBUSY);
 	vec_fn[0x40] = hypervisor_handler;
 	assert_int_equal(irq_forge_expect(a, 0xfee03000, 0x40), -EBUSY);
-	assert_int_equal(a->forge_addr[1], 0);
+	assert_int_equal(test_state(a)->forge_addr[1], 0);
 	assert_int_equal(irq_forge_expect(a, 0xfee03000, 0xee), 0);
-	assert_int_equal(a->forge_addr[1], 0xfee03000);
-	assert_int_equal(a->forge_vector, 0xee);
+	assert_int_equal(test_state(a)->forge_addr[1], 0xfee03000);
+	assert_int_equal(test_state(a)->forge_vector, 0xee);
 	assert_int_equal(irq_forge_compat_hits(a), 0);
 	fire(0xee);
 	assert_int_equal(irq_forge_compat_hits(a), 1);

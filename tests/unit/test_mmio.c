@@ -1,5 +1,6 @@
-/* Emulated MMIO: the MOV forms decoded (lengths, registers, immediates, refusals) and a
- * nested page fault on an MSI-X page emulated end to end through a guest page walk. */
+/* Emulated MMIO: the MOV forms decoded (lengths, registers, immediates, refusals), a
+ * nested page fault on an MSI-X page emulated end to end through a guest page walk, and
+ * the guest walk itself. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -184,12 +185,63 @@ static void test_npf_emulated(void **state)
 	(void)state;
 }
 
+/* The guest walk (the page-table engine on the guest's own tables): 4 KiB, 2 MiB and 1 GiB
+ * leaves, the upper half, and every way a walk must fail. */
+static void test_guest_walk(void **state)
+{
+	u8 *ram = setup_guest();
+	u64 *pml4 = (u64 *)(ram + 0x1000), *pdpt = (u64 *)(ram + 0x2000),
+	    *pd = (u64 *)(ram + 0x3000), *pt = (u64 *)(ram + 0x6000),
+	    *pdpt_hi = (u64 *)(ram + 0x7000);
+	u64 gpa = 0;
+
+	pd[1] = 0x6000 | 3;		     /* VA 0x40200000: a table of 4 KiB pages */
+	pt[3] = 0x9000 | 3;		     /* VA 0x40203000 -> GPA 0x9000 */
+	pdpt[2] = 0x80000000ULL | 0x83;	     /* VA 0x80000000: a 1 GiB page */
+	pml4[511] = 0x7000 | 3;		     /* the upper half */
+	pdpt_hi[510] = 0x40000000ULL | 0x83; /* VA 0xffffffff80000000: 1 GiB page at 1 GiB */
+	assert_int_equal(guest_va_to_gpa(&g, 0x1000, 0x40203abc, &gpa), 0);
+	assert_int_equal(gpa, 0x9abc);
+	assert_int_equal(guest_va_to_gpa(&g, 0x1000, 0x40012345, &gpa), 0);
+	assert_int_equal(gpa, 0x12345); /* 2 MiB */
+	assert_int_equal(guest_va_to_gpa(&g, 0x1000, 0x80123456, &gpa), 0);
+	assert_int_equal(gpa, 0x80123456); /* 1 GiB */
+	assert_int_equal(guest_va_to_gpa(&g, 0x1000 | 0x18, 0xffffffff80001234ULL, &gpa), 0);
+	assert_int_equal(gpa, 0x40001234); /* CR3's PWT/PCD bits are not address */
+	/* Not present at the PML4E, the PDPTE, the PDE and the PTE. */
+	assert_int_equal(guest_va_to_gpa(&g, 0x1000, 0x8000000000ULL, &gpa), -EFAULT);
+	assert_int_equal(guest_va_to_gpa(&g, 0x1000, 0xc0000000ULL, &gpa), -EFAULT);
+	assert_int_equal(guest_va_to_gpa(&g, 0x1000, 0x40400000, &gpa), -EFAULT);
+	assert_int_equal(guest_va_to_gpa(&g, 0x1000, 0x40204000, &gpa), -EFAULT);
+	/* Not canonical. */
+	assert_int_equal(guest_va_to_gpa(&g, 0x1000, 0x0000800000000000ULL, &gpa), -EFAULT);
+	/* Reserved bits: in a 2 MiB leaf, in a 1 GiB leaf, PS in a PML4E. */
+	pd[0] |= BIT(13);
+	assert_int_equal(guest_va_to_gpa(&g, 0x1000, 0x40012345, &gpa), -EFAULT);
+	pd[0] &= ~BIT(13);
+	pdpt[2] |= BIT(21);
+	assert_int_equal(guest_va_to_gpa(&g, 0x1000, 0x80123456, &gpa), -EFAULT);
+	pdpt[2] &= ~BIT(21);
+	pml4[1] = 0 | 0x83;
+	assert_int_equal(guest_va_to_gpa(&g, 0x1000, 0x8000000000ULL, &gpa), -EFAULT);
+	/* A table outside the guest's RAM, and a CR3 outside it. */
+	pd[2] = 0x10000000ULL | 3;
+	assert_int_equal(guest_va_to_gpa(&g, 0x1000, 0x40400000, &gpa), -EFAULT);
+	assert_int_equal(guest_va_to_gpa(&g, 0x40000000, 0x40012345, &gpa), -EFAULT);
+	/* Still intact after the failures. */
+	assert_int_equal(guest_va_to_gpa(&g, 0x1000, 0x40012345, &gpa), 0);
+	assert_int_equal(gpa, 0x12345);
+	free(ram);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode_forms),
 		cmocka_unit_test(test_decode_refusals),
 		cmocka_unit_test(test_npf_emulated),
+		cmocka_unit_test(test_guest_walk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

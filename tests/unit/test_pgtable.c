@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include <moat/errno.h>
@@ -211,6 +212,60 @@ static void test_out_of_memory(void **state)
 	(void)state;
 }
 
+/* p2v for a viewed table: only pages inside `ctx`'s 64 KiB window exist. */
+static void *window_p2v(void *ctx, u64 pa)
+{
+	u8 *base = ctx;
+
+	return pa < 0x10000 ? base + pa : NULL;
+}
+
+/* A table built elsewhere (a guest's own), walked with pt_view + pt_lookup: 4-level, 4 KiB,
+ * 2 MiB and 1 GiB leaves, not present, reserved bits, a table outside what p2v reaches. */
+static void test_view_walks_foreign_table(void **state)
+{
+	u8 *mem = aligned_alloc(4096, 0x10000);
+	u64 *l3 = (u64 *)(mem + 0x1000), *l2 = (u64 *)(mem + 0x2000), *l1 = (u64 *)(mem + 0x3000),
+	    *l0 = (u64 *)(mem + 0x4000);
+	const struct pt_ops view_ops = {.p2v = window_p2v, .ctx = mem};
+	struct pgtable pt;
+	unsigned level;
+	u64 pa;
+
+	memset(mem, 0, 0x10000);
+	l3[0] = 0x2000 | X86_PTE_P;
+	l2[0] = 0x3000 | X86_PTE_P;
+	l2[1] = 0x140000000ULL | X86_PTE_P | X86_PTE_PS; /* VA 1 GiB -> 5 GiB */
+	l1[0] = 0x4000 | X86_PTE_P;
+	l1[1] = 0x600000 | X86_PTE_P | X86_PTE_PS; /* VA 2 MiB -> 6 MiB */
+	l1[2] = 0x20000 | X86_PTE_P;		   /* a table p2v cannot reach */
+	l0[5] = 0x7000 | X86_PTE_P;
+	pt_view(&pt, &pt_format_x86, &view_ops, 4, 2, 0x1000);
+	assert_int_equal(pt_lookup(&pt, 0x5123, &pa, NULL, &level), 0);
+	assert_int_equal(pa, 0x7123);
+	assert_int_equal(level, 0);
+	assert_int_equal(pt_lookup(&pt, 0x212345, &pa, NULL, &level), 0);
+	assert_int_equal(pa, 0x612345);
+	assert_int_equal(level, 1);
+	assert_int_equal(pt_lookup(&pt, 0x40012345, &pa, NULL, &level), 0);
+	assert_int_equal(pa, 0x140012345ULL);
+	assert_int_equal(level, 2);
+	assert_int_equal(pt_lookup(&pt, 0x6000, NULL, NULL, NULL), -ENOENT);
+	assert_int_equal(pt_lookup(&pt, 0x8000000000ULL, NULL, NULL, NULL), -ENOENT);
+	assert_int_equal(pt_lookup(&pt, 0x400000, NULL, NULL, NULL), -EFAULT);
+	l1[1] |= BIT(20); /* below a 2 MiB page's address */
+	assert_int_equal(pt_lookup(&pt, 0x212345, NULL, NULL, NULL), -EINVAL);
+	l2[1] |= BIT(13); /* below a 1 GiB page's address */
+	assert_int_equal(pt_lookup(&pt, 0x40012345, NULL, NULL, NULL), -EINVAL);
+	l3[1] = X86_PTE_P | X86_PTE_PS; /* no 512 GiB pages */
+	assert_int_equal(pt_lookup(&pt, 0x8000000000ULL, NULL, NULL, NULL), -EINVAL);
+	pt_view(&pt, &pt_format_x86, &view_ops, 4, 1, 0x1000); /* no 1 GiB pages either */
+	l2[1] &= ~BIT(13);
+	assert_int_equal(pt_lookup(&pt, 0x40012345, NULL, NULL, NULL), -EINVAL);
+	free(mem);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_x86_entry_bits),
 		cmocka_unit_test(test_npt_user_bit_everywhere),
 		cmocka_unit_test(test_out_of_memory),
+		cmocka_unit_test(test_view_walks_foreign_table),
 	};
 	return cmocka_run_group_tests_name("pgtable", tests, NULL, NULL);
 }

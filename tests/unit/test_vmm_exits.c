@@ -1,6 +1,7 @@
 /* The core's exit handling against a fake backend: CPUID filtering, denied and emulated
  * port I/O, the COM1 line relay, the virtual PCI space, MSR filtering, hypercall argument
- * and pointer checks, hypercalls refused at CPL > 0, and stopping a guest on a nested page
+ * and pointer checks, hypercalls refused at CPL > 0, the test range (served by the test
+ * image's tests/hv/hypercalls.c, -ENOSYS without it), and stopping a guest on a nested page
  * fault or an unhandled exit. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +15,9 @@
 #include <moat/console.h>
 #include <moat/errno.h>
 #include <moat/hypercall.h>
-#include <moat/selftest.h>
+#include <moat/tap.h>
+#include <moat/test_hooks.h>
+#include "tests/hv/guest_state.h"
 #include "vmm/exits.h"
 #include "host_shim.h"
 
@@ -66,6 +69,10 @@ int irq_forge_expect(struct guest *gst, u64 addr, u64 data)
 	check_expected(data);
 	return (int)mock();
 }
+
+/* The test image's hooks; a test clears them to see the product. */
+static struct test_hooks hooks;
+const struct test_hooks *const test_hooks = &hooks;
 
 static u64 now_us = 1000;
 u64 time_us(void)
@@ -155,6 +162,8 @@ static int setup(void **state)
 	console_len = 0;
 	console[0] = 0;
 	memset(counted, 0, sizeof(counted));
+	test_state_reset(g.id);
+	hooks = (struct test_hooks){.hypercall = test_hypercall, .guest_npf = test_npf_ticks};
 	return 0;
 }
 
@@ -355,22 +364,53 @@ static void test_hypercall_get_exits(void **state)
 	g.exits[VMM_EXIT_NPF] = 2;
 	assert_int_equal(call(HC_GET_EXITS, 0x800, 0, 0), 0);
 	assert_int_equal(x->by_reason[MOAT_EXIT_HYPERCALL], 1);
-	assert_int_equal(x->by_reason[VMM_EXIT_IO], 5);
+	assert_int_equal(x->by_reason[MOAT_EXIT_IO], 5);
 	assert_int_equal(x->by_reason[MOAT_EXIT_NPF], 2);
 	assert_int_equal(x->total, 8);
 	assert_int_equal(call(HC_GET_EXITS, 0x800, 0, 0), 0);
 	assert_int_equal(x->by_reason[MOAT_EXIT_HYPERCALL], 2);
 	assert_int_equal(call(HC_GET_EXITS, RAM_SIZE - sizeof(*x) + 8, 0, 0), -EFAULT);
+	/* The ABI's own numbers: an exit moat does not name in the ABI counts as other. */
+	g.exits[VMM_EXIT_UNHANDLED] = 4;
+	assert_int_equal(call(HC_GET_EXITS, 0x800, 0, 0), 0);
+	assert_int_equal(x->by_reason[MOAT_EXIT_OTHER], 4);
+	assert_int_equal(x->by_reason[MOAT_EXIT_VIRT_INSN], 0);
+}
+
+/* The product links no tests/hv: every number of the test range is unknown (-ENOSYS) and
+ * changes nothing; the product's own hypercalls still work. */
+static void test_hypercall_test_range_product(void **state)
+{
+	static const u64 nrs[] = {HC_ECHO,	HC_EXPECT_STOP, HC_EXPECT_DMA_FAULT,
+				  HC_GET_EXITS, HC_TEST_FIRST,	HC_TEST_LAST};
+	u8 before[0x100];
+
+	hooks = (struct test_hooks){0};
+	g.nr_dev = 1;
+	memset(ram + 0x800, 0xa5, sizeof(before));
+	memcpy(before, ram + 0x800, sizeof(before));
+	for (unsigned i = 0; i < ARRAY_SIZE(nrs); i++)
+		assert_int_equal(call(nrs[i], nrs[i] == HC_EXPECT_STOP ? RAM_SIZE : 0x800, 0, 0),
+				 -ENOSYS);
+	assert_memory_equal(ram + 0x800, before, sizeof(before));
+	assert_false(test_state(&g)->expect_stop);
+	assert_int_equal(test_state(&g)->expect_dma_faults, 0);
+	memcpy(ram + 0x200, "hi\n", 3);
+	assert_int_equal(call(HC_CONSOLE_WRITE, 0x200, 3, 0), 3);
+	/* With the test image's hook, a number outside the range still does not reach it. */
+	hooks.hypercall = test_hypercall;
+	assert_int_equal(call(HC_TEST_LAST + 1, 0, 0, 0), -ENOSYS);
+	assert_int_equal(call(HC_TEST_FIRST - 1, 0, 0, 0), -ENOSYS);
 }
 
 /* EXPECT_DMA_FAULT: a DMA outside RAM is counted; an interrupt message goes to
- * vmm/irq_forge.c with its address and data; neither without an assigned device. */
+ * tests/hv/irq_forge.c with its address and data; neither without an assigned device. */
 static void test_hypercall_expect_dma_fault(void **state)
 {
 	assert_int_equal(call(HC_EXPECT_DMA_FAULT, 0, 0, 0), -ENODEV);
 	g.nr_dev = 1;
 	assert_int_equal(call(HC_EXPECT_DMA_FAULT, 0, 0, 0), 0);
-	assert_int_equal(g.expect_dma_faults, 2);
+	assert_int_equal(test_state(&g)->expect_dma_faults, 2);
 	expect_value(irq_forge_expect, addr, 0xfee00010);
 	expect_value(irq_forge_expect, data, 1);
 	will_return(irq_forge_expect, 0);
@@ -379,7 +419,7 @@ static void test_hypercall_expect_dma_fault(void **state)
 	expect_value(irq_forge_expect, data, 0xee);
 	will_return(irq_forge_expect, -EINVAL);
 	assert_int_equal(call(HC_EXPECT_DMA_FAULT, 0xfe000000, 0xee, 0), -EINVAL);
-	assert_int_equal(g.expect_dma_faults, 2);
+	assert_int_equal(test_state(&g)->expect_dma_faults, 2);
 }
 
 static void test_hypercall_report(void **state)
@@ -452,8 +492,8 @@ static void test_hypercall_cpl(void **state)
 	assert_int_equal(counted[TAP_PASS] + counted[TAP_FAIL] + counted[TAP_SKIP], 0);
 	assert_memory_equal(ram + 0x800, before, sizeof(before));
 	assert_int_equal(g.state, GUEST_RUNNING);
-	assert_false(g.expect_stop);
-	assert_int_equal(g.expect_dma_faults, 0);
+	assert_false(test_state(&g)->expect_stop);
+	assert_int_equal(test_state(&g)->expect_dma_faults, 0);
 	assert_int_equal(g.exits[VMM_EXIT_HYPERCALL], refused);
 	/* Four lines in the window; the next window names how many were not logged. */
 	assert_int_equal(shim_warnings_logged - warned, 4);
@@ -461,7 +501,7 @@ static void test_hypercall_cpl(void **state)
 	cpl = 3;
 	assert_int_equal(call(HC_ECHO, 1, 0, 0), -EPERM);
 	assert_int_equal(shim_warnings_logged - warned, 6);
-	assert_non_null(strstr(shim_last_log, "hypercall 0 from CPL 3 at rip 0x4000 refused"));
+	assert_non_null(strstr(shim_last_log, "hypercall 4096 from CPL 3 at rip 0x4000 refused"));
 	/* The guest's kernel goes on as before. */
 	cpl = 0;
 	assert_int_equal(call(HC_ECHO, 1, 0, 0), 1 ^ HC_ECHO_MAGIC);
@@ -547,13 +587,13 @@ static void test_expect_stop_stamp(void **state)
 		regs[VMM_REG_RSI] = stamps[i];
 		assert_int_equal(vmm_handle_exit(&g.vcpu, &hc), 0);
 		assert_int_equal(regs[VMM_REG_RAX], 0);
-		assert_true(g.expect_stop);
-		assert_int_equal(g.expect_stop_stamp, stamps[i]);
+		assert_true(test_state(&g)->expect_stop);
+		assert_int_equal(test_state(&g)->expect_stop_stamp, stamps[i]);
 		e.npf.gpa = RAM_SIZE;
 		e.npf.access = VMM_NPF_READ;
 		assert_int_equal(vmm_handle_exit(&g.vcpu, &e), -EFAULT);
 		assert_int_equal(g.state, GUEST_STOPPED);
-		assert_int_equal(g.stop_gpa, g.expect_stop_gpa);
+		assert_int_equal(g.stop_gpa, test_state(&g)->expect_stop_gpa);
 	}
 }
 
@@ -567,6 +607,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_msrs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_pointers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_get_exits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hypercall_test_range_product, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_expect_dma_fault, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_report, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_cpl, setup, teardown),

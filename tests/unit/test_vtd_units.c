@@ -19,7 +19,9 @@
 #include <moat/pci.h>
 #include <moat/pmm.h>
 #include "arch/x86/trap.h"
+#include <moat/test_hooks.h>
 #include "iommu/vtd_drv.h"
+#include "tests/hv/hv.h"
 #include "acpi_builder.h"
 #include "host_shim.h"
 #include "vtd_model.h"
@@ -64,10 +66,20 @@ u64 time_us(void)
 }
 
 static const char *cmdline_word; /* the one command-line word a test turns on */
+
 bool cmdline_has(const char *key)
 {
 	return cmdline_word && !strcmp(key, cmdline_word);
 }
+
+/* The test image's hook (tests/hv/hooks.c) for vtd_test_fw_enabled. */
+static void vtd_before_takeover(unsigned idx, const struct dmar_drhd *d)
+{
+	if (cmdline_has("vtd_test_fw_enabled"))
+		vtd_test_leave_enabled(idx, d);
+}
+static const struct test_hooks hooks = {.vtd_before_takeover = vtd_before_takeover};
+const struct test_hooks *const test_hooks = &hooks;
 
 static const struct acpi_sdt_header *dmar_table;
 const struct acpi_sdt_header *acpi_find_table(const char *sig, unsigned idx)

@@ -9,7 +9,7 @@
 #include <moat/pci.h>
 #include <moat/pci_group.h>
 #include <moat/pmm.h>
-#include <moat/selftest.h>
+#include "tests/hv/selftest.h"
 #include <moat/string.h>
 #include <moat/time.h>
 #include "arch/x86/apic.h"

@@ -3,7 +3,7 @@
 #define LOG_TAG "smp"
 #include <moat/acpi.h>
 #include <moat/errno.h>
-#include <moat/selftest.h>
+#include "tests/hv/selftest.h"
 #include <moat/time.h>
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"

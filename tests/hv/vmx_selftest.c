@@ -7,7 +7,7 @@
 #include <moat/errno.h>
 #include <moat/log.h>
 #include <moat/pmm.h>
-#include <moat/selftest.h>
+#include "tests/hv/selftest.h"
 #include <moat/string.h>
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"

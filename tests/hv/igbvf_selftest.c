@@ -4,12 +4,12 @@
 #define LOG_TAG "igbvf"
 #include <moat/errno.h>
 #include <moat/log.h>
-#include <moat/selftest.h>
+#include "tests/hv/selftest.h"
 #include <moat/string.h>
 #include <moat/time.h>
 #include "pci/internal.h"
 #include "pci/pf/igb_regs.h"
-#include "pci/pf/igbvf_native.h"
+#include "tests/hv/igbvf_native.h"
 
 static const unsigned bulk_sizes[] = {IGBVF_BENCH_SIZES};
 static const char hello[] = "moat-igbvf-native-hello";

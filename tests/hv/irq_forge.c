@@ -7,7 +7,8 @@
 #include <moat/string.h>
 #include "arch/x86/apic.h"
 #include "arch/x86/trap.h"
-#include "vmm/irq_forge.h"
+#include "tests/hv/guest_state.h"
+#include "tests/hv/irq_forge.h"
 
 struct irq_canary irq_canary;
 
@@ -23,11 +24,12 @@ static void canary_fired(struct trap_frame *f, void *ctx)
 static void compat_fired(struct trap_frame *f, void *ctx)
 {
 	struct guest *g = ctx;
+	struct test_guest_state *t = test_state(g);
 
 	(void)f;
-	__atomic_fetch_add(&g->forge_compat_hits, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&t->forge_compat_hits, 1, __ATOMIC_RELAXED);
 	pr_warn("guest %s: its compatibility-format message was delivered at vector %#x\n",
-		g->cfg.name, g->forge_vector);
+		g->cfg.name, t->forge_vector);
 }
 
 /* Interrupt context, on the CPU that takes fault events. */
@@ -35,15 +37,16 @@ static void attribute_fault(const struct iommu_fault *f, void *ctx)
 {
 	(void)ctx;
 	if (!f->interrupt || !f->domain || f->reason < IRQ_FAULT_FIRST ||
-	    f->reason >= IRQ_FAULT_FIRST + ARRAY_SIZE(vmm_guests[0].irq_faults))
+	    f->reason >= IRQ_FAULT_FIRST + ARRAY_SIZE(((struct test_guest_state *)0)->irq_faults))
 		return;
 	for (u32 i = 0; i < vmm_nr_guests; i++) {
 		struct guest *g = &vmm_guests[i];
+		struct test_guest_state *t = test_state(g);
 
 		if (g->domain != f->domain)
 			continue;
-		g->irq_fault_index[f->reason - IRQ_FAULT_FIRST] = (u32)f->addr;
-		__atomic_fetch_add(&g->irq_faults[f->reason - IRQ_FAULT_FIRST], 1,
+		t->irq_fault_index[f->reason - IRQ_FAULT_FIRST] = (u32)f->addr;
+		__atomic_fetch_add(&t->irq_faults[f->reason - IRQ_FAULT_FIRST], 1,
 				   __ATOMIC_RELAXED);
 	}
 }
@@ -102,10 +105,10 @@ int irq_forge_arm(void)
 void irq_forge_disarm(void)
 {
 	for (u32 i = 0; i < vmm_nr_guests; i++) {
-		struct guest *g = &vmm_guests[i];
+		struct test_guest_state *t = test_state(&vmm_guests[i]);
 
-		if (g->forge_vector)
-			irq_free_vector(g->forge_vector);
+		if (t->forge_vector)
+			irq_free_vector(t->forge_vector);
 	}
 	if (!irq_canary.armed)
 		return;
@@ -121,19 +124,20 @@ u16 irq_forge_handle(u32 addr)
 
 int irq_forge_expect(struct guest *g, u64 addr, u64 data)
 {
+	struct test_guest_state *t = test_state(g);
 	bool remappable = addr & MSI_ADDR_IF_REMAPPABLE;
 	u8 vector = (u8)FIELD_GET(MSI_DATA_VEC, data);
 
 	if (addr > 0xffffffffULL || FIELD_GET(MSI_WINDOW_ADDR, addr) != MSI_WINDOW_BASE >> 20)
 		return -EINVAL;
-	if (!remappable && !g->forge_vector) {
+	if (!remappable && !t->forge_vector) {
 		/* Counts what reaches the vector the message names, on any CPU. */
 		if (vector < VEC_FIRST_IRQ || irq_register(vector, compat_fired, g))
 			return -EBUSY;
-		g->forge_vector = vector;
+		t->forge_vector = vector;
 	}
-	g->forge_addr[!remappable] = (u32)addr;
-	g->forge_data[!remappable] = (u32)data;
+	t->forge_addr[!remappable] = (u32)addr;
+	t->forge_data[!remappable] = (u32)data;
 	pr_info("guest %s announced a forged %s interrupt message: %#llx <- %#llx\n", g->cfg.name,
 		remappable ? "remappable-format" : "compatibility-format", (unsigned long long)addr,
 		(unsigned long long)data);
@@ -142,5 +146,5 @@ int irq_forge_expect(struct guest *g, u64 addr, u64 data)
 
 u64 irq_forge_compat_hits(const struct guest *g)
 {
-	return __atomic_load_n(&g->forge_compat_hits, __ATOMIC_RELAXED);
+	return __atomic_load_n(&test_state(g)->forge_compat_hits, __ATOMIC_RELAXED);
 }

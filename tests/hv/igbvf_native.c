@@ -10,7 +10,7 @@
 #include <moat/time.h>
 #include "arch/x86/io.h"
 #include "pci/internal.h"
-#include "pci/pf/igbvf_native.h"
+#include "tests/hv/igbvf_native.h"
 
 #define BENCH_STALL_US 500000
 

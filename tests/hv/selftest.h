@@ -4,11 +4,14 @@
  *   # boot.c:120: check failed: usable_mib >= expect (usable 12 MiB, expected 1024)
  *   ok 5 - vtd: compat-msi-blocked # SKIP QEMU does not model CFI
  *
- * SELFTEST(fn, "suite", "test-id") registers fn; all run after boot in link order (the
- * order argument of SELFTEST_ORDER sorts across files: lower first, default 50). */
+ * SELFTEST(fn, "suite", "test-id") registers fn; all run after the guests in link order
+ * (the order argument of SELFTEST_ORDER sorts across files: lower first, default 50). The
+ * table is the section `selftests`, bounded by the linker's __start_/__stop_ symbols: it
+ * exists only in the test image. */
 #ifndef MOAT_SELFTEST_H
 #define MOAT_SELFTEST_H
 
+#include <moat/tap.h>
 #include <moat/types.h>
 
 struct st_ctx {
@@ -21,12 +24,13 @@ struct selftest {
 	const char *suite;
 	const char *id;
 	void (*fn)(struct st_ctx *ctx);
+	unsigned long order;
 };
 
 #define __SELFTEST(fn, suite, id, order)                                                           \
 	static void fn(struct st_ctx *ctx);                                                        \
-	static const struct selftest __st_##fn __used __section(".selftests." #order)              \
-		__aligned(8) = {suite, id, fn};                                                    \
+	static const struct selftest __st_##fn __used __section("selftests")                       \
+		__aligned(8) = {suite, id, fn, order};                                             \
 	static void fn(struct st_ctx *ctx __unused)
 #define SELFTEST_ORDER(fn, suite, id, order) __SELFTEST(fn, suite, id, order)
 #define SELFTEST(fn, suite, id) __SELFTEST(fn, suite, id, 50)
@@ -43,11 +47,7 @@ void st_skip(struct st_ctx *ctx, const char *fmt, ...) __printf(2, 3);
 	} while (0)
 
 /* TAP reporting, for tests that run outside the SELFTEST table. */
-enum tap_status { TAP_PASS, TAP_FAIL, TAP_SKIP };
 void tap_report(const char *suite, const char *id, enum tap_status st, const char *diag);
-/* Counts a result a guest reported (its own TAP line is relayed by the console). */
-void tap_count(enum tap_status st);
-void tap_totals(unsigned *passed, unsigned *failed, unsigned *skipped);
 
 void selftest_run_all(void);
 

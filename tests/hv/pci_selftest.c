@@ -2,7 +2,7 @@
 #define LOG_TAG "pci"
 #include <moat/errno.h>
 #include <moat/log.h>
-#include <moat/selftest.h>
+#include "tests/hv/selftest.h"
 #include "pci/internal.h"
 
 SELFTEST(st_pci_found, "pci", "enumerated")

@@ -4,7 +4,7 @@
 #define LOG_TAG "vtd"
 #include <moat/iommu.h>
 #include <moat/pci.h>
-#include <moat/selftest.h>
+#include "tests/hv/selftest.h"
 #include <moat/string.h>
 #include <moat/time.h>
 #include "arch/x86/apic.h"

@@ -2,7 +2,7 @@
 #define LOG_TAG "pci"
 #include <moat/errno.h>
 #include <moat/pci_group.h>
-#include <moat/selftest.h>
+#include "tests/hv/selftest.h"
 #include <moat/string.h>
 
 #define MAX_MEMBERS 64

@@ -1,5 +1,5 @@
-/* Test hook (command line vtd_test_fw_enabled): before moat's bring-up, each answering
- * unit is left the way pre-boot DMA protection leaves it at ExitBootServices, so the
+/* Test hook (command line vtd_test_fw_enabled, test image only): before moat's bring-up, each
+ * answering unit is left the way pre-boot DMA protection leaves it at ExitBootServices, so the
  * normal bring-up has to take it over (vtd_unit_takeover) on every boot path, the
  * multiboot2 one included: translation on through a root table of its own with no entries
  * (all DMA blocked), its own invalidation queue with a completed batch in it, interrupt
@@ -11,6 +11,7 @@
 #include <moat/pmm.h>
 #include <moat/time.h>
 #include "iommu/vtd_drv.h"
+#include "tests/hv/hv.h"
 
 static struct vtd_unit fw; /* the "firmware's" view of the unit */
 

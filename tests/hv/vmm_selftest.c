@@ -2,7 +2,8 @@
  * test guests completed. They run after vmm_run() returned. */
 #define LOG_TAG "vmm"
 #include <moat/bits.h>
-#include <moat/selftest.h>
+#include "tests/hv/guest_state.h"
+#include "tests/hv/selftest.h"
 #include <moat/string.h>
 #include "vmm/guest.h"
 #include "vmm/vmm.h"
@@ -15,8 +16,10 @@ static bool is_attacker(const struct guest *g)
 /* A guest that announced an access past its RAM (EXPECT_STOP) and was stopped there. */
 static bool stopped_as_announced(const struct guest *g)
 {
-	return g->expect_stop && g->state == GUEST_STOPPED && g->stop_exit == VMM_EXIT_NPF &&
-	       g->stop_gpa == g->expect_stop_gpa && g->stop_gpa >= g->ram_size;
+	const struct test_guest_state *t = test_state(g);
+
+	return t->expect_stop && g->state == GUEST_STOPPED && g->stop_exit == VMM_EXIT_NPF &&
+	       g->stop_gpa == t->expect_stop_gpa && g->stop_gpa >= g->ram_size;
 }
 
 SELFTEST(vmm_guests_ran, "vmm", "guests-ran")
@@ -50,18 +53,19 @@ SELFTEST(vmm_attacker_stopped, "vmm", "attacker-stopped")
 
 	for (u32 i = 0; i < vmm_nr_guests; i++) {
 		const struct guest *g = &vmm_guests[i];
+		const struct test_guest_state *t = test_state(g);
 
 		if (!is_attacker(g))
 			continue;
 		seen++;
-		CHECK(ctx, g->expect_stop, "attacker %s never announced its access past its RAM",
+		CHECK(ctx, t->expect_stop, "attacker %s never announced its access past its RAM",
 		      g->cfg.name);
 		CHECK(ctx, g->state == GUEST_STOPPED && g->stop_exit == VMM_EXIT_NPF,
 		      "attacker %s was not stopped by a nested page fault (state %d, %s)",
 		      g->cfg.name, g->state, g->stop_reason);
-		CHECK(ctx, g->stop_gpa == g->expect_stop_gpa && g->stop_gpa >= g->ram_size,
+		CHECK(ctx, g->stop_gpa == t->expect_stop_gpa && g->stop_gpa >= g->ram_size,
 		      "attacker %s stopped at GPA %#llx, announced %#llx (RAM %#llx)", g->cfg.name,
-		      (unsigned long long)g->stop_gpa, (unsigned long long)g->expect_stop_gpa,
+		      (unsigned long long)g->stop_gpa, (unsigned long long)t->expect_stop_gpa,
 		      (unsigned long long)g->ram_size);
 	}
 	if (!seen)
@@ -109,6 +113,7 @@ static bool run_misbehaver(struct st_ctx *ctx, const char *name, u64 watchdog_us
 		st_skip(ctx, "no virtualization backend on this CPU");
 		return false;
 	}
+	test_state_reset(vmm_nr_guests + 1);
 	err = vmm_run_transient(name, "misbehave", watchdog_us, tweak, g);
 	CHECK(ctx, err == 0, "running guest %s failed (%d)", name, err);
 	if (err)

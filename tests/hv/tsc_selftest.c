@@ -2,7 +2,7 @@
 #define LOG_TAG "tsc"
 #include <moat/acpi.h>
 #include <moat/bits.h>
-#include <moat/selftest.h>
+#include "tests/hv/selftest.h"
 #include <moat/time.h>
 #include "arch/x86/cpu.h"
 #include "arch/x86/io.h"

@@ -4,11 +4,12 @@
 #define LOG_TAG "vmm"
 #include <moat/iommu.h>
 #include <moat/pci_group.h>
-#include <moat/selftest.h>
+#include "tests/hv/selftest.h"
 #include <moat/string.h>
 #include "core/end.h"
 #include "vmm/assign.h"
-#include "vmm/irq_forge.h"
+#include "tests/hv/guest_state.h"
+#include "tests/hv/irq_forge.h"
 #include "vmm/guest.h"
 #include "vmm/msix.h"
 #include "vmm/vpci.h"
@@ -195,14 +196,14 @@ SELFTEST(assign_attacker_dma, "assign", "attacker-dma-fault")
 {
 	struct guest *g = attacker_with_device();
 
-	if (!g || !g->expect_dma_faults) {
+	if (!g || !test_state(g)->expect_dma_faults) {
 		st_skip(ctx, !g ? "no attacker guest with a device"
 				: "the attacker announced no DMA attack (HC_EXPECT_DMA_FAULT)");
 		return;
 	}
 	CHECK(ctx, g->dma_faults > 0,
 	      "attacker %s announced %llu DMA attacks and its domain recorded no fault",
-	      g->cfg.name, (unsigned long long)g->expect_dma_faults);
+	      g->cfg.name, (unsigned long long)test_state(g)->expect_dma_faults);
 }
 
 static bool under_qemu(void)
@@ -217,15 +218,17 @@ SELFTEST(assign_attacker_forge_remap, "assign", "attacker-msix-forge-remappable"
 {
 	struct guest *g = attacker_with_device();
 	u64 hits = __atomic_load_n(&irq_canary.hits, __ATOMIC_RELAXED), sid_faults;
+	const struct test_guest_state *t;
 	u16 handle;
 
-	if (!g || !g->forge_addr[0]) {
+	if (!g || !test_state(g)->forge_addr[0]) {
 		st_skip(ctx, !g ? "no attacker guest with a device"
 				: "the attacker announced no remappable-format message");
 		return;
 	}
-	handle = irq_forge_handle(g->forge_addr[0]);
-	sid_faults = g->irq_faults[IRQ_FAULT_SID - IRQ_FAULT_FIRST];
+	t = test_state(g);
+	handle = irq_forge_handle(t->forge_addr[0]);
+	sid_faults = t->irq_faults[IRQ_FAULT_SID - IRQ_FAULT_FIRST];
 	CHECK(ctx, irq_canary.vector && handle == irq_canary.irq.index,
 	      "the attacker named IRTE %u, not another device's present entry (canary IRTE %u%s)",
 	      handle, irq_canary.irq.index, irq_canary.vector ? "" : ", not armed");
@@ -240,11 +243,11 @@ SELFTEST(assign_attacker_forge_remap, "assign", "attacker-msix-forge-remappable"
 	}
 	CHECK(ctx, !hits, "the forged message was delivered %llu times through IRTE %u",
 	      (unsigned long long)hits, handle);
-	CHECK(ctx, sid_faults && g->irq_fault_index[IRQ_FAULT_SID - IRQ_FAULT_FIRST] == handle,
+	CHECK(ctx, sid_faults && t->irq_fault_index[IRQ_FAULT_SID - IRQ_FAULT_FIRST] == handle,
 	      "no source-id verification fault (reason %#x) at IRTE %u attributed to %s "
 	      "(interrupt faults: %llu not present, %llu compatibility)",
-	      IRQ_FAULT_SID, handle, g->cfg.name, (unsigned long long)g->irq_faults[2],
-	      (unsigned long long)g->irq_faults[IRQ_FAULT_COMPAT - IRQ_FAULT_FIRST]);
+	      IRQ_FAULT_SID, handle, g->cfg.name, (unsigned long long)t->irq_faults[2],
+	      (unsigned long long)t->irq_faults[IRQ_FAULT_COMPAT - IRQ_FAULT_FIRST]);
 }
 
 /* A compatibility-format message from the attacker's VF to its own CPU: with interrupt
@@ -252,20 +255,22 @@ SELFTEST(assign_attacker_forge_remap, "assign", "attacker-msix-forge-remappable"
 SELFTEST(assign_attacker_forge_compat, "assign", "attacker-msix-forge-compat")
 {
 	struct guest *g = attacker_with_device();
+	const struct test_guest_state *t;
 	u64 hits, faults;
 
-	if (!g || !g->forge_addr[1]) {
+	if (!g || !test_state(g)->forge_addr[1]) {
 		st_skip(ctx, !g ? "no attacker guest with a device"
 				: "the attacker announced no compatibility-format message");
 		return;
 	}
+	t = test_state(g);
 	hits = irq_forge_compat_hits(g);
-	faults = g->irq_faults[IRQ_FAULT_COMPAT - IRQ_FAULT_FIRST];
+	faults = t->irq_faults[IRQ_FAULT_COMPAT - IRQ_FAULT_FIRST];
 	if (hits && under_qemu()) {
 		st_skip(ctx,
 			"QEMU does not model CFI: the VF's compatibility-format message to APIC %u "
 			"vector %#x was delivered with GCMD.CFI clear",
-			(unsigned)FIELD_GET(MSI_ADDR_DEST, g->forge_addr[1]), g->forge_vector);
+			(unsigned)FIELD_GET(MSI_ADDR_DEST, t->forge_addr[1]), t->forge_vector);
 		return;
 	}
 	CHECK(ctx, !hits,

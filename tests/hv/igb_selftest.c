@@ -3,7 +3,8 @@
 #define LOG_TAG "igb"
 #include <moat/errno.h>
 #include <moat/log.h>
-#include <moat/selftest.h>
+#include "tests/hv/igb_tx.h"
+#include "tests/hv/selftest.h"
 #include <moat/string.h>
 #include <moat/time.h>
 #include "core/end.h"
@@ -327,5 +328,6 @@ SELFTEST_ORDER(st_igb_tx, "igb", "pf-frame-sent", 55)
 		pr_info("%02x:%02x.%x: PF frame sent on pool %u (ring %#llx), ethertype %#x, "
 			"payload \"%s\"\n",
 			pf->pdev->bus, pf->pdev->dev, pf->pdev->fn, pf->pf_pool,
-			(unsigned long long)pf->tx_ring, PF_FRAME_ETHERTYPE, pf_frame_payload);
+			(unsigned long long)igb_pf_tx_ring(pf), PF_FRAME_ETHERTYPE,
+			pf_frame_payload);
 }

@@ -1,15 +1,18 @@
-/* Self-test runner and TAP counters. */
+/* The self-test runner of the test image: every SELFTEST in link order, one TAP line each. */
 #define LOG_TAG "moat"
 #include <moat/console.h>
+#include <moat/errno.h>
 #include <moat/log.h>
-#include <moat/selftest.h>
 #include <moat/spinlock.h>
 #include <moat/string.h>
+#include "tests/hv/selftest.h"
 
-extern const struct selftest __selftests_start[], __selftests_end[];
+extern const struct selftest __start_selftests[], __stop_selftests[];
+
+#define MAX_SELFTESTS 512
 
 static spinlock_t tap_lock = SPINLOCK_INIT;
-static unsigned tap_number, nr_pass, nr_fail, nr_skip;
+static unsigned tap_number;
 
 void st_fail(struct st_ctx *ctx, const char *file, int line, const char *fmt, ...)
 {
@@ -39,18 +42,6 @@ void st_skip(struct st_ctx *ctx, const char *fmt, ...)
 	va_end(ap);
 }
 
-void tap_count(enum tap_status st)
-{
-	spin_lock(&tap_lock);
-	if (st == TAP_PASS)
-		nr_pass++;
-	else if (st == TAP_FAIL)
-		nr_fail++;
-	else
-		nr_skip++;
-	spin_unlock(&tap_lock);
-}
-
 void tap_report(const char *suite, const char *id, enum tap_status st, const char *diag)
 {
 	char line[400];
@@ -71,21 +62,26 @@ void tap_report(const char *suite, const char *id, enum tap_status st, const cha
 	console_write(line, strlen(line));
 }
 
-void tap_totals(unsigned *passed, unsigned *failed, unsigned *skipped)
-{
-	spin_lock(&tap_lock);
-	*passed = nr_pass;
-	*failed = nr_fail;
-	*skipped = nr_skip;
-	spin_unlock(&tap_lock);
-}
-
 void selftest_run_all(void)
 {
-	size_t n = LINKER_ARRAY_COUNT(__selftests_start, __selftests_end);
+	static const struct selftest *order[MAX_SELFTESTS];
+	size_t n = LINKER_ARRAY_COUNT(__start_selftests, __stop_selftests);
 
+	if (n > MAX_SELFTESTS) {
+		pr_err(-E2BIG, "%zu self-tests, room for %u: the rest do not run\n", n,
+		       MAX_SELFTESTS);
+		n = MAX_SELFTESTS;
+	}
+	/* Stable insertion sort by order: link order within one order value. */
 	for (size_t i = 0; i < n; i++) {
-		const struct selftest *t = &__selftests_start[i];
+		size_t k = i;
+
+		for (; k > 0 && order[k - 1]->order > __start_selftests[i].order; k--)
+			order[k] = order[k - 1];
+		order[k] = &__start_selftests[i];
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct selftest *t = order[i];
 		struct st_ctx ctx;
 
 		memset(&ctx, 0, sizeof(ctx));

@@ -1,0 +1,42 @@
+/* Where the test image (tests/hv) reaches into the hypervisor. The product image links
+ * nothing of tests/hv: `test_hooks` stays NULL there, so every hook below is off, and no
+ * command line or guest can turn one on. The test image links tests/hv/hooks.c, whose
+ * definition of `test_hooks` replaces the product's empty (weak) one at link time. */
+#ifndef MOAT_TEST_HOOKS_H
+#define MOAT_TEST_HOOKS_H
+
+#include <moat/types.h>
+
+struct dmar_drhd;
+struct guest;
+struct vcpu;
+
+struct test_hooks {
+	/* arch/x86/tsc.c: PIT calibration windows to stall past the counter's wrap. */
+	unsigned (*tsc_stalled_windows)(void);
+	/* iommu/vtd.c: before moat takes remapping unit `idx` over. */
+	void (*vtd_before_takeover)(unsigned idx, const struct dmar_drhd *d);
+	/* vmm/vmm.c: right before the guests start, and after every guest has ended. */
+	void (*guests_start)(void);
+	void (*guests_end)(void);
+	/* vmm/hypercall.c: a hypercall number in the test range (HC_TEST_BASE..); returns
+	 * the value for RAX. */
+	s64 (*hypercall)(struct vcpu *v, u64 nr, u64 a0, u64 a1, u64 a2);
+	/* vmm/exit.c: a nested page fault outside the guest's memory is about to stop it; `tsc`
+	 * was read on entry to the handler. */
+	void (*guest_npf)(struct guest *g, u64 gpa, u64 tsc);
+	/* core/main.c: after the guests, before the summary line. */
+	void (*after_guests)(void);
+};
+
+extern const struct test_hooks *const test_hooks;
+
+/* Calls hook `name` with the arguments if the image has it. */
+#define TEST_HOOK(name, ...)                                                                       \
+	do {                                                                                       \
+		if (test_hooks && test_hooks->name)                                                \
+			test_hooks->name(__VA_ARGS__);                                             \
+	} while (0)
+#define TEST_HOOK_PRESENT(name) (test_hooks && test_hooks->name)
+
+#endif

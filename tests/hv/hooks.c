@@ -1,0 +1,43 @@
+/* The test image's hooks into the hypervisor (include/moat/test_hooks.h). Linking this
+ * file is what makes an image the test image; the command-line words below select a test
+ * path only here. */
+#include <moat/cmdline.h>
+#include <moat/test_hooks.h>
+#include "tests/hv/guest_state.h"
+#include "tests/hv/hv.h"
+#include "tests/hv/irq_forge.h"
+#include "tests/hv/selftest.h"
+
+/* PIT windows tsc_test_wrap stalls past the counter's wrap: a majority, so that only
+ * dropping them keeps the median right. */
+#define TSC_TEST_STALLED_WINDOWS 3
+
+static unsigned tsc_stalled_windows(void)
+{
+	return cmdline_has("tsc_test_wrap") ? TSC_TEST_STALLED_WINDOWS : 0;
+}
+
+static void vtd_before_takeover(unsigned idx, const struct dmar_drhd *d)
+{
+	if (cmdline_has("vtd_test_fw_enabled"))
+		vtd_test_leave_enabled(idx, d);
+}
+
+static void guests_start(void)
+{
+	for (u32 id = 0; id <= VMM_MAX_GUESTS + 1; id++)
+		test_state_reset(id);
+	irq_forge_arm();
+}
+
+static const struct test_hooks hv_test_hooks = {
+	.tsc_stalled_windows = tsc_stalled_windows,
+	.vtd_before_takeover = vtd_before_takeover,
+	.guests_start = guests_start,
+	.guests_end = irq_forge_disarm,
+	.hypercall = test_hypercall,
+	.guest_npf = test_npf_ticks,
+	.after_guests = selftest_run_all,
+};
+
+const struct test_hooks *const test_hooks = &hv_test_hooks;

@@ -1,0 +1,13 @@
+/* Functions the test image's files share (tests/hv). */
+#ifndef TESTS_HV_HV_H
+#define TESTS_HV_HV_H
+
+#include <moat/types.h>
+
+struct dmar_drhd;
+
+/* vtd_test_firmware.c: the unit is left translating through an empty root table, with
+ * queue and interrupt remapping on, before bring-up (command line vtd_test_fw_enabled). */
+void vtd_test_leave_enabled(unsigned idx, const struct dmar_drhd *d);
+
+#endif

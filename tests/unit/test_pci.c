@@ -711,7 +711,8 @@ static void test_sriov_real_82576_keeps_high_vf_bars(void **state)
 		assert_int_equal(pf->sriov->vf_bar[0].base, 0x380000000000ULL);
 		assert_int_equal(pf->sriov->vf_bar[3].base, 0x380000100000ULL);
 		assert_int_equal(model_get(r.igb, 0x160 + SRIOV_BAR0 + 4, 4), 0x3800);
-		said = shim_log_seen("VF BARs wherever the bridge windows allow (no placement quirk");
+		said = shim_log_seen(
+			"VF BARs wherever the bridge windows allow (no placement quirk");
 		assert_true(said);
 	}
 	/* QEMU's model: the rule applies and is named */

@@ -2,7 +2,9 @@
 #   make          the product: hypervisor (build/moat.elf), UEFI app (build/moat.efi), ESP dir,
 #                 GRUB ISO; and the test image (build/moat-test.elf/.efi, its ESP and ISO:
 #                 the same objects plus tests/hv, docs/testing.md)
-#   make run      boot moat in QEMU on the reference machine (OVMF), serial on stdout
+#   make run      boot moat in QEMU (TOPOLOGY=, BOOT=uefi|mb2|pvh), serial on stdout
+#   make debug    the same, halted with QEMU's gdbstub waiting; gives the gdb command
+#   make help     targets and variables
 #   make test     unit tests + every emulator run of the test matrix; ends "N passed, M failed"
 #   make unit     host unit tests only (cmocka)
 #   make lint     cppcheck + clang-format check
@@ -16,7 +18,7 @@ BUILD   ?= build
 # no rule of any goal runs before them. Goals that compile get the build tools; goals that
 # run emulators get everything. Recursive makes and goals that compile nothing skip it.
 NO_DEPS_GOALS  := clean lint format deps help
-EMU_DEPS_GOALS := run test bench
+EMU_DEPS_GOALS := run debug test bench
 DEPS_GOALS     := $(filter-out $(NO_DEPS_GOALS),$(or $(MAKECMDGOALS),all))
 ifneq ($(DEPS_GOALS),)
 ifeq ($(MAKELEVEL),0)
@@ -43,12 +45,10 @@ KLDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --gc-sectio
 NASMFLAGS := -f elf64 -g -Iinclude/
 
 KDIRS   := boot/multiboot2 boot/pvh arch core acpi pci iommu vmm lib
-# guests/guests.mk may add objects (embedded guest images) to GUEST_BLOBS.
-GUEST_BLOBS :=
 -include guests/guests.mk
 KSRC_C  := $(sort $(shell find $(KDIRS) -name '*.c' 2>/dev/null))
 KSRC_S  := $(sort $(shell find $(KDIRS) -name '*.asm' 2>/dev/null))
-KOBJ    := $(KSRC_C:%.c=$(BUILD)/k/%.o) $(KSRC_S:%.asm=$(BUILD)/k/%.o) $(GUEST_BLOBS)
+KOBJ    := $(KSRC_C:%.c=$(BUILD)/k/%.o) $(KSRC_S:%.asm=$(BUILD)/k/%.o)
 # The test image: the product's objects (compiled once) plus tests/hv, chosen at link time.
 # Self-tests of one order run in link order: the files that register them come first, in
 # the order of the rooms they test (boot, arch, iommu, pci, vmm).
@@ -58,7 +58,20 @@ TSRC_C  := $(TSRC_FIRST) $(filter-out $(TSRC_FIRST),$(sort $(wildcard tests/hv/*
 TSRC_S  := $(sort $(wildcard tests/hv/*.asm))
 TOBJ    := $(TSRC_C:%.c=$(BUILD)/k/%.o) $(TSRC_S:%.asm=$(BUILD)/k/%.o)
 
-.PHONY: all deps run test unit lint format clean bench usb
+.PHONY: all deps run debug help test unit lint format clean bench usb
+
+# make run / make debug: the machine (a topology of tests/emu/harness.py, as the matrix
+# names them), the boot path, the image; for BOOT=pvh the command line and the modules
+# (files packed into the -initrd archive: moat.conf -> config, <name>.elf -> <name>).
+TOPOLOGY ?= reference
+BOOT     ?= uefi
+IMAGE    ?= product
+CMDLINE  ?=
+MODULES  ?=
+TIMEOUT  ?= 3600
+GDBPORT  ?= 1234
+RUN_ARGS = --boot $(BOOT) --topology $(TOPOLOGY) --image $(IMAGE) \
+	$(if $(CMDLINE),--append "$(CMDLINE)") $(if $(MODULES),--modules "$(MODULES)")
 all: $(BUILD)/moat.elf $(BUILD)/moat.efi $(BUILD)/esp/EFI/BOOT/BOOTX64.EFI $(BUILD)/moat.iso \
 	$(BUILD)/moat-test.elf $(BUILD)/moat-test.efi $(BUILD)/esp-test/EFI/BOOT/BOOTX64.EFI \
 	$(BUILD)/moat-test.iso
@@ -88,11 +101,15 @@ $(BUILD)/moat-test.elf: $(KOBJ) $(TOBJ) arch/x86/moat.ld
 .SECONDEXPANSION:
 -include tests/unit/unit.mk
 
-# GRUB ISO for BIOS machines (QEMU SeaBIOS, Bochs): multiboot2 entry. The test image's ISO
-# carries moat-test.elf under the same name.
-$(BUILD)/moat.iso $(BUILD)/moat-test.iso: $(BUILD)/%.iso: $(BUILD)/%.elf boot/multiboot2/grub.cfg
-	@rm -rf $(BUILD)/iso-$* && mkdir -p $(BUILD)/iso-$*/boot/grub
+# GRUB ISO for BIOS machines (QEMU SeaBIOS, Bochs): multiboot2 entry, the image's guests as
+# modules (boot/guests/<name>.elf, module <name>). The test image's ISO carries moat-test.elf
+# under the same name.
+ISO_GUESTS_moat := $(PRODUCT_GUESTS)
+ISO_GUESTS_moat-test := $(TEST_GUESTS)
+$(BUILD)/moat.iso $(BUILD)/moat-test.iso: $(BUILD)/%.iso: $(BUILD)/%.elf boot/multiboot2/grub.cfg $(GUEST_ELFS)
+	@rm -rf $(BUILD)/iso-$* && mkdir -p $(BUILD)/iso-$*/boot/grub $(BUILD)/iso-$*/boot/guests
 	cp $(BUILD)/$*.elf $(BUILD)/iso-$*/boot/moat.elf
+	cp $(ISO_GUESTS_$*:%=$(BUILD)/guests/%.elf) $(BUILD)/iso-$*/boot/guests/
 	cp boot/multiboot2/grub.cfg $(BUILD)/iso-$*/boot/grub/grub.cfg
 	grub-mkrescue -d /usr/lib/grub/i386-pc -o $@ $(BUILD)/iso-$* >$(BUILD)/grub-mkrescue-$*.log 2>&1 \
 		|| { cat $(BUILD)/grub-mkrescue-$*.log; exit 1; }
@@ -101,22 +118,59 @@ $(BUILD)/moat.iso $(BUILD)/moat-test.iso: $(BUILD)/%.iso: $(BUILD)/%.elf boot/mu
 # docs/hardware.md. A moat.conf at the top of the tree is put on the stick.
 USB_CONFIG := $(if $(wildcard moat.conf),--config moat.conf)
 usb: $(BUILD)/usb.img
-$(BUILD)/usb.img: $(BUILD)/moat.efi $(BUILD)/moat.elf scripts/mkusb.py $(wildcard moat.conf)
-	python3 scripts/mkusb.py --efi $(BUILD)/moat.efi --elf $(BUILD)/moat.elf --out $@ $(USB_CONFIG)
+$(BUILD)/usb.img: $(BUILD)/moat.efi $(BUILD)/moat.elf scripts/mkusb.py $(wildcard moat.conf) $(GUEST_ELFS)
+	python3 scripts/mkusb.py --efi $(BUILD)/moat.efi --elf $(BUILD)/moat.elf --out $@ $(USB_CONFIG) \
+		$(PRODUCT_GUESTS:%=--guest $(BUILD)/guests/%.elf)
 # The test image's sticks: as usb.img; GRUB as the UEFI default; moat halting after its
 # summary (so the test can take a screenshot of the framebuffer console before QEMU is
 # stopped).
-TEST_STICK := --efi $(BUILD)/moat-test.efi --elf $(BUILD)/moat-test.elf
-$(BUILD)/usb-test.img: $(BUILD)/moat-test.efi $(BUILD)/moat-test.elf scripts/mkusb.py
+TEST_STICK := --efi $(BUILD)/moat-test.efi --elf $(BUILD)/moat-test.elf \
+	$(TEST_GUESTS:%=--guest $(BUILD)/guests/%.elf)
+TEST_STICK_DEPS := $(BUILD)/moat-test.efi $(BUILD)/moat-test.elf scripts/mkusb.py $(GUEST_ELFS)
+$(BUILD)/usb-test.img: $(TEST_STICK_DEPS)
 	python3 scripts/mkusb.py $(TEST_STICK) --out $@
-$(BUILD)/usb-grub.img: $(BUILD)/moat-test.efi $(BUILD)/moat-test.elf scripts/mkusb.py
+$(BUILD)/usb-grub.img: $(TEST_STICK_DEPS)
 	python3 scripts/mkusb.py $(TEST_STICK) --out $@ --default-efi grub
-$(BUILD)/usb-halt.img: $(BUILD)/moat-test.efi $(BUILD)/moat-test.elf scripts/mkusb.py
+$(BUILD)/usb-halt.img: $(TEST_STICK_DEPS)
 	python3 scripts/mkusb.py $(TEST_STICK) --out $@ --cmdline exit=halt
 TEST_IMAGES := $(BUILD)/usb.img $(BUILD)/usb-test.img $(BUILD)/usb-grub.img $(BUILD)/usb-halt.img
 
 run: all
-	python3 tests/emu/harness.py --name run --emulator qemu --boot uefi --topology reference --console
+	python3 tests/emu/harness.py --name run --emulator qemu $(RUN_ARGS) --timeout $(TIMEOUT) --console
+
+debug: all
+	python3 scripts/debug.py $(RUN_ARGS) --port $(GDBPORT)
+
+help:
+	@echo 'Targets:'
+	@echo '  make              build: build/moat.elf, moat.efi, esp/, moat.iso (product) and'
+	@echo '                    build/moat-test.elf/.efi/.iso, esp-test/ (test image)'
+	@echo '  make run          boot moat in QEMU, serial on stdout (ends when moat ends QEMU)'
+	@echo '  make debug        boot moat in QEMU halted, gdbstub on localhost:$(GDBPORT); runs gdb'
+	@echo '                    with the symbols when gdb and a terminal are there, else prints'
+	@echo '                    the command (docs/debugging.md)'
+	@echo '  make test         unit tests + every run of the emulator matrix; a table of runs,'
+	@echo '                    failures, skips per reason; last line "N passed, M failed, K skipped"'
+	@echo '  make unit         host unit tests only (cmocka + Python)'
+	@echo '  make bench        measurements (docs/performance.md): build/bench.json'
+	@echo '  make usb          build/usb.img, a stick for real machines (docs/hardware.md)'
+	@echo '  make lint         cppcheck + clang-format check;  make format: clang-format -i'
+	@echo '  make deps         install missing dependencies (as root);  make clean'
+	@echo 'Variables:'
+	@echo '  TOPOLOGY=name     run/debug: the QEMU machine (default reference): $(TOPOLOGIES)'
+	@echo '  BOOT=uefi|mb2|pvh run/debug: OVMF + moat.efi, SeaBIOS + GRUB multiboot2, or'
+	@echo '                    QEMU -kernel moat.elf (PVH; docs/boot.md). Default uefi'
+	@echo '  IMAGE=product|test run/debug: the product or the test image (tests/hv). Default product'
+	@echo '  CMDLINE="..."     BOOT=pvh: moat'"'"'s command line (-append)'
+	@echo '  MODULES="f ..."   BOOT=pvh: files for the -initrd archive ([name=]path; moat.conf is'
+	@echo '                    the configuration, <name>.elf the guest image <name>)'
+	@echo '  TIMEOUT=s         run: stop QEMU after s seconds (default 3600)'
+	@echo '  GDBPORT=n         debug: the gdbstub port (default 1234)'
+	@echo '  VERBOSE=1         test/unit: print the whole TAP stream too'
+	@echo '  MOAT_TEST_JOBS=n  test: runs at a time (default 2)'
+	@echo 'One run of the matrix: python3 tests/run_all.py --only <run> (names in tests/emu/matrix.py)'
+
+TOPOLOGIES = $(shell python3 tests/emu/harness.py --list-topologies 2>/dev/null)
 
 test:
 	@$(MAKE) --no-print-directory all unit-bin $(TEST_IMAGES)

@@ -95,14 +95,6 @@ static void report(void)
 		pr_info("no MCFG: PCI configuration space only through ports 0xcf8/0xcfc\n");
 }
 
-static const struct boot_module *find_module(const struct boot_info *bi, const char *name)
-{
-	for (u32 i = 0; i < bi->nr_modules; i++)
-		if (!strcmp(bi->modules[i].name, name))
-			return &bi->modules[i];
-	return NULL;
-}
-
 /* acpi.override=<module>[,<module>...]: each module holds one whole ACPI table that
  * replaces the firmware's table of the same signature (like Linux's table upgrade from
  * the initrd); a bad one is refused and the firmware's table stays. */
@@ -118,7 +110,7 @@ static void apply_overrides(const struct boot_info *bi)
 
 		if (comma)
 			*comma = 0;
-		m = *name ? find_module(bi, name) : NULL;
+		m = *name ? boot_module_find(bi, name) : NULL;
 		if (!*name)
 			pr_err(-EINVAL, "acpi.override: empty module name\n");
 		else if (!m)

@@ -30,6 +30,14 @@ const struct boot_info *boot_info_get(void)
 	return &boot_info;
 }
 
+const struct boot_module *boot_module_find(const struct boot_info *bi, const char *name)
+{
+	for (u32 i = 0; i < bi->nr_modules; i++)
+		if (!strcmp(bi->modules[i].name, name))
+			return &bi->modules[i];
+	return NULL;
+}
+
 static void serial_console_write(void *ctx, const char *s, size_t n)
 {
 	uart16550_write(ctx, s, n);

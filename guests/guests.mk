@@ -1,12 +1,18 @@
-# Test guests: freestanding ELF64 images built here and embedded in the hypervisor
-# (section .guest_images, table guest_image_table used by vmm/vmm.c).
+# Guests: freestanding ELF64 images built here, each shipped as a file of its own (stripped
+# of debug info) beside the hypervisor: next to BOOTX64.EFI on the ESP, as GRUB modules in
+# the ISO, on the USB stick. A configuration names one with image=<name> (docs/configuration.md).
 #   guests/lib/     runtime shared by every guest (+ lib/printf.c, lib/string.c)
 #   guests/<name>/  one guest image per directory, named after it
+#   build/g/<name>.elf       as linked, with debug info (for gdb and objdump)
+#   build/guests/<name>.elf  stripped: what the images carry
 
 # Included before the Makefile's first target: keep `all` the default.
 .DEFAULT_GOAL := all
 
 GUEST_NAMES  := cpu attacker misbehave bench
+# The product's demo configuration runs these (vmm/config.c); the test image carries all.
+PRODUCT_GUESTS := cpu attacker
+TEST_GUESTS    := $(GUEST_NAMES)
 GUEST_CFLAGS := $(filter-out -DMOAT_HYPERVISOR -ffunction-sections -fdata-sections,$(KCFLAGS)) \
 	-DMOAT_GUEST -fno-delete-null-pointer-checks
 GUEST_LIB_C  := $(wildcard guests/lib/*.c) lib/printf.c lib/string.c lib/igbvf.c
@@ -23,24 +29,13 @@ $(BUILD)/g/%.o: %.asm guests/guests.mk
 	$(NASM) $(NASMFLAGS) -MD $(@:.o=.d) $< -o $@
 
 .SECONDEXPANSION:
-$(BUILD)/guests/%.elf: $$(subst .c,.o,$$(addprefix $(BUILD)/g/,$$(wildcard guests/$$*/*.c))) $(GUEST_LIB_O) guests/lib/guest.ld
+$(BUILD)/g/%.elf: $$(subst .c,.o,$$(addprefix $(BUILD)/g/,$$(wildcard guests/$$*/*.c))) $(GUEST_LIB_O) guests/lib/guest.ld
 	@mkdir -p $(dir $@)
 	$(LD) -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments \
 		-T guests/lib/guest.ld -o $@ $(filter %.o,$^)
 
-$(BUILD)/guests/images.asm: guests/guests.mk
+$(BUILD)/guests/%.elf: $(BUILD)/g/%.elf
 	@mkdir -p $(dir $@)
-	@{ echo 'section .guest_images progbits alloc noexec nowrite align=16'; \
-	  for g in $(GUEST_NAMES); do \
-		echo "img_$$g: incbin \"$(BUILD)/guests/$$g.elf\""; echo "img_$${g}_end:"; \
-		echo "align 16"; done; \
-	  echo 'section .rodata'; \
-	  for g in $(GUEST_NAMES); do echo "name_$$g: db \"$$g\", 0"; done; \
-	  echo 'align 8'; echo 'global guest_image_table'; echo 'guest_image_table:'; \
-	  for g in $(GUEST_NAMES); do echo "dq name_$$g, img_$$g, img_$${g}_end"; done; \
-	  echo 'dq 0, 0, 0'; } > $@
+	$(OBJCOPY) --strip-debug $< $@
 
-$(BUILD)/guests/images.o: $(BUILD)/guests/images.asm $(GUEST_ELFS)
-	$(NASM) -f elf64 $< -o $@
-
-GUEST_BLOBS += $(BUILD)/guests/images.o
+all: $(GUEST_ELFS)

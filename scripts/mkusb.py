@@ -5,9 +5,11 @@
   partition 2  EFI system partition (FAT, label MOAT):
                  EFI/BOOT/BOOTX64.EFI   moat's UEFI application (the default on UEFI)
                  EFI/BOOT/moat.conf     configuration read by it (if given)
+                 EFI/BOOT/<name>.elf    guest images, handed over as module <name>
                  EFI/moat/grubx64.efi   GRUB for UEFI: the multiboot2 alternative
                  boot/moat.elf          the hypervisor for GRUB's multiboot2 entry
                  boot/moat.conf         the same configuration, as a GRUB module
+                 boot/guests/<name>.elf the same guest images, as GRUB modules <name>
                  boot/grub/grub.cfg     GRUB's menu (BIOS and UEFI)
   LBA 0        protective MBR carrying GRUB's boot.img for BIOS machines
 
@@ -15,7 +17,7 @@ Written with `dd if=build/usb.img of=/dev/sdX bs=4M conv=fsync`. Only Debian's G
 images, mkfs.fat and mtools are used; no root, loop devices or partitioning tools.
 
   mkusb.py --efi build/moat.efi --elf build/moat.elf --out build/usb.img
-           [--config moat.conf] [--default-efi moat|grub]
+           [--guest build/guests/cpu.elf ...] [--config moat.conf] [--default-efi moat|grub]
 """
 import argparse
 import os
@@ -81,12 +83,17 @@ def grub_efi(tmp):
 GRUB_CFG = """\
 set timeout=3
 set default=0
-menuentry "moat (multiboot2)" {
+menuentry "moat (multiboot2)" {{
 	multiboot2 /boot/moat.elf
 	if [ -f /boot/moat.conf ]; then module2 /boot/moat.conf config; fi
-	boot
-}
+{guests}	boot
+}}
 """
+
+
+def guest_name(path):
+    """build/guests/cpu.elf -> cpu: the module name a configuration's image= names."""
+    return os.path.basename(path)[:-len(".elf")] if path.endswith(".elf") else os.path.basename(path)
 
 
 def make_esp(tmp, size, files):
@@ -132,10 +139,14 @@ def build(a):
         grubefi = grub_efi(tmp)
         cfg = os.path.join(tmp, "grub.cfg")
         with open(cfg, "w") as f:
-            f.write(GRUB_CFG)
+            f.write(GRUB_CFG.format(guests="".join(
+                f"\tmodule2 /boot/guests/{guest_name(g)}.elf {guest_name(g)}\n" for g in a.guest)))
         default = a.efi if a.default_efi == "moat" else grubefi
         files = {"EFI/BOOT/BOOTX64.EFI": default, "EFI/moat/grubx64.efi": grubefi,
                  "EFI/moat/moat.efi": a.efi, "boot/moat.elf": a.elf, "boot/grub/grub.cfg": cfg}
+        for g in a.guest:
+            files[f"EFI/BOOT/{guest_name(g)}.elf"] = g
+            files[f"boot/guests/{guest_name(g)}.elf"] = g
         if a.config:
             files["EFI/BOOT/moat.conf"] = a.config
             files["boot/moat.conf"] = a.config
@@ -185,6 +196,8 @@ def main():
     ap.add_argument("--elf", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--config")
+    ap.add_argument("--guest", action="append", default=[],
+                    help="a guest image <name>.elf (repeatable): module <name> on both paths")
     ap.add_argument("--cmdline", help="written to EFI/BOOT/moat.cmd")
     ap.add_argument("--default-efi", choices=["moat", "grub"], default="moat")
     ap.add_argument("--size-mib", type=int, default=64)

@@ -7,9 +7,11 @@
  * cpu_init() on that CPU. probe() runs once on the boot CPU.
  *
  * Guest entry state (vcpu_reset): 64-bit long mode, paging on with the given CR3 (guest
- * physical), CS a flat 64-bit code segment (selector 0x08), DS/ES/SS/FS/GS flat data (0x10),
+ * physical), CS a flat 64-bit code segment (selector 0x08, or the boot state's cs), DS/ES/SS/
+ * FS/GS flat data (0x10, or the boot state's ds),
  * CR0 = PE|MP|ET|NE|WP|PG, CR4 = PAE, EFER = LME|LMA|NXE, RFLAGS = 0x2 (interrupts off),
- * GDTR/IDTR limit 0 (the guest loads its own), all other GPRs zero except RDI.
+ * GDTR limit 0 unless the boot state names a GDT, IDTR limit 0 (the guest loads its own),
+ * all other GPRs zero except RDI and RSI.
  *
  * Hypercalls: the backend reports VMMCALL (SVM) and VMCALL (VMX) alike as
  * VMM_EXIT_HYPERCALL; a backend that can intercept the other vendor's instruction as #UD
@@ -116,6 +118,12 @@ struct vcpu_boot_state {
 	u64 rsp;
 	u64 cr3; /* guest-physical */
 	u64 rdi; /* first argument for the guest's entry */
+	u64 rsi; /* second argument (Linux: the zero page) */
+	/* A GDT the guest already has (Linux's boot protocol: __BOOT_CS, __BOOT_DS), with the
+	 * selectors to load from it; limit 0: no GDT, selectors 0x08 and 0x10. */
+	u64 gdt_base;
+	u16 gdt_limit;
+	u16 cs, ds;
 };
 
 /* What a backend offers; filled by probe(). */

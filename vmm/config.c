@@ -17,7 +17,7 @@ const char config_default_no_nic[] = "# the reference NIC's VFs are not there: n
 				     "guest attacker memory=16M cpu=3 image=attacker\n";
 
 #define MAX_TOKENS 16
-#define TOKEN_MAX 64
+#define LINE_MAX 1024
 
 struct line_ctx {
 	struct vmm_config *cfg;
@@ -56,6 +56,17 @@ static bool valid_name(const char *s)
 		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
 			return false;
 	return true;
+}
+
+/* A boot module or file name: a name that may also hold dots (vmlinuz-6.1, initrd.gz). */
+static bool valid_file_name(const char *s)
+{
+	if (*s == '.' || strlen(s) >= CFG_IMAGE_MAX)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (*p != '.' && !valid_name((char[]){*p, 0}))
+			return false;
+	return *s != 0;
 }
 
 static int parse_hex(const char **p, u32 max_digits, u32 limit, u32 *out)
@@ -165,6 +176,27 @@ static int parse_field(struct line_ctx *c, struct guest_config *g, const char *t
 			return line_error(c, "image '%s' is not a valid image name", val);
 		strlcpy(g->image, val, sizeof(g->image));
 		*seen |= BIT(2);
+	} else if (klen == 6 && !strncmp(tok, "kernel", 6)) {
+		if (!valid_file_name(val))
+			return line_error(c, "kernel '%s' is not a valid file name", val);
+		strlcpy(g->kernel, val, sizeof(g->kernel));
+		*seen |= BIT(3);
+	} else if (klen == 6 && !strncmp(tok, "initrd", 6)) {
+		if (!valid_file_name(val))
+			return line_error(c, "initrd '%s' is not a valid file name", val);
+		strlcpy(g->initrd, val, sizeof(g->initrd));
+		*seen |= BIT(4);
+	} else if (klen == 7 && !strncmp(tok, "cmdline", 7)) {
+		if (strlen(val) >= CFG_CMDLINE_MAX)
+			return line_error(c, "cmdline is longer than %d characters",
+					  CFG_CMDLINE_MAX - 1);
+		for (const char *p = val; *p; p++)
+			if (*p < 0x20 || *p > 0x7e)
+				return line_error(c,
+						  "cmdline holds a byte %#x that is not printable",
+						  (u8)*p);
+		strlcpy(g->cmdline, val, sizeof(g->cmdline));
+		*seen |= BIT(5);
 	} else if (klen == 6 && !strncmp(tok, "device", 6)) {
 		if (g->nr_devices == CFG_MAX_DEVICES)
 			return line_error(c, "more than %d devices", CFG_MAX_DEVICES);
@@ -178,46 +210,79 @@ static int parse_field(struct line_ctx *c, struct guest_config *g, const char *t
 	return 0;
 }
 
-static u32 tokenize(const char *s, size_t len, char tok[][TOKEN_MAX], int *err)
+/* Splits the line (copied into buf, which the tokens point into) at separators; a value
+ * opened by '="' runs to the next '"' whatever it holds, and loses its quotes. */
+static u32 tokenize(const char *s, size_t len, char *buf, char *tok[], int *err)
 {
 	u32 n = 0;
-	size_t i = 0;
+	size_t i = 0, o = 0;
 
 	*err = 0;
+	if (len >= LINE_MAX) {
+		*err = -ERANGE;
+		return 0;
+	}
 	while (i < len) {
-		size_t start, l;
-
 		while (i < len && is_sep(s[i]))
 			i++;
 		if (i == len || s[i] == '#')
 			break;
-		start = i;
-		while (i < len && !is_sep(s[i]))
-			i++;
-		l = i - start;
-		if (n == MAX_TOKENS || l >= TOKEN_MAX) {
-			*err = n == MAX_TOKENS ? -E2BIG : -ERANGE;
+		if (n == MAX_TOKENS) {
+			*err = -E2BIG;
 			return n;
 		}
-		memcpy(tok[n], s + start, l);
-		tok[n][l] = 0;
-		n++;
+		tok[n++] = buf + o;
+		while (i < len && !is_sep(s[i])) {
+			if (s[i] == '"' && i && s[i - 1] == '=') {
+				for (i++; i < len && s[i] != '"'; i++)
+					buf[o++] = s[i];
+				if (i == len) {
+					*err = -EILSEQ;
+					return n;
+				}
+				i++;
+				continue;
+			}
+			buf[o++] = s[i++];
+		}
+		buf[o++] = 0;
 	}
 	return n;
 }
 
+/* A guest runs a moat image (image=) or a Linux kernel (kernel=, with initrd= and cmdline=
+ * optional), never both. */
+static int check_image_keys(struct line_ctx *c, const struct guest_config *g, u32 seen)
+{
+	bool image = seen & BIT(2), kernel = seen & BIT(3);
+
+	if (image && kernel)
+		return line_error(c, "guest '%s' has both image= and kernel=", g->name);
+	if (!image && !kernel)
+		return line_error(c, "guest '%s' lacks image= (or kernel= for Linux)", g->name);
+	if (image && (seen & (BIT(4) | BIT(5))))
+		return line_error(
+			c, "guest '%s': initrd= and cmdline= go with kernel=, not image=", g->name);
+	return 0;
+}
+
 static void parse_line(struct line_ctx *c, const char *s, size_t len)
 {
-	char tok[MAX_TOKENS][TOKEN_MAX];
+	char buf[LINE_MAX], *tok[MAX_TOKENS];
 	struct vmm_config *cfg = c->cfg;
 	struct guest_config *g;
 	u32 n, seen = 0;
 	bool ok = true;
 	int err;
 
-	n = tokenize(s, len, tok, &err);
+	n = tokenize(s, len, buf, tok, &err);
 	if (err) {
-		line_error(c, err == -E2BIG ? "too many fields" : "a field is too long");
+		if (err == -E2BIG)
+			line_error(c, "too many fields");
+		else if (err == -EILSEQ)
+			line_error(c, "a quoted value has no closing '\"'");
+		else
+			line_error(c, "the line is longer than %d characters", LINE_MAX - 1);
 		if (!n || strcmp(tok[0], "guest"))
 			return;
 	}
@@ -262,11 +327,11 @@ static void parse_line(struct line_ctx *c, const char *s, size_t len)
 			ok = false;
 		}
 	}
-	if (ok && (seen & 7) != 7)
+	if (ok && (seen & 3) != 3)
 		ok = line_error(c, "guest '%s' lacks %s", g->name,
-				!(seen & 1)   ? "memory="
-				: !(seen & 2) ? "cpu="
-					      : "image=") == 0;
+				!(seen & 1) ? "memory=" : "cpu=") == 0;
+	if (ok)
+		ok = check_image_keys(c, g, seen) == 0;
 	g->valid = ok;
 }
 
@@ -279,8 +344,12 @@ u32 config_parse(struct vmm_config *cfg, const char *source, const char *text, s
 	while (i < len && text[i]) {
 		size_t start = i;
 
-		while (i < len && text[i] && text[i] != '\n' && text[i] != ';')
+		bool quoted = false;
+
+		while (i < len && text[i] && text[i] != '\n' && (quoted || text[i] != ';')) {
+			quoted ^= text[i] == '"';
 			i++;
+		}
 		c.line++;
 		parse_line(&c, text + start, i - start);
 		if (i < len && text[i])

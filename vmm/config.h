@@ -4,8 +4,11 @@
  *   guest alpha memory=16M cpu=1 image=cpu
  *   guest beta  memory=16M cpu=2 image=cpu device=01:00.0/vf1
  *
+ *   guest web memory=256M cpu=3 kernel=vmlinuz initrd=initrd.gz cmdline="console=ttyS0"
+ *
  * Fields are separated by blanks or commas, lines by newlines or ';' (so the whole text
- * fits on the command line as config=guest,alpha,memory=16M,cpu=1,image=cpu;...). */
+ * fits on the command line as config=guest,alpha,memory=16M,cpu=1,image=cpu;...); a value
+ * in double quotes keeps its blanks, commas and semicolons. */
 #ifndef VMM_CONFIG_H
 #define VMM_CONFIG_H
 
@@ -14,6 +17,7 @@
 #define CFG_MAX_GUESTS 8
 #define CFG_NAME_MAX 24
 #define CFG_IMAGE_MAX 32
+#define CFG_CMDLINE_MAX 512 /* a Linux guest's command line, without the NUL */
 #define CFG_MAX_DEVICES 4
 #define CFG_MIN_MEMORY (2 * MiB)
 #define CFG_MAX_MEMORY (64 * GiB)
@@ -32,6 +36,10 @@ struct guest_config {
 	u64 memory;
 	u32 cpu;
 	char image[CFG_IMAGE_MAX];
+	/* A Linux guest (kernel= instead of image=): its bzImage, initrd and command line. */
+	char kernel[CFG_IMAGE_MAX];
+	char initrd[CFG_IMAGE_MAX];
+	char cmdline[CFG_CMDLINE_MAX];
 	u32 nr_devices;
 	struct cfg_device devices[CFG_MAX_DEVICES];
 	u32 line; /* where it was defined */

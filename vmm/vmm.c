@@ -19,6 +19,7 @@
 #include "vmm/exits.h"
 #include "vmm/assign.h"
 #include "vmm/guest.h"
+#include "vmm/linux_guest.h"
 #include "vmm/msix.h"
 #include "pci/pf/igb.h"
 
@@ -27,13 +28,6 @@
 #define WATCHDOG_US (10 * 1000 * 1000ULL)
 #define GUEST_TIME_LIMIT_US (120 * 1000 * 1000ULL)
 #define GUEST_WAIT_MARGIN_US (10 * 1000 * 1000ULL)
-
-/* Images embedded by guests/guests.mk (build/guests/images.asm). */
-struct guest_image {
-	const char *name;
-	const u8 *start, *end;
-};
-extern const struct guest_image guest_image_table[];
 
 const struct vmm_backend *vmm_be;
 struct vmm_caps vmm_caps;
@@ -151,12 +145,6 @@ static int find_image(const struct boot_info *bi, const char *name, const void *
 			*size = bi->modules[i].end - bi->modules[i].start;
 			return 0;
 		}
-	for (const struct guest_image *gi = guest_image_table; gi->name; gi++)
-		if (!strcmp(gi->name, name)) {
-			*img = gi->start;
-			*size = (u64)(gi->end - gi->start);
-			return 0;
-		}
 	return -ENOENT;
 }
 
@@ -168,21 +156,53 @@ static void guest_destroy(struct guest *g)
 	guest_memory_free(g);
 }
 
+/* A moat guest image (ELF) or a Linux kernel: found and checked before memory is set
+ * aside, loaded after. */
+static int guest_find_image(const struct boot_info *bi, struct guest *g, const void **img,
+			    u64 *size)
+{
+	int err;
+
+	if (g->cfg.kernel[0])
+		return linux_guest_check(g, bi);
+	err = find_image(bi, g->cfg.image, img, size);
+	if (err)
+		return pr_err(err,
+			      "guest %s: no image named '%s' (a boot module or <name>.elf next to "
+			      "the UEFI application)\n",
+			      g->cfg.name, g->cfg.image);
+	return 0;
+}
+
+static int guest_load(const struct boot_info *bi, struct guest *g, const void *img, u64 size,
+		      struct vcpu_boot_state *bs)
+{
+	u64 entry;
+	int err;
+
+	if (g->cfg.kernel[0])
+		return linux_guest_load(g, bi, bs);
+	err = guest_load_image(g, img, size, &entry);
+	bs->rip = entry;
+	bs->cr3 = GUEST_BOOT_PML4;
+	bs->rdi = g->id;
+	return err;
+}
+
 static int guest_create(const struct boot_info *bi, struct guest *g)
 {
 	struct vcpu_boot_state bs = {0};
-	const void *img;
-	u64 size, entry;
+	const void *img = NULL;
+	u64 size = 0;
 	int err;
 
-	err = find_image(bi, g->cfg.image, &img, &size);
+	err = guest_find_image(bi, g, &img, &size);
 	if (err)
-		return pr_err(err, "guest %s: no image named '%s' (embedded or boot module)\n",
-			      g->cfg.name, g->cfg.image);
+		return err;
 	err = guest_memory_init(g, &vmm_caps);
 	if (err)
 		return err;
-	err = guest_load_image(g, img, size, &entry);
+	err = guest_load(bi, g, img, size, &bs);
 	if (err)
 		goto fail;
 	err = assign_attach(g);
@@ -195,19 +215,19 @@ static int guest_create(const struct boot_info *bi, struct guest *g)
 		goto fail;
 	/* Every I/O port stays intercepted: a guest owns no port directly. */
 	vmm_msr_setup(&g->vcpu);
-	bs.rip = entry;
-	bs.cr3 = GUEST_BOOT_PML4;
-	bs.rdi = g->id;
 	err = vmm_be->vcpu_reset(&g->vcpu, &bs);
 	if (err) {
 		pr_err(err, "guest %s: vCPU reset failed\n", g->cfg.name);
 		goto fail;
 	}
-	g->watchdog_us = WATCHDOG_US;
+	/* An operating system computes for long stretches without an exit. */
+	g->watchdog_us = g->cfg.kernel[0] ? 0 : WATCHDOG_US;
 	vmm_be->set_watchdog(&g->vcpu, g->watchdog_us);
 	guest_memory_report(g);
-	pr_info("guest %s: image %s (%llu bytes), entry %#llx, cpu %u\n", g->cfg.name, g->cfg.image,
-		(unsigned long long)size, (unsigned long long)entry, g->vcpu.cpu);
+	pr_info("guest %s: %s %s (%llu bytes), entry %#llx, cpu %u\n", g->cfg.name,
+		g->cfg.kernel[0] ? "kernel" : "image",
+		g->cfg.kernel[0] ? g->cfg.kernel : g->cfg.image, (unsigned long long)size,
+		(unsigned long long)bs.rip, g->vcpu.cpu);
 	return 0;
 
 fail:

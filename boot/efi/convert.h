@@ -91,6 +91,10 @@ bool efi_cmdline_has(const char *cmdline, const char *word);
 /* The value of the first word `key=value` in out (NUL-terminated). Returns its length,
  * -ENOENT if there is no such word, -E2BIG if the value does not fit cap. */
 int efi_cmdline_value(const char *cmdline, const char *key, char *out, size_t cap);
+/* The n-th (from 0) file a configuration text names with kernel= or initrd= (a Linux
+ * guest's files, which the loader reads next to the application): its length, with the
+ * name in out; -ENOENT past the last, -E2BIG if it does not fit in cap. */
+int efi_config_file(const char *text, size_t len, unsigned n, char *out, size_t cap);
 
 /* EFI_GRAPHICS_PIXEL_FORMAT (UEFI 2.10 section 12.9) */
 enum gop_pixel_format {

@@ -40,11 +40,24 @@ $(BUILD)/efi/moat-test.so: $(EFI_OBJ) $(EFI_TEST_OBJ) $(BUILD)/efi/payload-moat-
 $(BUILD)/moat.efi $(BUILD)/moat-test.efi: $(BUILD)/%.efi: $(BUILD)/efi/%.so
 	$(OBJCOPY) $(addprefix -j ,$(EFI_SECTIONS)) --target efi-app-x86_64 --subsystem=10 $< $@
 
-$(BUILD)/esp/EFI/BOOT/BOOTX64.EFI: $(BUILD)/moat.efi
+# The guest images next to the application: the loader hands each <name>.elf over as module
+# <name> (boot/efi/files.c).
+ESP_GUESTS := $(PRODUCT_GUESTS:%=$(BUILD)/esp/EFI/BOOT/%.elf)
+ESP_TEST_GUESTS := $(TEST_GUESTS:%=$(BUILD)/esp-test/EFI/BOOT/%.elf)
+
+$(BUILD)/esp/EFI/BOOT/BOOTX64.EFI: $(BUILD)/moat.efi $(ESP_GUESTS)
 	@mkdir -p $(dir $@)
 	cp $< $@
 
-$(BUILD)/esp-test/EFI/BOOT/BOOTX64.EFI: $(BUILD)/moat-test.efi
+$(BUILD)/esp-test/EFI/BOOT/BOOTX64.EFI: $(BUILD)/moat-test.efi $(ESP_TEST_GUESTS)
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(BUILD)/esp/EFI/BOOT/%.elf: $(BUILD)/guests/%.elf
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(BUILD)/esp-test/EFI/BOOT/%.elf: $(BUILD)/guests/%.elf
 	@mkdir -p $(dir $@)
 	cp $< $@
 

@@ -169,3 +169,46 @@ int efi_cmdline_value(const char *cmdline, const char *key, char *out, size_t ca
 	}
 	return -ENOENT;
 }
+
+static bool config_sep(char c)
+{
+	return c == ' ' || c == '\t' || c == ',' || c == '\n' || c == '\r' || c == ';';
+}
+
+static bool config_key_at(const char *text, size_t len, size_t i, const char *key)
+{
+	size_t k = 0;
+
+	if (i && !config_sep(text[i - 1]))
+		return false;
+	while (key[k] && i + k < len && text[i + k] == key[k])
+		k++;
+	return !key[k];
+}
+
+int efi_config_file(const char *text, size_t len, unsigned n, char *out, size_t cap)
+{
+	static const char *const keys[] = {"kernel=", "initrd="};
+	bool quoted = false;
+
+	for (size_t i = 0; i < len && text[i]; i++) {
+		/* a quoted value (a guest's command line) names no file; a line ends a quote */
+		quoted = text[i] == '"' ? !quoted : text[i] == '\n' ? false : quoted;
+		for (unsigned k = 0; k < 2 && !quoted; k++) {
+			size_t v = i + 7, o = 0;
+
+			if (!config_key_at(text, len, i, keys[k]))
+				continue;
+			if (n--)
+				continue;
+			for (; v < len && text[v] && !config_sep(text[v]); v++) {
+				if (o + 1 >= cap)
+					return -E2BIG;
+				out[o++] = text[v];
+			}
+			out[o] = 0;
+			return (int)o;
+		}
+	}
+	return -ENOENT;
+}

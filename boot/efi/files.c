@@ -11,6 +11,7 @@
 #define IMAGE_FILE_MAX (64ULL * 1024 * 1024)
 #define DIR_INFO_MAX 1024
 #define ACPI_TABLE_FILE_MAX (4 * 1024 * 1024)
+#define LINUX_FILE_MAX (256ULL * 1024 * 1024)
 #define OVERRIDE_ARG_MAX 160
 
 /* The directory of the application's file path, then name: "\EFI\BOOT\" + name. */
@@ -339,4 +340,56 @@ void files_load_acpi_overrides(struct loader *ld)
 			break;
 		name = comma;
 	}
+}
+
+/* The module already loaded under that name, or NULL (a file named twice is read once). */
+static const struct boot_module *loaded_module(const struct loader *ld, const char *name)
+{
+	for (u32 i = 0; i < ld->bi->nr_modules; i++) {
+		const char *a = ld->bi->modules[i].name, *b = name;
+
+		while (*a && *a == *b) {
+			a++;
+			b++;
+		}
+		if (!*a && !*b)
+			return &ld->bi->modules[i];
+	}
+	return NULL;
+}
+
+/* The files a configuration names with kernel= and initrd= (Linux guests), each as the
+ * module of its file name: from moat.conf, and from config= on the command line. */
+void files_load_linux_files(struct loader *ld)
+{
+	static char cmdline_cfg[BOOT_CMDLINE_MAX];
+	const struct boot_module *conf = loaded_module(ld, "config");
+	const char *texts[2] = {NULL, NULL};
+	size_t lens[2] = {0, 0};
+
+	if (conf) {
+		texts[0] = (const char *)(UINTN)conf->start;
+		lens[0] = (size_t)(conf->end - conf->start);
+	}
+	if (efi_cmdline_value(ld->bi->cmdline, "config", cmdline_cfg, sizeof(cmdline_cfg)) > 0) {
+		texts[1] = cmdline_cfg;
+		lens[1] = sizeof(cmdline_cfg);
+	}
+	for (unsigned t = 0; t < 2; t++)
+		for (unsigned n = 0; texts[t]; n++) {
+			char name[sizeof(((struct boot_module *)0)->name)];
+			CHAR16 file[sizeof(name)];
+			int len = efi_config_file(texts[t], lens[t], n, name, sizeof(name));
+
+			if (len == -ENOENT)
+				break;
+			if (len <= 0 || !override_file_name(name, file, ARRAY_SIZE(file))) {
+				Print(L"efi: a kernel= or initrd= value is not a file name next to "
+				      L"the "
+				      L"application\n");
+				continue;
+			}
+			if (!loaded_module(ld, name))
+				load_module(ld, file, name, LINUX_FILE_MAX, true);
+		}
 }

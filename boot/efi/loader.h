@@ -57,6 +57,7 @@ void files_load_cmdline(struct loader *ld);
 void files_load_config(struct loader *ld);
 void files_load_guest_images(struct loader *ld);
 void files_load_acpi_overrides(struct loader *ld);
+void files_load_linux_files(struct loader *ld);
 
 /* firmware.c: RSDP, GOP framebuffer, AP trampoline page. */
 void firmware_find_rsdp(struct loader *ld);

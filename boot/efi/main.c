@@ -84,6 +84,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		Print(L"efi: no loaded-image protocol on our own handle: %r\n", status);
 		return status;
 	}
+	/* For gdb (docs/debugging.md): the loader's .so is linked at 0, so its symbols are at
+	 * this offset; moat.elf itself is placed at its link addresses. */
+	Print(L"efi: loader image base 0x%lx\n", (u64)(UINTN)ld.loaded->ImageBase);
 	status = boot_info_alloc(&ld);
 	if (EFI_ERROR(status))
 		return status;
@@ -94,6 +97,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	files_load_config(&ld);
 	files_load_guest_images(&ld);
 	files_load_acpi_overrides(&ld);
+	files_load_linux_files(&ld);
 	firmware_find_rsdp(&ld);
 	firmware_find_framebuffer(&ld);
 	firmware_reserve_trampoline(&ld);

@@ -33,7 +33,7 @@ struct boot_module {
 };
 
 #define BOOT_MAX_MEM_RANGES 256
-#define BOOT_MAX_MODULES 8
+#define BOOT_MAX_MODULES 16
 #define BOOT_CMDLINE_MAX 512
 #define BOOT_PROBLEM_MAX 256
 
@@ -71,6 +71,9 @@ struct boot_info {
 /* boot_info.entry_errors: the hand-over cannot be trusted (kmain reports it and runs no
  * guest). */
 #define BOOT_ENTRY_BAD_MAGIC (1u << 0) /* multiboot2 entry without the bootloader's magic */
+
+/* The module of that name (a boot module, or a file next to the EFI application), or NULL. */
+const struct boot_module *boot_module_find(const struct boot_info *bi, const char *name);
 
 static inline const char *boot_method_name(u32 method)
 {

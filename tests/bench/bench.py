@@ -335,15 +335,42 @@ def code_lines(path):
 
 
 def count_tree(dirs):
+    """Code lines (code_lines) by language, and physical lines (every line, as wc -l counts:
+    the measure Jailhouse's size is quoted in) of the C, header and assembly files git
+    tracks under dirs."""
     files = subprocess.run(["git", "-C", ROOT, "ls-files", "--"] + dirs, capture_output=True,
                            text=True, check=True).stdout.split()
-    out = {"c": 0, "asm": 0, "files": 0}
+    out = {"c": 0, "asm": 0, "files": 0, "physical": 0}
     for rel in files:
         kind = "c" if rel.endswith((".c", ".h")) else "asm" if rel.endswith((".asm", ".S", ".inc")) else None
         if kind:
             out[kind] += code_lines(os.path.join(ROOT, rel))
+            with open(os.path.join(ROOT, rel), "rb") as f:
+                out["physical"] += f.read().count(b"\n")
             out["files"] += 1
     return out
+
+
+def elf_sections(path, names):
+    """Sizes of the named sections of an ELF64 file ({name: bytes}, 0 when absent)."""
+    import struct
+    with open(path, "rb") as f:
+        data = f.read()
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3a)
+    sec = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    strtab = sec[shstrndx][4]
+    out = dict.fromkeys(names, 0)
+    for name_off, _, _, _, _, sh_size, _, _, _, _ in sec:
+        end = data.index(b"\0", strtab + name_off)
+        name = data[strtab + name_off:end].decode()
+        if name in out:
+            out[name] = sh_size
+    return out
+
+
+# The product image's sections (build/moat.elf: no test code, docs/testing.md).
+PRODUCT_SECTIONS = (".text", ".rodata", ".data", ".bss")
 
 
 def size():
@@ -351,11 +378,15 @@ def size():
     guests = {}
     for g in sorted(os.listdir(os.path.join(BUILD, "guests"))):
         if g.endswith(".elf"):
-            guests[g[:-4]] = elf_load_bytes(os.path.join(BUILD, "guests", g))[0]
+            guests[g[:-4]] = os.path.getsize(os.path.join(BUILD, "guests", g))
     return {"moat_elf_load_file_bytes": filesz, "moat_elf_load_mem_bytes": memsz,
-            "embedded_guest_images_bytes": guests,
+            "moat_elf_sections": elf_sections(os.path.join(BUILD, "moat.elf"), PRODUCT_SECTIONS),
+            "moat_test_elf_sections": elf_sections(os.path.join(BUILD, "moat-test.elf"),
+                                                   PRODUCT_SECTIONS),
+            "guest_image_file_bytes": guests,
             "moat_efi_bytes": os.path.getsize(os.path.join(BUILD, "moat.efi")),
             "lines_hypervisor": count_tree(HV_DIRS), "lines_guests": count_tree(["guests"]),
+            "lines_tests_hv": count_tree(["tests/hv"]),
             "lines_tests": count_tree(["tests"])}
 
 
@@ -570,13 +601,22 @@ def print_table(res, errors):
             f"{g['total']} ({' '.join(f'{k}={v}' for k, v in g['by_reason'].items())})")
     sz = res.get("size")
     if sz:
-        add("moat.elf loadable", f"{sz['moat_elf_load_file_bytes']} bytes in the file, "
-            f"{sz['moat_elf_load_mem_bytes']} in memory (with .bss; embedded guest images "
-            f"{sum(sz['embedded_guest_images_bytes'].values())} bytes)")
+        sec = sz["moat_elf_sections"]
+        add("product moat.elf sections", ", ".join(f"{k} {v}" for k, v in sec.items()) + " bytes")
+        tsec = sz["moat_test_elf_sections"]
+        add("  test image moat-test.elf", ", ".join(f"{k} {v}" for k, v in tsec.items()) + " bytes")
+        add("product moat.elf loadable", f"{sz['moat_elf_load_file_bytes']} bytes in the file, "
+            f"{sz['moat_elf_load_mem_bytes']} in memory (with .bss)")
         add("moat.efi", f"{sz['moat_efi_bytes']} bytes")
-        for k, label in (("lines_hypervisor", "hypervisor (" + " ".join(HV_DIRS) + ")"),
+        add("guest image files (stripped)",
+            ", ".join(f"{k} {v}" for k, v in sz["guest_image_file_bytes"].items()) + " bytes")
+        hv = sz["lines_hypervisor"]
+        add("lines, product hypervisor (" + " ".join(HV_DIRS) + ")",
+            f"{hv['physical']} physical; code C {hv['c']}, assembly {hv['asm']}")
+        for k, label in (("lines_tests_hv", "test image's own (tests/hv)"),
                          ("lines_guests", "guests/"), ("lines_tests", "tests/")):
-            add(f"lines, {label}", f"C {sz[k]['c']}, assembly {sz[k]['asm']}")
+            add(f"lines, {label}", f"{sz[k]['physical']} physical; code C {sz[k]['c']}, "
+                f"assembly {sz[k]['asm']}")
     dp = res.get("data_path")
     for size, d in (dp or {}).items():
         add(f"data path {size} B, guest to guest", f"{fmt_rate(d['guest_frames_per_s'])} frames/s, "

@@ -34,6 +34,10 @@ IMAGES = {
 }
 
 
+# The guest images each one carries as files (guests/guests.mk: PRODUCT_GUESTS, TEST_GUESTS).
+IMAGE_GUESTS = {"product": ("cpu", "attacker"), "test": ("cpu", "attacker", "misbehave", "bench")}
+
+
 def image_path(image, kind):
     """build/ path of one artefact (elf, efi, esp, esp_img, iso, usb) of an image."""
     return os.path.join(BUILD, IMAGES[image][kind])
@@ -102,6 +106,8 @@ def topology_args(name, run_dir):
             "-device", "xio3130-downstream,id=dp2,bus=up1,chassis=3,slot=2"] +
             igb("n0", "dp1", "52:54:00:12:34:56")),
     }
+    if name is None:
+        return sorted(topo)
     if name not in topo:
         raise SystemExit(f"harness: unknown topology {name!r}; known: {', '.join(sorted(topo))}")
     t = topo[name]
@@ -229,6 +235,10 @@ def monitor_command(sock_path, cmd, timeout=5.0):
     return "\n".join(lines)
 
 
+class RunUnavailable(Exception):
+    """A run's inputs cannot be had on this machine; str() says why (the run is skipped)."""
+
+
 class Run:
     """One emulator run and what was read from it."""
 
@@ -245,6 +255,7 @@ class Run:
         self.monitor = {}
         self.stopped_by_harness = False
         self.crash = None  # emulator_crash()'s message when the emulator aborted on its own
+        self.image = None  # the image booted (IMAGES key), for symbolizing crash dumps
         self.returncode = None
 
     def read_serial(self):
@@ -260,6 +271,7 @@ def run_qemu(name, boot, topology, timeout=240, console=False, monitor_cmds=(), 
     """at_summary: monitor commands sent once the summary line is on the serial port (moat
     must then halt rather than exit: exit=halt); QEMU is stopped after them."""
     r = Run(name)
+    r.image = image
     sock = os.path.join(r.dir, "monitor.sock")
     argv = qemu_argv(boot, topology, r.dir, f"file:{r.serial_path}", sock, smp, mem, extra,
                      esp, usb_image, vga, append, image)
@@ -354,6 +366,7 @@ speaker: enabled=0
 def run_bochs(name, cpus=3, megs=512, model="corei7_haswell_4770", timeout=300, console=False,
               image="test"):
     r = Run(name)
+    r.image = image
     rc = os.path.join(r.dir, "bochsrc")
     with open(rc, "w") as f:
         f.write(BOCHSRC.format(megs=megs, model=model, cpus=cpus, iso=image_path(image, "iso"),
@@ -422,6 +435,8 @@ def judge(r, expect_exit=True):
         agree = summary == (counts["ok"], counts["fail"], counts["skip"])
         results.append([f"{r.name}: run: summary-matches-tap", "ok" if agree else "fail",
                         "" if agree else f"summary {summary} vs TAP lines {counts}"])
+    if trap:
+        trap += trap_where(r)
     results.append([f"{r.name}: run: no-cpu-exception", "ok" if trap is None else "fail", trap or ""])
 
     if expect_exit and r.exit_status is not None and summary:
@@ -431,6 +446,22 @@ def judge(r, expect_exit=True):
     if r.timed_out:
         results.append([f"{r.name}: run: finished-in-time", "fail", f"killed after {r.elapsed:.0f} s"])
     return results
+
+
+def trap_where(r):
+    """' at function+offset' for the rip of the run's first crash dump (scripts/symbolize.py
+    on the image booted), or '' when it cannot be named."""
+    rip = next((ln for ln in r.lines if ln.startswith("trap:  rip ")), None)
+    elf = image_path(r.image, "elf") if r.image else None
+    if not rip or not elf or not os.path.exists(elf):
+        return ""
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import symbolize
+    try:
+        where = symbolize.Symbols.from_elf(elf).lookup(int(rip.split()[2], 16))
+    except (OSError, subprocess.CalledProcessError, ValueError, IndexError):
+        return ""
+    return f" (rip at {where})" if where else ""
 
 
 def line_matching(r, pattern):
@@ -443,15 +474,31 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--name", default="manual")
     ap.add_argument("--emulator", choices=["qemu", "bochs"], default="qemu")
-    ap.add_argument("--boot", choices=["uefi", "mb2"], default="uefi")
+    ap.add_argument("--boot", choices=["uefi", "mb2", "pvh"], default="uefi")
     ap.add_argument("--topology", default="reference")
     ap.add_argument("--timeout", type=int, default=300)
     ap.add_argument("--console", action="store_true", help="copy the serial output to stdout")
     ap.add_argument("--image", choices=sorted(IMAGES), default="product",
                     help="the product (make's moat.efi/.iso) or the test image")
+    ap.add_argument("--append", default="", help="pvh: moat's command line")
+    ap.add_argument("--modules", default="",
+                    help="pvh: files (blank-separated, [name=]path) packed into the -initrd archive")
+    ap.add_argument("--list-topologies", action="store_true", help="print the topology names")
     a = ap.parse_args()
+    if a.list_topologies:
+        print(" ".join(topology_args(None, "")))
+        sys.exit(0)
+    esp = None
+    if a.boot == "pvh" and a.modules.split():
+        sys.path.insert(0, os.path.join(ROOT, "scripts"))
+        import mkcpio
+        esp = os.path.join(BUILD, f"{a.name}-modules.cpio")
+        mkcpio.main([esp] + a.modules.split())
+    elif a.modules.split():
+        ap.error("--modules is for --boot pvh (uefi: files next to BOOTX64.EFI, mb2: grub.cfg)")
     if a.emulator == "qemu":
-        run = run_qemu(a.name, a.boot, a.topology, a.timeout, a.console, image=a.image)
+        run = run_qemu(a.name, a.boot, a.topology, a.timeout, a.console, image=a.image,
+                       append=a.append, esp=esp)
     else:
         run = run_bochs(a.name, timeout=a.timeout, console=a.console, image=a.image)
     res = judge(run)

@@ -10,6 +10,7 @@ import sys
 import time
 
 import harness
+import linux_guest
 import mkdmar
 import screen
 
@@ -656,6 +657,10 @@ def iso_with_modules(dirname, cmdline, modules):
             with open(os.path.join(root, "boot", name), "wb") as f:
                 f.write(make())
             lines.append(f"\tmodule2 /boot/{name} {name}")
+        for g in harness.IMAGE_GUESTS["test"]:
+            shutil.copyfile(os.path.join(harness.BUILD, "guests", g + ".elf"),
+                            os.path.join(root, "boot", g + ".elf"))
+            lines.append(f"\tmodule2 /boot/{g}.elf {g}")
         with open(os.path.join(root, "boot", "grub", "grub.cfg"), "w") as f:
             f.write("\n".join(lines + ["\tboot", "}"]) + "\n")
         iso = root + ".iso"
@@ -678,6 +683,10 @@ def pvh_archive(name, files):
                 packed.append((fname, what[1]()))
             else:
                 packed.append((fname, what.encode()))
+        # The test image's guests after the files named (their module numbers stay).
+        for g in harness.IMAGE_GUESTS["test"]:
+            with open(os.path.join(harness.BUILD, "guests", g + ".elf"), "rb") as f:
+                packed.append((g + ".elf", f.read()))
         path = os.path.join(harness.BUILD, name + ".cpio")
         with open(path, "wb") as f:
             f.write(mkcpio.archive(packed))
@@ -845,6 +854,54 @@ DMA_DEFAULT_DENY = [
 ]
 
 
+# The product image (make's moat.efi and moat.iso: no self-test, no test hook, no test
+# hypercall; docs/testing.md "Two images") on the reference machine, both boot paths: it
+# boots, the demo guests run on their CPUs with their VFs and report, no hypervisor TAP line
+# appears, and the summary line follows (judged as every run: counts match the TAP lines).
+def check_no_hypervisor_tap(r):
+    own = [ln for ln in r.lines if harness.TAP_RE.match(ln) and not ln.startswith("[")]
+    return [[f"{r.name}: host: no-hypervisor-self-test", "fail" if own else "ok",
+             own[0] if own else ""]]
+
+
+def check_product_guests(r):
+    """Each demo guest reported results and ended; the attacker where it announced."""
+    out = []
+    for name in ("alpha", "beta", "attacker"):
+        ran = harness.line_matching(r, rf"^\[{name}\] ok \d+ - ")
+        ended = harness.line_matching(
+            r, rf"^vmm: stats {name}: {'stopped' if name == 'attacker' else 'shut down'};")
+        ok = bool(ran) and bool(ended)
+        out.append([f"{r.name}: host: guest-{name}-ran-and-ended", "ok" if ok else "fail",
+                    "" if ok else f"results {len(ran)}, end line {'seen' if ended else 'missing'}"])
+    return out
+
+
+# What the guests cannot check without the test range of hypercalls is skipped, saying so.
+NO_TEST_HC = "the product image has no test hypercalls (HC_GET_EXITS)"
+PRODUCT_CHECKS = [check_no_hypervisor_tap, check_product_guests] + GUESTS_ON_OWN_CPUS + [
+    check_line(f"{name}-vf-{t}", rf"^\[{name}\] ok \d+ - vf: {t}$")
+    for name in ("alpha", "beta") for t in VF_GUEST_TESTS if t != "no-exits-datapath"
+] + [
+    check_line(f"{name}-no-exits-datapath-skipped",
+               rf"^\[{name}\] ok \d+ - vf: no-exits-datapath # SKIP {re.escape(NO_TEST_HC)}$")
+    for name in ("alpha", "beta")
+] + [
+    check_line(f"attacker-{t}", rf"^\[attacker\] ok \d+ - attack: {t}$") for t in VF_ATTACKS
+] + [
+    check_line("attacker-stopped-past-ram",
+               r"^vmm: guest attacker stopped: nested page fault at GPA 0x1000000 \(read\)"),
+    check_line("test-hypercalls-absent", r"^\[alpha\] ok \d+ - cpu: hypercall-roundtrip$"),
+] + check_ring3_attacks()
+
+PRODUCT_RUNS = [
+    dict(name="qemu-uefi-product", emulator="qemu", boot="uefi", topology="reference",
+         image="product", checks=[check_boot_method("UEFI")] + PRODUCT_CHECKS),
+    dict(name="qemu-mb2-product", emulator="qemu", boot="mb2", topology="reference",
+         image="product", checks=[check_boot_method("multiboot2")] + PRODUCT_CHECKS),
+]
+
+
 RUNS = [
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
          monitor=(INFO_PCI,),
@@ -885,7 +942,7 @@ RUNS = [
     # PVH (QEMU -kernel moat.elf): the reference machine with the built-in configuration,
     # and a configuration plus guest image handed over in the -initrd archive.
     dict(name="qemu-pvh-reference", emulator="qemu", boot="pvh", topology="reference",
-         monitor=(INFO_PCI,),
+         monitor=(INFO_PCI,), prepare=pvh_archive("pvh-reference", {}),
          checks=[check_boot_method("PVH"), check_info_pci, check_sriov_vfs(1),
                  check_pf_frame(), check_no_line("no-boot-problem", r"what the PVH loader handed over")]),
     dict(name="qemu-pvh-files", emulator="qemu", boot="pvh", topology="two-edu", timeout=180,
@@ -980,7 +1037,16 @@ RUNS = [
                  *check_benign_exceptions(intercepted=False),
                  check_line("vtd-dmar-absent",
                             r"^ok \d+ - vtd: dmar-present # SKIP no ACPI DMAR table")]),
-] + SMP_RUNS + USB_RUNS + [PCI_CONSOLE_RUN] + FIRMWARE_SHAPE_RUNS + [
+    # An unmodified Linux (Debian's kernel, tests/linuxref's initramfs) as a guest beside the
+    # attacker: the boot protocol judged by what Linux prints; kernels moat must refuse.
+    dict(name="qemu-uefi-linux-guest", emulator="qemu", boot="uefi", topology="reference",
+         smp=3, prepare=linux_guest.esp_with_linux("esp-linux-guest", linux_guest.LINUX_CONF),
+         checks=[linux_guest.check_linux_boot]),
+    dict(name="qemu-uefi-linux-refused", emulator="qemu", boot="uefi", topology="plain", smp=5,
+         mem="1024M",
+         prepare=linux_guest.esp_with_linux("esp-linux-refused", linux_guest.REFUSED_CONF),
+         judge=linux_guest.judge_refused, checks=[linux_guest.check_refused]),
+] + SMP_RUNS + USB_RUNS + [PCI_CONSOLE_RUN] + FIRMWARE_SHAPE_RUNS + PRODUCT_RUNS + [
     # More than 4 GiB of RAM: q35 puts 2 GiB below the PCI hole and the rest above 4 GiB.
     dict(name="qemu-mb2-6g", emulator="qemu", boot="mb2", topology="plain", mem="6G",
          checks=[check_line("ram-above-4g", r"^moat: memory: .* usable (6[01]\d\d|5\d\d\d) MiB")]),
@@ -1044,7 +1110,11 @@ def run(spec):
     t0 = time.monotonic()
     first = None
     while True:
-        r, results = attempt(spec)
+        try:
+            r, results = attempt(spec)
+        except harness.RunUnavailable as e:  # its inputs cannot be had here: skipped
+            return dict(name=spec["name"], boot=boot_path(spec), seconds=time.monotonic() - t0,
+                        results=[[f"{spec['name']}: run: inputs", "skip", str(e)]], note="")
         if not r.crash:
             break
         if first is None and not harness.moat_failed_before(r.lines):

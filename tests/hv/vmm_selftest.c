@@ -39,6 +39,9 @@ SELFTEST(vmm_guests_ran, "vmm", "guests-ran")
 	for (u32 i = 0; i < vmm_nr_guests; i++) {
 		const struct guest *g = &vmm_guests[i];
 
+		/* an operating system reports nothing to moat: the host reads its console */
+		if (g->cfg.kernel[0])
+			continue;
 		CHECK(ctx, g->results[0] + g->results[1] + g->results[2] > 0,
 		      "guest %s reported no test result", g->cfg.name);
 		if (!is_attacker(g) && !stopped_as_announced(g))

@@ -20,6 +20,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -125,8 +126,16 @@ def inputs_digest(pkgs):
     return h.hexdigest()[:16]
 
 
+_build_lock = threading.Lock()  # the matrix's runs call build() from several threads
+
+
 def build():
     """Returns {"kernel", "initrd", "package", "release", "modules"}; builds only if needed."""
+    with _build_lock:
+        return _build()
+
+
+def _build():
     kpkg = kernel_package()
     pkgs = [kpkg, "busybox-static"]
     stamp = os.path.join(OUT, "stamp.json")

@@ -73,7 +73,7 @@ static void test_comments_and_blank_lines(void **state)
 /* Each bad line: one error naming the line, that guest invalid, the good one still valid. */
 static void expect_bad(const char *bad_line, const char *needle)
 {
-	char text[256];
+	char text[2048];
 
 	snprintf(text, sizeof(text), "guest good memory=2M cpu=1 image=cpu\n%s\n", bad_line);
 	assert_true(parse(text) >= 1);
@@ -117,7 +117,68 @@ static void test_malformed(void **state)
 		"too many fields");
 	expect_bad("guest x memory=2M cpu=2 "
 		   "image=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-		   "too long");
+		   "not a valid image");
+}
+
+static void test_linux_guest(void **state)
+{
+	assert_int_equal(
+		parse("guest web memory=256M cpu=1 kernel=vmlinuz initrd=initrd.gz "
+		      "cmdline=\"console=ttyS0,115200 quiet; panic=-1\" device=01:00.0/vf0"),
+		0);
+	assert_int_equal(cfg.nr_guests, 1);
+	assert_true(cfg.guests[0].valid);
+	assert_string_equal(cfg.guests[0].kernel, "vmlinuz");
+	assert_string_equal(cfg.guests[0].initrd, "initrd.gz");
+	assert_string_equal(cfg.guests[0].cmdline, "console=ttyS0,115200 quiet; panic=-1");
+	assert_string_equal(cfg.guests[0].image, "");
+	assert_int_equal(cfg.guests[0].nr_devices, 1);
+	/* the command-line form: commas separate fields, quotes keep them */
+	assert_int_equal(parse("guest,a,memory=128M,cpu=1,kernel=bz,cmdline=\"a,b c\";guest,b,"
+			       "memory=2M,cpu=2,image=cpu"),
+			 0);
+	assert_int_equal(cfg.nr_guests, 2);
+	assert_string_equal(cfg.guests[0].cmdline, "a,b c");
+	assert_true(cfg.guests[1].valid);
+	/* no initrd, no command line */
+	assert_int_equal(parse("guest k memory=64M cpu=1 kernel=vmlinuz-6.1.0"), 0);
+	assert_true(cfg.guests[0].valid);
+	assert_string_equal(cfg.guests[0].cmdline, "");
+}
+
+static void test_linux_guest_malformed(void **state)
+{
+	char line[700];
+
+	expect_bad("guest x memory=64M cpu=2 image=cpu kernel=vmlinuz", "both image= and kernel=");
+	expect_bad("guest x memory=64M cpu=2 initrd=i.gz", "lacks image= (or kernel=");
+	expect_bad("guest x memory=64M cpu=2 image=cpu initrd=i.gz", "go with kernel=");
+	expect_bad("guest x memory=64M cpu=2 image=cpu cmdline=quiet", "go with kernel=");
+	expect_bad("guest x memory=64M cpu=2 kernel=.hidden", "not a valid file name");
+	expect_bad("guest x memory=64M cpu=2 kernel=a/b", "not a valid file name");
+	expect_bad("guest x memory=64M cpu=2 kernel=k initrd=../i", "not a valid file name");
+	expect_bad("guest x memory=64M cpu=2 kernel=k cmdline=\"console=ttyS0", "no closing");
+	expect_bad("guest x memory=64M cpu=2 kernel=k cmdline=\"a\tb\"", "not printable");
+	memset(line, 0, sizeof(line));
+	strcpy(line, "guest x memory=64M cpu=2 kernel=k cmdline=\"");
+	memset(line + strlen(line), 'a', 600);
+	strcat(line, "\"");
+	expect_bad(line, "longer than 511");
+	memset(line, 'b', 699);
+	line[699] = 0;
+	memcpy(line, "guest x cmdline=\"", 17);
+	assert_int_equal(parse(line), 1);
+	memset(line, 0, sizeof(line));
+}
+
+static void test_line_too_long(void **state)
+{
+	static char line[1100];
+
+	memset(line, ' ', sizeof(line) - 1);
+	memcpy(line, "guest x", 7);
+	assert_int_equal(parse(line), 1);
+	assert_non_null(strstr(cfg.last_error, "longer than 1023"));
 }
 
 static void test_too_many_guests(void **state)
@@ -153,6 +214,9 @@ int main(void)
 		cmocka_unit_test(test_comments_and_blank_lines),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_too_many_guests),
+		cmocka_unit_test(test_linux_guest),
+		cmocka_unit_test(test_linux_guest_malformed),
+		cmocka_unit_test(test_line_too_long),
 		cmocka_unit_test(test_binary_garbage),
 	};
 

@@ -516,6 +516,29 @@ static void test_cmdline_value(void **state)
 	(void)state;
 }
 
+static void test_config_files(void **state)
+{
+	const char *conf = "# a Linux guest\nguest web memory=256M cpu=1 kernel=vmlinuz "
+			   "initrd=initrd.gz cmdline=\"x initrd=no\";guest,b,kernel=bz2,"
+			   "xkernel=no\n";
+	char out[16];
+
+	assert_int_equal(efi_config_file(conf, strlen(conf), 0, out, sizeof(out)), 7);
+	assert_string_equal(out, "vmlinuz");
+	assert_int_equal(efi_config_file(conf, strlen(conf), 1, out, sizeof(out)), 9);
+	assert_string_equal(out, "initrd.gz");
+	/* not inside a quoted command line, not in another key (xkernel=) */
+	assert_int_equal(efi_config_file(conf, strlen(conf), 2, out, sizeof(out)), 3);
+	assert_string_equal(out, "bz2");
+	assert_int_equal(efi_config_file(conf, strlen(conf), 3, out, sizeof(out)), -ENOENT);
+	/* bounded by len, not by a NUL */
+	assert_int_equal(efi_config_file("kernel=abcdef", 10, 0, out, sizeof(out)), 3);
+	assert_string_equal(out, "abc");
+	assert_int_equal(efi_config_file("kernel=0123456789abcdefgh", 25, 0, out, sizeof(out)),
+			 -E2BIG);
+	(void)state;
+}
+
 /* ---- framebuffer --------------------------------------------------------------------- */
 static void test_fb_formats(void **state)
 {
@@ -571,6 +594,7 @@ int main(void)
 		cmocka_unit_test(test_cmd_file),
 		cmocka_unit_test(test_cmdline_has),
 		cmocka_unit_test(test_cmdline_value),
+		cmocka_unit_test(test_config_files),
 		cmocka_unit_test(test_fb_formats),
 	};
 

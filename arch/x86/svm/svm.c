@@ -140,14 +140,16 @@ static int svm_vcpu_reset(struct vcpu *v, const struct vcpu_boot_state *bs)
 	u16 code = SVM_SEG_P | SVM_SEG_S | 0xb | SVM_SEG_L | SVM_SEG_G;
 	u16 data = SVM_SEG_P | SVM_SEG_S | 0x3 | SVM_SEG_DB | SVM_SEG_G;
 
+	u16 cs = bs->gdt_limit ? bs->cs : 0x08, ds = bs->gdt_limit ? bs->ds : 0x10;
+
 	memset(&s->gprs, 0, sizeof(s->gprs));
-	set_seg(&st->cs, 0x08, code, 0xffffffff, 0);
-	set_seg(&st->ds, 0x10, data, 0xffffffff, 0);
-	set_seg(&st->es, 0x10, data, 0xffffffff, 0);
-	set_seg(&st->ss, 0x10, data, 0xffffffff, 0);
-	set_seg(&st->fs, 0x10, data, 0xffffffff, 0);
-	set_seg(&st->gs, 0x10, data, 0xffffffff, 0);
-	set_seg(&st->gdtr, 0, 0, 0, 0);
+	set_seg(&st->cs, cs, code, 0xffffffff, 0);
+	set_seg(&st->ds, ds, data, 0xffffffff, 0);
+	set_seg(&st->es, ds, data, 0xffffffff, 0);
+	set_seg(&st->ss, ds, data, 0xffffffff, 0);
+	set_seg(&st->fs, ds, data, 0xffffffff, 0);
+	set_seg(&st->gs, ds, data, 0xffffffff, 0);
+	set_seg(&st->gdtr, 0, 0, bs->gdt_limit, bs->gdt_base);
 	set_seg(&st->idtr, 0, 0, 0, 0);
 	set_seg(&st->ldtr, 0, SVM_SEG_P | 0x2, 0xffff, 0);
 	set_seg(&st->tr, 0, SVM_SEG_P | 0xb, 0xffff, 0);
@@ -161,6 +163,7 @@ static int svm_vcpu_reset(struct vcpu *v, const struct vcpu_boot_state *bs)
 	st->rsp = bs->rsp;
 	st->rax = 0;
 	s->gprs.rdi = bs->rdi;
+	s->gprs.rsi = bs->rsi;
 	s->vmcb->control.tlb_control = SVM_TLB_FLUSH_ALL;
 	return 0;
 }

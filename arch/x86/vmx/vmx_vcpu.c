@@ -383,13 +383,14 @@ int vmx_vcpu_reset(struct vcpu *v, const struct vcpu_boot_state *s)
 {
 	struct vmx_vcpu *vv = to_vmx(v);
 	u64 cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+	u16 cs = s->gdt_limit ? s->cs : 0x08, ds = s->gdt_limit ? s->ds : 0x10;
 	int err = vmx_vcpu_load(vv);
 
 	if (err)
 		return err;
 	err = write_common_guest_state(vv, cr0, CR4_PAE, false);
 	if (!err)
-		err = write_segments(0x08, 0x10, 0, 0, 0xffffffffu, AR_CODE64, AR_DATA32);
+		err = write_segments(cs, ds, 0, 0, 0xffffffffu, AR_CODE64, AR_DATA32);
 	if (err)
 		return err;
 	{
@@ -397,8 +398,8 @@ int vmx_vcpu_reset(struct vcpu *v, const struct vcpu_boot_state *s)
 			{VMCS_GUEST_CR3, s->cr3},
 			{VMCS_GUEST_EFER, EFER_LME | EFER_LMA | EFER_NXE},
 			{VMCS_ENTRY_CTLS, vmx_cfg.ctl[VMX_CTL_ENTRY] | ENTRY_IA32E},
-			{VMCS_GUEST_GDTR_BASE, 0},
-			{VMCS_GUEST_GDTR_LIMIT, 0},
+			{VMCS_GUEST_GDTR_BASE, s->gdt_base},
+			{VMCS_GUEST_GDTR_LIMIT, s->gdt_limit},
 			{VMCS_GUEST_IDTR_BASE, 0},
 			{VMCS_GUEST_IDTR_LIMIT, 0},
 			{VMCS_GUEST_RIP, s->rip},
@@ -408,6 +409,7 @@ int vmx_vcpu_reset(struct vcpu *v, const struct vcpu_boot_state *s)
 		err = vmcs_write_all(w, ARRAY_SIZE(w));
 	}
 	vv->gprs.r[VMM_REG_RDI] = s->rdi;
+	vv->gprs.r[VMM_REG_RSI] = s->rsi;
 	vmx_vcpu_put(v);
 	return err;
 }

@@ -136,7 +136,8 @@ $(BUILD)/usb-halt.img: $(TEST_STICK_DEPS)
 TEST_IMAGES := $(BUILD)/usb.img $(BUILD)/usb-test.img $(BUILD)/usb-grub.img $(BUILD)/usb-halt.img
 
 run: all
-	python3 tests/emu/harness.py --name run --emulator qemu $(RUN_ARGS) --timeout $(TIMEOUT) --console
+	python3 tests/emu/harness.py --name run --emulator qemu $(RUN_ARGS) --timeout $(TIMEOUT) --console \
+		--cmdline exit=poweroff
 
 debug: all
 	python3 scripts/debug.py $(RUN_ARGS) --port $(GDBPORT)
@@ -145,7 +146,8 @@ help:
 	@echo 'Targets:'
 	@echo '  make              build: build/moat.elf, moat.efi, esp/, moat.iso (product) and'
 	@echo '                    build/moat-test.elf/.efi/.iso, esp-test/ (test image)'
-	@echo '  make run          boot moat in QEMU, serial on stdout (ends when moat ends QEMU)'
+	@echo '  make run          boot moat in QEMU, serial on stdout; moat powers off at the end'
+	@echo '                    (exit=poweroff), so QEMU exits with the verdict'
 	@echo '  make debug        boot moat in QEMU halted, gdbstub on localhost:$(GDBPORT); runs gdb'
 	@echo '                    with the symbols when gdb and a terminal are there, else prints'
 	@echo '                    the command (docs/debugging.md)'

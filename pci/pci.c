@@ -5,7 +5,7 @@
 #include <moat/log.h>
 #include <moat/string.h>
 #include "pci/internal.h"
-#include "pci/pf/igb.h"
+#include <moat/pci_driver.h>
 
 /* The 32-bit PCI hole of PC machines ends below the IOAPIC/HPET/LAPIC block. */
 #define PCI_HOLE_END 0xfec00000ULL
@@ -163,7 +163,7 @@ int pci_init(const struct acpi_mcfg_segment *mcfg, unsigned nr_mcfg, const struc
 	pr_info("%d functions found by the scan\n", found);
 	claim_infrastructure();
 	sriov_init_all();
-	igb_pf_init_all();
+	pci_drivers_probe();
 	pci_print_devices();
 	return found ? 0 : -ENODEV;
 }

@@ -6,15 +6,37 @@
 #include <moat/string.h>
 #include "vmm/config.h"
 
-const char config_default[] = "# QEMU reference machine: CPU 0 runs moat, one guest per other CPU\n"
-			      "guest alpha memory=16M cpu=1 image=cpu device=01:00.0/vf0\n"
-			      "guest beta memory=16M cpu=2 image=cpu device=01:00.0/vf1\n"
-			      "guest attacker memory=16M cpu=3 image=attacker device=01:00.0/vf2\n";
+/* The demo guests, in the order CPUs are given to them: two that exchange frames through
+ * their VFs and the attacker. */
+static const struct {
+	const char *name, *image;
+} builtin_guests[CFG_BUILTIN_GUESTS] = {
+	{"alpha", "cpu"}, {"beta", "cpu"}, {"attacker", "attacker"}};
 
-const char config_default_no_nic[] = "# the reference NIC's VFs are not there: no devices\n"
-				     "guest alpha memory=16M cpu=1 image=cpu\n"
-				     "guest beta memory=16M cpu=2 image=cpu\n"
-				     "guest attacker memory=16M cpu=3 image=attacker\n";
+size_t config_builtin(char *buf, size_t size, const u32 *cpus, unsigned nr_cpus,
+		      const struct cfg_device *pf)
+{
+	size_t n = 0;
+
+	if (size)
+		buf[0] = 0;
+	for (unsigned i = 0; i < MIN(nr_cpus, (unsigned)CFG_BUILTIN_GUESTS) && n < size; i++) {
+		char dev[40] = "";
+
+		if (pf) {
+			struct cfg_device vf = *pf;
+
+			vf.kind = CFG_DEV_VF;
+			vf.vf = (u16)i;
+			strlcpy(dev, " device=", sizeof(dev));
+			config_device_str(&vf, dev + 8, sizeof(dev) - 8);
+		}
+		n += (size_t)snprintf(buf + n, size - n, "guest %s memory=16M cpu=%u image=%s%s\n",
+				      builtin_guests[i].name, cpus[i], builtin_guests[i].image,
+				      dev);
+	}
+	return MIN(n, size ? size - 1 : 0);
+}
 
 #define MAX_TOKENS 16
 #define LINE_MAX 1024
@@ -136,6 +158,30 @@ void config_device_str(const struct cfg_device *d, char *buf, size_t size)
 		snprintf(buf + n, size - (size_t)n, "/vf%u", d->vf);
 }
 
+/* <n>s, <n>ms or off; -ERANGE outside 1 ms .. CFG_MAX_WATCHDOG_US */
+static int parse_watchdog(const char *val, u64 *us)
+{
+	const char *p = val;
+	u64 n, unit;
+
+	if (!strcmp(val, "off")) {
+		*us = 0;
+		return 0;
+	}
+	if (parse_u64(&p, &n, false))
+		return -EINVAL;
+	if (!strcmp(p, "s"))
+		unit = 1000000;
+	else if (!strcmp(p, "ms"))
+		unit = 1000;
+	else
+		return -EINVAL;
+	if (!n || n > CFG_MAX_WATCHDOG_US / unit)
+		return -ERANGE;
+	*us = n * unit;
+	return 0;
+}
+
 static int parse_field(struct line_ctx *c, struct guest_config *g, const char *tok, u32 *seen)
 {
 	const char *eq = strchr(tok, '='), *val;
@@ -176,6 +222,15 @@ static int parse_field(struct line_ctx *c, struct guest_config *g, const char *t
 			return line_error(c, "image '%s' is not a valid image name", val);
 		strlcpy(g->image, val, sizeof(g->image));
 		*seen |= BIT(2);
+	} else if (klen == 8 && !strncmp(tok, "watchdog", 8)) {
+		int err = parse_watchdog(val, &g->watchdog_us);
+
+		if (err == -ERANGE)
+			return line_error(c, "watchdog '%s' must be between 1ms and %llus (or off)",
+					  val, (unsigned long long)(CFG_MAX_WATCHDOG_US / 1000000));
+		if (err)
+			return line_error(c, "watchdog '%s' is not a time (e.g. 10s, 500ms, off)",
+					  val);
 	} else if (klen == 6 && !strncmp(tok, "kernel", 6)) {
 		if (!valid_file_name(val))
 			return line_error(c, "kernel '%s' is not a valid file name", val);

@@ -21,6 +21,9 @@
 #define CFG_MAX_DEVICES 4
 #define CFG_MIN_MEMORY (2 * MiB)
 #define CFG_MAX_MEMORY (64 * GiB)
+/* The no-exit watchdog's longest budget: the SVM watchdog's one-shot APIC timer count
+ * covers about 68 s at QEMU's 1 GHz APIC clock. */
+#define CFG_MAX_WATCHDOG_US (60 * 1000 * 1000ULL)
 
 enum cfg_device_kind { CFG_DEV_BDF = 1, CFG_DEV_VF = 2 };
 
@@ -42,7 +45,9 @@ struct guest_config {
 	char cmdline[CFG_CMDLINE_MAX];
 	u32 nr_devices;
 	struct cfg_device devices[CFG_MAX_DEVICES];
-	u32 line; /* where it was defined */
+	u64 watchdog_us; /* watchdog=: longest run without an exit before the guest is stopped;
+			  * 0 = off (the default) */
+	u32 line;	 /* where it was defined */
 	bool valid;
 };
 
@@ -53,11 +58,13 @@ struct vmm_config {
 	char last_error[160];
 };
 
-/* The built-in default for the QEMU reference machine (three guests, each with a VF of the
- * NIC at 01:00.0), and the same guests without devices for other machines (without those
- * VFs or without CPUs 1-3: the VMM picks it then, and says so). */
-extern const char config_default[];
-extern const char config_default_no_nic[];
+/* The built-in demo configuration, derived from the machine: alpha, beta and the attacker
+ * (in that order, as many as there are CPUs), guest i on cpus[i]; with pf each also gets VF
+ * i of it (the caller passes one only when all three guests fit and the PF has their VFs,
+ * so that alpha and beta find each other). Returns the text's length. */
+#define CFG_BUILTIN_GUESTS 3u
+size_t config_builtin(char *buf, size_t size, const u32 *cpus, unsigned nr_cpus,
+		      const struct cfg_device *pf);
 
 /* Parses `len` bytes of `text` into cfg. Every bad line is logged as
  * "config: <source> line N: <what is wrong>" and its guest is marked invalid (it stays in

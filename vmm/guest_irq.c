@@ -55,7 +55,7 @@ int virq_halt(struct vcpu *v, const struct vmm_exit *e)
 		return -ENOENT;
 	/* Host interrupts on while waiting: the device's host vector sets the pending bit. */
 	while (highest_pending(g) < 0) {
-		if (time_us() - start > g->watchdog_us)
+		if (g->watchdog_us && time_us() - start > g->watchdog_us)
 			return guest_stop(g, VMM_EXIT_HLT,
 					  "halted and no interrupt came in %llu ms",
 					  (unsigned long long)(g->watchdog_us / 1000));

@@ -4,31 +4,8 @@
 #ifndef VMM_MSIX_H
 #define VMM_MSIX_H
 
+#include <moat/msi.h>
 #include "vmm/vmm.h"
-
-/* MSI address (Intel SDM 11.11.1, compatibility format) */
-#define MSI_ADDR_BASE GENMASK(31, 20)
-#define MSI_ADDR_BASE_VAL 0xfee
-#define MSI_ADDR_DEST_ID GENMASK(19, 12)
-#define MSI_ADDR_IF_REMAP BIT(4) /* VT-d remappable format */
-#define MSI_ADDR_RH BIT(3)
-#define MSI_ADDR_DM_LOGICAL BIT(2)
-/* MSI data */
-#define MSI_DATA_VECTOR GENMASK(7, 0)
-#define MSI_DATA_DELIVERY GENMASK(10, 8) /* 0: fixed */
-#define MSI_DATA_LEVEL BIT(14)
-#define MSI_DATA_TRIGGER_LEVEL BIT(15)
-/* MSI-X table entry (PCI 3.0, 6.8.2.6-9), dword index */
-#define MSIX_ENTRY_ADDR_LO 0
-#define MSIX_ENTRY_ADDR_HI 1
-#define MSIX_ENTRY_DATA 2
-#define MSIX_ENTRY_CTRL 3
-#define MSIX_ENTRY_CTRL_MASKED BIT(0)
-#define MSIX_ENTRY_SIZE 16
-/* MSI-X Message Control (capability + 2) */
-#define MSIX_CTRL_ENABLE BIT(15)
-#define MSIX_CTRL_FMASK BIT(14)
-#define MSIX_CTRL_SIZE GENMASK(10, 0)
 
 #define VIRQ_VECTOR_MIN 0x20
 #define VIRQ_VECTOR_MAX 0xfe

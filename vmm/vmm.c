@@ -6,14 +6,19 @@
 #include <moat/cmdline.h>
 #include <moat/errno.h>
 #include <moat/log.h>
+#include <moat/pci_driver.h>
 #include <moat/pmm.h>
+#include <moat/console.h>
+#include <moat/tap.h>
 #include <moat/string.h>
 #include <moat/test_hooks.h>
 #include <moat/time.h>
 #include <moat/vmm.h>
+#include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/smp.h"
+#include "arch/x86/trap.h"
 #include "core/boot_report.h"
 #include "vmm/elf.h"
 #include "vmm/exits.h"
@@ -21,13 +26,9 @@
 #include "vmm/guest.h"
 #include "vmm/linux_guest.h"
 #include "vmm/msix.h"
-#include "pci/pf/igb.h"
 
-/* Longest run without any exit. Generous: the pattern test over a guest's RAM runs without
- * exits, and emulators on a loaded host run slowly. */
-#define WATCHDOG_US (10 * 1000 * 1000ULL)
-#define GUEST_TIME_LIMIT_US (120 * 1000 * 1000ULL)
-#define GUEST_WAIT_MARGIN_US (10 * 1000 * 1000ULL)
+/* How long a guest's CPU may take from the guest's end to its thread's return. */
+#define VCPU_EXIT_WAIT_US (1000 * 1000ULL)
 
 const struct vmm_backend *vmm_be;
 struct vmm_caps vmm_caps;
@@ -57,21 +58,53 @@ static int pick_backend(void)
 			return 0;
 		}
 	}
-	pr_info("no usable virtualization backend on this CPU: no guests\n");
+	pr_info("no usable virtualization backend on this CPU (SVM with nested paging or VMX "
+		"with EPT): no guest can start\n");
 	return -ENODEV;
 }
 
-/* Whether this is the reference machine the built-in default is for: the VFs it names
- * (01:00.0/vf0..vf2) exist and CPUs 1-3 are online, so that all three guests run and the
- * two that exchange frames find each other. */
-static bool reference_machine(void)
+/* The first SR-IOV PF moat drives (its PF driver bound it) with a VF for each demo guest. */
+static const struct pci_dev *builtin_pf(void)
 {
-	struct pci_dev *pf = pci_find_bdf(0, 1, 0, 0);
+	for (unsigned i = 0; i < pci_dev_count(); i++) {
+		const struct pci_dev *d = pci_dev_at(i);
 
-	for (unsigned cpu = 1; cpu <= 3; cpu++)
-		if (!cpu_data[cpu].online)
-			return false;
-	return pf && pf->sriov && pci_sriov_vf(pf, 2);
+		if (d->sriov && d->sriov->enabled && d->owner.kind == PCI_OWNER_HYPERVISOR &&
+		    d->sriov->num_vfs >= CFG_BUILTIN_GUESTS &&
+		    pci_sriov_vf(d, CFG_BUILTIN_GUESTS - 1))
+			return d;
+	}
+	return NULL;
+}
+
+/* The built-in demo, derived from the machine: its guests on the first online CPUs after
+ * CPU 0, with VFs of the first PF moat drives when all of them fit (the two that exchange
+ * frames must find each other). */
+static const char *builtin_config(char *text, size_t size, char *src, size_t src_size)
+{
+	const struct pci_dev *pf = builtin_pf();
+	u32 cpus[CFG_BUILTIN_GUESTS];
+	unsigned nr = 0;
+	struct cfg_device dev = {0};
+	bool with_vfs;
+	int n;
+
+	for (unsigned c = 1; c < MAX_CPUS && nr < CFG_BUILTIN_GUESTS; c++)
+		if (cpu_data[c].online)
+			cpus[nr++] = c;
+	with_vfs = pf && nr == CFG_BUILTIN_GUESTS;
+	if (with_vfs)
+		dev = (struct cfg_device){CFG_DEV_BDF, pf->seg, pf->bus, pf->dev, pf->fn, 0};
+	config_builtin(text, size, cpus, nr, with_vfs ? &dev : NULL);
+	n = snprintf(src, src_size, "built-in (%u guests on the CPUs after CPU 0", nr);
+	if (with_vfs)
+		snprintf(src + n, src_size - (size_t)n, ", VFs 0-%u of %04x:%02x:%02x.%x)",
+			 CFG_BUILTIN_GUESTS - 1, pf->seg, pf->bus, pf->dev, pf->fn);
+	else
+		snprintf(src + n, src_size - (size_t)n, "; without devices: %s)",
+			 pf ? "fewer than 3 CPUs besides CPU 0"
+			    : "no SR-IOV PF driven by moat with 3 VFs");
+	return text;
 }
 
 /* An explicit configuration: config= on the command line, else a boot module named
@@ -122,19 +155,41 @@ void vmm_config_early(const struct boot_info *bi)
  * PCI found). */
 static void load_config(void)
 {
-	const char *text = config_default;
+	static char builtin[CFG_BUILTIN_GUESTS * 96], builtin_src[160];
+	const char *text;
 
 	if (!cfg_src) {
-		cfg_src = "built-in";
-		if (!reference_machine()) {
-			text = config_default_no_nic;
-			cfg_src = "built-in (not the reference machine: no VFs 0-2 at 0000:01:00.0 "
-				  "or no CPUs 1-3; guests without devices)";
-		}
+		text = builtin_config(builtin, sizeof(builtin), builtin_src, sizeof(builtin_src));
+		cfg_src = builtin_src;
 		config_parse(&vmm_cfg, cfg_src, text, strlen(text));
 	}
 	pr_info("configuration from %s: %u guests, %u errors\n", cfg_src, vmm_cfg.nr_guests,
 		vmm_cfg.nr_errors);
+}
+
+/* A configured guest that could not be started is a failure of the run (the summary line
+ * counts it), never a pass: its one result, in the form of a guest's own report. */
+static void guest_not_started(const struct guest_config *c, u32 *counter, const char *fmt, ...)
+	__printf(3, 4);
+
+static void guest_not_started(const struct guest_config *c, u32 *counter, const char *fmt, ...)
+{
+	char why[ASSIGN_WHY_MAX], line[ASSIGN_WHY_MAX + 2 * CFG_NAME_MAX + 40];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (c->valid)
+		pr_info("guest %s not started: %s\n", c->name, why);
+	else
+		pr_info("guest %s (line %u) not started: %s\n", c->name, c->line, why);
+	(*counter)++;
+	n = snprintf(line, sizeof(line), "[%s] not ok 1 - guest: not-started\n[%s] # %s\n", c->name,
+		     c->name, why);
+	console_write(line, (size_t)MIN(n, (int)sizeof(line) - 1));
+	tap_count(TAP_FAIL);
 }
 
 static int find_image(const struct boot_info *bi, const char *name, const void **img, u64 *size)
@@ -220,8 +275,8 @@ static int guest_create(const struct boot_info *bi, struct guest *g)
 		pr_err(err, "guest %s: vCPU reset failed\n", g->cfg.name);
 		goto fail;
 	}
-	/* An operating system computes for long stretches without an exit. */
-	g->watchdog_us = g->cfg.kernel[0] ? 0 : WATCHDOG_US;
+	/* A guest runs until it ends; the no-exit watchdog only where its line asks for it. */
+	g->watchdog_us = g->cfg.watchdog_us;
 	vmm_be->set_watchdog(&g->vcpu, g->watchdog_us);
 	guest_memory_report(g);
 	pr_info("guest %s: %s %s (%llu bytes), entry %#llx, cpu %u\n", g->cfg.name,
@@ -237,14 +292,13 @@ fail:
 
 int vmm_init(const struct boot_info *bi)
 {
-	int err;
+	int err = pick_backend();
 
-	err = pick_backend();
-	if (err)
-		return err;
-	err = vmm_be->cpu_init();
-	if (err)
-		return pr_err(err, "enabling %s on the boot CPU failed\n", vmm_be->name);
+	if (!err) {
+		err = vmm_be->cpu_init();
+		if (err)
+			pr_err(err, "enabling %s on the boot CPU failed\n", vmm_be->name);
+	}
 	load_config();
 	for (u32 i = 0; i < vmm_cfg.nr_guests; i++) {
 		struct guest_config *c = &vmm_cfg.guests[i];
@@ -252,26 +306,30 @@ int vmm_init(const struct boot_info *bi)
 		struct guest *g;
 
 		if (!c->valid) {
-			pr_info("guest %s (line %u) not started: bad configuration\n", c->name,
-				c->line);
-			vmm_nr_bad_config++;
+			guest_not_started(c, &vmm_nr_bad_config, "bad configuration");
+			continue;
+		}
+		if (err) {
+			guest_not_started(c, &vmm_nr_failed,
+					  vmm_be ? "%s could not be enabled on the boot CPU"
+						 : "no usable virtualization backend (SVM with "
+						   "nested paging or VMX with EPT)",
+					  vmm_be ? vmm_be->name : "");
 			continue;
 		}
 		if (c->cpu >= MAX_CPUS || !cpu_data[c->cpu].online) {
-			pr_info("guest %s not started: cpu %u is not online (%u CPUs online)\n",
-				c->name, c->cpu, nr_cpus_online);
-			vmm_nr_no_cpu++;
+			guest_not_started(c, &vmm_nr_no_cpu,
+					  "cpu %u is not online (%u CPUs online)", c->cpu,
+					  nr_cpus_online);
 			continue;
 		}
 		if (vmm_nr_guests >= vmm_caps.max_guests) {
-			pr_info("guest %s not started: the backend has tags for %u guests\n",
-				c->name, vmm_caps.max_guests);
-			vmm_nr_failed++;
+			guest_not_started(c, &vmm_nr_failed, "the backend has tags for %u guests",
+					  vmm_caps.max_guests);
 			continue;
 		}
 		if (boot_guest_allowed(c->nr_devices > 0, why, sizeof(why))) {
-			pr_info("guest %s not started: %s\n", c->name, why);
-			vmm_nr_refused++;
+			guest_not_started(c, &vmm_nr_refused, "%s", why);
 			continue;
 		}
 		g = &vmm_guests[vmm_nr_guests];
@@ -279,26 +337,23 @@ int vmm_init(const struct boot_info *bi)
 		g->cfg = *c;
 		g->id = vmm_nr_guests + 1;
 		if (assign_claim(g, (int)g->id, why, sizeof(why))) {
-			pr_info("guest %s not started: %s\n", c->name, why);
-			vmm_nr_refused++;
+			guest_not_started(c, &vmm_nr_refused, "%s", why);
 			continue;
 		}
 		if (guest_create(bi, g)) {
-			pr_info("guest %s not started\n", c->name);
-			vmm_nr_failed++;
+			guest_not_started(c, &vmm_nr_failed, "building it failed (see above)");
 			continue;
 		}
 		g->state = GUEST_CREATED;
 		vmm_nr_guests++;
 	}
-	return 0;
+	return err;
 }
 
 static void vcpu_loop(struct vcpu *v)
 {
 	struct guest *g = v->guest;
 	u64 start = time_us();
-
 	struct vmm_exit e;
 
 	g->state = GUEST_RUNNING;
@@ -307,9 +362,6 @@ static void vcpu_loop(struct vcpu *v)
 		virq_deliver(v);
 		vmm_be->run(v, &e);
 		vmm_handle_exit(v, &e);
-		if (g->state == GUEST_RUNNING && time_us() - start > GUEST_TIME_LIMIT_US)
-			guest_stop(g, VMM_EXIT_WATCHDOG, "still running after %llu s",
-				   (unsigned long long)(GUEST_TIME_LIMIT_US / 1000000));
 	}
 	g->run_us = time_us() - start;
 }
@@ -385,6 +437,15 @@ int vmm_run_transient(const char *name, const char *image, u64 watchdog_us,
 	return err;
 }
 
+static int wake_vector = -1; /* a guest's CPU tells CPU 0 that its guest has ended */
+static u32 guests_ended;
+
+static void guest_ended_irq(struct trap_frame *f, void *ctx)
+{
+	(void)f;
+	(void)ctx;
+}
+
 /* Runs on the guest's own CPU for as long as the guest lives. */
 static void vcpu_thread(void *arg)
 {
@@ -400,35 +461,32 @@ static void vcpu_thread(void *arg)
 	 * reset and with their DMA blocked. */
 	assign_report(v->guest);
 	assign_release(v->guest);
+	__atomic_fetch_add(&guests_ended, 1, __ATOMIC_RELEASE);
+	if (wake_vector >= 0)
+		apic_send_ipi(cpu_data[0].apic_id, (u8)wake_vector);
 }
 
-/* The boot CPU serves the PF mailboxes and the IOMMU's fault events while the guests run:
- * the VF drivers in the guests depend on it. Bounded by the guests' time limit. */
-static void wait_guests(const bool *launched)
+/* CPU 0 sleeps until an interrupt: its PF drivers' events (the VF drivers in the guests
+ * depend on them), IOMMU fault events (taken while the guest still owns its device, so a
+ * fault is attributed to it), a timer a PF driver needs, or a guest's end. No time limit:
+ * a guest runs until it ends. */
+static void wait_guests(const bool *launched, u32 nr_launched)
 {
-	u64 start = time_us();
-	bool busy = true;
-
-	while (busy && time_us() - start < GUEST_TIME_LIMIT_US + GUEST_WAIT_MARGIN_US) {
-		igb_pf_poll_all();
-		/* IOMMU fault events (a guest's device DMAing outside its RAM) are taken here,
-		 * while that guest still owns the device, so the fault is attributed to it. No
-		 * lock is held at this point. */
-		irq_enable();
-		cpu_relax();
-		irq_disable();
-		busy = false;
-		for (u32 i = 0; i < vmm_nr_guests; i++)
-			busy |= launched[i] && smp_cpu_busy(vmm_guests[i].vcpu.cpu);
-		cpu_relax();
+	pci_drivers_wait_begin();
+	for (;;) {
+		pci_drivers_service();
+		if (__atomic_load_n(&guests_ended, __ATOMIC_ACQUIRE) >= nr_launched)
+			break;
+		cpu_wait_for_interrupt();
 	}
+	pci_drivers_wait_end();
+	/* Each guest's CPU is past its last access to the guest; its work slot frees now. */
 	for (u32 i = 0; i < vmm_nr_guests; i++) {
 		struct guest *g = &vmm_guests[i];
 
-		if (launched[i] && smp_call_wait(g->vcpu.cpu, 0))
-			pr_err(-ETIMEDOUT, "guest %s on cpu %u has not finished after %llu s\n",
-			       g->cfg.name, g->vcpu.cpu,
-			       (unsigned long long)(GUEST_TIME_LIMIT_US / 1000000));
+		if (launched[i] && smp_call_wait(g->vcpu.cpu, VCPU_EXIT_WAIT_US))
+			pr_err(-ETIMEDOUT, "cpu %u did not return from guest %s's thread\n",
+			       g->vcpu.cpu, g->cfg.name);
 	}
 }
 
@@ -436,8 +494,13 @@ static void wait_guests(const bool *launched)
 void vmm_run(void)
 {
 	bool launched[VMM_MAX_GUESTS] = {false};
+	u32 nr_launched = 0;
 
 	TEST_HOOK(guests_start);
+	wake_vector = irq_alloc_vector(guest_ended_irq, NULL);
+	if (wake_vector < 0)
+		pr_err(wake_vector, "no vector for guests' ends: CPU 0 notices them on its next "
+				    "event\n");
 	for (u32 i = 0; i < vmm_nr_guests; i++) {
 		struct guest *g = &vmm_guests[i];
 		int err = smp_call_on(g->vcpu.cpu, vcpu_thread, &g->vcpu);
@@ -446,8 +509,9 @@ void vmm_run(void)
 			guest_stop(g, VMM_EXIT_NONE, "cannot start on cpu %u (%d)", g->vcpu.cpu,
 				   err);
 		launched[i] = !err;
+		nr_launched += !err;
 	}
-	wait_guests(launched);
+	wait_guests(launched, nr_launched);
 	/* A guest that never ran still has its devices: they go back too, before anything
 	 * reuses its memory. */
 	for (u32 i = 0; i < vmm_nr_guests; i++)

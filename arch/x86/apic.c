@@ -47,6 +47,7 @@
 #define APIC_LVT_ERROR 0x370
 #define LVT_VECTOR GENMASK(7, 0)
 #define LVT_MASKED BIT(16)
+#define LVT_TIMER_PERIODIC BIT(17)
 #define APIC_TIMER_INIT 0x380
 #define APIC_TIMER_CUR 0x390
 #define APIC_TIMER_DIV 0x3e0
@@ -263,4 +264,23 @@ void apic_init_ap(void)
 {
 	enable_mode();
 	local_setup();
+}
+
+#define APIC_TIMER_CALIBRATE_US 10000
+
+int apic_timer_periodic(u8 vector, u64 period_us)
+{
+	static u64 per_ms; /* ticks at divide-by-16, measured once against the TSC */
+	u64 ticks;
+
+	apic_timer_setup(vector);
+	if (!per_ms)
+		per_ms = apic_timer_count_for(APIC_TIMER_CALIBRATE_US) /
+			 (APIC_TIMER_CALIBRATE_US / 1000);
+	if (!per_ms)
+		return pr_err(-EIO, "the local APIC timer does not count\n");
+	ticks = period_us * per_ms / 1000;
+	apic_write(APIC_LVT_TIMER, (u32)(LVT_TIMER_PERIODIC | FIELD_PREP(LVT_VECTOR, vector)));
+	apic_write(APIC_TIMER_INIT, (u32)MIN(MAX(ticks, 1ULL), 0xffffffffULL));
+	return 0;
 }

@@ -34,6 +34,8 @@ void apic_timer_setup(u8 vector);
 u64 apic_timer_count_for(u32 us);
 /* Fires `vector` once after `ticks` (unmasks the timer). */
 void apic_timer_oneshot(u8 vector, u32 ticks);
+/* Fires `vector` every period_us (the rate measured against the TSC on first use). */
+int apic_timer_periodic(u8 vector, u64 period_us);
 /* Stops the count and masks the timer. */
 void apic_timer_stop(u8 vector);
 

@@ -74,6 +74,18 @@ static inline void halt(void)
 {
 	__asm__ volatile("hlt" ::: "memory");
 }
+/* Sleeps until an interrupt (handled before this returns, with interrupts off again). STI
+ * holds interrupts off for one more instruction (SDM Vol. 2B STI), so one that became
+ * pending while the caller checked for work with interrupts off wakes the HLT. */
+static inline void cpu_wait_for_interrupt(void)
+{
+	__asm__ volatile("sti; hlt; cli" ::: "memory");
+}
+/* Lets an interrupt that is pending be taken, then interrupts are off again. */
+static inline void irq_window(void)
+{
+	__asm__ volatile("sti; nop; cli" ::: "memory");
+}
 static inline void irq_disable(void)
 {
 	__asm__ volatile("cli" ::: "memory");

@@ -4,6 +4,7 @@
 #ifndef MOAT_ACPI_H
 #define MOAT_ACPI_H
 
+#include <moat/bits.h>
 #include <moat/boot_info.h>
 
 struct acpi_sdt_header {
@@ -67,5 +68,25 @@ unsigned acpi_mcfg(const struct acpi_mcfg_segment **segs);
  * 32 bits). -ENODEV if there is none. */
 #define ACPI_PM_TIMER_HZ 3579545u
 int acpi_pm_timer(u16 *port, unsigned *bits);
+/* Leaving the machine (acpi/power.c): the PM1 control ports and the \_S5 sleep types for
+ * power-off (SLP_TYP << 10 | SLP_EN), the FADT reset register for reboot. */
+#define ACPI_GAS_MEMORY 0
+#define ACPI_GAS_IO 1
+#define ACPI_PM1_CNT_SLP_TYP GENMASK(12, 10)
+#define ACPI_PM1_CNT_SLP_EN BIT(13)
+struct acpi_power {
+	u16 pm1a_cnt, pm1b_cnt; /* I/O ports, 0 = none */
+	bool have_s5;
+	u8 s5_typ_a, s5_typ_b;
+	bool have_reset;
+	u8 reset_space; /* ACPI_GAS_IO or ACPI_GAS_MEMORY */
+	u64 reset_addr;
+	u8 reset_value;
+};
+/* From a FADT and DSDT (either may be NULL: what is missing stays 0/false). */
+int acpi_power_parse(const struct acpi_sdt_header *fadt, const struct acpi_sdt_header *dsdt,
+		     struct acpi_power *pw);
+/* From the tables found at boot; -ENODEV without a FADT. */
+int acpi_power(struct acpi_power *pw);
 
 #endif

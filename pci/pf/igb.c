@@ -6,6 +6,7 @@
 #include <moat/log.h>
 #include <moat/string.h>
 #include <moat/time.h>
+#include <moat/pci_driver.h>
 #include "pci/internal.h"
 #include "pci/pf/igb_regs.h"
 
@@ -134,32 +135,78 @@ static int igb_pf_bring_up(struct igb_pf *pf)
 	return 0;
 }
 
-void igb_pf_init_all(void)
+static int igb_pf_probe(struct pci_dev *d)
 {
-	struct pci_dev *d = NULL;
+	struct igb_pf *pf;
 
-	while ((d = pci_find_device(IGB_VENDOR, IGB_DEVICE_PF, d))) {
-		struct igb_pf *pf;
-
-		if (nr_pfs == IGB_MAX_PFS) {
-			pr_warn("more than %u 82576 PFs; %02x:%02x.%x left alone\n", IGB_MAX_PFS,
-				d->bus, d->dev, d->fn);
-			continue;
-		}
-		pf = &pfs[nr_pfs];
-		memset(pf, 0, sizeof(*pf));
-		pf->pdev = d;
-		if (igb_pf_bring_up(pf)) {
-			pr_err(-EIO,
-			       "%02x:%02x.%x: PF not brought up; its VFs will not get a PF "
-			       "service\n",
-			       d->bus, d->dev, d->fn);
-			continue;
-		}
-		pci_set_owner(d, PCI_OWNER_HYPERVISOR, 0);
-		nr_pfs++;
+	if (nr_pfs == IGB_MAX_PFS) {
+		pr_warn("more than %u 82576 PFs; %02x:%02x.%x left alone\n", IGB_MAX_PFS, d->bus,
+			d->dev, d->fn);
+		return -ENOSPC;
 	}
+	pf = &pfs[nr_pfs];
+	memset(pf, 0, sizeof(*pf));
+	pf->pdev = d;
+	if (igb_pf_bring_up(pf))
+		return pr_err(-EIO,
+			      "%02x:%02x.%x: PF not brought up; its VFs will not get a PF "
+			      "service\n",
+			      d->bus, d->dev, d->fn);
+	pci_set_owner(d, PCI_OWNER_HYPERVISOR, 0);
+	nr_pfs++;
+	return 0;
 }
+
+/* VF mailbox messages and VF resets raise ICR.VMMB, an "other" cause: in MSI-X mode it goes
+ * to the vector IVAR_MISC names (8.8.16 of the 82576 datasheet); auto-cleared in EICR so
+ * that the next cause raises it again. */
+static int igb_pf_irq_enable(struct pci_dev *d, bool msix)
+{
+	struct igb_pf *pf = igb_pf_of(d);
+
+	if (!pf || !msix)
+		return -ENOTSUP; /* MSI would take the VFs' MSI-X mode away (GPIE) */
+	igb_wr(pf, IGB_GPIE, igb_rd(pf, IGB_GPIE) | IGB_GPIE_MSIX_MODE | IGB_GPIE_NSICR);
+	igb_wr(pf, IGB_IVAR_MISC,
+	       (u32)FIELD_PREP(IGB_IVAR_MISC_OTHER, IGB_PF_MSIX_ENTRY | IGB_IVAR_VALID));
+	igb_wr(pf, IGB_EIAC, igb_rd(pf, IGB_EIAC) | (u32)BIT(IGB_PF_MSIX_ENTRY));
+	igb_rd(pf, IGB_ICR);
+	igb_wr(pf, IGB_EICR, (u32)BIT(IGB_PF_MSIX_ENTRY));
+	igb_wr(pf, IGB_IMS, IGB_ICR_VMMB);
+	igb_wr(pf, IGB_EIMS, (u32)BIT(IGB_PF_MSIX_ENTRY));
+	return 0;
+}
+
+static void igb_pf_irq_test(struct pci_dev *d)
+{
+	struct igb_pf *pf = igb_pf_of(d);
+
+	if (pf)
+		igb_wr(pf, IGB_ICS, IGB_ICR_VMMB);
+}
+
+/* The causes are cleared before the mailboxes are read: a message that comes later raises
+ * the interrupt again. */
+static unsigned igb_pf_service(struct pci_dev *d)
+{
+	struct igb_pf *pf = igb_pf_of(d);
+
+	if (!pf)
+		return 0;
+	igb_rd(pf, IGB_ICR);
+	return igb_pf_serve(pf);
+}
+
+const struct pci_driver igb_pf_driver = {
+	.name = "igb-pf",
+	.vendor = IGB_VENDOR,
+	.device = IGB_DEVICE_PF,
+	.probe = igb_pf_probe,
+	.irq_enable = igb_pf_irq_enable,
+	.irq_test = igb_pf_irq_test,
+	.service = igb_pf_service,
+	.poll_us = IGB_POLL_US,
+};
 
 struct igb_pf *igb_pf_of(const struct pci_dev *d)
 {

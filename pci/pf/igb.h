@@ -39,8 +39,6 @@ struct igb_pf {
 	u32 mbx_window_us; /* the rate limit's window; 0: IGB_MBX_WINDOW_US */
 };
 
-/* Binds every 82576 PF in the device list (after SR-IOV is enabled on it). */
-void igb_pf_init_all(void);
 /* Serves pending VF mailbox messages and VF resets of every PF; never blocks longer than
  * the bounded mailbox handshakes. Returns the number of events handled. */
 unsigned igb_pf_poll_all(void);

@@ -1,7 +1,7 @@
 /* The PF side of the 82576 VF mailbox: a VF's reset request, set-MAC (never another
  * function's address), multicast and LPE requests; VLAN and promiscuous mode refused; what
  * an owner set is forgotten at the VF's function reset. The hypervisor CPU polls
- * (igb_pf_poll_all); every handshake is bounded. */
+ * (igb_pf_serve on its interrupt, igb_pf_poll_all); every handshake is bounded. */
 #define LOG_TAG "igb"
 #include <moat/errno.h>
 #include <moat/log.h>
@@ -306,6 +306,16 @@ static unsigned igb_pf_poll(struct igb_pf *pf)
 /* One CPU serves the mailboxes at a time; a holder never waits longer than the bounded
  * handshakes. */
 static spinlock_t mbx_service_lock = SPINLOCK_INIT;
+
+unsigned igb_pf_serve(struct igb_pf *pf)
+{
+	unsigned n;
+
+	spin_lock(&mbx_service_lock);
+	n = igb_pf_poll(pf);
+	spin_unlock(&mbx_service_lock);
+	return n;
+}
 
 unsigned igb_pf_poll_all(void)
 {

@@ -38,9 +38,24 @@
 #define PHY_BMCR_ANENABLE BIT(12)
 /* General purpose interrupt enable. */
 #define IGB_GPIE 0x1514
+#define IGB_GPIE_NSICR BIT(0)	  /* reading ICR clears it */
 #define IGB_GPIE_MSIX_MODE BIT(4) /* extended causes (EICR) per MSI-X vector */
-/* Interrupt mask clear. */
+/* Interrupt cause read / set, mask set / clear (the "other" causes). */
+#define IGB_ICR 0x00c0
+#define IGB_ICR_VMMB BIT(8) /* a VF mailbox message, ack or VF reset (VFLRE) */
+#define IGB_ICS 0x00c8
+#define IGB_IMS 0x00d0
 #define IGB_IMC 0x00d8
+/* Extended interrupt cause, mask set, auto-clear (one bit per MSI-X vector in MSI-X mode). */
+#define IGB_EICR 0x1580
+#define IGB_EIMS 0x1524
+#define IGB_EIAC 0x152c
+/* Vector of the "other" causes (ICR) in MSI-X mode. */
+#define IGB_IVAR_MISC 0x1740
+#define IGB_IVAR_MISC_OTHER GENMASK(15, 8)
+#define IGB_IVAR_VALID BIT(7)
+#define IGB_PF_MSIX_ENTRY 0 /* the PF's events: MSI-X entry and EICR bit 0 */
+#define IGB_POLL_US 1000    /* when that interrupt does not arrive */
 /* Receive control. */
 #define IGB_RCTL 0x0100
 #define IGB_RCTL_EN BIT(1)
@@ -131,6 +146,8 @@ static inline void igb_wr(const struct igb_pf *pf, u32 reg, u32 v)
 unsigned igb_vf_rar(unsigned vf);
 void igb_set_rar(struct igb_pf *pf, unsigned idx, const u8 mac[ETH_ALEN], unsigned pool);
 void igb_enable_pool(struct igb_pf *pf, unsigned pool);
+/* igb_mbx.c: serves one PF's mailboxes and VF resets */
+unsigned igb_pf_serve(struct igb_pf *pf);
 /* igb_spoof.c */
 void igb_enable_anti_spoof(struct igb_pf *pf);
 unsigned igb_service_spoof(struct igb_pf *pf);

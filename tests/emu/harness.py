@@ -116,15 +116,18 @@ def topology_args(name, run_dir):
 
 
 def qemu_argv(boot, topology, run_dir, serial, monitor_sock, smp=None, mem=None, extra=(),
-              esp=None, usb_image=None, vga=False, append="", image="test"):
+              esp=None, usb_image=None, vga=False, append="", image="test", debug_exit=True):
     """esp: what the boot path loads: the ESP directory or image (uefi), the GRUB ISO (mb2),
     the module archive (pvh: -initrd, a cpio newc archive from scripts/mkcpio.py).
     append: moat's command line for pvh. image: "test" or "product" (IMAGES)."""
     tsmp, tmem, targs = topology_args(topology, run_dir)
     argv = [QEMU, "-machine", "q35", "-accel", "tcg", "-cpu", "max",
             "-smp", str(smp or tsmp), "-m", mem or tmem, "-display", "none", "-no-reboot",
-            "-serial", serial, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-            "-monitor", f"unix:{monitor_sock},server,nowait", "-nodefaults"]
+            "-serial", serial, "-monitor", f"unix:{monitor_sock},server,nowait", "-nodefaults"]
+    # moat's power-off writes its verdict there (QEMU's exit status); without it moat powers
+    # off through ACPI S5 (exit status 0).
+    if debug_exit:
+        argv += ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
     if boot in ("uefi", "usb-uefi", "usb-grub-efi"):
         code, vars_ = first_existing(OVMF_CODE), first_existing(OVMF_VARS)
         if not code or not vars_:
@@ -155,6 +158,17 @@ def qemu_argv(boot, topology, run_dir, serial, monitor_sock, smp=None, mem=None,
     if vga:
         argv += ["-device", "VGA"]
     return argv + targs + list(extra)
+
+
+def esp_with_cmdline(name, image, cmdline):
+    """A copy of the image's ESP directory with moat.cmd holding `cmdline`."""
+    src = image_path(image, "esp")
+    esp = os.path.join(BUILD, f"esp-{name}")
+    shutil.rmtree(esp, ignore_errors=True)
+    shutil.copytree(src, esp)
+    with open(os.path.join(esp, "EFI", "BOOT", "moat.cmd"), "w") as f:
+        f.write(cmdline + "\n")
+    return esp
 
 
 # ---------------------------------------------------------------------------------------
@@ -267,14 +281,14 @@ class Run:
 
 def run_qemu(name, boot, topology, timeout=240, console=False, monitor_cmds=(), smp=None,
              mem=None, extra=(), esp=None, usb_image=None, vga=False, at_summary=(), append="",
-             image="test"):
+             image="test", debug_exit=True):
     """at_summary: monitor commands sent once the summary line is on the serial port (moat
     must then halt rather than exit: exit=halt); QEMU is stopped after them."""
     r = Run(name)
     r.image = image
     sock = os.path.join(r.dir, "monitor.sock")
     argv = qemu_argv(boot, topology, r.dir, f"file:{r.serial_path}", sock, smp, mem, extra,
-                     esp, usb_image, vga, append, image)
+                     esp, usb_image, vga, append, image, debug_exit)
     with open(os.path.join(r.dir, "cmdline"), "w") as f:
         f.write(" ".join(argv) + "\n")
     t0 = time.monotonic()
@@ -480,6 +494,9 @@ if __name__ == "__main__":
     ap.add_argument("--console", action="store_true", help="copy the serial output to stdout")
     ap.add_argument("--image", choices=sorted(IMAGES), default="product",
                     help="the product (make's moat.efi/.iso) or the test image")
+    ap.add_argument("--cmdline", default="",
+                    help="words added to moat's command line (uefi: moat.cmd in a copy of the "
+                         "ESP; pvh: after --append)")
     ap.add_argument("--append", default="", help="pvh: moat's command line")
     ap.add_argument("--modules", default="",
                     help="pvh: files (blank-separated, [name=]path) packed into the -initrd archive")
@@ -497,8 +514,13 @@ if __name__ == "__main__":
     elif a.modules.split():
         ap.error("--modules is for --boot pvh (uefi: files next to BOOTX64.EFI, mb2: grub.cfg)")
     if a.emulator == "qemu":
+        if a.cmdline and a.boot == "uefi":
+            esp = esp_with_cmdline(a.name, a.image, a.cmdline)
+        elif a.cmdline and a.boot != "pvh":
+            print(f"harness: --cmdline is not passed on {a.boot} (GRUB's entry has its own)")
+        append = " ".join(x for x in (a.append, a.cmdline if a.boot == "pvh" else "") if x)
         run = run_qemu(a.name, a.boot, a.topology, a.timeout, a.console, image=a.image,
-                       append=a.append, esp=esp)
+                       append=append, esp=esp)
     else:
         run = run_bochs(a.name, timeout=a.timeout, console=a.console, image=a.image)
     res = judge(run)

@@ -814,13 +814,16 @@ BROKEN_IOMMU_CHECKS = [
 
 FIRMWARE_SHAPE_RUNS = [
     dict(name="qemu-uefi-rmrr", emulator="qemu", boot="uefi", topology="two-edu", smp=3,
+         expect_not_ok=(r"\[holder\] guest: not-started",),
          prepare=esp_with_files("esp-rmrr", {"moat.cmd": RMRR_CMD, "dmar-rmrr.bin": RMRR_DMAR}),
          checks=RMRR_CHECKS),
     dict(name="qemu-uefi-dead-unit", emulator="qemu", boot="uefi", topology="two-edu", smp=3,
+         expect_not_ok=(r"\[orphan\] guest: not-started",),
          prepare=esp_with_files("esp-dead-unit", {"moat.cmd": DEAD_CMD, "dmar-bad.bin": BAD_DMAR,
                                                   "dmar-dead.bin": DEAD_DMAR}),
          checks=DEAD_CHECKS),
     dict(name="qemu-mb2-firmware-shapes", emulator="qemu", boot="mb2", topology="two-edu", smp=4,
+         expect_not_ok=(r"\[holder\] guest: not-started", r"\[orphan\] guest: not-started"),
          prepare=iso_with_modules("iso-firmware-shapes", MB2_SHAPES_CMD,
                                   {"dmar-shapes.bin": MB2_SHAPES_DMAR}),
          checks=MB2_SHAPES_CHECKS),
@@ -902,6 +905,87 @@ PRODUCT_RUNS = [
 ]
 
 
+# What the product does at run time (docs/configuration.md): a guest runs until it ends,
+# with no time limit; a configured guest that cannot start is a failure; the run ends the way
+# exit= says, seen from the host. Product image, PVH boot (the command line is -append).
+COMPUTE_S = 150  # longer than the former 120-s limit on every guest
+
+
+def check_exit_status(want):
+    def check(r):
+        ok = r.exit_status == want
+        return [[f"{r.name}: host: qemu-exit-status-{want}", "ok" if ok else "fail",
+                 f"QEMU exit status {r.exit_status} (timed out {r.timed_out}, stopped by the "
+                 f"harness {r.stopped_by_harness})"]]
+    return check
+
+
+def check_halted(r):
+    """QEMU was still there after the summary, its CPU 0 halted (`info registers`: HLT=1)."""
+    regs = r.monitor.get("info registers", "")
+    ok = r.stopped_by_harness and re.search(r"\bHLT=1\b", regs) is not None
+    return [[f"{r.name}: host: cpu0-halted-after-summary", "ok" if ok else "fail",
+             "" if ok else f"exit status {r.exit_status}, monitor: {regs[:200]!r}"]]
+
+
+def check_summary_failed(at_least):
+    def check(r):
+        m = [harness.SUMMARY_RE.match(ln) for ln in r.lines]
+        m = [x for x in m if x]
+        ok = bool(m) and int(m[-1].group(2)) >= at_least
+        return [[f"{r.name}: host: summary-counts-{at_least}-failed", "ok" if ok else "fail",
+                 m[-1].group(0) if m else "no summary line"]]
+    return check
+
+
+def judge_no_exit_status(r, expect_exit=True):
+    """These runs end the machine without the debug-exit verdict (ACPI S5, reset)."""
+    return harness.judge(r, expect_exit=False)
+
+
+RUNTIME_RUNS = [
+    dict(name="qemu-pvh-long-compute", emulator="qemu", boot="pvh", topology="plain",
+         image="product", timeout=COMPUTE_S + 180,
+         prepare=pvh_archive("pvh-long-compute", {}),  # the guest images, misbehave among them
+         append=f"config=guest,compute-{COMPUTE_S},memory=16M,cpu=1,image=misbehave",
+         checks=[check_line("guest-computed",
+                            rf"^\[compute-{COMPUTE_S}\] ok 1 - misbehave: "
+                            rf"computed-{COMPUTE_S}s-without-exits$"),
+                 check_line("guest-shut-down-after-150s",
+                            rf"^vmm: stats compute-{COMPUTE_S}: shut down; cpu 1, "
+                            r"(1[5-9]\d|[2-9]\d\d)\d\d\d ms; exits: "),
+                 check_no_line("no-watchdog-exit", rf"^vmm: stats compute-{COMPUTE_S}: .*watchdog="),
+                 check_no_line("never-stopped", rf"^vmm: guest compute-{COMPUTE_S} stopped")]),
+    # -cpu qemu64: SVM without nested paging, so no backend: the built-in guest is a failure.
+    dict(name="qemu-pvh-no-backend", emulator="qemu", boot="pvh", topology="plain",
+         image="product", extra=("-cpu", "qemu64"),
+         expect_not_ok=(r"\[alpha\] guest: not-started",),
+         checks=[check_line("no-backend", r"^vmm: no usable virtualization backend"),
+                 check_line("alpha-refused",
+                            r"^vmm: guest alpha not started: no usable virtualization backend"),
+                 check_summary_failed(1)]),
+    dict(name="qemu-pvh-end-halt", emulator="qemu", boot="pvh", topology="plain", smp=1,
+         image="product", append="exit=halt", at_summary=("info registers",),
+         checks=[check_halted, check_line("halt-said", r"^moat: halted \(exit=halt\)$")]),
+    dict(name="qemu-pvh-end-poweroff", emulator="qemu", boot="pvh", topology="plain", smp=1,
+         image="product", append="exit=poweroff",
+         checks=[check_exit_status(1),
+                 check_line("debug-exit", r"^moat: powering off: QEMU debug exit \(port 0xf4 <- 0\)$")]),
+    dict(name="qemu-pvh-end-poweroff-acpi", emulator="qemu", boot="pvh", topology="plain", smp=1,
+         image="product", append="exit=poweroff", debug_exit=False, judge=judge_no_exit_status,
+         checks=[check_exit_status(0),
+                 check_line("acpi-s5", r"^moat: powering off: ACPI S5 \(PM1a_CNT 0x604 <- SLP_TYP 0 "
+                                       r"\| SLP_EN\)$")]),
+    # -no-reboot: QEMU exits (status 0) at the reset instead of booting again.
+    dict(name="qemu-pvh-end-reboot", emulator="qemu", boot="pvh", topology="plain", smp=1,
+         image="product", append="exit=reboot", judge=judge_no_exit_status,
+         checks=[check_exit_status(0),
+                 check_line("acpi-reset-register",
+                            r"^moat: rebooting: ACPI reset register \(I/O 0xcf9 <- 0xf\)$"),
+                 check_no_line("no-fallback-needed", r"^moat: rebooting: reset control port")]),
+]
+
+
 RUNS = [
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
          monitor=(INFO_PCI,),
@@ -915,7 +999,8 @@ RUNS = [
                             r"^efi: bus mastering stopped on 0000:01:00\.0$")] +
          check_linux("reference")),
     dict(name="qemu-uefi-files", emulator="qemu", boot="uefi", topology="plain",
-         timeout=120, prepare=esp_with_files("esp-files", ESP_FILES), extra=["-device", "VGA"],
+         timeout=120, expect_not_ok=(r"\[broken\] guest: not-started",),
+         prepare=esp_with_files("esp-files", ESP_FILES), extra=["-device", "VGA"],
          checks=[check_boot_method("UEFI"), check_esp_files, check_framebuffer,
                  check_line("config-from-moat-conf",
                             r"^vmm: configuration from module config: 2 guests, 1 errors$"),
@@ -983,7 +1068,8 @@ RUNS = [
          prepare=esp_with_files("esp-two-igb-assign", {"moat.cmd": TWO_NIC_CMD}),
          checks=TWO_NIC_CHECKS),
     dict(name="qemu-uefi-igb-switch-split", emulator="qemu", boot="uefi", topology="igb-switch",
-         smp=3, prepare=esp_with_files("esp-igb-switch-split", {"moat.cmd": SPLIT_CMD}),
+         smp=3, expect_not_ok=(r"\[alpha\] guest: not-started",),
+         prepare=esp_with_files("esp-igb-switch-split", {"moat.cmd": SPLIT_CMD}),
          checks=SPLIT_CHECKS),
     dict(name="qemu-uefi-edu-group-whole", emulator="qemu", boot="uefi", topology="edu-pci-bridge",
          prepare=esp_with_files("esp-edu-group-whole", {"moat.cmd": EDU_GROUP_WHOLE_CMD}),
@@ -992,13 +1078,15 @@ RUNS = [
                  check_line("edu-2-assigned", r"^vmm: guest pair: device 00:02\.0 = 0000:01:02\.0 "),
                  check_line("pair-ran", r"^vmm: stats pair: shut down; .*results [1-9]\d* passed, 0 failed")]),
     dict(name="qemu-uefi-noir-refused", emulator="qemu", boot="uefi", topology="reference-noir",
+         expect_not_ok=(r"\[vfguest\] guest: not-started",),
          prepare=esp_with_files("esp-noir", {"moat.cmd": NOIR_CMD}),
          checks=[check_line("vf-guest-refused",
                             r"^vmm: guest vfguest not started: the IOMMU does not remap interrupts"),
                  check_line("plain-guest-ran",
                             r"^vmm: stats plain: shut down; .*results [1-9]\d* passed, 0 failed")]),
     dict(name="qemu-uefi-edu-group-split", emulator="qemu", boot="uefi", topology="edu-pci-bridge",
-         smp=4, prepare=esp_with_files("esp-edu-group-split", {"moat.cmd": EDU_GROUP_SPLIT_CMD}),
+         smp=4, expect_not_ok=(r"\[(left|right)\] guest: not-started",),
+         prepare=esp_with_files("esp-edu-group-split", {"moat.cmd": EDU_GROUP_SPLIT_CMD}),
          checks=[check_line("split-refused",
                             r"^vmm: guest (left|right) not started: isolation group split: "),
                  check_line("other-guest-ran",
@@ -1045,8 +1133,9 @@ RUNS = [
     dict(name="qemu-uefi-linux-refused", emulator="qemu", boot="uefi", topology="plain", smp=5,
          mem="1024M",
          prepare=linux_guest.esp_with_linux("esp-linux-refused", linux_guest.REFUSED_CONF),
-         judge=linux_guest.judge_refused, checks=[linux_guest.check_refused]),
-] + SMP_RUNS + USB_RUNS + [PCI_CONSOLE_RUN] + FIRMWARE_SHAPE_RUNS + PRODUCT_RUNS + [
+         judge=linux_guest.judge_refused, checks=[linux_guest.check_refused],
+         expect_not_ok=tuple(rf"\[{g}\] guest: not-started" for g in ("notbz", "noinitrd", "small"))),
+] + SMP_RUNS + USB_RUNS + [PCI_CONSOLE_RUN] + FIRMWARE_SHAPE_RUNS + PRODUCT_RUNS + RUNTIME_RUNS + [
     # More than 4 GiB of RAM: q35 puts 2 GiB below the PCI hole and the rest above 4 GiB.
     dict(name="qemu-mb2-6g", emulator="qemu", boot="mb2", topology="plain", mem="6G",
          checks=[check_line("ram-above-4g", r"^moat: memory: .* usable (6[01]\d\d|5\d\d\d) MiB")]),
@@ -1075,6 +1164,25 @@ for _run in RUNS:
             check_benign_exceptions(intercepted=True) + DMA_DEFAULT_DENY
 
 
+def expect_not_ok(results, run, patterns):
+    """A configured guest that moat refused is a failure of its run (`not ok - guest: <name>`,
+    counted in the summary). Runs that refuse a guest on purpose name it here: that failure
+    is the expected outcome, and its absence (the guest started) is a failure."""
+    for pat in patterns:
+        rx = re.compile(pat)
+        hits = [res for res in results if res[0].startswith(f"{run}: ") and
+                rx.fullmatch(res[0][len(run) + 2:])]
+        if not hits:
+            results.append([f"{run}: run: expected-not-ok {pat}", "fail",
+                            "no TAP line for it: the refusal was not counted"])
+        for res in hits:
+            if res[1] == "fail":
+                res[1], res[2] = "ok", "expected failure (counted in the summary): " + res[2]
+            else:
+                res[1], res[2] = "fail", f"expected 'not ok', got {res[1]}"
+    return results
+
+
 def attempt(spec):
     """One boot of a run: (harness.Run, results)."""
     esp = spec["prepare"]() if "prepare" in spec else None
@@ -1088,14 +1196,15 @@ def attempt(spec):
                              vga=spec.get("vga", False), append=spec.get("append", ""),
                              at_summary=[c.format(dir=os.path.join(harness.LOGS, spec["name"]))
                                          for c in spec.get("at_summary", ())],
-                             image=spec.get("image", "test"))
+                             image=spec.get("image", "test"),
+                             debug_exit=spec.get("debug_exit", True))
     else:
         r = harness.run_bochs(spec["name"], cpus=spec.get("cpus", 3), megs=spec.get("megs", 512),
                               timeout=spec.get("timeout", 420), image=spec.get("image", "test"))
     results = spec.get("judge", harness.judge)(r, expect_exit=spec["emulator"] == "qemu")
     for c in spec.get("checks", ()):
         results += c(r)
-    return r, results
+    return r, expect_not_ok(results, spec["name"], spec.get("expect_not_ok", ()))
 
 
 def boot_path(spec):

@@ -18,19 +18,46 @@ static u32 parse(const char *text)
 	return config_parse(&cfg, "test", text, strlen(text));
 }
 
-static void test_default_config(void **state)
+/* The built-in demo: the reference machine's text is what the matrix checks (alpha, beta,
+ * attacker on CPUs 1-3 with VFs 0-2 of 01:00.0); fewer CPUs, fewer guests; no PF, no
+ * devices. */
+static void test_builtin_config(void **state)
 {
-	assert_int_equal(config_parse(&cfg, "default", config_default, strlen(config_default)), 0);
+	static const u32 cpus[] = {1, 2, 3, 5};
+	struct cfg_device pf = {.kind = CFG_DEV_BDF, .bus = 1};
+	char buf[512];
+	size_t n;
+
+	n = config_builtin(buf, sizeof(buf), cpus, 4, &pf);
+	assert_int_equal(n, strlen(buf));
+	assert_string_equal(buf, "guest alpha memory=16M cpu=1 image=cpu device=0000:01:00.0/vf0\n"
+				 "guest beta memory=16M cpu=2 image=cpu device=0000:01:00.0/vf1\n"
+				 "guest attacker memory=16M cpu=3 image=attacker "
+				 "device=0000:01:00.0/vf2\n");
+	assert_int_equal(config_parse(&cfg, "built-in", buf, n), 0);
 	assert_int_equal(cfg.nr_guests, 3);
-	assert_string_equal(cfg.guests[0].name, "alpha");
-	assert_int_equal(cfg.guests[0].memory, 16 << 20);
-	assert_int_equal(cfg.guests[0].cpu, 1);
-	assert_string_equal(cfg.guests[0].image, "cpu");
-	assert_true(cfg.guests[0].valid);
 	assert_string_equal(cfg.guests[2].name, "attacker");
 	assert_int_equal(cfg.guests[2].cpu, 3);
 	assert_string_equal(cfg.guests[2].image, "attacker");
-	assert_true(cfg.guests[2].valid);
+	assert_int_equal(cfg.guests[2].devices[0].kind, CFG_DEV_VF);
+	assert_int_equal(cfg.guests[2].devices[0].vf, 2);
+	for (u32 i = 0; i < cfg.nr_guests; i++)
+		assert_true(cfg.guests[i].valid);
+
+	pf = (struct cfg_device){.kind = CFG_DEV_BDF, .segment = 1, .bus = 3, .dev = 2, .fn = 1};
+	config_builtin(buf, sizeof(buf), (const u32[]){4, 7}, 2, &pf);
+	assert_string_equal(buf, "guest alpha memory=16M cpu=4 image=cpu device=0001:03:02.1/vf0\n"
+				 "guest beta memory=16M cpu=7 image=cpu device=0001:03:02.1/vf1\n");
+	config_builtin(buf, sizeof(buf), cpus, 3, NULL);
+	assert_string_equal(buf, "guest alpha memory=16M cpu=1 image=cpu\n"
+				 "guest beta memory=16M cpu=2 image=cpu\n"
+				 "guest attacker memory=16M cpu=3 image=attacker\n");
+	assert_int_equal(config_builtin(buf, sizeof(buf), cpus, 0, NULL), 0);
+	assert_string_equal(buf, "");
+	/* a short buffer is cut, never overrun */
+	n = config_builtin(buf, 20, cpus, 3, NULL);
+	assert_int_equal(n, 19);
+	assert_int_equal(strlen(buf), 19);
 }
 
 static void test_devices(void **state)
@@ -108,6 +135,14 @@ static void test_malformed(void **state)
 	expect_bad("guest x memory=2M cpu=2 image=cpu device=01:00.0/vf", "device");
 	expect_bad("guest x memory=2M cpu=2 image=cpu device=01:00.0/vf999", "device");
 	expect_bad("guest x memory=2M cpu=2 image=cpu device=10000:01:00.0", "device");
+	expect_bad("guest x memory=2M cpu=2 image=cpu watchdog=10", "watchdog '10' is not a time");
+	expect_bad("guest x memory=2M cpu=2 image=cpu watchdog=5m", "watchdog '5m' is not a time");
+	expect_bad("guest x memory=2M cpu=2 image=cpu watchdog=soon", "not a time");
+	expect_bad("guest x memory=2M cpu=2 image=cpu watchdog=-1s", "not a time");
+	expect_bad("guest x memory=2M cpu=2 image=cpu watchdog=0s", "between 1ms and 60s");
+	expect_bad("guest x memory=2M cpu=2 image=cpu watchdog=61s", "between 1ms and 60s");
+	expect_bad("guest x memory=2M cpu=2 image=cpu watchdog=99999999999999999999ms",
+		   "not a time");
 	expect_bad("guest bad!name memory=2M cpu=2 image=cpu", "name 'bad!name' is invalid");
 	expect_bad("guest", "without a name");
 	expect_bad("guest memory=2M cpu=2 image=cpu", "without a name");
@@ -181,6 +216,26 @@ static void test_line_too_long(void **state)
 	assert_non_null(strstr(cfg.last_error, "longer than 1023"));
 }
 
+/* The no-exit watchdog: off unless the line asks for it, in seconds or milliseconds. */
+static void test_watchdog(void **state)
+{
+	assert_int_equal(parse("guest a memory=2M cpu=1 image=cpu\n"
+			       "guest b memory=2M cpu=2 image=cpu watchdog=10s\n"
+			       "guest c memory=2M cpu=3 image=cpu watchdog=250ms\n"
+			       "guest d memory=2M cpu=4 image=cpu watchdog=off\n"
+			       "guest e memory=2M cpu=5 image=cpu watchdog=60s\n"
+			       "guest f memory=2M cpu=6 image=cpu watchdog=1ms"),
+			 0);
+	assert_int_equal(cfg.guests[0].watchdog_us, 0);
+	assert_int_equal(cfg.guests[1].watchdog_us, 10000000);
+	assert_int_equal(cfg.guests[2].watchdog_us, 250000);
+	assert_int_equal(cfg.guests[3].watchdog_us, 0);
+	assert_int_equal(cfg.guests[4].watchdog_us, 60000000);
+	assert_int_equal(cfg.guests[5].watchdog_us, 1000);
+	for (u32 i = 0; i < cfg.nr_guests; i++)
+		assert_true(cfg.guests[i].valid);
+}
+
 static void test_too_many_guests(void **state)
 {
 	char text[1024] = "";
@@ -208,11 +263,12 @@ static void test_binary_garbage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_default_config),
+		cmocka_unit_test(test_builtin_config),
 		cmocka_unit_test(test_devices),
 		cmocka_unit_test(test_cmdline_form),
 		cmocka_unit_test(test_comments_and_blank_lines),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_watchdog),
 		cmocka_unit_test(test_too_many_guests),
 		cmocka_unit_test(test_linux_guest),
 		cmocka_unit_test(test_linux_guest_malformed),

@@ -34,7 +34,7 @@ int cmdline_get(const char *key, char *buf, size_t size)
 }
 
 /* pci_init() binds PF drivers; the unit tests never run it, the kernel links pci/pf/. */
-void igb_pf_init_all(void) {}
+void pci_drivers_probe(void) {}
 
 int parse_u64(const char **s, u64 *out, bool allow_suffix)
 {

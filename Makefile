@@ -100,6 +100,7 @@ $(BUILD)/moat-test.elf: $(KOBJ) $(TOBJ) arch/x86/moat.ld
 -include boot/efi/efi.mk
 .SECONDEXPANSION:
 -include tests/unit/unit.mk
+-include tests/fuzz/fuzz.mk
 
 # GRUB ISO for BIOS machines (QEMU SeaBIOS, Bochs): multiboot2 entry, the image's guests as
 # modules (boot/guests/<name>.elf, module <name>). The test image's ISO carries moat-test.elf

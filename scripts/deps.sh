@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Checks (and, as root on Debian, installs) everything moat needs to build and test.
-# Usage: scripts/deps.sh [--check] [--build]
+# Usage: scripts/deps.sh [--check] [--build] [--fuzz]
 #   --check  only reports, never installs
 #   --build  only what compiling needs (make, make usb, make unit), not the emulators
+#   --fuzz   also what `make fuzz` needs (clang with libFuzzer and the sanitizer runtimes,
+#            llvm-profdata and llvm-cov for `make fuzz-cov`)
 # QEMU >= 8 is needed (igb); Debian 12 ships 7.2, so its bookworm-backports suite is added
 # from the archive URI already configured on this machine (no host name is written here).
 set -u
@@ -11,13 +13,17 @@ PKGS_BUILD="gcc make nasm binutils gnu-efi mtools dosfstools xorriso grub-common
 PKGS_EMU="ovmf bochs bochsbios vgabios"
 # The Linux reference (tests/linuxref): depmod for the downloaded kernel's modules.dep.
 PKGS_LINUXREF="kmod"
+# make fuzz: clang, its compiler-rt (libFuzzer, ASan, UBSan) and llvm's coverage tools.
+PKGS_FUZZ="clang libclang-rt-dev llvm"
 check_only=0
 build_only=0
+fuzz=0
 for a in "$@"; do
 	case "$a" in
 	--check) check_only=1 ;;
 	--build) build_only=1 ;;
-	*) echo "usage: scripts/deps.sh [--check] [--build]" >&2; exit 2 ;;
+	--fuzz) fuzz=1 ;;
+	*) echo "usage: scripts/deps.sh [--check] [--build] [--fuzz]" >&2; exit 2 ;;
 	esac
 done
 
@@ -27,6 +33,9 @@ if [ $build_only -eq 1 ]; then
 	for p in $PKGS_BUILD; do need "$p"; done
 else
 	for p in $PKGS_BUILD $PKGS_EMU $PKGS_LINUXREF; do need "$p"; done
+fi
+if [ $fuzz -eq 1 ]; then
+	for p in $PKGS_FUZZ; do need "$p"; done
 fi
 
 qemu_ok=0

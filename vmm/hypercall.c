@@ -78,26 +78,29 @@ static s64 hc_report(struct guest *g, u64 status, u64 gpa, u64 len)
 	return 0;
 }
 
+/* The ABI puts no alignment on the guest's buffer: results are built here and copied. */
 static s64 hc_get_info(struct vcpu *v, u64 gpa)
 {
 	struct guest *g = v->guest;
-	struct moat_guest_info *info = guest_ptr(g, gpa, sizeof(*info));
+	void *dst = guest_ptr(g, gpa, sizeof(struct moat_guest_info));
+	struct moat_guest_info info;
 
-	if (!info)
+	if (!dst)
 		return -EFAULT;
-	memset(info, 0, sizeof(*info));
-	info->id = g->id;
-	info->cpu = v->cpu;
-	info->ram_size = g->ram_size;
-	strlcpy(info->name, g->cfg.name, sizeof(info->name));
-	info->tsc_khz = (u32)(tsc_hz() / 1000);
-	info->nr_devices = MIN(g->cfg.nr_devices, (u32)ARRAY_SIZE(info->devices));
-	for (u32 i = 0; i < info->nr_devices; i++) {
+	memset(&info, 0, sizeof(info));
+	info.id = g->id;
+	info.cpu = v->cpu;
+	info.ram_size = g->ram_size;
+	strlcpy(info.name, g->cfg.name, sizeof(info.name));
+	info.tsc_khz = (u32)(tsc_hz() / 1000);
+	info.nr_devices = MIN(g->cfg.nr_devices, (u32)ARRAY_SIZE(info.devices));
+	for (u32 i = 0; i < info.nr_devices; i++) {
 		const struct cfg_device *d = &g->cfg.devices[i];
 
-		info->devices[i] = (struct moat_guest_device){
+		info.devices[i] = (struct moat_guest_device){
 			d->segment, d->bus, d->dev, d->fn, d->kind == CFG_DEV_VF, d->vf};
 	}
+	memcpy(dst, &info, sizeof(info));
 	return 0;
 }
 

@@ -26,8 +26,8 @@ struct loader {
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st);
 
 /* Where the test image's loader (tests/hv/efi) reaches into the loader: NULL in the
- * product's moat.efi (an empty weak definition in main.c), set by tests/hv/efi/hooks.c in
- * moat-test.efi. */
+ * product's moat.efi (an empty weak definition in test_hooks.c, a file of its own so that no
+ * user sees its NULL and folds it), set by tests/hv/efi/hooks.c in moat-test.efi. */
 struct efi_test_hooks {
 	/* image.c: before moat's image range is allocated. */
 	void (*before_image_placed)(struct loader *ld);

@@ -67,8 +67,6 @@ static void loader_release(struct loader *ld)
 	ld->bi = NULL;
 }
 
-const struct efi_test_hooks *const efi_test_hooks __attribute__((weak)) = NULL;
-
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 {
 	static struct loader ld;

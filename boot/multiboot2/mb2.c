@@ -26,16 +26,31 @@ static void add_mem(struct boot_info *bi, u64 base, u64 len, u32 type)
 			(struct mem_range){.base = base, .length = len, .type = type};
 }
 
+/* Nothing can be logged yet (no console): kmain reports bi->boot_problem. The first bad
+ * tag is named; the tag is ignored. */
+static void note_bad_tag(struct boot_info *bi, const void *tag)
+{
+	const struct mb2_tag *t = tag;
+
+	if (!bi->boot_problem[0])
+		snprintf(bi->boot_problem, sizeof(bi->boot_problem),
+			 "multiboot2 tag type %u of %u bytes is shorter than its type needs; "
+			 "ignored",
+			 t->type, t->size);
+}
+
 static void parse_mmap(struct boot_info *bi, const struct mb2_tag_mmap *t)
 {
 	const u8 *p = (const u8 *)(t + 1), *end = (const u8 *)t + t->size;
 
 	if (t->entry_size < sizeof(struct mb2_mmap_entry))
 		return;
+	/* entry_size need not keep the entries 8-byte aligned: each one is copied. */
 	for (; p + t->entry_size <= end; p += t->entry_size) {
-		const struct mb2_mmap_entry *e = (const void *)p;
+		struct mb2_mmap_entry e;
 
-		add_mem(bi, e->addr, e->len, mem_type_from_mb2(e->type));
+		memcpy(&e, p, sizeof(e));
+		add_mem(bi, e.addr, e.len, mem_type_from_mb2(e.type));
 	}
 }
 
@@ -81,12 +96,22 @@ static void parse_efi_mmap(struct boot_info *bi, const struct mb2_tag_efi_mmap *
 	if (t->descr_size < sizeof(struct mb2_efi_desc))
 		return;
 	for (; p + t->descr_size <= end; p += t->descr_size) {
-		const struct mb2_efi_desc *d = (const void *)p;
+		struct mb2_efi_desc d;
 
-		if (d->num_pages > (~0ULL >> PAGE_SHIFT))
+		memcpy(&d, p, sizeof(d));
+		if (d.num_pages > (~0ULL >> PAGE_SHIFT))
 			continue;
-		add_mem(bi, d->phys_start, d->num_pages << PAGE_SHIFT, mem_type_from_efi(d->type));
+		add_mem(bi, d.phys_start, d.num_pages << PAGE_SHIFT, mem_type_from_efi(d.type));
 	}
+}
+
+/* A string field that ends with its tag: `avail` bytes, NUL-terminated or not. */
+static void copy_tag_string(char *dst, size_t size, const char *src, size_t avail)
+{
+	size_t n = MIN(strnlen(src, avail), size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = 0;
 }
 
 static void parse_module(struct boot_info *bi, const struct mb2_tag_module *t)
@@ -98,7 +123,7 @@ static void parse_module(struct boot_info *bi, const struct mb2_tag_module *t)
 	m = &bi->modules[bi->nr_modules++];
 	m->start = t->mod_start;
 	m->end = t->mod_end;
-	strlcpy(m->name, t->cmdline, sizeof(m->name));
+	copy_tag_string(m->name, sizeof(m->name), t->cmdline, t->size - sizeof(*t));
 }
 
 static void copy_rsdp(struct boot_info *bi, const struct mb2_tag *t)
@@ -119,6 +144,10 @@ static void parse_framebuffer(struct boot_info *bi, const struct mb2_tag_framebu
 {
 	if (t->fb_type != MB2_FB_TYPE_RGB)
 		return;
+	if (t->size < sizeof(*t)) {
+		note_bad_tag(bi, &t->type);
+		return;
+	}
 	bi->fb.base = t->addr;
 	bi->fb.width = t->width;
 	bi->fb.height = t->height;
@@ -127,6 +156,19 @@ static void parse_framebuffer(struct boot_info *bi, const struct mb2_tag_framebu
 	bi->fb.red_pos = t->red_pos;
 	bi->fb.green_pos = t->green_pos;
 	bi->fb.blue_pos = t->blue_pos;
+}
+
+/* The fixed part every tag of this type has; a shorter tag is ignored (and counted). */
+static u32 tag_min_size(u32 type)
+{
+	switch (type) {
+	case MB2_TAG_MODULE: return sizeof(struct mb2_tag_module);
+	case MB2_TAG_MMAP: return sizeof(struct mb2_tag_mmap);
+	case MB2_TAG_EFI_MMAP: return sizeof(struct mb2_tag_efi_mmap);
+	case MB2_TAG_FRAMEBUFFER: return offsetof(struct mb2_tag_framebuffer, red_pos);
+	case MB2_TAG_EFI64: return sizeof(struct mb2_tag_efi64);
+	default: return sizeof(struct mb2_tag);
+	}
 }
 
 void mb2_parse(struct boot_info *bi, const void *info_ptr)
@@ -144,10 +186,15 @@ void mb2_parse(struct boot_info *bi, const void *info_ptr)
 
 		if (t->type == MB2_TAG_END || t->size < sizeof(*t) || p + t->size > end)
 			break;
+		if (t->size < tag_min_size(t->type)) {
+			note_bad_tag(bi, t);
+			p += ALIGN_UP(t->size, 8);
+			continue;
+		}
 		switch (t->type) {
 		case MB2_TAG_CMDLINE:
-			strlcpy(bi->cmdline, (const char *)(t + 1),
-				MIN(sizeof(bi->cmdline), t->size - sizeof(*t)));
+			copy_tag_string(bi->cmdline, sizeof(bi->cmdline), (const char *)(t + 1),
+					t->size - sizeof(*t));
 			break;
 		case MB2_TAG_MODULE: parse_module(bi, (const void *)t); break;
 		case MB2_TAG_MMAP:

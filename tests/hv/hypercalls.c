@@ -47,17 +47,20 @@ static const u8 abi_exit_reason[VMM_EXIT_NR] = {
 	[VMM_EXIT_VIRT_INSN] = MOAT_EXIT_VIRT_INSN,
 };
 
+/* The ABI puts no alignment on the guest's buffer: built here and copied. */
 static s64 hc_get_exits(struct guest *g, u64 gpa)
 {
-	struct moat_guest_exits *x = guest_ptr(g, gpa, sizeof(*x));
+	void *dst = guest_ptr(g, gpa, sizeof(struct moat_guest_exits));
+	struct moat_guest_exits x;
 
-	if (!x)
+	if (!dst)
 		return -EFAULT;
-	memset(x, 0, sizeof(*x));
+	memset(&x, 0, sizeof(x));
 	for (unsigned i = 0; i < VMM_EXIT_NR; i++) {
-		x->by_reason[abi_exit_reason[i]] += g->exits[i];
-		x->total += g->exits[i];
+		x.by_reason[abi_exit_reason[i]] += g->exits[i];
+		x.total += g->exits[i];
 	}
+	memcpy(dst, &x, sizeof(x));
 	return 0;
 }
 
@@ -87,13 +90,16 @@ s64 test_hypercall(struct vcpu *v, u64 nr, u64 a0, u64 a1, u64 a2)
 void test_npf_ticks(struct guest *g, u64 gpa, u64 now)
 {
 	const struct test_guest_state *t = test_state(g);
-	const u64 *stamp;
+	const void *p;
+	u64 stamp = 0;
 
 	if (!t->expect_stop || !t->expect_stop_stamp || gpa != t->expect_stop_gpa)
 		return;
-	stamp = guest_ptr(g, t->expect_stop_stamp, sizeof(*stamp));
-	if (stamp && *stamp && now > *stamp)
+	p = guest_ptr(g, t->expect_stop_stamp, sizeof(stamp));
+	if (p)
+		memcpy(&stamp, p, sizeof(stamp)); /* any alignment the guest chose */
+	if (stamp && now > stamp)
 		pr_info("guest %s: npf-ticks %llu (from the guest's TSC stamp to the fault "
 			"handler)\n",
-			g->cfg.name, (unsigned long long)(now - *stamp));
+			g->cfg.name, (unsigned long long)(now - stamp));
 }

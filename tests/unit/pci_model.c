@@ -7,10 +7,31 @@
 
 struct model model;
 
+/* The fast path: which function answers at each RID of segments 0..MAP_SEGS-1, rebuilt
+ * on the first access after anything that can move a function (a builder, model_set, a
+ * write that changes a bridge's bus numbers or a PF's SR-IOV control or NumVFs). Without
+ * it every access walks every function and every VF (the PCI fuzz target needs speed). */
+#define MAP_SEGS 4
+#define MAP_NONE (-1)
+#define MAP_VF (-2)
+/* An entry counts only when its generation is the map's (a rebuild clears nothing). */
+static struct {
+	u16 gen;
+	s8 idx;
+} rid_map[MAP_SEGS][65536];
+static u16 rid_map_gen;
+static bool rid_map_valid;
+
+void model_changed(void)
+{
+	rid_map_valid = false;
+}
+
 void model_set(int idx, u16 off, unsigned width, u32 val)
 {
 	for (unsigned i = 0; i < width; i++)
 		model.fn[idx].cfg[off + i] = (u8)(val >> (8 * i));
+	model_changed();
 }
 
 u32 model_get(int idx, u16 off, unsigned width)
@@ -44,7 +65,7 @@ int model_bus_of(int idx)
 	return sec;
 }
 
-static int find_fn(u16 seg, u16 rid)
+static int find_fn_slow(u16 seg, u16 rid)
 {
 	for (int i = 0; i < MODEL_MAX_FNS; i++)
 		if (model.fn[i].used && model.fn[i].seg == seg &&
@@ -55,7 +76,7 @@ static int find_fn(u16 seg, u16 rid)
 }
 
 /* A VF of an enabled PF at this RID. */
-static bool is_vf_rid(u16 seg, u16 rid)
+static bool is_vf_rid_slow(u16 seg, u16 rid)
 {
 	for (int i = 0; i < MODEL_MAX_FNS; i++) {
 		const struct model_fn *f = &model.fn[i];
@@ -73,6 +94,85 @@ static bool is_vf_rid(u16 seg, u16 rid)
 				return true;
 	}
 	return false;
+}
+
+/* VFs first, functions over them (a function wins over a VF at the same RID, the lowest
+ * index over a higher one: what the slow lookups answer). */
+static void rid_map_set(u16 seg, u16 rid, s8 idx)
+{
+	rid_map[seg][rid].gen = rid_map_gen;
+	rid_map[seg][rid].idx = idx;
+}
+
+static s8 rid_map_get(u16 seg, u16 rid)
+{
+	return rid_map[seg][rid].gen == rid_map_gen ? rid_map[seg][rid].idx : MAP_NONE;
+}
+
+static void rid_map_build(void)
+{
+	if (++rid_map_gen == 0) {
+		memset(rid_map, 0, sizeof(rid_map));
+		rid_map_gen = 1;
+	}
+	for (int i = 0; i < MODEL_MAX_FNS; i++) {
+		const struct model_fn *f = &model.fn[i];
+		int bus = f->used && f->seg < MAP_SEGS ? model_bus_of(i) : -1;
+		u16 pos = f->sriov_pos, numvfs, offset, stride;
+
+		if (bus < 0 || !pos || !(model_get(i, pos + 0x08, 2) & 1))
+			continue;
+		numvfs = (u16)model_get(i, pos + 0x10, 2);
+		offset = (u16)model_get(i, pos + 0x14, 2);
+		stride = (u16)model_get(i, pos + 0x16, 2);
+		for (unsigned v = 0; v < numvfs; v++)
+			rid_map_set(f->seg,
+				    (u16)(PCI_RID(bus, f->dev, f->fn) + offset + stride * v),
+				    MAP_VF);
+	}
+	for (int i = MODEL_MAX_FNS - 1; i >= 0; i--) {
+		const struct model_fn *f = &model.fn[i];
+		int bus = f->used && f->seg < MAP_SEGS ? model_bus_of(i) : -1;
+
+		if (bus >= 0)
+			rid_map_set(f->seg, PCI_RID(bus, f->dev, f->fn), (s8)i);
+	}
+	rid_map_valid = true;
+}
+
+static int find_fn(u16 seg, u16 rid)
+{
+	if (seg >= MAP_SEGS)
+		return find_fn_slow(seg, rid);
+	if (!rid_map_valid)
+		rid_map_build();
+	return rid_map_get(seg, rid) >= 0 ? rid_map_get(seg, rid) : -1;
+}
+
+static bool is_vf_rid(u16 seg, u16 rid)
+{
+	if (seg >= MAP_SEGS)
+		return is_vf_rid_slow(seg, rid);
+	if (!rid_map_valid)
+		rid_map_build();
+	return rid_map_get(seg, rid) == MAP_VF;
+}
+
+/* A write there can move functions: bus numbers of a bridge, a PF's SR-IOV control and
+ * NumVFs. */
+static bool has_children(const struct model_fn *f)
+{
+	for (int i = 0; i < MODEL_MAX_FNS; i++)
+		if (model.fn[i].used && model.fn[i].parent >= 0 &&
+		    &model.fn[model.fn[i].parent] == f)
+			return true;
+	return false;
+}
+
+static bool moves_functions(const struct model_fn *f, u16 off)
+{
+	return (off >= PCI_PRIMARY_BUS && off <= PCI_SUBORDINATE_BUS && has_children(f)) ||
+	       (f->sriov_pos && off >= f->sriov_pos + 0x08 && off < f->sriov_pos + 0x18);
 }
 
 static u32 m_read(void *ctx, u16 seg, u16 rid, u16 off, unsigned width)
@@ -105,9 +205,11 @@ static void m_write(void *ctx, u16 seg, u16 rid, u16 off, unsigned width, u32 va
 	    (model_get(i, PCI_COMMAND, 2) & (PCI_COMMAND_IO | PCI_COMMAND_MEMORY)))
 		f->sized_with_decode_on = true;
 	for (unsigned b = 0; b < width; b++) {
-		u8 m = f->wmask[off + b];
+		u8 m = f->wmask[off + b], old = f->cfg[off + b];
 
-		f->cfg[off + b] = (u8)((f->cfg[off + b] & ~m) | ((val >> (8 * b)) & m));
+		f->cfg[off + b] = (u8)((old & ~m) | ((val >> (8 * b)) & m));
+		if (f->cfg[off + b] != old && moves_functions(f, (u16)(off + b)))
+			model_changed();
 	}
 }
 
@@ -131,6 +233,7 @@ static int new_fn(int parent, u8 bus, u8 dev, u8 fn, u16 vendor, u16 device, u32
 		if (f->used)
 			continue;
 		memset(f, 0, sizeof(*f));
+		model_changed();
 		f->used = true;
 		f->parent = parent;
 		f->seg = parent >= 0 ? model.fn[parent].seg : model.build_seg;
@@ -345,6 +448,7 @@ int model_edu(u8 dev)
 void model_reset(void)
 {
 	memset(&model, 0, sizeof(model));
+	model_changed();
 	model.segments = BIT(0);
 	pci_devlist_reset();
 	pci_root_apertures_reset();
@@ -355,4 +459,5 @@ void model_segment(u16 seg)
 {
 	model.build_seg = seg;
 	model.segments |= (u32)BIT(seg);
+	model_changed();
 }

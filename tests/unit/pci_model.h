@@ -47,7 +47,9 @@ int model_switch_down(int parent, u8 dev, u8 sec, u8 sub);
 int model_igb(int parent, u8 bus, u8 dev);
 int model_edu(u8 dev);
 
-/* Raw helpers. */
+/* Raw helpers. After changing model.fn[] (cfg, root_bus, ...) other than through these,
+ * call model_changed(): the RID lookup is cached. */
+void model_changed(void);
 void model_set(int idx, u16 off, unsigned width, u32 val);
 u32 model_get(int idx, u16 off, unsigned width);
 /* A BAR of `size` bytes at reg (0x10 + 4n), type bits and address; 64-bit uses two regs. */

@@ -173,6 +173,37 @@ static void test_malformed_tags_stop_the_walk(void **state)
 	(void)state;
 }
 
+/* Found by tests/fuzz/mb2: a tag shorter than its type's fixed part is ignored (not read
+ * past, not read from the next tag) and named in boot_problem; a command line or module
+ * name without a NUL ends with its tag. */
+static void test_short_tags_and_unterminated_strings(void **state)
+{
+	static struct boot_info bi;
+	struct mb2_tag_module *m;
+
+	begin();
+	memcpy((char *)tag(MB2_TAG_CMDLINE, 8 + 4) + 8, "abcd", 4);
+	tag(MB2_TAG_EFI64, 8);
+	m = tag(MB2_TAG_MODULE, sizeof(*m) + 3);
+	memcpy(m->cmdline, "xyz", 3);
+	tag(MB2_TAG_MMAP, 12);
+	memset((char *)tag(0x99, 64), 0x5a, 64);
+	end();
+	memset(&bi, 0xff, sizeof(bi));
+	bi.boot_problem[0] = 0;
+	bi.nr_mem = bi.nr_modules = 0;
+	bi.efi_system_table = 0;
+	mb2_parse(&bi, info);
+	assert_string_equal(bi.cmdline, "abcd");
+	assert_int_equal(bi.nr_modules, 1);
+	assert_string_equal(bi.modules[0].name, "xyz");
+	assert_int_equal(bi.efi_system_table, 0);
+	assert_string_equal(
+		bi.boot_problem,
+		"multiboot2 tag type 12 of 8 bytes is shorter than its type needs; ignored");
+	(void)state;
+}
+
 static void test_rsdp_new_wins(void **state)
 {
 	static struct boot_info bi;
@@ -216,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_mmap_tag_wins_over_efi),
 		cmocka_unit_test(test_malformed_tags_stop_the_walk),
 		cmocka_unit_test(test_rsdp_new_wins),
+		cmocka_unit_test(test_short_tags_and_unterminated_strings),
 	};
 	return cmocka_run_group_tests_name("mb2", tests, NULL, NULL);
 }

@@ -273,6 +273,7 @@ static void test_enumerate_peer_root_bus(void **state)
 	model_igb(rp, 0, 0);
 	model_edu(4);
 	model.fn[model_edu(3)].root_bus = 0x40;
+	model_changed();
 	assert_int_equal(pci_enumerate_segment(0, 0, 0xff), 5);
 	d = pci_find_bdf(0, 0x40, 3, 0);
 	assert_non_null(d);

@@ -72,6 +72,9 @@ def main():
     print(f"debug: gdb: {shlex.join(gdb)}")
     for n in notes:
         print(f"debug:   {n}")
+    # A terminating make (or timeout) ends QEMU too: it runs in its own session.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     err = open(os.path.join(run.dir, "qemu.stderr"), "w")
     q = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                          start_new_session=True)

@@ -13,6 +13,8 @@ PKGS_BUILD="gcc make nasm binutils gnu-efi mtools dosfstools xorriso grub-common
 PKGS_EMU="ovmf bochs bochsbios vgabios"
 # The Linux reference (tests/linuxref): depmod for the downloaded kernel's modules.dep.
 PKGS_LINUXREF="kmod"
+# ACPICA's disassembler judges the ACPI tables moat builds for OS guests.
+PKGS_CHECK="acpica-tools"
 # make fuzz: clang, its compiler-rt (libFuzzer, ASan, UBSan) and llvm's coverage tools.
 PKGS_FUZZ="clang libclang-rt-dev llvm"
 check_only=0
@@ -32,7 +34,7 @@ need() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok ins
 if [ $build_only -eq 1 ]; then
 	for p in $PKGS_BUILD; do need "$p"; done
 else
-	for p in $PKGS_BUILD $PKGS_EMU $PKGS_LINUXREF; do need "$p"; done
+	for p in $PKGS_BUILD $PKGS_EMU $PKGS_LINUXREF $PKGS_CHECK; do need "$p"; done
 fi
 if [ $fuzz -eq 1 ]; then
 	for p in $PKGS_FUZZ; do need "$p"; done

@@ -7,6 +7,7 @@
 #include <moat/log.h>
 #include <moat/string.h>
 #include "vmm/elf.h"
+#include "vmm/guest_acpi.h"
 #include "vmm/linux_boot.h"
 #include "vmm/linux_guest.h"
 
@@ -54,6 +55,21 @@ int linux_guest_check(struct guest *g, const struct boot_info *bi)
 	return 0;
 }
 
+/* The guest's ACPI tables in the BIOS area, which the e820 map reserves. */
+static int linux_guest_acpi(struct guest *g, u8 *ram)
+{
+	struct guest_acpi_cfg c = {.nr_cpus = 1, .apic_ids = {0}, .lapic_base = GUEST_LAPIC_BASE};
+	size_t n = guest_acpi_build(ram + GUEST_ACPI_GPA, GUEST_ACPI_GPA, GUEST_ACPI_SIZE, &c);
+
+	if (!n)
+		return pr_err(-ENOSPC, "guest %s: its ACPI tables do not fit at %#llx\n",
+			      g->cfg.name, (unsigned long long)GUEST_ACPI_GPA);
+	pr_info("guest %s: ACPI tables at %#llx (%zu bytes): RSDP, XSDT, FADT, FACS, DSDT, MADT "
+		"(%u CPU)\n",
+		g->cfg.name, (unsigned long long)GUEST_ACPI_GPA, n, c.nr_cpus);
+	return 0;
+}
+
 int linux_guest_load(struct guest *g, const struct boot_info *bi, struct vcpu_boot_state *bs)
 {
 	const struct boot_module *k = boot_module_find(bi, g->cfg.kernel);
@@ -79,7 +95,10 @@ int linux_guest_load(struct guest *g, const struct boot_info *bi, struct vcpu_bo
 	if (rd)
 		memcpy(ram + lay.initrd_gpa, module_data(rd), lay.initrd_size);
 	memcpy(ram + LINUX_CMDLINE_GPA, g->cfg.cmdline, cmdline_len + 1);
-	linux_zero_page(ram + LINUX_ZERO_PAGE_GPA, module_data(k), &li, &lay, 0);
+	err = linux_guest_acpi(g, ram);
+	if (err)
+		return err;
+	linux_zero_page(ram + LINUX_ZERO_PAGE_GPA, module_data(k), &li, &lay, GUEST_ACPI_GPA);
 	linux_boot_gdt((u64 *)(ram + LINUX_GDT_GPA));
 	*bs = (struct vcpu_boot_state){
 		.rip = lay.entry,

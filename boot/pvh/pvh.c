@@ -5,12 +5,10 @@
 #include <moat/errno.h>
 #include <moat/string.h>
 #include <stdarg.h>
+#include "fw_cfg.h"
 #include "pvh.h"
 
-static struct boot_info pvh_boot_info;
-
 extern char __image_start[], __image_end[];
-void pvh_entry(u32 eax, u32 start_info_pa) __noreturn;
 
 void pvh_problem(struct boot_info *bi, const char *fmt, ...)
 {
@@ -62,7 +60,7 @@ static void add_boot_data(struct boot_info *bi, u64 start, u64 end)
 		ALIGN_UP(end, PAGE_SIZE) - ALIGN_DOWN(start, PAGE_SIZE), MEM_BOOT_DATA);
 }
 
-static u32 mem_type_from_hvm(u32 t)
+u32 pvh_mem_type(u32 t)
 {
 	switch (t) {
 	case HVM_MEMMAP_RAM: return MEM_USABLE;
@@ -74,15 +72,31 @@ static u32 mem_type_from_hvm(u32 t)
 	}
 }
 
+static void memmap_from_fw_cfg(struct boot_info *bi, const struct hvm_start_info *si,
+			       const struct fw_cfg_io *fw)
+{
+	int n = fw ? fw_cfg_e820(bi, fw) : -ENODEV;
+
+	if (n > 0)
+		pvh_problem(bi,
+			    "no memory map (start info version %u, %u entries): %d ranges "
+			    "from QEMU's fw_cfg etc/e820 instead",
+			    si->version, si->memmap_entries, n);
+	else
+		pvh_problem(bi,
+			    "no memory map (start info version %u, %u entries) and none from "
+			    "fw_cfg etc/e820 (%d)",
+			    si->version, si->memmap_entries, n);
+}
+
 static void parse_memmap(struct boot_info *bi, const struct hvm_start_info *si,
-			 const struct pvh_window *w)
+			 const struct pvh_window *w, const struct fw_cfg_io *fw)
 {
 	const struct hvm_memmap_entry *e;
 	u32 n = si->memmap_entries, skipped = 0;
 
 	if (si->version < 1 || !n) {
-		pvh_problem(bi, "no memory map (start info version %u, %u entries)", si->version,
-			    n);
+		memmap_from_fw_cfg(bi, si, fw);
 		return;
 	}
 	if (n > PVH_MAX_MEMMAP) {
@@ -101,7 +115,7 @@ static void parse_memmap(struct boot_info *bi, const struct hvm_start_info *si,
 			skipped++;
 			continue;
 		}
-		add_mem(bi, e[i].addr, e[i].size, mem_type_from_hvm(e[i].type));
+		add_mem(bi, e[i].addr, e[i].size, pvh_mem_type(e[i].type));
 	}
 	if (skipped)
 		pvh_problem(bi, "%u memory map entries wrap around the address space: left out",
@@ -197,7 +211,8 @@ static void parse_modules(struct boot_info *bi, const struct hvm_start_info *si,
 	}
 }
 
-int pvh_parse(struct boot_info *bi, u64 start_info_pa, const struct pvh_window *w)
+int pvh_parse(struct boot_info *bi, u64 start_info_pa, const struct pvh_window *w,
+	      const struct fw_cfg_io *fw)
 {
 	const struct hvm_start_info *si = pvh_ptr(w, start_info_pa, HVM_START_INFO_V0_SIZE);
 	struct hvm_start_info copy = {0};
@@ -219,22 +234,10 @@ int pvh_parse(struct boot_info *bi, u64 start_info_pa, const struct pvh_window *
 	/* Version 0 ends before the memory map fields. */
 	full = si->version >= 1 && pvh_ptr(w, start_info_pa, sizeof(copy));
 	memcpy(&copy, si, full ? sizeof(copy) : HVM_START_INFO_V0_SIZE);
-	parse_memmap(bi, &copy, w);
+	parse_memmap(bi, &copy, w, fw);
 	parse_cmdline(bi, &copy, w);
 	parse_modules(bi, &copy, w);
 	bi->rsdp = copy.rsdp_paddr;
 	add_boot_data(bi, start_info_pa, start_info_pa + sizeof(copy));
 	return 0;
-}
-
-void pvh_entry(u32 eax, u32 start_info_pa)
-{
-	/* boot32_to_long maps the first 4 GiB 1:1. QEMU's option ROM keeps the memory map in
-	 * page 0 (measured: 0x5a8), so that page is readable too; only address 0 itself
-	 * reads as "outside" (pvh_ptr gives NULL for it). */
-	static const struct pvh_window identity = {.base = 0, .limit = 4 * GiB};
-
-	(void)eax;
-	pvh_parse(&pvh_boot_info, start_info_pa, &identity);
-	kmain(&pvh_boot_info);
 }

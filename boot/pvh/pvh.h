@@ -64,9 +64,14 @@ struct pvh_window {
 #define PVH_CMDLINE_SCAN 4096
 
 struct boot_info;
+struct fw_cfg_io;
 /* 0, or -EINVAL when nothing can be trusted (start info outside the window, bad magic).
- * Whatever else is wrong is described in bi->boot_problem and left out. */
-int pvh_parse(struct boot_info *bi, u64 start_info_pa, const struct pvh_window *w);
+ * Whatever else is wrong is described in bi->boot_problem and left out. Without a memory
+ * map in the start info, QEMU's etc/e820 is read through `fw` (if not NULL). */
+int pvh_parse(struct boot_info *bi, u64 start_info_pa, const struct pvh_window *w,
+	      const struct fw_cfg_io *fw);
+/* E820 / hvm_memmap type -> enum mem_type */
+u32 pvh_mem_type(u32 e820_type);
 /* Adds the files of a cpio "newc" archive as modules (named by their file names). */
 void pvh_add_archive(struct boot_info *bi, u64 pa, const u8 *data, u64 size);
 bool pvh_is_archive(const u8 *data, u64 size);

@@ -83,6 +83,18 @@ def check_linux_boot(r):
         ok = start == int(m1.group(2), 16) and (end + 1 - start) // 1024 >= int(m1.group(1))
     out.append(result(r, "linux-initrd-where-placed", ok,
                       f"moat: {placed[:1]}, Linux: {rd[:1]}"))
+    # the ACPI tables moat built (vmm/guest_acpi.c), as Linux's ACPICA lists them, unharmed
+    acpi = {m.group(1): m.group(2) for m in (
+        re.match(r"^\[web\] \[\s*[\d.]+\] ACPI: (RSDP|XSDT|FACP|DSDT|FACS|APIC) 0x([0-9A-F]{16})", ln)
+        for ln in r.lines) if m}
+    want = {"RSDP", "XSDT", "FACP", "DSDT", "FACS", "APIC"}
+    ok = set(acpi) == want and acpi["RSDP"] == "00000000000E0000" and \
+        all(0xE0000 <= int(a, 16) < 0xF0000 for a in acpi.values())
+    out.append(result(r, "linux-acpi-tables", ok, f"Linux listed {acpi}, expected {sorted(want)} "
+                                                  f"in 0xE0000-0xEFFFF, the RSDP first"))
+    bad = harness.line_matching(r, r"^\[web\] .*ACPI.*(Error|Warning|[Ii]ncorrect checksum|"
+                                   r"[Ii]nvalid|[Bb]ad)")
+    out.append(result(r, "linux-acpi-no-complaint", not bad, bad[0] if bad else ""))
     att = harness.line_matching(r, r"^vmm: stats attacker: stopped; .*results [1-9]\d* passed, "
                                    r"0 failed")
     out.append(result(r, "attacker-beside-linux", att,

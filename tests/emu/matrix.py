@@ -1029,12 +1029,14 @@ RUNS = [
     dict(name="qemu-pvh-reference", emulator="qemu", boot="pvh", topology="reference",
          monitor=(INFO_PCI,), prepare=pvh_archive("pvh-reference", {}),
          checks=[check_boot_method("PVH"), check_info_pci, check_sriov_vfs(1),
-                 check_pf_frame(), check_no_line("no-boot-problem", r"what the PVH loader handed over")]),
+                 check_pf_frame(), check_no_line("no-boot-problem", r"what the PVH loader handed over"),
+                 check_tap_passed("boot: pvh-fw-cfg-e820")]),
     dict(name="qemu-pvh-files", emulator="qemu", boot="pvh", topology="two-edu", timeout=180,
          append="loglevel=debug tsc_test_wrap", prepare=pvh_archive("pvh-files", PVH_FILES),
          checks=[check_boot_method("PVH"),
                  check_no_line("no-boot-problem", r"what the PVH loader handed over")] +
-         PVH_FILES_CHECKS + [check_tap_passed("vtd: dma-ram-device-ram")]),
+         PVH_FILES_CHECKS + [check_tap_passed("vtd: dma-ram-device-ram"),
+                             check_tap_passed("boot: pvh-fw-cfg-e820")]),
     dict(name="qemu-mb2-igb-root", emulator="qemu", boot="mb2", topology="igb-root",
          monitor=(INFO_PCI,), checks=[check_info_pci, check_sriov_vfs(1), check_pf_frame()] +
                                       check_linux("igb-root")),

@@ -12,6 +12,7 @@
 #include "arch/x86/paging.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/trap.h"
+#include "boot/pvh/fw_cfg.h"
 #include "core/boot_report.h"
 #include "core/end.h"
 #include "tests/hv/selftest.h"
@@ -68,6 +69,39 @@ SELFTEST_ORDER(st_memory_map, "boot", "memory-map", 10)
 	CHECK(ctx, usable * 100 >= given * 95 && usable <= given,
 	      "usable %llu MiB, machine has %llu MiB", (unsigned long long)(usable / MiB),
 	      (unsigned long long)(given / MiB));
+}
+
+/* The PVH path's fallback memory map (QEMU's etc/e820 through fw_cfg, used when the start
+ * info has none) agrees with the map the start info gave: every usable range of the one
+ * lies inside a RAM range of the other. */
+static bool inside_ram(const struct boot_info *map, const struct mem_range *r)
+{
+	for (u32 i = 0; i < map->nr_mem; i++)
+		if (map->mem[i].type == MEM_USABLE && map->mem[i].base <= r->base &&
+		    r->base + r->length <= map->mem[i].base + map->mem[i].length)
+			return true;
+	return false;
+}
+
+SELFTEST_ORDER(st_pvh_fw_cfg_e820, "boot", "pvh-fw-cfg-e820", 10)
+{
+	static struct boot_info fw_map;
+	const struct boot_info *bi = boot_info_get();
+	int n;
+
+	if (bi->method != BOOT_PVH) {
+		st_skip(ctx, "booted through %s, not PVH", boot_method_name(bi->method));
+		return;
+	}
+	n = fw_cfg_e820(&fw_map, &fw_cfg_ports);
+	CHECK(ctx, n > 0, "fw_cfg etc/e820 gave %d", n);
+	for (u32 i = 0; i < bi->nr_mem; i++)
+		if (bi->mem[i].type == MEM_USABLE)
+			CHECK(ctx, inside_ram(&fw_map, &bi->mem[i]),
+			      "usable %#llx-%#llx of the start info is not RAM in etc/e820 (%d "
+			      "ranges)",
+			      (unsigned long long)bi->mem[i].base,
+			      (unsigned long long)(bi->mem[i].base + bi->mem[i].length - 1), n);
 }
 
 SELFTEST_ORDER(st_allocator, "boot", "allocator", 10)

@@ -1,0 +1,70 @@
+"""The ACPI tables moat builds for an OS guest (vmm/guest_acpi.c), disassembled by ACPICA's
+iasl: independent code that must accept them (no checksum or structure complaint) and read
+in them what moat meant: the PM1a/PM-timer ports, \\_S5 and one local APIC per vCPU."""
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.join(os.environ.get("BUILD", os.path.join(ROOT, "build")), "unit", "test_guest_acpi")
+COMPLAINTS = ("Incorrect checksum", "Error", "Warning", "Invalid", "Unknown")
+
+
+@unittest.skipUnless(shutil.which("iasl"), "iasl not installed (acpica-tools: scripts/deps.sh)")
+@unittest.skipUnless(os.path.exists(BIN), "build/unit/test_guest_acpi not built (make unit)")
+class GuestTablesUnderIasl(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp()
+        p = subprocess.run([BIN], env=dict(os.environ, GUEST_ACPI_DUMP=cls.dir),
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stdout + p.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def disassemble(self, sig):
+        p = subprocess.run(["iasl", "-d", f"{sig}.dat"], cwd=self.dir, capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        for c in COMPLAINTS:
+            self.assertNotIn(c, p.stdout + p.stderr)
+        with open(os.path.join(self.dir, f"{sig}.dsl")) as f:
+            dsl = f.read()
+        for c in COMPLAINTS:
+            self.assertNotIn(c, dsl)
+        return dsl
+
+    def test_fadt(self):
+        dsl = self.disassemble("FACP")
+        for want in ("PM1A Event Block Address : 00000600",
+                     "PM1A Control Block Address : 00000604",
+                     "PM Timer Block Address : 00000608",
+                     "32-bit PM Timer (V1) : 1",
+                     "Reset Register Supported (V2) : 1",
+                     "Address : 0000000000000CF9",
+                     "Value to cause reset : 06"):
+            self.assertIn(want, " ".join(dsl.split()).replace(" : ", " : "), want)
+
+    def test_dsdt_s5(self):
+        dsl = " ".join(self.disassemble("DSDT").split())
+        self.assertIn("Name (_S5, Package (0x04) // _S5_: S5 System State { 0x05, 0x05, Zero, Zero })",
+                      dsl)
+
+    def test_madt(self):
+        dsl = " ".join(self.disassemble("APIC").split())
+        self.assertEqual(dsl.count("Subtable Type : 00 [Processor Local APIC]"), 2)
+        self.assertIn("Local Apic ID : 00", dsl)
+        self.assertIn("Local Apic ID : 02", dsl)
+        self.assertIn("Local Apic Address : FEE00000", dsl)
+
+    def test_xsdt(self):
+        dsl = " ".join(self.disassemble("XSDT").split())
+        self.assertEqual(dsl.count("ACPI Table Address"), 2)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

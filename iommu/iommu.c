@@ -1,4 +1,5 @@
-/* Vendor-neutral IOMMU layer: forwards to the driver that found hardware. */
+/* Vendor-neutral IOMMU layer: picks its hardware driver from a probe table (the first
+ * whose probe finds hardware) and forwards to the ops it registers. */
 #define LOG_TAG "iommu"
 #include <moat/errno.h>
 #include <moat/iommu.h>
@@ -8,8 +9,12 @@
 #include <moat/string.h>
 #include "core/boot_report.h"
 #include "iommu/iommu_priv.h"
-#include "iommu/vtd_drv.h"
 
+static const struct iommu_driver *const drivers[] = {
+	&vtd_iommu_driver,
+};
+
+static const struct iommu_driver *driver; /* the one whose probe found hardware */
 static const struct iommu_ops *iommu;
 
 /* A function no working unit translates (its unit does not answer) could DMA anywhere:
@@ -187,10 +192,21 @@ static void default_deny(void)
 
 int iommu_early_init(const struct boot_info *bi)
 {
-	int err = vtd_dmar_init();
+	int err = -ENODEV;
 
-	if (!err)
-		vtd_rmrr_reserve(bi);
+	for (unsigned i = 0; i < ARRAY_SIZE(drivers); i++) {
+		int e = drivers[i]->probe(bi);
+
+		if (e == 0) {
+			driver = drivers[i];
+			pr_info("%s: the firmware describes its remapping hardware\n",
+				driver->name);
+			return 0;
+		}
+		/* Described but unusable (a DMAR that does not parse): a failure. */
+		if (e != -ENODEV)
+			err = e;
+	}
 	return err;
 }
 
@@ -219,8 +235,9 @@ static void stop_unowned_masters(int err)
 
 int iommu_init(const struct boot_info *bi)
 {
-	int err = vtd_init(bi);
+	int err;
 
+	err = driver ? driver->init(bi) : -ENODEV;
 	if (!err)
 		default_deny();
 	else

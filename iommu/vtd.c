@@ -705,7 +705,8 @@ static void report_common(void)
 
 static bool dmar_parsed;
 
-int vtd_dmar_init(void)
+/* Parses the DMAR (right after ACPI, before memory is handed out). */
+static int vtd_dmar_init(void)
 {
 	const struct acpi_sdt_header *dmar = acpi_find_table("DMAR", 0);
 	int err;
@@ -728,7 +729,8 @@ int vtd_dmar_init(void)
 	return 0;
 }
 
-int vtd_init(const struct boot_info *bi)
+/* Takes over every unit of the DMAR. */
+static int vtd_init(const struct boot_info *bi)
 {
 	struct vtd_caps caps[VTD_MAX_UNITS];
 	unsigned n = 0, dead = 0;
@@ -765,3 +767,18 @@ int vtd_init(const struct boot_info *bi)
 	iommu_register(&vtd_ops);
 	return 0;
 }
+
+static int vtd_probe(const struct boot_info *bi)
+{
+	int err = vtd_dmar_init();
+
+	if (!err)
+		vtd_rmrr_reserve(bi);
+	return err;
+}
+
+const struct iommu_driver vtd_iommu_driver = {
+	.name = "VT-d",
+	.probe = vtd_probe,
+	.init = vtd_init,
+};

@@ -122,11 +122,6 @@ int vtd_ir_ioapic_sid(u8 ioapic_id, u16 *seg, u16 *sid);
 u64 vtd_ir_ioapic_rte(const struct iommu_irq *irq, const struct iommu_irq_cfg *cfg, bool active_low,
 		      bool masked);
 
-/* vtd.c: parses the DMAR (right after ACPI, before memory is handed out). */
-int vtd_dmar_init(void);
-/* vtd.c: takes over every unit of the DMAR. */
-int vtd_init(const struct boot_info *bi);
-
 /* vtd_rmrr.c: every RMRR range withheld from the page allocator (and so from guests). */
 void vtd_rmrr_reserve(const struct boot_info *bi);
 

@@ -42,6 +42,7 @@ enum vmm_exit_reason {
 	VMM_EXIT_INVALID,   /* entry failed: invalid guest state / VMCB / VMCS */
 	VMM_EXIT_UNHANDLED, /* anything else: see raw */
 	VMM_EXIT_VIRT_INSN, /* a VMX/SVM instruction (not the hypercall): the guest gets #UD */
+	VMM_EXIT_CR_WRITE,  /* MOV to a control register the backend owns bits of */
 	VMM_EXIT_NR
 };
 
@@ -83,6 +84,10 @@ struct vmm_exit {
 			u32 error;
 			u64 cr2; /* #PF only */
 		} exc;
+		struct {
+			u8 nr;	/* CR0, CR4, ... */
+			u8 gpr; /* enum vmm_reg of the source register */
+		} cr;
 	};
 };
 
@@ -137,6 +142,9 @@ struct vmm_caps {
 	u32 hypercall_insn;		 /* VMM_HC_*: told to guests in CPUID 0x40000001 */
 };
 
+#define VMM_CR_APPLIED 0
+#define VMM_CR_FAULT 1
+
 #define VMM_HC_UNKNOWN 0 /* guests fall back to the CPU vendor */
 #define VMM_HC_VMMCALL 1
 #define VMM_HC_VMCALL 2
@@ -164,6 +172,10 @@ struct vmm_backend {
 	/* Queues an event for the next entry. */
 	int (*inject_exception)(struct vcpu *v, u8 vector, bool has_error, u32 error);
 	int (*inject_interrupt)(struct vcpu *v, u8 vector);
+	/* A guest's MOV to control register `cr` (a VMM_EXIT_CR_WRITE): VMM_CR_APPLIED,
+	 * VMM_CR_FAULT when the architecture makes it #GP(0) (the core injects it), or a
+	 * negative errno when the backend cannot emulate it. NULL: never such an exit. */
+	int (*write_cr)(struct vcpu *v, unsigned cr, u64 val);
 	/* Advances RIP past the instruction that caused exit e. */
 	void (*skip_instruction)(struct vcpu *v, const struct vmm_exit *e);
 	/* After a change to the guest's nested tables. */

@@ -37,7 +37,7 @@ const char *vmm_exit_name(enum vmm_exit_reason r)
 	static const char *const names[VMM_EXIT_NR] = {
 		"none",	     "cpuid",	"io",	     "msr-read",  "msr-write", "hlt",
 		"hypercall", "npf",	"ext-intr",  "nmi",	  "exception", "shutdown",
-		"watchdog",  "invalid", "unhandled", "virt-insn",
+		"watchdog",  "invalid", "unhandled", "virt-insn", "cr-write",
 	};
 
 	return (unsigned)r < VMM_EXIT_NR ? names[r] : "?";
@@ -199,6 +199,21 @@ static int stop_unhandled(struct vcpu *v, const struct vmm_exit *e)
 			  vmm_exit_name(e->reason), (unsigned long long)e->raw);
 }
 
+/* MOV to a control register whose bits the backend owns (VMX's fixed CR0/CR4 bits): the
+ * backend applies it as the architecture defines it for the guest, or it faults. */
+static int handle_cr_write(struct vcpu *v, const struct vmm_exit *e)
+{
+	u64 val = vmm_be->get_reg(v, (enum vmm_reg)e->cr.gpr);
+	int r = vmm_be->write_cr ? vmm_be->write_cr(v, e->cr.nr, val) : -ENOTSUP;
+
+	if (r == VMM_CR_FAULT)
+		return vmm_be->inject_exception(v, VEC_GP, true, 0);
+	if (r < 0)
+		return stop_unhandled(v, e);
+	vmm_be->skip_instruction(v, e);
+	return 0;
+}
+
 void vmm_msr_setup(struct vcpu *v)
 {
 	for (unsigned i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
@@ -226,6 +241,7 @@ int vmm_handle_exit(struct vcpu *v, const struct vmm_exit *e)
 		/* Virtualization is hidden from guests: as on a CPU without it, #UD. */
 		return vmm_be->inject_exception(v, VEC_UD, false, 0);
 	case VMM_EXIT_NPF: return handle_npf(v, e);
+	case VMM_EXIT_CR_WRITE: return handle_cr_write(v, e);
 	case VMM_EXIT_EXT_INTR:
 	case VMM_EXIT_NMI:
 		/* Delivered to the hypervisor by the backend; the guest simply goes on. */

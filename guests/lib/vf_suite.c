@@ -431,7 +431,7 @@ static bool dp_read_exits(struct moat_guest_exits *x)
 	return hypercall(HC_GET_EXITS, (u64)(uintptr_t)x, 0, 0) == 0;
 }
 
-/* The exits between the two readings by reason (index = moat's exit reason), without the
+/* The exits between the two readings by reason (index = MOAT_EXIT_*), without the
  * HC_GET_EXITS that took the second reading. */
 static void dp_print_exits(const char *role, unsigned size, const struct moat_guest_exits *b,
 			   const struct moat_guest_exits *a)

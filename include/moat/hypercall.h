@@ -78,6 +78,7 @@ SIZE_CHECK(struct moat_guest_info, 80);
 #define MOAT_EXIT_WATCHDOG 12
 #define MOAT_EXIT_INVALID 13
 #define MOAT_EXIT_VIRT_INSN 14
+#define MOAT_EXIT_CR_WRITE 15
 #define MOAT_EXIT_REASONS 16
 struct moat_guest_exits {
 	u64 total;

@@ -1,6 +1,7 @@
 /* Vendor-neutral IOMMU interface: DMA domains, device attachment by source ID, interrupt
- * remapping entries and fault reporting. The VT-d driver (iommu/vtd*.c) implements it; an
- * AMD-Vi driver can sit beside it behind the same struct iommu_ops.
+ * remapping entries and fault reporting. iommu/iommu.c picks the hardware driver from its
+ * probe table (iommu/iommu_priv.h); the VT-d driver (iommu/vtd*.c) is its one entry, an
+ * AMD-Vi driver would sit beside it behind the same struct iommu_ops.
  *
  * A source ID is the PCI requester ID: bus << 8 | device << 3 | function. */
 #ifndef MOAT_IOMMU_H

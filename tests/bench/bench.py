@@ -404,9 +404,10 @@ DATAPLANE_CMD = ("config=guest,alpha,memory=16M,cpu=1,image=bench,device=01:00.0
 DATAPLANE_SIZES = [64, 512, 1514]
 # vmm/exit.c vmm_exit_name(), in the order of enum vmm_exit_reason (HC_GET_EXITS indices);
 # test_bench.py checks the two agree.
-EXIT_REASON_NAMES = ["none", "cpuid", "io", "msr-read", "msr-write", "hlt", "hypercall", "npf",
+# HC_GET_EXITS reasons by the ABI's number (MOAT_EXIT_* in include/moat/hypercall.h).
+EXIT_REASON_NAMES = ["other", "cpuid", "io", "msr-read", "msr-write", "hlt", "hypercall", "npf",
                      "ext-intr", "nmi", "exception", "shutdown", "watchdog", "invalid",
-                     "unhandled", "virt-insn"]
+                     "virt-insn", "cr-write"]
 SEND_RE = re.compile(r"^\[(\S+)\] bench guest: role=send size=(\d+) frames=(\d+) ticks=(\d+) "
                      r"tsc_khz=(\d+)$")
 RECV_RE = re.compile(r"^\[(\S+)\] bench guest: role=receive size=(\d+) frames=(\d+) "

@@ -83,6 +83,23 @@ static void test_simple_reasons(void **state)
 	}
 }
 
+/* A CRn write exit (decode assists) takes the core's CR_WRITE path; LMSW/CLTS (no MOV bit)
+ * stays unhandled. */
+static void test_cr_write(void **state)
+{
+	struct vmm_exit e = decode(0x14, BIT(63) | 9, 0, 0x1000); /* mov cr4, r9 */
+
+	assert_int_equal(e.reason, VMM_EXIT_CR_WRITE);
+	assert_int_equal(e.cr.nr, 4);
+	assert_int_equal(e.cr.gpr, VMM_REG_R9);
+	e = decode(0x10, BIT(63) | 4, 0, 0x1000); /* mov cr0, rsp */
+	assert_int_equal(e.reason, VMM_EXIT_CR_WRITE);
+	assert_int_equal(e.cr.nr, 0);
+	assert_int_equal(e.cr.gpr, VMM_REG_RSP);
+	assert_int_equal(decode(0x10, 0, 0, 0x1000).reason, VMM_EXIT_UNHANDLED);
+	(void)state;
+}
+
 static void test_cpuid_msr(void **state)
 {
 	struct vmm_exit e;
@@ -198,6 +215,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_simple_reasons, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cr_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cpuid_msr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ioio, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_npf, setup, teardown),

@@ -108,9 +108,28 @@ static int f_inject(struct vcpu *v, u8 vector, bool has_error, u32 error)
 	return 0;
 }
 static void f_dump(struct vcpu *v) {}
+static int cr_result, cr_nr = -1;
+static u64 cr_val;
+static int f_write_cr(struct vcpu *v, unsigned cr, u64 val)
+{
+	cr_nr = (int)cr;
+	cr_val = val;
+	return cr_result;
+}
 
 static const struct vmm_backend fake = {
 	.name = "fake",
+	.get_reg = f_get,
+	.set_reg = f_set,
+	.get_cpl = f_cpl,
+	.skip_instruction = f_skip,
+	.inject_exception = f_inject,
+	.write_cr = f_write_cr,
+	.dump = f_dump,
+};
+/* A backend that never intercepts control-register writes (SVM). */
+static const struct vmm_backend fake_no_cr = {
+	.name = "fake-no-cr",
 	.get_reg = f_get,
 	.set_reg = f_set,
 	.get_cpl = f_cpl,
@@ -159,6 +178,8 @@ static int setup(void **state)
 	g.vcpu.cpu = 2;
 	skipped = 0;
 	injected_vector = -1;
+	cr_nr = -1;
+	cr_result = VMM_CR_APPLIED;
 	console_len = 0;
 	console[0] = 0;
 	memset(counted, 0, sizeof(counted));
@@ -543,6 +564,54 @@ static void test_stops(void **state)
 	assert_int_equal(g.state, GUEST_RUNNING);
 }
 
+/* MOV to CR0/CR4 through the core's dispatch: counted, applied by the backend and the
+ * instruction skipped; a #GP(0) the architecture demands injected with RIP unchanged; a
+ * write the backend cannot emulate (or a backend without write_cr) stops the guest. */
+static void test_cr_write(void **state)
+{
+	struct vmm_exit e = {.reason = VMM_EXIT_CR_WRITE, .rip = 0x5000, .insn_len = 3};
+
+	e.cr.nr = 0;
+	e.cr.gpr = VMM_REG_R9;
+	regs[VMM_REG_R9] = 0x80000011;
+	cr_result = VMM_CR_APPLIED;
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(cr_nr, 0);
+	assert_int_equal(cr_val, 0x80000011);
+	assert_int_equal(skipped, 1);
+	assert_int_equal(regs[VMM_REG_RIP], 0x5003);
+	assert_int_equal(injected_vector, -1);
+
+	e.cr.nr = 4;
+	e.cr.gpr = VMM_REG_RSP;
+	regs[VMM_REG_RSP] = 0x2020;
+	regs[VMM_REG_RIP] = 0x5000;
+	cr_result = VMM_CR_FAULT;
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(cr_nr, 4);
+	assert_int_equal(cr_val, 0x2020);
+	assert_int_equal(skipped, 1); /* a faulting MOV does not retire */
+	assert_int_equal(regs[VMM_REG_RIP], 0x5000);
+	assert_int_equal(injected_vector, 13);
+	assert_int_equal(injected_error, 0);
+	assert_int_equal(g.exits[VMM_EXIT_CR_WRITE], 2);
+	assert_int_equal(g.state, GUEST_RUNNING);
+	assert_string_equal(vmm_exit_name(VMM_EXIT_CR_WRITE), "cr-write");
+
+	cr_result = -ENOTSUP;
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), -EFAULT);
+	assert_int_equal(g.state, GUEST_STOPPED);
+	assert_int_equal(g.stop_exit, VMM_EXIT_CR_WRITE);
+
+	teardown(NULL);
+	setup(NULL);
+	vmm_be = &fake_no_cr;
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), -EFAULT);
+	vmm_be = &fake;
+	assert_int_equal(g.state, GUEST_STOPPED);
+	assert_int_equal(skipped, 0);
+}
+
 /* An intercepted #DB or #AC goes back to the guest with its error code and the guest runs on;
  * any other exception exit stops it. */
 static void test_benign_exception_reflected(void **state)
@@ -612,6 +681,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hypercall_report, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_cpl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cr_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_benign_exception_reflected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expect_stop_stamp, setup, teardown),
 	};

@@ -154,7 +154,6 @@ static void test_simple_reasons(void **state)
 		{VMX_EXIT_HLT, VMM_EXIT_HLT},
 		{VMX_EXIT_VMCALL, VMM_EXIT_HYPERCALL},
 		{VMX_EXIT_PREEMPT_TIMER, VMM_EXIT_WATCHDOG},
-		{VMX_EXIT_CR_ACCESS, VMM_EXIT_UNHANDLED},
 		{VMX_EXIT_XSETBV, VMM_EXIT_UNHANDLED},
 		{VMX_EXIT_EPT_MISCONFIG, VMM_EXIT_UNHANDLED},
 		{VMX_EXIT_VMXON, VMM_EXIT_VIRT_INSN},
@@ -169,6 +168,28 @@ static void test_simple_reasons(void **state)
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		assert_int_equal(decode(map[i].vmx, 0).reason, map[i].core);
+}
+
+/* MOV to CR0/CR4 becomes the core's CR_WRITE (register and CR from the qualification);
+ * MOV from a CR, CLTS, LMSW and other CRs stay unhandled. */
+static void test_cr_access(void **state)
+{
+	struct vmm_exit e = decode(VMX_EXIT_CR_ACCESS, 0x0904); /* mov cr4, r9 */
+
+	assert_int_equal(e.reason, VMM_EXIT_CR_WRITE);
+	assert_int_equal(e.cr.nr, 4);
+	assert_int_equal(e.cr.gpr, VMM_REG_R9);
+	e = decode(VMX_EXIT_CR_ACCESS, 0x0400); /* mov cr0, rsp */
+	assert_int_equal(e.reason, VMM_EXIT_CR_WRITE);
+	assert_int_equal(e.cr.nr, 0);
+	assert_int_equal(e.cr.gpr, VMM_REG_RSP);
+	assert_int_equal(decode(VMX_EXIT_CR_ACCESS, 0x0010).reason,
+			 VMM_EXIT_UNHANDLED); /* mov from */
+	assert_int_equal(decode(VMX_EXIT_CR_ACCESS, 0x0020).reason, VMM_EXIT_UNHANDLED); /* clts */
+	assert_int_equal(decode(VMX_EXIT_CR_ACCESS, 0x0030).reason, VMM_EXIT_UNHANDLED); /* lmsw */
+	assert_int_equal(decode(VMX_EXIT_CR_ACCESS, 0x0003).reason, VMM_EXIT_UNHANDLED); /* cr3 */
+	assert_int_equal(decode(VMX_EXIT_CR_ACCESS, 0x0008).reason, VMM_EXIT_UNHANDLED); /* cr8 */
+	(void)state;
 }
 
 static void test_entry_failure(void **state)
@@ -192,6 +213,7 @@ int main(void)
 		cmocka_unit_test(test_registers_feed_cpuid_and_msr),
 		cmocka_unit_test(test_exception_and_nmi),
 		cmocka_unit_test(test_simple_reasons),
+		cmocka_unit_test(test_cr_access),
 		cmocka_unit_test(test_entry_failure),
 	};
 

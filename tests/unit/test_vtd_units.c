@@ -126,6 +126,14 @@ const char *iommu_domain_name(const struct iommu_domain *d)
 	return d ? d->name : "(none)";
 }
 
+/* The RMRR ranges are withheld from the page allocator (vtd_rmrr.c, not linked here): the
+ * probe's call is counted. */
+static unsigned rmrr_reserves;
+void vtd_rmrr_reserve(const struct boot_info *bi)
+{
+	rmrr_reserves++;
+}
+
 static struct iommu_fault faults[8];
 static unsigned nr_faults;
 void iommu_report_fault(struct iommu_fault *f)
@@ -204,12 +212,16 @@ static void free_units(void)
 	vtd_nr_units = 0;
 }
 
-/* moat's boot order: the DMAR is read early (iommu_early_init), the units started later. */
+/* moat's boot order through the front end's probe-table entry: the DMAR is read early
+ * (iommu_early_init: probe, which withholds the RMRR ranges), the units started later
+ * (iommu_init: init). */
 static int vtd_bringup(void)
 {
-	int err = vtd_dmar_init();
+	unsigned reserves = rmrr_reserves;
+	int err = vtd_iommu_driver.probe(NULL);
 
-	return err ? err : vtd_init(NULL);
+	assert_int_equal(rmrr_reserves - reserves, err ? 0 : 1);
+	return err ? err : vtd_iommu_driver.init(NULL);
 }
 
 static int setup(void **state)

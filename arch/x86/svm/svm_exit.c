@@ -73,6 +73,20 @@ static void report_invalid(const struct svm_vcpu *s)
 			(unsigned long long)s->entry.cr3, (unsigned long long)s->entry.cr4);
 }
 
+/* moat intercepts no CR write on SVM (the VMCB's own checks guard CR0/CR4); one that
+ * arrives takes the core's path all the same. Without decode assists the register is
+ * unknown: unhandled. */
+static void decode_cr_write(struct vmm_exit *e, unsigned cr, u64 info1)
+{
+	if (!(info1 & SVM_CR_INFO_MOV)) {
+		e->reason = VMM_EXIT_UNHANDLED;
+		return;
+	}
+	e->reason = VMM_EXIT_CR_WRITE;
+	e->cr.nr = (u8)cr;
+	e->cr.gpr = (u8)FIELD_GET(SVM_CR_INFO_GPR, info1);
+}
+
 void svm_decode_exit(struct vcpu *v, struct svm_vcpu *s, struct vmm_exit *e)
 {
 	const struct vmcb *vmcb = s->vmcb;
@@ -117,7 +131,9 @@ void svm_decode_exit(struct vcpu *v, struct svm_vcpu *s, struct vmm_exit *e)
 	case SVM_EXIT_NMI: e->reason = VMM_EXIT_NMI; break;
 	case SVM_EXIT_SHUTDOWN: e->reason = VMM_EXIT_SHUTDOWN; break;
 	default:
-		if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
+		if (code >= SVM_EXIT_CR0_WRITE && code < SVM_EXIT_CR0_WRITE + 16) {
+			decode_cr_write(e, (unsigned)(code - SVM_EXIT_CR0_WRITE), info1);
+		} else if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
 			e->reason = VMM_EXIT_EXCEPTION;
 			e->exc.vector = (u8)(code - SVM_EXIT_EXCP_BASE);
 			e->exc.has_error = VEC_HAS_ERROR_CODE & BIT(e->exc.vector);

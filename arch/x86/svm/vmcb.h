@@ -71,6 +71,7 @@
 #define SVM_EVT_ERROR GENMASK(63, 32)
 
 /* Exit codes */
+#define SVM_EXIT_CR0_WRITE 0x10 /* CRn: 0x10 + n */
 #define SVM_EXIT_EXCP_BASE 0x40
 #define SVM_EXIT_INTR 0x60
 #define SVM_EXIT_NMI 0x61
@@ -98,6 +99,10 @@
 #define SVM_IOIO_REP BIT(3)
 #define SVM_IOIO_SIZE GENMASK(6, 4) /* one-hot: 1, 2, 4 bytes */
 #define SVM_IOIO_PORT GENMASK(31, 16)
+
+/* CRn write EXITINFO1 with decode assists (APM Vol. 2 15.33.1) */
+#define SVM_CR_INFO_MOV BIT(63) /* a MOV to CRn (not LMSW/CLTS) */
+#define SVM_CR_INFO_GPR GENMASK(3, 0)
 
 /* NPF EXITINFO1 */
 #define SVM_NPF_P BIT(0)

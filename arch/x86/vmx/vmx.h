@@ -53,7 +53,6 @@ struct vmx_vcpu {
 	unsigned active_cpu; /* CPU where the VMCS is active, VMX_CPU_NONE when clear */
 	bool launched;
 	u32 watchdog_ticks; /* 0: preemption timer off */
-	u64 watchdog_us;
 	u64 exits;
 	bool flush_pending; /* nested tables changed while the VMCS was elsewhere */
 };
@@ -80,8 +79,8 @@ int vmx_vcpu_reset(struct vcpu *v, const struct vcpu_boot_state *s);
 /* Real-mode start at cs:ip with unrestricted guest (for a later Linux/BIOS-style boot). */
 int vmx_vcpu_reset_real(struct vcpu *v, u16 cs, u16 ip);
 
-/* vmx_cr.c: true when a control-register exit was handled (the guest goes on) */
-bool vmx_handle_cr_access(struct vmx_vcpu *vv, u64 qual, u32 insn_len);
+/* vmx_cr.c: the backend's write_cr */
+int vmx_write_cr(struct vcpu *v, unsigned cr, u64 val);
 
 /* vmx_msr.c */
 void vmx_msr_intercept(struct vcpu *v, u32 msr, bool read, bool write);

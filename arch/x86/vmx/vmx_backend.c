@@ -64,34 +64,16 @@ static int enter_once(struct vmx_vcpu *vv, struct vmm_exit *e)
 	return 0;
 }
 
-static bool is_cr_access(const struct vmm_exit *e)
-{
-	return e->reason == VMM_EXIT_UNHANDLED &&
-	       FIELD_GET(EXIT_REASON_BASIC, e->raw) == VMX_EXIT_CR_ACCESS;
-}
-
 static int vmx_run(struct vcpu *v, struct vmm_exit *e)
 {
 	struct vmx_vcpu *vv = to_vmx(v);
 	int err = vmx_vcpu_load(vv);
-	u64 start;
 
 	if (err) {
 		e->reason = VMM_EXIT_INVALID;
 		return err;
 	}
-	/* exits the architecture defines the answer to are not the core's business; a guest
-	 * that does nothing else for a whole watchdog budget is reported as a spinning one */
-	start = time_us();
-	for (;;) {
-		err = enter_once(vv, e);
-		if (err || !is_cr_access(e) || !vmx_handle_cr_access(vv, e->info1, e->insn_len))
-			return err;
-		if (vv->watchdog_us && time_us() - start > vv->watchdog_us) {
-			e->reason = VMM_EXIT_WATCHDOG;
-			return 0;
-		}
-	}
+	return enter_once(vv, e);
 }
 
 static u64 guest_cr(enum vmcs_field real, enum vmcs_field mask, enum vmcs_field shadow)
@@ -298,7 +280,6 @@ static void vmx_set_watchdog(struct vcpu *v, u64 budget_us)
 	}
 	pin = (u32)vmcs_read(VMCS_PIN_CTLS) & ~(u32)PIN_PREEMPT_TIMER;
 	vv->watchdog_ticks = 0;
-	vv->watchdog_us = budget_us;
 	if (budget_us) {
 		vv->watchdog_ticks = vmx_preempt_ticks(&vmx_cfg.caps, tsc_hz(), budget_us);
 		pin |= PIN_PREEMPT_TIMER;
@@ -322,6 +303,7 @@ const struct vmm_backend vmx_backend = {
 	.get_cpl = vmx_get_cpl,
 	.inject_exception = vmx_inject_exception,
 	.inject_interrupt = vmx_inject_interrupt,
+	.write_cr = vmx_write_cr,
 	.skip_instruction = vmx_skip_instruction,
 	.flush_nested_tlb = vmx_flush_nested_tlb,
 	.set_watchdog = vmx_set_watchdog,

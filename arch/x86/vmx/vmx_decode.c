@@ -59,6 +59,21 @@ static void decode_msr(u32 basic, const u64 *r, struct vmm_exit *e)
 	e->msr.value = ((u64)(u32)r[VMM_REG_RDX] << 32) | (u32)r[VMM_REG_RAX];
 }
 
+/* Only MOV to CR0/CR4 exits (the guest/host masks cover VMX's fixed bits); MOV from a CR,
+ * CLTS and LMSW stay unhandled. */
+static void decode_cr_access(u64 qual, struct vmm_exit *e)
+{
+	unsigned cr = (unsigned)FIELD_GET(CR_QUAL_NR, qual);
+
+	if (FIELD_GET(CR_QUAL_TYPE, qual) != CR_TYPE_MOV_TO || (cr != 0 && cr != 4)) {
+		e->reason = VMM_EXIT_UNHANDLED;
+		return;
+	}
+	e->reason = VMM_EXIT_CR_WRITE;
+	e->cr.nr = (u8)cr;
+	e->cr.gpr = (u8)FIELD_GET(CR_QUAL_GPR, qual);
+}
+
 void vmx_exit_decode(const struct vmx_exit_info *x, const u64 *r, struct vmm_exit *e)
 {
 	u32 basic = (u32)FIELD_GET(EXIT_REASON_BASIC, x->reason);
@@ -82,6 +97,7 @@ void vmx_exit_decode(const struct vmx_exit_info *x, const u64 *r, struct vmm_exi
 		e->cpuid.subleaf = (u32)r[VMM_REG_RCX];
 		break;
 	case VMX_EXIT_HLT: e->reason = VMM_EXIT_HLT; break;
+	case VMX_EXIT_CR_ACCESS: decode_cr_access(x->qual, e); break;
 	case VMX_EXIT_VMCALL: e->reason = VMM_EXIT_HYPERCALL; break;
 	case VMX_EXIT_IO: decode_io(x->qual, e); break;
 	case VMX_EXIT_RDMSR:

@@ -9,6 +9,7 @@
 #   make unit     host unit tests only (cmocka)
 #   make lint     cppcheck + clang-format check
 #   make bench    measurements (docs/performance.md): table on stdout, build/bench.json
+#   make fuzz     every libFuzzer target for FUZZ_SECONDS each (tests/fuzz, docs/testing.md)
 # Missing dependencies are installed by scripts/deps.sh when run as root, before anything
 # is compiled; as another user it prints the install command and make stops.
 
@@ -157,6 +158,8 @@ help:
 	@echo '  make unit         host unit tests only (cmocka + Python)'
 	@echo '  make bench        measurements (docs/performance.md): build/bench.json'
 	@echo '  make usb          build/usb.img, a stick for real machines (docs/hardware.md)'
+	@echo '  make fuzz         every libFuzzer target (tests/fuzz) for FUZZ_SECONDS each, then a'
+	@echo '                    table; make fuzz-cov: line coverage from the corpora (clang)'
 	@echo '  make lint         cppcheck + clang-format check;  make format: clang-format -i'
 	@echo '  make deps         install missing dependencies (as root);  make clean'
 	@echo 'Variables:'
@@ -171,6 +174,8 @@ help:
 	@echo '  GDBPORT=n         debug: the gdbstub port (default 1234)'
 	@echo '  VERBOSE=1         test/unit: print the whole TAP stream too'
 	@echo '  MOAT_TEST_JOBS=n  test: runs at a time (default 2)'
+	@echo '  FUZZ_SECONDS=s    fuzz: seconds per target (default 60)'
+	@echo '  FUZZ_TARGETS="t ..." fuzz, fuzz-cov: only these targets (tests/fuzz/<t>.c)'
 	@echo 'One run of the matrix: python3 tests/run_all.py --only <run> (names in tests/emu/matrix.py)'
 
 TOPOLOGIES = $(shell python3 tests/emu/harness.py --list-topologies 2>/dev/null)

@@ -178,6 +178,20 @@ static void rsdp_fill(struct acpi_rsdp *r, u64 xsdt)
 	r->ext_checksum = (u8)(0x100 - acpi_checksum(r, sizeof(*r)));
 }
 
+/* One local APIC per vCPU, each ID its own and none the broadcast ID 0xFF (ACPI 6.5
+ * 5.2.12.2; an OS drops a repeated ID and the vCPU behind it). */
+static bool apic_ids_valid(const struct guest_acpi_cfg *c)
+{
+	for (unsigned i = 0; i < c->nr_cpus; i++) {
+		if (c->apic_ids[i] == 0xff)
+			return false;
+		for (unsigned j = 0; j < i; j++)
+			if (c->apic_ids[i] == c->apic_ids[j])
+				return false;
+	}
+	return true;
+}
+
 size_t guest_acpi_build(u8 *buf, u64 gpa, size_t cap, const struct guest_acpi_cfg *c)
 {
 	/* RSDP, FACS (64-byte aligned), DSDT, FADT, MADT, XSDT: offsets in buf */
@@ -191,8 +205,9 @@ size_t guest_acpi_build(u8 *buf, u64 gpa, size_t cap, const struct guest_acpi_cf
 	struct acpi_facs *fs;
 	u64 entries[2];
 
-	if (!c->nr_cpus || c->nr_cpus > GUEST_ACPI_MAX_CPUS || xsdt + xsdt_len > cap ||
-	    gpa + cap > BIT(32))
+	/* address 0 is "no RSDP" in every hand-off (zero page, boot loaders) */
+	if (!c->nr_cpus || c->nr_cpus > GUEST_ACPI_MAX_CPUS || !apic_ids_valid(c) || !gpa ||
+	    xsdt + xsdt_len > cap || gpa + cap > BIT(32))
 		return 0;
 	memset(buf, 0, xsdt + xsdt_len);
 	fs = (struct acpi_facs *)(buf + facs);

@@ -31,7 +31,8 @@ struct guest_acpi_cfg {
 };
 
 /* Writes the tables into buf (the guest's memory at gpa, `cap` bytes), the RSDP first.
- * Returns the bytes used, or 0 if they do not fit or the configuration is out of range. */
+ * Returns the bytes used, or 0 if they do not fit or the configuration is out of range
+ * (no vCPU or too many, an APIC ID repeated or 0xFF, gpa 0). */
 size_t guest_acpi_build(u8 *buf, u64 gpa, size_t cap, const struct guest_acpi_cfg *c);
 
 #endif

@@ -1,9 +1,39 @@
 /* The guest configuration parser (vmm/config.c): the input is the text of moat.conf or
- * of config= (which the command line hands over with ';' for line breaks). */
+ * of config= (which the command line hands over with ';' for line breaks). The built-in
+ * configuration is generated too, from CPUs and a PF taken from the input's first bytes,
+ * into a buffer of the size asked for, and parsed back. And the UEFI loader's scan of the
+ * same text for the files it must load (efi_config_file: kernel=, initrd=). */
 #include <stdlib.h>
 #include <moat/string.h>
+#include "boot/efi/convert.h"
 #include "vmm/config.h"
 #include "fuzz.h"
+
+static void builtin(const uint8_t *data, size_t size)
+{
+	static struct vmm_config cfg;
+	struct fin f = {data, size};
+	u32 cpus[4];
+	struct cfg_device pf = {.kind = CFG_DEV_BDF};
+	size_t cap = fin_u8(&f) % 200, n;
+	unsigned nr = fin_u8(&f) % 5;
+	bool with_pf = fin_u8(&f) & 1;
+	char *buf = malloc(cap ? cap : 1);
+
+	for (unsigned i = 0; i < 4; i++)
+		cpus[i] = fin_u8(&f);
+	pf.segment = fin_u16(&f);
+	pf.bus = fin_u8(&f);
+	pf.dev = fin_u8(&f) & 31;
+	pf.fn = fin_u8(&f) & 7;
+	n = config_builtin(buf, cap, cpus, nr, with_pf ? &pf : NULL);
+	if (cap && (n >= cap || strnlen(buf, cap) != n))
+		abort(); /* the length returned is not what was written */
+	memset(&cfg, 0, sizeof(cfg));
+	if (cap)
+		config_parse(&cfg, "builtin", buf, n);
+	free(buf);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -11,9 +41,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *text = malloc(size ? size : 1);
 	char dev[48];
 
+	builtin(data, size);
 	memcpy(text, data, size);
 	memset(&cfg, 0, sizeof(cfg));
 	config_parse(&cfg, "fuzz", text, size);
+	for (unsigned n = 0; n < 4; n++) {
+		size_t cap = 1 + (n * 37) % 64;
+		char *out = malloc(cap);
+		int len = efi_config_file(text, size, n, out, cap);
+
+		if (len >= 0 && ((size_t)len >= cap || strnlen(out, cap) != (size_t)len))
+			abort();
+		free(out);
+	}
 	if (cfg.nr_guests > CFG_MAX_GUESTS)
 		abort();
 	for (u32 i = 0; i < cfg.nr_guests; i++) {

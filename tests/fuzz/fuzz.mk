@@ -1,4 +1,4 @@
-# Fuzz targets (tests/fuzz/README.md). Each tests/fuzz/<t>.c defines LLVMFuzzerTestOneInput
+# Fuzz targets (docs/testing.md, "Fuzzing"). Each tests/fuzz/<t>.c defines LLVMFuzzerTestOneInput
 # and is linked with the hypervisor sources named in tests/fuzz/<t>.srcs, the unit tests'
 # host shim and moat's own string and printf (every target renames the C library's string
 # functions to moat's, as tests/unit/libc.cflags does).

@@ -117,8 +117,31 @@ def seeds_acpi():
         write("acpi", f"{name}-scan", bytes([6 | 1]) + img)
 
 
+def sdt(sig, body, rev=1):
+    t = bytearray(sig + struct.pack("<IBB6s8sIII", 36 + len(body), rev, 0, b"MOAT  ", b"FUZZSEED", 1, 0, 1) + body)
+    csum(t, 9)
+    return bytes(t)
+
+
 @target
 def seeds_acpi_table():
+    # Shapes the captures lack: x2APIC CPUs (IDs above 255, as QEMU's hot-plugged socket
+    # gives), more CPUs, IOAPICs and overrides than moat keeps; MCFGs of several segments,
+    # too many entries, a partial entry.
+    lapic = lambda uid, aid, fl=1: bytes([0, 8, uid, aid]) + struct.pack("<I", fl)
+    x2 = lambda aid, uid, fl=1: bytes([9, 16, 0, 0]) + struct.pack("<III", aid, fl, uid)
+    ioapic = lambda i: bytes([1, 12, i, 0]) + struct.pack("<II", 0xfec00000 + i * 0x1000, i * 24)
+    iso = lambda src: bytes([2, 10, 0, src]) + struct.pack("<IH", src, 0)
+    madt = lambda ents: bytes([1]) + sdt(b"APIC", struct.pack("<II", 0xfee00000, 1) + b"".join(ents), 4)
+    write("acpi_table", "madt-x2apic", madt([lapic(0, 0), x2(259, 1), x2(260, 2, 2), ioapic(0), iso(0)]))
+    write("acpi_table", "madt-300-cpus", madt([x2(i, i) for i in range(300)]))
+    write("acpi_table", "madt-10-ioapics-20-isos", madt([ioapic(i) for i in range(10)] + [iso(i) for i in range(20)]))
+    write("acpi_table", "madt-lapic-addr-override", madt([bytes([5, 12, 0, 0]) + struct.pack("<Q", 0xfee10000), lapic(0, 0)]))
+    seg = lambda base, s, b0, b1: struct.pack("<QHBBI", base, s, b0, b1, 0)
+    write("acpi_table", "mcfg-two-segments", bytes([1]) + sdt(b"MCFG", bytes(8) + seg(0xb0000000, 0, 0, 255) + seg(0xc0000000, 1, 0, 63)))
+    write("acpi_table", "mcfg-10-entries", bytes([1]) + sdt(b"MCFG", bytes(8) + b"".join(seg(0xb0000000 + i * 0x1000000, i, 0, 15) for i in range(10))))
+    write("acpi_table", "mcfg-partial-entry", bytes([1]) + sdt(b"MCFG", bytes(8) + seg(0xb0000000, 0, 0, 255)[:10]))
+    write("acpi_table", "mcfg-short", bytes([1]) + sdt(b"MCFG", bytes(4)))
     for name, h in CAPTURES:
         for s, pa, b in blobs(h):
             if s in ("APIC", "MCFG", "DMAR", "HPET", "WAET", "FACP", "XSDT", "RSDT"):
@@ -248,13 +271,20 @@ CONFIGS = [
     b"guest b memory=64G cpu=2 image=bench\n\n# comment\nguest bad memory=1K cpu=0\n",
     b"guest x memory=16M cpu=1 image=cpu device=00:05.0 device=00:06.0 device=01:00.0/vf0 "
     b"device=01:00.0/vf1 device=01:00.0/vf2\n",
+    b"guest lin memory=256M cpu=1 kernel=bzImage initrd=initrd.cpio "
+    b"cmdline=\"console=ttyS0 quiet rdinit=/init\" watchdog=10s device=01:00.0/vf0\n"
+    b"guest w memory=16M cpu=2 image=cpu watchdog=500ms\nguest o memory=16M cpu=3 image=my.elf watchdog=off\n"
+    b"guest bad1 memory=16M cpu=4 kernel=.hidden watchdog=61s\nguest bad2 memory=16M cpu=5 image=cpu kernel=k\n",
 ]
 
 
 @target
 def seeds_config():
+    # The first bytes also drive the built-in configuration (see tests/fuzz/config.c);
+    # they are text here, which is fine for both.
     for i, c in enumerate(CONFIGS):
         write("config", f"conf-{i}", c)
+    write("config", "builtin-3cpus-pf", bytes([150, 3, 1, 1, 2, 3, 0, 0, 0, 1, 0, 0]) + b"\n" + CONFIGS[0])
 
 
 @target
@@ -444,6 +474,38 @@ def seeds_guest_exits():
           npf(0x2001, "8b07") + npf(0, "488b07") + bytes([6, 11, 0]) + bytes(13))
     write("guest_exits", "cfg-patched-msix-size", bytes([2]) + struct.pack("<HB", 0x72, 0xff) +
           struct.pack("<HB", 0x73, 0x07) + probe + enable + npf(0x7f0, "8b07"))
+
+
+def bzimage(setup_sects=3, pm_size=8192, version=0x020F, xloadflags=0x3, reloc=1):
+    """A bzImage header shaped like Debian's kernel (boot.rst field offsets)."""
+    img = bytearray((setup_sects + 1) * 512 + pm_size)
+    struct.pack_into("<B", img, 0x1F1, setup_sects)
+    struct.pack_into("<I", img, 0x1F4, pm_size // 16)
+    struct.pack_into("<HBB", img, 0x1FE, 0xAA55, 0xEB, 0x6A)
+    struct.pack_into("<IH", img, 0x202, 0x53726448, version)
+    struct.pack_into("<B", img, 0x211, 1)
+    struct.pack_into("<IIBBHI", img, 0x22C, 0x7FFFFFFF, 0x200000, reloc, 0, xloadflags, 2047)
+    struct.pack_into("<QI", img, 0x258, 0x1000000, 0x2000000)
+    return bytes(img)
+
+
+@target
+def seeds_linux_boot():
+    # control: RAM (MiB - 16), initrd bytes, command line length; then the image
+    ctl = struct.pack("<HIH", 240, 3 << 20, 60)
+    write("linux_boot", "debian-like", ctl + bzimage())
+    write("linux_boot", "setup-sects-0", ctl + bzimage(setup_sects=0, pm_size=7680))
+    write("linux_boot", "fixed-address", ctl + bzimage(reloc=0))
+    write("linux_boot", "too-small", struct.pack("<HIH", 0, 1 << 20, 0) + bzimage())
+    write("linux_boot", "protocol-2.11", ctl + bzimage(version=0x020B))
+
+
+@target
+def seeds_guest_acpi():
+    ids = bytes(range(0, 128, 2))
+    for n, cap in ((1, 0xFFFF), (2, 0x400), (64, 0xFFFF), (65, 0xFFFF), (4, 100)):
+        write("guest_acpi", f"cpus-{n}-room-{cap:#x}",
+              struct.pack("<BIHI", n, 0xFEE00000, cap, 0xE0000 >> 4) + ids)
 
 
 def main():

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""make fuzz / make fuzz-cov (tests/fuzz/README.md).
+"""make fuzz / make fuzz-cov (docs/testing.md, "Fuzzing").
 
   run_fuzz.py --seconds N [target...]   each target under libFuzzer for N s, one after the
                                         other; the corpus grows in build/fuzz/corpus/<t>,
@@ -72,15 +72,36 @@ def cov_one(t):
     subprocess.run([binp] + dirs, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, check=False)
     subprocess.run(["llvm-profdata", "merge", "-sparse", prof, "-o", data], check=True)
-    out = subprocess.run(["llvm-cov", "report", binp, f"-instr-profile={data}"] + cov_files(t),
+    files = cov_files(t)
+    out = subprocess.run(["llvm-cov", "report", binp, f"-instr-profile={data}"] + files,
                          capture_output=True, text=True, cwd=ROOT).stdout
+    return [(full, lines, pct) for name, lines, pct in parse_report(out)
+            for full in files if full == name or full.endswith("/" + name)]
+
+
+def parse_report(out):
     rows = []
     for ln in out.splitlines():
         parts = ln.split()
         if parts and (parts[0].endswith(".c")):
             # Filename Regions Missed Cover Functions Missed Executed Lines Missed Cover ...
-            rows.append((parts[0], int(parts[7]), parts[9]))
+            rows.append((os.path.relpath(parts[0], ROOT) if parts[0].startswith("/") else parts[0],
+                         int(parts[7]), parts[9]))
     return rows
+
+
+def cov_union(f, targets):
+    """Lines of file f covered by any of these targets' corpora."""
+    data = os.path.join(BUILD, "cov", "union.profdata")
+    subprocess.run(["llvm-profdata", "merge", "-sparse"] +
+                   [os.path.join(BUILD, "cov", t + ".profdata") for t in targets] + ["-o", data], check=True)
+    cmd = ["llvm-cov", "report", os.path.join(BUILD, "cov", targets[0])]
+    for t in targets[1:]:
+        cmd += ["-object", os.path.join(BUILD, "cov", t)]
+    out = subprocess.run(cmd + [f"-instr-profile={data}", f], capture_output=True, text=True,
+                         cwd=ROOT).stdout
+    return [(f, lines, pct) for name, lines, pct in parse_report(out)
+            if f == name or f.endswith("/" + name)][:1]
 
 
 def main():
@@ -92,9 +113,15 @@ def main():
     targets = a.targets or all_targets()
     if a.cov:
         print(f"{'target':12} {'file':34} {'lines':>6} {'cover':>7}")
+        by_file = {}
         for t in targets:
             for f, lines, pct in cov_one(t):
                 print(f"{t:12} {f:34} {lines:6} {pct:>7}")
+                by_file.setdefault(f, []).append(t)
+        for f, ts in sorted(by_file.items()):
+            if len(ts) > 1:
+                for f2, lines, pct in cov_union(f, ts):
+                    print(f"{'+'.join(ts):12} {f2:34} {lines:6} {pct:>7}")
         return 0
     bad = 0
     res = []
@@ -104,7 +131,7 @@ def main():
         r["seconds"] = a.seconds
         res.append(r)
         os.makedirs(os.path.join(BUILD, "results"), exist_ok=True)
-        with open(os.path.join(BUILD, "results", t + ".json"), "w") as f:
+        with open(os.path.join(BUILD, "results", f"{t}-{a.seconds}s.json"), "w") as f:
             json.dump(r, f)
         if r["crashes"] or r["rc"] not in (0,):
             bad = 1

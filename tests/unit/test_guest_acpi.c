@@ -138,6 +138,16 @@ static void test_refused(void **state)
 	memset(mem, 0xa5, sizeof(mem));
 	assert_int_equal(guest_acpi_build(mem, GUEST_ACPI_GPA, 200, &c), 0);
 	assert_int_equal(mem[0], 0xa5);
+	/* each vCPU's APIC ID its own, none the broadcast ID */
+	c.nr_cpus = 2;
+	c.apic_ids[1] = 0;
+	assert_int_equal(guest_acpi_build(mem, GUEST_ACPI_GPA, sizeof(mem), &c), 0);
+	c.apic_ids[1] = 0xff;
+	assert_int_equal(guest_acpi_build(mem, GUEST_ACPI_GPA, sizeof(mem), &c), 0);
+	c.apic_ids[1] = 1;
+	assert_true(guest_acpi_build(mem, GUEST_ACPI_GPA, sizeof(mem), &c) > 0);
+	c.nr_cpus = 1;
+	assert_int_equal(guest_acpi_build(mem, 0, sizeof(mem), &c), 0);
 	/* the 32-bit pointers of the FADT must reach the tables */
 	assert_int_equal(guest_acpi_build(mem, 0xfffff000ULL, sizeof(mem), &c), 0);
 }

@@ -1,4 +1,10 @@
-/* Configuration mechanism #1 (ports 0xCF8/0xCFC): segment 0, the first 256 bytes only. */
+/* Configuration mechanism #1 (ports 0xCF8/0xCFC): segment 0, the first 256 bytes only.
+ * The address port is shared by every CPU: selecting a register and reaching it through
+ * the data port is one critical section (moat's own accesses and every guest's virtual
+ * configuration space end up here on machines without ECAM), with interrupts off so that
+ * a handler on the same CPU cannot come between the two ports. */
+#include <moat/spinlock.h>
+#include "arch/x86/cpu.h"
 #include "arch/x86/io.h"
 #include "pci/internal.h"
 
@@ -9,6 +15,8 @@
 #define CF8_REG GENMASK(7, 2)
 #define CF8_CFG_SIZE 256
 
+static spinlock_t cf8_lock = SPINLOCK_INIT;
+
 static void cf8_select(u16 rid, u16 off)
 {
 	outl(CF8_ADDRESS,
@@ -18,19 +26,28 @@ static void cf8_select(u16 rid, u16 off)
 static u32 cf8_read(void *ctx, u16 seg, u16 rid, u16 off, unsigned width)
 {
 	u16 port = CF8_DATA + (off & 3);
+	u64 flags = irq_save();
+	u32 v;
 
+	spin_lock(&cf8_lock);
 	cf8_select(rid, off);
 	if (width == 1)
-		return inb(port);
-	if (width == 2)
-		return inw(port);
-	return inl(port);
+		v = inb(port);
+	else if (width == 2)
+		v = inw(port);
+	else
+		v = inl(port);
+	spin_unlock(&cf8_lock);
+	irq_restore(flags);
+	return v;
 }
 
 static void cf8_write(void *ctx, u16 seg, u16 rid, u16 off, unsigned width, u32 val)
 {
 	u16 port = CF8_DATA + (off & 3);
+	u64 flags = irq_save();
 
+	spin_lock(&cf8_lock);
 	cf8_select(rid, off);
 	if (width == 1)
 		outb(port, (u8)val);
@@ -38,6 +55,8 @@ static void cf8_write(void *ctx, u16 seg, u16 rid, u16 off, unsigned width, u32 
 		outw(port, (u16)val);
 	else
 		outl(port, val);
+	spin_unlock(&cf8_lock);
+	irq_restore(flags);
 }
 
 static u16 cf8_space_size(void *ctx, u16 seg, u8 bus)

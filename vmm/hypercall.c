@@ -44,6 +44,49 @@ static bool report_text_valid(const char *text, u64 status)
 	       !strncmp(hash, "# SKIP ", 7) && hash[7] && !strchr(hash + 1, '#');
 }
 
+/* "1..N" with N decimal (at most 9 digits). */
+static bool plan_parse(const char *text, u64 *n)
+{
+	unsigned digits = 0;
+
+	if (strncmp(text, "1..", 3))
+		return false;
+	*n = 0;
+	for (const char *p = text + 3; *p; p++, digits++) {
+		if (*p < '0' || *p > '9' || digits == 9)
+			return false;
+		*n = *n * 10 + (u64)(*p - '0');
+	}
+	return digits > 0;
+}
+
+/* The guest's plan: what it announces and what moat received must agree, or a result
+ * vanished (a report moat refused, such as a skip reason with a second '#'): that is a
+ * failure of the guest, counted in the summary. */
+static s64 hc_report_plan(struct guest *g, const char *text)
+{
+	u64 planned, got = g->results[0] + g->results[1] + g->results[2];
+	char line[HC_REPORT_MAX + CFG_NAME_MAX + 120];
+	int n;
+
+	if (!plan_parse(text, &planned))
+		return -EINVAL;
+	vmm_console_flush(g);
+	n = snprintf(line, sizeof(line), "[%s] %s\n", g->cfg.name, text);
+	console_write(line, (size_t)MIN(n, (int)sizeof(line) - 1));
+	if (planned == got)
+		return 0;
+	g->results[HC_TEST_FAIL]++;
+	n = snprintf(line, sizeof(line),
+		     "[%s] not ok %llu - guest: results-complete\n[%s] # it announced %llu "
+		     "results, moat received %llu (a report refused or lost)\n",
+		     g->cfg.name, (unsigned long long)(got + 1), g->cfg.name,
+		     (unsigned long long)planned, (unsigned long long)got);
+	console_write(line, (size_t)MIN(n, (int)sizeof(line) - 1));
+	tap_count(TAP_FAIL);
+	return 0;
+}
+
 /* The guest's TAP line is printed here, so that the line and the count in the summary
  * come from one place: "[<guest>] ok N - <suite>: <id>". */
 static s64 hc_report(struct guest *g, u64 status, u64 gpa, u64 len)
@@ -53,7 +96,7 @@ static s64 hc_report(struct guest *g, u64 status, u64 gpa, u64 len)
 	const char *s;
 	int n;
 
-	if (status > HC_TEST_SKIP)
+	if (status > HC_TEST_PLAN)
 		return -EINVAL;
 	if (len == 0 || len > HC_REPORT_MAX)
 		return -E2BIG;
@@ -66,6 +109,8 @@ static s64 hc_report(struct guest *g, u64 status, u64 gpa, u64 len)
 			return -EINVAL;
 	}
 	text[len] = 0;
+	if (status == HC_TEST_PLAN)
+		return hc_report_plan(g, text);
 	if (!report_text_valid(text, status))
 		return -EINVAL;
 	vmm_console_flush(g);

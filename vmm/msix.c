@@ -7,6 +7,7 @@
 #include <moat/errno.h>
 #include <moat/log.h>
 #include <moat/string.h>
+#include "arch/x86/apic.h"
 #include "arch/x86/io.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/trap.h"
@@ -65,6 +66,20 @@ static void host_vector_fired(struct trap_frame *f, void *ctx)
 	struct vmsix_vec *vec = ctx;
 
 	virq_raise(vec->g, vec->vector);
+}
+
+/* A vector in quarantine (its device released) belongs to nobody: what still arrives on
+ * it is swallowed and counted. */
+static u64 quarantine_strays;
+
+static void quarantined_fired(struct trap_frame *f, void *ctx)
+{
+	__atomic_fetch_add(&quarantine_strays, 1, __ATOMIC_RELAXED);
+}
+
+u64 msix_quarantine_strays(void)
+{
+	return __atomic_load_n(&quarantine_strays, __ATOMIC_RELAXED);
 }
 
 /* The IRTE and host vector of entry idx, allocated on first use. */
@@ -224,6 +239,13 @@ void msix_mmio_write(struct guest *g, struct vdev *v, u64 gpa, u32 val)
 	entry_update(g, v, idx);
 }
 
+/* Quiescing a released device's interrupts, in this order: the physical entry masked (no
+ * new message), the IRTE freed (its invalidation completes before iommu_irq_free returns:
+ * nothing more is remapped to the vector), the host vector kept but handed to the
+ * quarantine handler. A
+ * message already past the IOMMU may still be in flight or pending in the CPU's IRR: the
+ * vector is handed out again only after the function reset and a drain on its CPU
+ * (msix_free_vectors), or the next owner would receive it. */
 void msix_release(struct vdev *v)
 {
 	struct vmsix *m = &v->msix;
@@ -233,10 +255,29 @@ void msix_release(struct vdev *v)
 		m->live[i] = false;
 		if (m->have_irq[i])
 			iommu_irq_free(&m->irq[i]);
-		if (m->host_vector[i])
-			irq_free_vector((u8)m->host_vector[i]);
 		m->have_irq[i] = false;
+		if (m->host_vector[i])
+			irq_set_handler((u8)m->host_vector[i], quarantined_fired, NULL);
+	}
+}
+
+void msix_free_vectors(struct vdev *v, bool on_target_cpu)
+{
+	struct vmsix *m = &v->msix;
+
+	for (unsigned i = 0; i < m->nr; i++) {
+		u8 vector = (u8)m->host_vector[i];
+
+		if (!vector)
+			continue;
 		m->host_vector[i] = 0;
+		if (!on_target_cpu || apic_drain_vector(vector, MSIX_DRAIN_TIMEOUT_US)) {
+			pr_warn("host vector %#x of MSI-X entry %u stays in quarantine (%s)\n",
+				vector, i,
+				on_target_cpu ? "still pending" : "released away from its CPU");
+			continue;
+		}
+		irq_free_vector(vector);
 	}
 }
 

@@ -28,8 +28,15 @@ struct vdev *msix_region(struct guest *g, u64 gpa);
 /* A 32-bit guest access at `gpa` inside such a page. */
 u32 msix_mmio_read(struct guest *g, struct vdev *v, u64 gpa);
 void msix_mmio_write(struct guest *g, struct vdev *v, u64 gpa, u32 val);
-/* Masks every physical entry, frees the IRTEs and host vectors. */
+/* Masks every physical entry, frees the IRTEs and puts the host vectors in quarantine
+ * (still allocated, given to nobody: a late interrupt is swallowed and counted). */
 void msix_release(struct vdev *v);
+/* After the function reset: on the CPU the vectors target, drains each (IRR and ISR clear)
+ * and frees it. Elsewhere, or when one does not drain, the vector stays in quarantine. */
+#define MSIX_DRAIN_TIMEOUT_US 1000
+void msix_free_vectors(struct vdev *v, bool on_target_cpu);
+/* Interrupts that arrived on a vector in quarantine. */
+u64 msix_quarantine_strays(void);
 /* IRTEs in use by g's devices. */
 unsigned msix_irtes(const struct guest *g);
 

@@ -203,7 +203,7 @@ static int find_image(const struct boot_info *bi, const char *name, const void *
 	return -ENOENT;
 }
 
-static void guest_destroy(struct guest *g)
+void guest_destroy(struct guest *g)
 {
 	assign_release(g);
 	if (g->vcpu.arch)
@@ -244,7 +244,7 @@ static int guest_load(const struct boot_info *bi, struct guest *g, const void *i
 	return err;
 }
 
-static int guest_create(const struct boot_info *bi, struct guest *g)
+int guest_create(const struct boot_info *bi, struct guest *g)
 {
 	struct vcpu_boot_state bs = {0};
 	const void *img = NULL;
@@ -350,7 +350,7 @@ int vmm_init(const struct boot_info *bi)
 	return err;
 }
 
-static void vcpu_loop(struct vcpu *v)
+void vcpu_loop(struct vcpu *v)
 {
 	struct guest *g = v->guest;
 	u64 start = time_us();
@@ -366,7 +366,7 @@ static void vcpu_loop(struct vcpu *v)
 	g->run_us = time_us() - start;
 }
 
-static void guest_stats(const struct guest *g)
+void guest_stats(const struct guest *g)
 {
 	char buf[300];
 	int n = 0;
@@ -397,44 +397,6 @@ static void memory_report(void)
 	}
 	pr_info("memory: %u guests hold %llu bytes of RAM and guards, %llu nested table pages\n",
 		vmm_nr_guests, (unsigned long long)ram, (unsigned long long)tables);
-}
-
-/* Runs a short-lived guest on this CPU (for the hypervisor's self-tests of misbehaving
- * guests) and destroys it; *out receives its final state. `tweak` may change the vCPU
- * before the first entry. */
-int vmm_run_transient(const char *name, const char *image, u64 watchdog_us,
-		      void (*tweak)(struct vcpu *v), struct guest *out)
-{
-	static struct guest g;
-	char why[160];
-	int err;
-
-	if (!vmm_be)
-		return -ENODEV;
-	memset(&g, 0, sizeof(g));
-	strlcpy(g.cfg.name, name, sizeof(g.cfg.name));
-	strlcpy(g.cfg.image, image, sizeof(g.cfg.image));
-	g.cfg.memory = 4 * MiB;
-	g.cfg.cpu = this_cpu()->index;
-	g.cfg.valid = true;
-	g.id = vmm_nr_guests + 1;
-	if (g.id > vmm_caps.max_guests)
-		return pr_err(-ENOSPC, "no tag left for transient guest %s\n", name);
-	err = guest_create(boot_info_get(), &g);
-	if (err)
-		return err;
-	g.watchdog_us = watchdog_us;
-	vmm_be->set_watchdog(&g.vcpu, watchdog_us);
-	if (tweak)
-		tweak(&g.vcpu);
-	vcpu_loop(&g.vcpu);
-	guest_stats(&g);
-	err = guest_canaries_check(&g, why, sizeof(why));
-	if (err)
-		pr_err(err, "%s\n", why);
-	*out = g;
-	guest_destroy(&g);
-	return err;
 }
 
 static int wake_vector = -1; /* a guest's CPU tells CPU 0 that its guest has ended */

@@ -111,8 +111,14 @@ extern struct guest vmm_guests[VMM_MAX_GUESTS];
 extern u32 vmm_nr_guests;
 extern u32 vmm_nr_bad_config, vmm_nr_no_cpu, vmm_nr_failed, vmm_nr_refused;
 
-int vmm_run_transient(const char *name, const char *image, u64 watchdog_us,
-		      void (*tweak)(struct vcpu *v), struct guest *out);
+/* A guest's life in vmm/vmm.c, also used by the test image's transient guests
+ * (tests/hv/transient.c): built from its configuration and image, run on this CPU until it
+ * ends, its statistics printed, torn down. */
+struct boot_info;
+int guest_create(const struct boot_info *bi, struct guest *g);
+void vcpu_loop(struct vcpu *v);
+void guest_stats(const struct guest *g);
+void guest_destroy(struct guest *g);
 
 /* Guest-physical to host-virtual: NULL unless [gpa, gpa+len) lies inside the guest's RAM
  * (the hypervisor identity-maps RAM, so the host-physical address is the pointer). */

@@ -24,6 +24,9 @@
 #define APIC_SVR 0xf0
 #define SVR_VECTOR GENMASK(7, 0)
 #define SVR_ENABLE BIT(8)
+#define APIC_ISR(v) (0x100 + 0x10 * ((v) / 32)) /* In-Service, 32 vectors a register */
+#define APIC_IRR(v) (0x200 + 0x10 * ((v) / 32)) /* Interrupt Request */
+#define APIC_VEC_BIT(v) BIT((v) % 32)
 #define APIC_ESR 0x280
 #define APIC_ICR_LO 0x300
 #define APIC_ICR_HI 0x310
@@ -282,5 +285,27 @@ int apic_timer_periodic(u8 vector, u64 period_us)
 	ticks = period_us * per_ms / 1000;
 	apic_write(APIC_LVT_TIMER, (u32)(LVT_TIMER_PERIODIC | FIELD_PREP(LVT_VECTOR, vector)));
 	apic_write(APIC_TIMER_INIT, (u32)MIN(MAX(ticks, 1ULL), 0xffffffffULL));
+	return 0;
+}
+
+static bool vector_pending(u8 vector)
+{
+	return (apic_read(APIC_IRR(vector)) | apic_read(APIC_ISR(vector))) & APIC_VEC_BIT(vector);
+}
+
+/* STI's one-instruction shadow ends at the NOP: a requested vector is taken there through
+ * the IDT (its handler runs), and the next check sees its bits clear. */
+static bool drained(u8 vector)
+{
+	__asm__ volatile("sti; nop; cli" ::: "memory");
+	return !vector_pending(vector);
+}
+
+int apic_drain_vector(u8 vector, u64 timeout_us)
+{
+	if (!WAIT_US(drained(vector), timeout_us))
+		return pr_err(-ETIMEDOUT,
+			      "vector %#x still requested or in service after %llu us\n", vector,
+			      (unsigned long long)timeout_us);
 	return 0;
 }

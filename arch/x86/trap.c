@@ -108,6 +108,21 @@ int irq_alloc_vector(irq_handler_t fn, void *ctx)
 	return -ENOSPC;
 }
 
+int irq_set_handler(u8 vector, irq_handler_t fn, void *ctx)
+{
+	int ret = 0;
+
+	spin_lock(&irq_table_lock);
+	if (!irq_table[vector].fn) {
+		ret = -ENOENT;
+	} else {
+		irq_table[vector].ctx = ctx;
+		irq_table[vector].fn = fn;
+	}
+	spin_unlock(&irq_table_lock);
+	return ret;
+}
+
 void irq_free_vector(u8 vector)
 {
 	spin_lock(&irq_table_lock);

@@ -53,6 +53,8 @@ int irq_register(unsigned vector, irq_handler_t fn, void *ctx);
 /* A free vector in [0x30, 0xef], or -ENOSPC. */
 int irq_alloc_vector(irq_handler_t fn, void *ctx);
 void irq_free_vector(u8 vector);
+/* Hands an allocated vector to another handler (it stays allocated); -ENOENT if free. */
+int irq_set_handler(u8 vector, irq_handler_t fn, void *ctx);
 void trap_dump(const struct trap_frame *f, const char *why);
 
 /* Set by the APIC driver: acknowledges the current interrupt. */

@@ -12,6 +12,7 @@ void attack_bar_remap(void);
 void attack_dma_outside_ram(void);
 void attack_dma_hypervisor_hpa(void);
 void attack_mac_spoof(void);
+void attack_mac_other_nic(void);
 void attack_tx_mac_spoof(void);
 void attack_mailbox_flood(void);
 void attack_owner_state_left(void);

@@ -228,6 +228,64 @@ void attack_mac_spoof(void)
 	test_end();
 }
 
+/* With a VF of a second NIC at 00:02.0 (the two-NIC configurations) the attacker learns
+ * that NIC's VF MACs (its own VF's there, and the VF numbered two before it, another
+ * guest's) and asks for them through its VF of the first NIC. MACs are unique across every
+ * NIC moat drives: both are refused, or the first NIC's anti-spoofing would let it send as
+ * those functions. */
+#define SECOND_NIC_SLOT 2
+
+static u8 vf2_mem[IGBVF_MEM_SIZE] __aligned(IGBVF_MEM_ALIGN);
+static struct igbvf drv2;
+
+static int second_nic_mac(u8 mac[ETH_ALEN])
+{
+	u64 bar0 = vf_dev.bar0;
+	int err;
+
+	vf_dev.slot = SECOND_NIC_SLOT;
+	err = vf_dev_enable();
+	if (!err)
+		err = igbvf_init(&drv2, &vf_dev_ops, NULL, vf2_mem);
+	if (!err)
+		err = igbvf_reset(&drv2);
+	if (!err)
+		memcpy(mac, drv2.mac, ETH_ALEN);
+	vf_dev.slot = 0;
+	vf_dev.bar0 = bar0;
+	return err;
+}
+
+void attack_mac_other_nic(void)
+{
+	u8 own[ETH_ALEN], mine_there[ETH_ALEN], theirs[ETH_ALEN];
+	int err;
+
+	if (!attack_begin("mac-other-nic", vf_dev.bar0 && drv.ops))
+		return;
+	if (second_nic_mac(mine_there)) {
+		test_skip("no VF of a second NIC at 00:02.0");
+		test_end();
+		return;
+	}
+	err = igbvf_reset(&drv);
+	check(err == 0, "reset handshake failed (%d)", err);
+	memcpy(own, drv.mac, ETH_ALEN);
+	memcpy(theirs, mine_there, ETH_ALEN);
+	theirs[5] = (u8)(mine_there[5] - 2);
+	err = igbvf_set_mac(&drv, theirs);
+	check(err == -EPERM, "set-MAC of the other NIC's VF ..:%02x:%02x answered %d", theirs[4],
+	      theirs[5], err);
+	err = igbvf_set_mac(&drv, mine_there);
+	check(err == -EPERM, "set-MAC of our VF's on the other NIC ..:%02x:%02x answered %d",
+	      mine_there[4], mine_there[5], err);
+	check(!memcmp(drv.mac, own, ETH_ALEN), "driver MAC changed");
+	guest_printf("# mac-other-nic: asked for ..:%02x:%02x and ..:%02x:%02x of the second "
+		     "NIC through ..:%02x:%02x\n",
+		     theirs[4], theirs[5], mine_there[4], mine_there[5], own[4], own[5]);
+	test_end();
+}
+
 /* A mailbox storm: requests back to back for FLOOD_US. moat's PF serves at most
  * IGB_MBX_BUDGET per window of this VF's (the rest wait), so CPU 0 is not swamped and the
  * other guests' transfers go on (their suites check that). A request of the storm may

@@ -73,6 +73,7 @@ void guest_printf(const char *fmt, ...)
 
 void guest_shutdown(u64 code)
 {
+	test_plan();
 	for (;;)
 		hypercall(HC_SHUTDOWN, code, 0, 0);
 }
@@ -83,6 +84,7 @@ static struct {
 	bool failed, skipped;
 	char diag[200];
 } cur;
+static unsigned results_reported; /* test_end()s, whether moat took the report or not */
 
 void test_begin(const char *suite, const char *id)
 {
@@ -116,10 +118,22 @@ void test_end(void)
 	u64 st = cur.failed ? HC_TEST_FAIL : cur.skipped ? HC_TEST_SKIP : HC_TEST_PASS;
 	long r = hypercall(HC_REPORT, st, (u64)(uintptr_t)cur.name, strlen(cur.name));
 
+	results_reported++;
 	if (r)
 		guest_printf("# reporting '%s' failed: %ld\n", cur.name, r);
 	if (cur.failed)
 		guest_printf("# %s\n", cur.diag);
+}
+
+void test_plan(void)
+{
+	char plan[16];
+	long r;
+
+	snprintf(plan, sizeof(plan), "1..%u", results_reported);
+	r = hypercall(HC_REPORT, HC_TEST_PLAN, (u64)(uintptr_t)plan, strlen(plan));
+	if (r)
+		guest_printf("# announcing the plan %s failed: %ld\n", plan, r);
 }
 
 /* ---- exceptions */

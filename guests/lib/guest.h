@@ -41,6 +41,10 @@ void test_begin(const char *suite, const char *id);
 void test_fail(int line, const char *fmt, ...) __printf(2, 3);
 void test_skip(const char *reason);
 void test_end(void);
+/* The TAP plan "1..N": the number of results this guest reported (every test_end). moat
+ * fails the run when it received another number. guest_shutdown() announces it; a guest
+ * that expects to be stopped announces it before. */
+void test_plan(void);
 #define check(cond, fmt, ...)                                                                      \
 	do {                                                                                       \
 		if (!(cond))                                                                       \

@@ -10,17 +10,21 @@ u64 vf_now_us(void)
 }
 
 /* ---- config space through CF8/CFC */
+static u32 cfg_address(u16 reg)
+{
+	return (u32)(CFG_ENABLE | FIELD_PREP(CFG_DEV, vf_dev.slot ? vf_dev.slot : VF_DEV) |
+		     FIELD_PREP(CFG_REG, reg >> 2));
+}
+
 u32 vf_cfg_read(u16 reg)
 {
-	guest_outl(PCI_CFG_ADDR,
-		   (u32)(CFG_ENABLE | FIELD_PREP(CFG_DEV, VF_DEV) | FIELD_PREP(CFG_REG, reg >> 2)));
+	guest_outl(PCI_CFG_ADDR, cfg_address(reg));
 	return guest_inl(PCI_CFG_DATA);
 }
 
 void vf_cfg_write(u16 reg, u32 v)
 {
-	guest_outl(PCI_CFG_ADDR,
-		   (u32)(CFG_ENABLE | FIELD_PREP(CFG_DEV, VF_DEV) | FIELD_PREP(CFG_REG, reg >> 2)));
+	guest_outl(PCI_CFG_ADDR, cfg_address(reg));
 	guest_outl(PCI_CFG_DATA, v);
 }
 

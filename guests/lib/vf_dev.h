@@ -44,6 +44,7 @@
 struct vf_dev {
 	u64 bar0;
 	u64 tsc_per_us;
+	u8 slot; /* the device number of the VF in use; 0: VF_DEV */
 };
 extern struct vf_dev vf_dev;
 extern const struct igbvf_ops vf_dev_ops;

@@ -35,6 +35,10 @@
 #define HC_TEST_PASS 0
 #define HC_TEST_FAIL 1
 #define HC_TEST_SKIP 2
+/* REPORT with this status: RSI = "1..N", the TAP plan: the number of results the guest
+ * reported so far (announced when it is done). moat fails the run when it received
+ * another number (a report it refused, or one lost). */
+#define HC_TEST_PLAN 3
 
 #define MOAT_CPUID_LEAF 0x40000000
 #define MOAT_CPUID_SIGNATURE "moatmoatmoat"

@@ -69,17 +69,29 @@ static bool mac_is_valid_unicast(const u8 *m)
 	return !(m[0] & 1) && (m[0] | m[1] | m[2] | m[3] | m[4] | m[5]);
 }
 
-/* Which function of this NIC holds mac: -1 the PF, 0.. a VF, -2 nobody. A VF's own
- * address stays reserved for it while it uses another: a function reset brings it back. */
-static int mac_holder(const struct igb_pf *pf, const u8 *mac)
+/* A function holding a MAC: a PF moat drives (vf < 0) or one of its VFs. */
+struct mac_holder {
+	const struct igb_pf *pf; /* NULL: nobody */
+	int vf;
+};
+
+/* Which function of any NIC moat drives holds mac: a MAC is unique across all of them, or
+ * a guest on one NIC could take a function's address on another and send as it there. A
+ * VF's own address stays reserved for it while it uses another: a function reset brings
+ * it back. */
+static struct mac_holder mac_holder(const u8 *mac)
 {
-	if (!memcmp(mac, pf->mac, ETH_ALEN))
-		return -1;
-	for (unsigned vf = 0; vf < pf->num_vfs; vf++)
-		if (!memcmp(mac, pf->vf[vf].mac, ETH_ALEN) ||
-		    !memcmp(mac, pf->vf[vf].default_mac, ETH_ALEN))
-			return (int)vf;
-	return -2;
+	for (unsigned i = 0; i < igb_pf_count(); i++) {
+		const struct igb_pf *pf = igb_pf_at(i);
+
+		if (!memcmp(mac, pf->mac, ETH_ALEN))
+			return (struct mac_holder){pf, -1};
+		for (unsigned vf = 0; vf < pf->num_vfs; vf++)
+			if (!memcmp(mac, pf->vf[vf].mac, ETH_ALEN) ||
+			    !memcmp(mac, pf->vf[vf].default_mac, ETH_ALEN))
+				return (struct mac_holder){pf, (int)vf};
+	}
+	return (struct mac_holder){NULL, 0};
 }
 
 /* VF reset request: the VF's pool, MAC and queues come back; reply ACK + its MAC. */
@@ -97,28 +109,40 @@ static int handle_reset(struct igb_pf *pf, unsigned vf)
 	return mbx_write(pf, vf, reply, 4);
 }
 
-/* Set-MAC: only a valid unicast address that no other function of this NIC holds. */
+/* "vf2 of the PF 0000:02:00.0 (another NIC)", "the PF 0000:01:00.0 (this NIC)". */
+static void holder_name(const struct mac_holder *h, const struct igb_pf *asker, char *buf,
+			size_t size)
+{
+	const struct pci_dev *d = h->pf->pdev;
+	char vf[24] = "";
+
+	if (h->vf >= 0)
+		snprintf(vf, sizeof(vf), "vf%d of ", h->vf);
+	snprintf(buf, size, "%sthe PF %04x:%02x:%02x.%x (%s NIC)", vf, d ? d->seg : 0,
+		 d ? d->bus : 0, d ? d->dev : 0, d ? d->fn : 0,
+		 h->pf == asker ? "this" : "another");
+}
+
+/* Set-MAC: only a valid unicast address that no other function of any NIC moat drives
+ * holds. */
 static bool handle_set_mac(struct igb_pf *pf, unsigned vf, const u32 *msg)
 {
+	struct mac_holder h;
 	u8 mac[ETH_ALEN];
-	int holder;
+	char who[64];
 
 	igb_msg_get_mac(msg, mac);
-	holder = mac_holder(pf, mac);
+	h = mac_holder(mac);
 	if (!mac_is_valid_unicast(mac)) {
 		pr_warn("vf%u: set-MAC %02x:%02x:%02x:%02x:%02x:%02x refused: not a unicast "
 			"address\n",
 			vf, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 		return false;
 	}
-	if (holder == -1) {
-		pr_warn("vf%u: set-MAC %02x:%02x:%02x:%02x:%02x:%02x refused: it is the PF's\n", vf,
-			mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
-		return false;
-	}
-	if (holder >= 0 && holder != (int)vf) {
-		pr_warn("vf%u: set-MAC %02x:%02x:%02x:%02x:%02x:%02x refused: it belongs to vf%d\n",
-			vf, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], holder);
+	if (h.pf && (h.pf != pf || h.vf != (int)vf)) {
+		holder_name(&h, pf, who, sizeof(who));
+		pr_warn("vf%u: set-MAC %02x:%02x:%02x:%02x:%02x:%02x refused: it belongs to %s\n",
+			vf, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], who);
 		return false;
 	}
 	memcpy(pf->vf[vf].mac, mac, ETH_ALEN);

@@ -48,6 +48,8 @@ OVMF_VARS = ["/usr/share/OVMF/OVMF_VARS_4M.fd", "/usr/share/OVMF/OVMF_VARS.fd"]
 
 TAP_RE = re.compile(r"^(?:\[([^\]]+)\] )?(not ok|ok) (\d+) - ([^:]+): (\S.*?)(?: # SKIP ?(.*))?$")
 SUMMARY_RE = re.compile(r"^moat: (\d+) passed, (\d+) failed, (\d+) skipped$")
+# A guest's plan (guests/lib test_plan): the number of results it reported, announced at its end.
+PLAN_RE = re.compile(r"^\[([^\]]+)\] 1\.\.(\d+)$")
 ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1bc")
 
 
@@ -421,6 +423,8 @@ def judge(r, expect_exit=True):
     summary = None
     trap = None
     diag_for = None
+    per_guest = {}  # TAP lines seen so far, per guest
+    plans = []      # (guest, announced, TAP lines of that guest before the plan)
     for ln in r.lines:
         m = TAP_RE.match(ln)
         if m:
@@ -431,8 +435,13 @@ def judge(r, expect_exit=True):
             counts[st] += 1
             if not guest:
                 hv[st] += 1
+            else:
+                per_guest[guest] = per_guest.get(guest, 0) + 1
             diag_for = results[-1] if st == "fail" else None
             continue
+        m = PLAN_RE.match(ln)
+        if m:
+            plans.append((m.group(1), int(m.group(2)), per_guest.get(m.group(1), 0)))
         if diag_for is not None and re.match(r"^(\[[^\]]+\] )?# ", ln):
             diag_for[2] += ln.split("# ", 1)[1] + " "
             continue
@@ -452,6 +461,13 @@ def judge(r, expect_exit=True):
     if trap:
         trap += trap_where(r)
     results.append([f"{r.name}: run: no-cpu-exception", "ok" if trap is None else "fail", trap or ""])
+    # A guest's announced results and the ones that reached the log must agree: a report
+    # moat refused (e.g. a skip reason with a second '#') vanishes otherwise.
+    for guest, announced, seen in plans:
+        results.append([f"{r.name}: run: [{guest}] results-complete",
+                        "ok" if announced == seen else "fail",
+                        "" if announced == seen else
+                        f"the guest announced {announced} results, the log has {seen}"])
 
     if expect_exit and r.exit_status is not None and summary:
         want = 3 if summary[1] else 1

@@ -510,6 +510,12 @@ TWO_NIC_CHECKS = [
     check_line("owner-state-forgotten", r"^ok \d+ - igb: vf-owner-state-forgotten$"),
     # g3 sent frames as g1 and g2 from its VF of NIC 1: anti-spoofing is on for the VF
     # pools of both NICs (QEMU does not model the drop itself).
+    # g3 asked through its VF of NIC 1 for the MACs of NIC 2's VF0 (g1's) and of its own VF
+    # there: MACs are unique across both NICs, so both are refused naming NIC 2.
+    check_line("g3-mac-other-nic", r"^\[g3\] ok \d+ - attack: mac-other-nic$"),
+    check_line("mac-other-nic-refused",
+               r"^igb: warning: vf2: set-MAC 52:54:00:12:57:10 refused: it belongs to vf0 of "
+               r"the PF 0000:02:00\.0 \(another NIC\)$"),
     check_line("g3-tx-mac-spoof", r"^\[g3\] ok \d+ - attack: tx-mac-spoof$"),
     check_line("tx-spoof-judged",
                r"^ok \d+ - igb: vf-tx-spoof-dropped( # SKIP QEMU: its igb does not "

@@ -55,6 +55,16 @@ int irq_alloc_vector(irq_handler_t fn, void *ctx)
 
 void irq_free_vector(u8 vector) {}
 
+int irq_set_handler(u8 vector, irq_handler_t fn, void *ctx)
+{
+	return 0;
+}
+
+int apic_drain_vector(u8 vector, u64 timeout_us)
+{
+	return 0;
+}
+
 int iommu_irq_alloc(u16 seg, u16 sid, u16 pf_sid, struct iommu_irq *irq)
 {
 	if (sid != vf.rid)

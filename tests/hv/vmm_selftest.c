@@ -4,6 +4,7 @@
 #include <moat/bits.h>
 #include "tests/hv/guest_state.h"
 #include "tests/hv/selftest.h"
+#include "tests/hv/transient.h"
 #include <moat/string.h>
 #include "vmm/guest.h"
 #include "vmm/vmm.h"

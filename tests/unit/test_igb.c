@@ -23,14 +23,21 @@ u64 time_us(void)
 	return fake_us += 10;
 }
 
+/* A second NIC (NIC A, 02:00.0) for the tests of MAC uniqueness across NICs; test_pf is
+ * NIC B. Its registers are a file of their own, where nothing happens. */
+static struct igb_pf nic_a;
+static struct pci_dev nic_a_dev = {.bus = 2}, nic_b_dev = {.bus = 1};
+static u32 nic_a_regs[0x10000 / 4] __aligned(4096);
+static unsigned nr_pfs = 1;
+
 unsigned igb_pf_count(void)
 {
-	return 1;
+	return nr_pfs;
 }
 
 struct igb_pf *igb_pf_at(unsigned idx)
 {
-	return idx == 0 ? &test_pf : NULL;
+	return idx == 0 ? &test_pf : idx == 1 ? &nic_a : NULL;
 }
 
 /* The register file, with the mailbox's buffer ownership (82576 datasheet 7.8.2.4): the
@@ -70,6 +77,8 @@ static int setup(void **state)
 	memset(&test_pf, 0, sizeof(test_pf));
 	memset(vf_holds_buffer, 0, sizeof(vf_holds_buffer));
 	test_pf.regs = (u64)(uintptr_t)regfile;
+	test_pf.pdev = &nic_b_dev;
+	nr_pfs = 1;
 	test_pf.num_vfs = 3;
 	test_pf.pf_pool = 3;
 	memcpy(test_pf.mac, pf_mac, 6);
@@ -191,6 +200,49 @@ static void test_set_mac_validated(void **state)
 	expect_set_mac(2, fresh, true);
 	reset_vf(0);
 	expect_set_mac(0, fresh, false);
+}
+
+/* With two NICs a guest on NIC B asks for the MACs of NIC A's functions: its PF's, a VF's
+ * current one, a VF's assigned one while that VF uses another (reserved for it), and the
+ * one that VF chose. Each is refused (NACK) naming the other NIC: anti-spoofing on NIC B
+ * would otherwise let the guest send as NIC A's function. A MAC nobody holds is taken. */
+static void test_set_mac_unique_across_nics(void **state)
+{
+	static const u8 a_pf[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x57};
+	static const u8 a_chosen[6] = {0x02, 0x6d, 0x6f, 0x61, 0x74, 0x0a};
+	static const u8 fresh[6] = {0x02, 0x6d, 0x6f, 0x61, 0x74, 0x0b};
+
+	memset(&nic_a, 0, sizeof(nic_a));
+	memset(nic_a_regs, 0, sizeof(nic_a_regs));
+	nic_a.regs = (u64)(uintptr_t)nic_a_regs;
+	nic_a.pdev = &nic_a_dev;
+	nic_a.num_vfs = 3;
+	nic_a.pf_pool = 3;
+	memcpy(nic_a.mac, a_pf, 6);
+	for (unsigned vf = 0; vf < 3; vf++) {
+		static const u8 base[6] = {0x52, 0x54, 0x00, 0x12, 0x57, 0x10};
+
+		memcpy(nic_a.vf[vf].default_mac, base, 6);
+		nic_a.vf[vf].default_mac[5] = (u8)(0x10 + vf);
+		memcpy(nic_a.vf[vf].mac, nic_a.vf[vf].default_mac, 6);
+	}
+	memcpy(nic_a.vf[1].mac, a_chosen, 6);
+	nr_pfs = 2;
+
+	reset_vf(2);
+	expect_set_mac(2, a_pf, false);
+	assert_non_null(strstr(shim_last_log, "the PF 0000:02:00.0 (another NIC)"));
+	expect_set_mac(2, nic_a.vf[0].mac, false);
+	assert_non_null(strstr(shim_last_log, "vf0 of the PF 0000:02:00.0 (another NIC)"));
+	expect_set_mac(2, nic_a.vf[1].default_mac, false);
+	expect_set_mac(2, a_chosen, false);
+	assert_non_null(strstr(shim_last_log, "vf1 of the PF 0000:02:00.0"));
+	assert_int_equal(test_pf.vf[2].nacks, 4);
+	/* this NIC's own functions are still named as such */
+	expect_set_mac(2, test_pf.vf[0].mac, false);
+	assert_non_null(strstr(shim_last_log, "vf0 of the PF 0000:01:00.0 (this NIC)"));
+	expect_set_mac(2, fresh, true);
+	nr_pfs = 1;
 }
 
 static void test_vlan_promisc_unknown_refused(void **state)
@@ -413,6 +465,7 @@ int main(void)
 		cmocka_unit_test_setup(test_reset_answers_mac, setup),
 		cmocka_unit_test_setup(test_requests_before_reset_refused, setup),
 		cmocka_unit_test_setup(test_set_mac_validated, setup),
+		cmocka_unit_test_setup(test_set_mac_unique_across_nics, setup),
 		cmocka_unit_test_setup(test_vlan_promisc_unknown_refused, setup),
 		cmocka_unit_test_setup(test_multicast_and_lpe, setup),
 		cmocka_unit_test_setup(test_vflr, setup),

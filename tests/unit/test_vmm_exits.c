@@ -452,7 +452,8 @@ static void test_hypercall_report(void **state)
 	assert_string_equal(console, "[gst] ok 1 - cpu: thing\n[gst] not ok 2 - cpu: thing\n");
 	assert_int_equal(counted[TAP_PASS], 1);
 	assert_int_equal(counted[TAP_FAIL], 1);
-	assert_int_equal(call(HC_REPORT, 3, 0x300, 10), -EINVAL);
+	assert_int_equal(call(HC_REPORT, HC_TEST_PLAN, 0x300, 10), -EINVAL); /* not "1..N" */
+	assert_int_equal(call(HC_REPORT, 4, 0x300, 10), -EINVAL);
 	assert_int_equal(call(HC_REPORT, HC_TEST_PASS, 0x300, 0), -E2BIG);
 	assert_int_equal(call(HC_REPORT, HC_TEST_PASS, 0x300, HC_REPORT_MAX + 1), -E2BIG);
 	assert_int_equal(call(HC_REPORT, HC_TEST_PASS, RAM_SIZE - 4, 10), -EFAULT);
@@ -478,6 +479,43 @@ static void test_hypercall_report(void **state)
 	assert_int_equal(counted[TAP_PASS] + counted[TAP_FAIL] + counted[TAP_SKIP], 4);
 	assert_int_equal(call(HC_SHUTDOWN, 0, 0, 0), 0);
 	assert_int_equal(g.state, GUEST_DONE);
+}
+
+/* A skip whose reason holds a second '#' is refused (its line would parse as something
+ * else), so it never reaches the summary: the guest's plan, the number of results it
+ * reported, then disagrees with what moat received, and that is a failure counted in the
+ * summary. A plan that agrees adds nothing; a malformed one is refused. */
+static void test_hypercall_plan(void **state)
+{
+	console_len = 0;
+	memcpy(ram + 0x300, "cpu: thing", 10);
+	assert_int_equal(call(HC_REPORT, HC_TEST_PASS, 0x300, 10), 0);
+	memcpy(ram + 0x300, "1..1", 4);
+	assert_int_equal(call(HC_REPORT, HC_TEST_PLAN, 0x300, 4), 0);
+	assert_string_equal(console, "[gst] ok 1 - cpu: thing\n[gst] 1..1\n");
+	assert_int_equal(counted[TAP_FAIL], 0);
+	memcpy(ram + 0x300, "cpu: x # SKIP a # b", 19);
+	assert_int_equal(call(HC_REPORT, HC_TEST_SKIP, 0x300, 19), -EINVAL);
+	assert_int_equal(counted[TAP_SKIP], 0);
+	memcpy(ram + 0x300, "1..2", 4);
+	console_len = 0;
+	assert_int_equal(call(HC_REPORT, HC_TEST_PLAN, 0x300, 4), 0);
+	assert_string_equal(console, "[gst] 1..2\n[gst] not ok 2 - guest: results-complete\n"
+				     "[gst] # it announced 2 results, moat received 1 (a report "
+				     "refused or lost)\n");
+	assert_int_equal(counted[TAP_FAIL], 1);
+	assert_int_equal(g.results[HC_TEST_FAIL], 1);
+	/* not a plan */
+	memcpy(ram + 0x300, "1..x", 4);
+	assert_int_equal(call(HC_REPORT, HC_TEST_PLAN, 0x300, 4), -EINVAL);
+	memcpy(ram + 0x300, "2..3", 4);
+	assert_int_equal(call(HC_REPORT, HC_TEST_PLAN, 0x300, 4), -EINVAL);
+	assert_int_equal(call(HC_REPORT, HC_TEST_PLAN, 0x300, 3), -EINVAL);
+	memcpy(ram + 0x300, "1..1234567890", 13);
+	assert_int_equal(call(HC_REPORT, HC_TEST_PLAN, 0x300, 13), -EINVAL);
+	assert_int_equal(call(HC_REPORT, HC_TEST_PLAN + 1, 0x300, 4), -EINVAL);
+	assert_int_equal(counted[TAP_FAIL], 1);
+	(void)state;
 }
 
 /* Hypercalls from the guest's user space (CPL 1-3): every number, known or not, gets
@@ -679,6 +717,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hypercall_test_range_product, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_expect_dma_fault, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_report, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hypercall_plan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_cpl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cr_write, setup, teardown),

@@ -32,9 +32,42 @@ int irq_alloc_vector(irq_handler_t fn, void *ctx)
 	return 0x40 + vectors_in_use;
 }
 
+/* What happened to the device's interrupt, in order: the physical entry masked, its
+ * IRTE freed, its host vector handed to the quarantine, drained on its CPU, freed. */
+enum { EV_IRTE_FREE = 1, EV_QUARANTINE, EV_DRAIN, EV_VECTOR_FREE };
+static int events[16], nr_events;
+static u32 ctrl_when_irte_freed;
+static unsigned drain_fails; /* apic_drain_vector times out this many times */
+
+static void event(int e)
+{
+	if (nr_events < 16)
+		events[nr_events++] = e;
+}
+
 void irq_free_vector(u8 vector)
 {
+	event(EV_VECTOR_FREE);
+	vec_fn = NULL;
 	vectors_in_use--;
+}
+
+int irq_set_handler(u8 vector, irq_handler_t fn, void *ctx)
+{
+	event(EV_QUARANTINE);
+	vec_fn = fn;
+	vec_ctx = ctx;
+	return 0;
+}
+
+int apic_drain_vector(u8 vector, u64 timeout_us)
+{
+	event(EV_DRAIN);
+	if (drain_fails) {
+		drain_fails--;
+		return -ETIMEDOUT;
+	}
+	return 0;
 }
 
 int iommu_irq_alloc(u16 seg, u16 sid, u16 pf_sid, struct iommu_irq *irq)
@@ -55,6 +88,8 @@ int iommu_irq_program(struct iommu_irq *irq, const struct iommu_irq_cfg *cfg)
 
 void iommu_irq_free(struct iommu_irq *irq)
 {
+	event(EV_IRTE_FREE);
+	ctrl_when_irte_freed = phys_bar3[3];
 	irtes_in_use--;
 }
 
@@ -138,6 +173,9 @@ static int setup(void **state)
 	cpu_data[1].apic_id = 1;
 	vectors_in_use = irtes_in_use = 0;
 	raised = -1;
+	nr_events = 0;
+	drain_fails = 0;
+	ctrl_when_irte_freed = 0;
 	memset(&g, 0, sizeof(g));
 	strcpy(g.cfg.name, "t");
 	g.nr_dev = 1;
@@ -370,7 +408,62 @@ static void test_msix_unmask_routes(void **state)
 	msix_release(&g.dev[0]);
 	assert_int_equal(phys_bar3[3], MSIX_ENTRY_CTRL_MASKED);
 	assert_int_equal(irtes_in_use, 0);
+	msix_free_vectors(&g.dev[0], true);
 	assert_int_equal(vectors_in_use, 0);
+	(void)state;
+}
+
+/* A released device's interrupt may still be in flight or pending in its CPU's IRR: its
+ * host vector is not handed out again (first fit would give it to the next owner, during
+ * the function reset) until it is drained there. Order: entry masked, IRTE freed, vector to
+ * the quarantine (an interrupt arriving now raises nothing in the old guest's or anyone's
+ * vectors), and only after the reset, drained and freed. */
+static void test_msix_release_quarantine(void **state)
+{
+	static const int order[] = {EV_IRTE_FREE, EV_QUARANTINE, EV_DRAIN, EV_VECTOR_FREE};
+	u64 strays = msix_quarantine_strays();
+
+	vpci_write(&g, DEV1, 0x72, 2, MSIX_CTRL_ENABLE);
+	guest_entry(0, 0xfee01000, 0x41, 0);
+	assert_int_equal(vectors_in_use, 1);
+	nr_events = 0;
+	msix_release(&g.dev[0]);
+	assert_int_equal(ctrl_when_irte_freed, MSIX_ENTRY_CTRL_MASKED); /* masked first */
+	assert_int_equal(irtes_in_use, 0);
+	/* the function reset runs now: the vector is still taken, so nobody else gets it */
+	assert_int_equal(vectors_in_use, 1);
+	assert_non_null(vec_fn);
+	vec_fn(NULL, vec_ctx); /* the late interrupt */
+	assert_int_equal(raised, -1);
+	assert_int_equal(msix_quarantine_strays(), strays + 1);
+	msix_free_vectors(&g.dev[0], true);
+	assert_int_equal(vectors_in_use, 0);
+	assert_int_equal(nr_events, 4);
+	assert_memory_equal(events, order, sizeof(order));
+	(void)state;
+}
+
+/* A vector that does not drain, or a release away from the vector's CPU (which cannot see
+ * that CPU's IRR), leaves the vector in quarantine for good rather than reusing it. */
+static void test_msix_quarantine_kept(void **state)
+{
+	vpci_write(&g, DEV1, 0x72, 2, MSIX_CTRL_ENABLE);
+	guest_entry(0, 0xfee01000, 0x41, 0);
+	guest_entry(1, 0xfee01000, 0x42, 0);
+	assert_int_equal(vectors_in_use, 2);
+	msix_release(&g.dev[0]);
+	drain_fails = 1;
+	shim_warnings_logged = 0;
+	msix_free_vectors(&g.dev[0], true);
+	assert_int_equal(vectors_in_use, 1); /* entry 0 stayed, entry 1 drained and freed */
+	assert_int_equal(shim_warnings_logged, 1);
+	assert_non_null(strstr(shim_last_log, "stays in quarantine"));
+	msix_init(&g.dev[0]);
+	vpci_write(&g, DEV1, 0x72, 2, MSIX_CTRL_ENABLE);
+	guest_entry(0, 0xfee01000, 0x41, 0);
+	msix_release(&g.dev[0]);
+	msix_free_vectors(&g.dev[0], false);
+	assert_int_equal(vectors_in_use, 2);
 	(void)state;
 }
 
@@ -451,6 +544,8 @@ int main(void)
 		cmocka_unit_test_setup(test_msix_entry_check, setup),
 		cmocka_unit_test_setup(test_msix_table_emulated, setup),
 		cmocka_unit_test_setup(test_msix_unmask_routes, setup),
+		cmocka_unit_test_setup(test_msix_release_quarantine, setup),
+		cmocka_unit_test_setup(test_msix_quarantine_kept, setup),
 		cmocka_unit_test_setup(test_msix_bad_entry_refused, setup),
 		cmocka_unit_test_setup(test_msix_refresh_on_decode, setup),
 		cmocka_unit_test_setup(test_msix_vector_fixed_when_live, setup),

@@ -19,6 +19,7 @@
 #include "core/end.h"
 #include "vmm/guest.h"
 #include "vmm/vmm.h"
+#include "tests/hv/transient.h"
 
 /* edu (QEMU hw/misc/edu.c) */
 #define EDU_RAISE_IRQ 0x60

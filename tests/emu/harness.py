@@ -522,11 +522,14 @@ if __name__ == "__main__":
         print(" ".join(topology_args(None, "")))
         sys.exit(0)
     esp = None
-    if a.boot == "pvh" and a.modules.split():
+    if a.boot == "pvh":
+        # The image's guest images always go into the archive, as they lie next to moat.efi
+        # and in the ISO, after --modules (moat takes the first module of a name: yours).
         sys.path.insert(0, os.path.join(ROOT, "scripts"))
         import mkcpio
         esp = os.path.join(BUILD, f"{a.name}-modules.cpio")
-        mkcpio.main([esp] + a.modules.split())
+        guests = [os.path.join(BUILD, "guests", g + ".elf") for g in IMAGE_GUESTS[a.image]]
+        mkcpio.main([esp] + a.modules.split() + guests)
     elif a.modules.split():
         ap.error("--modules is for --boot pvh (uefi: files next to BOOTX64.EFI, mb2: grub.cfg)")
     if a.emulator == "qemu":

@@ -43,7 +43,18 @@ enum vmm_exit_reason {
 	VMM_EXIT_UNHANDLED, /* anything else: see raw */
 	VMM_EXIT_VIRT_INSN, /* a VMX/SVM instruction (not the hypercall): the guest gets #UD */
 	VMM_EXIT_CR_WRITE,  /* MOV to a control register the backend owns bits of */
+	VMM_EXIT_INSN,	    /* an instruction the core answers by policy: see exit.insn */
 	VMM_EXIT_NR
+};
+
+/* Instructions behind VMM_EXIT_INSN. */
+enum vmm_insn {
+	VMM_INSN_WBINVD,
+	VMM_INSN_INVD,
+	VMM_INSN_MONITOR,
+	VMM_INSN_MWAIT,
+	VMM_INSN_RDPMC,
+	VMM_INSN_RDTSCP,
 };
 
 /* Access kinds of a nested page fault (bit set = that kind of access faulted). */
@@ -84,6 +95,7 @@ struct vmm_exit {
 			u32 error;
 			u64 cr2; /* #PF only */
 		} exc;
+		enum vmm_insn insn;
 		struct {
 			u8 nr;	/* CR0, CR4, ... */
 			u8 gpr; /* enum vmm_reg of the source register */

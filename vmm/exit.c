@@ -37,7 +37,7 @@ const char *vmm_exit_name(enum vmm_exit_reason r)
 	static const char *const names[VMM_EXIT_NR] = {
 		"none",	     "cpuid",	"io",	     "msr-read",  "msr-write", "hlt",
 		"hypercall", "npf",	"ext-intr",  "nmi",	  "exception", "shutdown",
-		"watchdog",  "invalid", "unhandled", "virt-insn", "cr-write",
+		"watchdog",  "invalid", "unhandled", "virt-insn", "cr-write",  "insn",
 	};
 
 	return (unsigned)r < VMM_EXIT_NR ? names[r] : "?";
@@ -96,10 +96,21 @@ static void handle_cpuid(struct vcpu *v, const struct vmm_exit *e)
 
 	switch (e->cpuid.leaf) {
 	case CPUID_LEAF_FEATURES:
-		r.ecx &= ~(u32)CPUID_1_ECX_VMX;
+		r.ecx &= ~(u32)(CPUID_1_ECX_VMX | CPUID_1_ECX_MONITOR);
 		r.ecx |= CPUID_1_ECX_HYPERVISOR;
 		break;
-	case CPUID_LEAF_EXT_FEATURES: r.ecx &= ~(u32)CPUID_80000001_ECX_SVM; break;
+	case CPUID_LEAF_EXT_FEATURES_7:
+		if (e->cpuid.subleaf == 0)
+			r.ecx &= ~(u32)CPUID_7_ECX_RDPID;
+		break;
+	case CPUID_LEAF_EXT_FEATURES:
+		r.ecx &= ~(u32)(CPUID_80000001_ECX_SVM | CPUID_80000001_ECX_PERFCTR_CORE |
+				CPUID_80000001_ECX_MONITORX);
+		r.edx &= ~(u32)CPUID_80000001_EDX_RDTSCP;
+		break;
+	/* not offered: see handle_insn() */
+	case CPUID_LEAF_MWAIT:
+	case CPUID_LEAF_PMU:
 	case CPUID_LEAF_SVM: r = (struct cpuid_regs){0, 0, 0, 0}; break;
 	case MOAT_CPUID_LEAF:
 		r.eax = MOAT_CPUID_MAX;
@@ -192,6 +203,25 @@ static int reflect_exception(struct vcpu *v, const struct vmm_exit *e)
 	return err == -EBUSY ? 0 : err;
 }
 
+/* Instructions that reach the host or its power states, answered by policy (docs/vmm.md,
+ * "what a guest cannot do"). WBINVD and INVD are NOPs: guest memory is write-back and
+ * device DMA snooped, so no flush is owed to anyone, and INVD would drop the host's own
+ * dirty lines. MONITOR/MWAIT are not offered (#UD): a deep C-state can stop the timer the
+ * watchdog rests on. RDTSCP is not offered (#UD): it reads TSC_AUX. RDPMC gets #GP as on a
+ * CPU without counters: none are offered, and the host's would leak. */
+static int handle_insn(struct vcpu *v, const struct vmm_exit *e)
+{
+	switch (e->insn) {
+	case VMM_INSN_WBINVD:
+	case VMM_INSN_INVD: vmm_be->skip_instruction(v, e); return 0;
+	case VMM_INSN_RDPMC: return vmm_be->inject_exception(v, VEC_GP, true, 0);
+	case VMM_INSN_MONITOR:
+	case VMM_INSN_MWAIT:
+	case VMM_INSN_RDTSCP:
+	default: return vmm_be->inject_exception(v, VEC_UD, false, 0);
+	}
+}
+
 static int stop_unhandled(struct vcpu *v, const struct vmm_exit *e)
 {
 	dump_guest(v, e);
@@ -240,6 +270,7 @@ int vmm_handle_exit(struct vcpu *v, const struct vmm_exit *e)
 	case VMM_EXIT_VIRT_INSN:
 		/* Virtualization is hidden from guests: as on a CPU without it, #UD. */
 		return vmm_be->inject_exception(v, VEC_UD, false, 0);
+	case VMM_EXIT_INSN: return handle_insn(v, e);
 	case VMM_EXIT_NPF: return handle_npf(v, e);
 	case VMM_EXIT_CR_WRITE: return handle_cr_write(v, e);
 	case VMM_EXIT_EXT_INTR:

@@ -311,6 +311,16 @@ int vmm_init(const struct boot_info *bi)
 	return err;
 }
 
+/* CPU state neither VMX nor SVM switches, reset on the guest's CPU before and after it runs
+ * (docs/vmm.md, "what a guest cannot do"): its debug registers, and TSC_AUX, which RDPID
+ * reads under SVM (not interceptable there; RDTSCP is not offered). */
+static void guest_cpu_reset(void)
+{
+	debug_regs_reset();
+	if (cpu_has_tsc_aux())
+		wrmsr(MSR_TSC_AUX, 0);
+}
+
 void vcpu_loop(struct vcpu *v)
 {
 	struct guest *g = v->guest;
@@ -318,6 +328,7 @@ void vcpu_loop(struct vcpu *v)
 	struct vmm_exit e;
 
 	g->state = GUEST_RUNNING;
+	guest_cpu_reset();
 	pr_info("guest %s: running on cpu %u\n", g->cfg.name, this_cpu()->index);
 	while (g->state == GUEST_RUNNING) {
 		virq_deliver(v);
@@ -325,6 +336,7 @@ void vcpu_loop(struct vcpu *v)
 		vmm_handle_exit(v, &e);
 	}
 	g->run_us = time_us() - start;
+	guest_cpu_reset();
 }
 
 void guest_stats(const struct guest *g)

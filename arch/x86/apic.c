@@ -105,6 +105,11 @@ u32 apic_read_esr(void)
 	return apic_read(APIC_ESR);
 }
 
+u32 apic_tpr(void)
+{
+	return apic_read(APIC_TPR);
+}
+
 bool apic_enabled(void)
 {
 	return apic_up && (rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ENABLE);

@@ -22,6 +22,8 @@ int apic_send_ipi(u32 apic_id, u8 vector);
 /* The start-up pair of the SDM (Vol. 3A 8.4.4.1): INIT, and SIPI with the start page. */
 int apic_send_init(u32 apic_id);
 int apic_send_sipi(u32 apic_id, u64 start_page);
+/* The task-priority register: 0 while moat runs (no interrupt class is blocked). */
+u32 apic_tpr(void);
 /* On the CPU a vector targets, with interrupts off: lets interrupts in until the local
  * APIC neither requests nor services `vector` (IRR and ISR clear), bounded. Whatever was
  * pending on it has then gone through its handler. -ETIMEDOUT otherwise. */

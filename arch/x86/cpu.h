@@ -5,6 +5,17 @@
 #include <moat/bits.h>
 #include <moat/x86_regs.h>
 
+/* An instruction breakpoint is a fault: the CPU delivering it sets RF in the pushed RFLAGS
+ * so that the return re-executes the instruction without hitting the breakpoint again (SDM
+ * Vol. 3B 17.3.1.1); an injected #DB does not, so a hypervisor reflecting one does it. */
+static inline bool db_is_insn_breakpoint(u64 dr6, u64 dr7)
+{
+	for (unsigned n = 0; n < 4; n++)
+		if ((dr6 & DR6_B(n)) && !(dr7 & DR7_RW(n)))
+			return true;
+	return false;
+}
+
 /* MSRs */
 #define MSR_IA32_APIC_BASE 0x1b
 #define APIC_BASE_BSP BIT(8)
@@ -57,6 +68,45 @@ DEFINE_CR(2)
 DEFINE_CR(3)
 DEFINE_CR(4)
 #undef DEFINE_CR
+
+#define DEFINE_DR(n)                                                                               \
+	static inline u64 read_dr##n(void)                                                         \
+	{                                                                                          \
+		u64 v;                                                                             \
+		__asm__ volatile("mov %%db" #n ", %0" : "=r"(v));                                  \
+		return v;                                                                          \
+	}                                                                                          \
+	static inline void write_dr##n(u64 v)                                                      \
+	{                                                                                          \
+		__asm__ volatile("mov %0, %%db" #n ::"r"(v) : "memory");                           \
+	}
+DEFINE_DR(0)
+DEFINE_DR(1)
+DEFINE_DR(2)
+DEFINE_DR(3)
+DEFINE_DR(6)
+#undef DEFINE_DR
+
+/* IA32_TSC_AUX exists with RDTSCP (CPUID 8000_0001h EDX bit 27) or RDPID (7.0 ECX bit 22) */
+static inline bool cpu_has_tsc_aux(void)
+{
+	return (cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_EXT_FEATURES &&
+		(cpuid(CPUID_LEAF_EXT_FEATURES, 0).edx & CPUID_80000001_EDX_RDTSCP)) ||
+	       (cpuid(0, 0).eax >= CPUID_LEAF_EXT_FEATURES_7 &&
+		(cpuid(CPUID_LEAF_EXT_FEATURES_7, 0).ecx & CPUID_7_ECX_RDPID));
+}
+
+/* DR0-DR3 and DR6 are switched by neither VMX nor SVM (SVM: DR6 is): a guest owns them on
+ * its CPU while it runs, and they are reset before and after it, so that it sees neither
+ * the host's nor an earlier guest's breakpoints, and leaves none behind. */
+static inline void debug_regs_reset(void)
+{
+	write_dr0(0);
+	write_dr1(0);
+	write_dr2(0);
+	write_dr3(0);
+	write_dr6(DR6_INIT);
+}
 
 static inline u64 rdtsc(void)
 {

@@ -1,13 +1,16 @@
-/* TSC frequency: CPUID 0x15 (crystal ratio) or 0x16 (base MHz) when the CPU reports them,
- * otherwise measured against PIT channel 2: the median of several 10 ms windows (checked
- * against the ACPI PM timer by the tsc-frequency self-test). */
+/* TSC frequency: measured against PIT channel 2 (the median of several 10 ms windows), and
+ * CPUID 0x15 (crystal ratio) or 0x16 (base MHz) where the CPU reports them, used only when
+ * the measurement agrees (checked against the ACPI PM timer by the tsc-frequency
+ * self-test). */
 #define LOG_TAG "tsc"
 #include <moat/errno.h>
 #include <moat/log.h>
+#include <moat/string.h>
 #include <moat/test_hooks.h>
 #include <moat/time.h>
 #include "arch/x86/cpu.h"
 #include "arch/x86/io.h"
+#include "arch/x86/tsc_check.h"
 
 #define PIT_HZ 1193182u
 #define PIT_CH2 0x42
@@ -137,20 +140,49 @@ static u64 tsc_from_pit(void)
 	return w[CALIBRATE_WINDOWS / 2];
 }
 
+static void log_mhz(char *buf, size_t size, u64 v)
+{
+	snprintf(buf, size, "%llu.%03llu MHz", (unsigned long long)(v / 1000000),
+		 (unsigned long long)(v / 1000 % 1000));
+}
+
+/* The CPUID claim is used only when the PIT agrees with it (tsc_cross_check). */
 int time_init(void)
 {
-	hz = tsc_from_cpuid();
-	if (!hz)
-		hz = tsc_from_pit();
-	if (!hz) {
+	u64 claimed = tsc_from_cpuid(), measured;
+	const char *claim_source = source;
+	char c[32], m[32];
+
+	measured = tsc_from_pit();
+	log_mhz(c, sizeof(c), claimed);
+	log_mhz(m, sizeof(m), measured);
+	switch (tsc_cross_check(claimed, measured)) {
+	case TSC_USE_CLAIM:
+		hz = claimed;
+		source = claim_source;
+		if (measured)
+			pr_info("%s claims %s, the PIT measures %s: the claim is used\n",
+				claim_source, c, m);
+		else
+			pr_warn("%s claims %s, not checked: no usable PIT windows\n", claim_source,
+				c);
+		break;
+	case TSC_USE_MEASUREMENT:
+		hz = measured;
+		if (claimed)
+			pr_warn("%s claims %s but the PIT measures %s (more than %u%% apart): the "
+				"measurement is used\n",
+				claim_source, c, m, TSC_CLAIM_TOLERANCE_PERCENT);
+		break;
+	case TSC_NONE:
 		hz = 1000000000ULL;
 		return pr_err(-ETIMEDOUT,
 			      "no %u usable PIT channel 2 windows in %u tries; assuming a 1 GHz "
 			      "TSC\n",
 			      CALIBRATE_WINDOWS, CALIBRATE_TRIES);
 	}
-	pr_info("TSC %llu.%03llu MHz (%s)\n", (unsigned long long)(hz / 1000000),
-		(unsigned long long)(hz / 1000 % 1000), source);
+	log_mhz(c, sizeof(c), hz);
+	pr_info("TSC %s (%s)\n", c, source);
 	return 0;
 }
 

@@ -19,6 +19,10 @@ void attack_owner_state_left(void);
 void attack_msix_forge_remappable(void);
 void attack_msix_forge_compat(void);
 
+/* guests/attacker/cpu_attacks.c */
+void attack_cpu_insns(void);
+void attack_cpu_leftovers(void);
+
 /* guests/attacker/ring3.c */
 void attack_ring3(void);
 

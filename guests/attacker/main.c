@@ -104,10 +104,8 @@ static u64 exception_exits(void)
  * vector: the #DB must be an exit, and must still reach the guest as the CPU raised it. */
 static void test_benign_exceptions(void)
 {
-	u32 r[4];
 	u64 exits, dr6, after_nop;
 
-	guest_cpuid(MOAT_CPUID_INFO, 0, r);
 	exits = exception_exits();
 	guest_expect = (struct expected_exception){.vector = 1 /* #DB */, .fix = clear_tf};
 	__asm__ volatile("xor %%eax, %%eax\n\t"
@@ -135,8 +133,6 @@ static void test_benign_exceptions(void)
 	test_begin("attack", "db-ac-intercepted");
 	if (!guest_test_hypercalls())
 		test_skip(NO_TEST_HYPERCALLS " (HC_GET_EXITS)");
-	else if (r[2] != MOAT_HC_INSN_VMMCALL)
-		test_skip("VMX does not intercept DB, AC yet");
 	else
 		check(exits == 1, "%llu exception exits for one #DB, want 1 (intercepted)",
 		      (unsigned long long)exits);
@@ -173,6 +169,7 @@ void guest_main(void)
 	test_bad_pointers();
 	test_svm_instructions();
 	test_benign_exceptions();
+	attack_cpu_insns();
 	attack_ring3();
 	attack_cfg_foreign();
 	attack_bar_remap();
@@ -185,5 +182,6 @@ void guest_main(void)
 	attack_mac_other_nic();
 	attack_mailbox_flood();
 	attack_owner_state_left();
+	attack_cpu_leftovers();
 	touch_past_ram();
 }

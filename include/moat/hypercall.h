@@ -83,11 +83,12 @@ SIZE_CHECK(struct moat_guest_info, 80);
 #define MOAT_EXIT_INVALID 13
 #define MOAT_EXIT_VIRT_INSN 14
 #define MOAT_EXIT_CR_WRITE 15
-#define MOAT_EXIT_REASONS 16
+#define MOAT_EXIT_INSN 16 /* WBINVD, INVD, MONITOR, MWAIT, RDPMC, RDTSCP: answered by policy */
+#define MOAT_EXIT_REASONS 17
 struct moat_guest_exits {
 	u64 total;
 	u64 by_reason[MOAT_EXIT_REASONS];
 };
-SIZE_CHECK(struct moat_guest_exits, 136);
+SIZE_CHECK(struct moat_guest_exits, 144);
 
 #endif

@@ -34,9 +34,14 @@
 
 /* DR6 */
 #define DR6_B(n)		BIT(n)
+#define DR6_B_ALL		GENMASK(3, 0)
+#define DR6_BD			BIT(13)
 #define DR6_BS			BIT(14)
+#define DR6_INIT		0xffff0ff0ull /* at reset: the reserved bits set */
 /* DR7 */
 #define DR7_RW(n)		GENMASK(17 + 4 * (n), 16 + 4 * (n)) /* 00: instruction execution */
+#define DR7_GE			BIT(9)
+#define DR7_INIT		0x400ull
 
 /* IA32_EFER */
 #define MSR_EFER		0xc0000080
@@ -49,9 +54,14 @@
 #define MSR_FS_BASE		0xc0000100
 #define MSR_GS_BASE		0xc0000101
 #define MSR_KERNEL_GS_BASE	0xc0000102
+/* IA32_TSC_AUX (RDTSCP, RDPID) */
+#define MSR_TSC_AUX		0xc0000103
 
 /* CPUID leaves */
 #define CPUID_LEAF_FEATURES	0x1
+#define CPUID_LEAF_MWAIT	0x5
+#define CPUID_LEAF_EXT_FEATURES_7 0x7
+#define CPUID_LEAF_PMU		0xa /* architectural performance monitoring */
 #define CPUID_LEAF_HV		0x40000000 /* hypervisor vendor leaf */
 #define CPUID_LEAF_EXT_MAX	0x80000000
 #define CPUID_LEAF_EXT_FEATURES	0x80000001
@@ -61,16 +71,22 @@
 /* CPUID.1:EBX */
 #define CPUID_1_EBX_APIC_ID	GENMASK(31, 24)
 /* CPUID.1:ECX */
+#define CPUID_1_ECX_MONITOR	BIT(3)
 #define CPUID_1_ECX_VMX		BIT(5)
 #define CPUID_1_ECX_X2APIC	BIT(21)
 #define CPUID_1_ECX_HYPERVISOR	BIT(31)
 /* CPUID.1:EDX */
 #define CPUID_1_EDX_APIC	BIT(9)
+/* CPUID.7.0:ECX */
+#define CPUID_7_ECX_RDPID	BIT(22)
 /* CPUID.80000001h:ECX */
 #define CPUID_80000001_ECX_SVM	BIT(2)
+#define CPUID_80000001_ECX_PERFCTR_CORE BIT(23)
+#define CPUID_80000001_ECX_MONITORX BIT(29)
 /* CPUID.80000001h:EDX */
 #define CPUID_80000001_EDX_NX	BIT(20)
 #define CPUID_80000001_EDX_1G	BIT(26)
+#define CPUID_80000001_EDX_RDTSCP BIT(27)
 /* CPUID.80000008h:EAX */
 #define CPUID_80000008_EAX_PA_BITS GENMASK(7, 0)
 

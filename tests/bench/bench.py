@@ -407,7 +407,7 @@ DATAPLANE_SIZES = [64, 512, 1514]
 # HC_GET_EXITS reasons by the ABI's number (MOAT_EXIT_* in include/moat/hypercall.h).
 EXIT_REASON_NAMES = ["other", "cpuid", "io", "msr-read", "msr-write", "hlt", "hypercall", "npf",
                      "ext-intr", "nmi", "exception", "shutdown", "watchdog", "invalid",
-                     "virt-insn", "cr-write"]
+                     "virt-insn", "cr-write", "insn"]
 SEND_RE = re.compile(r"^\[(\S+)\] bench guest: role=send size=(\d+) frames=(\d+) ticks=(\d+) "
                      r"tsc_khz=(\d+)$")
 RECV_RE = re.compile(r"^\[(\S+)\] bench guest: role=receive size=(\d+) frames=(\d+) "

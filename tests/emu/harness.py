@@ -380,12 +380,12 @@ speaker: enabled=0
 
 
 def run_bochs(name, cpus=3, megs=512, model="corei7_haswell_4770", timeout=300, console=False,
-              image="test"):
+              image="test", iso=None):
     r = Run(name)
     r.image = image
     rc = os.path.join(r.dir, "bochsrc")
     with open(rc, "w") as f:
-        f.write(BOCHSRC.format(megs=megs, model=model, cpus=cpus, iso=image_path(image, "iso"),
+        f.write(BOCHSRC.format(megs=megs, model=model, cpus=cpus, iso=iso or image_path(image, "iso"),
                                serial=r.serial_path, log=os.path.join(r.dir, "bochs.log")))
     cont = os.path.join(r.dir, "cont.rc")
     with open(cont, "w") as f:

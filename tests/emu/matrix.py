@@ -152,12 +152,26 @@ def check_ring3_attacks(guest="attacker"):
 
 # #DB and #AC are intercepted (a self-recursive delivery would otherwise hang the host CPU,
 # CVE-2015-8104 / CVE-2015-5307) and reflected: the attacker's single-step #DB reaches it
-# intact, and under SVM the hypervisor counted it as an exit (VMX: skipped, said so).
-def check_benign_exceptions(intercepted, guest="attacker"):
-    skip = "" if intercepted else r" # SKIP VMX does not intercept DB, AC yet"
-    return [check_line(f"{guest}-db-reflected", rf"^\[{guest}\] ok \d+ - attack: db-reflected$"),
-            check_line(f"{guest}-db-ac-intercepted",
-                       rf"^\[{guest}\] ok \d+ - attack: db-ac-intercepted{skip}$")]
+# intact, and the hypervisor counted it as an exit. Then the CPU attacks
+# (guests/attacker/cpu_attacks.c), the same under SVM and VMX: MONITOR/MWAIT, RDTSCP/RDPID
+# and RDPMC refused and hidden, WBINVD/INVD exit as NOPs, DR0-DR3 and CR8 the guest's own.
+# The attacker stops with DR0-DR3 set and CR8 = 15: its CPU must come back clean (TPR 0,
+# no breakpoints) and answer the hypervisor's IPIs (boot: ipi-roundtrip etc. run after).
+CPU_ATTACKS = ["db-reflected", "db-ac-intercepted", "mwait-refused", "cache-flush-exits",
+               "rdpmc-refused", "tsc-aux-hidden", "debug-regs-own", "cr8-own"]
+
+
+# QEMU's TCG checks the RDTSC intercept for RDTSCP (helper_rdtscp calls helper_rdtsc), so under
+# its SVM RDTSCP runs; the attacker then requires TSC_AUX 0 (moat's reset) and says so.
+RDTSCP_QEMU_SKIP = " # SKIP QEMU TCG does not intercept RDTSCP; TSC_AUX read 0 (reset)"
+
+
+def check_cpu_attacks(guest="attacker", qemu=False):
+    skip = {"tsc-aux-hidden": RDTSCP_QEMU_SKIP} if qemu else {}
+    return [check_line(f"{guest}-{t}", rf"^\[{guest}\] ok \d+ - attack: {t}{re.escape(skip.get(t, ''))}$")
+            for t in CPU_ATTACKS] + \
+        [check_tap_passed(t) for t in ("vmm: guest-cpus-clean", "boot: ipi-roundtrip",
+                                       "boot: smp-call-async", "boot: cpus-online")]
 
 
 # APIC/SMP corner cases: one CPU, many CPUs, a CPU without x2APIC (xAPIC MMIO mode), and
@@ -1066,9 +1080,23 @@ RUNS = [
                  check_line("attacker-stopped-by-ept",
                             r"^vmm: guest attacker stopped: nested page fault at GPA 0x"),
                  *check_ring3_attacks(),
-                 *check_benign_exceptions(intercepted=False),
+                 *check_cpu_attacks(),
                  check_line("vtd-dmar-absent",
                             r"^ok \d+ - vtd: dmar-present # SKIP no ACPI DMAR table")]),
+    # A CPU model whose CPUID 0x16 claims a 3,500 MHz base frequency while its TSC runs at
+    # Bochs's 50 MHz ips: moat measures, refuses the claim and says so; every timeout then
+    # rests on the measured rate (boot: tsc-frequency checks it against the PM timer), and a
+    # guest runs under VMX on this second model.
+    dict(name="bochs-mb2-tsc-claim", emulator="bochs", cpus=2, model="corei7_skylake_x",
+         prepare=iso_with_modules("iso-tsc-claim",
+                                  "config=guest,plain,memory=16M,cpu=1,image=cpu", {}),
+         checks=[check_line("tsc-claim-refused",
+                            r"^tsc: warning: CPUID 0x16 claims 3500\.000 MHz but the PIT measures "
+                            r"(4[89]|5[01])\.\d{3} MHz \(more than 5% apart\): the measurement is used$"),
+                 check_line("tsc-measured", r"^tsc: TSC (4[89]|5[01])\.\d{3} MHz \(PIT\)$"),
+                 check_tap_passed("boot: tsc-frequency"),
+                 check_line("backend-vmx", r"^vmm: backend vmx: nested tables ept, 4 levels"),
+                 check_line("plain-ran", r"^vmm: stats plain: shut down; .*results [1-9]\d* passed, 0 failed")]),
     # An unmodified Linux (Debian's kernel, tests/linuxref's initramfs) as a guest beside the
     # attacker: the boot protocol judged by what Linux prints; kernels moat must refuse.
     dict(name="qemu-uefi-linux-guest", emulator="qemu", boot="uefi", topology="reference",
@@ -1105,7 +1133,7 @@ for _run in RUNS:
                         r"^ok \d+ - igb: vf-tx-spoof-dropped( # SKIP QEMU: its igb does not "
                         r"model transmit anti-spoofing \(DTXSWC 7:0 set for every VF pool; "
                         r"WVBR never records a drop\))?$")] + \
-            check_benign_exceptions(intercepted=True)
+            check_cpu_attacks(qemu=True)
 
 
 def expect_not_ok(results, run, patterns):
@@ -1144,7 +1172,8 @@ def attempt(spec):
                              debug_exit=spec.get("debug_exit", True))
     else:
         r = harness.run_bochs(spec["name"], cpus=spec.get("cpus", 3), megs=spec.get("megs", 512),
-                              timeout=spec.get("timeout", 420), image=spec.get("image", "test"))
+                              timeout=spec.get("timeout", 420), image=spec.get("image", "test"),
+                              iso=esp, **({"model": spec["model"]} if "model" in spec else {}))
     results = spec.get("judge", harness.judge)(r, expect_exit=spec["emulator"] == "qemu")
     for c in spec.get("checks", ()):
         results += c(r)

@@ -37,13 +37,32 @@ static u64 emulator_ram_bytes(void)
 	return low + high;
 }
 
+/* Bytes of r that no usable range covers: the multiboot2 loader reports the modules and its
+ * own information as boot data on top of the usable ranges that hold them. */
+static u64 outside_usable(const struct boot_info *bi, const struct mem_range *r)
+{
+	u64 inside = 0;
+
+	for (u32 i = 0; i < bi->nr_mem; i++) {
+		const struct mem_range *u = &bi->mem[i];
+		u64 lo = MAX(u->base, r->base), hi = MIN(u->base + u->length, r->base + r->length);
+
+		if (u->type == MEM_USABLE && hi > lo)
+			inside += hi - lo;
+	}
+	return r->length > inside ? r->length - inside : 0;
+}
+
 static u64 usable_ram(const struct boot_info *bi)
 {
 	u64 sum = 0;
 
-	for (u32 i = 0; i < bi->nr_mem; i++)
-		if (bi->mem[i].type == MEM_USABLE || bi->mem[i].type == MEM_BOOT_DATA)
+	for (u32 i = 0; i < bi->nr_mem; i++) {
+		if (bi->mem[i].type == MEM_USABLE)
 			sum += bi->mem[i].length;
+		else if (bi->mem[i].type == MEM_BOOT_DATA)
+			sum += outside_usable(bi, &bi->mem[i]);
+	}
 	return sum;
 }
 

@@ -46,6 +46,7 @@ static const u8 abi_exit_reason[VMM_EXIT_NR] = {
 	[VMM_EXIT_UNHANDLED] = MOAT_EXIT_OTHER,
 	[VMM_EXIT_VIRT_INSN] = MOAT_EXIT_VIRT_INSN,
 	[VMM_EXIT_CR_WRITE] = MOAT_EXIT_CR_WRITE,
+	[VMM_EXIT_INSN] = MOAT_EXIT_INSN,
 };
 
 /* The ABI puts no alignment on the guest's buffer: built here and copied. */

@@ -71,7 +71,15 @@ static void test_simple_reasons(void **state)
 		{0x85, VMM_EXIT_VIRT_INSN, 0}, {0x86, VMM_EXIT_VIRT_INSN, 0},
 		{0x7a, VMM_EXIT_VIRT_INSN, 0}, {0x8d, VMM_EXIT_UNHANDLED, 0},
 		{0x7e, VMM_EXIT_UNHANDLED, 0}, {0x62, VMM_EXIT_EXT_INTR, 0},
+		{0x89, VMM_EXIT_INSN, 2},      {0x76, VMM_EXIT_INSN, 2},
+		{0x8a, VMM_EXIT_INSN, 0},      {0x8b, VMM_EXIT_INSN, 0},
+		{0x8c, VMM_EXIT_INSN, 0},      {0x6f, VMM_EXIT_INSN, 0},
+		{0x87, VMM_EXIT_INSN, 0},
 	};
+	static const enum vmm_insn insn[] = {VMM_INSN_WBINVD, VMM_INSN_INVD,  VMM_INSN_MONITOR,
+					     VMM_INSN_MWAIT,  VMM_INSN_MWAIT, VMM_INSN_RDPMC,
+					     VMM_INSN_RDTSCP};
+	unsigned first_insn = ARRAY_SIZE(map) - ARRAY_SIZE(insn);
 
 	for (unsigned i = 0; i < ARRAY_SIZE(map); i++) {
 		struct vmm_exit e = decode(map[i].code, 0, 0, 0x1000);
@@ -80,6 +88,8 @@ static void test_simple_reasons(void **state)
 		assert_int_equal(e.raw, map[i].code);
 		assert_int_equal(e.rip, 0x1000);
 		assert_int_equal(e.insn_len, map[i].len);
+		if (i >= first_insn)
+			assert_int_equal(e.insn, insn[i - first_insn]);
 	}
 }
 

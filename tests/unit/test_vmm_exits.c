@@ -252,6 +252,64 @@ static void test_cpuid(void **state)
 	assert_int_equal(g.exits[VMM_EXIT_CPUID], 5);
 }
 
+/* What moat does not offer is not advertised, whatever the host CPU has. */
+static void test_cpuid_hides_refused(void **state)
+{
+	struct vmm_exit e = {.reason = VMM_EXIT_CPUID, .rip = 0x2000, .insn_len = 2};
+
+	e.cpuid.leaf = 1;
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_false(regs[VMM_REG_RCX] & BIT(3)); /* MONITOR/MWAIT */
+	e.cpuid.leaf = 5;
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(
+		regs[VMM_REG_RAX] | regs[VMM_REG_RBX] | regs[VMM_REG_RCX] | regs[VMM_REG_RDX], 0);
+	e.cpuid.leaf = 0xa;
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(
+		regs[VMM_REG_RAX] | regs[VMM_REG_RBX] | regs[VMM_REG_RCX] | regs[VMM_REG_RDX], 0);
+	e.cpuid.leaf = 7;
+	e.cpuid.subleaf = 0;
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_false(regs[VMM_REG_RCX] & BIT(22)); /* RDPID */
+	e.cpuid.leaf = 0x80000001;
+	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_false(regs[VMM_REG_RDX] & BIT(27));	       /* RDTSCP */
+	assert_false(regs[VMM_REG_RCX] & (BIT(23) | BIT(29))); /* core counters, MONITORX */
+}
+
+/* The instructions answered by policy: cache flushes are NOPs (skipped), MONITOR, MWAIT and
+ * RDTSCP raise #UD, RDPMC #GP(0); the guest runs on, every one counted. */
+static void test_insn_policy(void **state)
+{
+	static const struct {
+		enum vmm_insn insn;
+		int vector, error; /* -1: none */
+		int skips;
+	} want[] = {
+		{VMM_INSN_WBINVD, -1, -1, 1}, {VMM_INSN_INVD, -1, -1, 1},
+		{VMM_INSN_MONITOR, 6, -1, 0}, {VMM_INSN_MWAIT, 6, -1, 0},
+		{VMM_INSN_RDTSCP, 6, -1, 0},  {VMM_INSN_RDPMC, 13, 0, 0},
+	};
+
+	for (unsigned i = 0; i < ARRAY_SIZE(want); i++) {
+		struct vmm_exit e = {.reason = VMM_EXIT_INSN,
+				     .rip = 0x3000,
+				     .insn_len = 2,
+				     .insn = want[i].insn};
+
+		skipped = 0;
+		injected_vector = -1;
+		injected_error = -1;
+		assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+		assert_int_equal(injected_vector, want[i].vector);
+		assert_int_equal(injected_error, want[i].error);
+		assert_int_equal(skipped, want[i].skips);
+	}
+	assert_int_equal(g.state, GUEST_RUNNING);
+	assert_int_equal(g.exits[VMM_EXIT_INSN], ARRAY_SIZE(want));
+}
+
 static void test_io_denied(void **state)
 {
 	/* Reads give all-ones in the accessed width, the rest of RAX kept (32-bit: zeroed). */
@@ -396,6 +454,9 @@ static void test_hypercall_get_exits(void **state)
 	assert_int_equal(call(HC_GET_EXITS, 0x800, 0, 0), 0);
 	assert_int_equal(x->by_reason[MOAT_EXIT_OTHER], 4);
 	assert_int_equal(x->by_reason[MOAT_EXIT_VIRT_INSN], 0);
+	g.exits[VMM_EXIT_INSN] = 3;
+	assert_int_equal(call(HC_GET_EXITS, 0x800, 0, 0), 0);
+	assert_int_equal(x->by_reason[MOAT_EXIT_INSN], 3);
 }
 
 /* The product links no tests/hv: every number of the test range is unknown (-ENOSYS) and
@@ -708,6 +769,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_cpuid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cpuid_hides_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_insn_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_io_denied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_com1_relay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vpci, setup, teardown),

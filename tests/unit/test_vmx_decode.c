@@ -170,6 +170,27 @@ static void test_simple_reasons(void **state)
 		assert_int_equal(decode(map[i].vmx, 0).reason, map[i].core);
 }
 
+/* The instructions the core answers by policy, one normalized reason with the instruction. */
+static void test_policy_insns(void **state)
+{
+	static const struct {
+		u32 vmx;
+		enum vmm_insn insn;
+	} map[] = {
+		{VMX_EXIT_WBINVD, VMM_INSN_WBINVD},   {VMX_EXIT_INVD, VMM_INSN_INVD},
+		{VMX_EXIT_MONITOR, VMM_INSN_MONITOR}, {VMX_EXIT_MWAIT, VMM_INSN_MWAIT},
+		{VMX_EXIT_RDPMC, VMM_INSN_RDPMC},     {VMX_EXIT_RDTSCP, VMM_INSN_RDTSCP},
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		struct vmm_exit e = decode(map[i].vmx, 0);
+
+		assert_int_equal(e.reason, VMM_EXIT_INSN);
+		assert_int_equal(e.insn, map[i].insn);
+		assert_int_equal(e.insn_len, 2);
+	}
+}
+
 /* MOV to CR0/CR4 becomes the core's CR_WRITE (register and CR from the qualification);
  * MOV from a CR, CLTS, LMSW and other CRs stay unhandled. */
 static void test_cr_access(void **state)
@@ -215,6 +236,7 @@ int main(void)
 		cmocka_unit_test(test_simple_reasons),
 		cmocka_unit_test(test_cr_access),
 		cmocka_unit_test(test_entry_failure),
+		cmocka_unit_test(test_policy_insns),
 	};
 
 	return cmocka_run_group_tests_name("vmx_decode", tests, NULL, NULL);

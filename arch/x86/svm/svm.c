@@ -264,17 +264,6 @@ static int svm_inject(struct vcpu *v, u8 vector, u32 type, bool has_error, u32 e
 	return 0;
 }
 
-/* An instruction breakpoint is a fault: the CPU delivering it sets RF in the pushed RFLAGS so
- * that the return re-executes the instruction without hitting the breakpoint again (SDM Vol.
- * 3B 17.3.1.1); an injected #DB does not, so the reflection does it. */
-static bool svm_db_is_insn_breakpoint(const struct vmcb *vmcb)
-{
-	for (unsigned n = 0; n < 4; n++)
-		if ((vmcb->save.dr6 & DR6_B(n)) && !(vmcb->save.dr7 & DR7_RW(n)))
-			return true;
-	return false;
-}
-
 static int svm_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
 {
 	struct vmcb *vmcb = to_svm(v)->vmcb;
@@ -282,7 +271,7 @@ static int svm_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 e
 	if (vector >= 32 || vector == 2)
 		return -EINVAL;
 	if (vector == VEC_DB && !(vmcb->control.eventinj & SVM_EVT_VALID) &&
-	    svm_db_is_insn_breakpoint(vmcb))
+	    db_is_insn_breakpoint(vmcb->save.dr6, vmcb->save.dr7))
 		vmcb->save.rflags |= RFLAGS_RF;
 	return svm_inject(v, vector, SVM_EVT_TYPE_EXCEPTION, has_error, error);
 }

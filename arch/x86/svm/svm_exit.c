@@ -12,6 +12,7 @@
 #define LEN_HLT 1
 #define LEN_VMMCALL 3
 #define LEN_MSR 2
+#define LEN_CACHE 2 /* INVD 0f 08, WBINVD 0f 09 */
 
 static u32 svm_insn_len(const struct svm_vcpu *s, const struct vmm_exit *e)
 {
@@ -28,6 +29,8 @@ static u32 svm_insn_len(const struct svm_vcpu *s, const struct vmm_exit *e)
 	case VMM_EXIT_HYPERCALL: return LEN_VMMCALL;
 	case VMM_EXIT_MSR_READ:
 	case VMM_EXIT_MSR_WRITE: return LEN_MSR;
+	case VMM_EXIT_INSN:
+		return e->insn == VMM_INSN_WBINVD || e->insn == VMM_INSN_INVD ? LEN_CACHE : 0;
 	default: return 0;
 	}
 }
@@ -57,6 +60,12 @@ static void decode_npf(struct vmm_exit *e, u64 info1, u64 gpa)
 		e->npf.access |= VMM_NPF_PRESENT;
 	if (info1 & SVM_NPF_WALK)
 		e->npf.access |= VMM_NPF_WALK;
+}
+
+static void set_insn(struct vmm_exit *e, enum vmm_insn insn)
+{
+	e->reason = VMM_EXIT_INSN;
+	e->insn = insn;
 }
 
 static void report_invalid(const struct svm_vcpu *s)
@@ -123,6 +132,13 @@ void svm_decode_exit(struct vcpu *v, struct svm_vcpu *s, struct vmm_exit *e)
 	case SVM_EXIT_CLGI:
 	case SVM_EXIT_SKINIT:
 	case SVM_EXIT_INVLPGA: e->reason = VMM_EXIT_VIRT_INSN; break;
+	case SVM_EXIT_WBINVD: set_insn(e, VMM_INSN_WBINVD); break;
+	case SVM_EXIT_INVD: set_insn(e, VMM_INSN_INVD); break;
+	case SVM_EXIT_MONITOR: set_insn(e, VMM_INSN_MONITOR); break;
+	case SVM_EXIT_MWAIT:
+	case SVM_EXIT_MWAIT_COND: set_insn(e, VMM_INSN_MWAIT); break;
+	case SVM_EXIT_RDPMC: set_insn(e, VMM_INSN_RDPMC); break;
+	case SVM_EXIT_RDTSCP: set_insn(e, VMM_INSN_RDTSCP); break;
 	case SVM_EXIT_NPF: decode_npf(e, info1, info2); break;
 	/* An intercepted SMI stays pending and is taken once the host runs with GIF set (APM
 	 * Vol. 2 15.13.3): firmware's business, like a host interrupt, not the guest's fault. */

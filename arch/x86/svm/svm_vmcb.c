@@ -53,16 +53,23 @@ void svm_vmcb_init(struct vmcb *vmcb, u64 iopm_pa, u64 msrpm_pa, u32 asid, u64 n
 	 * CPU with no instruction boundary, so no host interrupt and no watchdog. The guest
 	 * handles every other exception itself. */
 	c->exceptions = SVM_EXCP_INTERCEPTS;
+	/* RDPMC would read the host's performance counters, INVD would drop the host's dirty
+	 * cache lines: the core answers both (#GP, a NOP), as it does WBINVD, MONITOR/MWAIT
+	 * (#UD: not offered, a deep C-state would stop the watchdog's timer) and RDTSCP (#UD:
+	 * not offered, it reads TSC_AUX). */
 	c->intercept3 = SVM_INTERCEPT_INTR | SVM_INTERCEPT_NMI | SVM_INTERCEPT_SMI |
-			SVM_INTERCEPT_INIT | SVM_INTERCEPT_CPUID | SVM_INTERCEPT_INVD |
-			SVM_INTERCEPT_HLT | SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_IOIO |
-			SVM_INTERCEPT_MSR | SVM_INTERCEPT_TASK_SWITCH | SVM_INTERCEPT_SHUTDOWN;
+			SVM_INTERCEPT_INIT | SVM_INTERCEPT_RDPMC | SVM_INTERCEPT_CPUID |
+			SVM_INTERCEPT_INVD | SVM_INTERCEPT_HLT | SVM_INTERCEPT_INVLPGA |
+			SVM_INTERCEPT_IOIO | SVM_INTERCEPT_MSR | SVM_INTERCEPT_TASK_SWITCH |
+			SVM_INTERCEPT_SHUTDOWN;
 	/* VMRUN must be intercepted (APM 15.5.1 consistency checks); the other SVM
 	 * instructions would let the guest reach host state. ICEBP is left to the guest (its
 	 * #DB, as under VMX): it runs at any CPL, and an exit for it would stop the guest. */
 	c->intercept4 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
 			SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
-			SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_XSETBV;
+			SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_XSETBV | SVM_INTERCEPT_RDTSCP |
+			SVM_INTERCEPT_WBINVD | SVM_INTERCEPT_MONITOR | SVM_INTERCEPT_MWAIT |
+			SVM_INTERCEPT_MWAIT_COND;
 	c->iopm_pa = iopm_pa;
 	c->msrpm_pa = msrpm_pa;
 	c->asid = asid;

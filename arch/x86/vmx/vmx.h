@@ -47,6 +47,7 @@ struct vmx_vcpu {
 	u8 *io_bitmap;			 /* 8 KiB: A (ports 0-0x7fff) then B */
 	struct vmx_msr_entry *msr_guest; /* entry load and exit store area: one page */
 	struct vmx_msr_entry *msr_host;	 /* exit load area: one page */
+	u8 *vapic;			 /* virtual-APIC page: the guest's TPR (CR8) */
 	u32 nr_msr_switch;
 	u64 eptp;
 	u16 vpid;	     /* 0: VPID not used */
@@ -55,6 +56,12 @@ struct vmx_vcpu {
 	u32 watchdog_ticks; /* 0: preemption timer off */
 	u64 exits;
 	bool flush_pending; /* nested tables changed while the VMCS was elsewhere */
+	/* the last exit's interruption information, qualification and instruction length:
+	 * a reflected #DB is built from them */
+	u32 exit_reason;
+	u32 exit_intr_info;
+	u64 exit_qual;
+	u32 exit_insn_len;
 };
 
 /* vmx_entry.asm: enters the guest with VMLAUNCH (launched = 0) or VMRESUME, returns 0

@@ -8,6 +8,7 @@
 #include "arch/x86/percpu.h"
 #include "arch/x86/trap.h"
 #include "arch/x86/vmx/vmcs.h"
+#include "arch/x86/vmx/vmx_event.h"
 #include "arch/x86/vmx/vmx.h"
 
 static int entry_failed(struct vmx_vcpu *vv, u64 flags, struct vmm_exit *e)
@@ -187,20 +188,67 @@ static void vmx_set_reg(struct vcpu *v, enum vmm_reg r, u64 val)
 	vmx_vcpu_put(v);
 }
 
-static int inject(struct vmx_vcpu *vv, u32 info, u32 error)
+/* Queues an event for the next entry, never over one already queued: the event an exit
+ * interrupted is redelivered first, and the caller's waits (an interrupt stays pending in
+ * the core) or is dropped in favour of it (a reflected exception the redelivery raises
+ * again if it still applies). */
+static int inject(struct vmx_vcpu *vv, u32 info, u32 error, u32 insn_len)
 {
-	int err = vmx_vcpu_load(vv);
+	bool interrupt = FIELD_GET(INTR_INFO_TYPE, info) == INTR_TYPE_EXT_INTR;
+	int err = vmx_event_check((u32)vmcs_read(VMCS_ENTRY_INTR_INFO), interrupt,
+				  vmcs_read(VMCS_GUEST_RFLAGS),
+				  (u32)vmcs_read(VMCS_GUEST_INTERRUPTIBILITY));
 
 	if (err)
 		return err;
 	if (!vmcs_write(VMCS_ENTRY_INTR_INFO, info) ||
-	    ((info & INTR_INFO_HAS_ERROR) && !vmcs_write(VMCS_ENTRY_EXC_ERROR, error)))
-		err = pr_err(-EIO, "VMWRITE of the entry interruption info failed\n");
-	return err;
+	    ((info & INTR_INFO_HAS_ERROR) && !vmcs_write(VMCS_ENTRY_EXC_ERROR, error)) ||
+	    (insn_len && !vmcs_write(VMCS_ENTRY_INSN_LEN, insn_len)))
+		return pr_err(-EIO, "VMWRITE of the entry interruption info failed\n");
+	return 0;
+}
+
+static bool last_exit_was_db(const struct vmx_vcpu *vv)
+{
+	return FIELD_GET(EXIT_REASON_BASIC, vv->exit_reason) == VMX_EXIT_EXCEPTION_NMI &&
+	       (vv->exit_intr_info & INTR_INFO_VALID) &&
+	       FIELD_GET(INTR_INFO_VECTOR, vv->exit_intr_info) == VEC_DB;
+}
+
+/* A #DB the last exit intercepted, given back as the CPU would have delivered it: DR6 from
+ * the qualification, ICEBP as a privileged software exception, a pending single step kept
+ * across STI / MOV SS blocking (vmx_db_reflect). */
+static int reflect_db(struct vmx_vcpu *vv)
+{
+	struct vmx_db_exit x = {
+		.intr_info = vv->exit_intr_info,
+		.qual = vv->exit_qual,
+		.insn_len = vv->exit_insn_len,
+		.dr6 = read_dr6(),
+		.dr7 = vmcs_read(VMCS_GUEST_DR7),
+		.rflags = vmcs_read(VMCS_GUEST_RFLAGS),
+		.interruptibility = (u32)vmcs_read(VMCS_GUEST_INTERRUPTIBILITY),
+		.pending_dbg = vmcs_read(VMCS_GUEST_PENDING_DBG),
+	};
+	struct vmx_db_event ev;
+	int err;
+
+	vmx_db_reflect(&x, &ev);
+	err = inject(vv, ev.entry_info, 0, ev.insn_len);
+	if (err)
+		return err;
+	/* DR6 is not part of the VMCS: the guest's is the register itself */
+	write_dr6(ev.dr6);
+	if ((ev.pending_dbg != x.pending_dbg &&
+	     !vmcs_write(VMCS_GUEST_PENDING_DBG, ev.pending_dbg)) ||
+	    (ev.set_rf && !vmcs_write(VMCS_GUEST_RFLAGS, x.rflags | RFLAGS_RF)))
+		return pr_err(-EIO, "VMWRITE of the guest debug state failed\n");
+	return 0;
 }
 
 static int vmx_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
 {
+	struct vmx_vcpu *vv = to_vmx(v);
 	u32 info = FIELD_PREP(INTR_INFO_VECTOR, vector) | INTR_INFO_VALID |
 		   FIELD_PREP(INTR_INFO_TYPE, INTR_TYPE_HW_EXC);
 	int err;
@@ -209,7 +257,13 @@ static int vmx_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 e
 		return pr_err(-EINVAL, "vector %u is not an exception\n", vector);
 	if (has_error)
 		info |= INTR_INFO_HAS_ERROR;
-	err = inject(to_vmx(v), info, error);
+	err = vmx_vcpu_load(vv);
+	if (err)
+		return err;
+	if (vector == VEC_DB && last_exit_was_db(vv))
+		err = reflect_db(vv);
+	else
+		err = inject(vv, info, error, 0);
 	vmx_vcpu_put(v);
 	return err;
 }
@@ -217,23 +271,17 @@ static int vmx_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 e
 static int vmx_inject_interrupt(struct vcpu *v, u8 vector)
 {
 	struct vmx_vcpu *vv = to_vmx(v);
-	int err = vmx_vcpu_load(vv);
+	int err;
 
+	if (vector < VEC_FIRST_IRQ)
+		return pr_err(-EINVAL, "vector %u is reserved for exceptions\n", vector);
+	err = vmx_vcpu_load(vv);
 	if (err)
 		return err;
-	if (vector < VEC_FIRST_IRQ) {
-		vmx_vcpu_put(v);
-		return pr_err(-EINVAL, "vector %u is reserved for exceptions\n", vector);
-	}
-	/* 26.3.1.4: an external interrupt is injectable only while the guest accepts it */
-	if (!(vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_IF) ||
-	    (vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS)))
-		err = -EBUSY;
-	else
-		err = inject(vv,
-			     FIELD_PREP(INTR_INFO_VECTOR, vector) | INTR_INFO_VALID |
-				     FIELD_PREP(INTR_INFO_TYPE, INTR_TYPE_EXT_INTR),
-			     0);
+	err = inject(vv,
+		     FIELD_PREP(INTR_INFO_VECTOR, vector) | INTR_INFO_VALID |
+			     FIELD_PREP(INTR_INFO_TYPE, INTR_TYPE_EXT_INTR),
+		     0, 0);
 	vmx_vcpu_put(v);
 	return err;
 }

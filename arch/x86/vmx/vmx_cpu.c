@@ -26,24 +26,33 @@ static const struct vmx_ctl_req ctl_req[VMX_CTL_NR] = {
 		.forbid = PIN_POSTED_INTR,
 	},
 	[VMX_CTL_PROC] = {
-		.want = PROC_HLT | PROC_IO_BITMAPS | PROC_MSR_BITMAPS | PROC_SECONDARY,
+		/* MOV CR8 goes to the TPR shadow (the virtual-APIC page), never to the local
+		 * APIC: a guest TPR of 15 would block every host interrupt on its CPU. MWAIT,
+		 * MONITOR and RDPMC exit (the core refuses them) */
+		.want = PROC_HLT | PROC_MWAIT | PROC_RDPMC | PROC_TPR_SHADOW | PROC_MONITOR |
+			PROC_IO_BITMAPS | PROC_MSR_BITMAPS | PROC_SECONDARY,
 		/* with EPT the guest owns CR3; these would stop it at its first MOV CR3 */
-		.forbid = PROC_CR3_LOAD | PROC_CR3_STORE | PROC_INTR_WINDOW | PROC_NMI_WINDOW |
-			  PROC_MTF | PROC_TPR_SHADOW,
+		.forbid = PROC_CR3_LOAD | PROC_CR3_STORE | PROC_CR8_LOAD | PROC_CR8_STORE |
+			  PROC_INTR_WINDOW | PROC_NMI_WINDOW | PROC_MTF,
 	},
 	[VMX_CTL_PROC2] = {
-		.want = PROC2_EPT,
-		.optional = PROC2_VPID | PROC2_UNRESTRICTED | PROC2_RDTSCP | PROC2_INVPCID,
-		.forbid = PROC2_VIRT_APIC | PROC2_VIRT_X2APIC,
+		.want = PROC2_EPT | PROC2_WBINVD,
+		.optional = PROC2_VPID | PROC2_UNRESTRICTED | PROC2_INVPCID,
+		/* without "enable RDTSCP", RDTSCP and RDPID raise #UD: they would read the
+		 * host's TSC_AUX */
+		.forbid = PROC2_VIRT_APIC | PROC2_VIRT_X2APIC | PROC2_RDTSCP,
 	},
 	[VMX_CTL_EXIT] = {
-		.want = EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER,
+		/* the guest's DR7 and DEBUGCTL are saved on exit and loaded on entry (the host
+		 * gets DR7 0x400 at every exit): its breakpoints survive exits, and a reflected
+		 * #DB sees the DR7 it was raised under */
+		.want = EXIT_HOST_64 | EXIT_SAVE_DEBUG | EXIT_SAVE_EFER | EXIT_LOAD_EFER,
 		.optional = EXIT_SAVE_PAT | EXIT_LOAD_PAT,
 		/* the host takes a pending interrupt itself, after the exit */
 		.forbid = EXIT_ACK_INTR | EXIT_SAVE_PREEMPT,
 	},
 	[VMX_CTL_ENTRY] = {
-		.want = ENTRY_IA32E | ENTRY_LOAD_EFER,
+		.want = ENTRY_IA32E | ENTRY_LOAD_DEBUG | ENTRY_LOAD_EFER,
 		.optional = ENTRY_LOAD_PAT,
 		.forbid = ENTRY_SMM | ENTRY_DUAL_MONITOR,
 	},

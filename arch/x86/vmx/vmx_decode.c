@@ -59,6 +59,12 @@ static void decode_msr(u32 basic, const u64 *r, struct vmm_exit *e)
 	e->msr.value = ((u64)(u32)r[VMM_REG_RDX] << 32) | (u32)r[VMM_REG_RAX];
 }
 
+static void set_insn(struct vmm_exit *e, enum vmm_insn insn)
+{
+	e->reason = VMM_EXIT_INSN;
+	e->insn = insn;
+}
+
 /* Only MOV to CR0/CR4 exits (the guest/host masks cover VMX's fixed bits); MOV from a CR,
  * CLTS and LMSW stay unhandled. */
 static void decode_cr_access(u64 qual, struct vmm_exit *e)
@@ -102,6 +108,12 @@ void vmx_exit_decode(const struct vmx_exit_info *x, const u64 *r, struct vmm_exi
 	case VMX_EXIT_IO: decode_io(x->qual, e); break;
 	case VMX_EXIT_RDMSR:
 	case VMX_EXIT_WRMSR: decode_msr(basic, r, e); break;
+	case VMX_EXIT_WBINVD: set_insn(e, VMM_INSN_WBINVD); break;
+	case VMX_EXIT_INVD: set_insn(e, VMM_INSN_INVD); break;
+	case VMX_EXIT_MONITOR: set_insn(e, VMM_INSN_MONITOR); break;
+	case VMX_EXIT_MWAIT: set_insn(e, VMM_INSN_MWAIT); break;
+	case VMX_EXIT_RDPMC: set_insn(e, VMM_INSN_RDPMC); break;
+	case VMX_EXIT_RDTSCP: set_insn(e, VMM_INSN_RDTSCP); break;
 	case VMX_EXIT_EPT_VIOLATION: decode_ept_violation(x, e); break;
 	case VMX_EXIT_PREEMPT_TIMER: e->reason = VMM_EXIT_WATCHDOG; break;
 	case VMX_EXIT_VMCLEAR:

@@ -6,17 +6,18 @@
 #include <moat/string.h>
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/vmx/vmx_decode.h"
+#include "arch/x86/vmx/vmx_event.h"
 #include "arch/x86/vmx/vmx.h"
 
 /* An event that was being delivered when the exit happened is delivered again at the next
- * entry (27.2.4), unless the core injects something else first. */
+ * entry (27.2.4); the core's own events wait behind it (vmx_event_check). */
 static void requeue_vectoring(void)
 {
-	u32 info = (u32)vmcs_read(VMCS_IDT_VEC_INFO);
+	u32 info = vmx_redeliver_info((u32)vmcs_read(VMCS_IDT_VEC_INFO));
 
-	if (!(info & INTR_INFO_VALID))
+	if (!info)
 		return;
-	vmcs_write(VMCS_ENTRY_INTR_INFO, info & ~(u32)INTR_INFO_NMI_UNBLOCK);
+	vmcs_write(VMCS_ENTRY_INTR_INFO, info);
 	if (info & INTR_INFO_HAS_ERROR)
 		vmcs_write(VMCS_ENTRY_EXC_ERROR, vmcs_read(VMCS_IDT_VEC_ERROR));
 	vmcs_write(VMCS_ENTRY_INSN_LEN, vmcs_read(VMCS_EXIT_INSN_LEN));
@@ -34,6 +35,10 @@ void vmx_decode_exit(struct vmx_vcpu *vv, struct vmm_exit *e)
 		.insn_len = (u32)vmcs_read(VMCS_EXIT_INSN_LEN),
 	};
 
+	vv->exit_reason = x.reason;
+	vv->exit_intr_info = x.intr_info;
+	vv->exit_qual = x.qual;
+	vv->exit_insn_len = x.insn_len;
 	vmx_exit_decode(&x, vv->gprs.r, e);
 	if (e->reason == VMM_EXIT_INVALID)
 		return;

@@ -157,6 +157,7 @@ enum vmcs_field {
 	VMCS_EXIT_MSR_LOAD = 0x2008,
 	VMCS_ENTRY_MSR_LOAD = 0x200a,
 	VMCS_TSC_OFFSET = 0x2010,
+	VMCS_VIRT_APIC_ADDR = 0x2012,
 	VMCS_EPTP = 0x201a,
 	/* 64-bit read-only data */
 	VMCS_GUEST_PHYS_ADDR = 0x2400,
@@ -183,6 +184,7 @@ enum vmcs_field {
 	VMCS_ENTRY_INTR_INFO = 0x4016,
 	VMCS_ENTRY_EXC_ERROR = 0x4018,
 	VMCS_ENTRY_INSN_LEN = 0x401a,
+	VMCS_TPR_THRESHOLD = 0x401c,
 	VMCS_PROC2_CTLS = 0x401e,
 	/* 32-bit read-only data */
 	VMCS_INSN_ERROR = 0x4400,
@@ -358,6 +360,11 @@ enum vmx_exit {
 #define   CR_TYPE_LMSW 3
 #define CR_QUAL_GPR GENMASK(11, 8)
 
+/* Exit qualification: debug exception (Table 28-1), the DR6 bits the #DB would have set */
+#define DB_QUAL_B GENMASK(3, 0)
+#define DB_QUAL_BD BIT(13)
+#define DB_QUAL_BS BIT(14)
+
 /* Exit qualification: I/O instruction (Table 28-5) */
 #define IO_QUAL_SIZE GENMASK(2, 0) /* size - 1 */
 #define IO_QUAL_IN BIT(3)
@@ -398,6 +405,13 @@ enum vmx_exit {
 #define INTR_BLOCK_STI BIT(0)
 #define INTR_BLOCK_MOV_SS BIT(1)
 #define INTR_BLOCK_NMI BIT(3)
+
+/* Guest pending debug exceptions (24.4.2) */
+#define PENDING_DBG_BS BIT(14)
+
+/* Virtual-APIC page (29.1.1): the virtual TPR, of which MOV CR8 is bits 7:4 */
+#define VAPIC_TPR 0x80
+#define VAPIC_TPR_CLASS GENMASK(7, 4)
 
 /* INVEPT / INVVPID types (30.3) */
 #define INVEPT_SINGLE 1

@@ -8,6 +8,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/smp.h"
+#include "arch/x86/trap.h"
 #include "arch/x86/vmx/ept.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/vmx/vmx.h"
@@ -151,7 +152,10 @@ static int write_controls(struct vmx_vcpu *vv)
 		{VMCS_PROC2_CTLS, ctl[VMX_CTL_PROC2]},
 		{VMCS_EXIT_CTLS, ctl[VMX_CTL_EXIT]},
 		{VMCS_ENTRY_CTLS, ctl[VMX_CTL_ENTRY]},
-		{VMCS_EXCEPTION_BITMAP, 0},
+		/* #DB and #AC exit so that each is an instruction boundary for the host: one
+		 * raised while delivering itself (CVE-2015-8104, CVE-2015-5307) would
+		 * otherwise loop inside the CPU. The core reflects them into the guest. */
+		{VMCS_EXCEPTION_BITMAP, BIT(VEC_DB) | BIT(VEC_AC)},
 		{VMCS_PF_ERR_MASK, 0},
 		{VMCS_PF_ERR_MATCH, 0},
 		{VMCS_CR3_TARGET_COUNT, 0},
@@ -166,6 +170,9 @@ static int write_controls(struct vmx_vcpu *vv)
 		{VMCS_ENTRY_MSR_LOAD, (u64)(uintptr_t)vv->msr_guest},
 		{VMCS_EXIT_MSR_LOAD, (u64)(uintptr_t)vv->msr_host},
 		{VMCS_EPTP, vv->eptp},
+		/* 29.1.2: threshold 0, so no TPR-below-threshold exit */
+		{VMCS_VIRT_APIC_ADDR, (u64)(uintptr_t)vv->vapic},
+		{VMCS_TPR_THRESHOLD, 0},
 		{VMCS_TSC_OFFSET, 0},
 	};
 	int err = vmcs_write_all(w, ARRAY_SIZE(w));
@@ -231,6 +238,8 @@ static void free_vcpu(struct vmx_vcpu *vv)
 		page_free((u64)(uintptr_t)vv->msr_guest);
 	if (vv->msr_host)
 		page_free((u64)(uintptr_t)vv->msr_host);
+	if (vv->vapic)
+		page_free((u64)(uintptr_t)vv->vapic);
 	page_free((u64)(uintptr_t)vv);
 }
 
@@ -250,13 +259,16 @@ int vmx_vcpu_create(struct vcpu *v)
 	vv->io_bitmap = (void *)(uintptr_t)pages_alloc(2 * PAGE_SIZE, PAGE_SIZE);
 	vv->msr_guest = (void *)(uintptr_t)page_alloc();
 	vv->msr_host = (void *)(uintptr_t)page_alloc();
-	if (!vv->vmcs_pa || !vv->msr_bitmap || !vv->io_bitmap || !vv->msr_guest || !vv->msr_host) {
+	vv->vapic = (void *)(uintptr_t)page_alloc();
+	if (!vv->vmcs_pa || !vv->msr_bitmap || !vv->io_bitmap || !vv->msr_guest || !vv->msr_host ||
+	    !vv->vapic) {
 		err = pr_err(-ENOMEM, "no memory for the VMCS and its bitmaps\n");
 		goto fail;
 	}
 	/* every MSR and I/O port exits until the core opens it */
 	memset(vv->msr_bitmap, 0xff, PAGE_SIZE);
 	memset(vv->io_bitmap, 0xff, 2 * PAGE_SIZE);
+	memset(vv->vapic, 0, PAGE_SIZE);
 	*(u32 *)(uintptr_t)vv->vmcs_pa = vmx_cfg.revision;
 	vv->eptp = ept_pointer(v->guest->npt.root);
 	vv->vpid = vmx_cfg.vpid ? (u16)v->guest->id : 0;
@@ -376,6 +388,7 @@ static int write_common_guest_state(struct vmx_vcpu *vv, u64 cr0, u64 cr4, bool 
 		err = pr_err(-EIO, "VMWRITE of the guest PAT failed\n");
 	memset(&vv->gprs, 0, sizeof(vv->gprs));
 	vv->cr2 = 0;
+	vv->vapic[VAPIC_TPR] = 0;
 	return err;
 }
 

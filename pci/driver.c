@@ -10,6 +10,7 @@
 #include <moat/msi.h>
 #include <moat/pci_driver.h>
 #include <moat/string.h>
+#include <moat/test_hooks.h>
 #include <moat/time.h>
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
@@ -33,14 +34,16 @@ struct pci_bound {
 	int vector;
 	struct iommu_irq irq;
 	bool remapped, polled;
-	u32 fired; /* interrupts not served yet */
+	bool deferred; /* its driver holds work back for later (no interrupt will come) */
+	u32 fired;     /* interrupts not served yet */
 	u64 irqs, services, events;
 };
 
 static struct pci_bound bound[PCI_MAX_BOUND];
 static unsigned nr_bound;
-static bool irqs_set_up;
+static bool irqs_set_up, waiting;
 static int timer_vector = -1;
+static u32 timer_period_us; /* 0: CPU 0's timer is off */
 
 void pci_drivers_probe(void)
 {
@@ -161,6 +164,8 @@ static int irq_route(struct pci_bound *b)
 	err = irq_message(b, &addr, &data);
 	if (!err)
 		err = msix ? msix_program(d, addr, data) : msi_program(d, addr, data);
+	if (TEST_HOOK_PRESENT(pci_irq_withheld) && test_hooks->pci_irq_withheld())
+		return 0;
 	if (!err && b->drv->irq_enable)
 		err = b->drv->irq_enable(d, msix);
 	return err;
@@ -226,29 +231,48 @@ void pci_drivers_irq_init(void)
 		irq_init_one(&bound[i]);
 }
 
-void pci_drivers_wait_begin(void)
+/* CPU 0's periodic timer runs while a function is polled or has work its driver held back
+ * (a rate limit): no interrupt comes for that. */
+static void timer_update(void)
 {
 	u32 period = 0;
 	int err;
 
-	pci_drivers_irq_init();
-	for (unsigned i = 0; i < nr_bound; i++)
-		if (bound[i].polled && (!period || bound[i].drv->poll_us < period))
+	for (unsigned i = 0; i < nr_bound && waiting; i++)
+		if ((bound[i].polled || bound[i].deferred) &&
+		    (!period || bound[i].drv->poll_us < period))
 			period = bound[i].drv->poll_us;
-	if (!period)
+	if (period == timer_period_us)
 		return;
 	if (timer_vector < 0)
 		timer_vector = irq_alloc_vector(timer_tick, NULL);
-	err = timer_vector < 0 ? timer_vector : apic_timer_periodic((u8)timer_vector, period);
+	if (timer_vector < 0) {
+		pr_err(timer_vector, "no vector for CPU 0's timer: polled functions are served "
+				     "only when another event wakes it\n");
+		return;
+	}
+	timer_period_us = period;
+	if (!period) {
+		apic_timer_stop((u8)timer_vector);
+		return;
+	}
+	err = apic_timer_periodic((u8)timer_vector, period);
 	if (err)
 		pr_err(err, "no timer on CPU 0: polled functions are served only when another "
 			    "event wakes it\n");
 }
 
+void pci_drivers_wait_begin(void)
+{
+	pci_drivers_irq_init();
+	waiting = true;
+	timer_update();
+}
+
 void pci_drivers_wait_end(void)
 {
-	if (timer_vector >= 0)
-		apic_timer_stop((u8)timer_vector);
+	waiting = false;
+	timer_update();
 	for (unsigned i = 0; i < nr_bound; i++) {
 		const struct pci_bound *b = &bound[i];
 		const struct pci_dev *d = b->dev;
@@ -267,15 +291,18 @@ unsigned pci_drivers_service(void)
 
 	for (unsigned i = 0; i < nr_bound; i++) {
 		struct pci_bound *b = &bound[i];
-
 		unsigned got;
 
-		if (!b->polled && !__atomic_exchange_n(&b->fired, 0, __ATOMIC_RELAXED))
+		if (!b->polled && !b->deferred &&
+		    !__atomic_exchange_n(&b->fired, 0, __ATOMIC_RELAXED))
 			continue;
 		got = b->drv->service(b->dev);
+		b->deferred = b->drv->deferred && b->drv->deferred(b->dev);
 		b->services++;
 		b->events += got;
 		n += got;
 	}
+	if (waiting)
+		timer_update();
 	return n;
 }

@@ -20,7 +20,10 @@ struct pci_driver {
 	/* Serves the device's events on CPU 0 after its interrupt or a timer tick; returns
 	 * the number of events handled. */
 	unsigned (*service)(struct pci_dev *d);
-	/* How often CPU 0 serves the device when its interrupt does not arrive. */
+	/* Whether the driver held work back (e.g. a rate limit) that no interrupt will announce:
+	 * CPU 0's timer then calls service again every poll_us until it is done. Optional. */
+	bool (*deferred)(struct pci_dev *d);
+	/* How often CPU 0 serves the device when its interrupt does not arrive or work waits. */
 	u32 poll_us;
 };
 

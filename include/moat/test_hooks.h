@@ -25,6 +25,9 @@ struct test_hooks {
 	/* vmm/exit.c: a nested page fault outside the guest's memory is about to stop it; `tsc`
 	 * was read on entry to the handler. */
 	void (*guest_npf)(struct guest *g, u64 gpa, u64 tsc);
+	/* pci/driver.c: whether to leave a bound function's interrupt unrouted at the device, as
+	 * if it never raised it (the PCI layer must fall back to CPU 0's timer). */
+	bool (*pci_irq_withheld)(void);
 	/* core/main.c: after the guests, before the summary line. */
 	void (*after_guests)(void);
 };

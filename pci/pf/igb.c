@@ -197,6 +197,14 @@ static unsigned igb_pf_service(struct pci_dev *d)
 	return igb_pf_serve(pf);
 }
 
+/* Requests the mailbox rate limit held back wait for the end of their window. */
+static bool igb_pf_deferred(struct pci_dev *d)
+{
+	struct igb_pf *pf = igb_pf_of(d);
+
+	return pf && pf->mbx_pending;
+}
+
 const struct pci_driver igb_pf_driver = {
 	.name = "igb-pf",
 	.vendor = IGB_VENDOR,
@@ -205,6 +213,7 @@ const struct pci_driver igb_pf_driver = {
 	.irq_enable = igb_pf_irq_enable,
 	.irq_test = igb_pf_irq_test,
 	.service = igb_pf_service,
+	.deferred = igb_pf_deferred,
 	.poll_us = IGB_POLL_US,
 };
 

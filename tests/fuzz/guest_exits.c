@@ -343,14 +343,22 @@ static void one_exit(struct fin *f)
 		e.msr.index = fin_u32(f);
 		e.msr.value = fin_u64(f);
 		break;
-	default:
-		e.reason = (enum vmm_exit_reason)(fin_u8(f) % VMM_EXIT_NR);
+	default: {
+		/* The reasons without an I/O, CPUID, MSR or NPF payload (the decoders fill those
+		 * for the reasons above, never with what is left in the union). */
+		static const enum vmm_exit_reason others[] = {
+			VMM_EXIT_NONE,	    VMM_EXIT_HLT,      VMM_EXIT_EXT_INTR, VMM_EXIT_NMI,
+			VMM_EXIT_EXCEPTION, VMM_EXIT_SHUTDOWN, VMM_EXIT_WATCHDOG, VMM_EXIT_INVALID,
+			VMM_EXIT_UNHANDLED, VMM_EXIT_VIRT_INSN};
+
+		e.reason = others[fin_u8(f) % (sizeof(others) / sizeof(others[0]))];
 		e.insn_len = fin_u8(f) % 16;
 		e.raw = fin_u64(f);
 		e.exc.vector = fin_u8(f);
 		e.exc.has_error = e.exc.vector & 0x80;
 		e.exc.error = fin_u32(f);
 		break;
+	}
 	}
 	vmm_handle_exit(&g.vcpu, &e);
 }

@@ -7,7 +7,8 @@
  * patches until the end: function (index into the built functions; 0xff = what every VF
  * shows), 12-bit offset + 2 flag bits (bit 12: the write mask instead of the contents),
  * value byte. Then what pci_init does with segment 0 (enumeration, SR-IOV enable with the
- * VFs asked for, the report), capability lookups and SR-IOV disable. */
+ * VFs asked for, the report), capability lookups, the MSI-X layout check of every function
+ * (VFs included) and SR-IOV disable. */
 #include <stdlib.h>
 #include <moat/errno.h>
 #include <moat/pci.h>
@@ -122,6 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			pci_ecap_find(d, ecaps[c]);
 		pci_has_flr(d);
 	}
+
 	for (unsigned i = 0; i < n; i++) {
 		struct pci_dev *pf = pci_dev_at(i);
 
@@ -131,6 +133,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (unsigned v = 0; v < pf->sriov->num_vfs + 1u; v++)
 				pci_sriov_vf(pf, v);
 		}
+	}
+	for (unsigned i = 0; i < pci_dev_count(); i++) {
+		char why[160];
+
+		if (pci_dev_at(i)->cap_msix)
+			pci_msix_layout_check(pci_dev_at(i), why, sizeof(why));
 	}
 	pci_print_devices();
 	for (unsigned i = 0; (opts & 0x80) && i < n; i++) {

@@ -23,6 +23,11 @@ static void vtd_before_takeover(unsigned idx, const struct dmar_drhd *d)
 		vtd_test_leave_enabled(idx, d);
 }
 
+static bool pci_irq_withheld(void)
+{
+	return cmdline_has("pci_test_no_pf_irq");
+}
+
 static void guests_start(void)
 {
 	for (u32 id = 0; id <= VMM_MAX_GUESTS + 1; id++)
@@ -37,6 +42,7 @@ static const struct test_hooks hv_test_hooks = {
 	.guests_end = irq_forge_disarm,
 	.hypercall = test_hypercall,
 	.guest_npf = test_npf_ticks,
+	.pci_irq_withheld = pci_irq_withheld,
 	.after_guests = selftest_run_all,
 };
 

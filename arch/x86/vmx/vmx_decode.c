@@ -4,11 +4,23 @@
 #include "arch/x86/vmx/vmx_decode.h"
 #include "arch/x86/vmx/vmx_regs.h"
 
+/* Size of access (SDM Vol. 3C 28.2.1, exit qualification for I/O instructions): 0, 1 and 3
+ * for 1, 2 and 4 bytes; 2 is not used, and is taken as 4 like SVM's decoder does, so the
+ * core never sees a 3-byte access. */
+static u8 io_size(u64 qual)
+{
+	switch (FIELD_GET(IO_QUAL_SIZE, qual)) {
+	case 0: return 1;
+	case 1: return 2;
+	default: return 4;
+	}
+}
+
 static void decode_io(u64 qual, struct vmm_exit *e)
 {
 	e->reason = VMM_EXIT_IO;
 	e->io.port = (u16)FIELD_GET(IO_QUAL_PORT, qual);
-	e->io.size = (u8)(FIELD_GET(IO_QUAL_SIZE, qual) + 1);
+	e->io.size = io_size(qual);
 	e->io.in = qual & IO_QUAL_IN;
 	e->io.string = qual & IO_QUAL_STRING;
 	e->io.rep = qual & IO_QUAL_REP;

@@ -10,9 +10,25 @@
 #   make lint     cppcheck + clang-format check
 #   make bench    measurements (docs/performance.md): table on stdout, build/bench.json
 #   make fuzz     every libFuzzer target for FUZZ_SECONDS each (tests/fuzz, docs/testing.md)
-# Missing dependencies are installed by scripts/deps.sh when run as root.
+# Missing dependencies are installed by scripts/deps.sh when run as root, before anything
+# is compiled; as another user it prints the install command and make stops.
 
 BUILD   ?= build
+
+# Dependencies first: checked (and installed as root) while the Makefile is read, so that
+# no rule of any goal runs before them. Goals that compile get the build tools; goals that
+# run emulators get everything. Recursive makes and goals that compile nothing skip it.
+NO_DEPS_GOALS  := clean lint format deps help
+EMU_DEPS_GOALS := run debug test bench
+DEPS_GOALS     := $(filter-out $(NO_DEPS_GOALS),$(or $(MAKECMDGOALS),all))
+ifneq ($(DEPS_GOALS),)
+ifeq ($(MAKELEVEL),0)
+DEPS_STATUS := $(shell bash scripts/deps.sh $(if $(filter $(EMU_DEPS_GOALS),$(DEPS_GOALS)),,--build) >&2; echo $$?)
+ifneq ($(DEPS_STATUS),0)
+$(error missing dependencies (scripts/deps.sh said which, above); nothing was built)
+endif
+endif
+endif
 CC      := gcc
 LD      := ld
 NASM    := nasm
@@ -122,12 +138,10 @@ $(BUILD)/usb-halt.img: $(TEST_STICK_DEPS)
 TEST_IMAGES := $(BUILD)/usb.img $(BUILD)/usb-test.img $(BUILD)/usb-grub.img $(BUILD)/usb-halt.img
 
 run: all
-	@bash scripts/deps.sh
 	python3 tests/emu/harness.py --name run --emulator qemu $(RUN_ARGS) --timeout $(TIMEOUT) --console \
 		--cmdline exit=poweroff
 
 debug: all
-	@bash scripts/deps.sh
 	python3 scripts/debug.py $(RUN_ARGS) --port $(GDBPORT)
 
 help:
@@ -167,12 +181,10 @@ help:
 TOPOLOGIES = $(shell python3 tests/emu/harness.py --list-topologies 2>/dev/null)
 
 test:
-	@bash scripts/deps.sh
 	@$(MAKE) --no-print-directory all unit-bin $(TEST_IMAGES)
 	python3 tests/run_all.py
 
 bench:
-	@bash scripts/deps.sh
 	@$(MAKE) --no-print-directory all
 	python3 tests/bench/bench.py
 

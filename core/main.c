@@ -1,6 +1,7 @@
 /* kmain: the common C entry of both boot paths. */
 #define LOG_TAG "moat"
 #include <moat/boot_info.h>
+#include <moat/boot_steps.h>
 #include <moat/cmdline.h>
 #include <moat/console.h>
 #include <moat/errno.h>
@@ -138,23 +139,27 @@ void kmain(const struct boot_info *bi)
 
 	pr_info("moat hypervisor starting (%s boot), command line \"%s\"\n",
 		boot_method_name(boot_info.method), boot_info.cmdline);
-	if (!strcmp(boot_info.cmdline, "mb2_bad_magic"))
-		pr_err(-EINVAL, "started without a multiboot2 magic; the memory map is unknown\n");
+	if (boot_info.entry_errors & BOOT_ENTRY_BAD_MAGIC)
+		boot_step_done(BOOT_STEP_ENTRY,
+			       pr_err(-EINVAL,
+				      "started through the multiboot2 entry with %#x in EAX, not "
+				      "the bootloader's magic: no memory map, no command line\n",
+				      boot_info.entry_magic));
 	if (boot_info.boot_problem[0])
 		pr_err(-EINVAL, "what the %s loader handed over: %s\n",
 		       boot_method_name(boot_info.method), boot_info.boot_problem);
 
-	err = memory_init();
-	if (err)
-		pr_err(err, "memory initialisation failed; only the self-tests that need no memory "
-			    "run\n");
-	else if (cmdline_get("fbcon", arg, sizeof(arg)) < 0 || strcmp(arg, "off"))
+	err = boot_step_done(BOOT_STEP_MEMORY, memory_init());
+	if (!err && (cmdline_get("fbcon", arg, sizeof(arg)) < 0 || strcmp(arg, "off")))
 		fbcon_init(&boot_info.fb);
 	if (!err)
 		console_mmio_init();
 
-	boot_subsystems_init(&boot_info);
-	boot_report(&boot_info);
+	/* Fail closed: without memory nothing else can be set up, and no guest runs. */
+	if (!err && !boot_step_error(BOOT_STEP_ENTRY)) {
+		boot_subsystems_init(&boot_info);
+		boot_report(&boot_info);
+	}
 	TEST_HOOK(after_guests);
 	moat_finish();
 }

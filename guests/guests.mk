@@ -38,4 +38,7 @@ $(BUILD)/guests/%.elf: $(BUILD)/g/%.elf
 	@mkdir -p $(dir $@)
 	$(OBJCOPY) --strip-debug $< $@
 
+# Kept for gdb (docs/debugging.md): not an intermediate file make may delete.
+.SECONDARY: $(GUEST_NAMES:%=$(BUILD)/g/%.elf)
+
 all: $(GUEST_ELFS)

@@ -6,6 +6,7 @@
 #include <moat/log.h>
 #include <moat/pci.h>
 #include <moat/pci_group.h>
+#include <moat/string.h>
 #include "core/boot_report.h"
 #include "iommu/iommu_priv.h"
 
@@ -28,31 +29,6 @@ static void stop_uncovered(struct pci_dev *d)
 	       "%04x:%02x:%02x.%x: no remapping unit covers it: bus mastering stopped (it was "
 	       "%s), given to no guest\n",
 	       d->seg, d->bus, d->dev, d->fn, cmd & PCI_COMMAND_MASTER ? "on" : "off");
-}
-
-/* Functions the hypervisor drives (PFs, bridges) or has not given to anyone keep reaching
- * RAM through the hypervisor's identity domain; giving one to a guest moves it into the
- * guest's domain (iommu_attach). */
-static void attach_hypervisor_devices(void)
-{
-	struct iommu_domain *hv = iommu_hypervisor_domain();
-	struct pci_dev *d;
-	unsigned n = 0;
-
-	if (!hv)
-		return;
-	pci_for_each_dev(d)
-	{
-		if (!d->present || d->owner.kind == PCI_OWNER_GUEST)
-			continue;
-		if (!iommu_pci_covered(d)) {
-			stop_uncovered(d);
-			continue;
-		}
-		if (iommu_attach_pci(hv, d) == 0)
-			n++;
-	}
-	pr_info("%u PCI functions in the hypervisor domain\n", n);
 }
 
 #define MAX_ALIASES 8
@@ -82,27 +58,190 @@ int iommu_pci_reserved_region(const struct pci_dev *dev, u64 *base, u64 *limit)
 	return iommu->reserved_region(dev->seg, dev->rid, base, limit);
 }
 
-void iommu_early_init(const struct boot_info *bi)
+/* ---- moat's own DMA: each function in a domain that maps only its driver's buffers ---- */
+
+#define OWN_DMA_DEVS 8
+#define OWN_DMA_BUFS 8
+
+struct own_dma {
+	const struct pci_dev *dev;
+	struct iommu_domain *dom;
+	unsigned nr;
+	struct {
+		u64 pa, size;
+	} buf[OWN_DMA_BUFS];
+};
+
+static struct own_dma own_dma[OWN_DMA_DEVS];
+static bool enforcing; /* iommu_init done: the buffers are mapped as they are given */
+
+static struct own_dma *own_dma_of(const struct pci_dev *dev, bool create)
 {
+	struct own_dma *free = NULL;
+
+	for (unsigned i = 0; i < OWN_DMA_DEVS; i++) {
+		if (own_dma[i].dev == dev)
+			return &own_dma[i];
+		if (!own_dma[i].dev && !free)
+			free = &own_dma[i];
+	}
+	if (create && free) {
+		free->dev = dev;
+		free->nr = 0;
+		free->dom = NULL;
+	}
+	return create ? free : NULL;
+}
+
+static int own_dma_map_buf(struct own_dma *o, unsigned i)
+{
+	int err = iommu_map(o->dom, o->buf[i].pa, o->buf[i].pa, o->buf[i].size, IOMMU_RW);
+
+	return err == -EEXIST ? 0 : err;
+}
+
+/* The function's domain "own-SSSS:BB:DD.F": its buffers identity-mapped, then attached. */
+static int own_dma_domain(struct own_dma *o)
+{
+	const struct pci_dev *d = o->dev;
+	char name[24];
+	int err = 0;
+
+	snprintf(name, sizeof(name), "own-%04x:%02x:%02x.%x", d->seg, d->bus, d->dev, d->fn);
+	o->dom = iommu_domain_create(name);
+	if (!o->dom)
+		return pr_err(-ENOMEM, "%s: no domain for moat's own DMA\n", name);
+	for (unsigned i = 0; i < o->nr && !err; i++)
+		err = own_dma_map_buf(o, i);
+	if (!err)
+		err = iommu_attach_pci(o->dom, d);
+	if (err)
+		return pr_err(err, "%s: moat's own DMA not set up: the function stays blocked\n",
+			      name);
+	return 0;
+}
+
+int iommu_own_dma_map(const struct pci_dev *dev, u64 pa, u64 size)
+{
+	struct own_dma *o = own_dma_of(dev, true);
+	u64 base = ALIGN_DOWN(pa, PAGE_SIZE), end = ALIGN_UP(pa + size, PAGE_SIZE);
+
+	if (!o || o->nr >= OWN_DMA_BUFS)
+		return pr_err(-ENOSPC, "%04x:%02x:%02x.%x: no room for another DMA buffer\n",
+			      dev->seg, dev->bus, dev->dev, dev->fn);
+	o->buf[o->nr].pa = base;
+	o->buf[o->nr].size = end - base;
+	o->nr++;
+	if (!enforcing)
+		return 0;
+	if (!o->dom)
+		return own_dma_domain(o);
+	return own_dma_map_buf(o, o->nr - 1);
+}
+
+void iommu_own_dma_release(const struct pci_dev *dev)
+{
+	struct own_dma *o = own_dma_of(dev, false);
+
+	if (!o)
+		return;
+	/* Destroying the domain detaches every requester ID still in it. */
+	if (o->dom)
+		iommu_domain_destroy(o->dom);
+	memset(o, 0, sizeof(*o));
+}
+
+/* DMA default-deny: a function reaches memory only through a domain its owner was given.
+ * Nobody's functions and moat's own without buffers get no context entry: their DMA is
+ * blocked and each request faults with their source ID (rate-limited log, counted per
+ * function). A function the firmware keeps reaching memory through (RMRR) gets a domain
+ * that maps only those ranges. */
+static void default_deny(void)
+{
+	unsigned blocked = 0, own = 0, rmrr = 0;
+	struct iommu_domain *fw = NULL;
+	struct pci_dev *d;
+	u64 base, limit;
+
+	enforcing = true;
+	for (unsigned i = 0; i < OWN_DMA_DEVS; i++)
+		if (own_dma[i].dev && own_dma_domain(&own_dma[i]) == 0)
+			own++;
+	pci_for_each_dev(d)
+	{
+		if (!d->present || d->owner.kind == PCI_OWNER_GUEST || own_dma_of(d, false))
+			continue;
+		if (!iommu_pci_covered(d)) {
+			stop_uncovered(d);
+			continue;
+		}
+		if (iommu_pci_reserved_region(d, &base, &limit) == 0) {
+			if (!fw)
+				fw = iommu_domain_create("firmware-rmrr");
+			if (fw && iommu_attach_pci(fw, d) == 0) {
+				rmrr++;
+				continue;
+			}
+		}
+		blocked++;
+	}
+	pr_info("DMA default-deny: %u PCI functions blocked (no domain), %u in domains of moat's "
+		"own buffers, %u with their firmware-reserved ranges only\n",
+		blocked, own, rmrr);
+}
+
+int iommu_early_init(const struct boot_info *bi)
+{
+	int err = -ENODEV;
+
 	for (unsigned i = 0; i < ARRAY_SIZE(drivers); i++) {
-		if (drivers[i]->probe(bi) == 0) {
+		int e = drivers[i]->probe(bi);
+
+		if (e == 0) {
 			driver = drivers[i];
 			pr_info("%s: the firmware describes its remapping hardware\n",
 				driver->name);
-			return;
+			return 0;
 		}
+		/* Described but unusable (a DMAR that does not parse): a failure. */
+		if (e != -ENODEV)
+			err = e;
 	}
+	return err;
+}
+
+/* Without working remapping hardware the only way to keep a device from memory is to
+ * stop its bus mastering: every endpoint nobody owns (moat's own drivers keep theirs). */
+static void stop_unowned_masters(int err)
+{
+	unsigned n = 0;
+	struct pci_dev *d;
+
+	pci_for_each_dev(d)
+	{
+		u16 cmd;
+
+		if (!d->present || d->owner.kind != PCI_OWNER_NONE || d->header_type == 1)
+			continue;
+		cmd = pci_read16(d, PCI_COMMAND);
+		if (!(cmd & PCI_COMMAND_MASTER))
+			continue;
+		pci_write16(d, PCI_COMMAND, cmd & ~(u16)PCI_COMMAND_MASTER);
+		n++;
+	}
+	pr_info("%s: bus mastering stopped on %u functions nobody owns\n",
+		err == -ENODEV ? "no remapping hardware" : "remapping hardware not set up", n);
 }
 
 int iommu_init(const struct boot_info *bi)
 {
 	int err;
 
-	if (!driver)
-		return -ENODEV;
-	err = driver->init(bi);
+	err = driver ? driver->init(bi) : -ENODEV;
 	if (!err)
-		attach_hypervisor_devices();
+		default_deny();
+	else
+		stop_unowned_masters(err);
 	return err;
 }
 
@@ -204,36 +343,6 @@ bool iommu_irq_remapping(void)
 	return iommu && iommu->irq_remapping && iommu->irq_remapping();
 }
 
-struct iommu_domain *iommu_hypervisor_domain(void)
-{
-	static struct iommu_domain *hv;
-	const struct boot_info *bi = boot_info_get();
-
-	if (hv || !iommu)
-		return hv;
-	hv = iommu_domain_create("hypervisor");
-	if (!hv)
-		return NULL;
-	for (unsigned i = 0; i < bi->nr_mem; i++) {
-		const struct mem_range *m = &bi->mem[i];
-		u64 base = ALIGN_UP(m->base, PAGE_SIZE),
-		    end = ALIGN_DOWN(m->base + m->length, PAGE_SIZE);
-		int err;
-
-		if (m->type != MEM_USABLE || end <= base)
-			continue;
-		err = iommu_map(hv, base, base, end - base, IOMMU_RW);
-		if (err && err != -EEXIST)
-			pr_err(err, "hypervisor domain: RAM %#llx-%#llx not mapped\n",
-			       (unsigned long long)base, (unsigned long long)end);
-		else
-			pr_info("domain hypervisor: maps %#llx-%#llx\n", (unsigned long long)base,
-				(unsigned long long)end);
-	}
-	iommu_domain_report(hv);
-	return hv;
-}
-
 void iommu_set_fault_callback(iommu_fault_cb cb, void *ctx)
 {
 	fault_ctx = ctx;
@@ -242,6 +351,10 @@ void iommu_set_fault_callback(iommu_fault_cb cb, void *ctx)
 
 void iommu_report_fault(struct iommu_fault *f)
 {
+	struct pci_dev *d = pci_find_rid(f->segment, f->sid);
+
+	if (d)
+		__atomic_fetch_add(&d->dma_faults, 1, __ATOMIC_RELAXED);
 	if (f->domain)
 		iommu_domain_count_fault(f->domain);
 	if (fault_cb)

@@ -750,14 +750,20 @@ static int vtd_init(const struct boot_info *bi)
 	if (dead)
 		pr_warn("%u of %u remapping units answer\n", vtd_nr_units - dead, vtd_nr_units);
 	if (!n)
-		return pr_err(-ENODEV, "none of the %u remapping units answers\n", vtd_nr_units);
+		return pr_err(-EIO, "none of the %u remapping units answers\n", vtd_nr_units);
 	err = vtd_caps_common(caps, n, &vtd_common_caps);
 	if (err)
 		return pr_err(err, "no table depth common to all %u units\n", n);
 	report_common();
-	for (unsigned i = 0; i < vtd_nr_units; i++)
+	n = 0;
+	for (unsigned i = 0; i < vtd_nr_units; i++) {
 		if (vtd_units[i].present && vtd_unit_enable(&vtd_units[i]))
 			vtd_units[i].present = false;
+		n += vtd_units[i].present;
+	}
+	if (!n)
+		return pr_err(-EIO, "none of the %u remapping units could be enabled\n",
+			      vtd_nr_units);
 	iommu_register(&vtd_ops);
 	return 0;
 }

@@ -38,14 +38,17 @@ static void log_fault(struct vtd_unit *u, const struct iommu_fault *f)
 {
 	if (!fault_log_allow(u))
 		return;
-	pr_warn("unit %u: fault: %s by %04x:%02x:%02x.%x (domain %s) at %s %#llx: reason %#x, %s\n",
+	pr_warn("unit %u: fault: %s by %04x:%02x:%02x.%x (domain %s%s) at %s %#llx: reason %#x, "
+		"%s\n",
 		u->idx,
 		f->interrupt ? "interrupt"
 		: f->write   ? "write"
 			     : "read",
 		f->segment, f->sid >> 8, (f->sid >> 3) & 31, f->sid & 7,
-		iommu_domain_name(f->domain), f->interrupt ? "index" : "address",
-		(unsigned long long)f->addr, f->reason, f->reason_name);
+		iommu_domain_name(f->domain),
+		f->domain || f->interrupt ? "" : ": nobody gave it DMA, blocked",
+		f->interrupt ? "index" : "address", (unsigned long long)f->addr, f->reason,
+		f->reason_name);
 }
 
 static void decode_fault(const struct vtd_unit *u, u64 lo, u64 hi, struct iommu_fault *f)

@@ -16,20 +16,36 @@
 #define SRIOV_ENABLE_WAIT_MS 100   /* VF Enable -> first VF config request */
 #define SRIOV_DISABLE_WAIT_MS 1000 /* VF Enable off -> VFs gone */
 
-/* Devices whose VF BARs must stay below 4 GiB (QEMU's igb model drops VF accesses above). */
-static const struct {
-	u16 vendor, device;
+/* Devices whose VF BARs must stay below 4 GiB, known precisely: QEMU's igb model (its VFs
+ * drop accesses above 4 GiB, FACTS.md section 6) is an 82576 with QEMU's default subsystem
+ * IDs (1af4:1100: hw/net/igb.c sets none of its own) and revision 1. A real 82576 carries
+ * its board maker's subsystem IDs and keeps a 64-bit placement. */
+static const struct vf_bar_quirk {
+	u16 vendor, device, subsys_vendor, subsys_id;
+	u8 revision;
+	const char *what;
 } vf_bars_below_4g[] = {
-	{0x8086, 0x10c9}, /* 82576 */
+	{0x8086, 0x10c9, 0x1af4, 0x1100, 0x01,
+	 "QEMU's igb model (8086:10c9 subsystem 1af4:1100 rev 01): its VFs drop accesses above "
+	 "4 GiB"},
 };
+
+static const struct vf_bar_quirk *vf_bar_quirk(const struct pci_dev *pf)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(vf_bars_below_4g); i++) {
+		const struct vf_bar_quirk *q = &vf_bars_below_4g[i];
+
+		if (pf->vendor == q->vendor && pf->device == q->device &&
+		    pf->subsys_vendor == q->subsys_vendor && pf->subsys_id == q->subsys_id &&
+		    pf->revision == q->revision)
+			return q;
+	}
+	return NULL;
+}
 
 bool pci_sriov_vf_bars_below_4g(const struct pci_dev *pf)
 {
-	for (unsigned i = 0; i < ARRAY_SIZE(vf_bars_below_4g); i++)
-		if (pf->vendor == vf_bars_below_4g[i].vendor &&
-		    pf->device == vf_bars_below_4g[i].device)
-			return true;
-	return false;
+	return vf_bar_quirk(pf) != NULL;
 }
 
 int pci_sriov_vf_rid(u16 pf_rid, u16 offset, u16 stride, unsigned idx, u16 *rid)
@@ -42,19 +58,71 @@ int pci_sriov_vf_rid(u16 pf_rid, u16 offset, u16 stride, unsigned idx, u16 *rid)
 	return 0;
 }
 
+/* VFs the configuration names, per PF address (pci_sriov_demand, before enumeration). */
+#define SRIOV_MAX_DEMANDS 16
+
+struct vf_demand {
+	u16 seg;
+	u8 bus, dev, fn;
+	u16 num_vfs;
+};
+
+static struct vf_demand demands[SRIOV_MAX_DEMANDS];
+static unsigned nr_demands;
+
+void pci_sriov_demand(u16 seg, u8 bus, u8 dev, u8 fn, unsigned num_vfs)
+{
+	unsigned i;
+
+	for (i = 0; i < nr_demands; i++)
+		if (demands[i].seg == seg && demands[i].bus == bus && demands[i].dev == dev &&
+		    demands[i].fn == fn)
+			break;
+	if (i == SRIOV_MAX_DEMANDS) {
+		pr_warn("%04x:%02x:%02x.%x: more than %u PFs named by the configuration; its "
+			"%u VFs are not asked for\n",
+			seg, bus, dev, fn, SRIOV_MAX_DEMANDS, num_vfs);
+		return;
+	}
+	if (i == nr_demands)
+		demands[nr_demands++] = (struct vf_demand){seg, bus, dev, fn, 0};
+	demands[i].num_vfs = (u16)MAX(demands[i].num_vfs, MIN(num_vfs, 0xffffu));
+}
+
+void pci_sriov_demand_clear(void)
+{
+	nr_demands = 0;
+}
+
+static unsigned demanded_vfs(const struct pci_dev *pf)
+{
+	for (unsigned i = 0; i < nr_demands; i++)
+		if (demands[i].seg == pf->seg && demands[i].bus == pf->bus &&
+		    demands[i].dev == pf->dev && demands[i].fn == pf->fn)
+			return demands[i].num_vfs;
+	return 0;
+}
+
+/* sriov.numvfs= decides when given; otherwise the default, raised to what the configuration
+ * names on this PF, both up to TotalVFs. */
 unsigned pci_sriov_configured_vfs(const struct pci_dev *pf)
 {
+	unsigned total = pf->sriov ? pf->sriov->total_vfs : 0, want;
 	char buf[16];
 	const char *p = buf;
 	u64 v;
 
-	if (cmdline_get("sriov.numvfs", buf, sizeof(buf)) < 0)
-		return MIN(SRIOV_DEFAULT_NUMVFS, pf->sriov ? pf->sriov->total_vfs : 0);
-	if (parse_u64(&p, &v, false) || *p || v > 0xffff) {
-		pr_warn("sriov.numvfs=%s is not a number; using %u\n", buf, SRIOV_DEFAULT_NUMVFS);
-		return MIN(SRIOV_DEFAULT_NUMVFS, pf->sriov ? pf->sriov->total_vfs : 0);
+	if (cmdline_get("sriov.numvfs", buf, sizeof(buf)) >= 0) {
+		if (!parse_u64(&p, &v, false) && !*p && v <= 0xffff)
+			return (unsigned)v;
+		pr_warn("sriov.numvfs=%s is not a number; the configuration decides\n", buf);
 	}
-	return (unsigned)v;
+	want = MAX(SRIOV_DEFAULT_NUMVFS, demanded_vfs(pf));
+	if (demanded_vfs(pf) > total)
+		pr_warn("%04x:%02x:%02x.%x: the configuration names VF %u, the device has %u "
+			"(TotalVFs)\n",
+			pf->seg, pf->bus, pf->dev, pf->fn, demanded_vfs(pf) - 1, total);
+	return MIN(want, total);
 }
 
 int pci_sriov_probe(struct pci_dev *pf)
@@ -191,9 +259,18 @@ static bool vf_range_ok(struct pci_dev *pf, unsigned b, u64 max)
 static int sriov_place_vf_bars(struct pci_dev *pf)
 {
 	struct pci_sriov *iov = pf->sriov;
-	u64 max = pci_sriov_vf_bars_below_4g(pf) ? 0xffffffffULL : ~0ULL;
+	const struct vf_bar_quirk *q = vf_bar_quirk(pf);
+	u64 max = q ? 0xffffffffULL : ~0ULL;
 	int err;
 
+	if (q)
+		pr_info("%04x:%02x:%02x.%x: VF BARs below 4 GiB: %s\n", pf->seg, pf->bus, pf->dev,
+			pf->fn, q->what);
+	else
+		pr_info("%04x:%02x:%02x.%x: VF BARs wherever the bridge windows allow (no "
+			"placement quirk for %04x:%04x subsystem %04x:%04x rev %02x)\n",
+			pf->seg, pf->bus, pf->dev, pf->fn, pf->vendor, pf->device,
+			pf->subsys_vendor, pf->subsys_id, pf->revision);
 	err = pci_size_bar_regs(pf, iov->pos + SRIOV_BAR0, PCI_NR_VF_BARS, iov->vf_bar, 0);
 	if (err)
 		return err;

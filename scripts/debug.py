@@ -13,7 +13,7 @@ and the UEFI loader copies them there (AllocatePages(AllocateAddress), boot/efi/
 So `gdb build/moat.elf` needs no offset. The UEFI loader itself (build/efi/moat.so,
 relocated by the firmware) prints `efi: loader image base 0x...`: add-symbol-file its .so
 with -o that base. A guest image is linked at its guest-virtual addresses (0x100000):
-add-symbol-file build/guests/<image>.elf.
+add-symbol-file build/g/<image>.elf (with debug info; build/guests/ holds the stripped copies the boot media carry).
 """
 import argparse
 import os
@@ -35,7 +35,7 @@ def gdb_argv(a):
     elf = rel(harness.image_path(a.image, "elf"))
     argv = ["gdb", "-q", elf, "-ex", f"target remote localhost:{a.port}"]
     notes = [f"moat: {elf} at its link addresses on every boot path (no offset)",
-             f"a guest: add-symbol-file {rel(os.path.join(harness.BUILD, 'guests', 'cpu.elf'))} "
+             f"a guest: add-symbol-file {rel(os.path.join(harness.BUILD, 'g', 'cpu.elf'))} "
              "(guest-virtual = link addresses; one guest image at a time, they share 0x100000)"]
     if a.boot == "uefi":
         so = rel(os.path.join(harness.BUILD, "efi", os.path.splitext(harness.IMAGES[a.image]["efi"])[0] + ".so"))

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Checks (and, as root on Debian, installs) everything moat needs to build and test.
-# Usage: scripts/deps.sh [--check] [--fuzz]   --check only reports, never installs;
-# --fuzz also wants what `make fuzz` needs (clang with libFuzzer and the sanitizer runtimes,
-# llvm-profdata and llvm-cov for `make fuzz-cov`).
+# Usage: scripts/deps.sh [--check] [--build] [--fuzz]
+#   --check  only reports, never installs
+#   --build  only what compiling needs (make, make usb, make unit), not the emulators
+#   --fuzz   also what `make fuzz` needs (clang with libFuzzer and the sanitizer runtimes,
+#            llvm-profdata and llvm-cov for `make fuzz-cov`)
 # QEMU >= 8 is needed (igb); Debian 12 ships 7.2, so its bookworm-backports suite is added
 # from the archive URI already configured on this machine (no host name is written here).
 set -u
@@ -16,23 +18,32 @@ PKGS_CHECK="acpica-tools"
 # make fuzz: clang, its compiler-rt (libFuzzer, ASan, UBSan) and llvm's coverage tools.
 PKGS_FUZZ="clang libclang-rt-dev llvm"
 check_only=0
+build_only=0
 fuzz=0
 for a in "$@"; do
 	case "$a" in
 	--check) check_only=1 ;;
+	--build) build_only=1 ;;
 	--fuzz) fuzz=1 ;;
+	*) echo "usage: scripts/deps.sh [--check] [--build] [--fuzz]" >&2; exit 2 ;;
 	esac
 done
 
 missing=()
 need() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || missing+=("$1"); }
-for p in $PKGS_BUILD $PKGS_EMU $PKGS_LINUXREF $PKGS_CHECK; do need "$p"; done
+if [ $build_only -eq 1 ]; then
+	for p in $PKGS_BUILD; do need "$p"; done
+else
+	for p in $PKGS_BUILD $PKGS_EMU $PKGS_LINUXREF $PKGS_CHECK; do need "$p"; done
+fi
 if [ $fuzz -eq 1 ]; then
 	for p in $PKGS_FUZZ; do need "$p"; done
 fi
 
 qemu_ok=0
-if command -v qemu-system-x86_64 >/dev/null 2>&1; then
+if [ $build_only -eq 1 ]; then
+	qemu_ok=1
+elif command -v qemu-system-x86_64 >/dev/null 2>&1; then
 	v=$(qemu-system-x86_64 --version | head -1 | grep -oE '[0-9]+\.[0-9]+' | head -1)
 	[ "${v%%.*}" -ge 8 ] 2>/dev/null && qemu_ok=1
 fi

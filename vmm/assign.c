@@ -96,6 +96,13 @@ static int check_device(struct guest *g, int gidx, u32 i, char *why, size_t size
 		return -EPERM;
 	}
 	err = iommu_present() ? check_remapping(d, name, why, size) : 0;
+	if (!err && d->is_vf && d->pf && d->pf->owner.kind != PCI_OWNER_HYPERVISOR) {
+		snprintf(why, size,
+			 "device %s: its physical function %04x:%02x:%02x.%x has no working "
+			 "driver in moat (not brought up), so the VF gets no PF service",
+			 name, d->pf->seg, d->pf->bus, d->pf->dev, d->pf->fn);
+		err = -ENODEV;
+	}
 	if (err)
 		return err;
 	if (pci_msix_layout_check(d, what, sizeof(what))) {
@@ -133,7 +140,13 @@ int assign_claim(struct guest *g, int gidx, char *why, size_t size)
 	}
 	if (!i)
 		return 0;
-	if (iommu_present() && !iommu_irq_remapping() && !cmdline_has("iommu.unsafe_interrupts")) {
+	if (!iommu_present()) {
+		snprintf(why, size,
+			 "no IOMMU: its devices' DMA and interrupts could not be confined");
+		err = -ENODEV;
+		goto fail;
+	}
+	if (!iommu_irq_remapping() && !cmdline_has("iommu.unsafe_interrupts")) {
 		snprintf(why, size,
 			 "the IOMMU does not remap interrupts, so its devices could send "
 			 "any interrupt to any CPU (iommu.unsafe_interrupts on the command "

@@ -2,6 +2,7 @@
  * vCPU per guest on its CPU. */
 #define LOG_TAG "vmm"
 #include <moat/boot_info.h>
+#include <moat/boot_steps.h>
 #include <moat/cmdline.h>
 #include <moat/errno.h>
 #include <moat/log.h>
@@ -106,29 +107,63 @@ static const char *builtin_config(char *text, size_t size, char *src, size_t src
 	return text;
 }
 
-/* The built-in default, replaced by a boot module named "config", replaced by config= on
- * the command line. */
-static void load_config(const struct boot_info *bi)
+/* An explicit configuration: config= on the command line, else a boot module named
+ * "config". NULL if there is none (the built-in default applies). */
+static const char *explicit_config(const struct boot_info *bi, const char **text, size_t *len)
 {
-	static char builtin[CFG_BUILTIN_GUESTS * 96], builtin_src[160];
-	const char *src = builtin_src, *text;
-	size_t len;
+	const char *src = NULL;
 
-	text = builtin_config(builtin, sizeof(builtin), builtin_src, sizeof(builtin_src));
-	len = strlen(text);
 	for (u32 i = 0; i < bi->nr_modules; i++)
 		if (!strcmp(bi->modules[i].name, "config")) {
 			src = "module config";
-			text = (const char *)(uintptr_t)bi->modules[i].start;
-			len = (size_t)(bi->modules[i].end - bi->modules[i].start);
+			*text = (const char *)(uintptr_t)bi->modules[i].start;
+			*len = (size_t)(bi->modules[i].end - bi->modules[i].start);
 		}
 	if (cmdline_get("config", cmdline_cfg, sizeof(cmdline_cfg)) > 0) {
 		src = "command line";
-		text = cmdline_cfg;
-		len = strlen(cmdline_cfg);
+		*text = cmdline_cfg;
+		*len = strlen(cmdline_cfg);
 	}
-	config_parse(&vmm_cfg, src, text, len);
-	pr_info("configuration from %s: %u guests, %u errors\n", src, vmm_cfg.nr_guests,
+	return src;
+}
+
+static const char *cfg_src; /* set once the configuration is parsed */
+
+/* Before PCI: the VFs a PF must have are the ones the configuration names on it. */
+void vmm_config_early(const struct boot_info *bi)
+{
+	const char *text;
+	size_t len;
+
+	cfg_src = explicit_config(bi, &text, &len);
+	if (!cfg_src)
+		return;
+	config_parse(&vmm_cfg, cfg_src, text, len);
+	for (u32 i = 0; i < vmm_cfg.nr_guests; i++) {
+		const struct guest_config *c = &vmm_cfg.guests[i];
+
+		for (u32 j = 0; c->valid && j < c->nr_devices; j++) {
+			const struct cfg_device *d = &c->devices[j];
+
+			if (d->kind == CFG_DEV_VF)
+				pci_sriov_demand(d->segment, d->bus, d->dev, d->fn, d->vf + 1u);
+		}
+	}
+}
+
+/* The explicit configuration read before PCI, else the built-in default (chosen by what
+ * PCI found). */
+static void load_config(void)
+{
+	static char builtin[CFG_BUILTIN_GUESTS * 96], builtin_src[160];
+	const char *text;
+
+	if (!cfg_src) {
+		text = builtin_config(builtin, sizeof(builtin), builtin_src, sizeof(builtin_src));
+		cfg_src = builtin_src;
+		config_parse(&vmm_cfg, cfg_src, text, strlen(text));
+	}
+	pr_info("configuration from %s: %u guests, %u errors\n", cfg_src, vmm_cfg.nr_guests,
 		vmm_cfg.nr_errors);
 }
 
@@ -264,7 +299,7 @@ int vmm_init(const struct boot_info *bi)
 		if (err)
 			pr_err(err, "enabling %s on the boot CPU failed\n", vmm_be->name);
 	}
-	load_config(bi);
+	load_config();
 	for (u32 i = 0; i < vmm_cfg.nr_guests; i++) {
 		struct guest_config *c = &vmm_cfg.guests[i];
 		char why[ASSIGN_WHY_MAX];
@@ -291,6 +326,10 @@ int vmm_init(const struct boot_info *bi)
 		if (vmm_nr_guests >= vmm_caps.max_guests) {
 			guest_not_started(c, &vmm_nr_failed, "the backend has tags for %u guests",
 					  vmm_caps.max_guests);
+			continue;
+		}
+		if (boot_guest_allowed(c->nr_devices > 0, why, sizeof(why))) {
+			guest_not_started(c, &vmm_nr_refused, "%s", why);
 			continue;
 		}
 		g = &vmm_guests[vmm_nr_guests];

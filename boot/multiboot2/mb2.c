@@ -7,7 +7,6 @@
 static struct boot_info mb2_boot_info;
 
 extern char __image_start[], __image_end[];
-void mb2_entry(u32 magic, u32 info_pa) __noreturn;
 
 static u32 mem_type_from_mb2(u32 t)
 {
@@ -234,9 +233,11 @@ void mb2_entry(u32 magic, u32 info_pa)
 	struct boot_info *bi = &mb2_boot_info;
 
 	if (magic != MB2_BOOTLOADER_MAGIC) {
-		/* Not started by a multiboot2 loader: nothing to trust. kmain reports it. */
+		/* Not started by a multiboot2 loader: nothing to trust, no memory map, no
+		 * command line. kmain reports it. */
 		bi->method = BOOT_MULTIBOOT2;
-		strlcpy(bi->cmdline, "mb2_bad_magic", sizeof(bi->cmdline));
+		bi->entry_errors |= BOOT_ENTRY_BAD_MAGIC;
+		bi->entry_magic = magic;
 		kmain(bi);
 	}
 	mb2_parse(bi, (const void *)(uintptr_t)info_pa);

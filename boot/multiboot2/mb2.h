@@ -78,5 +78,8 @@ struct mb2_tag_efi64 {
 
 struct boot_info;
 void mb2_parse(struct boot_info *bi, const void *info);
+/* The C entry from entry.asm: a start without the bootloader's magic is flagged in
+ * boot_info.entry_errors; either way it ends in kmain. */
+void mb2_entry(u32 magic, u32 info_pa) __noreturn;
 
 #endif

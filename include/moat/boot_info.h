@@ -64,7 +64,13 @@ struct boot_info {
 	/* What the entry path found wrong with what its loader handed over, before any console
 	 * existed ("" = nothing); kmain reports it as an error. */
 	char boot_problem[BOOT_PROBLEM_MAX];
+	u32 entry_errors; /* BOOT_ENTRY_* bits: what the entry path found wrong */
+	u32 entry_magic;  /* with BOOT_ENTRY_BAD_MAGIC: the value the loader passed */
 };
+
+/* boot_info.entry_errors: the hand-over cannot be trusted (kmain reports it and runs no
+ * guest). */
+#define BOOT_ENTRY_BAD_MAGIC (1u << 0) /* multiboot2 entry without the bootloader's magic */
 
 /* The module of that name (a boot module, or a file next to the EFI application), or NULL. */
 const struct boot_module *boot_module_find(const struct boot_info *bi, const char *name);

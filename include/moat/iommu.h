@@ -71,11 +71,15 @@ struct iommu_ops {
 
 /* Reads the firmware's description of the remapping hardware right after ACPI, before
  * memory is handed out: ranges the firmware reserves for device DMA (RMRR) are withheld
- * from the page allocator, so neither moat nor a guest ever gets them as RAM. */
-void iommu_early_init(const struct boot_info *bi);
+ * from the page allocator, so neither moat nor a guest ever gets them as RAM. -ENODEV if
+ * the firmware describes no remapping hardware; another error if its description is
+ * unusable. */
+int iommu_early_init(const struct boot_info *bi);
 /* Finds the remapping hardware (after ACPI and PCI) and takes it over: translation on,
- * every device blocked until attached to a domain. Devices no working unit covers get
- * their bus mastering stopped. -ENODEV if there is none. */
+ * DMA default-deny: every function blocked (no domain) until its owner gets one; moat's
+ * own DMA users in domains of their buffers (iommu_own_dma_map); devices no working unit
+ * covers get their bus mastering stopped. -ENODEV if there is none; another error if
+ * there is but it could not be set up. */
 int iommu_init(const struct boot_info *bi);
 
 /* Set by the driver that found hardware; NULL if none. */
@@ -133,9 +137,13 @@ int iommu_ioapic_sid(u8 ioapic_id, u16 *seg, u16 *sid);
 u64 iommu_ioapic_rte(const struct iommu_irq *irq, const struct iommu_irq_cfg *cfg, bool active_low,
 		     bool masked);
 
-/* The hypervisor's own domain: all usable RAM identity-mapped, for devices moat itself
- * drives (a PF driver's rings). Created on first use; NULL without an IOMMU. */
-struct iommu_domain *iommu_hypervisor_domain(void);
+/* moat's own DMA (a driver moat runs, e.g. the PF's transmit ring): the function gets a
+ * domain of its own, "own-SSSS:BB:DD.F", that maps exactly the buffers given here at their
+ * physical addresses (IOVA = PA), and nothing else. Buffers given before iommu_init are
+ * mapped there; later ones at once. Without an IOMMU it only records them. */
+int iommu_own_dma_map(const struct pci_dev *dev, u64 pa, u64 size);
+/* The function's DMA blocked again (detached) and its domain destroyed. */
+void iommu_own_dma_release(const struct pci_dev *dev);
 
 /* Called (in interrupt context) for each fault, after it is counted and logged. */
 void iommu_set_fault_callback(iommu_fault_cb cb, void *ctx);

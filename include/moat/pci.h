@@ -163,6 +163,9 @@ struct pci_dev {
 	bool present; /* false for a VF whose PF has SR-IOV disabled again */
 
 	struct pci_owner owner;
+	/* Faults the IOMMU reported with this function's requester ID (DMA default-deny:
+	 * a function nobody owns faults on every request). */
+	u64 dma_faults;
 };
 
 struct acpi_mcfg_segment;
@@ -225,6 +228,12 @@ void pci_write32(const struct pci_dev *d, u16 off, u32 v);
 
 /* SR-IOV on a PF: NumVFs, VF BAR placement, VF Enable; VFs join the device list. */
 int pci_sriov_enable(struct pci_dev *pf, unsigned num_vfs);
+/* The configuration's demand, handed to pci/ before pci_init: the PF at seg:bus:dev.fn
+ * must have at least num_vfs VFs (its highest VF named + 1). At SR-IOV enable each PF gets
+ * max(3, demand) VFs up to TotalVFs, unless sriov.numvfs= on the command line says how
+ * many. */
+void pci_sriov_demand(u16 seg, u8 bus, u8 dev, u8 fn, unsigned num_vfs);
+void pci_sriov_demand_clear(void);
 /* VF Enable off (the 1 s wait included); the VFs leave the device list's live set. */
 int pci_sriov_disable(struct pci_dev *pf);
 

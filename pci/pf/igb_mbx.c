@@ -320,8 +320,13 @@ static unsigned igb_pf_poll(struct igb_pf *pf)
 			continue;
 		pf->mbx_pending &= ~(u32)BIT(vf);
 		igb_wr(pf, IGB_MBVFICR, (u32)FIELD_PREP(IGB_MBVFICR_VFREQ, BIT(vf)));
-		if (mbx_read(pf, vf, msg) == 0)
+		if (mbx_read(pf, vf, msg) == 0) {
+			/* A request held back by the rate limit may be served after the VF
+			 * reset itself and wrote a new one: the VF sets VFLRE before it writes
+			 * its message, so a reset is visible now and is taken first. */
+			n += handle_vflr(pf);
 			handle_msg(pf, vf, msg);
+		}
 		n++;
 	}
 	return n;

@@ -806,6 +806,44 @@ MB2_SHAPES_CHECKS = [
         r"^iommu: Intel VT-d remapping hardware registered$"]),
 ]
 
+# The configuration decides the VFs: two guests name VF 5 and VF 6 of the 82576 (more than
+# the default 3), so SR-IOV enables 7 of its 8; both are given and drive them.
+HIGH_VFS_CMD = ("config=guest,alpha,memory=16M,cpu=1,image=cpu,device=01:00.0/vf5;"
+                "guest,beta,memory=16M,cpu=2,image=cpu,device=01:00.0/vf6\n")
+HIGH_VFS_CHECKS = [
+    check_line("seven-vfs-enabled",
+               r"^sriov: 0000:01:00\.0 total_vfs=8 num_vfs=7 offset=0x80 stride=2 "),
+    check_line("alpha-owns-vf5",
+               r"^vmm: guest alpha: 00:01\.0 is 0000:01:11\.2: reset, 1 DMA source\(s\) from 018a "
+               r"in domain guest-alpha \(its RAM only\)"),
+    check_line("beta-owns-vf6",
+               r"^vmm: guest beta: 00:01\.0 is 0000:01:11\.4: reset, 1 DMA source\(s\) from 018c "
+               r"in domain guest-beta \(its RAM only\)"),
+] + [check_line(f"{g}-vf-{t}", rf"^\[{g}\] ok \d+ - vf: {t}$")
+     for g in ("alpha", "beta") for t in ("vf-probe", "vf-reset-mailbox", "vf-bulk")] + [
+    check_line(f"{g}-ran", rf"^vmm: stats {g}: shut down; .*results [1-9]\d* passed, 0 failed")
+    for g in ("alpha", "beta")]
+
+# Boot fails closed: a DMAR whose only unit does not answer (the IOMMU is there but cannot
+# be set up). The guest with a device is refused for it, naming the failed step; the guest
+# without one runs.
+BROKEN_IOMMU_DMAR = ("call", lambda: mkdmar.build(mkdmar.captured_dmar(),
+                                                  all_dead_base=DEAD_UNIT_BASE))
+BROKEN_IOMMU_CMD = ("acpi.override=dmar-broken.bin config=guest,holder,memory=16M,cpu=1,image=cpu,"
+                    "device=00:05.0;guest,plain,memory=16M,cpu=2,image=cpu\n")
+BROKEN_IOMMU_CHECKS = [
+    check_line("iommu-step-failed",
+               r"^moat: error: \S+:\d+: \[\S+\] boot step failed: IOMMU bring-up \(-5\): a "
+               r"device's DMA and interrupts cannot be confined; no guest with a device will run$"),
+    check_line("device-guest-refused",
+               r"^vmm: guest holder not started: boot step failed: IOMMU bring-up \(-5\)"),
+    check_line("plain-guest-ran",
+               r"^vmm: stats plain: shut down; .*results [1-9]\d* passed, 0 failed"),
+    check_line("dmar-present-skipped",
+               r"^ok \d+ - vtd: dmar-present # SKIP the IOMMU boot step failed \(-5\): guests "
+               r"with devices are refused for it$"),
+]
+
 FIRMWARE_SHAPE_RUNS = [
     dict(name="qemu-uefi-rmrr", emulator="qemu", boot="uefi", topology="two-edu", smp=3,
          expect_not_ok=(r"\[holder\] guest: not-started",),
@@ -821,6 +859,33 @@ FIRMWARE_SHAPE_RUNS = [
          prepare=iso_with_modules("iso-firmware-shapes", MB2_SHAPES_CMD,
                                   {"dmar-shapes.bin": MB2_SHAPES_DMAR}),
          checks=MB2_SHAPES_CHECKS),
+    dict(name="qemu-uefi-high-vfs", emulator="qemu", boot="uefi", topology="reference",
+         prepare=esp_with_files("esp-high-vfs", {"moat.cmd": HIGH_VFS_CMD}),
+         checks=HIGH_VFS_CHECKS),
+    dict(name="qemu-uefi-iommu-broken", emulator="qemu", boot="uefi", topology="two-edu", smp=3,
+         prepare=esp_with_files("esp-iommu-broken", {"moat.cmd": BROKEN_IOMMU_CMD,
+                                                     "dmar-broken.bin": BROKEN_IOMMU_DMAR}),
+         expect_not_ok=(r"\[holder\] guest: not-started",), checks=BROKEN_IOMMU_CHECKS),
+]
+
+
+# DMA default-deny (docs/passthrough.md): the PF gets a domain of moat's own when the test
+# image first sends from it (its transmit ring); the edu nobody owns writes into moat's image and into a running
+# guest's RAM: both blocked, each a fault against 00:05.0, the canaries intact.
+DMA_DEFAULT_DENY = [
+    # The VF BAR rule is QEMU's model's, named (a real 82576 keeps a 64-bit placement).
+    check_line("vf-bar-rule-qemu-igb",
+               r"^sriov: 0000:01:00\.0: VF BARs below 4 GiB: QEMU's igb model \(8086:10c9 "
+               r"subsystem 1af4:1100 rev 01\)"),
+    check_line("dma-default-deny",
+               r"^iommu: DMA default-deny: [1-9]\d* PCI functions blocked \(no domain\), \d+ in "
+               r"domains of moat's own buffers, 0 with their firmware-reserved ranges only$"),
+    check_line("pf-own-dma-domain",
+               r"^vtd: 0000:01:00\.0 attached to domain \d+ \(own-0000:01:00\.0\) on unit 0$"),
+    check_tap_passed("vtd: unowned-dma-blocked"),
+    check_line("unowned-dma-fault-reported",
+               r"^vtd: warning: unit 0: fault: write by 0000:00:05\.0 \(domain none: nobody gave "
+               r"it DMA, blocked\) at address 0x[0-9a-f]+: reason 0x[12], "),
 ]
 
 
@@ -1161,7 +1226,7 @@ for _run in RUNS:
                         r"^ok \d+ - igb: vf-tx-spoof-dropped( # SKIP QEMU: its igb does not "
                         r"model transmit anti-spoofing \(DTXSWC 7:0 set for every VF pool; "
                         r"WVBR never records a drop\))?$")] + \
-            check_cpu_attacks(qemu=True)
+            check_cpu_attacks(qemu=True) + DMA_DEFAULT_DENY
 
 
 def expect_not_ok(results, run, patterns):

@@ -85,9 +85,11 @@ def rmrr(base, size, scope_bytes, segment=0):
                        base + size - 1) + scope_bytes
 
 
-def build(qemu, rmrrs=(), dead_units=(), corrupt=False):
+def build(qemu, rmrrs=(), dead_units=(), corrupt=False, all_dead_base=None):
     """The test table: QEMU's header and unit (INCLUDE_PCI_ALL, IOAPIC scope kept), the
-    dead units before it, the RMRRs after it (8.1: DRHDs first, then RMRRs)."""
+    dead units before it, the RMRRs after it (8.1: DRHDs first, then RMRRs).
+    all_dead_base moves QEMU's unit to a register base where nothing answers: no unit
+    works (a broken IOMMU)."""
     units = [s for t, s in structures(qemu) if t == DRHD]
     if len(units) != 1:
         raise SystemExit(f"mkdmar: QEMU's DMAR has {len(units)} DRHDs, expected 1")
@@ -97,7 +99,7 @@ def build(qemu, rmrrs=(), dead_units=(), corrupt=False):
     body = b""
     for dbase, devs in dead_units:
         body += drhd(0, dbase, b"".join(endpoint_scope(*d) for d in devs))
-    body += drhd(INCLUDE_PCI_ALL, base, keep)
+    body += drhd(INCLUDE_PCI_ALL, base if all_dead_base is None else all_dead_base, keep)
     for dev, rbase, size in rmrrs:
         body += rmrr(rbase, size, endpoint_scope(*dev))
     t = bytearray(qemu[:HEADER_LEN] + body)

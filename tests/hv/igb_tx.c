@@ -3,6 +3,7 @@
  * legacy descriptors, one frame at a time. The product never sends from the PF. */
 #define LOG_TAG "igb"
 #include <moat/errno.h>
+#include <moat/iommu.h>
 #include <moat/log.h>
 #include <moat/pmm.h>
 #include <moat/string.h>
@@ -27,6 +28,10 @@ static int setup_tx(struct igb_pf *pf, struct pf_tx *t)
 	t->buf = page_alloc();
 	if (!t->ring || !t->buf)
 		return pr_err(-ENOMEM, "no page for the PF transmit ring\n");
+	/* DMA default-deny: the PF's domain maps these two pages and nothing else. */
+	if (iommu_own_dma_map(pf->pdev, t->ring, PAGE_SIZE) ||
+	    iommu_own_dma_map(pf->pdev, t->buf, PAGE_SIZE))
+		return pr_err(-ENOMEM, "the PF transmit ring cannot be given to its DMA\n");
 	igb_wr(pf, IGB_TXDCTL(q), 0);
 	igb_wr(pf, IGB_TDBAL(q), (u32)t->ring);
 	igb_wr(pf, IGB_TDBAH(q), (u32)(t->ring >> 32));

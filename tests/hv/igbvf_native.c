@@ -1,6 +1,6 @@
 /* moat driving 82576 VFs itself (CPU 0): register access through the VF's placed BAR0,
- * DMA to host-physical addresses (the VF sits in the hypervisor's identity domain while
- * nobody owns it), waits that serve the PF's mailbox, and the VF0 -> VF1 bench. */
+ * DMA to host-physical addresses (the VF's own domain maps its driver memory there), waits that
+ * serve the PF's mailbox, and the VF0 -> VF1 bench. */
 #define LOG_TAG "igbvf"
 #include <moat/errno.h>
 #include <moat/iommu.h>
@@ -30,7 +30,7 @@ static void native_wr(void *ctx, u32 reg, u32 val)
 
 static u64 native_dma_addr(void *ctx, const void *p)
 {
-	return (u64)(uintptr_t)p; /* identity mapped, identity IOMMU domain */
+	return (u64)(uintptr_t)p; /* its domain maps the driver memory at IOVA = PA */
 }
 
 static u64 native_now_us(void *ctx)
@@ -61,24 +61,16 @@ static const struct igbvf_ops native_ops = {
 	.log = native_log,
 };
 
-/* The VF's DMA goes through the hypervisor's identity domain while moat drives it; a VF
- * a guest had is detached (blocked) when the guest gives it back. */
-static int attach_identity(struct igbvf_native *n)
+/* The VF's DMA reaches its driver memory and nothing else (a domain of moat's own that
+ * maps that area at its physical addresses); a VF a guest had was detached (blocked) when
+ * the guest gave it back. */
+static int give_dma(struct igbvf_native *n, void *mem)
 {
-	struct pci_dev *d = n->pdev;
-	struct iommu_domain *dom;
-	int err;
+	int err = iommu_own_dma_map(n->pdev, (u64)(uintptr_t)mem, IGBVF_MEM_SIZE);
 
-	if (!iommu_present())
-		return 0;
-	dom = iommu_hypervisor_domain();
-	if (!dom)
-		return pr_err(-ENOMEM, "no hypervisor IOMMU domain for %02x:%02x.%x\n", d->bus,
-			      d->dev, d->fn);
-	err = iommu_attach(dom, d->seg, d->rid, d->pf ? d->pf->rid : d->rid);
 	if (err)
-		return pr_err(err, "%02x:%02x.%x not attached to the hypervisor's domain\n", d->bus,
-			      d->dev, d->fn);
+		return pr_err(err, "%02x:%02x.%x: its rings cannot be given to its DMA\n",
+			      n->pdev->bus, n->pdev->dev, n->pdev->fn);
 	n->attached = true;
 	return 0;
 }
@@ -113,7 +105,7 @@ int igbvf_native_open(struct igbvf_native *n, struct igb_pf *pf, unsigned vf_ind
 		return err;
 	n->pdev = d;
 	n->saved_command = pci_read16(d, PCI_COMMAND);
-	err = attach_identity(n);
+	err = give_dma(n, mem);
 	if (err)
 		goto fail;
 	pci_write16(d, PCI_COMMAND, n->saved_command | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
@@ -140,7 +132,7 @@ void igbvf_native_close(struct igbvf_native *n)
 		    n->saved_command & (u16) ~(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER));
 	/* Released functions are blocked, as vmm/assign_hw.c leaves them. */
 	if (n->attached)
-		iommu_detach(iommu_hypervisor_domain(), n->pdev->seg, n->pdev->rid);
+		iommu_own_dma_release(n->pdev);
 	n->attached = false;
 	pci_release(n->pdev);
 	n->pdev = NULL;

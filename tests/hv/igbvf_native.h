@@ -1,5 +1,5 @@
 /* The hypervisor driving 82576 VFs itself on CPU 0 (lib/igbvf.c with host-physical DMA
- * through the hypervisor's identity IOMMU domain): the native side of the passthrough
+ * through a domain that maps only the driver's memory): the native side of the passthrough
  * tests and of the benchmark's native-vs-guest comparison. */
 #ifndef PCI_PF_IGBVF_NATIVE_H
 #define PCI_PF_IGBVF_NATIVE_H
@@ -12,11 +12,11 @@ struct igbvf_native {
 	struct pci_dev *pdev;
 	struct igbvf drv;
 	u16 saved_command;
-	bool attached; /* to the hypervisor's identity IOMMU domain */
+	bool attached; /* its driver memory given to its DMA (iommu_own_dma_map) */
 };
 
 /* Takes a free VF of pf (owner nobody -> hypervisor), turns on its memory decode and bus
- * mastering with its DMA in the hypervisor's identity IOMMU domain, binds the driver and does
+ * mastering with its DMA confined to its driver memory, binds the driver and does
  * the reset handshake. */
 int igbvf_native_open(struct igbvf_native *n, struct igb_pf *pf, unsigned vf_index);
 /* Queues off, VF reset, memory decode and bus mastering off, DMA blocked (detached), owner

@@ -2,6 +2,7 @@
  * moat's own tables, isolation between domains, unmap, interrupt remapping with source-ID
  * verification. Every isolation claim is an attack that must fail. */
 #define LOG_TAG "vtd"
+#include <moat/boot_steps.h>
 #include <moat/errno.h>
 #include <moat/iommu.h>
 #include <moat/log.h>
@@ -16,6 +17,9 @@
 #include "arch/x86/trap.h"
 #include "iommu/vtd_drv.h"
 #include "core/end.h"
+#include "vmm/guest.h"
+#include "vmm/vmm.h"
+#include "tests/hv/transient.h"
 
 /* edu (QEMU hw/misc/edu.c) */
 #define EDU_RAISE_IRQ 0x60
@@ -267,6 +271,117 @@ static void check_dma_fault(struct st_ctx *ctx, const struct edu *e, u64 faults_
 	CHECK(ctx, vtd_fault_interrupts() > irqs_before, "no fault event interrupt arrived");
 }
 
+/* ---- DMA default-deny: a function moat keeps without giving it DMA reaches nothing ---- */
+
+/* A page of moat's own image that no device may write. */
+static u8 image_canary[PAGE_SIZE] __aligned(PAGE_SIZE);
+
+static struct {
+	const struct edu *e;
+	u64 target;
+} deny;
+
+static u64 dma_faults_of(const struct pci_dev *d)
+{
+	return __atomic_load_n(&d->dma_faults, __ATOMIC_RELAXED);
+}
+
+/* Before the guest's first instruction: the edu's write into its last RAM page (one of its
+ * canaries) starts, and lands (or not) while the guest runs. */
+static void deny_dma_into_guest(struct vcpu *v)
+{
+	deny.target = v->guest->ram_hpa + v->guest->ram_size - PAGE_SIZE;
+	edu_dma_start(deny.e, deny.target, true, PAGE_SIZE);
+}
+
+/* Faults raised while the guest ran on this CPU wait in the recording registers. */
+static void deny_drain_faults(void)
+{
+	WAIT_IRQ_ON(false, 2000);
+	for (unsigned i = 0; i < vtd_nr_units; i++)
+		if (vtd_units[i].present)
+			vtd_fault_drain(&vtd_units[i]);
+}
+
+/* The edu, as firmware may leave a device (memory decode and bus mastering on) and owned
+ * by nobody, writes into moat's image and into a running guest's RAM: both blocked, both
+ * reported against the edu's source ID, the image's and the guest's canaries intact. */
+SELFTEST_ORDER(vtd_unowned_dma_blocked, "vtd", "unowned-dma-blocked", 60)
+{
+	struct edu e = {0};
+	struct guest g;
+	u64 before;
+	int err;
+
+	if (!iommu_present()) {
+		st_skip(ctx, "no VT-d remapping hardware (no DMAR table)");
+		return;
+	}
+	if (!vmm_be) {
+		st_skip(ctx, "no virtualization backend on this CPU");
+		return;
+	}
+	for (struct pci_dev *d = NULL; (d = pci_find_device(EDU_VENDOR, EDU_DEVICE, d));)
+		if (d->bar[0].base && d->bar[0].type == PCI_BAR_MEM32 && iommu_pci_covered(d) &&
+		    d->owner.kind == PCI_OWNER_NONE && !d->parent) {
+			e.pdev = d;
+			break;
+		}
+	if (!e.pdev) {
+		st_skip(ctx, "no edu device on a root bus owned by nobody");
+		return;
+	}
+	e.sid = e.pdev->rid;
+	e.bar = e.pdev->bar[0].base;
+	deny.e = &e;
+	pci_write16(e.pdev, PCI_COMMAND,
+		    pci_read16(e.pdev, PCI_COMMAND) | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+			    PCI_COMMAND_INTX_DISABLE);
+	deny_drain_faults();
+
+	memset(image_canary, 0xc5, sizeof(image_canary));
+	before = dma_faults_of(e.pdev);
+	CHECK(ctx, !edu_dma(&e, (u64)(uintptr_t)image_canary, true, PAGE_SIZE),
+	      "device -> moat's image");
+	deny_drain_faults();
+	CHECK(ctx, page_is((u64)(uintptr_t)image_canary, 0xc5),
+	      "the edu wrote into moat's image at %#llx",
+	      (unsigned long long)(uintptr_t)image_canary);
+	CHECK(ctx, dma_faults_of(e.pdev) > before,
+	      "no fault reported against %04x:%02x:%02x.%x for its write into moat's image",
+	      e.pdev->seg, e.pdev->bus, e.pdev->dev, e.pdev->fn);
+
+	before = dma_faults_of(e.pdev);
+	err = vmm_run_transient("spin", "misbehave", 1000 * 1000, deny_dma_into_guest, &g);
+	CHECK(ctx, WAIT_US(!edu_dma_busy(&e), EDU_DMA_US),
+	      "the DMA during the guest's run did "
+	      "not finish");
+	deny_drain_faults();
+	/* vmm_run_transient checks the guest's canaries (its last RAM page among them). */
+	CHECK(ctx, err == 0, "guest spin (RAM %#llx): %d: the edu's write reached its RAM at %#llx",
+	      (unsigned long long)g.ram_hpa, err, (unsigned long long)deny.target);
+	CHECK(ctx, g.state == GUEST_STOPPED && g.stop_exit == VMM_EXIT_WATCHDOG,
+	      "guest spin did not run until its watchdog: %s", g.stop_reason);
+	CHECK(ctx, dma_faults_of(e.pdev) > before,
+	      "no fault reported against %04x:%02x:%02x.%x for its write into guest RAM",
+	      e.pdev->seg, e.pdev->bus, e.pdev->dev, e.pdev->fn);
+	pci_write16(e.pdev, PCI_COMMAND,
+		    pci_read16(e.pdev, PCI_COMMAND) & (u16) ~(PCI_COMMAND_MASTER));
+}
+
+/* A DMAR whose units could not be set up at all (qemu-uefi-iommu-broken) is a failed boot
+ * step, judged by the refusals it causes: the tests of working units skip, saying so. */
+static bool iommu_step_failed(struct st_ctx *ctx)
+{
+	int err = boot_step_error(BOOT_STEP_IOMMU);
+
+	if (!err || err == -ENODEV)
+		return false;
+	st_skip(ctx, "the IOMMU boot step failed (%d): guests with devices are refused for it",
+		err);
+	return true;
+}
+
 SELFTEST_ORDER(vtd_dmar_present, "vtd", "dmar-present", 61)
 {
 	if (!vtd_dmar.nr_drhd) {
@@ -274,6 +389,8 @@ SELFTEST_ORDER(vtd_dmar_present, "vtd", "dmar-present", 61)
 			     "intel-iommu)");
 		return;
 	}
+	if (iommu_step_failed(ctx))
+		return;
 	CHECK(ctx, iommu_present(), "DMAR has %u DRHDs but no unit was enabled", vtd_dmar.nr_drhd);
 	CHECK(ctx, vtd_dmar.nr_bad == 0, "%u malformed DMAR structures", vtd_dmar.nr_bad);
 }
@@ -426,19 +543,22 @@ SELFTEST_ORDER(vtd_unmap_blocks, "vtd", "unmap-blocks-next-dma", 67)
 SELFTEST_ORDER(vtd_reattach, "vtd", "reattach-moves-device", 68)
 {
 	struct edu *a = &st.edu[0];
-	struct iommu_domain *hv;
+	struct iommu_domain *id;
 	u64 target = st.page[2], faults, irqs, pa = 0;
 
 	if (!setup(ctx, 1))
 		return;
-	hv = iommu_hypervisor_domain();
-	CHECK(ctx, hv != NULL, "no hypervisor domain");
-	if (!hv)
+	/* A domain of the test's own that maps the target page at its physical address. */
+	id = iommu_domain_create("edu-identity");
+	CHECK(ctx, id != NULL, "no identity domain");
+	if (!id)
 		return;
-	CHECK(ctx, !iommu_lookup(hv, target, &pa, NULL) && pa == target,
-	      "hypervisor domain does not identity-map RAM page %#llx", (unsigned long long)target);
-	/* In the hypervisor's domain the device reaches RAM at its physical address. */
-	CHECK(ctx, !iommu_attach(hv, 0, a->sid, a->sid), "attach to the hypervisor domain");
+	CHECK(ctx, !iommu_map(id, target, target, PAGE_SIZE, IOMMU_WRITE), "identity map");
+	CHECK(ctx, !iommu_map(id, st.page[5], st.page[5], PAGE_SIZE, IOMMU_READ), "identity map");
+	CHECK(ctx, !iommu_lookup(id, target, &pa, NULL) && pa == target,
+	      "identity domain does not map RAM page %#llx", (unsigned long long)target);
+	/* In the identity domain the device reaches the page at its physical address. */
+	CHECK(ctx, !iommu_attach(id, 0, a->sid, a->sid), "attach to the identity domain");
 	fill(target, 0x00);
 	fill(st.page[5], 0x77);
 	CHECK(ctx, !edu_dma(a, st.page[5], false, PAGE_SIZE), "RAM -> device");
@@ -453,6 +573,7 @@ SELFTEST_ORDER(vtd_reattach, "vtd", "reattach-moves-device", 68)
 	CHECK(ctx, !edu_dma(a, target, true, PAGE_SIZE), "device -> RAM");
 	CHECK(ctx, page_is(target, 0x00), "stale context entry: DMA still identity-mapped");
 	check_dma_fault(ctx, a, faults, irqs, 0x5, target);
+	iommu_domain_destroy(id);
 }
 
 SELFTEST_ORDER(vtd_ioapic_scope, "vtd", "ioapic-remappable-entry", 72)
@@ -1014,6 +1135,8 @@ SELFTEST_ORDER(vtd_dead_unit, "vtd", "dead-unit-isolated", 78)
 			     "acpi.override)");
 		return;
 	}
+	if (iommu_step_failed(ctx))
+		return;
 	CHECK(ctx, working > 0 && iommu_present(), "no working unit beside %u dead ones", dead);
 	if (!iommu_present())
 		return;

@@ -9,6 +9,10 @@ extern int shim_warnings_logged;
 extern char shim_last_log[512];
 /* The first error logged since shim_errors_logged was last set to 0. */
 extern char shim_first_error[512];
+/* Whether a line logged since shim_log_clear() contains needle. */
+#include <stdbool.h>
+bool shim_log_seen(const char *needle);
+void shim_log_clear(void);
 /* Pages handed out by host_pages.c and not yet freed. */
 extern int host_live_pages;
 

@@ -41,12 +41,27 @@ struct igb_pf *igb_pf_at(unsigned idx)
 }
 
 /* The register file, with the mailbox's buffer ownership (82576 datasheet 7.8.2.4): the
- * PF's PFU bit sticks only while the VF does not hold the buffer (VFU). */
+ * PF's PFU bit sticks only while the VF does not hold the buffer (VFU); VFLRE is write 1 to
+ * clear. */
 static bool vf_holds_buffer[IGB_MAX_VFS];
+
+/* VF that resets itself (CTRL.RST: its VFLRE bit) and writes a reset request right after
+ * the PF has read VFLRE: -1 none. */
+static int vf_resets_after_vflre_read = -1;
 
 u32 igb_model_read32(u64 a)
 {
-	return *(volatile u32 *)(uintptr_t)a;
+	u32 v = *(volatile u32 *)(uintptr_t)a, off = (u32)(a - (u64)(uintptr_t)regfile);
+
+	if (off == IGB_VFLRE && vf_resets_after_vflre_read >= 0) {
+		unsigned vf = (unsigned)vf_resets_after_vflre_read;
+
+		vf_resets_after_vflre_read = -1;
+		regfile[IGB_VFLRE / 4] |= (u32)BIT(vf);
+		regfile[IGB_VMBMEM(vf) / 4] = IGB_VF_RESET;
+		regfile[IGB_MBVFICR / 4] |= (u32)FIELD_PREP(IGB_MBVFICR_VFREQ, BIT(vf));
+	}
+	return v;
 }
 
 void igb_model_write32(u64 a, u32 v)
@@ -56,6 +71,8 @@ void igb_model_write32(u64 a, u32 v)
 	if (off >= IGB_P2VMAILBOX(0) && off < IGB_P2VMAILBOX(IGB_MAX_VFS) &&
 	    vf_holds_buffer[(off - IGB_P2VMAILBOX(0)) / 4])
 		v &= ~(u32)IGB_P2VMAILBOX_PFU;
+	if (off == IGB_VFLRE) /* write 1 to clear */
+		v = *(volatile u32 *)(uintptr_t)a & ~v;
 	*(volatile u32 *)(uintptr_t)a = v;
 }
 
@@ -76,6 +93,7 @@ static int setup(void **state)
 	memset(regfile, 0, sizeof(regfile));
 	memset(&test_pf, 0, sizeof(test_pf));
 	memset(vf_holds_buffer, 0, sizeof(vf_holds_buffer));
+	vf_resets_after_vflre_read = -1;
 	test_pf.regs = (u64)(uintptr_t)regfile;
 	test_pf.pdev = &nic_b_dev;
 	nr_pfs = 1;
@@ -288,7 +306,7 @@ static void test_vflr(void **state)
 	set_reg(IGB_VFLRE, BIT(0));
 	assert_int_equal(igb_pf_poll_all(), 1);
 	assert_false(test_pf.vf[0].clear_to_send);
-	assert_int_equal(reg(IGB_VFLRE), BIT(0)); /* written back (write-1-to-clear) */
+	assert_int_equal(reg(IGB_VFLRE), 0); /* acknowledged: written back (write-1-to-clear) */
 	set_reg(IGB_VFLRE, 0);
 	expect_set_mac(0, fresh, false);
 	reset_vf(0);
@@ -411,6 +429,33 @@ static void test_mailbox_hold_charged(void **state)
 	assert_int_equal(exchange(0, msg, 2), IGB_VF_SET_LPE | IGB_MSG_ACK | IGB_MSG_CTS);
 }
 
+/* A request held back by the rate limit is served in a later window; if the VF reset
+ * itself meanwhile and wrote its reset request after the PF looked at VFLRE, the message
+ * served is that reset request: its function reset must be taken first (forgetting the
+ * old state), never after, which would undo the handshake just done and refuse the VF's
+ * next request ("before the reset handshake"). */
+static void test_reset_after_held_request(void **state)
+{
+	u32 msg[2] = {IGB_VF_SET_LPE, 1518};
+	u8 fresh[6] = {0x02, 0x6d, 0x6f, 0x61, 0x74, 0x02};
+
+	assert_int_equal(reset_vf(0), IGB_VF_RESET | IGB_MSG_ACK);
+	for (unsigned i = 1; i < IGB_MBX_BUDGET; i++)
+		exchange(0, msg, 2);
+	vf_sends(0, msg, 2);
+	assert_int_equal(igb_pf_poll_all(), 0); /* held back */
+	set_reg(IGB_MBVFICR, 0);		/* QEMU clears it on read */
+	fake_us += IGB_MBX_WINDOW_US;
+	vf_resets_after_vflre_read = 0;
+	igb_pf_poll_all();
+	assert_int_equal(reg(IGB_VMBMEM(0)), IGB_VF_RESET | IGB_MSG_ACK);
+	assert_true(test_pf.vf[0].clear_to_send);
+	set_reg(IGB_MBVFICR, 0);
+	igb_pf_poll_all();
+	assert_true(test_pf.vf[0].clear_to_send); /* no late reset undid the handshake */
+	expect_set_mac(0, fresh, true);
+}
+
 /* Transmit anti-spoofing is on for every VF pool (MAC and VLAN), off for the PF's own pool,
  * and the loopback switch stays on. */
 static void test_anti_spoof_vf_pools(void **state)
@@ -473,6 +518,7 @@ int main(void)
 		cmocka_unit_test_setup(test_vf_beyond_num_vfs_ignored, setup),
 		cmocka_unit_test_setup(test_mailbox_rate_limited, setup),
 		cmocka_unit_test_setup(test_mailbox_hold_charged, setup),
+		cmocka_unit_test_setup(test_reset_after_held_request, setup),
 		cmocka_unit_test_setup(test_anti_spoof_vf_pools, setup),
 		cmocka_unit_test_setup(test_wvbr_attributed, setup),
 	};

@@ -681,6 +681,57 @@ static void test_sriov_moves_high_vf_bars(void **state)
 	assert_true(pf->sriov->vf_bar[0].base >= 0xfe644000);
 }
 
+/* The below-4 GiB rule is QEMU's igb model's alone (its subsystem 1af4:1100 and revision 1):
+ * a real 82576 (a board maker's subsystem IDs) keeps its 64-bit placement above 4 GiB, and
+ * the log says which rule applied. */
+static void test_sriov_real_82576_keeps_high_vf_bars(void **state)
+{
+	static const struct {
+		u16 subsys_vendor, subsys_id;
+		u8 revision;
+	} real[] = {{0x8086, 0xa03c, 1}, {0x8086, 0x0000, 1}, {0x1af4, 0x1100, 2}};
+	u64 t = FIELD_PREP(PCI_BAR_MEM_TYPE, PCI_BAR_MEM_TYPE_64) | PCI_BAR_PREFETCH;
+
+	for (unsigned i = 0; i < sizeof(real) / sizeof(real[0]); i++) {
+		struct ref r = build_reference();
+		struct pci_dev *pf;
+		bool said;
+
+		shim_log_clear();
+		model_set(r.igb, PCI_SUBSYS_VENDOR, 2, real[i].subsys_vendor);
+		model_set(r.igb, PCI_SUBSYS_ID, 2, real[i].subsys_id);
+		model_set(r.igb, PCI_CLASS_REVISION, 1, real[i].revision);
+		model_window(r.rp, true, 0x380000000000ULL, 0x3800001fffffULL);
+		model_bar(r.igb, 0x160 + SRIOV_BAR0, 0x4000, (u32)t, 0x380000000000ULL);
+		model_bar(r.igb, 0x160 + SRIOV_BAR0 + 12, 0x4000, (u32)t, 0x380000100000ULL);
+		pci_enumerate_segment(0, 0, 0xff);
+		pf = pci_find_bdf(0, 1, 0, 0);
+		assert_false(pci_sriov_vf_bars_below_4g(pf));
+		pci_sriov_probe(pf);
+		assert_int_equal(pci_sriov_enable(pf, 3), 0);
+		assert_int_equal(pf->sriov->vf_bar[0].base, 0x380000000000ULL);
+		assert_int_equal(pf->sriov->vf_bar[3].base, 0x380000100000ULL);
+		assert_int_equal(model_get(r.igb, 0x160 + SRIOV_BAR0 + 4, 4), 0x3800);
+		said = shim_log_seen(
+			"VF BARs wherever the bridge windows allow (no placement quirk");
+		assert_true(said);
+	}
+	/* QEMU's model: the rule applies and is named */
+	{
+		struct ref r = build_reference();
+		struct pci_dev *pf;
+
+		shim_log_clear();
+		pci_enumerate_segment(0, 0, 0xff);
+		pf = pci_find_bdf(0, 1, 0, 0);
+		assert_true(pci_sriov_vf_bars_below_4g(pf));
+		pci_sriov_probe(pf);
+		assert_int_equal(pci_sriov_enable(pf, 3), 0);
+		assert_true(shim_log_seen("VF BARs below 4 GiB: QEMU's igb model"));
+		(void)r;
+	}
+}
+
 /* Firmware's VF BAR placement is kept when it is usable. */
 static void test_sriov_keeps_firmware_bars(void **state)
 {
@@ -743,6 +794,37 @@ static void test_sriov_configured_vfs(void **state)
 	pf->sriov->total_vfs = 2;
 	fake_cmdline_numvfs = NULL;
 	assert_int_equal(pci_sriov_configured_vfs(pf), 2);
+}
+
+/* The configuration decides: a PF gets at least the VFs the configuration names on it (its
+ * highest VF + 1), up to TotalVFs; other PFs keep the default; sriov.numvfs= overrides. */
+static void test_sriov_vfs_from_configuration(void **state)
+{
+	struct pci_dev *pf = enumerate_ref_pf(NULL);
+
+	pci_sriov_demand_clear();
+	pci_sriov_demand(0, 1, 0, 0, 7); /* a guest names 01:00.0/vf6 */
+	pci_sriov_demand(0, 1, 0, 0, 4); /* another vf3: the larger demand stays */
+	pci_sriov_demand(0, 2, 0, 0, 8); /* another PF */
+	assert_int_equal(pci_sriov_configured_vfs(pf), 7);
+	assert_int_equal(pci_sriov_enable(pf, pci_sriov_configured_vfs(pf)), 0);
+	assert_non_null(pci_sriov_vf(pf, 6));
+	assert_null(pci_sriov_vf(pf, 7));
+	assert_int_equal(pci_sriov_disable(pf), 0);
+	/* the override decides, even below the demand */
+	fake_cmdline_numvfs = "2";
+	assert_int_equal(pci_sriov_configured_vfs(pf), 2);
+	fake_cmdline_numvfs = NULL;
+	/* a demand past TotalVFs is capped there, and said */
+	pci_sriov_demand(0, 1, 0, 0, 20);
+	shim_warnings_logged = 0;
+	assert_int_equal(pci_sriov_configured_vfs(pf), pf->sriov->total_vfs);
+	assert_int_equal(shim_warnings_logged, 1);
+	/* a demand below the default keeps the default */
+	pci_sriov_demand_clear();
+	pci_sriov_demand(0, 1, 0, 0, 1);
+	assert_int_equal(pci_sriov_configured_vfs(pf), 3);
+	pci_sriov_demand_clear();
 }
 
 /* ---- windows ---- */
@@ -1136,8 +1218,10 @@ int main(void)
 		cmocka_unit_test_setup(test_sriov_zero_offset, setup),
 		cmocka_unit_test_setup(test_sriov_moves_high_vf_bars, setup),
 		cmocka_unit_test_setup(test_sriov_keeps_firmware_bars, setup),
+		cmocka_unit_test_setup(test_sriov_real_82576_keeps_high_vf_bars, setup),
 		cmocka_unit_test_setup(test_sriov_disable, setup),
 		cmocka_unit_test_setup(test_sriov_configured_vfs, setup),
+		cmocka_unit_test_setup(test_sriov_vfs_from_configuration, setup),
 		cmocka_unit_test_setup(test_alloc_fits_in_window, setup),
 		cmocka_unit_test_setup(test_alloc_grows_window, setup),
 		cmocka_unit_test_setup(test_alloc_opens_closed_window, setup),

@@ -600,11 +600,12 @@ static void test_dead_unit(void **state)
 	no_violations();
 }
 
-/* Every unit dead: VT-d is not registered, with a message saying why. */
+/* Every unit dead: VT-d is not registered, with a message saying why, and the result is a
+ * failure (-EIO), not "no remapping hardware" (-ENODEV): boot fails closed on it. */
 static void test_all_units_dead(void **state)
 {
 	(void)state;
-	assert_int_equal(vtd_bringup(), -ENODEV);
+	assert_int_equal(vtd_bringup(), -EIO);
 	assert_non_null(strstr(shim_last_log, "none of the 2 remapping units answers"));
 	assert_null(ops);
 	assert_int_equal(vm.stray_writes, 0);

@@ -137,7 +137,11 @@ $(BUILD)/usb-halt.img: $(TEST_STICK_DEPS)
 	python3 scripts/mkusb.py $(TEST_STICK) --out $@ --cmdline exit=halt
 TEST_IMAGES := $(BUILD)/usb.img $(BUILD)/usb-test.img $(BUILD)/usb-grub.img $(BUILD)/usb-halt.img
 
-run: all
+# The dependency check again as the recipe's first step, then the build: what `make run`
+# does first is visible in its own steps too (make -n run).
+run:
+	@bash scripts/deps.sh
+	@$(MAKE) --no-print-directory all
 	python3 tests/emu/harness.py --name run --emulator qemu $(RUN_ARGS) --timeout $(TIMEOUT) --console \
 		--cmdline exit=poweroff
 

@@ -22,8 +22,12 @@ void boot_subsystems_init(const struct boot_info *bi)
 	unsigned nr_mcfg;
 	int dmar_err, err;
 
-	boot_step_done(BOOT_STEP_TIME, time_init());
+	err = time_init();
 	boot_step_done(BOOT_STEP_ACPI, acpi_init(bi));
+	/* A PIT that never gave a usable window: the ACPI PM timer, now that ACPI names it. */
+	if (err == -ETIMEDOUT)
+		err = time_init_pm_timer();
+	boot_step_done(BOOT_STEP_TIME, err);
 	/* -ENODEV: the firmware describes no remapping hardware; other errors: a DMAR that
 	 * cannot be used, a failure of the IOMMU step below. */
 	dmar_err = iommu_early_init(bi);

@@ -186,6 +186,26 @@ int time_init(void)
 	return 0;
 }
 
+int time_init_pm_timer(void)
+{
+	u64 measured = tsc_hz_from_pm_timer();
+	char m[32];
+
+	if (!measured)
+		return pr_err(-ENODEV,
+			      "no ACPI PM timer that counts: the TSC stays uncalibrated\n");
+	hz = measured;
+	source = "ACPI PM timer";
+	log_mhz(m, sizeof(m), hz);
+	pr_warn("the PIT gave no usable window: TSC %s from the ACPI PM timer\n", m);
+	return 0;
+}
+
+const char *tsc_source(void)
+{
+	return source;
+}
+
 u64 tsc_hz(void)
 {
 	return hz;

@@ -997,6 +997,17 @@ RUNTIME_RUNS = [
                  check_line("alpha-refused",
                             r"^vmm: guest alpha not started: no usable virtualization backend"),
                  check_summary_failed(1)]),
+    # No usable PIT window at all (test word tsc_test_no_pit): the TSC from the ACPI PM timer,
+    # and the guests run (a loaded host once made every PIT window wrap).
+    dict(name="qemu-pvh-tsc-pm-fallback", emulator="qemu", boot="pvh", topology="plain",
+         prepare=pvh_archive("pvh-tsc-pm", {}), append="tsc_test_no_pit",
+         checks=[check_line("tsc-from-pm-timer", r"^tsc: warning: the PIT gave no usable window: "
+                                                 r"TSC \d+\.\d{3} MHz from the ACPI PM timer$"),
+                 check_line("tsc-check-skipped-saying-why",
+                            r"^ok \d+ - boot: tsc-frequency # SKIP the TSC was calibrated against "
+                            r"the PM timer itself"),
+                 check_line("guest-ran", r"^vmm: stats \S+: shut down; .*results [1-9]\d* passed, "
+                                         r"0 failed")]),
     dict(name="qemu-pvh-end-halt", emulator="qemu", boot="pvh", topology="plain", smp=1,
          image="product", append="exit=halt", at_summary=("info registers",),
          checks=[check_halted, check_line("halt-said", r"^moat: halted \(exit=halt\)$")]),

@@ -12,8 +12,13 @@
  * dropping them keeps the median right. */
 #define TSC_TEST_STALLED_WINDOWS 3
 
+/* tsc_test_no_pit: every window, so that the boot falls back to the ACPI PM timer. */
+#define TSC_TEST_ALL_WINDOWS 1000u
+
 static unsigned tsc_stalled_windows(void)
 {
+	if (cmdline_has("tsc_test_no_pit"))
+		return TSC_TEST_ALL_WINDOWS;
 	return cmdline_has("tsc_test_wrap") ? TSC_TEST_STALLED_WINDOWS : 0;
 }
 

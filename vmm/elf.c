@@ -5,29 +5,17 @@
 #include <moat/string.h>
 #include "vmm/elf.h"
 
-static int fail(char *why, size_t size, const char *fmt, ...) __printf(3, 4);
-
-static int fail(char *why, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, size, fmt, ap);
-	va_end(ap);
-	return -ENOEXEC;
-}
-
 /* The shared validator's reason, with the numbers behind it. */
 static int invalid(const void *image, const char *what, int seg, char *why, size_t why_size)
 {
 	struct elf64_ehdr eh;
 
 	if (seg >= 0)
-		return fail(why, why_size, "segment %d: %s", seg, what);
+		return refuse(-ENOEXEC, why, why_size, "segment %d: %s", seg, what);
 	elf64_ehdr_read(image, &eh);
-	return fail(why, why_size,
-		    "%s (type %u, machine %u, %u program headers of %u bytes at %#llx)", what,
-		    eh.type, eh.machine, eh.phnum, eh.phentsize, (unsigned long long)eh.phoff);
+	return refuse(-ENOEXEC, why, why_size,
+		      "%s (type %u, machine %u, %u program headers of %u bytes at %#llx)", what,
+		      eh.type, eh.machine, eh.phnum, eh.phentsize, (unsigned long long)eh.phoff);
 }
 
 int elf_check(const void *image, u64 size, u64 load_limit, u64 *entry, char *why, size_t why_size)
@@ -39,8 +27,9 @@ int elf_check(const void *image, u64 size, u64 load_limit, u64 *entry, char *why
 	int seg;
 
 	if (size < sizeof(eh))
-		return fail(why, why_size, "image of %llu bytes is shorter than an ELF header",
-			    (unsigned long long)size);
+		return refuse(-ENOEXEC, why, why_size,
+			      "image of %llu bytes is shorter than an ELF header",
+			      (unsigned long long)size);
 	if (elf64_validate(image, size, &what, &seg))
 		return invalid(image, what, seg, why, why_size);
 	elf64_ehdr_read(image, &eh);
@@ -50,17 +39,18 @@ int elf_check(const void *image, u64 size, u64 load_limit, u64 *entry, char *why
 			continue;
 		if (ph.paddr < GUEST_LOAD_MIN || ph.paddr >= load_limit ||
 		    ph.memsz > load_limit - ph.paddr)
-			return fail(why, why_size,
-				    "segment %u [%#llx, +%#llx) outside guest RAM [%#llx, %#llx)",
-				    i, (unsigned long long)ph.paddr, (unsigned long long)ph.memsz,
-				    (unsigned long long)GUEST_LOAD_MIN,
-				    (unsigned long long)load_limit);
+			return refuse(-ENOEXEC, why, why_size,
+				      "segment %u [%#llx, +%#llx) outside guest RAM [%#llx, %#llx)",
+				      i, (unsigned long long)ph.paddr, (unsigned long long)ph.memsz,
+				      (unsigned long long)GUEST_LOAD_MIN,
+				      (unsigned long long)load_limit);
 		if ((ph.flags & ELF_PF_X) && eh.entry >= ph.paddr && eh.entry - ph.paddr < ph.memsz)
 			entry_ok = true;
 	}
 	if (!entry_ok)
-		return fail(why, why_size, "entry point %#llx is not in an executable segment",
-			    (unsigned long long)eh.entry);
+		return refuse(-ENOEXEC, why, why_size,
+			      "entry point %#llx is not in an executable segment",
+			      (unsigned long long)eh.entry);
 	*entry = eh.entry;
 	return 0;
 }

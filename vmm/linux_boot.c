@@ -13,18 +13,6 @@
 #define DESC_DB BIT(54)
 #define DESC_G BIT(55)
 
-static int fail(char *why, size_t size, const char *fmt, ...) __printf(3, 4);
-
-static int fail(char *why, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, size, fmt, ap);
-	va_end(ap);
-	return -ENOEXEC;
-}
-
 static bool is_pow2(u64 v)
 {
 	return v && !(v & (v - 1));
@@ -37,49 +25,54 @@ int linux_check(const void *image, u64 size, struct linux_image *li, char *why, 
 
 	memset(li, 0, sizeof(*li));
 	if (size < LINUX_HDR_OFFSET + sizeof(h))
-		return fail(why, why_size, "%llu bytes are too short for a bzImage setup header",
-			    (unsigned long long)size);
+		return refuse(-ENOEXEC, why, why_size,
+			      "%llu bytes are too short for a bzImage setup header",
+			      (unsigned long long)size);
 	memcpy(&h, (const u8 *)image + LINUX_HDR_OFFSET, sizeof(h));
 	if (h.boot_flag != LINUX_BOOT_FLAG || h.header != LINUX_HDR_MAGIC)
-		return fail(why, why_size, "not a bzImage (boot flag %#x, header magic %#x)",
-			    h.boot_flag, h.header);
+		return refuse(-ENOEXEC, why, why_size,
+			      "not a bzImage (boot flag %#x, header magic %#x)", h.boot_flag,
+			      h.header);
 	if (h.version < LINUX_MIN_VERSION)
-		return fail(why, why_size,
-			    "boot protocol %u.%02u is older than 2.12 (no 64-bit entry)",
-			    h.version >> 8, h.version & 0xff);
+		return refuse(-ENOEXEC, why, why_size,
+			      "boot protocol %u.%02u is older than 2.12 (no 64-bit entry)",
+			      h.version >> 8, h.version & 0xff);
 	if (!(h.xloadflags & LINUX_XLF_KERNEL_64))
-		return fail(why, why_size, "the kernel has no 64-bit entry (xloadflags %#x)",
-			    h.xloadflags);
+		return refuse(-ENOEXEC, why, why_size,
+			      "the kernel has no 64-bit entry (xloadflags %#x)", h.xloadflags);
 	if (!(h.loadflags & LINUX_LOADED_HIGH))
-		return fail(why, why_size, "the kernel does not load at 1 MiB or above");
+		return refuse(-ENOEXEC, why, why_size,
+			      "the kernel does not load at 1 MiB or above");
 	sects = h.setup_sects ? h.setup_sects : DEFAULT_SETUP_SECTS;
 	li->setup_size = (sects + 1) * SECTOR;
 	if (li->setup_size >= size)
-		return fail(why, why_size,
-			    "setup code of %llu bytes leaves no kernel in %llu bytes",
-			    (unsigned long long)li->setup_size, (unsigned long long)size);
+		return refuse(-ENOEXEC, why, why_size,
+			      "setup code of %llu bytes leaves no kernel in %llu bytes",
+			      (unsigned long long)li->setup_size, (unsigned long long)size);
 	li->pm_size = size - li->setup_size;
 	if ((u64)h.syssize * 16 > li->pm_size)
-		return fail(
-			why, why_size,
+		return refuse(
+			-ENOEXEC, why, why_size,
 			"the header claims %llu bytes of kernel, the file has %llu (truncated?)",
 			(unsigned long long)h.syssize * 16, (unsigned long long)li->pm_size);
 	li->relocatable = h.relocatable_kernel != 0;
 	li->alignment = h.kernel_alignment;
 	if (li->relocatable && (!is_pow2(li->alignment) || li->alignment < PAGE))
-		return fail(why, why_size, "kernel alignment %#llx is not a power of two >= 4 KiB",
-			    (unsigned long long)li->alignment);
+		return refuse(-ENOEXEC, why, why_size,
+			      "kernel alignment %#llx is not a power of two >= 4 KiB",
+			      (unsigned long long)li->alignment);
 	li->init_size = h.init_size;
 	if (li->init_size < li->pm_size)
-		return fail(why, why_size, "init_size %#llx is smaller than the kernel (%#llx)",
-			    (unsigned long long)li->init_size, (unsigned long long)li->pm_size);
+		return refuse(-ENOEXEC, why, why_size,
+			      "init_size %#llx is smaller than the kernel (%#llx)",
+			      (unsigned long long)li->init_size, (unsigned long long)li->pm_size);
 	li->pref_address = h.pref_address;
 	if (!li->relocatable &&
 	    (li->pref_address < LINUX_HIGH_RAM_START || !IS_ALIGNED(li->pref_address, PAGE)))
-		return fail(why, why_size,
-			    "a kernel that cannot be relocated wants %#llx, not a page at or "
-			    "above 1 MiB",
-			    (unsigned long long)li->pref_address);
+		return refuse(-ENOEXEC, why, why_size,
+			      "a kernel that cannot be relocated wants %#llx, not a page at or "
+			      "above 1 MiB",
+			      (unsigned long long)li->pref_address);
 	li->initrd_addr_max = h.initrd_addr_max;
 	li->cmdline_size = h.cmdline_size;
 	li->version = h.version;
@@ -95,11 +88,12 @@ int linux_layout(const struct linux_image *li, u64 ram_size, u64 initrd_size, si
 	memset(lay, 0, sizeof(*lay));
 	lay->ram_size = ram_size;
 	if (cmdline_len > li->cmdline_size || cmdline_len >= LINUX_CMDLINE_ROOM)
-		return fail(why, why_size, "command line of %zu characters, the kernel takes %u",
-			    cmdline_len, li->cmdline_size);
+		return refuse(-ENOEXEC, why, why_size,
+			      "command line of %zu characters, the kernel takes %u", cmdline_len,
+			      li->cmdline_size);
 	if (ram_size <= LINUX_HIGH_RAM_START + PAGE)
-		return fail(why, why_size, "%llu KiB of RAM leave nothing above 1 MiB",
-			    (unsigned long long)(ram_size / 1024));
+		return refuse(-ENOEXEC, why, why_size, "%llu KiB of RAM leave nothing above 1 MiB",
+			      (unsigned long long)(ram_size / 1024));
 	if (li->relocatable) {
 		lay->kernel_gpa = li->pref_address;
 		if (!IS_ALIGNED(lay->kernel_gpa, li->alignment) ||
@@ -110,27 +104,28 @@ int linux_layout(const struct linux_image *li, u64 ram_size, u64 initrd_size, si
 	}
 	lay->kernel_end = lay->kernel_gpa + li->init_size;
 	if (lay->kernel_end < lay->kernel_gpa || lay->kernel_end > top)
-		return fail(why, why_size,
-			    "the kernel needs [%#llx, %#llx) and the guest's RAM ends at %#llx: "
-			    "give it more memory",
-			    (unsigned long long)lay->kernel_gpa,
-			    (unsigned long long)lay->kernel_end, (unsigned long long)top);
+		return refuse(-ENOEXEC, why, why_size,
+			      "the kernel needs [%#llx, %#llx) and the guest's RAM ends at %#llx: "
+			      "give it more memory",
+			      (unsigned long long)lay->kernel_gpa,
+			      (unsigned long long)lay->kernel_end, (unsigned long long)top);
 	lay->entry = lay->kernel_gpa + LINUX_ENTRY64_OFFSET;
 	if (!initrd_size)
 		return 0;
 	initrd_top = MIN(top, (u64)li->initrd_addr_max + 1);
 	if (initrd_size > initrd_top)
-		return fail(why, why_size, "an initrd of %llu bytes does not fit below %#llx",
-			    (unsigned long long)initrd_size, (unsigned long long)initrd_top);
+		return refuse(-ENOEXEC, why, why_size,
+			      "an initrd of %llu bytes does not fit below %#llx",
+			      (unsigned long long)initrd_size, (unsigned long long)initrd_top);
 	lay->initrd_gpa = ALIGN_DOWN(initrd_top - initrd_size, PAGE);
 	lay->initrd_size = initrd_size;
 	if (lay->initrd_gpa < lay->kernel_end)
-		return fail(why, why_size,
-			    "the kernel ([%#llx, %#llx)) and an initrd of %llu bytes do not fit "
-			    "in %llu MiB below %#llx: give the guest more memory",
-			    (unsigned long long)lay->kernel_gpa,
-			    (unsigned long long)lay->kernel_end, (unsigned long long)initrd_size,
-			    (unsigned long long)(ram_size >> 20), (unsigned long long)initrd_top);
+		return refuse(-ENOEXEC, why, why_size,
+			      "the kernel ([%#llx, %#llx)) and an initrd of %llu bytes do not fit "
+			      "in %llu MiB below %#llx: give the guest more memory",
+			      (unsigned long long)lay->kernel_gpa,
+			      (unsigned long long)lay->kernel_end, (unsigned long long)initrd_size,
+			      (unsigned long long)(ram_size >> 20), (unsigned long long)initrd_top);
 	return 0;
 }
 

@@ -18,6 +18,8 @@ size_t strlcpy(char *d, const char *s, size_t size);
 
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int snprintf(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);
+/* Formats why a check refused its input into `why` and returns `err` (a negative errno). */
+int refuse(int err, char *why, size_t size, const char *fmt, ...) __printf(4, 5);
 
 /* Parses an unsigned number (decimal, 0x hex) at *s; advances *s. Returns -EINVAL if none,
  * -ERANGE on overflow. Suffixes K, M, G multiply when allow_suffix is set. */

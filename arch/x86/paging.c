@@ -131,8 +131,12 @@ int paging_init(const struct boot_info *bi)
 	u64 limit = 4 * GiB, top = 0;
 	int err;
 
+	/* What moat may touch: a reserved range far above it (QEMU's e820 reserves the
+	 * HyperTransport hole below 1 TiB for AMD CPUs) would cost 2 MiB tables for nothing
+	 * without 1 GiB pages (-cpu qemu64: the pool ran out, no guest started). */
 	for (u32 i = 0; i < bi->nr_mem; i++)
-		top = MAX(top, bi->mem[i].base + bi->mem[i].length);
+		if (bi->mem[i].type != MEM_RESERVED && bi->mem[i].type != MEM_BAD)
+			top = MAX(top, bi->mem[i].base + bi->mem[i].length);
 	limit = MAX(limit, ALIGN_UP(top, GiB));
 	/* With 1 GiB pages the whole physical address space (up to 1 TiB) costs almost
 	 * nothing, and covers 64-bit BARs wherever firmware put them. */

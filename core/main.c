@@ -8,6 +8,7 @@
 #include <moat/log.h>
 #include <moat/pmm.h>
 #include <moat/string.h>
+#include <moat/tap.h>
 #include <moat/test_hooks.h>
 #include "arch/x86/cpu.h"
 #include "arch/x86/paging.h"
@@ -121,6 +122,10 @@ static int memory_init(void)
 	return paging_init(&boot_info);
 }
 
+static const char set_up_failed[] = "not ok 1 - moat: machine-set-up\n"
+				    "# the loader's hand-over or memory set-up failed (see above): "
+				    "no guest can run\n";
+
 void kmain(const struct boot_info *bi)
 {
 	char arg[8];
@@ -149,17 +154,26 @@ void kmain(const struct boot_info *bi)
 		pr_err(-EINVAL, "what the %s loader handed over: %s\n",
 		       boot_method_name(boot_info.method), boot_info.boot_problem);
 
-	err = boot_step_done(BOOT_STEP_MEMORY, memory_init());
+	if (TEST_HOOK_PRESENT(memory_set_up_fails) && test_hooks->memory_set_up_fails())
+		err = boot_step_done(BOOT_STEP_MEMORY,
+				     pr_err(-ENOMEM, "test: memory set-up fails\n"));
+	else
+		err = boot_step_done(BOOT_STEP_MEMORY, memory_init());
 	if (!err && (cmdline_get("fbcon", arg, sizeof(arg)) < 0 || strcmp(arg, "off")))
 		fbcon_init(&boot_info.fb);
 	if (!err)
 		console_mmio_init();
 
-	/* Fail closed: without memory nothing else can be set up, and no guest runs. */
+	/* Fail closed: without memory nothing else can be set up, and no guest runs: a failure
+	 * of the run, never an empty pass (no configuration was even read to count guests). */
 	if (!err && !boot_step_error(BOOT_STEP_ENTRY)) {
 		boot_subsystems_init(&boot_info);
 		boot_report(&boot_info);
+		/* the test image's self-tests need a machine that was set up */
+		TEST_HOOK(after_guests);
+	} else {
+		console_write(set_up_failed, sizeof(set_up_failed) - 1);
+		tap_count(TAP_FAIL);
 	}
-	TEST_HOOK(after_guests);
 	moat_finish();
 }

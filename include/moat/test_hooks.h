@@ -12,6 +12,8 @@ struct guest;
 struct vcpu;
 
 struct test_hooks {
+	/* core/main.c: make memory set-up fail (the run must then end as a failure). */
+	bool (*memory_set_up_fails)(void);
 	/* arch/x86/tsc.c: PIT calibration windows to stall past the counter's wrap. */
 	unsigned (*tsc_stalled_windows)(void);
 	/* iommu/vtd.c: before moat takes remapping unit `idx` over. */

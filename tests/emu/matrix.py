@@ -997,6 +997,13 @@ RUNTIME_RUNS = [
                  check_line("alpha-refused",
                             r"^vmm: guest alpha not started: no usable virtualization backend"),
                  check_summary_failed(1)]),
+    # Memory set-up fails (test word boot_test_memory_fails): no configuration is even read,
+    # and the run ends as a failure, never as an empty pass.
+    dict(name="qemu-pvh-memory-fails", emulator="qemu", boot="pvh", topology="plain",
+         append="boot_test_memory_fails",
+         expect_not_ok=(r"moat: machine-set-up",),
+         checks=[check_line("set-up-failure-line", r"^not ok 1 - moat: machine-set-up$"),
+                 check_summary_failed(1)]),
     # No usable PIT window at all (test word tsc_test_no_pit): the TSC from the ACPI PM timer,
     # and the guests run (a loaded host once made every PIT window wrap).
     dict(name="qemu-pvh-tsc-pm-fallback", emulator="qemu", boot="pvh", topology="plain",

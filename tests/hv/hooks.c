@@ -22,6 +22,11 @@ static unsigned tsc_stalled_windows(void)
 	return cmdline_has("tsc_test_wrap") ? TSC_TEST_STALLED_WINDOWS : 0;
 }
 
+static bool memory_set_up_fails(void)
+{
+	return cmdline_has("boot_test_memory_fails");
+}
+
 static void vtd_before_takeover(unsigned idx, const struct dmar_drhd *d)
 {
 	if (cmdline_has("vtd_test_fw_enabled"))
@@ -41,6 +46,7 @@ static void guests_start(void)
 }
 
 static const struct test_hooks hv_test_hooks = {
+	.memory_set_up_fails = memory_set_up_fails,
 	.tsc_stalled_windows = tsc_stalled_windows,
 	.vtd_before_takeover = vtd_before_takeover,
 	.guests_start = guests_start,

@@ -58,14 +58,18 @@ int linux_guest_check(struct guest *g, const struct boot_info *bi)
 /* The guest's ACPI tables in the BIOS area, which the e820 map reserves. */
 static int linux_guest_acpi(struct guest *g, u8 *ram)
 {
-	struct guest_acpi_cfg c = {.nr_cpus = 1, .apic_ids = {0}, .lapic_base = GUEST_LAPIC_BASE};
+	struct guest_acpi_cfg c = {.nr_cpus = 1,
+				   .apic_ids = {0},
+				   .lapic_base = GUEST_LAPIC_BASE,
+				   .ioapic_base = VIOAPIC_BASE,
+				   .ioapic_id = VIOAPIC_ID};
 	size_t n = guest_acpi_build(ram + GUEST_ACPI_GPA, GUEST_ACPI_GPA, GUEST_ACPI_SIZE, &c);
 
 	if (!n)
 		return pr_err(-ENOSPC, "guest %s: its ACPI tables do not fit at %#llx\n",
 			      g->cfg.name, (unsigned long long)GUEST_ACPI_GPA);
 	pr_info("guest %s: ACPI tables at %#llx (%zu bytes): RSDP, XSDT, FADT, FACS, DSDT, MADT "
-		"(%u CPU)\n",
+		"(%u CPU, I/O APIC)\n",
 		g->cfg.name, (unsigned long long)GUEST_ACPI_GPA, n, c.nr_cpus);
 	return 0;
 }
@@ -98,6 +102,7 @@ int linux_guest_load(struct guest *g, const struct boot_info *bi, struct vcpu_bo
 	err = linux_guest_acpi(g, ram);
 	if (err)
 		return err;
+	vioapic_init(g);
 	linux_zero_page(ram + LINUX_ZERO_PAGE_GPA, module_data(k), &li, &lay, GUEST_ACPI_GPA);
 	linux_boot_gdt((u64 *)(ram + LINUX_GDT_GPA));
 	*bs = (struct vcpu_boot_state){

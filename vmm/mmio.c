@@ -10,6 +10,7 @@
 #include "vmm/exits.h"
 #include "vmm/mmio.h"
 #include "vmm/msix.h"
+#include "vmm/vioapic.h"
 
 /* x86 instruction fields (Intel SDM vol. 2, 2.1) */
 #define REX_MASK 0xf0
@@ -114,27 +115,58 @@ static unsigned fetch(struct vcpu *v, u64 rip, u8 *code)
 	return n;
 }
 
+/* What an emulated page at gpa belongs to: an assigned device's MSI-X table or the
+ * guest's IOAPIC; NULL for anything else. */
+static const char *mmio_device(struct guest *g, u64 gpa)
+{
+	if (msix_region(g, gpa))
+		return "MSI-X";
+	if (vioapic_owns(g, gpa))
+		return "IOAPIC";
+	return NULL;
+}
+
+/* 0, or -EINVAL for an access the device refuses. */
+static int mmio_access(struct vcpu *v, u64 gpa, bool write, u32 *val)
+{
+	struct guest *g = v->guest;
+	struct vdev *dev = msix_region(g, gpa);
+
+	if (dev) {
+		if (write)
+			msix_mmio_write(g, dev, gpa, *val);
+		else
+			*val = msix_mmio_read(g, dev, gpa);
+		return 0;
+	}
+	return write ? vioapic_mmio_write(g, (u32)(gpa - VIOAPIC_BASE), *val)
+		     : vioapic_mmio_read(g, (u32)(gpa - VIOAPIC_BASE), val);
+}
+
 int vmm_mmio_npf(struct vcpu *v, const struct vmm_exit *e)
 {
 	struct guest *g = v->guest;
-	struct vdev *dev = msix_region(g, e->npf.gpa);
+	const char *what = mmio_device(g, e->npf.gpa);
 	u8 code[MMIO_INSN_MAX];
 	struct mmio_insn in;
-	unsigned n;
+	u32 val = 0;
 
-	if (!dev)
+	if (!what)
 		return -ENOENT;
-	n = fetch(v, e->rip, code);
-	if (mmio_decode(code, n, &in) || (e->npf.gpa & 3))
-		return guest_stop(g, VMM_EXIT_NPF,
-				  "MSI-X access at GPA %#llx (rip %#llx) is not an aligned 32-bit "
-				  "MOV (docs/passthrough.md)",
-				  (unsigned long long)e->npf.gpa, (unsigned long long)e->rip);
+	if (mmio_decode(code, fetch(v, e->rip, code), &in) || (e->npf.gpa & 3))
+		goto refused;
 	if (in.write)
-		msix_mmio_write(g, dev, e->npf.gpa,
-				in.imm ? in.value : (u32)vmm_be->get_reg(v, (enum vmm_reg)in.reg));
-	else
-		vmm_be->set_reg(v, (enum vmm_reg)in.reg, msix_mmio_read(g, dev, e->npf.gpa));
+		val = in.imm ? in.value : (u32)vmm_be->get_reg(v, (enum vmm_reg)in.reg);
+	if (mmio_access(v, e->npf.gpa, in.write, &val))
+		goto refused;
+	if (!in.write)
+		vmm_be->set_reg(v, (enum vmm_reg)in.reg, val);
 	vmm_be->set_reg(v, VMM_REG_RIP, e->rip + in.len);
 	return 0;
+
+refused:
+	return guest_stop(g, VMM_EXIT_NPF,
+			  "%s access at GPA %#llx (rip %#llx) is not an aligned 32-bit MOV "
+			  "(docs/vmm.md)",
+			  what, (unsigned long long)e->npf.gpa, (unsigned long long)e->rip);
 }

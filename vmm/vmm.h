@@ -10,6 +10,7 @@
 #include <moat/types.h>
 #include "vmm/backend.h"
 #include "vmm/config.h"
+#include "vmm/vioapic.h"
 #include "vmm/vlapic.h"
 
 enum guest_state {
@@ -101,6 +102,8 @@ struct guest {
 	u16 com_dll;
 	/* virtual PCI config address register (CF8) */
 	u32 pci_addr;
+	/* the I/O APIC of an OS guest (vmm/vioapic.c) */
+	struct vioapic ioapic;
 	/* assigned devices (vmm/assign.c) */
 	struct vdev dev[CFG_MAX_DEVICES];
 	u32 nr_dev;

@@ -24,11 +24,16 @@ static void guest_ends(struct guest *g, const char *what, const char *by)
 
 bool platform_pm_io(struct guest *g, u16 port, bool in, u8 size, u32 *val)
 {
-	enum vpm_event ev;
+	enum vpm_event ev = VPM_NONE;
+	bool ok;
 
+	spin_lock(&g->platform_lock);
 	if (in)
-		return vpm_read(&g->pm, rdtsc(), port, size, val);
-	if (!vpm_write(&g->pm, rdtsc(), port, size, *val, &ev))
+		ok = vpm_read(&g->pm, rdtsc(), port, size, val);
+	else
+		ok = vpm_write(&g->pm, rdtsc(), port, size, *val, &ev);
+	spin_unlock(&g->platform_lock);
+	if (!ok)
 		return false;
 	if (ev == VPM_POWER_OFF)
 		guest_ends(g, "powered off", "ACPI S5");
@@ -43,11 +48,17 @@ bool platform_pm_io(struct guest *g, u16 port, bool in, u8 size, u32 *val)
 
 bool platform_cf9_io(struct guest *g, u16 port, bool in, u8 size, u32 *val)
 {
+	bool reset = false;
+
 	if (size != 1)
 		return false;
+	spin_lock(&g->platform_lock);
 	if (in)
 		*val = vreset_cf9_read(&g->reset);
-	else if (vreset_cf9_write(&g->reset, (u8)*val))
+	else
+		reset = vreset_cf9_write(&g->reset, (u8)*val);
+	spin_unlock(&g->platform_lock);
+	if (reset)
 		guest_ends(g, "reset requested", "reset register 0xcf9");
 	return true;
 }

@@ -12,6 +12,8 @@
 #include "vmm/config.h"
 #include "vmm/vioapic.h"
 #include "vmm/vlapic.h"
+#include "vmm/vpm.h"
+#include "vmm/vreset.h"
 
 enum guest_state {
 	GUEST_CREATED,
@@ -102,6 +104,11 @@ struct guest {
 	u16 com_dll;
 	/* virtual PCI config address register (CF8) */
 	u32 pci_addr;
+	/* platform devices on ports (vmm/platform.c), shared by its vCPUs under the lock */
+	spinlock_t platform_lock;
+	struct vpm pm;
+	struct vreset reset;
+	const char *ended_by; /* the power-off or reset request that ended it, else NULL */
 	/* the I/O APIC of an OS guest (vmm/vioapic.c) */
 	struct vioapic ioapic;
 	/* assigned devices (vmm/assign.c) */

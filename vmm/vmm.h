@@ -12,6 +12,7 @@
 #include "vmm/config.h"
 #include "vmm/vioapic.h"
 #include "vmm/vlapic.h"
+#include "vmm/vuart.h"
 #include "vmm/vpm.h"
 #include "vmm/vreset.h"
 
@@ -97,11 +98,10 @@ struct guest {
 	/* hypercalls refused because the guest made them at CPL > 0, and their log lines */
 	u64 hc_refused_cpl;
 	struct ratelimit hc_refused_log;
-	/* virtual COM1 */
+	/* virtual COM1 (vmm/vuart.c) and the console line it feeds (vmm/guest_console.c) */
+	struct vuart uart;
 	char con[GUEST_CONSOLE_LINE];
 	u32 con_len;
-	u8 com_lcr, com_ier, com_scr, com_mcr;
-	u16 com_dll;
 	/* virtual PCI config address register (CF8) */
 	u32 pci_addr;
 	/* platform devices on ports (vmm/platform.c), shared by its vCPUs under the lock */

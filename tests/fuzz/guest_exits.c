@@ -1,5 +1,6 @@
 /* What a guest can make moat do through its exits (vmm/exit.c and the handlers behind it:
- * vmm/port_io.c port I/O with the COM1 relay and CF8/CFC, vmm/vpci.c the virtual config
+ * vmm/port_io.c port I/O with the UART of vmm/vuart.c and CF8/CFC, the IOAPIC of
+ * vmm/vioapic.c behind its page and the UART's IRQ 4, vmm/vpci.c the virtual config
  * space, vmm/msix.c the MSI-X table and PBA, vmm/mmio.c the MOV emulation, vmm/hypercall.c
  * the hypercalls, with the test image's range of tests/hv/hypercalls.c when byte 0 bit 7
  * of the patch count says so): a guest with 64 KiB of RAM and one assigned VF (the igbvf layout of
@@ -26,6 +27,7 @@
 #include "vmm/exits.h"
 #include "vmm/mmio.h"
 #include "vmm/msix.h"
+#include "vmm/vioapic.h"
 #include "vmm/vpci.h"
 #include "fuzz.h"
 
@@ -83,6 +85,18 @@ int iommu_irq_program(struct iommu_irq *irq, const struct iommu_irq_cfg *cfg)
 void iommu_irq_free(struct iommu_irq *irq) {}
 
 void virq_raise(struct guest *gst, u8 vector) {}
+
+/* What the guest's IOAPIC sends (its UART's IRQ 4, its pins as the guest programs them):
+ * only the modes and vectors an IOAPIC may deliver. The vCPU with APIC ID 0 takes it. */
+int vlapic_deliver(struct guest *gst, const struct vlapic_msg *m)
+{
+	if (gst != &g ||
+	    (m->mode != VLAPIC_DM_FIXED && m->mode != VLAPIC_DM_LOWEST &&
+	     m->mode != VLAPIC_DM_NMI && m->mode != VLAPIC_DM_INIT) ||
+	    (m->mode <= VLAPIC_DM_LOWEST && m->vector < 16))
+		abort();
+	return m->dest == 0 || m->logical || m->broadcast ? 0 : -ENOENT;
+}
 
 int virq_halt(struct vcpu *v, const struct vmm_exit *e)
 {
@@ -258,6 +272,7 @@ static void setup(void)
 	g.dev[0].bar_gpa[0] = BAR0_GPA;
 	g.dev[0].bar_gpa[3] = BAR3_GPA;
 	msix_init(&g.dev[0]);
+	vioapic_init(&g);
 }
 
 static const u16 ports[] = {0xcf8, 0xcfc, 0xcfd, 0xcfe, 0xcff, 0x3f8, 0x3f9, 0x3fa, 0x3fb,
@@ -306,7 +321,9 @@ static void one_exit(struct fin *f)
 		u8 code[MMIO_INSN_MAX], where = fin_u8(f);
 
 		e.reason = VMM_EXIT_NPF;
-		e.npf.gpa = where < 0xe0 ? BAR3_GPA + fin_u16(f) % MSIX_BAR_SIZE : fin_u64(f);
+		e.npf.gpa = where < 0xb0   ? BAR3_GPA + fin_u16(f) % MSIX_BAR_SIZE
+			    : where < 0xe0 ? VIOAPIC_BASE + fin_u16(f) % VIOAPIC_SIZE
+					   : fin_u64(f);
 		e.npf.access = fin_u8(f) & 0x1f;
 		memset(code, 0x90, sizeof(code));
 		fin_bytes(f, code, sizeof(code));

@@ -133,6 +133,7 @@ static void test_rte_fields(void **state)
 static void test_edge(void **state)
 {
 	/* masked: an edge is lost, and unmasking later sends nothing */
+	rte_set(4, RTE_MASKED | 0x34);
 	vioapic_set_irq(&g, 4, true);
 	vioapic_set_irq(&g, 4, false);
 	rte_set(4, FIELD_PREP(RTE_DEST, 1) | 0x34);
@@ -166,6 +167,7 @@ static void test_edge(void **state)
 	/* masking again stops it */
 	rte_set(4, RTE_MASKED | 0x35);
 	vioapic_set_irq(&g, 4, false);
+	vioapic_set_irq(&g, 4, true);
 	assert_int_equal(nr_msgs, 3);
 	assert_int_equal(g.ioapic.delivered, 3);
 }

@@ -17,6 +17,7 @@
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/rtc.h"
 #include "arch/x86/smp.h"
 #include "arch/x86/trap.h"
 #include "core/boot_report.h"
@@ -247,6 +248,7 @@ static int guest_load(const struct boot_info *bi, struct guest *g, const void *i
 
 int guest_create(const struct boot_info *bi, struct guest *g)
 {
+	struct platform_time pt = {.tsc = rdtsc(), .hz = tsc_hz()};
 	struct vcpu_boot_state bs = {0};
 	const void *img = NULL;
 	u64 size = 0;
@@ -278,7 +280,8 @@ int guest_create(const struct boot_info *bi, struct guest *g)
 		pr_err(err, "guest %s: vCPU reset failed\n", g->cfg.name);
 		goto fail;
 	}
-	platform_init(g, rdtsc(), tsc_hz());
+	host_rtc_get(&pt.wall_epoch, &pt.wall_tsc);
+	platform_init(g, &pt);
 	/* A guest runs until it ends; the no-exit watchdog only where its line asks for it. */
 	g->watchdog_us = g->cfg.watchdog_us;
 	vmm_be->set_watchdog(&g->vcpu[0], g->watchdog_us);
@@ -304,6 +307,9 @@ int vmm_init(const struct boot_info *bi)
 			pr_err(err, "enabling %s on the boot CPU failed\n", vmm_be->name);
 	}
 	load_config();
+	/* the guests' RTCs count from it (vmm/vrtc.c); a failure is logged and they start at
+	 * 2000-01-01 */
+	host_rtc_init();
 	for (u32 i = 0; i < vmm_cfg.nr_guests; i++) {
 		struct guest_config *c = &vmm_cfg.guests[i];
 		char why[ASSIGN_WHY_MAX];

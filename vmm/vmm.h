@@ -13,6 +13,7 @@
 #include "vmm/vlapic.h"
 #include "vmm/vpm.h"
 #include "vmm/vreset.h"
+#include "vmm/vrtc.h"
 
 enum guest_state {
 	GUEST_CREATED,
@@ -107,6 +108,7 @@ struct guest {
 	spinlock_t platform_lock;
 	struct vpm pm;
 	struct vreset reset;
+	struct vrtc rtc;
 	const char *ended_by; /* the power-off or reset request that ended it, else NULL */
 	/* assigned devices (vmm/assign.c) */
 	struct vdev dev[CFG_MAX_DEVICES];

@@ -362,7 +362,7 @@ static void test_com1_relay(void **state)
  * the device's is denied as any other. */
 static void test_platform_ports(void **state)
 {
-	platform_init(&g, 1000, 1000000000);
+	platform_init(&g, &(struct platform_time){.tsc = 1000, .hz = 1000000000});
 	assert_int_equal(port_in(0x604, 2, 0), 1); /* PM1_CNT.SCI_EN */
 	assert_int_equal(port_in(0x606, 2, 0), 0xffff);
 	assert_int_equal(g.io_denied, 1);

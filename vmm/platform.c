@@ -1,7 +1,7 @@
 /* The guest's platform devices (docs/linux-guest.md, "what the guest sees"): the models
- * (vmm/vpm.c, vmm/vreset.c, vmm/vrtc.c) are pure; this file gives them the TSC at each access and
- * turns their events into the guest's end. A power-off or reset request ends the guest as
- * if it had shut down: the product's policy is that a guest which resets has ended. */
+ * (vmm/vpit.c, vmm/vpm.c, vmm/vreset.c, vmm/vrtc.c) are pure; this file gives them the TSC at each
+ * access and turns their events into the guest's end. A power-off or reset request ends the guest
+ * as if it had shut down: the product's policy is that a guest which resets has ended. */
 #define LOG_TAG "vmm"
 #include <moat/log.h>
 #include "arch/x86/cpu.h"
@@ -10,6 +10,7 @@
 
 void platform_init(struct guest *g, const struct platform_time *t)
 {
+	vpit_init(&g->pit, t->tsc, t->hz);
 	vpm_init(&g->pm, t->tsc, t->hz);
 	vrtc_init(&g->rtc, t->wall_epoch, t->wall_tsc, t->hz);
 	g->reset = (struct vreset){0};
@@ -62,6 +63,18 @@ bool platform_cf9_io(struct guest *g, u16 port, bool in, u8 size, u32 *val)
 	if (reset)
 		guest_ends(g, "reset requested", "reset register 0xcf9");
 	return true;
+}
+
+/* Channel 0's OUT drives no interrupt yet: vpit_irq0_next() is the hook for the interrupt
+ * controller to come. */
+bool platform_pit_io(struct guest *g, u16 port, bool in, u8 size, u32 *val)
+{
+	bool ok;
+
+	spin_lock(&g->platform_lock);
+	ok = vpit_io(&g->pit, rdtsc(), port, in, size, val);
+	spin_unlock(&g->platform_lock);
+	return ok;
 }
 
 /* 0x70 selects (reads of it are denied: write-only on a PC), 0x71 reads or writes. */

@@ -16,6 +16,7 @@ struct platform_time {
 /* At guest creation: every device reset, its clocks from `t`. */
 void platform_init(struct guest *g, const struct platform_time *t);
 
+bool platform_pit_io(struct guest *g, u16 port, bool in, u8 size, u32 *val);
 bool platform_pm_io(struct guest *g, u16 port, bool in, u8 size, u32 *val);
 bool platform_cf9_io(struct guest *g, u16 port, bool in, u8 size, u32 *val);
 bool platform_rtc_io(struct guest *g, u16 port, bool in, u8 size, u32 *val);

@@ -11,6 +11,7 @@
 #include "vmm/backend.h"
 #include "vmm/config.h"
 #include "vmm/vlapic.h"
+#include "vmm/vpit.h"
 #include "vmm/vpm.h"
 #include "vmm/vreset.h"
 #include "vmm/vrtc.h"
@@ -106,6 +107,7 @@ struct guest {
 	u32 pci_addr;
 	/* platform devices on ports (vmm/platform.c), shared by its vCPUs under the lock */
 	spinlock_t platform_lock;
+	struct vpit pit;
 	struct vpm pm;
 	struct vreset reset;
 	struct vrtc rtc;

@@ -26,6 +26,7 @@
 #include "vmm/guest.h"
 #include "vmm/linux_guest.h"
 #include "vmm/msix.h"
+#include "vmm/platform.h"
 
 /* How long a guest's CPU may take from the guest's end to its thread's return. */
 #define VCPU_EXIT_WAIT_US (1000 * 1000ULL)
@@ -321,6 +322,7 @@ int guest_create(const struct boot_info *bi, struct guest *g)
 	err = vcpus_create(g, &bs);
 	if (err)
 		goto fail;
+	platform_init(g, rdtsc(), tsc_hz());
 	guest_memory_report(g);
 	pr_info("guest %s: %s %s (%llu bytes), entry %#llx, %s\n", g->cfg.name,
 		g->cfg.kernel[0] ? "kernel" : "image",

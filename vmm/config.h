@@ -19,6 +19,7 @@
 #define CFG_IMAGE_MAX 32
 #define CFG_CMDLINE_MAX 512 /* a Linux guest's command line, without the NUL */
 #define CFG_MAX_DEVICES 4
+#define CFG_MAX_VCPUS 4 /* vCPUs of one guest, each on its own CPU */
 #define CFG_MIN_MEMORY (2 * MiB)
 #define CFG_MAX_MEMORY (64 * GiB)
 /* The no-exit watchdog's longest budget: the SVM watchdog's one-shot APIC timer count

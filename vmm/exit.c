@@ -35,9 +35,10 @@ static const struct msr_emul emulated_msrs[] = {
 const char *vmm_exit_name(enum vmm_exit_reason r)
 {
 	static const char *const names[VMM_EXIT_NR] = {
-		"none",	     "cpuid",	"io",	     "msr-read",  "msr-write", "hlt",
-		"hypercall", "npf",	"ext-intr",  "nmi",	  "exception", "shutdown",
-		"watchdog",  "invalid", "unhandled", "virt-insn", "cr-write",  "insn",
+		"none",	      "cpuid",	 "io",	      "msr-read",  "msr-write", "hlt",
+		"hypercall",  "npf",	 "ext-intr",  "nmi",	   "exception", "shutdown",
+		"watchdog",   "invalid", "unhandled", "virt-insn", "cr-write",	"insn",
+		"irq-window", "timer",	 "xsetbv",
 	};
 
 	return (unsigned)r < VMM_EXIT_NR ? names[r] : "?";

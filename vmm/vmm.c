@@ -206,8 +206,8 @@ static int find_image(const struct boot_info *bi, const char *name, const void *
 void guest_destroy(struct guest *g)
 {
 	assign_release(g);
-	if (g->vcpu.arch)
-		vmm_be->vcpu_destroy(&g->vcpu);
+	if (g->vcpu[0].arch)
+		vmm_be->vcpu_destroy(&g->vcpu[0]);
 	guest_memory_free(g);
 }
 
@@ -263,26 +263,28 @@ int guest_create(const struct boot_info *bi, struct guest *g)
 	err = assign_attach(g);
 	if (err)
 		goto fail;
-	g->vcpu.guest = g;
-	g->vcpu.cpu = g->cfg.cpu;
-	err = vmm_be->vcpu_create(&g->vcpu);
+	g->nr_vcpus = 1;
+	g->vcpu[0].guest = g;
+	g->vcpu[0].index = 0;
+	g->vcpu[0].cpu = g->cfg.cpu;
+	err = vmm_be->vcpu_create(&g->vcpu[0]);
 	if (err)
 		goto fail;
 	/* Every I/O port stays intercepted: a guest owns no port directly. */
-	vmm_msr_setup(&g->vcpu);
-	err = vmm_be->vcpu_reset(&g->vcpu, &bs);
+	vmm_msr_setup(&g->vcpu[0]);
+	err = vmm_be->vcpu_reset(&g->vcpu[0], &bs);
 	if (err) {
 		pr_err(err, "guest %s: vCPU reset failed\n", g->cfg.name);
 		goto fail;
 	}
 	/* A guest runs until it ends; the no-exit watchdog only where its line asks for it. */
 	g->watchdog_us = g->cfg.watchdog_us;
-	vmm_be->set_watchdog(&g->vcpu, g->watchdog_us);
+	vmm_be->set_watchdog(&g->vcpu[0], g->watchdog_us);
 	guest_memory_report(g);
 	pr_info("guest %s: %s %s (%llu bytes), entry %#llx, cpu %u\n", g->cfg.name,
 		g->cfg.kernel[0] ? "kernel" : "image",
 		g->cfg.kernel[0] ? g->cfg.kernel : g->cfg.image, (unsigned long long)size,
-		(unsigned long long)bs.rip, g->vcpu.cpu);
+		(unsigned long long)bs.rip, g->vcpu[0].cpu);
 	return 0;
 
 fail:
@@ -389,7 +391,7 @@ void guest_stats(const struct guest *g)
 				      vmm_exit_name(r), (unsigned long long)g->exits[r]);
 	pr_info("stats %s: %s; cpu %u, %llu ms; exits:%s; io denied %llu, msr refused %llu, "
 		"hypercalls %llu; results %llu passed, %llu failed, %llu skipped\n",
-		g->cfg.name, g->state == GUEST_DONE ? "shut down" : "stopped", g->vcpu.cpu,
+		g->cfg.name, g->state == GUEST_DONE ? "shut down" : "stopped", g->vcpu[0].cpu,
 		(unsigned long long)(g->run_us / 1000), n ? buf : " none",
 		(unsigned long long)g->io_denied, (unsigned long long)g->msr_denied,
 		(unsigned long long)g->hypercalls, (unsigned long long)g->results[0],
@@ -412,12 +414,29 @@ static void memory_report(void)
 }
 
 static int wake_vector = -1; /* a guest's CPU tells CPU 0 that its guest has ended */
+static int kick_vector = -1; /* makes a guest's CPU leave the guest (vcpu_kick()) */
 static u32 guests_ended;
 
 static void guest_ended_irq(struct trap_frame *f, void *ctx)
 {
 	(void)f;
 	(void)ctx;
+}
+
+/* The interrupt itself is the point: it ends the guest's run (an external-interrupt exit)
+ * or its host-side wait. */
+static void kick_irq(struct trap_frame *f, void *ctx)
+{
+	(void)f;
+	(void)ctx;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	int vec = __atomic_load_n(&kick_vector, __ATOMIC_ACQUIRE);
+
+	if (vec >= 0 && v->cpu != this_cpu()->index)
+		apic_send_ipi(cpu_data[v->cpu].apic_id, (u8)vec);
 }
 
 /* Runs on the guest's own CPU for as long as the guest lives. */
@@ -458,9 +477,9 @@ static void wait_guests(const bool *launched, u32 nr_launched)
 	for (u32 i = 0; i < vmm_nr_guests; i++) {
 		struct guest *g = &vmm_guests[i];
 
-		if (launched[i] && smp_call_wait(g->vcpu.cpu, VCPU_EXIT_WAIT_US))
+		if (launched[i] && smp_call_wait(g->vcpu[0].cpu, VCPU_EXIT_WAIT_US))
 			pr_err(-ETIMEDOUT, "cpu %u did not return from guest %s's thread\n",
-			       g->vcpu.cpu, g->cfg.name);
+			       g->vcpu[0].cpu, g->cfg.name);
 	}
 }
 
@@ -475,12 +494,16 @@ void vmm_run(void)
 	if (wake_vector < 0)
 		pr_err(wake_vector, "no vector for guests' ends: CPU 0 notices them on its next "
 				    "event\n");
+	__atomic_store_n(&kick_vector, irq_alloc_vector(kick_irq, NULL), __ATOMIC_RELEASE);
+	if (kick_vector < 0)
+		pr_err(kick_vector, "no vector to kick vCPUs: interrupts between vCPUs wait for "
+				    "their next exit\n");
 	for (u32 i = 0; i < vmm_nr_guests; i++) {
 		struct guest *g = &vmm_guests[i];
-		int err = smp_call_on(g->vcpu.cpu, vcpu_thread, &g->vcpu);
+		int err = smp_call_on(g->vcpu[0].cpu, vcpu_thread, &g->vcpu[0]);
 
 		if (err)
-			guest_stop(g, VMM_EXIT_NONE, "cannot start on cpu %u (%d)", g->vcpu.cpu,
+			guest_stop(g, VMM_EXIT_NONE, "cannot start on cpu %u (%d)", g->vcpu[0].cpu,
 				   err);
 		launched[i] = !err;
 		nr_launched += !err;

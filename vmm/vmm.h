@@ -10,6 +10,7 @@
 #include <moat/types.h>
 #include "vmm/backend.h"
 #include "vmm/config.h"
+#include "vmm/vlapic.h"
 
 enum guest_state {
 	GUEST_CREATED,
@@ -56,10 +57,19 @@ struct vdev {
 	struct vmsix msix;
 };
 
+/* Where a vCPU of an OS guest is (its application processors wait for a start-up IPI). */
+enum vcpu_run_state {
+	VCPU_RUN = 0,
+	VCPU_WAIT_SIPI, /* after INIT: runs nothing until a start-up IPI */
+};
+
 struct vcpu {
 	struct guest *guest;
+	u32 index;  /* in its guest: also its APIC ID */
 	u32 cpu;    /* physical CPU index (cpu_data[]) */
 	void *arch; /* backend control block */
+	enum vcpu_run_state run_state;
+	struct vlapic lapic; /* OS guests only (guest_is_os()) */
 };
 
 struct guest {
@@ -68,7 +78,9 @@ struct guest {
 	u64 ram_hpa; /* host-physical base of the guest's RAM (GPA 0), 2 MiB aligned */
 	u64 ram_size;
 	struct pgtable npt; /* nested tables GPA -> HPA */
-	struct vcpu vcpu;
+	/* vcpu[0] is the boot CPU; moat's own guests have exactly one. */
+	struct vcpu vcpu[CFG_MAX_VCPUS];
+	u32 nr_vcpus;
 	enum guest_state state;
 	char stop_reason[128];
 	u64 stop_gpa; /* for a nested page fault stop */
@@ -119,6 +131,17 @@ int guest_create(const struct boot_info *bi, struct guest *g);
 void vcpu_loop(struct vcpu *v);
 void guest_stats(const struct guest *g);
 void guest_destroy(struct guest *g);
+
+/* A guest that runs an operating system (a kernel= line): it gets the virtual platform
+ * (local APICs, timers, ACPI power-off), moat's own test guests do not need it. */
+static inline bool guest_is_os(const struct guest *g)
+{
+	return g->cfg.kernel[0] != 0;
+}
+
+/* Makes vCPU v leave the guest soon (an IPI to its CPU) so that its run loop sees new
+ * interrupts or events; nothing when called on v's own CPU. Any CPU. */
+void vcpu_kick(struct vcpu *v);
 
 /* Guest-physical to host-virtual: NULL unless [gpa, gpa+len) lies inside the guest's RAM
  * (the hypervisor identity-maps RAM, so the host-physical address is the pointer). */

@@ -34,10 +34,10 @@ int vmm_run_transient(const char *name, const char *image, u64 watchdog_us,
 	if (err)
 		return err;
 	g.watchdog_us = watchdog_us;
-	vmm_be->set_watchdog(&g.vcpu, watchdog_us);
+	vmm_be->set_watchdog(&g.vcpu[0], watchdog_us);
 	if (tweak)
-		tweak(&g.vcpu);
-	vcpu_loop(&g.vcpu);
+		tweak(&g.vcpu[0]);
+	vcpu_loop(&g.vcpu[0]);
 	guest_stats(&g);
 	err = guest_canaries_check(&g, why, sizeof(why));
 	if (err)

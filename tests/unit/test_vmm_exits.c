@@ -174,8 +174,8 @@ static int setup(void **state)
 	g.ram_size = RAM_SIZE;
 	g.state = GUEST_RUNNING;
 	strcpy(g.cfg.name, "gst");
-	g.vcpu.guest = &g;
-	g.vcpu.cpu = 2;
+	g.vcpu[0].guest = &g;
+	g.vcpu[0].cpu = 2;
 	skipped = 0;
 	injected_vector = -1;
 	cr_nr = -1;
@@ -209,7 +209,7 @@ static u64 port_in(u16 port, u8 size, u64 rax_before)
 	struct vmm_exit e = io_exit(port, size, true);
 
 	regs[VMM_REG_RAX] = rax_before;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	return regs[VMM_REG_RAX];
 }
 
@@ -218,7 +218,7 @@ static void port_out(u16 port, u8 size, u32 val)
 	struct vmm_exit e = io_exit(port, size, false);
 
 	regs[VMM_REG_RAX] = val;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 }
 
 static void test_cpuid(void **state)
@@ -227,25 +227,25 @@ static void test_cpuid(void **state)
 	char sig[13] = {0};
 
 	e.cpuid.leaf = 1;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_false(regs[VMM_REG_RCX] & BIT(5)); /* VMX hidden */
 	assert_true(regs[VMM_REG_RCX] & BIT(31)); /* hypervisor present */
 	assert_int_equal(regs[VMM_REG_RIP], 0x2002);
 	e.cpuid.leaf = 0x80000001;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_false(regs[VMM_REG_RCX] & BIT(2)); /* SVM hidden */
 	e.cpuid.leaf = 0x8000000a;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(regs[VMM_REG_RAX] | regs[VMM_REG_RBX] | regs[VMM_REG_RDX], 0);
 	e.cpuid.leaf = MOAT_CPUID_LEAF;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	memcpy(sig, &regs[VMM_REG_RBX], 4);
 	memcpy(sig + 4, &regs[VMM_REG_RCX], 4);
 	memcpy(sig + 8, &regs[VMM_REG_RDX], 4);
 	assert_string_equal(sig, MOAT_CPUID_SIGNATURE);
 	assert_int_equal(regs[VMM_REG_RAX], MOAT_CPUID_INFO);
 	e.cpuid.leaf = MOAT_CPUID_INFO;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(regs[VMM_REG_RAX], 3);
 	assert_int_equal(regs[VMM_REG_RBX], 2);
 	assert_int_equal(regs[VMM_REG_RCX], MOAT_HC_INSN_VMMCALL);
@@ -258,22 +258,22 @@ static void test_cpuid_hides_refused(void **state)
 	struct vmm_exit e = {.reason = VMM_EXIT_CPUID, .rip = 0x2000, .insn_len = 2};
 
 	e.cpuid.leaf = 1;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_false(regs[VMM_REG_RCX] & BIT(3)); /* MONITOR/MWAIT */
 	e.cpuid.leaf = 5;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(
 		regs[VMM_REG_RAX] | regs[VMM_REG_RBX] | regs[VMM_REG_RCX] | regs[VMM_REG_RDX], 0);
 	e.cpuid.leaf = 0xa;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(
 		regs[VMM_REG_RAX] | regs[VMM_REG_RBX] | regs[VMM_REG_RCX] | regs[VMM_REG_RDX], 0);
 	e.cpuid.leaf = 7;
 	e.cpuid.subleaf = 0;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_false(regs[VMM_REG_RCX] & BIT(22)); /* RDPID */
 	e.cpuid.leaf = 0x80000001;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_false(regs[VMM_REG_RDX] & BIT(27));	       /* RDTSCP */
 	assert_false(regs[VMM_REG_RCX] & (BIT(23) | BIT(29))); /* core counters, MONITORX */
 }
@@ -301,7 +301,7 @@ static void test_insn_policy(void **state)
 		skipped = 0;
 		injected_vector = -1;
 		injected_error = -1;
-		assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+		assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 		assert_int_equal(injected_vector, want[i].vector);
 		assert_int_equal(injected_error, want[i].error);
 		assert_int_equal(skipped, want[i].skips);
@@ -379,19 +379,19 @@ static void test_msrs(void **state)
 	struct vmm_exit e = {.reason = VMM_EXIT_MSR_READ, .rip = 0x3000, .insn_len = 2};
 
 	e.msr.index = 0xc0010117; /* VM_HSAVE_PA */
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(injected_vector, 13);
 	assert_int_equal(injected_error, 0);
 	assert_int_equal(skipped, 0);
 	injected_vector = -1;
 	regs[VMM_REG_EFER] = BIT(12) | BIT(10) | BIT(8) | BIT(11);
 	e.msr.index = 0xc0000080;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(regs[VMM_REG_RAX], BIT(10) | BIT(8) | BIT(11)); /* no SVME */
 	assert_int_equal(injected_vector, -1);
 	e.reason = VMM_EXIT_MSR_WRITE;
 	e.msr.value = BIT(8); /* leaving long mode */
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(injected_vector, 13);
 	assert_int_equal(g.msr_denied, 2);
 }
@@ -404,7 +404,7 @@ static long call(u64 nr, u64 a0, u64 a1, u64 a2)
 	regs[VMM_REG_RDI] = a0;
 	regs[VMM_REG_RSI] = a1;
 	regs[VMM_REG_RDX] = a2;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(regs[VMM_REG_RIP], 0x4003);
 	return (long)regs[VMM_REG_RAX];
 }
@@ -636,7 +636,7 @@ static void test_stops(void **state)
 
 	e.npf.gpa = RAM_SIZE;
 	e.npf.access = VMM_NPF_READ;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), -EFAULT);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), -EFAULT);
 	assert_int_equal(g.state, GUEST_STOPPED);
 	assert_int_equal(g.stop_exit, VMM_EXIT_NPF);
 	assert_int_equal(g.stop_gpa, RAM_SIZE);
@@ -645,7 +645,7 @@ static void test_stops(void **state)
 	teardown(NULL);
 	setup(NULL);
 	e = (struct vmm_exit){.reason = VMM_EXIT_UNHANDLED, .raw = 0x8f};
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), -EFAULT);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), -EFAULT);
 	assert_int_equal(g.state, GUEST_STOPPED);
 	assert_int_equal(g.exits[VMM_EXIT_UNHANDLED], 1);
 	assert_non_null(strstr(g.stop_reason, "unhandled"));
@@ -653,13 +653,13 @@ static void test_stops(void **state)
 	teardown(NULL);
 	setup(NULL);
 	e = (struct vmm_exit){.reason = VMM_EXIT_SHUTDOWN};
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), -EFAULT);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), -EFAULT);
 	assert_int_equal(g.stop_exit, VMM_EXIT_SHUTDOWN);
 
 	teardown(NULL);
 	setup(NULL);
 	e = (struct vmm_exit){.reason = VMM_EXIT_EXT_INTR};
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(g.state, GUEST_RUNNING);
 }
 
@@ -674,7 +674,7 @@ static void test_cr_write(void **state)
 	e.cr.gpr = VMM_REG_R9;
 	regs[VMM_REG_R9] = 0x80000011;
 	cr_result = VMM_CR_APPLIED;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(cr_nr, 0);
 	assert_int_equal(cr_val, 0x80000011);
 	assert_int_equal(skipped, 1);
@@ -686,7 +686,7 @@ static void test_cr_write(void **state)
 	regs[VMM_REG_RSP] = 0x2020;
 	regs[VMM_REG_RIP] = 0x5000;
 	cr_result = VMM_CR_FAULT;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(cr_nr, 4);
 	assert_int_equal(cr_val, 0x2020);
 	assert_int_equal(skipped, 1); /* a faulting MOV does not retire */
@@ -698,14 +698,14 @@ static void test_cr_write(void **state)
 	assert_string_equal(vmm_exit_name(VMM_EXIT_CR_WRITE), "cr-write");
 
 	cr_result = -ENOTSUP;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), -EFAULT);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), -EFAULT);
 	assert_int_equal(g.state, GUEST_STOPPED);
 	assert_int_equal(g.stop_exit, VMM_EXIT_CR_WRITE);
 
 	teardown(NULL);
 	setup(NULL);
 	vmm_be = &fake_no_cr;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), -EFAULT);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), -EFAULT);
 	vmm_be = &fake;
 	assert_int_equal(g.state, GUEST_STOPPED);
 	assert_int_equal(skipped, 0);
@@ -718,12 +718,12 @@ static void test_benign_exception_reflected(void **state)
 	struct vmm_exit e = {.reason = VMM_EXIT_EXCEPTION, .rip = 0x5000};
 
 	e.exc.vector = 1;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(injected_vector, 1);
 	assert_int_equal(injected_error, -1);
 	e.exc.vector = 17;
 	e.exc.has_error = true;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(injected_vector, 17);
 	assert_int_equal(injected_error, 0);
 	assert_int_equal(g.state, GUEST_RUNNING);
@@ -731,7 +731,7 @@ static void test_benign_exception_reflected(void **state)
 
 	injected_vector = -1;
 	e.exc.vector = 14;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), -EFAULT);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), -EFAULT);
 	assert_int_equal(injected_vector, -1);
 	assert_int_equal(g.state, GUEST_STOPPED);
 }
@@ -753,13 +753,13 @@ static void test_expect_stop_stamp(void **state)
 		regs[VMM_REG_RAX] = HC_EXPECT_STOP;
 		regs[VMM_REG_RDI] = RAM_SIZE;
 		regs[VMM_REG_RSI] = stamps[i];
-		assert_int_equal(vmm_handle_exit(&g.vcpu, &hc), 0);
+		assert_int_equal(vmm_handle_exit(&g.vcpu[0], &hc), 0);
 		assert_int_equal(regs[VMM_REG_RAX], 0);
 		assert_true(test_state(&g)->expect_stop);
 		assert_int_equal(test_state(&g)->expect_stop_stamp, stamps[i]);
 		e.npf.gpa = RAM_SIZE;
 		e.npf.access = VMM_NPF_READ;
-		assert_int_equal(vmm_handle_exit(&g.vcpu, &e), -EFAULT);
+		assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), -EFAULT);
 		assert_int_equal(g.state, GUEST_STOPPED);
 		assert_int_equal(g.stop_gpa, test_state(&g)->expect_stop_gpa);
 	}

@@ -24,6 +24,7 @@ BOOTED = """\
 [web] linuxguest: interrupts 2 LOC: 749 704 Local timer interrupts
 [web] linuxguest: poweroff
 [web] [    6.268823] reboot: Power down
+vmm: guest web powered off (ACPI S5)
 vmm: stats web: shut down; cpu 1, 9000 ms; exits: cpuid=600 io=9000; io denied 0, msr refused 5, \
 hypercalls 0; results 0 passed, 0 failed, 0 skipped""".splitlines()
 
@@ -80,6 +81,8 @@ class LinuxRuns(unittest.TestCase):
         v = verdicts(replace(BOOTED, "stats web: shut down", "stats web: stopped"))
         self.assertEqual(v["web-powered-off"][0], "fail")
         v = verdicts(without(BOOTED, "reboot: Power down"))
+        self.assertEqual(v["web-powered-off"][0], "fail")
+        v = verdicts(replace(BOOTED, "powered off (ACPI S5)", "reset requested (reset register 0xcf9)"))
         self.assertEqual(v["web-powered-off"][0], "fail")
 
     def test_other_guest_lines_do_not_count(self):

@@ -10,6 +10,7 @@
 #include <moat/types.h>
 #include "vmm/backend.h"
 #include "vmm/config.h"
+#include "vmm/msr.h"
 #include "vmm/vlapic.h"
 
 enum guest_state {
@@ -70,6 +71,7 @@ struct vcpu {
 	void *arch; /* backend control block */
 	enum vcpu_run_state run_state;
 	struct vlapic lapic; /* OS guests only (guest_is_os()) */
+	struct vcpu_msrs msrs;
 };
 
 struct guest {

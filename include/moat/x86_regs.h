@@ -110,6 +110,7 @@
 #define MEMTYPE_WB		6
 #define MEMTYPE_UC_MINUS	7 /* PAT only */
 /* IA32_PAT: eight entries of one byte, the type in bits 2:0 */
+#define MSR_IA32_PAT		0x277
 #define PAT_POWER_ON		0x0007040600070406ull /* WB, WT, UC-, UC, twice */
 /* AMD */
 #define MSR_AMD_PERF_CTL0	0xc0010000

@@ -14,7 +14,7 @@
 
 /* The microcode revision reported (bits 63:32): none loaded by the guest, as KVM says. */
 #define GUEST_UCODE_REV BIT(32)
-/* Refused MSRs logged per guest (then only counted). */
+/* Refused MSRs logged per OS guest (then only counted): where Linux looks for a feature. */
 #define MSR_LOG_MAX 16
 
 enum msr_vendor { ANY_VENDOR, INTEL_ONLY, AMD_ONLY };
@@ -242,7 +242,7 @@ static int refuse(struct vcpu *v, const struct vmm_exit *e)
 {
 	struct guest *g = v->guest;
 
-	if (g->msr_denied++ < MSR_LOG_MAX)
+	if (g->msr_denied++ < MSR_LOG_MAX && guest_is_os(g))
 		pr_info("guest %s: %s of MSR %#x refused (#GP)\n", g->cfg.name,
 			e->reason == VMM_EXIT_MSR_READ ? "read" : "write", e->msr.index);
 	return vmm_be->inject_exception(v, VEC_GP, true, 0);

@@ -397,6 +397,11 @@ static void test_offered_usable(void)
 		__asm__ volatile("rdseed %%eax" ::: "rax", "cc");
 	guest_expect.vector = -1;
 	check(guest_expect.seen == 0, "RDRAND/RDSEED offered but #UD");
+	guest_printf("# offered and used:%s%s%s%s%s\n", r1[2] & CPUID_1_ECX_PCID ? " PCID" : "",
+		     r7[1] & CPUID_7_EBX_FSGSBASE ? " FSGSBASE" : "",
+		     r7[1] & CPUID_7_EBX_INVPCID ? " INVPCID" : "",
+		     r1[2] & CPUID_1_ECX_RDRAND ? " RDRAND" : "",
+		     r7[1] & CPUID_7_EBX_RDSEED ? " RDSEED" : "");
 	test_end();
 }
 

@@ -26,6 +26,7 @@
 #include "vmm/guest.h"
 #include "vmm/linux_guest.h"
 #include "vmm/msix.h"
+#include "vmm/platform.h"
 
 /* How long a guest's CPU may take from the guest's end to its thread's return. */
 #define VCPU_EXIT_WAIT_US (1000 * 1000ULL)
@@ -277,6 +278,7 @@ int guest_create(const struct boot_info *bi, struct guest *g)
 		pr_err(err, "guest %s: vCPU reset failed\n", g->cfg.name);
 		goto fail;
 	}
+	platform_init(g, rdtsc(), tsc_hz());
 	/* A guest runs until it ends; the no-exit watchdog only where its line asks for it. */
 	g->watchdog_us = g->cfg.watchdog_us;
 	vmm_be->set_watchdog(&g->vcpu[0], g->watchdog_us);

@@ -11,6 +11,8 @@
 #include "vmm/backend.h"
 #include "vmm/config.h"
 #include "vmm/vlapic.h"
+#include "vmm/vpm.h"
+#include "vmm/vreset.h"
 
 enum guest_state {
 	GUEST_CREATED,
@@ -101,6 +103,11 @@ struct guest {
 	u16 com_dll;
 	/* virtual PCI config address register (CF8) */
 	u32 pci_addr;
+	/* platform devices on ports (vmm/platform.c), shared by its vCPUs under the lock */
+	spinlock_t platform_lock;
+	struct vpm pm;
+	struct vreset reset;
+	const char *ended_by; /* the power-off or reset request that ended it, else NULL */
 	/* assigned devices (vmm/assign.c) */
 	struct vdev dev[CFG_MAX_DEVICES];
 	u32 nr_dev;

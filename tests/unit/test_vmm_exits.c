@@ -19,6 +19,7 @@
 #include <moat/test_hooks.h>
 #include "tests/hv/guest_state.h"
 #include "vmm/exits.h"
+#include "vmm/platform.h"
 #include "host_shim.h"
 
 /* ---- fake backend */
@@ -355,6 +356,36 @@ static void test_com1_relay(void **state)
 	assert_int_equal(strncmp(console, "[gst] x", 7), 0);
 	assert_int_equal(console[console_len - 1], '\n');
 	assert_int_equal(g.io_denied, 0);
+}
+
+/* The platform devices' port table: each range reaches its device; an access that is not
+ * the device's is denied as any other. */
+static void test_platform_ports(void **state)
+{
+	platform_init(&g, 1000, 1000000000);
+	assert_int_equal(port_in(0x604, 2, 0), 1); /* PM1_CNT.SCI_EN */
+	assert_int_equal(port_in(0x606, 2, 0), 0xffff);
+	assert_int_equal(g.io_denied, 1);
+	assert_int_equal(port_in(0x64, 1, 0), 0xff); /* no 8042 to read */
+	assert_int_equal(g.io_denied, 2);
+	port_out(0x64, 1, 0xd1);
+	port_out(0xcf9, 1, 0x02);
+	assert_int_equal(port_in(0xcf9, 1, 0), 0x02);
+	assert_int_equal(g.state, GUEST_RUNNING);
+	assert_null(g.ended_by);
+	port_out(0x604, 2, 0x3401); /* SLP_EN | SLP_TYP 5 | SCI_EN */
+	assert_int_equal(g.state, GUEST_DONE);
+	assert_string_equal(g.ended_by, "ACPI S5");
+	g.state = GUEST_RUNNING;
+	port_out(0x64, 1, 0xfe);
+	assert_int_equal(g.state, GUEST_DONE);
+	assert_string_equal(g.ended_by, "keyboard controller 0x64");
+	g.state = GUEST_RUNNING;
+	port_out(0xcf9, 1, 0x06);
+	assert_int_equal(g.state, GUEST_DONE);
+	assert_string_equal(g.ended_by, "reset register 0xcf9");
+	assert_int_equal(g.io_denied, 2);
+	assert_int_equal(skipped, 9);
 }
 
 static void test_vpci(void **state)
@@ -773,6 +804,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_insn_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_io_denied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_com1_relay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_platform_ports, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vpci, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msrs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_pointers, setup, teardown),

@@ -168,6 +168,7 @@ int assign_claim(struct guest *g, int gidx, char *why, size_t size)
 			assign_unclaim(g);
 			return err;
 		}
+		devs[j]->owner.name = g->cfg.name;
 	}
 	g->nr_dev = i;
 	return 0;

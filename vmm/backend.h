@@ -36,14 +36,17 @@ enum vmm_exit_reason {
 	VMM_EXIT_NPF,	   /* nested page fault (EPT violation/misconfig, NPF) */
 	VMM_EXIT_EXT_INTR, /* a physical interrupt arrived while the guest ran */
 	VMM_EXIT_NMI,
-	VMM_EXIT_EXCEPTION, /* an intercepted guest exception */
-	VMM_EXIT_SHUTDOWN,  /* triple fault / shutdown */
-	VMM_EXIT_WATCHDOG,  /* the budget given to set_watchdog() ran out */
-	VMM_EXIT_INVALID,   /* entry failed: invalid guest state / VMCB / VMCS */
-	VMM_EXIT_UNHANDLED, /* anything else: see raw */
-	VMM_EXIT_VIRT_INSN, /* a VMX/SVM instruction (not the hypercall): the guest gets #UD */
-	VMM_EXIT_CR_WRITE,  /* MOV to a control register the backend owns bits of */
-	VMM_EXIT_INSN,	    /* an instruction the core answers by policy: see exit.insn */
+	VMM_EXIT_EXCEPTION,  /* an intercepted guest exception */
+	VMM_EXIT_SHUTDOWN,   /* triple fault / shutdown */
+	VMM_EXIT_WATCHDOG,   /* the budget given to set_watchdog() ran out */
+	VMM_EXIT_INVALID,    /* entry failed: invalid guest state / VMCB / VMCS */
+	VMM_EXIT_UNHANDLED,  /* anything else: see raw */
+	VMM_EXIT_VIRT_INSN,  /* a VMX/SVM instruction (not the hypercall): the guest gets #UD */
+	VMM_EXIT_CR_WRITE,   /* MOV to a control register the backend owns bits of */
+	VMM_EXIT_INSN,	     /* an instruction the core answers by policy: see exit.insn */
+	VMM_EXIT_IRQ_WINDOW, /* the guest can take an interrupt now (asked by irq_window()) */
+	VMM_EXIT_TIMER,	     /* the TSC reached the deadline given to set_deadline() */
+	VMM_EXIT_XSETBV,     /* XSETBV: XCR index in ECX, value in EDX:EAX */
 	VMM_EXIT_NR
 };
 
@@ -130,7 +133,16 @@ enum vmm_reg {
 	VMM_REG_NR
 };
 
+enum vcpu_boot_mode {
+	VCPU_BOOT_LONG = 0, /* the 64-bit entry state described at the top of this file */
+	/* The state after INIT and a start-up IPI (SDM Vol. 3 9.1.1, 11.6.1): real mode,
+	 * CS selector `cs` with base cs << 4, IP `rip`, CR0 0x60000010, EFER 0, RFLAGS 0x2,
+	 * paging off, every other register as after INIT. */
+	VCPU_BOOT_REAL,
+};
+
 struct vcpu_boot_state {
+	enum vcpu_boot_mode mode;
 	u64 rip;
 	u64 rsp;
 	u64 cr3; /* guest-physical */
@@ -184,6 +196,18 @@ struct vmm_backend {
 	/* Queues an event for the next entry. */
 	int (*inject_exception)(struct vcpu *v, u8 vector, bool has_error, u32 error);
 	int (*inject_interrupt)(struct vcpu *v, u8 vector);
+	/* Asks for a VMM_EXIT_IRQ_WINDOW exit as soon as the guest can take an external
+	 * interrupt (RFLAGS.IF set, no STI / MOV SS shadow, no event being delivered); off:
+	 * no such exit. */
+	void (*irq_window)(struct vcpu *v, bool on);
+	/* Whether an interrupt injected now is delivered at the next entry (IF set, no
+	 * shadow, no event queued). */
+	bool (*can_inject)(struct vcpu *v);
+	/* Queues an NMI for the next entry; -EBUSY if another event is queued. */
+	int (*inject_nmi)(struct vcpu *v);
+	/* Forces a VMM_EXIT_TIMER exit once the TSC reaches `tsc` while the guest runs (0:
+	 * none), independent of the watchdog. A deadline already past exits at once. */
+	void (*set_deadline)(struct vcpu *v, u64 tsc);
 	/* A guest's MOV to control register `cr` (a VMM_EXIT_CR_WRITE): VMM_CR_APPLIED,
 	 * VMM_CR_FAULT when the architecture makes it #GP(0) (the core injects it), or a
 	 * negative errno when the backend cannot emulate it. NULL: never such an exit. */

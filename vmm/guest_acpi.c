@@ -129,9 +129,11 @@ static struct acpi_gas io_gas(u16 port, u8 bytes)
 static void fadt_fill(struct acpi_fadt *f, u64 facs, u64 dsdt)
 {
 	header(&f->h, "FACP", sizeof(*f), 6);
+	/* ACPI 6.4 5.2.9: X_FIRMWARE_CTRL is for a FACS above 4 GiB, and when it is set
+	 * FIRMWARE_CTRL must be zero; ours is below, so only the 32-bit field names it
+	 * (both set, Linux installs the FACS twice). */
 	f->firmware_ctrl = (u32)facs;
 	f->dsdt = (u32)dsdt;
-	f->x_firmware_ctrl = facs;
 	f->x_dsdt = dsdt;
 	f->sci_int = GUEST_SCI_IRQ;
 	f->pm1a_evt_blk = GUEST_PM1A_EVT_PORT;

@@ -105,7 +105,7 @@ static int entry_route(struct guest *g, struct vdev *v, unsigned idx)
 				      g->cfg.name, d->rid);
 		m->have_irq[idx] = true;
 	}
-	cfg.dest_apic_id = cpu_data[g->vcpu.cpu].apic_id;
+	cfg.dest_apic_id = cpu_data[g->vcpu[0].cpu].apic_id;
 	cfg.vector = (u8)m->host_vector[idx];
 	err = iommu_irq_program(&m->irq[idx], &cfg);
 	if (err)
@@ -127,7 +127,7 @@ static void entry_update(struct guest *g, struct vdev *v, unsigned idx)
 	m->live[idx] = false;
 	if (!m->enabled || m->fmask || (e[MSIX_ENTRY_CTRL] & MSIX_ENTRY_CTRL_MASKED))
 		return;
-	if (msix_entry_check(e, cpu_data[g->vcpu.cpu].apic_id & 0xff, why, sizeof(why))) {
+	if (msix_entry_check(e, cpu_data[g->vcpu[0].cpu].apic_id & 0xff, why, sizeof(why))) {
 		g->msix_refused++;
 		pr_info("guest %s: MSI-X entry %u of 00:%02x.0 refused: %s\n", g->cfg.name, idx,
 			(unsigned)(v - g->dev) + 1, why);

@@ -10,6 +10,9 @@
 #include <moat/types.h>
 #include "vmm/backend.h"
 #include "vmm/config.h"
+#include "vmm/vlapic.h"
+#include "vmm/vpm.h"
+#include "vmm/vreset.h"
 
 enum guest_state {
 	GUEST_CREATED,
@@ -56,10 +59,22 @@ struct vdev {
 	struct vmsix msix;
 };
 
+/* Where a vCPU of an OS guest is (its application processors wait for a start-up IPI). */
+enum vcpu_run_state {
+	VCPU_RUN = 0,
+	VCPU_WAIT_SIPI, /* after INIT: runs nothing until a start-up IPI */
+};
+
 struct vcpu {
 	struct guest *guest;
+	u32 index;  /* in its guest: also its APIC ID */
 	u32 cpu;    /* physical CPU index (cpu_data[]) */
 	void *arch; /* backend control block */
+	enum vcpu_run_state run_state;
+	struct vlapic lapic; /* OS guests only (guest_is_os()) */
+	/* statistics, counted on the vCPU's own CPU: guest_exits() sums them */
+	u64 exits[VMM_EXIT_NR];
+	u64 halts_blocked; /* HLTs that waited host-side for an interrupt (OS guests) */
 };
 
 struct guest {
@@ -68,13 +83,15 @@ struct guest {
 	u64 ram_hpa; /* host-physical base of the guest's RAM (GPA 0), 2 MiB aligned */
 	u64 ram_size;
 	struct pgtable npt; /* nested tables GPA -> HPA */
-	struct vcpu vcpu;
-	enum guest_state state;
+	/* vcpu[0] is the boot CPU; moat's own guests have exactly one. */
+	struct vcpu vcpu[CFG_MAX_VCPUS];
+	u32 nr_vcpus;
+	u32 vcpus_left; /* vCPU threads not yet past their loop: the last one ends the guest */
+	enum guest_state state; /* changed atomically: the first end wins (guest_end()) */
 	char stop_reason[128];
 	u64 stop_gpa; /* for a nested page fault stop */
 	enum vmm_exit_reason stop_exit;
 	/* statistics */
-	u64 exits[VMM_EXIT_NR];
 	u64 io_denied;
 	u64 msr_denied;
 	u64 hypercalls;
@@ -89,6 +106,11 @@ struct guest {
 	u16 com_dll;
 	/* virtual PCI config address register (CF8) */
 	u32 pci_addr;
+	/* platform devices on ports (vmm/platform.c), shared by its vCPUs under the lock */
+	spinlock_t platform_lock;
+	struct vpm pm;
+	struct vreset reset;
+	const char *ended_by; /* the power-off or reset request that ended it, else NULL */
 	/* assigned devices (vmm/assign.c) */
 	struct vdev dev[CFG_MAX_DEVICES];
 	u32 nr_dev;
@@ -119,6 +141,27 @@ int guest_create(const struct boot_info *bi, struct guest *g);
 void vcpu_loop(struct vcpu *v);
 void guest_stats(const struct guest *g);
 void guest_destroy(struct guest *g);
+
+/* A guest that runs an operating system (a kernel= line): it gets the virtual platform
+ * (local APICs, timers, ACPI power-off), moat's own test guests do not need it. */
+static inline bool guest_is_os(const struct guest *g)
+{
+	return g->cfg.kernel[0] != 0;
+}
+
+/* Exits of reason r, summed over the guest's vCPUs. */
+static inline u64 guest_exits(const struct guest *g, enum vmm_exit_reason r)
+{
+	u64 n = 0;
+
+	for (u32 i = 0; i < CFG_MAX_VCPUS; i++)
+		n += g->vcpu[i].exits[r];
+	return n;
+}
+
+/* Makes vCPU v leave the guest soon (an IPI to its CPU) so that its run loop sees new
+ * interrupts or events; nothing when called on v's own CPU. Any CPU. */
+void vcpu_kick(struct vcpu *v);
 
 /* Guest-physical to host-virtual: NULL unless [gpa, gpa+len) lies inside the guest's RAM
  * (the hypervisor identity-maps RAM, so the host-physical address is the pointer). */

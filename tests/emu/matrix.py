@@ -1198,6 +1198,11 @@ RUNS = [
     # Bochs's 50 MHz ips: moat measures, refuses the claim and says so; every timeout then
     # rests on the measured rate (boot: tsc-frequency checks it against the PM timer), and a
     # guest runs under VMX on this second model.
+    # One Linux guest under VMX + EPT (issue 15): to /init, timer ticking, power-off.
+    dict(name="bochs-mb2-linux", emulator="bochs", cpus=2, timeout=linux_guest.BOCHS_TIMEOUT,
+         prepare=iso_with_modules("iso-linux", "", linux_guest.linux_modules(linux_guest.BOCHS_CONF)),
+         checks=[check_line("backend-vmx", r"^vmm: backend vmx: nested tables ept, 4 levels")] +
+         linux_guest.BOCHS_CHECKS),
     dict(name="bochs-mb2-tsc-claim", emulator="bochs", cpus=2, model="corei7_skylake_x",
          prepare=iso_with_modules("iso-tsc-claim",
                                   "config=guest,plain,memory=16M,cpu=1,image=cpu", {}),
@@ -1208,11 +1213,13 @@ RUNS = [
                  check_tap_passed("boot: tsc-frequency"),
                  check_line("backend-vmx", r"^vmm: backend vmx: nested tables ept, 4 levels"),
                  check_line("plain-ran", r"^vmm: stats plain: shut down; .*results [1-9]\d* passed, 0 failed")]),
-    # An unmodified Linux (Debian's kernel, tests/linuxref's initramfs) as a guest beside the
-    # attacker: the boot protocol judged by what Linux prints; kernels moat must refuse.
+    # Unmodified Linux (Debian's kernel, tests/linuxref's initramfs in its Linux-guest mode)
+    # as two guests beside the attacker (issue 15): judged by what Linux prints under each
+    # prefix, to /init, CPUs online, timer ticking and power-off; kernels moat must refuse.
     dict(name="qemu-uefi-linux-guest", emulator="qemu", boot="uefi", topology="reference",
-         smp=3, prepare=linux_guest.esp_with_linux("esp-linux-guest", linux_guest.LINUX_CONF),
-         checks=[linux_guest.check_linux_boot]),
+         smp=linux_guest.LINUX_SMP, timeout=linux_guest.QEMU_TIMEOUT,
+         prepare=linux_guest.esp_with_linux("esp-linux-guest", linux_guest.LINUX_CONF),
+         checks=linux_guest.LINUX_GUEST_CHECKS),
     dict(name="qemu-uefi-linux-refused", emulator="qemu", boot="uefi", topology="plain", smp=5,
          mem="1024M",
          prepare=linux_guest.esp_with_linux("esp-linux-refused", linux_guest.REFUSED_CONF),

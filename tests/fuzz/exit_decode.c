@@ -59,8 +59,8 @@ static void svm(struct fin *f, bool nrips)
 	svm_vmcb_init(vmcb, 0x1000, 0x4000, 1, 0x8000);
 	memset(&s, 0, sizeof(s));
 	s.vmcb = vmcb;
-	g.vcpu.guest = &g;
-	g.vcpu.arch = &s;
+	g.vcpu[0].guest = &g;
+	g.vcpu[0].arch = &s;
 	svm_feat.nrips = nrips;
 	vmcb->control.exitcode = fin_u64(f);
 	vmcb->control.exitinfo1 = fin_u64(f);
@@ -75,7 +75,7 @@ static void svm(struct fin *f, bool nrips)
 	s.entry.cr3 = fin_u64(f);
 	s.entry.cr4 = fin_u64(f);
 	memset(&e, 0, sizeof(e));
-	svm_decode_exit(&g.vcpu, &s, &e);
+	svm_decode_exit(&g.vcpu[0], &s, &e);
 	check(&e);
 }
 

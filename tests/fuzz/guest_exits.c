@@ -251,8 +251,8 @@ static void setup(void)
 	g.ram_hpa = (u64)(uintptr_t)ram;
 	g.ram_size = RAM_SIZE;
 	g.state = GUEST_RUNNING;
-	g.vcpu.guest = &g;
-	g.vcpu.cpu = 1;
+	g.vcpu[0].guest = &g;
+	g.vcpu[0].cpu = 1;
 	g.nr_dev = 1;
 	g.dev[0].pdev = &vf;
 	g.dev[0].bar_gpa[0] = BAR0_GPA;
@@ -274,7 +274,7 @@ static void io(u16 port, u8 size, bool in, u32 val, u8 flags)
 	e.io.string = flags & 1;
 	e.io.rep = flags & 2;
 	regs[VMM_REG_RAX] = val;
-	vmm_handle_exit(&g.vcpu, &e);
+	vmm_handle_exit(&g.vcpu[0], &e);
 }
 
 static void one_exit(struct fin *f)
@@ -360,7 +360,7 @@ static void one_exit(struct fin *f)
 		break;
 	}
 	}
-	vmm_handle_exit(&g.vcpu, &e);
+	vmm_handle_exit(&g.vcpu[0], &e);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -92,8 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g.ram_hpa = (u64)(uintptr_t)ram;
 	g.ram_size = RAM_SIZE;
 	g.state = GUEST_RUNNING;
-	g.vcpu.guest = &g;
-	vmm_mmio_npf(&g.vcpu, &e);
+	g.vcpu[0].guest = &g;
+	vmm_mmio_npf(&g.vcpu[0], &e);
 	free(ram);
 	return 0;
 }

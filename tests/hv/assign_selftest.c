@@ -135,7 +135,7 @@ SELFTEST(assign_cycle, "assign", "attach-release-cycle")
 	}
 	memset(g, 0, sizeof(*g));
 	strlcpy(g->cfg.name, "cycle", sizeof(g->cfg.name));
-	g->vcpu.cpu = this_cpu()->index;
+	g->vcpu[0].cpu = this_cpu()->index;
 	g->cfg.memory = 4 * MiB;
 	g->cfg.nr_devices = 1;
 	g->cfg.devices[0] = (struct cfg_device){.kind = CFG_DEV_BDF,

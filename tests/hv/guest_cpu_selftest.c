@@ -40,18 +40,18 @@ SELFTEST(vmm_guest_cpus_clean, "vmm", "guest-cpus-clean")
 		if (g->state != GUEST_DONE && g->state != GUEST_STOPPED)
 			continue;
 		seen++;
-		err = smp_call_sync(g->vcpu.cpu, read_left, &l, CALL_TIMEOUT_US);
+		err = smp_call_sync(g->vcpu[0].cpu, read_left, &l, CALL_TIMEOUT_US);
 		CHECK(ctx, !err, "cpu %u, where guest %s ran, takes no interrupt (call: %d)",
-		      g->vcpu.cpu, g->cfg.name, err);
+		      g->vcpu[0].cpu, g->cfg.name, err);
 		if (err)
 			continue;
-		CHECK(ctx, l.tpr == 0, "cpu %u: task priority %#x after guest %s", g->vcpu.cpu,
+		CHECK(ctx, l.tpr == 0, "cpu %u: task priority %#x after guest %s", g->vcpu[0].cpu,
 		      l.tpr, g->cfg.name);
 		for (unsigned n = 0; n < 4; n++)
-			CHECK(ctx, l.dr[n] == 0, "cpu %u: DR%u %#llx after guest %s", g->vcpu.cpu,
-			      n, (unsigned long long)l.dr[n], g->cfg.name);
+			CHECK(ctx, l.dr[n] == 0, "cpu %u: DR%u %#llx after guest %s",
+			      g->vcpu[0].cpu, n, (unsigned long long)l.dr[n], g->cfg.name);
 		CHECK(ctx, (l.dr6 & (DR6_B_ALL | DR6_BD | DR6_BS)) == 0,
-		      "cpu %u: DR6 %#llx after guest %s", g->vcpu.cpu, (unsigned long long)l.dr6,
+		      "cpu %u: DR6 %#llx after guest %s", g->vcpu[0].cpu, (unsigned long long)l.dr6,
 		      g->cfg.name);
 	}
 	if (!seen)

@@ -25,7 +25,8 @@ int vmm_run_transient(const char *name, const char *image, u64 watchdog_us,
 	strlcpy(g.cfg.name, name, sizeof(g.cfg.name));
 	strlcpy(g.cfg.image, image, sizeof(g.cfg.image));
 	g.cfg.memory = 4 * MiB;
-	g.cfg.cpu = this_cpu()->index;
+	g.cfg.cpus[0] = this_cpu()->index;
+	g.cfg.nr_cpus = 1;
 	g.cfg.valid = true;
 	g.id = vmm_nr_guests + 1;
 	if (g.id > vmm_caps.max_guests)
@@ -34,10 +35,10 @@ int vmm_run_transient(const char *name, const char *image, u64 watchdog_us,
 	if (err)
 		return err;
 	g.watchdog_us = watchdog_us;
-	vmm_be->set_watchdog(&g.vcpu, watchdog_us);
+	vmm_be->set_watchdog(&g.vcpu[0], watchdog_us);
 	if (tweak)
-		tweak(&g.vcpu);
-	vcpu_loop(&g.vcpu);
+		tweak(&g.vcpu[0]);
+	vcpu_loop(&g.vcpu[0]);
 	guest_stats(&g);
 	err = guest_canaries_check(&g, why, sizeof(why));
 	if (err)

@@ -121,7 +121,7 @@ static void tg_destroy(struct tguest *t)
 {
 	if (!t->created)
 		return;
-	vmx_backend.vcpu_destroy(&t->g.vcpu);
+	vmx_backend.vcpu_destroy(&t->g.vcpu[0]);
 	pt_destroy(&t->g.npt);
 	pages_free((u64)(uintptr_t)t->ram, TG_RAM_SIZE);
 	if (t->extra_page)
@@ -141,8 +141,8 @@ static int tg_create(struct tguest *t, u32 id, u64 scratch)
 	t->g.id = id;
 	t->g.ram_hpa = ram;
 	t->g.ram_size = TG_RAM_SIZE;
-	t->g.vcpu.guest = &t->g;
-	t->g.vcpu.cpu = this_cpu()->index;
+	t->g.vcpu[0].guest = &t->g;
+	t->g.vcpu[0].cpu = this_cpu()->index;
 	tg_fill(t, scratch);
 	err = pt_init(&t->g.npt, &pt_format_ept, &ept_ops, 4, vmx_cfg.ept_max_leaf);
 	if (err)
@@ -150,10 +150,10 @@ static int tg_create(struct tguest *t, u32 id, u64 scratch)
 	err = pt_map(&t->g.npt, 0, ram, TG_RAM_SIZE, PT_RWX | FIELD_PREP(PT_MT, PT_MT_WB));
 	if (err)
 		goto free_pt;
-	err = vmx_backend.vcpu_create(&t->g.vcpu);
+	err = vmx_backend.vcpu_create(&t->g.vcpu[0]);
 	if (err)
 		goto free_pt;
-	vmx_backend.set_watchdog(&t->g.vcpu, TG_WATCHDOG_US);
+	vmx_backend.set_watchdog(&t->g.vcpu[0], TG_WATCHDOG_US);
 	t->created = true;
 	return 0;
 
@@ -168,7 +168,7 @@ free_ram:
 static int tg_reset(struct tguest *t, u64 rip)
 {
 	struct vcpu_boot_state s = {.rip = rip, .rsp = TG_STACK_TOP, .cr3 = TG_PML4};
-	int err = vmx_backend.vcpu_reset(&t->g.vcpu, &s);
+	int err = vmx_backend.vcpu_reset(&t->g.vcpu[0], &s);
 
 	if (err)
 		return err;
@@ -181,7 +181,7 @@ static int tg_reset(struct tguest *t, u64 rip)
 
 static u64 reg(struct tguest *t, enum vmm_reg r)
 {
-	return vmx_backend.get_reg(&t->g.vcpu, r);
+	return vmx_backend.get_reg(&t->g.vcpu[0], r);
 }
 
 /* Runs until the next exit other than a host interrupt (those the core too just resumes
@@ -192,7 +192,7 @@ static bool run_expect(struct st_ctx *ctx, struct tguest *t, enum vmm_exit_reaso
 	int err, n = 0;
 
 	do
-		err = vmx_backend.run(&t->g.vcpu, e);
+		err = vmx_backend.run(&t->g.vcpu[0], e);
 	while (!err && e->reason == VMM_EXIT_EXT_INTR && want != VMM_EXIT_EXT_INTR &&
 	       (st.host_intr_exits++, ++n < 1000));
 
@@ -201,13 +201,13 @@ static bool run_expect(struct st_ctx *ctx, struct tguest *t, enum vmm_exit_reaso
 	      vmm_exit_name(want));
 	if (err == 0 && e->reason == want)
 		return true;
-	vmx_backend.dump(&t->g.vcpu);
+	vmx_backend.dump(&t->g.vcpu[0]);
 	return false;
 }
 
 static void skip_insn(struct tguest *t, const struct vmm_exit *e)
 {
-	vmx_backend.skip_instruction(&t->g.vcpu, e);
+	vmx_backend.skip_instruction(&t->g.vcpu[0], e);
 }
 
 /* Whether the shared main guest can take the next step. */
@@ -301,7 +301,7 @@ SELFTEST_ORDER(vmx_exit_cpuid, "vmx", "exit-cpuid", 62)
 		      e.cpuid.leaf, e.cpuid.subleaf);
 		CHECK(ctx, e.rip == TG_CODE + 10 && e.insn_len == 2, "rip %#llx len %u",
 		      (unsigned long long)e.rip, e.insn_len);
-		vmx_backend.set_reg(&st.main.g.vcpu, VMM_REG_RBX, 0x1234abcd);
+		vmx_backend.set_reg(&st.main.g.vcpu[0], VMM_REG_RBX, 0x1234abcd);
 		skip_insn(&st.main, &e);
 		CHECK(ctx, reg(&st.main, VMM_REG_RIP) == TG_CODE + 12, "rip after skip %#llx",
 		      (unsigned long long)reg(&st.main, VMM_REG_RIP));
@@ -390,7 +390,7 @@ SELFTEST_ORDER(vmx_ept_violation, "vmx", "ept-violation-map-invept", 66)
 		err = pt_map(&t->g.npt, TG_MISSING & ~0xfffull, t->extra_page, PAGE_SIZE,
 			     PT_R | PT_X);
 		CHECK(ctx, err == 0, "pt_map %s", err_name(err));
-		vmx_backend.flush_nested_tlb(&t->g.vcpu);
+		vmx_backend.flush_nested_tlb(&t->g.vcpu[0]);
 	}
 	if (!ctx->failed && run_expect(ctx, t, VMM_EXIT_HYPERCALL, &e)) {
 		CHECK(ctx, reg(t, VMM_REG_RAX) == 2 && reg(t, VMM_REG_RBX) == TG_MAGIC,
@@ -421,7 +421,7 @@ SELFTEST_ORDER(vmx_ept_write_protect, "vmx", "ept-write-protect", 67)
 			err = pt_map(&t->g.npt, TG_MISSING & ~0xfffull, t->extra_page, PAGE_SIZE,
 				     PT_RW);
 		CHECK(ctx, err == 0, "remap %s", err_name(err));
-		vmx_backend.flush_nested_tlb(&t->g.vcpu);
+		vmx_backend.flush_nested_tlb(&t->g.vcpu[0]);
 	}
 	if (!ctx->failed && run_expect(ctx, t, VMM_EXIT_HYPERCALL, &e)) {
 		CHECK(ctx, reg(t, VMM_REG_RAX) == 3 && reg(t, VMM_REG_RBX) == 0x77 && *host == 0x77,
@@ -441,7 +441,7 @@ SELFTEST_ORDER(vmx_guest_exception, "vmx", "guest-exception-stays-inside", 68)
 
 	if (!main_ready(ctx))
 		return;
-	vv = to_vmx(&t->g.vcpu);
+	vv = to_vmx(&t->g.vcpu[0]);
 	exits = vv->exits;
 	intrs = st.host_intr_exits;
 	/* ud2 raises #UD in the guest, its own handler reports through VMCALL */
@@ -481,9 +481,9 @@ SELFTEST_ORDER(vmx_inject, "vmx", "inject-exception", 70)
 	if (!main_ready(ctx))
 		return;
 	pr_info("a refused injection follows, on purpose:\n");
-	CHECK(ctx, vmx_backend.inject_exception(&t->g.vcpu, 40, false, 0) == -EINVAL,
+	CHECK(ctx, vmx_backend.inject_exception(&t->g.vcpu[0], 40, false, 0) == -EINVAL,
 	      "vector 40 accepted as an exception");
-	err = vmx_backend.inject_exception(&t->g.vcpu, VEC_GP, true, 0x1234);
+	err = vmx_backend.inject_exception(&t->g.vcpu[0], VEC_GP, true, 0x1234);
 	CHECK(ctx, err == 0, "inject %s", err_name(err));
 	if (!err && run_expect(ctx, t, VMM_EXIT_HYPERCALL, &e)) {
 		CHECK(ctx, reg(t, VMM_REG_RAX) == 13 && reg(t, VMM_REG_RBX) == 0x1234,
@@ -506,11 +506,11 @@ SELFTEST_ORDER(vmx_watchdog, "vmx", "watchdog-preemption-timer", 71)
 		return;
 	}
 	/* the guest now spins in "jmp ." after the #GP handler's IRET */
-	vmx_backend.set_watchdog(&t->g.vcpu, 20000);
+	vmx_backend.set_watchdog(&t->g.vcpu[0], 20000);
 	if (run_expect(ctx, t, VMM_EXIT_WATCHDOG, &e))
 		CHECK(ctx, e.rip == gpa_of(vmx_tg_spin), "stopped at %#llx, spin loop at %#llx",
 		      (unsigned long long)e.rip, (unsigned long long)gpa_of(vmx_tg_spin));
-	vmx_backend.set_watchdog(&t->g.vcpu, TG_WATCHDOG_US);
+	vmx_backend.set_watchdog(&t->g.vcpu[0], TG_WATCHDOG_US);
 	step_done(ctx);
 }
 
@@ -546,7 +546,7 @@ SELFTEST_ORDER(vmx_triple_fault, "vmx", "triple-fault", 73)
 	if (!main_ready(ctx))
 		return;
 	/* the architectural entry state: no IDT */
-	err = vmx_backend.vcpu_reset(&t->g.vcpu, &s);
+	err = vmx_backend.vcpu_reset(&t->g.vcpu[0], &s);
 	CHECK(ctx, err == 0, "reset %s", err_name(err));
 	if (!err)
 		run_expect(ctx, t, VMM_EXIT_SHUTDOWN, &e);
@@ -568,7 +568,7 @@ SELFTEST_ORDER(vmx_entry_failure, "vmx", "entry-failure-diagnosed", 74)
 	/* an unusable TR is invalid guest state (26.3.1.2) */
 	vmcs_write(VMCS_GUEST_TR_AR, SEG_AR_UNUSABLE);
 	pr_info("an entry failure follows, on purpose:\n");
-	err = vmx_backend.run(&t->g.vcpu, &e);
+	err = vmx_backend.run(&t->g.vcpu[0], &e);
 	CHECK(ctx, err == -EIO && e.reason == VMM_EXIT_INVALID, "run %d, exit %s", err,
 	      vmm_exit_name(e.reason));
 	CHECK(ctx, e.raw == (EXIT_REASON_ENTRY_FAIL | VMX_EXIT_INVALID_STATE), "raw %#llx",
@@ -602,7 +602,7 @@ SELFTEST_ORDER(vmx_two_guests, "vmx", "two-guests-own-ept-vpid", 75)
 	pt_lookup(&b->g.npt, TG_SCRATCH, &pa_b, NULL, NULL);
 	CHECK(ctx, pa_a != pa_b && pa_a && pa_b, "same GPA maps %#llx and %#llx",
 	      (unsigned long long)pa_a, (unsigned long long)pa_b);
-	CHECK(ctx, !vmx_cfg.vpid || to_vmx(&a->g.vcpu)->vpid != to_vmx(&b->g.vcpu)->vpid,
+	CHECK(ctx, !vmx_cfg.vpid || to_vmx(&a->g.vcpu[0])->vpid != to_vmx(&b->g.vcpu[0])->vpid,
 	      "shared VPID");
 	/* alternate: every run switches the current VMCS */
 	for (int round = 0; round < 3 && !ctx->failed; round++) {
@@ -636,18 +636,18 @@ SELFTEST_ORDER(vmx_msr_switch, "vmx", "passthrough-msr-switched", 76)
 		st_skip(ctx, "the second guest was not created");
 		return;
 	}
-	vmx_backend.msr_intercept(&t->g.vcpu, MSR_STAR, false, false);
-	CHECK(ctx, to_vmx(&t->g.vcpu)->nr_msr_switch == 1, "%u MSRs switched",
-	      to_vmx(&t->g.vcpu)->nr_msr_switch);
+	vmx_backend.msr_intercept(&t->g.vcpu[0], MSR_STAR, false, false);
+	CHECK(ctx, to_vmx(&t->g.vcpu[0])->nr_msr_switch == 1, "%u MSRs switched",
+	      to_vmx(&t->g.vcpu[0])->nr_msr_switch);
 	err = tg_reset(t, gpa_of(vmx_tg_msr));
 	CHECK(ctx, err == 0, "reset %s", err_name(err));
 	if (err || !run_expect(ctx, t, VMM_EXIT_HYPERCALL, &e))
 		return;
 	CHECK(ctx, rdmsr(MSR_STAR) == host_star, "host STAR %#llx after the guest wrote its own",
 	      (unsigned long long)rdmsr(MSR_STAR));
-	CHECK(ctx, to_vmx(&t->g.vcpu)->msr_guest[0].value == 0x0023001012345678ull,
+	CHECK(ctx, to_vmx(&t->g.vcpu[0])->msr_guest[0].value == 0x0023001012345678ull,
 	      "stored guest STAR %#llx",
-	      (unsigned long long)to_vmx(&t->g.vcpu)->msr_guest[0].value);
+	      (unsigned long long)to_vmx(&t->g.vcpu[0])->msr_guest[0].value);
 	skip_insn(t, &e);
 	if (!run_expect(ctx, t, VMM_EXIT_HYPERCALL, &e))
 		return;
@@ -667,7 +667,7 @@ static bool run_via_core(struct st_ctx *ctx, struct tguest *t, enum vmm_exit_rea
 	int err = 0, n = 0;
 
 	for (;;) {
-		err = vmx_backend.run(&t->g.vcpu, e);
+		err = vmx_backend.run(&t->g.vcpu[0], e);
 		if (err || ++n > 1000)
 			break;
 		if (e->reason == VMM_EXIT_EXT_INTR && want != VMM_EXIT_EXT_INTR) {
@@ -676,7 +676,7 @@ static bool run_via_core(struct st_ctx *ctx, struct tguest *t, enum vmm_exit_rea
 		}
 		if (e->reason != VMM_EXIT_CR_WRITE || want == VMM_EXIT_CR_WRITE)
 			break;
-		err = vmm_handle_exit(&t->g.vcpu, e);
+		err = vmm_handle_exit(&t->g.vcpu[0], e);
 		if (err)
 			break;
 	}
@@ -685,7 +685,7 @@ static bool run_via_core(struct st_ctx *ctx, struct tguest *t, enum vmm_exit_rea
 	      vmm_exit_name(want));
 	if (err == 0 && e->reason == want)
 		return true;
-	vmx_backend.dump(&t->g.vcpu);
+	vmx_backend.dump(&t->g.vcpu[0]);
 	return false;
 }
 
@@ -710,11 +710,11 @@ SELFTEST_ORDER(vmx_cr_access, "vmx", "cr-write-emulated", 77)
 		st_skip(ctx, "the core's dispatch does not run on the VMX backend");
 		return;
 	}
-	vv = to_vmx(&t->g.vcpu);
+	vv = to_vmx(&t->g.vcpu[0]);
 	err = tg_reset(t, gpa_of(vmx_tg_cr));
 	CHECK(ctx, err == 0, "reset %s", err_name(err));
 	exits = vv->exits;
-	cr_exits = t->g.exits[VMM_EXIT_CR_WRITE];
+	cr_exits = guest_exits(&t->g, VMM_EXIT_CR_WRITE);
 	if (err || !run_via_core(ctx, t, VMM_EXIT_HYPERCALL, &e))
 		return;
 	CHECK(ctx, !(reg(t, VMM_REG_RBX) & CR0_NE), "guest read CR0 %#llx after clearing NE",
@@ -728,17 +728,17 @@ SELFTEST_ORDER(vmx_cr_access, "vmx", "cr-write-emulated", 77)
 	if (vmx_cfg.caps.cr0_fixed0 & CR0_NE) {
 		CHECK(ctx, vv->exits - exits >= 2, "%llu exits: the CR0 write did not exit",
 		      (unsigned long long)(vv->exits - exits));
-		CHECK(ctx, t->g.exits[VMM_EXIT_CR_WRITE] - cr_exits == 1,
+		CHECK(ctx, guest_exits(&t->g, VMM_EXIT_CR_WRITE) - cr_exits == 1,
 		      "%llu CR-write exits counted by the core, expected 1 (the CR0 write)",
-		      (unsigned long long)(t->g.exits[VMM_EXIT_CR_WRITE] - cr_exits));
+		      (unsigned long long)(guest_exits(&t->g, VMM_EXIT_CR_WRITE) - cr_exits));
 	}
 	skip_insn(t, &e);
-	cr_exits = t->g.exits[VMM_EXIT_CR_WRITE];
+	cr_exits = guest_exits(&t->g, VMM_EXIT_CR_WRITE);
 	if (!run_via_core(ctx, t, VMM_EXIT_HYPERCALL, &e))
 		return;
-	CHECK(ctx, t->g.exits[VMM_EXIT_CR_WRITE] - cr_exits == 1,
+	CHECK(ctx, guest_exits(&t->g, VMM_EXIT_CR_WRITE) - cr_exits == 1,
 	      "%llu CR-write exits counted by the core for the CR4.VMXE write, expected 1",
-	      (unsigned long long)(t->g.exits[VMM_EXIT_CR_WRITE] - cr_exits));
+	      (unsigned long long)(guest_exits(&t->g, VMM_EXIT_CR_WRITE) - cr_exits));
 	CHECK(ctx, reg(t, VMM_REG_RAX) == 13 && reg(t, VMM_REG_RBX) == 0,
 	      "setting CR4.VMXE: handler %llu error %#llx, expected #GP(0)",
 	      (unsigned long long)reg(t, VMM_REG_RAX), (unsigned long long)reg(t, VMM_REG_RBX));
@@ -764,7 +764,7 @@ SELFTEST_ORDER(vmx_inject_intr, "vmx", "inject-interrupt", 78)
 	CHECK(ctx, err == 0, "reset %s", err_name(err));
 	if (err)
 		return;
-	err = vmx_backend.inject_interrupt(&t->g.vcpu, TG_INTR_VECTOR);
+	err = vmx_backend.inject_interrupt(&t->g.vcpu[0], TG_INTR_VECTOR);
 	CHECK(ctx, err == -EBUSY, "injection with IF=0: %s", err_name(err));
 	if (!run_expect(ctx, t, VMM_EXIT_HYPERCALL, &e))
 		return;
@@ -772,7 +772,7 @@ SELFTEST_ORDER(vmx_inject_intr, "vmx", "inject-interrupt", 78)
 	      "rax %llu rflags %#llx", (unsigned long long)reg(t, VMM_REG_RAX),
 	      (unsigned long long)reg(t, VMM_REG_RFLAGS));
 	skip_insn(t, &e);
-	err = vmx_backend.inject_interrupt(&t->g.vcpu, TG_INTR_VECTOR);
+	err = vmx_backend.inject_interrupt(&t->g.vcpu[0], TG_INTR_VECTOR);
 	CHECK(ctx, err == 0, "injection with IF=1: %s", err_name(err));
 	if (err || !run_expect(ctx, t, VMM_EXIT_HYPERCALL, &e))
 		return;
@@ -819,7 +819,7 @@ SELFTEST_ORDER(vmx_real_mode, "vmx", "unrestricted-real-mode-start", 80)
 		st_skip(ctx, "this CPU has no unrestricted guest");
 		return;
 	}
-	err = vmx_vcpu_reset_real(&t->g.vcpu, TG_REAL_CODE >> 4, 0);
+	err = vmx_vcpu_reset_real(&t->g.vcpu[0], TG_REAL_CODE >> 4, 0);
 	CHECK(ctx, err == 0, "reset %s", err_name(err));
 	if (!err && run_expect(ctx, t, VMM_EXIT_IO, &e)) {
 		CHECK(ctx, e.io.port == 0x80 && (reg(t, VMM_REG_RAX) & 0xff) == 'R',

@@ -100,9 +100,9 @@ static void test_parsed_back(void **state)
 	assert_true(get(fadt, 112, 4) & (1u << 8)); /* TMR_VAL_EXT */
 	assert_int_equal(get(fadt, 140, 8), (u64)((const u8 *)dsdt - mem) + GUEST_ACPI_GPA);
 	assert_int_equal(get(fadt, 40, 4), get(fadt, 140, 8)); /* DSDT == X_DSDT */
-	assert_int_equal(get(fadt, 36, 4), get(fadt, 132, 8)); /* FIRMWARE_CTRL == X_ */
-	assert_memory_equal(mem + get(fadt, 132, 8) - GUEST_ACPI_GPA, "FACS", 4);
-	assert_int_equal(get(fadt, 132, 8) % 64, 0); /* FACS 64-byte aligned */
+	assert_int_equal(get(fadt, 132, 8), 0); /* X_FIRMWARE_CTRL only above 4 GiB */
+	assert_memory_equal(mem + get(fadt, 36, 4) - GUEST_ACPI_GPA, "FACS", 4);
+	assert_int_equal(get(fadt, 36, 4) % 64, 0); /* FACS 64-byte aligned */
 	assert_int_equal(get(fadt, 116, 1), 1);	     /* reset register: I/O */
 	assert_int_equal(get(fadt, 120, 8), GUEST_RESET_PORT);
 	assert_int_equal(get(fadt, 128, 1), GUEST_RESET_VALUE);

@@ -31,8 +31,8 @@ static int setup(void **state)
 	svm_vmcb_init(vmcb, 0x1000, 0x4000, 1, 0x8000);
 	memset(&s, 0, sizeof(s));
 	s.vmcb = vmcb;
-	g.vcpu.guest = &g;
-	g.vcpu.arch = &s;
+	g.vcpu[0].guest = &g;
+	g.vcpu[0].arch = &s;
 	svm_feat.nrips = false;
 	return 0;
 }
@@ -52,7 +52,7 @@ static struct vmm_exit decode(u64 code, u64 info1, u64 info2, u64 rip)
 	vmcb->control.exitinfo1 = info1;
 	vmcb->control.exitinfo2 = info2;
 	vmcb->save.rip = rip;
-	svm_decode_exit(&g.vcpu, &s, &e);
+	svm_decode_exit(&g.vcpu[0], &s, &e);
 	return e;
 }
 

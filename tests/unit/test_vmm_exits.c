@@ -19,6 +19,7 @@
 #include <moat/test_hooks.h>
 #include "tests/hv/guest_state.h"
 #include "vmm/exits.h"
+#include "vmm/platform.h"
 #include "host_shim.h"
 
 /* ---- fake backend */
@@ -174,8 +175,8 @@ static int setup(void **state)
 	g.ram_size = RAM_SIZE;
 	g.state = GUEST_RUNNING;
 	strcpy(g.cfg.name, "gst");
-	g.vcpu.guest = &g;
-	g.vcpu.cpu = 2;
+	g.vcpu[0].guest = &g;
+	g.vcpu[0].cpu = 2;
 	skipped = 0;
 	injected_vector = -1;
 	cr_nr = -1;
@@ -209,7 +210,7 @@ static u64 port_in(u16 port, u8 size, u64 rax_before)
 	struct vmm_exit e = io_exit(port, size, true);
 
 	regs[VMM_REG_RAX] = rax_before;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	return regs[VMM_REG_RAX];
 }
 
@@ -218,7 +219,7 @@ static void port_out(u16 port, u8 size, u32 val)
 	struct vmm_exit e = io_exit(port, size, false);
 
 	regs[VMM_REG_RAX] = val;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 }
 
 static void test_cpuid(void **state)
@@ -227,29 +228,29 @@ static void test_cpuid(void **state)
 	char sig[13] = {0};
 
 	e.cpuid.leaf = 1;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_false(regs[VMM_REG_RCX] & BIT(5)); /* VMX hidden */
 	assert_true(regs[VMM_REG_RCX] & BIT(31)); /* hypervisor present */
 	assert_int_equal(regs[VMM_REG_RIP], 0x2002);
 	e.cpuid.leaf = 0x80000001;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_false(regs[VMM_REG_RCX] & BIT(2)); /* SVM hidden */
 	e.cpuid.leaf = 0x8000000a;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(regs[VMM_REG_RAX] | regs[VMM_REG_RBX] | regs[VMM_REG_RDX], 0);
 	e.cpuid.leaf = MOAT_CPUID_LEAF;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	memcpy(sig, &regs[VMM_REG_RBX], 4);
 	memcpy(sig + 4, &regs[VMM_REG_RCX], 4);
 	memcpy(sig + 8, &regs[VMM_REG_RDX], 4);
 	assert_string_equal(sig, MOAT_CPUID_SIGNATURE);
 	assert_int_equal(regs[VMM_REG_RAX], MOAT_CPUID_INFO);
 	e.cpuid.leaf = MOAT_CPUID_INFO;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(regs[VMM_REG_RAX], 3);
 	assert_int_equal(regs[VMM_REG_RBX], 2);
 	assert_int_equal(regs[VMM_REG_RCX], MOAT_HC_INSN_VMMCALL);
-	assert_int_equal(g.exits[VMM_EXIT_CPUID], 5);
+	assert_int_equal(guest_exits(&g, VMM_EXIT_CPUID), 5);
 }
 
 /* What moat does not offer is not advertised, whatever the host CPU has. */
@@ -258,22 +259,22 @@ static void test_cpuid_hides_refused(void **state)
 	struct vmm_exit e = {.reason = VMM_EXIT_CPUID, .rip = 0x2000, .insn_len = 2};
 
 	e.cpuid.leaf = 1;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_false(regs[VMM_REG_RCX] & BIT(3)); /* MONITOR/MWAIT */
 	e.cpuid.leaf = 5;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(
 		regs[VMM_REG_RAX] | regs[VMM_REG_RBX] | regs[VMM_REG_RCX] | regs[VMM_REG_RDX], 0);
 	e.cpuid.leaf = 0xa;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(
 		regs[VMM_REG_RAX] | regs[VMM_REG_RBX] | regs[VMM_REG_RCX] | regs[VMM_REG_RDX], 0);
 	e.cpuid.leaf = 7;
 	e.cpuid.subleaf = 0;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_false(regs[VMM_REG_RCX] & BIT(22)); /* RDPID */
 	e.cpuid.leaf = 0x80000001;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_false(regs[VMM_REG_RDX] & BIT(27));	       /* RDTSCP */
 	assert_false(regs[VMM_REG_RCX] & (BIT(23) | BIT(29))); /* core counters, MONITORX */
 }
@@ -301,13 +302,13 @@ static void test_insn_policy(void **state)
 		skipped = 0;
 		injected_vector = -1;
 		injected_error = -1;
-		assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+		assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 		assert_int_equal(injected_vector, want[i].vector);
 		assert_int_equal(injected_error, want[i].error);
 		assert_int_equal(skipped, want[i].skips);
 	}
 	assert_int_equal(g.state, GUEST_RUNNING);
-	assert_int_equal(g.exits[VMM_EXIT_INSN], ARRAY_SIZE(want));
+	assert_int_equal(guest_exits(&g, VMM_EXIT_INSN), ARRAY_SIZE(want));
 }
 
 static void test_io_denied(void **state)
@@ -357,6 +358,36 @@ static void test_com1_relay(void **state)
 	assert_int_equal(g.io_denied, 0);
 }
 
+/* The platform devices' port table: each range reaches its device; an access that is not
+ * the device's is denied as any other. */
+static void test_platform_ports(void **state)
+{
+	platform_init(&g, 1000, 1000000000);
+	assert_int_equal(port_in(0x604, 2, 0), 1); /* PM1_CNT.SCI_EN */
+	assert_int_equal(port_in(0x606, 2, 0), 0xffff);
+	assert_int_equal(g.io_denied, 1);
+	assert_int_equal(port_in(0x64, 1, 0), 0xff); /* no 8042 to read */
+	assert_int_equal(g.io_denied, 2);
+	port_out(0x64, 1, 0xd1);
+	port_out(0xcf9, 1, 0x02);
+	assert_int_equal(port_in(0xcf9, 1, 0), 0x02);
+	assert_int_equal(g.state, GUEST_RUNNING);
+	assert_null(g.ended_by);
+	port_out(0x604, 2, 0x3401); /* SLP_EN | SLP_TYP 5 | SCI_EN */
+	assert_int_equal(g.state, GUEST_DONE);
+	assert_string_equal(g.ended_by, "ACPI S5");
+	g.state = GUEST_RUNNING;
+	port_out(0x64, 1, 0xfe);
+	assert_int_equal(g.state, GUEST_DONE);
+	assert_string_equal(g.ended_by, "keyboard controller 0x64");
+	g.state = GUEST_RUNNING;
+	port_out(0xcf9, 1, 0x06);
+	assert_int_equal(g.state, GUEST_DONE);
+	assert_string_equal(g.ended_by, "reset register 0xcf9");
+	assert_int_equal(g.io_denied, 2);
+	assert_int_equal(skipped, 9);
+}
+
 static void test_vpci(void **state)
 {
 	port_out(0xcf8, 4, 0x80000000);
@@ -379,19 +410,19 @@ static void test_msrs(void **state)
 	struct vmm_exit e = {.reason = VMM_EXIT_MSR_READ, .rip = 0x3000, .insn_len = 2};
 
 	e.msr.index = 0xc0010117; /* VM_HSAVE_PA */
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(injected_vector, 13);
 	assert_int_equal(injected_error, 0);
 	assert_int_equal(skipped, 0);
 	injected_vector = -1;
 	regs[VMM_REG_EFER] = BIT(12) | BIT(10) | BIT(8) | BIT(11);
 	e.msr.index = 0xc0000080;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(regs[VMM_REG_RAX], BIT(10) | BIT(8) | BIT(11)); /* no SVME */
 	assert_int_equal(injected_vector, -1);
 	e.reason = VMM_EXIT_MSR_WRITE;
 	e.msr.value = BIT(8); /* leaving long mode */
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(injected_vector, 13);
 	assert_int_equal(g.msr_denied, 2);
 }
@@ -404,7 +435,7 @@ static long call(u64 nr, u64 a0, u64 a1, u64 a2)
 	regs[VMM_REG_RDI] = a0;
 	regs[VMM_REG_RSI] = a1;
 	regs[VMM_REG_RDX] = a2;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(regs[VMM_REG_RIP], 0x4003);
 	return (long)regs[VMM_REG_RAX];
 }
@@ -439,8 +470,8 @@ static void test_hypercall_get_exits(void **state)
 {
 	struct moat_guest_exits *x = (void *)(ram + 0x800);
 
-	g.exits[VMM_EXIT_IO] = 5;
-	g.exits[VMM_EXIT_NPF] = 2;
+	g.vcpu[0].exits[VMM_EXIT_IO] = 5;
+	g.vcpu[0].exits[VMM_EXIT_NPF] = 2;
 	assert_int_equal(call(HC_GET_EXITS, 0x800, 0, 0), 0);
 	assert_int_equal(x->by_reason[MOAT_EXIT_HYPERCALL], 1);
 	assert_int_equal(x->by_reason[MOAT_EXIT_IO], 5);
@@ -450,11 +481,11 @@ static void test_hypercall_get_exits(void **state)
 	assert_int_equal(x->by_reason[MOAT_EXIT_HYPERCALL], 2);
 	assert_int_equal(call(HC_GET_EXITS, RAM_SIZE - sizeof(*x) + 8, 0, 0), -EFAULT);
 	/* The ABI's own numbers: an exit moat does not name in the ABI counts as other. */
-	g.exits[VMM_EXIT_UNHANDLED] = 4;
+	g.vcpu[0].exits[VMM_EXIT_UNHANDLED] = 4;
 	assert_int_equal(call(HC_GET_EXITS, 0x800, 0, 0), 0);
 	assert_int_equal(x->by_reason[MOAT_EXIT_OTHER], 4);
 	assert_int_equal(x->by_reason[MOAT_EXIT_VIRT_INSN], 0);
-	g.exits[VMM_EXIT_INSN] = 3;
+	g.vcpu[0].exits[VMM_EXIT_INSN] = 3;
 	assert_int_equal(call(HC_GET_EXITS, 0x800, 0, 0), 0);
 	assert_int_equal(x->by_reason[MOAT_EXIT_INSN], 3);
 }
@@ -614,7 +645,7 @@ static void test_hypercall_cpl(void **state)
 	assert_int_equal(g.state, GUEST_RUNNING);
 	assert_false(test_state(&g)->expect_stop);
 	assert_int_equal(test_state(&g)->expect_dma_faults, 0);
-	assert_int_equal(g.exits[VMM_EXIT_HYPERCALL], refused);
+	assert_int_equal(guest_exits(&g, VMM_EXIT_HYPERCALL), refused);
 	/* Four lines in the window; the next window names how many were not logged. */
 	assert_int_equal(shim_warnings_logged - warned, 4);
 	now_us += 10000000;
@@ -636,7 +667,7 @@ static void test_stops(void **state)
 
 	e.npf.gpa = RAM_SIZE;
 	e.npf.access = VMM_NPF_READ;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), -EFAULT);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), -EFAULT);
 	assert_int_equal(g.state, GUEST_STOPPED);
 	assert_int_equal(g.stop_exit, VMM_EXIT_NPF);
 	assert_int_equal(g.stop_gpa, RAM_SIZE);
@@ -645,21 +676,21 @@ static void test_stops(void **state)
 	teardown(NULL);
 	setup(NULL);
 	e = (struct vmm_exit){.reason = VMM_EXIT_UNHANDLED, .raw = 0x8f};
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), -EFAULT);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), -EFAULT);
 	assert_int_equal(g.state, GUEST_STOPPED);
-	assert_int_equal(g.exits[VMM_EXIT_UNHANDLED], 1);
+	assert_int_equal(guest_exits(&g, VMM_EXIT_UNHANDLED), 1);
 	assert_non_null(strstr(g.stop_reason, "unhandled"));
 
 	teardown(NULL);
 	setup(NULL);
 	e = (struct vmm_exit){.reason = VMM_EXIT_SHUTDOWN};
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), -EFAULT);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), -EFAULT);
 	assert_int_equal(g.stop_exit, VMM_EXIT_SHUTDOWN);
 
 	teardown(NULL);
 	setup(NULL);
 	e = (struct vmm_exit){.reason = VMM_EXIT_EXT_INTR};
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(g.state, GUEST_RUNNING);
 }
 
@@ -674,7 +705,7 @@ static void test_cr_write(void **state)
 	e.cr.gpr = VMM_REG_R9;
 	regs[VMM_REG_R9] = 0x80000011;
 	cr_result = VMM_CR_APPLIED;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(cr_nr, 0);
 	assert_int_equal(cr_val, 0x80000011);
 	assert_int_equal(skipped, 1);
@@ -686,26 +717,26 @@ static void test_cr_write(void **state)
 	regs[VMM_REG_RSP] = 0x2020;
 	regs[VMM_REG_RIP] = 0x5000;
 	cr_result = VMM_CR_FAULT;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(cr_nr, 4);
 	assert_int_equal(cr_val, 0x2020);
 	assert_int_equal(skipped, 1); /* a faulting MOV does not retire */
 	assert_int_equal(regs[VMM_REG_RIP], 0x5000);
 	assert_int_equal(injected_vector, 13);
 	assert_int_equal(injected_error, 0);
-	assert_int_equal(g.exits[VMM_EXIT_CR_WRITE], 2);
+	assert_int_equal(guest_exits(&g, VMM_EXIT_CR_WRITE), 2);
 	assert_int_equal(g.state, GUEST_RUNNING);
 	assert_string_equal(vmm_exit_name(VMM_EXIT_CR_WRITE), "cr-write");
 
 	cr_result = -ENOTSUP;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), -EFAULT);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), -EFAULT);
 	assert_int_equal(g.state, GUEST_STOPPED);
 	assert_int_equal(g.stop_exit, VMM_EXIT_CR_WRITE);
 
 	teardown(NULL);
 	setup(NULL);
 	vmm_be = &fake_no_cr;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), -EFAULT);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), -EFAULT);
 	vmm_be = &fake;
 	assert_int_equal(g.state, GUEST_STOPPED);
 	assert_int_equal(skipped, 0);
@@ -718,20 +749,20 @@ static void test_benign_exception_reflected(void **state)
 	struct vmm_exit e = {.reason = VMM_EXIT_EXCEPTION, .rip = 0x5000};
 
 	e.exc.vector = 1;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(injected_vector, 1);
 	assert_int_equal(injected_error, -1);
 	e.exc.vector = 17;
 	e.exc.has_error = true;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), 0);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(injected_vector, 17);
 	assert_int_equal(injected_error, 0);
 	assert_int_equal(g.state, GUEST_RUNNING);
-	assert_int_equal(g.exits[VMM_EXIT_EXCEPTION], 2);
+	assert_int_equal(guest_exits(&g, VMM_EXIT_EXCEPTION), 2);
 
 	injected_vector = -1;
 	e.exc.vector = 14;
-	assert_int_equal(vmm_handle_exit(&g.vcpu, &e), -EFAULT);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), -EFAULT);
 	assert_int_equal(injected_vector, -1);
 	assert_int_equal(g.state, GUEST_STOPPED);
 }
@@ -753,13 +784,13 @@ static void test_expect_stop_stamp(void **state)
 		regs[VMM_REG_RAX] = HC_EXPECT_STOP;
 		regs[VMM_REG_RDI] = RAM_SIZE;
 		regs[VMM_REG_RSI] = stamps[i];
-		assert_int_equal(vmm_handle_exit(&g.vcpu, &hc), 0);
+		assert_int_equal(vmm_handle_exit(&g.vcpu[0], &hc), 0);
 		assert_int_equal(regs[VMM_REG_RAX], 0);
 		assert_true(test_state(&g)->expect_stop);
 		assert_int_equal(test_state(&g)->expect_stop_stamp, stamps[i]);
 		e.npf.gpa = RAM_SIZE;
 		e.npf.access = VMM_NPF_READ;
-		assert_int_equal(vmm_handle_exit(&g.vcpu, &e), -EFAULT);
+		assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), -EFAULT);
 		assert_int_equal(g.state, GUEST_STOPPED);
 		assert_int_equal(g.stop_gpa, test_state(&g)->expect_stop_gpa);
 	}
@@ -773,6 +804,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_insn_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_io_denied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_com1_relay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_platform_ports, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vpci, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msrs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_pointers, setup, teardown),

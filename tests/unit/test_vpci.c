@@ -182,7 +182,7 @@ static int setup(void **state)
 	g.dev[0].pdev = &vf;
 	g.dev[0].bar_gpa[0] = 0xc0000000;
 	g.dev[0].bar_gpa[3] = 0xc0004000;
-	g.vcpu.cpu = 1;
+	g.vcpu[0].cpu = 1;
 	msix_init(&g.dev[0]);
 	(void)state;
 	return 0;

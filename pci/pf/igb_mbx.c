@@ -382,10 +382,14 @@ static bool mbx_over_budget(struct igb_pf *pf, unsigned vf)
 		s->window_msgs++;
 		return false;
 	}
-	if (s->window_msgs++ == IGB_MBX_BUDGET && s->throttled++ == 0)
-		pr_warn("vf%u: more than %u mailbox messages in %u ms; the rest wait (warned "
+	if (s->window_msgs++ == IGB_MBX_BUDGET && s->throttled++ == 0) {
+		char owner[40];
+
+		vf_owner(pf, vf, owner, sizeof(owner));
+		pr_warn("vf%u (%s): more than %u mailbox messages in %u ms; the rest wait (warned "
 			"once)\n",
-			vf, IGB_MBX_BUDGET, window / 1000);
+			vf, owner, IGB_MBX_BUDGET, window / 1000);
+	}
 	return true;
 }
 

@@ -11,8 +11,10 @@
 #include "vmm/backend.h"
 #include "vmm/config.h"
 #include "vmm/vlapic.h"
+#include "vmm/vpit.h"
 #include "vmm/vpm.h"
 #include "vmm/vreset.h"
+#include "vmm/vrtc.h"
 
 enum guest_state {
 	GUEST_CREATED,
@@ -109,8 +111,10 @@ struct guest {
 	u32 pci_addr;
 	/* platform devices on ports (vmm/platform.c), shared by its vCPUs under the lock */
 	spinlock_t platform_lock;
+	struct vpit pit;
 	struct vpm pm;
 	struct vreset reset;
+	struct vrtc rtc;
 	const char *ended_by; /* the power-off or reset request that ended it, else NULL */
 	/* assigned devices (vmm/assign.c) */
 	struct vdev dev[CFG_MAX_DEVICES];

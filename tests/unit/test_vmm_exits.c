@@ -244,7 +244,7 @@ static void test_cpuid(void **state)
 	memcpy(sig + 4, &regs[VMM_REG_RCX], 4);
 	memcpy(sig + 8, &regs[VMM_REG_RDX], 4);
 	assert_string_equal(sig, MOAT_CPUID_SIGNATURE);
-	assert_int_equal(regs[VMM_REG_RAX], MOAT_CPUID_INFO);
+	assert_int_equal(regs[VMM_REG_RAX], MOAT_CPUID_MAX);
 	e.cpuid.leaf = MOAT_CPUID_INFO;
 	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(regs[VMM_REG_RAX], 3);

@@ -67,13 +67,14 @@ def linux_files():
         raise harness.RunUnavailable(f"Debian's kernel cannot be had: {e}")
 
 
-def esp_with_linux(dirname, conf):
-    """build/esp plus vmlinuz, initrd.gz (tests/linuxref) and moat.conf."""
+def esp_with_linux(dirname, conf, image="test"):
+    """The image's ESP (build/esp-test, build/esp) plus vmlinuz, initrd.gz (tests/linuxref)
+    and moat.conf."""
     def prepare():
         info = linux_files()
         esp = os.path.join(harness.BUILD, dirname)
         shutil.rmtree(esp, ignore_errors=True)
-        shutil.copytree(harness.image_path("test", "esp"), esp)
+        shutil.copytree(harness.image_path(image, "esp"), esp)
         boot = os.path.join(esp, "EFI", "BOOT")
         shutil.copyfile(info["kernel"], os.path.join(boot, "vmlinuz"))
         shutil.copyfile(info["initrd"], os.path.join(boot, "initrd.gz"))

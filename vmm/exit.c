@@ -55,15 +55,28 @@ const char *vmm_reg_name(enum vmm_reg r)
 	return (unsigned)r < VMM_REG_NR ? names[r] : "?";
 }
 
+bool guest_end(struct guest *g, enum guest_state how)
+{
+	enum guest_state s = __atomic_load_n(&g->state, __ATOMIC_ACQUIRE);
+
+	while (s == GUEST_CREATED || s == GUEST_RUNNING)
+		if (__atomic_compare_exchange_n(&g->state, &s, how, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			return true;
+	return false;
+}
+
 int guest_stop(struct guest *g, enum vmm_exit_reason why, const char *fmt, ...)
 {
 	va_list ap;
 
+	/* Another vCPU ended the guest first: its reason stands. */
+	if (!guest_end(g, GUEST_STOPPED))
+		return -EFAULT;
 	va_start(ap, fmt);
 	vsnprintf(g->stop_reason, sizeof(g->stop_reason), fmt, ap);
 	va_end(ap);
 	g->stop_exit = why;
-	g->state = GUEST_STOPPED;
 	vmm_console_flush(g);
 	pr_info("guest %s stopped: %s\n", g->cfg.name, g->stop_reason);
 	return -EFAULT;
@@ -255,7 +268,7 @@ int vmm_handle_exit(struct vcpu *v, const struct vmm_exit *e)
 {
 	struct guest *g = v->guest;
 
-	g->exits[e->reason < VMM_EXIT_NR ? e->reason : VMM_EXIT_UNHANDLED]++;
+	v->exits[e->reason < VMM_EXIT_NR ? e->reason : VMM_EXIT_UNHANDLED]++;
 	switch (e->reason) {
 	case VMM_EXIT_CPUID: handle_cpuid(v, e); return 0;
 	case VMM_EXIT_IO: return vmm_handle_io(v, e);

@@ -17,7 +17,9 @@ void platform_init(struct guest *g, u64 now, u64 hz)
 static void guest_ends(struct guest *g, const char *what, const char *by)
 {
 	vmm_console_flush(g);
-	g->state = GUEST_DONE;
+	/* another vCPU may have ended it first: its end stands */
+	if (!guest_end(g, GUEST_DONE))
+		return;
 	g->ended_by = by;
 	pr_info("guest %s %s (%s)\n", g->cfg.name, what, by);
 }

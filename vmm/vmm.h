@@ -72,6 +72,9 @@ struct vcpu {
 	void *arch; /* backend control block */
 	enum vcpu_run_state run_state;
 	struct vlapic lapic; /* OS guests only (guest_is_os()) */
+	/* statistics, counted on the vCPU's own CPU: guest_exits() sums them */
+	u64 exits[VMM_EXIT_NR];
+	u64 halts_blocked; /* HLTs that waited host-side for an interrupt (OS guests) */
 };
 
 struct guest {
@@ -83,12 +86,12 @@ struct guest {
 	/* vcpu[0] is the boot CPU; moat's own guests have exactly one. */
 	struct vcpu vcpu[CFG_MAX_VCPUS];
 	u32 nr_vcpus;
-	enum guest_state state;
+	u32 vcpus_left; /* vCPU threads not yet past their loop: the last one ends the guest */
+	enum guest_state state; /* changed atomically: the first end wins (guest_end()) */
 	char stop_reason[128];
 	u64 stop_gpa; /* for a nested page fault stop */
 	enum vmm_exit_reason stop_exit;
 	/* statistics */
-	u64 exits[VMM_EXIT_NR];
 	u64 io_denied;
 	u64 msr_denied;
 	u64 hypercalls;
@@ -144,6 +147,16 @@ void guest_destroy(struct guest *g);
 static inline bool guest_is_os(const struct guest *g)
 {
 	return g->cfg.kernel[0] != 0;
+}
+
+/* Exits of reason r, summed over the guest's vCPUs. */
+static inline u64 guest_exits(const struct guest *g, enum vmm_exit_reason r)
+{
+	u64 n = 0;
+
+	for (u32 i = 0; i < CFG_MAX_VCPUS; i++)
+		n += g->vcpu[i].exits[r];
+	return n;
 }
 
 /* Makes vCPU v leave the guest soon (an IPI to its CPU) so that its run loop sees new

@@ -135,8 +135,8 @@ SELFTEST(vmm_watchdog, "vmm", "watchdog-stops-spinner")
 
 	if (!run_misbehaver(ctx, "spin", 300 * 1000, NULL, VMM_EXIT_WATCHDOG, &g))
 		return;
-	CHECK(ctx, g.exits[VMM_EXIT_WATCHDOG] == 1, "%llu watchdog exits",
-	      (unsigned long long)g.exits[VMM_EXIT_WATCHDOG]);
+	CHECK(ctx, guest_exits(&g, VMM_EXIT_WATCHDOG) == 1, "%llu watchdog exits",
+	      (unsigned long long)guest_exits(&g, VMM_EXIT_WATCHDOG));
 }
 
 /* A triple fault stops only that guest. */
@@ -159,9 +159,10 @@ SELFTEST(vmm_invalid_state, "vmm", "invalid-state-stops-guest")
 
 	if (!run_misbehaver(ctx, "broken", 2000 * 1000, corrupt_cr0, VMM_EXIT_INVALID, &g))
 		return;
-	CHECK(ctx, g.exits[VMM_EXIT_INVALID] == 1 && g.hypercalls == 0,
+	CHECK(ctx, guest_exits(&g, VMM_EXIT_INVALID) == 1 && g.hypercalls == 0,
 	      "%llu invalid entries, %llu hypercalls",
-	      (unsigned long long)g.exits[VMM_EXIT_INVALID], (unsigned long long)g.hypercalls);
+	      (unsigned long long)guest_exits(&g, VMM_EXIT_INVALID),
+	      (unsigned long long)g.hypercalls);
 }
 
 /* Every guest's nested map covers its own RAM and nothing else; no two guests' RAM (with

@@ -250,7 +250,7 @@ static void test_cpuid(void **state)
 	assert_int_equal(regs[VMM_REG_RAX], 3);
 	assert_int_equal(regs[VMM_REG_RBX], 2);
 	assert_int_equal(regs[VMM_REG_RCX], MOAT_HC_INSN_VMMCALL);
-	assert_int_equal(g.exits[VMM_EXIT_CPUID], 5);
+	assert_int_equal(guest_exits(&g, VMM_EXIT_CPUID), 5);
 }
 
 /* What moat does not offer is not advertised, whatever the host CPU has. */
@@ -308,7 +308,7 @@ static void test_insn_policy(void **state)
 		assert_int_equal(skipped, want[i].skips);
 	}
 	assert_int_equal(g.state, GUEST_RUNNING);
-	assert_int_equal(g.exits[VMM_EXIT_INSN], ARRAY_SIZE(want));
+	assert_int_equal(guest_exits(&g, VMM_EXIT_INSN), ARRAY_SIZE(want));
 }
 
 static void test_io_denied(void **state)
@@ -470,8 +470,8 @@ static void test_hypercall_get_exits(void **state)
 {
 	struct moat_guest_exits *x = (void *)(ram + 0x800);
 
-	g.exits[VMM_EXIT_IO] = 5;
-	g.exits[VMM_EXIT_NPF] = 2;
+	g.vcpu[0].exits[VMM_EXIT_IO] = 5;
+	g.vcpu[0].exits[VMM_EXIT_NPF] = 2;
 	assert_int_equal(call(HC_GET_EXITS, 0x800, 0, 0), 0);
 	assert_int_equal(x->by_reason[MOAT_EXIT_HYPERCALL], 1);
 	assert_int_equal(x->by_reason[MOAT_EXIT_IO], 5);
@@ -481,11 +481,11 @@ static void test_hypercall_get_exits(void **state)
 	assert_int_equal(x->by_reason[MOAT_EXIT_HYPERCALL], 2);
 	assert_int_equal(call(HC_GET_EXITS, RAM_SIZE - sizeof(*x) + 8, 0, 0), -EFAULT);
 	/* The ABI's own numbers: an exit moat does not name in the ABI counts as other. */
-	g.exits[VMM_EXIT_UNHANDLED] = 4;
+	g.vcpu[0].exits[VMM_EXIT_UNHANDLED] = 4;
 	assert_int_equal(call(HC_GET_EXITS, 0x800, 0, 0), 0);
 	assert_int_equal(x->by_reason[MOAT_EXIT_OTHER], 4);
 	assert_int_equal(x->by_reason[MOAT_EXIT_VIRT_INSN], 0);
-	g.exits[VMM_EXIT_INSN] = 3;
+	g.vcpu[0].exits[VMM_EXIT_INSN] = 3;
 	assert_int_equal(call(HC_GET_EXITS, 0x800, 0, 0), 0);
 	assert_int_equal(x->by_reason[MOAT_EXIT_INSN], 3);
 }
@@ -645,7 +645,7 @@ static void test_hypercall_cpl(void **state)
 	assert_int_equal(g.state, GUEST_RUNNING);
 	assert_false(test_state(&g)->expect_stop);
 	assert_int_equal(test_state(&g)->expect_dma_faults, 0);
-	assert_int_equal(g.exits[VMM_EXIT_HYPERCALL], refused);
+	assert_int_equal(guest_exits(&g, VMM_EXIT_HYPERCALL), refused);
 	/* Four lines in the window; the next window names how many were not logged. */
 	assert_int_equal(shim_warnings_logged - warned, 4);
 	now_us += 10000000;
@@ -678,7 +678,7 @@ static void test_stops(void **state)
 	e = (struct vmm_exit){.reason = VMM_EXIT_UNHANDLED, .raw = 0x8f};
 	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), -EFAULT);
 	assert_int_equal(g.state, GUEST_STOPPED);
-	assert_int_equal(g.exits[VMM_EXIT_UNHANDLED], 1);
+	assert_int_equal(guest_exits(&g, VMM_EXIT_UNHANDLED), 1);
 	assert_non_null(strstr(g.stop_reason, "unhandled"));
 
 	teardown(NULL);
@@ -724,7 +724,7 @@ static void test_cr_write(void **state)
 	assert_int_equal(regs[VMM_REG_RIP], 0x5000);
 	assert_int_equal(injected_vector, 13);
 	assert_int_equal(injected_error, 0);
-	assert_int_equal(g.exits[VMM_EXIT_CR_WRITE], 2);
+	assert_int_equal(guest_exits(&g, VMM_EXIT_CR_WRITE), 2);
 	assert_int_equal(g.state, GUEST_RUNNING);
 	assert_string_equal(vmm_exit_name(VMM_EXIT_CR_WRITE), "cr-write");
 
@@ -758,7 +758,7 @@ static void test_benign_exception_reflected(void **state)
 	assert_int_equal(injected_vector, 17);
 	assert_int_equal(injected_error, 0);
 	assert_int_equal(g.state, GUEST_RUNNING);
-	assert_int_equal(g.exits[VMM_EXIT_EXCEPTION], 2);
+	assert_int_equal(guest_exits(&g, VMM_EXIT_EXCEPTION), 2);
 
 	injected_vector = -1;
 	e.exc.vector = 14;

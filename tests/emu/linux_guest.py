@@ -35,11 +35,10 @@ class LinuxGuest:
                 f'initrd=initrd.gz cmdline="{cmdline}"\n')
 
 
-# qemu-uefi-linux-guest (issue 15): two Linux guests and the attacker. One vCPU each until
-# moat's configuration takes a CPU list; then web gets two (cpu=1-2) and the rest move up.
-WEB = LinuxGuest("web", "1", 256)
-APP = LinuxGuest("app", "2", 192)
-ATTACKER_CPU = 3
+# qemu-uefi-linux-guest (issue 15): two Linux guests, web with two vCPUs, and the attacker.
+WEB = LinuxGuest("web", "1-2", 256)
+APP = LinuxGuest("app", "3", 192)
+ATTACKER_CPU = 4
 LINUX_GUESTS = (WEB, APP)
 LINUX_SMP = ATTACKER_CPU + 1  # QEMU CPUs: moat's CPU 0 and one per vCPU
 LINUX_CONF = (

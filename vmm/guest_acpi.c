@@ -52,9 +52,8 @@ struct acpi_fadt {
 } __packed;
 SIZE_CHECK(struct acpi_fadt, 276);
 
-/* FADT.IAPC_BOOT_ARCH: no VGA, no CMOS RTC (and no 8042: bit 1 clear) */
+/* FADT.IAPC_BOOT_ARCH: no VGA (and no 8042: bit 1 clear; a CMOS RTC: bit 5 clear) */
 #define IAPC_VGA_NOT_PRESENT BIT(2)
-#define IAPC_CMOS_RTC_NOT_PRESENT BIT(5)
 /* FADT.Flags */
 #define FADT_WBINVD BIT(0)
 #define FADT_PROC_C1 BIT(2)
@@ -147,7 +146,8 @@ static void fadt_fill(struct acpi_fadt *f, u64 facs, u64 dsdt)
 	f->x_pm_tmr_blk = io_gas(GUEST_PM_TMR_PORT, 4);
 	f->p_lvl2_lat = C2_NOT_SUPPORTED;
 	f->p_lvl3_lat = C3_NOT_SUPPORTED;
-	f->iapc_boot_arch = IAPC_VGA_NOT_PRESENT | IAPC_CMOS_RTC_NOT_PRESENT;
+	f->iapc_boot_arch = IAPC_VGA_NOT_PRESENT;
+	f->century = GUEST_RTC_CENTURY;
 	f->flags = FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON | FADT_SLP_BUTTON |
 		   FADT_TMR_VAL_EXT | FADT_RESET_REG_SUP;
 	f->reset_reg = io_gas(GUEST_RESET_PORT, 1);

@@ -18,6 +18,8 @@
 #define GUEST_RESET_PORT 0xcf9
 #define GUEST_RESET_VALUE 0x06
 #define GUEST_SCI_IRQ 9
+/* The CMOS RTC's century byte (vmm/vrtc.c), as the FADT's CENTURY field names it. */
+#define GUEST_RTC_CENTURY 0x32
 /* The sleep type the DSDT's \_S5 names: PM1a_CNT.SLP_TYP = 5 with SLP_EN is power-off. */
 #define GUEST_SLP_TYP_S5 5
 

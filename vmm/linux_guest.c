@@ -11,6 +11,10 @@
 #include "vmm/linux_boot.h"
 #include "vmm/linux_guest.h"
 
+/* The DSDT's host bridge window is where vmm/assign.c places the device BARs. */
+STATIC_ASSERT(GUEST_PCI_MEM_BASE == VDEV_MMIO_BASE && GUEST_PCI_MEM_END + 1 == VDEV_MMIO_END,
+	      "the guest's PCI window");
+
 static int module_get(struct guest *g, const struct boot_info *bi, const char *what,
 		      const char *name, const struct boot_module **m)
 {
@@ -58,18 +62,22 @@ int linux_guest_check(struct guest *g, const struct boot_info *bi)
 /* The guest's ACPI tables in the BIOS area, which the e820 map reserves. */
 static int linux_guest_acpi(struct guest *g, u8 *ram)
 {
-	struct guest_acpi_cfg c = {.nr_cpus = 1,
-				   .apic_ids = {0},
+	struct guest_acpi_cfg c = {.nr_cpus = g->nr_vcpus,
 				   .lapic_base = GUEST_LAPIC_BASE,
 				   .ioapic_base = VIOAPIC_BASE,
 				   .ioapic_id = VIOAPIC_ID};
-	size_t n = guest_acpi_build(ram + GUEST_ACPI_GPA, GUEST_ACPI_GPA, GUEST_ACPI_SIZE, &c);
+	size_t n;
+
+	/* one local APIC per vCPU, its ID the vCPU's index (the boot vCPU first) */
+	for (u32 i = 0; i < g->nr_vcpus; i++)
+		c.apic_ids[i] = (u8)g->vcpu[i].index;
+	n = guest_acpi_build(ram + GUEST_ACPI_GPA, GUEST_ACPI_GPA, GUEST_ACPI_SIZE, &c);
 
 	if (!n)
 		return pr_err(-ENOSPC, "guest %s: its ACPI tables do not fit at %#llx\n",
 			      g->cfg.name, (unsigned long long)GUEST_ACPI_GPA);
 	pr_info("guest %s: ACPI tables at %#llx (%zu bytes): RSDP, XSDT, FADT, FACS, DSDT, MADT "
-		"(%u CPU, I/O APIC)\n",
+		"(%u CPUs, I/O APIC)\n",
 		g->cfg.name, (unsigned long long)GUEST_ACPI_GPA, n, c.nr_cpus);
 	return 0;
 }
@@ -102,7 +110,9 @@ int linux_guest_load(struct guest *g, const struct boot_info *bi, struct vcpu_bo
 	err = linux_guest_acpi(g, ram);
 	if (err)
 		return err;
+	/* its I/O APIC, told by the local APICs when a level-triggered vector ends */
 	vioapic_init(g);
+	vlapic_set_eoi_hook(g, vioapic_eoi);
 	linux_zero_page(ram + LINUX_ZERO_PAGE_GPA, module_data(k), &li, &lay, GUEST_ACPI_GPA);
 	linux_boot_gdt((u64 *)(ram + LINUX_GDT_GPA));
 	*bs = (struct vcpu_boot_state){

@@ -86,22 +86,13 @@ void iommu_irq_free(struct iommu_irq *irq) {}
 
 void virq_raise(struct guest *gst, u8 vector) {}
 
-/* What the guest's IOAPIC sends (its UART's IRQ 4, its pins as the guest programs them):
- * only the modes and vectors an IOAPIC may deliver. The vCPU with APIC ID 0 takes it. */
-int vlapic_deliver(struct guest *gst, const struct vlapic_msg *m)
-{
-	if (gst != &g ||
-	    (m->mode != VLAPIC_DM_FIXED && m->mode != VLAPIC_DM_LOWEST &&
-	     m->mode != VLAPIC_DM_NMI && m->mode != VLAPIC_DM_INIT) ||
-	    (m->mode <= VLAPIC_DM_LOWEST && m->vector < 16))
-		abort();
-	return m->dest == 0 || m->logical || m->broadcast ? 0 : -ENOENT;
-}
-
 int virq_halt(struct vcpu *v, const struct vmm_exit *e)
 {
 	return -ENOENT;
 }
+
+/* the virtual LAPIC (vmm/vlapic.c, reached through the MSR table) kicks no vCPU here */
+void vcpu_kick(struct vcpu *v) {}
 
 int irq_forge_expect(struct guest *gst, u64 addr, u64 data)
 {

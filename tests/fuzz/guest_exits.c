@@ -84,11 +84,6 @@ void iommu_irq_free(struct iommu_irq *irq) {}
 
 void virq_raise(struct guest *gst, u8 vector) {}
 
-int vlapic_deliver(struct guest *gst, const struct vlapic_msg *m)
-{
-	return 0;
-}
-
 int virq_halt(struct vcpu *v, const struct vmm_exit *e)
 {
 	return -ENOENT;

@@ -147,8 +147,32 @@ static void handle_cpuid(struct vcpu *v, const struct vmm_exit *e)
 	vmm_be->skip_instruction(v, e);
 }
 
+/* IA32_APIC_BASE, IA32_TSC_DEADLINE and the x2APIC MSRs of an OS guest: its vCPU's virtual
+ * LAPIC answers them, or the architecture's #GP. */
+static int lapic_msr(struct vcpu *v, const struct vmm_exit *e)
+{
+	u64 val = 0;
+	int err;
+
+	if (e->reason == VMM_EXIT_MSR_WRITE) {
+		err = vlapic_msr_write(&v->lapic, e->msr.index, e->msr.value);
+	} else {
+		err = vlapic_msr_read(&v->lapic, e->msr.index, &val);
+		vmm_be->set_reg(v, VMM_REG_RAX, val & 0xffffffff);
+		vmm_be->set_reg(v, VMM_REG_RDX, val >> 32);
+	}
+	if (err) {
+		v->guest->msr_denied++;
+		return vmm_be->inject_exception(v, VEC_GP, true, 0);
+	}
+	vmm_be->skip_instruction(v, e);
+	return 0;
+}
+
 static int handle_msr(struct vcpu *v, const struct vmm_exit *e)
 {
+	if (guest_is_os(v->guest) && vlapic_msr_owned(e->msr.index))
+		return lapic_msr(v, e);
 	for (unsigned i = 0; i < ARRAY_SIZE(emulated_msrs); i++) {
 		if (emulated_msrs[i].index != e->msr.index)
 			continue;

@@ -156,7 +156,8 @@ int vmm_mmio_npf(struct vcpu *v, const struct vmm_exit *e)
 				  "%s access at GPA %#llx (rip %#llx) is not an aligned 32-bit "
 				  "MOV (docs/%s)",
 				  lapic ? "local APIC" : "MSI-X", (unsigned long long)e->npf.gpa,
-				  (unsigned long long)e->rip, lapic ? "linux-guest.md" : "passthrough.md");
+				  (unsigned long long)e->rip,
+				  lapic ? "linux-guest.md" : "passthrough.md");
 	if (lapic) {
 		err = lapic_npf(v, e, &in);
 		if (err)

@@ -10,6 +10,7 @@
 #include <moat/types.h>
 #include "vmm/backend.h"
 #include "vmm/config.h"
+#include "vmm/msr.h"
 #include "vmm/vlapic.h"
 #include "vmm/vpit.h"
 #include "vmm/vpm.h"
@@ -74,6 +75,7 @@ struct vcpu {
 	void *arch; /* backend control block */
 	enum vcpu_run_state run_state;
 	struct vlapic lapic; /* OS guests only (guest_is_os()) */
+	struct vcpu_msrs msrs;
 	/* statistics, counted on the vCPU's own CPU: guest_exits() sums them */
 	u64 exits[VMM_EXIT_NR];
 	u64 halts_blocked; /* HLTs that waited host-side for an interrupt (OS guests) */

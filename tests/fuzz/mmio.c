@@ -21,9 +21,7 @@ static struct vdev dev;
 static u64 regs[VMM_REG_NR];
 
 /* What vmm/vlapic.c needs from the rest of moat. */
-void vcpu_kick(struct vcpu *v)
-{
-}
+void vcpu_kick(struct vcpu *v) {}
 u64 tsc_hz(void)
 {
 	return 2000000000ULL;

@@ -20,9 +20,7 @@
 static struct guest g;
 
 /* What vmm/vlapic.c needs from the rest of moat. */
-void vcpu_kick(struct vcpu *v)
-{
-}
+void vcpu_kick(struct vcpu *v) {}
 u64 tsc_hz(void)
 {
 	return 1000000000ULL;
@@ -296,10 +294,8 @@ static void test_guest_walk(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_decode_forms),
-		cmocka_unit_test(test_decode_refusals),
-		cmocka_unit_test(test_npf_emulated),
-		cmocka_unit_test(test_npf_lapic),
+		cmocka_unit_test(test_decode_forms), cmocka_unit_test(test_decode_refusals),
+		cmocka_unit_test(test_npf_emulated), cmocka_unit_test(test_npf_lapic),
 		cmocka_unit_test(test_guest_walk),
 	};
 

@@ -56,9 +56,7 @@ u64 tsc_hz(void)
 {
 	return 2000000000ULL;
 }
-void vcpu_kick(struct vcpu *v)
-{
-}
+void vcpu_kick(struct vcpu *v) {}
 int vmm_mmio_npf(struct vcpu *v, const struct vmm_exit *e)
 {
 	return -ENOENT;
@@ -247,7 +245,7 @@ static void test_cpuid(void **state)
 	memcpy(sig + 4, &regs[VMM_REG_RCX], 4);
 	memcpy(sig + 8, &regs[VMM_REG_RDX], 4);
 	assert_string_equal(sig, MOAT_CPUID_SIGNATURE);
-	assert_int_equal(regs[VMM_REG_RAX], MOAT_CPUID_INFO);
+	assert_int_equal(regs[VMM_REG_RAX], MOAT_CPUID_MAX);
 	e.cpuid.leaf = MOAT_CPUID_INFO;
 	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(regs[VMM_REG_RAX], 3);
@@ -476,7 +474,7 @@ static void test_msrs_vlapic(void **state)
 	injected_vector = -1;
 	e.reason = VMM_EXIT_MSR_READ;
 	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
-	assert_int_equal(regs[VMM_REG_RAX], 0xfee00000 | BIT(11));
+	assert_int_equal(regs[VMM_REG_RAX], 0xfee00000 | BIT(11) | BIT(8));
 	e.msr.index = 0x802;
 	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(injected_vector, 13);

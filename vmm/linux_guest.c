@@ -11,6 +11,10 @@
 #include "vmm/linux_boot.h"
 #include "vmm/linux_guest.h"
 
+/* The DSDT's host bridge window is where vmm/assign.c places the device BARs. */
+STATIC_ASSERT(GUEST_PCI_MEM_BASE == VDEV_MMIO_BASE && GUEST_PCI_MEM_END + 1 == VDEV_MMIO_END,
+	      "the guest's PCI window");
+
 static int module_get(struct guest *g, const struct boot_info *bi, const char *what,
 		      const char *name, const struct boot_module **m)
 {

@@ -28,6 +28,7 @@ enum guest_state {
 
 /* Guest-physical window where assigned devices' BARs appear (above the guest's RAM). */
 #define VDEV_MMIO_BASE 0xc0000000ULL
+#define VDEV_MMIO_END 0xfec00000ULL /* the I/O APIC's page and the local APIC's above */
 #define VDEV_MAX_RIDS 8
 
 #define VMSIX_MAX 8 /* MSI-X entries emulated per device (an 82576 VF has 3) */

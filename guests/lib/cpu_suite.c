@@ -322,12 +322,13 @@ static void test_msr_policy(void)
 			      (MISC_ENABLE_FAST_STRING | MISC_ENABLE_BTS_UNAVAIL |
 			       MISC_ENABLE_PEBS_UNAVAIL),
 		      "MISC_ENABLE %#llx", (unsigned long long)rdmsr(MSR_IA32_MISC_ENABLE));
-	static const u32 refused[] = {MSR_IA32_SPEC_CTRL,  MSR_IA32_ARCH_CAPABILITIES,
-				      MSR_IA32_MCG_CAP,	   MSR_MTRR_PHYS_BASE0,
-				      MSR_TSC_AUX,	   MSR_AMD_DE_CFG,
-				      MSR_AMD_PERF_CTL0,   0x3b /* TSC_ADJUST */};
+	static const u32 refused[] = {MSR_IA32_SPEC_CTRL, MSR_IA32_ARCH_CAPABILITIES,
+				      MSR_IA32_MCG_CAP,	  MSR_MTRR_PHYS_BASE0,
+				      MSR_TSC_AUX,	  MSR_AMD_DE_CFG,
+				      MSR_AMD_PERF_CTL0,  0x3b /* TSC_ADJUST */};
 	for (unsigned i = 0; i < ARRAY_SIZE(refused); i++)
-		check(msr_faults(refused[i], false) == 1, "reading MSR %#x did not #GP", refused[i]);
+		check(msr_faults(refused[i], false) == 1, "reading MSR %#x did not #GP",
+		      refused[i]);
 	check(msr_faults(MSR_IA32_PRED_CMD, true) == 1, "writing PRED_CMD did not #GP");
 	check(msr_faults(MSR_IA32_TSC, true) == 1, "writing the TSC did not #GP");
 	test_end();

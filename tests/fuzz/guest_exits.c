@@ -96,7 +96,6 @@ int irq_forge_expect(struct guest *gst, u64 addr, u64 data)
 	return 0;
 }
 
-void vcpu_kick(struct vcpu *v) {}
 u64 tsc_hz(void)
 {
 	return 2000000000ULL;

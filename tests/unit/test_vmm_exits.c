@@ -56,7 +56,6 @@ u64 tsc_hz(void)
 {
 	return 2000000000ULL;
 }
-void vcpu_kick(struct vcpu *v) {}
 int vmm_mmio_npf(struct vcpu *v, const struct vmm_exit *e)
 {
 	return -ENOENT;

@@ -148,7 +148,7 @@ static void prepare_entry(struct vcpu *v)
 /* HLT (SDM Vol. 3 9.7.5): the vCPU's CPU halts host-side until the virtual LAPIC has an
  * interrupt the guest may take (its timer included), an NMI, INIT or SIPI comes, or the
  * guest ends; the guest goes on after the HLT. */
-static int halt(struct vcpu *v, const struct vmm_exit *e)
+static int os_halt(struct vcpu *v, const struct vmm_exit *e)
 {
 	struct guest *g = v->guest;
 	bool stuck = false;
@@ -218,7 +218,7 @@ void vcpu_os_loop(struct vcpu *v)
 			break;
 		case VMM_EXIT_HLT:
 			v->exits[e.reason]++;
-			halt(v, &e);
+			os_halt(v, &e);
 			break;
 		default: vmm_handle_exit(v, &e); break;
 		}

@@ -8,7 +8,6 @@
 int vmm_handle_exit(struct vcpu *v, const struct vmm_exit *e);
 int vmm_handle_io(struct vcpu *v, const struct vmm_exit *e);
 int vmm_handle_hypercall(struct vcpu *v, const struct vmm_exit *e);
-void vmm_msr_setup(struct vcpu *v);
 /* Flushes a partial console line of the guest. */
 void vmm_console_flush(struct guest *g);
 void vmm_console_putc(struct guest *g, char c);

@@ -11,6 +11,10 @@
 #include "vmm/linux_boot.h"
 #include "vmm/linux_guest.h"
 
+/* The DSDT's host bridge window is where vmm/assign.c places the device BARs. */
+STATIC_ASSERT(GUEST_PCI_MEM_BASE == VDEV_MMIO_BASE && GUEST_PCI_MEM_END + 1 == VDEV_MMIO_END,
+	      "the guest's PCI window");
+
 static int module_get(struct guest *g, const struct boot_info *bi, const char *what,
 		      const char *name, const struct boot_module **m)
 {
@@ -70,8 +74,9 @@ static int linux_guest_acpi(struct guest *g, u8 *ram)
 		return pr_err(-ENOSPC, "guest %s: its ACPI tables do not fit at %#llx\n",
 			      g->cfg.name, (unsigned long long)GUEST_ACPI_GPA);
 	pr_info("guest %s: ACPI tables at %#llx (%zu bytes): RSDP, XSDT, FADT, FACS, DSDT, MADT "
-		"(%u CPUs)\n",
-		g->cfg.name, (unsigned long long)GUEST_ACPI_GPA, n, c.nr_cpus);
+		"(%u CPU%s)\n",
+		g->cfg.name, (unsigned long long)GUEST_ACPI_GPA, n, c.nr_cpus,
+		c.nr_cpus > 1 ? "s" : "");
 	return 0;
 }
 

@@ -1,16 +1,18 @@
 /* The guest's platform devices (docs/linux-guest.md, "what the guest sees"): the models
- * (vmm/vpm.c, vmm/vreset.c) are pure; this file gives them the TSC at each access and
- * turns their events into the guest's end. A power-off or reset request ends the guest as
- * if it had shut down: the product's policy is that a guest which resets has ended. */
+ * (vmm/vpit.c, vmm/vpm.c, vmm/vreset.c, vmm/vrtc.c) are pure; this file gives them the TSC at each
+ * access and turns their events into the guest's end. A power-off or reset request ends the guest
+ * as if it had shut down: the product's policy is that a guest which resets has ended. */
 #define LOG_TAG "vmm"
 #include <moat/log.h>
 #include "arch/x86/cpu.h"
 #include "vmm/exits.h"
 #include "vmm/platform.h"
 
-void platform_init(struct guest *g, u64 now, u64 hz)
+void platform_init(struct guest *g, const struct platform_time *t)
 {
-	vpm_init(&g->pm, now, hz);
+	vpit_init(&g->pit, t->tsc, t->hz);
+	vpm_init(&g->pm, t->tsc, t->hz);
+	vrtc_init(&g->rtc, t->wall_epoch, t->wall_tsc, t->hz);
 	g->reset = (struct vreset){0};
 }
 
@@ -62,6 +64,34 @@ bool platform_cf9_io(struct guest *g, u16 port, bool in, u8 size, u32 *val)
 	spin_unlock(&g->platform_lock);
 	if (reset)
 		guest_ends(g, "reset requested", "reset register 0xcf9");
+	return true;
+}
+
+/* Channel 0's OUT drives no interrupt yet: vpit_irq0_next() is the hook for the interrupt
+ * controller to come. */
+bool platform_pit_io(struct guest *g, u16 port, bool in, u8 size, u32 *val)
+{
+	bool ok;
+
+	spin_lock(&g->platform_lock);
+	ok = vpit_io(&g->pit, rdtsc(), port, in, size, val);
+	spin_unlock(&g->platform_lock);
+	return ok;
+}
+
+/* 0x70 selects (reads of it are denied: write-only on a PC), 0x71 reads or writes. */
+bool platform_rtc_io(struct guest *g, u16 port, bool in, u8 size, u32 *val)
+{
+	if (size != 1 || (in && port == VRTC_INDEX_PORT))
+		return false;
+	spin_lock(&g->platform_lock);
+	if (port == VRTC_INDEX_PORT)
+		vrtc_select(&g->rtc, (u8)*val);
+	else if (in)
+		*val = vrtc_read(&g->rtc, rdtsc());
+	else
+		vrtc_write(&g->rtc, (u8)*val);
+	spin_unlock(&g->platform_lock);
 	return true;
 }
 

@@ -6,11 +6,20 @@
 
 #include "vmm/vmm.h"
 
-/* At guest creation: every device reset, clocks starting at TSC `now` (`hz` ticks/s). */
-void platform_init(struct guest *g, u64 now, u64 hz);
+/* The clocks the devices count from: the TSC now and its rate, and the host's wall clock
+ * (seconds since 1970) at TSC wall_tsc. */
+struct platform_time {
+	u64 tsc, hz;
+	u64 wall_epoch, wall_tsc;
+};
 
+/* At guest creation: every device reset, its clocks from `t`. */
+void platform_init(struct guest *g, const struct platform_time *t);
+
+bool platform_pit_io(struct guest *g, u16 port, bool in, u8 size, u32 *val);
 bool platform_pm_io(struct guest *g, u16 port, bool in, u8 size, u32 *val);
 bool platform_cf9_io(struct guest *g, u16 port, bool in, u8 size, u32 *val);
+bool platform_rtc_io(struct guest *g, u16 port, bool in, u8 size, u32 *val);
 bool platform_kbc_io(struct guest *g, u16 port, bool in, u8 size, u32 *val);
 
 #endif

@@ -118,7 +118,10 @@ static const struct port_device {
 	u16 first, last;
 	bool (*io)(struct guest *g, u16 port, bool in, u8 size, u32 *val);
 } port_devices[] = {
+	{VPIT_PORT_FIRST, VPIT_PORT_CW, platform_pit_io},
+	{VPIT_PORT_61, VPIT_PORT_61, platform_pit_io},
 	{VRESET_KBC_PORT, VRESET_KBC_PORT, platform_kbc_io},
+	{VRTC_INDEX_PORT, VRTC_DATA_PORT, platform_rtc_io},
 	{VPM_PORT_FIRST, VPM_PORT_LAST, platform_pm_io},
 	{VRESET_CF9_PORT, VRESET_CF9_PORT, platform_cf9_io},
 };

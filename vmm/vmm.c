@@ -17,6 +17,7 @@
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/rtc.h"
 #include "arch/x86/smp.h"
 #include "arch/x86/trap.h"
 #include "core/boot_report.h"
@@ -300,6 +301,7 @@ static int guest_load(const struct boot_info *bi, struct guest *g, const void *i
 
 int guest_create(const struct boot_info *bi, struct guest *g)
 {
+	struct platform_time pt = {.tsc = rdtsc(), .hz = tsc_hz()};
 	struct vcpu_boot_state bs = {0};
 	char cpus[8 * CFG_MAX_VCPUS];
 	const void *img = NULL;
@@ -325,7 +327,8 @@ int guest_create(const struct boot_info *bi, struct guest *g)
 		goto fail;
 	if (guest_is_os(g))
 		vcpu_os_init(g);
-	platform_init(g, rdtsc(), tsc_hz());
+	host_rtc_get(&pt.wall_epoch, &pt.wall_tsc);
+	platform_init(g, &pt);
 	guest_memory_report(g);
 	pr_info("guest %s: %s %s (%llu bytes), entry %#llx, %s\n", g->cfg.name,
 		g->cfg.kernel[0] ? "kernel" : "image",
@@ -359,6 +362,9 @@ int vmm_init(const struct boot_info *bi)
 			pr_err(err, "enabling %s on the boot CPU failed\n", vmm_be->name);
 	}
 	load_config();
+	/* the guests' RTCs count from it (vmm/vrtc.c); a failure is logged and they start at
+	 * 2000-01-01 */
+	host_rtc_init();
 	for (u32 i = 0; i < vmm_cfg.nr_guests; i++) {
 		struct guest_config *c = &vmm_cfg.guests[i];
 		char why[ASSIGN_WHY_MAX];

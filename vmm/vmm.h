@@ -10,9 +10,12 @@
 #include <moat/types.h>
 #include "vmm/backend.h"
 #include "vmm/config.h"
+#include "vmm/msr.h"
 #include "vmm/vlapic.h"
+#include "vmm/vpit.h"
 #include "vmm/vpm.h"
 #include "vmm/vreset.h"
+#include "vmm/vrtc.h"
 
 enum guest_state {
 	GUEST_CREATED,
@@ -25,6 +28,7 @@ enum guest_state {
 
 /* Guest-physical window where assigned devices' BARs appear (above the guest's RAM). */
 #define VDEV_MMIO_BASE 0xc0000000ULL
+#define VDEV_MMIO_END 0xfec00000ULL /* the I/O APIC's page and the local APIC's above */
 #define VDEV_MAX_RIDS 8
 
 #define VMSIX_MAX 8 /* MSI-X entries emulated per device (an 82576 VF has 3) */
@@ -72,6 +76,7 @@ struct vcpu {
 	void *arch; /* backend control block */
 	enum vcpu_run_state run_state;
 	struct vlapic lapic; /* OS guests only (guest_is_os()) */
+	struct vcpu_msrs msrs;
 	/* statistics, counted on the vCPU's own CPU: guest_exits() sums them */
 	u64 exits[VMM_EXIT_NR];
 	u64 halts_blocked; /* HLTs that waited host-side for an interrupt (OS guests) */
@@ -111,8 +116,10 @@ struct guest {
 	u32 pci_addr;
 	/* platform devices on ports (vmm/platform.c), shared by its vCPUs under the lock */
 	spinlock_t platform_lock;
+	struct vpit pit;
 	struct vpm pm;
 	struct vreset reset;
+	struct vrtc rtc;
 	const char *ended_by; /* the power-off or reset request that ended it, else NULL */
 	/* assigned devices (vmm/assign.c) */
 	struct vdev dev[CFG_MAX_DEVICES];

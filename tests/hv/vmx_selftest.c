@@ -34,7 +34,7 @@
 /* guest ids (and VPIDs) apart from the core's guests 1.. */
 #define TG_ID_MAIN 0xff01
 #define TG_ID_OTHER 0xff02
-#define MSR_STAR 0xc0000081
+
 #define TG_INTR_VECTOR 0x40
 #define TG_MAGIC 0x5afe5afe0c0ffeeull
 

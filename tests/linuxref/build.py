@@ -4,7 +4,8 @@
 At test time, from Debian's archive by package name: the kernel the suite's
 linux-image-amd64 currently depends on (override with LINUXREF_KERNEL_PKG) and
 busybox-static (`apt-get download`, `dpkg-deb -x`). The initramfs (cpio newc, gzip) holds
-busybox, igb and the modules it needs (from the kernel's modules.dep, made with
+busybox, igb and igbvf (the VF driver a Linux guest of moat uses, issue 16) and the
+modules they need (from the kernel's modules.dep, made with
 `depmod -b`), tests/linuxref/init.sh as /init and tests/linuxref/guest.sh as /guest.sh
 (what /init runs in a Linux guest of moat: kernel command line word `linuxguest`). Nothing here is committed.
 
@@ -27,7 +28,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BUILD = os.environ.get("BUILD", os.path.join(ROOT, "build"))
 OUT = os.path.join(BUILD, "linuxref")
-MODULES = ["igb"]  # loaded by /init in dependency order
+MODULES = ["igb", "igbvf"]  # in dependency order in /modules.list; the reference's /init
+# loads them all (its VFs stay unbound: sriov_drivers_autoprobe 0)
 
 
 class Unavailable(Exception):

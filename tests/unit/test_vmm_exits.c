@@ -244,7 +244,7 @@ static void test_cpuid(void **state)
 	memcpy(sig + 4, &regs[VMM_REG_RCX], 4);
 	memcpy(sig + 8, &regs[VMM_REG_RDX], 4);
 	assert_string_equal(sig, MOAT_CPUID_SIGNATURE);
-	assert_int_equal(regs[VMM_REG_RAX], MOAT_CPUID_INFO);
+	assert_int_equal(regs[VMM_REG_RAX], MOAT_CPUID_MAX);
 	e.cpuid.leaf = MOAT_CPUID_INFO;
 	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(regs[VMM_REG_RAX], 3);
@@ -362,8 +362,19 @@ static void test_com1_relay(void **state)
  * the device's is denied as any other. */
 static void test_platform_ports(void **state)
 {
-	platform_init(&g, 1000, 1000000000);
+	platform_init(&g, &(struct platform_time){.tsc = 1000, .hz = 1000000000});
 	assert_int_equal(port_in(0x604, 2, 0), 1); /* PM1_CNT.SCI_EN */
+	port_out(0x43, 1, 0xb0);		   /* PIT channel 2, mode 0 */
+	assert_int_equal(port_in(0x61, 1, 0) & 0x0f, 0);
+	port_out(0x61, 1, 0x01);
+	assert_int_equal(port_in(0x61, 1, 0) & 0x0f, 1);
+	port_out(0x70, 1, 0x0d);
+	assert_int_equal(port_in(0x71, 1, 0), 0x80); /* RTC register D: VRT */
+	assert_int_equal(g.io_denied, 0);
+	assert_int_equal(port_in(0x70, 1, 0), 0xff); /* write-only */
+	assert_int_equal(port_in(0x43, 1, 0), 0xff); /* write-only */
+	assert_int_equal(port_in(0x40, 2, 0), 0xffff);
+	g.io_denied -= 3;
 	assert_int_equal(port_in(0x606, 2, 0), 0xffff);
 	assert_int_equal(g.io_denied, 1);
 	assert_int_equal(port_in(0x64, 1, 0), 0xff); /* no 8042 to read */
@@ -385,7 +396,7 @@ static void test_platform_ports(void **state)
 	assert_int_equal(g.state, GUEST_DONE);
 	assert_string_equal(g.ended_by, "reset register 0xcf9");
 	assert_int_equal(g.io_denied, 2);
-	assert_int_equal(skipped, 9);
+	assert_int_equal(skipped, 18);
 }
 
 static void test_vpci(void **state)

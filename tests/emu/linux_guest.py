@@ -35,11 +35,10 @@ class LinuxGuest:
                 f'initrd=initrd.gz cmdline="{cmdline}"\n')
 
 
-# qemu-uefi-linux-guest (issue 15): two Linux guests and the attacker. One vCPU each until
-# moat's configuration takes a CPU list; then web gets two (cpu=1-2) and the rest move up.
-WEB = LinuxGuest("web", "1", 256)
-APP = LinuxGuest("app", "2", 192)
-ATTACKER_CPU = 3
+# qemu-uefi-linux-guest (issue 15): two Linux guests, web with two vCPUs, and the attacker.
+WEB = LinuxGuest("web", "1-2", 256)
+APP = LinuxGuest("app", "3", 192)
+ATTACKER_CPU = 4
 LINUX_GUESTS = (WEB, APP)
 LINUX_SMP = ATTACKER_CPU + 1  # QEMU CPUs: moat's CPU 0 and one per vCPU
 LINUX_CONF = (
@@ -67,13 +66,14 @@ def linux_files():
         raise harness.RunUnavailable(f"Debian's kernel cannot be had: {e}")
 
 
-def esp_with_linux(dirname, conf):
-    """build/esp plus vmlinuz, initrd.gz (tests/linuxref) and moat.conf."""
+def esp_with_linux(dirname, conf, image="test"):
+    """The image's ESP (build/esp-test, build/esp) plus vmlinuz, initrd.gz (tests/linuxref)
+    and moat.conf."""
     def prepare():
         info = linux_files()
         esp = os.path.join(harness.BUILD, dirname)
         shutil.rmtree(esp, ignore_errors=True)
-        shutil.copytree(harness.image_path("test", "esp"), esp)
+        shutil.copytree(harness.image_path(image, "esp"), esp)
         boot = os.path.join(esp, "EFI", "BOOT")
         shutil.copyfile(info["kernel"], os.path.join(boot, "vmlinuz"))
         shutil.copyfile(info["initrd"], os.path.join(boot, "initrd.gz"))

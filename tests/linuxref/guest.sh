@@ -3,15 +3,17 @@
 # `linuxguest`): what a Linux guest of moat shows, each line prefixed "linuxguest: "
 # (parsed by tests/emu/linux_guest.py and tests/bench/bench.py), then `poweroff -f`.
 #   linuxguest: init <release>          /init reached
+#   linuxguest: run-init <seconds>      Linux's clock at its "Run /init" message (dmesg)
 #   linuxguest: nproc <n>               CPUs online (nproc)
 #   linuxguest: cpuinfo <n>             processors listed in /proc/cpuinfo
 #   linuxguest: online <list>           /sys/devices/system/cpu/online
 #   linuxguest: uptime <k> <seconds>    /proc/uptime, k = 1, 2 (2 s apart)
 #   linuxguest: interrupts <k> <line>   the timer lines of /proc/interrupts (IRQ 0, LOC)
 #   linuxguest: poweroff                just before poweroff -f
-# linuxguest.idle=N (make bench): only the init line, N seconds idle, power-off.
+# linuxguest.idle=N (make bench): only the init lines, N seconds idle, power-off.
 say() { echo "linuxguest: $*"; }
 say "init $(uname -r)"
+say "run-init $(dmesg | sed -n 's/^\[ *\([0-9.]*\)\] Run \/init .*/\1/p' | head -n 1)"
 
 idle=
 for arg in $(cat /proc/cmdline); do

@@ -8,6 +8,7 @@
 #include <moat/pgtable.h>
 #include "arch/x86/pt_x86.h"
 #include "vmm/exits.h"
+#include "vmm/guest_acpi.h"
 #include "vmm/mmio.h"
 #include "vmm/msix.h"
 #include "vmm/vioapic.h"
@@ -115,10 +116,13 @@ static unsigned fetch(struct vcpu *v, u64 rip, u8 *code)
 	return n;
 }
 
-/* What an emulated page at gpa belongs to: an assigned device's MSI-X table or the
- * guest's IOAPIC; NULL for anything else. */
+/* What an emulated page at gpa belongs to: an OS guest's local APIC page, an assigned
+ * device's MSI-X table or the guest's IOAPIC; NULL for anything else. Linux reaches the
+ * APICs with exactly the MOV forms above (native_apic_mem_read/write, readl/writel). */
 static const char *mmio_device(struct guest *g, u64 gpa)
 {
+	if (guest_is_os(g) && vlapic_mmio_owned(gpa))
+		return "local APIC";
 	if (msix_region(g, gpa))
 		return "MSI-X";
 	if (vioapic_owns(g, gpa))
@@ -126,12 +130,16 @@ static const char *mmio_device(struct guest *g, u64 gpa)
 	return NULL;
 }
 
-/* 0, or -EINVAL for an access the device refuses. */
+/* 0, or a negative errno for an access the device refuses. */
 static int mmio_access(struct vcpu *v, u64 gpa, bool write, u32 *val)
 {
 	struct guest *g = v->guest;
-	struct vdev *dev = msix_region(g, gpa);
+	struct vdev *dev;
 
+	if (guest_is_os(g) && vlapic_mmio_owned(gpa))
+		return write ? vlapic_mmio_write(&v->lapic, (u32)(gpa - GUEST_LAPIC_BASE), *val)
+			     : vlapic_mmio_read(&v->lapic, (u32)(gpa - GUEST_LAPIC_BASE), val);
+	dev = msix_region(g, gpa);
 	if (dev) {
 		if (write)
 			msix_mmio_write(g, dev, gpa, *val);
@@ -154,19 +162,18 @@ int vmm_mmio_npf(struct vcpu *v, const struct vmm_exit *e)
 	if (!what)
 		return -ENOENT;
 	if (mmio_decode(code, fetch(v, e->rip, code), &in) || (e->npf.gpa & 3))
-		goto refused;
+		return guest_stop(g, VMM_EXIT_NPF,
+				  "%s access at GPA %#llx (rip %#llx) is not an aligned 32-bit "
+				  "MOV (docs/vmm.md)",
+				  what, (unsigned long long)e->npf.gpa, (unsigned long long)e->rip);
 	if (in.write)
 		val = in.imm ? in.value : (u32)vmm_be->get_reg(v, (enum vmm_reg)in.reg);
 	if (mmio_access(v, e->npf.gpa, in.write, &val))
-		goto refused;
+		return guest_stop(g, VMM_EXIT_NPF, "%s %s at GPA %#llx refused (rip %#llx)", what,
+				  in.write ? "write" : "read", (unsigned long long)e->npf.gpa,
+				  (unsigned long long)e->rip);
 	if (!in.write)
 		vmm_be->set_reg(v, (enum vmm_reg)in.reg, val);
 	vmm_be->set_reg(v, VMM_REG_RIP, e->rip + in.len);
 	return 0;
-
-refused:
-	return guest_stop(g, VMM_EXIT_NPF,
-			  "%s access at GPA %#llx (rip %#llx) is not an aligned 32-bit MOV "
-			  "(docs/vmm.md)",
-			  what, (unsigned long long)e->npf.gpa, (unsigned long long)e->rip);
 }

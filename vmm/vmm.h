@@ -38,6 +38,9 @@ enum guest_state {
 struct vmsix_vec {
 	struct guest *g;
 	u8 vector; /* the guest's vector, as checked when the entry last went live */
+	/* OS guests: the entry's message, delivered through the guest's virtual local APICs */
+	bool to_vlapic;
+	struct vlapic_msg msg;
 };
 
 /* A device's MSI-X state: the guest's table and Message Control bits, and per entry the
@@ -82,6 +85,8 @@ struct vcpu {
 	/* statistics, counted on the vCPU's own CPU: guest_exits() sums them */
 	u64 exits[VMM_EXIT_NR];
 	u64 halts_blocked; /* HLTs that waited host-side for an interrupt (OS guests) */
+	u64 irqs_injected; /* interrupts of its virtual LAPIC injected (OS guests) */
+	bool nmi_pending;  /* an NMI sent to it, not yet injected (OS guests) */
 };
 
 struct guest {
@@ -93,7 +98,8 @@ struct guest {
 	/* vcpu[0] is the boot CPU; moat's own guests have exactly one. */
 	struct vcpu vcpu[CFG_MAX_VCPUS];
 	u32 nr_vcpus;
-	u32 vcpus_left; /* vCPU threads not yet past their loop: the last one ends the guest */
+	u32 vcpus_left;	 /* vCPU threads not yet past their loop: the last one ends the guest */
+	u32 vcpus_stuck; /* OS guests: vCPUs halted with interrupts off or waiting for a SIPI */
 	enum guest_state state; /* changed atomically: the first end wins (guest_end()) */
 	char stop_reason[128];
 	u64 stop_gpa; /* for a nested page fault stop */
@@ -129,7 +135,8 @@ struct guest {
 	u64 cfg_refused;	     /* config writes to functions the guest does not have */
 	u64 dma_faults;		     /* faults its domain had when it was destroyed */
 	u64 msix_refused;	     /* MSI-X entries unmasked with a bad address or data */
-	u64 irq_pending[4];	     /* guest vectors raised by its devices, not yet injected */
+	u64 msix_nowhere;   /* OS guests: device interrupts whose message named none of its vCPUs */
+	u64 irq_pending[4]; /* guest vectors raised by its devices, not yet injected */
 	u64 irqs_injected;
 	u64 watchdog_us;
 	u64 run_us; /* from first entry to the end */

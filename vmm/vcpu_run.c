@@ -145,10 +145,10 @@ static bool can_inject(struct vcpu *v)
 	return vmm_be->get_reg(v, VMM_REG_RFLAGS) & RFLAGS_IF;
 }
 
-static void irq_window(struct vcpu *v, bool on)
+static void want_window(struct vcpu *v, bool on)
 {
 	if (vmm_be->irq_window)
-		irq_window(v, on);
+		vmm_be->irq_window(v, on);
 }
 
 static void set_deadline(struct vcpu *v, u64 tsc)
@@ -177,14 +177,14 @@ static void prepare_entry(struct vcpu *v)
 		if (!vmm_be->inject_interrupt(v, (u8)vec)) {
 			vlapic_accept(l, (u8)vec);
 			v->irqs_injected++;
-			irq_window(v, false);
+			want_window(v, false);
 			break;
 		}
-		irq_window(v, true);
+		want_window(v, true);
 		break;
-	case VCPU_IRQ_WINDOW: irq_window(v, true); break;
+	case VCPU_IRQ_WINDOW: want_window(v, true); break;
 	case VCPU_IRQ_NONE:
-	default: irq_window(v, false); break;
+	default: want_window(v, false); break;
 	}
 	set_deadline(v, vlapic_next_deadline(l));
 }
@@ -277,5 +277,5 @@ void vcpu_os_loop(struct vcpu *v)
 		}
 	}
 	set_deadline(v, 0);
-	irq_window(v, false);
+	want_window(v, false);
 }

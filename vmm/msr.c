@@ -21,6 +21,7 @@ enum msr_vendor { ANY_VENDOR, INTEL_ONLY, AMD_ONLY };
 
 struct msr_policy {
 	u32 first, last;
+	bool (*owns)(u32 msr); /* instead of first..last when set */
 	const char *name;
 	enum msr_vendor vendor;
 	bool pass; /* guest accesses go to the CPU; the backend switches the MSR */
@@ -35,11 +36,19 @@ static int read_tsc(struct vcpu *v, u32 msr, u64 *val)
 	return 0;
 }
 
-/* IA32_APIC_BASE, IA32_TSC_DEADLINE and the x2APIC MSRs are the virtual LAPIC's
- * (vmm/vlapic.h). Until it answers them: the APIC base reads as the xAPIC at its default
- * address, enabled, and ignores writes; the others raise #GP. */
+/* IA32_APIC_BASE, IA32_TSC_DEADLINE and the x2APIC MSRs (vlapic_msr_owned()) are the
+ * virtual LAPIC's once vlapic_reset() made it the vCPU's (OS guests). Without one (moat's
+ * own guests): the APIC base reads as the xAPIC at its default address, enabled, and
+ * ignores writes; the others raise #GP. */
+static bool vlapic_live(struct vcpu *v)
+{
+	return guest_is_os(v->guest) && v->lapic.vcpu == v;
+}
+
 static int read_apic(struct vcpu *v, u32 msr, u64 *val)
 {
+	if (vlapic_live(v))
+		return vlapic_msr_read(&v->lapic, msr, val);
 	if (msr != MSR_IA32_APIC_BASE)
 		return -EINVAL;
 	*val = 0xfee00000ull | APIC_BASE_ENABLE | (v->index == 0 ? APIC_BASE_BSP : 0);
@@ -48,6 +57,8 @@ static int read_apic(struct vcpu *v, u32 msr, u64 *val)
 
 static int write_apic(struct vcpu *v, u32 msr, u64 val)
 {
+	if (vlapic_live(v))
+		return vlapic_msr_write(&v->lapic, msr, val);
 	return msr == MSR_IA32_APIC_BASE ? 0 : -EINVAL;
 }
 
@@ -167,32 +178,29 @@ static int write_efer(struct vcpu *v, u32 msr, u64 val)
 
 /* clang-format off */
 static const struct msr_policy policy[] = {
-	{MSR_IA32_TSC, MSR_IA32_TSC, "TSC", ANY_VENDOR, false, read_tsc, NULL},
-	{MSR_IA32_APIC_BASE, MSR_IA32_APIC_BASE, "APIC_BASE", ANY_VENDOR, false, read_apic,
-	 write_apic},
-	{MSR_IA32_FEATURE_CONTROL, MSR_IA32_FEATURE_CONTROL, "FEATURE_CONTROL", INTEL_ONLY,
+	{MSR_IA32_TSC, MSR_IA32_TSC, NULL, "TSC", ANY_VENDOR, false, read_tsc, NULL},
+	/* IA32_APIC_BASE, IA32_TSC_DEADLINE, 0x800-0x8ff */
+	{0, 0, vlapic_msr_owned, "local APIC", ANY_VENDOR, false, read_apic, write_apic},
+	{MSR_IA32_FEATURE_CONTROL, MSR_IA32_FEATURE_CONTROL, NULL, "FEATURE_CONTROL", INTEL_ONLY,
 	 false, read_feature_control, NULL},
-	{MSR_IA32_UCODE_REV, MSR_IA32_UCODE_REV, "UCODE_REV", ANY_VENDOR, false, read_ucode_rev,
+	{MSR_IA32_UCODE_REV, MSR_IA32_UCODE_REV, NULL, "UCODE_REV", ANY_VENDOR, false, read_ucode_rev,
 	 write_ucode_rev},
 	/* no P-state ratios: Linux's intel_pstate finds "invalid MSRs" and stays off */
-	{MSR_PLATFORM_INFO, MSR_PLATFORM_INFO, "PLATFORM_INFO", INTEL_ONLY, false, read_zero,
+	{MSR_PLATFORM_INFO, MSR_PLATFORM_INFO, NULL, "PLATFORM_INFO", INTEL_ONLY, false, read_zero,
 	 NULL},
-	{MSR_MTRR_CAP, MSR_MTRR_CAP, "MTRRCAP", ANY_VENDOR, false, read_zero, NULL},
-	{MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_EIP, "SYSENTER", ANY_VENDOR, true, NULL, NULL},
-	{MSR_IA32_MISC_ENABLE, MSR_IA32_MISC_ENABLE, "MISC_ENABLE", INTEL_ONLY, false,
+	{MSR_MTRR_CAP, MSR_MTRR_CAP, NULL, "MTRRCAP", ANY_VENDOR, false, read_zero, NULL},
+	{MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_EIP, NULL, "SYSENTER", ANY_VENDOR, true, NULL, NULL},
+	{MSR_IA32_MISC_ENABLE, MSR_IA32_MISC_ENABLE, NULL, "MISC_ENABLE", INTEL_ONLY, false,
 	 read_misc_enable, write_misc_enable},
-	{MSR_IA32_PAT, MSR_IA32_PAT, "PAT", ANY_VENDOR, false, read_pat, write_pat},
-	{MSR_MTRR_DEF_TYPE, MSR_MTRR_DEF_TYPE, "MTRR_DEF_TYPE", ANY_VENDOR, false,
+	{MSR_IA32_PAT, MSR_IA32_PAT, NULL, "PAT", ANY_VENDOR, false, read_pat, write_pat},
+	{MSR_MTRR_DEF_TYPE, MSR_MTRR_DEF_TYPE, NULL, "MTRR_DEF_TYPE", ANY_VENDOR, false,
 	 read_mtrr_def_type, write_mtrr_def_type},
-	{MSR_IA32_TSC_DEADLINE, MSR_IA32_TSC_DEADLINE, "TSC_DEADLINE", ANY_VENDOR, false,
-	 read_apic, write_apic},
-	{MSR_X2APIC_FIRST, MSR_X2APIC_LAST, "x2APIC", ANY_VENDOR, false, read_apic, write_apic},
-	{MSR_EFER, MSR_EFER, "EFER", ANY_VENDOR, false, read_efer, write_efer},
-	{MSR_STAR, MSR_SFMASK, "STAR/LSTAR/CSTAR/SFMASK", ANY_VENDOR, true, NULL, NULL},
-	{MSR_FS_BASE, MSR_KERNEL_GS_BASE, "FS/GS/KERNEL_GS_BASE", ANY_VENDOR, true, NULL, NULL},
-	{MSR_AMD_HWCR, MSR_AMD_HWCR, "HWCR", AMD_ONLY, false, read_hwcr, write_hwcr},
+	{MSR_EFER, MSR_EFER, NULL, "EFER", ANY_VENDOR, false, read_efer, write_efer},
+	{MSR_STAR, MSR_SFMASK, NULL, "STAR/LSTAR/CSTAR/SFMASK", ANY_VENDOR, true, NULL, NULL},
+	{MSR_FS_BASE, MSR_KERNEL_GS_BASE, NULL, "FS/GS/KERNEL_GS_BASE", ANY_VENDOR, true, NULL, NULL},
+	{MSR_AMD_HWCR, MSR_AMD_HWCR, NULL, "HWCR", AMD_ONLY, false, read_hwcr, write_hwcr},
 	/* K8 erratum 400 (C1E): Linux reads it unchecked on family 0Fh; no C1E here */
-	{MSR_AMD_INT_PENDING_MSG, MSR_AMD_INT_PENDING_MSG, "INT_PENDING_MSG", AMD_ONLY, false,
+	{MSR_AMD_INT_PENDING_MSG, MSR_AMD_INT_PENDING_MSG, NULL, "INT_PENDING_MSG", AMD_ONLY, false,
 	 read_zero, NULL},
 };
 /* clang-format on */
@@ -214,7 +222,7 @@ static const struct msr_policy *find_policy(u32 msr)
 	for (unsigned i = 0; i < ARRAY_SIZE(policy); i++) {
 		const struct msr_policy *p = &policy[i];
 
-		if (msr < p->first || msr > p->last)
+		if (p->owns ? !p->owns(msr) : msr < p->first || msr > p->last)
 			continue;
 		if ((p->vendor == INTEL_ONLY && amd) || (p->vendor == AMD_ONLY && !amd))
 			return NULL;
@@ -233,7 +241,7 @@ void vmm_msr_setup(struct vcpu *v)
 {
 	vmm_msr_reset(v);
 	for (unsigned i = 0; i < ARRAY_SIZE(policy); i++)
-		if (policy[i].pass)
+		if (policy[i].pass && !policy[i].owns)
 			for (u32 msr = policy[i].first; msr <= policy[i].last; msr++)
 				vmm_be->msr_intercept(v, msr, false, false);
 }

@@ -20,12 +20,25 @@
 #define CR0_CD			BIT(30)
 #define CR0_PG			BIT(31)
 #define CR0_RESERVED		GENMASK(63, 32)
+#define CR0_INIT		(CR0_CD | CR0_NW | CR0_ET) /* after RESET and INIT: 0x60000010 */
 
 /* CR4 */
 #define CR4_PAE			BIT(5)
 #define CR4_PGE			BIT(7)
 #define CR4_OSFXSR		BIT(9)
+#define CR4_OSXMMEXCPT		BIT(10)
 #define CR4_VMXE		BIT(13)
+#define CR4_OSXSAVE		BIT(18)
+
+/* XCR0 (XSETBV/XGETBV with ECX 0; SDM Vol. 1 13.3) */
+#define XCR0_X87		BIT(0)
+#define XCR0_SSE		BIT(1)
+#define XCR0_AVX		BIT(2)
+#define XCR0_BNDREGS		BIT(3)
+#define XCR0_BNDCSR		BIT(4)
+#define XCR0_MPX		(XCR0_BNDREGS | XCR0_BNDCSR)
+#define XCR0_AVX512		GENMASK(7, 5) /* opmask, ZMM_Hi256, Hi16_ZMM */
+#define XCR0_TILE		GENMASK(18, 17) /* AMX TILECFG, TILEDATA */
 
 /* RFLAGS */
 #define RFLAGS_TF		BIT(8)
@@ -62,6 +75,7 @@
 #define CPUID_LEAF_MWAIT	0x5
 #define CPUID_LEAF_EXT_FEATURES_7 0x7
 #define CPUID_LEAF_PMU		0xa /* architectural performance monitoring */
+#define CPUID_LEAF_XSAVE	0xd /* subleaf 0: EDX:EAX the XCR0 bits the CPU supports */
 #define CPUID_LEAF_HV		0x40000000 /* hypervisor vendor leaf */
 #define CPUID_LEAF_EXT_MAX	0x80000000
 #define CPUID_LEAF_EXT_FEATURES	0x80000001
@@ -74,6 +88,8 @@
 #define CPUID_1_ECX_MONITOR	BIT(3)
 #define CPUID_1_ECX_VMX		BIT(5)
 #define CPUID_1_ECX_X2APIC	BIT(21)
+#define CPUID_1_ECX_XSAVE	BIT(26)
+#define CPUID_1_ECX_OSXSAVE	BIT(27)
 #define CPUID_1_ECX_HYPERVISOR	BIT(31)
 /* CPUID.1:EDX */
 #define CPUID_1_EDX_APIC	BIT(9)

@@ -52,6 +52,13 @@ enum vmx_cr_write vmx_cr4_write(const struct vmx_caps *caps, u64 val, u64 *real)
 /* Preemption-timer value for `us` microseconds at a TSC of tsc_hz (the timer counts down
  * once every 2^IA32_VMX_MISC[4:0] TSC ticks); saturates at the 32-bit field, at least 1. */
 u32 vmx_preempt_ticks(const struct vmx_caps *caps, u64 tsc_hz, u64 us);
+/* Preemption-timer value that expires no earlier than `delta` TSC ticks after the entry
+ * (rounded up, plus one count for the phase of the divided TSC); 0 for a deadline already
+ * reached (an exit before the first guest instruction, 26.7.4); saturates. */
+u32 vmx_preempt_ticks_tsc(const struct vmx_caps *caps, u64 delta);
+/* EFER after the guest's CR0 became `cr0`: EFER.LMA follows CR0.PG while EFER.LME is set
+ * (SDM Vol. 3A 10.8.5). */
+u64 vmx_efer_for_cr0(u64 efer, u64 cr0);
 
 /* Exit reason and VM-instruction error names for dumps ("EPT violation"). */
 const char *vmx_exit_name(u32 basic_reason);

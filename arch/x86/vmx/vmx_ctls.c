@@ -173,3 +173,21 @@ u32 vmx_preempt_ticks(const struct vmx_caps *caps, u64 tsc_hz, u64 us)
 		return 0xffffffffu;
 	return ticks ? (u32)ticks : 1;
 }
+
+u32 vmx_preempt_ticks_tsc(const struct vmx_caps *caps, u64 delta)
+{
+	unsigned rate = (unsigned)FIELD_GET(VMX_MISC_PREEMPT_RATE, caps->misc);
+	u64 ticks;
+
+	if (!delta)
+		return 0;
+	ticks = ((delta - 1) >> rate) + 2;
+	return ticks > 0xffffffffull ? 0xffffffffu : (u32)ticks;
+}
+
+u64 vmx_efer_for_cr0(u64 efer, u64 cr0)
+{
+	if ((efer & EFER_LME) && (cr0 & CR0_PG))
+		return efer | EFER_LMA;
+	return efer & ~(u64)EFER_LMA;
+}

@@ -148,6 +148,25 @@ static void test_cr0_write(void **state)
 	c.cr0_fixed1 = 0xffffffffull & ~(u64)(CR0_CD | CR0_NW);
 	assert_int_equal(vmx_cr0_write(&c, false, cur, cur | CR0_CD, &real), VMX_CR_APPLY);
 	assert_int_equal(real, cur);
+	/* and where it does: still only the guest's (the shadow), never the CPU's */
+	c.cr0_fixed1 = 0xffffffffull;
+	assert_int_equal(vmx_cr0_write(&c, true, CR0_NE | CR0_ET, CR0_INIT, &real), VMX_CR_APPLY);
+	assert_int_equal(real, CR0_ET | CR0_NE);
+}
+
+/* The INIT state's CR0 (CD, NW, ET): CD and NW go to the shadow, the guest's writes of them
+ * exit; PE and PG are the guest's with unrestricted guest. */
+static void test_guest_cr0(void **state)
+{
+	struct vmx_caps c = {0};
+
+	c.cr0_fixed0 = CR0_PE | CR0_NE | CR0_PG;
+	c.cr0_fixed1 = 0xffffffffull;
+	assert_int_equal(vmx_guest_cr0_real(&c, CR0_INIT, true), CR0_ET | CR0_NE);
+	assert_int_equal(vmx_guest_cr0_real(&c, CR0_INIT, false),
+			 CR0_ET | CR0_NE | CR0_PE | CR0_PG);
+	assert_int_equal(vmx_guest_cr0_mask(&c, true), CR0_NE | CR0_CD | CR0_NW);
+	assert_int_equal(vmx_guest_cr0_mask(&c, false), CR0_NE | CR0_CD | CR0_NW | CR0_PE | CR0_PG);
 }
 
 static void test_cr4_write(void **state)
@@ -236,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_allows),
 		cmocka_unit_test(test_cr_fixed),
 		cmocka_unit_test(test_cr0_write),
+		cmocka_unit_test(test_guest_cr0),
 		cmocka_unit_test(test_cr4_write),
 		cmocka_unit_test(test_preempt_ticks),
 		cmocka_unit_test(test_preempt_ticks_tsc),

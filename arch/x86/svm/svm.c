@@ -369,10 +369,16 @@ static int svm_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 e
 	return svm_inject(v, vector, SVM_EVT_TYPE_EXCEPTION, has_error, error);
 }
 
+/* EVENTINJ delivers whatever RFLAGS.IF and the shadow say: an external interrupt is queued
+ * only while the guest accepts one, as under VMX (26.3.1.4). */
 static int svm_inject_interrupt(struct vcpu *v, u8 vector)
 {
+	const struct vmcb *vmcb = to_svm(v)->vmcb;
+
 	if (vector < 32)
 		return -EINVAL;
+	if (!(vmcb->save.rflags & RFLAGS_IF) || (vmcb->control.interrupt_shadow & SVM_INT_SHADOW))
+		return -EBUSY;
 	return svm_inject(v, vector, SVM_EVT_TYPE_INTR, false, 0);
 }
 

@@ -222,7 +222,9 @@ static bool set_vmcs_reg(enum vmm_reg r, u64 val)
 	case VMM_REG_RIP: return vmcs_write(VMCS_GUEST_RIP, val);
 	case VMM_REG_RFLAGS: return vmcs_write(VMCS_GUEST_RFLAGS, val);
 	case VMM_REG_CR3: return vmcs_write(VMCS_GUEST_CR3, val);
-	case VMM_REG_CR0: return set_cr(VMCS_GUEST_CR0, VMCS_CR0_SHADOW, val, cr0_force1);
+	case VMM_REG_CR0:
+		return vmcs_write(VMCS_CR0_SHADOW, val) &&
+		       vmcs_write(VMCS_GUEST_CR0, (val | cr0_force1) & ~(u64)VMX_CR0_SHADOW_ONLY);
 	case VMM_REG_CR4:
 		return set_cr(VMCS_GUEST_CR4, VMCS_CR4_SHADOW, val, vmx_cfg.caps.cr4_fixed0);
 	case VMM_REG_EFER: return set_efer(val);

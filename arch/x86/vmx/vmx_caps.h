@@ -38,6 +38,14 @@ bool vmx_ctl_allows(const struct vmx_caps *caps, enum vmx_ctl c, u32 bits);
  * fixed1 forced off. With unrestricted guest, CR0.PE and CR0.PG are left as given. */
 u64 vmx_fix_cr0(const struct vmx_caps *caps, u64 cr0, bool unrestricted);
 u64 vmx_fix_cr4(const struct vmx_caps *caps, u64 cr4);
+/* A guest's CR0.CD and CR0.NW live in the read shadow only: VM entry and exit leave them as
+ * they are in the CPU (Bochs; KVM never lets them into the real CR0 either), so a guest's
+ * INIT value 0x60000010 would otherwise disable caching for the host after its exits. */
+#define VMX_CR0_SHADOW_ONLY (CR0_CD | CR0_NW)
+/* The guest/host mask of CR0 (bits whose guest writes exit) and the real CR0 for a guest
+ * CR0 value. */
+u64 vmx_guest_cr0_mask(const struct vmx_caps *caps, bool unrestricted);
+u64 vmx_guest_cr0_real(const struct vmx_caps *caps, u64 cr0, bool unrestricted);
 /* A guest's MOV to CR0/CR4 on bits the host owns: the value the real register takes
  * (*real), a fault the guest gets, or a change VMX cannot express. */
 enum vmx_cr_write {

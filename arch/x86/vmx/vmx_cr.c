@@ -13,8 +13,9 @@
  * on in long mode needs CR4.PAE, else #GP(0). */
 static int cr0_long_mode(u64 val, u64 *efer_out)
 {
-	u64 efer = vmcs_read(VMCS_GUEST_EFER), cr0 = vmcs_read(VMCS_CR0_SHADOW);
-	u64 cr4 = vmcs_read(VMCS_CR4_SHADOW);
+	/* PG and PAE are outside the guest/host masks: the real registers hold the guest's */
+	u64 efer = vmcs_read(VMCS_GUEST_EFER), cr0 = vmcs_read(VMCS_GUEST_CR0);
+	u64 cr4 = vmcs_read(VMCS_GUEST_CR4);
 
 	if ((efer & EFER_LME) && (val & CR0_PG) && !(cr0 & CR0_PG) && !(cr4 & CR4_PAE))
 		return VMM_CR_FAULT;

@@ -127,6 +127,18 @@ u64 vmx_fix_cr0(const struct vmx_caps *caps, u64 cr0, bool unrestricted)
 	return (cr0 | fixed0) & caps->cr0_fixed1;
 }
 
+u64 vmx_guest_cr0_mask(const struct vmx_caps *caps, bool unrestricted)
+{
+	u64 mask = (caps->cr0_fixed0 | ~caps->cr0_fixed1 | VMX_CR0_SHADOW_ONLY) & GENMASK(31, 0);
+
+	return unrestricted ? mask & ~(u64)(CR0_PE | CR0_PG) : mask;
+}
+
+u64 vmx_guest_cr0_real(const struct vmx_caps *caps, u64 cr0, bool unrestricted)
+{
+	return vmx_fix_cr0(caps, cr0, unrestricted) & ~(u64)VMX_CR0_SHADOW_ONLY;
+}
+
 u64 vmx_fix_cr4(const struct vmx_caps *caps, u64 cr4)
 {
 	return (cr4 | caps->cr4_fixed0) & caps->cr4_fixed1;
@@ -147,7 +159,7 @@ enum vmx_cr_write vmx_cr0_write(const struct vmx_caps *caps, bool unrestricted, 
 	 * mode it did not ask for */
 	if ((cur & ~val) & forced & (CR0_PE | CR0_PG))
 		return VMX_CR_UNSUPPORTED;
-	*real = (val | forced) & caps->cr0_fixed1;
+	*real = (val | forced) & caps->cr0_fixed1 & ~(u64)VMX_CR0_SHADOW_ONLY;
 	return VMX_CR_APPLY;
 }
 

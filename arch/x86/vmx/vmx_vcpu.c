@@ -352,13 +352,12 @@ static int write_segments(u16 cs, u16 ds, u64 cs_base, u64 ds_base, u32 limit, u
 static int write_common_guest_state(struct vmx_vcpu *vv, u64 cr0, u64 cr4, bool unrestricted)
 {
 	const struct vmx_caps *c = &vmx_cfg.caps;
-	u64 cr0_mask = (c->cr0_fixed0 | ~c->cr0_fixed1) & GENMASK(31, 0);
 	u64 cr4_mask = (c->cr4_fixed0 | ~c->cr4_fixed1) & GENMASK(31, 0);
 	struct vmcs_init w[] = {
-		{VMCS_GUEST_CR0, vmx_fix_cr0(c, cr0, unrestricted)},
+		{VMCS_GUEST_CR0, vmx_guest_cr0_real(c, cr0, unrestricted)},
 		{VMCS_GUEST_CR4, vmx_fix_cr4(c, cr4)},
 		/* the guest sees its own CR0/CR4; changing a bit VMX fixes exits */
-		{VMCS_CR0_MASK, unrestricted ? cr0_mask & ~(u64)(CR0_PE | CR0_PG) : cr0_mask},
+		{VMCS_CR0_MASK, vmx_guest_cr0_mask(c, unrestricted)},
 		{VMCS_CR4_MASK, cr4_mask},
 		{VMCS_CR0_SHADOW, cr0},
 		{VMCS_CR4_SHADOW, cr4},

@@ -48,10 +48,10 @@
 /* VMCALL (0f 01 c1) for VMX, VMMCALL (0f 01 d9) as assembled for SVM */
 #define HC_LAST_BYTE_VMCALL 0xc1
 
-extern const u8 bt_start[], bt_end[], bt_hc64[], bt_sti_window[], bt_sti_window_open[], bt_shadow[],
-	bt_shadow_sti_exit[], bt_shadow_movss_exit[], bt_spin[], bt_nmi[], bt_nmi_handler[],
-	bt_intr_handler[], bt_gp_handler[], bt_xsetbv[], bt_real[], bt_real_end[], bt_hc16[],
-	bt_hc_lm[];
+extern const u8 bt_start[], bt_end[], bt_hc64[], bt_sti_window[], bt_sti_window_open[],
+	bt_sti_window_spin[], bt_shadow[], bt_shadow_sti_exit[], bt_shadow_movss_exit[], bt_spin[],
+	bt_nmi[], bt_nmi_handler[], bt_intr_handler[], bt_gp_handler[], bt_xsetbv[], bt_real[],
+	bt_real_end[], bt_hc16[], bt_hc_lm[];
 
 static struct {
 	bool ready;
@@ -318,7 +318,7 @@ SELFTEST_ORDER(bt_irq_window_test, "backend", "irq-window-after-sti", 86)
 	/* the window was one exit: off again without being asked */
 	vmm_be->set_watchdog(vc(), 20000);
 	if (run_until(ctx, VMM_EXIT_WATCHDOG, false, &e))
-		CHECK(ctx, e.rip == code_gpa(bt_sti_window_open), "spinning at %#llx",
+		CHECK(ctx, e.rip == code_gpa(bt_sti_window_spin), "spinning at %#llx",
 		      (unsigned long long)e.rip);
 }
 
@@ -548,7 +548,7 @@ static void halt_test_irq(struct trap_frame *f, void *ctx)
 SELFTEST_ORDER(bt_halt_test, "backend", "host-halt-until", 93)
 {
 	u64 ms = tsc_hz() / 1000, dl, start, took;
-	unsigned n = 0;
+	unsigned n = 0, max_halts = 20;
 	int vec;
 
 	if (!apic_enabled()) {
@@ -557,11 +557,13 @@ SELFTEST_ORDER(bt_halt_test, "backend", "host-halt-until", 93)
 	}
 	irq_disable();
 	dl = rdtsc() + 20 * ms;
-	while (!cpu_halt_until(dl) && ++n < 1000)
+	/* one halt, or a few when other interrupts end some early; a CPU that does not halt
+	 * comes back hundreds of times */
+	while (!cpu_halt_until(dl) && ++n < max_halts)
 		;
 	CHECK(ctx, rdtsc() >= dl, "returned %llu ticks before the deadline",
 	      (unsigned long long)(dl - rdtsc()));
-	CHECK(ctx, n < 1000, "%u halts did not reach a deadline 20 ms ahead", n);
+	CHECK(ctx, n < max_halts, "%u halts did not reach a deadline 20 ms ahead", n);
 	vec = irq_alloc_vector(halt_test_irq, NULL);
 	CHECK(ctx, vec >= 0, "no vector: %s", err_name(vec));
 	if (vec < 0)

@@ -6,7 +6,8 @@
 ; host expects next.
 section .rodata
 
-global bt_start, bt_end, bt_hc64, bt_sti_window, bt_sti_window_open, bt_shadow
+global bt_start, bt_end, bt_hc64, bt_sti_window, bt_sti_window_open, bt_sti_window_spin
+global bt_shadow
 global bt_shadow_sti_exit, bt_shadow_movss_exit, bt_spin, bt_nmi, bt_nmi_handler
 global bt_intr_handler, bt_gp_handler, bt_xsetbv
 global bt_real, bt_real_end, bt_hc16, bt_hc_lm
@@ -37,7 +38,8 @@ bt_sti_window:
 	mov ebx, 2			; in STI's shadow
 bt_sti_window_open:
 	mov ecx, 3
-	jmp bt_sti_window_open
+bt_sti_window_spin:
+	jmp bt_sti_window_spin
 
 ; Exits inside an STI and a MOV SS shadow with RFLAGS.IF set.
 bt_shadow:

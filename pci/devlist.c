@@ -159,7 +159,7 @@ const char *pci_owner_name(const struct pci_owner *o, char *buf, size_t size)
 int pci_set_owner(struct pci_dev *d, enum pci_owner_kind kind, int guest)
 {
 	char a[16], b[16];
-	struct pci_owner want = {(u8)kind, kind == PCI_OWNER_GUEST ? guest : 0};
+	struct pci_owner want = {(u8)kind, kind == PCI_OWNER_GUEST ? guest : 0, NULL};
 
 	if (kind == PCI_OWNER_NONE) {
 		pci_release(d);
@@ -181,4 +181,5 @@ void pci_release(struct pci_dev *d)
 {
 	d->owner.kind = PCI_OWNER_NONE;
 	d->owner.guest = 0;
+	d->owner.name = NULL;
 }

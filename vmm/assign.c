@@ -168,6 +168,7 @@ int assign_claim(struct guest *g, int gidx, char *why, size_t size)
 			assign_unclaim(g);
 			return err;
 		}
+		devs[j]->owner.name = g->cfg.name;
 	}
 	g->nr_dev = i;
 	return 0;
@@ -204,10 +205,10 @@ int assign_layout(struct guest *g)
 			if (bar->type != PCI_BAR_MEM32 && bar->type != PCI_BAR_MEM64)
 				continue;
 			next = ALIGN_UP(next, size);
-			if (next + size > 4 * GiB)
+			if (next + size > VDEV_MMIO_END)
 				return pr_err(-ENOSPC,
-					      "guest %s: device BARs do not fit below 4 GiB\n",
-					      g->cfg.name);
+					      "guest %s: device BARs do not fit below %#llx\n",
+					      g->cfg.name, VDEV_MMIO_END);
 			v->bar_gpa[b] = next;
 			next += size;
 		}

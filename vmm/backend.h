@@ -130,6 +130,7 @@ enum vmm_reg {
 	VMM_REG_CR3,
 	VMM_REG_CR4,
 	VMM_REG_EFER,
+	VMM_REG_PAT, /* the guest's IA32_PAT (SVM: g_PAT; VMX: the VMCS's, with PAT switching) */
 	VMM_REG_NR
 };
 
@@ -164,7 +165,17 @@ struct vmm_caps {
 	u32 nr_asids;			 /* ASIDs / VPIDs available (0 = none) */
 	u32 max_guests;			 /* how many guests can have their own tag */
 	u32 hypercall_insn;		 /* VMM_HC_*: told to guests in CPUID 0x40000001 */
+	u32 guest_features;		 /* VMM_GUEST_*: CPU features it lets guests use */
 };
+
+/* CPU features a guest is offered only when part of moat supports them (vmm/cpuid.c): the
+ * backend (vmm_caps.guest_features) or, for OS guests, the virtual local APIC. */
+#define VMM_GUEST_XSAVE BIT(0)	      /* XSETBV exits and the core checks XCR0 */
+#define VMM_GUEST_PCID BIT(1)	      /* CR4.PCIDE may be set */
+#define VMM_GUEST_INVPCID BIT(2)      /* INVPCID runs (VMX: "enable INVPCID") */
+#define VMM_GUEST_X2APIC BIT(3)	      /* the virtual LAPIC's x2APIC mode */
+#define VMM_GUEST_TSC_DEADLINE BIT(4) /* the virtual LAPIC's TSC-deadline timer */
+#define VMM_GUEST_ARAT BIT(5)	      /* its timer runs in every C-state */
 
 #define VMM_CR_APPLIED 0
 #define VMM_CR_FAULT 1

@@ -182,6 +182,68 @@ static int parse_watchdog(const char *val, u64 *us)
 	return 0;
 }
 
+/* One CPU of a cpu= list: 1..63 (CPU 0 is the hypervisor's). */
+static int parse_cpu(struct line_ctx *c, const char **p, const char *val, u32 *cpu)
+{
+	u64 n;
+
+	if (parse_u64(p, &n, false))
+		return line_error(c,
+				  "cpu '%s' is not a number, a list or a range (e.g. 1, 1-2, "
+				  "1,3)",
+				  val);
+	if (n == 0)
+		return line_error(c, "cpu 0 belongs to the hypervisor");
+	if (n >= 64)
+		return line_error(c, "cpu %llu is out of range (at most 63)",
+				  (unsigned long long)n);
+	*cpu = (u32)n;
+	return 0;
+}
+
+static int add_cpu(struct line_ctx *c, struct guest_config *g, u32 cpu)
+{
+	for (u32 i = 0; i < g->nr_cpus; i++)
+		if (g->cpus[i] == cpu)
+			return line_error(c, "cpu %u is named twice", cpu);
+	if (g->nr_cpus == CFG_MAX_VCPUS)
+		return line_error(c, "more than %d CPUs for one guest", CFG_MAX_VCPUS);
+	g->cpus[g->nr_cpus++] = cpu;
+	return 0;
+}
+
+/* cpu=N, cpu=A-B or a list of them separated by commas: vCPU i on the i-th CPU named. */
+static int parse_cpus(struct line_ctx *c, struct guest_config *g, const char *val)
+{
+	const char *p = val;
+
+	g->nr_cpus = 0;
+	for (;;) {
+		u32 first, last;
+
+		if (parse_cpu(c, &p, val, &first))
+			return -EINVAL;
+		last = first;
+		if (*p == '-') {
+			p++;
+			if (parse_cpu(c, &p, val, &last))
+				return -EINVAL;
+			if (last < first)
+				return line_error(c, "cpu range '%s' runs backwards", val);
+		}
+		for (u32 cpu = first; cpu <= last; cpu++)
+			if (add_cpu(c, g, cpu))
+				return -EINVAL;
+		if (!*p)
+			return 0;
+		if (*p++ != ',')
+			return line_error(c,
+					  "cpu '%s' is not a number, a list or a range (e.g. 1, "
+					  "1-2, 1,3)",
+					  val);
+	}
+}
+
 static int parse_field(struct line_ctx *c, struct guest_config *g, const char *tok, u32 *seen)
 {
 	const char *eq = strchr(tok, '='), *val;
@@ -205,17 +267,8 @@ static int parse_field(struct line_ctx *c, struct guest_config *g, const char *t
 		g->memory = m;
 		*seen |= BIT(0);
 	} else if (klen == 3 && !strncmp(tok, "cpu", 3)) {
-		const char *p = val;
-		u64 cpu;
-
-		if (parse_u64(&p, &cpu, false) || *p)
-			return line_error(c, "cpu '%s' is not a number", val);
-		if (cpu == 0)
-			return line_error(c, "cpu 0 belongs to the hypervisor");
-		if (cpu >= 64)
-			return line_error(c, "cpu %llu is out of range (at most 63)",
-					  (unsigned long long)cpu);
-		g->cpu = (u32)cpu;
+		if (parse_cpus(c, g, val))
+			return -EINVAL;
 		*seen |= BIT(1);
 	} else if (klen == 5 && !strncmp(tok, "image", 5)) {
 		if (!valid_name(val) || strlen(val) >= CFG_IMAGE_MAX)
@@ -321,6 +374,32 @@ static int check_image_keys(struct line_ctx *c, const struct guest_config *g, u3
 	return 0;
 }
 
+/* cpu=1,3 on a line: commas also separate fields, so the bare numbers and ranges after a
+ * cpu= field continue its list ("cpu=1,3" and "cpu=1 3" name CPUs 1 and 3). Advances *i
+ * past them; returns the field with its whole list. */
+static const char *join_cpu_list(char *tok[], u32 n, u32 *i, char *buf, size_t size)
+{
+	size_t len = strlcpy(buf, tok[*i], size);
+
+	while (*i + 1 < n && tok[*i + 1][0] >= '0' && tok[*i + 1][0] <= '9' &&
+	       !strchr(tok[*i + 1], '=') && len + 1 + strlen(tok[*i + 1]) < size) {
+		(*i)++;
+		buf[len++] = ',';
+		len += strlcpy(buf + len, tok[*i], size - len);
+	}
+	return buf;
+}
+
+/* The first CPU both guests name, or -1. */
+static int shared_cpu(const struct guest_config *a, const struct guest_config *b)
+{
+	for (u32 i = 0; i < a->nr_cpus; i++)
+		for (u32 j = 0; j < b->nr_cpus; j++)
+			if (a->cpus[i] == b->cpus[j])
+				return (int)a->cpus[i];
+	return -1;
+}
+
 static void parse_line(struct line_ctx *c, const char *s, size_t len)
 {
 	char buf[LINE_MAX], *tok[MAX_TOKENS];
@@ -368,17 +447,24 @@ static void parse_line(struct line_ctx *c, const char *s, size_t len)
 	strlcpy(g->name, tok[1], sizeof(g->name));
 	if (err)
 		return;
-	for (u32 i = 2; i < n; i++)
-		if (parse_field(c, g, tok[i], &seen))
+	for (u32 i = 2; i < n; i++) {
+		char cpus[LINE_MAX];
+		const char *field = tok[i];
+
+		if (!strncmp(tok[i], "cpu=", 4))
+			field = join_cpu_list(tok, n, &i, cpus, sizeof(cpus));
+		if (parse_field(c, g, field, &seen))
 			ok = false;
+	}
 	for (u32 i = 0; i + 1 < cfg->nr_guests; i++) {
 		struct guest_config *o = &cfg->guests[i];
+		int cpu;
 
 		if (!strcmp(o->name, g->name)) {
 			line_error(c, "guest '%s' is already defined on line %u", g->name, o->line);
 			ok = false;
-		} else if (o->valid && (seen & BIT(1)) && o->cpu == g->cpu) {
-			line_error(c, "cpu %u is already given to guest '%s'", g->cpu, o->name);
+		} else if (o->valid && (seen & BIT(1)) && (cpu = shared_cpu(o, g)) >= 0) {
+			line_error(c, "cpu %d is already given to guest '%s'", cpu, o->name);
 			ok = false;
 		}
 	}
@@ -387,6 +473,11 @@ static void parse_line(struct line_ctx *c, const char *s, size_t len)
 				!(seen & 1) ? "memory=" : "cpu=") == 0;
 	if (ok)
 		ok = check_image_keys(c, g, seen) == 0;
+	if (ok && g->nr_cpus > 1 && !(seen & BIT(3)))
+		ok = line_error(c,
+				"guest '%s' has %u CPUs: only an OS guest (kernel=) may have "
+				"several, a moat image runs on one",
+				g->name, g->nr_cpus) == 0;
 	g->valid = ok;
 }
 

@@ -4,7 +4,7 @@
  *   guest alpha memory=16M cpu=1 image=cpu
  *   guest beta  memory=16M cpu=2 image=cpu device=01:00.0/vf1
  *
- *   guest web memory=256M cpu=3 kernel=vmlinuz initrd=initrd.gz cmdline="console=ttyS0"
+ *   guest web memory=256M cpu=3-4 kernel=vmlinuz initrd=initrd.gz cmdline="console=ttyS0"
  *
  * Fields are separated by blanks or commas, lines by newlines or ';' (so the whole text
  * fits on the command line as config=guest,alpha,memory=16M,cpu=1,image=cpu;...); a value
@@ -38,7 +38,10 @@ struct cfg_device {
 struct guest_config {
 	char name[CFG_NAME_MAX];
 	u64 memory;
-	u32 cpu;
+	/* cpu=: the physical CPUs of its vCPUs, vCPU i on cpus[i] (the boot vCPU first); a
+	 * moat image runs on one, an OS guest (kernel=) on up to CFG_MAX_VCPUS */
+	u32 cpus[CFG_MAX_VCPUS];
+	u32 nr_cpus;
 	char image[CFG_IMAGE_MAX];
 	/* A Linux guest (kernel= instead of image=): its bzImage, initrd and command line. */
 	char kernel[CFG_IMAGE_MAX];

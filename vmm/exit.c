@@ -5,34 +5,15 @@
 #include <moat/log.h>
 #include <moat/string.h>
 #include <moat/test_hooks.h>
+#include <moat/time.h>
 #include "arch/x86/cpu.h"
 #include "arch/x86/trap.h"
 #include "arch/x86/xcr0.h"
+#include "vmm/cpuid.h"
 #include "vmm/exits.h"
 #include "vmm/mmio.h"
 #include "vmm/msix.h"
 #include "vmm/reg_rules.h"
-
-#define MOAT_CPUID_MAX MOAT_CPUID_INFO
-
-/* MSRs a guest may use directly: its own syscall and segment base state, switched by the
- * backend on every entry and exit. */
-static const u32 passthrough_msrs[] = {
-	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, 0xc0000081, /* STAR */
-	0xc0000082,						  /* LSTAR */
-	0xc0000083,						  /* CSTAR */
-	0xc0000084,						  /* SFMASK */
-};
-
-/* MSRs emulated on read (value given), writes ignored. */
-struct msr_emul {
-	u32 index;
-	u64 value;
-};
-static const struct msr_emul emulated_msrs[] = {
-	{MSR_IA32_PAT, 0x0007040600070406ULL},
-	{MSR_IA32_APIC_BASE, 0xfee00000ULL | APIC_BASE_ENABLE},
-};
 
 const char *vmm_exit_name(enum vmm_exit_reason r)
 {
@@ -51,21 +32,34 @@ const char *vmm_reg_name(enum vmm_reg r)
 	static const char *const names[VMM_REG_NR] = {
 		"rax", "rcx",	 "rdx", "rbx", "rsp", "rbp", "rsi",  "rdi",
 		"r8",  "r9",	 "r10", "r11", "r12", "r13", "r14",  "r15",
-		"rip", "rflags", "cr0", "cr2", "cr3", "cr4", "efer",
+		"rip", "rflags", "cr0", "cr2", "cr3", "cr4", "efer", "pat",
 	};
 
 	return (unsigned)r < VMM_REG_NR ? names[r] : "?";
+}
+
+bool guest_end(struct guest *g, enum guest_state how)
+{
+	enum guest_state s = __atomic_load_n(&g->state, __ATOMIC_ACQUIRE);
+
+	while (s == GUEST_CREATED || s == GUEST_RUNNING)
+		if (__atomic_compare_exchange_n(&g->state, &s, how, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			return true;
+	return false;
 }
 
 int guest_stop(struct guest *g, enum vmm_exit_reason why, const char *fmt, ...)
 {
 	va_list ap;
 
+	/* Another vCPU ended the guest first: its reason stands. */
+	if (!guest_end(g, GUEST_STOPPED))
+		return -EFAULT;
 	va_start(ap, fmt);
 	vsnprintf(g->stop_reason, sizeof(g->stop_reason), fmt, ap);
 	va_end(ap);
 	g->stop_exit = why;
-	g->state = GUEST_STOPPED;
 	vmm_console_flush(g);
 	pr_info("guest %s stopped: %s\n", g->cfg.name, g->stop_reason);
 	return -EFAULT;
@@ -81,98 +75,48 @@ static void dump_guest(struct vcpu *v, const struct vmm_exit *e)
 		v->guest->cfg.name, vmm_exit_name(e->reason), (unsigned long long)e->raw,
 		(unsigned long long)e->info1, (unsigned long long)e->info2,
 		(unsigned long long)e->rip);
-	for (unsigned i = 0; i + 3 < VMM_REG_NR; i += 4)
-		pr_info("  %-6s %016llx %-6s %016llx %-6s %016llx %-6s %016llx\n", vmm_reg_name(i),
-			(unsigned long long)r[i], vmm_reg_name(i + 1), (unsigned long long)r[i + 1],
-			vmm_reg_name(i + 2), (unsigned long long)r[i + 2], vmm_reg_name(i + 3),
-			(unsigned long long)r[i + 3]);
-	pr_info("  %-6s %016llx %-6s %016llx %-6s %016llx\n", vmm_reg_name(20),
-		(unsigned long long)r[20], vmm_reg_name(21), (unsigned long long)r[21],
-		vmm_reg_name(22), (unsigned long long)r[22]);
+	for (unsigned i = 0; i < VMM_REG_NR; i += 4) {
+		char line[128];
+		int n = 0;
+
+		for (unsigned j = i; j < i + 4 && j < VMM_REG_NR; j++)
+			n += snprintf(line + n, sizeof(line) - (size_t)n, " %-6s %016llx",
+				      vmm_reg_name(j), (unsigned long long)r[j]);
+		pr_info(" %s\n", line);
+	}
 	if (vmm_be->dump)
 		vmm_be->dump(v);
 }
 
+static struct cpuid_regs host_cpuid(u32 leaf, u32 subleaf)
+{
+	return cpuid(leaf, subleaf);
+}
+
 static void handle_cpuid(struct vcpu *v, const struct vmm_exit *e)
 {
-	struct cpuid_regs r = cpuid(e->cpuid.leaf, e->cpuid.subleaf);
+	struct guest *g = v->guest;
+	struct cpuid_ctx c = {
+		.vcpu_index = v->index,
+		.nr_vcpus = g->nr_vcpus,
+		.host_apic_id = !guest_is_os(g),
+		.guest_id = g->id,
+		.cpu = v->cpu,
+		.hc_insn = vmm_caps.hypercall_insn,
+		.tsc_khz = (u32)(tsc_hz() / 1000),
+		.features = vmm_caps.guest_features | (guest_is_os(g) ? VMM_VLAPIC_FEATURES : 0),
+		.host = host_cpuid,
+	};
+	struct cpuid_regs r;
 
-	switch (e->cpuid.leaf) {
-	case CPUID_LEAF_FEATURES:
-		r.ecx &= ~(u32)(CPUID_1_ECX_VMX | CPUID_1_ECX_MONITOR);
-		r.ecx |= CPUID_1_ECX_HYPERVISOR;
-		break;
-	case CPUID_LEAF_EXT_FEATURES_7:
-		if (e->cpuid.subleaf == 0)
-			r.ecx &= ~(u32)CPUID_7_ECX_RDPID;
-		break;
-	case CPUID_LEAF_EXT_FEATURES:
-		r.ecx &= ~(u32)(CPUID_80000001_ECX_SVM | CPUID_80000001_ECX_PERFCTR_CORE |
-				CPUID_80000001_ECX_MONITORX);
-		r.edx &= ~(u32)CPUID_80000001_EDX_RDTSCP;
-		break;
-	/* not offered: see handle_insn() */
-	case CPUID_LEAF_MWAIT:
-	case CPUID_LEAF_PMU:
-	case CPUID_LEAF_SVM: r = (struct cpuid_regs){0, 0, 0, 0}; break;
-	case MOAT_CPUID_LEAF:
-		r.eax = MOAT_CPUID_MAX;
-		memcpy(&r.ebx, MOAT_CPUID_SIGNATURE, 4);
-		memcpy(&r.ecx, MOAT_CPUID_SIGNATURE + 4, 4);
-		memcpy(&r.edx, MOAT_CPUID_SIGNATURE + 8, 4);
-		break;
-	case MOAT_CPUID_MAX:
-		r = (struct cpuid_regs){v->guest->id, v->cpu, vmm_caps.hypercall_insn, 0};
-		break;
-	default:
-		if (e->cpuid.leaf > MOAT_CPUID_MAX && e->cpuid.leaf < 0x40010000)
-			r = (struct cpuid_regs){0, 0, 0, 0};
-		break;
-	}
+	if (c.features & VMM_GUEST_XSAVE)
+		c.osxsave = vmm_be->get_reg(v, VMM_REG_CR4) & CR4_OSXSAVE;
+	r = vmm_cpuid(&c, e->cpuid.leaf, e->cpuid.subleaf);
 	vmm_be->set_reg(v, VMM_REG_RAX, r.eax);
 	vmm_be->set_reg(v, VMM_REG_RBX, r.ebx);
 	vmm_be->set_reg(v, VMM_REG_RCX, r.ecx);
 	vmm_be->set_reg(v, VMM_REG_RDX, r.edx);
 	vmm_be->skip_instruction(v, e);
-}
-
-static int handle_msr(struct vcpu *v, const struct vmm_exit *e)
-{
-	for (unsigned i = 0; i < ARRAY_SIZE(emulated_msrs); i++) {
-		if (emulated_msrs[i].index != e->msr.index)
-			continue;
-		if (e->reason == VMM_EXIT_MSR_READ) {
-			vmm_be->set_reg(v, VMM_REG_RAX, emulated_msrs[i].value & 0xffffffff);
-			vmm_be->set_reg(v, VMM_REG_RDX, emulated_msrs[i].value >> 32);
-		}
-		vmm_be->skip_instruction(v, e);
-		return 0;
-	}
-	if (e->msr.index == MSR_EFER) {
-		if (e->reason == VMM_EXIT_MSR_READ) {
-			u64 efer = vmm_be->get_reg(v, VMM_REG_EFER) & ~(u64)EFER_SVME;
-
-			vmm_be->set_reg(v, VMM_REG_RAX, efer & 0xffffffff);
-			vmm_be->set_reg(v, VMM_REG_RDX, efer >> 32);
-		} else {
-			u64 efer;
-
-			/* The architecture's sequence into long mode (LME with paging off, then
-			 * CR0.PG); LME changed under paging or unknown bits: #GP. */
-			if (vmm_efer_write(vmm_be->get_reg(v, VMM_REG_EFER),
-					   vmm_be->get_reg(v, VMM_REG_CR0), e->msr.value, &efer)) {
-				v->guest->msr_denied++;
-				return vmm_be->inject_exception(v, VEC_GP, true, 0);
-			}
-			vmm_be->set_reg(v, VMM_REG_EFER, efer);
-		}
-		vmm_be->skip_instruction(v, e);
-		return 0;
-	}
-	v->guest->msr_denied++;
-	pr_debug("guest %s: %s of MSR %#x refused (#GP)\n", v->guest->cfg.name,
-		 e->reason == VMM_EXIT_MSR_READ ? "read" : "write", e->msr.index);
-	return vmm_be->inject_exception(v, VEC_GP, true, 0);
 }
 
 static int handle_npf(struct vcpu *v, const struct vmm_exit *e)
@@ -272,22 +216,16 @@ static int handle_xsetbv(struct vcpu *v, const struct vmm_exit *e)
 	return 0;
 }
 
-void vmm_msr_setup(struct vcpu *v)
-{
-	for (unsigned i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
-		vmm_be->msr_intercept(v, passthrough_msrs[i], false, false);
-}
-
 int vmm_handle_exit(struct vcpu *v, const struct vmm_exit *e)
 {
 	struct guest *g = v->guest;
 
-	g->exits[e->reason < VMM_EXIT_NR ? e->reason : VMM_EXIT_UNHANDLED]++;
+	v->exits[e->reason < VMM_EXIT_NR ? e->reason : VMM_EXIT_UNHANDLED]++;
 	switch (e->reason) {
 	case VMM_EXIT_CPUID: handle_cpuid(v, e); return 0;
 	case VMM_EXIT_IO: return vmm_handle_io(v, e);
 	case VMM_EXIT_MSR_READ:
-	case VMM_EXIT_MSR_WRITE: return handle_msr(v, e);
+	case VMM_EXIT_MSR_WRITE: return vmm_handle_msr(v, e);
 	case VMM_EXIT_HLT:
 		/* Only a device interrupt can wake a halted guest. */
 		if (virq_halt(v, e) != -ENOENT)

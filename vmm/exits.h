@@ -8,12 +8,16 @@
 int vmm_handle_exit(struct vcpu *v, const struct vmm_exit *e);
 int vmm_handle_io(struct vcpu *v, const struct vmm_exit *e);
 int vmm_handle_hypercall(struct vcpu *v, const struct vmm_exit *e);
-void vmm_msr_setup(struct vcpu *v);
 /* Flushes a partial console line of the guest. */
 void vmm_console_flush(struct guest *g);
 void vmm_console_putc(struct guest *g, char c);
 
-/* Stops the guest and records why (printf-style). */
+/* Ends the guest (GUEST_DONE or GUEST_STOPPED) unless it has already ended: true for the
+ * one caller that ended it. Any vCPU of the guest; the others leave their loops (their
+ * threads kick them, see vmm/vmm.c). */
+bool guest_end(struct guest *g, enum guest_state how);
+/* Stops the guest and records why (printf-style); a guest that already ended keeps its
+ * first reason. */
 int guest_stop(struct guest *g, enum vmm_exit_reason why, const char *fmt, ...) __printf(3, 4);
 
 #endif

@@ -52,9 +52,8 @@ struct acpi_fadt {
 } __packed;
 SIZE_CHECK(struct acpi_fadt, 276);
 
-/* FADT.IAPC_BOOT_ARCH: no VGA, no CMOS RTC (and no 8042: bit 1 clear) */
+/* FADT.IAPC_BOOT_ARCH: no VGA (and no 8042: bit 1 clear; a CMOS RTC: bit 5 clear) */
 #define IAPC_VGA_NOT_PRESENT BIT(2)
-#define IAPC_CMOS_RTC_NOT_PRESENT BIT(5)
 /* FADT.Flags */
 #define FADT_WBINVD BIT(0)
 #define FADT_PROC_C1 BIT(2)
@@ -92,12 +91,36 @@ SIZE_CHECK(struct acpi_madt_lapic, 8);
 #define MADT_LAPIC 0
 #define MADT_LAPIC_ENABLED BIT(0)
 
-/* DSDT body, AML (ACPI 6.5 chapter 20): Name (_S5, Package (0x04) { 0x05, 0x05, Zero, Zero })
- * DefName NameSeg, DefPackage PkgLength NumElements, BytePrefix 0x05 twice, ZeroOp twice. */
+/* DSDT body, AML (ACPI 6.5 chapter 20; as iasl compiles it):
+ *   Name (_S5, Package (0x04) { 0x05, 0x05, Zero, Zero })
+ *   Scope (\_SB) { Device (PCI0) {
+ *     Name (_HID, EisaId ("PNP0A03"))  Name (_UID, Zero)
+ *     Name (_CRS, ResourceTemplate () {
+ *       WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode, 0, 0, 0, 0, 1)
+ *       IO (Decode16, 0x0CF8, 0x0CF8, 0x01, 0x08)
+ *       DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable,
+ *                    ReadWrite, 0, GUEST_PCI_MEM_BASE, GUEST_PCI_MEM_END, 0, length) }) } } */
+#define AML_DWORD(v) (u8)(v), (u8)((v) >> 8), (u8)((v) >> 16), (u8)((v) >> 24)
+#define AML_NAME(a, b, c, d) 0x08, a, b, c, d /* NameOp NameSeg */
 static const u8 dsdt_aml[] = {
-	0x08, '_',  'S', '5', '_', 0x12, 0x08, 0x04, 0x0a, GUEST_SLP_TYP_S5, 0x0a, GUEST_SLP_TYP_S5,
-	0x00, 0x00,
+	AML_NAME('_', 'S', '5', '_'), 0x12, 0x08, 0x04, 0x0a, GUEST_SLP_TYP_S5, 0x0a,
+	GUEST_SLP_TYP_S5, 0x00, 0x00, 0x10, 0x4b, 0x05, '_', 'S', 'B',
+	'_',							    /* ScopeOp PkgLength(91) */
+	0x5b, 0x82, 0x43, 0x05, 'P', 'C', 'I', '0',		    /* DeviceOp PkgLength(83) */
+	AML_NAME('_', 'H', 'I', 'D'), 0x0c, 0x41, 0xd0, 0x0a, 0x03, /* DWordConst EISA ID */
+	AML_NAME('_', 'U', 'I', 'D'), 0x00, AML_NAME('_', 'C', 'R', 'S'), 0x11, 0x37, 0x0a,
+	0x34, /* Buffer (52) */
+	/* Word Address Space Descriptor (6.4.3.5.3): bus numbers, producer, fixed 0..0 */
+	0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+	0x00,
+	/* I/O Port Descriptor (6.4.2.5): 0xCF8, 8 ports */
+	0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08,
+	/* DWord Address Space Descriptor (6.4.3.5.2): memory, producer, fixed, read-write */
+	0x87, 0x17, 0x00, 0x00, 0x0c, 0x01, AML_DWORD(0), AML_DWORD(GUEST_PCI_MEM_BASE),
+	AML_DWORD(GUEST_PCI_MEM_END), AML_DWORD(0),
+	AML_DWORD(GUEST_PCI_MEM_END - GUEST_PCI_MEM_BASE + 1), 0x79, 0x00, /* End Tag */
 };
+STATIC_ASSERT(sizeof(dsdt_aml) == 14 + 1 + 91, "the PkgLengths above");
 
 static void header(struct acpi_sdt_header *h, const char *sig, u32 length, u8 revision)
 {
@@ -129,9 +152,11 @@ static struct acpi_gas io_gas(u16 port, u8 bytes)
 static void fadt_fill(struct acpi_fadt *f, u64 facs, u64 dsdt)
 {
 	header(&f->h, "FACP", sizeof(*f), 6);
+	/* ACPI 6.4 5.2.9: X_FIRMWARE_CTRL is for a FACS above 4 GiB, and when it is set
+	 * FIRMWARE_CTRL must be zero; ours is below, so only the 32-bit field names it
+	 * (both set, Linux installs the FACS twice). */
 	f->firmware_ctrl = (u32)facs;
 	f->dsdt = (u32)dsdt;
-	f->x_firmware_ctrl = facs;
 	f->x_dsdt = dsdt;
 	f->sci_int = GUEST_SCI_IRQ;
 	f->pm1a_evt_blk = GUEST_PM1A_EVT_PORT;
@@ -145,7 +170,8 @@ static void fadt_fill(struct acpi_fadt *f, u64 facs, u64 dsdt)
 	f->x_pm_tmr_blk = io_gas(GUEST_PM_TMR_PORT, 4);
 	f->p_lvl2_lat = C2_NOT_SUPPORTED;
 	f->p_lvl3_lat = C3_NOT_SUPPORTED;
-	f->iapc_boot_arch = IAPC_VGA_NOT_PRESENT | IAPC_CMOS_RTC_NOT_PRESENT;
+	f->iapc_boot_arch = IAPC_VGA_NOT_PRESENT;
+	f->century = GUEST_RTC_CENTURY;
 	f->flags = FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON | FADT_SLP_BUTTON |
 		   FADT_TMR_VAL_EXT | FADT_RESET_REG_SUP;
 	f->reset_reg = io_gas(GUEST_RESET_PORT, 1);

@@ -18,8 +18,17 @@
 #define GUEST_RESET_PORT 0xcf9
 #define GUEST_RESET_VALUE 0x06
 #define GUEST_SCI_IRQ 9
+/* The CMOS RTC's century byte (vmm/vrtc.c), as the FADT's CENTURY field names it. */
+#define GUEST_RTC_CENTURY 0x32
 /* The sleep type the DSDT's \_S5 names: PM1a_CNT.SLP_TYP = 5 with SLP_EN is power-off. */
 #define GUEST_SLP_TYP_S5 5
+
+/* The PCI host bridge the DSDT names (\_SB.PCI0, PNP0A03): bus 0 through configuration
+ * mechanism #1 (ports 0xCF8-0xCFF) and this memory window, where the guest's device BARs are
+ * (vmm/assign.c), below the I/O APIC's page. Linux scans PCI only below the host bridges
+ * ACPI names. */
+#define GUEST_PCI_MEM_BASE 0xc0000000ULL
+#define GUEST_PCI_MEM_END 0xfebfffffULL /* inclusive */
 
 #define GUEST_ACPI_MAX_CPUS 64
 #define GUEST_LAPIC_BASE 0xfee00000ULL /* where the guest finds its local APIC */

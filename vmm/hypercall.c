@@ -193,8 +193,9 @@ int vmm_handle_hypercall(struct vcpu *v, const struct vmm_exit *e)
 	case HC_GET_INFO: ret = hc_get_info(v, a0); break;
 	case HC_SHUTDOWN:
 		vmm_console_flush(g);
-		g->state = GUEST_DONE;
-		pr_info("guest %s shut down (code %llu)\n", g->cfg.name, (unsigned long long)a0);
+		if (guest_end(g, GUEST_DONE))
+			pr_info("guest %s shut down (code %llu)\n", g->cfg.name,
+				(unsigned long long)a0);
 		ret = 0;
 		break;
 	default:

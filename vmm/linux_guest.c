@@ -11,6 +11,10 @@
 #include "vmm/linux_boot.h"
 #include "vmm/linux_guest.h"
 
+/* The DSDT's host bridge window is where vmm/assign.c places the device BARs. */
+STATIC_ASSERT(GUEST_PCI_MEM_BASE == VDEV_MMIO_BASE && GUEST_PCI_MEM_END + 1 == VDEV_MMIO_END,
+	      "the guest's PCI window");
+
 static int module_get(struct guest *g, const struct boot_info *bi, const char *what,
 		      const char *name, const struct boot_module **m)
 {
@@ -58,14 +62,19 @@ int linux_guest_check(struct guest *g, const struct boot_info *bi)
 /* The guest's ACPI tables in the BIOS area, which the e820 map reserves. */
 static int linux_guest_acpi(struct guest *g, u8 *ram)
 {
-	struct guest_acpi_cfg c = {.nr_cpus = 1, .apic_ids = {0}, .lapic_base = GUEST_LAPIC_BASE};
-	size_t n = guest_acpi_build(ram + GUEST_ACPI_GPA, GUEST_ACPI_GPA, GUEST_ACPI_SIZE, &c);
+	struct guest_acpi_cfg c = {.nr_cpus = g->nr_vcpus, .lapic_base = GUEST_LAPIC_BASE};
+	size_t n;
+
+	/* one local APIC per vCPU, its ID the vCPU's index (the boot vCPU first) */
+	for (u32 i = 0; i < g->nr_vcpus; i++)
+		c.apic_ids[i] = (u8)g->vcpu[i].index;
+	n = guest_acpi_build(ram + GUEST_ACPI_GPA, GUEST_ACPI_GPA, GUEST_ACPI_SIZE, &c);
 
 	if (!n)
 		return pr_err(-ENOSPC, "guest %s: its ACPI tables do not fit at %#llx\n",
 			      g->cfg.name, (unsigned long long)GUEST_ACPI_GPA);
 	pr_info("guest %s: ACPI tables at %#llx (%zu bytes): RSDP, XSDT, FADT, FACS, DSDT, MADT "
-		"(%u CPU)\n",
+		"(%u CPUs)\n",
 		g->cfg.name, (unsigned long long)GUEST_ACPI_GPA, n, c.nr_cpus);
 	return 0;
 }

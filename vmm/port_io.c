@@ -1,11 +1,13 @@
 /* Guest port I/O: a virtual COM1 whose output is relayed line by line as "[<guest>] ...",
- * the PCI configuration mechanism #1 (CF8/CFC) onto the guest's virtual config space, and
- * everything else denied (reads all-ones, writes dropped, counted). */
+ * the PCI configuration mechanism #1 (CF8/CFC) onto the guest's virtual config space, the
+ * platform devices of the table below, and everything else denied (reads all-ones, writes
+ * dropped, counted). */
 #define LOG_TAG "vmm"
 #include <moat/console.h>
 #include <moat/log.h>
 #include <moat/string.h>
 #include "vmm/exits.h"
+#include "vmm/platform.h"
 #include "vmm/vpci.h"
 
 /* 16550 UART registers (offsets from COM1_BASE) */
@@ -110,9 +112,30 @@ static void com_write(struct guest *g, u16 reg, u8 val)
 	}
 }
 
+/* Devices on port ranges: an access wholly inside a range goes to its handler, which
+ * returns false for one its device does not have. */
+static const struct port_device {
+	u16 first, last;
+	bool (*io)(struct guest *g, u16 port, bool in, u8 size, u32 *val);
+} port_devices[] = {
+	{VPIT_PORT_FIRST, VPIT_PORT_CW, platform_pit_io},
+	{VPIT_PORT_61, VPIT_PORT_61, platform_pit_io},
+	{VRESET_KBC_PORT, VRESET_KBC_PORT, platform_kbc_io},
+	{VRTC_INDEX_PORT, VRTC_DATA_PORT, platform_rtc_io},
+	{VPM_PORT_FIRST, VPM_PORT_LAST, platform_pm_io},
+	{VRESET_CF9_PORT, VRESET_CF9_PORT, platform_cf9_io},
+};
+
 static bool io_emulated(struct guest *g, const struct vmm_exit *e, u32 *val)
 {
 	u16 port = e->io.port;
+
+	for (unsigned i = 0; i < ARRAY_SIZE(port_devices); i++) {
+		const struct port_device *d = &port_devices[i];
+
+		if (port >= d->first && port + e->io.size - 1 <= d->last)
+			return d->io(g, port, e->io.in, e->io.size, val);
+	}
 
 	if (port >= COM1_BASE && port < COM1_BASE + 8 && e->io.size == 1) {
 		if (e->io.in)

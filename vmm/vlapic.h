@@ -10,12 +10,26 @@
 #ifndef VMM_VLAPIC_H
 #define VMM_VLAPIC_H
 
+#include <moat/ratelimit.h>
 #include <moat/types.h>
 
 struct vcpu;
 struct guest;
 
 #define VLAPIC_NR_LVT 7 /* CMCI, timer, thermal, perf, LINT0, LINT1, error */
+enum vlapic_lvt {
+	VLAPIC_LVT_CMCI,
+	VLAPIC_LVT_TIMER,
+	VLAPIC_LVT_THERMAL,
+	VLAPIC_LVT_PERF,
+	VLAPIC_LVT_LINT0,
+	VLAPIC_LVT_LINT1,
+	VLAPIC_LVT_ERROR,
+};
+
+/* The timer's input clock ("bus clock", divided by the divide configuration): the TSC
+ * divided by the integer nearest to TSC Hz / VLAPIC_BUS_HZ, at least 1 (docs/linux-guest.md). */
+#define VLAPIC_BUS_HZ 100000000ULL
 
 /* Events from other vCPUs, consumed by the target vCPU's run loop. */
 #define VLAPIC_EV_INIT BIT(0)
@@ -33,13 +47,32 @@ struct vlapic {
 	u64 timer_deadline; /* TSC of the next expiry, 0 if none */
 	u64 tsc_deadline;   /* IA32_TSC_DEADLINE as the guest wrote it */
 	u32 isr[8], tmr[8];
-	u32 irr[8];	/* also set by other CPUs: atomic */
-	u32 events;	/* VLAPIC_EV_*, set by other CPUs: atomic */
-	u8 sipi_vector; /* of the last start-up IPI */
+	u32 irr[8];	  /* also set by other CPUs: atomic */
+	u32 events;	  /* VLAPIC_EV_*, set by other CPUs: atomic */
+	u8 sipi_vector;	  /* of the last start-up IPI */
+	u32 esr_pending;  /* errors since the last ESR write (SDM 11.5.3): atomic */
+	u32 tsc_per_tick; /* TSC ticks per tick of the timer's input clock */
+	u64 timer_period; /* TSC ticks of one period (initial count x divide x tsc_per_tick) */
+	/* Messages this vCPU sent (ICR, self IPI) that named no vCPU of its guest: dropped. */
+	u64 ipi_nowhere;
+	struct ratelimit log_limit; /* its guest's refused requests, logged */
+	/* Told about the EOI of a level-triggered vector (vlapic_set_eoi_hook). */
+	void (*eoi_level)(struct guest *g, u8 vector);
 };
 
 /* The architectural state after RESET (bsp: the BSP flag of IA32_APIC_BASE). */
 void vlapic_reset(struct vlapic *l, struct vcpu *v, u32 id, bool bsp);
+
+/* An INIT signal (SDM Vol. 3 9.1, 11.4.7.3): the state after RESET except the APIC ID and
+ * IA32_APIC_BASE (so x2APIC mode stays). */
+void vlapic_init_signal(struct vlapic *l);
+
+/* Who is told when the guest's vCPUs EOI a level-triggered vector (the vIOAPIC's remote
+ * IRR); NULL: nobody. Survives reset and INIT. */
+void vlapic_set_eoi_hook(struct guest *g, void (*fn)(struct guest *g, u8 vector));
+
+/* Whether the xAPIC page (at its architectural base) is what guest-physical `gpa` hits. */
+bool vlapic_mmio_owned(u64 gpa);
 
 /* The xAPIC page: `offset` within it, 32-bit aligned accesses. 0, or a negative errno for an
  * access the guest may not make (the caller stops the guest). */
@@ -90,5 +123,11 @@ void vlapic_accept(struct vlapic *l, u8 vector);
 u64 vlapic_next_deadline(const struct vlapic *l);
 /* Pending VLAPIC_EV_* (cleared), with the last SIPI's vector. */
 u32 vlapic_take_events(struct vlapic *l, u8 *sipi_vector);
+
+/* Whether the APIC is enabled in IA32_APIC_BASE, and in x2APIC mode. */
+bool vlapic_hw_enabled(const struct vlapic *l);
+bool vlapic_x2apic(const struct vlapic *l);
+/* The TSC the vlapic reads (rdtsc(); a host test supplies its own). */
+u64 vlapic_now(void);
 
 #endif

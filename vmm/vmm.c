@@ -1,5 +1,5 @@
-/* The VMM core: picks a backend, reads the configuration, builds the guests and runs one
- * vCPU per guest on its CPU. */
+/* The VMM core: picks a backend, reads the configuration, builds the guests and runs each
+ * vCPU of each guest on its own CPU. */
 #define LOG_TAG "vmm"
 #include <moat/boot_info.h>
 #include <moat/boot_steps.h>
@@ -17,6 +17,7 @@
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/rtc.h"
 #include "arch/x86/smp.h"
 #include "arch/x86/trap.h"
 #include "arch/x86/xcr0.h"
@@ -27,6 +28,7 @@
 #include "vmm/guest.h"
 #include "vmm/linux_guest.h"
 #include "vmm/msix.h"
+#include "vmm/platform.h"
 
 /* How long a guest's CPU may take from the guest's end to its thread's return. */
 #define VCPU_EXIT_WAIT_US (1000 * 1000ULL)
@@ -207,9 +209,61 @@ static int find_image(const struct boot_info *bi, const char *name, const void *
 void guest_destroy(struct guest *g)
 {
 	assign_release(g);
-	if (g->vcpu[0].arch)
-		vmm_be->vcpu_destroy(&g->vcpu[0]);
+	for (u32 i = 0; i < CFG_MAX_VCPUS; i++)
+		if (g->vcpu[i].arch)
+			vmm_be->vcpu_destroy(&g->vcpu[i]);
 	guest_memory_free(g);
+}
+
+/* "cpu 1" for one vCPU, "cpus 1,2" for several. */
+static const char *guest_cpus_str(const struct guest *g, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "cpu%s", g->nr_vcpus > 1 ? "s" : "");
+
+	for (u32 i = 0; i < g->nr_vcpus && n > 0 && (size_t)n < size; i++)
+		n += snprintf(buf + n, size - (size_t)n, "%c%u", i ? ',' : ' ', g->vcpu[i].cpu);
+	return buf;
+}
+
+/* vCPU i runs on the i-th CPU of the guest's line; vCPU 0 boots, an OS guest's others wait
+ * for the start-up IPI its boot vCPU sends them (Linux brings them up itself). */
+static void vcpus_init(struct guest *g)
+{
+	g->nr_vcpus = MAX(g->cfg.nr_cpus, 1u);
+	for (u32 i = 0; i < g->nr_vcpus; i++) {
+		struct vcpu *v = &g->vcpu[i];
+
+		v->guest = g;
+		v->index = i;
+		v->cpu = g->cfg.cpus[i];
+		v->run_state = i ? VCPU_WAIT_SIPI : VCPU_RUN;
+	}
+}
+
+/* The control blocks are built here, on the boot CPU: an SVM VMCB is plain memory, and
+ * the VMX backend clears a VMCS it made here so that the vCPU's own CPU loads it at its
+ * first entry (vmx_vcpu_put()). */
+static int vcpus_create(struct guest *g, const struct vcpu_boot_state *bs)
+{
+	for (u32 i = 0; i < g->nr_vcpus; i++) {
+		struct vcpu *v = &g->vcpu[i];
+		int err = vmm_be->vcpu_create(v);
+
+		if (err)
+			return pr_err(err, "guest %s: vCPU %u could not be created\n", g->cfg.name,
+				      i);
+		/* Every I/O port stays intercepted: a guest owns no port directly. */
+		vmm_msr_setup(v);
+		/* A guest runs until it ends; the no-exit watchdog only where its line asks
+		 * for it. */
+		vmm_be->set_watchdog(v, g->watchdog_us);
+		if (i)
+			continue;
+		err = vmm_be->vcpu_reset(v, bs);
+		if (err)
+			return pr_err(err, "guest %s: vCPU reset failed\n", g->cfg.name);
+	}
+	return 0;
 }
 
 /* A moat guest image (ELF) or a Linux kernel: found and checked before memory is set
@@ -247,11 +301,14 @@ static int guest_load(const struct boot_info *bi, struct guest *g, const void *i
 
 int guest_create(const struct boot_info *bi, struct guest *g)
 {
+	struct platform_time pt = {.tsc = rdtsc(), .hz = tsc_hz()};
 	struct vcpu_boot_state bs = {0};
+	char cpus[8 * CFG_MAX_VCPUS];
 	const void *img = NULL;
 	u64 size = 0;
 	int err;
 
+	vcpus_init(g);
 	err = guest_find_image(bi, g, &img, &size);
 	if (err)
 		return err;
@@ -264,33 +321,33 @@ int guest_create(const struct boot_info *bi, struct guest *g)
 	err = assign_attach(g);
 	if (err)
 		goto fail;
-	g->nr_vcpus = 1;
-	g->vcpu[0].guest = g;
-	g->vcpu[0].index = 0;
-	g->vcpu[0].cpu = g->cfg.cpu;
-	err = vmm_be->vcpu_create(&g->vcpu[0]);
+	g->watchdog_us = g->cfg.watchdog_us;
+	err = vcpus_create(g, &bs);
 	if (err)
 		goto fail;
-	/* Every I/O port stays intercepted: a guest owns no port directly. */
-	vmm_msr_setup(&g->vcpu[0]);
-	err = vmm_be->vcpu_reset(&g->vcpu[0], &bs);
-	if (err) {
-		pr_err(err, "guest %s: vCPU reset failed\n", g->cfg.name);
-		goto fail;
-	}
-	/* A guest runs until it ends; the no-exit watchdog only where its line asks for it. */
-	g->watchdog_us = g->cfg.watchdog_us;
-	vmm_be->set_watchdog(&g->vcpu[0], g->watchdog_us);
+	host_rtc_get(&pt.wall_epoch, &pt.wall_tsc);
+	platform_init(g, &pt);
 	guest_memory_report(g);
-	pr_info("guest %s: %s %s (%llu bytes), entry %#llx, cpu %u\n", g->cfg.name,
+	pr_info("guest %s: %s %s (%llu bytes), entry %#llx, %s\n", g->cfg.name,
 		g->cfg.kernel[0] ? "kernel" : "image",
 		g->cfg.kernel[0] ? g->cfg.kernel : g->cfg.image, (unsigned long long)size,
-		(unsigned long long)bs.rip, g->vcpu[0].cpu);
+		(unsigned long long)bs.rip, guest_cpus_str(g, cpus, sizeof(cpus)));
 	return 0;
 
 fail:
 	guest_destroy(g);
 	return err;
+}
+
+/* Whether a CPU of the guest's line is not online (*cpu: the first such). */
+static bool cpu_offline(const struct guest_config *c, u32 *cpu)
+{
+	for (u32 i = 0; i < c->nr_cpus; i++) {
+		*cpu = c->cpus[i];
+		if (*cpu >= MAX_CPUS || !cpu_data[*cpu].online)
+			return true;
+	}
+	return false;
 }
 
 int vmm_init(const struct boot_info *bi)
@@ -303,10 +360,14 @@ int vmm_init(const struct boot_info *bi)
 			pr_err(err, "enabling %s on the boot CPU failed\n", vmm_be->name);
 	}
 	load_config();
+	/* the guests' RTCs count from it (vmm/vrtc.c); a failure is logged and they start at
+	 * 2000-01-01 */
+	host_rtc_init();
 	for (u32 i = 0; i < vmm_cfg.nr_guests; i++) {
 		struct guest_config *c = &vmm_cfg.guests[i];
 		char why[ASSIGN_WHY_MAX];
 		struct guest *g;
+		u32 cpu;
 
 		if (!c->valid) {
 			guest_not_started(c, &vmm_nr_bad_config, "bad configuration");
@@ -320,9 +381,9 @@ int vmm_init(const struct boot_info *bi)
 					  vmm_be ? vmm_be->name : "");
 			continue;
 		}
-		if (c->cpu >= MAX_CPUS || !cpu_data[c->cpu].online) {
+		if (cpu_offline(c, &cpu)) {
 			guest_not_started(c, &vmm_nr_no_cpu,
-					  "cpu %u is not online (%u CPUs online)", c->cpu,
+					  "cpu %u is not online (%u CPUs online)", cpu,
 					  nr_cpus_online);
 			continue;
 		}
@@ -364,57 +425,6 @@ static void guest_cpu_reset(void)
 		wrmsr(MSR_TSC_AUX, 0);
 }
 
-void vcpu_loop(struct vcpu *v)
-{
-	struct guest *g = v->guest;
-	u64 start = time_us();
-	struct vmm_exit e;
-
-	g->state = GUEST_RUNNING;
-	guest_cpu_reset();
-	pr_info("guest %s: running on cpu %u\n", g->cfg.name, this_cpu()->index);
-	while (g->state == GUEST_RUNNING) {
-		virq_deliver(v);
-		vmm_be->run(v, &e);
-		vmm_handle_exit(v, &e);
-	}
-	g->run_us = time_us() - start;
-	guest_cpu_reset();
-}
-
-void guest_stats(const struct guest *g)
-{
-	char buf[300];
-	int n = 0;
-
-	for (unsigned r = 1; r < VMM_EXIT_NR; r++)
-		if (g->exits[r])
-			n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %s=%llu",
-				      vmm_exit_name(r), (unsigned long long)g->exits[r]);
-	pr_info("stats %s: %s; cpu %u, %llu ms; exits:%s; io denied %llu, msr refused %llu, "
-		"hypercalls %llu; results %llu passed, %llu failed, %llu skipped\n",
-		g->cfg.name, g->state == GUEST_DONE ? "shut down" : "stopped", g->vcpu[0].cpu,
-		(unsigned long long)(g->run_us / 1000), n ? buf : " none",
-		(unsigned long long)g->io_denied, (unsigned long long)g->msr_denied,
-		(unsigned long long)g->hypercalls, (unsigned long long)g->results[0],
-		(unsigned long long)g->results[1], (unsigned long long)g->results[2]);
-	pr_info("stats %s: hypercalls refused at CPL > 0: %llu\n", g->cfg.name,
-		(unsigned long long)g->hc_refused_cpl);
-}
-
-/* Memory the guests hold: RAM with its guard, and nested table pages. */
-static void memory_report(void)
-{
-	u64 ram = 0, tables = 0;
-
-	for (u32 i = 0; i < vmm_nr_guests; i++) {
-		ram += vmm_guests[i].ram_size + GUEST_GUARD_SIZE;
-		tables += vmm_guests[i].npt.nr_tables;
-	}
-	pr_info("memory: %u guests hold %llu bytes of RAM and guards, %llu nested table pages\n",
-		vmm_nr_guests, (unsigned long long)ram, (unsigned long long)tables);
-}
-
 static int wake_vector = -1; /* a guest's CPU tells CPU 0 that its guest has ended */
 static int kick_vector = -1; /* makes a guest's CPU leave the guest (vcpu_kick()) */
 static u32 guests_ended;
@@ -441,7 +451,128 @@ void vcpu_kick(struct vcpu *v)
 		apic_send_ipi(cpu_data[v->cpu].apic_id, (u8)vec);
 }
 
-/* Runs on the guest's own CPU for as long as the guest lives. */
+static bool guest_running(const struct guest *g)
+{
+	return __atomic_load_n(&g->state, __ATOMIC_ACQUIRE) == GUEST_RUNNING;
+}
+
+/* An application processor of an OS guest before its start-up IPI: its CPU halts until a
+ * kick (an INIT/SIPI from another vCPU, or the guest's end); without a kick vector it
+ * polls. */
+static void vcpu_wait_sipi(struct vcpu *v)
+{
+	while (guest_running(v->guest) && v->run_state == VCPU_WAIT_SIPI) {
+		if (__atomic_load_n(&kick_vector, __ATOMIC_ACQUIRE) >= 0)
+			cpu_wait_for_interrupt();
+		else
+			__asm__ volatile("pause" ::: "memory");
+	}
+}
+
+void vcpu_loop(struct vcpu *v)
+{
+	struct guest *g = v->guest;
+	enum guest_state created = GUEST_CREATED;
+	u64 start = time_us();
+	struct vmm_exit e;
+
+	/* The first of the guest's vCPUs to get here starts it; one that ended it stays so. */
+	__atomic_compare_exchange_n(&g->state, &created, GUEST_RUNNING, false, __ATOMIC_ACQ_REL,
+				    __ATOMIC_ACQUIRE);
+	guest_cpu_reset();
+	if (v->index == 0)
+		pr_info("guest %s: running on cpu %u\n", g->cfg.name, this_cpu()->index);
+	else
+		pr_info("guest %s: vCPU %u on cpu %u waits for its start-up IPI\n", g->cfg.name,
+			v->index, this_cpu()->index);
+	vcpu_wait_sipi(v);
+	while (guest_running(g)) {
+		virq_deliver(v);
+		vmm_be->run(v, &e);
+		vmm_handle_exit(v, &e);
+	}
+	if (v->index == 0)
+		g->run_us = time_us() - start;
+	guest_cpu_reset();
+}
+
+/* A guest with several vCPUs: each one's exits on a line of its own. */
+static void vcpu_stats(const struct vcpu *v)
+{
+	char buf[300];
+	int n = 0;
+
+	for (unsigned r = 1; r < VMM_EXIT_NR; r++)
+		if (v->exits[r])
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %s=%llu",
+				      vmm_exit_name(r), (unsigned long long)v->exits[r]);
+	pr_info("stats %s: vcpu %u on cpu %u: %s; halts waited %llu; exits:%s\n",
+		v->guest->cfg.name, v->index, v->cpu,
+		v->run_state == VCPU_WAIT_SIPI ? "never started" : "started",
+		(unsigned long long)v->halts_blocked, n ? buf : " none");
+}
+
+void guest_stats(const struct guest *g)
+{
+	char buf[300];
+	int n = 0;
+
+	char cpus[8 * CFG_MAX_VCPUS];
+
+	for (unsigned r = 1; r < VMM_EXIT_NR; r++) {
+		u64 nr = guest_exits(g, (enum vmm_exit_reason)r);
+
+		if (nr)
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %s=%llu",
+				      vmm_exit_name(r), (unsigned long long)nr);
+	}
+	pr_info("stats %s: %s; %s, %llu ms; exits:%s; io denied %llu, msr refused %llu, "
+		"hypercalls %llu; results %llu passed, %llu failed, %llu skipped\n",
+		g->cfg.name, g->state == GUEST_DONE ? "shut down" : "stopped",
+		guest_cpus_str(g, cpus, sizeof(cpus)), (unsigned long long)(g->run_us / 1000),
+		n ? buf : " none", (unsigned long long)g->io_denied,
+		(unsigned long long)g->msr_denied, (unsigned long long)g->hypercalls,
+		(unsigned long long)g->results[0], (unsigned long long)g->results[1],
+		(unsigned long long)g->results[2]);
+	pr_info("stats %s: hypercalls refused at CPL > 0: %llu\n", g->cfg.name,
+		(unsigned long long)g->hc_refused_cpl);
+	for (u32 i = 0; g->nr_vcpus > 1 && i < g->nr_vcpus; i++)
+		vcpu_stats(&g->vcpu[i]);
+}
+
+/* Memory the guests hold: RAM with its guard, and nested table pages. */
+static void memory_report(void)
+{
+	u64 ram = 0, tables = 0;
+
+	for (u32 i = 0; i < vmm_nr_guests; i++) {
+		ram += vmm_guests[i].ram_size + GUEST_GUARD_SIZE;
+		tables += vmm_guests[i].npt.nr_tables;
+	}
+	pr_info("memory: %u guests hold %llu bytes of RAM and guards, %llu nested table pages\n",
+		vmm_nr_guests, (unsigned long long)ram, (unsigned long long)tables);
+}
+
+/* The end of a vCPU's thread: the guest has ended (or never started here), so its other
+ * vCPUs leave their loops now; the last one out gives the guest's devices back (reset,
+ * their DMA blocked) and tells CPU 0. */
+static void vcpu_done(struct vcpu *v)
+{
+	struct guest *g = v->guest;
+
+	for (u32 i = 0; i < g->nr_vcpus; i++)
+		if (i != v->index)
+			vcpu_kick(&g->vcpu[i]);
+	if (__atomic_sub_fetch(&g->vcpus_left, 1, __ATOMIC_ACQ_REL))
+		return;
+	assign_report(g);
+	assign_release(g);
+	__atomic_fetch_add(&guests_ended, 1, __ATOMIC_RELEASE);
+	if (wake_vector >= 0 && this_cpu()->index != 0)
+		apic_send_ipi(cpu_data[0].apic_id, (u8)wake_vector);
+}
+
+/* Runs on the vCPU's own CPU for as long as its guest lives. */
 static void vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -452,44 +583,39 @@ static void vcpu_thread(void *arg)
 			   vmm_be->name, this_cpu()->index, err);
 	else
 		vcpu_loop(v);
-	/* The guest has stopped (shut down or stopped by moat): its devices go back at once,
-	 * reset and with their DMA blocked. */
-	assign_report(v->guest);
-	assign_release(v->guest);
-	__atomic_fetch_add(&guests_ended, 1, __ATOMIC_RELEASE);
-	if (wake_vector >= 0)
-		apic_send_ipi(cpu_data[0].apic_id, (u8)wake_vector);
+	vcpu_done(v);
 }
 
 /* CPU 0 sleeps until an interrupt: its PF drivers' events (the VF drivers in the guests
  * depend on them), IOMMU fault events (taken while the guest still owns its device, so a
  * fault is attributed to it), a timer a PF driver needs, or a guest's end. No time limit:
- * a guest runs until it ends. */
-static void wait_guests(const bool *launched, u32 nr_launched)
+ * a guest runs until it ends. Counts guests, whatever their vCPUs. */
+static void wait_guests(bool launched[][CFG_MAX_VCPUS])
 {
 	pci_drivers_wait_begin();
 	for (;;) {
 		pci_drivers_service();
-		if (__atomic_load_n(&guests_ended, __ATOMIC_ACQUIRE) >= nr_launched)
+		if (__atomic_load_n(&guests_ended, __ATOMIC_ACQUIRE) >= vmm_nr_guests)
 			break;
 		cpu_wait_for_interrupt();
 	}
 	pci_drivers_wait_end();
-	/* Each guest's CPU is past its last access to the guest; its work slot frees now. */
+	/* Each vCPU's CPU is past its last access to the guest; its work slot frees now. */
 	for (u32 i = 0; i < vmm_nr_guests; i++) {
 		struct guest *g = &vmm_guests[i];
 
-		if (launched[i] && smp_call_wait(g->vcpu[0].cpu, VCPU_EXIT_WAIT_US))
-			pr_err(-ETIMEDOUT, "cpu %u did not return from guest %s's thread\n",
-			       g->vcpu[0].cpu, g->cfg.name);
+		for (u32 j = 0; j < g->nr_vcpus; j++)
+			if (launched[i][j] && smp_call_wait(g->vcpu[j].cpu, VCPU_EXIT_WAIT_US))
+				pr_err(-ETIMEDOUT, "cpu %u did not return from guest %s's thread\n",
+				       g->vcpu[j].cpu, g->cfg.name);
 	}
 }
 
-/* Every guest runs on its own CPU, all at once; the boot CPU waits for them. */
+/* Every vCPU of every guest runs on its own CPU, all at once; the boot CPU waits for the
+ * guests' ends. A vCPU that cannot start stops its guest. */
 void vmm_run(void)
 {
-	bool launched[VMM_MAX_GUESTS] = {false};
-	u32 nr_launched = 0;
+	static bool launched[VMM_MAX_GUESTS][CFG_MAX_VCPUS];
 
 	TEST_HOOK(guests_start);
 	wake_vector = irq_alloc_vector(guest_ended_irq, NULL);
@@ -500,24 +626,24 @@ void vmm_run(void)
 	if (kick_vector < 0)
 		pr_err(kick_vector, "no vector to kick vCPUs: interrupts between vCPUs wait for "
 				    "their next exit\n");
+	for (u32 i = 0; i < vmm_nr_guests; i++)
+		vmm_guests[i].vcpus_left = vmm_guests[i].nr_vcpus;
 	for (u32 i = 0; i < vmm_nr_guests; i++) {
 		struct guest *g = &vmm_guests[i];
-		int err = smp_call_on(g->vcpu[0].cpu, vcpu_thread, &g->vcpu[0]);
 
-		if (err)
-			guest_stop(g, VMM_EXIT_NONE, "cannot start on cpu %u (%d)", g->vcpu[0].cpu,
-				   err);
-		launched[i] = !err;
-		nr_launched += !err;
-	}
-	wait_guests(launched, nr_launched);
-	/* A guest that never ran still has its devices: they go back too, before anything
-	 * reuses its memory. */
-	for (u32 i = 0; i < vmm_nr_guests; i++)
-		if (!launched[i]) {
-			assign_report(&vmm_guests[i]);
-			assign_release(&vmm_guests[i]);
+		for (u32 j = 0; j < g->nr_vcpus; j++) {
+			struct vcpu *v = &g->vcpu[j];
+			int err = smp_call_on(v->cpu, vcpu_thread, v);
+
+			launched[i][j] = !err;
+			if (!err)
+				continue;
+			guest_stop(g, VMM_EXIT_NONE, "vCPU %u cannot start on cpu %u (%d)", j,
+				   v->cpu, err);
+			vcpu_done(v);
 		}
+	}
+	wait_guests(launched);
 	TEST_HOOK(guests_end);
 	for (u32 i = 0; i < vmm_nr_guests; i++)
 		guest_stats(&vmm_guests[i]);

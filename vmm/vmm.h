@@ -10,7 +10,12 @@
 #include <moat/types.h>
 #include "vmm/backend.h"
 #include "vmm/config.h"
+#include "vmm/msr.h"
 #include "vmm/vlapic.h"
+#include "vmm/vpit.h"
+#include "vmm/vpm.h"
+#include "vmm/vreset.h"
+#include "vmm/vrtc.h"
 
 enum guest_state {
 	GUEST_CREATED,
@@ -23,6 +28,7 @@ enum guest_state {
 
 /* Guest-physical window where assigned devices' BARs appear (above the guest's RAM). */
 #define VDEV_MMIO_BASE 0xc0000000ULL
+#define VDEV_MMIO_END 0xfec00000ULL /* the I/O APIC's page and the local APIC's above */
 #define VDEV_MAX_RIDS 8
 
 #define VMSIX_MAX 8 /* MSI-X entries emulated per device (an 82576 VF has 3) */
@@ -70,6 +76,10 @@ struct vcpu {
 	void *arch; /* backend control block */
 	enum vcpu_run_state run_state;
 	struct vlapic lapic; /* OS guests only (guest_is_os()) */
+	struct vcpu_msrs msrs;
+	/* statistics, counted on the vCPU's own CPU: guest_exits() sums them */
+	u64 exits[VMM_EXIT_NR];
+	u64 halts_blocked; /* HLTs that waited host-side for an interrupt (OS guests) */
 };
 
 struct guest {
@@ -81,12 +91,12 @@ struct guest {
 	/* vcpu[0] is the boot CPU; moat's own guests have exactly one. */
 	struct vcpu vcpu[CFG_MAX_VCPUS];
 	u32 nr_vcpus;
-	enum guest_state state;
+	u32 vcpus_left; /* vCPU threads not yet past their loop: the last one ends the guest */
+	enum guest_state state; /* changed atomically: the first end wins (guest_end()) */
 	char stop_reason[128];
 	u64 stop_gpa; /* for a nested page fault stop */
 	enum vmm_exit_reason stop_exit;
 	/* statistics */
-	u64 exits[VMM_EXIT_NR];
 	u64 io_denied;
 	u64 msr_denied;
 	u64 hypercalls;
@@ -101,6 +111,13 @@ struct guest {
 	u16 com_dll;
 	/* virtual PCI config address register (CF8) */
 	u32 pci_addr;
+	/* platform devices on ports (vmm/platform.c), shared by its vCPUs under the lock */
+	spinlock_t platform_lock;
+	struct vpit pit;
+	struct vpm pm;
+	struct vreset reset;
+	struct vrtc rtc;
+	const char *ended_by; /* the power-off or reset request that ended it, else NULL */
 	/* assigned devices (vmm/assign.c) */
 	struct vdev dev[CFG_MAX_DEVICES];
 	u32 nr_dev;
@@ -137,6 +154,16 @@ void guest_destroy(struct guest *g);
 static inline bool guest_is_os(const struct guest *g)
 {
 	return g->cfg.kernel[0] != 0;
+}
+
+/* Exits of reason r, summed over the guest's vCPUs. */
+static inline u64 guest_exits(const struct guest *g, enum vmm_exit_reason r)
+{
+	u64 n = 0;
+
+	for (u32 i = 0; i < CFG_MAX_VCPUS; i++)
+		n += g->vcpu[i].exits[r];
+	return n;
 }
 
 /* Makes vCPU v leave the guest soon (an IPI to its CPU) so that its run loop sees new

@@ -23,7 +23,6 @@ static inline bool db_is_insn_breakpoint(u64 dr6, u64 dr7)
 #define APIC_BASE_ENABLE BIT(11)
 #define APIC_BASE_ADDR GENMASK(51, 12)
 #define MSR_IA32_FEATURE_CONTROL 0x3a
-#define MSR_IA32_PAT 0x277
 
 struct cpuid_regs {
 	u32 eax, ebx, ecx, edx;

@@ -38,9 +38,20 @@
 		t1;                                                                                \
 	})
 
-enum kind { K_CPUID, K_IO_COM1, K_IO_DENIED, K_HYPERCALL, K_NR };
+/* The local APIC in x2APIC mode (SDM Vol. 3 11.12): its timer's initial count (arming it,
+ * with the LVT masked: no interrupt follows) and EOI, each one WRMSR. */
+#define MSR_APIC_BASE 0x1b
+#define APIC_BASE_EXTD BIT(10)
+#define APIC_BASE_EN BIT(11)
+#define MSR_X2APIC_LVT_TIMER 0x832
+#define MSR_X2APIC_TMICT 0x838
+#define MSR_X2APIC_EOI 0x80b
+#define LVT_MASKED BIT(16)
 
-static const char *const kind_name[K_NR] = {"cpuid", "io-com1", "io-denied", "hypercall"};
+enum kind { K_CPUID, K_IO_COM1, K_IO_DENIED, K_HYPERCALL, K_APIC_TIMER, K_APIC_EOI, K_NR };
+
+static const char *const kind_name[K_NR] = {"cpuid",	 "io-com1",    "io-denied",
+					    "hypercall", "apic-timer", "apic-eoi"};
 static bool use_vmcall;
 static u64 raw[N], base[N], diff[N];
 static volatile u64 stamp;
@@ -65,6 +76,18 @@ static u64 sample(enum kind k, bool real)
 		if (use_vmcall)
 			return TIMED("mov $0x1000, %%eax\n\txor %%edi, %%edi\n\tvmcall");
 		return TIMED("mov $0x1000, %%eax\n\txor %%edi, %%edi\n\tvmmcall");
+	case K_APIC_TIMER:
+		return real ? TIMED("mov $0x838, %%ecx\n\tmov $0x7fffffff, %%eax\n\txor %%edx, "
+				    "%%edx\n\t"
+				    "wrmsr")
+			    : TIMED("mov $0x838, %%ecx\n\tmov $0x7fffffff, %%eax\n\txor %%edx, "
+				    "%%edx\n\t"
+				    "nop");
+	case K_APIC_EOI:
+		return real ? TIMED("mov $0x80b, %%ecx\n\txor %%eax, %%eax\n\txor %%edx, "
+				    "%%edx\n\twrmsr")
+			    : TIMED("mov $0x80b, %%ecx\n\txor %%eax, %%eax\n\txor %%edx, "
+				    "%%edx\n\tnop");
 	default: return 0;
 	}
 }
@@ -99,6 +122,53 @@ static void measure(enum kind k)
 		     kind_name[k], N, (unsigned long long)d[0], (unsigned long long)d[N / 2],
 		     (unsigned long long)d[N - 1], (unsigned long long)raw[N / 2],
 		     (unsigned long long)b, (unsigned long long)(base[N - 1] - base[0]));
+}
+
+static u64 rdmsr(u32 msr)
+{
+	u32 lo = 0, hi = 0;
+
+	__asm__ volatile("rdmsr" : "+a"(lo), "+d"(hi) : "c"(msr) : "memory");
+	return ((u64)hi << 32) | lo;
+}
+
+static void wrmsr(u32 msr, u64 v)
+{
+	__asm__ volatile("wrmsr" ::"c"(msr), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
+}
+
+/* Turns the guest's local APIC to x2APIC mode with its timer masked, and tries one write of
+ * each measured register: NULL, or the step that raised #GP (rdmsr/wrmsr are 2 bytes: the
+ * handler resumes after it). */
+static const char *x2apic_ready(void)
+{
+	static const struct {
+		const char *what;
+		u32 msr;
+		u64 val;
+	} steps[] = {
+		{"writing IA32_APIC_BASE (x2APIC enable)", MSR_APIC_BASE, 0},
+		{"writing the x2APIC LVT timer (masked)", MSR_X2APIC_LVT_TIMER,
+		 LVT_MASKED | GUEST_IRQ_BASE},
+		{"writing the x2APIC timer's initial count", MSR_X2APIC_TMICT, 0},
+		{"writing the x2APIC EOI", MSR_X2APIC_EOI, 0},
+	};
+	const char *bad = NULL;
+	u64 apic_base;
+
+	guest_expect = (struct expected_exception){.vector = 13, .skip = 2};
+	__asm__ volatile("" ::: "memory");
+	apic_base = rdmsr(MSR_APIC_BASE);
+	if (guest_expect.seen)
+		bad = "reading IA32_APIC_BASE";
+	for (unsigned i = 0; !bad && i < sizeof(steps) / sizeof(steps[0]); i++) {
+		wrmsr(steps[i].msr,
+		      i == 0 ? apic_base | APIC_BASE_EN | APIC_BASE_EXTD : steps[i].val);
+		if (guest_expect.seen)
+			bad = steps[i].what;
+	}
+	guest_expect.vector = -1;
+	return bad;
 }
 
 /* The same timing code as the real access below, with a load the nested tables map. */
@@ -152,6 +222,7 @@ static void __noreturn npf_stop(void)
 
 void guest_main(void)
 {
+	const char *apic_bad;
 	u32 r[4];
 
 	if (guest_info.nr_devices && guest_info.devices[0].is_vf) {
@@ -162,8 +233,17 @@ void guest_main(void)
 	if (r[2] == MOAT_HC_INSN_VMCALL)
 		use_vmcall = true;
 	test_begin("bench", "exit-costs");
-	for (unsigned k = 0; k < K_NR; k++)
+	for (unsigned k = 0; k < K_APIC_TIMER; k++)
 		measure(k);
+	apic_bad = x2apic_ready();
+	for (unsigned k = K_APIC_TIMER; k < K_NR; k++) {
+		if (apic_bad)
+			guest_printf("bench: exit=%s unavailable: %s raised #GP (no virtual "
+				     "local APIC for this guest)\n",
+				     kind_name[k], apic_bad);
+		else
+			measure(k);
+	}
 	test_end();
 	npf_stop();
 }

@@ -210,6 +210,202 @@ static void test_msrs(void)
 	test_end();
 }
 
+/* CPUID as moat's policy says (docs/vmm.md, "CPUID and MSRs"): hidden features stay hidden
+ * on this host, the topology is one vCPU, moat's TSC leaf agrees with the hypercall. */
+static void test_cpuid_policy(void)
+{
+	u32 r[4], max, ext;
+
+	test_begin("cpu", "cpuid-policy");
+	guest_cpuid(CPUID_LEAF_MAX, 0, r);
+	max = r[0];
+	check(max <= CPUID_LEAF_TOPOLOGY_V2, "highest basic leaf %#x", max);
+	guest_cpuid(CPUID_LEAF_FEATURES, 0, r);
+	check(!(r[3] & (CPUID_1_EDX_MCE | CPUID_1_EDX_MCA | CPUID_1_EDX_DS | CPUID_1_EDX_ACPI)),
+	      "leaf 1 EDX %#x offers MCE/MCA/DS/ACPI", r[3]);
+	check(r[3] & CPUID_1_EDX_MTRR, "leaf 1 EDX %#x: no MTRR", r[3]);
+	check(!(r[2] & (CPUID_1_ECX_MONITOR | CPUID_1_ECX_VMX | CPUID_1_ECX_PDCM)),
+	      "leaf 1 ECX %#x offers MONITOR/VMX/PDCM", r[2]);
+	check(!(r[3] & CPUID_1_EDX_HTT), "one vCPU, HTT set (EDX %#x)", r[3]);
+	check(FIELD_GET(CPUID_1_EBX_NR_LOGICAL, r[1]) == 1, "leaf 1 EBX %#x: logical CPUs", r[1]);
+	if (!(r[2] & CPUID_1_ECX_XSAVE)) {
+		check(!(r[2] & (CPUID_1_ECX_OSXSAVE | CPUID_1_ECX_AVX)), "leaf 1 ECX %#x", r[2]);
+		if (max >= CPUID_LEAF_XSAVE) {
+			guest_cpuid(CPUID_LEAF_XSAVE, 0, r);
+			check(!(r[0] | r[1] | r[2] | r[3]), "leaf 0Dh %#x %#x without XSAVE", r[0],
+			      r[1]);
+		}
+	}
+	guest_cpuid(CPUID_LEAF_PMU, 0, r);
+	check(!(r[0] | r[1] | r[2] | r[3]), "leaf 0Ah %#x offers counters", r[0]);
+	guest_cpuid(CPUID_LEAF_POWER, 0, r);
+	check(!(r[0] & ~(u32)CPUID_6_EAX_ARAT) && !(r[1] | r[2] | r[3]), "leaf 6 %#x %#x", r[0],
+	      r[2]);
+	guest_cpuid(CPUID_LEAF_EXT_FEATURES_7, 0, r);
+	check(!r[0], "leaf 7 offers subleaves up to %u", r[0]);
+	check(!(r[3] & (CPUID_7_EDX_SPEC_CTRL | CPUID_7_EDX_STIBP | CPUID_7_EDX_ARCH_CAPS |
+			CPUID_7_EDX_SSBD)),
+	      "leaf 7 EDX %#x offers speculation control", r[3]);
+	check(!(r[1] & CPUID_7_EBX_TSC_ADJUST), "leaf 7 EBX %#x offers TSC_ADJUST", r[1]);
+	if (max >= CPUID_LEAF_TOPOLOGY) {
+		guest_cpuid(CPUID_LEAF_TOPOLOGY, 1, r);
+		check(r[1] == 1 && FIELD_GET(CPUID_TOPO_ECX_TYPE, r[2]) == CPUID_TOPO_TYPE_CORE,
+		      "leaf 0Bh.1 EBX %#x ECX %#x: one core", r[1], r[2]);
+	}
+	guest_cpuid(CPUID_LEAF_EXT_MAX, 0, r);
+	ext = r[0];
+	check(ext <= CPUID_LEAF_AMD_TOPOLOGY, "highest extended leaf %#x", ext);
+	if (ext >= CPUID_LEAF_ADDR_SIZES) {
+		guest_cpuid(CPUID_LEAF_ADDR_SIZES, 0, r);
+		check(FIELD_GET(CPUID_80000008_ECX_NC, r[2]) == 0, "8000_0008h ECX %#x", r[2]);
+	}
+	guest_cpuid(MOAT_CPUID_LEAF, 0, r);
+	check(r[0] == MOAT_CPUID_TSC, "highest moat leaf %#x", r[0]);
+	guest_cpuid(MOAT_CPUID_TSC, 0, r);
+	check(r[0] == guest_info.tsc_khz && r[0] >= 1000, "TSC leaf %u kHz, get-info %u kHz", r[0],
+	      guest_info.tsc_khz);
+	test_end();
+}
+
+static bool cpu_is_amd(void)
+{
+	u32 r[4];
+
+	guest_cpuid(CPUID_LEAF_MAX, 0, r);
+	return r[1] == CPUID_VENDOR_AMD_EBX;
+}
+
+/* The MSR table from inside: emulated MSRs answer and keep what they must, passed-through
+ * ones are the guest's, the rest #GP. */
+static void test_msr_policy(void)
+{
+	const u64 linux_pat = 0x0007010600070106ull;
+	u64 t0, t1, v;
+
+	test_begin("cpu", "msr-policy");
+	check(rdmsr(MSR_IA32_PAT) == PAT_POWER_ON, "PAT %#llx", (unsigned long long)rdmsr(0x277));
+	wrmsr(MSR_IA32_PAT, linux_pat);
+	check(rdmsr(MSR_IA32_PAT) == linux_pat, "PAT reads back %#llx",
+	      (unsigned long long)rdmsr(MSR_IA32_PAT));
+	guest_expect = (struct expected_exception){.vector = 13, .skip = 2};
+	__asm__ volatile("" ::: "memory");
+	wrmsr(MSR_IA32_PAT, linux_pat | (2ull << 24)); /* reserved type */
+	guest_expect.vector = -1;
+	check(guest_expect.seen == 1, "PAT with type 2: #GP taken %d times", guest_expect.seen);
+	check(rdmsr(MSR_IA32_PAT) == linux_pat, "PAT after the refused write %#llx",
+	      (unsigned long long)rdmsr(MSR_IA32_PAT));
+	wrmsr(MSR_IA32_PAT, PAT_POWER_ON);
+	check(rdmsr(MSR_MTRR_CAP) == 0, "MTRRCAP %#llx", (unsigned long long)rdmsr(MSR_MTRR_CAP));
+	v = rdmsr(MSR_MTRR_DEF_TYPE);
+	check(v == (MTRR_DEF_TYPE_E | MEMTYPE_WB), "MTRR_DEF_TYPE %#llx", (unsigned long long)v);
+	wrmsr(MSR_MTRR_DEF_TYPE, MEMTYPE_WB);
+	check(rdmsr(MSR_MTRR_DEF_TYPE) == MEMTYPE_WB, "MTRR_DEF_TYPE kept %#llx",
+	      (unsigned long long)rdmsr(MSR_MTRR_DEF_TYPE));
+	wrmsr(MSR_MTRR_DEF_TYPE, MTRR_DEF_TYPE_E | MEMTYPE_WB);
+	wrmsr(MSR_IA32_SYSENTER_CS, 0x10);
+	check(rdmsr(MSR_IA32_SYSENTER_CS) == 0x10, "SYSENTER_CS reads back %#llx",
+	      (unsigned long long)rdmsr(MSR_IA32_SYSENTER_CS));
+	wrmsr(MSR_IA32_SYSENTER_CS, 0);
+	t0 = guest_rdtsc();
+	v = rdmsr(MSR_IA32_TSC);
+	t1 = guest_rdtsc();
+	check(v >= t0 && v <= t1, "TSC MSR %#llx outside [%#llx, %#llx]", (unsigned long long)v,
+	      (unsigned long long)t0, (unsigned long long)t1);
+	wrmsr(MSR_IA32_UCODE_REV, 0);
+	check(rdmsr(MSR_IA32_UCODE_REV) == BIT(32), "microcode revision %#llx",
+	      (unsigned long long)rdmsr(MSR_IA32_UCODE_REV));
+	if (cpu_is_amd())
+		check(rdmsr(MSR_AMD_HWCR) == HWCR_TSC_FREQ_SEL, "HWCR %#llx",
+		      (unsigned long long)rdmsr(MSR_AMD_HWCR));
+	else
+		check(rdmsr(MSR_IA32_MISC_ENABLE) ==
+			      (MISC_ENABLE_FAST_STRING | MISC_ENABLE_BTS_UNAVAIL |
+			       MISC_ENABLE_PEBS_UNAVAIL),
+		      "MISC_ENABLE %#llx", (unsigned long long)rdmsr(MSR_IA32_MISC_ENABLE));
+	static const u32 refused[] = {MSR_IA32_SPEC_CTRL, MSR_IA32_ARCH_CAPABILITIES,
+				      MSR_IA32_MCG_CAP,	  MSR_MTRR_PHYS_BASE0,
+				      MSR_TSC_AUX,	  MSR_AMD_DE_CFG,
+				      MSR_AMD_PERF_CTL0,  0x3b /* TSC_ADJUST */};
+	for (unsigned i = 0; i < ARRAY_SIZE(refused); i++)
+		check(msr_faults(refused[i], false) == 1, "reading MSR %#x did not #GP",
+		      refused[i]);
+	check(msr_faults(MSR_IA32_PRED_CMD, true) == 1, "writing PRED_CMD did not #GP");
+	check(msr_faults(MSR_IA32_TSC, true) == 1, "writing the TSC did not #GP");
+	test_end();
+}
+
+static u64 read_cr4(void)
+{
+	u64 v;
+
+	__asm__ volatile("mov %%cr4, %0" : "=r"(v));
+	return v;
+}
+
+static void write_cr4(u64 v)
+{
+	__asm__ volatile("mov %0, %%cr4" ::"r"(v) : "memory");
+}
+
+/* What CPUID offers works: each instruction or control bit runs without a fault. */
+static void test_offered_usable(void)
+{
+	u32 r1[4], r7[4], max;
+	u64 cr4 = read_cr4(), v;
+
+	test_begin("cpu", "offered-features-usable");
+	guest_cpuid(CPUID_LEAF_MAX, 0, r1);
+	max = r1[0];
+	guest_cpuid(CPUID_LEAF_FEATURES, 0, r1);
+	if (max >= CPUID_LEAF_EXT_FEATURES_7)
+		guest_cpuid(CPUID_LEAF_EXT_FEATURES_7, 0, r7);
+	else
+		memset(r7, 0, sizeof(r7));
+	guest_expect = (struct expected_exception){.vector = 13, .skip = 3};
+	if (r1[2] & CPUID_1_ECX_PCID) {
+		u64 cr3;
+
+		__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+		if (!(cr3 & 0xfff)) {
+			write_cr4(cr4 | CR4_PCIDE);
+			check(read_cr4() & CR4_PCIDE, "CR4.PCIDE did not stick");
+			write_cr4(cr4);
+		}
+	}
+	if (r7[1] & CPUID_7_EBX_FSGSBASE) {
+		write_cr4(cr4 | CR4_FSGSBASE);
+		__asm__ volatile("wrfsbase %1; rdfsbase %0" : "=r"(v) : "r"(0x12345000ull));
+		check(v == 0x12345000ull, "RDFSBASE %#llx", (unsigned long long)v);
+		__asm__ volatile("wrfsbase %0" ::"r"(0ull));
+		write_cr4(cr4);
+	}
+	guest_expect.vector = -1;
+	check(guest_expect.seen == 0, "a CR4 bit offered faulted (%d #GP)", guest_expect.seen);
+	guest_expect = (struct expected_exception){.vector = 6, .skip = 5};
+	if (r7[1] & CPUID_7_EBX_INVPCID) {
+		static const u64 desc[2];
+
+		/* invpcid (%rax), %rcx with type 2: every context, globals included */
+		__asm__ volatile(".byte 0x66, 0x0f, 0x38, 0x82, 0x08" ::"a"(desc), "c"(2ull)
+				 : "memory");
+	}
+	guest_expect.vector = -1;
+	check(guest_expect.seen == 0, "INVPCID offered but #UD");
+	guest_expect = (struct expected_exception){.vector = 6, .skip = 3};
+	if (r1[2] & CPUID_1_ECX_RDRAND)
+		__asm__ volatile("rdrand %%eax" ::: "rax", "cc");
+	if (r7[1] & CPUID_7_EBX_RDSEED)
+		__asm__ volatile("rdseed %%eax" ::: "rax", "cc");
+	guest_expect.vector = -1;
+	check(guest_expect.seen == 0, "RDRAND/RDSEED offered but #UD");
+	guest_printf("# offered and used:%s%s%s%s%s\n", r1[2] & CPUID_1_ECX_PCID ? " PCID" : "",
+		     r7[1] & CPUID_7_EBX_FSGSBASE ? " FSGSBASE" : "",
+		     r7[1] & CPUID_7_EBX_INVPCID ? " INVPCID" : "",
+		     r1[2] & CPUID_1_ECX_RDRAND ? " RDRAND" : "",
+		     r7[1] & CPUID_7_EBX_RDSEED ? " RDSEED" : "");
+	test_end();
+}
+
 void cpu_suite(void)
 {
 	test_cpuid_leaf();
@@ -219,4 +415,7 @@ void cpu_suite(void)
 	test_ud();
 	test_pf();
 	test_msrs();
+	test_cpuid_policy();
+	test_msr_policy();
+	test_offered_usable();
 }

@@ -90,6 +90,17 @@ static inline u8 guest_inb(u16 port)
 	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
 	return v;
 }
+static inline void guest_outw(u16 port, u16 v)
+{
+	__asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(port));
+}
+static inline u16 guest_inw(u16 port)
+{
+	u16 v;
+
+	__asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
 static inline void guest_outl(u16 port, u32 v)
 {
 	__asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(port));
@@ -112,6 +123,8 @@ static inline u64 guest_rdtsc(void)
 
 /* The `cpu` suite every guest runs. */
 void cpu_suite(void);
+/* Suite `platform`: the PIT, the ACPI PM timer and the CMOS RTC moat emulates. */
+void platform_suite(void);
 /* The `vf` suite: the guest's 82576 VF through passthrough (guests/lib/vf_suite.c). */
 void vf_suite(void);
 /* The data path measurement between two guests' VFs, one direction (bench guest). */

@@ -46,6 +46,10 @@
 #define MOAT_CPUID_INFO 0x40000001
 #define MOAT_HC_INSN_VMMCALL 1
 #define MOAT_HC_INSN_VMCALL 2
+/* Leaf 0x40000010 (VMware's TSC leaf): EAX = the frequency of the TSC the guest reads, in
+ * kHz (0: unknown); EBX, ECX, EDX = 0. 0x40000000 EAX names the highest moat leaf. */
+#define MOAT_CPUID_TSC 0x40000010
+#define MOAT_CPUID_MAX MOAT_CPUID_TSC
 
 struct moat_guest_device {
 	u16 segment;

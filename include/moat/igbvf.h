@@ -95,12 +95,21 @@
 #define IGB_MSG_ACK BIT(31)
 enum igb_vf_msg {
 	IGB_VF_RESET = 0x01,	     /* reply: ACK, MAC in words 1-2 */
-	IGB_VF_SET_MAC_ADDR = 0x02,  /* MAC in words 1-2 */
+	IGB_VF_SET_MAC_ADDR = 0x02,  /* MAC in words 1-2; INFO: enum igb_mac_filter */
 	IGB_VF_SET_MULTICAST = 0x03, /* INFO = count, 16-bit hashes from word 1 */
-	IGB_VF_SET_VLAN = 0x04,
-	IGB_VF_SET_LPE = 0x05, /* word 1 = longest frame */
+	IGB_VF_SET_VLAN = 0x04,	     /* INFO 1 = add, 0 = remove; VID in word 1 */
+	IGB_VF_SET_LPE = 0x05,	     /* word 1 = longest frame */
 	IGB_VF_SET_PROMISC = 0x06,
 };
+/* Set-MAC's INFO: 0 sets the VF's address; Linux's igbvf (since 4.11) also sends its
+ * unicast filter list: a clear, then one add per address. */
+enum igb_mac_filter {
+	IGB_MAC_FILTER_NONE = 0,
+	IGB_MAC_FILTER_CLR = 1,
+	IGB_MAC_FILTER_ADD = 2,
+};
+#define IGB_MSG_VLAN_ADD 1		/* INFO of IGB_VF_SET_VLAN */
+#define IGB_MSG_VLAN_VID GENMASK(11, 0) /* word 1 of IGB_VF_SET_VLAN */
 #define IGB_RESET_REPLY_WORDS 3
 /* moat's PF serves at most IGB_MBX_BUDGET messages of one VF per IGB_MBX_WINDOW_US; the
  * rest wait (their request stays pending) for the next window, well inside a VF driver's

@@ -122,8 +122,9 @@ enum pci_owner_kind {
 };
 
 struct pci_owner {
-	u8 kind;   /* enum pci_owner_kind */
-	int guest; /* guest index when kind == PCI_OWNER_GUEST */
+	u8 kind;	  /* enum pci_owner_kind */
+	int guest;	  /* guest index when kind == PCI_OWNER_GUEST */
+	const char *name; /* the guest's configured name, for logs (NULL: guest<index>) */
 };
 
 struct pci_dev {

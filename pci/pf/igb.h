@@ -5,6 +5,7 @@
 
 #include <moat/igbvf.h>
 #include <moat/pci.h>
+#include <moat/ratelimit.h>
 
 #define IGB_MAX_VFS 8
 #define IGB_VF_MC_HASHES 30 /* what one mailbox message carries: 2 per word after the first */
@@ -17,6 +18,8 @@ struct igb_vf_state {
 	unsigned owner_changes; /* accepted set-MAC (not its own) and set-multicast requests */
 	bool clear_to_send;	/* reset handshake done: other requests are served */
 	unsigned msgs, nacks;
+	unsigned stale;		      /* requests that were a reply already answered */
+	struct ratelimit refusal_log; /* its refusals' warnings */
 	/* rate limit (igb_mbx.c) */
 	u64 window_start_us;
 	unsigned window_msgs;

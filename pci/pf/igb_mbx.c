@@ -1,7 +1,10 @@
-/* The PF side of the 82576 VF mailbox: a VF's reset request, set-MAC (never another
- * function's address), multicast and LPE requests; VLAN and promiscuous mode refused; what
- * an owner set is forgotten at the VF's function reset. The hypervisor CPU polls
- * (igb_pf_serve on its interrupt, igb_pf_poll_all); every handshake is bounded. */
+/* The PF side of the 82576 VF mailbox, answering as Linux's igb PF does when the
+ * administrator assigned each VF its MAC (docs/igbvf.md lists every message): the reset
+ * handshake, set-MAC of the assigned address only, multicast lists, the longest frame and
+ * VLAN 0 granted; other VLANs, unicast filters and promiscuous mode refused with NACK,
+ * logged with the guest's name, rate-limited. What an owner set is forgotten at the VF's
+ * function reset. The hypervisor CPU polls (igb_pf_serve on its interrupt,
+ * igb_pf_poll_all); every handshake is bounded. */
 #define LOG_TAG "igb"
 #include <moat/errno.h>
 #include <moat/log.h>
@@ -75,10 +78,7 @@ struct mac_holder {
 	int vf;
 };
 
-/* Which function of any NIC moat drives holds mac: a MAC is unique across all of them, or
- * a guest on one NIC could take a function's address on another and send as it there. A
- * VF's own address stays reserved for it while it uses another: a function reset brings
- * it back. */
+/* Which function of any NIC moat drives holds mac, to name it when a VF asks for it. */
 static struct mac_holder mac_holder(const u8 *mac)
 {
 	for (unsigned i = 0; i < igb_pf_count(); i++) {
@@ -92,21 +92,6 @@ static struct mac_holder mac_holder(const u8 *mac)
 				return (struct mac_holder){pf, (int)vf};
 	}
 	return (struct mac_holder){NULL, 0};
-}
-
-/* VF reset request: the VF's pool, MAC and queues come back; reply ACK + its MAC. */
-static int handle_reset(struct igb_pf *pf, unsigned vf)
-{
-	struct igb_vf_state *s = &pf->vf[vf];
-	u32 reply[4] = {IGB_VF_RESET | IGB_MSG_ACK, 0, 0, 0};
-
-	igb_set_rar(pf, igb_vf_rar(vf), s->mac, vf);
-	igb_enable_pool(pf, vf);
-	s->clear_to_send = true;
-	igb_msg_put_mac(reply, s->mac);
-	pr_info("vf%u reset: MAC %02x:%02x:%02x:%02x:%02x:%02x, queues enabled\n", vf, s->mac[0],
-		s->mac[1], s->mac[2], s->mac[3], s->mac[4], s->mac[5]);
-	return mbx_write(pf, vf, reply, 4);
 }
 
 /* "vf2 of the PF 0000:02:00.0 (another NIC)", "the PF 0000:01:00.0 (this NIC)". */
@@ -123,35 +108,115 @@ static void holder_name(const struct mac_holder *h, const struct igb_pf *asker, 
 		 h->pf == asker ? "this" : "another");
 }
 
-/* Set-MAC: only a valid unicast address that no other function of any NIC moat drives
- * holds. */
-static bool handle_set_mac(struct igb_pf *pf, unsigned vf, const u32 *msg)
+/* Who has the VF, for the log: "guest web", "guest2", "moat", "nobody". */
+static void vf_owner(const struct igb_pf *pf, unsigned vf, char *buf, size_t size)
 {
-	struct mac_holder h;
-	u8 mac[ETH_ALEN];
-	char who[64];
+	const struct pci_dev *d = pf->pdev ? pci_sriov_vf(pf->pdev, vf) : NULL;
 
-	igb_msg_get_mac(msg, mac);
-	h = mac_holder(mac);
-	if (!mac_is_valid_unicast(mac)) {
-		pr_warn("vf%u: set-MAC %02x:%02x:%02x:%02x:%02x:%02x refused: not a unicast "
-			"address\n",
-			vf, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
-		return false;
-	}
-	if (h.pf && (h.pf != pf || h.vf != (int)vf)) {
-		holder_name(&h, pf, who, sizeof(who));
-		pr_warn("vf%u: set-MAC %02x:%02x:%02x:%02x:%02x:%02x refused: it belongs to %s\n",
-			vf, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], who);
-		return false;
-	}
-	memcpy(pf->vf[vf].mac, mac, ETH_ALEN);
-	igb_set_rar(pf, igb_vf_rar(vf), mac, vf);
-	if (memcmp(mac, pf->vf[vf].default_mac, ETH_ALEN))
-		pf->vf[vf].owner_changes++;
-	return true;
+	if (d && d->owner.kind == PCI_OWNER_GUEST && d->owner.name)
+		snprintf(buf, size, "guest %s", d->owner.name);
+	else if (d && d->owner.kind == PCI_OWNER_GUEST)
+		snprintf(buf, size, "guest%d", d->owner.guest);
+	else
+		snprintf(buf, size, "%s",
+			 d && d->owner.kind == PCI_OWNER_HYPERVISOR ? "moat" : "nobody");
 }
 
+/* A refused request is logged with the VF and its guest; a guest that sends refused
+ * requests in a loop gets at most IGB_REFUSAL_LOG_BURST lines per IGB_REFUSAL_LOG_US, the
+ * rest counted and announced with the next line. */
+static void __printf(3, 4) refusal(struct igb_pf *pf, unsigned vf, const char *fmt, ...)
+{
+	struct igb_vf_state *s = &pf->vf[vf];
+	char what[160], owner[40];
+	unsigned dropped;
+	va_list ap;
+
+	s->nacks++;
+	if (!s->refusal_log.window_us) {
+		s->refusal_log.window_us = IGB_REFUSAL_LOG_US;
+		s->refusal_log.burst = IGB_REFUSAL_LOG_BURST;
+	}
+	if (!ratelimit_allow(&s->refusal_log, time_us(), &dropped))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	vf_owner(pf, vf, owner, sizeof(owner));
+	if (dropped)
+		pr_warn("vf%u (%s): %u refusals not logged\n", vf, owner, dropped);
+	pr_warn("vf%u (%s): %s\n", vf, owner, what);
+}
+
+#define MAC_FMT "%02x:%02x:%02x:%02x:%02x:%02x"
+#define MAC_ARGS(m) (m)[0], (m)[1], (m)[2], (m)[3], (m)[4], (m)[5]
+
+/* The VF's mailbox state goes back to what the PF gave it: its own MAC, no multicast list.
+ * Linux's PF clears the same at a reset message (igb_vf_reset). */
+static void vf_state_clear(struct igb_pf *pf, unsigned vf)
+{
+	struct igb_vf_state *s = &pf->vf[vf];
+
+	s->nr_mc = 0;
+	igb_wr(pf, IGB_VMOLR(vf), igb_rd(pf, IGB_VMOLR(vf)) & ~(u32)IGB_VMOLR_ROMPE);
+	memcpy(s->mac, s->default_mac, ETH_ALEN);
+	igb_set_rar(pf, igb_vf_rar(vf), s->mac, vf);
+}
+
+static void mta_rebuild(struct igb_pf *pf);
+
+/* VF reset request: the VF's pool, MAC and queues come back; reply ACK + its MAC, three
+ * words, no CTS (Linux's igbvf compares word 0 with RESET | ACK exactly). */
+static int handle_reset(struct igb_pf *pf, unsigned vf)
+{
+	struct igb_vf_state *s = &pf->vf[vf];
+	u32 reply[IGB_RESET_REPLY_WORDS] = {IGB_VF_RESET | IGB_MSG_ACK, 0, 0};
+
+	vf_state_clear(pf, vf);
+	mta_rebuild(pf);
+	igb_enable_pool(pf, vf);
+	s->clear_to_send = true;
+	igb_msg_put_mac(reply, s->mac);
+	pr_info("vf%u reset: MAC " MAC_FMT ", queues enabled\n", vf, MAC_ARGS(s->mac));
+	return mbx_write(pf, vf, reply, IGB_RESET_REPLY_WORDS);
+}
+
+/* Set-MAC. moat assigns every VF its MAC, as an administrator does with Linux's PF
+ * (`ip link set ... vf N mac`): the VF may set that address and no other, and gets no
+ * further unicast filters. A clear of its filter list is granted (it has none). */
+static bool handle_set_mac(struct igb_pf *pf, unsigned vf, const u32 *msg)
+{
+	u32 info = (u32)FIELD_GET(IGB_MSG_INFO, msg[0]);
+	struct mac_holder h;
+	u8 mac[ETH_ALEN];
+	char who[96], holder[80];
+
+	igb_msg_get_mac(msg, mac);
+	if (info == IGB_MAC_FILTER_CLR)
+		return true;
+	if (info == IGB_MAC_FILTER_ADD) {
+		refusal(pf, vf, "unicast filter " MAC_FMT " refused: moat assigned the VF its MAC",
+			MAC_ARGS(mac));
+		return false;
+	}
+	if (info != IGB_MAC_FILTER_NONE) {
+		refusal(pf, vf, "set-MAC with INFO %#x refused: unknown", info);
+		return false;
+	}
+	if (!memcmp(mac, pf->vf[vf].default_mac, ETH_ALEN))
+		return true;
+	h = mac_holder(mac);
+	if (!mac_is_valid_unicast(mac))
+		snprintf(who, sizeof(who), "not a unicast address");
+	else if (h.pf) {
+		holder_name(&h, pf, holder, sizeof(holder));
+		snprintf(who, sizeof(who), "it belongs to %s", holder);
+	} else
+		snprintf(who, sizeof(who), "moat assigned it " MAC_FMT,
+			 MAC_ARGS(pf->vf[vf].default_mac));
+	refusal(pf, vf, "set-MAC " MAC_FMT " refused: %s", MAC_ARGS(mac), who);
+	return false;
+}
 STATIC_ASSERT(IGB_VF_MC_HASHES == 2 * (IGB_MBX_WORDS - 1), "a set-multicast message's hashes");
 
 /* The multicast table is shared by all pools: it holds the union of every VF's list. */
@@ -169,15 +234,20 @@ static void mta_rebuild(struct igb_pf *pf)
 		igb_wr(pf, IGB_MTA(w), mta[w]);
 }
 
-/* The message carries the VF's whole list: it replaces the previous one. */
+/* The message carries the VF's whole list (at most 30 hashes: Linux's igbvf sends the
+ * first 30): it replaces the previous one. More would need multicast promiscuous mode,
+ * which guests do not get. */
 static bool handle_set_multicast(struct igb_pf *pf, unsigned vf, const u32 *msg)
 {
 	struct igb_vf_state *s = &pf->vf[vf];
 	unsigned n = (unsigned)FIELD_GET(IGB_MSG_INFO, msg[0]);
 	const u16 *hashes = (const u16 *)&msg[1];
 
-	if (n > IGB_VF_MC_HASHES)
+	if (n > IGB_VF_MC_HASHES) {
+		refusal(pf, vf, "multicast list of %u hashes refused: at most %u", n,
+			IGB_VF_MC_HASHES);
 		return false;
+	}
 	for (unsigned i = 0; i < n; i++)
 		s->mc_hash[i] = hashes[i] & 0xfff;
 	s->nr_mc = n;
@@ -189,18 +259,41 @@ static bool handle_set_multicast(struct igb_pf *pf, unsigned vf, const u32 *msg)
 	return true;
 }
 
+/* The longest frame the VF's pool receives. Like Linux's PF, a larger request is cut to
+ * the device's longest frame and granted; one below the shortest frame is refused. */
 static bool handle_set_lpe(struct igb_pf *pf, unsigned vf, const u32 *msg)
 {
 	u32 max = msg[1];
 
-	if (max > IGB_MAX_FRAME || max < 64)
+	if (max < IGB_MIN_FRAME) {
+		refusal(pf, vf, "longest frame %u bytes refused: at least %u", max, IGB_MIN_FRAME);
 		return false;
+	}
+	if (max > IGB_MAX_FRAME)
+		max = IGB_MAX_FRAME;
 	igb_wr(pf, IGB_VMOLR(vf),
 	       (u32)((igb_rd(pf, IGB_VMOLR(vf)) & ~IGB_VMOLR_RLPML) |
 		     FIELD_PREP(IGB_VMOLR_RLPML, max) | IGB_VMOLR_LPE));
 	return true;
 }
 
+/* VLAN filters: guests get none. VID 0 (priority-tagged frames, which the pool receives
+ * as untagged ones) is granted, added or removed, without a filter: Linux's igbvf adds it
+ * every time it configures its rings. */
+static bool handle_set_vlan(struct igb_pf *pf, unsigned vf, const u32 *msg)
+{
+	bool add = FIELD_GET(IGB_MSG_INFO, msg[0]) == IGB_MSG_VLAN_ADD;
+	u32 vid = (u32)FIELD_GET(IGB_MSG_VLAN_VID, msg[1]);
+
+	if (vid == 0)
+		return true;
+	refusal(pf, vf, "VLAN %u %s refused: guests get no VLAN filters", vid,
+		add ? "add" : "remove");
+	return false;
+}
+
+/* A request is answered in one word: the request's type and INFO, ACK or NACK, and CTS
+ * once the reset handshake is done (Linux's igb_rcv_msg_from_vf). */
 static int handle_msg(struct igb_pf *pf, unsigned vf, const u32 *msg)
 {
 	struct igb_vf_state *s = &pf->vf[vf];
@@ -209,49 +302,47 @@ static int handle_msg(struct igb_pf *pf, unsigned vf, const u32 *msg)
 	bool ok;
 
 	s->msgs++;
+	/* A word 0 with ACK or NACK is a reply the VF left in the buffer when it raised REQ
+	 * without writing a request: nothing to serve (a reset reply must not become a
+	 * reset request). */
+	if (msg[0] & (IGB_MSG_ACK | IGB_MSG_NACK)) {
+		s->stale++;
+		return 0;
+	}
 	if (type == IGB_VF_RESET)
 		return handle_reset(pf, vf);
 	if (!s->clear_to_send) {
-		pr_warn("vf%u: message %#x before the reset handshake; refused\n", vf, type);
+		refusal(pf, vf, "message %#x refused: before the reset handshake", msg[0]);
 		ok = false;
 	} else {
 		switch (type) {
 		case IGB_VF_SET_MAC_ADDR: ok = handle_set_mac(pf, vf, msg); break;
 		case IGB_VF_SET_MULTICAST: ok = handle_set_multicast(pf, vf, msg); break;
 		case IGB_VF_SET_LPE: ok = handle_set_lpe(pf, vf, msg); break;
-		case IGB_VF_SET_VLAN:
+		case IGB_VF_SET_VLAN: ok = handle_set_vlan(pf, vf, msg); break;
 		case IGB_VF_SET_PROMISC:
-			pr_warn("vf%u: %s refused: guests get no VLAN or promiscuous mode\n", vf,
-				type == IGB_VF_SET_VLAN ? "VLAN" : "promiscuous mode");
+			refusal(pf, vf, "promiscuous mode %#x refused: guests get none",
+				(u32)FIELD_GET(IGB_MSG_INFO, msg[0]));
 			ok = false;
 			break;
 		default:
-			pr_warn("vf%u: unknown message %#x refused\n", vf, type);
+			refusal(pf, vf, "unknown message %#x refused", msg[0]);
 			ok = false;
 			break;
 		}
 	}
-	if (!ok)
-		s->nacks++;
 	reply = (msg[0] & (IGB_MSG_TYPE | IGB_MSG_INFO)) | (ok ? IGB_MSG_ACK : IGB_MSG_NACK) |
 		(s->clear_to_send ? IGB_MSG_CTS : 0);
 	return mbx_write(pf, vf, &reply, 1);
 }
 
 /* What the VF's owner set through the mailbox goes with the reset (the next owner, after
- * moat's FLR, must not receive the old owner's address or groups): its own MAC comes
- * back, its multicast list is emptied. */
+ * moat's FLR, must not receive the old owner's groups): its multicast list is emptied and
+ * its own MAC is in its receive address entry. */
 static void forget_owner_state(struct igb_pf *pf, unsigned vf)
 {
-	struct igb_vf_state *s = &pf->vf[vf];
-
-	s->clear_to_send = false;
-	s->nr_mc = 0;
-	igb_wr(pf, IGB_VMOLR(vf), igb_rd(pf, IGB_VMOLR(vf)) & ~(u32)IGB_VMOLR_ROMPE);
-	if (memcmp(s->mac, s->default_mac, ETH_ALEN)) {
-		memcpy(s->mac, s->default_mac, ETH_ALEN);
-		igb_set_rar(pf, igb_vf_rar(vf), s->mac, vf);
-	}
+	pf->vf[vf].clear_to_send = false;
+	vf_state_clear(pf, vf);
 }
 
 /* A VF reset itself (VF CTRL.RST or FLR): the device cleared its enables; the VF must do
@@ -291,10 +382,14 @@ static bool mbx_over_budget(struct igb_pf *pf, unsigned vf)
 		s->window_msgs++;
 		return false;
 	}
-	if (s->window_msgs++ == IGB_MBX_BUDGET && s->throttled++ == 0)
-		pr_warn("vf%u: more than %u mailbox messages in %u ms; the rest wait (warned "
+	if (s->window_msgs++ == IGB_MBX_BUDGET && s->throttled++ == 0) {
+		char owner[40];
+
+		vf_owner(pf, vf, owner, sizeof(owner));
+		pr_warn("vf%u (%s): more than %u mailbox messages in %u ms; the rest wait (warned "
 			"once)\n",
-			vf, IGB_MBX_BUDGET, window / 1000);
+			vf, owner, IGB_MBX_BUDGET, window / 1000);
+	}
 	return true;
 }
 

@@ -123,12 +123,16 @@
 #define IGB_TX_RING_LEN 8
 
 /* Mailbox messages, VF registers and descriptors: <moat/igbvf.h>. */
-#define IGB_MAX_FRAME 9018
+#define IGB_MAX_FRAME 9728 /* the 82576's longest (jumbo) frame: 9.5 KiB */
+#define IGB_MIN_FRAME 64
 
 #define IGB_RESET_TIMEOUT_US 100000
 #define IGB_MDIC_TIMEOUT_US 10000
 #define IGB_LINK_TIMEOUT_US 3000000
 #define IGB_MBX_LOCK_TIMEOUT_US 1000
+/* Refused requests: at most IGB_REFUSAL_LOG_BURST warnings per VF and window. */
+#define IGB_REFUSAL_LOG_US 1000000
+#define IGB_REFUSAL_LOG_BURST 8
 /* Mailbox rate limit per VF (IGB_MBX_BUDGET per IGB_MBX_WINDOW_US): <moat/igbvf.h>. */
 #define IGB_TX_TIMEOUT_US 100000
 

@@ -12,7 +12,7 @@ Medians over BENCH_RUNS runs (default 3; data path BENCH_DATA_RUNS, default 5) w
 min-max. Numbers are never asserted, but a run that did not produce its numbers (or a data
 path transfer that lost or damaged a frame) makes the script exit 1.
 
-  tests/bench/bench.py [--runs N] [--data-runs N] [--skip-linux]
+  tests/bench/bench.py [--runs N] [--data-runs N] [--skip-linux] [--linux-only]
 """
 import argparse
 import json
@@ -24,18 +24,24 @@ import statistics
 import subprocess
 import sys
 import time
+import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "emu"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "linuxref"))
 import harness  # noqa: E402
+import linux_guest  # noqa: E402
 import linuxref  # noqa: E402
 import build as linuxref_build  # noqa: E402
+import linux_bench  # noqa: E402
 
 BUILD = harness.BUILD
 GiB, MiB, KiB = 1 << 30, 1 << 20, 1 << 10
 EXIT_KINDS = ["cpuid", "io-com1", "io-denied", "hypercall"]
+# x2APIC timer initial count and EOI writes: measured once the guest has a virtual local
+# APIC; until then the guest says why not (`bench: exit=<kind> unavailable: <reason>`).
+APIC_KINDS = ["apic-timer", "apic-eoi"]
 BENCH_CONFIG = "config=guest,bench,memory=16M,cpu=1,image=bench exit=qemu"
 # -icount: one TSC tick per instruction. x2APIC off: under -icount QEMU 10 aborts ("Bad icount
 # read") when moat runs its APIC in x2APIC mode (MSR accesses); in xAPIC mode (MMIO) it runs.
@@ -64,10 +70,18 @@ def timed_boot(name, make_argv, done_rx, timeout):
     whatever happens. QEMU aborting on its own before that line (harness.emulator_crash)
     costs one rerun (noted in RERUNS and the table), unless the log already shows a moat
     failure; a second abort is a Missing naming the emulator's message."""
+    wall, lines, _ = timed_boot_marks(name, make_argv, done_rx, timeout)
+    return wall, lines
+
+
+def timed_boot_marks(name, make_argv, done_rx, timeout, marks=(), allow_timeout=False):
+    """timed_boot, and also the seconds from start to the first line matching each regex of
+    `marks` ({regex: seconds}, absent if none matched). allow_timeout: no done_rx line
+    within the timeout (or QEMU exiting without one) gives wall None instead of Missing."""
     first = None
     while True:
         try:
-            return timed_boot_once(name, make_argv, done_rx, timeout)
+            return timed_boot_once(name, make_argv, done_rx, timeout, marks, allow_timeout)
         except EmulatorCrash as e:
             if first is not None or harness.moat_failed_before(e.lines):
                 raise Missing(f"{name}: " + (f"QEMU aborted again after a rerun (first: {first}): "
@@ -84,12 +98,14 @@ class EmulatorCrash(Exception):
         self.message, self.lines, self.log = message, lines, log
 
 
-def timed_boot_once(name, make_argv, done_rx, timeout):
+def timed_boot_once(name, make_argv, done_rx, timeout, marks=(), allow_timeout=False):
     r = harness.Run(name)
     argv = make_argv(r.dir, f"file:{r.serial_path}")
     with open(os.path.join(r.dir, "cmdline"), "w") as f:
         f.write(" ".join(argv) + "\n")
     rx = re.compile(done_rx.encode(), re.M)
+    mark_rx = {m: re.compile(m.encode(), re.M) for m in marks}
+    seen = {}
     wall = None
     with open(os.path.join(r.dir, "qemu.stderr"), "w") as err:
         t0 = time.monotonic()
@@ -100,9 +116,14 @@ def timed_boot_once(name, make_argv, done_rx, timeout):
                 exited = p.poll() is not None
                 if os.path.exists(r.serial_path):
                     with open(r.serial_path, "rb") as f:
-                        if rx.search(f.read().replace(b"\r", b"\n")):
-                            wall = time.monotonic() - t0
-                            break
+                        text = f.read().replace(b"\r", b"\n")
+                    now = time.monotonic() - t0
+                    for m, mrx in mark_rx.items():
+                        if m not in seen and mrx.search(text):
+                            seen[m] = now
+                    if rx.search(text):
+                        wall = now
+                        break
                 if exited:
                     break
                 time.sleep(0.05)
@@ -125,11 +146,11 @@ def timed_boot_once(name, make_argv, done_rx, timeout):
         shutil.rmtree(kept, ignore_errors=True)
         os.rename(r.dir, kept)
         raise EmulatorCrash(crash, r.lines, os.path.join(kept, "qemu.stderr"))
-    if wall is None:
+    if wall is None and not allow_timeout:
         tail = " | ".join(r.lines[-3:]) or "no serial output"
         raise Missing(f"{name}: no line matching {done_rx!r} within {timeout} s "
                       f"(QEMU status {p.returncode}); last lines: {tail} (log {r.serial_path})")
-    return wall, r.lines
+    return wall, r.lines, seen
 
 
 def moat_boot(name, boot, timeout=300):
@@ -151,11 +172,142 @@ def linux_boot(name, boot, timeout=180):
 
 
 # ---------------------------------------------------------------------------------------
+# 2b. A Linux guest (issue 15): boot to /init against bare, -icount, exits (linux_bench.py)
+# The product on the reference machine with one Linux guest; bare: the same kernel,
+# initramfs and command line on the identical QEMU machine, nr_cpus= as many CPUs as the
+# guest has (the machine's other CPUs stay unused, as moat's CPUs 2-3 do).
+LINUX_BENCH_CMDLINE = "console=ttyS0 nokaslr quiet panic=-1 no_timer_check linuxguest"
+LINUX_BENCH_VCPUS = 1
+LINUX_IDLE_S = 10
+# -icount runs every vCPU in one host thread: on the reference machine (4 CPUs) OVMF had not
+# printed a line after 4 minutes; `plain` with 2 CPUs boots bare Linux to its power-off in
+# about 4 minutes of wall time. The guest and bare boots of the pair both use it.
+ICOUNT_MACHINE = dict(topology="plain", smp=2)
+LINUX_INIT_RX = rf"^\[{linux_bench.GUEST}\] linuxguest: init "
+MOAT_START_RX = r"^moat: moat hypervisor starting"
+SUMMARY_RX = r"^moat: \d+ passed, \d+ failed, \d+ skipped$"
+
+
+def linux_bench_conf(idle):
+    return (f"guest {linux_bench.GUEST} memory=256M cpu=1 kernel=vmlinuz initrd=initrd.gz "
+            f'cmdline="{LINUX_BENCH_CMDLINE} linuxguest.idle={idle}"\n')
+
+
+def linux_guest_boot(name, idle=0, extra=(), timeout=300, topology="reference", smp=None):
+    """moat (product) with the Linux guest; linux_bench.guest_run's figures. A guest that
+    never ends (moat then prints no summary) is a run without its later figures, not an
+    error: the reason is in 'where'."""
+    try:
+        esp = linux_guest.esp_with_linux(f"esp-{name}", linux_bench_conf(idle), image="product")()
+    except harness.RunUnavailable as e:
+        raise Missing(str(e))
+
+    def argv(d, serial):
+        return harness.qemu_argv("uefi", topology, d, serial, os.path.join(d, "monitor.sock"),
+                                 smp=smp, esp=esp, extra=extra, image="product")
+    wall, lines, marks = timed_boot_marks(name, argv, SUMMARY_RX, timeout,
+                                          marks=(LINUX_INIT_RX, MOAT_START_RX), allow_timeout=True)
+    r = types.SimpleNamespace(name=name, lines=lines, timed_out=wall is None, elapsed=timeout)
+    return linux_bench.guest_run(lines, marks, LINUX_INIT_RX, MOAT_START_RX,
+                                 linux_guest.stopped_at(r, linux_bench.GUEST))
+
+
+def linux_bare_boot(name, extra=(), timeout=240, topology="reference", smp=None):
+    """(seconds from QEMU's start to /init, Linux's clock at "Run /init")."""
+    try:
+        info = linuxref_build.build()
+    except linuxref_build.Unavailable as e:
+        raise Missing(f"the Linux kernel cannot be had: {e}")
+
+    def argv(d, serial):
+        return linuxref.kernel_boot(
+            harness.qemu_argv("uefi", topology, d, serial, os.path.join(d, "monitor.sock"),
+                              smp=smp, extra=extra),
+            info["kernel"], info["initrd"],
+            f"{LINUX_BENCH_CMDLINE} linuxguest.idle=0 nr_cpus={LINUX_BENCH_VCPUS}")
+    init_rx = r"linuxguest: init "
+    _, lines, marks = timed_boot_marks(name, argv, r"linuxguest: poweroff", timeout, marks=(init_rx,))
+    if init_rx not in marks:
+        raise Missing(f"{name}: bare Linux printed no init line")
+    return marks[init_rx], linux_bench.bare_run_init(lines)
+
+
+def linux_figures(runs):
+    """res["linux"] and the errors (runs that gave no numbers at all)."""
+    errors, guest_runs, bare_walls = [], [], []
+    for i in range(runs):
+        print(f"bench: Linux guest to /init, run {i + 1}/{runs}: moat, then bare", flush=True)
+        try:
+            guest_runs.append(linux_guest_boot(f"bench-linux-guest-{i}"))
+        except Missing as e:
+            errors.append(f"Linux guest: {e}")
+        try:
+            bare_walls.append(linux_bare_boot(f"bench-linux-bare-{i}")[0])
+        except Missing as e:
+            errors.append(f"Linux bare: {e}")
+    out = {"cmdline": LINUX_BENCH_CMDLINE, "vcpus": LINUX_BENCH_VCPUS}
+    if bare_walls:
+        out["bare_to_init"] = stats(bare_walls)
+    out["boot"] = linux_bench.boot_figures(guest_runs, bare_walls) if len(bare_walls) == runs \
+        else {"not_measured": "the bare boots did not all finish"}
+    reached = guest_runs and not linux_bench.not_reached(guest_runs, need_end=False)
+    ended = guest_runs and not linux_bench.not_reached(guest_runs)
+    idle = None
+    if ended:
+        print(f"bench: Linux guest idle {LINUX_IDLE_S} s", flush=True)
+        try:
+            idle = linux_guest_boot("bench-linux-guest-idle", idle=LINUX_IDLE_S)
+        except Missing as e:
+            errors.append(f"Linux guest idle: {e}")
+    out["exits"] = linux_bench.exit_figures(guest_runs, idle, LINUX_IDLE_S)
+    print("bench: Linux to /init under -icount, bare (and as a guest once it gets there)", flush=True)
+    bare_ic = guest_ic = None
+    try:
+        bare_ic = linux_bare_boot("bench-linux-bare-icount", extra=ICOUNT_ARGS, timeout=900,
+                                  **ICOUNT_MACHINE)[1]
+    except Missing as e:
+        errors.append(f"Linux bare -icount: {e}")
+    if reached:
+        try:
+            guest_ic = linux_guest_boot("bench-linux-guest-icount", extra=ICOUNT_ARGS, timeout=1200,
+                                        **ICOUNT_MACHINE)
+        except Missing as e:
+            errors.append(f"Linux guest -icount: {e}")
+    out["icount"] = linux_bench.icount_figures(guest_ic, bare_ic) if reached else \
+        {"not_measured": linux_bench.not_reached(guest_runs, need_end=False) or "no moat run", "bare_ns":
+         bare_ic * 1e9 if bare_ic is not None else None}
+    return out, errors
+
+
+# ---------------------------------------------------------------------------------------
 # 1. Per-exit cost
 EXIT_RE = re.compile(r"^\[bench\] bench: exit=(\S+) n=(\d+) min=(\d+) median=(\d+) max=(\d+) "
                      r"raw-median=(\d+) baseline=(\d+)")
+UNAVAIL_RE = re.compile(r"^\[bench\] bench: exit=(\S+) unavailable: (.*)$")
 NPF_BASE_RE = re.compile(r"^\[bench\] bench: npf-baseline n=\d+ median=(\d+)")
 NPF_RE = re.compile(r"^vmm: guest bench: npf-ticks (\d+)")
+
+
+def parse_exit_costs(lines):
+    """The bench guest's figures: {kind: {n, min, median, max, raw_median, baseline}} or
+    {kind: {"not_measured": reason}}, and "npf" from the fault handler's line."""
+    out = {}
+    for ln in lines:
+        m = EXIT_RE.match(ln)
+        if m:
+            kind, n, lo, med, hi, raw, base = m.groups()
+            out[kind] = {"n": int(n), "min": int(lo), "median": int(med), "max": int(hi),
+                         "raw_median": int(raw), "baseline": int(base)}
+        m = UNAVAIL_RE.match(ln)
+        if m:
+            out[m.group(1)] = {"not_measured": m.group(2)}
+    npf = [int(m.group(1)) for m in map(NPF_RE.match, lines) if m]
+    base = [int(m.group(1)) for m in map(NPF_BASE_RE.match, lines) if m]
+    if npf and base:
+        v = npf[0] - base[0]
+        out["npf"] = {"n": 1, "min": v, "median": v, "max": v, "raw_median": npf[0],
+                      "baseline": base[0], "note": "exit to the fault handler; moat stops the guest"}
+    return out
 
 
 def exit_costs():
@@ -168,20 +320,8 @@ def exit_costs():
         return harness.qemu_argv("uefi", "plain", d, serial, os.path.join(d, "monitor.sock"),
                                  smp=2, extra=ICOUNT_ARGS, esp=esp)
     _, lines = timed_boot("bench-exits", argv, r"^moat: \d+ passed", 600)
-    out = {}
-    for ln in lines:
-        m = EXIT_RE.match(ln)
-        if m:
-            kind, n, lo, med, hi, raw, base = m.groups()
-            out[kind] = {"n": int(n), "min": int(lo), "median": int(med), "max": int(hi),
-                         "raw_median": int(raw), "baseline": int(base)}
-    npf = [int(m.group(1)) for m in map(NPF_RE.match, lines) if m]
-    base = [int(m.group(1)) for m in map(NPF_BASE_RE.match, lines) if m]
-    if npf and base:
-        v = npf[0] - base[0]
-        out["npf"] = {"n": 1, "min": v, "median": v, "max": v, "raw_median": npf[0],
-                      "baseline": base[0], "note": "exit to the fault handler; moat stops the guest"}
-    missing = [k for k in EXIT_KINDS + ["npf"] if k not in out]
+    out = parse_exit_costs(lines)
+    missing = [k for k in EXIT_KINDS + APIC_KINDS + ["npf"] if k not in out]
     if missing:
         raise Missing(f"bench guest printed no figure for {', '.join(missing)} "
                       f"(log {os.path.join(harness.LOGS, 'bench-exits', 'serial.log')})")
@@ -562,13 +702,52 @@ def fmt_rate(s, unit=1):
             f"{s['max'] / unit:.{2 if unit > 1 else 0}f})")
 
 
+def add_linux_rows(add, lx):
+    if not lx:
+        return
+    nm = lambda d: f"not measured yet: {d['not_measured']}"  # noqa: E731
+    b = lx["boot"]
+    if "bare_to_init" in lx:
+        add("Linux bare to /init (OVMF, -kernel)", fmt_stat(lx["bare_to_init"]))
+    if "not_measured" in b:
+        add("Linux guest to /init (moat, OVMF)", nm(b))
+    else:
+        add("Linux guest to /init (moat, OVMF)", fmt_stat(b["moat"]))
+        if "moat_from_its_start" in b:
+            add("  from moat's first line", fmt_stat(b["moat_from_its_start"]))
+        add("  ratio guest / bare", f"{b['ratio']:.2f} (goal 1.2 or less)")
+    ic = lx["icount"]
+    if ic.get("bare_ns") is not None:
+        add("Linux bare, own clock at Run /init, -icount", f"{ic['bare_ns'] / 1e9:.3f} s (= ns of "
+            f"instructions and sleep)")
+    if "not_measured" in ic:
+        add("Linux guest, own clock at Run /init, -icount", nm(ic))
+    else:
+        add("Linux guest, own clock at Run /init, -icount", f"{ic['guest_ns'] / 1e9:.3f} s, "
+            f"ratio guest / bare {ic['ratio']:.2f}")
+    for what, label in (("boot", "Linux guest exits, launch to power-off (boot)"),
+                        ("idle", f"Linux guest exits, {LINUX_IDLE_S} s idle")):
+        e = lx["exits"][what]
+        if "not_measured" in e:
+            add(label, nm(e))
+            u = e.get("until_stopped")
+            if u:
+                add("  until moat stopped it", f"{u['total']:g} ("
+                    + " ".join(f"{k}={v:g}" for k, v in u["by_reason"].items()) + ")")
+        else:
+            add(label, f"{e['total']:g} (" + " ".join(f"{k}={v:g}" for k, v in e["by_reason"].items()) + ")")
+
+
 def print_table(res, errors):
     rows = []
     add = lambda a, b: rows.append((a, b))  # noqa: E731
     ex = res.get("exits")
     if ex:
-        for k in EXIT_KINDS + ["npf"]:
+        for k in EXIT_KINDS + APIC_KINDS + ["npf"]:
             e = ex[k]
+            if "not_measured" in e:
+                add(f"exit cost {k}", f"not measured yet: {e['not_measured']}")
+                continue
             note = " (to the handler; moat stops the guest)" if k == "npf" else ""
             add(f"exit cost {k}", f"{e['median']} instructions (min {e['min']}, max {e['max']}, "
                 f"n={e['n']}){note}")
@@ -581,6 +760,7 @@ def print_table(res, errors):
             add(f"  Linux reference, {label}", fmt_stat(b["linux"]))
         if "ratio" in b:
             add("  ratio moat / Linux", f"{b['ratio']:.2f}")
+    add_linux_rows(add, res.get("linux"))
     mem = res.get("memory")
     if mem:
         for name, g in mem["guests"].items():
@@ -649,7 +829,9 @@ def main():
     ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "3")))
     ap.add_argument("--data-runs", type=int, default=int(os.environ.get("BENCH_DATA_RUNS", "5")),
                     help="boots measuring the data path (each: guests, then native)")
-    ap.add_argument("--skip-linux", action="store_true", help="no Linux reference boots")
+    ap.add_argument("--skip-linux", action="store_true", help="no Linux boots (reference, guest)")
+    ap.add_argument("--linux-only", action="store_true",
+                    help="only the Linux guest's figures (and the size): a quick look")
     a = ap.parse_args()
     if a.runs < 1 or a.data_runs < 1:
         ap.error("--runs and --data-runs must be at least 1")
@@ -657,6 +839,9 @@ def main():
     t_start = time.monotonic()
 
     res["size"] = size()
+    if a.linux_only:
+        res["linux"], errors = linux_figures(a.runs)
+        return finish(res, errors, t_start)
     print("bench: per-exit cost (QEMU -icount shift=0, bench guest)", flush=True)
     try:
         res["exits"] = exit_costs()
@@ -693,8 +878,15 @@ def main():
             b["ratio"] = b["moat"]["median"] / b["linux"]["median"]
     if "memory" not in res:
         errors.append("no memory figures (no reference run of moat finished)")
+    if not a.skip_linux:
+        res["linux"], lx_errors = linux_figures(a.runs)
+        errors += lx_errors
     res["data_path"], dp_errors = data_path(a.data_runs)
     errors += dp_errors
+    finish(res, errors, t_start)
+
+
+def finish(res, errors, t_start):
     res["errors"] = errors
     res["emulator_reruns"] = [{"boot": n, "crash": m} for n, m in RERUNS]
     res["bench_seconds"] = round(time.monotonic() - t_start, 1)

@@ -10,6 +10,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
+import linux_bench  # noqa: E402
 
 MiB, GiB = 1 << 20, 1 << 30
 
@@ -181,6 +182,87 @@ class Lines(unittest.TestCase):
 
     def test_nasm_comments(self):
         self.assertEqual(self.count("x.asm", "; c\n\nmov eax, 1 ; x\n  ; y\nret\n"), 2)
+
+
+class ExitCosts(unittest.TestCase):
+    LINES = [
+        "[bench] bench: exit=cpuid n=1000 min=700 median=771 max=900 raw-median=790 baseline=19 "
+        "baseline-spread=0",
+        "[bench] bench: exit=apic-timer unavailable: writing IA32_APIC_BASE (x2APIC enable) "
+        "raised #GP (no virtual local APIC for this guest)",
+        "[bench] bench: exit=apic-eoi n=1000 min=200 median=250 max=300 raw-median=270 baseline=20 "
+        "baseline-spread=0"]
+
+    def test_measured_and_unavailable(self):
+        out = bench.parse_exit_costs(self.LINES)
+        self.assertEqual(out["cpuid"]["median"], 771)
+        self.assertEqual(out["apic-eoi"]["median"], 250)
+        self.assertIn("raised #GP", out["apic-timer"]["not_measured"])
+        self.assertNotIn("npf", out)
+
+
+def guest(init=None, start=None, state=None, exits=None, run_init=None, where="w"):
+    return {"init_s": init, "moat_to_init_s": init - start if init and start else None,
+            "run_init": run_init, "state": state, "exits": exits, "where": where}
+
+
+class LinuxGuest(unittest.TestCase):
+    LOG = [
+        "moat: moat hypervisor starting (UEFI boot)",
+        "[web] linuxguest: init 6.1.0-57-amd64",
+        "[web] linuxguest: run-init 2.123456",
+        "vmm: guest web powered off (ACPI S5)",
+        "vmm: stats web: shut down; cpu 1, 9000 ms; exits: cpuid=600 io=900 msr-read=3; io denied 0, "
+        "msr refused 5, hypercalls 0; results 0 passed, 0 failed, 0 skipped"]
+
+    def test_guest_run(self):
+        g = linux_bench.guest_run(self.LOG, {"I": 20.0, "S": 8.0}, "I", "S", "where")
+        self.assertEqual((g["init_s"], g["moat_to_init_s"], g["run_init"], g["state"]),
+                         (20.0, 12.0, 2.123456, "shut down"))
+        self.assertEqual(g["exits"], {"cpuid": 600, "io": 900, "msr-read": 3})
+        g = linux_bench.guest_run(self.LOG[:1], {"S": 8.0}, "I", "S", "stopped at the LAPIC")
+        self.assertEqual((g["init_s"], g["state"], g["exits"]), (None, None, None))
+
+    def test_bare_run_init_ignores_guest_lines(self):
+        self.assertIsNone(linux_bench.bare_run_init(self.LOG))
+        self.assertEqual(linux_bench.bare_run_init(["\x1b[2Jlinuxguest: run-init 1.5"]), 1.5)
+
+    def test_boot_ratio_of_medians(self):
+        runs = [guest(20.0, 8.0), guest(30.0, 9.0), guest(25.0, 10.0)]
+        b = linux_bench.boot_figures(runs, [10.0, 12.5, 50.0])
+        self.assertEqual(b["moat"]["median"], 25.0)
+        self.assertEqual(b["moat_from_its_start"]["median"], 15.0)
+        self.assertEqual(b["ratio"], 2.0)
+
+    def test_not_reached_is_not_a_number(self):
+        runs = [guest(20.0, 8.0), guest(where="stopped: nested page fault at GPA 0xfee00020",
+                                        state="stopped", exits={"cpuid": 5, "npf": 1})]
+        b = linux_bench.boot_figures(runs, [10.0, 12.0])
+        self.assertEqual(list(b), ["not_measured"])
+        self.assertIn("0xfee00020", b["not_measured"])
+        e = linux_bench.exit_figures(runs, None, 10)
+        self.assertIn("not_measured", e["boot"])
+        self.assertEqual(e["boot"]["until_stopped"]["by_reason"], {"cpuid": 5, "npf": 1})
+        self.assertIn("not_measured", e["idle"])
+        self.assertEqual(sorted(linux_bench.icount_figures(runs[1], 1.0)), ["bare_ns", "not_measured"])
+
+    def test_reached_init_but_not_powered_off(self):
+        runs = [guest(20.0, 8.0, state="stopped", exits={"npf": 1}, where="stopped: x")]
+        self.assertIn("did not power off", linux_bench.exit_figures(runs, None, 10)["boot"]["not_measured"])
+
+    def test_idle_is_the_difference(self):
+        boot = [guest(20.0, 8.0, "shut down", {"io": 100, "msr-write": 10}),
+                guest(20.0, 8.0, "shut down", {"io": 120, "msr-write": 12}),
+                guest(20.0, 8.0, "shut down", {"io": 110, "msr-write": 11})]
+        idle = guest(20.0, 8.0, "shut down", {"io": 115, "msr-write": 211, "hlt": 100})
+        e = linux_bench.exit_figures(boot, idle, 10)
+        self.assertEqual(e["boot"]["by_reason"], {"io": 110, "msr-write": 11})
+        self.assertEqual(e["idle"]["by_reason"], {"hlt": 100, "io": 5, "msr-write": 200})
+        self.assertEqual(e["idle"]["per_second"], 30.5)
+
+    def test_icount_ratio(self):
+        f = linux_bench.icount_figures(guest(20.0, 8.0, "shut down", {}, run_init=3.0), 2.0)
+        self.assertEqual((f["guest_ns"], f["bare_ns"], f["ratio"]), (3e9, 2e9, 1.5))
 
 
 if __name__ == "__main__":

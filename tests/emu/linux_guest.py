@@ -1,7 +1,11 @@
-"""Linux guests in the matrix: Debian's stock kernel and the tests/linuxref initramfs as a
-moat guest (kernel=, initrd=, cmdline=), judged from what Linux itself prints under the
-guest's prefix: its banner, the command line and the e820 map moat built, and the initrd
-where moat put it. Refused kernels are judged from moat's lines."""
+"""Linux guests in the matrix: Debian's stock kernel and the tests/linuxref initramfs as moat
+guests (kernel=, initrd=, cmdline=), judged from what Linux itself prints under each guest's
+prefix: its banner, the command line and the e820 map moat built, the initrd where moat put
+it, moat's ACPI tables; then what the initramfs's /init prints in its Linux-guest mode
+(tests/linuxref/guest.sh, kernel command line word `linuxguest`): /init reached, its CPUs
+online, its timer ticking, its power-off, and moat's line for the guest's end. A check that
+fails says how far Linux got and what stopped it. Refused kernels are judged from moat's
+lines."""
 import os
 import re
 import shutil
@@ -13,12 +17,39 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import build as linuxref_build  # noqa: E402
 
 MiB = 1 << 20
-WEB_MEM = 256 * MiB
-WEB_CMDLINE = "console=ttyS0 earlyprintk=serial,ttyS0,115200 nokaslr"
+# earlyprintk: Linux's boot from its first line; panic=-1: a panic asks for a reboot at once
+# (which ends the guest) rather than hanging; linuxguest: /init's Linux-guest mode.
+GUEST_CMDLINE = "console=ttyS0 earlyprintk=serial,ttyS0,115200 nokaslr panic=-1 linuxguest"
+
+
+class LinuxGuest:
+    """One Linux guest of a run: its name, CPUs (the configuration's cpu= value), memory."""
+
+    def __init__(self, name, cpus, mem_mib):
+        self.name, self.cpus, self.mem = name, cpus, mem_mib * MiB
+        lo, _, hi = cpus.partition("-")
+        self.vcpus = int(hi) - int(lo) + 1 if hi else 1
+
+    def conf(self, cmdline=GUEST_CMDLINE):
+        return (f"guest {self.name} memory={self.mem // MiB}M cpu={self.cpus} kernel=vmlinuz "
+                f'initrd=initrd.gz cmdline="{cmdline}"\n')
+
+
+# qemu-uefi-linux-guest (issue 15): two Linux guests, web with two vCPUs, and the attacker.
+WEB = LinuxGuest("web", "1-2", 256)
+APP = LinuxGuest("app", "3", 192)
+ATTACKER_CPU = 4
+LINUX_GUESTS = (WEB, APP)
+LINUX_SMP = ATTACKER_CPU + 1  # QEMU CPUs: moat's CPU 0 and one per vCPU
 LINUX_CONF = (
-    "# a Linux guest beside the attacker (tests/emu/linux_guest.py)\n"
-    f'guest web memory=256M cpu=1 kernel=vmlinuz initrd=initrd.gz cmdline="{WEB_CMDLINE}"\n'
-    "guest attacker memory=16M cpu=2 image=attacker device=01:00.0/vf2\n")
+    "# two Linux guests beside the attacker (tests/emu/linux_guest.py)\n"
+    + "".join(g.conf() for g in LINUX_GUESTS)
+    + f"guest attacker memory=16M cpu={ATTACKER_CPU} image=attacker device=01:00.0/vf2\n")
+QEMU_TIMEOUT = 300   # seconds: measured in docs/testing.md ("Linux as a guest")
+BOCHS_TIMEOUT = 600
+# bochs-mb2-linux: one Linux guest under VMX (a GRUB module `config`)
+BOCHS_WEB = LinuxGuest("web", "1", 192)
+BOCHS_CONF = "# one Linux guest under VMX (tests/emu/linux_guest.py)\n" + BOCHS_WEB.conf()
 REFUSED_CONF = (
     "# kernels moat must refuse, each with its reason; the cpu guest runs regardless\n"
     "guest notbz memory=256M cpu=1 kernel=initrd.gz\n"
@@ -27,16 +58,22 @@ REFUSED_CONF = (
     "guest plain memory=16M cpu=4 image=cpu\n")
 
 
-def esp_with_linux(dirname, conf):
-    """build/esp plus vmlinuz, initrd.gz (tests/linuxref) and moat.conf."""
+def linux_files():
+    """{"kernel", "initrd", ...} from tests/linuxref/build.py, or RunUnavailable saying why."""
+    try:
+        return linuxref_build.build()
+    except linuxref_build.Unavailable as e:
+        raise harness.RunUnavailable(f"Debian's kernel cannot be had: {e}")
+
+
+def esp_with_linux(dirname, conf, image="test"):
+    """The image's ESP (build/esp-test, build/esp) plus vmlinuz, initrd.gz (tests/linuxref)
+    and moat.conf."""
     def prepare():
-        try:
-            info = linuxref_build.build()
-        except linuxref_build.Unavailable as e:
-            raise harness.RunUnavailable(f"Debian's kernel cannot be had: {e}")
+        info = linux_files()
         esp = os.path.join(harness.BUILD, dirname)
         shutil.rmtree(esp, ignore_errors=True)
-        shutil.copytree(harness.image_path("test", "esp"), esp)
+        shutil.copytree(harness.image_path(image, "esp"), esp)
         boot = os.path.join(esp, "EFI", "BOOT")
         shutil.copyfile(info["kernel"], os.path.join(boot, "vmlinuz"))
         shutil.copyfile(info["initrd"], os.path.join(boot, "initrd.gz"))
@@ -46,6 +83,17 @@ def esp_with_linux(dirname, conf):
     return prepare
 
 
+def linux_modules(conf):
+    """GRUB modules for matrix.iso_with_modules: the configuration, vmlinuz, initrd.gz."""
+    def read(key):
+        def make():
+            with open(linux_files()[key], "rb") as f:
+                return f.read()
+        return ("call", make)
+    return {"config": ("call", lambda: conf.encode()), "vmlinuz": read("kernel"),
+            "initrd.gz": read("initrd")}
+
+
 def expected_e820(ram):
     """The map docs/linux-guest.md promises: moat's canary pages and the legacy hole
     reserved, the rest RAM."""
@@ -53,53 +101,150 @@ def expected_e820(ram):
             (0x100000, ram - 0x1001, "usable"), (ram - 0x1000, ram - 1, "reserved")]
 
 
-E820_RE = re.compile(r"^\[web\] \[\s*[\d.]+\] BIOS-e820: \[mem (0x[0-9a-f]+)-(0x[0-9a-f]+)\] (\S+)$")
-
-
 def result(r, tag, ok, why):
     return [f"{r.name}: host: {tag}", "ok" if ok else "fail", "" if ok else why]
 
 
-def check_linux_boot(r):
-    out = []
-    banner = harness.line_matching(r, r"^\[web\] \[\s*[\d.]+\] Linux version \d+\.\d+")
-    out.append(result(r, "linux-banner", banner, "no '[web] ... Linux version' line"))
-    cmd = harness.line_matching(r, r"^\[web\] \[\s*[\d.]+\] Command line: (.*)$")
-    got = cmd[0].split("Command line: ", 1)[1] if cmd else None
-    out.append(result(r, "linux-command-line", got == WEB_CMDLINE,
-                      f"Linux saw {got!r}, moat was given {WEB_CMDLINE!r}"))
-    e820 = [(int(m.group(1), 16), int(m.group(2), 16), m.group(3))
-            for m in (E820_RE.match(ln) for ln in r.lines) if m]
-    want = expected_e820(WEB_MEM)
-    out.append(result(r, "linux-e820-as-built", e820 == want, f"Linux saw {e820}, expected {want}"))
-    placed = harness.line_matching(r, r"^vmm: guest web: Linux boot protocol 2\.\d+, kernel \d+ KiB "
-                                      r"at 0x1000000 \(needs \d+ MiB\), initrd (\d+) KiB at (0x[0-9a-f]+)")
-    rd = harness.line_matching(r, r"^\[web\] \[\s*[\d.]+\] RAMDISK: \[mem (0x[0-9a-f]+)-(0x[0-9a-f]+)\]")
-    ok = False
-    if placed and rd:
-        m1 = re.search(r"initrd (\d+) KiB at (0x[0-9a-f]+)", placed[0])
-        m2 = re.search(r"RAMDISK: \[mem (0x[0-9a-f]+)-(0x[0-9a-f]+)\]", rd[0])
-        start, end = int(m2.group(1), 16), int(m2.group(2), 16)
-        ok = start == int(m1.group(2), 16) and (end + 1 - start) // 1024 >= int(m1.group(1))
-    out.append(result(r, "linux-initrd-where-placed", ok,
-                      f"moat: {placed[:1]}, Linux: {rd[:1]}"))
-    # the ACPI tables moat built (vmm/guest_acpi.c), as Linux's ACPICA lists them, unharmed
-    acpi = {m.group(1): m.group(2) for m in (
-        re.match(r"^\[web\] \[\s*[\d.]+\] ACPI: (RSDP|XSDT|FACP|DSDT|FACS|APIC) 0x([0-9A-F]{16})", ln)
-        for ln in r.lines) if m}
-    want = {"RSDP", "XSDT", "FACP", "DSDT", "FACS", "APIC"}
-    ok = set(acpi) == want and acpi["RSDP"] == "00000000000E0000" and \
-        all(0xE0000 <= int(a, 16) < 0xF0000 for a in acpi.values())
-    out.append(result(r, "linux-acpi-tables", ok, f"Linux listed {acpi}, expected {sorted(want)} "
-                                                  f"in 0xE0000-0xEFFFF, the RSDP first"))
-    bad = harness.line_matching(r, r"^\[web\] .*ACPI.*(Error|Warning|[Ii]ncorrect checksum|"
-                                   r"[Ii]nvalid|[Bb]ad)")
-    out.append(result(r, "linux-acpi-no-complaint", not bad, bad[0] if bad else ""))
+def kernel_line(g, rest):
+    """A regex for a kernel log line of guest g (`[g] [    1.234567] rest`)."""
+    return rf"^\[{g}\] \[\s*[\d.]+\] {rest}"
+
+
+def check_linux_boot(g, cmdline=GUEST_CMDLINE):
+    """Linux's early boot under moat's boot protocol, as Linux itself reports it."""
+    def check(r):
+        n, out = g.name, []
+        banner = harness.line_matching(r, kernel_line(n, r"Linux version \d+\.\d+"))
+        out.append(result(r, f"{n}-linux-banner", banner, f"no '[{n}] ... Linux version' line"))
+        cmd = harness.line_matching(r, kernel_line(n, "Command line: (.*)$"))
+        got = cmd[0].split("Command line: ", 1)[1] if cmd else None
+        out.append(result(r, f"{n}-linux-command-line", got == cmdline,
+                          f"Linux saw {got!r}, moat was given {cmdline!r}"))
+        e820_re = re.compile(kernel_line(n, r"BIOS-e820: \[mem (0x[0-9a-f]+)-(0x[0-9a-f]+)\] (\S+)$"))
+        e820 = [(int(m.group(1), 16), int(m.group(2), 16), m.group(3))
+                for m in (e820_re.match(ln) for ln in r.lines) if m]
+        want = expected_e820(g.mem)
+        out.append(result(r, f"{n}-linux-e820-as-built", e820 == want,
+                          f"Linux saw {e820}, expected {want}"))
+        placed = harness.line_matching(r, rf"^vmm: guest {n}: Linux boot protocol 2\.\d+, kernel \d+ KiB "
+                                          r"at 0x1000000 \(needs \d+ MiB\), initrd (\d+) KiB at (0x[0-9a-f]+)")
+        rd = harness.line_matching(r, kernel_line(n, r"RAMDISK: \[mem (0x[0-9a-f]+)-(0x[0-9a-f]+)\]"))
+        ok = False
+        if placed and rd:
+            m1 = re.search(r"initrd (\d+) KiB at (0x[0-9a-f]+)", placed[0])
+            m2 = re.search(r"RAMDISK: \[mem (0x[0-9a-f]+)-(0x[0-9a-f]+)\]", rd[0])
+            start, end = int(m2.group(1), 16), int(m2.group(2), 16)
+            ok = start == int(m1.group(2), 16) and (end + 1 - start) // 1024 >= int(m1.group(1))
+        out.append(result(r, f"{n}-linux-initrd-where-placed", ok,
+                          f"moat: {placed[:1]}, Linux: {rd[:1]}"))
+        # the ACPI tables moat built (vmm/guest_acpi.c), as Linux's ACPICA lists them, unharmed
+        acpi_re = re.compile(kernel_line(n, r"ACPI: (RSDP|XSDT|FACP|DSDT|FACS|APIC) 0x([0-9A-F]{16})"))
+        acpi = {m.group(1): m.group(2) for m in map(acpi_re.match, r.lines) if m}
+        want = {"RSDP", "XSDT", "FACP", "DSDT", "FACS", "APIC"}
+        ok = set(acpi) == want and acpi["RSDP"] == "00000000000E0000" and \
+            all(0xE0000 <= int(a, 16) < 0xF0000 for a in acpi.values())
+        out.append(result(r, f"{n}-linux-acpi-tables", ok, f"Linux listed {acpi}, expected "
+                                                           f"{sorted(want)} in 0xE0000-0xEFFFF, the RSDP first"))
+        bad = harness.line_matching(r, rf"^\[{n}\] .*ACPI.*(Error|Warning|[Ii]ncorrect checksum|"
+                                       r"[Ii]nvalid|[Bb]ad)")
+        out.append(result(r, f"{n}-linux-acpi-no-complaint", not bad, bad[0] if bad else ""))
+        return out
+    return check
+
+
+GUEST_LINE_RE = re.compile(r"^\[([^\]]+)\] linuxguest: (\w+) ?(.*)$")
+
+
+def guest_report(r, name):
+    """What guest `name`'s /init printed (tests/linuxref/guest.sh): {kind: [rest, ...]}."""
+    out = {}
+    for m in map(GUEST_LINE_RE.match, r.lines):
+        if m and m.group(1) == name:
+            out.setdefault(m.group(2), []).append(m.group(3))
+    return out
+
+
+def stopped_at(r, name):
+    """How far guest `name` got and what stopped it, in a sentence (the furthest point, for
+    a failing check's diagnostic and the lead's progress report)."""
+    mine = [ln for ln in r.lines if ln.startswith(f"[{name}] ")]
+    kernel = [ln for ln in mine if re.match(r"^\[[^\]]+\] \[\s*[\d.]+\] ", ln)]
+    last = mine[-1] if mine else f"no line from [{name}]"
+    bits = [f"{len(mine)} lines from Linux, the last: {last!r}"]
+    if kernel and kernel[-1] != last:
+        bits.append(f"its last kernel line: {kernel[-1]!r}")
+    stop = harness.line_matching(r, rf"^vmm: guest {name} stopped: |^vmm: stats {name}: ")
+    if stop:
+        bits.append(f"moat: {stop[0]!r}")
+    elif r.timed_out:
+        bits.append(f"moat never ended the guest (the run timed out after {r.elapsed:.0f} s)")
+    return "; ".join(bits)
+
+
+def _uptimes(rep):
+    ups = {}
+    for x in rep.get("uptime", []):
+        k, _, v = x.partition(" ")
+        try:
+            ups[k] = float(v)
+        except ValueError:
+            pass
+    return ups
+
+
+def _loc(rep):
+    """{reading: [local timer interrupts per CPU]} from the `interrupts k LOC: ...` lines."""
+    loc = {}
+    for x in rep.get("interrupts", []):
+        f = x.split()
+        if len(f) > 2 and f[1] == "LOC:":
+            loc[f[0]] = [int(v) for v in f[2:] if v.isdigit()]
+    return loc
+
+
+def check_linux_runs(g):
+    """Guest g reaches /init, shows its vCPUs online, its timer ticking (uptime and every
+    CPU's local timer count rising over two readings 2 s apart) and powers off: Linux says
+    `reboot: Power down`, moat logs the ACPI S5 power-off (vmm/platform.c) and ends the
+    guest as shut down (its stats line)."""
+    def check(r):
+        n, out = g.name, []
+        rep = guest_report(r, n)
+        where = stopped_at(r, n)
+        out.append(result(r, f"{n}-reached-init", "init" in rep,
+                          f"no '[{n}] linuxguest: init' line: {where}"))
+        got = (rep.get("nproc", ["?"])[0], rep.get("cpuinfo", ["?"])[0], rep.get("online", ["?"])[0])
+        online = "0" if g.vcpus == 1 else f"0-{g.vcpus - 1}"
+        ok = got == (str(g.vcpus), str(g.vcpus), online)
+        out.append(result(r, f"{n}-cpus-online", ok,
+                          f"nproc, /proc/cpuinfo, online = {got}, expected {g.vcpus}, {g.vcpus}, "
+                          f"{online} (cpu={g.cpus})" + ("" if "nproc" in rep else f": {where}")))
+        ups, loc = _uptimes(rep), _loc(rep)
+        ticking = "1" in ups and "2" in ups and ups["2"] - ups["1"] >= 1.0 and \
+            "1" in loc and "2" in loc and len(loc["1"]) == len(loc["2"]) == g.vcpus and \
+            all(b > a for a, b in zip(loc["1"], loc["2"]))
+        out.append(result(r, f"{n}-timer-ticking", ticking,
+                          f"uptime readings {ups}, local timer interrupts per CPU {loc} (2 s apart: "
+                          f"uptime must rise by 1 s or more and every CPU's count rise): {where}"))
+        want = ["^" + re.escape(f"[{n}] linuxguest: poweroff") + "$", kernel_line(n, r"reboot: Power down"),
+                rf"^vmm: guest {n} powered off \(ACPI S5\)$", rf"^vmm: stats {n}: shut down; "]
+        missing = [w for w in want if not harness.line_matching(r, w)]
+        out.append(result(r, f"{n}-powered-off", not missing,
+                          f"no line matching {missing[0]!r}: {where}" if missing else ""))
+        return out
+    return check
+
+
+def check_attacker_beside_linux(r):
     att = harness.line_matching(r, r"^vmm: stats attacker: stopped; .*results [1-9]\d* passed, "
                                    r"0 failed")
-    out.append(result(r, "attacker-beside-linux", att,
-                      "the attacker did not finish its attacks with 0 failed"))
-    return out
+    return [result(r, "attacker-beside-linux", att,
+                   "the attacker did not finish its attacks with 0 failed")]
+
+
+LINUX_GUEST_CHECKS = [c for g in LINUX_GUESTS for c in (check_linux_boot(g), check_linux_runs(g))] + \
+    [check_attacker_beside_linux]
+BOCHS_CHECKS = [check_linux_boot(BOCHS_WEB), check_linux_runs(BOCHS_WEB)]
 
 
 def check_refused(r):

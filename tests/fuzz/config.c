@@ -35,6 +35,18 @@ static void builtin(const uint8_t *data, size_t size)
 	free(buf);
 }
 
+/* Whether CPU c of guest i is named again by it or by another valid guest. */
+static bool cpu_taken(const struct vmm_config *cfg, u32 i, u32 c)
+{
+	u32 cpu = cfg->guests[i].cpus[c];
+
+	for (u32 j = 0; j < cfg->nr_guests; j++)
+		for (u32 k = 0; (j == i || cfg->guests[j].valid) && k < cfg->guests[j].nr_cpus; k++)
+			if ((j != i || k != c) && cfg->guests[j].cpus[k] == cpu)
+				return true;
+	return false;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct vmm_config cfg;
@@ -65,6 +77,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (g->valid && (g->memory < CFG_MIN_MEMORY || g->memory > CFG_MAX_MEMORY))
 			abort();
+		if (g->nr_cpus > CFG_MAX_VCPUS || (g->valid && !g->nr_cpus) ||
+		    (g->valid && g->nr_cpus > 1 && !g->kernel[0]))
+			abort();
+		for (u32 c = 0; g->valid && c < g->nr_cpus; c++)
+			if (g->cpus[c] == 0 || g->cpus[c] > 63 || cpu_taken(&cfg, i, c))
+				abort(); /* a valid guest's CPU is its own */
 		for (u32 d = 0; d < g->nr_devices; d++)
 			config_device_str(&g->devices[d], dev, sizeof(dev));
 	}

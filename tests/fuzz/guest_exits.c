@@ -88,6 +88,8 @@ int virq_halt(struct vcpu *v, const struct vmm_exit *e)
 {
 	return -ENOENT;
 }
+/* the virtual LAPIC (vmm/vlapic.c, reached through the MSR table) kicks no vCPU here */
+void vcpu_kick(struct vcpu *v) {}
 
 int irq_forge_expect(struct guest *gst, u64 addr, u64 data)
 {

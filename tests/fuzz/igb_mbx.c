@@ -37,6 +37,11 @@ struct igb_pf *igb_pf_at(unsigned idx)
 	return idx == 0 ? &pf : NULL;
 }
 
+struct pci_dev *pci_sriov_vf(const struct pci_dev *pf_dev, unsigned idx)
+{
+	return NULL; /* no VF has an owner to name */
+}
+
 static void set_reg(u32 off, u32 v)
 {
 	regfile[off / 4] = v;
@@ -68,6 +73,8 @@ static void check(void)
 
 		if (s->nr_mc > IGB_VF_MC_HASHES || (s->mac[0] & 1))
 			abort(); /* a multicast list too long, a multicast "unicast" address */
+		if (memcmp(s->mac, s->default_mac, 6))
+			abort(); /* a VF got an address moat did not assign it */
 		if (memcmp(s->mac, pf.mac, 6) == 0)
 			abort(); /* a VF took the PF's address */
 		for (unsigned o = 0; o < pf.num_vfs; o++)

@@ -510,8 +510,8 @@ SELFTEST_ORDER(bt_xsetbv_test, "backend", "xsetbv", 91)
 	CHECK(ctx, (u32)reg(VMM_REG_RAX) == 0x21 && (u32)reg(VMM_REG_RBX) == 3,
 	      "step %#llx, guest XCR0 %#llx", (unsigned long long)reg(VMM_REG_RAX),
 	      (unsigned long long)reg(VMM_REG_RBX));
-	CHECK(ctx, bt.g.exits[VMM_EXIT_XSETBV] == 1, "%llu XSETBV exits",
-	      (unsigned long long)bt.g.exits[VMM_EXIT_XSETBV]);
+	CHECK(ctx, vc()->exits[VMM_EXIT_XSETBV] == 1, "%llu XSETBV exits",
+	      (unsigned long long)vc()->exits[VMM_EXIT_XSETBV]);
 	vmm_be->skip_instruction(vc(), &e);
 	if (!run_until(ctx, VMM_EXIT_HYPERCALL, true, &e))
 		goto out;

@@ -59,8 +59,8 @@ static s64 hc_get_exits(struct guest *g, u64 gpa)
 		return -EFAULT;
 	memset(&x, 0, sizeof(x));
 	for (unsigned i = 0; i < VMM_EXIT_NR; i++) {
-		x.by_reason[abi_exit_reason[i]] += g->exits[i];
-		x.total += g->exits[i];
+		x.by_reason[abi_exit_reason[i]] += guest_exits(g, (enum vmm_exit_reason)i);
+		x.total += guest_exits(g, (enum vmm_exit_reason)i);
 	}
 	memcpy(dst, &x, sizeof(x));
 	return 0;

@@ -25,7 +25,8 @@ int vmm_run_transient(const char *name, const char *image, u64 watchdog_us,
 	strlcpy(g.cfg.name, name, sizeof(g.cfg.name));
 	strlcpy(g.cfg.image, image, sizeof(g.cfg.image));
 	g.cfg.memory = 4 * MiB;
-	g.cfg.cpu = this_cpu()->index;
+	g.cfg.cpus[0] = this_cpu()->index;
+	g.cfg.nr_cpus = 1;
 	g.cfg.valid = true;
 	g.id = vmm_nr_guests + 1;
 	if (g.id > vmm_caps.max_guests)

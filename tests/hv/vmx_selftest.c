@@ -34,7 +34,7 @@
 /* guest ids (and VPIDs) apart from the core's guests 1.. */
 #define TG_ID_MAIN 0xff01
 #define TG_ID_OTHER 0xff02
-#define MSR_STAR 0xc0000081
+
 #define TG_INTR_VECTOR 0x40
 #define TG_MAGIC 0x5afe5afe0c0ffeeull
 
@@ -714,7 +714,7 @@ SELFTEST_ORDER(vmx_cr_access, "vmx", "cr-write-emulated", 77)
 	err = tg_reset(t, gpa_of(vmx_tg_cr));
 	CHECK(ctx, err == 0, "reset %s", err_name(err));
 	exits = vv->exits;
-	cr_exits = t->g.exits[VMM_EXIT_CR_WRITE];
+	cr_exits = guest_exits(&t->g, VMM_EXIT_CR_WRITE);
 	if (err || !run_via_core(ctx, t, VMM_EXIT_HYPERCALL, &e))
 		return;
 	CHECK(ctx, !(reg(t, VMM_REG_RBX) & CR0_NE), "guest read CR0 %#llx after clearing NE",
@@ -728,17 +728,17 @@ SELFTEST_ORDER(vmx_cr_access, "vmx", "cr-write-emulated", 77)
 	if (vmx_cfg.caps.cr0_fixed0 & CR0_NE) {
 		CHECK(ctx, vv->exits - exits >= 2, "%llu exits: the CR0 write did not exit",
 		      (unsigned long long)(vv->exits - exits));
-		CHECK(ctx, t->g.exits[VMM_EXIT_CR_WRITE] - cr_exits == 1,
+		CHECK(ctx, guest_exits(&t->g, VMM_EXIT_CR_WRITE) - cr_exits == 1,
 		      "%llu CR-write exits counted by the core, expected 1 (the CR0 write)",
-		      (unsigned long long)(t->g.exits[VMM_EXIT_CR_WRITE] - cr_exits));
+		      (unsigned long long)(guest_exits(&t->g, VMM_EXIT_CR_WRITE) - cr_exits));
 	}
 	skip_insn(t, &e);
-	cr_exits = t->g.exits[VMM_EXIT_CR_WRITE];
+	cr_exits = guest_exits(&t->g, VMM_EXIT_CR_WRITE);
 	if (!run_via_core(ctx, t, VMM_EXIT_HYPERCALL, &e))
 		return;
-	CHECK(ctx, t->g.exits[VMM_EXIT_CR_WRITE] - cr_exits == 1,
+	CHECK(ctx, guest_exits(&t->g, VMM_EXIT_CR_WRITE) - cr_exits == 1,
 	      "%llu CR-write exits counted by the core for the CR4.VMXE write, expected 1",
-	      (unsigned long long)(t->g.exits[VMM_EXIT_CR_WRITE] - cr_exits));
+	      (unsigned long long)(guest_exits(&t->g, VMM_EXIT_CR_WRITE) - cr_exits));
 	CHECK(ctx, reg(t, VMM_REG_RAX) == 13 && reg(t, VMM_REG_RBX) == 0,
 	      "setting CR4.VMXE: handler %llu error %#llx, expected #GP(0)",
 	      (unsigned long long)reg(t, VMM_REG_RAX), (unsigned long long)reg(t, VMM_REG_RBX));

@@ -4,8 +4,10 @@
 At test time, from Debian's archive by package name: the kernel the suite's
 linux-image-amd64 currently depends on (override with LINUXREF_KERNEL_PKG) and
 busybox-static (`apt-get download`, `dpkg-deb -x`). The initramfs (cpio newc, gzip) holds
-busybox, igb and the modules it needs (from the kernel's modules.dep, made with
-`depmod -b`), and tests/linuxref/init.sh as /init. Nothing here is committed.
+busybox, igb and igbvf (the VF driver a Linux guest of moat uses, issue 16) and the
+modules they need (from the kernel's modules.dep, made with
+`depmod -b`), tests/linuxref/init.sh as /init and tests/linuxref/guest.sh as /guest.sh
+(what /init runs in a Linux guest of moat: kernel command line word `linuxguest`). Nothing here is committed.
 
 A finished build is reused while the package names and this directory's scripts are
 unchanged. Errors raise Unavailable with a sentence naming what failed.
@@ -26,7 +28,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BUILD = os.environ.get("BUILD", os.path.join(ROOT, "build"))
 OUT = os.path.join(BUILD, "linuxref")
-MODULES = ["igb"]  # loaded by /init in dependency order
+MODULES = ["igb", "igbvf"]  # in dependency order in /modules.list; the reference's /init
+# loads them all (its VFs stay unbound: sriov_drivers_autoprobe 0)
 
 
 class Unavailable(Exception):
@@ -120,7 +123,7 @@ def cpio_newc(entries):
 
 def inputs_digest(pkgs):
     h = hashlib.sha256(" ".join(pkgs).encode())
-    for name in ("build.py", "init.sh"):
+    for name in ("build.py", "init.sh", "guest.sh"):
         with open(os.path.join(HERE, name), "rb") as f:
             h.update(name.encode() + f.read())
     return h.hexdigest()[:16]
@@ -168,7 +171,8 @@ def _build():
     d, x, r = 0o040755, 0o100755, 0o100644
     entries = [(n, d, b"", 0, 0) for n in ("bin", "dev", "proc", "sys", "lib", "lib/modules")]
     entries += [("dev/console", 0o020600, b"", 5, 1), ("bin/busybox", x, file(busybox), 0, 0),
-                ("init", x, file(os.path.join(HERE, "init.sh")), 0, 0)]
+                ("init", x, file(os.path.join(HERE, "init.sh")), 0, 0),
+                ("guest.sh", x, file(os.path.join(HERE, "guest.sh")), 0, 0)]
     names = []
     for m in order:
         name = re.sub(r"\.(xz|gz)$", "", os.path.basename(m))

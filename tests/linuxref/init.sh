@@ -2,12 +2,16 @@
 # /init of the Linux reference initramfs (tests/linuxref/build.py packs it).
 # Loads igb, enables SR-IOV on every igb PF, prints what Linux sees with the prefix
 # "linuxref: " (parsed by tests/linuxref/linuxref.py), then powers off.
-# Kernel command line: linuxref.numvfs=N (default 2).
+# Kernel command line: linuxref.numvfs=N (default 2); the word `linuxguest` runs
+# /guest.sh instead (a Linux guest of moat: tests/linuxref/guest.sh).
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+for arg in $(cat /proc/cmdline); do
+	[ "$arg" = linuxguest ] && exec /bin/busybox sh /guest.sh
+done
 say() { echo "linuxref: $*"; }
 say "start $(uname -r)"
 

@@ -37,7 +37,8 @@ static void test_builtin_config(void **state)
 	assert_int_equal(config_parse(&cfg, "built-in", buf, n), 0);
 	assert_int_equal(cfg.nr_guests, 3);
 	assert_string_equal(cfg.guests[2].name, "attacker");
-	assert_int_equal(cfg.guests[2].cpu, 3);
+	assert_int_equal(cfg.guests[2].nr_cpus, 1);
+	assert_int_equal(cfg.guests[2].cpus[0], 3);
 	assert_string_equal(cfg.guests[2].image, "attacker");
 	assert_int_equal(cfg.guests[2].devices[0].kind, CFG_DEV_VF);
 	assert_int_equal(cfg.guests[2].devices[0].vf, 2);
@@ -206,6 +207,73 @@ static void test_linux_guest_malformed(void **state)
 	memset(line, 0, sizeof(line));
 }
 
+/* cpu= names the CPUs of a guest's vCPUs: one, a range, a list (commas continue it), in the
+ * order given; several only for an OS guest (kernel=), none shared between guests. */
+static void test_cpu_lists(void **state)
+{
+	assert_int_equal(parse("guest a memory=64M cpu=1-2 kernel=vmlinuz\n"
+			       "guest b memory=64M cpu=3,5 kernel=vmlinuz\n"
+			       "guest c memory=2M cpu=4 image=cpu\n"
+			       "guest d memory=64M cpu=\"9,7-8\" kernel=vmlinuz\n"
+			       "guest e memory=64M cpu=6 10 kernel=vmlinuz"),
+			 0);
+	assert_int_equal(cfg.guests[0].nr_cpus, 2);
+	assert_int_equal(cfg.guests[0].cpus[0], 1);
+	assert_int_equal(cfg.guests[0].cpus[1], 2);
+	assert_int_equal(cfg.guests[1].nr_cpus, 2);
+	assert_int_equal(cfg.guests[1].cpus[0], 3);
+	assert_int_equal(cfg.guests[1].cpus[1], 5);
+	assert_int_equal(cfg.guests[2].nr_cpus, 1);
+	assert_int_equal(cfg.guests[2].cpus[0], 4);
+	assert_int_equal(cfg.guests[3].nr_cpus, 3);
+	assert_int_equal(cfg.guests[3].cpus[0], 9);
+	assert_int_equal(cfg.guests[3].cpus[1], 7);
+	assert_int_equal(cfg.guests[3].cpus[2], 8);
+	assert_int_equal(cfg.guests[4].nr_cpus, 2);
+	assert_int_equal(cfg.guests[4].cpus[1], 10);
+	for (u32 i = 0; i < cfg.nr_guests; i++)
+		assert_true(cfg.guests[i].valid);
+	/* the command-line form: the list runs on over the commas */
+	assert_int_equal(parse("guest,w,memory=64M,cpu=2,3,kernel=bz;guest,x,memory=2M,cpu=4,"
+			       "image=cpu"),
+			 0);
+	assert_int_equal(cfg.guests[0].nr_cpus, 2);
+	assert_int_equal(cfg.guests[0].cpus[1], 3);
+	assert_int_equal(cfg.guests[1].nr_cpus, 1);
+	assert_int_equal(cfg.guests[1].cpus[0], 4);
+	/* the most vCPUs a guest may have */
+	assert_int_equal(parse("guest a memory=64M cpu=1-4 kernel=k"), 0);
+	assert_int_equal(cfg.guests[0].nr_cpus, CFG_MAX_VCPUS);
+}
+
+static void test_cpu_lists_malformed(void **state)
+{
+	expect_bad("guest x memory=64M cpu=2-3 image=cpu", "only an OS guest (kernel=)");
+	expect_bad("guest x memory=64M cpu=2,4 image=cpu", "has 2 CPUs");
+	expect_bad("guest x memory=64M cpu=1-2 kernel=k", "cpu 1 is already given to guest 'good'");
+	expect_bad("guest x memory=64M cpu=3,1 kernel=k", "cpu 1 is already given");
+	expect_bad("guest x memory=64M cpu=2-6 kernel=k", "more than 4 CPUs");
+	expect_bad("guest x memory=64M cpu=2,3,4,5,6 kernel=k", "more than 4 CPUs");
+	expect_bad("guest x memory=64M cpu=2-63 kernel=k", "more than 4 CPUs");
+	expect_bad("guest x memory=64M cpu=2,2 kernel=k", "cpu 2 is named twice");
+	expect_bad("guest x memory=64M cpu=2-3,3 kernel=k", "cpu 3 is named twice");
+	expect_bad("guest x memory=64M cpu=3-2 kernel=k", "runs backwards");
+	expect_bad("guest x memory=64M cpu=0-2 kernel=k", "cpu 0 belongs");
+	expect_bad("guest x memory=64M cpu=2,0 kernel=k", "cpu 0 belongs");
+	expect_bad("guest x memory=64M cpu=2-64 kernel=k", "out of range");
+	expect_bad("guest x memory=64M cpu=2- kernel=k", "not a number, a list or a range");
+	expect_bad("guest x memory=64M cpu=2x kernel=k", "not a number, a list or a range");
+	expect_bad("guest x memory=64M cpu=2 3x kernel=k", "not a number, a list or a range");
+	expect_bad("guest x memory=64M cpu=\"2,\" kernel=k", "not a number, a list or a range");
+	expect_bad("guest x memory=64M cpu=\"2;3\" kernel=k", "not a number, a list or a range");
+	/* a guest whose line is bad takes no CPU from the guests after it */
+	assert_int_equal(parse("guest a memory=64M cpu=2-3 image=cpu\n"
+			       "guest b memory=64M cpu=3 image=cpu"),
+			 1);
+	assert_false(cfg.guests[0].valid);
+	assert_true(cfg.guests[1].valid);
+}
+
 static void test_line_too_long(void **state)
 {
 	static char line[1100];
@@ -272,6 +340,8 @@ int main(void)
 		cmocka_unit_test(test_too_many_guests),
 		cmocka_unit_test(test_linux_guest),
 		cmocka_unit_test(test_linux_guest_malformed),
+		cmocka_unit_test(test_cpu_lists),
+		cmocka_unit_test(test_cpu_lists_malformed),
 		cmocka_unit_test(test_line_too_long),
 		cmocka_unit_test(test_binary_garbage),
 	};

@@ -100,16 +100,24 @@ static void test_parsed_back(void **state)
 	assert_true(get(fadt, 112, 4) & (1u << 8)); /* TMR_VAL_EXT */
 	assert_int_equal(get(fadt, 140, 8), (u64)((const u8 *)dsdt - mem) + GUEST_ACPI_GPA);
 	assert_int_equal(get(fadt, 40, 4), get(fadt, 140, 8)); /* DSDT == X_DSDT */
-	assert_int_equal(get(fadt, 36, 4), get(fadt, 132, 8)); /* FIRMWARE_CTRL == X_ */
-	assert_memory_equal(mem + get(fadt, 132, 8) - GUEST_ACPI_GPA, "FACS", 4);
-	assert_int_equal(get(fadt, 132, 8) % 64, 0); /* FACS 64-byte aligned */
-	assert_int_equal(get(fadt, 116, 1), 1);	     /* reset register: I/O */
+	assert_int_equal(get(fadt, 132, 8), 0); /* X_FIRMWARE_CTRL only above 4 GiB */
+	assert_memory_equal(mem + get(fadt, 36, 4) - GUEST_ACPI_GPA, "FACS", 4);
+	assert_int_equal(get(fadt, 36, 4) % 64, 0); /* FACS 64-byte aligned */
+	assert_int_equal(get(fadt, 116, 1), 1);	    /* reset register: I/O */
 	assert_int_equal(get(fadt, 120, 8), GUEST_RESET_PORT);
 	assert_int_equal(get(fadt, 128, 1), GUEST_RESET_VALUE);
+	/* a CMOS RTC (IAPC_BOOT_ARCH bit 5 clear) with its century byte; no VGA, no 8042 */
+	assert_int_equal(get(fadt, 108, 1), 0x32);
+	assert_int_equal(get(fadt, 109, 2), 1u << 2);
 	/* \_S5 in the DSDT: what an OS writes to PM1a_CNT.SLP_TYP to power off */
-	assert_int_equal(dsdt->length, 36 + 14);
+	assert_int_equal(dsdt->length, 36 + 106);
 	assert_memory_equal((const u8 *)dsdt + 36, "\x08_S5_\x12\x08\x04\x0a\x05\x0a\x05\x00\x00",
 			    14);
+	/* \_SB.PCI0, the host bridge of bus 0: its memory window holds the device BARs (the
+	 * rest is read back by iasl: test_guest_acpi_iasl.py) */
+	assert_memory_equal((const u8 *)dsdt + 36 + 14, "\x10\x4b\x05_SB_\x5b\x82\x43\x05PCI0", 15);
+	assert_int_equal(get(dsdt, 36 + 106 - 2 - 16, 4), GUEST_PCI_MEM_BASE);
+	assert_int_equal(get(dsdt, 36 + 106 - 2 - 12, 4), GUEST_PCI_MEM_END);
 	dump("RSDP", mem, 36);
 	dump("FACP", fadt, fadt->length);
 	dump("DSDT", dsdt, dsdt->length);

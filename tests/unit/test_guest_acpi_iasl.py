@@ -54,6 +54,24 @@ class GuestTablesUnderIasl(unittest.TestCase):
         self.assertIn("Name (_S5, Package (0x04) // _S5_: S5 System State { 0x05, 0x05, Zero, Zero })",
                       dsl)
 
+    def test_dsdt_pci_host_bridge(self):
+        """Linux scans PCI below the host bridges ACPI names: bus 0, conf1's ports and the
+        memory window of the guest's device BARs."""
+        dsl = " ".join(self.disassemble("DSDT").split())
+        for want in ("Scope (_SB) { Device (PCI0) {",
+                     'Name (_HID, EisaId ("PNP0A03") /* PCI Bus */)',
+                     "Name (_UID, Zero)",
+                     "WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode, 0x0000, "
+                     "// Granularity 0x0000, // Range Minimum 0x0000, // Range Maximum 0x0000, "
+                     "// Translation Offset 0x0001, // Length",
+                     "IO (Decode16, 0x0CF8, // Range Minimum 0x0CF8, // Range Maximum 0x01, "
+                     "// Alignment 0x08, // Length",
+                     "DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, "
+                     "ReadWrite, 0x00000000, // Granularity 0xC0000000, // Range Minimum "
+                     "0xFEBFFFFF, // Range Maximum 0x00000000, // Translation Offset 0x3EC00000, "
+                     "// Length"):
+            self.assertIn(want, dsl, want)
+
     def test_madt(self):
         dsl = " ".join(self.disassemble("APIC").split())
         self.assertEqual(dsl.count("Subtable Type : 00 [Processor Local APIC]"), 2)

@@ -40,6 +40,15 @@ struct igb_pf *igb_pf_at(unsigned idx)
 	return idx == 0 ? &test_pf : idx == 1 ? &nic_a : NULL;
 }
 
+/* test_pf's VFs, each given to a guest (the refusals' log names it). */
+static struct pci_dev vf_devs[IGB_MAX_VFS];
+static const char *const guest_names[] = {"alpha", "beta", "mallory"};
+
+struct pci_dev *pci_sriov_vf(const struct pci_dev *pf, unsigned idx)
+{
+	return pf == &nic_b_dev && idx < test_pf.num_vfs ? &vf_devs[idx] : NULL;
+}
+
 /* The register file, with the mailbox's buffer ownership (82576 datasheet 7.8.2.4): the
  * PF's PFU bit sticks only while the VF does not hold the buffer (VFU); VFLRE is write 1 to
  * clear. */
@@ -107,6 +116,8 @@ static int setup(void **state)
 		test_pf.vf[vf].default_mac[5] = (u8)(0x10 + vf);
 		memcpy(test_pf.vf[vf].mac, test_pf.vf[vf].default_mac, 6);
 	}
+	for (unsigned vf = 0; vf < 3; vf++)
+		vf_devs[vf].owner = (struct pci_owner){PCI_OWNER_GUEST, (int)vf, guest_names[vf]};
 	shim_warnings_logged = 0;
 	return 0;
 }
@@ -192,32 +203,38 @@ static void expect_set_mac(unsigned vf, const u8 *mac, bool accepted)
 		assert_memory_equal(test_pf.vf[vf].mac, mac, 6);
 	} else {
 		assert_int_equal(r, IGB_VF_SET_MAC_ADDR | IGB_MSG_NACK | cts);
-		assert_memory_not_equal(test_pf.vf[vf].mac, mac, 6);
+		assert_memory_equal(test_pf.vf[vf].mac, test_pf.vf[vf].default_mac, 6);
 	}
 }
 
+/* moat assigned each VF its MAC: the VF may set that one and no other (as Linux's PF
+ * with an administrator-set MAC); each refusal is logged with the guest's name. */
 static void test_set_mac_validated(void **state)
 {
-	u8 other[6], fresh[6] = {0x02, 0x6d, 0x6f, 0x61, 0x74, 0x01};
+	u8 other[6], own[6], fresh[6] = {0x02, 0x6d, 0x6f, 0x61, 0x74, 0x01};
 	u8 multicast[6] = {0x01, 0x00, 0x5e, 0, 0, 1}, zero[6] = {0};
 	u32 w[2];
 
 	reset_vf(2);
+	memcpy(own, test_pf.vf[2].mac, 6);
 	memcpy(other, test_pf.vf[0].mac, 6);
-	expect_set_mac(2, other, false);  /* another VF's */
+	expect_set_mac(2, other, false); /* another VF's */
+	assert_non_null(strstr(shim_last_log, "vf2 (guest mallory): set-MAC 52:54:00:12:56:10"));
+	assert_non_null(strstr(shim_last_log, "it belongs to vf0 of the PF"));
 	expect_set_mac(2, pf_mac, false); /* the PF's */
 	expect_set_mac(2, multicast, false);
 	expect_set_mac(2, zero, false);
-	assert_int_equal(test_pf.vf[2].nacks, 4);
-	expect_set_mac(2, fresh, true);
-	mac_words(fresh, w);
+	fake_us += IGB_REFUSAL_LOG_US;	 /* four warnings a second */
+	expect_set_mac(2, fresh, false); /* nobody's, but not the one moat assigned */
+	assert_non_null(strstr(shim_last_log, "moat assigned it 52:54:00:12:56:12"));
+	assert_int_equal(test_pf.vf[2].nacks, 5);
+	assert_memory_equal(test_pf.vf[2].mac, own, 6);
+	mac_words(own, w);
 	assert_int_equal(reg(IGB_RAL(igb_vf_rar(2))), w[0]);
 	assert_int_equal(reg(IGB_RAH(igb_vf_rar(2))),
 			 w[1] | IGB_RAH_AV | FIELD_PREP(IGB_RAH_POOL, BIT(2)));
-	/* Its own current address again is fine; and now VF 0 may not take the new one. */
-	expect_set_mac(2, fresh, true);
-	reset_vf(0);
-	expect_set_mac(0, fresh, false);
+	/* Its own address is granted (Linux's igbvf sets it after every reset). */
+	expect_set_mac(2, own, true);
 }
 
 /* With two NICs a guest on NIC B asks for the MACs of NIC A's functions: its PF's, a VF's
@@ -257,23 +274,33 @@ static void test_set_mac_unique_across_nics(void **state)
 	assert_non_null(strstr(shim_last_log, "vf1 of the PF 0000:02:00.0"));
 	assert_int_equal(test_pf.vf[2].nacks, 4);
 	/* this NIC's own functions are still named as such */
+	fake_us += IGB_REFUSAL_LOG_US; /* four warnings a second */
 	expect_set_mac(2, test_pf.vf[0].mac, false);
 	assert_non_null(strstr(shim_last_log, "vf0 of the PF 0000:01:00.0 (this NIC)"));
-	expect_set_mac(2, fresh, true);
+	expect_set_mac(2, fresh, false);
 	nr_pfs = 1;
 }
 
+/* VLAN 0 is granted (added or removed), any other VLAN refused; the reply echoes INFO. */
 static void test_vlan_promisc_unknown_refused(void **state)
 {
-	u32 msg[2] = {IGB_VF_SET_VLAN, 5};
+	u32 add = IGB_VF_SET_VLAN | FIELD_PREP(IGB_MSG_INFO, IGB_MSG_VLAN_ADD);
+	u32 msg[2] = {add, 5};
 
 	reset_vf(0);
+	assert_int_equal(exchange(0, msg, 2), add | IGB_MSG_NACK | IGB_MSG_CTS);
+	assert_non_null(strstr(shim_last_log, "vf0 (guest alpha): VLAN 5 add"));
+	msg[0] = IGB_VF_SET_VLAN;
 	assert_int_equal(exchange(0, msg, 2), IGB_VF_SET_VLAN | IGB_MSG_NACK | IGB_MSG_CTS);
+	msg[1] = 0;
+	assert_int_equal(exchange(0, msg, 2), IGB_VF_SET_VLAN | IGB_MSG_ACK | IGB_MSG_CTS);
+	msg[0] = add;
+	assert_int_equal(exchange(0, msg, 2), add | IGB_MSG_ACK | IGB_MSG_CTS);
 	msg[0] = IGB_VF_SET_PROMISC;
 	assert_true(exchange(0, msg, 1) & IGB_MSG_NACK);
 	msg[0] = 0x77;
 	assert_true(exchange(0, msg, 1) & IGB_MSG_NACK);
-	assert_int_equal(test_pf.vf[0].nacks, 3);
+	assert_int_equal(test_pf.vf[0].nacks, 4);
 }
 
 static void test_multicast_and_lpe(void **state)
@@ -291,26 +318,31 @@ static void test_multicast_and_lpe(void **state)
 	assert_int_equal(exchange(1, lpe, 2) & (IGB_MSG_ACK | IGB_MSG_NACK), IGB_MSG_ACK);
 	assert_int_equal(FIELD_GET(IGB_VMOLR_RLPML, reg(IGB_VMOLR(1))), 1522);
 	assert_true(reg(IGB_VMOLR(1)) & IGB_VMOLR_LPE);
+	/* Longer than the device's longest frame: cut to it and granted, as Linux's PF. */
 	lpe[1] = 20000;
-	assert_true(exchange(1, lpe, 2) & IGB_MSG_NACK);
-	assert_int_equal(FIELD_GET(IGB_VMOLR_RLPML, reg(IGB_VMOLR(1))), 1522);
+	assert_int_equal(exchange(1, lpe, 2), IGB_VF_SET_LPE | IGB_MSG_ACK | IGB_MSG_CTS);
+	assert_int_equal(FIELD_GET(IGB_VMOLR_RLPML, reg(IGB_VMOLR(1))), IGB_MAX_FRAME);
+	lpe[1] = 20;
+	assert_int_equal(exchange(1, lpe, 2), IGB_VF_SET_LPE | IGB_MSG_NACK | IGB_MSG_CTS);
+	assert_int_equal(FIELD_GET(IGB_VMOLR_RLPML, reg(IGB_VMOLR(1))), IGB_MAX_FRAME);
 }
 
 /* A VF function reset (VFLRE) takes its clearance away until it does the reset handshake
  * again; the event is acknowledged by writing its bit back. */
 static void test_vflr(void **state)
 {
-	u8 fresh[6] = {0x02, 9, 9, 9, 9, 9};
+	u8 own[6];
 
 	reset_vf(0);
+	memcpy(own, test_pf.vf[0].default_mac, 6);
 	set_reg(IGB_VFLRE, BIT(0));
 	assert_int_equal(igb_pf_poll_all(), 1);
 	assert_false(test_pf.vf[0].clear_to_send);
 	assert_int_equal(reg(IGB_VFLRE), 0); /* acknowledged: written back (write-1-to-clear) */
 	set_reg(IGB_VFLRE, 0);
-	expect_set_mac(0, fresh, false);
+	expect_set_mac(0, own, false);
 	reset_vf(0);
-	expect_set_mac(0, fresh, true);
+	expect_set_mac(0, own, true);
 }
 
 static bool mta_bit(unsigned h)
@@ -318,26 +350,21 @@ static bool mta_bit(unsigned h)
 	return reg(IGB_MTA(h >> 5)) & BIT(h & 0x1f);
 }
 
-/* What a VF's owner set through the mailbox (its MAC, its multicast hashes) is forgotten
- * when the function is reset (moat resets it when it takes the VF back): the next owner
- * gets the VF's own MAC, and nobody keeps receiving the old owner's address or groups.
- * Another VF's multicast hashes stay. */
+/* What a VF's owner set through the mailbox (its multicast hashes) is forgotten when the
+ * function is reset (moat resets it when it takes the VF back): nobody keeps receiving the
+ * old owner's groups, and the VF's own MAC is in its entry. Another VF's hashes stay. */
 static void test_vflr_forgets_owner_state(void **state)
 {
-	u8 fresh[6] = {0x02, 0x6d, 0x6f, 0x61, 0x74, 0x02};
 	u32 mc1[2] = {IGB_VF_SET_MULTICAST | FIELD_PREP(IGB_MSG_INFO, 2), 0x0abc | 0x0123u << 16};
 	u32 mc0[2] = {IGB_VF_SET_MULTICAST | FIELD_PREP(IGB_MSG_INFO, 1), 0x0123};
 	u32 w[2];
 
 	reset_vf(0);
 	reset_vf(1);
-	expect_set_mac(1, fresh, true);
 	assert_true(exchange(1, mc1, 2) & IGB_MSG_ACK);
 	assert_true(exchange(0, mc0, 2) & IGB_MSG_ACK);
 	assert_true(mta_bit(0xabc) && mta_bit(0x123));
 	assert_true(reg(IGB_VMOLR(1)) & IGB_VMOLR_ROMPE);
-	/* VF 1's own address stays its own while it uses another. */
-	expect_set_mac(0, test_pf.vf[1].default_mac, false);
 	set_reg(IGB_VFLRE, BIT(1));
 	assert_int_equal(igb_pf_poll_all(), 1);
 	set_reg(IGB_VFLRE, 0);
@@ -352,8 +379,6 @@ static void test_vflr_forgets_owner_state(void **state)
 	reset_vf(1);
 	mac_words(test_pf.vf[1].default_mac, w);
 	assert_int_equal(reg(IGB_VMBMEM(1) + 4), w[0]);
-	/* The freed address is anyone's again. */
-	expect_set_mac(0, fresh, true);
 	/* A multicast request replaces the VF's list (as the message carries all of it). */
 	mc0[1] = 0x0200;
 	assert_true(exchange(0, mc0, 2) & IGB_MSG_ACK);
@@ -437,7 +462,6 @@ static void test_mailbox_hold_charged(void **state)
 static void test_reset_after_held_request(void **state)
 {
 	u32 msg[2] = {IGB_VF_SET_LPE, 1518};
-	u8 fresh[6] = {0x02, 0x6d, 0x6f, 0x61, 0x74, 0x02};
 
 	assert_int_equal(reset_vf(0), IGB_VF_RESET | IGB_MSG_ACK);
 	for (unsigned i = 1; i < IGB_MBX_BUDGET; i++)
@@ -453,7 +477,7 @@ static void test_reset_after_held_request(void **state)
 	set_reg(IGB_MBVFICR, 0);
 	igb_pf_poll_all();
 	assert_true(test_pf.vf[0].clear_to_send); /* no late reset undid the handshake */
-	expect_set_mac(0, fresh, true);
+	expect_set_mac(0, test_pf.vf[0].default_mac, true);
 }
 
 /* Transmit anti-spoofing is on for every VF pool (MAC and VLAN), off for the PF's own pool,

@@ -20,6 +20,7 @@
 #include <moat/test_hooks.h>
 #include "tests/hv/guest_state.h"
 #include "vmm/exits.h"
+#include "vmm/platform.h"
 #include "host_shim.h"
 
 /* ---- fake backend */
@@ -64,6 +65,8 @@ int virq_halt(struct vcpu *v, const struct vmm_exit *e)
 {
 	return -ENOENT;
 }
+/* the virtual LAPIC (vmm/vlapic.c, reached through the MSR table) kicks no vCPU here */
+void vcpu_kick(struct vcpu *v) {}
 int irq_forge_expect(struct guest *gst, u64 addr, u64 data)
 {
 	check_expected(addr);
@@ -255,13 +258,13 @@ static void test_cpuid(void **state)
 	memcpy(sig + 4, &regs[VMM_REG_RCX], 4);
 	memcpy(sig + 8, &regs[VMM_REG_RDX], 4);
 	assert_string_equal(sig, MOAT_CPUID_SIGNATURE);
-	assert_int_equal(regs[VMM_REG_RAX], MOAT_CPUID_INFO);
+	assert_int_equal(regs[VMM_REG_RAX], MOAT_CPUID_MAX);
 	e.cpuid.leaf = MOAT_CPUID_INFO;
 	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(regs[VMM_REG_RAX], 3);
 	assert_int_equal(regs[VMM_REG_RBX], 2);
 	assert_int_equal(regs[VMM_REG_RCX], MOAT_HC_INSN_VMMCALL);
-	assert_int_equal(g.exits[VMM_EXIT_CPUID], 5);
+	assert_int_equal(guest_exits(&g, VMM_EXIT_CPUID), 5);
 }
 
 /* What moat does not offer is not advertised, whatever the host CPU has. */
@@ -319,7 +322,7 @@ static void test_insn_policy(void **state)
 		assert_int_equal(skipped, want[i].skips);
 	}
 	assert_int_equal(g.state, GUEST_RUNNING);
-	assert_int_equal(g.exits[VMM_EXIT_INSN], ARRAY_SIZE(want));
+	assert_int_equal(guest_exits(&g, VMM_EXIT_INSN), ARRAY_SIZE(want));
 }
 
 static void test_io_denied(void **state)
@@ -367,6 +370,47 @@ static void test_com1_relay(void **state)
 	assert_int_equal(strncmp(console, "[gst] x", 7), 0);
 	assert_int_equal(console[console_len - 1], '\n');
 	assert_int_equal(g.io_denied, 0);
+}
+
+/* The platform devices' port table: each range reaches its device; an access that is not
+ * the device's is denied as any other. */
+static void test_platform_ports(void **state)
+{
+	platform_init(&g, &(struct platform_time){.tsc = 1000, .hz = 1000000000});
+	assert_int_equal(port_in(0x604, 2, 0), 1); /* PM1_CNT.SCI_EN */
+	port_out(0x43, 1, 0xb0);		   /* PIT channel 2, mode 0 */
+	assert_int_equal(port_in(0x61, 1, 0) & 0x0f, 0);
+	port_out(0x61, 1, 0x01);
+	assert_int_equal(port_in(0x61, 1, 0) & 0x0f, 1);
+	port_out(0x70, 1, 0x0d);
+	assert_int_equal(port_in(0x71, 1, 0), 0x80); /* RTC register D: VRT */
+	assert_int_equal(g.io_denied, 0);
+	assert_int_equal(port_in(0x70, 1, 0), 0xff); /* write-only */
+	assert_int_equal(port_in(0x43, 1, 0), 0xff); /* write-only */
+	assert_int_equal(port_in(0x40, 2, 0), 0xffff);
+	g.io_denied -= 3;
+	assert_int_equal(port_in(0x606, 2, 0), 0xffff);
+	assert_int_equal(g.io_denied, 1);
+	assert_int_equal(port_in(0x64, 1, 0), 0xff); /* no 8042 to read */
+	assert_int_equal(g.io_denied, 2);
+	port_out(0x64, 1, 0xd1);
+	port_out(0xcf9, 1, 0x02);
+	assert_int_equal(port_in(0xcf9, 1, 0), 0x02);
+	assert_int_equal(g.state, GUEST_RUNNING);
+	assert_null(g.ended_by);
+	port_out(0x604, 2, 0x3401); /* SLP_EN | SLP_TYP 5 | SCI_EN */
+	assert_int_equal(g.state, GUEST_DONE);
+	assert_string_equal(g.ended_by, "ACPI S5");
+	g.state = GUEST_RUNNING;
+	port_out(0x64, 1, 0xfe);
+	assert_int_equal(g.state, GUEST_DONE);
+	assert_string_equal(g.ended_by, "keyboard controller 0x64");
+	g.state = GUEST_RUNNING;
+	port_out(0xcf9, 1, 0x06);
+	assert_int_equal(g.state, GUEST_DONE);
+	assert_string_equal(g.ended_by, "reset register 0xcf9");
+	assert_int_equal(g.io_denied, 2);
+	assert_int_equal(skipped, 18);
 }
 
 static void test_vpci(void **state)
@@ -514,8 +558,8 @@ static void test_hypercall_get_exits(void **state)
 {
 	struct moat_guest_exits *x = (void *)(ram + 0x800);
 
-	g.exits[VMM_EXIT_IO] = 5;
-	g.exits[VMM_EXIT_NPF] = 2;
+	g.vcpu[0].exits[VMM_EXIT_IO] = 5;
+	g.vcpu[0].exits[VMM_EXIT_NPF] = 2;
 	assert_int_equal(call(HC_GET_EXITS, 0x800, 0, 0), 0);
 	assert_int_equal(x->by_reason[MOAT_EXIT_HYPERCALL], 1);
 	assert_int_equal(x->by_reason[MOAT_EXIT_IO], 5);
@@ -525,11 +569,11 @@ static void test_hypercall_get_exits(void **state)
 	assert_int_equal(x->by_reason[MOAT_EXIT_HYPERCALL], 2);
 	assert_int_equal(call(HC_GET_EXITS, RAM_SIZE - sizeof(*x) + 8, 0, 0), -EFAULT);
 	/* The ABI's own numbers: an exit moat does not name in the ABI counts as other. */
-	g.exits[VMM_EXIT_UNHANDLED] = 4;
+	g.vcpu[0].exits[VMM_EXIT_UNHANDLED] = 4;
 	assert_int_equal(call(HC_GET_EXITS, 0x800, 0, 0), 0);
 	assert_int_equal(x->by_reason[MOAT_EXIT_OTHER], 4);
 	assert_int_equal(x->by_reason[MOAT_EXIT_VIRT_INSN], 0);
-	g.exits[VMM_EXIT_INSN] = 3;
+	g.vcpu[0].exits[VMM_EXIT_INSN] = 3;
 	assert_int_equal(call(HC_GET_EXITS, 0x800, 0, 0), 0);
 	assert_int_equal(x->by_reason[MOAT_EXIT_INSN], 3);
 }
@@ -689,7 +733,7 @@ static void test_hypercall_cpl(void **state)
 	assert_int_equal(g.state, GUEST_RUNNING);
 	assert_false(test_state(&g)->expect_stop);
 	assert_int_equal(test_state(&g)->expect_dma_faults, 0);
-	assert_int_equal(g.exits[VMM_EXIT_HYPERCALL], refused);
+	assert_int_equal(guest_exits(&g, VMM_EXIT_HYPERCALL), refused);
 	/* Four lines in the window; the next window names how many were not logged. */
 	assert_int_equal(shim_warnings_logged - warned, 4);
 	now_us += 10000000;
@@ -722,7 +766,7 @@ static void test_stops(void **state)
 	e = (struct vmm_exit){.reason = VMM_EXIT_UNHANDLED, .raw = 0x8f};
 	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), -EFAULT);
 	assert_int_equal(g.state, GUEST_STOPPED);
-	assert_int_equal(g.exits[VMM_EXIT_UNHANDLED], 1);
+	assert_int_equal(guest_exits(&g, VMM_EXIT_UNHANDLED), 1);
 	assert_non_null(strstr(g.stop_reason, "unhandled"));
 
 	teardown(NULL);
@@ -768,7 +812,7 @@ static void test_cr_write(void **state)
 	assert_int_equal(regs[VMM_REG_RIP], 0x5000);
 	assert_int_equal(injected_vector, 13);
 	assert_int_equal(injected_error, 0);
-	assert_int_equal(g.exits[VMM_EXIT_CR_WRITE], 2);
+	assert_int_equal(guest_exits(&g, VMM_EXIT_CR_WRITE), 2);
 	assert_int_equal(g.state, GUEST_RUNNING);
 	assert_string_equal(vmm_exit_name(VMM_EXIT_CR_WRITE), "cr-write");
 
@@ -802,7 +846,7 @@ static void test_benign_exception_reflected(void **state)
 	assert_int_equal(injected_vector, 17);
 	assert_int_equal(injected_error, 0);
 	assert_int_equal(g.state, GUEST_RUNNING);
-	assert_int_equal(g.exits[VMM_EXIT_EXCEPTION], 2);
+	assert_int_equal(guest_exits(&g, VMM_EXIT_EXCEPTION), 2);
 
 	injected_vector = -1;
 	e.exc.vector = 14;
@@ -848,6 +892,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_insn_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_io_denied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_com1_relay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_platform_ports, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vpci, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_xsetbv, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msrs, setup, teardown),

@@ -54,6 +54,8 @@ static int svm_probe(struct vmm_caps *caps)
 	caps->nr_asids = svm_feat.nr_asids;
 	caps->max_guests = svm_feat.nr_asids - 1; /* ASID 0 is the host's */
 	caps->hypercall_insn = VMM_HC_VMMCALL;
+	/* the VMCB intercepts neither CR4.PCIDE nor INVPCID */
+	caps->guest_features = VMM_GUEST_PCID | VMM_GUEST_INVPCID;
 	return 0;
 }
 
@@ -236,6 +238,7 @@ static u64 *gpr_slot(struct svm_vcpu *s, enum vmm_reg r)
 	case VMM_REG_CR3: return &s->vmcb->save.cr3;
 	case VMM_REG_CR4: return &s->vmcb->save.cr4;
 	case VMM_REG_EFER: return &s->vmcb->save.efer;
+	case VMM_REG_PAT: return &s->vmcb->save.g_pat;
 	case VMM_REG_RBX: return &g->rbx;
 	case VMM_REG_RCX: return &g->rcx;
 	case VMM_REG_RDX: return &g->rdx;

@@ -160,6 +160,7 @@ static u64 vmcs_reg(enum vmm_reg r)
 	case VMM_REG_CR3: return vmcs_read(VMCS_GUEST_CR3);
 	case VMM_REG_CR4: return guest_cr(VMCS_GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW);
 	case VMM_REG_EFER: return vmcs_read(VMCS_GUEST_EFER);
+	case VMM_REG_PAT: return vmx_cfg.load_pat ? vmcs_read(VMCS_GUEST_PAT) : PAT_POWER_ON;
 	default: return 0;
 	}
 }
@@ -228,6 +229,9 @@ static bool set_vmcs_reg(enum vmm_reg r, u64 val)
 	case VMM_REG_CR4:
 		return set_cr(VMCS_GUEST_CR4, VMCS_CR4_SHADOW, val, vmx_cfg.caps.cr4_fixed0);
 	case VMM_REG_EFER: return set_efer(val);
+	/* without PAT switching the guest runs on the host's PAT, which EPT's ignore-PAT makes
+	 * irrelevant: its memory types are EPT's (ept.c) */
+	case VMM_REG_PAT: return !vmx_cfg.load_pat || vmcs_write(VMCS_GUEST_PAT, val);
 	default: return false;
 	}
 }

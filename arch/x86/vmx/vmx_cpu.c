@@ -187,6 +187,11 @@ int vmx_probe(struct vmm_caps *caps)
 	caps->nr_asids = cfg->vpid ? 0xffff : 0;
 	caps->max_guests = 0xffff;
 	caps->hypercall_insn = VMM_HC_VMCALL;
+	/* CR4.PCIDE is the guest's where CR4_FIXED1 allows it (vmx_cr4_write); without "enable
+	 * INVPCID" INVPCID raises #UD (SDM Vol. 3C 26.3, 25.3 in older editions) */
+	caps->guest_features = VMM_GUEST_PCID;
+	if (cfg->ctl[VMX_CTL_PROC2] & PROC2_INVPCID)
+		caps->guest_features |= VMM_GUEST_INVPCID;
 	pr_info("VMX revision %#x, %s controls, EPT (largest page %s)%s%s%s, "
 		"preemption timer %s (TSC/%u)\n",
 		cfg->revision, cfg->caps.basic & VMX_BASIC_TRUE_CTLS ? "true" : "default",

@@ -11,11 +11,7 @@
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/vmx/vmx.h"
 
-#define MSR_IA32_SYSENTER_CS 0x174
-#define MSR_IA32_SYSENTER_EIP 0x176
 #define MSR_IA32_DEBUGCTL 0x1d9
-#define MSR_X2APIC_FIRST 0x800
-#define MSR_X2APIC_LAST 0x8ff
 #define VMX_MSR_AREA_MAX (PAGE_SIZE / sizeof(struct vmx_msr_entry))
 
 static void bitmap_set(u8 *map, u32 bit, bool set)

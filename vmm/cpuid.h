@@ -1,0 +1,29 @@
+/* CPUID as a guest sees it (vmm/cpuid.c): the host's answer filtered by a policy table,
+ * per leaf and register the bits offered and the bits forced; leaves the table does not
+ * name read as zero. docs/vmm.md, "CPUID", lists what is offered and why. */
+#ifndef VMM_CPUID_H
+#define VMM_CPUID_H
+
+#include <moat/types.h>
+#include "arch/x86/cpu.h"
+#include "vmm/backend.h"
+
+/* The virtual LAPIC's features, offered to OS guests: vmm/vlapic.c's owner sets them here
+ * once it emulates them (0 until then). */
+#define VMM_VLAPIC_FEATURES 0
+
+struct cpuid_ctx {
+	u32 vcpu_index; /* also its APIC ID */
+	u32 nr_vcpus;
+	bool host_apic_id; /* moat's own guests: APIC IDs are the host CPU's (their MSIs name it) */
+	u32 guest_id, cpu, hc_insn;
+	u32 tsc_khz;
+	u32 features; /* VMM_GUEST_* */
+	bool osxsave; /* the guest's CR4.OSXSAVE */
+	struct cpuid_regs (*host)(u32 leaf, u32 subleaf);
+};
+
+/* The guest's answer to CPUID(leaf, subleaf). */
+struct cpuid_regs vmm_cpuid(const struct cpuid_ctx *c, u32 leaf, u32 subleaf);
+
+#endif

@@ -12,6 +12,7 @@
 #include <moat/hypercall.h>
 #include <moat/string.h>
 #include "vmm/cpuid.h"
+#include "vmm/vlapic.h"
 
 enum { EAX, EBX, ECX, EDX };
 
@@ -24,6 +25,7 @@ enum cpuid_fix {
 	FIX_EXT7,
 	FIX_TOPOLOGY,
 	FIX_XSAVE,
+	FIX_TSC,
 	FIX_HV_SIGNATURE,
 	FIX_HV_INFO,
 	FIX_HV_TSC,
@@ -107,10 +109,11 @@ static const struct cpuid_leaf_policy policy[] = {
 	/* performance monitoring: not offered (leaf 0Ah zero) */
 	{CPUID_LEAF_TOPOLOGY, {0}, {0}, FIX_TOPOLOGY},
 	{CPUID_LEAF_XSAVE, {0}, {0}, FIX_XSAVE},
-	/* the TSC's ratio to the crystal and the CPU's frequencies: the guest reads the host's
-	 * TSC unscaled */
-	{CPUID_LEAF_TSC, {ALL, ALL, ALL, ALL}, {0}, FIX_NONE},
-	{CPUID_LEAF_FREQ, {ALL, ALL, ALL, ALL}, {0}, FIX_NONE},
+	/* the TSC's ratio to the crystal and the CPU's frequencies: from moat's measurement of
+	 * the TSC (an emulator's claims can be far off), the crystal being the local APIC's
+	 * timer clock */
+	{CPUID_LEAF_TSC, {0}, {0}, FIX_TSC},
+	{CPUID_LEAF_FREQ, {0}, {0}, FIX_TSC},
 	{CPUID_LEAF_TOPOLOGY_V2, {0}, {0}, FIX_TOPOLOGY},
 	{MOAT_CPUID_LEAF, {0}, {0}, FIX_HV_SIGNATURE},
 	{MOAT_CPUID_INFO, {0}, {0}, FIX_HV_INFO},
@@ -262,6 +265,25 @@ static void fix_xsave(const struct cpuid_ctx *c, u32 sub, struct cpuid_regs *r)
 		*r = (struct cpuid_regs){avx.eax, avx.ebx, 0, 0};
 }
 
+/* Leaf 15h: the crystal is the virtual LAPIC's timer clock, the TSC divided by the integer
+ * nearest to TSC Hz / VLAPIC_BUS_HZ (vlapic_reset()): Linux takes the crystal as that clock
+ * and calibrates neither. Leaf 16h: base and maximum MHz = the TSC's (it runs at the base
+ * frequency), bus MHz = the crystal's. Zero while the TSC's frequency is unknown. */
+static void fix_tsc(const struct cpuid_ctx *c, u32 leaf, struct cpuid_regs *r)
+{
+	u64 hz = c->tsc_hz, ratio = MAX((hz + VLAPIC_BUS_HZ / 2) / VLAPIC_BUS_HZ, 1);
+	u64 crystal = hz / ratio;
+
+	*r = (struct cpuid_regs){0, 0, 0, 0};
+	if (!hz || crystal > 0xffffffffu)
+		return;
+	if (leaf == CPUID_LEAF_TSC)
+		*r = (struct cpuid_regs){1, (u32)ratio, (u32)crystal, 0};
+	else
+		*r = (struct cpuid_regs){(u32)(hz / 1000000), (u32)(hz / 1000000),
+					 (u32)(crystal / 1000000), 0};
+}
+
 static void fix_hv(const struct cpuid_ctx *c, enum cpuid_fix fix, struct cpuid_regs *r)
 {
 	switch (fix) {
@@ -272,7 +294,7 @@ static void fix_hv(const struct cpuid_ctx *c, enum cpuid_fix fix, struct cpuid_r
 		memcpy(&r->edx, MOAT_CPUID_SIGNATURE + 8, 4);
 		break;
 	case FIX_HV_INFO: *r = (struct cpuid_regs){c->guest_id, c->cpu, c->hc_insn, 0}; break;
-	case FIX_HV_TSC: r->eax = c->tsc_khz; break;
+	case FIX_HV_TSC: r->eax = (u32)(c->tsc_hz / 1000); break;
 	default: break;
 	}
 }
@@ -311,6 +333,7 @@ static void fix_leaf(const struct cpuid_ctx *c, const struct cpuid_leaf_policy *
 		break;
 	case FIX_TOPOLOGY: fix_topology(c, sub, r, host); break;
 	case FIX_XSAVE: fix_xsave(c, sub, r); break;
+	case FIX_TSC: fix_tsc(c, p->leaf, r); break;
 	case FIX_ADDR_SIZES:
 		r->ecx = (u32)(FIELD_PREP(CPUID_80000008_ECX_NC, n - 1) |
 			       FIELD_PREP(CPUID_80000008_ECX_APIC_ID_SIZE, id_bits(n)));

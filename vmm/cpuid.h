@@ -17,7 +17,7 @@ struct cpuid_ctx {
 	u32 nr_vcpus;
 	bool host_apic_id; /* moat's own guests: APIC IDs are the host CPU's (their MSIs name it) */
 	u32 guest_id, cpu, hc_insn;
-	u32 tsc_khz;
+	u64 tsc_hz;   /* the TSC the guest reads (0: unknown) */
 	u32 features; /* VMM_GUEST_* */
 	bool osxsave; /* the guest's CR4.OSXSAVE */
 	struct cpuid_regs (*host)(u32 leaf, u32 subleaf);

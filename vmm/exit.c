@@ -103,7 +103,7 @@ static void handle_cpuid(struct vcpu *v, const struct vmm_exit *e)
 		.guest_id = g->id,
 		.cpu = v->cpu,
 		.hc_insn = vmm_caps.hypercall_insn,
-		.tsc_khz = (u32)(tsc_hz() / 1000),
+		.tsc_hz = tsc_hz(),
 		.features = vmm_caps.guest_features | (guest_is_os(g) ? VMM_VLAPIC_FEATURES : 0),
 		.host = host_cpuid,
 	};

@@ -74,8 +74,9 @@ static int linux_guest_acpi(struct guest *g, u8 *ram)
 		return pr_err(-ENOSPC, "guest %s: its ACPI tables do not fit at %#llx\n",
 			      g->cfg.name, (unsigned long long)GUEST_ACPI_GPA);
 	pr_info("guest %s: ACPI tables at %#llx (%zu bytes): RSDP, XSDT, FADT, FACS, DSDT, MADT "
-		"(%u CPUs)\n",
-		g->cfg.name, (unsigned long long)GUEST_ACPI_GPA, n, c.nr_cpus);
+		"(%u CPU%s)\n",
+		g->cfg.name, (unsigned long long)GUEST_ACPI_GPA, n, c.nr_cpus,
+		c.nr_cpus > 1 ? "s" : "");
 	return 0;
 }
 

@@ -28,6 +28,7 @@
 #include "vmm/guest.h"
 #include "vmm/linux_guest.h"
 #include "vmm/msix.h"
+#include "vmm/vcpu_run.h"
 #include "vmm/platform.h"
 
 /* How long a guest's CPU may take from the guest's end to its thread's return. */
@@ -325,6 +326,8 @@ int guest_create(const struct boot_info *bi, struct guest *g)
 	err = vcpus_create(g, &bs);
 	if (err)
 		goto fail;
+	if (guest_is_os(g))
+		vcpu_os_init(g);
 	host_rtc_get(&pt.wall_epoch, &pt.wall_tsc);
 	platform_init(g, &pt);
 	guest_memory_report(g);
@@ -456,19 +459,6 @@ static bool guest_running(const struct guest *g)
 	return __atomic_load_n(&g->state, __ATOMIC_ACQUIRE) == GUEST_RUNNING;
 }
 
-/* An application processor of an OS guest before its start-up IPI: its CPU halts until a
- * kick (an INIT/SIPI from another vCPU, or the guest's end); without a kick vector it
- * polls. */
-static void vcpu_wait_sipi(struct vcpu *v)
-{
-	while (guest_running(v->guest) && v->run_state == VCPU_WAIT_SIPI) {
-		if (__atomic_load_n(&kick_vector, __ATOMIC_ACQUIRE) >= 0)
-			cpu_wait_for_interrupt();
-		else
-			__asm__ volatile("pause" ::: "memory");
-	}
-}
-
 void vcpu_loop(struct vcpu *v)
 {
 	struct guest *g = v->guest;
@@ -485,7 +475,8 @@ void vcpu_loop(struct vcpu *v)
 	else
 		pr_info("guest %s: vCPU %u on cpu %u waits for its start-up IPI\n", g->cfg.name,
 			v->index, this_cpu()->index);
-	vcpu_wait_sipi(v);
+	if (guest_is_os(g))
+		vcpu_os_loop(v);
 	while (guest_running(g)) {
 		virq_deliver(v);
 		vmm_be->run(v, &e);

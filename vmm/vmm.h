@@ -80,6 +80,8 @@ struct vcpu {
 	/* statistics, counted on the vCPU's own CPU: guest_exits() sums them */
 	u64 exits[VMM_EXIT_NR];
 	u64 halts_blocked; /* HLTs that waited host-side for an interrupt (OS guests) */
+	u64 irqs_injected; /* interrupts of its virtual LAPIC injected (OS guests) */
+	bool nmi_pending;  /* an NMI sent to it, not yet injected (OS guests) */
 };
 
 struct guest {
@@ -91,7 +93,8 @@ struct guest {
 	/* vcpu[0] is the boot CPU; moat's own guests have exactly one. */
 	struct vcpu vcpu[CFG_MAX_VCPUS];
 	u32 nr_vcpus;
-	u32 vcpus_left; /* vCPU threads not yet past their loop: the last one ends the guest */
+	u32 vcpus_left;	 /* vCPU threads not yet past their loop: the last one ends the guest */
+	u32 vcpus_stuck; /* OS guests: vCPUs halted with interrupts off or waiting for a SIPI */
 	enum guest_state state; /* changed atomically: the first end wins (guest_end()) */
 	char stop_reason[128];
 	u64 stop_gpa; /* for a nested page fault stop */

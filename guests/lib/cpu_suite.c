@@ -259,6 +259,15 @@ static void test_cpuid_policy(void)
 		guest_cpuid(CPUID_LEAF_ADDR_SIZES, 0, r);
 		check(FIELD_GET(CPUID_80000008_ECX_NC, r[2]) == 0, "8000_0008h ECX %#x", r[2]);
 	}
+	if (max >= CPUID_LEAF_TSC) {
+		u64 khz;
+
+		guest_cpuid(CPUID_LEAF_TSC, 0, r);
+		khz = r[0] ? (u64)r[2] * r[1] / r[0] / 1000 : 0;
+		check(khz + 1 >= guest_info.tsc_khz && khz <= guest_info.tsc_khz,
+		      "leaf 15h: %u * %u / %u Hz, the TSC runs at %u kHz", r[2], r[1], r[0],
+		      guest_info.tsc_khz);
+	}
 	guest_cpuid(MOAT_CPUID_LEAF, 0, r);
 	check(r[0] == MOAT_CPUID_TSC, "highest moat leaf %#x", r[0]);
 	guest_cpuid(MOAT_CPUID_TSC, 0, r);

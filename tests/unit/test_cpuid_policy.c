@@ -58,7 +58,7 @@ static struct cpuid_ctx ctx(void)
 				  .guest_id = 5,
 				  .cpu = 3,
 				  .hc_insn = MOAT_HC_INSN_VMCALL,
-				  .tsc_khz = 2400000,
+				  .tsc_hz = 2400000000ull,
 				  .host = host_all};
 }
 
@@ -110,10 +110,6 @@ static void test_offers_exactly_the_table(void **state)
 	assert_int_equal(r.ebx, WANT_7_EBX);
 	assert_int_equal(r.ecx, WANT_7_ECX);
 	assert_int_equal(r.edx, WANT_7_EDX);
-	r = Q(0x15, 0);
-	assert_int_equal(r.eax & r.ebx & r.ecx & r.edx, ALL);
-	r = Q(0x16, 0);
-	assert_int_equal(r.eax & r.ebx & r.ecx & r.edx, ALL);
 	r = Q(0x80000000, 0);
 	assert_int_equal(r.eax, 0x8000001e);
 	r = Q(0x80000001, 0);
@@ -291,6 +287,46 @@ static void test_moat_leaves(void **state)
 	assert_int_equal(Q(0x40000100, 0).eax, 0);
 }
 
+/* Leaves 15h and 16h from moat's TSC measurement, whatever the host claims: the crystal is
+ * the virtual LAPIC's timer clock (the TSC over round(TSC / 100 MHz)). */
+static void test_tsc_leaves(void **state)
+{
+	struct cpuid_ctx c = ctx();
+	struct cpuid_regs r = Q(0x15, 0);
+
+	assert_int_equal(r.eax, 1);
+	assert_int_equal(r.ebx, 24);
+	assert_int_equal(r.ecx, 100000000);
+	assert_int_equal(r.edx, 0);
+	r = Q(0x16, 0);
+	assert_int_equal(r.eax, 2400);
+	assert_int_equal(r.ebx, 2400);
+	assert_int_equal(r.ecx, 100);
+	assert_int_equal(r.edx, 0);
+	/* Bochs: the TSC at its 50 MHz ips, the crystal is the TSC itself */
+	c.tsc_hz = 50002000;
+	r = Q(0x15, 0);
+	assert_int_equal(r.ebx, 1);
+	assert_int_equal(r.ecx, 50002000);
+	assert_int_equal(Q(0x16, 0).eax, 50);
+	assert_int_equal(Q(0x40000010, 0).eax, 50002);
+	/* a TSC of 2,394,567,000 Hz: 24 ticks per crystal tick, within 1 Hz * 24 */
+	c.tsc_hz = 2394567000ull;
+	r = Q(0x15, 0);
+	assert_int_equal(r.ebx, 24);
+	assert_true((u64)r.ecx * r.ebx <= c.tsc_hz && (u64)r.ecx * r.ebx > c.tsc_hz - 24);
+	c.tsc_hz = 0;
+	r = Q(0x15, 0);
+	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	r = Q(0x16, 0);
+	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	/* not offered past the host's highest leaf */
+	c = ctx();
+	host_max_basic = 0xd;
+	r = Q(0x15, 0);
+	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+}
+
 /* Leaves past the host's or the table's highest, and ranges nobody names, read as zero. */
 static void test_leaf_ranges(void **state)
 {
@@ -345,6 +381,7 @@ int main(void)
 		cmocka_unit_test_setup(test_gated_features, setup),
 		cmocka_unit_test_setup(test_topology, setup),
 		cmocka_unit_test_setup(test_moat_leaves, setup),
+		cmocka_unit_test_setup(test_tsc_leaves, setup),
 		cmocka_unit_test_setup(test_leaf_ranges, setup),
 		cmocka_unit_test_setup(test_every_table_leaf_checked, setup),
 	};

@@ -8,9 +8,10 @@
 #include "arch/x86/cpu.h"
 #include "vmm/backend.h"
 
-/* The virtual LAPIC's features, offered to OS guests: vmm/vlapic.c's owner sets them here
- * once it emulates them (0 until then). */
-#define VMM_VLAPIC_FEATURES 0
+/* The virtual LAPIC's features, offered to OS guests (vmm/vlapic.c emulates them): x2APIC
+ * mode, the TSC-deadline timer (CPUID.1:ECX[24]) and a timer that runs in every C-state
+ * (ARAT, CPUID.6:EAX[2]). */
+#define VMM_VLAPIC_FEATURES (VMM_GUEST_X2APIC | VMM_GUEST_TSC_DEADLINE | VMM_GUEST_ARAT)
 
 struct cpuid_ctx {
 	u32 vcpu_index; /* also its APIC ID */

@@ -8,6 +8,7 @@
 #include <moat/pgtable.h>
 #include "arch/x86/pt_x86.h"
 #include "vmm/exits.h"
+#include "vmm/guest_acpi.h"
 #include "vmm/mmio.h"
 #include "vmm/msix.h"
 
@@ -114,27 +115,59 @@ static unsigned fetch(struct vcpu *v, u64 rip, u8 *code)
 	return n;
 }
 
+/* The local APIC page of an OS guest's vCPU (vmm/vlapic.c): Linux reaches it with exactly
+ * the MOV forms above (native_apic_mem_read/write: 8b 87 disp32, 89 3c 25 disp32, ...). A
+ * refused access (unaligned, outside the page) stops the guest. */
+static int lapic_npf(struct vcpu *v, const struct vmm_exit *e, const struct mmio_insn *in)
+{
+	u32 off = (u32)(e->npf.gpa - GUEST_LAPIC_BASE), val = 0;
+	int err;
+
+	if (in->write) {
+		val = in->imm ? in->value : (u32)vmm_be->get_reg(v, (enum vmm_reg)in->reg);
+		err = vlapic_mmio_write(&v->lapic, off, val);
+	} else {
+		err = vlapic_mmio_read(&v->lapic, off, &val);
+		if (!err)
+			vmm_be->set_reg(v, (enum vmm_reg)in->reg, val);
+	}
+	if (err)
+		return guest_stop(v->guest, VMM_EXIT_NPF,
+				  "local APIC %s at offset %#x refused (rip %#llx)",
+				  in->write ? "write" : "read", off, (unsigned long long)e->rip);
+	return 0;
+}
+
 int vmm_mmio_npf(struct vcpu *v, const struct vmm_exit *e)
 {
 	struct guest *g = v->guest;
-	struct vdev *dev = msix_region(g, e->npf.gpa);
+	bool lapic = guest_is_os(g) && vlapic_mmio_owned(e->npf.gpa);
+	struct vdev *dev = lapic ? NULL : msix_region(g, e->npf.gpa);
 	u8 code[MMIO_INSN_MAX];
 	struct mmio_insn in;
 	unsigned n;
+	int err;
 
-	if (!dev)
+	if (!dev && !lapic)
 		return -ENOENT;
 	n = fetch(v, e->rip, code);
 	if (mmio_decode(code, n, &in) || (e->npf.gpa & 3))
 		return guest_stop(g, VMM_EXIT_NPF,
-				  "MSI-X access at GPA %#llx (rip %#llx) is not an aligned 32-bit "
-				  "MOV (docs/passthrough.md)",
-				  (unsigned long long)e->npf.gpa, (unsigned long long)e->rip);
-	if (in.write)
+				  "%s access at GPA %#llx (rip %#llx) is not an aligned 32-bit "
+				  "MOV (docs/%s)",
+				  lapic ? "local APIC" : "MSI-X", (unsigned long long)e->npf.gpa,
+				  (unsigned long long)e->rip,
+				  lapic ? "linux-guest.md" : "passthrough.md");
+	if (lapic) {
+		err = lapic_npf(v, e, &in);
+		if (err)
+			return err;
+	} else if (in.write) {
 		msix_mmio_write(g, dev, e->npf.gpa,
 				in.imm ? in.value : (u32)vmm_be->get_reg(v, (enum vmm_reg)in.reg));
-	else
+	} else {
 		vmm_be->set_reg(v, (enum vmm_reg)in.reg, msix_mmio_read(g, dev, e->npf.gpa));
+	}
 	vmm_be->set_reg(v, VMM_REG_RIP, e->rip + in.len);
 	return 0;
 }

@@ -20,6 +20,17 @@ static struct guest g;
 static struct vdev dev;
 static u64 regs[VMM_REG_NR];
 
+/* What vmm/vlapic.c needs from the rest of moat. */
+void vcpu_kick(struct vcpu *v) {}
+u64 tsc_hz(void)
+{
+	return 2000000000ULL;
+}
+u64 time_us(void)
+{
+	return 0;
+}
+
 struct vdev *msix_region(struct guest *gst, u64 gpa)
 {
 	return gpa >= MSIX_PAGE && gpa < MSIX_PAGE + 0x1000 ? &dev : NULL;

@@ -515,6 +515,47 @@ static void test_xsetbv(void **state)
 	regs[VMM_REG_CR4] = 0;
 }
 
+/* An OS guest's IA32_APIC_BASE, TSC deadline and x2APIC MSRs are its vCPU's virtual LAPIC;
+ * moat's own guests keep the fixed APIC base. */
+static void test_msrs_vlapic(void **state)
+{
+	struct vmm_exit e = {.reason = VMM_EXIT_MSR_WRITE, .rip = 0x3000, .insn_len = 2};
+
+	strcpy(g.cfg.kernel, "vmlinuz");
+	vlapic_reset(&g.vcpu[0].lapic, &g.vcpu[0], 0, true);
+	e.msr.index = 0x1b;
+	e.msr.value = 0xfee00000 | BIT(11) | BIT(10); /* to x2APIC mode */
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
+	assert_int_equal(injected_vector, -1);
+	assert_int_equal(skipped, 1);
+	e.reason = VMM_EXIT_MSR_READ;
+	e.msr.index = 0x802; /* x2APIC ID */
+	regs[VMM_REG_RAX] = regs[VMM_REG_RDX] = ~0ULL;
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
+	assert_int_equal(regs[VMM_REG_RAX], 0);
+	assert_int_equal(regs[VMM_REG_RDX], 0);
+	e.msr.index = 0x80b; /* EOI is write-only: #GP */
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
+	assert_int_equal(injected_vector, 13);
+	assert_int_equal(skipped, 2);
+	injected_vector = -1;
+	e.reason = VMM_EXIT_MSR_WRITE;
+	e.msr.index = 0x1b;
+	e.msr.value = 0xfed00000 | BIT(11) | BIT(10); /* moving the page: #GP */
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
+	assert_int_equal(injected_vector, 13);
+	assert_int_equal(g.msr_denied, 2);
+	/* moat's own guests: the fixed xAPIC base, no x2APIC MSRs. */
+	g.cfg.kernel[0] = 0;
+	injected_vector = -1;
+	e.reason = VMM_EXIT_MSR_READ;
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
+	assert_int_equal(regs[VMM_REG_RAX], 0xfee00000 | BIT(11) | BIT(8));
+	e.msr.index = 0x802;
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
+	assert_int_equal(injected_vector, 13);
+}
+
 static long call(u64 nr, u64 a0, u64 a1, u64 a2)
 {
 	struct vmm_exit e = {.reason = VMM_EXIT_HYPERCALL, .rip = 0x4000, .insn_len = 3};
@@ -896,6 +937,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vpci, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_xsetbv, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msrs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_msrs_vlapic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_pointers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_get_exits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_test_range_product, setup, teardown),

@@ -2,7 +2,8 @@
  * lives here: the physical entry of a vector stays masked until the guest unmasks a valid
  * entry (vector 0x20..0xfe, fixed, edge, destination its own vCPU), and then carries a
  * remappable-format message naming an interrupt remapping entry that checks the device's
- * source ID and targets a host vector on the guest's CPU; that vector raises the guest's. */
+ * source ID and targets a host vector on the guest's CPU; that vector raises the guest's
+ * (an OS guest's: delivered to the vLAPICs the entry's message names). */
 #define LOG_TAG "vmm"
 #include <moat/errno.h>
 #include <moat/log.h>
@@ -36,6 +37,40 @@ int msix_entry_check(const u32 entry[4], u32 apic_id, char *why, size_t size)
 	return -EINVAL;
 }
 
+int msix_entry_check_os(const u32 entry[4], u32 nr_vcpus, struct vlapic_msg *msg, char *why,
+			size_t size)
+{
+	u32 addr = entry[MSIX_ENTRY_ADDR_LO], data = entry[MSIX_ENTRY_DATA];
+	u32 vector = (u32)FIELD_GET(MSI_DATA_VECTOR, data);
+	u32 dest = (u32)FIELD_GET(MSI_ADDR_DEST_ID, addr);
+	u32 mode = (u32)FIELD_GET(MSI_DATA_DELIVERY, data);
+	bool logical = addr & MSI_ADDR_DM_LOGICAL;
+
+	if (entry[MSIX_ENTRY_ADDR_HI] || FIELD_GET(MSI_ADDR_BASE, addr) != MSI_ADDR_BASE_VAL)
+		snprintf(why, size, "address %#x:%08x is not an interrupt message",
+			 entry[MSIX_ENTRY_ADDR_HI], addr);
+	else if (addr & MSI_ADDR_IF_REMAP)
+		snprintf(why, size, "address %#x: remappable format", addr);
+	else if (!logical && dest >= nr_vcpus)
+		snprintf(why, size, "destination APIC %u is none of its %u vCPUs", dest, nr_vcpus);
+	else if (logical && !dest)
+		snprintf(why, size, "logical destination 0 names no vCPU");
+	else if (vector < VIRQ_VECTOR_MIN || vector > VIRQ_VECTOR_MAX)
+		snprintf(why, size, "vector %#x outside %#x..%#x", vector, VIRQ_VECTOR_MIN,
+			 VIRQ_VECTOR_MAX);
+	else if ((mode != VLAPIC_DM_FIXED && mode != VLAPIC_DM_LOWEST) ||
+		 (data & MSI_DATA_TRIGGER_LEVEL))
+		snprintf(why, size, "data %#x: not fixed or lowest-priority edge delivery", data);
+	else {
+		*msg = (struct vlapic_msg){.dest = dest,
+					   .logical = logical,
+					   .mode = (enum vlapic_delivery)mode,
+					   .vector = (u8)vector};
+		return 0;
+	}
+	return -EINVAL;
+}
+
 static u64 table_hpa(const struct vdev *v, unsigned idx)
 {
 	const struct pci_dev *d = v->pdev;
@@ -65,7 +100,10 @@ static void host_vector_fired(struct trap_frame *f, void *ctx)
 {
 	struct vmsix_vec *vec = ctx;
 
-	virq_raise(vec->g, vec->vector);
+	if (!vec->to_vlapic)
+		virq_raise(vec->g, vec->vector);
+	else if (vlapic_deliver(vec->g, &vec->msg))
+		__atomic_fetch_add(&vec->g->msix_nowhere, 1, __ATOMIC_RELAXED);
 }
 
 /* A vector in quarantine (its device released) belongs to nobody: what still arrives on
@@ -80,6 +118,16 @@ static void quarantined_fired(struct trap_frame *f, void *ctx)
 u64 msix_quarantine_strays(void)
 {
 	return __atomic_load_n(&quarantine_strays, __ATOMIC_RELAXED);
+}
+
+/* The physical CPU the entry's IRTE targets: the guest's CPU; for an OS guest, the vCPU
+ * the message names by APIC ID (a logical destination: the boot vCPU's, whose vLAPIC hands
+ * the interrupt on). */
+static u32 entry_cpu(const struct guest *g, const struct vmsix_vec *vec)
+{
+	if (vec->to_vlapic && !vec->msg.logical && vec->msg.dest < g->nr_vcpus)
+		return g->vcpu[vec->msg.dest].cpu;
+	return g->vcpu[0].cpu;
 }
 
 /* The IRTE and host vector of entry idx, allocated on first use. */
@@ -105,7 +153,7 @@ static int entry_route(struct guest *g, struct vdev *v, unsigned idx)
 				      g->cfg.name, d->rid);
 		m->have_irq[idx] = true;
 	}
-	cfg.dest_apic_id = cpu_data[g->vcpu[0].cpu].apic_id;
+	cfg.dest_apic_id = cpu_data[entry_cpu(g, &m->vec[idx])].apic_id;
 	cfg.vector = (u8)m->host_vector[idx];
 	err = iommu_irq_program(&m->irq[idx], &cfg);
 	if (err)
@@ -120,6 +168,7 @@ static void entry_update(struct guest *g, struct vdev *v, unsigned idx)
 {
 	struct vmsix *m = &v->msix;
 	u32 *e = m->entry[idx];
+	struct vlapic_msg msg = {0};
 	char why[96];
 	u64 p = table_hpa(v, idx);
 
@@ -127,7 +176,9 @@ static void entry_update(struct guest *g, struct vdev *v, unsigned idx)
 	m->live[idx] = false;
 	if (!m->enabled || m->fmask || (e[MSIX_ENTRY_CTRL] & MSIX_ENTRY_CTRL_MASKED))
 		return;
-	if (msix_entry_check(e, cpu_data[g->vcpu[0].cpu].apic_id & 0xff, why, sizeof(why))) {
+	if (guest_is_os(g) ? msix_entry_check_os(e, g->nr_vcpus, &msg, why, sizeof(why))
+			   : msix_entry_check(e, cpu_data[g->vcpu[0].cpu].apic_id & 0xff, why,
+					      sizeof(why))) {
 		g->msix_refused++;
 		pr_info("guest %s: MSI-X entry %u of 00:%02x.0 refused: %s\n", g->cfg.name, idx,
 			(unsigned)(v - g->dev) + 1, why);
@@ -136,6 +187,8 @@ static void entry_update(struct guest *g, struct vdev *v, unsigned idx)
 	/* The guest may rewrite its entry while a message sent through the old one is in
 	 * flight: the host vector raises the vector checked here, never the table's. */
 	m->vec[idx].vector = (u8)FIELD_GET(MSI_DATA_VECTOR, e[MSIX_ENTRY_DATA]);
+	m->vec[idx].to_vlapic = guest_is_os(g);
+	m->vec[idx].msg = msg;
 	if (entry_route(g, v, idx))
 		return;
 	mmio_write32(p + 4 * MSIX_ENTRY_ADDR_LO, m->irq[idx].msi_addr);

@@ -15,6 +15,13 @@
  * -EINVAL with `why` otherwise. */
 int msix_entry_check(const u32 entry[4], u32 apic_id, char *why, size_t size);
 
+/* The same for an OS guest (Linux programs its entries as for bare metal): compatibility
+ * format, fixed or lowest-priority delivery, edge, vector 0x20..0xfe, to a vCPU of the guest
+ * by its APIC ID (0..nr_vcpus-1) or in logical mode (flat or cluster, resolved against the
+ * vCPUs' LDR/DFR when the interrupt arrives). Fills *msg for vlapic_deliver(). */
+int msix_entry_check_os(const u32 entry[4], u32 nr_vcpus, struct vlapic_msg *msg, char *why,
+			size_t size);
+
 /* The device's MSI-X state from its table size, all entries masked. */
 void msix_init(struct vdev *v);
 /* The guest's Message Control (capability + 2) and a write to it. */

@@ -36,6 +36,9 @@ enum guest_state {
 struct vmsix_vec {
 	struct guest *g;
 	u8 vector; /* the guest's vector, as checked when the entry last went live */
+	/* OS guests: the entry's message, delivered through the guest's virtual local APICs */
+	bool to_vlapic;
+	struct vlapic_msg msg;
 };
 
 /* A device's MSI-X state: the guest's table and Message Control bits, and per entry the
@@ -116,6 +119,7 @@ struct guest {
 	u32 pci_addr;
 	/* platform devices on ports (vmm/platform.c), shared by its vCPUs under the lock */
 	spinlock_t platform_lock;
+	u64 platform_tsc; /* the latest TSC the devices saw: their time never goes back */
 	struct vpit pit;
 	struct vpm pm;
 	struct vreset reset;
@@ -129,7 +133,8 @@ struct guest {
 	u64 cfg_refused;	     /* config writes to functions the guest does not have */
 	u64 dma_faults;		     /* faults its domain had when it was destroyed */
 	u64 msix_refused;	     /* MSI-X entries unmasked with a bad address or data */
-	u64 irq_pending[4];	     /* guest vectors raised by its devices, not yet injected */
+	u64 msix_nowhere;   /* OS guests: device interrupts whose message named none of its vCPUs */
+	u64 irq_pending[4]; /* guest vectors raised by its devices, not yet injected */
 	u64 irqs_injected;
 	u64 watchdog_us;
 	u64 run_us; /* from first entry to the end */

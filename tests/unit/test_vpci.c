@@ -98,6 +98,17 @@ void virq_raise(struct guest *gst, u8 vector)
 	raised = vector;
 }
 
+/* OS guests' device interrupts go to the guest's virtual local APICs. */
+static struct vlapic_msg delivered;
+static int deliveries, deliver_result;
+
+int vlapic_deliver(struct guest *gst, const struct vlapic_msg *m)
+{
+	delivered = *m;
+	deliveries++;
+	return deliver_result;
+}
+
 /* The VF's real config space as QEMU's igbvf has it: PCIe at 0xa0, MSI-X at 0x70, the
  * standard list starting at 0x70 (0x70 -> 0xa0 -> 0). */
 static u8 cfg[4096];
@@ -171,6 +182,9 @@ static int setup(void **state)
 	for (unsigned i = 0; i < 3; i++)
 		phys_bar3[4 * i + 3] = MSIX_ENTRY_CTRL_MASKED;
 	cpu_data[1].apic_id = 1;
+	cpu_data[2].apic_id = 6;
+	memset(&delivered, 0, sizeof(delivered));
+	deliveries = deliver_result = 0;
 	vectors_in_use = irtes_in_use = 0;
 	raised = -1;
 	nr_events = 0;
@@ -532,6 +546,154 @@ static void test_msix_pba(void **state)
 	(void)state;
 }
 
+/* An OS guest (Linux) addresses its vCPUs by their virtual APIC IDs (0..nr_vcpus-1), in
+ * physical or logical mode (Linux's xAPIC "flat" driver: logical, 1 << cpu), fixed or
+ * lowest-priority; nothing else. */
+static void test_msix_entry_check_os(void **state)
+{
+	struct vlapic_msg m;
+	char why[96];
+	u32 e[4] = {0xfee01000, 0, 0x41, 0};
+
+	assert_int_equal(msix_entry_check_os(e, 2, &m, why, sizeof(why)), 0);
+	assert_int_equal(m.dest, 1);
+	assert_false(m.logical);
+	assert_int_equal(m.vector, 0x41);
+	assert_int_equal(m.mode, VLAPIC_DM_FIXED);
+	e[0] = 0xfee02000; /* APIC ID 2: no such vCPU */
+	assert_int_equal(msix_entry_check_os(e, 2, &m, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "destination APIC 2 is none of its 2 vCPUs"));
+	e[0] = 0xfee02004; /* logical, flat: CPU 1 */
+	assert_int_equal(msix_entry_check_os(e, 2, &m, why, sizeof(why)), 0);
+	assert_true(m.logical);
+	assert_int_equal(m.dest, 2);
+	e[0] = 0xfee0200c; /* logical with redirection hint */
+	assert_int_equal(msix_entry_check_os(e, 2, &m, why, sizeof(why)), 0);
+	e[0] = 0xfee00004; /* logical, nobody */
+	assert_int_equal(msix_entry_check_os(e, 2, &m, why, sizeof(why)), -EINVAL);
+	e[0] = 0xfee00010; /* remappable format: the host's IRTEs are not the guest's */
+	assert_int_equal(msix_entry_check_os(e, 2, &m, why, sizeof(why)), -EINVAL);
+	e[0] = 0xfee00000;
+	e[2] = 0x141; /* lowest priority */
+	assert_int_equal(msix_entry_check_os(e, 2, &m, why, sizeof(why)), 0);
+	assert_int_equal(m.mode, VLAPIC_DM_LOWEST);
+	e[2] = 0x441; /* NMI */
+	assert_int_equal(msix_entry_check_os(e, 2, &m, why, sizeof(why)), -EINVAL);
+	e[2] = 0x541; /* INIT */
+	assert_int_equal(msix_entry_check_os(e, 2, &m, why, sizeof(why)), -EINVAL);
+	e[2] = 0x8041; /* level */
+	assert_int_equal(msix_entry_check_os(e, 2, &m, why, sizeof(why)), -EINVAL);
+	e[2] = 0x1f;
+	assert_int_equal(msix_entry_check_os(e, 2, &m, why, sizeof(why)), -EINVAL);
+	e[2] = 0x41;
+	e[1] = 1;
+	assert_int_equal(msix_entry_check_os(e, 2, &m, why, sizeof(why)), -EINVAL);
+	(void)state;
+}
+
+/* What Linux's PCI core and igbvf do to the VF, in order (6.1: __pci_read_base,
+ * pci_enable_device_mem, pci_set_master, msix_capability_init, request_irq's unmask,
+ * free_irq, pci_disable_msix), twice (rmmod; modprobe): the BARs size and stay, the vectors
+ * arrive at the guest's vLAPICs with the message's destination, the IRTE targets the
+ * physical CPU of the vCPU named. */
+static void linux_size_bar(unsigned reg, bool mem64)
+{
+	u32 lo = vpci_read(&g, DEV1, reg, 4), hi = mem64 ? vpci_read(&g, DEV1, reg + 4, 4) : 0;
+
+	vpci_write(&g, DEV1, reg, 4, 0xffffffff);
+	assert_int_equal(vpci_read(&g, DEV1, reg, 4), 0xffffc00c);
+	vpci_write(&g, DEV1, reg, 4, lo);
+	if (mem64) {
+		vpci_write(&g, DEV1, reg + 4, 4, 0xffffffff);
+		assert_int_equal(vpci_read(&g, DEV1, reg + 4, 4), 0xffffffff);
+		vpci_write(&g, DEV1, reg + 4, 4, hi);
+	}
+}
+
+static void linux_probe_and_open(void)
+{
+	u16 cmd = (u16)vpci_read(&g, DEV1, PCI_COMMAND, 2), ctrl;
+
+	vpci_write(&g, DEV1, PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MEMORY);
+	linux_size_bar(0x10, true);
+	linux_size_bar(0x1c, true);
+	vpci_write(&g, DEV1, PCI_COMMAND, 2, cmd);
+	assert_int_equal(vpci_read(&g, DEV1, 0x10, 4), 0xc000000c);
+	assert_int_equal(vpci_read(&g, DEV1, 0x1c, 4), 0xc000400c);
+	/* pci_enable_device_mem, pci_set_master */
+	vpci_write(&g, DEV1, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY);
+	vpci_write(&g, DEV1, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	/* msix_capability_init: disabled, size read, enabled with the function masked, each
+	 * entry's control read and masked, the function unmasked */
+	ctrl = (u16)vpci_read(&g, DEV1, 0x72, 2);
+	vpci_write(&g, DEV1, 0x72, 2, ctrl & ~MSIX_CTRL_ENABLE);
+	assert_int_equal(vpci_read(&g, DEV1, 0x72, 2) & MSIX_CTRL_SIZE, 2);
+	vpci_write(&g, DEV1, 0x72, 2, ctrl | MSIX_CTRL_FMASK | MSIX_CTRL_ENABLE);
+	for (unsigned i = 0; i < 3; i++) {
+		u32 c = msix_mmio_read(&g, &g.dev[0], TABLE + 16 * i + 12);
+
+		assert_true(c & MSIX_ENTRY_CTRL_MASKED);
+		msix_mmio_write(&g, &g.dev[0], TABLE + 16 * i + 12, c | MSIX_ENTRY_CTRL_MASKED);
+	}
+	vpci_write(&g, DEV1, 0x72, 2, MSIX_CTRL_ENABLE);
+	/* request_irq: each message written while masked (read back), then unmasked: RX and
+	 * TX to vCPU 1 by APIC ID, the mailbox in logical mode to CPU 0 (flat: bit 0) */
+	for (unsigned i = 0; i < 3; i++) {
+		u32 addr = i < 2 ? 0xfee01000 : 0xfee01004;
+
+		msix_mmio_write(&g, &g.dev[0], TABLE + 16 * i, addr);
+		msix_mmio_write(&g, &g.dev[0], TABLE + 16 * i + 4, 0);
+		msix_mmio_write(&g, &g.dev[0], TABLE + 16 * i + 8, 0x41 + i);
+		assert_int_equal(msix_mmio_read(&g, &g.dev[0], TABLE + 16 * i + 8), 0x41 + i);
+		assert_int_equal(phys_bar3[4 * i + 3], MSIX_ENTRY_CTRL_MASKED);
+		msix_mmio_write(&g, &g.dev[0], TABLE + 16 * i + 12, 0);
+		assert_int_equal(phys_bar3[4 * i + 3], 0);
+		assert_int_equal(last_cfg.dest_apic_id, i < 2 ? 6 : 1);
+	}
+}
+
+static void test_msix_linux_guest(void **state)
+{
+	strcpy(g.cfg.kernel, "vmlinuz");
+	g.nr_vcpus = 2;
+	g.vcpu[1].cpu = 2;
+	for (unsigned round = 0; round < 2; round++) {
+		linux_probe_and_open();
+		assert_int_equal(msix_irtes(&g), 3);
+		assert_int_equal(vectors_in_use, 3);
+		/* The RX entry's host vector fires: vCPU 1's vLAPIC gets vector 0x41. */
+		vec_fn(NULL, vec_ctx); /* the last allocated: entry 2, the mailbox */
+		assert_int_equal(deliveries, 1);
+		assert_true(delivered.logical);
+		assert_int_equal(delivered.dest, 1);
+		assert_int_equal(delivered.vector, 0x43);
+		assert_int_equal(raised, -1); /* not moat's own guests' path */
+		deliver_result = -ENOENT;     /* the guest's LDRs name nobody */
+		vec_fn(NULL, vec_ctx);
+		assert_int_equal(g.msix_nowhere, 1);
+		deliver_result = 0;
+		deliveries = 0;
+		g.msix_nowhere = 0;
+		/* free_irq masks each entry; pci_disable_msix masks them all and disables */
+		for (unsigned i = 0; i < 3; i++) {
+			msix_mmio_write(&g, &g.dev[0], TABLE + 16 * i + 12, MSIX_ENTRY_CTRL_MASKED);
+			assert_int_equal(phys_bar3[4 * i + 3], MSIX_ENTRY_CTRL_MASKED);
+		}
+		vpci_write(&g, DEV1, 0x72, 2, 0);
+		assert_false(cfg[0x73] & 0x80);
+	}
+	assert_int_equal(g.msix_refused, 0);
+	assert_int_equal(g.bar_refused, 0);
+	/* A message Linux would never write for it: refused, the entry stays masked. */
+	msix_mmio_write(&g, &g.dev[0], TABLE + 12, MSIX_ENTRY_CTRL_MASKED);
+	vpci_write(&g, DEV1, 0x72, 2, MSIX_CTRL_ENABLE);
+	msix_mmio_write(&g, &g.dev[0], TABLE, 0xfee05000);
+	msix_mmio_write(&g, &g.dev[0], TABLE + 12, 0);
+	assert_int_equal(g.msix_refused, 1);
+	assert_int_equal(phys_bar3[3], MSIX_ENTRY_CTRL_MASKED);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -550,6 +712,8 @@ int main(void)
 		cmocka_unit_test_setup(test_msix_refresh_on_decode, setup),
 		cmocka_unit_test_setup(test_msix_vector_fixed_when_live, setup),
 		cmocka_unit_test_setup(test_msix_pba, setup),
+		cmocka_unit_test_setup(test_msix_entry_check_os, setup),
+		cmocka_unit_test_setup(test_msix_linux_guest, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

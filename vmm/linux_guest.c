@@ -6,6 +6,7 @@
 #include <moat/errno.h>
 #include <moat/log.h>
 #include <moat/string.h>
+#include <moat/time.h>
 #include "vmm/elf.h"
 #include "vmm/guest_acpi.h"
 #include "vmm/linux_boot.h"
@@ -62,7 +63,10 @@ int linux_guest_check(struct guest *g, const struct boot_info *bi)
 /* The guest's ACPI tables in the BIOS area, which the e820 map reserves. */
 static int linux_guest_acpi(struct guest *g, u8 *ram)
 {
-	struct guest_acpi_cfg c = {.nr_cpus = g->nr_vcpus, .lapic_base = GUEST_LAPIC_BASE};
+	struct guest_acpi_cfg c = {.nr_cpus = g->nr_vcpus,
+				   .lapic_base = GUEST_LAPIC_BASE,
+				   .ioapic_base = VIOAPIC_BASE,
+				   .ioapic_id = VIOAPIC_ID};
 	size_t n;
 
 	/* one local APIC per vCPU, its ID the vCPU's index (the boot vCPU first) */
@@ -74,7 +78,7 @@ static int linux_guest_acpi(struct guest *g, u8 *ram)
 		return pr_err(-ENOSPC, "guest %s: its ACPI tables do not fit at %#llx\n",
 			      g->cfg.name, (unsigned long long)GUEST_ACPI_GPA);
 	pr_info("guest %s: ACPI tables at %#llx (%zu bytes): RSDP, XSDT, FADT, FACS, DSDT, MADT "
-		"(%u CPU%s)\n",
+		"(%u CPU%s, I/O APIC)\n",
 		g->cfg.name, (unsigned long long)GUEST_ACPI_GPA, n, c.nr_cpus,
 		c.nr_cpus > 1 ? "s" : "");
 	return 0;
@@ -85,7 +89,9 @@ int linux_guest_load(struct guest *g, const struct boot_info *bi, struct vcpu_bo
 	const struct boot_module *k = boot_module_find(bi, g->cfg.kernel);
 	const struct boot_module *rd =
 		g->cfg.initrd[0] ? boot_module_find(bi, g->cfg.initrd) : NULL;
-	size_t cmdline_len = strlen(g->cfg.cmdline);
+	static char cmdline[CFG_CMDLINE_MAX + 32]; /* guests are built one at a time, on CPU 0 */
+	size_t cmdline_len =
+		linux_cmdline(cmdline, sizeof(cmdline), g->cfg.cmdline, tsc_hz() / 1000);
 	struct linux_layout lay;
 	struct linux_image li;
 	char why[200];
@@ -94,6 +100,10 @@ int linux_guest_load(struct guest *g, const struct boot_info *bi, struct vcpu_bo
 
 	if (!k || (g->cfg.initrd[0] && !rd))
 		return pr_err(-ENOENT, "guest %s: kernel or initrd module gone\n", g->cfg.name);
+	if (!cmdline_len && g->cfg.cmdline[0])
+		return pr_err(-E2BIG,
+			      "guest %s: its command line with tsc_early_khz= is too long\n",
+			      g->cfg.name);
 	err = linux_check(module_data(k), module_size(k), &li, why, sizeof(why));
 	if (!err)
 		err = linux_layout(&li, g->ram_size, module_size(rd), cmdline_len, &lay, why,
@@ -104,10 +114,13 @@ int linux_guest_load(struct guest *g, const struct boot_info *bi, struct vcpu_bo
 	memcpy(ram + lay.kernel_gpa, (const u8 *)module_data(k) + li.setup_size, li.pm_size);
 	if (rd)
 		memcpy(ram + lay.initrd_gpa, module_data(rd), lay.initrd_size);
-	memcpy(ram + LINUX_CMDLINE_GPA, g->cfg.cmdline, cmdline_len + 1);
+	memcpy(ram + LINUX_CMDLINE_GPA, cmdline, cmdline_len + 1);
 	err = linux_guest_acpi(g, ram);
 	if (err)
 		return err;
+	/* its I/O APIC, told by the local APICs when a level-triggered vector ends */
+	vioapic_init(g);
+	vlapic_set_eoi_hook(g, vioapic_eoi);
 	linux_zero_page(ram + LINUX_ZERO_PAGE_GPA, module_data(k), &li, &lay, GUEST_ACPI_GPA);
 	linux_boot_gdt((u64 *)(ram + LINUX_GDT_GPA));
 	*bs = (struct vcpu_boot_state){

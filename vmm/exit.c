@@ -8,10 +8,12 @@
 #include <moat/time.h>
 #include "arch/x86/cpu.h"
 #include "arch/x86/trap.h"
+#include "arch/x86/xcr0.h"
 #include "vmm/cpuid.h"
 #include "vmm/exits.h"
 #include "vmm/mmio.h"
 #include "vmm/msix.h"
+#include "vmm/reg_rules.h"
 
 const char *vmm_exit_name(enum vmm_exit_reason r)
 {
@@ -193,6 +195,27 @@ static int handle_cr_write(struct vcpu *v, const struct vmm_exit *e)
 	return 0;
 }
 
+/* XSETBV (both backends exit on it): checked against the architecture and what this CPU
+ * supports, then applied to the CPU's XCR0, which is the guest's while it runs (see
+ * arch/x86/xcr0.h). */
+static int handle_xsetbv(struct vcpu *v, const struct vmm_exit *e)
+{
+	u32 index = (u32)vmm_be->get_reg(v, VMM_REG_RCX);
+	u64 val = ((vmm_be->get_reg(v, VMM_REG_RDX) & 0xffffffff) << 32) |
+		  (vmm_be->get_reg(v, VMM_REG_RAX) & 0xffffffff);
+
+	if (!(vmm_be->get_reg(v, VMM_REG_CR4) & CR4_OSXSAVE))
+		return vmm_be->inject_exception(v, VEC_UD, false, 0);
+	if (vmm_be->get_cpl(v) != 0 || vmm_xcr0_check(index, val, xcr0_supported())) {
+		pr_debug("guest %s: XSETBV %u = %#llx refused (#GP)\n", v->guest->cfg.name, index,
+			 (unsigned long long)val);
+		return vmm_be->inject_exception(v, VEC_GP, true, 0);
+	}
+	xcr0_write(val);
+	vmm_be->skip_instruction(v, e);
+	return 0;
+}
+
 int vmm_handle_exit(struct vcpu *v, const struct vmm_exit *e)
 {
 	struct guest *g = v->guest;
@@ -216,9 +239,14 @@ int vmm_handle_exit(struct vcpu *v, const struct vmm_exit *e)
 	case VMM_EXIT_INSN: return handle_insn(v, e);
 	case VMM_EXIT_NPF: return handle_npf(v, e);
 	case VMM_EXIT_CR_WRITE: return handle_cr_write(v, e);
+	case VMM_EXIT_XSETBV: return handle_xsetbv(v, e);
 	case VMM_EXIT_EXT_INTR:
 	case VMM_EXIT_NMI:
 		/* Delivered to the hypervisor by the backend; the guest simply goes on. */
+		return 0;
+	case VMM_EXIT_IRQ_WINDOW:
+	case VMM_EXIT_TIMER:
+		/* The run loop injects what is pending before the next entry. */
 		return 0;
 	case VMM_EXIT_SHUTDOWN:
 		dump_guest(v, e);

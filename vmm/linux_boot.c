@@ -192,3 +192,25 @@ void linux_boot_gdt(u64 gdt[LINUX_GDT_ENTRIES])
 	gdt[LINUX_BOOT_CS / 8] = flat_desc(TYPE_CODE_XR, true);
 	gdt[LINUX_BOOT_DS / 8] = flat_desc(TYPE_DATA_RW, false);
 }
+
+static bool has_word(const char *s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	for (const char *p = s; *p; p++)
+		if ((p == s || p[-1] == ' ') && !strncmp(p, prefix, n))
+			return true;
+	return false;
+}
+
+size_t linux_cmdline(char *out, size_t size, const char *configured, u64 tsc_khz)
+{
+	int n;
+
+	if (!tsc_khz || has_word(configured, "tsc_early_khz="))
+		n = snprintf(out, size, "%s", configured);
+	else
+		n = snprintf(out, size, "%s%stsc_early_khz=%llu", configured,
+			     configured[0] ? " " : "", (unsigned long long)tsc_khz);
+	return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
+}

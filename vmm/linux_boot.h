@@ -120,6 +120,12 @@ struct linux_layout {
 int linux_check(const void *image, u64 size, struct linux_image *li, char *why, size_t why_size);
 int linux_layout(const struct linux_image *li, u64 ram_size, u64 initrd_size, size_t cmdline_len,
 		 struct linux_layout *lay, char *why, size_t why_size);
+/* The command line the kernel gets: the configured one, plus `tsc_early_khz=<tsc_khz>` unless
+ * it names one already (or tsc_khz is 0): Linux on AMD CPUs calibrates its TSC only against
+ * the PIT or the PM timer, a loop of port reads each of which is an exit here, and it gives
+ * up when the reads take too long (they do under emulation, or on a loaded host). Returns
+ * the length written (without the NUL), or 0 if it does not fit in `size`. */
+size_t linux_cmdline(char *out, size_t size, const char *configured, u64 tsc_khz);
 /* The e820 map of such a guest; returns the number of entries (at most max). */
 unsigned linux_e820(const struct linux_layout *lay, struct e820_entry *map, unsigned max);
 /* Fills the zero page (LINUX_ZP_SIZE bytes): header copied from the image, then what the

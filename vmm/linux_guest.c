@@ -6,6 +6,7 @@
 #include <moat/errno.h>
 #include <moat/log.h>
 #include <moat/string.h>
+#include <moat/time.h>
 #include "vmm/elf.h"
 #include "vmm/guest_acpi.h"
 #include "vmm/linux_boot.h"
@@ -85,7 +86,9 @@ int linux_guest_load(struct guest *g, const struct boot_info *bi, struct vcpu_bo
 	const struct boot_module *k = boot_module_find(bi, g->cfg.kernel);
 	const struct boot_module *rd =
 		g->cfg.initrd[0] ? boot_module_find(bi, g->cfg.initrd) : NULL;
-	size_t cmdline_len = strlen(g->cfg.cmdline);
+	static char cmdline[CFG_CMDLINE_MAX + 32]; /* guests are built one at a time, on CPU 0 */
+	size_t cmdline_len =
+		linux_cmdline(cmdline, sizeof(cmdline), g->cfg.cmdline, tsc_hz() / 1000);
 	struct linux_layout lay;
 	struct linux_image li;
 	char why[200];
@@ -94,6 +97,10 @@ int linux_guest_load(struct guest *g, const struct boot_info *bi, struct vcpu_bo
 
 	if (!k || (g->cfg.initrd[0] && !rd))
 		return pr_err(-ENOENT, "guest %s: kernel or initrd module gone\n", g->cfg.name);
+	if (!cmdline_len && g->cfg.cmdline[0])
+		return pr_err(-E2BIG,
+			      "guest %s: its command line with tsc_early_khz= is too long\n",
+			      g->cfg.name);
 	err = linux_check(module_data(k), module_size(k), &li, why, sizeof(why));
 	if (!err)
 		err = linux_layout(&li, g->ram_size, module_size(rd), cmdline_len, &lay, why,
@@ -104,7 +111,7 @@ int linux_guest_load(struct guest *g, const struct boot_info *bi, struct vcpu_bo
 	memcpy(ram + lay.kernel_gpa, (const u8 *)module_data(k) + li.setup_size, li.pm_size);
 	if (rd)
 		memcpy(ram + lay.initrd_gpa, module_data(rd), lay.initrd_size);
-	memcpy(ram + LINUX_CMDLINE_GPA, g->cfg.cmdline, cmdline_len + 1);
+	memcpy(ram + LINUX_CMDLINE_GPA, cmdline, cmdline_len + 1);
 	err = linux_guest_acpi(g, ram);
 	if (err)
 		return err;

@@ -10,6 +10,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/trap.h"
 #include "vmm/msr.h"
+#include "vmm/reg_rules.h"
 #include "vmm/vmm.h"
 
 /* The microcode revision reported (bits 63:32): none loaded by the guest, as KVM says. */
@@ -167,12 +168,17 @@ static int read_efer(struct vcpu *v, u32 msr, u64 *val)
 	return 0;
 }
 
-/* Leaving long mode or setting bits not offered (SVME, FFXSR, TCE, ...): #GP. */
+/* By the architecture's rules (vmm/reg_rules.c): the way into long mode an application
+ * processor takes (LME with paging off, then CR0.PG) works; LME changed under paging or
+ * bits not offered (SVME, FFXSR, TCE, ...): #GP. */
 static int write_efer(struct vcpu *v, u32 msr, u64 val)
 {
-	if ((val & ~(u64)(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)) || !(val & EFER_LMA))
+	u64 efer;
+
+	if (vmm_efer_write(vmm_be->get_reg(v, VMM_REG_EFER), vmm_be->get_reg(v, VMM_REG_CR0), val,
+			   &efer))
 		return -EINVAL;
-	vmm_be->set_reg(v, VMM_REG_EFER, val);
+	vmm_be->set_reg(v, VMM_REG_EFER, efer);
 	return 0;
 }
 

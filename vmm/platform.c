@@ -14,6 +14,18 @@ void platform_init(struct guest *g, const struct platform_time *t)
 	vpm_init(&g->pm, t->tsc, t->hz);
 	vrtc_init(&g->rtc, t->wall_epoch, t->wall_tsc, t->hz);
 	g->reset = (struct vreset){0};
+	g->platform_tsc = t->tsc;
+}
+
+/* The TSC for a device access (under the lock): the vCPUs of a guest run on different CPUs,
+ * whose TSCs may differ by a little; the devices' clocks must not run backwards. */
+static u64 platform_now(struct guest *g)
+{
+	u64 t = rdtsc();
+
+	if (t > g->platform_tsc)
+		g->platform_tsc = t;
+	return g->platform_tsc;
 }
 
 static void guest_ends(struct guest *g, const char *what, const char *by)
@@ -33,9 +45,9 @@ bool platform_pm_io(struct guest *g, u16 port, bool in, u8 size, u32 *val)
 
 	spin_lock(&g->platform_lock);
 	if (in)
-		ok = vpm_read(&g->pm, rdtsc(), port, size, val);
+		ok = vpm_read(&g->pm, platform_now(g), port, size, val);
 	else
-		ok = vpm_write(&g->pm, rdtsc(), port, size, *val, &ev);
+		ok = vpm_write(&g->pm, platform_now(g), port, size, *val, &ev);
 	spin_unlock(&g->platform_lock);
 	if (!ok)
 		return false;
@@ -74,7 +86,7 @@ bool platform_pit_io(struct guest *g, u16 port, bool in, u8 size, u32 *val)
 	bool ok;
 
 	spin_lock(&g->platform_lock);
-	ok = vpit_io(&g->pit, rdtsc(), port, in, size, val);
+	ok = vpit_io(&g->pit, platform_now(g), port, in, size, val);
 	spin_unlock(&g->platform_lock);
 	return ok;
 }
@@ -88,7 +100,7 @@ bool platform_rtc_io(struct guest *g, u16 port, bool in, u8 size, u32 *val)
 	if (port == VRTC_INDEX_PORT)
 		vrtc_select(&g->rtc, (u8)*val);
 	else if (in)
-		*val = vrtc_read(&g->rtc, rdtsc());
+		*val = vrtc_read(&g->rtc, platform_now(g));
 	else
 		vrtc_write(&g->rtc, (u8)*val);
 	spin_unlock(&g->platform_lock);

@@ -136,6 +136,32 @@ static void wait_sipi(struct vcpu *v)
 	}
 }
 
+/* The backend operations for OS guests, where a backend lacks one: an interrupt is
+ * injected when the guest has interrupts on, no window, no deadline, no NMI. */
+static bool can_inject(struct vcpu *v)
+{
+	if (vmm_be->can_inject)
+		return vmm_be->can_inject(v);
+	return vmm_be->get_reg(v, VMM_REG_RFLAGS) & RFLAGS_IF;
+}
+
+static void want_window(struct vcpu *v, bool on)
+{
+	if (vmm_be->irq_window)
+		vmm_be->irq_window(v, on);
+}
+
+static void set_deadline(struct vcpu *v, u64 tsc)
+{
+	if (vmm_be->set_deadline)
+		set_deadline(v, tsc);
+}
+
+static int inject_nmi(struct vcpu *v)
+{
+	return vmm_be->inject_nmi ? vmm_be->inject_nmi(v) : -ENOTSUP;
+}
+
 /* Before an entry: an NMI, then the highest interrupt the guest may take, else a window
  * to take it in; the timer's next expiry as a forced exit. */
 static void prepare_entry(struct vcpu *v)
@@ -143,24 +169,24 @@ static void prepare_entry(struct vcpu *v)
 	struct vlapic *l = &v->lapic;
 	int vec;
 
-	if (v->nmi_pending && !vmm_be->inject_nmi(v))
+	if (v->nmi_pending && !inject_nmi(v))
 		v->nmi_pending = false;
 	vec = vlapic_pending_vector(l, rdtsc());
-	switch (vcpu_irq_action(vec, vec >= 0 && vmm_be->can_inject(v))) {
+	switch (vcpu_irq_action(vec, vec >= 0 && can_inject(v))) {
 	case VCPU_IRQ_INJECT:
 		if (!vmm_be->inject_interrupt(v, (u8)vec)) {
 			vlapic_accept(l, (u8)vec);
 			v->irqs_injected++;
-			vmm_be->irq_window(v, false);
+			want_window(v, false);
 			break;
 		}
-		vmm_be->irq_window(v, true);
+		want_window(v, true);
 		break;
-	case VCPU_IRQ_WINDOW: vmm_be->irq_window(v, true); break;
+	case VCPU_IRQ_WINDOW: want_window(v, true); break;
 	case VCPU_IRQ_NONE:
-	default: vmm_be->irq_window(v, false); break;
+	default: want_window(v, false); break;
 	}
-	vmm_be->set_deadline(v, vlapic_next_deadline(l));
+	set_deadline(v, vlapic_next_deadline(l));
 }
 
 /* HLT (SDM Vol. 3 9.7.5): the vCPU's CPU halts host-side until the virtual LAPIC has an
@@ -250,6 +276,6 @@ void vcpu_os_loop(struct vcpu *v)
 		default: vmm_handle_exit(v, &e); break;
 		}
 	}
-	vmm_be->set_deadline(v, 0);
-	vmm_be->irq_window(v, false);
+	set_deadline(v, 0);
+	want_window(v, false);
 }

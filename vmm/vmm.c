@@ -20,6 +20,7 @@
 #include "arch/x86/rtc.h"
 #include "arch/x86/smp.h"
 #include "arch/x86/trap.h"
+#include "arch/x86/xcr0.h"
 #include "core/boot_report.h"
 #include "vmm/elf.h"
 #include "vmm/exits.h"
@@ -417,11 +418,12 @@ int vmm_init(const struct boot_info *bi)
 }
 
 /* CPU state neither VMX nor SVM switches, reset on the guest's CPU before and after it runs
- * (docs/vmm.md, "what a guest cannot do"): its debug registers, and TSC_AUX, which RDPID
+ * (docs/vmm.md, "what a guest cannot do"): its debug registers, XCR0, and TSC_AUX, which RDPID
  * reads under SVM (not interceptable there; RDTSCP is not offered). */
 static void guest_cpu_reset(void)
 {
 	debug_regs_reset();
+	xcr0_reset();
 	if (cpu_has_tsc_aux())
 		wrmsr(MSR_TSC_AUX, 0);
 }

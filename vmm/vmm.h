@@ -119,6 +119,7 @@ struct guest {
 	u32 pci_addr;
 	/* platform devices on ports (vmm/platform.c), shared by its vCPUs under the lock */
 	spinlock_t platform_lock;
+	u64 platform_tsc; /* the latest TSC the devices saw: their time never goes back */
 	struct vpit pit;
 	struct vpm pm;
 	struct vreset reset;

@@ -41,20 +41,11 @@ static u16 status(const struct vpm *pm, u64 now)
 	return (u16)(pm->sts | (toggled ? PM1_STS_TMR : 0));
 }
 
-static bool implemented(u16 port)
-{
-	return (port >= PM1_STS_PORT && port < PM1_CNT_PORT + 2) ||
-	       (port >= PM_TMR_PORT && port < PM_TMR_PORT + 4);
-}
-
+/* The block decodes 0x600-0x60B; 0x606 and 0x607, between PM1a_CNT and the timer, are
+ * reserved: they read 0 (a 32-bit access at PM1a_CNT sees the register and zeros). */
 static bool covered(u16 port, u8 size)
 {
-	if (!size || size > 4)
-		return false;
-	for (u8 i = 0; i < size; i++)
-		if (!implemented((u16)(port + i)))
-			return false;
-	return true;
+	return size && size <= 4 && port >= VPM_PORT_FIRST && port + size - 1 <= VPM_PORT_LAST;
 }
 
 static u8 reg_byte(const struct vpm *pm, u64 now, u16 port)
@@ -65,6 +56,8 @@ static u8 reg_byte(const struct vpm *pm, u64 now, u16 port)
 	if (port >= PM_TMR_PORT) {
 		reg = vpm_timer(pm, now);
 		base = PM_TMR_PORT;
+	} else if (port >= PM1_CNT_PORT + 2) {
+		return 0;
 	} else if (port >= PM1_CNT_PORT) {
 		reg = pm->cnt;
 		base = PM1_CNT_PORT;

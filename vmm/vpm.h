@@ -62,8 +62,8 @@ struct vpm {
 void vpm_init(struct vpm *pm, u64 now, u64 hz);
 /* The timer's 32-bit value at TSC `now`. */
 u32 vpm_timer(const struct vpm *pm, u64 now);
-/* A port access inside [VPM_PORT_FIRST, VPM_PORT_LAST]: false when it touches a byte no
- * register holds (0x606, 0x607). A write may ask for a sleep state: *ev says which. */
+/* A port access inside [VPM_PORT_FIRST, VPM_PORT_LAST] (false for one reaching past it).
+ * A write may ask for a sleep state: *ev says which. */
 bool vpm_read(struct vpm *pm, u64 now, u16 port, u8 size, u32 *val);
 bool vpm_write(struct vpm *pm, u64 now, u16 port, u8 size, u32 val, enum vpm_event *ev);
 

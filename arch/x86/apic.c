@@ -65,6 +65,7 @@
 static bool x2apic;
 static bool apic_up; /* apic_init() succeeded */
 static u64 xapic_base;
+static int halt_vector = -1; /* the timer's vector while cpu_halt_until() waits */
 
 static u32 apic_read(u32 reg)
 {
@@ -190,6 +191,13 @@ int apic_send_sipi(u32 dest, u64 start_page)
 				    FIELD_PREP(ICR_DELIVERY, DELIVERY_STARTUP) | ICR_LEVEL_ASSERT));
 }
 
+/* The interrupt only ends the HLT; the EOI comes from the hook. */
+static void halt_irq(struct trap_frame *f, void *ctx)
+{
+	(void)f;
+	(void)ctx;
+}
+
 /* Enables the APIC in the chosen mode: xAPIC first, then x2APIC (SDM 10.12.5). */
 static void enable_mode(void)
 {
@@ -216,6 +224,7 @@ static void local_setup(void)
 		apic_write(APIC_LVT_PERF, LVT_MASKED);
 	if (max_lvt >= 5)
 		apic_write(APIC_LVT_THERMAL, LVT_MASKED);
+	apic_write(APIC_TIMER_DIV, TIMER_DIV_16);
 	apic_write(APIC_TPR, 0);
 	apic_write(APIC_SVR, (u32)(SVR_ENABLE | FIELD_PREP(SVR_VECTOR, VEC_SPURIOUS)));
 	apic_read_esr();
@@ -262,6 +271,9 @@ int apic_init(void)
 	enable_mode();
 	local_setup();
 	irq_eoi_hook = apic_eoi;
+	halt_vector = irq_alloc_vector(halt_irq, NULL);
+	if (halt_vector < 0)
+		pr_warn("no vector for cpu_halt_until(): halted CPUs wait for another interrupt\n");
 	apic_up = true;
 	pr_info("%s mode, BSP APIC ID %u, version %#llx\n", x2apic ? "x2APIC" : "xAPIC", apic_id(),
 		(unsigned long long)FIELD_GET(APIC_VERSION_VER, apic_read(APIC_VERSION)));
@@ -275,16 +287,57 @@ void apic_init_ap(void)
 }
 
 #define APIC_TIMER_CALIBRATE_US 10000
+#define APIC_TIMER_MAX_TSC_DELTA BIT(40) /* longer waits are cut (callers re-check) */
+
+static u64 timer_per_ms; /* ticks at divide-by-16, measured once against the TSC */
+
+u64 apic_timer_ticks_per_ms(void)
+{
+	u64 per_ms = __atomic_load_n(&timer_per_ms, __ATOMIC_RELAXED);
+
+	if (!per_ms) {
+		apic_write(APIC_LVT_TIMER, LVT_MASKED);
+		apic_write(APIC_TIMER_DIV, TIMER_DIV_16);
+		per_ms = apic_timer_count_for(APIC_TIMER_CALIBRATE_US) /
+			 (APIC_TIMER_CALIBRATE_US / 1000);
+		__atomic_store_n(&timer_per_ms, per_ms, __ATOMIC_RELAXED);
+	}
+	return per_ms;
+}
+
+u32 apic_timer_ticks_for_tsc(u64 delta)
+{
+	u64 tsc_per_ms = tsc_hz() / 1000, per_ms = apic_timer_ticks_per_ms(), ticks;
+
+	if (!tsc_per_ms || !per_ms)
+		return 1;
+	delta = MIN(delta, APIC_TIMER_MAX_TSC_DELTA);
+	/* rounded up, plus one tick for the phase of the count: never before `delta` */
+	ticks = (delta * per_ms + tsc_per_ms - 1) / tsc_per_ms + 1;
+	return (u32)MIN(ticks, 0xffffffffULL);
+}
+
+bool cpu_halt_until(u64 tsc)
+{
+	u64 now = rdtsc(), limit = tsc_hz() / 1000000 * CPU_HALT_MAX_US;
+
+	if (tsc && now >= tsc)
+		return true;
+	if (halt_vector >= 0)
+		apic_timer_oneshot((u8)halt_vector,
+				   apic_timer_ticks_for_tsc(tsc ? MIN(tsc - now, limit) : limit));
+	/* STI's shadow covers the HLT: an interrupt already pending ends it at once */
+	__asm__ volatile("sti; hlt; cli" ::: "memory");
+	if (halt_vector >= 0)
+		apic_timer_stop((u8)halt_vector);
+	return tsc && rdtsc() >= tsc;
+}
 
 int apic_timer_periodic(u8 vector, u64 period_us)
 {
-	static u64 per_ms; /* ticks at divide-by-16, measured once against the TSC */
-	u64 ticks;
+	u64 per_ms = apic_timer_ticks_per_ms(), ticks;
 
 	apic_timer_setup(vector);
-	if (!per_ms)
-		per_ms = apic_timer_count_for(APIC_TIMER_CALIBRATE_US) /
-			 (APIC_TIMER_CALIBRATE_US / 1000);
 	if (!per_ms)
 		return pr_err(-EIO, "the local APIC timer does not count\n");
 	ticks = period_us * per_ms / 1000;

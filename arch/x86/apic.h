@@ -44,5 +44,20 @@ void apic_timer_oneshot(u8 vector, u32 ticks);
 int apic_timer_periodic(u8 vector, u64 period_us);
 /* Stops the count and masks the timer. */
 void apic_timer_stop(u8 vector);
+/* Timer ticks per millisecond (divide-by-16), measured against the TSC on first use; 0 if
+ * the timer does not count. */
+u64 apic_timer_ticks_per_ms(void);
+/* Ticks that take at least `delta` TSC ticks (rounded up; saturated at the 32-bit count). */
+u32 apic_timer_ticks_for_tsc(u64 delta);
+
+/* The longest cpu_halt_until() waits, deadline or not: a wake-up the caller missed costs
+ * at most this. */
+#define CPU_HALT_MAX_US 100000
+/* Halts this CPU until the TSC reaches `tsc` (0: no deadline), any interrupt arrives, or
+ * CPU_HALT_MAX_US passed, whichever comes first; takes this CPU's local APIC timer. Call
+ * with interrupts disabled, after checking what should wake it: an interrupt that arrived
+ * since (vcpu_kick()'s IPI) is pending and ends the halt at once. Returns with interrupts
+ * disabled; true when the TSC reached `tsc`. */
+bool cpu_halt_until(u64 tsc);
 
 #endif

@@ -16,10 +16,6 @@
 #define READ_TRIES 5
 #define EPOCH_2000 946684800ULL
 
-struct cmos_clock {
-	u8 sec, min, hour, day, month, year, century, b;
-};
-
 static u64 wall_epoch = EPOCH_2000, wall_tsc;
 
 static u8 cmos_read(u8 reg)
@@ -44,40 +40,6 @@ static int read_clock(struct cmos_clock *c)
 	return 0;
 }
 
-static bool from_bcd(u8 v, u8 *out)
-{
-	if ((v & 0xf) > 9 || (v >> 4) > 9)
-		return false;
-	*out = (u8)((v >> 4) * 10 + (v & 0xf));
-	return true;
-}
-
-static bool decode(const struct cmos_clock *c, struct cal_time *t)
-{
-	bool bin = c->b & RTC_B_DM_BINARY, pm = !(c->b & RTC_B_24H) && (c->hour & RTC_HOURS_PM);
-	u8 f[6] = {c->sec, c->min,   (u8)(c->hour & ~(pm ? RTC_HOURS_PM : 0)),
-		   c->day, c->month, c->year};
-	u8 century = c->century;
-
-	for (unsigned i = 0; i < 6 && !bin; i++)
-		if (!from_bcd(f[i], &f[i]))
-			return false;
-	if (!(c->b & RTC_B_24H))
-		f[2] = (u8)(f[2] % 12 + (pm ? 12 : 0));
-	/* the century byte only where it holds one */
-	if (!bin && !from_bcd(c->century, &century))
-		century = 0;
-	if (century < 19 || century > 21)
-		century = f[5] < 70 ? 20 : 19;
-	*t = (struct cal_time){.year = (u16)(century * 100 + f[5]),
-			       .month = f[4],
-			       .day = f[3],
-			       .hour = f[2],
-			       .min = f[1],
-			       .sec = f[0]};
-	return calendar_valid(t);
-}
-
 int host_rtc_init(void)
 {
 	struct cmos_clock a, b;
@@ -97,7 +59,7 @@ int host_rtc_init(void)
 		}
 		err = -EAGAIN;
 	}
-	if (!err && !decode(&b, &t))
+	if (!err && !cmos_clock_decode(&b, &t))
 		err = pr_err(-EINVAL,
 			     "CMOS RTC: no valid time (%02x:%02x:%02x %02x.%02x.%02x, register B "
 			     "%#x)\n",

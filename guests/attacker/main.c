@@ -1,6 +1,7 @@
-/* The `attacker` guest: suite `cpu`, then suite `attack`: ports it does not own, hypercalls
- * with pointers outside its RAM, and finally an access just past its RAM, which the
- * hypervisor must answer by stopping it (the hypervisor's "vmm: attacker-stopped"). */
+/* The `attacker` guest: suite `cpu`, then suite `attack`: ports it does not own, the
+ * platform devices moat emulates for it (its own), hypercalls with pointers outside its
+ * RAM, and finally an access just past its RAM, which the hypervisor must answer by
+ * stopping it (the hypervisor's "vmm: attacker-stopped"). */
 #include <moat/errno.h>
 #include <moat/x86_regs.h>
 #include "guests/attacker/attacker.h"
@@ -25,6 +26,66 @@ static void test_ports(void)
 	guest_outl(PCI_CONF_ADDR, 0x80000000 | (1u << 16)); /* bus 1: the NIC's bus on the host */
 	check(guest_inl(PCI_CONF_DATA) == 0xffffffff, "bus 1 device 0 reads %#x",
 	      guest_inl(PCI_CONF_DATA));
+	test_end();
+}
+
+/* The PIT, the RTC and its NVRAM, the PM block: moat emulates them for each guest, so the
+ * attacker may program them at will; what it writes must stay its own (the hypervisor's
+ * `vmm: host-platform-untouched` checks the host's CMOS and PIT after the guests). */
+#define PIT_CMD 0x43
+#define PIT_CH0 0x40
+#define PIT_CH2 0x42
+#define PORT61 0x61
+#define CMOS_INDEX 0x70
+#define CMOS_DATA 0x71
+#define CMOS_YEAR 0x09
+#define CMOS_REG_B 0x0b
+#define CMOS_NVRAM_FIRST 0x0e
+#define CMOS_NR 0x80
+#define PM1_EN 0x602
+
+static u8 nvram_pattern(unsigned i)
+{
+	return (u8)(0xa5 ^ i ^ (i << 3));
+}
+
+static u8 cmos_rw(u8 reg, int val)
+{
+	guest_outb(CMOS_INDEX, reg);
+	if (val >= 0)
+		guest_outb(CMOS_DATA, (u8)val);
+	return guest_inb(CMOS_DATA);
+}
+
+static void test_platform_devices(void)
+{
+	u8 year;
+
+	test_begin("attack", "platform-devices-own");
+	/* a 600 kHz IRQ 0 storm and a speaker tone, if these reached the host's PIT */
+	guest_outb(PIT_CMD, 0x36);
+	guest_outb(PIT_CH0, 2);
+	guest_outb(PIT_CH0, 0);
+	guest_outb(PORT61, 0x03);
+	guest_outb(PIT_CMD, 0xb6);
+	guest_outb(PIT_CH2, 0x10);
+	guest_outb(PIT_CH2, 0x00);
+	guest_outb(PIT_CMD, 0x54); /* channel 1, LSB, mode 2 */
+	guest_outb(0x41, 0x03);
+	/* every SCI source enabled, if this were the host's PM block */
+	guest_outw(PM1_EN, 0xffff);
+	/* the clock: set it (SET, binary), then a year; the NVRAM: overwrite every byte */
+	cmos_rw(CMOS_REG_B, 0x86);
+	year = cmos_rw(CMOS_YEAR, -1);
+	cmos_rw(CMOS_YEAR, (u8)(year + 7));
+	for (unsigned i = CMOS_NVRAM_FIRST; i < CMOS_NR; i++)
+		cmos_rw((u8)i, nvram_pattern(i));
+	check(cmos_rw(CMOS_YEAR, -1) == year, "year %#x after writing %#x", cmos_rw(CMOS_YEAR, -1),
+	      (u8)(year + 7));
+	for (unsigned i = CMOS_NVRAM_FIRST; i < CMOS_NR; i++)
+		if (i != 0x32)
+			check(cmos_rw((u8)i, -1) == nvram_pattern(i), "NVRAM byte %#x reads %#x", i,
+			      cmos_rw((u8)i, -1));
 	test_end();
 }
 
@@ -166,6 +227,7 @@ void guest_main(void)
 {
 	cpu_suite();
 	test_ports();
+	test_platform_devices();
 	test_bad_pointers();
 	test_svm_instructions();
 	test_benign_exceptions();

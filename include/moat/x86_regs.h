@@ -20,15 +20,27 @@
 #define CR0_CD			BIT(30)
 #define CR0_PG			BIT(31)
 #define CR0_RESERVED		GENMASK(63, 32)
+#define CR0_INIT		(CR0_CD | CR0_NW | CR0_ET) /* after RESET and INIT: 0x60000010 */
 
 /* CR4 */
 #define CR4_PAE			BIT(5)
 #define CR4_PGE			BIT(7)
 #define CR4_OSFXSR		BIT(9)
+#define CR4_OSXMMEXCPT		BIT(10)
 #define CR4_VMXE		BIT(13)
 #define CR4_FSGSBASE		BIT(16)
 #define CR4_PCIDE		BIT(17)
 #define CR4_OSXSAVE		BIT(18)
+
+/* XCR0 (XSETBV/XGETBV with ECX 0; SDM Vol. 1 13.3) */
+#define XCR0_X87		BIT(0)
+#define XCR0_SSE		BIT(1)
+#define XCR0_AVX		BIT(2)
+#define XCR0_BNDREGS		BIT(3)
+#define XCR0_BNDCSR		BIT(4)
+#define XCR0_MPX		(XCR0_BNDREGS | XCR0_BNDCSR)
+#define XCR0_AVX512		GENMASK(7, 5) /* opmask, ZMM_Hi256, Hi16_ZMM */
+#define XCR0_TILE		GENMASK(18, 17) /* AMX TILECFG, TILEDATA */
 
 /* RFLAGS */
 #define RFLAGS_TF		BIT(8)

@@ -46,7 +46,7 @@ LINUX_CONF = (
     + "".join(g.conf() for g in LINUX_GUESTS)
     + f"guest attacker memory=16M cpu={ATTACKER_CPU} image=attacker device=01:00.0/vf2\n")
 QEMU_TIMEOUT = 300   # seconds: measured in docs/testing.md ("Linux as a guest")
-BOCHS_TIMEOUT = 600
+BOCHS_TIMEOUT = 900
 # bochs-mb2-linux: one Linux guest under VMX (a GRUB module `config`)
 BOCHS_WEB = LinuxGuest("web", "1", 192)
 BOCHS_CONF = "# one Linux guest under VMX (tests/emu/linux_guest.py)\n" + BOCHS_WEB.conf()

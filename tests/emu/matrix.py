@@ -67,6 +67,11 @@ PF_ON_INTERRUPT = [
 ]
 
 
+# Suite `platform` (guests/lib/platform_suite.c): the devices moat emulates on ports.
+PLATFORM_TESTS = ("pit-ch2-countdown", "pit-ch2-out2", "pm-timer-rate", "rtc-time",
+                  "rtc-second-is-tsc-second")
+
+
 # The reference machine's default configuration: each guest on its own CPU (CPU 0 keeps
 # the hypervisor's work).
 GUESTS_ON_OWN_CPUS = [
@@ -1197,6 +1202,9 @@ RUNS = [BOCHS_LINUX_RUN,
                  check_line("beta-on-cpu2", r"^vmm: guest beta: running on cpu 2$"),
                  check_line("alpha-cpu-suite", r"^vmm: stats alpha: shut down; .*results [1-9]\d* passed, 0 failed"),
                  check_line("beta-cpu-suite", r"^vmm: stats beta: shut down; .*results [1-9]\d* passed, 0 failed"),
+                 # the platform devices under VMX, judged, not skipped
+                 *[check_line(f"{g}-platform-{t}", rf"^\[{g}\] ok \d+ - platform: {t}$")
+                   for g in ("alpha", "beta") for t in PLATFORM_TESTS],
                  check_line("attacker-stopped-by-ept",
                             r"^vmm: guest attacker stopped: nested page fault at GPA 0x"),
                  *check_ring3_attacks(),

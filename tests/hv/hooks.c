@@ -43,6 +43,7 @@ static void guests_start(void)
 	for (u32 id = 0; id <= VMM_MAX_GUESTS + 1; id++)
 		test_state_reset(id);
 	irq_forge_arm();
+	platform_test_snapshot();
 }
 
 static const struct test_hooks hv_test_hooks = {

@@ -10,4 +10,7 @@ struct dmar_drhd;
  * queue and interrupt remapping on, before bring-up (command line vtd_test_fw_enabled). */
 void vtd_test_leave_enabled(unsigned idx, const struct dmar_drhd *d);
 
+/* tests/hv/platform_selftest.c: the host's CMOS and PIT as the guests start. */
+void platform_test_snapshot(void);
+
 #endif

@@ -819,7 +819,9 @@ SELFTEST_ORDER(vmx_real_mode, "vmx", "unrestricted-real-mode-start", 80)
 		st_skip(ctx, "this CPU has no unrestricted guest");
 		return;
 	}
-	err = vmx_vcpu_reset_real(&t->g.vcpu[0], TG_REAL_CODE >> 4, 0);
+	err = vmx_backend.vcpu_reset(
+		&t->g.vcpu[0],
+		&(struct vcpu_boot_state){.mode = VCPU_BOOT_REAL, .cs = TG_REAL_CODE >> 4});
 	CHECK(ctx, err == 0, "reset %s", err_name(err));
 	if (!err && run_expect(ctx, t, VMM_EXIT_IO, &e)) {
 		CHECK(ctx, e.io.port == 0x80 && (reg(t, VMM_REG_RAX) & 0xff) == 'R',

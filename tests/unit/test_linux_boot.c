@@ -268,6 +268,27 @@ static void test_boot_gdt(void **state)
 	assert_int_equal(gdt[LINUX_BOOT_DS / 8], 0x00cf92000000ffffULL);
 }
 
+static void test_cmdline_tsc(void **state)
+{
+	char out[64];
+
+	(void)state;
+	assert_int_equal(linux_cmdline(out, sizeof(out), "console=ttyS0", 2500000), 35);
+	assert_string_equal(out, "console=ttyS0 tsc_early_khz=2500000");
+	assert_int_equal(linux_cmdline(out, sizeof(out), "", 1000), 18);
+	assert_string_equal(out, "tsc_early_khz=1000");
+	/* the user's own value wins; a word that merely ends the same way does not count */
+	linux_cmdline(out, sizeof(out), "tsc_early_khz=5 quiet", 2500000);
+	assert_string_equal(out, "tsc_early_khz=5 quiet");
+	linux_cmdline(out, sizeof(out), "xtsc_early_khz=5", 7);
+	assert_string_equal(out, "xtsc_early_khz=5 tsc_early_khz=7");
+	/* unknown TSC rate: nothing added */
+	linux_cmdline(out, sizeof(out), "quiet", 0);
+	assert_string_equal(out, "quiet");
+	/* too long for the buffer: 0 */
+	assert_int_equal(linux_cmdline(out, 20, "console=ttyS0", 2500000), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +303,7 @@ int main(void)
 		cmocka_unit_test(test_zero_page),
 		cmocka_unit_test(test_zero_page_header_length),
 		cmocka_unit_test(test_boot_gdt),
+		cmocka_unit_test(test_cmdline_tsc),
 	};
 
 	return cmocka_run_group_tests_name("linux_boot", tests, NULL, NULL);

@@ -160,11 +160,15 @@ static void test_emulated_both_vendors(void **state)
 		assert_true(wr_ok(v0, MSR_IA32_UCODE_REV, 0));
 		assert_int_equal(rd(v0, MSR_MTRR_CAP), 0); /* no variable, fixed, WC */
 		assert_false(wr_ok(v0, MSR_MTRR_CAP, 0));
-		/* EFER: SVME never shows; leaving long mode or unknown bits #GP */
+		/* EFER: SVME never shows; leaving long mode (LME cleared under paging) or
+		 * unknown bits #GP; LMA is the CPU's (vmm/reg_rules.c) */
+		regs[0][VMM_REG_CR0] = CR0_PE | CR0_PG;
 		assert_int_equal(rd(v0, MSR_EFER), EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE);
 		assert_true(wr_ok(v0, MSR_EFER, EFER_LME | EFER_LMA | EFER_NXE));
 		assert_int_equal(regs[0][VMM_REG_EFER], EFER_LME | EFER_LMA | EFER_NXE);
-		assert_false(wr_ok(v0, MSR_EFER, EFER_LME));
+		assert_false(wr_ok(v0, MSR_EFER, EFER_NXE));
+		assert_true(wr_ok(v0, MSR_EFER, EFER_LME));
+		assert_int_equal(regs[0][VMM_REG_EFER], EFER_LME | EFER_LMA);
 		assert_false(wr_ok(v0, MSR_EFER, EFER_LME | EFER_LMA | EFER_SVME));
 		assert_false(wr_ok(v0, MSR_EFER, EFER_LME | EFER_LMA | BIT(14))); /* FFXSR */
 		/* until the virtual LAPIC: the APIC base is the xAPIC's default, BSP on vCPU 0 */

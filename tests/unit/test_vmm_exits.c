@@ -14,11 +14,13 @@
 
 #include <moat/console.h>
 #include <moat/errno.h>
+#include <moat/x86_regs.h>
 #include <moat/hypercall.h>
 #include <moat/tap.h>
 #include <moat/test_hooks.h>
 #include "tests/hv/guest_state.h"
 #include "vmm/exits.h"
+#include "arch/x86/cpu.h"
 #include "vmm/platform.h"
 #include "host_shim.h"
 
@@ -81,6 +83,17 @@ static u64 now_us = 1000;
 u64 time_us(void)
 {
 	return now_us;
+}
+
+/* arch/x86/xcr0.c on the host: the CPU's XCR0 is a variable */
+static u64 cpu_xcr0 = 1, cpu_xcr0_supported = 0x7;
+u64 xcr0_supported(void)
+{
+	return cpu_xcr0_supported;
+}
+void xcr0_write(u64 val)
+{
+	cpu_xcr0 = val;
 }
 
 static u64 regs[VMM_REG_NR];
@@ -366,7 +379,11 @@ static void test_platform_ports(void **state)
 {
 	platform_init(&g, &(struct platform_time){.tsc = 1000, .hz = 1000000000});
 	assert_int_equal(port_in(0x604, 2, 0), 1); /* PM1_CNT.SCI_EN */
-	port_out(0x43, 1, 0xb0);		   /* PIT channel 2, mode 0 */
+	/* a vCPU whose CPU's TSC is behind the last one the devices saw: time stands still */
+	g.platform_tsc = rdtsc() + 1000000000000ULL;
+	assert_int_equal(port_in(0x608, 4, 0), vpm_timer(&g.pm, g.platform_tsc));
+	assert_int_equal(port_in(0x608, 4, 0), vpm_timer(&g.pm, g.platform_tsc));
+	port_out(0x43, 1, 0xb0); /* PIT channel 2, mode 0 */
 	assert_int_equal(port_in(0x61, 1, 0) & 0x0f, 0);
 	port_out(0x61, 1, 0x01);
 	assert_int_equal(port_in(0x61, 1, 0) & 0x0f, 1);
@@ -377,7 +394,8 @@ static void test_platform_ports(void **state)
 	assert_int_equal(port_in(0x43, 1, 0), 0xff); /* write-only */
 	assert_int_equal(port_in(0x40, 2, 0), 0xffff);
 	g.io_denied -= 3;
-	assert_int_equal(port_in(0x606, 2, 0), 0xffff);
+	assert_int_equal(port_in(0x606, 2, 0), 0);
+	assert_int_equal(port_in(0x60a, 4, 0), 0xffffffff); /* past the PM block */
 	assert_int_equal(g.io_denied, 1);
 	assert_int_equal(port_in(0x64, 1, 0), 0xff); /* no 8042 to read */
 	assert_int_equal(g.io_denied, 2);
@@ -398,7 +416,7 @@ static void test_platform_ports(void **state)
 	assert_int_equal(g.state, GUEST_DONE);
 	assert_string_equal(g.ended_by, "reset register 0xcf9");
 	assert_int_equal(g.io_denied, 2);
-	assert_int_equal(skipped, 18);
+	assert_int_equal(skipped, 21);
 }
 
 static void test_vpci(void **state)
@@ -429,15 +447,78 @@ static void test_msrs(void **state)
 	assert_int_equal(skipped, 0);
 	injected_vector = -1;
 	regs[VMM_REG_EFER] = BIT(12) | BIT(10) | BIT(8) | BIT(11);
+	regs[VMM_REG_CR0] = CR0_PE | CR0_PG;
 	e.msr.index = 0xc0000080;
 	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(regs[VMM_REG_RAX], BIT(10) | BIT(8) | BIT(11)); /* no SVME */
 	assert_int_equal(injected_vector, -1);
 	e.reason = VMM_EXIT_MSR_WRITE;
-	e.msr.value = BIT(8); /* leaving long mode */
+	e.msr.value = BIT(11); /* leaving long mode: LME cleared under paging */
 	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
 	assert_int_equal(injected_vector, 13);
 	assert_int_equal(g.msr_denied, 2);
+	injected_vector = -1;
+	e.msr.value = BIT(8) | BIT(11); /* LMA written as 0: the CPU's stays */
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
+	assert_int_equal(injected_vector, -1);
+	assert_int_equal(regs[VMM_REG_EFER], BIT(10) | BIT(8) | BIT(11));
+	/* an application processor on its way to long mode: LME with paging off */
+	regs[VMM_REG_CR0] = CR0_PE;
+	regs[VMM_REG_EFER] = 0;
+	e.msr.value = BIT(0) | BIT(8) | BIT(11);
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
+	assert_int_equal(injected_vector, -1);
+	assert_int_equal(regs[VMM_REG_EFER], BIT(0) | BIT(8) | BIT(11));
+	e.msr.value = BIT(12) | BIT(8); /* SVME: virtualization is hidden */
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
+	assert_int_equal(injected_vector, 13);
+	assert_int_equal(g.msr_denied, 3);
+	regs[VMM_REG_CR0] = 0;
+}
+
+/* XSETBV: applied to the CPU when the architecture allows it and the CPU supports it, #GP
+ * otherwise, #UD without CR4.OSXSAVE; the instruction is skipped only when applied. */
+static void test_xsetbv(void **state)
+{
+	struct vmm_exit e = {.reason = VMM_EXIT_XSETBV, .rip = 0x3000, .insn_len = 3};
+	static const struct {
+		u64 cr4, rcx, val;
+		int vector; /* -1: applied */
+	} cases[] = {
+		{CR4_OSXSAVE, 0, XCR0_X87 | XCR0_SSE | XCR0_AVX, -1},
+		{CR4_OSXSAVE, 0, XCR0_X87, -1},
+		{CR4_OSXSAVE, 0, XCR0_X87 | XCR0_AVX, 13},     /* AVX without SSE */
+		{CR4_OSXSAVE, 0, XCR0_SSE, 13},		       /* x87 clear */
+		{CR4_OSXSAVE, 0, XCR0_X87 | XCR0_BNDREGS, 13}, /* not supported */
+		{CR4_OSXSAVE, 1, XCR0_X87, 13},		       /* XCR1 */
+		{0, 0, XCR0_X87 | XCR0_SSE, 6},		       /* CR4.OSXSAVE clear */
+	};
+
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int before = skipped;
+
+		cpu_xcr0 = 0x1;
+		injected_vector = -1;
+		regs[VMM_REG_CR4] = cases[i].cr4;
+		regs[VMM_REG_RCX] = cases[i].rcx;
+		regs[VMM_REG_RAX] = (cases[i].val & 0xffffffff) | 0xdead00000000ull;
+		regs[VMM_REG_RDX] = cases[i].val >> 32;
+		assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
+		assert_int_equal(injected_vector, cases[i].vector);
+		assert_int_equal(cpu_xcr0, cases[i].vector < 0 ? cases[i].val : 1);
+		assert_int_equal(skipped - before, cases[i].vector < 0 ? 1 : 0);
+	}
+	/* at CPL 3: #GP */
+	cpl = 3;
+	injected_vector = -1;
+	regs[VMM_REG_CR4] = CR4_OSXSAVE;
+	regs[VMM_REG_RCX] = 0;
+	regs[VMM_REG_RAX] = XCR0_X87 | XCR0_SSE;
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
+	assert_int_equal(injected_vector, 13);
+	assert_int_equal(cpu_xcr0, 1);
+	cpl = 0;
+	regs[VMM_REG_CR4] = 0;
 }
 
 /* An OS guest's IA32_APIC_BASE, TSC deadline and x2APIC MSRs are its vCPU's virtual LAPIC;
@@ -860,6 +941,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_com1_relay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_platform_ports, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vpci, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_xsetbv, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msrs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msrs_vlapic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_pointers, setup, teardown),

@@ -148,6 +148,25 @@ static void test_cr0_write(void **state)
 	c.cr0_fixed1 = 0xffffffffull & ~(u64)(CR0_CD | CR0_NW);
 	assert_int_equal(vmx_cr0_write(&c, false, cur, cur | CR0_CD, &real), VMX_CR_APPLY);
 	assert_int_equal(real, cur);
+	/* and where it does: still only the guest's (the shadow), never the CPU's */
+	c.cr0_fixed1 = 0xffffffffull;
+	assert_int_equal(vmx_cr0_write(&c, true, CR0_NE | CR0_ET, CR0_INIT, &real), VMX_CR_APPLY);
+	assert_int_equal(real, CR0_ET | CR0_NE);
+}
+
+/* The INIT state's CR0 (CD, NW, ET): CD and NW go to the shadow, the guest's writes of them
+ * exit; PE and PG are the guest's with unrestricted guest. */
+static void test_guest_cr0(void **state)
+{
+	struct vmx_caps c = {0};
+
+	c.cr0_fixed0 = CR0_PE | CR0_NE | CR0_PG;
+	c.cr0_fixed1 = 0xffffffffull;
+	assert_int_equal(vmx_guest_cr0_real(&c, CR0_INIT, true), CR0_ET | CR0_NE);
+	assert_int_equal(vmx_guest_cr0_real(&c, CR0_INIT, false),
+			 CR0_ET | CR0_NE | CR0_PE | CR0_PG);
+	assert_int_equal(vmx_guest_cr0_mask(&c, true), CR0_NE | CR0_CD | CR0_NW);
+	assert_int_equal(vmx_guest_cr0_mask(&c, false), CR0_NE | CR0_CD | CR0_NW | CR0_PE | CR0_PG);
 }
 
 static void test_cr4_write(void **state)
@@ -179,6 +198,39 @@ static void test_preempt_ticks(void **state)
 	assert_int_equal(vmx_preempt_ticks(&c, 1000000ull, 1), 1);
 }
 
+/* A TSC deadline in preemption-timer counts: never short of the delta whatever the phase of
+ * the divided TSC, 0 for a deadline reached, saturated. */
+static void test_preempt_ticks_tsc(void **state)
+{
+	struct vmx_caps c = {0};
+
+	c.misc = FIELD_PREP(VMX_MISC_PREEMPT_RATE, 5);
+	assert_int_equal(vmx_preempt_ticks_tsc(&c, 0), 0);
+	assert_int_equal(vmx_preempt_ticks_tsc(&c, 1), 2);
+	assert_int_equal(vmx_preempt_ticks_tsc(&c, 32), 2);
+	assert_int_equal(vmx_preempt_ticks_tsc(&c, 33), 3);
+	for (u64 d = 1; d < 5000; d += 7) {
+		u64 n = vmx_preempt_ticks_tsc(&c, d);
+
+		/* the first count may end one TSC tick after the entry */
+		assert_true((n - 1) * 32 + 1 >= d);
+		assert_true(n <= d / 32 + 2);
+	}
+	assert_int_equal(vmx_preempt_ticks_tsc(&c, 1ull << 60), 0xffffffffu);
+	c.misc = 0;
+	assert_int_equal(vmx_preempt_ticks_tsc(&c, 100), 101);
+}
+
+/* EFER.LMA follows CR0.PG while LME is set: entering and leaving IA-32e mode. */
+static void test_efer_for_cr0(void **state)
+{
+	assert_int_equal(vmx_efer_for_cr0(EFER_LME, CR0_PE | CR0_PG), EFER_LME | EFER_LMA);
+	assert_int_equal(vmx_efer_for_cr0(EFER_LME | EFER_LMA | EFER_NXE, CR0_PE),
+			 EFER_LME | EFER_NXE);
+	assert_int_equal(vmx_efer_for_cr0(EFER_NXE, CR0_PE | CR0_PG), EFER_NXE);
+	assert_int_equal(vmx_efer_for_cr0(EFER_LME, CR0_PE), EFER_LME);
+}
+
 static void test_names(void **state)
 {
 	assert_string_equal(vmx_exit_name(VMX_EXIT_EPT_VIOLATION), "EPT violation");
@@ -203,8 +255,11 @@ int main(void)
 		cmocka_unit_test(test_allows),
 		cmocka_unit_test(test_cr_fixed),
 		cmocka_unit_test(test_cr0_write),
+		cmocka_unit_test(test_guest_cr0),
 		cmocka_unit_test(test_cr4_write),
 		cmocka_unit_test(test_preempt_ticks),
+		cmocka_unit_test(test_preempt_ticks_tsc),
+		cmocka_unit_test(test_efer_for_cr0),
 		cmocka_unit_test(test_names),
 	};
 

@@ -54,6 +54,35 @@ static void test_interrupt_window(void **state)
 
 /* A single step: DR6.BS from the qualification, the stale breakpoint bit dropped, a
  * hardware exception, no RF. */
+/* An NMI waits for a queued event, for the guest's NMI blocking (its handler has not
+ * returned) and for an STI / MOV SS shadow. */
+static void test_nmi_check(void **state)
+{
+	assert_int_equal(vmx_nmi_check(0, 0), 0);
+	assert_int_equal(vmx_nmi_check(INFO(14, INTR_TYPE_HW_EXC), 0), -EBUSY);
+	assert_int_equal(vmx_nmi_check(INFO(2, INTR_TYPE_NMI), 0), -EBUSY);
+	assert_int_equal(vmx_nmi_check(0, INTR_BLOCK_NMI), -EBUSY);
+	assert_int_equal(vmx_nmi_check(0, INTR_BLOCK_STI), -EBUSY);
+	assert_int_equal(vmx_nmi_check(0, INTR_BLOCK_MOV_SS), -EBUSY);
+}
+
+/* 27.2.3: an IRET that unblocked NMIs and then faulted (exception bit 12, EPT violation
+ * qualification bit 12) needs the blocking back; not while an event was being delivered. */
+static void test_nmi_unblocked_by_iret(void **state)
+{
+	u32 gp = INFO(13, INTR_TYPE_HW_EXC) | INTR_INFO_HAS_ERROR;
+
+	assert_true(vmx_nmi_unblocked_by_iret(VMX_EXIT_EXCEPTION_NMI, gp | INTR_INFO_NMI_UNBLOCK, 0,
+					      0));
+	assert_false(vmx_nmi_unblocked_by_iret(VMX_EXIT_EXCEPTION_NMI, gp, 0, 0));
+	assert_true(vmx_nmi_unblocked_by_iret(VMX_EXIT_EPT_VIOLATION, 0,
+					      EPT_QUAL_NMI_UNBLOCK | EPT_QUAL_READ, 0));
+	assert_false(vmx_nmi_unblocked_by_iret(VMX_EXIT_EPT_VIOLATION, 0, EPT_QUAL_READ, 0));
+	assert_false(vmx_nmi_unblocked_by_iret(VMX_EXIT_EPT_VIOLATION, 0, EPT_QUAL_NMI_UNBLOCK,
+					       INFO(14, INTR_TYPE_HW_EXC)));
+	assert_false(vmx_nmi_unblocked_by_iret(VMX_EXIT_CPUID, 0, BIT(12), 0));
+}
+
 static void test_db_single_step(void **state)
 {
 	struct vmx_db_exit x = {
@@ -141,6 +170,8 @@ int main(void)
 		cmocka_unit_test(test_redeliver),
 		cmocka_unit_test(test_never_overwrite),
 		cmocka_unit_test(test_interrupt_window),
+		cmocka_unit_test(test_nmi_check),
+		cmocka_unit_test(test_nmi_unblocked_by_iret),
 		cmocka_unit_test(test_db_single_step),
 		cmocka_unit_test(test_db_blocking_keeps_bs),
 		cmocka_unit_test(test_db_insn_breakpoint),

@@ -96,10 +96,15 @@ static void test_enable_and_layout(void **state)
 	assert_int_equal(rd(&pm, T0, 0x602, 2), PM1_EN_MASK & 0xff);
 	/* the event block read as one dword: status low, enable high */
 	assert_int_equal(rd(&pm, T0, 0x600, 4), (PM1_EN_MASK & 0xff) << 16);
-	/* 0x606/0x607 hold no register: an access touching them is not the device's */
-	assert_false(vpm_read(&pm, T0, 0x606, 1, &v));
-	assert_false(vpm_read(&pm, T0, 0x604, 4, &v));
-	assert_false(vpm_write(&pm, T0, 0x605, 2, 0x3400, &ev));
+	/* 0x606/0x607 are reserved: zeros, writes ignored */
+	assert_int_equal(rd(&pm, T0, 0x606, 2), 0);
+	assert_int_equal(rd(&pm, T0, 0x604, 4), PM1_CNT_SCI_EN);
+	assert_int_equal(wr(&pm, T0, 0x606, 2, 0xffff), VPM_NONE);
+	assert_int_equal(rd(&pm, T0, 0x606, 2), 0);
+	assert_true(vpm_write(&pm, T0, 0x605, 2, 0x0034, &ev));
+	assert_int_equal(ev, VPM_POWER_OFF);
+	/* past the timer: not the block's */
+	assert_false(vpm_read(&pm, T0, 0x60a, 4, &v));
 	assert_false(vpm_read(&pm, T0, 0x60c, 1, &v));
 	(void)state;
 }

@@ -6,6 +6,7 @@
 #include <moat/string.h>
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/xcr0.h"
 #include "arch/x86/pt_x86.h"
 #include "arch/x86/svm/svm.h"
 #include "arch/x86/trap.h"
@@ -63,6 +64,7 @@ static int svm_cpu_init(void)
 	struct percpu *c = this_cpu();
 	u64 hsave, host_area;
 
+	xcr0_cpu_init();
 	if (c->arch_virt)
 		return 0;
 	hsave = page_alloc();
@@ -135,6 +137,51 @@ static void set_seg(struct vmcb_seg *seg, u16 sel, u16 attrib, u32 limit, u64 ba
 	seg->base = base;
 }
 
+/* Event state an entry state starts without: nothing queued, no shadow, no window. */
+static void reset_events(struct svm_vcpu *s)
+{
+	struct vmcb_control *c = &s->vmcb->control;
+
+	c->eventinj = 0;
+	c->interrupt_shadow = 0;
+	c->vintr &= ~(SVM_VINTR_IRQ | SVM_VINTR_IGN_TPR | SVM_VINTR_PRIO | SVM_VINTR_TPR);
+	c->intercept3 &= ~(u32)(SVM_INTERCEPT_VINTR | SVM_INTERCEPT_IRET);
+	s->nmi_masked = false;
+	s->vmcb->save.dr6 = 0xffff0ff0;
+	s->vmcb->save.dr7 = 0x400;
+}
+
+/* After INIT and a start-up IPI (SDM Vol. 3 9.1.1 Table 9-1, APM Vol. 2 14.1.3): real
+ * mode at cs:rip, 64 KiB segments, EDX the processor signature. Nested paging runs it as
+ * it is. */
+static void reset_real(struct svm_vcpu *s, const struct vcpu_boot_state *bs)
+{
+	struct vmcb_save *st = &s->vmcb->save;
+	u16 code = SVM_SEG_P | SVM_SEG_S | 0xb, data = SVM_SEG_P | SVM_SEG_S | 0x3;
+
+	set_seg(&st->cs, bs->cs, code, 0xffff, (u64)bs->cs << 4);
+	set_seg(&st->ds, 0, data, 0xffff, 0);
+	set_seg(&st->es, 0, data, 0xffff, 0);
+	set_seg(&st->ss, 0, data, 0xffff, 0);
+	set_seg(&st->fs, 0, data, 0xffff, 0);
+	set_seg(&st->gs, 0, data, 0xffff, 0);
+	set_seg(&st->gdtr, 0, 0, 0xffff, 0);
+	set_seg(&st->idtr, 0, 0, 0xffff, 0);
+	set_seg(&st->ldtr, 0, SVM_SEG_P | 0x2, 0xffff, 0);
+	set_seg(&st->tr, 0, SVM_SEG_P | 0x3, 0xffff, 0);
+	st->cpl = 0;
+	st->efer = EFER_SVME;
+	st->cr0 = CR0_INIT;
+	st->cr4 = 0;
+	st->cr3 = 0;
+	st->cr2 = 0;
+	st->rflags = 2;
+	st->rip = bs->rip;
+	st->rsp = 0;
+	st->rax = 0;
+	s->gprs.rdx = cpuid(CPUID_LEAF_FEATURES, 0).eax;
+}
+
 static int svm_vcpu_reset(struct vcpu *v, const struct vcpu_boot_state *bs)
 {
 	struct svm_vcpu *s = to_svm(v);
@@ -145,6 +192,14 @@ static int svm_vcpu_reset(struct vcpu *v, const struct vcpu_boot_state *bs)
 	u16 cs = bs->gdt_limit ? bs->cs : 0x08, ds = bs->gdt_limit ? bs->ds : 0x10;
 
 	memset(&s->gprs, 0, sizeof(s->gprs));
+	reset_events(s);
+	s->vmcb->control.tlb_control = SVM_TLB_FLUSH_ALL;
+	if (bs->mode == VCPU_BOOT_REAL) {
+		reset_real(s, bs);
+		return 0;
+	}
+	if (bs->mode != VCPU_BOOT_LONG)
+		return pr_err(-EINVAL, "unknown entry mode %d\n", (int)bs->mode);
 	set_seg(&st->cs, cs, code, 0xffffffff, 0);
 	set_seg(&st->ds, ds, data, 0xffffffff, 0);
 	set_seg(&st->es, ds, data, 0xffffffff, 0);
@@ -166,7 +221,6 @@ static int svm_vcpu_reset(struct vcpu *v, const struct vcpu_boot_state *bs)
 	st->rax = 0;
 	s->gprs.rdi = bs->rdi;
 	s->gprs.rsi = bs->rsi;
-	s->vmcb->control.tlb_control = SVM_TLB_FLUSH_ALL;
 	return 0;
 }
 
@@ -228,17 +282,47 @@ static unsigned svm_get_cpl(struct vcpu *v)
 	return to_svm(v)->vmcb->save.cpl & 3;
 }
 
+/* The local APIC timer fired during the run: the deadline's exit once the TSC reached it
+ * (it fires once), the watchdog's if it was the one armed; otherwise an early tick, an
+ * exit the core just resumes from. */
+static enum vmm_exit_reason timer_exit(struct svm_vcpu *s, enum svm_timer armed)
+{
+	if (s->deadline && rdtsc() >= s->deadline) {
+		s->deadline = 0;
+		return VMM_EXIT_TIMER;
+	}
+	return armed == SVM_TIMER_WATCHDOG ? VMM_EXIT_WATCHDOG : VMM_EXIT_EXT_INTR;
+}
+
+static void window_off(struct vmcb_control *c)
+{
+	c->vintr &= ~(SVM_VINTR_IRQ | SVM_VINTR_IGN_TPR | SVM_VINTR_PRIO);
+	c->intercept3 &= ~(u32)SVM_INTERCEPT_VINTR;
+}
+
+/* The IRET of an injected NMI's handler exits before it executes: NMIs are open again
+ * once it has, so the entry that runs it is the backend's own (APM Vol. 2 15.21.4). */
+static void nmi_iret(struct svm_vcpu *s)
+{
+	s->nmi_masked = false;
+	s->vmcb->control.intercept3 &= ~(u32)SVM_INTERCEPT_IRET;
+}
+
+#define SVM_MAX_OWN_EXITS 4
+
 static int svm_run(struct vcpu *v, struct vmm_exit *e)
 {
 	struct svm_vcpu *s = to_svm(v);
 	struct vmcb *vmcb = s->vmcb;
+	enum svm_timer armed;
+	unsigned own = 0;
 
+again:
 	memset(e, 0, sizeof(*e));
 	svm_entry_capture(vmcb, &s->entry);
-	if (s->watchdog_us)
-		svm_watchdog_arm(s->watchdog_us);
+	armed = svm_timer_arm(s->watchdog_us, s->deadline);
 	svm_vmrun((u64)(uintptr_t)vmcb, &s->gprs, (u64)(uintptr_t)this_cpu()->arch_virt);
-	if (s->watchdog_us)
+	if (armed != SVM_TIMER_NONE)
 		svm_watchdog_disarm();
 	vmcb->control.tlb_control = SVM_TLB_NOTHING;
 	/* An event whose delivery the exit interrupted (APM 15.7.2, EXITINTINFO) is delivered
@@ -249,7 +333,16 @@ static int svm_run(struct vcpu *v, struct vmm_exit *e)
 	/* Always drained, so that a timer that expired just after another exit does not
 	 * count against the next entry. */
 	if (svm_watchdog_service() && e->reason == VMM_EXIT_EXT_INTR)
-		e->reason = VMM_EXIT_WATCHDOG;
+		e->reason = timer_exit(s, armed);
+	/* one exit per request: the core asks again while it still has an interrupt */
+	if (e->reason == VMM_EXIT_IRQ_WINDOW)
+		window_off(&vmcb->control);
+	if (e->reason == VMM_EXIT_NONE) {
+		nmi_iret(s);
+		if (++own < SVM_MAX_OWN_EXITS)
+			goto again;
+		e->reason = VMM_EXIT_EXT_INTR;
+	}
 	if (e->reason == VMM_EXIT_INVALID)
 		return -EINVAL;
 	return 0;
@@ -279,10 +372,16 @@ static int svm_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 e
 	return svm_inject(v, vector, SVM_EVT_TYPE_EXCEPTION, has_error, error);
 }
 
+/* EVENTINJ delivers whatever RFLAGS.IF and the shadow say: an external interrupt is queued
+ * only while the guest accepts one, as under VMX (26.3.1.4). */
 static int svm_inject_interrupt(struct vcpu *v, u8 vector)
 {
+	const struct vmcb *vmcb = to_svm(v)->vmcb;
+
 	if (vector < 32)
 		return -EINVAL;
+	if (!(vmcb->save.rflags & RFLAGS_IF) || (vmcb->control.interrupt_shadow & SVM_INT_SHADOW))
+		return -EBUSY;
 	return svm_inject(v, vector, SVM_EVT_TYPE_INTR, false, 0);
 }
 
@@ -292,6 +391,52 @@ static void svm_skip_instruction(struct vcpu *v, const struct vmm_exit *e)
 
 	vmcb->save.rip = e->rip + e->insn_len;
 	vmcb->control.interrupt_shadow = 0;
+}
+
+/* V_IRQ with the VINTR intercept: the exit comes when the guest would take a virtual
+ * interrupt (RFLAGS.IF set, no interrupt shadow; APM Vol. 2 15.21.4); the guest's TPR is
+ * ignored, the virtual LAPIC's priorities are the core's business. */
+static void svm_irq_window(struct vcpu *v, bool on)
+{
+	struct vmcb_control *c = &to_svm(v)->vmcb->control;
+
+	if (!on) {
+		window_off(c);
+		return;
+	}
+	c->vintr |= SVM_VINTR_IRQ | SVM_VINTR_IGN_TPR | FIELD_PREP(SVM_VINTR_PRIO, 0xf);
+	c->intercept3 |= SVM_INTERCEPT_VINTR;
+}
+
+static bool svm_can_inject(struct vcpu *v)
+{
+	const struct vmcb *vmcb = to_svm(v)->vmcb;
+
+	return (vmcb->save.rflags & RFLAGS_IF) &&
+	       !(vmcb->control.interrupt_shadow & SVM_INT_SHADOW) &&
+	       !(vmcb->control.eventinj & SVM_EVT_VALID);
+}
+
+/* SVM keeps no NMI-blocked state for an injected NMI: the backend does, from the injection
+ * to the handler's IRET (intercepted), and refuses another NMI meanwhile. */
+static int svm_inject_nmi(struct vcpu *v)
+{
+	struct svm_vcpu *s = to_svm(v);
+	int err;
+
+	if (s->nmi_masked || (s->vmcb->control.interrupt_shadow & SVM_INT_SHADOW))
+		return -EBUSY;
+	err = svm_inject(v, VEC_NMI, SVM_EVT_TYPE_NMI, false, 0);
+	if (err)
+		return err;
+	s->nmi_masked = true;
+	s->vmcb->control.intercept3 |= SVM_INTERCEPT_IRET;
+	return 0;
+}
+
+static void svm_set_deadline(struct vcpu *v, u64 tsc)
+{
+	to_svm(v)->deadline = tsc;
 }
 
 static void svm_flush_nested_tlb(struct vcpu *v)
@@ -353,6 +498,10 @@ const struct vmm_backend svm_backend = {
 	.get_cpl = svm_get_cpl,
 	.inject_exception = svm_inject_exception,
 	.inject_interrupt = svm_inject_interrupt,
+	.irq_window = svm_irq_window,
+	.can_inject = svm_can_inject,
+	.inject_nmi = svm_inject_nmi,
+	.set_deadline = svm_set_deadline,
 	.skip_instruction = svm_skip_instruction,
 	.flush_nested_tlb = svm_flush_nested_tlb,
 	.set_watchdog = svm_set_watchdog,

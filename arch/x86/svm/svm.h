@@ -13,9 +13,12 @@ extern struct svm_features svm_feat;
 
 void svm_decode_exit(struct vcpu *v, struct svm_vcpu *s, struct vmm_exit *e);
 
-/* Watchdog on the local APIC timer (arch/x86/svm/svm_watchdog.c). */
+/* Watchdog and TSC deadline on the local APIC timer (arch/x86/svm/svm_watchdog.c). */
+enum svm_timer { SVM_TIMER_NONE, SVM_TIMER_WATCHDOG, SVM_TIMER_DEADLINE };
 int svm_watchdog_init(void);
-void svm_watchdog_arm(u64 us);
+/* Arms the one-shot timer for the earlier of the watchdog's budget and the TSC deadline
+ * (0: none; one already past fires at once); which of them it armed. */
+enum svm_timer svm_timer_arm(u64 watchdog_us, u64 deadline);
 void svm_watchdog_disarm(void);
 /* Services a pending interrupt after an INTR exit; true if it was the watchdog's. */
 bool svm_watchdog_service(void);

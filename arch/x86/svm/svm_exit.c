@@ -13,6 +13,7 @@
 #define LEN_VMMCALL 3
 #define LEN_MSR 2
 #define LEN_CACHE 2 /* INVD 0f 08, WBINVD 0f 09 */
+#define LEN_XSETBV 3
 
 static u32 svm_insn_len(const struct svm_vcpu *s, const struct vmm_exit *e)
 {
@@ -29,6 +30,7 @@ static u32 svm_insn_len(const struct svm_vcpu *s, const struct vmm_exit *e)
 	case VMM_EXIT_HYPERCALL: return LEN_VMMCALL;
 	case VMM_EXIT_MSR_READ:
 	case VMM_EXIT_MSR_WRITE: return LEN_MSR;
+	case VMM_EXIT_XSETBV: return LEN_XSETBV;
 	case VMM_EXIT_INSN:
 		return e->insn == VMM_INSN_WBINVD || e->insn == VMM_INSN_INVD ? LEN_CACHE : 0;
 	default: return 0;
@@ -145,6 +147,10 @@ void svm_decode_exit(struct vcpu *v, struct svm_vcpu *s, struct vmm_exit *e)
 	case SVM_EXIT_INTR:
 	case SVM_EXIT_SMI: e->reason = VMM_EXIT_EXT_INTR; break;
 	case SVM_EXIT_NMI: e->reason = VMM_EXIT_NMI; break;
+	case SVM_EXIT_VINTR: e->reason = VMM_EXIT_IRQ_WINDOW; break;
+	case SVM_EXIT_XSETBV: e->reason = VMM_EXIT_XSETBV; break;
+	/* the end of an injected NMI's handler: the backend's own (svm_run) */
+	case SVM_EXIT_IRET: e->reason = VMM_EXIT_NONE; break;
 	case SVM_EXIT_SHUTDOWN: e->reason = VMM_EXIT_SHUTDOWN; break;
 	default:
 		if (code >= SVM_EXIT_CR0_WRITE && code < SVM_EXIT_CR0_WRITE + 16) {

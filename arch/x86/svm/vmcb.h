@@ -23,8 +23,10 @@
 #define SVM_INTERCEPT_NMI BIT(1)
 #define SVM_INTERCEPT_SMI BIT(2)
 #define SVM_INTERCEPT_INIT BIT(3)
+#define SVM_INTERCEPT_VINTR BIT(4)
 #define SVM_INTERCEPT_RDPMC BIT(15)
 #define SVM_INTERCEPT_CPUID BIT(18)
+#define SVM_INTERCEPT_IRET BIT(20)
 #define SVM_INTERCEPT_INVD BIT(22)
 #define SVM_INTERCEPT_HLT BIT(24)
 #define SVM_INTERCEPT_INVLPGA BIT(26)
@@ -59,7 +61,15 @@
 #define SVM_TLB_FLUSH_ASID 3
 
 /* V_INTR field (offset 0x60) */
+#define SVM_VINTR_TPR GENMASK(7, 0)
+#define SVM_VINTR_IRQ BIT(8)
+#define SVM_VINTR_PRIO GENMASK(19, 16)
+#define SVM_VINTR_IGN_TPR BIT(20)
 #define SVM_VINTR_MASKING BIT(24)
+#define SVM_VINTR_VECTOR GENMASK(39, 32)
+
+/* Interrupt state (offset 0x68) */
+#define SVM_INT_SHADOW BIT(0) /* the guest is in an STI / MOV SS shadow */
 
 /* Nested paging control (offset 0x90) */
 #define SVM_NP_ENABLE BIT(0)
@@ -82,8 +92,10 @@
 #define SVM_EXIT_NMI 0x61
 #define SVM_EXIT_SMI 0x62
 #define SVM_EXIT_INIT 0x63
+#define SVM_EXIT_VINTR 0x64
 #define SVM_EXIT_RDPMC 0x6f
 #define SVM_EXIT_CPUID 0x72
+#define SVM_EXIT_IRET 0x74
 #define SVM_EXIT_INVD 0x76
 #define SVM_EXIT_HLT 0x78
 #define SVM_EXIT_IOIO 0x7b
@@ -101,6 +113,7 @@
 #define SVM_EXIT_MONITOR 0x8a
 #define SVM_EXIT_MWAIT 0x8b
 #define SVM_EXIT_MWAIT_COND 0x8c
+#define SVM_EXIT_XSETBV 0x8d
 #define SVM_EXIT_INVLPGA 0x7a
 #define SVM_EXIT_NPF 0x400
 #define SVM_EXIT_INVALID 0xffffffffu
@@ -262,7 +275,9 @@ struct svm_vcpu {
 	u8 *msrpm;
 	struct svm_gprs gprs;
 	u64 watchdog_us; /* guest time budget per entry, 0 = off */
+	u64 deadline;	 /* TSC of a VMM_EXIT_TIMER, 0 = none */
 	bool watchdog_fired;
+	bool nmi_masked; /* an injected NMI's handler runs: IRET intercepted until it ends */
 };
 
 /* VMCB set-up shared with the host unit tests. */

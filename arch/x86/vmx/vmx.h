@@ -53,7 +53,10 @@ struct vmx_vcpu {
 	u16 vpid;	     /* 0: VPID not used */
 	unsigned active_cpu; /* CPU where the VMCS is active, VMX_CPU_NONE when clear */
 	bool launched;
-	u32 watchdog_ticks; /* 0: preemption timer off */
+	u32 watchdog_ticks;	/* 0: no watchdog */
+	u64 deadline;		/* TSC of a VMM_EXIT_TIMER, 0: none */
+	bool timer_on;		/* the VMCS's pin-based preemption-timer control */
+	bool timer_is_deadline; /* the preemption timer of this entry serves the deadline */
 	u64 exits;
 	bool flush_pending; /* nested tables changed while the VMCS was elsewhere */
 	/* the last exit's interruption information, qualification and instruction length:
@@ -82,9 +85,8 @@ void vmx_vcpu_put(struct vcpu *v);
 void vmx_vcpu_flush(struct vmx_vcpu *vv);
 int vmx_vcpu_create(struct vcpu *v);
 void vmx_vcpu_destroy(struct vcpu *v);
+/* Both entry states of backend.h; VCPU_BOOT_REAL needs unrestricted guest. */
 int vmx_vcpu_reset(struct vcpu *v, const struct vcpu_boot_state *s);
-/* Real-mode start at cs:ip with unrestricted guest (for a later Linux/BIOS-style boot). */
-int vmx_vcpu_reset_real(struct vcpu *v, u16 cs, u16 ip);
 
 /* vmx_cr.c: the backend's write_cr */
 int vmx_write_cr(struct vcpu *v, unsigned cr, u64 val);

@@ -27,11 +27,72 @@ static int entry_failed(struct vmx_vcpu *vv, u64 flags, struct vmm_exit *e)
 		      vmx_insn_error_name(err));
 }
 
+static bool have_preempt_timer(void)
+{
+	return vmx_cfg.ctl[VMX_CTL_PIN] & PIN_PREEMPT_TIMER;
+}
+
+/* One preemption timer serves the watchdog and the TSC deadline: it is loaded before every
+ * entry (no "save preemption timer value") with the earlier of the two. */
+static int arm_timer(struct vmx_vcpu *vv)
+{
+	u32 ticks = vv->watchdog_ticks, dl;
+	bool on = ticks != 0;
+	u64 now;
+
+	vv->timer_is_deadline = false;
+	if (vv->deadline && have_preempt_timer()) {
+		now = rdtsc();
+		dl = vmx_preempt_ticks_tsc(&vmx_cfg.caps,
+					   vv->deadline > now ? vv->deadline - now : 0);
+		if (!on || dl <= ticks) {
+			ticks = dl;
+			on = true;
+			vv->timer_is_deadline = true;
+		}
+	}
+	if (on != vv->timer_on) {
+		u32 pin = vmx_cfg.ctl[VMX_CTL_PIN] & ~(u32)PIN_PREEMPT_TIMER;
+
+		if (!vmcs_write(VMCS_PIN_CTLS, on ? pin | PIN_PREEMPT_TIMER : pin))
+			return pr_err(-EIO, "VMWRITE of the pin-based controls failed\n");
+		vv->timer_on = on;
+	}
+	if (on && !vmcs_write(VMCS_PREEMPT_TIMER, ticks))
+		return pr_err(-EIO, "VMWRITE of the preemption timer failed\n");
+	return 0;
+}
+
+/* A preemption-timer exit: the deadline's once the TSC reached it (it fires once), the
+ * watchdog's if it was the one loaded; otherwise early, an exit the core resumes from. */
+static enum vmm_exit_reason timer_exit(struct vmx_vcpu *vv)
+{
+	if (vv->deadline && rdtsc() >= vv->deadline) {
+		vv->deadline = 0;
+		return VMM_EXIT_TIMER;
+	}
+	return vv->timer_is_deadline ? VMM_EXIT_EXT_INTR : VMM_EXIT_WATCHDOG;
+}
+
+static void window_off(void)
+{
+	u64 proc = vmcs_read(VMCS_PROC_CTLS);
+
+	if (proc & PROC_INTR_WINDOW)
+		vmcs_write(VMCS_PROC_CTLS, proc & ~(u64)PROC_INTR_WINDOW);
+}
+
 /* Enters the guest once and decodes the exit. */
 static int enter_once(struct vmx_vcpu *vv, struct vmm_exit *e)
 {
 	u64 flags;
+	int err;
 
+	err = arm_timer(vv);
+	if (err) {
+		e->reason = VMM_EXIT_INVALID;
+		return err;
+	}
 	if (vv->flush_pending) {
 		vv->flush_pending = false;
 		vmx_vcpu_flush(vv);
@@ -54,6 +115,11 @@ static int enter_once(struct vmx_vcpu *vv, struct vmm_exit *e)
 	 * own handler, as the core expects */
 	if (e->reason == VMM_EXIT_NMI)
 		__asm__ volatile("int $2" ::: "memory");
+	if (e->reason == VMM_EXIT_WATCHDOG)
+		e->reason = timer_exit(vv);
+	/* one exit per request: the core asks again while it still has an interrupt */
+	if (e->reason == VMM_EXIT_IRQ_WINDOW)
+		window_off();
 	if (e->reason == VMM_EXIT_INVALID) {
 		/* 26.7: the VM entry failed while loading guest state; the qualification says
 		 * which check (0 none, 2 PDPTE, 3 NMI injection, 4 link pointer) */
@@ -157,7 +223,9 @@ static bool set_vmcs_reg(enum vmm_reg r, u64 val)
 	case VMM_REG_RIP: return vmcs_write(VMCS_GUEST_RIP, val);
 	case VMM_REG_RFLAGS: return vmcs_write(VMCS_GUEST_RFLAGS, val);
 	case VMM_REG_CR3: return vmcs_write(VMCS_GUEST_CR3, val);
-	case VMM_REG_CR0: return set_cr(VMCS_GUEST_CR0, VMCS_CR0_SHADOW, val, cr0_force1);
+	case VMM_REG_CR0:
+		return vmcs_write(VMCS_CR0_SHADOW, val) &&
+		       vmcs_write(VMCS_GUEST_CR0, (val | cr0_force1) & ~(u64)VMX_CR0_SHADOW_ONLY);
 	case VMM_REG_CR4:
 		return set_cr(VMCS_GUEST_CR4, VMCS_CR4_SHADOW, val, vmx_cfg.caps.cr4_fixed0);
 	case VMM_REG_EFER: return set_efer(val);
@@ -321,25 +389,79 @@ static void vmx_flush_nested_tlb(struct vcpu *v)
 static void vmx_set_watchdog(struct vcpu *v, u64 budget_us)
 {
 	struct vmx_vcpu *vv = to_vmx(v);
-	u32 pin;
 
+	if (budget_us && !have_preempt_timer()) {
+		pr_warn("no VMX-preemption timer: watchdog not armed\n");
+		budget_us = 0;
+	}
+	vv->watchdog_ticks = budget_us ? vmx_preempt_ticks(&vmx_cfg.caps, tsc_hz(), budget_us) : 0;
+}
+
+static void vmx_set_deadline(struct vcpu *v, u64 tsc)
+{
+	static bool warned;
+
+	if (tsc && !have_preempt_timer() && !warned) {
+		warned = true;
+		pr_warn("no VMX-preemption timer: TSC deadlines end no guest run\n");
+	}
+	to_vmx(v)->deadline = tsc;
+}
+
+/* Interrupt-window exiting (24.6.2): an exit before any instruction at which RFLAGS.IF is
+ * set and there is no STI / MOV SS blocking (26.7.5). */
+static void vmx_irq_window(struct vcpu *v, bool on)
+{
+	struct vmx_vcpu *vv = to_vmx(v);
+	u64 proc;
+
+	if (on && !vmx_ctl_allows(&vmx_cfg.caps, VMX_CTL_PROC, PROC_INTR_WINDOW)) {
+		pr_warn("no interrupt-window exiting on this CPU\n");
+		return;
+	}
 	if (vmx_vcpu_load(vv))
 		return;
-	if (budget_us && !(vmx_cfg.ctl[VMX_CTL_PIN] & PIN_PREEMPT_TIMER)) {
-		pr_warn("no VMX-preemption timer: watchdog not armed\n");
-		vmx_vcpu_put(v);
-		return;
-	}
-	pin = (u32)vmcs_read(VMCS_PIN_CTLS) & ~(u32)PIN_PREEMPT_TIMER;
-	vv->watchdog_ticks = 0;
-	if (budget_us) {
-		vv->watchdog_ticks = vmx_preempt_ticks(&vmx_cfg.caps, tsc_hz(), budget_us);
-		pin |= PIN_PREEMPT_TIMER;
-		/* without "save preemption timer value" every entry restarts from this */
-		vmcs_write(VMCS_PREEMPT_TIMER, vv->watchdog_ticks);
-	}
-	vmcs_write(VMCS_PIN_CTLS, pin);
+	proc = vmcs_read(VMCS_PROC_CTLS);
+	proc = on ? proc | PROC_INTR_WINDOW : proc & ~(u64)PROC_INTR_WINDOW;
+	if (!vmcs_write(VMCS_PROC_CTLS, proc))
+		pr_err(-EIO, "VMWRITE of the processor-based controls failed\n");
 	vmx_vcpu_put(v);
+}
+
+static bool vmx_can_inject(struct vcpu *v)
+{
+	struct vmx_vcpu *vv = to_vmx(v);
+	bool ok;
+
+	if (vmx_vcpu_load(vv))
+		return false;
+	ok = !vmx_event_check((u32)vmcs_read(VMCS_ENTRY_INTR_INFO), true,
+			      vmcs_read(VMCS_GUEST_RFLAGS),
+			      (u32)vmcs_read(VMCS_GUEST_INTERRUPTIBILITY));
+	vmx_vcpu_put(v);
+	return ok;
+}
+
+/* With virtual NMIs the CPU keeps the guest's NMI blocking from the injection to the
+ * handler's IRET (24.4.2, 26.6.1.2); another NMI waits for it. */
+static int vmx_inject_nmi(struct vcpu *v)
+{
+	struct vmx_vcpu *vv = to_vmx(v);
+	int err;
+
+	if (!(vmx_cfg.ctl[VMX_CTL_PIN] & PIN_VIRT_NMI))
+		return pr_err(-ENOTSUP, "no virtual NMIs on this CPU: NMI not injected\n");
+	err = vmx_vcpu_load(vv);
+	if (err)
+		return err;
+	err = vmx_nmi_check((u32)vmcs_read(VMCS_ENTRY_INTR_INFO),
+			    (u32)vmcs_read(VMCS_GUEST_INTERRUPTIBILITY));
+	if (!err && !vmcs_write(VMCS_ENTRY_INTR_INFO,
+				FIELD_PREP(INTR_INFO_VECTOR, VEC_NMI) | INTR_INFO_VALID |
+					FIELD_PREP(INTR_INFO_TYPE, INTR_TYPE_NMI)))
+		err = pr_err(-EIO, "VMWRITE of the entry interruption info failed\n");
+	vmx_vcpu_put(v);
+	return err;
 }
 
 const struct vmm_backend vmx_backend = {
@@ -355,6 +477,10 @@ const struct vmm_backend vmx_backend = {
 	.get_cpl = vmx_get_cpl,
 	.inject_exception = vmx_inject_exception,
 	.inject_interrupt = vmx_inject_interrupt,
+	.irq_window = vmx_irq_window,
+	.can_inject = vmx_can_inject,
+	.inject_nmi = vmx_inject_nmi,
+	.set_deadline = vmx_set_deadline,
 	.write_cr = vmx_write_cr,
 	.skip_instruction = vmx_skip_instruction,
 	.flush_nested_tlb = vmx_flush_nested_tlb,

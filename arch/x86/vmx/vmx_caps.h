@@ -38,6 +38,14 @@ bool vmx_ctl_allows(const struct vmx_caps *caps, enum vmx_ctl c, u32 bits);
  * fixed1 forced off. With unrestricted guest, CR0.PE and CR0.PG are left as given. */
 u64 vmx_fix_cr0(const struct vmx_caps *caps, u64 cr0, bool unrestricted);
 u64 vmx_fix_cr4(const struct vmx_caps *caps, u64 cr4);
+/* A guest's CR0.CD and CR0.NW live in the read shadow only: VM entry and exit leave them as
+ * they are in the CPU (Bochs; KVM never lets them into the real CR0 either), so a guest's
+ * INIT value 0x60000010 would otherwise disable caching for the host after its exits. */
+#define VMX_CR0_SHADOW_ONLY (CR0_CD | CR0_NW)
+/* The guest/host mask of CR0 (bits whose guest writes exit) and the real CR0 for a guest
+ * CR0 value. */
+u64 vmx_guest_cr0_mask(const struct vmx_caps *caps, bool unrestricted);
+u64 vmx_guest_cr0_real(const struct vmx_caps *caps, u64 cr0, bool unrestricted);
 /* A guest's MOV to CR0/CR4 on bits the host owns: the value the real register takes
  * (*real), a fault the guest gets, or a change VMX cannot express. */
 enum vmx_cr_write {
@@ -52,6 +60,13 @@ enum vmx_cr_write vmx_cr4_write(const struct vmx_caps *caps, u64 val, u64 *real)
 /* Preemption-timer value for `us` microseconds at a TSC of tsc_hz (the timer counts down
  * once every 2^IA32_VMX_MISC[4:0] TSC ticks); saturates at the 32-bit field, at least 1. */
 u32 vmx_preempt_ticks(const struct vmx_caps *caps, u64 tsc_hz, u64 us);
+/* Preemption-timer value that expires no earlier than `delta` TSC ticks after the entry
+ * (rounded up, plus one count for the phase of the divided TSC); 0 for a deadline already
+ * reached (an exit before the first guest instruction, 26.7.4); saturates. */
+u32 vmx_preempt_ticks_tsc(const struct vmx_caps *caps, u64 delta);
+/* EFER after the guest's CR0 became `cr0`: EFER.LMA follows CR0.PG while EFER.LME is set
+ * (SDM Vol. 3A 10.8.5). */
+u64 vmx_efer_for_cr0(u64 efer, u64 cr0);
 
 /* Exit reason and VM-instruction error names for dumps ("EPT violation"). */
 const char *vmx_exit_name(u32 basic_reason);

@@ -9,6 +9,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/io.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/xcr0.h"
 #include "arch/x86/vmx/ept.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/vmx/vmx.h"
@@ -22,7 +23,8 @@ struct vmx_config vmx_cfg;
 static const struct vmx_ctl_req ctl_req[VMX_CTL_NR] = {
 	[VMX_CTL_PIN] = {
 		.want = PIN_EXT_INTR | PIN_NMI,
-		.optional = PIN_PREEMPT_TIMER,
+		/* virtual NMIs: the guest's NMI blocking for inject_nmi() (24.4.2) */
+		.optional = PIN_PREEMPT_TIMER | PIN_VIRT_NMI,
 		.forbid = PIN_POSTED_INTR,
 	},
 	[VMX_CTL_PROC] = {
@@ -223,6 +225,8 @@ int vmx_cpu_init(void)
 
 	if (vc)
 		return 0;
+	/* before any VMCS takes this CPU's CR4 as its host state */
+	xcr0_cpu_init();
 	if (!vmx_cfg.revision)
 		return pr_err(-ENODEV, "cpu %u: VMX was not probed\n", pc->index);
 	if (!cpu_has_vmx())

@@ -127,6 +127,18 @@ u64 vmx_fix_cr0(const struct vmx_caps *caps, u64 cr0, bool unrestricted)
 	return (cr0 | fixed0) & caps->cr0_fixed1;
 }
 
+u64 vmx_guest_cr0_mask(const struct vmx_caps *caps, bool unrestricted)
+{
+	u64 mask = (caps->cr0_fixed0 | ~caps->cr0_fixed1 | VMX_CR0_SHADOW_ONLY) & GENMASK(31, 0);
+
+	return unrestricted ? mask & ~(u64)(CR0_PE | CR0_PG) : mask;
+}
+
+u64 vmx_guest_cr0_real(const struct vmx_caps *caps, u64 cr0, bool unrestricted)
+{
+	return vmx_fix_cr0(caps, cr0, unrestricted) & ~(u64)VMX_CR0_SHADOW_ONLY;
+}
+
 u64 vmx_fix_cr4(const struct vmx_caps *caps, u64 cr4)
 {
 	return (cr4 | caps->cr4_fixed0) & caps->cr4_fixed1;
@@ -147,7 +159,7 @@ enum vmx_cr_write vmx_cr0_write(const struct vmx_caps *caps, bool unrestricted, 
 	 * mode it did not ask for */
 	if ((cur & ~val) & forced & (CR0_PE | CR0_PG))
 		return VMX_CR_UNSUPPORTED;
-	*real = (val | forced) & caps->cr0_fixed1;
+	*real = (val | forced) & caps->cr0_fixed1 & ~(u64)VMX_CR0_SHADOW_ONLY;
 	return VMX_CR_APPLY;
 }
 
@@ -172,4 +184,22 @@ u32 vmx_preempt_ticks(const struct vmx_caps *caps, u64 tsc_hz, u64 us)
 	if (ticks > 0xffffffffull)
 		return 0xffffffffu;
 	return ticks ? (u32)ticks : 1;
+}
+
+u32 vmx_preempt_ticks_tsc(const struct vmx_caps *caps, u64 delta)
+{
+	unsigned rate = (unsigned)FIELD_GET(VMX_MISC_PREEMPT_RATE, caps->misc);
+	u64 ticks;
+
+	if (!delta)
+		return 0;
+	ticks = ((delta - 1) >> rate) + 2;
+	return ticks > 0xffffffffull ? 0xffffffffu : (u32)ticks;
+}
+
+u64 vmx_efer_for_cr0(u64 efer, u64 cr0)
+{
+	if ((efer & EFER_LME) && (cr0 & CR0_PG))
+		return efer | EFER_LMA;
+	return efer & ~(u64)EFER_LMA;
 }

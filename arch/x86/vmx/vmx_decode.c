@@ -127,7 +127,10 @@ void vmx_exit_decode(const struct vmx_exit_info *x, const u64 *r, struct vmm_exi
 	case VMX_EXIT_RDPMC: set_insn(e, VMM_INSN_RDPMC); break;
 	case VMX_EXIT_RDTSCP: set_insn(e, VMM_INSN_RDTSCP); break;
 	case VMX_EXIT_EPT_VIOLATION: decode_ept_violation(x, e); break;
+	/* the backend tells the watchdog from the deadline (vmx_backend.c) */
 	case VMX_EXIT_PREEMPT_TIMER: e->reason = VMM_EXIT_WATCHDOG; break;
+	case VMX_EXIT_INTR_WINDOW: e->reason = VMM_EXIT_IRQ_WINDOW; break;
+	case VMX_EXIT_XSETBV: e->reason = VMM_EXIT_XSETBV; break;
 	case VMX_EXIT_VMCLEAR:
 	case VMX_EXIT_VMLAUNCH:
 	case VMX_EXIT_VMPTRLD:

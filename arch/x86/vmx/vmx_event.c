@@ -26,6 +26,26 @@ int vmx_event_check(u32 entry_info, bool interrupt, u64 rflags, u32 interruptibi
 	return 0;
 }
 
+int vmx_nmi_check(u32 entry_info, u32 interruptibility)
+{
+	if (entry_info & INTR_INFO_VALID)
+		return -EBUSY;
+	if (interruptibility & (INTR_BLOCK_NMI | INTR_BLOCK_STI | INTR_BLOCK_MOV_SS))
+		return -EBUSY;
+	return 0;
+}
+
+bool vmx_nmi_unblocked_by_iret(u32 basic_reason, u32 intr_info, u64 qual, u32 idt_vec_info)
+{
+	if (idt_vec_info & INTR_INFO_VALID)
+		return false;
+	if (basic_reason == VMX_EXIT_EXCEPTION_NMI)
+		return (intr_info & INTR_INFO_VALID) && (intr_info & INTR_INFO_NMI_UNBLOCK);
+	if (basic_reason == VMX_EXIT_EPT_VIOLATION)
+		return qual & EPT_QUAL_NMI_UNBLOCK;
+	return false;
+}
+
 void vmx_db_reflect(const struct vmx_db_exit *x, struct vmx_db_event *ev)
 {
 	u64 bits = x->qual & (DB_QUAL_B | DB_QUAL_BD | DB_QUAL_BS);

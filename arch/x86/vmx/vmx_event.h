@@ -14,6 +14,16 @@ u32 vmx_redeliver_info(u32 idt_vec_info);
  * the guest accepts one (RFLAGS.IF, no STI / MOV SS blocking). */
 int vmx_event_check(u32 entry_info, bool interrupt, u64 rflags, u32 interruptibility);
 
+/* Whether an NMI may be queued for the next entry (virtual NMIs): never over a queued
+ * event, nor while the guest blocks NMIs (its handler runs until IRET) or sits in an STI /
+ * MOV SS shadow (26.3.1.5 refuses the entry, or the NMI would nest). 0 or -EBUSY. */
+int vmx_nmi_check(u32 entry_info, u32 interruptibility);
+
+/* Whether an exit came from a fault of an IRET that had already unblocked NMIs (27.2.3:
+ * exception exits and EPT violations report it in bit 12), with no event being delivered:
+ * the VMM then blocks NMIs again, so that the repeated IRET unblocks them. */
+bool vmx_nmi_unblocked_by_iret(u32 basic_reason, u32 intr_info, u64 qual, u32 idt_vec_info);
+
 /* A #DB exit as the CPU reported it, and the guest state it is reflected into. */
 struct vmx_db_exit {
 	u32 intr_info;	      /* VM-exit interruption information */

@@ -42,6 +42,11 @@ void vmx_decode_exit(struct vmx_vcpu *vv, struct vmm_exit *e)
 	vmx_exit_decode(&x, vv->gprs.r, e);
 	if (e->reason == VMM_EXIT_INVALID)
 		return;
+	if ((vmx_cfg.ctl[VMX_CTL_PIN] & PIN_VIRT_NMI) &&
+	    vmx_nmi_unblocked_by_iret((u32)FIELD_GET(EXIT_REASON_BASIC, x.reason), x.intr_info,
+				      x.qual, (u32)vmcs_read(VMCS_IDT_VEC_INFO)))
+		vmcs_write(VMCS_GUEST_INTERRUPTIBILITY,
+			   vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) | INTR_BLOCK_NMI);
 	requeue_vectoring();
 	if (FIELD_GET(EXIT_REASON_BASIC, x.reason) == VMX_EXIT_EPT_MISCONFIG)
 		pr_err(-EIO, "EPT misconfiguration at GPA %#llx\n", (unsigned long long)x.gpa);

@@ -382,6 +382,7 @@ enum vmx_exit {
 #define EPT_QUAL_EXECUTABLE BIT(5)
 #define EPT_QUAL_GLA_VALID BIT(7)
 #define EPT_QUAL_GLA_FINAL BIT(8) /* valid with GLA_VALID: 0 = during the guest's walk */
+#define EPT_QUAL_NMI_UNBLOCK BIT(12) /* an IRET that unblocked NMIs faulted (27.2.3) */
 
 /* Exit qualification: VM-entry failure (Table 28-1 footnote: invalid guest state) */
 #define ENTRY_FAIL_QUAL_PDPTE 2

@@ -352,13 +352,12 @@ static int write_segments(u16 cs, u16 ds, u64 cs_base, u64 ds_base, u32 limit, u
 static int write_common_guest_state(struct vmx_vcpu *vv, u64 cr0, u64 cr4, bool unrestricted)
 {
 	const struct vmx_caps *c = &vmx_cfg.caps;
-	u64 cr0_mask = (c->cr0_fixed0 | ~c->cr0_fixed1) & GENMASK(31, 0);
 	u64 cr4_mask = (c->cr4_fixed0 | ~c->cr4_fixed1) & GENMASK(31, 0);
 	struct vmcs_init w[] = {
-		{VMCS_GUEST_CR0, vmx_fix_cr0(c, cr0, unrestricted)},
+		{VMCS_GUEST_CR0, vmx_guest_cr0_real(c, cr0, unrestricted)},
 		{VMCS_GUEST_CR4, vmx_fix_cr4(c, cr4)},
 		/* the guest sees its own CR0/CR4; changing a bit VMX fixes exits */
-		{VMCS_CR0_MASK, unrestricted ? cr0_mask & ~(u64)(CR0_PE | CR0_PG) : cr0_mask},
+		{VMCS_CR0_MASK, vmx_guest_cr0_mask(c, unrestricted)},
 		{VMCS_CR4_MASK, cr4_mask},
 		{VMCS_CR0_SHADOW, cr0},
 		{VMCS_CR4_SHADOW, cr4},
@@ -392,16 +391,13 @@ static int write_common_guest_state(struct vmx_vcpu *vv, u64 cr0, u64 cr4, bool 
 	return err;
 }
 
-int vmx_vcpu_reset(struct vcpu *v, const struct vcpu_boot_state *s)
+/* The 64-bit entry state of backend.h. */
+static int reset_long(struct vmx_vcpu *vv, const struct vcpu_boot_state *s)
 {
-	struct vmx_vcpu *vv = to_vmx(v);
 	u64 cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
 	u16 cs = s->gdt_limit ? s->cs : 0x08, ds = s->gdt_limit ? s->ds : 0x10;
-	int err = vmx_vcpu_load(vv);
+	int err = write_common_guest_state(vv, cr0, CR4_PAE, false);
 
-	if (err)
-		return err;
-	err = write_common_guest_state(vv, cr0, CR4_PAE, false);
 	if (!err)
 		err = write_segments(cs, ds, 0, 0, 0xffffffffu, AR_CODE64, AR_DATA32);
 	if (err)
@@ -423,23 +419,21 @@ int vmx_vcpu_reset(struct vcpu *v, const struct vcpu_boot_state *s)
 	}
 	vv->gprs.r[VMM_REG_RDI] = s->rdi;
 	vv->gprs.r[VMM_REG_RSI] = s->rsi;
-	vmx_vcpu_put(v);
 	return err;
 }
 
-int vmx_vcpu_reset_real(struct vcpu *v, u16 cs, u16 ip)
+/* After INIT and a start-up IPI (SDM Vol. 3 9.1.1 Table 9-1): real mode at cs:rip with
+ * 64 KiB segments, CR0 0x60000010, EDX the processor signature; unrestricted guest runs it
+ * with paging off (25.6.2, 26.3.1.1). */
+static int reset_real(struct vmx_vcpu *vv, const struct vcpu_boot_state *s)
 {
-	struct vmx_vcpu *vv = to_vmx(v);
 	int err;
 
 	if (!vmx_cfg.unrestricted)
 		return pr_err(-ENOTSUP, "a real-mode start needs unrestricted guest\n");
-	err = vmx_vcpu_load(vv);
-	if (err)
-		return err;
-	err = write_common_guest_state(vv, CR0_ET | CR0_NE, 0, true);
+	err = write_common_guest_state(vv, CR0_INIT, 0, true);
 	if (!err)
-		err = write_segments(cs, 0, (u64)cs << 4, 0, 0xffff, AR_CODE16, AR_DATA16);
+		err = write_segments(s->cs, 0, (u64)s->cs << 4, 0, 0xffff, AR_CODE16, AR_DATA16);
 	if (err)
 		return err;
 	{
@@ -450,13 +444,32 @@ int vmx_vcpu_reset_real(struct vcpu *v, u16 cs, u16 ip)
 			{VMCS_GUEST_GDTR_BASE, 0},
 			{VMCS_GUEST_GDTR_LIMIT, 0xffff},
 			{VMCS_GUEST_IDTR_BASE, 0},
-			{VMCS_GUEST_IDTR_LIMIT, 0x3ff},
-			{VMCS_GUEST_RIP, ip},
+			{VMCS_GUEST_IDTR_LIMIT, 0xffff},
+			{VMCS_GUEST_RIP, s->rip},
 			{VMCS_GUEST_RSP, 0},
 		};
 
 		err = vmcs_write_all(w, ARRAY_SIZE(w));
 	}
+	vv->gprs.r[VMM_REG_RDX] = cpuid(CPUID_LEAF_FEATURES, 0).eax;
+	return err;
+}
+
+int vmx_vcpu_reset(struct vcpu *v, const struct vcpu_boot_state *s)
+{
+	struct vmx_vcpu *vv = to_vmx(v);
+	int err = vmx_vcpu_load(vv);
+
+	if (err)
+		return err;
+	switch (s->mode) {
+	case VCPU_BOOT_LONG: err = reset_long(vv, s); break;
+	case VCPU_BOOT_REAL: err = reset_real(vv, s); break;
+	default: err = pr_err(-EINVAL, "unknown entry mode %d\n", (int)s->mode); break;
+	}
+	/* no interrupt window asked for from an earlier life */
+	if (!err && !vmcs_write(VMCS_PROC_CTLS, vmx_cfg.ctl[VMX_CTL_PROC]))
+		err = pr_err(-EIO, "VMWRITE of the processor-based controls failed\n");
 	vmx_vcpu_put(v);
 	return err;
 }

@@ -170,7 +170,8 @@ struct vmm_caps {
 
 /* CPU features a guest is offered only when part of moat supports them (vmm/cpuid.c): the
  * backend (vmm_caps.guest_features) or, for OS guests, the virtual local APIC. */
-#define VMM_GUEST_XSAVE BIT(0)	      /* XSETBV exits and the core checks XCR0 */
+/* XSETBV exits and the core checks XCR0 against vmm_guest_xcr0() (vmm/cpuid.h) */
+#define VMM_GUEST_XSAVE BIT(0)
 #define VMM_GUEST_PCID BIT(1)	      /* CR4.PCIDE may be set */
 #define VMM_GUEST_INVPCID BIT(2)      /* INVPCID runs (VMX: "enable INVPCID") */
 #define VMM_GUEST_X2APIC BIT(3)	      /* the virtual LAPIC's x2APIC mode */

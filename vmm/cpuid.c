@@ -242,23 +242,30 @@ static void fix_topology(const struct cpuid_ctx *c, u32 sub, struct cpuid_regs *
 	}
 }
 
+u64 vmm_guest_xcr0(struct cpuid_regs (*host)(u32 leaf, u32 subleaf))
+{
+	u64 xcr0 = XFEATURE_X87 | XFEATURE_SSE;
+
+	if (!(host(CPUID_LEAF_FEATURES, 0).ecx & CPUID_1_ECX_XSAVE))
+		return 0;
+	if ((host(CPUID_LEAF_FEATURES, 0).ecx & CPUID_1_ECX_AVX) && host(CPUID_LEAF_XSAVE, 2).eax)
+		xcr0 |= XFEATURE_AVX;
+	return xcr0 & host(CPUID_LEAF_XSAVE, 0).eax;
+}
+
 /* XSAVE (only once offered): the x87, SSE and AVX state components, sizes for all of them
  * (Linux enables every component offered, so the size of the enabled ones is the same). */
 static void fix_xsave(const struct cpuid_ctx *c, u32 sub, struct cpuid_regs *r)
 {
 	struct cpuid_regs avx = c->host(CPUID_LEAF_XSAVE, 2);
-	u32 xcr0 = XFEATURE_X87 | XFEATURE_SSE, size = 512 + 64;
+	u64 xcr0 = vmm_guest_xcr0(c->host);
+	u32 size = xcr0 & XFEATURE_AVX ? avx.ebx + avx.eax : 512 + 64;
 
 	*r = (struct cpuid_regs){0, 0, 0, 0};
-	if (!(c->features & VMM_GUEST_XSAVE) ||
-	    !(c->host(CPUID_LEAF_FEATURES, 0).ecx & CPUID_1_ECX_XSAVE))
+	if (!(c->features & VMM_GUEST_XSAVE) || !xcr0)
 		return;
-	if ((c->host(CPUID_LEAF_FEATURES, 0).ecx & CPUID_1_ECX_AVX) && avx.eax) {
-		xcr0 |= XFEATURE_AVX;
-		size = avx.ebx + avx.eax;
-	}
 	if (sub == 0)
-		*r = (struct cpuid_regs){xcr0 & c->host(CPUID_LEAF_XSAVE, 0).eax, size, size, 0};
+		*r = (struct cpuid_regs){(u32)xcr0, size, size, 0};
 	else if (sub == 1)
 		r->eax = c->host(CPUID_LEAF_XSAVE, 1).eax & CPUID_D1_EAX_XSAVEOPT;
 	else if (sub == 2 && (xcr0 & XFEATURE_AVX))

@@ -24,6 +24,10 @@ struct cpuid_ctx {
 	struct cpuid_regs (*host)(u32 leaf, u32 subleaf);
 };
 
+/* The XCR0 components a guest is offered once XSAVE is (VMM_GUEST_XSAVE): x87, SSE and, with
+ * the host's AVX, AVX; 0 without XSAVE on the host. The XSETBV check must allow no more. */
+u64 vmm_guest_xcr0(struct cpuid_regs (*host)(u32 leaf, u32 subleaf));
+
 /* The guest's answer to CPUID(leaf, subleaf). */
 struct cpuid_regs vmm_cpuid(const struct cpuid_ctx *c, u32 leaf, u32 subleaf);
 

@@ -91,6 +91,41 @@ SIZE_CHECK(struct acpi_madt_lapic, 8);
 #define MADT_LAPIC 0
 #define MADT_LAPIC_ENABLED BIT(0)
 
+/* I/O APIC structure (5.2.12.3) and Interrupt Source Override (5.2.12.5) */
+struct acpi_madt_ioapic {
+	u8 type, length, id, reserved;
+	u32 address, gsi_base;
+} __packed;
+SIZE_CHECK(struct acpi_madt_ioapic, 12);
+#define MADT_IOAPIC 1
+
+struct acpi_madt_iso {
+	u8 type, length, bus, source;
+	u32 gsi;
+	u16 flags;
+} __packed;
+SIZE_CHECK(struct acpi_madt_iso, 10);
+#define MADT_ISO 2
+#define MADT_ISO_BUS_ISA 0
+/* MPS INTI flags (5.2.12.5, table 5.50) */
+#define MPS_INTI_POLARITY GENMASK(1, 0)
+#define MPS_INTI_POLARITY_HIGH 1
+#define MPS_INTI_TRIGGER GENMASK(3, 2)
+#define MPS_INTI_TRIGGER_LEVEL 3
+
+/* MADT.Flags: PCAT_COMPAT (bit 0) says a dual 8259 is there; moat emulates none, so an OS
+ * routes every ISA interrupt through the IOAPIC (Linux: "Using NULL legacy PIC"). */
+#define MADT_PCAT_COMPAT BIT(0)
+
+/* The overrides a PC's firmware lists: the PIT's IRQ 0 on pin 2; the SCI level-triggered
+ * and active-high as moat drives it (without an override an OS takes it active-low). */
+static const struct acpi_madt_iso madt_isos[] = {
+	{MADT_ISO, sizeof(struct acpi_madt_iso), MADT_ISO_BUS_ISA, 0, GUEST_IOAPIC_PIN_IRQ0, 0},
+	{MADT_ISO, sizeof(struct acpi_madt_iso), MADT_ISO_BUS_ISA, GUEST_SCI_IRQ, GUEST_SCI_IRQ,
+	 (u16)(FIELD_PREP(MPS_INTI_POLARITY, MPS_INTI_POLARITY_HIGH) |
+	       FIELD_PREP(MPS_INTI_TRIGGER, MPS_INTI_TRIGGER_LEVEL))},
+};
+
 /* DSDT body, AML (ACPI 6.5 chapter 20; as iasl compiles it):
  *   Name (_S5, Package (0x04) { 0x05, 0x05, Zero, Zero })
  *   Scope (\_SB) { Device (PCI0) {
@@ -180,17 +215,32 @@ static void fadt_fill(struct acpi_fadt *f, u64 facs, u64 dsdt)
 	memcpy(&f->hypervisor_vendor_id, "moat\0\0\0\0", 8);
 }
 
+static size_t madt_size(const struct guest_acpi_cfg *c)
+{
+	size_t n = sizeof(struct acpi_madt) + c->nr_cpus * sizeof(struct acpi_madt_lapic);
+
+	if (c->ioapic_base)
+		n += sizeof(struct acpi_madt_ioapic) + sizeof(madt_isos);
+	return n;
+}
+
 static void madt_fill(u8 *p, const struct guest_acpi_cfg *c, u32 length)
 {
 	struct acpi_madt *m = (struct acpi_madt *)p;
 	struct acpi_madt_lapic *l = (struct acpi_madt_lapic *)(m + 1);
+	struct acpi_madt_ioapic *io = (struct acpi_madt_ioapic *)(l + c->nr_cpus);
 
 	header(&m->h, "APIC", length, 5);
 	m->lapic_addr = (u32)c->lapic_base;
-	m->flags = 0; /* no 8259 pair */
+	m->flags = 0; /* not MADT_PCAT_COMPAT: no 8259 pair */
 	for (unsigned i = 0; i < c->nr_cpus; i++)
 		l[i] = (struct acpi_madt_lapic){MADT_LAPIC, sizeof(*l), (u8)i, c->apic_ids[i],
 						MADT_LAPIC_ENABLED};
+	if (!c->ioapic_base)
+		return;
+	*io = (struct acpi_madt_ioapic){MADT_IOAPIC, sizeof(*io),	  c->ioapic_id,
+					0,	     (u32)c->ioapic_base, 0};
+	memcpy(io + 1, madt_isos, sizeof(madt_isos));
 }
 
 static void rsdp_fill(struct acpi_rsdp *r, u64 xsdt)
@@ -224,7 +274,7 @@ size_t guest_acpi_build(u8 *buf, u64 gpa, size_t cap, const struct guest_acpi_cf
 	size_t rsdp = 0, facs = 64, dsdt = facs + sizeof(struct acpi_facs);
 	size_t fadt = ALIGN_UP(dsdt + sizeof(struct acpi_sdt_header) + sizeof(dsdt_aml), 16);
 	size_t madt = ALIGN_UP(fadt + sizeof(struct acpi_fadt), 16);
-	size_t madt_len = sizeof(struct acpi_madt) + c->nr_cpus * sizeof(struct acpi_madt_lapic);
+	size_t madt_len = madt_size(c);
 	size_t xsdt = ALIGN_UP(madt + madt_len, 16);
 	size_t xsdt_len = sizeof(struct acpi_sdt_header) + 2 * sizeof(u64);
 	struct acpi_sdt_header *h;
@@ -233,7 +283,8 @@ size_t guest_acpi_build(u8 *buf, u64 gpa, size_t cap, const struct guest_acpi_cf
 
 	/* address 0 is "no RSDP" in every hand-off (zero page, boot loaders) */
 	if (!c->nr_cpus || c->nr_cpus > GUEST_ACPI_MAX_CPUS || !apic_ids_valid(c) || !gpa ||
-	    xsdt + xsdt_len > cap || gpa + cap > BIT(32))
+	    xsdt + xsdt_len > cap || gpa + cap > BIT(32) || c->ioapic_base >= BIT(32) ||
+	    c->ioapic_id > GUEST_IOAPIC_ID_MAX)
 		return 0;
 	memset(buf, 0, xsdt + xsdt_len);
 	fs = (struct acpi_facs *)(buf + facs);

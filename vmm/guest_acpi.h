@@ -1,6 +1,6 @@
 /* The ACPI tables moat builds for an operating-system guest (ACPI 6.5 chapter 5): RSDP,
- * XSDT, FADT with FACS and DSDT, MADT. Pure: host unit tests parse them back with moat's
- * own ACPI parser. */
+ * XSDT, FADT with FACS and DSDT, MADT (local APICs, I/O APIC, interrupt source overrides).
+ * Pure: host unit tests parse them back with moat's own ACPI parser. */
 #ifndef VMM_GUEST_ACPI_H
 #define VMM_GUEST_ACPI_H
 
@@ -33,15 +33,23 @@
 #define GUEST_ACPI_MAX_CPUS 64
 #define GUEST_LAPIC_BASE 0xfee00000ULL /* where the guest finds its local APIC */
 
+/* With an I/O APIC (GSIs 0-23 from pin 0), the MADT routes the ISA IRQs as a PC's firmware
+ * does: IRQ n on pin n, except IRQ 0 on pin 2 and the SCI level-triggered, active-high. */
+#define GUEST_IOAPIC_PIN_IRQ0 2
+#define GUEST_IOAPIC_ID_MAX 15 /* the 82093AA's ID register holds 4 bits */
+
 struct guest_acpi_cfg {
 	unsigned nr_cpus;
 	u8 apic_ids[GUEST_ACPI_MAX_CPUS]; /* the local APIC ID of each vCPU */
 	u64 lapic_base;
+	u64 ioapic_base; /* 0: no I/O APIC (nor interrupt source overrides) */
+	u8 ioapic_id;
 };
 
 /* Writes the tables into buf (the guest's memory at gpa, `cap` bytes), the RSDP first.
  * Returns the bytes used, or 0 if they do not fit or the configuration is out of range
- * (no vCPU or too many, an APIC ID repeated or 0xFF, gpa 0). */
+ * (no vCPU or too many, an APIC ID repeated or 0xFF, gpa 0, an I/O APIC above 4 GiB or with
+ * an ID past 15). */
 size_t guest_acpi_build(u8 *buf, u64 gpa, size_t cap, const struct guest_acpi_cfg *c);
 
 #endif

@@ -63,7 +63,10 @@ int linux_guest_check(struct guest *g, const struct boot_info *bi)
 /* The guest's ACPI tables in the BIOS area, which the e820 map reserves. */
 static int linux_guest_acpi(struct guest *g, u8 *ram)
 {
-	struct guest_acpi_cfg c = {.nr_cpus = g->nr_vcpus, .lapic_base = GUEST_LAPIC_BASE};
+	struct guest_acpi_cfg c = {.nr_cpus = g->nr_vcpus,
+				   .lapic_base = GUEST_LAPIC_BASE,
+				   .ioapic_base = VIOAPIC_BASE,
+				   .ioapic_id = VIOAPIC_ID};
 	size_t n;
 
 	/* one local APIC per vCPU, its ID the vCPU's index (the boot vCPU first) */
@@ -75,7 +78,7 @@ static int linux_guest_acpi(struct guest *g, u8 *ram)
 		return pr_err(-ENOSPC, "guest %s: its ACPI tables do not fit at %#llx\n",
 			      g->cfg.name, (unsigned long long)GUEST_ACPI_GPA);
 	pr_info("guest %s: ACPI tables at %#llx (%zu bytes): RSDP, XSDT, FADT, FACS, DSDT, MADT "
-		"(%u CPU%s)\n",
+		"(%u CPU%s, I/O APIC)\n",
 		g->cfg.name, (unsigned long long)GUEST_ACPI_GPA, n, c.nr_cpus,
 		c.nr_cpus > 1 ? "s" : "");
 	return 0;
@@ -115,6 +118,9 @@ int linux_guest_load(struct guest *g, const struct boot_info *bi, struct vcpu_bo
 	err = linux_guest_acpi(g, ram);
 	if (err)
 		return err;
+	/* its I/O APIC, told by the local APICs when a level-triggered vector ends */
+	vioapic_init(g);
+	vlapic_set_eoi_hook(g, vioapic_eoi);
 	linux_zero_page(ram + LINUX_ZERO_PAGE_GPA, module_data(k), &li, &lay, GUEST_ACPI_GPA);
 	linux_boot_gdt((u64 *)(ram + LINUX_GDT_GPA));
 	*bs = (struct vcpu_boot_state){

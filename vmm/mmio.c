@@ -11,6 +11,7 @@
 #include "vmm/guest_acpi.h"
 #include "vmm/mmio.h"
 #include "vmm/msix.h"
+#include "vmm/vioapic.h"
 
 /* x86 instruction fields (Intel SDM vol. 2, 2.1) */
 #define REX_MASK 0xf0
@@ -115,59 +116,64 @@ static unsigned fetch(struct vcpu *v, u64 rip, u8 *code)
 	return n;
 }
 
-/* The local APIC page of an OS guest's vCPU (vmm/vlapic.c): Linux reaches it with exactly
- * the MOV forms above (native_apic_mem_read/write: 8b 87 disp32, 89 3c 25 disp32, ...). A
- * refused access (unaligned, outside the page) stops the guest. */
-static int lapic_npf(struct vcpu *v, const struct vmm_exit *e, const struct mmio_insn *in)
+/* What an emulated page at gpa belongs to: an OS guest's local APIC page, an assigned
+ * device's MSI-X table or the guest's IOAPIC; NULL for anything else. Linux reaches the
+ * APICs with exactly the MOV forms above (native_apic_mem_read/write, readl/writel). */
+static const char *mmio_device(struct guest *g, u64 gpa)
 {
-	u32 off = (u32)(e->npf.gpa - GUEST_LAPIC_BASE), val = 0;
-	int err;
+	if (guest_is_os(g) && vlapic_mmio_owned(gpa))
+		return "local APIC";
+	if (msix_region(g, gpa))
+		return "MSI-X";
+	if (vioapic_owns(g, gpa))
+		return "IOAPIC";
+	return NULL;
+}
 
-	if (in->write) {
-		val = in->imm ? in->value : (u32)vmm_be->get_reg(v, (enum vmm_reg)in->reg);
-		err = vlapic_mmio_write(&v->lapic, off, val);
-	} else {
-		err = vlapic_mmio_read(&v->lapic, off, &val);
-		if (!err)
-			vmm_be->set_reg(v, (enum vmm_reg)in->reg, val);
+/* 0, or a negative errno for an access the device refuses. */
+static int mmio_access(struct vcpu *v, u64 gpa, bool write, u32 *val)
+{
+	struct guest *g = v->guest;
+	struct vdev *dev;
+
+	if (guest_is_os(g) && vlapic_mmio_owned(gpa))
+		return write ? vlapic_mmio_write(&v->lapic, (u32)(gpa - GUEST_LAPIC_BASE), *val)
+			     : vlapic_mmio_read(&v->lapic, (u32)(gpa - GUEST_LAPIC_BASE), val);
+	dev = msix_region(g, gpa);
+	if (dev) {
+		if (write)
+			msix_mmio_write(g, dev, gpa, *val);
+		else
+			*val = msix_mmio_read(g, dev, gpa);
+		return 0;
 	}
-	if (err)
-		return guest_stop(v->guest, VMM_EXIT_NPF,
-				  "local APIC %s at offset %#x refused (rip %#llx)",
-				  in->write ? "write" : "read", off, (unsigned long long)e->rip);
-	return 0;
+	return write ? vioapic_mmio_write(g, (u32)(gpa - VIOAPIC_BASE), *val)
+		     : vioapic_mmio_read(g, (u32)(gpa - VIOAPIC_BASE), val);
 }
 
 int vmm_mmio_npf(struct vcpu *v, const struct vmm_exit *e)
 {
 	struct guest *g = v->guest;
-	bool lapic = guest_is_os(g) && vlapic_mmio_owned(e->npf.gpa);
-	struct vdev *dev = lapic ? NULL : msix_region(g, e->npf.gpa);
+	const char *what = mmio_device(g, e->npf.gpa);
 	u8 code[MMIO_INSN_MAX];
 	struct mmio_insn in;
-	unsigned n;
-	int err;
+	u32 val = 0;
 
-	if (!dev && !lapic)
+	if (!what)
 		return -ENOENT;
-	n = fetch(v, e->rip, code);
-	if (mmio_decode(code, n, &in) || (e->npf.gpa & 3))
+	if (mmio_decode(code, fetch(v, e->rip, code), &in) || (e->npf.gpa & 3))
 		return guest_stop(g, VMM_EXIT_NPF,
 				  "%s access at GPA %#llx (rip %#llx) is not an aligned 32-bit "
-				  "MOV (docs/%s)",
-				  lapic ? "local APIC" : "MSI-X", (unsigned long long)e->npf.gpa,
-				  (unsigned long long)e->rip,
-				  lapic ? "linux-guest.md" : "passthrough.md");
-	if (lapic) {
-		err = lapic_npf(v, e, &in);
-		if (err)
-			return err;
-	} else if (in.write) {
-		msix_mmio_write(g, dev, e->npf.gpa,
-				in.imm ? in.value : (u32)vmm_be->get_reg(v, (enum vmm_reg)in.reg));
-	} else {
-		vmm_be->set_reg(v, (enum vmm_reg)in.reg, msix_mmio_read(g, dev, e->npf.gpa));
-	}
+				  "MOV (docs/vmm.md)",
+				  what, (unsigned long long)e->npf.gpa, (unsigned long long)e->rip);
+	if (in.write)
+		val = in.imm ? in.value : (u32)vmm_be->get_reg(v, (enum vmm_reg)in.reg);
+	if (mmio_access(v, e->npf.gpa, in.write, &val))
+		return guest_stop(g, VMM_EXIT_NPF, "%s %s at GPA %#llx refused (rip %#llx)", what,
+				  in.write ? "write" : "read", (unsigned long long)e->npf.gpa,
+				  (unsigned long long)e->rip);
+	if (!in.write)
+		vmm_be->set_reg(v, (enum vmm_reg)in.reg, val);
 	vmm_be->set_reg(v, VMM_REG_RIP, e->rip + in.len);
 	return 0;
 }

@@ -11,8 +11,10 @@
 #include "vmm/backend.h"
 #include "vmm/config.h"
 #include "vmm/msr.h"
+#include "vmm/vioapic.h"
 #include "vmm/vlapic.h"
 #include "vmm/vpit.h"
+#include "vmm/vuart.h"
 #include "vmm/vpm.h"
 #include "vmm/vreset.h"
 #include "vmm/vrtc.h"
@@ -110,11 +112,10 @@ struct guest {
 	/* hypercalls refused because the guest made them at CPL > 0, and their log lines */
 	u64 hc_refused_cpl;
 	struct ratelimit hc_refused_log;
-	/* virtual COM1 */
+	/* virtual COM1 (vmm/vuart.c) and the console line it feeds (vmm/guest_console.c) */
+	struct vuart uart;
 	char con[GUEST_CONSOLE_LINE];
 	u32 con_len;
-	u8 com_lcr, com_ier, com_scr, com_mcr;
-	u16 com_dll;
 	/* virtual PCI config address register (CF8) */
 	u32 pci_addr;
 	/* platform devices on ports (vmm/platform.c), shared by its vCPUs under the lock */
@@ -125,6 +126,8 @@ struct guest {
 	struct vreset reset;
 	struct vrtc rtc;
 	const char *ended_by; /* the power-off or reset request that ended it, else NULL */
+	/* the I/O APIC of an OS guest (vmm/vioapic.c) */
+	struct vioapic ioapic;
 	/* assigned devices (vmm/assign.c) */
 	struct vdev dev[CFG_MAX_DEVICES];
 	u32 nr_dev;

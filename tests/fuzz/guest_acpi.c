@@ -1,6 +1,7 @@
 /* The ACPI tables moat builds for an OS guest (vmm/guest_acpi.c), with fuzzed vCPU counts,
- * APIC IDs, room and address, parsed back by moat's own firmware-table parser: whatever
- * moat builds must be what a firmware parser accepts, with the CPUs it was given. */
+ * APIC IDs, I/O APIC, room and address, parsed back by moat's own firmware-table parser:
+ * whatever moat builds must be what a firmware parser accepts, with the CPUs and the I/O
+ * APIC it was given and a PC's interrupt source overrides. */
 #include <stdlib.h>
 #include <moat/string.h>
 #include "acpi/acpi_parse.h"
@@ -29,6 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	base = (u64)fin_u32(&in) << 4;
 	for (unsigned i = 0; i < GUEST_ACPI_MAX_CPUS; i++)
 		c.apic_ids[i] = fin_u8(&in);
+	c.ioapic_base = fin_u32(&in);
+	c.ioapic_id = fin_u8(&in);
 	n = guest_acpi_build(mem, base, cap, &c);
 	if (!n)
 		return 0;
@@ -41,5 +44,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned i = 0; i < c.nr_cpus; i++)
 		if (ai.cpus[i].apic_id != c.apic_ids[i] || !ai.cpus[i].enabled)
 			abort();
+	if (!c.ioapic_base) {
+		if (ai.nr_ioapics || ai.nr_isos)
+			abort();
+		return 0;
+	}
+	if (c.ioapic_id > GUEST_IOAPIC_ID_MAX || ai.nr_ioapics != 1 ||
+	    ai.ioapics[0].id != c.ioapic_id || ai.ioapics[0].address != c.ioapic_base ||
+	    ai.ioapics[0].gsi_base || ai.nr_isos != 2)
+		abort();
+	/* IRQ 0 on pin 2 conforming; the SCI the FADT names on its own pin, level, high */
+	if (ai.isos[0].bus || ai.isos[0].source || ai.isos[0].gsi != GUEST_IOAPIC_PIN_IRQ0 ||
+	    ai.isos[0].flags || ai.isos[1].bus || ai.isos[1].source != GUEST_SCI_IRQ ||
+	    ai.isos[1].gsi != GUEST_SCI_IRQ || ai.isos[1].flags != 0xd)
+		abort();
 	return 0;
 }

@@ -1,5 +1,6 @@
 /* What a guest can make moat do through its exits (vmm/exit.c and the handlers behind it:
- * vmm/port_io.c port I/O with the COM1 relay and CF8/CFC, vmm/vpci.c the virtual config
+ * vmm/port_io.c port I/O with the UART of vmm/vuart.c and CF8/CFC, the IOAPIC of
+ * vmm/vioapic.c behind its page and the UART's IRQ 4, vmm/vpci.c the virtual config
  * space, vmm/msix.c the MSI-X table and PBA, vmm/mmio.c the MOV emulation, vmm/hypercall.c
  * the hypercalls, with the test image's range of tests/hv/hypercalls.c when byte 0 bit 7
  * of the patch count says so): a guest with 64 KiB of RAM and one assigned VF (the igbvf layout of
@@ -26,6 +27,7 @@
 #include "vmm/exits.h"
 #include "vmm/mmio.h"
 #include "vmm/msix.h"
+#include "vmm/vioapic.h"
 #include "vmm/vpci.h"
 #include "fuzz.h"
 
@@ -88,6 +90,7 @@ int virq_halt(struct vcpu *v, const struct vmm_exit *e)
 {
 	return -ENOENT;
 }
+
 /* the virtual LAPIC (vmm/vlapic.c, reached through the MSR table) kicks no vCPU here */
 void vcpu_kick(struct vcpu *v) {}
 
@@ -267,6 +270,7 @@ static void setup(void)
 	g.dev[0].bar_gpa[0] = BAR0_GPA;
 	g.dev[0].bar_gpa[3] = BAR3_GPA;
 	msix_init(&g.dev[0]);
+	vioapic_init(&g);
 }
 
 static const u16 ports[] = {0xcf8, 0xcfc, 0xcfd, 0xcfe, 0xcff, 0x3f8, 0x3f9, 0x3fa, 0x3fb,
@@ -315,7 +319,9 @@ static void one_exit(struct fin *f)
 		u8 code[MMIO_INSN_MAX], where = fin_u8(f);
 
 		e.reason = VMM_EXIT_NPF;
-		e.npf.gpa = where < 0xe0 ? BAR3_GPA + fin_u16(f) % MSIX_BAR_SIZE : fin_u64(f);
+		e.npf.gpa = where < 0xb0   ? BAR3_GPA + fin_u16(f) % MSIX_BAR_SIZE
+			    : where < 0xe0 ? VIOAPIC_BASE + fin_u16(f) % VIOAPIC_SIZE
+					   : fin_u64(f);
 		e.npf.access = fin_u8(f) & 0x1f;
 		memset(code, 0x90, sizeof(code));
 		fin_bytes(f, code, sizeof(code));

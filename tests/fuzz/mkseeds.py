@@ -506,6 +506,11 @@ def seeds_guest_acpi():
     for n, cap in ((1, 0xFFFF), (2, 0x400), (64, 0xFFFF), (65, 0xFFFF), (4, 100)):
         write("guest_acpi", f"cpus-{n}-room-{cap:#x}",
               struct.pack("<BIHI", n, 0xFEE00000, cap, 0xE0000 >> 4) + ids)
+    # with the I/O APIC an OS guest gets (ID 0), and with an ID its register cannot hold
+    for n, io_id in ((1, 0), (2, 0), (2, 16)):
+        write("guest_acpi", f"cpus-{n}-ioapic-id-{io_id}",
+              struct.pack("<BIHI", n, 0xFEE00000, 0xFFFF, 0xE0000 >> 4) + ids +
+              struct.pack("<IB", 0xFEC00000, io_id))
 
 
 def main():

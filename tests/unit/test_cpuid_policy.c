@@ -186,6 +186,9 @@ static void test_gated_features(void **state)
 	assert_int_equal(r.ebx, 576);
 	r = Q(0xd, 3);
 	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	/* what XSETBV may enable: no more than CPUID offers, whatever the host has */
+	assert_int_equal(vmm_guest_xcr0(host_all), 7);
+	assert_int_equal(vmm_guest_xcr0(host_zero), 0);
 
 	c = ctx();
 	c.features = VMM_GUEST_PCID | VMM_GUEST_INVPCID;

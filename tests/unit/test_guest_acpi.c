@@ -32,7 +32,10 @@ static const struct acpi_access acc = {guest_map, NULL};
 
 static size_t build(unsigned nr_cpus)
 {
-	struct guest_acpi_cfg c = {.nr_cpus = nr_cpus, .lapic_base = 0xfee00000};
+	struct guest_acpi_cfg c = {.nr_cpus = nr_cpus,
+				   .lapic_base = 0xfee00000,
+				   .ioapic_base = 0xfec00000,
+				   .ioapic_id = 3};
 
 	for (unsigned i = 0; i < nr_cpus && i < GUEST_ACPI_MAX_CPUS; i++)
 		c.apic_ids[i] = (u8)(i * 2);
@@ -88,8 +91,26 @@ static void test_parsed_back(void **state)
 	assert_int_equal(ai.nr_cpus_enabled, 2);
 	assert_int_equal(ai.cpus[0].apic_id, 0);
 	assert_int_equal(ai.cpus[1].apic_id, 2);
-	assert_int_equal(ai.nr_ioapics, 0);
 	assert_int_equal(ai.lapic_addr, 0xfee00000);
+	/* one I/O APIC from GSI 0; no 8259 (PCAT_COMPAT clear) */
+	assert_int_equal(ai.nr_ioapics, 1);
+	assert_int_equal(ai.ioapics[0].id, 3);
+	assert_int_equal(ai.ioapics[0].address, 0xfec00000);
+	assert_int_equal(ai.ioapics[0].gsi_base, 0);
+	assert_int_equal(get(madt, 40, 4) & 1, 0);
+	/* overrides as a PC has them: IRQ 0 on GSI 2 conforming to the ISA bus, the SCI on
+	 * GSI 9 level-triggered active-high (MPS INTI flags 0b1101); IRQ 4 is not overridden */
+	assert_int_equal(ai.nr_isos, 2);
+	assert_int_equal(ai.isos[0].bus, 0);
+	assert_int_equal(ai.isos[0].source, 0);
+	assert_int_equal(ai.isos[0].gsi, 2);
+	assert_int_equal(ai.isos[0].flags, 0);
+	assert_int_equal(ai.isos[1].bus, 0);
+	assert_int_equal(ai.isos[1].source, 9);
+	assert_int_equal(ai.isos[1].source, get(fadt, 46, 2)); /* FADT.SCI_INT */
+	assert_int_equal(ai.isos[1].gsi, 9);
+	assert_int_equal(ai.isos[1].flags, 0xd);
+	assert_int_equal(madt->length, 44 + 2 * 8 + 12 + 2 * 10);
 	/* FADT (5.2.9): PM1a event/control and the PM timer at moat's ports, 32-bit timer */
 	assert_int_equal(fadt->length, 276);
 	assert_int_equal(fadt->revision, 6);
@@ -134,6 +155,23 @@ static void test_one_and_many_cpus(void **state)
 	assert_int_equal(acpi_parse(&ai, &acc, GUEST_ACPI_GPA, NULL, 0), 0);
 	assert_int_equal(ai.nr_cpus, GUEST_ACPI_MAX_CPUS);
 	assert_int_equal(ai.cpus[GUEST_ACPI_MAX_CPUS - 1].apic_id, 2 * (GUEST_ACPI_MAX_CPUS - 1));
+	/* the I/O APIC after every local APIC */
+	assert_int_equal(ai.nr_ioapics, 1);
+	assert_int_equal(ai.nr_isos, 2);
+}
+
+/* Without an I/O APIC: neither it nor the overrides that would name its pins. */
+static void test_no_ioapic(void **state)
+{
+	struct guest_acpi_cfg c = {.nr_cpus = 1, .lapic_base = 0xfee00000};
+
+	memset(mem, 0xa5, sizeof(mem));
+	assert_true(guest_acpi_build(mem, GUEST_ACPI_GPA, sizeof(mem), &c) > 0);
+	assert_int_equal(acpi_parse(&ai, &acc, GUEST_ACPI_GPA, NULL, 0), 0);
+	assert_true(ai.madt_ok);
+	assert_int_equal(ai.nr_cpus, 1);
+	assert_int_equal(ai.nr_ioapics, 0);
+	assert_int_equal(ai.nr_isos, 0);
 }
 
 static void test_refused(void **state)
@@ -158,6 +196,14 @@ static void test_refused(void **state)
 	assert_int_equal(guest_acpi_build(mem, 0, sizeof(mem), &c), 0);
 	/* the 32-bit pointers of the FADT must reach the tables */
 	assert_int_equal(guest_acpi_build(mem, 0xfffff000ULL, sizeof(mem), &c), 0);
+	/* the MADT's I/O APIC address has 32 bits, its ID register 4 */
+	c.ioapic_base = 0x100000000ULL;
+	assert_int_equal(guest_acpi_build(mem, GUEST_ACPI_GPA, sizeof(mem), &c), 0);
+	c.ioapic_base = 0xfec00000;
+	c.ioapic_id = 16;
+	assert_int_equal(guest_acpi_build(mem, GUEST_ACPI_GPA, sizeof(mem), &c), 0);
+	c.ioapic_id = 15;
+	assert_true(guest_acpi_build(mem, GUEST_ACPI_GPA, sizeof(mem), &c) > 0);
 }
 
 int main(void)
@@ -165,6 +211,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parsed_back),
 		cmocka_unit_test(test_one_and_many_cpus),
+		cmocka_unit_test(test_no_ioapic),
 		cmocka_unit_test(test_refused),
 	};
 

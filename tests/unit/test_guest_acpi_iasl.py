@@ -1,7 +1,9 @@
 """The ACPI tables moat builds for an OS guest (vmm/guest_acpi.c), disassembled by ACPICA's
 iasl: independent code that must accept them (no checksum or structure complaint) and read
-in them what moat meant: the PM1a/PM-timer ports, \\_S5 and one local APIC per vCPU."""
+in them what moat meant: the PM1a/PM-timer ports, \\_S5, one local APIC per vCPU, the I/O
+APIC and the interrupt source overrides of a PC (IRQ 0 on GSI 2, the SCI level/active-high)."""
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -73,11 +75,25 @@ class GuestTablesUnderIasl(unittest.TestCase):
             self.assertIn(want, dsl, want)
 
     def test_madt(self):
-        dsl = " ".join(self.disassemble("APIC").split())
+        # without the "[offset decimal length]" column, so that a subtable's fields follow
+        # each other
+        dsl = " ".join(re.sub(r"^\[[0-9A-F]+h [0-9]+ +[0-9]+\]", "", line)
+                       for line in self.disassemble("APIC").splitlines())
+        dsl = " ".join(dsl.split())
         self.assertEqual(dsl.count("Subtable Type : 00 [Processor Local APIC]"), 2)
         self.assertIn("Local Apic ID : 00", dsl)
         self.assertIn("Local Apic ID : 02", dsl)
         self.assertIn("Local Apic Address : FEE00000", dsl)
+        # no 8259 pair: Linux then routes every ISA IRQ through the I/O APIC
+        self.assertIn("PC-AT Compatibility : 0", dsl)
+        self.assertEqual(dsl.count("Subtable Type : 01 [I/O APIC]"), 1)
+        self.assertIn("I/O Apic ID : 03 Reserved : 00 Address : FEC00000 Interrupt : 00000000",
+                      dsl)
+        self.assertEqual(dsl.count("Subtable Type : 02 [Interrupt Source Override]"), 2)
+        self.assertIn("Bus : 00 Source : 00 Interrupt : 00000002 Flags (decoded below) : 0000 "
+                      "Polarity : 0 Trigger Mode : 0", dsl)
+        self.assertIn("Bus : 00 Source : 09 Interrupt : 00000009 Flags (decoded below) : 000D "
+                      "Polarity : 1 Trigger Mode : 3", dsl)
 
     def test_xsdt(self):
         dsl = " ".join(self.disassemble("XSDT").split())

@@ -1,6 +1,6 @@
-/* Emulated MMIO: the MOV forms decoded (lengths, registers, immediates, refusals), a
- * nested page fault on an MSI-X page emulated end to end through a guest page walk, and
- * the guest walk itself. */
+/* Emulated MMIO: the MOV forms decoded (lengths, registers, immediates, refusals), nested
+ * page faults on an MSI-X page and on the IOAPIC's emulated end to end through a guest page
+ * walk, and the guest walk itself. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -15,6 +15,7 @@
 #include "vmm/mmio.h"
 #include "vmm/guest_acpi.h"
 #include "vmm/msix.h"
+#include "vmm/vioapic.h"
 #include "host_shim.h"
 
 static struct guest g;
@@ -197,6 +198,40 @@ static void test_npf_emulated(void **state)
 	(void)state;
 }
 
+/* Linux's io_apic_read(): writel(reg, &index); readl(&data), on the guest's IOAPIC. */
+static void test_npf_ioapic(void **state)
+{
+	u8 *ram = setup_guest();
+	struct vcpu v = {.guest = &g};
+	struct vmm_exit e = {.reason = VMM_EXIT_NPF, .rip = 0x40005000};
+
+	/* a guest without an IOAPIC (moat's own): its page is nothing moat emulates */
+	e.npf.gpa = VIOAPIC_BASE;
+	assert_int_equal(vmm_mmio_npf(&v, &e), -ENOENT);
+	vioapic_init(&g);
+	/* mov [rdi], esi (IOREGSEL = 1), then mov eax, [rdi+0x10] (IOWIN: the version) */
+	memcpy(ram + 0x5000, (u8[]){0x89, 0x37}, 2);
+	regs[VMM_REG_RSI] = 1;
+	assert_int_equal(vmm_mmio_npf(&v, &e), 0);
+	assert_int_equal(regs[VMM_REG_RIP], 0x40005002);
+	memcpy(ram + 0x5000, (u8[]){0x8b, 0x47, 0x10}, 3);
+	regs[VMM_REG_RAX] = ~0ULL;
+	e.npf.gpa = VIOAPIC_BASE + IOAPIC_IOWIN;
+	assert_int_equal(vmm_mmio_npf(&v, &e), 0);
+	assert_int_equal(regs[VMM_REG_RAX], 0x00170020);
+	assert_int_equal(regs[VMM_REG_RIP], 0x40005003);
+	/* a misaligned or 64-bit access stops the guest, naming the IOAPIC */
+	e.npf.gpa = VIOAPIC_BASE + 2;
+	assert_int_equal(vmm_mmio_npf(&v, &e), -EFAULT);
+	memcpy(ram + 0x5000, (u8[]){0x48, 0x8b, 0x07}, 3);
+	e.npf.gpa = VIOAPIC_BASE;
+	assert_int_equal(vmm_mmio_npf(&v, &e), -EFAULT);
+	assert_int_equal(stops, 2);
+	assert_int_equal(writes, 0); /* nothing reached the MSI-X table */
+	free(ram);
+	(void)state;
+}
+
 /* An OS guest's local APIC page, with the forms Debian's 6.1 kernel emits in
  * native_apic_mem_read/write and its inlined ICR writes. */
 static void test_npf_lapic(void **state)
@@ -296,7 +331,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode_forms), cmocka_unit_test(test_decode_refusals),
 		cmocka_unit_test(test_npf_emulated), cmocka_unit_test(test_npf_lapic),
-		cmocka_unit_test(test_guest_walk),
+		cmocka_unit_test(test_npf_ioapic),   cmocka_unit_test(test_guest_walk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

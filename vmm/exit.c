@@ -93,7 +93,8 @@ static struct cpuid_regs host_cpuid(u32 leaf, u32 subleaf)
 	return cpuid(leaf, subleaf);
 }
 
-static void handle_cpuid(struct vcpu *v, const struct vmm_exit *e)
+/* CPUID as vCPU v sees it. */
+static struct cpuid_regs guest_cpuid(struct vcpu *v, u32 leaf, u32 subleaf)
 {
 	struct guest *g = v->guest;
 	struct cpuid_ctx c = {
@@ -107,11 +108,16 @@ static void handle_cpuid(struct vcpu *v, const struct vmm_exit *e)
 		.features = vmm_caps.guest_features | (guest_is_os(g) ? VMM_VLAPIC_FEATURES : 0),
 		.host = host_cpuid,
 	};
-	struct cpuid_regs r;
 
 	if (c.features & VMM_GUEST_XSAVE)
 		c.osxsave = vmm_be->get_reg(v, VMM_REG_CR4) & CR4_OSXSAVE;
-	r = vmm_cpuid(&c, e->cpuid.leaf, e->cpuid.subleaf);
+	return vmm_cpuid(&c, leaf, subleaf);
+}
+
+static void handle_cpuid(struct vcpu *v, const struct vmm_exit *e)
+{
+	struct cpuid_regs r = guest_cpuid(v, e->cpuid.leaf, e->cpuid.subleaf);
+
 	vmm_be->set_reg(v, VMM_REG_RAX, r.eax);
 	vmm_be->set_reg(v, VMM_REG_RBX, r.ebx);
 	vmm_be->set_reg(v, VMM_REG_RCX, r.ecx);
@@ -195,18 +201,22 @@ static int handle_cr_write(struct vcpu *v, const struct vmm_exit *e)
 	return 0;
 }
 
-/* XSETBV (both backends exit on it): checked against the architecture and what this CPU
- * supports, then applied to the CPU's XCR0, which is the guest's while it runs (see
- * arch/x86/xcr0.h). */
+/* XSETBV (both backends exit on it): checked against the architecture, the components
+ * the guest's CPUID leaf 0Dh offers it and what this CPU supports, then applied to the
+ * CPU's XCR0, which is the guest's while it runs (see arch/x86/xcr0.h). */
 static int handle_xsetbv(struct vcpu *v, const struct vmm_exit *e)
 {
 	u32 index = (u32)vmm_be->get_reg(v, VMM_REG_RCX);
 	u64 val = ((vmm_be->get_reg(v, VMM_REG_RDX) & 0xffffffff) << 32) |
 		  (vmm_be->get_reg(v, VMM_REG_RAX) & 0xffffffff);
+	struct cpuid_regs offered;
 
 	if (!(vmm_be->get_reg(v, VMM_REG_CR4) & CR4_OSXSAVE))
 		return vmm_be->inject_exception(v, VEC_UD, false, 0);
-	if (vmm_be->get_cpl(v) != 0 || vmm_xcr0_check(index, val, xcr0_supported())) {
+	offered = guest_cpuid(v, CPUID_LEAF_XSAVE, 0);
+	if (vmm_be->get_cpl(v) != 0 ||
+	    vmm_xcr0_check(index, val,
+			   xcr0_supported() & (((u64)offered.edx << 32) | offered.eax))) {
 		pr_debug("guest %s: XSETBV %u = %#llx refused (#GP)\n", v->guest->cfg.name, index,
 			 (unsigned long long)val);
 		return vmm_be->inject_exception(v, VEC_GP, true, 0);

@@ -154,7 +154,7 @@ static void want_window(struct vcpu *v, bool on)
 static void set_deadline(struct vcpu *v, u64 tsc)
 {
 	if (vmm_be->set_deadline)
-		set_deadline(v, tsc);
+		vmm_be->set_deadline(v, tsc);
 }
 
 static int inject_nmi(struct vcpu *v)

@@ -485,8 +485,10 @@ static void test_xsetbv(void **state)
 		u64 cr4, rcx, val;
 		int vector; /* -1: applied */
 	} cases[] = {
-		{CR4_OSXSAVE, 0, XCR0_X87 | XCR0_SSE | XCR0_AVX, -1},
+		{CR4_OSXSAVE, 0, XCR0_X87 | XCR0_SSE, -1},
 		{CR4_OSXSAVE, 0, XCR0_X87, -1},
+		/* supported by the CPU, not offered in the guest's CPUID leaf 0Dh */
+		{CR4_OSXSAVE, 0, XCR0_X87 | XCR0_SSE | XCR0_AVX | XCR0_AVX512, 13},
 		{CR4_OSXSAVE, 0, XCR0_X87 | XCR0_AVX, 13},     /* AVX without SSE */
 		{CR4_OSXSAVE, 0, XCR0_SSE, 13},		       /* x87 clear */
 		{CR4_OSXSAVE, 0, XCR0_X87 | XCR0_BNDREGS, 13}, /* not supported */
@@ -494,6 +496,8 @@ static void test_xsetbv(void **state)
 		{0, 0, XCR0_X87 | XCR0_SSE, 6},		       /* CR4.OSXSAVE clear */
 	};
 
+	vmm_caps.guest_features = VMM_GUEST_XSAVE;
+	cpu_xcr0_supported = 0xff;
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int before = skipped;
 
@@ -519,6 +523,15 @@ static void test_xsetbv(void **state)
 	assert_int_equal(cpu_xcr0, 1);
 	cpl = 0;
 	regs[VMM_REG_CR4] = 0;
+	/* XSAVE not offered to the guest: nothing is accepted */
+	vmm_caps.guest_features = 0;
+	regs[VMM_REG_CR4] = CR4_OSXSAVE;
+	regs[VMM_REG_RAX] = XCR0_X87;
+	injected_vector = -1;
+	assert_int_equal(vmm_handle_exit(&g.vcpu[0], &e), 0);
+	assert_int_equal(injected_vector, 13);
+	regs[VMM_REG_CR4] = 0;
+	cpu_xcr0_supported = 0x7;
 }
 
 /* An OS guest's IA32_APIC_BASE, TSC deadline and x2APIC MSRs are its vCPU's virtual LAPIC;

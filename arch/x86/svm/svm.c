@@ -56,6 +56,9 @@ static int svm_probe(struct vmm_caps *caps)
 	caps->hypercall_insn = VMM_HC_VMMCALL;
 	/* the VMCB intercepts neither CR4.PCIDE nor INVPCID */
 	caps->guest_features = VMM_GUEST_PCID | VMM_GUEST_INVPCID;
+	/* XSETBV exits (the VMCB intercepts it) and the core checks it */
+	if (cpuid(CPUID_LEAF_FEATURES, 0).ecx & CPUID_1_ECX_XSAVE)
+		caps->guest_features |= VMM_GUEST_XSAVE;
 	return 0;
 }
 

@@ -190,6 +190,9 @@ int vmx_probe(struct vmm_caps *caps)
 	/* CR4.PCIDE is the guest's where CR4_FIXED1 allows it (vmx_cr4_write); without "enable
 	 * INVPCID" INVPCID raises #UD (SDM Vol. 3C 26.3, 25.3 in older editions) */
 	caps->guest_features = VMM_GUEST_PCID;
+	/* XSETBV exits unconditionally (25.1.2) and the core checks it */
+	if (cpuid(CPUID_LEAF_FEATURES, 0).ecx & CPUID_1_ECX_XSAVE)
+		caps->guest_features |= VMM_GUEST_XSAVE;
 	if (cfg->ctl[VMX_CTL_PROC2] & PROC2_INVPCID)
 		caps->guest_features |= VMM_GUEST_INVPCID;
 	pr_info("VMX revision %#x, %s controls, EPT (largest page %s)%s%s%s, "

@@ -118,8 +118,8 @@ static void fill_ram(void)
 	set_gate(VEC_NMI, code_gpa(bt_nmi_handler));
 	set_gate(VEC_GP, code_gpa(bt_gp_handler));
 	set_gate(BT_INTR_VECTOR, code_gpa(bt_intr_handler));
-	memcpy(bt.ram + BT_CODE, bt_start, (size_t)(bt_end - bt_start));
-	memcpy(bt.ram + BT_REAL, bt_real, (size_t)(bt_real_end - bt_real));
+	memcpy(bt.ram + BT_CODE, bt_start, (size_t)(code_gpa(bt_end) - BT_CODE));
+	memcpy(bt.ram + BT_REAL, bt_real, (size_t)real_off(bt_real_end));
 	patch_hypercall(code_gpa(bt_hc64));
 	patch_hypercall(BT_REAL + real_off(bt_hc16));
 	patch_hypercall(BT_REAL + real_off(bt_hc_lm));

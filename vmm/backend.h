@@ -207,18 +207,22 @@ struct vmm_backend {
 	unsigned (*get_cpl)(struct vcpu *v);
 	/* Queues an event for the next entry. */
 	int (*inject_exception)(struct vcpu *v, u8 vector, bool has_error, u32 error);
+	/* -EBUSY where can_inject() is false (both backends). */
 	int (*inject_interrupt)(struct vcpu *v, u8 vector);
 	/* Asks for a VMM_EXIT_IRQ_WINDOW exit as soon as the guest can take an external
 	 * interrupt (RFLAGS.IF set, no STI / MOV SS shadow, no event being delivered); off:
-	 * no such exit. */
+	 * no such exit. One exit per request: the backend withdraws it at that exit. */
 	void (*irq_window)(struct vcpu *v, bool on);
 	/* Whether an interrupt injected now is delivered at the next entry (IF set, no
 	 * shadow, no event queued). */
 	bool (*can_inject)(struct vcpu *v);
-	/* Queues an NMI for the next entry; -EBUSY if another event is queued. */
+	/* Queues an NMI for the next entry; -EBUSY if another event is queued, the guest's NMI
+	 * handler has not returned (IRET) yet, or it sits in an STI / MOV SS shadow (try again
+	 * at a later exit); -ENOTSUP where the CPU cannot (VMX without virtual NMIs). */
 	int (*inject_nmi)(struct vcpu *v);
 	/* Forces a VMM_EXIT_TIMER exit once the TSC reaches `tsc` while the guest runs (0:
-	 * none), independent of the watchdog. A deadline already past exits at once. */
+	 * none), independent of the watchdog. A deadline already past exits at once. It fires
+	 * once (disarmed with that exit), never before the TSC reached it. */
 	void (*set_deadline)(struct vcpu *v, u64 tsc);
 	/* A guest's MOV to control register `cr` (a VMM_EXIT_CR_WRITE): VMM_CR_APPLIED,
 	 * VMM_CR_FAULT when the architecture makes it #GP(0) (the core injects it), or a

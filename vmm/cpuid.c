@@ -137,27 +137,30 @@ static const struct cpuid_leaf_policy policy[] = {
 	{CPUID_LEAF_AMD_TOPOLOGY, {0}, {0}, FIX_AMD_TOPOLOGY},
 };
 
-/* Bits offered only when part of moat supports them (struct cpuid_ctx.features). */
+/* Bits offered only when part of moat supports them (struct cpuid_ctx.features): where the
+ * host has them, or always where moat emulates the feature itself (`emulated`). */
 static const struct {
 	u32 leaf;
 	unsigned reg;
 	u32 bits;
 	u32 needs; /* VMM_GUEST_* */
+	bool emulated;
 } gates[] = {
 	/* XSAVE and the AVX family, whose state XSAVE switches: the XSETBV exit must exist */
 	{CPUID_LEAF_FEATURES, ECX, CPUID_1_ECX_XSAVE | CPUID_1_ECX_AVX | CPUID_1_ECX_FMA |
-				   CPUID_1_ECX_F16C, VMM_GUEST_XSAVE},
-	{CPUID_LEAF_EXT_FEATURES_7, EBX, CPUID_7_EBX_AVX2, VMM_GUEST_XSAVE},
+				   CPUID_1_ECX_F16C, VMM_GUEST_XSAVE, false},
+	{CPUID_LEAF_EXT_FEATURES_7, EBX, CPUID_7_EBX_AVX2, VMM_GUEST_XSAVE, false},
 	{CPUID_LEAF_EXT_FEATURES_7, ECX, CPUID_7_ECX_VAES | CPUID_7_ECX_VPCLMULQDQ,
-	 VMM_GUEST_XSAVE},
+	 VMM_GUEST_XSAVE, false},
 	{CPUID_LEAF_EXT_FEATURES, ECX, CPUID_80000001_ECX_XOP | CPUID_80000001_ECX_FMA4,
-	 VMM_GUEST_XSAVE},
-	{CPUID_LEAF_FEATURES, ECX, CPUID_1_ECX_PCID, VMM_GUEST_PCID},
-	{CPUID_LEAF_EXT_FEATURES_7, EBX, CPUID_7_EBX_INVPCID, VMM_GUEST_INVPCID},
-	/* the virtual local APIC's (VMM_VLAPIC_FEATURES) */
-	{CPUID_LEAF_FEATURES, ECX, CPUID_1_ECX_X2APIC, VMM_GUEST_X2APIC},
-	{CPUID_LEAF_FEATURES, ECX, CPUID_1_ECX_TSC_DEADLINE, VMM_GUEST_TSC_DEADLINE},
-	{CPUID_LEAF_POWER, EAX, CPUID_6_EAX_ARAT, VMM_GUEST_ARAT},
+	 VMM_GUEST_XSAVE, false},
+	{CPUID_LEAF_FEATURES, ECX, CPUID_1_ECX_PCID, VMM_GUEST_PCID, false},
+	{CPUID_LEAF_EXT_FEATURES_7, EBX, CPUID_7_EBX_INVPCID, VMM_GUEST_INVPCID, false},
+	/* the virtual local APIC's (VMM_VLAPIC_FEATURES): vmm/vlapic.c emulates them on any
+	 * host (QEMU's TCG CPU has no TSC-deadline timer of its own) */
+	{CPUID_LEAF_FEATURES, ECX, CPUID_1_ECX_X2APIC, VMM_GUEST_X2APIC, true},
+	{CPUID_LEAF_FEATURES, ECX, CPUID_1_ECX_TSC_DEADLINE, VMM_GUEST_TSC_DEADLINE, true},
+	{CPUID_LEAF_POWER, EAX, CPUID_6_EAX_ARAT, VMM_GUEST_ARAT, true},
 };
 /* clang-format on */
 
@@ -378,7 +381,9 @@ struct cpuid_regs vmm_cpuid(const struct cpuid_ctx *c, u32 leaf, u32 sub)
 	for (unsigned i = 0; i < ARRAY_SIZE(gates); i++)
 		if (gates[i].leaf == leaf && (c->features & gates[i].needs) &&
 		    (leaf != CPUID_LEAF_EXT_FEATURES_7 || sub == 0))
-			*reg(&r, gates[i].reg) |= *reg(&host, gates[i].reg) & gates[i].bits;
+			*reg(&r, gates[i].reg) |=
+				(gates[i].emulated ? ~0u : *reg(&host, gates[i].reg)) &
+				gates[i].bits;
 	fix_leaf(c, p, sub, &r, host);
 	return r;
 }

@@ -523,5 +523,32 @@ def main():
         print(f"{t}: {len(os.listdir(d))} seeds")
 
 
+
+@target
+def seeds_vlapic():
+    # Event encodings of tests/fuzz/vlapic.c, in the sequences Linux 6.1 runs.
+    w = lambda cpu, off, v: struct.pack("<BBHI", 0, cpu, off, v)
+    r = lambda cpu, off: struct.pack("<BBH", 1, cpu, off)
+    wrmsr = lambda cpu, which, v: struct.pack("<BBBQ", 2, cpu, which, v)
+    rdmsr = lambda cpu, which: struct.pack("<BBB", 3, cpu, which)
+    time = lambda t: struct.pack("<BB", 4, 0) + struct.pack("<I", t)[:3]
+    step = lambda cpu: struct.pack("<BB", 5, cpu)
+    events = lambda cpu: struct.pack("<BB", 8, cpu)
+    setup = r(0, 0x30) + w(0, 0xf0, 0x3ff) + w(0, 0x370, 0xfe) + w(0, 0x350, 0x700) + w(0, 0x360, 0x400)
+    write("vlapic", "linux-tsc-deadline", setup + w(0, 0x320, 0x400ec) + rdmsr(0, 0) +
+          wrmsr(0, 1, 1000000 + 5000) + time(6000) + step(0) + w(0, 0xb0, 0))
+    write("vlapic", "linux-periodic-divide16", setup + w(0, 0x3e0, 3) + w(0, 0x320, 0x200ef) +
+          w(0, 0x380, 100) + time(100 * 16 * 25 + 7) + r(0, 0x390) + step(0) + w(0, 0xb0, 0) +
+          time(1 << 23) + step(0))
+    write("vlapic", "linux-ap-wakeup", setup + w(0, 0x310, 1 << 24) + w(0, 0x300, 0xc500) +
+          w(0, 0x300, 0x8500) + events(1) + w(0, 0x300, 0x69a) + w(0, 0x300, 0x69a) + events(1) +
+          w(0, 0x280, 0) + r(0, 0x280))
+    write("vlapic", "x2apic-ipis", wrmsr(1, 0, 0xfee00c00) + wrmsr(1, 0x0f, 0x1ff) +
+          wrmsr(1, 0x3f, 0x44) + step(1) + wrmsr(1, 0x30, (2 << 32) | 0x4051) +
+          wrmsr(1, 0x30, 0xc0041) + wrmsr(1, 0x0b, 0) + rdmsr(1, 0x0b) + wrmsr(1, 0, 0xfee00000))
+    write("vlapic", "device-messages", setup + w(1, 0xf0, 0x1ff) + w(1, 0xd0, 2 << 24) +
+          struct.pack("<BBIBBB", 7, 0, 2, 1, 0, 0x61) + struct.pack("<BBBB", 6, 1, 0x30, 1) +
+          step(1) + step(1) + w(1, 0xb0, 0) + w(1, 0xb0, 0))
+
 if __name__ == "__main__":
     main()

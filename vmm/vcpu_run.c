@@ -264,15 +264,7 @@ void vcpu_os_loop(struct vcpu *v)
 			v->exits[e.reason]++;
 			os_halt(v, &e);
 			break;
-		case VMM_EXIT_NPF:
-		case VMM_EXIT_MSR_READ:
-		case VMM_EXIT_MSR_WRITE:
-			if (vlapic_exit(v, &e) != -ENOENT) {
-				v->exits[e.reason]++;
-				break;
-			}
-			vmm_handle_exit(v, &e);
-			break;
+		/* the LAPIC's page and MSRs too: vmm/mmio.c, vmm/msr.c */
 		default: vmm_handle_exit(v, &e); break;
 		}
 	}

@@ -527,6 +527,10 @@ void guest_stats(const struct guest *g)
 		(unsigned long long)g->results[2]);
 	pr_info("stats %s: hypercalls refused at CPL > 0: %llu\n", g->cfg.name,
 		(unsigned long long)g->hc_refused_cpl);
+	if (g->ioapic.g)
+		pr_info("stats %s: I/O APIC messages %llu delivered, %llu dropped\n", g->cfg.name,
+			(unsigned long long)g->ioapic.delivered,
+			(unsigned long long)g->ioapic.dropped);
 	for (u32 i = 0; g->nr_vcpus > 1 && i < g->nr_vcpus; i++)
 		vcpu_stats(&g->vcpu[i]);
 }

@@ -5,29 +5,11 @@
 #define LOG_TAG "vmm"
 #include <moat/errno.h>
 #include <moat/log.h>
-#include <moat/time.h>
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
 #include "vmm/exits.h"
 #include "vmm/vcpu_policy.h"
 #include "vmm/vcpu_run.h"
-
-/* Until arch/x86/apic.c has its halt with a deadline: interrupts let in until the TSC
- * reaches `tsc` (at most 1 ms, the callers look again), or a plain HLT without one (a
- * kick ends it: the callers checked with interrupts off). */
-bool cpu_halt_until(u64 tsc);
-__attribute__((weak)) bool cpu_halt_until(u64 tsc)
-{
-	u64 end = rdtsc() + tsc_hz() / 1000;
-
-	if (!tsc) {
-		cpu_wait_for_interrupt();
-		return false;
-	}
-	while (rdtsc() < MIN(tsc, end))
-		__asm__ volatile("sti; pause; cli" ::: "memory");
-	return rdtsc() >= tsc;
-}
 
 void vcpu_os_init(struct guest *g)
 {

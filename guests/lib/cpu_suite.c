@@ -351,9 +351,10 @@ static u64 read_cr4(void)
 	return v;
 }
 
+/* 3 bytes (0f 22 e0): a #GP resumes after it */
 static void write_cr4(u64 v)
 {
-	__asm__ volatile("mov %0, %%cr4" ::"r"(v) : "memory");
+	__asm__ volatile("mov %0, %%cr4" ::"a"(v) : "memory");
 }
 
 /* What CPUID offers works: each instruction or control bit runs without a fault. */
@@ -407,7 +408,29 @@ static void test_offered_usable(void)
 		__asm__ volatile("rdseed %%eax" ::: "rax", "cc");
 	guest_expect.vector = -1;
 	check(guest_expect.seen == 0, "RDRAND/RDSEED offered but #UD");
-	guest_printf("# offered and used:%s%s%s%s%s\n", r1[2] & CPUID_1_ECX_PCID ? " PCID" : "",
+	if (r1[2] & CPUID_1_ECX_XSAVE) {
+		u32 d[4], lo, hi;
+
+		/* OSXSAVE mirrors CR4; XSETBV takes every component leaf 0Dh offers */
+		guest_cpuid(CPUID_LEAF_XSAVE, 0, d);
+		guest_expect = (struct expected_exception){.vector = 13, .skip = 3};
+		write_cr4(cr4 | CR4_OSXSAVE);
+		guest_cpuid(CPUID_LEAF_FEATURES, 0, r1);
+		check(r1[2] & CPUID_1_ECX_OSXSAVE, "CR4.OSXSAVE set, CPUID.1:ECX %#x", r1[2]);
+		__asm__ volatile("xsetbv" ::"c"(0), "a"(d[0]), "d"(d[3]));
+		__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+		check(lo == d[0] && hi == d[3], "XCR0 %#x:%#x after XSETBV of %#x:%#x", hi, lo,
+		      d[3], d[0]);
+		__asm__ volatile("xsetbv" ::"c"(0), "a"(XFEATURE_X87), "d"(0));
+		write_cr4(cr4);
+		guest_expect.vector = -1;
+		check(guest_expect.seen == 0, "XSAVE offered, XSETBV of leaf 0Dh's %#x faulted",
+		      d[0]);
+		guest_cpuid(CPUID_LEAF_FEATURES, 0, r1);
+		check(!(r1[2] & CPUID_1_ECX_OSXSAVE), "CR4.OSXSAVE clear, CPUID.1:ECX %#x", r1[2]);
+	}
+	guest_printf("# offered and used:%s%s%s%s%s%s\n", r1[2] & CPUID_1_ECX_XSAVE ? " XSAVE" : "",
+		     r1[2] & CPUID_1_ECX_PCID ? " PCID" : "",
 		     r7[1] & CPUID_7_EBX_FSGSBASE ? " FSGSBASE" : "",
 		     r7[1] & CPUID_7_EBX_INVPCID ? " INVPCID" : "",
 		     r1[2] & CPUID_1_ECX_RDRAND ? " RDRAND" : "",

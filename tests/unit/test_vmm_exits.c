@@ -636,6 +636,49 @@ static void test_hypercall_get_exits(void **state)
 	g.vcpu[0].exits[VMM_EXIT_INSN] = 3;
 	assert_int_equal(call(HC_GET_EXITS, 0x800, 0, 0), 0);
 	assert_int_equal(x->by_reason[MOAT_EXIT_INSN], 3);
+	/* every vCPU counts its own exits; the guest's are their sum */
+	g.nr_vcpus = 2;
+	g.vcpu[1].exits[VMM_EXIT_IO] = 7;
+	g.vcpu[1].exits[VMM_EXIT_HLT] = 1;
+	assert_int_equal(call(HC_GET_EXITS, 0x800, 0, 0), 0);
+	assert_int_equal(x->by_reason[MOAT_EXIT_IO], 12);
+	assert_int_equal(x->by_reason[MOAT_EXIT_HLT], 1);
+	assert_int_equal(guest_exits(&g, VMM_EXIT_HYPERCALL), 6);
+	assert_int_equal(x->total, 6 + 12 + 2 + 4 + 3 + 1);
+}
+
+/* A guest ends once, whichever of its vCPUs ends it: a later stop or shutdown (another
+ * vCPU's) changes neither its state nor its reason. */
+static void test_first_end_wins(void **state)
+{
+	struct vmm_exit e = {.reason = VMM_EXIT_SHUTDOWN, .rip = 0x1234};
+
+	g.nr_vcpus = 2;
+	g.vcpu[1].guest = &g;
+	g.vcpu[1].index = 1;
+	assert_int_equal(vmm_handle_exit(&g.vcpu[1], &e), -EFAULT);
+	assert_int_equal(g.state, GUEST_STOPPED);
+	assert_int_equal(g.stop_exit, VMM_EXIT_SHUTDOWN);
+	assert_int_equal(guest_stop(&g, VMM_EXIT_WATCHDOG, "second"), -EFAULT);
+	assert_int_equal(g.stop_exit, VMM_EXIT_SHUTDOWN);
+	assert_non_null(strstr(g.stop_reason, "triple fault"));
+	assert_false(guest_end(&g, GUEST_DONE));
+	assert_int_equal(g.state, GUEST_STOPPED);
+	assert_int_equal(guest_exits(&g, VMM_EXIT_SHUTDOWN), 1);
+	assert_int_equal(g.vcpu[0].exits[VMM_EXIT_SHUTDOWN], 0);
+
+	/* a shutdown through the hypercall first: a stop after it is ignored */
+	teardown(NULL);
+	setup(NULL);
+	assert_int_equal(call(HC_SHUTDOWN, 0, 0, 0), 0);
+	assert_int_equal(g.state, GUEST_DONE);
+	assert_int_equal(guest_stop(&g, VMM_EXIT_HLT, "late"), -EFAULT);
+	assert_int_equal(g.state, GUEST_DONE);
+	assert_string_equal(g.stop_reason, "");
+	/* a guest not yet running can be ended (a vCPU that cannot start) */
+	g.state = GUEST_CREATED;
+	assert_true(guest_end(&g, GUEST_STOPPED));
+	assert_int_equal(g.state, GUEST_STOPPED);
 }
 
 /* The product links no tests/hv: every number of the test range is unknown (-ENOSYS) and
@@ -965,6 +1008,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hypercall_plan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hypercall_cpl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_first_end_wins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cr_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_benign_exception_reflected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expect_stop_stamp, setup, teardown),

@@ -2,6 +2,7 @@
  * hypercall, relayed to moat's console line by line as "[<guest>] ...", sanitized. */
 #define LOG_TAG "vmm"
 #include <moat/console.h>
+#include <moat/spinlock.h>
 #include <moat/string.h>
 #include "vmm/exits.h"
 
@@ -15,7 +16,7 @@ static bool looks_like_tap(const char *s, u32 len)
 	return len - skip >= 3 && !strncmp(s + skip, "ok ", 3);
 }
 
-void vmm_console_flush(struct guest *g)
+static void flush_locked(struct guest *g)
 {
 	char line[GUEST_CONSOLE_LINE + CFG_NAME_MAX + 32];
 	int n;
@@ -29,18 +30,26 @@ void vmm_console_flush(struct guest *g)
 	g->con_len = 0;
 }
 
+/* The line is shared by the guest's vCPUs (its UART, the console hypercall, the guest's
+ * end on any of them): under its own lock, so that no race takes con_len past the line. */
+void vmm_console_flush(struct guest *g)
+{
+	spin_lock(&g->con_lock);
+	flush_locked(g);
+	spin_unlock(&g->con_lock);
+}
+
 void vmm_console_putc(struct guest *g, char c)
 {
-	if (c == '\n') {
-		vmm_console_flush(g);
-		return;
-	}
 	if (c == '\r')
 		return;
 	/* Control characters would let a guest forge or garble the hypervisor's lines. */
-	if ((u8)c < 0x20 || (u8)c >= 0x7f)
+	if (c != '\n' && ((u8)c < 0x20 || (u8)c >= 0x7f))
 		c = '?';
-	g->con[g->con_len++] = c;
-	if (g->con_len == GUEST_CONSOLE_LINE - 1)
-		vmm_console_flush(g);
+	spin_lock(&g->con_lock);
+	if (c != '\n')
+		g->con[g->con_len++] = c;
+	if (c == '\n' || g->con_len >= GUEST_CONSOLE_LINE - 1)
+		flush_locked(g);
+	spin_unlock(&g->con_lock);
 }

@@ -114,6 +114,7 @@ struct guest {
 	struct ratelimit hc_refused_log;
 	/* virtual COM1 (vmm/vuart.c) and the console line it feeds (vmm/guest_console.c) */
 	struct vuart uart;
+	spinlock_t con_lock;
 	char con[GUEST_CONSOLE_LINE];
 	u32 con_len;
 	/* virtual PCI config address register (CF8) */

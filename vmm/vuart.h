@@ -16,7 +16,7 @@ struct guest;
 #define VUART_IRQ 4 /* ISA IRQ and IOAPIC pin (no override in the MADT) */
 
 struct vuart {
-	spinlock_t lock; /* the guest's vCPUs share the UART and its console line */
+	spinlock_t lock; /* the guest's vCPUs share the UART */
 	u8 ier, lcr, mcr, scr, fcr;
 	u16 dl;		   /* divisor latch */
 	u8 msr_delta;	   /* MSR bits 3:0, set by loopback line changes, cleared by reading */

@@ -20,27 +20,33 @@ static u64 canary_value(u64 hpa, u64 i)
 }
 
 /* The regions watched: the guest's first and last RAM page, and the whole hypervisor-owned
- * guard right after its RAM (what a wrong nested mapping would hit first). */
+ * guard right after its RAM (what a wrong nested mapping would hit first). An OS guest's
+ * first page is its BIOS data area: Linux writes the warm-reset vector at 0x467 to start its
+ * other CPUs, as on any PC, so only moat's own guests have a canary there. */
 struct canary_region {
 	const char *where;
 	u64 hpa, size;
 };
 
-static void canary_regions(const struct guest *g, struct canary_region r[3])
+static unsigned canary_regions(const struct guest *g, struct canary_region r[3])
 {
-	r[0] = (struct canary_region){"first RAM page", g->ram_hpa, PAGE_SIZE};
-	r[1] = (struct canary_region){"last RAM page", g->ram_hpa + g->ram_size - PAGE_SIZE,
-				      PAGE_SIZE};
-	r[2] = (struct canary_region){"guard after RAM", g->ram_hpa + g->ram_size,
-				      GUEST_GUARD_SIZE};
+	unsigned n = 0;
+
+	if (!guest_is_os(g))
+		r[n++] = (struct canary_region){"first RAM page", g->ram_hpa, PAGE_SIZE};
+	r[n++] = (struct canary_region){"last RAM page", g->ram_hpa + g->ram_size - PAGE_SIZE,
+					PAGE_SIZE};
+	r[n++] = (struct canary_region){"guard after RAM", g->ram_hpa + g->ram_size,
+					GUEST_GUARD_SIZE};
+	return n;
 }
 
 static void canaries_fill(const struct guest *g)
 {
 	struct canary_region r[3];
+	unsigned n = canary_regions(g, r);
 
-	canary_regions(g, r);
-	for (unsigned i = 0; i < 3; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		u64 *p = (u64 *)(uintptr_t)r[i].hpa;
 
 		for (u64 w = 0; w < r[i].size / 8; w++)
@@ -51,9 +57,9 @@ static void canaries_fill(const struct guest *g)
 int guest_canaries_check(const struct guest *g, char *why, size_t size)
 {
 	struct canary_region r[3];
+	unsigned n = canary_regions(g, r);
 
-	canary_regions(g, r);
-	for (unsigned i = 0; i < 3; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		const u64 *p = (const u64 *)(uintptr_t)r[i].hpa;
 
 		for (u64 w = 0; w < r[i].size / 8; w++)

@@ -137,8 +137,9 @@ static unsigned e820_add(struct e820_entry *map, unsigned n, unsigned max, u64 s
 	return n;
 }
 
-/* The first and last RAM page hold moat's canaries; below 1 MiB the legacy hole is
- * reserved as on a PC (Linux looks for firmware tables there). */
+/* The first page is reserved as on a PC (the real-mode IVT and BIOS data area), the last one
+ * holds moat's canary; below 1 MiB the legacy hole is reserved as on a PC (Linux looks for
+ * firmware tables there). */
 unsigned linux_e820(const struct linux_layout *lay, struct e820_entry *map, unsigned max)
 {
 	unsigned n = 0;

@@ -109,7 +109,7 @@ struct linux_image {
 };
 
 /* Where a kernel, its initrd and command line go in a guest of ram_size bytes whose first
- * and last page moat keeps (canaries). */
+ * page is reserved as on a PC and whose last page moat keeps (its canary). */
 struct linux_layout {
 	u64 kernel_gpa, kernel_end; /* [kernel_gpa, kernel_gpa + init_size) */
 	u64 initrd_gpa, initrd_size;

@@ -127,6 +127,32 @@ static void test_canaries_detect(void **state)
 	assert_int_equal(live_allocs, 0);
 }
 
+/* An OS guest owns its first page (Linux writes the warm-reset vector at 0x467 to start its
+ * APs); its last page and the guard stay watched. */
+static void test_canaries_os_guest(void **state)
+{
+	struct guest g;
+	char why[160];
+	u8 *p;
+
+	memset(&g, 0, sizeof(g));
+	strcpy(g.cfg.name, "linux");
+	strcpy(g.cfg.kernel, "vmlinuz");
+	g.cfg.memory = 4 * MiB;
+	assert_int_equal(guest_memory_init(&g, &caps), 0);
+	p = (u8 *)(uintptr_t)(g.ram_hpa + 0x467);
+	*p ^= 1;
+	assert_int_equal(guest_canaries_check(&g, why, sizeof(why)), 0);
+	p = (u8 *)(uintptr_t)(g.ram_hpa + 4 * MiB - 8);
+	*p ^= 1;
+	assert_int_equal(guest_canaries_check(&g, why, sizeof(why)), -EIO);
+	if (!strstr(why, "last RAM page"))
+		fail_msg("'%s' should name the last RAM page", why);
+	*p ^= 1;
+	guest_memory_free(&g);
+	assert_int_equal(live_allocs, 0);
+}
+
 static void test_out_of_memory(void **state)
 {
 	struct guest g;
@@ -158,6 +184,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_canaries_detect),
+		cmocka_unit_test(test_canaries_os_guest),
 		cmocka_unit_test(test_out_of_memory),
 		cmocka_unit_test(test_image_refused),
 	};

@@ -5,8 +5,8 @@
  * revision and subsystem, BARs at the guest-physical window moat chose (sizing with
  * all-ones works; any other address is refused and counted), a Command register of which
  * only memory decode and bus master reach the hardware, and a capability list holding only
- * the PCI Express and MSI-X capabilities, read-only but for MSI-X Enable and Function
- * Mask (vmm/msix.c). */
+ * the PCI Express (without Function Level Reset) and MSI-X capabilities, read-only but for
+ * MSI-X Enable and Function Mask (vmm/msix.c). */
 #define LOG_TAG "vmm"
 #include <moat/log.h>
 #include "vmm/msix.h"
@@ -37,6 +37,9 @@
 #define VPCI_BAR_ADDR GENMASK(31, 4)
 
 #define VPCI_PCIE_CAP_LEN 0x3c
+/* PCI Express Device Capabilities (PCIe 5.0, 7.5.3.3) */
+#define VPCI_PCIE_DEVCAP 0x04
+#define VPCI_PCIE_DEVCAP_FLR BIT(28)
 #define VPCI_MSIX_CAP_LEN 0x0c
 
 /* Type 0 header registers of the host bridge. */
@@ -89,6 +92,10 @@ static u32 cap_dword(const struct vdev *vd, u16 reg)
 		if (reg < caps[i] || reg >= caps[i] + lens[i])
 			continue;
 		v = pci_read32(d, reg);
+		/* Device Control is read-only to the guest, so an FLR it initiated would not
+		 * happen: it is not offered (moat resets the function when it takes it back). */
+		if (caps[i] == d->cap_pcie && reg == caps[i] + VPCI_PCIE_DEVCAP)
+			v &= ~(u32)VPCI_PCIE_DEVCAP_FLR;
 		if (reg == caps[i]) {
 			v &= ~VPCI_CAP_NEXT;
 			v |= FIELD_PREP(VPCI_CAP_NEXT, i + 1 < n ? caps[i + 1] : 0);

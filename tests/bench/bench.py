@@ -730,10 +730,12 @@ def add_linux_rows(add, lx):
         e = lx["exits"][what]
         if "not_measured" in e:
             add(label, nm(e))
-            u = e.get("until_stopped")
-            if u:
-                add("  until moat stopped it", f"{u['total']:g} ("
-                    + " ".join(f"{k}={v:g}" for k, v in u["by_reason"].items()) + ")")
+            for key, sub in (("until_stopped", "  until moat stopped it"),
+                             ("idle_run", "  the idle run, launch to power-off")):
+                u = e.get(key)
+                if u:
+                    add(sub, f"{u['total']:g} ("
+                        + " ".join(f"{k}={v:g}" for k, v in u["by_reason"].items()) + ")")
         else:
             add(label, f"{e['total']:g} (" + " ".join(f"{k}={v:g}" for k, v in e["by_reason"].items()) + ")")
 

@@ -260,6 +260,13 @@ class LinuxGuest(unittest.TestCase):
         self.assertEqual(e["idle"]["by_reason"], {"hlt": 100, "io": 5, "msr-write": 200})
         self.assertEqual(e["idle"]["per_second"], 30.5)
 
+    def test_idle_below_the_boot_is_no_figure(self):
+        boot = [guest(20.0, 8.0, "shut down", {"timer": 1118, "hlt": 0})]
+        idle = guest(20.0, 8.0, "shut down", {"timer": 274, "hlt": 316})
+        e = linux_bench.exit_figures(boot, idle, 10)["idle"]
+        self.assertIn("negative for timer (-844)", e["not_measured"])
+        self.assertEqual(e["idle_run"]["total"], 590)
+
     def test_icount_ratio(self):
         f = linux_bench.icount_figures(guest(20.0, 8.0, "shut down", {}, run_init=3.0), 2.0)
         self.assertEqual((f["guest_ns"], f["bare_ns"], f["ratio"]), (3e9, 2e9, 1.5))

@@ -10,8 +10,6 @@
 #   linuxguest: uptime <k> <seconds>    /proc/uptime, k = 1, 2 (2 s apart)
 #   linuxguest: interrupts <k> <line>   the timer lines of /proc/interrupts (IRQ 0, LOC)
 #   linuxguest: poweroff                just before poweroff -f
-# In this mode every line after run-init also goes to /dev/kmsg (the kernel's log), and
-# `kmsg init` marks the first of them.
 # linuxguest.idle=N (make bench): only the init lines, N seconds idle, power-off.
 say() { echo "linuxguest: $*"; }
 say "init $(uname -r)"
@@ -28,11 +26,6 @@ if [ -n "$idle" ]; then
 	poweroff -f
 fi
 
-# From here each line also goes to the kernel's log (/dev/kmsg), whose console output is
-# polled: when /init's own console output is lost (the UART's transmit interrupt), the
-# tests still see how far /init got, as kernel lines, and say so.
-say() { echo "linuxguest: $*"; echo "linuxguest: $*" > /dev/kmsg; }
-say "kmsg init $(uname -r)"
 say "nproc $(nproc)"
 say "cpuinfo $(grep -c '^processor' /proc/cpuinfo)"
 say "online $(cat /sys/devices/system/cpu/online)"

@@ -1053,7 +1053,16 @@ BOCHS_LINUX_RUN = dict(
     linux_guest.BOCHS_CHECKS)
 
 
-RUNS = [BOCHS_LINUX_RUN,
+# The misbehaving OS guest under VMX + EPT (tests/emu/os_attack.py).
+BOCHS_OS_ATTACK_RUN = dict(
+    name="bochs-mb2-os-attacker", emulator="bochs", cpus=os_attack.SMP,
+    timeout=os_attack.BOCHS_TIMEOUT,
+    prepare=iso_with_modules("iso-os-attacker", "", os_attack.MODULES),
+    checks=[check_line("backend-vmx", r"^vmm: backend vmx: nested tables ept, 4 levels"),
+            os_attack.check_os_attack, os_attack.check_ipis_counted])
+
+
+RUNS = [BOCHS_LINUX_RUN, BOCHS_OS_ATTACK_RUN,
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
          monitor=(INFO_PCI,),
          checks=[check_boot_method("UEFI"), check_info_pci, check_sriov_vfs(1),

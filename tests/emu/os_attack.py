@@ -3,6 +3,7 @@
 beside a `cpu` guest. Its own TAP tests fail if an attack reached anything; these host-side
 checks add what only moat's log shows: the IPIs and the IOAPIC message it dropped, named
 after osattack, its end by triple fault, and the guest beside it running to its end."""
+import os
 import re
 
 import harness
@@ -13,6 +14,16 @@ CONF = (
     "guest plain memory=16M cpu=2 image=cpu\n")
 SMP = 3
 TIMEOUT = 120
+BOCHS_TIMEOUT = 600
+
+
+def bz_module():
+    with open(os.path.join(harness.BUILD, "guests", "osattack.bz"), "rb") as f:
+        return f.read()
+
+
+# GRUB modules for the Bochs run (matrix.iso_with_modules): the configuration and the bzImage.
+MODULES = {"config": ("call", lambda: CONF.encode()), "osattack.bz": ("call", bz_module)}
 # Its TAP tests (guests/osattack/main.c), each must pass.
 TESTS = ("xapic-ipis-to-foreign-cpus-dropped", "apic-base-move-refused", "msrs-not-given-gp",
          "ports-not-given-read-all-ones", "x2apic-ipis-to-foreign-cpus-dropped",
@@ -54,6 +65,7 @@ def check_ipis_counted(r):
         r"^\[osattack\] osattack: (\d+) IPIs to destinations not mine through the x2APIC ICR")) if m]
     m = first(r"^vmm: stats osattack: IPIs naming no vCPU of the guest: (\d+) dropped$")
     dropped = int(m.group(1)) if m else None
-    ok = len(sent) == 2 and dropped == sum(sent) and dropped > 0
+    # the x2APIC line is missing only where CPUID offers no x2APIC (its test then skips)
+    ok = len(sent) >= 1 and dropped == sum(sent) and dropped > 0
     return [result(r, "foreign-ipis-all-dropped-and-counted", ok,
                    f"osattack sent {sent} IPIs to foreign destinations, moat counts {dropped} dropped")]

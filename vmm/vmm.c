@@ -503,6 +503,16 @@ static void vcpu_stats(const struct vcpu *v)
 		(unsigned long long)v->halts_blocked, n ? buf : " none");
 }
 
+/* IPIs the guest's vCPUs sent to destinations that name none of its vCPUs (vmm/vlapic.c). */
+static u64 guest_ipis_nowhere(const struct guest *g)
+{
+	u64 n = 0;
+
+	for (u32 i = 0; i < g->nr_vcpus && i < CFG_MAX_VCPUS; i++)
+		n += g->vcpu[i].lapic.ipi_nowhere;
+	return n;
+}
+
 void guest_stats(const struct guest *g)
 {
 	char buf[300];
@@ -531,6 +541,9 @@ void guest_stats(const struct guest *g)
 		pr_info("stats %s: I/O APIC messages %llu delivered, %llu dropped\n", g->cfg.name,
 			(unsigned long long)g->ioapic.delivered,
 			(unsigned long long)g->ioapic.dropped);
+	if (guest_is_os(g))
+		pr_info("stats %s: IPIs naming no vCPU of the guest: %llu dropped\n", g->cfg.name,
+			(unsigned long long)guest_ipis_nowhere(g));
 	for (u32 i = 0; g->nr_vcpus > 1 && i < g->nr_vcpus; i++)
 		vcpu_stats(&g->vcpu[i]);
 }

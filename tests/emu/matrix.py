@@ -11,6 +11,7 @@ import time
 
 import harness
 import linux_guest
+import os_attack
 import mkdmar
 import screen
 
@@ -1237,6 +1238,13 @@ RUNS = [BOCHS_LINUX_RUN,
          prepare=linux_guest.esp_with_linux("esp-linux-refused", linux_guest.REFUSED_CONF),
          judge=linux_guest.judge_refused, checks=[linux_guest.check_refused],
          expect_not_ok=tuple(rf"\[{g}\] guest: not-started" for g in ("notbz", "noinitrd", "small"))),
+    # A misbehaving OS guest (guests/osattack as a bzImage) beside a cpu guest: it affects
+    # only itself (tests/emu/os_attack.py).
+    dict(name="qemu-uefi-os-attacker", emulator="qemu", boot="uefi", topology="plain",
+         smp=os_attack.SMP, timeout=os_attack.TIMEOUT,
+         prepare=esp_with_files("esp-os-attacker", {"moat.conf": os_attack.CONF,
+                                                    "osattack.bz": ("copy", "guests/osattack.bz")}),
+         checks=[os_attack.check_os_attack, os_attack.check_ipis_counted]),
 ] + SMP_RUNS + USB_RUNS + [PCI_CONSOLE_RUN] + FIRMWARE_SHAPE_RUNS + PRODUCT_RUNS + RUNTIME_RUNS + [
     # More than 4 GiB of RAM: q35 puts 2 GiB below the PCI hole and the rest above 4 GiB.
     dict(name="qemu-mb2-6g", emulator="qemu", boot="mb2", topology="plain", mem="6G",

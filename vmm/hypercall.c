@@ -159,7 +159,7 @@ static bool refused_at_cpl(struct vcpu *v, const struct vmm_exit *e, u64 nr)
 
 	if (cpl == 0)
 		return false;
-	g->hc_refused_cpl++;
+	__atomic_fetch_add(&g->hc_refused_cpl, 1, __ATOMIC_RELAXED); /* several vCPUs */
 	if (!g->hc_refused_log.window_us)
 		g->hc_refused_log = (struct ratelimit){.window_us = HC_REFUSED_LOG_WINDOW_US,
 						       .burst = HC_REFUSED_LOG_BURST};
@@ -186,7 +186,7 @@ int vmm_handle_hypercall(struct vcpu *v, const struct vmm_exit *e)
 		vmm_be->skip_instruction(v, e);
 		return 0;
 	}
-	g->hypercalls++;
+	__atomic_fetch_add(&g->hypercalls, 1, __ATOMIC_RELAXED); /* several vCPUs */
 	switch (nr) {
 	case HC_CONSOLE_WRITE: ret = hc_console_write(g, a0, a1); break;
 	case HC_REPORT: ret = hc_report(g, a0, a1, a2); break;

@@ -256,7 +256,7 @@ static int refuse(struct vcpu *v, const struct vmm_exit *e)
 {
 	struct guest *g = v->guest;
 
-	if (g->msr_denied++ < MSR_LOG_MAX && guest_is_os(g))
+	if (__atomic_fetch_add(&g->msr_denied, 1, __ATOMIC_RELAXED) < MSR_LOG_MAX && guest_is_os(g))
 		pr_info("guest %s: %s of MSR %#x refused (#GP)\n", g->cfg.name,
 			e->reason == VMM_EXIT_MSR_READ ? "read" : "write", e->msr.index);
 	return vmm_be->inject_exception(v, VEC_GP, true, 0);

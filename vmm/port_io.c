@@ -72,7 +72,7 @@ int vmm_handle_io(struct vcpu *v, const struct vmm_exit *e)
 	u32 val = (u32)rax & mask;
 
 	if (e->io.string || !io_emulated(g, e, &val)) {
-		g->io_denied++;
+		__atomic_fetch_add(&g->io_denied, 1, __ATOMIC_RELAXED); /* several vCPUs */
 		pr_debug("guest %s: %s%s port %#x denied\n", g->cfg.name,
 			 e->io.string ? "string " : "", e->io.in ? "in from" : "out to",
 			 e->io.port);

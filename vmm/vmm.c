@@ -561,6 +561,27 @@ static void memory_report(void)
 		vmm_nr_guests, (unsigned long long)ram, (unsigned long long)tables);
 }
 
+/* An OS guest reports no results of its own: its end is its one result in the summary, a
+ * pass when it powered off, reset or shut down by itself, a failure when moat stopped it. */
+static void os_guest_verdict(const struct guest *g)
+{
+	char line[sizeof(g->stop_reason) + 2 * CFG_NAME_MAX + 64];
+	bool done = g->state == GUEST_DONE;
+	int n;
+
+	if (!guest_is_os(g))
+		return;
+	if (done)
+		n = snprintf(line, sizeof(line), "[%s] ok 1 - guest: ended\n[%s] # %s\n",
+			     g->cfg.name, g->cfg.name, g->ended_by ? g->ended_by : "shut down");
+	else
+		n = snprintf(line, sizeof(line),
+			     "[%s] not ok 1 - guest: ended\n[%s] # stopped: %s\n", g->cfg.name,
+			     g->cfg.name, g->stop_reason);
+	console_write(line, (size_t)MIN(n, (int)sizeof(line) - 1));
+	tap_count(done ? TAP_PASS : TAP_FAIL);
+}
+
 /* The end of a vCPU's thread: the guest has ended (or never started here), so its other
  * vCPUs leave their loops now; the last one out gives the guest's devices back (reset,
  * their DMA blocked) and tells CPU 0. */
@@ -575,6 +596,7 @@ static void vcpu_done(struct vcpu *v)
 		return;
 	assign_report(g);
 	assign_release(g);
+	os_guest_verdict(g);
 	__atomic_fetch_add(&guests_ended, 1, __ATOMIC_RELEASE);
 	if (wake_vector >= 0 && this_cpu()->index != 0)
 		apic_send_ipi(cpu_data[0].apic_id, (u8)wake_vector);

@@ -25,6 +25,8 @@ BOOTED = """\
 [web] linuxguest: poweroff
 [web] [    6.268823] reboot: Power down
 vmm: guest web powered off (ACPI S5)
+[web] ok 1 - guest: ended
+[web] # ACPI S5
 vmm: stats web: shut down; cpu 1, 9000 ms; exits: cpuid=600 io=9000; io denied 0, msr refused 5, \
 hypercalls 0; results 0 passed, 0 failed, 0 skipped""".splitlines()
 
@@ -83,6 +85,8 @@ class LinuxRuns(unittest.TestCase):
         v = verdicts(without(BOOTED, "reboot: Power down"))
         self.assertEqual(v["web-powered-off"][0], "fail")
         v = verdicts(replace(BOOTED, "powered off (ACPI S5)", "reset requested (reset register 0xcf9)"))
+        self.assertEqual(v["web-powered-off"][0], "fail")
+        v = verdicts(replace(BOOTED, "[web] ok 1 - guest: ended", "[web] not ok 1 - guest: ended"))
         self.assertEqual(v["web-powered-off"][0], "fail")
 
     def test_other_guest_lines_do_not_count(self):

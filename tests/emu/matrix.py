@@ -1059,7 +1059,8 @@ BOCHS_OS_ATTACK_RUN = dict(
     timeout=os_attack.BOCHS_TIMEOUT,
     prepare=iso_with_modules("iso-os-attacker", "", os_attack.MODULES),
     checks=[check_line("backend-vmx", r"^vmm: backend vmx: nested tables ept, 4 levels"),
-            os_attack.check_os_attack, os_attack.check_ipis_counted])
+            os_attack.check_os_attack, os_attack.check_ipis_counted],
+    expect_not_ok=os_attack.EXPECT_NOT_OK)
 
 
 RUNS = [BOCHS_LINUX_RUN, BOCHS_OS_ATTACK_RUN,
@@ -1253,7 +1254,8 @@ RUNS = [BOCHS_LINUX_RUN, BOCHS_OS_ATTACK_RUN,
          smp=os_attack.SMP, timeout=os_attack.TIMEOUT,
          prepare=esp_with_files("esp-os-attacker", {"moat.conf": os_attack.CONF,
                                                     "osattack.bz": ("copy", "guests/osattack.bz")}),
-         checks=[os_attack.check_os_attack, os_attack.check_ipis_counted]),
+         checks=[os_attack.check_os_attack, os_attack.check_ipis_counted],
+         expect_not_ok=os_attack.EXPECT_NOT_OK),
 ] + SMP_RUNS + USB_RUNS + [PCI_CONSOLE_RUN] + FIRMWARE_SHAPE_RUNS + PRODUCT_RUNS + RUNTIME_RUNS + [
     # More than 4 GiB of RAM: q35 puts 2 GiB below the PCI hole and the rest above 4 GiB.
     dict(name="qemu-mb2-6g", emulator="qemu", boot="mb2", topology="plain", mem="6G",

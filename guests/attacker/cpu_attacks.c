@@ -18,19 +18,6 @@ static u64 insn_exits(void)
 }
 
 /* One faulting instruction: the exception taken once, RIP past it. */
-static void expect_fault(int vector, u32 len)
-{
-	guest_expect = (struct expected_exception){.vector = vector, .skip = len};
-}
-
-static int fault_seen(void)
-{
-	int seen = guest_expect.seen;
-
-	guest_expect.vector = -1;
-	return seen;
-}
-
 /* MWAIT could take the CPU into a C-state where the watchdog's timer stops. Not offered:
  * #UD, and CPUID says so. MWAIT comes first, with no monitor armed: left to the CPU it would
  * return at once, so even a hypervisor that lets it through cannot hang here. */

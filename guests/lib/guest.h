@@ -62,6 +62,21 @@ struct expected_exception {
 };
 extern struct expected_exception guest_expect;
 
+/* Expects `vector` from the next instruction, resumed `len` bytes further on. */
+static inline void expect_fault(int vector, u32 len)
+{
+	guest_expect = (struct expected_exception){.vector = vector, .skip = len};
+}
+
+/* How many expected exceptions were taken; expects none from here on. */
+static inline int fault_seen(void)
+{
+	int seen = guest_expect.seen;
+
+	guest_expect.vector = -1;
+	return seen;
+}
+
 /* The guest's own page tables: 4 KiB pages for the first 2 MiB, 2 MiB pages above. */
 u64 *guest_pte_4k(u64 gpa);
 void guest_map_2m(u64 gpa);

@@ -108,19 +108,6 @@ static void wrmsr(u32 msr, u64 val)
 	__asm__ volatile("wrmsr" ::"c"(msr), "a"((u32)val), "d"((u32)(val >> 32)) : "memory");
 }
 
-static void expect_fault(int vector, u32 len)
-{
-	guest_expect = (struct expected_exception){.vector = vector, .skip = len};
-}
-
-static int fault_seen(void)
-{
-	int seen = guest_expect.seen;
-
-	guest_expect.vector = -1;
-	return seen;
-}
-
 /* Whether the IRR holds the test vector: a "foreign" IPI that came back to this vCPU. */
 static bool test_vector_pending(void)
 {

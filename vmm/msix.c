@@ -100,6 +100,7 @@ static void host_vector_fired(struct trap_frame *f, void *ctx)
 {
 	struct vmsix_vec *vec = ctx;
 
+	__atomic_fetch_add(&vec->messages, 1, __ATOMIC_RELAXED);
 	if (!vec->to_vlapic)
 		virq_raise(vec->g, vec->vector);
 	else if (vlapic_deliver(vec->g, &vec->msg))
@@ -332,6 +333,15 @@ void msix_free_vectors(struct vdev *v, bool on_target_cpu)
 		}
 		irq_free_vector(vector);
 	}
+}
+
+u64 msix_messages(const struct vdev *v)
+{
+	u64 n = 0;
+
+	for (unsigned i = 0; i < v->msix.nr; i++)
+		n += __atomic_load_n(&v->msix.vec[i].messages, __ATOMIC_RELAXED);
+	return n;
 }
 
 unsigned msix_irtes(const struct guest *g)

@@ -46,6 +46,8 @@ void msix_free_vectors(struct vdev *v, bool on_target_cpu);
 u64 msix_quarantine_strays(void);
 /* IRTEs in use by g's devices. */
 unsigned msix_irtes(const struct guest *g);
+/* The device's interrupt messages that reached the guest's host vectors (all entries). */
+u64 msix_messages(const struct vdev *v);
 
 /* Virtual interrupts (vmm/guest_irq.c). */
 void virq_raise(struct guest *g, u8 vector);

@@ -41,6 +41,7 @@ struct vmsix_vec {
 	/* OS guests: the entry's message, delivered through the guest's virtual local APICs */
 	bool to_vlapic;
 	struct vlapic_msg msg;
+	u64 messages; /* messages that arrived on its host vector while the guest owned it */
 };
 
 /* A device's MSI-X state: the guest's table and Message Control bits, and per entry the

@@ -32,6 +32,8 @@
 #                                     after the reload), bounded by 60 s
 #   addr <k> <addr/prefix>
 #   msix <k> <line of /proc/interrupts>  the VF's vectors (k = 1 before the traffic, 2 after)
+#   affinity <vector> <from> <to>     several CPUs: tx and rx each moved to the next CPU,
+#                                     after msix 1
 #   peer-ready <k> <tries>            the peer answered a ping (1 s each, at most 240 tries)
 #   ping <k> <transmitted> <received> the ping round's statistics (k = 1: N pings, 2: after
 #                                     the reload)
@@ -163,6 +165,23 @@ net_transfer() {
 	fail "transfer: $net_peer:5000 refused 120 connections"
 }
 
+# Several CPUs: the VF's tx and rx vectors each moved to the next CPU. Linux applies it at
+# the vector's next interrupt: entry masked, message rewritten, unmasked (moat routes the
+# entry's IRTE to the new vCPU's CPU).
+net_move_irqs() {
+	n=$(nproc)
+	[ "$n" -gt 1 ] || return 0
+	for v in tx rx; do
+		irq=$(grep " $iface-$v-0\$" /proc/interrupts | cut -d: -f1 | tr -d ' ')
+		[ -n "$irq" ] || { fail "affinity: no $iface-$v-0 in /proc/interrupts"; return 1; }
+		from=$(cat "/proc/irq/$irq/effective_affinity_list")
+		to=$(((from + 1) % n))
+		echo "$to" >"/proc/irq/$irq/smp_affinity_list" ||
+			{ fail "affinity: moving $iface-$v-0 to CPU $to refused"; return 1; }
+		say "affinity $iface-$v-0 $from $to"
+	done
+}
+
 net_reload() {
 	rmmod igbvf || { fail "reload: rmmod igbvf failed"; return 1; }
 	insmod /lib/modules/igbvf.ko || { fail "reload: insmod igbvf failed"; return 1; }
@@ -180,6 +199,7 @@ network() {
 	net_up 1 || return
 	net_msix 1
 	peer_ready 1 || return
+	net_move_irqs
 	ping_round 1 "$net_pings"
 	case "$net_role" in
 	listen | send) net_transfer || return ;;

@@ -405,9 +405,11 @@ static void test_msix_unmask_routes(void **state)
 	assert_int_equal(last_cfg.dest_apic_id, 1);
 	assert_int_equal(last_cfg.vector, 0x41);
 	assert_int_equal(msix_irtes(&g), 1);
-	/* The host vector fires: the guest's vector is raised. */
+	/* The host vector fires: the guest's vector is raised, the message counted. */
+	assert_int_equal(msix_messages(&g.dev[0]), 0);
 	vec_fn(NULL, vec_ctx);
 	assert_int_equal(raised, 0x41);
+	assert_int_equal(msix_messages(&g.dev[0]), 1);
 	/* Per-vector mask, then function mask. */
 	msix_mmio_write(&g, &g.dev[0], TABLE + 12, 1);
 	assert_int_equal(phys_bar3[3], MSIX_ENTRY_CTRL_MASKED);
@@ -452,6 +454,7 @@ static void test_msix_release_quarantine(void **state)
 	vec_fn(NULL, vec_ctx); /* the late interrupt */
 	assert_int_equal(raised, -1);
 	assert_int_equal(msix_quarantine_strays(), strays + 1);
+	assert_int_equal(msix_messages(&g.dev[0]), 0); /* not the guest's */
 	msix_free_vectors(&g.dev[0], true);
 	assert_int_equal(vectors_in_use, 0);
 	assert_int_equal(nr_events, 4);
@@ -673,6 +676,8 @@ static void test_msix_linux_guest(void **state)
 		deliver_result = -ENOENT;     /* the guest's LDRs name nobody */
 		vec_fn(NULL, vec_ctx);
 		assert_int_equal(g.msix_nowhere, 1);
+		/* both messages arrived: counted per device, across the driver's reload */
+		assert_int_equal(msix_messages(&g.dev[0]), 2 * (round + 1));
 		deliver_result = 0;
 		deliveries = 0;
 		g.msix_nowhere = 0;

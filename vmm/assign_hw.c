@@ -229,9 +229,9 @@ static void release_device(struct guest *g, struct vdev *v)
 		msix_release(v);
 	reset_device(g, d);
 	/* The reset (100 ms) let any message in flight land; the vectors target the guest's
-	 * CPU, normally the one releasing. */
+	 * CPUs, normally the one releasing: those aimed elsewhere stay in quarantine. */
 	if (d->cap_msix && v->attached)
-		msix_free_vectors(v, this_cpu()->index == g->vcpu[0].cpu);
+		msix_free_vectors(v, this_cpu()->index);
 	/* Detached sources have no context entry: their DMA is blocked, not identity-mapped. */
 	for (unsigned i = 0; v->attached && i < v->nr_rids; i++)
 		iommu_detach(g->domain, d->seg, v->rids[i]);

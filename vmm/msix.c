@@ -154,7 +154,8 @@ static int entry_route(struct guest *g, struct vdev *v, unsigned idx)
 				      g->cfg.name, d->rid);
 		m->have_irq[idx] = true;
 	}
-	cfg.dest_apic_id = cpu_data[entry_cpu(g, &m->vec[idx])].apic_id;
+	m->cpu[idx] = entry_cpu(g, &m->vec[idx]);
+	cfg.dest_apic_id = cpu_data[m->cpu[idx]].apic_id;
 	cfg.vector = (u8)m->host_vector[idx];
 	err = iommu_irq_program(&m->irq[idx], &cfg);
 	if (err)
@@ -315,12 +316,15 @@ void msix_release(struct vdev *v)
 	}
 }
 
-void msix_free_vectors(struct vdev *v, bool on_target_cpu)
+void msix_free_vectors(struct vdev *v, u32 this_cpu)
 {
 	struct vmsix *m = &v->msix;
 
 	for (unsigned i = 0; i < m->nr; i++) {
 		u8 vector = (u8)m->host_vector[i];
+		/* Only that CPU's IRR and ISR tell whether the vector drained (an OS guest's
+		 * entries target the CPUs of the vCPUs they name). */
+		bool on_target_cpu = m->cpu[i] == this_cpu;
 
 		if (!vector)
 			continue;

@@ -38,10 +38,12 @@ void msix_mmio_write(struct guest *g, struct vdev *v, u64 gpa, u32 val);
 /* Masks every physical entry, frees the IRTEs and puts the host vectors in quarantine
  * (still allocated, given to nobody: a late interrupt is swallowed and counted). */
 void msix_release(struct vdev *v);
-/* After the function reset: on the CPU the vectors target, drains each (IRR and ISR clear)
- * and frees it. Elsewhere, or when one does not drain, the vector stays in quarantine. */
+/* After the function reset, on CPU this_cpu: drains (IRR and ISR clear) and frees each
+ * vector whose entry targeted this CPU. A vector of another CPU (an OS guest's entries
+ * target the CPUs of the vCPUs they name), or one that does not drain, stays in
+ * quarantine. */
 #define MSIX_DRAIN_TIMEOUT_US 1000
-void msix_free_vectors(struct vdev *v, bool on_target_cpu);
+void msix_free_vectors(struct vdev *v, u32 this_cpu);
 /* Interrupts that arrived on a vector in quarantine. */
 u64 msix_quarantine_strays(void);
 /* IRTEs in use by g's devices. */

@@ -54,6 +54,7 @@ struct vmsix {
 	bool have_irq[VMSIX_MAX];
 	struct iommu_irq irq[VMSIX_MAX];
 	int host_vector[VMSIX_MAX]; /* 0 when none */
+	u32 cpu[VMSIX_MAX];	    /* the physical CPU its IRTE last targeted */
 	struct vmsix_vec vec[VMSIX_MAX];
 };
 

@@ -292,7 +292,9 @@ def _msix_per_cpu(rep, k, ncpu):
 def check_linux_vf(g):
     """Guest g drives its VF with Debian's igbvf (guest.sh's network mode): the driver
     bound an interface, its MAC is the one moat's PF assigned the guest's VF (moat's `igb:
-    vfN reset: MAC` lines, and igbvf's own `Address:`), the link came up with the address,
+    vfN reset: MAC` lines, and igbvf's own `Address:`), another MAC is refused (NACK,
+    logged by moat's PF with the guest's name; igbvf keeps the assigned one), the link came
+    up with the address,
     the peer answered, every ping of the first round (linuxguest.pings) came back, the
     VF's MSI-X vectors (tx and rx) counted interrupts between the two readings, moat
     refused none of its MSI-X entries and counted at least as many messages of the device
@@ -319,6 +321,13 @@ def check_linux_vf(g):
         ok = len(moat) == 1 and macs and all(x == moat[0] for x in macs) and addr and \
             all(x == moat[0] for x in addr)
         res("vf-mac-assigned", ok, f"guest's MAC {macs}, igbvf's Address: {addr}, moat's PF assigned vf{vf} {moat}")
+        # a MAC of its own choosing: NACK from moat's PF (logged with the guest's name),
+        # igbvf keeps the assigned MAC and `ip` reports the failure
+        refused = harness.line_matching(r, rf"^igb: warning: vf{vf} \(guest {n}\): set-MAC 02:6d:6f:61:74:01 "
+                                           r"refused: moat assigned it ")
+        mr = rep.get("mac-refused", [""])[0].split(" ", 1)
+        res("vf-mac-change-refused", bool(refused) and len(moat) == 1 and mr[0] == moat[0],
+            f"guest.sh: mac-refused {mr}, moat's refusal {refused[:1]}")
         ok = rep.get("link", [""])[0].startswith("1 up ") and rep.get("addr", [""])[0] == "1 " + g.net["ip"]
         res("vf-link-up", ok, f"link {rep.get('link')}, addr {rep.get('addr')}")
         pings = int(g.net.get("pings", 100))

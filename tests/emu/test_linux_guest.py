@@ -121,6 +121,8 @@ igb: vf0 reset: MAC 52:54:00:12:56:10, queues enabled
 [app] linuxguest: mac 52:54:00:12:56:11
 [web] linuxguest: net-driver insmod
 [app] linuxguest: link 1 up 0.1
+igb: warning: vf1 (guest app): set-MAC 02:6d:6f:61:74:01 refused: moat assigned it 52:54:00:12:56:11
+[app] linuxguest: mac-refused 52:54:00:12:56:11 ip: SIOCSIFHWADDR: Cannot assign requested address
 [app] linuxguest: addr 1 10.0.0.2/24
 [app] linuxguest: msix 1 24:          0   PCI-MSI 16384-edge      eth0-tx-0
 [app] linuxguest: msix 1 25:          8   PCI-MSI 16385-edge      eth0-rx-0
@@ -128,6 +130,8 @@ igb: vf0 reset: MAC 52:54:00:12:56:10, queues enabled
 [web] linuxguest: net-iface eth0 0000:00:01.0
 [web] linuxguest: mac 52:54:00:12:56:10
 [web] linuxguest: link 1 up 0.2
+igb: warning: vf0 (guest web): set-MAC 02:6d:6f:61:74:01 refused: moat assigned it 52:54:00:12:56:10
+[web] linuxguest: mac-refused 52:54:00:12:56:10 ip: SIOCSIFHWADDR: Cannot assign requested address
 [web] linuxguest: addr 1 10.0.0.1/24
 [web] linuxguest: msix 1 24:          0          4   PCI-MSI 16384-edge      eth0-tx-0
 [web] linuxguest: msix 1 25:          8          0   PCI-MSI 16385-edge      eth0-rx-0
@@ -205,6 +209,14 @@ class LinuxVf(unittest.TestCase):
         self.assertEqual(v["web-vf-mac-assigned"][0], "fail")
         v = net_verdicts(replace(NET, "igb: vf0 reset: MAC 52:54:00:12:56:10", "igb: vf0 reset: MAC 52:54:00:12:56:13"))
         self.assertEqual(v["web-vf-mac-assigned"][0], "fail")
+
+    def test_mac_change_not_refused(self):
+        v = net_verdicts(without(NET, "igb: warning: vf0 (guest web): set-MAC"))
+        self.assertEqual(v["web-vf-mac-change-refused"][0], "fail")
+        v = net_verdicts(replace(NET, "mac-refused 52:54:00:12:56:10", "mac-refused 02:6d:6f:61:74:01"))
+        self.assertEqual(v["web-vf-mac-change-refused"][0], "fail")
+        v = net_verdicts(replace(NET, "vf0 (guest web): set-MAC", "vf0 (guest app): set-MAC"))
+        self.assertEqual(v["web-vf-mac-change-refused"][0], "fail")
 
     def test_link_down(self):
         v = net_verdicts(without(NET, "[web] linuxguest: link 1") + ["[web] linuxguest: net-fail link: eth0 has no "

@@ -31,6 +31,8 @@
 #   link <k> up <seconds>             carrier up after `ip link set up` (k = 1, 2: before and
 #                                     after the reload), bounded by 60 s
 #   addr <k> <addr/prefix>
+#   mac-refused <mac> <ip's message>  `ip link set address 02:6d:6f:61:74:01` refused (moat's
+#                                     PF NACKs any MAC but the assigned one); the MAC after
 #   msix <k> <line of /proc/interrupts>  the VF's vectors (k = 1 before the traffic, 2 after)
 #   affinity <vector> <from> <to>     several CPUs: tx and rx each moved to the next CPU,
 #                                     after msix 1
@@ -100,6 +102,18 @@ net_up() {
 		{ fail "link: $iface has no carrier after 60 s"; return 1; }
 	say "link $1 up $(awk -v a="$start" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.1f", b - a }')"
 	say "addr $1 $net_ip"
+}
+
+# The PF refuses any MAC but the one moat assigned: igbvf gets NACK, puts its address back
+# and `ip` fails (EADDRNOTAVAIL); the interface keeps working.
+net_mac_refused() {
+	before=$(cat "/sys/class/net/$iface/address")
+	if out=$(ip link set "$iface" address 02:6d:6f:61:74:01 2>&1); then
+		fail "mac-refused: ip link set address 02:6d:6f:61:74:01 was accepted"
+		return 1
+	fi
+	say "mac-refused $(cat "/sys/class/net/$iface/address") ${out:-no message}"
+	[ "$(cat "/sys/class/net/$iface/address")" = "$before" ] || fail "mac-refused: the address changed"
 }
 
 net_msix() {
@@ -197,6 +211,7 @@ network() {
 		say "net-driver insmod"
 	fi
 	net_up 1 || return
+	net_mac_refused
 	net_msix 1
 	peer_ready 1 || return
 	net_move_irqs

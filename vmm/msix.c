@@ -7,6 +7,7 @@
 #define LOG_TAG "vmm"
 #include <moat/errno.h>
 #include <moat/log.h>
+#include <moat/spinlock.h>
 #include <moat/string.h>
 #include "arch/x86/apic.h"
 #include "arch/x86/io.h"
@@ -207,23 +208,33 @@ u16 msix_ctrl_read(const struct vdev *v, u16 hw)
 	       (v->msix.fmask ? MSIX_CTRL_FMASK : 0);
 }
 
+static void refresh_locked(struct guest *g, struct vdev *v)
+{
+	for (unsigned i = 0; i < v->msix.nr; i++)
+		entry_update(g, v, i);
+}
+
 void msix_ctrl_write(struct guest *g, struct vdev *v, u16 val)
 {
 	const struct pci_dev *d = v->pdev;
-	u16 hw = pci_read16(d, (u16)(d->cap_msix + 2));
+	u16 hw;
 
+	spin_lock(&v->msix.lock);
+	hw = pci_read16(d, (u16)(d->cap_msix + 2));
 	v->msix.enabled = val & MSIX_CTRL_ENABLE;
 	v->msix.fmask = val & MSIX_CTRL_FMASK;
 	/* The function stays unmasked in hardware: each entry is masked on its own. */
 	hw &= (u16) ~(MSIX_CTRL_ENABLE | MSIX_CTRL_FMASK);
 	pci_write16(d, (u16)(d->cap_msix + 2), hw | (v->msix.enabled ? MSIX_CTRL_ENABLE : 0));
-	msix_refresh(g, v);
+	refresh_locked(g, v);
+	spin_unlock(&v->msix.lock);
 }
 
 void msix_refresh(struct guest *g, struct vdev *v)
 {
-	for (unsigned i = 0; i < v->msix.nr; i++)
-		entry_update(g, v, i);
+	spin_lock(&v->msix.lock);
+	refresh_locked(g, v);
+	spin_unlock(&v->msix.lock);
 }
 
 static bool in_page_of(u64 gpa, u64 base, u64 start, u64 end)
@@ -289,9 +300,11 @@ void msix_mmio_write(struct guest *g, struct vdev *v, u64 gpa, u32 val)
 
 	if (off < 0 || (idx = (unsigned)(off / MSIX_ENTRY_SIZE)) >= v->msix.nr)
 		return; /* PBA is read-only; entries past VMSIX_MAX stay masked */
+	spin_lock(&v->msix.lock);
 	v->msix.entry[idx][(off % MSIX_ENTRY_SIZE) / 4] =
 		(off % MSIX_ENTRY_SIZE) / 4 == MSIX_ENTRY_CTRL ? val & MSIX_ENTRY_CTRL_MASKED : val;
 	entry_update(g, v, idx);
+	spin_unlock(&v->msix.lock);
 }
 
 /* Quiescing a released device's interrupts, in this order: the physical entry masked (no

@@ -245,6 +245,26 @@ def esp_with_files(dirname, files, image="test"):
     return prepare
 
 
+def check_bench_os(r):
+    """The bench guest started as an OS guest (guests/bench/apic.c): a figure for each of its
+    local APIC's exits (as make bench reads them; the values are not judged here), and the
+    test image's exit counter port: between the guest's marks 1 and 2 exactly its 100
+    CPUIDs and the second mark's own port write."""
+    costs = bench.parse_exit_costs(r.lines)
+    missing = [k for k in bench.APIC_KINDS if "median" not in costs.get(k, {})]
+    out = [[f"{r.name}: host: apic-exit-figures", "fail" if missing else "ok",
+            f"no figure for {', '.join(missing)}: "
+            + "; ".join(costs.get(k, {}).get("not_measured", "no line") for k in missing)
+            if missing else ""]]
+    marks = bench.linux_bench.exit_marks(r.lines, "bench")
+    diff = bench.linux_bench.marks_diff(marks, 1, 2)
+    ok = diff == {"cpuid": 100, "io": 1}
+    out.append([f"{r.name}: host: exits-port-counts", "ok" if ok else "fail",
+                "" if ok else f"`vmm: exits bench: mark 1/2` lines {marks}: between them "
+                f"{diff}, expected cpuid=100 io=1"])
+    return out
+
+
 def check_dataplane(r):
     """make bench's data path boot, once: both bench guests' batches and the native ones
     complete and verified, with every figure make bench reads (tests/bench/bench.py)."""
@@ -1252,6 +1272,12 @@ RUNS = [BOCHS_LINUX_RUN, BOCHS_OS_ATTACK_RUN,
          prepare=linux_guest.esp_with_linux("esp-linux-refused", linux_guest.REFUSED_CONF),
          judge=linux_guest.judge_refused, checks=[linux_guest.check_refused],
          expect_not_ok=tuple(rf"\[{g}\] guest: not-started" for g in ("notbz", "noinitrd", "small"))),
+    # The bench guest as an OS guest (build/guests/bench.bz): its local APIC's exit costs as
+    # make bench takes them (not judged here) and the test image's exit counter port.
+    dict(name="qemu-uefi-bench-os", emulator="qemu", boot="uefi", topology="plain", smp=2,
+         prepare=esp_with_files("esp-bench-os", {"moat.conf": bench.BENCH_OS_CONF,
+                                                 "bench.bz": ("copy", "guests/bench.bz")}),
+         checks=[check_bench_os]),
     # A misbehaving OS guest (guests/osattack as a bzImage) beside a cpu guest: it affects
     # only itself (tests/emu/os_attack.py).
     dict(name="qemu-uefi-os-attacker", emulator="qemu", boot="uefi", topology="plain",

@@ -329,6 +329,24 @@ void msix_release(struct vdev *v)
 	}
 }
 
+void msix_flr(struct vdev *v)
+{
+	struct vmsix *m = &v->msix;
+
+	spin_lock(&m->lock);
+	for (unsigned i = 0; i < m->nr; i++) {
+		phys_mask(v, i);
+		m->live[i] = false;
+		if (m->have_irq[i])
+			iommu_irq_free(&m->irq[i]);
+		m->have_irq[i] = false;
+		memset(m->entry[i], 0, sizeof(m->entry[i]));
+		m->entry[i][MSIX_ENTRY_CTRL] = MSIX_ENTRY_CTRL_MASKED;
+	}
+	m->enabled = m->fmask = false;
+	spin_unlock(&m->lock);
+}
+
 void msix_free_vectors(struct vdev *v, u32 this_cpu)
 {
 	struct vmsix *m = &v->msix;

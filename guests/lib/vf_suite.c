@@ -657,6 +657,14 @@ static void test_msix(void)
 	test_end();
 }
 
+struct igbvf *vf_suite_open(void)
+{
+	test_probe();
+	test_reset();
+	test_dma_tx();
+	return vf.up ? &vf.drv : NULL;
+}
+
 void vf_suite(void)
 {
 	static struct moat_guest_exits before, after;

@@ -26,7 +26,7 @@ enum guest_state {
 	GUEST_STOPPED, /* stopped by the hypervisor (fault, watchdog, unhandled exit) */
 };
 
-#define GUEST_CONSOLE_LINE 160
+#define GUEST_CONSOLE_LINE 256
 
 /* Guest-physical window where assigned devices' BARs appear (above the guest's RAM). */
 #define VDEV_MMIO_BASE 0xc0000000ULL

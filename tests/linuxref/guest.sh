@@ -11,13 +11,48 @@
 #   linuxguest: interrupts <k> <line>   the timer lines of /proc/interrupts (IRQ 0, LOC)
 #   linuxguest: poweroff                just before poweroff -f
 # linuxguest.idle=N (make bench): only the init lines, N seconds idle, power-off.
+#
+# Network mode (issue 16), when the command line holds linuxguest.ip=ADDR/PREFIX: after the
+# lines above, the guest's VF (Debian's igbvf) is brought up and exercised:
+#   linuxguest.ip=10.0.0.1/24    its address (network mode on)
+#   linuxguest.peer=10.0.0.2     the peer it pings
+#   linuxguest.role=ping         (default) ping the peer only: a peer that answers ICMP echo
+#                                (a moat test guest) or another Linux guest
+#   linuxguest.role=listen|send  two Linux guests: besides the pings, `send` moves
+#                                linuxguest.mib=N MiB (default 4) over TCP (busybox nc, port
+#                                5000) to `listen`; barriers over TCP (ports 5001, 5002, the
+#                                sender connects with bounded retries) keep them in step
+#   linuxguest.pings=N           pings each round (default 100; 10 after the reload)
+# Lines (each "linuxguest: " + ...), in order; a failed step prints `net-fail <step>: <why>`
+# and goes on to power off:
+#   net-driver <how>                  igbvf loaded (insmod) or already there
+#   net-iface <if> <pci address>      the interface igbvf made
+#   mac <aa:bb:..>                    its MAC (the one moat's PF assigned)
+#   link <k> up <seconds>             carrier up after `ip link set up` (k = 1, 2: before and
+#                                     after the reload), bounded by 60 s
+#   addr <k> <addr/prefix>
+#   msix <k> <line of /proc/interrupts>  the VF's vectors (k = 1 before the traffic, 2 after)
+#   peer-ready <k> <tries>            the peer answered a ping (1 s each, at most 240 tries)
+#   ping <k> <transmitted> <received> the ping round's statistics (k = 1: N pings, 2: after
+#                                     the reload)
+#   tx-sha256 <hash> <bytes> / rx-sha256 <hash> <bytes>  what was sent, what arrived
+#   sync <name> <tries>               a barrier passed
+#   reload <how>                      rmmod igbvf and insmod again
+#   net-done                          every step ran
 say() { echo "linuxguest: $*"; }
 say "init $(uname -r)"
 say "run-init $(dmesg | sed -n 's/^\[ *\([0-9.]*\)\] Run \/init .*/\1/p' | head -n 1)"
 
-idle=
+idle= net_ip= net_peer= net_role=ping net_mib=4 net_pings=100
 for arg in $(cat /proc/cmdline); do
-	case "$arg" in linuxguest.idle=*) idle="${arg#linuxguest.idle=}" ;; esac
+	case "$arg" in
+	linuxguest.idle=*) idle="${arg#linuxguest.idle=}" ;;
+	linuxguest.ip=*) net_ip="${arg#linuxguest.ip=}" ;;
+	linuxguest.peer=*) net_peer="${arg#linuxguest.peer=}" ;;
+	linuxguest.role=*) net_role="${arg#linuxguest.role=}" ;;
+	linuxguest.mib=*) net_mib="${arg#linuxguest.mib=}" ;;
+	linuxguest.pings=*) net_pings="${arg#linuxguest.pings=}" ;;
+	esac
 done
 if [ -n "$idle" ]; then
 	say "idle $idle"
@@ -29,6 +64,140 @@ fi
 say "nproc $(nproc)"
 say "cpuinfo $(grep -c '^processor' /proc/cpuinfo)"
 say "online $(cat /sys/devices/system/cpu/online)"
+fail() {
+	say "net-fail $*"
+	return 1
+}
+
+# The interface igbvf made (bounded: 20 s).
+net_iface() {
+	for _ in $(seq 40); do
+		for n in /sys/bus/pci/drivers/igbvf/0000:*/net/*; do
+			[ -e "$n" ] && { basename "$n"; return 0; }
+		done
+		sleep 0.5
+	done
+	return 1
+}
+
+# Loads igbvf, brings its interface up with the address, waits for the carrier. $1 = k.
+net_up() {
+	iface=$(net_iface) || { fail "iface: igbvf bound no interface in 20 s"; return 1; }
+	dev=$(basename "$(readlink "/sys/class/net/$iface/device")")
+	say "net-iface $iface $dev"
+	say "mac $(cat "/sys/class/net/$iface/address")"
+	ip link set "$iface" up || { fail "link: ip link set $iface up failed"; return 1; }
+	ip addr add "$net_ip" dev "$iface" 2>/dev/null || ip addr show dev "$iface" | grep -q "inet $net_ip" ||
+		{ fail "addr: ip addr add $net_ip failed"; return 1; }
+	start=$(cut -d' ' -f1 /proc/uptime)
+	for _ in $(seq 120); do
+		[ "$(cat "/sys/class/net/$iface/carrier" 2>/dev/null)" = 1 ] && break
+		sleep 0.5
+	done
+	[ "$(cat "/sys/class/net/$iface/carrier" 2>/dev/null)" = 1 ] ||
+		{ fail "link: $iface has no carrier after 60 s"; return 1; }
+	say "link $1 up $(awk -v a="$start" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.1f", b - a }')"
+	say "addr $1 $net_ip"
+}
+
+net_msix() {
+	grep "$iface" /proc/interrupts | while read -r line; do say "msix $1 $line"; done
+}
+
+# Waits until the peer answers a ping (bounded: 240 tries of 1 s). $1 = k.
+peer_ready() {
+	for t in $(seq 240); do
+		if ping -c 1 -W 1 "$net_peer" >/dev/null 2>&1; then
+			say "peer-ready $1 $t"
+			return 0
+		fi
+	done
+	fail "peer-ready $1: $net_peer did not answer 240 pings"
+}
+
+# $1 = k, $2 = count: prints the round's transmitted and received counts.
+ping_round() {
+	out=$(ping -c "$2" -i 0.2 -W 5 "$net_peer" 2>&1)
+	st=$(echo "$out" | sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) packets received.*/\1 \2/p')
+	[ -n "$st" ] || { fail "ping $1: no statistics from ping: $(echo "$out" | tail -n 1)"; return 1; }
+	say "ping $1 $st"
+}
+
+# A barrier: `listen` waits for the sender's token on port $2, `send` connects with bounded
+# retries (the listener may not listen yet, or be reloading its driver).
+net_sync() {
+	if [ "$net_role" = listen ]; then
+		got=$(timeout 240 nc -l -p "$2" 0<&3)
+		[ "$got" = "$1" ] || { fail "sync $1: got '$got' on port $2"; return 1; }
+		say "sync $1 1"
+		return 0
+	fi
+	for t in $(seq 120); do
+		if echo "$1" | nc -w 2 "$net_peer" "$2" >/dev/null 2>&1; then
+			say "sync $1 $t"
+			return 0
+		fi
+		sleep 1
+	done
+	fail "sync $1: $net_peer:$2 did not take the token in 120 tries"
+}
+
+net_transfer() {
+	if [ "$net_role" = listen ]; then
+		timeout 300 nc -l -p 5000 0<&3 >/tmp/rx || { fail "transfer: nc -l ended with an error"; return 1; }
+		say "rx-sha256 $(sha256sum </tmp/rx | cut -d' ' -f1) $(wc -c </tmp/rx)"
+		rm -f /tmp/rx
+		return 0
+	fi
+	dd if=/dev/urandom of=/tmp/tx bs=1024 count=$((net_mib * 1024)) 2>/dev/null
+	say "tx-sha256 $(sha256sum </tmp/tx | cut -d' ' -f1) $(wc -c </tmp/tx)"
+	for t in $(seq 120); do
+		# a refused connection ends nc at once with an error; a finished one with 0
+		if timeout 300 nc -w 2 "$net_peer" 5000 </tmp/tx; then
+			say "sent $t"
+			rm -f /tmp/tx
+			return 0
+		fi
+		sleep 1
+	done
+	fail "transfer: $net_peer:5000 refused 120 connections"
+}
+
+net_reload() {
+	rmmod igbvf || { fail "reload: rmmod igbvf failed"; return 1; }
+	insmod /lib/modules/igbvf.ko || { fail "reload: insmod igbvf failed"; return 1; }
+	say "reload rmmod+insmod"
+}
+
+network() {
+	mkdir -p /tmp && mkfifo /tmp/hold && exec 3<>/tmp/hold # a stdin for nc -l: never data, never EOF
+	if [ -d /sys/module/igbvf ]; then
+		say "net-driver already-loaded"
+	else
+		insmod /lib/modules/igbvf.ko || { fail "driver: insmod igbvf failed"; return; }
+		say "net-driver insmod"
+	fi
+	net_up 1 || return
+	net_msix 1
+	peer_ready 1 || return
+	ping_round 1 "$net_pings"
+	case "$net_role" in
+	listen | send) net_transfer || return ;;
+	esac
+	net_msix 2
+	net_reload || return
+	net_up 2 || return
+	case "$net_role" in
+	listen | send) net_sync reloaded 5001 || return ;;
+	esac
+	peer_ready 2 || return
+	ping_round 2 10
+	case "$net_role" in
+	listen | send) net_sync bye 5002 || return ;;
+	esac
+	say "net-done"
+}
+
 timer() {
 	say "uptime $1 $(cut -d' ' -f1 /proc/uptime)"
 	grep -E '^ *(0|LOC):' /proc/interrupts | while read -r line; do
@@ -39,5 +208,6 @@ timer() {
 timer 1
 sleep 2
 timer 2
+[ -n "$net_ip" ] && network
 say "poweroff"
 poweroff -f

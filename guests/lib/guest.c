@@ -268,6 +268,13 @@ static void idt_init(void)
 	__asm__ volatile("lidt %0" ::"m"(idtr));
 }
 
+void guest_set_irq_gate(unsigned vector, void (*entry)(void))
+{
+	if (vector < GUEST_IRQ_BASE || vector >= GUEST_IRQ_BASE + GUEST_NR_IRQS)
+		return;
+	idt[vector] = idt_gate_make((u64)(uintptr_t)entry, 0x08, 0, GATE_INTERRUPT);
+}
+
 static void gdt_init(void)
 {
 	struct {

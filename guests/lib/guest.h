@@ -41,6 +41,24 @@ bool guest_arg(const char *key, char *val, size_t size);
 #define GUEST_IRQ_BASE 0x40
 #define GUEST_NR_IRQS 4
 extern volatile u64 guest_irq_count[GUEST_NR_IRQS];
+/* Replaces the counting stub of one of those vectors by `entry` (an interrupt gate). */
+void guest_set_irq_gate(unsigned vector, void (*entry)(void));
+
+/* Whether this image was linked as an OS guest (guests/lib/os_guest.ld: moat starts it
+ * from a bzImage, with the virtual platform: local APIC, IOAPIC, ...). */
+static inline bool guest_is_os_image(void)
+{
+	extern char __os_guest_image[] __attribute__((weak));
+
+	return __os_guest_image != NULL;
+}
+
+/* The test image prints this guest's exits so far by reason, `vmm: exits <guest>: mark
+ * <mark>: ...` (MOAT_TEST_EXITS_PORT); the write is one I/O exit. */
+static inline void guest_exits_mark(u8 mark)
+{
+	__asm__ volatile("outb %0, %1" ::"a"(mark), "Nd"((u16)MOAT_TEST_EXITS_PORT) : "memory");
+}
 
 /* Tests: test_begin(), check()s, test_end() reports "<suite>: <id>" through the hypervisor.
  * A failed check records the first failure's line and message, printed as a "# " line. */

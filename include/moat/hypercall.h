@@ -32,6 +32,11 @@
 #define HC_EXPECT_DMA_FAULT 0x1002
 #define HC_GET_EXITS 0x1003 /* rdi = GPA of a struct moat_guest_exits */
 
+/* Not a hypercall but of the test range too: a byte written to this port makes the test
+ * image print the writing guest's exits so far by reason, `vmm: exits <guest>: mark <byte>:
+ * <reason>=<n> ...` (tests/hv/exits_port.c; the product denies the port like any other). */
+#define MOAT_TEST_EXITS_PORT 0x5e0
+
 #define HC_ECHO_MAGIC 0x6d6f6174ULL /* "moat" */
 #define HC_CONSOLE_MAX 4096
 #define HC_REPORT_MAX 120

@@ -39,10 +39,14 @@ import linux_bench  # noqa: E402
 BUILD = harness.BUILD
 GiB, MiB, KiB = 1 << 30, 1 << 20, 1 << 10
 EXIT_KINDS = ["cpuid", "io-com1", "io-denied", "hypercall"]
-# x2APIC timer initial count and EOI writes: measured once the guest has a virtual local
-# APIC; until then the guest says why not (`bench: exit=<kind> unavailable: <reason>`).
-APIC_KINDS = ["apic-timer", "apic-eoi"]
+# The local APIC's, by the bench guest started as an OS guest (guests/bench/apic.c): the
+# TSC-deadline write (arming), arming to the handler, EOI of that interrupt through the
+# xAPIC page (what Linux uses on moat) and through the x2APIC MSR. A kind it cannot measure
+# is a line `bench: exit=<kind> unavailable: <reason>`.
+APIC_KINDS = ["apic-timer", "apic-timer-irq", "apic-eoi", "apic-eoi-x2apic"]
 BENCH_CONFIG = "config=guest,bench,memory=16M,cpu=1,image=bench exit=qemu"
+# The same guest as an OS guest (build/guests/bench.bz) alone on CPU 1 (moat.conf).
+BENCH_OS_CONF = "guest bench memory=32M cpu=1 kernel=bench.bz\n"
 # -icount: one TSC tick per instruction. x2APIC off: under -icount QEMU 10 aborts ("Bad icount
 # read") when moat runs its APIC in x2APIC mode (MSR accesses); in xAPIC mode (MMIO) it runs.
 ICOUNT_ARGS = ["-icount", "shift=0,sleep=off", "-cpu", "max,-x2apic"]
@@ -193,18 +197,19 @@ def linux_bench_conf(idle):
             f'cmdline="{LINUX_BENCH_CMDLINE} linuxguest.idle={idle}"\n')
 
 
-def linux_guest_boot(name, idle=0, extra=(), timeout=300, topology="reference", smp=None):
-    """moat (product) with the Linux guest; linux_bench.guest_run's figures. A guest that
-    never ends (moat then prints no summary) is a run without its later figures, not an
-    error: the reason is in 'where'."""
+def linux_guest_boot(name, idle=0, extra=(), timeout=300, topology="reference", smp=None,
+                     image="product"):
+    """moat (the product, or the test image for its exit counter port) with the Linux
+    guest; linux_bench.guest_run's figures. A guest that never ends (moat then prints no
+    summary) is a run without its later figures, not an error: the reason is in 'where'."""
     try:
-        esp = linux_guest.esp_with_linux(f"esp-{name}", linux_bench_conf(idle), image="product")()
+        esp = linux_guest.esp_with_linux(f"esp-{name}", linux_bench_conf(idle), image=image)()
     except harness.RunUnavailable as e:
         raise Missing(str(e))
 
     def argv(d, serial):
         return harness.qemu_argv("uefi", topology, d, serial, os.path.join(d, "monitor.sock"),
-                                 smp=smp, esp=esp, extra=extra, image="product")
+                                 smp=smp, esp=esp, extra=extra, image=image)
     wall, lines, marks = timed_boot_marks(name, argv, SUMMARY_RX, timeout,
                                           marks=(LINUX_INIT_RX, MOAT_START_RX), allow_timeout=True)
     r = types.SimpleNamespace(name=name, lines=lines, timed_out=wall is None, elapsed=timeout)
@@ -256,7 +261,9 @@ def linux_figures(runs):
     if ended:
         print(f"bench: Linux guest idle {LINUX_IDLE_S} s", flush=True)
         try:
-            idle = linux_guest_boot("bench-linux-guest-idle", idle=LINUX_IDLE_S)
+            # the test image: it prints the guest's exits at guest.sh's marks around the idle
+            idle = linux_guest_boot("bench-linux-guest-idle", idle=LINUX_IDLE_S, image="test",
+                                    timeout=420)
         except Missing as e:
             errors.append(f"Linux guest idle: {e}")
     out["exits"] = linux_bench.exit_figures(guest_runs, idle, LINUX_IDLE_S)
@@ -310,21 +317,38 @@ def parse_exit_costs(lines):
     return out
 
 
-def exit_costs():
-    esp = os.path.join(BUILD, "esp-bench")
+def exit_cost_boot(name, files):
+    """One bench guest under -icount on `plain` with 2 CPUs: its report lines."""
+    esp = os.path.join(BUILD, f"esp-{name}")
     shutil.rmtree(esp, ignore_errors=True)
     shutil.copytree(harness.image_path("test", "esp"), esp)
-    with open(os.path.join(esp, "EFI", "BOOT", "moat.cmd"), "w") as f:
-        f.write(BENCH_CONFIG + "\n")
+    for fname, src in files.items():
+        dst = os.path.join(esp, "EFI", "BOOT", fname)
+        if src.startswith("copy:"):
+            shutil.copyfile(os.path.join(BUILD, src[len("copy:"):]), dst)
+        else:
+            with open(dst, "w") as f:
+                f.write(src)
+
     def argv(d, serial):
         return harness.qemu_argv("uefi", "plain", d, serial, os.path.join(d, "monitor.sock"),
                                  smp=2, extra=ICOUNT_ARGS, esp=esp)
-    _, lines = timed_boot("bench-exits", argv, r"^moat: \d+ passed", 600)
-    out = parse_exit_costs(lines)
+    _, lines = timed_boot(name, argv, r"^moat: \d+ passed", 600)
+    return lines
+
+
+def exit_costs():
+    """Two boots: the bench guest as a moat guest (CPUID, I/O, hypercall, NPF), then as an
+    OS guest (its local APIC's exits)."""
+    out = parse_exit_costs(exit_cost_boot("bench-exits", {"moat.cmd": BENCH_CONFIG + "\n"}))
+    os_out = parse_exit_costs(exit_cost_boot("bench-exits-apic", {
+        "moat.conf": BENCH_OS_CONF, "bench.bz": "copy:guests/bench.bz"}))
+    out.update({k: v for k, v in os_out.items() if k in APIC_KINDS})
     missing = [k for k in EXIT_KINDS + APIC_KINDS + ["npf"] if k not in out]
     if missing:
         raise Missing(f"bench guest printed no figure for {', '.join(missing)} "
-                      f"(log {os.path.join(harness.LOGS, 'bench-exits', 'serial.log')})")
+                      f"(logs {os.path.join(harness.LOGS, 'bench-exits', 'serial.log')}, "
+                      f"{os.path.join(harness.LOGS, 'bench-exits-apic', 'serial.log')})")
     return out
 
 
@@ -726,18 +750,21 @@ def add_linux_rows(add, lx):
         add("Linux guest, own clock at Run /init, -icount", f"{ic['guest_ns'] / 1e9:.3f} s, "
             f"ratio guest / bare {ic['ratio']:.2f}")
     for what, label in (("boot", "Linux guest exits, launch to power-off (boot)"),
-                        ("idle", f"Linux guest exits, {LINUX_IDLE_S} s idle")):
+                        ("idle", f"Linux guest exits, {LINUX_IDLE_S} s idle (exit marks 1 to 2)")):
         e = lx["exits"][what]
         if "not_measured" in e:
             add(label, nm(e))
-            for key, sub in (("until_stopped", "  until moat stopped it"),
-                             ("idle_run", "  the idle run, launch to power-off")):
-                u = e.get(key)
-                if u:
-                    add(sub, f"{u['total']:g} ("
-                        + " ".join(f"{k}={v:g}" for k, v in u["by_reason"].items()) + ")")
+            u = e.get("until_stopped")
+            if u:
+                add("  until moat stopped it", f"{u['total']:g} ("
+                    + " ".join(f"{k}={v:g}" for k, v in u["by_reason"].items()) + ")")
         else:
             add(label, f"{e['total']:g} (" + " ".join(f"{k}={v:g}" for k, v in e["by_reason"].items()) + ")")
+            if e.get("per_10s"):
+                add("  per 10 s of Linux's clock between the marks",
+                    f"{sum(e['per_10s'].values()):.0f} (" + " ".join(
+                        f"{k}={v:.0f}" for k, v in e["per_10s"].items()) + f"; marks "
+                    f"{e['guest_seconds']:.2f} s apart)")
 
 
 def print_table(res, errors):

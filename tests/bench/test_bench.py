@@ -188,8 +188,8 @@ class ExitCosts(unittest.TestCase):
     LINES = [
         "[bench] bench: exit=cpuid n=1000 min=700 median=771 max=900 raw-median=790 baseline=19 "
         "baseline-spread=0",
-        "[bench] bench: exit=apic-timer unavailable: writing IA32_APIC_BASE (x2APIC enable) "
-        "raised #GP (no virtual local APIC for this guest)",
+        "[bench] bench: exit=apic-timer unavailable: no TSC-deadline timer or the local APIC "
+        "disabled",
         "[bench] bench: exit=apic-eoi n=1000 min=200 median=250 max=300 raw-median=270 baseline=20 "
         "baseline-spread=0"]
 
@@ -197,13 +197,44 @@ class ExitCosts(unittest.TestCase):
         out = bench.parse_exit_costs(self.LINES)
         self.assertEqual(out["cpuid"]["median"], 771)
         self.assertEqual(out["apic-eoi"]["median"], 250)
-        self.assertIn("raised #GP", out["apic-timer"]["not_measured"])
+        self.assertIn("no TSC-deadline timer", out["apic-timer"]["not_measured"])
         self.assertNotIn("npf", out)
 
 
-def guest(init=None, start=None, state=None, exits=None, run_init=None, where="w"):
+def guest(init=None, start=None, state=None, exits=None, run_init=None, where="w", marks=None,
+          uptime=None):
     return {"init_s": init, "moat_to_init_s": init - start if init and start else None,
-            "run_init": run_init, "state": state, "exits": exits, "where": where}
+            "run_init": run_init, "state": state, "exits": exits, "where": where,
+            "exit_marks": marks or {}, "mark_uptime": uptime or {}}
+
+
+class ExitMarks(unittest.TestCase):
+    LOG = [
+        "vmm: exits web: mark 1: cpuid=1054 io=1300 npf=2000 timer=900",
+        "[web] linuxguest: exits-mark 1 3.50",
+        "vmm: exits other: mark 2: cpuid=5",
+        "vmm: exits web: mark 2: cpuid=1054 io=1310 npf=2004 timer=1200 hlt=280",
+        "vmm: exits web: mark 2: cpuid=9999",
+        "vmm: exits web: mark 3: none"]
+
+    def test_marks_by_guest_first_line_of_each(self):
+        m = linux_bench.exit_marks(self.LOG, "web")
+        self.assertEqual(sorted(m), [1, 2, 3])
+        self.assertEqual(m[2]["cpuid"], 1054)
+        self.assertEqual(m[3], {})
+        self.assertEqual(linux_bench.exit_marks(self.LOG, "other"), {2: {"cpuid": 5}})
+
+    def test_difference_leaves_out_reasons_without_exits(self):
+        m = linux_bench.exit_marks(self.LOG, "web")
+        self.assertEqual(linux_bench.marks_diff(m, 1, 2),
+                         {"hlt": 280, "io": 10, "npf": 4, "timer": 300})
+        self.assertIsNone(linux_bench.marks_diff(m, 1, 4))
+
+    def test_guest_run_reads_marks_and_linux_uptime(self):
+        g = linux_bench.guest_run(self.LOG + ["[web] linuxguest: exits-mark 2 13.50"], {}, "I",
+                                  "S", "w")
+        self.assertEqual(g["mark_uptime"], {1: 3.5, 2: 13.5})
+        self.assertEqual(g["exit_marks"][1]["timer"], 900)
 
 
 class LinuxGuest(unittest.TestCase):
@@ -250,22 +281,27 @@ class LinuxGuest(unittest.TestCase):
         runs = [guest(20.0, 8.0, state="stopped", exits={"npf": 1}, where="stopped: x")]
         self.assertIn("did not power off", linux_bench.exit_figures(runs, None, 10)["boot"]["not_measured"])
 
-    def test_idle_is_the_difference(self):
+    def test_idle_is_between_the_marks_scaled_to_10s_of_linux_clock(self):
         boot = [guest(20.0, 8.0, "shut down", {"io": 100, "msr-write": 10}),
                 guest(20.0, 8.0, "shut down", {"io": 120, "msr-write": 12}),
                 guest(20.0, 8.0, "shut down", {"io": 110, "msr-write": 11})]
-        idle = guest(20.0, 8.0, "shut down", {"io": 115, "msr-write": 211, "hlt": 100})
+        idle = guest(20.0, 8.0, "shut down", {"io": 9999},
+                     marks={1: {"io": 50, "timer": 900}, 2: {"io": 52, "timer": 1400, "hlt": 250}},
+                     uptime={1: 3.0, 2: 23.0})
         e = linux_bench.exit_figures(boot, idle, 10)
         self.assertEqual(e["boot"]["by_reason"], {"io": 110, "msr-write": 11})
-        self.assertEqual(e["idle"]["by_reason"], {"hlt": 100, "io": 5, "msr-write": 200})
-        self.assertEqual(e["idle"]["per_second"], 30.5)
+        self.assertEqual(e["idle"]["by_reason"], {"hlt": 250, "io": 2, "timer": 500})
+        self.assertEqual(e["idle"]["total"], 752)
+        self.assertEqual(e["idle"]["per_10s"], {"hlt": 125, "io": 1, "timer": 250})
+        self.assertEqual(e["idle"]["per_second"], 37.6)
 
-    def test_idle_below_the_boot_is_no_figure(self):
-        boot = [guest(20.0, 8.0, "shut down", {"timer": 1118, "hlt": 0})]
-        idle = guest(20.0, 8.0, "shut down", {"timer": 274, "hlt": 316})
+    def test_idle_without_marks_is_no_figure(self):
+        boot = [guest(20.0, 8.0, "shut down", {"timer": 1118})]
+        idle = guest(20.0, 8.0, "shut down", {"timer": 274}, marks={1: {"timer": 3}})
         e = linux_bench.exit_figures(boot, idle, 10)["idle"]
-        self.assertIn("negative for timer (-844)", e["not_measured"])
-        self.assertEqual(e["idle_run"]["total"], 590)
+        self.assertIn("no exit counter lines for marks 1 and 2", e["not_measured"])
+        self.assertNotIn("by_reason", e)
+        self.assertIn("did not finish", linux_bench.exit_figures(boot, None, 10)["idle"]["not_measured"])
 
     def test_icount_ratio(self):
         f = linux_bench.icount_figures(guest(20.0, 8.0, "shut down", {}, run_init=3.0), 2.0)

@@ -93,7 +93,7 @@ GUESTS_ON_OWN_CPUS = [
 # exchange frames; afterwards moat drives two VFs itself (suite igbvf). Each must pass, not
 # be skipped.
 VF_GUEST_TESTS = ("vf-probe", "vf-reset-mailbox", "vf-dma-tx", "vf-dma-rx", "vf-bulk",
-                  "no-exits-datapath", "vf-msix")
+                  "no-exits-datapath", "vf-msix", "vf-flr")
 VF_ATTACKS = ("dma-outside-ram", "dma-hypervisor-hpa", "msix-forge-remappable",
               "msix-forge-compat", "tx-mac-spoof", "mac-spoof", "flood", "owner-state-left")
 VF_NATIVE_TESTS = ("native-reset-mailbox", "native-dma-tx", "native-dma-rx", "native-bulk",
@@ -244,6 +244,26 @@ def esp_with_files(dirname, files, image="test"):
                 f.write(text)
         return esp
     return prepare
+
+
+def check_bench_os(r):
+    """The bench guest started as an OS guest (guests/bench/apic.c): a figure for each of its
+    local APIC's exits (as make bench reads them; the values are not judged here), and the
+    test image's exit counter port: between the guest's marks 1 and 2 exactly its 100
+    CPUIDs and the second mark's own port write."""
+    costs = bench.parse_exit_costs(r.lines)
+    missing = [k for k in bench.APIC_KINDS if "median" not in costs.get(k, {})]
+    out = [[f"{r.name}: host: apic-exit-figures", "fail" if missing else "ok",
+            f"no figure for {', '.join(missing)}: "
+            + "; ".join(costs.get(k, {}).get("not_measured", "no line") for k in missing)
+            if missing else ""]]
+    marks = bench.linux_bench.exit_marks(r.lines, "bench")
+    diff = bench.linux_bench.marks_diff(marks, 1, 2)
+    ok = diff == {"cpuid": 100, "io": 1}
+    out.append([f"{r.name}: host: exits-port-counts", "ok" if ok else "fail",
+                "" if ok else f"`vmm: exits bench: mark 1/2` lines {marks}: between them "
+                f"{diff}, expected cpuid=100 io=1"])
+    return out
 
 
 def check_dataplane(r):
@@ -1259,6 +1279,12 @@ RUNS = [BOCHS_LINUX_RUN, BOCHS_OS_ATTACK_RUN,
          prepare=linux_guest.esp_with_linux("esp-linux-refused", linux_guest.REFUSED_CONF),
          judge=linux_guest.judge_refused, checks=[linux_guest.check_refused],
          expect_not_ok=tuple(rf"\[{g}\] guest: not-started" for g in ("notbz", "noinitrd", "small"))),
+    # The bench guest as an OS guest (build/guests/bench.bz): its local APIC's exit costs as
+    # make bench takes them (not judged here) and the test image's exit counter port.
+    dict(name="qemu-uefi-bench-os", emulator="qemu", boot="uefi", topology="plain", smp=2,
+         prepare=esp_with_files("esp-bench-os", {"moat.conf": bench.BENCH_OS_CONF,
+                                                 "bench.bz": ("copy", "guests/bench.bz")}),
+         checks=[check_bench_os]),
     # A misbehaving OS guest (guests/osattack as a bzImage) beside a cpu guest: it affects
     # only itself (tests/emu/os_attack.py).
     dict(name="qemu-uefi-os-attacker", emulator="qemu", boot="uefi", topology="plain",

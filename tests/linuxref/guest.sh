@@ -10,7 +10,11 @@
 #   linuxguest: uptime <k> <seconds>    /proc/uptime, k = 1, 2 (2 s apart)
 #   linuxguest: interrupts <k> <line>   the timer lines of /proc/interrupts (IRQ 0, LOC)
 #   linuxguest: poweroff                just before poweroff -f
-# linuxguest.idle=N (make bench): only the init lines, N seconds idle, power-off.
+# linuxguest.idle=N (make bench): only the init lines, N seconds idle, power-off; for N > 0
+# the idle seconds lie between two exit marks:
+#   linuxguest: exits-mark <k> <seconds>  /proc/uptime, then byte k written to port 0x5e0
+#                                         (/dev/port): moat's test image prints the guest's
+#                                         exits so far, `vmm: exits <guest>: mark <k>: ...`
 #
 # Network mode (issue 16), when the command line holds linuxguest.ip=ADDR/PREFIX: after the
 # lines above, the guest's VF (Debian's igbvf) is brought up and exercised:
@@ -40,6 +44,10 @@
 #   reload <how>                      rmmod igbvf and insmod again
 #   net-done                          every step ran
 say() { echo "linuxguest: $*"; }
+mark() {
+	say "exits-mark $1 $(cut -d' ' -f1 /proc/uptime)"
+	printf "\\$(printf %03o "$1")" | dd of=/dev/port bs=1 seek=$((0x5e0)) count=1 2>/dev/null
+}
 say "init $(uname -r)"
 say "run-init $(dmesg | sed -n 's/^\[ *\([0-9.]*\)\] Run \/init .*/\1/p' | head -n 1)"
 
@@ -56,7 +64,9 @@ for arg in $(cat /proc/cmdline); do
 done
 if [ -n "$idle" ]; then
 	say "idle $idle"
+	[ "$idle" -gt 0 ] && mark 1
 	sleep "$idle"
+	[ "$idle" -gt 0 ] && mark 2
 	say "poweroff"
 	poweroff -f
 fi

@@ -245,6 +245,11 @@ def esp_with_files(dirname, files, image="test"):
     return prepare
 
 
+def bench_bz():
+    with open(os.path.join(harness.BUILD, "guests", "bench.bz"), "rb") as f:
+        return f.read()
+
+
 def check_bench_os(r):
     """The bench guest started as an OS guest (guests/bench/apic.c): a figure for each of its
     local APIC's exits (as make bench reads them; the values are not judged here), and the
@@ -1083,7 +1088,17 @@ BOCHS_OS_ATTACK_RUN = dict(
     expect_not_ok=os_attack.EXPECT_NOT_OK)
 
 
-RUNS = [BOCHS_LINUX_RUN, BOCHS_OS_ATTACK_RUN,
+# The bench guest as an OS guest under VMX + EPT (check_bench_os).
+BOCHS_BENCH_OS_RUN = dict(
+    name="bochs-mb2-bench-os", emulator="bochs", cpus=2, timeout=300,
+    prepare=iso_with_modules("iso-bench-os", "", {
+        "config": ("call", lambda: bench.BENCH_OS_CONF.encode()),
+        "bench.bz": ("call", bench_bz)}),
+    checks=[check_line("backend-vmx", r"^vmm: backend vmx: nested tables ept, 4 levels"),
+            check_bench_os])
+
+
+RUNS = [BOCHS_LINUX_RUN, BOCHS_OS_ATTACK_RUN, BOCHS_BENCH_OS_RUN,
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
          monitor=(INFO_PCI,),
          checks=[check_boot_method("UEFI"), check_info_pci, check_sriov_vfs(1),

@@ -9,6 +9,7 @@
 #include "arch/x86/percpu.h"
 #include "vmm/assign.h"
 #include "vmm/msix.h"
+#include "vmm/vflr.h"
 
 #define PCI_BAR_REG(b) ((u16)(0x10 + 4 * (b)))
 #define NPT_MMIO_FLAGS (PT_RW | PT_USER | FIELD_PREP(PT_MT, PT_MT_UC))
@@ -224,6 +225,8 @@ static void release_device(struct guest *g, struct vdev *v)
 {
 	struct pci_dev *d = v->pdev;
 
+	/* A reset the guest initiated is over before moat's own begins. */
+	vflr_settle(g, v);
 	pci_write16(d, PCI_COMMAND, pci_read16(d, PCI_COMMAND) & ~(u16)PCI_COMMAND_MASTER);
 	if (d->cap_msix && v->attached)
 		msix_release(v);

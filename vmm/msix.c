@@ -314,6 +314,22 @@ void msix_release(struct vdev *v)
 	}
 }
 
+void msix_flr(struct vdev *v)
+{
+	struct vmsix *m = &v->msix;
+
+	for (unsigned i = 0; i < m->nr; i++) {
+		phys_mask(v, i);
+		m->live[i] = false;
+		if (m->have_irq[i])
+			iommu_irq_free(&m->irq[i]);
+		m->have_irq[i] = false;
+		memset(m->entry[i], 0, sizeof(m->entry[i]));
+		m->entry[i][MSIX_ENTRY_CTRL] = MSIX_ENTRY_CTRL_MASKED;
+	}
+	m->enabled = m->fmask = false;
+}
+
 void msix_free_vectors(struct vdev *v, bool on_target_cpu)
 {
 	struct vmsix *m = &v->msix;

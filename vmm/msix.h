@@ -38,6 +38,11 @@ void msix_mmio_write(struct guest *g, struct vdev *v, u64 gpa, u32 val);
 /* Masks every physical entry, frees the IRTEs and puts the host vectors in quarantine
  * (still allocated, given to nobody: a late interrupt is swallowed and counted). */
 void msix_release(struct vdev *v);
+/* The guest reset the function (vmm/vflr.c): every physical entry masked and its IRTE
+ * freed (invalidated before this returns), the guest's table back to its reset state
+ * (entries masked and empty, MSI-X disabled, function unmasked). The host vectors stay the
+ * guest's: a message already past the IOMMU raises the guest's own vector. */
+void msix_flr(struct vdev *v);
 /* After the function reset: on the CPU the vectors target, drains each (IRR and ISR clear)
  * and frees it. Elsewhere, or when one does not drain, the vector stays in quarantine. */
 #define MSIX_DRAIN_TIMEOUT_US 1000

@@ -56,6 +56,12 @@ struct vmsix {
 	struct vmsix_vec vec[VMSIX_MAX];
 };
 
+/* Where a guest's function level reset of its device stands (vmm/vflr.c). */
+enum vflr_state {
+	VFLR_IDLE = 0,
+	VFLR_RESETTING, /* initiated in hardware; the 100 ms the spec requires not yet over */
+};
+
 /* A device assigned to a guest, as the guest sees it at 00:(slot).0. */
 struct vdev {
 	struct pci_dev *pdev;
@@ -66,6 +72,13 @@ struct vdev {
 	u16 command;		      /* the guest's view: memory decode and bus master only */
 	bool attached;		      /* in the guest's IOMMU domain */
 	struct vmsix msix;
+	/* Its vCPUs' config and MSI-X table accesses, one at a time (vmm/vflr.h) */
+	spinlock_t lock;
+	/* A function level reset the guest initiated (vmm/vflr.c) */
+	enum vflr_state flr_state;
+	u64 flr_done_us; /* VFLR_RESETTING: no request reaches the function before this */
+	u32 flrs, flrs_failed;
+	struct ratelimit flr_log;
 };
 
 /* Where a vCPU of an OS guest is (its application processors wait for a start-up IPI). */

@@ -92,7 +92,7 @@ GUESTS_ON_OWN_CPUS = [
 # exchange frames; afterwards moat drives two VFs itself (suite igbvf). Each must pass, not
 # be skipped.
 VF_GUEST_TESTS = ("vf-probe", "vf-reset-mailbox", "vf-dma-tx", "vf-dma-rx", "vf-bulk",
-                  "no-exits-datapath", "vf-msix")
+                  "no-exits-datapath", "vf-msix", "vf-flr")
 VF_ATTACKS = ("dma-outside-ram", "dma-hypervisor-hpa", "msix-forge-remappable",
               "msix-forge-compat", "tx-mac-spoof", "mac-spoof", "flood", "owner-state-left")
 VF_NATIVE_TESTS = ("native-reset-mailbox", "native-dma-tx", "native-dma-rx", "native-bulk",

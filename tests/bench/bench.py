@@ -2,7 +2,8 @@
 """make bench: what moat's isolation costs, measured (docs/performance.md).
 
 Runs, one emulator at a time, each under a timeout and killed afterwards:
-  - the bench guest under QEMU -icount shift=0 (per-exit cost in instructions, deterministic);
+  - the bench guest under QEMU -icount shift=0 (per-exit cost in instructions, deterministic),
+    as a moat guest and as an OS guest (its local APIC), then the same two in Bochs (VMX);
   - moat on the reference machine, both boot paths, and the Linux reference on the same
     machine (boot to verdict; moat's memory report lines come from the same runs);
   - moat on the reference machine with two bench guests owning VF0 and VF1 (the data path,

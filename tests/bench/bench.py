@@ -2,7 +2,8 @@
 """make bench: what moat's isolation costs, measured (docs/performance.md).
 
 Runs, one emulator at a time, each under a timeout and killed afterwards:
-  - the bench guest under QEMU -icount shift=0 (per-exit cost in instructions, deterministic);
+  - the bench guest under QEMU -icount shift=0 (per-exit cost in instructions, deterministic),
+    as a moat guest and as an OS guest (its local APIC), then the same two in Bochs (VMX);
   - moat on the reference machine, both boot paths, and the Linux reference on the same
     machine (boot to verdict; moat's memory report lines come from the same runs);
   - moat on the reference machine with two bench guests owning VF0 and VF1 (the data path,
@@ -389,6 +390,44 @@ def exit_costs():
         raise Missing(f"bench guest printed no figure for {', '.join(missing)} "
                       f"(logs {os.path.join(harness.LOGS, 'bench-exits', 'serial.log')}, "
                       f"{os.path.join(harness.LOGS, 'bench-exits-apic', 'serial.log')})")
+    return out
+
+
+# The same bench guest under VMX + EPT in Bochs (GRUB multiboot2, 2 CPUs, `clock:
+# sync=none`): the TSC the guest reads moves with the instructions executed, in steps of 5
+# (every figure and baseline a multiple of 5, the same in every boot; the SMP quantum, 1 or
+# Bochs' 16, changes nothing), so the figures are instructions to within 5.
+BOCHS_BENCH_CONF = "guest bench memory=16M cpu=1 image=bench\n"
+
+
+def bochs_boot(name, modules, kinds, timeout):
+    import matrix  # noqa: E402 (it imports this module: only when the figure is taken)
+    try:
+        iso = matrix.iso_with_modules(f"iso-{name}", "", modules)()
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise Missing(f"{name}: the GRUB ISO could not be made: {e}")
+    r = harness.run_bochs(name, cpus=2, timeout=timeout, iso=iso)
+    out = parse_exit_costs(r.lines)
+    missing = [k for k in kinds if k not in out]
+    if missing:
+        tail = " | ".join(r.lines[-3:]) or "no serial output"
+        raise Missing(f"{name}: the bench guest printed no figure for {', '.join(missing)} "
+                      f"({'timed out; ' if r.timed_out else ''}last lines: {tail}; "
+                      f"log {r.serial_path})")
+    return out
+
+
+def bochs_exit_costs(timeout=900):
+    """The bench guest's figures under VMX (Bochs): as a moat guest, then as an OS guest."""
+    def bz():
+        with open(os.path.join(BUILD, "guests", "bench.bz"), "rb") as f:
+            return f.read()
+    out = bochs_boot("bench-exits-bochs", {"config": ("call", lambda: BOCHS_BENCH_CONF.encode())},
+                     EXIT_KINDS + ["npf"], timeout)
+    os_out = bochs_boot("bench-exits-apic-bochs", {
+        "config": ("call", lambda: BENCH_OS_CONF.encode()), "bench.bz": ("call", bz)},
+        APIC_KINDS, timeout)
+    out.update({k: v for k, v in os_out.items() if k in APIC_KINDS})
     return out
 
 
@@ -844,16 +883,17 @@ def add_linux_vf_rows(add, lv, dp):
 def print_table(res, errors):
     rows = []
     add = lambda a, b: rows.append((a, b))  # noqa: E731
-    ex = res.get("exits")
-    if ex:
-        for k in EXIT_KINDS + APIC_KINDS + ["npf"]:
+    for key, backend, kinds in (("exits", "", EXIT_KINDS + APIC_KINDS + ["npf"]),
+                                ("exits_vmx", ", VMX (Bochs)", EXIT_KINDS + APIC_KINDS + ["npf"])):
+        ex = res.get(key)
+        for k in kinds if ex else ():
             e = ex[k]
             if "not_measured" in e:
-                add(f"exit cost {k}", f"not measured yet: {e['not_measured']}")
+                add(f"exit cost {k}{backend}", f"not measured yet: {e['not_measured']}")
                 continue
             note = " (to the handler; moat stops the guest)" if k == "npf" else ""
-            add(f"exit cost {k}", f"{e['median']} instructions (min {e['min']}, max {e['max']}, "
-                f"n={e['n']}){note}")
+            add(f"exit cost {k}{backend}", f"{e['median']} instructions (min {e['min']}, "
+                f"max {e['max']}, n={e['n']}){note}")
     for boot in ("uefi", "mb2"):
         b = res.get("boot", {}).get(boot, {})
         label = "OVMF UEFI app" if boot == "uefi" else "SeaBIOS GRUB multiboot2"
@@ -957,6 +997,11 @@ def main():
     print("bench: per-exit cost (QEMU -icount shift=0, bench guest)", flush=True)
     try:
         res["exits"] = exit_costs()
+    except Missing as e:
+        errors.append(str(e))
+    print("bench: per-exit cost under VMX (Bochs, bench guest)", flush=True)
+    try:
+        res["exits_vmx"] = bochs_exit_costs()
     except Missing as e:
         errors.append(str(e))
 

@@ -4,6 +4,7 @@
 #   guests/lib/     runtime shared by every guest (+ lib/printf.c, lib/string.c)
 #   guests/<name>/  one guest image per directory, named after it
 #   build/g/<name>.elf       as linked, with debug info (for gdb and objdump)
+#   build/g/<name>.os.elf    the same linked as an OS guest (OS_GUEST_NAMES below)
 #   build/guests/<name>.elf  stripped: what the images carry
 
 # Included before the Makefile's first target: keep `all` the default.
@@ -38,22 +39,23 @@ $(BUILD)/guests/%.elf: $(BUILD)/g/%.elf
 	@mkdir -p $(dir $@)
 	$(OBJCOPY) --strip-debug $< $@
 
-# OS-guest test images: linked at 1 MiB + 0x200 by their own script and wrapped in a bzImage
-# (scripts/mkbzimage.py) so that moat starts them as a Linux kernel (kernel=): the run
-# qemu-uefi-os-attacker copies build/guests/<name>.bz next to moat.efi.
-OS_GUEST_NAMES := osattack
+# OS-guest test images: a guest's objects linked at 1 MiB + 0x200 (guests/lib/os_guest.ld)
+# and wrapped in a bzImage (scripts/mkbzimage.py) so that moat starts them as a Linux kernel
+# (kernel=): build/guests/<name>.bz, which runs copy next to moat.efi. osattack exists only
+# so; bench is both (image=bench for the exit costs, kernel=bench.bz for its local APIC's).
+OS_GUEST_NAMES := osattack bench
 OS_GUEST_BZ    := $(OS_GUEST_NAMES:%=$(BUILD)/guests/%.bz)
 
-$(BUILD)/g/osattack.elf: $(patsubst %.c,$(BUILD)/g/%.o,$(wildcard guests/osattack/*.c)) $(GUEST_LIB_O) guests/osattack/osattack.ld
+$(BUILD)/g/%.os.elf: $$(subst .c,.o,$$(addprefix $(BUILD)/g/,$$(wildcard guests/$$*/*.c))) $(GUEST_LIB_O) guests/lib/os_guest.ld
 	@mkdir -p $(dir $@)
 	$(LD) -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments \
-		-T guests/osattack/osattack.ld -o $@ $(filter %.o,$^)
+		-T guests/lib/os_guest.ld -o $@ $(filter %.o,$^)
 
-$(BUILD)/guests/%.bz: $(BUILD)/g/%.elf scripts/mkbzimage.py
+$(BUILD)/guests/%.bz: $(BUILD)/g/%.os.elf scripts/mkbzimage.py
 	@mkdir -p $(dir $@)
 	python3 scripts/mkbzimage.py $< $@
 
 # Kept for gdb (docs/debugging.md): not an intermediate file make may delete.
-.SECONDARY: $(GUEST_NAMES:%=$(BUILD)/g/%.elf) $(OS_GUEST_NAMES:%=$(BUILD)/g/%.elf)
+.SECONDARY: $(GUEST_NAMES:%=$(BUILD)/g/%.elf) $(OS_GUEST_NAMES:%=$(BUILD)/g/%.os.elf)
 
 all: $(GUEST_ELFS) $(OS_GUEST_BZ)

@@ -27,10 +27,9 @@
 #define SBR_SETTLE_MS 100
 
 #define FLR_PENDING_TIMEOUT_US 100000
-#define FLR_WAIT_MS 100
 #define FLR_READY_TIMEOUT_US 1000000
 
-int pci_flr(struct pci_dev *d)
+int pci_flr_start(struct pci_dev *d)
 {
 	u16 pos = d->cap_pcie;
 
@@ -44,14 +43,28 @@ int pci_flr(struct pci_dev *d)
 			d->seg, d->bus, d->dev, d->fn, FLR_PENDING_TIMEOUT_US / 1000);
 	pci_write16(d, pos + PCI_EXP_DEVCTL,
 		    pci_read16(d, pos + PCI_EXP_DEVCTL) | PCI_EXP_DEVCTL_BCR_FLR);
-	/* No config request to the function for 100 ms after FLR. */
-	mdelay(FLR_WAIT_MS);
+	return 0;
+}
+
+int pci_flr_ready(struct pci_dev *d)
+{
 	/* VFs read FFFF as vendor: the class/revision dword tells whether it answers. */
 	if (!WAIT_US(pci_read32(d, PCI_CLASS_REVISION) != 0xffffffffu, FLR_READY_TIMEOUT_US))
 		return pr_err(-ETIMEDOUT, "%04x:%02x:%02x.%x does not answer %u ms after FLR\n",
 			      d->seg, d->bus, d->dev, d->fn,
-			      FLR_WAIT_MS + FLR_READY_TIMEOUT_US / 1000);
+			      PCI_FLR_WAIT_MS + FLR_READY_TIMEOUT_US / 1000);
 	return 0;
+}
+
+int pci_flr(struct pci_dev *d)
+{
+	int err = pci_flr_start(d);
+
+	if (err)
+		return err;
+	/* No config request to the function for 100 ms after FLR. */
+	mdelay(PCI_FLR_WAIT_MS);
+	return pci_flr_ready(d);
 }
 
 bool pci_has_flr(const struct pci_dev *d)

@@ -37,8 +37,8 @@ static const void *module_data(const struct boot_module *m)
 }
 
 /* Whether the kernel and initrd files exist and the kernel is a bzImage moat can start:
- * checked before any memory is set aside for the guest. */
-int linux_guest_check(struct guest *g, const struct boot_info *bi)
+ * checked before any memory is set aside for the guest. *size: the kernel file's size. */
+int linux_guest_check(struct guest *g, const struct boot_info *bi, u64 *size)
 {
 	const struct boot_module *k, *rd = NULL;
 	struct linux_image li;
@@ -57,6 +57,7 @@ int linux_guest_check(struct guest *g, const struct boot_info *bi)
 	if (rd && !module_size(rd))
 		return pr_err(-ENOEXEC, "guest %s: initrd '%s' is empty\n", g->cfg.name,
 			      g->cfg.initrd);
+	*size = module_size(k);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "vmm/guest_acpi.h"
 #include "vmm/mmio.h"
 #include "vmm/msix.h"
+#include "vmm/vflr.h"
 #include "vmm/vioapic.h"
 
 /* x86 instruction fields (Intel SDM vol. 2, 2.1) */
@@ -141,10 +142,12 @@ static int mmio_access(struct vcpu *v, u64 gpa, bool write, u32 *val)
 			     : vlapic_mmio_read(&v->lapic, (u32)(gpa - GUEST_LAPIC_BASE), val);
 	dev = msix_region(g, gpa);
 	if (dev) {
+		vdev_lock(g, dev);
 		if (write)
 			msix_mmio_write(g, dev, gpa, *val);
 		else
 			*val = msix_mmio_read(g, dev, gpa);
+		vdev_unlock(dev);
 		return 0;
 	}
 	return write ? vioapic_mmio_write(g, (u32)(gpa - VIOAPIC_BASE), *val)

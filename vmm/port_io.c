@@ -5,6 +5,7 @@
 #include <moat/console.h>
 #include <moat/log.h>
 #include <moat/string.h>
+#include <moat/test_hooks.h>
 #include "vmm/exits.h"
 #include "vmm/platform.h"
 #include "vmm/vpci.h"
@@ -64,6 +65,13 @@ static bool io_emulated(struct guest *g, const struct vmm_exit *e, u32 *val)
 	return false;
 }
 
+/* The test image's ports (tests/hv/exits_port.c); none in the product. */
+static bool io_test_port(struct vcpu *v, const struct vmm_exit *e, u32 *val)
+{
+	return TEST_HOOK_PRESENT(guest_port_io) &&
+	       test_hooks->guest_port_io(v, e->io.port, e->io.in, e->io.size, val);
+}
+
 int vmm_handle_io(struct vcpu *v, const struct vmm_exit *e)
 {
 	struct guest *g = v->guest;
@@ -71,7 +79,7 @@ int vmm_handle_io(struct vcpu *v, const struct vmm_exit *e)
 	u32 mask = e->io.size == 4 ? 0xffffffff : (1u << (e->io.size * 8)) - 1;
 	u32 val = (u32)rax & mask;
 
-	if (e->io.string || !io_emulated(g, e, &val)) {
+	if (e->io.string || !(io_emulated(g, e, &val) || io_test_port(v, e, &val))) {
 		__atomic_fetch_add(&g->io_denied, 1, __ATOMIC_RELAXED); /* several vCPUs */
 		pr_debug("guest %s: %s%s port %#x denied\n", g->cfg.name,
 			 e->io.string ? "string " : "", e->io.in ? "in from" : "out to",

@@ -276,7 +276,7 @@ static int guest_find_image(const struct boot_info *bi, struct guest *g, const v
 	int err;
 
 	if (g->cfg.kernel[0])
-		return linux_guest_check(g, bi);
+		return linux_guest_check(g, bi, size);
 	err = find_image(bi, g->cfg.image, img, size);
 	if (err)
 		return pr_err(err,

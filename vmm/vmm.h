@@ -27,7 +27,7 @@ enum guest_state {
 	GUEST_STOPPED, /* stopped by the hypervisor (fault, watchdog, unhandled exit) */
 };
 
-#define GUEST_CONSOLE_LINE 160
+#define GUEST_CONSOLE_LINE 256
 
 /* Guest-physical window where assigned devices' BARs appear (above the guest's RAM). */
 #define VDEV_MMIO_BASE 0xc0000000ULL
@@ -42,11 +42,15 @@ struct vmsix_vec {
 	/* OS guests: the entry's message, delivered through the guest's virtual local APICs */
 	bool to_vlapic;
 	struct vlapic_msg msg;
+	u64 messages; /* messages that arrived on its host vector while the guest owned it */
 };
 
 /* A device's MSI-X state: the guest's table and Message Control bits, and per entry the
  * interrupt remapping entry and host vector that carry it while it is unmasked. */
 struct vmsix {
+	/* An OS guest's vCPUs reach the table and Message Control at once: the entries' state
+	 * changes under it (a race on one entry would allocate its vector and IRTE twice) */
+	spinlock_t lock;
 	u16 nr;			 /* entries emulated: the table size, at most VMSIX_MAX */
 	bool enabled, fmask;	 /* the guest's MSI-X Enable and Function Mask */
 	u32 entry[VMSIX_MAX][4]; /* address low, address high, data, vector control */
@@ -54,7 +58,14 @@ struct vmsix {
 	bool have_irq[VMSIX_MAX];
 	struct iommu_irq irq[VMSIX_MAX];
 	int host_vector[VMSIX_MAX]; /* 0 when none */
+	u32 cpu[VMSIX_MAX];	    /* the physical CPU its IRTE last targeted */
 	struct vmsix_vec vec[VMSIX_MAX];
+};
+
+/* Where a guest's function level reset of its device stands (vmm/vflr.c). */
+enum vflr_state {
+	VFLR_IDLE = 0,
+	VFLR_RESETTING, /* initiated in hardware; the 100 ms the spec requires not yet over */
 };
 
 /* A device assigned to a guest, as the guest sees it at 00:(slot).0. */
@@ -67,6 +78,13 @@ struct vdev {
 	u16 command;		      /* the guest's view: memory decode and bus master only */
 	bool attached;		      /* in the guest's IOMMU domain */
 	struct vmsix msix;
+	/* Its vCPUs' config and MSI-X table accesses, one at a time (vmm/vflr.h) */
+	spinlock_t lock;
+	/* A function level reset the guest initiated (vmm/vflr.c) */
+	enum vflr_state flr_state;
+	u64 flr_done_us; /* VFLR_RESETTING: no request reaches the function before this */
+	u32 flrs, flrs_failed;
+	struct ratelimit flr_log;
 };
 
 /* Where a vCPU of an OS guest is (its application processors wait for a start-up IPI). */

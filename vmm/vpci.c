@@ -5,11 +5,12 @@
  * revision and subsystem, BARs at the guest-physical window moat chose (sizing with
  * all-ones works; any other address is refused and counted), a Command register of which
  * only memory decode and bus master reach the hardware, and a capability list holding only
- * the PCI Express (without Function Level Reset) and MSI-X capabilities, read-only but for
- * MSI-X Enable and Function Mask (vmm/msix.c). */
+ * the PCI Express and MSI-X capabilities, read-only but for MSI-X Enable and Function Mask
+ * (vmm/msix.c) and, on a VF, Initiate Function Level Reset (vmm/vflr.c). */
 #define LOG_TAG "vmm"
 #include <moat/log.h>
 #include "vmm/msix.h"
+#include "vmm/vflr.h"
 #include "vmm/vpci.h"
 
 /* Type 0 header registers (PCI 3.0, 6.1). */
@@ -40,6 +41,8 @@
 /* PCI Express Device Capabilities (PCIe 5.0, 7.5.3.3) */
 #define VPCI_PCIE_DEVCAP 0x04
 #define VPCI_PCIE_DEVCAP_FLR BIT(28)
+#define VPCI_PCIE_DEVCTL 0x08 /* Device Control, Device Status above it */
+#define VPCI_PCIE_DEVCTL_BCR_FLR BIT(15)
 #define VPCI_MSIX_CAP_LEN 0x0c
 
 /* Type 0 header registers of the host bridge. */
@@ -92,9 +95,9 @@ static u32 cap_dword(const struct vdev *vd, u16 reg)
 		if (reg < caps[i] || reg >= caps[i] + lens[i])
 			continue;
 		v = pci_read32(d, reg);
-		/* Device Control is read-only to the guest, so an FLR it initiated would not
-		 * happen: it is not offered (moat resets the function when it takes it back). */
-		if (caps[i] == d->cap_pcie && reg == caps[i] + VPCI_PCIE_DEVCAP)
+		/* FLR is offered where moat emulates it: on VFs (vmm/vflr.c). Another
+		 * function's reset would clear the BARs moat placed. */
+		if (caps[i] == d->cap_pcie && reg == caps[i] + VPCI_PCIE_DEVCAP && !d->is_vf)
 			v &= ~(u32)VPCI_PCIE_DEVCAP_FLR;
 		if (reg == caps[i]) {
 			v &= ~VPCI_CAP_NEXT;
@@ -161,11 +164,17 @@ static u32 dev_dword(const struct vdev *v, u16 reg)
 static u32 read_dword(struct guest *g, u16 bdf, u16 reg)
 {
 	struct vdev *v;
+	u32 dw;
 
 	if (bdf == 0)
 		return host_bridge_dword(reg);
 	v = vpci_dev_at(g, bdf);
-	return v ? dev_dword(v, reg) : 0xffffffff;
+	if (!v)
+		return 0xffffffff;
+	vdev_lock(g, v);
+	dw = dev_dword(v, reg);
+	vdev_unlock(v);
+	return dw;
 }
 
 u32 vpci_read(struct guest *g, u16 bdf, u16 reg, u8 size)
@@ -230,6 +239,7 @@ void vpci_write(struct guest *g, u16 bdf, u16 reg, u8 size, u32 val)
 				g->cfg.name, PCI_RID_BUS(bdf), PCI_RID_DEV(bdf), PCI_RID_FN(bdf));
 		return;
 	}
+	vdev_lock(g, v);
 	dw = (dev_dword(v, dreg) & ~mask) | ((val << shift) & mask);
 	if (dreg == VPCI_COMMAND && (mask & 0xffff))
 		write_command(g, v, (u16)dw);
@@ -237,5 +247,9 @@ void vpci_write(struct guest *g, u16 bdf, u16 reg, u8 size, u32 val)
 		write_bar(g, v, (dreg - VPCI_BAR0) / 4, dw);
 	else if (v->pdev->cap_msix && dreg == v->pdev->cap_msix && (mask & VPCI_MSIX_CTRL))
 		msix_ctrl_write(g, v, (u16)FIELD_GET(VPCI_MSIX_CTRL, dw));
+	else if (v->pdev->cap_pcie && dreg == v->pdev->cap_pcie + VPCI_PCIE_DEVCTL &&
+		 (mask & dw & VPCI_PCIE_DEVCTL_BCR_FLR) && vflr_offered(v))
+		vflr_start(g, v);
 	/* Everything else (status, other capability registers, IDs) is read-only. */
+	vdev_unlock(v);
 }

@@ -28,8 +28,9 @@ static inline u16 vpci_addr_reg(u32 addr)
 /* Reads `size` (1, 2, 4) bytes at `reg` of function `bdf` (bus << 8 | dev << 3 | fn) as
  * the guest sees it: all-ones where nothing is. */
 u32 vpci_read(struct guest *g, u16 bdf, u16 reg, u8 size);
-/* Writes reach only the Command register's memory decode and bus master bits and the BARs
- * (sizing, or their own address); writes to absent functions are counted in cfg_refused. */
+/* Writes reach only the Command register's memory decode and bus master bits, the BARs
+ * (sizing, or their own address), MSI-X Enable and Function Mask and a VF's Initiate FLR;
+ * writes to absent functions are counted in cfg_refused. */
 void vpci_write(struct guest *g, u16 bdf, u16 reg, u8 size, u32 val);
 
 #endif

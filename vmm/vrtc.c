@@ -41,6 +41,22 @@ static u8 hours(const struct vrtc *r, unsigned h)
 	return (u8)(field(r, h12) | (h >= 12 ? RTC_HOURS_PM : 0));
 }
 
+/* The registers that read the running clock. */
+static bool is_clock_reg(u8 idx)
+{
+	switch (idx) {
+	case CMOS_SECONDS:
+	case CMOS_MINUTES:
+	case CMOS_HOURS:
+	case CMOS_WEEKDAY:
+	case CMOS_DAY:
+	case CMOS_MONTH:
+	case CMOS_YEAR:
+	case CMOS_CENTURY: return true;
+	default: return false;
+	}
+}
+
 static void now_time(const struct vrtc *r, u64 now, struct cal_time *t)
 {
 	u64 secs = r->hz && now > r->tsc0 ? (now - r->tsc0) / r->hz : 0;
@@ -53,19 +69,12 @@ u8 vrtc_read(struct vrtc *r, u64 now)
 	struct cal_time t;
 
 	switch (r->index) {
-	case CMOS_SECONDS:
-	case CMOS_MINUTES:
-	case CMOS_HOURS:
-	case CMOS_WEEKDAY:
-	case CMOS_DAY:
-	case CMOS_MONTH:
-	case CMOS_YEAR:
-	case CMOS_CENTURY: break;
 	case CMOS_REG_A: return r->ram[CMOS_REG_A] & (u8)~RTC_A_UIP;
 	case CMOS_REG_C: return 0;
 	case CMOS_REG_D: return RTC_D_VRT;
-	default: return r->ram[r->index];
 	}
+	if (!is_clock_reg(r->index))
+		return r->ram[r->index];
 	now_time(r, now, &t);
 	switch (r->index) {
 	case CMOS_SECONDS: return field(r, t.sec);
@@ -81,18 +90,11 @@ u8 vrtc_read(struct vrtc *r, u64 now)
 
 void vrtc_write(struct vrtc *r, u8 val)
 {
-	switch (r->index) {
-	case CMOS_SECONDS:
-	case CMOS_MINUTES:
-	case CMOS_HOURS:
-	case CMOS_WEEKDAY:
-	case CMOS_DAY:
-	case CMOS_MONTH:
-	case CMOS_YEAR:
-	case CMOS_CENTURY:
-	case CMOS_REG_C:
-	case CMOS_REG_D: break; /* the clock and the flags are not the guest's to set */
-	case CMOS_REG_A: r->ram[CMOS_REG_A] = val & (u8)~RTC_A_UIP; break;
-	default: r->ram[r->index] = val; break;
-	}
+	/* the clock and the flags are not the guest's to set */
+	if (is_clock_reg(r->index) || r->index == CMOS_REG_C || r->index == CMOS_REG_D)
+		return;
+	if (r->index == CMOS_REG_A)
+		r->ram[CMOS_REG_A] = val & (u8)~RTC_A_UIP;
+	else
+		r->ram[r->index] = val;
 }

@@ -31,10 +31,12 @@ void attack_cfg_foreign(void)
 	for (unsigned i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
 		const u8 *f = foreign[i];
 
-		/* Memory decode + bus master on, then an SR-IOV control write at the PF's
-		 * offset: neither may reach anything. */
+		/* Memory decode + bus master on, an SR-IOV control write at the PF's offset,
+		 * Initiate FLR in the igb functions' PCIe Device Control: none may reach
+		 * anything (alpha's and beta's transfers on those VFs go on). */
 		cfg_write(f[0], f[1], f[2], 0x04, 0x6);
 		cfg_write(f[0], f[1], f[2], 0xc8, 0x19);
+		cfg_write(f[0], f[1], f[2], 0xa8, 0x8000);
 		check(cfg_read(f[0], f[1], f[2], 0x00) == 0xffffffff, "%02x:%02x.%x reads %#x",
 		      f[0], f[1], f[2], cfg_read(f[0], f[1], f[2], 0x00));
 		check(cfg_read(f[0], f[1], f[2], 0x04) == 0xffffffff,

@@ -243,6 +243,7 @@ void guest_main(void)
 	attack_mac_spoof();
 	attack_mac_other_nic();
 	attack_mailbox_flood();
+	attack_flr_storm();
 	attack_owner_state_left();
 	attack_cpu_leftovers();
 	touch_past_ram();

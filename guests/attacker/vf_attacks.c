@@ -325,6 +325,51 @@ void attack_mailbox_flood(void)
 	test_end();
 }
 
+/* Resets of its own VF in a loop, each in the middle of DMA: the transmit ring full of
+ * frames to its own MAC (the switch loops them back: receive DMA too) when Initiate FLR is
+ * written. Each reset is real and costs this guest's vCPU the 100 ms the spec requires (the
+ * next config read is answered only after them), the function comes back reset (Command 0)
+ * every time, and afterwards the VF is probed again with its own MAC. CPU 0 and the other
+ * guests are not held up: alpha's and beta's transfers run meanwhile and pass, and moat
+ * logs the resets a few times a second (the run checks). */
+#define FLR_STORM 20
+#define PCIE_DEVCTL 0x08
+#define PCIE_DEVCTL_BCR_FLR BIT(15)
+#define FLR_WAIT_US 100000
+
+void attack_flr_storm(void)
+{
+	u8 pcie = vf_find_cap(CAP_ID_PCIE), mac[ETH_ALEN];
+	unsigned not_reset = 0, queued = 0;
+	u64 start, elapsed;
+
+	if (!attack_begin("flr-storm", vf_dev.bar0 && drv.ops && pcie && vf_open()))
+		return;
+	memcpy(mac, drv.mac, ETH_ALEN);
+	start = vf_now_us();
+	for (unsigned i = 0; i < FLR_STORM; i++) {
+		u32 ctl = vf_cfg_read((u16)(pcie + PCIE_DEVCTL)) & 0xffff;
+
+		while (vf_up && igbvf_xmit(&drv, mac, 0x88b8, "moat-flr", 9) == 0)
+			queued++;
+		vf_cfg_write((u16)(pcie + PCIE_DEVCTL), ctl | PCIE_DEVCTL_BCR_FLR);
+		not_reset +=
+			(vf_cfg_read(CFG_COMMAND) & (CFG_COMMAND_MEMORY | CFG_COMMAND_MASTER)) != 0;
+		vf_up = false;
+		if (i + 1 < FLR_STORM && vf_open())
+			vf_up = true;
+	}
+	elapsed = vf_now_us() - start;
+	check(not_reset == 0, "%u of %u resets left Command set", not_reset, FLR_STORM);
+	check(elapsed >= FLR_STORM * (FLR_WAIT_US - FLR_WAIT_US / 100),
+	      "%u resets in %llu us: not each waited out", FLR_STORM, (unsigned long long)elapsed);
+	check(vf_open(), "VF not up after the resets: %s", drv.last_error);
+	check(!memcmp(drv.mac, mac, ETH_ALEN), "MAC after the resets differs");
+	guest_printf("flr-storm: %u resets with DMA in flight (%u frames queued) in %llu ms\n",
+		     FLR_STORM, queued, (unsigned long long)elapsed / 1000);
+	test_end();
+}
+
 /* State the VF's owner leaves in the PF: a multicast list (a MAC of its choosing is
  * refused: moat assigns each VF its MAC). The attacker sets the list and stops with it in
  * place; when moat takes the VF back (FLR) the PF must forget it, or the next owner of this

@@ -29,11 +29,36 @@ bool guest_test_hypercalls(void);
 void guest_printf(const char *fmt, ...) __printf(1, 2);
 void __noreturn guest_shutdown(u64 code);
 
+/* The guest's command line (the configuration's cmdline=, at most GUEST_CMDLINE_MAX - 1
+ * characters; empty without one) and the value of its word `key=value` (false when absent
+ * or longer than size - 1). */
+#define GUEST_CMDLINE_MAX 512
+const char *guest_cmdline_get(void);
+bool guest_arg(const char *key, char *val, size_t size);
+
 /* Device interrupts: vectors GUEST_IRQ_BASE.. GUEST_IRQ_BASE + GUEST_NR_IRQS - 1 count
  * themselves here (moat injects them: no EOI). */
 #define GUEST_IRQ_BASE 0x40
 #define GUEST_NR_IRQS 4
 extern volatile u64 guest_irq_count[GUEST_NR_IRQS];
+/* Replaces the counting stub of one of those vectors by `entry` (an interrupt gate). */
+void guest_set_irq_gate(unsigned vector, void (*entry)(void));
+
+/* Whether this image was linked as an OS guest (guests/lib/os_guest.ld: moat starts it
+ * from a bzImage, with the virtual platform: local APIC, IOAPIC, ...). */
+static inline bool guest_is_os_image(void)
+{
+	extern char __os_guest_image[] __attribute__((weak));
+
+	return __os_guest_image != NULL;
+}
+
+/* The test image prints this guest's exits so far by reason, `vmm: exits <guest>: mark
+ * <mark>: ...` (MOAT_TEST_EXITS_PORT); the write is one I/O exit. */
+static inline void guest_exits_mark(u8 mark)
+{
+	__asm__ volatile("outb %0, %1" ::"a"(mark), "Nd"((u16)MOAT_TEST_EXITS_PORT) : "memory");
+}
 
 /* Tests: test_begin(), check()s, test_end() reports "<suite>: <id>" through the hypervisor.
  * A failed check records the first failure's line and message, printed as a "# " line. */
@@ -144,5 +169,12 @@ void platform_suite(void);
 void vf_suite(void);
 /* The data path measurement between two guests' VFs, one direction (bench guest). */
 void vf_dataplane_bench(void);
+/* Suite vf's first tests (vf-probe, vf-reset-mailbox, vf-dma-tx): the VF's driver with its
+ * queues up, or NULL. */
+struct igbvf;
+struct igbvf *vf_suite_open(void);
+/* The guest's word vf.ip=: answer ARP and ICMP echo there (guests/lib/vf_ping.c). */
+bool vf_ping_configured(void);
+void vf_ping_suite(void);
 
 #endif

@@ -31,6 +31,8 @@ static const char ack_magic[8] = "moatACK.";
 static const char ping_magic[8] = "moatPING";
 static const char ready_magic[8] = "moatRDY.";
 static const char bench_ack_magic[8] = "moatBACK";
+static const char flr_magic[8] = "moatFLR.";
+static const char ping2_magic[8] = "moatPNG2";
 
 struct ctl_frame {
 	char magic[8];
@@ -51,6 +53,9 @@ static struct {
 	char peer_name[24];
 	/* vf-msix: the peer has taken its interrupt */
 	bool peer_got_irq;
+	/* vf-flr: the peer's frame after its reset arrived, it heard ours, it took an
+	 * interrupt again */
+	bool flr_peer_seen, flr_peer_heard_us, peer_got_irq2;
 	/* bulk */
 	u32 sent, acked, received, bad, last_bad_seq;
 	/* dataplane bench: frame size of the batch under way (0: none), the size the receiver
@@ -177,6 +182,13 @@ static void on_ctl(const u8 *f, unsigned len)
 	} else if (!memcmp(c->magic, ping_magic, sizeof(c->magic)) &&
 		   !memcmp(f + ETH_ALEN, vf.peer, ETH_ALEN)) {
 		vf.peer_got_irq |= c->value != 0;
+	} else if (!memcmp(c->magic, flr_magic, sizeof(c->magic)) &&
+		   !memcmp(f + ETH_ALEN, vf.peer, ETH_ALEN)) {
+		vf.flr_peer_seen = true;
+		vf.flr_peer_heard_us |= c->value != 0;
+	} else if (!memcmp(c->magic, ping2_magic, sizeof(c->magic)) &&
+		   !memcmp(f + ETH_ALEN, vf.peer, ETH_ALEN)) {
+		vf.peer_got_irq2 |= c->value != 0;
 	} else if (!memcmp(c->magic, ack_magic, sizeof(c->magic)) &&
 		   !memcmp(f + ETH_ALEN, vf.peer, ETH_ALEN) && c->value > vf.acked) {
 		vf.acked = c->value;
@@ -657,6 +669,194 @@ static void test_msix(void)
 	test_end();
 }
 
+struct igbvf *vf_suite_open(void)
+{
+	test_probe();
+	test_reset();
+	test_dma_tx();
+	return vf.up ? &vf.drv : NULL;
+}
+
+/* ---- vf-flr: function level reset through the virtual config space (vmm/vflr.c) */
+#define PCIE_DEVCAP 0x04
+#define PCIE_DEVCAP_FLR BIT(28)
+#define PCIE_DEVCTL 0x08 /* Device Control; Device Status in the upper half */
+#define PCIE_DEVCTL_BCR_FLR BIT(15)
+#define FLR_WAIT_US 100000 /* PCIe 5.0, 6.6.2: no request to the function for 100 ms */
+#define FLR_PEER_TIMEOUT_US 20000000
+
+/* The MSI-X table's address (mapped), 0 if there is none. */
+static u64 msix_table(u8 cap)
+{
+	u32 tbl = vf_cfg_read((u16)(cap + 4));
+	u64 table = vf_bar_address((unsigned)FIELD_GET(MSIX_TABLE_BIR, tbl));
+
+	if (!table)
+		return 0;
+	table += tbl & MSIX_TABLE_OFFSET;
+	guest_map_mmio(table, 4096);
+	return table;
+}
+
+static u32 mmio_read32(u64 addr)
+{
+	u32 v;
+
+	__asm__ volatile("movl (%1), %0" : "=r"(v) : "r"(addr) : "memory");
+	return v;
+}
+
+/* Interrupts the guest has taken at vector GUEST_IRQ_BASE, after a window in which any
+ * pending one is delivered. */
+static u64 irqs_taken(void)
+{
+	__asm__ volatile("sti; pause; pause; cli" ::: "memory");
+	return guest_irq_count[0];
+}
+
+/* The reset as the guest's driver sees it: Initiate FLR; the function comes back with
+ * Command 0, MSI-X disabled and unmasked, every entry masked and empty, its BARs where they
+ * were; moat answers no config request before the 100 ms are over. */
+static bool flr_and_check(u8 pcie, u8 msix)
+{
+	u64 t0, waited, table = msix_table(msix);
+	u32 ctl = vf_cfg_read((u16)(pcie + PCIE_DEVCTL)), cmd, mctl;
+	bool ok = true;
+
+#define FLR_CHECK(cond, ...)                                                                       \
+	do {                                                                                       \
+		bool c_ = (cond);                                                                  \
+		ok &= c_;                                                                          \
+		check(c_, __VA_ARGS__);                                                            \
+	} while (0)
+	check(vf_cfg_read((u16)(pcie + PCIE_DEVCAP)) & PCIE_DEVCAP_FLR,
+	      "Device Capabilities without FLR (%#x)", vf_cfg_read((u16)(pcie + PCIE_DEVCAP)));
+	t0 = vf_now_us();
+	vf_cfg_write((u16)(pcie + PCIE_DEVCTL), (ctl & 0xffff) | PCIE_DEVCTL_BCR_FLR);
+	cmd = vf_cfg_read(CFG_COMMAND);
+	waited = vf_now_us() - t0;
+	/* 1% for the two clocks' rounding */
+	FLR_CHECK(waited >= FLR_WAIT_US - FLR_WAIT_US / 100,
+		  "config read answered %llu us after Initiate FLR", (unsigned long long)waited);
+	FLR_CHECK(!(cmd & (CFG_COMMAND_MEMORY | CFG_COMMAND_MASTER)), "Command %#x after the reset",
+		  cmd);
+	mctl = vf_cfg_read(msix);
+	FLR_CHECK(!(mctl & (MSIX_ENABLE | MSIX_FUNC_MASK)), "MSI-X control %#x after the reset",
+		  mctl >> 16);
+	FLR_CHECK(table != 0, "no MSI-X table");
+	for (unsigned i = 0; table && i < IGBVF_NR_VECTORS; i++) {
+		u64 e = table + i * MSIX_ENTRY_SIZE;
+
+		FLR_CHECK(mmio_read32(e + MSIX_VECTOR_CTRL) & MSIX_VECTOR_MASKED,
+			  "MSI-X entry %u not masked after the reset", i);
+		FLR_CHECK(!mmio_read32(e + MSIX_ADDR_LO) && !mmio_read32(e + MSIX_DATA),
+			  "MSI-X entry %u kept its message", i);
+	}
+	FLR_CHECK(vf_bar_address(0) == vf_dev.bar0, "BAR0 at %#llx after the reset (was %#llx)",
+		  (unsigned long long)vf_bar_address(0), (unsigned long long)vf_dev.bar0);
+	return ok;
+#undef FLR_CHECK
+}
+
+/* Frames both ways after both guests reset their VFs: "moatFLR." with whether the
+ * sender has heard the other, until each has heard the other. */
+static void flr_exchange(void)
+{
+	u64 start = vf_now_us(), last = 0;
+
+	while (!(vf.flr_peer_seen && vf.flr_peer_heard_us) &&
+	       vf_now_us() - start < FLR_PEER_TIMEOUT_US) {
+		if (vf_now_us() - last > HELLO_INTERVAL_US) {
+			send_ctl(vf.peer, flr_magic, vf.flr_peer_seen);
+			last = vf_now_us();
+		}
+		poll_rx();
+	}
+	if (vf.flr_peer_seen)
+		send_ctl(vf.peer, flr_magic, 1); /* the peer may still wait for this */
+}
+
+/* Its interrupt again: the entry programmed anew goes live through a new remapping entry. */
+static bool flr_msix_again(void)
+{
+	u64 start = vf_now_us(), last = 0, base = irqs_taken();
+	bool got = false;
+
+	if (!msix_setup())
+		return false;
+	while (!(got && vf.peer_got_irq2) && vf_now_us() - start < MSIX_TIMEOUT_US) {
+		if (vf_now_us() - last > PING_INTERVAL_US) {
+			send_ctl(vf.peer, ping2_magic, got);
+			last = vf_now_us();
+		}
+		got = irqs_taken() > base;
+		poll_rx();
+	}
+	if (got)
+		send_ctl(vf.peer, ping2_magic, 1);
+	return got;
+}
+
+/* After vf-msix (interrupt live, queues up, the peer doing the same): reset the VF through
+ * config space, check what the reset cleared, probe it again with lib/igbvf.c (reset
+ * handshake: the same MAC), move frames both ways with no interrupt from the reset entry,
+ * then program the entry again and take an interrupt. */
+static void test_flr(void)
+{
+	u8 pcie = vf_find_cap(CAP_ID_PCIE), msix = vf_find_cap(CAP_ID_MSIX);
+	u8 mac[ETH_ALEN];
+	u64 irqs;
+	int err;
+
+	test_begin("vf", "vf-flr");
+	if (!vf.up || !pcie || !msix) {
+		test_skip("VF queues not up");
+		test_end();
+		return;
+	}
+	memcpy(mac, vf.drv.mac, ETH_ALEN);
+	if (!flr_and_check(pcie, msix)) {
+		test_end();
+		return;
+	}
+	irqs = irqs_taken();
+	vf.up = false;
+	err = vf_dev_enable();
+	if (!err)
+		err = igbvf_init(&vf.drv, &vf_dev_ops, NULL, vf_mem);
+	if (!err)
+		err = igbvf_reset(&vf.drv);
+	check(err == 0, "reset handshake after the FLR failed (%d): %s", err, vf.drv.last_error);
+	check(!memcmp(mac, vf.drv.mac, ETH_ALEN),
+	      "MAC %02x:%02x:%02x:%02x:%02x:%02x after the FLR, was %02x:%02x:%02x:%02x:%02x:%02x",
+	      vf.drv.mac[0], vf.drv.mac[1], vf.drv.mac[2], vf.drv.mac[3], vf.drv.mac[4],
+	      vf.drv.mac[5], mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	if (!err)
+		err = igbvf_up(&vf.drv);
+	check(err == 0, "queues not up after the FLR (%d): %s", err, vf.drv.last_error);
+	if (err) {
+		test_end();
+		return;
+	}
+	vf.up = true;
+	if (!vf.peer_known) {
+		test_skip("no peer guest for frames after the reset (see vf-dma-rx)");
+		test_end();
+		return;
+	}
+	flr_exchange();
+	check(vf.flr_peer_seen, "no frame from %s after the reset", vf.peer_name);
+	check(vf.flr_peer_heard_us, "%s never heard our frames after the reset", vf.peer_name);
+	check(irqs_taken() == irqs, "%llu interrupts from the reset function (MSI-X disabled)",
+	      (unsigned long long)(irqs_taken() - irqs));
+	check(flr_msix_again(), "no interrupt at vector %#x after programming the entry again",
+	      GUEST_IRQ_BASE);
+	check(vf.peer_got_irq2, "peer %s never took its interrupt after its reset", vf.peer_name);
+	guest_printf("FLR: reset handshake, frames and the interrupt again with %s\n",
+		     vf.peer_name);
+	test_end();
+}
+
 void vf_suite(void)
 {
 	static struct moat_guest_exits before, after;
@@ -670,6 +870,7 @@ void vf_suite(void)
 	test_no_exits(&before, &after, counted);
 	/* Last: once its interrupt is live, every received frame would be an exit. */
 	test_msix();
+	test_flr();
 	if (vf.up)
 		igbvf_down(&vf.drv);
 }

@@ -13,6 +13,10 @@
 #define HC_REPORT 2	   /* rdi = status (HC_TEST_*), rsi = GPA of "suite: id", rdx = length */
 #define HC_GET_INFO 3	   /* rdi = GPA of a struct moat_guest_info */
 #define HC_SHUTDOWN 4	   /* rdi = exit code; does not return */
+/* rdi = GPA of a buffer, rsi = its size: the guest's cmdline= from its configuration line,
+ * NUL-terminated; returns its length without the NUL, -ERANGE (nothing copied) when the
+ * buffer is too small */
+#define HC_GET_CMDLINE 5
 
 /* The test range: served only by the test image (tests/hv/hypercalls.c). The product
  * answers every number here, like any unknown number, with -ENOSYS; a guest test that
@@ -27,6 +31,11 @@
  * rsi to address rdi (0xFEExxxxx) */
 #define HC_EXPECT_DMA_FAULT 0x1002
 #define HC_GET_EXITS 0x1003 /* rdi = GPA of a struct moat_guest_exits */
+
+/* Not a hypercall but of the test range too: a byte written to this port makes the test
+ * image print the writing guest's exits so far by reason, `vmm: exits <guest>: mark <byte>:
+ * <reason>=<n> ...` (tests/hv/exits_port.c; the product denies the port like any other). */
+#define MOAT_TEST_EXITS_PORT 0x5e0
 
 #define HC_ECHO_MAGIC 0x6d6f6174ULL /* "moat" */
 #define HC_CONSOLE_MAX 4096

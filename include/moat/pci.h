@@ -243,6 +243,13 @@ int pci_sriov_disable(struct pci_dev *pf);
  * requests again. Everything in the function is lost (Command register included): the
  * caller restores what it needs. -ENOTSUP when the function cannot do FLR. */
 int pci_flr(struct pci_dev *d);
+/* The two halves of pci_flr for a caller that cannot spend the 100 ms waiting (a guest's
+ * FLR): pci_flr_start waits for pending transactions (bounded) and initiates the reset;
+ * the caller sends the function no request for PCI_FLR_WAIT_MS, then pci_flr_ready waits
+ * (bounded) until it answers config requests again. */
+#define PCI_FLR_WAIT_MS 100
+int pci_flr_start(struct pci_dev *d);
+int pci_flr_ready(struct pci_dev *d);
 bool pci_has_flr(const struct pci_dev *d);
 /* Resets every function below `bridge` (Bridge Control SBR), restoring the headers moat
  * set up (BARs, Command, interrupt line). Refused with a bridge below it. */

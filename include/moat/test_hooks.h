@@ -32,6 +32,9 @@ struct test_hooks {
 	bool (*pci_irq_withheld)(void);
 	/* core/main.c: after the guests, before the summary line. */
 	void (*after_guests)(void);
+	/* vmm/port_io.c: a guest's access to a port no device of moat emulates; true if the
+	 * test image took it (then it is not denied). */
+	bool (*guest_port_io)(struct vcpu *v, u16 port, bool in, u8 size, u32 *val);
 };
 
 extern const struct test_hooks *const test_hooks;

@@ -20,6 +20,13 @@ struct igb_vf_state {
 	unsigned msgs, nacks;
 	unsigned stale;		      /* requests that were a reply already answered */
 	struct ratelimit refusal_log; /* its refusals' warnings */
+	unsigned resets;	      /* function resets seen (VFLRE: CTRL.RST or FLR) */
+	struct ratelimit reset_log;   /* their log lines */
+	/* a VF without CTS that reads its buffer is told NACK, at most every IGB_NOCTS_NACK_US
+	 * after the last NACK it got without CTS (a refused request's too) */
+	bool nocts_nack_sent;
+	u64 nocts_nack_us;
+	unsigned nocts_nacks; /* the unsolicited ones */
 	/* rate limit (igb_mbx.c) */
 	u64 window_start_us;
 	unsigned window_msgs;

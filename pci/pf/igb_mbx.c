@@ -313,6 +313,8 @@ static int handle_msg(struct igb_pf *pf, unsigned vf, const u32 *msg)
 		return handle_reset(pf, vf);
 	if (!s->clear_to_send) {
 		refusal(pf, vf, "message %#x refused: before the reset handshake", msg[0]);
+		s->nocts_nack_sent = true;
+		s->nocts_nack_us = time_us();
 		ok = false;
 	} else {
 		switch (type) {
@@ -345,11 +347,34 @@ static void forget_owner_state(struct igb_pf *pf, unsigned vf)
 	vf_state_clear(pf, vf);
 }
 
+/* A guest that resets its VF in a loop (CTRL.RST is a register of its own BAR) gets at most
+ * IGB_RESET_LOG_BURST lines a second. */
+static void log_reset(struct igb_pf *pf, unsigned vf)
+{
+	struct igb_vf_state *s = &pf->vf[vf];
+	char owner[40];
+	unsigned dropped;
+
+	s->resets++;
+	if (!s->reset_log.window_us) {
+		s->reset_log.window_us = IGB_RESET_LOG_US;
+		s->reset_log.burst = IGB_RESET_LOG_BURST;
+	}
+	if (!ratelimit_allow(&s->reset_log, time_us(), &dropped))
+		return;
+	vf_owner(pf, vf, owner, sizeof(owner));
+	pr_info("vf%u (%s): function reset seen (%u so far%s)\n", vf, owner, s->resets,
+		dropped ? ", some not logged" : "");
+}
+
 /* A VF reset itself (VF CTRL.RST or FLR): the device cleared its enables; the VF must do
- * the reset handshake again before anything else is served. */
+ * the reset handshake again before anything else is served. The shared multicast table is
+ * rewritten only when a VF's list went with its reset: a reset storm costs CPU 0 a few
+ * register accesses per reset. */
 static unsigned handle_vflr(struct igb_pf *pf)
 {
 	u32 vflre = igb_rd(pf, IGB_VFLRE);
+	bool lists_dropped = false;
 	unsigned n = 0;
 
 	if (!vflre)
@@ -357,13 +382,44 @@ static unsigned handle_vflr(struct igb_pf *pf)
 	igb_wr(pf, IGB_VFLRE, vflre);
 	for (unsigned vf = 0; vf < pf->num_vfs; vf++)
 		if (vflre & BIT(vf)) {
+			lists_dropped |= pf->vf[vf].nr_mc > 0;
 			forget_owner_state(pf, vf);
-			pr_info("vf%u: function reset seen\n", vf);
+			log_reset(pf, vf);
 			n++;
 		}
-	if (n)
+	if (lists_dropped)
 		mta_rebuild(pf);
 	return n;
+}
+
+/* A VF without CTS read its buffer and ACKed (igbvf's link check after a reset
+ * indication): like Linux's PF (igb_rcv_ack_from_vf) the PF answers NACK, at most every
+ * IGB_NOCTS_NACK_US after the last NACK the VF got without CTS (a refused request's reply
+ * counts: it is never overwritten this way), so the driver sees NACK without CTS and
+ * resets itself. Not while the VF has a request outstanding: with the buffer taken (PFU),
+ * MBVFICR is read once more, and a request that completed meanwhile is served instead of
+ * overwritten. */
+static void nack_without_cts(struct igb_pf *pf, unsigned vf)
+{
+	struct igb_vf_state *s = &pf->vf[vf];
+	u32 nack = IGB_MSG_NACK;
+	u64 now = time_us();
+
+	if (s->clear_to_send || (pf->mbx_pending & BIT(vf)) ||
+	    (s->nocts_nack_sent && now - s->nocts_nack_us < IGB_NOCTS_NACK_US))
+		return;
+	if (mbx_lock(pf, vf))
+		return;
+	pf->mbx_pending |= (u32)FIELD_GET(IGB_MBVFICR_VFREQ, igb_rd(pf, IGB_MBVFICR));
+	if (pf->mbx_pending & BIT(vf)) {
+		igb_wr(pf, IGB_P2VMAILBOX(vf), 0); /* the buffer back to the VF, untouched */
+		return;
+	}
+	s->nocts_nack_sent = true;
+	s->nocts_nack_us = now;
+	s->nocts_nacks++;
+	igb_wr(pf, IGB_VMBMEM(vf), nack);
+	igb_wr(pf, IGB_P2VMAILBOX(vf), IGB_P2VMAILBOX_STS);
 }
 
 /* A mailbox storm from one VF costs CPU 0 at most IGB_MBX_BUDGET messages per window; the
@@ -424,6 +480,9 @@ static unsigned igb_pf_poll(struct igb_pf *pf)
 		}
 		n++;
 	}
+	for (unsigned vf = 0; vf < pf->num_vfs; vf++)
+		if (ack & BIT(vf))
+			nack_without_cts(pf, vf);
 	return n;
 }
 

@@ -133,6 +133,12 @@
 /* Refused requests: at most IGB_REFUSAL_LOG_BURST warnings per VF and window. */
 #define IGB_REFUSAL_LOG_US 1000000
 #define IGB_REFUSAL_LOG_BURST 8
+/* VF function resets: at most IGB_RESET_LOG_BURST log lines per VF and window. */
+#define IGB_RESET_LOG_US 1000000
+#define IGB_RESET_LOG_BURST 4
+/* A VF without CTS that ACKs (reads its buffer) is sent NACK, as Linux's igb PF does
+ * (igb_rcv_ack_from_vf), at most once per this many microseconds. */
+#define IGB_NOCTS_NACK_US 2000000
 /* Mailbox rate limit per VF (IGB_MBX_BUDGET per IGB_MBX_WINDOW_US): <moat/igbvf.h>. */
 #define IGB_TX_TIMEOUT_US 100000
 

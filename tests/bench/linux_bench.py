@@ -13,6 +13,34 @@ import statistics
 GUEST = "web"
 STATS_RE = re.compile(rf"^vmm: stats {GUEST}: (shut down|stopped); .*?; exits: (.*?); io denied")
 RUN_INIT_RE = re.compile(r"linuxguest: run-init ([\d.]+)\s*$")
+# The test image's exit counter port (tests/hv/exits_port.c): a guest's exits so far.
+EXITS_MARK_RE = re.compile(r"^vmm: exits (\S+): mark (\d+):(.*)$")
+# guest.sh's idle mode: Linux's uptime right before it writes mark k.
+GUEST_MARK_RE = re.compile(rf"^\[{GUEST}\] linuxguest: exits-mark (\d+) ([\d.]+)\s*$")
+
+
+def by_reason(text):
+    """" cpuid=3 io=5" (or " none") as {reason: n}."""
+    return {k: int(v) for k, v in (x.split("=") for x in text.split() if "=" in x)}
+
+
+def exit_marks(lines, guest):
+    """{mark: {reason: n}} from moat's `vmm: exits <guest>: mark <k>: ...` lines (the first
+    of each mark)."""
+    out = {}
+    for m in map(EXITS_MARK_RE.match, lines):
+        if m and m.group(1) == guest and int(m.group(2)) not in out:
+            out[int(m.group(2))] = by_reason(m.group(3))
+    return out
+
+
+def marks_diff(marks, a, b):
+    """The exits between marks a and b by reason (reasons without any left out); None if
+    either mark is missing."""
+    if a not in marks or b not in marks:
+        return None
+    d = {k: marks[b].get(k, 0) - marks[a].get(k, 0) for k in sorted(set(marks[a]) | set(marks[b]))}
+    return {k: v for k, v in d.items() if v}
 
 
 def stats(values):
@@ -26,14 +54,18 @@ def guest_run(lines, marks, init_rx, start_rx, stopped_at):
     "state": "shut down" | "stopped" | None, "exits": {reason: n} (launch to end),
     "where": stopped_at's sentence}."""
     out = {"init_s": marks.get(init_rx), "moat_to_init_s": None, "run_init": None,
-           "state": None, "exits": None, "where": stopped_at}
+           "state": None, "exits": None, "where": stopped_at,
+           "exit_marks": exit_marks(lines, GUEST), "mark_uptime": {}}
     if out["init_s"] is not None and start_rx in marks:
         out["moat_to_init_s"] = out["init_s"] - marks[start_rx]
     for ln in lines:
         m = STATS_RE.match(ln)
         if m and out["state"] is None:
             out["state"] = m.group(1)
-            out["exits"] = {k: int(v) for k, v in (x.split("=") for x in m.group(2).split() if "=" in x)}
+            out["exits"] = by_reason(m.group(2))
+        m = GUEST_MARK_RE.match(ln)
+        if m and int(m.group(1)) not in out["mark_uptime"]:
+            out["mark_uptime"][int(m.group(1))] = float(m.group(2))
         m = RUN_INIT_RE.search(ln)
         if m and ln.startswith(f"[{GUEST}] ") and out["run_init"] is None:
             out["run_init"] = float(m.group(1))
@@ -81,9 +113,10 @@ def boot_figures(guest_runs, bare_walls):
 
 def exit_figures(boot_runs, idle_run, idle_s):
     """Exits by reason: from launch to the end of a run that powers off at once (the boot,
-    median per reason), and during idle_s seconds idle (an idling run's counts minus the
-    boot median). When Linux does not get that far: the exits until moat stopped it, with
-    the reason the rest is missing."""
+    median per reason), and during idle_s seconds idle: between the idle run's exit marks 1
+    and 2 (moat's test image prints the counts when the guest writes the port), as counted
+    and scaled to idle_s seconds of Linux's clock between the marks. When Linux does not get
+    that far: the exits until moat stopped it, with the reason the rest is missing."""
     reason = not_reached(boot_runs)
     if reason:
         upto = [r for r in boot_runs if r["exits"] is not None]
@@ -94,26 +127,26 @@ def exit_figures(boot_runs, idle_run, idle_s):
         return {"boot": out, "idle": {"not_measured": reason}}
     boot = median_by_reason([r["exits"] for r in boot_runs])
     res = {"boot": {"total": sum(boot.values()), "by_reason": boot}}
-    reason = not_reached([idle_run]) if idle_run else "the idle run did not finish"
-    if reason:
-        res["idle"] = {"not_measured": reason}
-    else:
-        by = {k: idle_run["exits"].get(k, 0) - boot.get(k, 0)
-              for k in sorted(set(boot) | set(idle_run["exits"]))}
-        neg = {k: v for k, v in by.items() if v < 0}
-        if neg:
-            # the boot's own exits (timer, interrupt windows, nested page faults) vary between
-            # boots by more than the idle seconds add: a difference is no figure
-            res["idle"] = {"not_measured": (
-                f"the idle run's counts minus the boot's are negative for "
-                f"{', '.join(f'{k} ({v:g})' for k, v in neg.items())}: the boot's own exits vary "
-                f"between boots more than {idle_s} s idle adds; a per-interval count needs moat "
-                f"to report a guest's exits at a point in time"),
-                "idle_run": {"total": sum(idle_run["exits"].values()), "by_reason": idle_run["exits"]}}
-        else:
-            res["idle"] = {"seconds": idle_s, "total": sum(by.values()), "by_reason": by,
-                           "per_second": sum(by.values()) / idle_s}
+    res["idle"] = idle_figures(idle_run, idle_s)
     return res
+
+
+def idle_figures(idle_run, idle_s):
+    if idle_run is None:
+        return {"not_measured": "the idle run did not finish"}
+    by = marks_diff(idle_run.get("exit_marks", {}), 1, 2)
+    if by is None:
+        return {"not_measured": f"the idle run has no exit counter lines for marks 1 and 2 "
+                f"(`vmm: exits {GUEST}: mark <k>: ...`, moat's test image; Linux writes the "
+                f"port through /dev/port): {idle_run['where']}"}
+    up = idle_run.get("mark_uptime", {})
+    secs = up[2] - up[1] if 1 in up and 2 in up and up[2] > up[1] else None
+    out = {"seconds": idle_s, "total": sum(by.values()), "by_reason": by,
+           "guest_seconds": secs}
+    if secs:
+        out["per_10s"] = {k: v * 10 / secs for k, v in by.items()}
+        out["per_second"] = out["total"] / secs
+    return out
 
 
 def icount_figures(guest, bare):

@@ -11,6 +11,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
 import linux_bench  # noqa: E402
+import linux_vf_bench  # noqa: E402
 
 MiB, GiB = 1 << 20, 1 << 30
 
@@ -188,8 +189,8 @@ class ExitCosts(unittest.TestCase):
     LINES = [
         "[bench] bench: exit=cpuid n=1000 min=700 median=771 max=900 raw-median=790 baseline=19 "
         "baseline-spread=0",
-        "[bench] bench: exit=apic-timer unavailable: writing IA32_APIC_BASE (x2APIC enable) "
-        "raised #GP (no virtual local APIC for this guest)",
+        "[bench] bench: exit=apic-timer unavailable: no TSC-deadline timer or the local APIC "
+        "disabled",
         "[bench] bench: exit=apic-eoi n=1000 min=200 median=250 max=300 raw-median=270 baseline=20 "
         "baseline-spread=0"]
 
@@ -197,13 +198,44 @@ class ExitCosts(unittest.TestCase):
         out = bench.parse_exit_costs(self.LINES)
         self.assertEqual(out["cpuid"]["median"], 771)
         self.assertEqual(out["apic-eoi"]["median"], 250)
-        self.assertIn("raised #GP", out["apic-timer"]["not_measured"])
+        self.assertIn("no TSC-deadline timer", out["apic-timer"]["not_measured"])
         self.assertNotIn("npf", out)
 
 
-def guest(init=None, start=None, state=None, exits=None, run_init=None, where="w"):
+def guest(init=None, start=None, state=None, exits=None, run_init=None, where="w", marks=None,
+          uptime=None):
     return {"init_s": init, "moat_to_init_s": init - start if init and start else None,
-            "run_init": run_init, "state": state, "exits": exits, "where": where}
+            "run_init": run_init, "state": state, "exits": exits, "where": where,
+            "exit_marks": marks or {}, "mark_uptime": uptime or {}}
+
+
+class ExitMarks(unittest.TestCase):
+    LOG = [
+        "vmm: exits web: mark 1: cpuid=1054 io=1300 npf=2000 timer=900",
+        "[web] linuxguest: exits-mark 1 3.50",
+        "vmm: exits other: mark 2: cpuid=5",
+        "vmm: exits web: mark 2: cpuid=1054 io=1310 npf=2004 timer=1200 hlt=280",
+        "vmm: exits web: mark 2: cpuid=9999",
+        "vmm: exits web: mark 3: none"]
+
+    def test_marks_by_guest_first_line_of_each(self):
+        m = linux_bench.exit_marks(self.LOG, "web")
+        self.assertEqual(sorted(m), [1, 2, 3])
+        self.assertEqual(m[2]["cpuid"], 1054)
+        self.assertEqual(m[3], {})
+        self.assertEqual(linux_bench.exit_marks(self.LOG, "other"), {2: {"cpuid": 5}})
+
+    def test_difference_leaves_out_reasons_without_exits(self):
+        m = linux_bench.exit_marks(self.LOG, "web")
+        self.assertEqual(linux_bench.marks_diff(m, 1, 2),
+                         {"hlt": 280, "io": 10, "npf": 4, "timer": 300})
+        self.assertIsNone(linux_bench.marks_diff(m, 1, 4))
+
+    def test_guest_run_reads_marks_and_linux_uptime(self):
+        g = linux_bench.guest_run(self.LOG + ["[web] linuxguest: exits-mark 2 13.50"], {}, "I",
+                                  "S", "w")
+        self.assertEqual(g["mark_uptime"], {1: 3.5, 2: 13.5})
+        self.assertEqual(g["exit_marks"][1]["timer"], 900)
 
 
 class LinuxGuest(unittest.TestCase):
@@ -250,26 +282,112 @@ class LinuxGuest(unittest.TestCase):
         runs = [guest(20.0, 8.0, state="stopped", exits={"npf": 1}, where="stopped: x")]
         self.assertIn("did not power off", linux_bench.exit_figures(runs, None, 10)["boot"]["not_measured"])
 
-    def test_idle_is_the_difference(self):
+    def test_idle_is_between_the_marks_scaled_to_10s_of_linux_clock(self):
         boot = [guest(20.0, 8.0, "shut down", {"io": 100, "msr-write": 10}),
                 guest(20.0, 8.0, "shut down", {"io": 120, "msr-write": 12}),
                 guest(20.0, 8.0, "shut down", {"io": 110, "msr-write": 11})]
-        idle = guest(20.0, 8.0, "shut down", {"io": 115, "msr-write": 211, "hlt": 100})
+        idle = guest(20.0, 8.0, "shut down", {"io": 9999},
+                     marks={1: {"io": 50, "timer": 900}, 2: {"io": 52, "timer": 1400, "hlt": 250}},
+                     uptime={1: 3.0, 2: 23.0})
         e = linux_bench.exit_figures(boot, idle, 10)
         self.assertEqual(e["boot"]["by_reason"], {"io": 110, "msr-write": 11})
-        self.assertEqual(e["idle"]["by_reason"], {"hlt": 100, "io": 5, "msr-write": 200})
-        self.assertEqual(e["idle"]["per_second"], 30.5)
+        self.assertEqual(e["idle"]["by_reason"], {"hlt": 250, "io": 2, "timer": 500})
+        self.assertEqual(e["idle"]["total"], 752)
+        self.assertEqual(e["idle"]["per_10s"], {"hlt": 125, "io": 1, "timer": 250})
+        self.assertEqual(e["idle"]["per_second"], 37.6)
 
-    def test_idle_below_the_boot_is_no_figure(self):
-        boot = [guest(20.0, 8.0, "shut down", {"timer": 1118, "hlt": 0})]
-        idle = guest(20.0, 8.0, "shut down", {"timer": 274, "hlt": 316})
+    def test_idle_without_marks_is_no_figure(self):
+        boot = [guest(20.0, 8.0, "shut down", {"timer": 1118})]
+        idle = guest(20.0, 8.0, "shut down", {"timer": 274}, marks={1: {"timer": 3}})
         e = linux_bench.exit_figures(boot, idle, 10)["idle"]
-        self.assertIn("negative for timer (-844)", e["not_measured"])
-        self.assertEqual(e["idle_run"]["total"], 590)
+        self.assertIn("no exit counter lines for marks 1 and 2", e["not_measured"])
+        self.assertNotIn("by_reason", e)
+        self.assertIn("did not finish", linux_bench.exit_figures(boot, None, 10)["idle"]["not_measured"])
 
     def test_icount_ratio(self):
         f = linux_bench.icount_figures(guest(20.0, 8.0, "shut down", {}, run_init=3.0), 2.0)
         self.assertEqual((f["guest_ns"], f["bare_ns"], f["ratio"]), (3e9, 2e9, 1.5))
+
+
+class LinuxDataPath(unittest.TestCase):
+    SHA = "ab" * 32
+    LOG = [
+        "vmm: exits app: mark 11: cpuid=1500 io=40000 msr-write=2000 npf=3000 ext-intr=100",
+        "vmm: exits web: mark 11: cpuid=1600 io=41000 npf=3100 ext-intr=90 irq-window=10",
+        "vmm: exits app: mark 11: cpuid=1500 io=40010 msr-write=2001 npf=3000 ext-intr=100",  # a retry
+        "vmm: exits app: mark 12: cpuid=1500 io=40011 msr-write=2401 npf=4000 ext-intr=1100",
+        "[app] linuxguest: sent 2",
+        f"[app] linuxguest: tx-sha256 {SHA} 4194304",
+        "[app] linuxguest: xfer-mark 11 60.25 100 50 400",
+        "[app] linuxguest: xfer-mark 12 62.25 1100 3050 1400",
+        "vmm: exits web: mark 12: cpuid=1600 io=41001 npf=3600 ext-intr=590 irq-window=10",
+        f"[web] linuxguest: rx-sha256 {SHA} 4194304",
+        "[web] linuxguest: xfer-mark 11 50.0 10 20 30",
+        "[web] linuxguest: xfer-mark 12 70.0 3010 1020 530"]
+
+    def test_figures(self):
+        f = linux_vf_bench.transfer_figures(self.LOG, "app", "web")
+        self.assertNotIn("not_measured", f)
+        self.assertEqual((f["bytes"], f["seconds"], f["bytes_per_s"]), (4194304, 2.0, 2097152.0))
+        app, web = f["guests"]["app"], f["guests"]["web"]
+        # the last mark 11 of a retried connection; mark 12's own port write taken off io
+        self.assertEqual(app["exits"]["by_reason"], {"ext-intr": 1000, "msr-write": 400, "npf": 1000})
+        self.assertEqual((app["frames_rx"], app["frames_tx"], app["interrupts"]), (1000, 3000, 1000))
+        self.assertEqual(app["exits_per_1000_frames"]["total"], 600.0)
+        self.assertEqual(app["exits_per_1000_frames"]["by_reason"]["npf"], 250.0)
+        self.assertEqual(app["exits_per_interrupt"]["total"], 2.4)
+        self.assertEqual(app["interrupts_per_1000_frames"], 250.0)
+        self.assertEqual(web["exits"]["by_reason"], {"ext-intr": 500, "npf": 500})
+        self.assertEqual(web["exits_per_interrupt"]["by_reason"], {"ext-intr": 1.0, "npf": 1.0})
+        self.assertEqual(web["seconds"], 20.0)
+
+    def test_zero_exits_is_a_figure(self):
+        log = [ln.replace("io=40011 msr-write=2401 npf=4000 ext-intr=1100", "io=40011 msr-write=2001 "
+                          "npf=3000 ext-intr=100") for ln in self.LOG]
+        app = linux_vf_bench.transfer_figures(log, "app", "web")["guests"]["app"]
+        self.assertEqual(app["exits_per_1000_frames"], {"total": 0.0, "by_reason": {}})
+
+    def test_damaged_transfer_is_no_figure(self):
+        log = [ln.replace(f"rx-sha256 {self.SHA}", "rx-sha256 " + "cd" * 32) for ln in self.LOG]
+        self.assertIn("did not arrive intact", linux_vf_bench.transfer_figures(log, "app", "web")["not_measured"])
+        log = [ln for ln in self.LOG if "rx-sha256" not in ln]
+        self.assertIn("did not happen", linux_vf_bench.transfer_figures(log, "app", "web")["not_measured"])
+
+    def test_without_the_exit_port_no_figure(self):
+        log = [ln for ln in self.LOG if not ln.startswith("vmm: exits web")]
+        f = linux_vf_bench.transfer_figures(log, "app", "web")
+        self.assertEqual(list(f), ["not_measured"])
+        self.assertIn("vmm: exits web: mark 11/12", f["not_measured"])
+        log = [ln for ln in self.LOG if "xfer-mark 12" not in ln]
+        self.assertIn("no xfer-mark lines", linux_vf_bench.transfer_figures(log, "app", "web")["not_measured"])
+
+    def test_counters_going_down_is_no_figure(self):
+        log = [ln.replace("npf=4000", "npf=2000") for ln in self.LOG]
+        app = linux_vf_bench.transfer_figures(log, "app", "web")["guests"]["app"]
+        self.assertIn("went down", app["not_measured"])
+
+    def test_no_interrupt_no_per_interrupt_figure(self):
+        log = [ln.replace("3050 1400", "3050 400") for ln in self.LOG]
+        app = linux_vf_bench.transfer_figures(log, "app", "web")["guests"]["app"]
+        self.assertIn("not_measured", app["exits_per_interrupt"])
+        self.assertEqual(app["exits_per_1000_frames"]["total"], 600.0)
+
+    def test_table_rows(self):
+        rows = []
+        f = linux_vf_bench.transfer_figures(self.LOG, "app", "web")
+        f.update(sender="app", receiver="web")
+        bench.add_linux_vf_rows(lambda a, b: rows.append((a, b)), f, None)
+        text = "\n".join(f"{a}: {b}" for a, b in rows)
+        self.assertIn("2.00 MiB/s", text)
+        self.assertIn("exits per 1,000 frames, app (send): 600 (ext-intr=250 msr-write=100 npf=250)", text)
+        self.assertIn("1000 MSI-X interrupts (250 per 1,000 frames); exits per interrupt 2.4 "
+                      "(ext-intr=1 msr-write=0.4 npf=1)", text)
+        self.assertIn("moat's own guests and native: not measured yet", text)
+        self.assertIn("instructions per interrupt: not measured yet: ", text)
+        rows.clear()
+        bench.add_linux_vf_rows(lambda a, b: rows.append((a, b)),
+                                {"not_measured": "web: stopped", "sender": "app", "receiver": "web"}, None)
+        self.assertEqual(rows, [("Linux guests' data path, TCP app -> web", "not measured yet: web: stopped")])
 
 
 if __name__ == "__main__":

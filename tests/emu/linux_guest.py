@@ -23,16 +23,21 @@ GUEST_CMDLINE = "console=ttyS0 earlyprintk=serial,ttyS0,115200 nokaslr panic=-1 
 
 
 class LinuxGuest:
-    """One Linux guest of a run: its name, CPUs (the configuration's cpu= value), memory."""
+    """One Linux guest of a run: its name, CPUs (the configuration's cpu= value), memory;
+    with a VF (device=, e.g. 01:00.0/vf0) and guest.sh's network words (net: ip, peer,
+    role, ...) for the VF runs."""
 
-    def __init__(self, name, cpus, mem_mib):
+    def __init__(self, name, cpus, mem_mib, device=None, net=None):
         self.name, self.cpus, self.mem = name, cpus, mem_mib * MiB
         lo, _, hi = cpus.partition("-")
         self.vcpus = int(hi) - int(lo) + 1 if hi else 1
+        self.device, self.net = device, dict(net or {})
+        self.cmdline = GUEST_CMDLINE + "".join(f" linuxguest.{k}={v}" for k, v in self.net.items())
 
-    def conf(self, cmdline=GUEST_CMDLINE):
+    def conf(self, cmdline=None):
+        dev = f" device={self.device}" if self.device else ""
         return (f"guest {self.name} memory={self.mem // MiB}M cpu={self.cpus} kernel=vmlinuz "
-                f'initrd=initrd.gz cmdline="{cmdline}"\n')
+                f'initrd=initrd.gz cmdline="{cmdline or self.cmdline}"{dev}\n')
 
 
 # qemu-uefi-linux-guest (issue 15): two Linux guests, web with two vCPUs, and the attacker.
@@ -46,6 +51,19 @@ LINUX_CONF = (
     + "".join(g.conf() for g in LINUX_GUESTS)
     + f"guest attacker memory=16M cpu={ATTACKER_CPU} image=attacker device=01:00.0/vf2\n")
 QEMU_TIMEOUT = 300   # seconds: measured in docs/testing.md ("Linux as a guest")
+
+# qemu-uefi-linux-vf (issue 16): the same two guests, each with a VF of the igb, exchange
+# traffic through Debian's igbvf (guest.sh's network mode) beside the attacker with its VF.
+VF_WEB = LinuxGuest("web", "1-2", 256, "01:00.0/vf0",
+                    dict(ip="10.0.0.1/24", peer="10.0.0.2", role="listen"))
+VF_APP = LinuxGuest("app", "3", 192, "01:00.0/vf1",
+                    dict(ip="10.0.0.2/24", peer="10.0.0.1", role="send"))
+VF_GUESTS = (VF_WEB, VF_APP)
+VF_CONF = (
+    "# two Linux guests with a VF each beside the attacker (tests/emu/linux_guest.py)\n"
+    + "".join(g.conf() for g in VF_GUESTS)
+    + f"guest attacker memory=16M cpu={ATTACKER_CPU} image=attacker device=01:00.0/vf2\n")
+VF_TIMEOUT = 420
 BOCHS_TIMEOUT = 900
 # bochs-mb2-linux: one Linux guest under VMX (a GRUB module `config`)
 BOCHS_WEB = LinuxGuest("web", "1", 192)
@@ -110,8 +128,10 @@ def kernel_line(g, rest):
     return rf"^\[{g}\] \[\s*[\d.]+\] {rest}"
 
 
-def check_linux_boot(g, cmdline=GUEST_CMDLINE):
+def check_linux_boot(g, cmdline=None):
     """Linux's early boot under moat's boot protocol, as Linux itself reports it."""
+    cmdline = cmdline or g.cmdline
+
     def check(r):
         n, out = g.name, []
         banner = harness.line_matching(r, kernel_line(n, r"Linux version \d+\.\d+"))
@@ -154,7 +174,7 @@ def check_linux_boot(g, cmdline=GUEST_CMDLINE):
     return check
 
 
-GUEST_LINE_RE = re.compile(r"^\[([^\]]+)\] linuxguest: (\w+) ?(.*)$")
+GUEST_LINE_RE = re.compile(r"^\[([^\]]+)\] linuxguest: ([\w-]+) ?(.*)$")
 
 
 def guest_report(r, name):
@@ -243,6 +263,125 @@ def check_linux_runs(g):
     return check
 
 
+def _vf_index(g):
+    m = re.search(r"/vf(\d+)$", g.device or "")
+    return int(m.group(1)) if m else None
+
+
+def _msix_totals(rep, k):
+    """{vector name: interrupts summed over the CPUs} from the `msix k <line>` lines."""
+    out = {}
+    for x in rep.get("msix", []):
+        f = x.split()
+        if len(f) > 3 and f[0] == k and f[1].endswith(":"):
+            counts = [int(v) for v in f[2:] if v.isdigit()]
+            out[f[-1]] = sum(counts)
+    return out
+
+
+def _msix_per_cpu(rep, k, ncpu):
+    """{vector name: [interrupts on CPU 0, 1, ...]} from the `msix k <line>` lines."""
+    out = {}
+    for x in rep.get("msix", []):
+        f = x.split()
+        if len(f) > 2 + ncpu and f[0] == k and all(v.isdigit() for v in f[2:2 + ncpu]):
+            out[f[-1]] = [int(v) for v in f[2:2 + ncpu]]
+    return out
+
+
+def check_linux_vf(g):
+    """Guest g drives its VF with Debian's igbvf (guest.sh's network mode): the driver
+    bound an interface, its MAC is the one moat's PF assigned the guest's VF (moat's `igb:
+    vfN reset: MAC` lines, and igbvf's own `Address:`), another MAC is refused (NACK,
+    logged by moat's PF with the guest's name; igbvf keeps the assigned one), the link came
+    up with the address,
+    the peer answered, every ping of the first round (linuxguest.pings) came back, the
+    VF's MSI-X vectors (tx and rx) counted interrupts between the two readings, moat
+    refused none of its MSI-X entries and counted at least as many messages of the device
+    as Linux did (each through its IRTE and host vector), none to no vCPU, and after `rmmod igbvf; insmod igbvf` the link came
+    up again and the 10 pings of the second round all came back."""
+    def check(r):
+        n, out = g.name, []
+        rep = guest_report(r, n)
+        where = stopped_at(r, n)
+        fails = rep.get("net-fail", [])
+        why = (f"guest.sh: net-fail {fails[0]}; " if fails else "") + where
+
+        def res(tag, ok, diag):
+            out.append(result(r, f"{n}-{tag}", ok, f"{diag}: {why}" if not ok else ""))
+        iface = rep.get("net-iface", [])
+        res("vf-probed", bool(iface) and iface[0].split()[1:] == ["0000:00:01.0"],
+            f"igbvf bound no interface to 0000:00:01.0 (net-iface {iface}, net-driver {rep.get('net-driver')})")
+        vf = _vf_index(g)
+        moat = sorted({m.group(1) for m in (re.match(rf"^igb: vf{vf} reset: MAC ([0-9a-f:]{{17}})", ln)
+                                            for ln in r.lines) if m})
+        addr = [m.group(1) for m in (re.match(kernel_line(n, r"igbvf \S+: Address: ([0-9a-f:]{17})$"), ln)
+                                     for ln in r.lines) if m]
+        macs = rep.get("mac", [])
+        ok = len(moat) == 1 and macs and all(x == moat[0] for x in macs) and addr and \
+            all(x == moat[0] for x in addr)
+        res("vf-mac-assigned", ok, f"guest's MAC {macs}, igbvf's Address: {addr}, moat's PF assigned vf{vf} {moat}")
+        # a MAC of its own choosing: NACK from moat's PF (logged with the guest's name),
+        # igbvf keeps the assigned MAC and `ip` reports the failure
+        refused = harness.line_matching(r, rf"^igb: warning: vf{vf} \(guest {n}\): set-MAC 02:6d:6f:61:74:01 "
+                                           r"refused: moat assigned it ")
+        mr = rep.get("mac-refused", [""])[0].split(" ", 1)
+        res("vf-mac-change-refused", bool(refused) and len(moat) == 1 and mr[0] == moat[0],
+            f"guest.sh: mac-refused {mr}, moat's refusal {refused[:1]}")
+        ok = rep.get("link", [""])[0].startswith("1 up ") and rep.get("addr", [""])[0] == "1 " + g.net["ip"]
+        res("vf-link-up", ok, f"link {rep.get('link')}, addr {rep.get('addr')}")
+        pings = int(g.net.get("pings", 100))
+        p1 = [x for x in rep.get("ping", []) if x.startswith("1 ")]
+        res("ping-peer", p1 == [f"1 {pings} {pings}"],
+            f"first round to {g.net['peer']}: transmitted, received {p1}, expected {pings} {pings}")
+        before, after = _msix_totals(rep, "1"), _msix_totals(rep, "2")
+        vecs = [v for v in after if v.endswith(("-tx-0", "-rx-0"))]
+        ok = len(vecs) == 2 and all(after[v] > before.get(v, after[v]) for v in vecs)
+        refused = harness.line_matching(r, rf"^vmm: guest {n}: MSI-X entry \d+ of .* refused")
+        # every interrupt Linux counted came through moat's remapped path: moat's count of
+        # the device's messages (at the guest's end, so also those after the reading)
+        dev = harness.line_matching(r, rf"^vmm: guest {n}: device 00:01\.0 = .*, MSI-X messages (\d+) "
+                                       r"\((\d+) naming none of its vCPUs\)$")
+        m = re.search(r"MSI-X messages (\d+) \((\d+) naming", dev[0]) if dev else None
+        seen = sum(after.values())
+        moat_ok = bool(m) and int(m.group(1)) >= seen and int(m.group(2)) == 0
+        res("vf-msix-counting", ok and not refused and moat_ok,
+            f"VF vectors in /proc/interrupts before {before}, after {after} (tx and rx must rise); moat "
+            f"delivered {m.group(1) + ' messages, ' + m.group(2) + ' to no vCPU' if m else 'no count'} "
+            f"(at least the {seen} Linux counted, none lost)" + (f"; moat: {refused[0]!r}" if refused else ""))
+        if g.vcpus > 1:
+            # each moved vector counted on the CPU it was moved to (Linux masked the entry,
+            # rewrote its message and unmasked it; moat moved its IRTE to that vCPU's CPU)
+            moves = [x.split() for x in rep.get("affinity", [])]
+            b, a = _msix_per_cpu(rep, "1", g.vcpus), _msix_per_cpu(rep, "2", g.vcpus)
+            ok = len(moves) == 2 and all(
+                len(mv) == 3 and mv[2].isdigit() and int(mv[2]) < g.vcpus and mv[0] in a and mv[0] in b
+                and a[mv[0]][int(mv[2])] > b[mv[0]][int(mv[2])] for mv in moves)
+            res("vf-msix-moved", ok, f"moved (vector, from, to) {moves}; per CPU before {b}, after {a}: "
+                                     "each moved vector must count on its new CPU")
+        p2 = [x for x in rep.get("ping", []) if x.startswith("2 ")]
+        ok = "reload" in rep and rep.get("link", ["", ""])[1:2] and rep["link"][1].startswith("2 up ") and \
+            p2 == ["2 10 10"] and "net-done" in rep
+        res("vf-reload-ping", bool(ok), f"reload {rep.get('reload')}, link {rep.get('link')}, second round {p2}, "
+                                        f"net-done {'net-done' in rep}")
+        return out
+    return check
+
+
+def check_transfer(sender, listener):
+    """What the sender sent (linuxguest.mib MiB of random bytes) arrived whole at the
+    listener: both sha256 sums and sizes printed by guest.sh agree."""
+    def check(r):
+        tx = guest_report(r, sender.name).get("tx-sha256", [])
+        rx = guest_report(r, listener.name).get("rx-sha256", [])
+        size = int(sender.net.get("mib", 4)) * MiB
+        ok = len(tx) == 1 and tx == rx and tx[0].split()[1:] == [str(size)] and len(tx[0].split()[0]) == 64
+        return [result(r, f"{sender.name}-to-{listener.name}-tcp-checksum", ok,
+                       f"{sender.name} sent {tx}, {listener.name} received {rx} (sha256 bytes, {size} "
+                       f"expected): {stopped_at(r, listener.name)}")]
+    return check
+
+
 def check_attacker_beside_linux(r):
     att = harness.line_matching(r, r"^vmm: stats attacker: stopped; .*results [1-9]\d* passed, "
                                    r"0 failed")
@@ -253,6 +392,8 @@ def check_attacker_beside_linux(r):
 LINUX_GUEST_CHECKS = [c for g in LINUX_GUESTS for c in (check_linux_boot(g), check_linux_runs(g))] + \
     [check_attacker_beside_linux]
 BOCHS_CHECKS = [check_linux_boot(BOCHS_WEB), check_linux_runs(BOCHS_WEB)]
+VF_CHECKS = [c for g in VF_GUESTS for c in (check_linux_boot(g), check_linux_runs(g), check_linux_vf(g))] + \
+    [check_transfer(VF_APP, VF_WEB), check_attacker_beside_linux]
 
 
 def check_refused(r):

@@ -11,6 +11,7 @@ import time
 
 import harness
 import linux_guest
+import linux_peer
 import os_attack
 import mkdmar
 import screen
@@ -92,9 +93,19 @@ GUESTS_ON_OWN_CPUS = [
 # exchange frames; afterwards moat drives two VFs itself (suite igbvf). Each must pass, not
 # be skipped.
 VF_GUEST_TESTS = ("vf-probe", "vf-reset-mailbox", "vf-dma-tx", "vf-dma-rx", "vf-bulk",
-                  "no-exits-datapath", "vf-msix")
+                  "no-exits-datapath", "vf-msix", "vf-flr")
 VF_ATTACKS = ("dma-outside-ram", "dma-hypervisor-hpa", "msix-forge-remappable",
-              "msix-forge-compat", "tx-mac-spoof", "mac-spoof", "flood", "owner-state-left")
+              "msix-forge-compat", "tx-mac-spoof", "mac-spoof", "flood", "flr-storm",
+              "owner-state-left")
+# The attacker's FLR storm (docs/passthrough.md): each reset real, the log limited to a few
+# lines a second per device, by moat and by the PF driver.
+VF_FLR_STORM_LOGGED = [
+    check_line("attacker-flr-log-limited",
+               r"^vmm: guest attacker: function level reset of 00:01\.0 \(0000:01:10\.4\), "
+               r"\d+ so far \(earlier ones not logged\)$"),
+    check_line("attacker-pf-reset-log-limited",
+               r"^igb: vf2 \(guest attacker\): function reset seen \(\d+ so far, some not logged\)$"),
+]
 VF_NATIVE_TESTS = ("native-reset-mailbox", "native-dma-tx", "native-dma-rx", "native-bulk",
                    "native-mailbox-rate-limited", "native-released")
 VF_PASSTHROUGH = [
@@ -102,7 +113,7 @@ VF_PASSTHROUGH = [
     for name in ("alpha", "beta") for t in VF_GUEST_TESTS
 ] + [
     check_line(f"attacker-{t}", rf"^\[attacker\] ok \d+ - attack: {t}$") for t in VF_ATTACKS
-] + [
+] + VF_FLR_STORM_LOGGED + [
     # The attacker's VF wrote interrupt messages (its head write-back aimed at 0xFEExxxxx):
     # one naming the canary entry moat keeps for the PF, one in compatibility format to the
     # attacker's own CPU. The hypervisor judges; QEMU cannot block either (its devices' DMA
@@ -243,6 +254,31 @@ def esp_with_files(dirname, files, image="test"):
                 f.write(text)
         return esp
     return prepare
+
+
+def bench_bz():
+    with open(os.path.join(harness.BUILD, "guests", "bench.bz"), "rb") as f:
+        return f.read()
+
+
+def check_bench_os(r):
+    """The bench guest started as an OS guest (guests/bench/apic.c): a figure for each of its
+    local APIC's exits (as make bench reads them; the values are not judged here), and the
+    test image's exit counter port: between the guest's marks 1 and 2 exactly its 100
+    CPUIDs and the second mark's own port write."""
+    costs = bench.parse_exit_costs(r.lines)
+    missing = [k for k in bench.APIC_KINDS if "median" not in costs.get(k, {})]
+    out = [[f"{r.name}: host: apic-exit-figures", "fail" if missing else "ok",
+            f"no figure for {', '.join(missing)}: "
+            + "; ".join(costs.get(k, {}).get("not_measured", "no line") for k in missing)
+            if missing else ""]]
+    marks = bench.linux_bench.exit_marks(r.lines, "bench")
+    diff = bench.linux_bench.marks_diff(marks, 1, 2)
+    ok = diff == {"cpuid": 100, "io": 1}
+    out.append([f"{r.name}: host: exits-port-counts", "ok" if ok else "fail",
+                "" if ok else f"`vmm: exits bench: mark 1/2` lines {marks}: between them "
+                f"{diff}, expected cpuid=100 io=1"])
+    return out
 
 
 def check_dataplane(r):
@@ -931,7 +967,7 @@ PRODUCT_CHECKS = [check_no_hypervisor_tap, check_product_guests] + GUESTS_ON_OWN
     for name in ("alpha", "beta")
 ] + [
     check_line(f"attacker-{t}", rf"^\[attacker\] ok \d+ - attack: {t}$") for t in VF_ATTACKS
-] + [
+] + VF_FLR_STORM_LOGGED + [
     check_line("attacker-stopped-past-ram",
                r"^vmm: guest attacker stopped: nested page fault at GPA 0x1000000 \(read\)"),
     check_line("test-hypercalls-absent", r"^\[alpha\] ok \d+ - cpu: hypercall-roundtrip$"),
@@ -1063,7 +1099,17 @@ BOCHS_OS_ATTACK_RUN = dict(
     expect_not_ok=os_attack.EXPECT_NOT_OK)
 
 
-RUNS = [BOCHS_LINUX_RUN, BOCHS_OS_ATTACK_RUN,
+# The bench guest as an OS guest under VMX + EPT (check_bench_os).
+BOCHS_BENCH_OS_RUN = dict(
+    name="bochs-mb2-bench-os", emulator="bochs", cpus=2, timeout=300,
+    prepare=iso_with_modules("iso-bench-os", "", {
+        "config": ("call", lambda: bench.BENCH_OS_CONF.encode()),
+        "bench.bz": ("call", bench_bz)}),
+    checks=[check_line("backend-vmx", r"^vmm: backend vmx: nested tables ept, 4 levels"),
+            check_bench_os])
+
+
+RUNS = [BOCHS_LINUX_RUN, BOCHS_OS_ATTACK_RUN, BOCHS_BENCH_OS_RUN,
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
          monitor=(INFO_PCI,),
          checks=[check_boot_method("UEFI"), check_info_pci, check_sriov_vfs(1),
@@ -1243,11 +1289,27 @@ RUNS = [BOCHS_LINUX_RUN, BOCHS_OS_ATTACK_RUN,
          smp=linux_guest.LINUX_SMP, timeout=linux_guest.QEMU_TIMEOUT,
          prepare=linux_guest.esp_with_linux("esp-linux-guest", linux_guest.LINUX_CONF),
          checks=linux_guest.LINUX_GUEST_CHECKS),
+    dict(name="qemu-uefi-linux-vf", emulator="qemu", boot="uefi", topology="reference",
+         smp=linux_guest.LINUX_SMP, timeout=linux_guest.VF_TIMEOUT,
+         prepare=linux_guest.esp_with_linux("esp-linux-vf", linux_guest.VF_CONF),
+         checks=linux_guest.VF_CHECKS),
+    # A Linux guest with a VF pings the cpu guest with a VF: Debian's igbvf and moat's own VF
+    # driver on one wire (issue 16, tests/emu/linux_peer.py).
+    dict(name="qemu-uefi-linux-ping-moat", emulator="qemu", boot="uefi", topology="reference",
+         smp=linux_peer.SMP, timeout=linux_peer.TIMEOUT,
+         prepare=linux_guest.esp_with_linux("esp-linux-ping-moat", linux_peer.CONF),
+         checks=linux_peer.CHECKS),
     dict(name="qemu-uefi-linux-refused", emulator="qemu", boot="uefi", topology="plain", smp=5,
          mem="1024M",
          prepare=linux_guest.esp_with_linux("esp-linux-refused", linux_guest.REFUSED_CONF),
          judge=linux_guest.judge_refused, checks=[linux_guest.check_refused],
          expect_not_ok=tuple(rf"\[{g}\] guest: not-started" for g in ("notbz", "noinitrd", "small"))),
+    # The bench guest as an OS guest (build/guests/bench.bz): its local APIC's exit costs as
+    # make bench takes them (not judged here) and the test image's exit counter port.
+    dict(name="qemu-uefi-bench-os", emulator="qemu", boot="uefi", topology="plain", smp=2,
+         prepare=esp_with_files("esp-bench-os", {"moat.conf": bench.BENCH_OS_CONF,
+                                                 "bench.bz": ("copy", "guests/bench.bz")}),
+         checks=[check_bench_os]),
     # A misbehaving OS guest (guests/osattack as a bzImage) beside a cpu guest: it affects
     # only itself (tests/emu/os_attack.py).
     dict(name="qemu-uefi-os-attacker", emulator="qemu", boot="uefi", topology="plain",

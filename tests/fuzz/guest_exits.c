@@ -156,6 +156,26 @@ void pci_write16(const struct pci_dev *d, u16 off, u16 v)
 	vf_cfg[off + 1] = (u8)(v >> 8);
 }
 
+/* pci/reset.c: the VF's function level reset (the guest's, vmm/vflr.c) */
+bool pci_has_flr(const struct pci_dev *d)
+{
+	check_vf(d, 0, 4);
+	return d->cap_pcie && (pci_read32(d, d->cap_pcie + 4) & BIT(28));
+}
+
+int pci_flr_start(struct pci_dev *d)
+{
+	check_vf(d, 0, 4);
+	vf_cfg[PCI_COMMAND] = vf_cfg[PCI_COMMAND + 1] = 0;
+	return 0;
+}
+
+int pci_flr_ready(struct pci_dev *d)
+{
+	check_vf(d, 0, 4);
+	return 0;
+}
+
 /* ---- the backend */
 static u64 f_get(struct vcpu *v, enum vmm_reg r)
 {

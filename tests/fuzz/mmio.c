@@ -49,6 +49,12 @@ void msix_mmio_write(struct guest *gst, struct vdev *v, u64 gpa, u32 val)
 		abort();
 }
 
+void vflr_settle(struct guest *gst, struct vdev *v)
+{
+	if (v != &dev)
+		abort();
+}
+
 int guest_stop(struct guest *gst, enum vmm_exit_reason why, const char *fmt, ...)
 {
 	gst->state = GUEST_STOPPED;

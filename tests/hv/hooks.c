@@ -56,6 +56,7 @@ static const struct test_hooks hv_test_hooks = {
 	.guest_npf = test_npf_ticks,
 	.pci_irq_withheld = pci_irq_withheld,
 	.after_guests = selftest_run_all,
+	.guest_port_io = test_exits_port,
 };
 
 const struct test_hooks *const test_hooks = &hv_test_hooks;

@@ -83,13 +83,26 @@ u32 igb_model_read32(u64 a)
 	return v;
 }
 
+static unsigned mta_writes;	    /* writes to the shared multicast table */
+static int request_before_pfu = -1; /* VF whose request lands as the PF takes its buffer */
+
 void igb_model_write32(u64 a, u32 v)
 {
 	u32 off = (u32)(a - (u64)(uintptr_t)regfile);
 
+	if (off >= IGB_MTA(0) && off < IGB_MTA(IGB_MTA_WORDS))
+		mta_writes++;
+
 	if (off >= IGB_P2VMAILBOX(0) && off < IGB_P2VMAILBOX(IGB_MAX_VFS)) {
 		unsigned vf = (off - IGB_P2VMAILBOX(0)) / 4;
 
+		if ((v & IGB_P2VMAILBOX_PFU) && (int)vf == request_before_pfu) {
+			/* the VF's request completed just before the PF took the buffer */
+			request_before_pfu = -1;
+			set_reg(IGB_VMBMEM(vf), IGB_VF_SET_LPE);
+			set_reg(IGB_VMBMEM(vf) + 4, 1522);
+			set_reg(IGB_MBVFICR, reg(IGB_MBVFICR) | BIT(vf));
+		}
 		if (v & IGB_P2VMAILBOX_STS)
 			mbx[vf].r2c |= IGB_VF_MAILBOX_PFSTS;
 		if (v & IGB_P2VMAILBOX_ACK)
@@ -141,6 +154,15 @@ static void vf_wr(unsigned vf, u32 off, u32 v)
 		assert_true(off >= IGB_VF_MBMEM && off < IGB_VF_MBMEM + 4 * IGB_MBX_WORDS);
 		set_reg(IGB_VMBMEM(vf) + off - IGB_VF_MBMEM, v);
 	}
+}
+
+/* A PCIe FLR of the VF (QEMU's igbvf: pcie_cap_flr_write_config -> igb_core_vf_reset): its
+ * queues and pool disabled, VFLRE raised; the mailbox is left as it was (no RSTD). */
+static void vf_flr(unsigned vf)
+{
+	set_reg(IGB_VFLRE, reg(IGB_VFLRE) | BIT(vf));
+	set_reg(IGB_VFRE, reg(IGB_VFRE) & ~(u32)BIT(vf));
+	set_reg(IGB_VFTE, reg(IGB_VFTE) & ~(u32)BIT(vf));
 }
 
 /* ---- Linux's igbvf, VF side ---- */
@@ -431,6 +453,8 @@ static int setup(void **state)
 	}
 	shim_warnings_logged = 0;
 	shim_log_clear();
+	mta_writes = 0;
+	request_before_pfu = -1;
 	return 0;
 }
 
@@ -611,6 +635,139 @@ static void test_refusals_rate_limited(void **state)
 	assert_true(shim_log_seen("vf2 (guest mallory): 32 refusals not logged"));
 }
 
+/* The PF's view after the VF's function reset: no CTS, the assigned MAC in its receive
+ * address entry, no multicast list, its pool's queues off. */
+static void assert_vf_forgotten(unsigned vf)
+{
+	assert_false(test_pf.vf[vf].clear_to_send);
+	assert_int_equal(test_pf.vf[vf].nr_mc, 0);
+	assert_false(reg(IGB_VMOLR(vf)) & IGB_VMOLR_ROMPE);
+	assert_memory_equal(test_pf.vf[vf].mac, test_pf.vf[vf].default_mac, 6);
+	assert_false(reg(IGB_VFRE) & BIT(vf));
+	for (unsigned w = 0; w < IGB_MTA_WORDS; w++)
+		assert_int_equal(reg(IGB_MTA(w)), 0);
+}
+
+/* The guest resets its VF (FLR through moat's virtual config space) and reloads the driver,
+ * again and again (`echo 1 > .../reset; rmmod igbvf; modprobe igbvf`): each FLR takes CTS
+ * and the owner's state away, each probe's handshakes succeed with the same MAC, nothing is
+ * refused. */
+static void test_flr_and_reload(void **state)
+{
+	for (unsigned round = 0; round < 20; round++) {
+		lnx_probe(&lnx, 1);
+		assert_memory_equal(lnx.perm_addr, test_pf.vf[1].default_mac, 6);
+		lnx_open(&lnx);
+		assert_int_equal(lnx_check_for_link(&lnx), 0);
+		assert_true(reg(IGB_VFRE) & BIT(1));
+		vf_flr(1);
+		igb_pf_poll_all();
+		assert_vf_forgotten(1);
+	}
+	assert_int_equal(test_pf.vf[1].resets, 3 * 20); /* CTRL.RST twice a probe, the FLR */
+	assert_int_equal(test_pf.vf[1].nacks, 0);
+	assert_int_equal(shim_warnings_logged, 0);
+}
+
+/* `echo 1 > .../reset` under a running igbvf (it has no reset_done hook): its next request
+ * is refused without CTS, the link check then asks for a reset, and after it everything is
+ * granted again. */
+static void test_flr_under_running_driver(void **state)
+{
+	lnx_probe(&lnx, 0);
+	lnx_open(&lnx);
+	vf_flr(0);
+	igb_pf_poll_all();
+	assert_vf_forgotten(0);
+	assert_int_equal(lnx_update_mc(&lnx, lnx_mc_list, 2),
+			 IGB_VF_SET_MULTICAST | FIELD_PREP(IGB_MSG_INFO, 2) | IGB_MSG_NACK);
+	lnx.get_link_status = true;
+	assert_int_equal(lnx_check_for_link(&lnx), LNX_ERR_MAC_INIT);
+	lnx_igbvf_reset(&lnx);
+	lnx_open(&lnx);
+	assert_int_equal(lnx_check_for_link(&lnx), 0);
+	assert_int_equal(test_pf.vf[0].nr_mc, 2);
+	assert_true(reg(IGB_VFRE) & BIT(0));
+}
+
+/* A guest that resets its VF in a loop (CTRL.RST is in its own BAR): every reset is taken,
+ * CPU 0 rewrites the shared multicast table only for the reset that dropped a list, and
+ * the log says it IGB_RESET_LOG_BURST times a second. */
+#define RESET_STORM 200
+
+static void test_reset_storm(void **state)
+{
+	lnx_probe(&lnx, 2);
+	lnx_open(&lnx);
+	mta_writes = 0;
+	shim_log_clear();
+	for (unsigned i = 0; i < RESET_STORM; i++) {
+		vf_wr(2, IGB_VF_CTRL, IGB_VF_CTRL_RST);
+		igb_pf_poll_all();
+	}
+	assert_int_equal(test_pf.vf[2].resets, 2 + RESET_STORM); /* the probe's two */
+	assert_int_equal(mta_writes, IGB_MTA_WORDS); /* once: the list went with the first */
+	assert_vf_forgotten(2);
+	assert_true(test_pf.vf[2].reset_log.used <= IGB_RESET_LOG_BURST);
+	assert_true(test_pf.vf[2].reset_log.suppressed >= RESET_STORM - IGB_RESET_LOG_BURST);
+	assert_true(shim_log_seen("vf2 (guest mallory): function reset seen"));
+	/* The other VFs are served meanwhile. */
+	lnx_probe(&lnx, 0);
+	assert_int_equal(test_pf.vf[0].nacks, 0);
+}
+
+/* A VF without CTS that reads its buffer and ACKs is sent NACK (Linux's igb_rcv_ack_from_vf),
+ * at most every 2 s; a VF with CTS is not; a request the VF completed meanwhile is served,
+ * not overwritten. */
+static void test_ack_without_cts_nacked(void **state)
+{
+	u32 w;
+
+	lnx_probe(&lnx, 1);
+	lnx_read(&lnx, &w, 1); /* the link check's read: ACK with CTS */
+	igb_pf_poll_all();
+	assert_int_equal(test_pf.vf[1].nocts_nacks, 0);
+	vf_flr(1);
+	igb_pf_poll_all();
+	lnx_read(&lnx, &w, 1);
+	assert_true(w & IGB_MSG_CTS); /* the reply before the reset */
+	lnx.sticky = 0;
+	igb_pf_poll_all();
+	assert_int_equal(test_pf.vf[1].nocts_nacks, 1);
+	assert_true(vf_rd(1, IGB_VF_MAILBOX) & IGB_VF_MAILBOX_PFSTS);
+	lnx_read(&lnx, &w, 1);
+	assert_int_equal(w, IGB_MSG_NACK); /* the next link check asks for a reset */
+	igb_pf_poll_all();
+	assert_int_equal(test_pf.vf[1].nocts_nacks, 1); /* within 2 s: none */
+	fake_us += IGB_NOCTS_NACK_US;
+	/* ACK and a request in the same round: the request is answered (NACK, no CTS), the
+	 * reply not overwritten by an unsolicited NACK, nor is the reply to its ACK. */
+	vf_wr(1, IGB_VF_MAILBOX, IGB_VF_MAILBOX_ACK);
+	lnx.timeout = LNX_MBX_TIMEOUT;
+	assert_int_equal(lnx_rlpml_set(&lnx, 1522), IGB_VF_SET_LPE | IGB_MSG_NACK);
+	igb_pf_poll_all();
+	assert_int_equal(reg(IGB_VMBMEM(1)), IGB_VF_SET_LPE | IGB_MSG_NACK);
+	assert_int_equal(test_pf.vf[1].nocts_nacks, 1);
+	/* A request that lands after the PF looked at MBVFICR and before it took the buffer
+	 * for the NACK: left alone, served in the next round. */
+	fake_us += IGB_NOCTS_NACK_US;
+	vf_wr(1, IGB_VF_MAILBOX, IGB_VF_MAILBOX_ACK);
+	request_before_pfu = 1;
+	igb_pf_poll_all();
+	assert_int_equal(request_before_pfu, -1);
+	assert_int_equal(test_pf.vf[1].nocts_nacks, 1);
+	assert_int_equal(reg(IGB_VMBMEM(1)), IGB_VF_SET_LPE);
+	igb_pf_poll_all();
+	assert_int_equal(reg(IGB_VMBMEM(1)), IGB_VF_SET_LPE | IGB_MSG_NACK);
+	/* After the handshake its ACKs draw nothing. */
+	lnx_igbvf_reset(&lnx);
+	fake_us += IGB_NOCTS_NACK_US;
+	lnx_read(&lnx, &w, 1);
+	igb_pf_poll_all();
+	assert_int_equal(test_pf.vf[1].nocts_nacks, 1);
+	assert_true(w & IGB_MSG_CTS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -622,6 +779,10 @@ int main(void)
 		cmocka_unit_test_setup(test_reload, setup),
 		cmocka_unit_test_setup(test_stale_request_ignored, setup),
 		cmocka_unit_test_setup(test_refusals_rate_limited, setup),
+		cmocka_unit_test_setup(test_flr_and_reload, setup),
+		cmocka_unit_test_setup(test_flr_under_running_driver, setup),
+		cmocka_unit_test_setup(test_reset_storm, setup),
+		cmocka_unit_test_setup(test_ack_without_cts_nacked, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -54,6 +54,19 @@ void msix_refresh(struct guest *g, struct vdev *v)
 {
 	fail();
 }
+bool vflr_offered(const struct vdev *v)
+{
+	fail();
+	return false;
+}
+void vflr_start(struct guest *g, struct vdev *v)
+{
+	fail();
+}
+void vflr_settle(struct guest *g, struct vdev *v)
+{
+	fail();
+}
 u64 tsc_hz(void)
 {
 	return 2000000000ULL;

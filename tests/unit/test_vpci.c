@@ -13,6 +13,7 @@
 #include "arch/x86/percpu.h"
 #include "arch/x86/trap.h"
 #include "vmm/msix.h"
+#include "vmm/vflr.h"
 #include "vmm/vpci.h"
 #include "host_shim.h"
 
@@ -34,7 +35,7 @@ int irq_alloc_vector(irq_handler_t fn, void *ctx)
 
 /* What happened to the device's interrupt, in order: the physical entry masked, its
  * IRTE freed, its host vector handed to the quarantine, drained on its CPU, freed. */
-enum { EV_IRTE_FREE = 1, EV_QUARANTINE, EV_DRAIN, EV_VECTOR_FREE };
+enum { EV_IRTE_FREE = 1, EV_QUARANTINE, EV_DRAIN, EV_VECTOR_FREE, EV_FLR_START, EV_FLR_READY };
 static int events[16], nr_events;
 static u32 ctrl_when_irte_freed;
 static unsigned drain_fails; /* apic_drain_vector times out this many times */
@@ -109,9 +110,54 @@ int vlapic_deliver(struct guest *gst, const struct vlapic_msg *m)
 	return deliver_result;
 }
 
+/* Time: each look at the clock takes 10 us. */
+static u64 fake_us;
+
+u64 time_us(void)
+{
+	return fake_us += 10;
+}
+
+/* pci/reset.c: the function's FLR, started and waited for. */
+static int flr_start_result, flr_ready_result;
+static unsigned flr_starts, flr_readies;
+static u16 cmd_at_flr;		       /* the hardware Command register when the reset began */
+static u64 flr_start_us, flr_ready_us; /* when the last reset began, and was waited for */
+static u8 cfg[4096];
+
+bool pci_has_flr(const struct pci_dev *d)
+{
+	return d->cap_pcie && (cfg[d->cap_pcie + 4 + 3] & 0x10); /* DEVCAP bit 28 */
+}
+
+int pci_flr_start(struct pci_dev *d)
+{
+	event(EV_FLR_START);
+	flr_starts++;
+	cmd_at_flr = (u16)(cfg[PCI_COMMAND] | cfg[PCI_COMMAND + 1] << 8);
+	flr_start_us = fake_us;
+	if (flr_start_result)
+		return flr_start_result;
+	/* What the reset does to the function (QEMU: pci_do_device_reset, msix_reset). */
+	cfg[PCI_COMMAND] = cfg[PCI_COMMAND + 1] = 0;
+	cfg[0x73] &= (u8)~0xc0;
+	for (unsigned i = 0; i < 3; i++) {
+		memset(&phys_bar3[4 * i], 0, 12);
+		phys_bar3[4 * i + 3] = MSIX_ENTRY_CTRL_MASKED;
+	}
+	return 0;
+}
+
+int pci_flr_ready(struct pci_dev *d)
+{
+	event(EV_FLR_READY);
+	flr_readies++;
+	flr_ready_us = fake_us;
+	return flr_ready_result;
+}
+
 /* The VF's real config space as QEMU's igbvf has it: PCIe at 0xa0, MSI-X at 0x70, the
  * standard list starting at 0x70 (0x70 -> 0xa0 -> 0). */
-static u8 cfg[4096];
 static unsigned hw_writes;
 static struct pci_dev pf, vf;
 static struct guest g;
@@ -190,6 +236,8 @@ static int setup(void **state)
 	nr_events = 0;
 	drain_fails = 0;
 	ctrl_when_irte_freed = 0;
+	flr_start_result = flr_ready_result = 0;
+	flr_starts = flr_readies = 0;
 	memset(&g, 0, sizeof(g));
 	strcpy(g.cfg.name, "t");
 	g.nr_dev = 1;
@@ -247,23 +295,23 @@ static void test_capability_list(void **state)
 	assert_int_equal(vpci_read(&g, DEV1, ptr + 4, 4), 0x3);	   /* table BIR 3, offset 0 */
 	assert_int_equal(vpci_read(&g, DEV1, ptr + 8, 4), 0x2003);
 	assert_int_equal(vpci_read(&g, DEV1, ptr + 1, 1), 0); /* end of list */
-	/* DEVCAP without FLR: Device Control is read-only, so a guest's FLR would not happen
-	 * (Linux would list "flr" among the function's reset methods and trust it) */
-	assert_int_equal(vpci_read(&g, DEV1, 0xa4, 4), 0x00008000);
+	/* DEVCAP with FLR, as the VF has it: moat emulates it (test_flr_*) */
+	assert_int_equal(vpci_read(&g, DEV1, 0xa4, 4), 0x10008000);
 	/* Not in the shown list: reads 0. */
 	assert_int_equal(vpci_read(&g, DEV1, 0x50, 4), 0);
 	for (u16 r = 0x40; r < 0x100; r += 4)
 		seen += vpci_read(&g, DEV1, r, 4) != 0;
 	assert_int_equal(seen, 5); /* 3 MSI-X dwords, the PCIe header and DEVCAP */
-	/* Capabilities are read-only but for MSI-X Enable / Function Mask: the table
-	 * location, PCIe Device Control (FLR initiate) and the list pointers. */
+	/* Capabilities are read-only but for MSI-X Enable / Function Mask and Initiate FLR:
+	 * the table location, the rest of PCIe Device Control and the list pointers. */
 	vpci_write(&g, DEV1, 0x74, 4, 0x1003);
-	vpci_write(&g, DEV1, 0xa8, 2, 0x8000);
+	vpci_write(&g, DEV1, 0xa8, 2, 0x7fff);
 	vpci_write(&g, DEV1, 0xa0, 4, 0x00005010);
 	assert_int_equal(vpci_read(&g, DEV1, 0x74, 4), 0x3);
 	assert_int_equal(vpci_read(&g, DEV1, 0xa8, 2), 0);
 	assert_int_equal(vpci_read(&g, DEV1, 0xa1, 1), 0x70);
 	assert_int_equal(hw_writes, 0);
+	assert_int_equal(flr_starts, 0);
 	(void)state;
 }
 
@@ -405,9 +453,11 @@ static void test_msix_unmask_routes(void **state)
 	assert_int_equal(last_cfg.dest_apic_id, 1);
 	assert_int_equal(last_cfg.vector, 0x41);
 	assert_int_equal(msix_irtes(&g), 1);
-	/* The host vector fires: the guest's vector is raised. */
+	/* The host vector fires: the guest's vector is raised, the message counted. */
+	assert_int_equal(msix_messages(&g.dev[0]), 0);
 	vec_fn(NULL, vec_ctx);
 	assert_int_equal(raised, 0x41);
+	assert_int_equal(msix_messages(&g.dev[0]), 1);
 	/* Per-vector mask, then function mask. */
 	msix_mmio_write(&g, &g.dev[0], TABLE + 12, 1);
 	assert_int_equal(phys_bar3[3], MSIX_ENTRY_CTRL_MASKED);
@@ -424,7 +474,7 @@ static void test_msix_unmask_routes(void **state)
 	msix_release(&g.dev[0]);
 	assert_int_equal(phys_bar3[3], MSIX_ENTRY_CTRL_MASKED);
 	assert_int_equal(irtes_in_use, 0);
-	msix_free_vectors(&g.dev[0], true);
+	msix_free_vectors(&g.dev[0], 1);
 	assert_int_equal(vectors_in_use, 0);
 	(void)state;
 }
@@ -452,7 +502,8 @@ static void test_msix_release_quarantine(void **state)
 	vec_fn(NULL, vec_ctx); /* the late interrupt */
 	assert_int_equal(raised, -1);
 	assert_int_equal(msix_quarantine_strays(), strays + 1);
-	msix_free_vectors(&g.dev[0], true);
+	assert_int_equal(msix_messages(&g.dev[0]), 0); /* not the guest's */
+	msix_free_vectors(&g.dev[0], 1);
 	assert_int_equal(vectors_in_use, 0);
 	assert_int_equal(nr_events, 4);
 	assert_memory_equal(events, order, sizeof(order));
@@ -470,7 +521,7 @@ static void test_msix_quarantine_kept(void **state)
 	msix_release(&g.dev[0]);
 	drain_fails = 1;
 	shim_warnings_logged = 0;
-	msix_free_vectors(&g.dev[0], true);
+	msix_free_vectors(&g.dev[0], 1);
 	assert_int_equal(vectors_in_use, 1); /* entry 0 stayed, entry 1 drained and freed */
 	assert_int_equal(shim_warnings_logged, 1);
 	assert_non_null(strstr(shim_last_log, "stays in quarantine"));
@@ -478,8 +529,32 @@ static void test_msix_quarantine_kept(void **state)
 	vpci_write(&g, DEV1, 0x72, 2, MSIX_CTRL_ENABLE);
 	guest_entry(0, 0xfee01000, 0x41, 0);
 	msix_release(&g.dev[0]);
-	msix_free_vectors(&g.dev[0], false);
+	msix_free_vectors(&g.dev[0], 3);
 	assert_int_equal(vectors_in_use, 2);
+	(void)state;
+}
+
+/* An SMP OS guest's entries target the CPUs of the vCPUs they name: released on one of
+ * them, only that CPU's vectors can be drained (its IRR) and freed; the other CPU's stays
+ * in quarantine instead of being checked on the wrong CPU and handed out again. */
+static void test_msix_free_on_each_cpu(void **state)
+{
+	static const int order[] = {EV_DRAIN, EV_VECTOR_FREE};
+
+	strcpy(g.cfg.kernel, "vmlinuz");
+	g.nr_vcpus = 2;
+	g.vcpu[1].cpu = 2;
+	vpci_write(&g, DEV1, 0x72, 2, MSIX_CTRL_ENABLE);
+	guest_entry(0, 0xfee00000, 0x41, 0); /* vCPU 0: CPU 1 */
+	guest_entry(1, 0xfee01000, 0x42, 0); /* vCPU 1: CPU 2 */
+	assert_int_equal(last_cfg.dest_apic_id, 6);
+	assert_int_equal(vectors_in_use, 2);
+	msix_release(&g.dev[0]);
+	nr_events = 0;
+	msix_free_vectors(&g.dev[0], 1);
+	assert_int_equal(nr_events, 2); /* one drain, one free: entry 0's */
+	assert_memory_equal(events, order, sizeof(order));
+	assert_int_equal(vectors_in_use, 1);
 	(void)state;
 }
 
@@ -673,6 +748,8 @@ static void test_msix_linux_guest(void **state)
 		deliver_result = -ENOENT;     /* the guest's LDRs name nobody */
 		vec_fn(NULL, vec_ctx);
 		assert_int_equal(g.msix_nowhere, 1);
+		/* both messages arrived: counted per device, across the driver's reload */
+		assert_int_equal(msix_messages(&g.dev[0]), 2 * (round + 1));
 		deliver_result = 0;
 		deliveries = 0;
 		g.msix_nowhere = 0;
@@ -696,6 +773,196 @@ static void test_msix_linux_guest(void **state)
 	(void)state;
 }
 
+/* ---- function level reset from inside the guest (vmm/vflr.c) */
+#define DEVCTL 0xa8
+#define FLR_WAIT_US (PCI_FLR_WAIT_MS * 1000ull)
+
+/* What Linux's pcie_flr does: Device Control read, Initiate FLR or'ed in, written back. */
+static void guest_flr(void)
+{
+	u16 ctl = (u16)vpci_read(&g, DEV1, DEVCTL, 2);
+
+	vpci_write(&g, DEV1, DEVCTL, 2, ctl | 0x8000);
+}
+
+/* The driver's state before the reset: decode and bus master on, MSI-X on with entry 0
+ * live (vector 0x41) and entry 1 written but masked, BAR0 being sized. */
+static void driver_running(void)
+{
+	vpci_write(&g, DEV1, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	vpci_write(&g, DEV1, 0x72, 2, MSIX_CTRL_ENABLE);
+	guest_entry(0, 0xfee01000, 0x41, 0);
+	guest_entry(1, 0xfee01000, 0x42, MSIX_ENTRY_CTRL_MASKED);
+	vpci_write(&g, DEV1, 0x10, 4, 0xffffffff);
+	assert_int_equal(phys_bar3[3], 0);
+	assert_int_equal(irtes_in_use, 1);
+	assert_int_equal(vectors_in_use, 1);
+}
+
+/* Initiate FLR: the interrupt is cut first (physical entry masked, then its IRTE freed),
+ * then DMA (bus master off in hardware), then the function is reset; the guest sees the
+ * state a reset function has: Command 0, MSI-X disabled and unmasked, every entry masked
+ * and empty, the BAR at its address (not sizing). moat's placement stays. */
+static void test_flr_resets_guest_state(void **state)
+{
+	static const int order[] = {EV_IRTE_FREE, EV_FLR_START};
+	struct vdev *v = &g.dev[0];
+
+	driver_running();
+	nr_events = 0;
+	guest_flr();
+	assert_int_equal(flr_starts, 1);
+	assert_int_equal(nr_events, 2);
+	assert_memory_equal(events, order, sizeof(order));
+	assert_int_equal(ctrl_when_irte_freed, MSIX_ENTRY_CTRL_MASKED);
+	assert_int_equal(cmd_at_flr & (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER), 0);
+	assert_int_equal(irtes_in_use, 0);
+	assert_int_equal(msix_irtes(&g), 0);
+	assert_int_equal(v->flr_state, VFLR_RESETTING);
+	/* The guest's view (these reads wait the reset out: see test_flr_wait) */
+	assert_int_equal(vpci_read(&g, DEV1, PCI_COMMAND, 2), 0);
+	assert_int_equal(vpci_read(&g, DEV1, 0x72, 2), 0x0002); /* size only */
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(msix_mmio_read(&g, v, TABLE + 16 * i), 0);
+		assert_int_equal(msix_mmio_read(&g, v, TABLE + 16 * i + 8), 0);
+		assert_int_equal(msix_mmio_read(&g, v, TABLE + 16 * i + 12),
+				 MSIX_ENTRY_CTRL_MASKED);
+	}
+	assert_int_equal(vpci_read(&g, DEV1, 0x10, 4), 0xc000000c);
+	assert_int_equal(vpci_read(&g, DEV1, 0x1c, 4), 0xc000400c);
+	assert_int_equal(v->bar_gpa[0], 0xc0000000);
+	/* The host vector stays the guest's: a message already past the IOMMU raises the
+	 * guest's own vector, nobody else's. */
+	assert_int_equal(vectors_in_use, 1);
+	vec_fn(NULL, vec_ctx);
+	assert_int_equal(raised, 0x41);
+	assert_int_equal(g.msix_refused, 0);
+}
+
+/* Until the guest programs an entry again nothing is routed; then a new IRTE carries it,
+ * on the same host vector (re-probe after the reset, as Linux's restore or a new driver
+ * does it). */
+static void test_flr_reprogram(void **state)
+{
+	driver_running();
+	guest_flr();
+	vpci_write(&g, DEV1, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	assert_int_equal(pci_read16(&vf, PCI_COMMAND), PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	guest_entry(0, 0xfee01000, 0x45, 0);
+	assert_int_equal(phys_bar3[3], MSIX_ENTRY_CTRL_MASKED); /* MSI-X still disabled */
+	assert_int_equal(irtes_in_use, 0);
+	vpci_write(&g, DEV1, 0x72, 2, MSIX_CTRL_ENABLE);
+	assert_true(cfg[0x73] & 0x80);
+	assert_int_equal(phys_bar3[0], 0xfee00010); /* a new IRTE (the mock reuses index 0) */
+	assert_true(g.dev[0].msix.have_irq[0]);
+	assert_int_equal(phys_bar3[3], 0);
+	assert_int_equal(irtes_in_use, 1);
+	assert_int_equal(vectors_in_use, 1);
+	assert_int_equal(last_cfg.vector, 0x41); /* the host vector it had */
+	vec_fn(NULL, vec_ctx);
+	assert_int_equal(raised, 0x45);
+}
+
+/* The guest's vCPU does not wait for the reset when it initiates it: the 100 ms are waited
+ * out by its next access to the device that reaches moat (config space, MSI-X table), and
+ * only for what is left of them; then moat waits until the function answers. */
+static void test_flr_wait(void **state)
+{
+	struct vdev *v = &g.dev[0];
+	u64 t;
+
+	driver_running();
+	t = fake_us;
+	guest_flr();
+	assert_true(fake_us - t < 1000);
+	assert_int_equal(flr_readies, 0);
+	fake_us += 30000; /* the guest ran 30 ms */
+	t = fake_us;
+	vdev_lock(&g, v); /* an MSI-X table access (vmm/mmio.c) */
+	vdev_unlock(v);
+	assert_true(fake_us >= flr_start_us + FLR_WAIT_US);
+	assert_true(fake_us - t < FLR_WAIT_US - 30000 + 1000);
+	assert_int_equal(flr_readies, 1);
+	assert_true(flr_ready_us >= flr_start_us + FLR_WAIT_US);
+	assert_int_equal(v->flr_state, VFLR_IDLE);
+	/* Past the 100 ms nothing waits. */
+	guest_flr();
+	fake_us += 2 * FLR_WAIT_US;
+	t = fake_us;
+	assert_int_equal(vpci_read(&g, DEV1, 0, 4), 0x10ca8086);
+	assert_true(fake_us - t < 1000);
+	assert_int_equal(flr_readies, 2);
+	/* A function that does not come back is logged; the guest sees the reset state. */
+	flr_ready_result = -ETIMEDOUT;
+	shim_errors_logged = 0;
+	guest_flr();
+	vpci_read(&g, DEV1, 0, 4);
+	assert_int_equal(shim_errors_logged, 1);
+	assert_non_null(strstr(shim_last_log, "guest t: 00:01.0 does not answer"));
+	assert_int_equal(v->flrs_failed, 1);
+	assert_int_equal(v->flr_state, VFLR_IDLE);
+}
+
+/* A guest that resets its VF in a loop: every reset is real and costs that guest's vCPU
+ * its 100 ms (the next one waits for the last), nothing leaks (IRTEs, host vectors), the
+ * log says it a few times a second. */
+#define FLR_STORM 50
+
+static void test_flr_storm(void **state)
+{
+	struct vdev *v = &g.dev[0];
+	u64 t0;
+
+	driver_running();
+	t0 = fake_us;
+	for (unsigned i = 0; i < FLR_STORM; i++) {
+		guest_flr();
+		vpci_write(&g, DEV1, 0x72, 2, MSIX_CTRL_ENABLE);
+		guest_entry(0, 0xfee01000, 0x41, 0);
+		assert_int_equal(irtes_in_use, 1);
+	}
+	assert_int_equal(flr_starts, FLR_STORM);
+	assert_int_equal(flr_readies, FLR_STORM); /* each waited out by the next access */
+	assert_true(fake_us - t0 >= FLR_STORM * FLR_WAIT_US);
+	assert_int_equal(vectors_in_use, 1);
+	assert_int_equal(v->flrs, FLR_STORM);
+	assert_true(v->flr_log.suppressed + v->flr_log.used <= FLR_STORM);
+	assert_true(v->flr_log.used <= VFLR_LOG_BURST);
+	/* Released in the middle of one: the reset is over before moat's own begins. */
+	guest_flr();
+	vflr_settle(&g, v);
+	assert_int_equal(flr_readies, FLR_STORM + 1);
+}
+
+/* FLR is offered and done only where the hardware has it, and only on a VF: another
+ * function's reset would clear BARs moat placed. A function that refuses the reset stays
+ * as it is. */
+static void test_flr_not_offered(void **state)
+{
+	cfg[0xa7] &= (u8)~0x10; /* the hardware has no FLR */
+	assert_int_equal(vpci_read(&g, DEV1, 0xa4, 4), 0x00008000);
+	guest_flr();
+	assert_int_equal(flr_starts, 0);
+	cfg[0xa7] |= 0x10;
+	vf.is_vf = false; /* a physical function with FLR */
+	assert_int_equal(vpci_read(&g, DEV1, 0xa4, 4), 0x00008000);
+	guest_flr();
+	assert_int_equal(flr_starts, 0);
+	vf.is_vf = true;
+	flr_start_result = -ENOTSUP;
+	guest_flr();
+	assert_int_equal(flr_starts, 1);
+	assert_int_equal(g.dev[0].flrs_failed, 1);
+	assert_int_equal(g.dev[0].flr_state, VFLR_IDLE);
+	/* Bits other than Initiate FLR, in a dword write with Device Status: no reset. */
+	vpci_write(&g, DEV1, DEVCTL, 4, 0xffff7fff);
+	assert_int_equal(flr_starts, 1);
+	/* A byte write to the upper byte of Device Control carries it. */
+	flr_start_result = 0;
+	vpci_write(&g, DEV1, DEVCTL + 1, 1, 0x80);
+	assert_int_equal(flr_starts, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -710,12 +977,18 @@ int main(void)
 		cmocka_unit_test_setup(test_msix_unmask_routes, setup),
 		cmocka_unit_test_setup(test_msix_release_quarantine, setup),
 		cmocka_unit_test_setup(test_msix_quarantine_kept, setup),
+		cmocka_unit_test_setup(test_msix_free_on_each_cpu, setup),
 		cmocka_unit_test_setup(test_msix_bad_entry_refused, setup),
 		cmocka_unit_test_setup(test_msix_refresh_on_decode, setup),
 		cmocka_unit_test_setup(test_msix_vector_fixed_when_live, setup),
 		cmocka_unit_test_setup(test_msix_pba, setup),
 		cmocka_unit_test_setup(test_msix_entry_check_os, setup),
 		cmocka_unit_test_setup(test_msix_linux_guest, setup),
+		cmocka_unit_test_setup(test_flr_resets_guest_state, setup),
+		cmocka_unit_test_setup(test_flr_reprogram, setup),
+		cmocka_unit_test_setup(test_flr_wait, setup),
+		cmocka_unit_test_setup(test_flr_storm, setup),
+		cmocka_unit_test_setup(test_flr_not_offered, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

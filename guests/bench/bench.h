@@ -1,0 +1,34 @@
+/* The bench guest's shared pieces: the timing code and the report line (guests/bench). */
+#ifndef GUESTS_BENCH_BENCH_H
+#define GUESTS_BENCH_BENCH_H
+
+#include "guests/lib/guest.h"
+
+#define BENCH_N 1000
+
+/* rdtsc into %r8, `what`, rdtsc: the ticks between, with the same timing code around. */
+#define TIMED(what, ...)                                                                           \
+	({                                                                                         \
+		u64 t1;                                                                            \
+		__asm__ volatile("rdtsc\n\t"                                                       \
+				 "shl $32, %%rdx\n\t"                                              \
+				 "or %%rdx, %%rax\n\t"                                             \
+				 "mov %%rax, %%r8\n\t" what "\n\t"                                 \
+				 "rdtsc\n\t"                                                       \
+				 "shl $32, %%rdx\n\t"                                              \
+				 "or %%rdx, %%rax\n\t"                                             \
+				 "sub %%r8, %%rax"                                                 \
+				 : "=a"(t1)                                                        \
+				 :                                                                 \
+				 : "rbx", "rcx", "rdx", "rdi", "r8", "memory", ##__VA_ARGS__);     \
+		t1;                                                                                \
+	})
+
+/* The line of one kind: the samples `r` less the median of the baseline samples `b`
+ * (both BENCH_N long, sorted here). */
+void bench_report(const char *kind, u64 *r, u64 *b);
+void bench_sort(u64 *a, unsigned n);
+/* Linked as an OS guest: the local APIC's exits and the exit counter port (apic.c). */
+void bench_os_guest(void);
+
+#endif

@@ -4,6 +4,7 @@
 #   guests/lib/     runtime shared by every guest (+ lib/printf.c, lib/string.c)
 #   guests/<name>/  one guest image per directory, named after it
 #   build/g/<name>.elf       as linked, with debug info (for gdb and objdump)
+#   build/g/<name>.os.elf    the same linked as an OS guest (OS_GUEST_NAMES below)
 #   build/guests/<name>.elf  stripped: what the images carry
 
 # Included before the Makefile's first target: keep `all` the default.

@@ -11,6 +11,7 @@ import time
 
 import harness
 import linux_guest
+import linux_peer
 import os_attack
 import mkdmar
 import screen
@@ -253,6 +254,11 @@ def esp_with_files(dirname, files, image="test"):
                 f.write(text)
         return esp
     return prepare
+
+
+def bench_bz():
+    with open(os.path.join(harness.BUILD, "guests", "bench.bz"), "rb") as f:
+        return f.read()
 
 
 def check_bench_os(r):
@@ -1093,7 +1099,17 @@ BOCHS_OS_ATTACK_RUN = dict(
     expect_not_ok=os_attack.EXPECT_NOT_OK)
 
 
-RUNS = [BOCHS_LINUX_RUN, BOCHS_OS_ATTACK_RUN,
+# The bench guest as an OS guest under VMX + EPT (check_bench_os).
+BOCHS_BENCH_OS_RUN = dict(
+    name="bochs-mb2-bench-os", emulator="bochs", cpus=2, timeout=300,
+    prepare=iso_with_modules("iso-bench-os", "", {
+        "config": ("call", lambda: bench.BENCH_OS_CONF.encode()),
+        "bench.bz": ("call", bench_bz)}),
+    checks=[check_line("backend-vmx", r"^vmm: backend vmx: nested tables ept, 4 levels"),
+            check_bench_os])
+
+
+RUNS = [BOCHS_LINUX_RUN, BOCHS_OS_ATTACK_RUN, BOCHS_BENCH_OS_RUN,
     dict(name="qemu-uefi-reference", emulator="qemu", boot="uefi", topology="reference",
          monitor=(INFO_PCI,),
          checks=[check_boot_method("UEFI"), check_info_pci, check_sriov_vfs(1),
@@ -1277,6 +1293,12 @@ RUNS = [BOCHS_LINUX_RUN, BOCHS_OS_ATTACK_RUN,
          smp=linux_guest.LINUX_SMP, timeout=linux_guest.VF_TIMEOUT,
          prepare=linux_guest.esp_with_linux("esp-linux-vf", linux_guest.VF_CONF),
          checks=linux_guest.VF_CHECKS),
+    # A Linux guest with a VF pings the cpu guest with a VF: Debian's igbvf and moat's own VF
+    # driver on one wire (issue 16, tests/emu/linux_peer.py).
+    dict(name="qemu-uefi-linux-ping-moat", emulator="qemu", boot="uefi", topology="reference",
+         smp=linux_peer.SMP, timeout=linux_peer.TIMEOUT,
+         prepare=linux_guest.esp_with_linux("esp-linux-ping-moat", linux_peer.CONF),
+         checks=linux_peer.CHECKS),
     dict(name="qemu-uefi-linux-refused", emulator="qemu", boot="uefi", topology="plain", smp=5,
          mem="1024M",
          prepare=linux_guest.esp_with_linux("esp-linux-refused", linux_guest.REFUSED_CONF),

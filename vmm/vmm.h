@@ -41,11 +41,15 @@ struct vmsix_vec {
 	/* OS guests: the entry's message, delivered through the guest's virtual local APICs */
 	bool to_vlapic;
 	struct vlapic_msg msg;
+	u64 messages; /* messages that arrived on its host vector while the guest owned it */
 };
 
 /* A device's MSI-X state: the guest's table and Message Control bits, and per entry the
  * interrupt remapping entry and host vector that carry it while it is unmasked. */
 struct vmsix {
+	/* An OS guest's vCPUs reach the table and Message Control at once: the entries' state
+	 * changes under it (a race on one entry would allocate its vector and IRTE twice) */
+	spinlock_t lock;
 	u16 nr;			 /* entries emulated: the table size, at most VMSIX_MAX */
 	bool enabled, fmask;	 /* the guest's MSI-X Enable and Function Mask */
 	u32 entry[VMSIX_MAX][4]; /* address low, address high, data, vector control */
@@ -53,6 +57,7 @@ struct vmsix {
 	bool have_irq[VMSIX_MAX];
 	struct iommu_irq irq[VMSIX_MAX];
 	int host_vector[VMSIX_MAX]; /* 0 when none */
+	u32 cpu[VMSIX_MAX];	    /* the physical CPU its IRTE last targeted */
 	struct vmsix_vec vec[VMSIX_MAX];
 };
 

@@ -42,7 +42,11 @@
 #   link <k> up <seconds>             carrier up after `ip link set up` (k = 1, 2: before and
 #                                     after the reload), bounded by 60 s
 #   addr <k> <addr/prefix>
+#   mac-refused <mac> <ip's message>  `ip link set address 02:6d:6f:61:74:01` refused (moat's
+#                                     PF NACKs any MAC but the assigned one); the MAC after
 #   msix <k> <line of /proc/interrupts>  the VF's vectors (k = 1 before the traffic, 2 after)
+#   affinity <vector> <from> <to>     several CPUs: tx and rx each moved to the next CPU,
+#                                     after msix 1
 #   peer-ready <k> <tries>            the peer answered a ping (1 s each, at most 240 tries)
 #   ping <k> <transmitted> <received> the ping round's statistics (k = 1: N pings, 2: after
 #                                     the reload)
@@ -119,6 +123,18 @@ net_up() {
 		{ fail "link: $iface has no carrier after 60 s"; return 1; }
 	say "link $1 up $(awk -v a="$start" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.1f", b - a }')"
 	say "addr $1 $net_ip"
+}
+
+# The PF refuses any MAC but the one moat assigned: igbvf gets NACK, puts its address back
+# and `ip` fails (EADDRNOTAVAIL); the interface keeps working.
+net_mac_refused() {
+	before=$(cat "/sys/class/net/$iface/address")
+	if out=$(ip link set "$iface" address 02:6d:6f:61:74:01 2>&1); then
+		fail "mac-refused: ip link set address 02:6d:6f:61:74:01 was accepted"
+		return 1
+	fi
+	say "mac-refused $(cat "/sys/class/net/$iface/address") ${out:-no message}"
+	[ "$(cat "/sys/class/net/$iface/address")" = "$before" ] || fail "mac-refused: the address changed"
 }
 
 net_msix() {
@@ -207,6 +223,23 @@ net_transfer() {
 	fail "transfer: $net_peer:5000 refused 120 connections"
 }
 
+# Several CPUs: the VF's tx and rx vectors each moved to the next CPU. Linux applies it at
+# the vector's next interrupt: entry masked, message rewritten, unmasked (moat routes the
+# entry's IRTE to the new vCPU's CPU).
+net_move_irqs() {
+	n=$(nproc)
+	[ "$n" -gt 1 ] || return 0
+	for v in tx rx; do
+		irq=$(grep " $iface-$v-0\$" /proc/interrupts | cut -d: -f1 | tr -d ' ')
+		[ -n "$irq" ] || { fail "affinity: no $iface-$v-0 in /proc/interrupts"; return 1; }
+		from=$(cat "/proc/irq/$irq/effective_affinity_list")
+		to=$(((from + 1) % n))
+		echo "$to" >"/proc/irq/$irq/smp_affinity_list" ||
+			{ fail "affinity: moving $iface-$v-0 to CPU $to refused"; return 1; }
+		say "affinity $iface-$v-0 $from $to"
+	done
+}
+
 # rmmod, a function level reset of the unbound VF through moat's virtual config space
 # (Linux's pcie_flr: the sysfs file exists only with a reset method), insmod.
 net_reload() {
@@ -225,8 +258,10 @@ network() {
 		say "net-driver insmod"
 	fi
 	net_up 1 || return
+	net_mac_refused
 	net_msix 1
 	peer_ready 1 || return
+	net_move_irqs
 	ping_round 1 "$net_pings"
 	case "$net_role" in
 	listen | send) net_transfer || return ;;

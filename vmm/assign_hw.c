@@ -232,9 +232,9 @@ static void release_device(struct guest *g, struct vdev *v)
 		msix_release(v);
 	reset_device(g, d);
 	/* The reset (100 ms) let any message in flight land; the vectors target the guest's
-	 * CPU, normally the one releasing. */
+	 * CPUs, normally the one releasing: those aimed elsewhere stay in quarantine. */
 	if (d->cap_msix && v->attached)
-		msix_free_vectors(v, this_cpu()->index == g->vcpu[0].cpu);
+		msix_free_vectors(v, this_cpu()->index);
 	/* Detached sources have no context entry: their DMA is blocked, not identity-mapped. */
 	for (unsigned i = 0; v->attached && i < v->nr_rids; i++)
 		iommu_detach(g->domain, d->seg, v->rids[i]);
@@ -263,13 +263,16 @@ void assign_report(const struct guest *g)
 		pr_info("guest %s: device 00:%02x.0 = %04x:%02x:%02x.%x (%04x:%04x), domain %u "
 			"(%s), "
 			"faults %llu, IRTEs %u, interrupts injected %llu, MSI-X entries refused "
-			"%llu, BAR writes refused %llu, foreign config writes %llu\n",
+			"%llu, BAR writes refused %llu, foreign config writes %llu, MSI-X messages "
+			"%llu (%llu naming none of its vCPUs)\n",
 			g->cfg.name, i + 1, d->seg, d->bus, d->dev, d->fn, d->vendor, d->device,
 			g->domain ? iommu_domain_id(g->domain) : 0,
 			g->domain ? iommu_domain_name(g->domain) : "none",
 			g->domain ? (unsigned long long)iommu_domain_faults(g->domain) : 0ULL,
 			msix_irtes(g), (unsigned long long)g->irqs_injected,
 			(unsigned long long)g->msix_refused, (unsigned long long)g->bar_refused,
-			(unsigned long long)g->cfg_refused);
+			(unsigned long long)g->cfg_refused,
+			(unsigned long long)msix_messages(&g->dev[i]),
+			(unsigned long long)__atomic_load_n(&g->msix_nowhere, __ATOMIC_RELAXED));
 	}
 }

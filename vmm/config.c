@@ -358,8 +358,8 @@ static u32 tokenize(const char *s, size_t len, char *buf, char *tok[], int *err)
 	return n;
 }
 
-/* A guest runs a moat image (image=) or a Linux kernel (kernel=, with initrd= and cmdline=
- * optional), never both. */
+/* A guest runs a moat image (image=, cmdline= optional: HC_GET_CMDLINE) or a Linux kernel
+ * (kernel=, with initrd= and cmdline= optional), never both. */
 static int check_image_keys(struct line_ctx *c, const struct guest_config *g, u32 seen)
 {
 	bool image = seen & BIT(2), kernel = seen & BIT(3);
@@ -368,9 +368,8 @@ static int check_image_keys(struct line_ctx *c, const struct guest_config *g, u3
 		return line_error(c, "guest '%s' has both image= and kernel=", g->name);
 	if (!image && !kernel)
 		return line_error(c, "guest '%s' lacks image= (or kernel= for Linux)", g->name);
-	if (image && (seen & (BIT(4) | BIT(5))))
-		return line_error(
-			c, "guest '%s': initrd= and cmdline= go with kernel=, not image=", g->name);
+	if (image && (seen & BIT(4)))
+		return line_error(c, "guest '%s': initrd= goes with kernel=, not image=", g->name);
 	return 0;
 }
 

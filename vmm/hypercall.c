@@ -149,6 +149,21 @@ static s64 hc_get_info(struct vcpu *v, u64 gpa)
 	return 0;
 }
 
+/* The configuration line's cmdline= (empty without one), with its NUL. */
+static s64 hc_get_cmdline(struct guest *g, u64 gpa, u64 size)
+{
+	size_t len = strlen(g->cfg.cmdline);
+	char *dst;
+
+	if (size < len + 1)
+		return -ERANGE;
+	dst = guest_ptr(g, gpa, len + 1);
+	if (!dst)
+		return -EFAULT;
+	memcpy(dst, g->cfg.cmdline, len + 1);
+	return (s64)len;
+}
+
 /* Hypercalls are the guest kernel's: made at CPL > 0 (the guest's user space), they are
  * refused with -EPERM before anything is looked at, counted, and logged rate-limited; the
  * guest goes on. */
@@ -191,6 +206,7 @@ int vmm_handle_hypercall(struct vcpu *v, const struct vmm_exit *e)
 	case HC_CONSOLE_WRITE: ret = hc_console_write(g, a0, a1); break;
 	case HC_REPORT: ret = hc_report(g, a0, a1, a2); break;
 	case HC_GET_INFO: ret = hc_get_info(v, a0); break;
+	case HC_GET_CMDLINE: ret = hc_get_cmdline(g, a0, a1); break;
 	case HC_SHUTDOWN:
 		vmm_console_flush(g);
 		if (guest_end(g, GUEST_DONE))

@@ -7,6 +7,7 @@
 #define LOG_TAG "vmm"
 #include <moat/errno.h>
 #include <moat/log.h>
+#include <moat/spinlock.h>
 #include <moat/string.h>
 #include "arch/x86/apic.h"
 #include "arch/x86/io.h"
@@ -100,6 +101,7 @@ static void host_vector_fired(struct trap_frame *f, void *ctx)
 {
 	struct vmsix_vec *vec = ctx;
 
+	__atomic_fetch_add(&vec->messages, 1, __ATOMIC_RELAXED);
 	if (!vec->to_vlapic)
 		virq_raise(vec->g, vec->vector);
 	else if (vlapic_deliver(vec->g, &vec->msg))
@@ -153,7 +155,8 @@ static int entry_route(struct guest *g, struct vdev *v, unsigned idx)
 				      g->cfg.name, d->rid);
 		m->have_irq[idx] = true;
 	}
-	cfg.dest_apic_id = cpu_data[entry_cpu(g, &m->vec[idx])].apic_id;
+	m->cpu[idx] = entry_cpu(g, &m->vec[idx]);
+	cfg.dest_apic_id = cpu_data[m->cpu[idx]].apic_id;
 	cfg.vector = (u8)m->host_vector[idx];
 	err = iommu_irq_program(&m->irq[idx], &cfg);
 	if (err)
@@ -205,23 +208,33 @@ u16 msix_ctrl_read(const struct vdev *v, u16 hw)
 	       (v->msix.fmask ? MSIX_CTRL_FMASK : 0);
 }
 
+static void refresh_locked(struct guest *g, struct vdev *v)
+{
+	for (unsigned i = 0; i < v->msix.nr; i++)
+		entry_update(g, v, i);
+}
+
 void msix_ctrl_write(struct guest *g, struct vdev *v, u16 val)
 {
 	const struct pci_dev *d = v->pdev;
-	u16 hw = pci_read16(d, (u16)(d->cap_msix + 2));
+	u16 hw;
 
+	spin_lock(&v->msix.lock);
+	hw = pci_read16(d, (u16)(d->cap_msix + 2));
 	v->msix.enabled = val & MSIX_CTRL_ENABLE;
 	v->msix.fmask = val & MSIX_CTRL_FMASK;
 	/* The function stays unmasked in hardware: each entry is masked on its own. */
 	hw &= (u16) ~(MSIX_CTRL_ENABLE | MSIX_CTRL_FMASK);
 	pci_write16(d, (u16)(d->cap_msix + 2), hw | (v->msix.enabled ? MSIX_CTRL_ENABLE : 0));
-	msix_refresh(g, v);
+	refresh_locked(g, v);
+	spin_unlock(&v->msix.lock);
 }
 
 void msix_refresh(struct guest *g, struct vdev *v)
 {
-	for (unsigned i = 0; i < v->msix.nr; i++)
-		entry_update(g, v, i);
+	spin_lock(&v->msix.lock);
+	refresh_locked(g, v);
+	spin_unlock(&v->msix.lock);
 }
 
 static bool in_page_of(u64 gpa, u64 base, u64 start, u64 end)
@@ -287,9 +300,11 @@ void msix_mmio_write(struct guest *g, struct vdev *v, u64 gpa, u32 val)
 
 	if (off < 0 || (idx = (unsigned)(off / MSIX_ENTRY_SIZE)) >= v->msix.nr)
 		return; /* PBA is read-only; entries past VMSIX_MAX stay masked */
+	spin_lock(&v->msix.lock);
 	v->msix.entry[idx][(off % MSIX_ENTRY_SIZE) / 4] =
 		(off % MSIX_ENTRY_SIZE) / 4 == MSIX_ENTRY_CTRL ? val & MSIX_ENTRY_CTRL_MASKED : val;
 	entry_update(g, v, idx);
+	spin_unlock(&v->msix.lock);
 }
 
 /* Quiescing a released device's interrupts, in this order: the physical entry masked (no
@@ -318,6 +333,7 @@ void msix_flr(struct vdev *v)
 {
 	struct vmsix *m = &v->msix;
 
+	spin_lock(&m->lock);
 	for (unsigned i = 0; i < m->nr; i++) {
 		phys_mask(v, i);
 		m->live[i] = false;
@@ -328,14 +344,18 @@ void msix_flr(struct vdev *v)
 		m->entry[i][MSIX_ENTRY_CTRL] = MSIX_ENTRY_CTRL_MASKED;
 	}
 	m->enabled = m->fmask = false;
+	spin_unlock(&m->lock);
 }
 
-void msix_free_vectors(struct vdev *v, bool on_target_cpu)
+void msix_free_vectors(struct vdev *v, u32 this_cpu)
 {
 	struct vmsix *m = &v->msix;
 
 	for (unsigned i = 0; i < m->nr; i++) {
 		u8 vector = (u8)m->host_vector[i];
+		/* Only that CPU's IRR and ISR tell whether the vector drained (an OS guest's
+		 * entries target the CPUs of the vCPUs they name). */
+		bool on_target_cpu = m->cpu[i] == this_cpu;
 
 		if (!vector)
 			continue;
@@ -348,6 +368,15 @@ void msix_free_vectors(struct vdev *v, bool on_target_cpu)
 		}
 		irq_free_vector(vector);
 	}
+}
+
+u64 msix_messages(const struct vdev *v)
+{
+	u64 n = 0;
+
+	for (unsigned i = 0; i < v->msix.nr; i++)
+		n += __atomic_load_n(&v->msix.vec[i].messages, __ATOMIC_RELAXED);
+	return n;
 }
 
 unsigned msix_irtes(const struct guest *g)

@@ -43,19 +43,31 @@ void msix_release(struct vdev *v);
  * (entries masked and empty, MSI-X disabled, function unmasked). The host vectors stay the
  * guest's: a message already past the IOMMU raises the guest's own vector. */
 void msix_flr(struct vdev *v);
-/* After the function reset: on the CPU the vectors target, drains each (IRR and ISR clear)
- * and frees it. Elsewhere, or when one does not drain, the vector stays in quarantine. */
+/* After the function reset, on CPU this_cpu: drains (IRR and ISR clear) and frees each
+ * vector whose entry targeted this CPU. A vector of another CPU (an OS guest's entries
+ * target the CPUs of the vCPUs they name), or one that does not drain, stays in
+ * quarantine. */
 #define MSIX_DRAIN_TIMEOUT_US 1000
-void msix_free_vectors(struct vdev *v, bool on_target_cpu);
+void msix_free_vectors(struct vdev *v, u32 this_cpu);
 /* Interrupts that arrived on a vector in quarantine. */
 u64 msix_quarantine_strays(void);
 /* IRTEs in use by g's devices. */
 unsigned msix_irtes(const struct guest *g);
+/* The device's interrupt messages that reached the guest's host vectors (all entries). */
+u64 msix_messages(const struct vdev *v);
 
 /* Virtual interrupts (vmm/guest_irq.c). */
 void virq_raise(struct guest *g, u8 vector);
 /* Before each entry: injects the highest pending vector when the guest can take it. */
 void virq_deliver(struct vcpu *v);
+/* Whether any vector is pending: the run loop's cheap test before virq_deliver(). */
+static inline bool virq_pending(const struct guest *g)
+{
+	return (__atomic_load_n(&g->irq_pending[0], __ATOMIC_RELAXED) |
+		__atomic_load_n(&g->irq_pending[1], __ATOMIC_RELAXED) |
+		__atomic_load_n(&g->irq_pending[2], __ATOMIC_RELAXED) |
+		__atomic_load_n(&g->irq_pending[3], __ATOMIC_RELAXED)) != 0;
+}
 /* A HLT with interrupts on and a device interrupt source: waits (bounded by the watchdog)
  * for one, then lets the guest go on after the HLT. -ENOENT without a source. */
 int virq_halt(struct vcpu *v, const struct vmm_exit *e);

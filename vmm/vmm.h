@@ -10,6 +10,7 @@
 #include <moat/types.h>
 #include "vmm/backend.h"
 #include "vmm/config.h"
+#include "vmm/cpuid.h"
 #include "vmm/msr.h"
 #include "vmm/vioapic.h"
 #include "vmm/vlapic.h"
@@ -41,11 +42,15 @@ struct vmsix_vec {
 	/* OS guests: the entry's message, delivered through the guest's virtual local APICs */
 	bool to_vlapic;
 	struct vlapic_msg msg;
+	u64 messages; /* messages that arrived on its host vector while the guest owned it */
 };
 
 /* A device's MSI-X state: the guest's table and Message Control bits, and per entry the
  * interrupt remapping entry and host vector that carry it while it is unmasked. */
 struct vmsix {
+	/* An OS guest's vCPUs reach the table and Message Control at once: the entries' state
+	 * changes under it (a race on one entry would allocate its vector and IRTE twice) */
+	spinlock_t lock;
 	u16 nr;			 /* entries emulated: the table size, at most VMSIX_MAX */
 	bool enabled, fmask;	 /* the guest's MSI-X Enable and Function Mask */
 	u32 entry[VMSIX_MAX][4]; /* address low, address high, data, vector control */
@@ -53,6 +58,7 @@ struct vmsix {
 	bool have_irq[VMSIX_MAX];
 	struct iommu_irq irq[VMSIX_MAX];
 	int host_vector[VMSIX_MAX]; /* 0 when none */
+	u32 cpu[VMSIX_MAX];	    /* the physical CPU its IRTE last targeted */
 	struct vmsix_vec vec[VMSIX_MAX];
 };
 
@@ -92,9 +98,11 @@ struct vcpu {
 	u32 index;  /* in its guest: also its APIC ID */
 	u32 cpu;    /* physical CPU index (cpu_data[]) */
 	void *arch; /* backend control block */
+	u64 *gpr;   /* the guest's RAX..R15 by enum vmm_reg, RSP excepted (vmm/backend.h) */
 	enum vcpu_run_state run_state;
 	struct vlapic lapic; /* OS guests only (guest_is_os()) */
 	struct vcpu_msrs msrs;
+	struct cpuid_ctx cpuid; /* its CPUID as the guest sees it (vcpu_cpuid_init()) */
 	/* statistics, counted on the vCPU's own CPU: guest_exits() sums them */
 	u64 exits[VMM_EXIT_NR];
 	u64 halts_blocked; /* HLTs that waited host-side for an interrupt (OS guests) */

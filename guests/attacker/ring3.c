@@ -270,6 +270,7 @@ static void test_hypercalls(void)
 		{HC_CONSOLE_WRITE, "console-write"},
 		{HC_REPORT, "report"},
 		{HC_GET_INFO, "get-info"},
+		{HC_GET_CMDLINE, "get-cmdline"},
 		{HC_GET_EXITS, "get-exits"},
 		{HC_ECHO, "echo"},
 		{HC_EXPECT_STOP, "expect-stop"},
@@ -297,6 +298,10 @@ static void test_hypercalls(void)
 			break;
 		case HC_GET_INFO:
 		case HC_GET_EXITS: a0 = (u64)(uintptr_t)user_buf; break;
+		case HC_GET_CMDLINE:
+			a0 = (u64)(uintptr_t)user_buf;
+			a1 = sizeof(user_buf);
+			break;
 		case HC_ECHO: a0 = 1; break;
 		case HC_EXPECT_STOP: a0 = guest_info.ram_size; break;
 		case HC_SHUTDOWN: a0 = 0; break;
@@ -306,8 +311,9 @@ static void test_hypercalls(void)
 	}
 	for (written = 0; written < sizeof(user_buf) && user_buf[written] == 0xa5; written++)
 		;
-	check(written == sizeof(user_buf), "get-info/get-exits from ring 3 wrote byte %u (%#x)",
-	      written, user_buf[written]);
+	check(written == sizeof(user_buf),
+	      "get-info/get-cmdline/get-exits from ring 3 wrote byte %u (%#x)", written,
+	      user_buf[written]);
 	/* Each call exited to moat (refused there, not a #UD in the guest); the count includes
 	 * the GET_EXITS that reads it. The product cannot count: the -EPERMs are the test. */
 	if (!guest_test_hypercalls())

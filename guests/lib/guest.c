@@ -137,6 +137,43 @@ void test_plan(void)
 }
 
 /* ---- exceptions */
+/* The guest's command line (its configuration line's cmdline=, HC_GET_CMDLINE), fetched
+ * once: blank-separated words, key=value. */
+static char guest_cmdline[GUEST_CMDLINE_MAX];
+
+const char *guest_cmdline_get(void)
+{
+	static bool fetched;
+
+	if (!fetched &&
+	    hypercall(HC_GET_CMDLINE, (u64)(uintptr_t)guest_cmdline, sizeof(guest_cmdline), 0) < 0)
+		guest_cmdline[0] = 0;
+	fetched = true;
+	return guest_cmdline;
+}
+
+bool guest_arg(const char *key, char *val, size_t size)
+{
+	size_t klen = strlen(key);
+
+	for (const char *p = guest_cmdline_get(), *end; *p; p = end) {
+		while (*p == ' ')
+			p++;
+		for (end = p; *end && *end != ' '; end++)
+			;
+		if ((size_t)(end - p) > klen && !strncmp(p, key, klen) && p[klen] == '=') {
+			size_t n = (size_t)(end - p) - klen - 1;
+
+			if (n >= size)
+				return false;
+			memcpy(val, p + klen + 1, n);
+			val[n] = 0;
+			return true;
+		}
+	}
+	return false;
+}
+
 static u64 read_cr2(void)
 {
 	u64 v;

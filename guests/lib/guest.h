@@ -29,6 +29,13 @@ bool guest_test_hypercalls(void);
 void guest_printf(const char *fmt, ...) __printf(1, 2);
 void __noreturn guest_shutdown(u64 code);
 
+/* The guest's command line (the configuration's cmdline=, at most GUEST_CMDLINE_MAX - 1
+ * characters; empty without one) and the value of its word `key=value` (false when absent
+ * or longer than size - 1). */
+#define GUEST_CMDLINE_MAX 512
+const char *guest_cmdline_get(void);
+bool guest_arg(const char *key, char *val, size_t size);
+
 /* Device interrupts: vectors GUEST_IRQ_BASE.. GUEST_IRQ_BASE + GUEST_NR_IRQS - 1 count
  * themselves here (moat injects them: no EOI). */
 #define GUEST_IRQ_BASE 0x40
@@ -162,5 +169,12 @@ void platform_suite(void);
 void vf_suite(void);
 /* The data path measurement between two guests' VFs, one direction (bench guest). */
 void vf_dataplane_bench(void);
+/* Suite vf's first tests (vf-probe, vf-reset-mailbox, vf-dma-tx): the VF's driver with its
+ * queues up, or NULL. */
+struct igbvf;
+struct igbvf *vf_suite_open(void);
+/* The guest's word vf.ip=: answer ARP and ICMP echo there (guests/lib/vf_ping.c). */
+bool vf_ping_configured(void);
+void vf_ping_suite(void);
 
 #endif

@@ -669,6 +669,14 @@ static void test_msix(void)
 	test_end();
 }
 
+struct igbvf *vf_suite_open(void)
+{
+	test_probe();
+	test_reset();
+	test_dma_tx();
+	return vf.up ? &vf.drv : NULL;
+}
+
 /* ---- vf-flr: function level reset through the virtual config space (vmm/vflr.c) */
 #define PCIE_DEVCAP 0x04
 #define PCIE_DEVCAP_FLR BIT(28)

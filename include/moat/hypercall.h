@@ -13,6 +13,10 @@
 #define HC_REPORT 2	   /* rdi = status (HC_TEST_*), rsi = GPA of "suite: id", rdx = length */
 #define HC_GET_INFO 3	   /* rdi = GPA of a struct moat_guest_info */
 #define HC_SHUTDOWN 4	   /* rdi = exit code; does not return */
+/* rdi = GPA of a buffer, rsi = its size: the guest's cmdline= from its configuration line,
+ * NUL-terminated; returns its length without the NUL, -ERANGE (nothing copied) when the
+ * buffer is too small */
+#define HC_GET_CMDLINE 5
 
 /* The test range: served only by the test image (tests/hv/hypercalls.c). The product
  * answers every number here, like any unknown number, with -ENOSYS; a guest test that

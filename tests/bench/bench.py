@@ -36,6 +36,7 @@ import linux_guest  # noqa: E402
 import linuxref  # noqa: E402
 import build as linuxref_build  # noqa: E402
 import linux_bench  # noqa: E402
+import linux_vf_bench  # noqa: E402
 
 BUILD = harness.BUILD
 GiB, MiB, KiB = 1 << 30, 1 << 20, 1 << 10
@@ -285,6 +286,45 @@ def linux_figures(runs):
         {"not_measured": linux_bench.not_reached(guest_runs, need_end=False) or "no moat run", "bare_ns":
          bare_ic * 1e9 if bare_ic is not None else None}
     return out, errors
+
+
+# ---------------------------------------------------------------------------------------
+# 2c. The Linux guests' data path (issue 16; linux_vf_bench.py): two Linux guests with a VF
+# each (tests/emu/linux_guest.py's VF_WEB, VF_APP: guest.sh's network mode) move
+# linuxguest.mib MiB over TCP between exit marks; the test image for its exit counter port.
+LINUX_VF_RUN = "bench-linux-vf"
+LINUX_VF_SMP = 4  # moat's CPU 0, web's two vCPUs, app's one
+
+
+def linux_vf_conf():
+    guests = [linux_guest.LinuxGuest(g.name, g.cpus, g.mem // MiB, g.device, dict(g.net, exits=1))
+              for g in linux_guest.VF_GUESTS]
+    return ("# two Linux guests with a VF each, the transfer between exit marks (bench.py)\n"
+            + "".join(g.conf() for g in guests))
+
+
+def linux_data_path(timeout=600):
+    """linux_vf_bench.transfer_figures of one boot; a figure it cannot give says why (with
+    how far each Linux got)."""
+    try:
+        esp = linux_guest.esp_with_linux(f"esp-{LINUX_VF_RUN}", linux_vf_conf(), image="test")()
+    except harness.RunUnavailable as e:
+        return {"not_measured": str(e)}
+
+    def argv(d, serial):
+        return harness.qemu_argv("uefi", "reference", d, serial, os.path.join(d, "monitor.sock"),
+                                 smp=LINUX_VF_SMP, esp=esp, image="test")
+    wall, lines, _ = timed_boot_marks(LINUX_VF_RUN, argv, SUMMARY_RX, timeout, allow_timeout=True)
+    sender, receiver = (next(g.name for g in linux_guest.VF_GUESTS if g.net.get("role") == role)
+                        for role in ("send", "listen"))
+    out = linux_vf_bench.transfer_figures(lines, sender, receiver)
+    if "not_measured" in out:
+        r = types.SimpleNamespace(name=LINUX_VF_RUN, lines=lines, timed_out=wall is None,
+                                  elapsed=timeout)
+        out["not_measured"] += "; " + "; ".join(
+            f"{g}: {linux_guest.stopped_at(r, g)}" for g in (sender, receiver))
+    out.update(sender=sender, receiver=receiver)
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -806,6 +846,40 @@ def add_linux_rows(add, lx):
                     f"{e['guest_seconds']:.2f} s apart)")
 
 
+def add_linux_vf_rows(add, lv, dp):
+    """The Linux guests' data path beside moat's own guests' and native (1514-byte frames,
+    the nearest to a TCP stream's)."""
+    if not lv:
+        return
+    label = f"Linux guests' data path, TCP {lv['sender']} -> {lv['receiver']}"
+    if "not_measured" in lv:
+        add(label, f"not measured yet: {lv['not_measured']}")
+        return
+    add(label, f"{lv['bytes']} bytes in {lv['seconds']:.2f} s: {lv['bytes_per_s'] / MiB:.2f} MiB/s")
+    d = (dp or {}).get("1514")
+    if d:
+        add("  moat's own guests, 1514 B frames", f"{fmt_rate(d['guest_bytes_per_s'], MiB)} MiB/s")
+        add("  native (moat on CPU 0), 1514 B frames", f"{fmt_rate(d['native_bytes_per_s'], MiB)} MiB/s")
+    else:
+        add("  moat's own guests and native", "not measured yet: the data path boots gave no figures")
+    num = lambda v: f"{v:,.0f}" if v >= 100 else f"{v:.3g}"  # noqa: E731
+    fmt_by = lambda e: f"{num(e['total'])} (" + (" ".join(  # noqa: E731
+        f"{k}={num(v)}" for k, v in e["by_reason"].items()) or "none of any reason") + ")"
+    for g, f in lv["guests"].items():
+        role = "send" if g == lv["sender"] else "receive"
+        if "exits_per_1000_frames" not in f:
+            add(f"  exits per 1,000 frames, {g} ({role})", f"not measured yet: {f['not_measured']}")
+            continue
+        add(f"  exits per 1,000 frames, {g} ({role})", fmt_by(f["exits_per_1000_frames"])
+            + f"; {f['frames_rx']} frames in, {f['frames_tx']} out in {f['seconds']:.2f} s, goal 0")
+        e = f["exits_per_interrupt"]
+        add(f"  interrupt delivery, {g}", (f"not measured yet: {e['not_measured']}" if "not_measured" in e
+                                          else f"{f['interrupts']} MSI-X interrupts "
+                                          f"({num(f['interrupts_per_1000_frames'])} per 1,000 frames); "
+                                          f"exits per interrupt {fmt_by(e)}"))
+    add("  instructions per interrupt", f"not measured yet: {linux_vf_bench.INSTRUCTIONS_REASON}")
+
+
 def print_table(res, errors):
     rows = []
     add = lambda a, b: rows.append((a, b))  # noqa: E731
@@ -883,6 +957,7 @@ def print_table(res, errors):
                 f"{e['total']:g} ({by or 'none of any reason'})")
     if "data_path" in res and dp is None:
         add("data path vs native (64/512/1514 B)", "FAILED: see below")
+    add_linux_vf_rows(add, res.get("linux_data_path"), dp)
     for rr in res.get("emulator_reruns", []):
         add(f"rerun {rr['boot']}", f"QEMU aborted on its own, booted once more: {rr['crash']}")
     for e in errors:
@@ -901,6 +976,9 @@ def main():
     ap.add_argument("--skip-linux", action="store_true", help="no Linux boots (reference, guest)")
     ap.add_argument("--linux-only", action="store_true",
                     help="only the Linux guest's figures (and the size): a quick look")
+    ap.add_argument("--linux-vf-only", action="store_true",
+                    help="only the Linux guests' data path, beside moat's own guests' and "
+                         "native (--data-runs boots) and the size")
     a = ap.parse_args()
     if a.runs < 1 or a.data_runs < 1:
         ap.error("--runs and --data-runs must be at least 1")
@@ -910,6 +988,11 @@ def main():
     res["size"] = size()
     if a.linux_only:
         res["linux"], errors = linux_figures(a.runs)
+        return finish(res, errors, t_start)
+    if a.linux_vf_only:
+        print("bench: Linux guests' data path (two Linux guests, TCP over their VFs)", flush=True)
+        res["linux_data_path"] = linux_data_path()
+        res["data_path"], errors = data_path(a.data_runs)
         return finish(res, errors, t_start)
     print("bench: per-exit cost (QEMU -icount shift=0, bench guest)", flush=True)
     try:
@@ -957,6 +1040,9 @@ def main():
         errors += lx_errors
     res["data_path"], dp_errors = data_path(a.data_runs)
     errors += dp_errors
+    if not a.skip_linux:
+        print("bench: Linux guests' data path (two Linux guests, TCP over their VFs)", flush=True)
+        res["linux_data_path"] = linux_data_path()
     finish(res, errors, t_start)
 
 

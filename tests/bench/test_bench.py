@@ -11,6 +11,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
 import linux_bench  # noqa: E402
+import linux_vf_bench  # noqa: E402
 
 MiB, GiB = 1 << 20, 1 << 30
 
@@ -306,6 +307,87 @@ class LinuxGuest(unittest.TestCase):
     def test_icount_ratio(self):
         f = linux_bench.icount_figures(guest(20.0, 8.0, "shut down", {}, run_init=3.0), 2.0)
         self.assertEqual((f["guest_ns"], f["bare_ns"], f["ratio"]), (3e9, 2e9, 1.5))
+
+
+class LinuxDataPath(unittest.TestCase):
+    SHA = "ab" * 32
+    LOG = [
+        "vmm: exits app: mark 11: cpuid=1500 io=40000 msr-write=2000 npf=3000 ext-intr=100",
+        "vmm: exits web: mark 11: cpuid=1600 io=41000 npf=3100 ext-intr=90 irq-window=10",
+        "vmm: exits app: mark 11: cpuid=1500 io=40010 msr-write=2001 npf=3000 ext-intr=100",  # a retry
+        "vmm: exits app: mark 12: cpuid=1500 io=40011 msr-write=2401 npf=4000 ext-intr=1100",
+        "[app] linuxguest: sent 2",
+        f"[app] linuxguest: tx-sha256 {SHA} 4194304",
+        "[app] linuxguest: xfer-mark 11 60.25 100 50 400",
+        "[app] linuxguest: xfer-mark 12 62.25 1100 3050 1400",
+        "vmm: exits web: mark 12: cpuid=1600 io=41001 npf=3600 ext-intr=590 irq-window=10",
+        f"[web] linuxguest: rx-sha256 {SHA} 4194304",
+        "[web] linuxguest: xfer-mark 11 50.0 10 20 30",
+        "[web] linuxguest: xfer-mark 12 70.0 3010 1020 530"]
+
+    def test_figures(self):
+        f = linux_vf_bench.transfer_figures(self.LOG, "app", "web")
+        self.assertNotIn("not_measured", f)
+        self.assertEqual((f["bytes"], f["seconds"], f["bytes_per_s"]), (4194304, 2.0, 2097152.0))
+        app, web = f["guests"]["app"], f["guests"]["web"]
+        # the last mark 11 of a retried connection; mark 12's own port write taken off io
+        self.assertEqual(app["exits"]["by_reason"], {"ext-intr": 1000, "msr-write": 400, "npf": 1000})
+        self.assertEqual((app["frames_rx"], app["frames_tx"], app["interrupts"]), (1000, 3000, 1000))
+        self.assertEqual(app["exits_per_1000_frames"]["total"], 600.0)
+        self.assertEqual(app["exits_per_1000_frames"]["by_reason"]["npf"], 250.0)
+        self.assertEqual(app["exits_per_interrupt"]["total"], 2.4)
+        self.assertEqual(app["interrupts_per_1000_frames"], 250.0)
+        self.assertEqual(web["exits"]["by_reason"], {"ext-intr": 500, "npf": 500})
+        self.assertEqual(web["exits_per_interrupt"]["by_reason"], {"ext-intr": 1.0, "npf": 1.0})
+        self.assertEqual(web["seconds"], 20.0)
+
+    def test_zero_exits_is_a_figure(self):
+        log = [ln.replace("io=40011 msr-write=2401 npf=4000 ext-intr=1100", "io=40011 msr-write=2001 "
+                          "npf=3000 ext-intr=100") for ln in self.LOG]
+        app = linux_vf_bench.transfer_figures(log, "app", "web")["guests"]["app"]
+        self.assertEqual(app["exits_per_1000_frames"], {"total": 0.0, "by_reason": {}})
+
+    def test_damaged_transfer_is_no_figure(self):
+        log = [ln.replace(f"rx-sha256 {self.SHA}", "rx-sha256 " + "cd" * 32) for ln in self.LOG]
+        self.assertIn("did not arrive intact", linux_vf_bench.transfer_figures(log, "app", "web")["not_measured"])
+        log = [ln for ln in self.LOG if "rx-sha256" not in ln]
+        self.assertIn("did not happen", linux_vf_bench.transfer_figures(log, "app", "web")["not_measured"])
+
+    def test_without_the_exit_port_no_figure(self):
+        log = [ln for ln in self.LOG if not ln.startswith("vmm: exits web")]
+        f = linux_vf_bench.transfer_figures(log, "app", "web")
+        self.assertEqual(list(f), ["not_measured"])
+        self.assertIn("vmm: exits web: mark 11/12", f["not_measured"])
+        log = [ln for ln in self.LOG if "xfer-mark 12" not in ln]
+        self.assertIn("no xfer-mark lines", linux_vf_bench.transfer_figures(log, "app", "web")["not_measured"])
+
+    def test_counters_going_down_is_no_figure(self):
+        log = [ln.replace("npf=4000", "npf=2000") for ln in self.LOG]
+        app = linux_vf_bench.transfer_figures(log, "app", "web")["guests"]["app"]
+        self.assertIn("went down", app["not_measured"])
+
+    def test_no_interrupt_no_per_interrupt_figure(self):
+        log = [ln.replace("3050 1400", "3050 400") for ln in self.LOG]
+        app = linux_vf_bench.transfer_figures(log, "app", "web")["guests"]["app"]
+        self.assertIn("not_measured", app["exits_per_interrupt"])
+        self.assertEqual(app["exits_per_1000_frames"]["total"], 600.0)
+
+    def test_table_rows(self):
+        rows = []
+        f = linux_vf_bench.transfer_figures(self.LOG, "app", "web")
+        f.update(sender="app", receiver="web")
+        bench.add_linux_vf_rows(lambda a, b: rows.append((a, b)), f, None)
+        text = "\n".join(f"{a}: {b}" for a, b in rows)
+        self.assertIn("2.00 MiB/s", text)
+        self.assertIn("exits per 1,000 frames, app (send): 600 (ext-intr=250 msr-write=100 npf=250)", text)
+        self.assertIn("1000 MSI-X interrupts (250 per 1,000 frames); exits per interrupt 2.4 "
+                      "(ext-intr=1 msr-write=0.4 npf=1)", text)
+        self.assertIn("moat's own guests and native: not measured yet", text)
+        self.assertIn("instructions per interrupt: not measured yet: ", text)
+        rows.clear()
+        bench.add_linux_vf_rows(lambda a, b: rows.append((a, b)),
+                                {"not_measured": "web: stopped", "sender": "app", "receiver": "web"}, None)
+        self.assertEqual(rows, [("Linux guests' data path, TCP app -> web", "not measured yet: web: stopped")])
 
 
 if __name__ == "__main__":

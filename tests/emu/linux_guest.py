@@ -279,13 +279,26 @@ def _msix_totals(rep, k):
     return out
 
 
+def _msix_per_cpu(rep, k, ncpu):
+    """{vector name: [interrupts on CPU 0, 1, ...]} from the `msix k <line>` lines."""
+    out = {}
+    for x in rep.get("msix", []):
+        f = x.split()
+        if len(f) > 2 + ncpu and f[0] == k and all(v.isdigit() for v in f[2:2 + ncpu]):
+            out[f[-1]] = [int(v) for v in f[2:2 + ncpu]]
+    return out
+
+
 def check_linux_vf(g):
     """Guest g drives its VF with Debian's igbvf (guest.sh's network mode): the driver
     bound an interface, its MAC is the one moat's PF assigned the guest's VF (moat's `igb:
-    vfN reset: MAC` lines, and igbvf's own `Address:`), the link came up with the address,
+    vfN reset: MAC` lines, and igbvf's own `Address:`), another MAC is refused (NACK,
+    logged by moat's PF with the guest's name; igbvf keeps the assigned one), the link came
+    up with the address,
     the peer answered, every ping of the first round (linuxguest.pings) came back, the
     VF's MSI-X vectors (tx and rx) counted interrupts between the two readings, moat
-    refused none of its MSI-X entries, and after `rmmod igbvf; insmod igbvf` the link came
+    refused none of its MSI-X entries and counted at least as many messages of the device
+    as Linux did (each through its IRTE and host vector), none to no vCPU, and after `rmmod igbvf; insmod igbvf` the link came
     up again and the 10 pings of the second round all came back."""
     def check(r):
         n, out = g.name, []
@@ -308,6 +321,13 @@ def check_linux_vf(g):
         ok = len(moat) == 1 and macs and all(x == moat[0] for x in macs) and addr and \
             all(x == moat[0] for x in addr)
         res("vf-mac-assigned", ok, f"guest's MAC {macs}, igbvf's Address: {addr}, moat's PF assigned vf{vf} {moat}")
+        # a MAC of its own choosing: NACK from moat's PF (logged with the guest's name),
+        # igbvf keeps the assigned MAC and `ip` reports the failure
+        refused = harness.line_matching(r, rf"^igb: warning: vf{vf} \(guest {n}\): set-MAC 02:6d:6f:61:74:01 "
+                                           r"refused: moat assigned it ")
+        mr = rep.get("mac-refused", [""])[0].split(" ", 1)
+        res("vf-mac-change-refused", bool(refused) and len(moat) == 1 and mr[0] == moat[0],
+            f"guest.sh: mac-refused {mr}, moat's refusal {refused[:1]}")
         ok = rep.get("link", [""])[0].startswith("1 up ") and rep.get("addr", [""])[0] == "1 " + g.net["ip"]
         res("vf-link-up", ok, f"link {rep.get('link')}, addr {rep.get('addr')}")
         pings = int(g.net.get("pings", 100))
@@ -318,9 +338,27 @@ def check_linux_vf(g):
         vecs = [v for v in after if v.endswith(("-tx-0", "-rx-0"))]
         ok = len(vecs) == 2 and all(after[v] > before.get(v, after[v]) for v in vecs)
         refused = harness.line_matching(r, rf"^vmm: guest {n}: MSI-X entry \d+ of .* refused")
-        res("vf-msix-counting", ok and not refused,
-            f"VF vectors in /proc/interrupts before {before}, after {after} (tx and rx must rise)"
-            + (f"; moat: {refused[0]!r}" if refused else ""))
+        # every interrupt Linux counted came through moat's remapped path: moat's count of
+        # the device's messages (at the guest's end, so also those after the reading)
+        dev = harness.line_matching(r, rf"^vmm: guest {n}: device 00:01\.0 = .*, MSI-X messages (\d+) "
+                                       r"\((\d+) naming none of its vCPUs\)$")
+        m = re.search(r"MSI-X messages (\d+) \((\d+) naming", dev[0]) if dev else None
+        seen = sum(after.values())
+        moat_ok = bool(m) and int(m.group(1)) >= seen and int(m.group(2)) == 0
+        res("vf-msix-counting", ok and not refused and moat_ok,
+            f"VF vectors in /proc/interrupts before {before}, after {after} (tx and rx must rise); moat "
+            f"delivered {m.group(1) + ' messages, ' + m.group(2) + ' to no vCPU' if m else 'no count'} "
+            f"(at least the {seen} Linux counted, none lost)" + (f"; moat: {refused[0]!r}" if refused else ""))
+        if g.vcpus > 1:
+            # each moved vector counted on the CPU it was moved to (Linux masked the entry,
+            # rewrote its message and unmasked it; moat moved its IRTE to that vCPU's CPU)
+            moves = [x.split() for x in rep.get("affinity", [])]
+            b, a = _msix_per_cpu(rep, "1", g.vcpus), _msix_per_cpu(rep, "2", g.vcpus)
+            ok = len(moves) == 2 and all(
+                len(mv) == 3 and mv[2].isdigit() and int(mv[2]) < g.vcpus and mv[0] in a and mv[0] in b
+                and a[mv[0]][int(mv[2])] > b[mv[0]][int(mv[2])] for mv in moves)
+            res("vf-msix-moved", ok, f"moved (vector, from, to) {moves}; per CPU before {b}, after {a}: "
+                                     "each moved vector must count on its new CPU")
         p2 = [x for x in rep.get("ping", []) if x.startswith("2 ")]
         ok = "reload" in rep and rep.get("link", ["", ""])[1:2] and rep["link"][1].startswith("2 up ") and \
             p2 == ["2 10 10"] and "net-done" in rep

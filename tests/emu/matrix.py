@@ -11,6 +11,7 @@ import time
 
 import harness
 import linux_guest
+import linux_peer
 import os_attack
 import mkdmar
 import screen
@@ -1292,6 +1293,12 @@ RUNS = [BOCHS_LINUX_RUN, BOCHS_OS_ATTACK_RUN, BOCHS_BENCH_OS_RUN,
          smp=linux_guest.LINUX_SMP, timeout=linux_guest.VF_TIMEOUT,
          prepare=linux_guest.esp_with_linux("esp-linux-vf", linux_guest.VF_CONF),
          checks=linux_guest.VF_CHECKS),
+    # A Linux guest with a VF pings the cpu guest with a VF: Debian's igbvf and moat's own VF
+    # driver on one wire (issue 16, tests/emu/linux_peer.py).
+    dict(name="qemu-uefi-linux-ping-moat", emulator="qemu", boot="uefi", topology="reference",
+         smp=linux_peer.SMP, timeout=linux_peer.TIMEOUT,
+         prepare=linux_guest.esp_with_linux("esp-linux-ping-moat", linux_peer.CONF),
+         checks=linux_peer.CHECKS),
     dict(name="qemu-uefi-linux-refused", emulator="qemu", boot="uefi", topology="plain", smp=5,
          mem="1024M",
          prepare=linux_guest.esp_with_linux("esp-linux-refused", linux_guest.REFUSED_CONF),

@@ -109,5 +109,167 @@ class LinuxRuns(unittest.TestCase):
         self.assertIn("timed out after 300 s", v["web-reached-init"][1])
 
 
+# guest.sh's network mode on two Linux guests (qemu-uefi-linux-vf, 15:35 UTC): web listens
+# (two vCPUs, vf0), app sends (vf1); moat's PF lines and igbvf's Address: line.
+NET = """\
+igb: vf1 reset: MAC 52:54:00:12:56:11, queues enabled
+igb: vf0 reset: MAC 52:54:00:12:56:10, queues enabled
+[app] [   30.118273] igbvf 0000:00:01.0: Address: 52:54:00:12:56:11
+[web] [   29.981726] igbvf 0000:00:01.0: Address: 52:54:00:12:56:10
+[app] linuxguest: net-driver insmod
+[app] linuxguest: net-iface eth0 0000:00:01.0
+[app] linuxguest: mac 52:54:00:12:56:11
+[web] linuxguest: net-driver insmod
+[app] linuxguest: link 1 up 0.1
+igb: warning: vf1 (guest app): set-MAC 02:6d:6f:61:74:01 refused: moat assigned it 52:54:00:12:56:11
+[app] linuxguest: mac-refused 52:54:00:12:56:11 ip: SIOCSIFHWADDR: Cannot assign requested address
+[app] linuxguest: addr 1 10.0.0.2/24
+[app] linuxguest: msix 1 24:          0   PCI-MSI 16384-edge      eth0-tx-0
+[app] linuxguest: msix 1 25:          8   PCI-MSI 16385-edge      eth0-rx-0
+[app] linuxguest: msix 1 26:          0   PCI-MSI 16386-edge      eth0
+[web] linuxguest: net-iface eth0 0000:00:01.0
+[web] linuxguest: mac 52:54:00:12:56:10
+[web] linuxguest: link 1 up 0.2
+igb: warning: vf0 (guest web): set-MAC 02:6d:6f:61:74:01 refused: moat assigned it 52:54:00:12:56:10
+[web] linuxguest: mac-refused 52:54:00:12:56:10 ip: SIOCSIFHWADDR: Cannot assign requested address
+[web] linuxguest: addr 1 10.0.0.1/24
+[web] linuxguest: msix 1 24:          0          4   PCI-MSI 16384-edge      eth0-tx-0
+[web] linuxguest: msix 1 25:          8          0   PCI-MSI 16385-edge      eth0-rx-0
+[web] linuxguest: msix 1 26:          0          0   PCI-MSI 16386-edge      eth0
+[app] linuxguest: peer-ready 1 1
+[web] linuxguest: peer-ready 1 1
+[web] linuxguest: affinity eth0-tx-0 1 0
+[web] linuxguest: affinity eth0-rx-0 0 1
+[app] linuxguest: ping 1 100 100
+[web] linuxguest: ping 1 100 100
+[app] linuxguest: tx-sha256 4593c0b371e7c3544525819514da7d1f0a1caf8086552c6ca735c0085932bdfd 4194304
+[app] linuxguest: sent 1
+[app] linuxguest: msix 2 24:        839   PCI-MSI 16384-edge      eth0-tx-0
+[app] linuxguest: msix 2 25:        976   PCI-MSI 16385-edge      eth0-rx-0
+[app] linuxguest: msix 2 26:          0   PCI-MSI 16386-edge      eth0
+[app] linuxguest: reload rmmod+insmod
+[app] linuxguest: net-iface eth0 0000:00:01.0
+[app] linuxguest: mac 52:54:00:12:56:11
+[app] linuxguest: link 2 up 0.0
+[app] linuxguest: addr 2 10.0.0.2/24
+[web] linuxguest: rx-sha256 4593c0b371e7c3544525819514da7d1f0a1caf8086552c6ca735c0085932bdfd 4194304
+[web] linuxguest: msix 2 24:        740          5   PCI-MSI 16384-edge      eth0-tx-0
+[web] linuxguest: msix 2 25:          8        826   PCI-MSI 16385-edge      eth0-rx-0
+[web] linuxguest: msix 2 26:          0          0   PCI-MSI 16386-edge      eth0
+[web] linuxguest: reload rmmod+insmod
+[web] linuxguest: net-iface eth0 0000:00:01.0
+[web] linuxguest: mac 52:54:00:12:56:10
+[web] linuxguest: link 2 up 0.1
+[web] linuxguest: addr 2 10.0.0.1/24
+[web] linuxguest: sync reloaded 1
+[app] linuxguest: sync reloaded 2
+[app] linuxguest: peer-ready 2 1
+[web] linuxguest: peer-ready 2 1
+[web] linuxguest: ping 2 10 10
+[app] linuxguest: ping 2 10 10
+[web] linuxguest: sync bye 1
+[web] linuxguest: net-done
+[app] linuxguest: sync bye 1
+[app] linuxguest: net-done
+vmm: guest web: device 00:01.0 = 0000:01:10.0 (8086:10ca), domain 1 (guest-web), faults 0, IRTEs 3, \
+interrupts injected 0, MSI-X entries refused 0, BAR writes refused 0, foreign config writes 2, MSI-X \
+messages 1600 (0 naming none of its vCPUs)
+vmm: guest app: device 00:01.0 = 0000:01:10.2 (8086:10ca), domain 2 (guest-app), faults 0, IRTEs 3, \
+interrupts injected 0, MSI-X entries refused 0, BAR writes refused 0, foreign config writes 2, MSI-X \
+messages 1830 (0 naming none of its vCPUs)""".splitlines()
+
+
+def net_verdicts(lines, g=linux_guest.VF_WEB):
+    r = types.SimpleNamespace(name="t", lines=lines, timed_out=False, elapsed=150.0)
+    checks = [linux_guest.check_linux_vf(g), linux_guest.check_transfer(linux_guest.VF_APP, linux_guest.VF_WEB)]
+    return {name.split("host: ")[1]: (st, diag) for c in checks for name, st, diag in c(r)}
+
+
+class LinuxVf(unittest.TestCase):
+    def test_exchanged(self):
+        for g in linux_guest.VF_GUESTS:
+            v = net_verdicts(NET, g)
+            self.assertTrue(all(s == "ok" for s, _ in v.values()), v)
+
+    def test_command_line_words(self):
+        self.assertIn(" linuxguest.ip=10.0.0.1/24 linuxguest.peer=10.0.0.2 linuxguest.role=listen",
+                      linux_guest.VF_WEB.cmdline)
+        self.assertIn("device=01:00.0/vf1", linux_guest.VF_APP.conf())
+
+    def test_not_probed(self):
+        v = net_verdicts(without(NET, "[web] linuxguest: net-iface"))
+        self.assertEqual(v["web-vf-probed"][0], "fail")
+
+    def test_wrong_mac(self):
+        # the VF's reset reply gave another MAC than moat assigned (and logged)
+        v = net_verdicts(replace(NET, "[web] linuxguest: mac 52:54:00:12:56:10", "[web] linuxguest: mac 52:54:00:12:56:13"))
+        self.assertEqual(v["web-vf-mac-assigned"][0], "fail")
+        v = net_verdicts(replace(NET, "[web] [   29.981726] igbvf 0000:00:01.0: Address: 52:54:00:12:56:10",
+                                 "[web] [   29.981726] igbvf 0000:00:01.0: Address: 52:54:00:12:56:13"))
+        self.assertEqual(v["web-vf-mac-assigned"][0], "fail")
+        v = net_verdicts(replace(NET, "igb: vf0 reset: MAC 52:54:00:12:56:10", "igb: vf0 reset: MAC 52:54:00:12:56:13"))
+        self.assertEqual(v["web-vf-mac-assigned"][0], "fail")
+
+    def test_mac_change_not_refused(self):
+        v = net_verdicts(without(NET, "igb: warning: vf0 (guest web): set-MAC"))
+        self.assertEqual(v["web-vf-mac-change-refused"][0], "fail")
+        v = net_verdicts(replace(NET, "mac-refused 52:54:00:12:56:10", "mac-refused 02:6d:6f:61:74:01"))
+        self.assertEqual(v["web-vf-mac-change-refused"][0], "fail")
+        v = net_verdicts(replace(NET, "vf0 (guest web): set-MAC", "vf0 (guest app): set-MAC"))
+        self.assertEqual(v["web-vf-mac-change-refused"][0], "fail")
+
+    def test_link_down(self):
+        v = net_verdicts(without(NET, "[web] linuxguest: link 1") + ["[web] linuxguest: net-fail link: eth0 has no "
+                                                                     "carrier after 60 s"])
+        self.assertEqual(v["web-vf-link-up"][0], "fail")
+        self.assertIn("net-fail link: eth0 has no carrier", v["web-vf-link-up"][1])
+
+    def test_pings_lost(self):
+        v = net_verdicts(replace(NET, "[web] linuxguest: ping 1 100 100", "[web] linuxguest: ping 1 100 99"))
+        self.assertEqual(v["web-ping-peer"][0], "fail")
+        v = net_verdicts(replace(NET, "[web] linuxguest: ping 2 10 10", "[web] linuxguest: ping 2 10 0"))
+        self.assertEqual(v["web-vf-reload-ping"][0], "fail")
+        self.assertEqual(v["web-ping-peer"][0], "ok")
+
+    def test_msix_not_counting(self):
+        # no interrupt arrived after the first reading: rx stuck at 8
+        v = net_verdicts(replace(NET, "[web] linuxguest: msix 2 25:          8        826",
+                                 "[web] linuxguest: msix 2 25:          8          0"))
+        self.assertEqual(v["web-vf-msix-counting"][0], "fail")
+        v = net_verdicts(without(NET, "[web] linuxguest: msix 2"))
+        self.assertEqual(v["web-vf-msix-counting"][0], "fail")
+        v = net_verdicts(NET + ["vmm: guest web: MSI-X entry 1 of 00:01.0 refused: vector 0x2 outside 0x20..0xfe"])
+        self.assertEqual(v["web-vf-msix-counting"][0], "fail")
+        # moat counted fewer messages than Linux interrupts (1579): not through moat's path
+        v = net_verdicts(replace(NET, "messages 1600 (", "messages 1578 ("))
+        self.assertEqual(v["web-vf-msix-counting"][0], "fail")
+        self.assertIn("at least the 1579 Linux counted", v["web-vf-msix-counting"][1])
+        v = net_verdicts(replace(NET, "messages 1600 (0 naming", "messages 1600 (3 naming"))
+        self.assertEqual(v["web-vf-msix-counting"][0], "fail")
+        v = net_verdicts(without(NET, "vmm: guest web: device"))
+        self.assertEqual(v["web-vf-msix-counting"][0], "fail")
+
+    def test_moved_vectors(self):
+        self.assertNotIn("app-vf-msix-moved", net_verdicts(NET, linux_guest.VF_APP))  # one vCPU
+        # rx kept counting on CPU 0: the move did not take
+        v = net_verdicts(replace(NET, "msix 2 25:          8        826", "msix 2 25:        834          0"))
+        self.assertEqual(v["web-vf-msix-moved"][0], "fail")
+        self.assertEqual(v["web-vf-msix-counting"][0], "ok")
+        v = net_verdicts(without(NET, "affinity eth0-rx-0"))
+        self.assertEqual(v["web-vf-msix-moved"][0], "fail")
+
+    def test_reload_failed(self):
+        v = net_verdicts(without(NET, "[web] linuxguest: reload", "[web] linuxguest: net-done"))
+        self.assertEqual(v["web-vf-reload-ping"][0], "fail")
+
+    def test_checksum_differs(self):
+        v = net_verdicts(replace(NET, "rx-sha256 4593c0", "rx-sha256 4593c1"))
+        self.assertEqual(v["app-to-web-tcp-checksum"][0], "fail")
+        v = net_verdicts(replace(NET, "bdfd 4194304", "bdfd 4194303"))
+        self.assertEqual(v["app-to-web-tcp-checksum"][0], "fail")
+        v = net_verdicts(without(NET, "rx-sha256"))
+        self.assertEqual(v["app-to-web-tcp-checksum"][0], "fail")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

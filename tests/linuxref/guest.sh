@@ -27,6 +27,13 @@
 #                                5000) to `listen`; barriers over TCP (ports 5001, 5002, the
 #                                sender connects with bounded retries) keep them in step
 #   linuxguest.pings=N           pings each round (default 100; 10 after the reload)
+#   linuxguest.exits=1           (make bench) the TCP transfer lies between two exit marks on
+#                                each side: /proc/uptime, the VF interface's rx_packets and
+#                                tx_packets and its MSI-X interrupts (/proc/interrupts, all
+#                                vectors and CPUs) are read, then byte 11 (before) or 12
+#                                (after) is written to port 0x5e0 as mark() does, but nothing
+#                                is printed until the transfer is over (console output is
+#                                exits too)
 # Lines (each "linuxguest: " + ...), in order; a failed step prints `net-fail <step>: <why>`
 # and goes on to power off:
 #   net-driver <how>                  igbvf loaded (insmod) or already there
@@ -35,11 +42,17 @@
 #   link <k> up <seconds>             carrier up after `ip link set up` (k = 1, 2: before and
 #                                     after the reload), bounded by 60 s
 #   addr <k> <addr/prefix>
+#   mac-refused <mac> <ip's message>  `ip link set address 02:6d:6f:61:74:01` refused (moat's
+#                                     PF NACKs any MAC but the assigned one); the MAC after
 #   msix <k> <line of /proc/interrupts>  the VF's vectors (k = 1 before the traffic, 2 after)
+#   affinity <vector> <from> <to>     several CPUs: tx and rx each moved to the next CPU,
+#                                     after msix 1
 #   peer-ready <k> <tries>            the peer answered a ping (1 s each, at most 240 tries)
 #   ping <k> <transmitted> <received> the ping round's statistics (k = 1: N pings, 2: after
 #                                     the reload)
 #   tx-sha256 <hash> <bytes> / rx-sha256 <hash> <bytes>  what was sent, what arrived
+#   xfer-mark <k> <uptime> <rx packets> <tx packets> <VF interrupts>  with linuxguest.exits=1:
+#                                     what was read at mark k (11, 12), after the transfer
 #   sync <name> <tries>               a barrier passed
 #   reload <how>                      rmmod igbvf and insmod again
 #   net-done                          every step ran
@@ -51,7 +64,7 @@ mark() {
 say "init $(uname -r)"
 say "run-init $(dmesg | sed -n 's/^\[ *\([0-9.]*\)\] Run \/init .*/\1/p' | head -n 1)"
 
-idle= net_ip= net_peer= net_role=ping net_mib=4 net_pings=100
+idle= net_ip= net_peer= net_role=ping net_mib=4 net_pings=100 net_exits=
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	linuxguest.idle=*) idle="${arg#linuxguest.idle=}" ;;
@@ -60,6 +73,7 @@ for arg in $(cat /proc/cmdline); do
 	linuxguest.role=*) net_role="${arg#linuxguest.role=}" ;;
 	linuxguest.mib=*) net_mib="${arg#linuxguest.mib=}" ;;
 	linuxguest.pings=*) net_pings="${arg#linuxguest.pings=}" ;;
+	linuxguest.exits=*) net_exits="${arg#linuxguest.exits=}" ;;
 	esac
 done
 if [ -n "$idle" ]; then
@@ -110,6 +124,18 @@ net_up() {
 	say "addr $1 $net_ip"
 }
 
+# The PF refuses any MAC but the one moat assigned: igbvf gets NACK, puts its address back
+# and `ip` fails (EADDRNOTAVAIL); the interface keeps working.
+net_mac_refused() {
+	before=$(cat "/sys/class/net/$iface/address")
+	if out=$(ip link set "$iface" address 02:6d:6f:61:74:01 2>&1); then
+		fail "mac-refused: ip link set address 02:6d:6f:61:74:01 was accepted"
+		return 1
+	fi
+	say "mac-refused $(cat "/sys/class/net/$iface/address") ${out:-no message}"
+	[ "$(cat "/sys/class/net/$iface/address")" = "$before" ] || fail "mac-refused: the address changed"
+}
+
 net_msix() {
 	grep "$iface" /proc/interrupts | while read -r line; do say "msix $1 $line"; done
 }
@@ -152,10 +178,30 @@ net_sync() {
 	fail "sync $1: $net_peer:$2 did not take the token in 120 tries"
 }
 
+# linuxguest.exits=1: counters into xfer_<k>, then the mark's port write; xfer_report
+# prints them once the transfer is over.
+xfer_mark() {
+	[ "$net_exits" = 1 ] || return 0
+	st=/sys/class/net/$iface/statistics
+	irqs=$(grep "$iface" /proc/interrupts |
+		awk '{ for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i } END { print s + 0 }')
+	eval "xfer_$1=\"$(cut -d' ' -f1 /proc/uptime) $(cat $st/rx_packets) $(cat $st/tx_packets) $irqs\""
+	printf "\\$(printf %03o "$1")" | dd of=/dev/port bs=1 seek=$((0x5e0)) count=1 2>/dev/null
+}
+
+xfer_report() {
+	[ "$net_exits" = 1 ] || return 0
+	say "xfer-mark 11 $xfer_11"
+	say "xfer-mark 12 $xfer_12"
+}
+
 net_transfer() {
 	if [ "$net_role" = listen ]; then
+		xfer_mark 11
 		timeout 300 nc -l -p 5000 0<&3 >/tmp/rx || { fail "transfer: nc -l ended with an error"; return 1; }
+		xfer_mark 12
 		say "rx-sha256 $(sha256sum </tmp/rx | cut -d' ' -f1) $(wc -c </tmp/rx)"
+		xfer_report
 		rm -f /tmp/rx
 		return 0
 	fi
@@ -163,14 +209,34 @@ net_transfer() {
 	say "tx-sha256 $(sha256sum </tmp/tx | cut -d' ' -f1) $(wc -c </tmp/tx)"
 	for t in $(seq 120); do
 		# a refused connection ends nc at once with an error; a finished one with 0
+		xfer_mark 11
 		if timeout 300 nc -w 2 "$net_peer" 5000 </tmp/tx; then
+			xfer_mark 12
 			say "sent $t"
+			xfer_report
 			rm -f /tmp/tx
 			return 0
 		fi
 		sleep 1
 	done
 	fail "transfer: $net_peer:5000 refused 120 connections"
+}
+
+# Several CPUs: the VF's tx and rx vectors each moved to the next CPU. Linux applies it at
+# the vector's next interrupt: entry masked, message rewritten, unmasked (moat routes the
+# entry's IRTE to the new vCPU's CPU).
+net_move_irqs() {
+	n=$(nproc)
+	[ "$n" -gt 1 ] || return 0
+	for v in tx rx; do
+		irq=$(grep " $iface-$v-0\$" /proc/interrupts | cut -d: -f1 | tr -d ' ')
+		[ -n "$irq" ] || { fail "affinity: no $iface-$v-0 in /proc/interrupts"; return 1; }
+		from=$(cat "/proc/irq/$irq/effective_affinity_list")
+		to=$(((from + 1) % n))
+		echo "$to" >"/proc/irq/$irq/smp_affinity_list" ||
+			{ fail "affinity: moving $iface-$v-0 to CPU $to refused"; return 1; }
+		say "affinity $iface-$v-0 $from $to"
+	done
 }
 
 net_reload() {
@@ -188,8 +254,10 @@ network() {
 		say "net-driver insmod"
 	fi
 	net_up 1 || return
+	net_mac_refused
 	net_msix 1
 	peer_ready 1 || return
+	net_move_irqs
 	ping_round 1 "$net_pings"
 	case "$net_role" in
 	listen | send) net_transfer || return ;;

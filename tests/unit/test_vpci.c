@@ -453,9 +453,11 @@ static void test_msix_unmask_routes(void **state)
 	assert_int_equal(last_cfg.dest_apic_id, 1);
 	assert_int_equal(last_cfg.vector, 0x41);
 	assert_int_equal(msix_irtes(&g), 1);
-	/* The host vector fires: the guest's vector is raised. */
+	/* The host vector fires: the guest's vector is raised, the message counted. */
+	assert_int_equal(msix_messages(&g.dev[0]), 0);
 	vec_fn(NULL, vec_ctx);
 	assert_int_equal(raised, 0x41);
+	assert_int_equal(msix_messages(&g.dev[0]), 1);
 	/* Per-vector mask, then function mask. */
 	msix_mmio_write(&g, &g.dev[0], TABLE + 12, 1);
 	assert_int_equal(phys_bar3[3], MSIX_ENTRY_CTRL_MASKED);
@@ -472,7 +474,7 @@ static void test_msix_unmask_routes(void **state)
 	msix_release(&g.dev[0]);
 	assert_int_equal(phys_bar3[3], MSIX_ENTRY_CTRL_MASKED);
 	assert_int_equal(irtes_in_use, 0);
-	msix_free_vectors(&g.dev[0], true);
+	msix_free_vectors(&g.dev[0], 1);
 	assert_int_equal(vectors_in_use, 0);
 	(void)state;
 }
@@ -500,7 +502,8 @@ static void test_msix_release_quarantine(void **state)
 	vec_fn(NULL, vec_ctx); /* the late interrupt */
 	assert_int_equal(raised, -1);
 	assert_int_equal(msix_quarantine_strays(), strays + 1);
-	msix_free_vectors(&g.dev[0], true);
+	assert_int_equal(msix_messages(&g.dev[0]), 0); /* not the guest's */
+	msix_free_vectors(&g.dev[0], 1);
 	assert_int_equal(vectors_in_use, 0);
 	assert_int_equal(nr_events, 4);
 	assert_memory_equal(events, order, sizeof(order));
@@ -518,7 +521,7 @@ static void test_msix_quarantine_kept(void **state)
 	msix_release(&g.dev[0]);
 	drain_fails = 1;
 	shim_warnings_logged = 0;
-	msix_free_vectors(&g.dev[0], true);
+	msix_free_vectors(&g.dev[0], 1);
 	assert_int_equal(vectors_in_use, 1); /* entry 0 stayed, entry 1 drained and freed */
 	assert_int_equal(shim_warnings_logged, 1);
 	assert_non_null(strstr(shim_last_log, "stays in quarantine"));
@@ -526,8 +529,32 @@ static void test_msix_quarantine_kept(void **state)
 	vpci_write(&g, DEV1, 0x72, 2, MSIX_CTRL_ENABLE);
 	guest_entry(0, 0xfee01000, 0x41, 0);
 	msix_release(&g.dev[0]);
-	msix_free_vectors(&g.dev[0], false);
+	msix_free_vectors(&g.dev[0], 3);
 	assert_int_equal(vectors_in_use, 2);
+	(void)state;
+}
+
+/* An SMP OS guest's entries target the CPUs of the vCPUs they name: released on one of
+ * them, only that CPU's vectors can be drained (its IRR) and freed; the other CPU's stays
+ * in quarantine instead of being checked on the wrong CPU and handed out again. */
+static void test_msix_free_on_each_cpu(void **state)
+{
+	static const int order[] = {EV_DRAIN, EV_VECTOR_FREE};
+
+	strcpy(g.cfg.kernel, "vmlinuz");
+	g.nr_vcpus = 2;
+	g.vcpu[1].cpu = 2;
+	vpci_write(&g, DEV1, 0x72, 2, MSIX_CTRL_ENABLE);
+	guest_entry(0, 0xfee00000, 0x41, 0); /* vCPU 0: CPU 1 */
+	guest_entry(1, 0xfee01000, 0x42, 0); /* vCPU 1: CPU 2 */
+	assert_int_equal(last_cfg.dest_apic_id, 6);
+	assert_int_equal(vectors_in_use, 2);
+	msix_release(&g.dev[0]);
+	nr_events = 0;
+	msix_free_vectors(&g.dev[0], 1);
+	assert_int_equal(nr_events, 2); /* one drain, one free: entry 0's */
+	assert_memory_equal(events, order, sizeof(order));
+	assert_int_equal(vectors_in_use, 1);
 	(void)state;
 }
 
@@ -721,6 +748,8 @@ static void test_msix_linux_guest(void **state)
 		deliver_result = -ENOENT;     /* the guest's LDRs name nobody */
 		vec_fn(NULL, vec_ctx);
 		assert_int_equal(g.msix_nowhere, 1);
+		/* both messages arrived: counted per device, across the driver's reload */
+		assert_int_equal(msix_messages(&g.dev[0]), 2 * (round + 1));
 		deliver_result = 0;
 		deliveries = 0;
 		g.msix_nowhere = 0;
@@ -948,6 +977,7 @@ int main(void)
 		cmocka_unit_test_setup(test_msix_unmask_routes, setup),
 		cmocka_unit_test_setup(test_msix_release_quarantine, setup),
 		cmocka_unit_test_setup(test_msix_quarantine_kept, setup),
+		cmocka_unit_test_setup(test_msix_free_on_each_cpu, setup),
 		cmocka_unit_test_setup(test_msix_bad_entry_refused, setup),
 		cmocka_unit_test_setup(test_msix_refresh_on_decode, setup),
 		cmocka_unit_test_setup(test_msix_vector_fixed_when_live, setup),

@@ -134,6 +134,11 @@ enum vmm_reg {
 	VMM_REG_NR
 };
 
+/* The general-purpose registers a backend keeps in memory while the guest is out, indexed
+ * by enum vmm_reg from RAX to R15 (struct vcpu.gpr); the RSP slot is unused: RSP lives in
+ * the VMCB / VMCS (get_reg/set_reg). */
+#define VMM_NR_GPRS 16
+
 enum vcpu_boot_mode {
 	VCPU_BOOT_LONG = 0, /* the 64-bit entry state described at the top of this file */
 	/* The state after INIT and a start-up IPI (SDM Vol. 3 9.1.1, 11.6.1): real mode,
@@ -192,7 +197,9 @@ struct vmm_backend {
 	/* Turns virtualization on for the calling CPU. */
 	int (*cpu_init)(void);
 	/* Allocates the vCPU's control block (v->arch) for guest v->guest, using the guest's
-	 * nested table root v->guest->npt.root and tag v->guest->id. */
+	 * nested table root v->guest->npt.root and tag v->guest->id, and points v->gpr at its
+	 * VMM_NR_GPRS registers: the core reads and writes RAX..R15 but RSP there directly
+	 * between exit and entry (get_reg/set_reg give the same values). */
 	int (*vcpu_create)(struct vcpu *v);
 	void (*vcpu_destroy)(struct vcpu *v);
 	/* Puts the vCPU in the entry state above. */

@@ -11,6 +11,7 @@
  * host's. */
 #include <moat/hypercall.h>
 #include <moat/string.h>
+#include "arch/x86/cpu.h"
 #include "vmm/cpuid.h"
 #include "vmm/vlapic.h"
 
@@ -44,9 +45,8 @@ struct cpuid_leaf_policy {
 
 #define ALL 0xffffffffu
 
-/* Highest leaves offered: the topology leaf 1Fh; AMD's topology leaf 8000_001Eh. */
-#define MAX_BASIC_LEAF CPUID_LEAF_TOPOLOGY_V2
-#define MAX_EXT_LEAF CPUID_LEAF_AMD_TOPOLOGY
+#define MAX_BASIC_LEAF VMM_CPUID_MAX_BASIC
+#define MAX_EXT_LEAF VMM_CPUID_MAX_EXT
 
 /* Leaf 1. Hidden: DTES64, MONITOR (MWAIT sleeps past the watchdog), DS-CPL, VMX, SMX, EST,
  * TM2, CNXT-ID, SDBG, xTPR, PDCM (IA32_PERF_CAPABILITIES), DCA; MCE/MCA (no machine check
@@ -163,21 +163,6 @@ static const struct {
 	{CPUID_LEAF_POWER, EAX, CPUID_6_EAX_ARAT, VMM_GUEST_ARAT, true},
 };
 /* clang-format on */
-
-static const struct cpuid_leaf_policy *find_policy(u32 leaf)
-{
-	for (unsigned i = 0; i < ARRAY_SIZE(policy); i++)
-		if (policy[i].leaf == leaf)
-			return &policy[i];
-	return NULL;
-}
-
-static u32 *reg(struct cpuid_regs *r, unsigned i)
-{
-	u32 *regs[4] = {&r->eax, &r->ebx, &r->ecx, &r->edx};
-
-	return regs[i];
-}
 
 /* Bits needed for an ID of each of n things (0 for one). */
 static u32 id_bits(u32 n)
@@ -357,33 +342,79 @@ static void fix_leaf(const struct cpuid_ctx *c, const struct cpuid_leaf_policy *
 	}
 }
 
+STATIC_ASSERT(ARRAY_SIZE(policy) == VMM_CPUID_NR_RULES, "VMM_CPUID_NR_RULES counts policy[]");
+
+/* The index of `leaf` in struct cpuid_ctx.rule (the basic leaves, moat's, the extended
+ * ones), or -1 for a leaf no policy entry can answer. */
+static int leaf_index(u32 leaf)
+{
+	if (leaf <= MAX_BASIC_LEAF)
+		return (int)leaf;
+	if (leaf - MOAT_CPUID_LEAF < VMM_CPUID_NR_HV)
+		return MAX_BASIC_LEAF + 1 + (int)(leaf - MOAT_CPUID_LEAF);
+	if (leaf - CPUID_LEAF_EXT_MAX < VMM_CPUID_NR_EXT)
+		return MAX_BASIC_LEAF + 1 + VMM_CPUID_NR_HV + (int)(leaf - CPUID_LEAF_EXT_MAX);
+	return -1;
+}
+
 /* Whether the leaf exists for the guest: up to the highest basic / extended leaf offered,
  * and moat's own range. */
-static bool leaf_offered(const struct cpuid_ctx *c, u32 leaf)
+static bool leaf_offered(u32 leaf, u32 max_basic, u32 max_ext)
 {
 	if (leaf < MOAT_CPUID_LEAF)
-		return leaf <= MIN(c->host(CPUID_LEAF_MAX, 0).eax, (u32)MAX_BASIC_LEAF);
+		return leaf <= MIN(max_basic, (u32)MAX_BASIC_LEAF);
 	if (leaf < CPUID_LEAF_EXT_MAX)
 		return leaf <= MOAT_CPUID_MAX;
-	return leaf <= MIN(c->host(CPUID_LEAF_EXT_MAX, 0).eax, (u32)MAX_EXT_LEAF);
+	return leaf <= MIN(max_ext, (u32)MAX_EXT_LEAF);
+}
+
+void vmm_cpuid_prepare(struct cpuid_ctx *c)
+{
+	u32 max_basic = c->host(CPUID_LEAF_MAX, 0).eax;
+	u32 max_ext = c->host(CPUID_LEAF_EXT_MAX, 0).eax;
+
+	memset(c->rule, VMM_CPUID_NO_RULE, sizeof(c->rule));
+	for (unsigned i = 0; i < ARRAY_SIZE(policy); i++) {
+		int at = leaf_index(policy[i].leaf);
+
+		for (unsigned r = 0; r < 4; r++) {
+			c->mask[i].offer[r] = policy[i].offer[r];
+			c->mask[i].force[r] = policy[i].force[r];
+		}
+		if (at >= 0 && leaf_offered(policy[i].leaf, max_basic, max_ext))
+			c->rule[at] = (u8)i;
+	}
+	/* A gated bit is forced where moat emulates the feature, else passed from the host. On
+	 * leaf 7 only subleaf 0 has them: FIX_EXT7 clears the others. */
+	for (unsigned i = 0; i < ARRAY_SIZE(gates); i++) {
+		int at = leaf_index(gates[i].leaf);
+		u8 rule = at >= 0 ? c->rule[at] : VMM_CPUID_NO_RULE;
+
+		if (rule == VMM_CPUID_NO_RULE || !(c->features & gates[i].needs))
+			continue;
+		if (gates[i].emulated)
+			c->mask[rule].force[gates[i].reg] |= gates[i].bits;
+		else
+			c->mask[rule].offer[gates[i].reg] |= gates[i].bits;
+	}
 }
 
 struct cpuid_regs vmm_cpuid(const struct cpuid_ctx *c, u32 leaf, u32 sub)
 {
-	const struct cpuid_leaf_policy *p = find_policy(leaf);
 	struct cpuid_regs host, r = {0, 0, 0, 0};
+	int at = leaf_index(leaf);
+	const struct cpuid_masks *m;
+	unsigned i;
 
-	if (!p || !leaf_offered(c, leaf))
+	if (at < 0 || c->rule[at] == VMM_CPUID_NO_RULE)
 		return r;
+	i = c->rule[at];
+	m = &c->mask[i];
 	host = leaf >= MOAT_CPUID_LEAF && leaf < CPUID_LEAF_EXT_MAX ? r : c->host(leaf, sub);
-	for (unsigned i = 0; i < 4; i++)
-		*reg(&r, i) = (*reg(&host, i) & p->offer[i]) | p->force[i];
-	for (unsigned i = 0; i < ARRAY_SIZE(gates); i++)
-		if (gates[i].leaf == leaf && (c->features & gates[i].needs) &&
-		    (leaf != CPUID_LEAF_EXT_FEATURES_7 || sub == 0))
-			*reg(&r, gates[i].reg) |=
-				(gates[i].emulated ? ~0u : *reg(&host, gates[i].reg)) &
-				gates[i].bits;
-	fix_leaf(c, p, sub, &r, host);
+	r.eax = (host.eax & m->offer[EAX]) | m->force[EAX];
+	r.ebx = (host.ebx & m->offer[EBX]) | m->force[EBX];
+	r.ecx = (host.ecx & m->offer[ECX]) | m->force[ECX];
+	r.edx = (host.edx & m->offer[EDX]) | m->force[EDX];
+	fix_leaf(c, &policy[i], sub, &r, host);
 	return r;
 }

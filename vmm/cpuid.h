@@ -4,14 +4,28 @@
 #ifndef VMM_CPUID_H
 #define VMM_CPUID_H
 
+#include <moat/hypercall.h>
 #include <moat/types.h>
-#include "arch/x86/cpu.h"
+#include <moat/x86_regs.h>
 #include "vmm/backend.h"
 
 /* The virtual LAPIC's features, offered to OS guests (vmm/vlapic.c emulates them): x2APIC
  * mode, the TSC-deadline timer (CPUID.1:ECX[24]) and a timer that runs in every C-state
  * (ARAT, CPUID.6:EAX[2]). */
 #define VMM_VLAPIC_FEATURES (VMM_GUEST_X2APIC | VMM_GUEST_TSC_DEADLINE | VMM_GUEST_ARAT)
+
+/* Highest leaves the policy can offer: the topology leaf 1Fh; AMD's topology leaf
+ * 8000_001Eh; moat's own MOAT_CPUID_LEAF..MOAT_CPUID_MAX. */
+#define VMM_CPUID_MAX_BASIC CPUID_LEAF_TOPOLOGY_V2
+#define VMM_CPUID_MAX_EXT CPUID_LEAF_AMD_TOPOLOGY
+#define VMM_CPUID_NR_HV (MOAT_CPUID_MAX - MOAT_CPUID_LEAF + 1)
+#define VMM_CPUID_NR_EXT (VMM_CPUID_MAX_EXT - CPUID_LEAF_EXT_MAX + 1)
+#define VMM_CPUID_NR_LEAVES (VMM_CPUID_MAX_BASIC + 1 + VMM_CPUID_NR_HV + VMM_CPUID_NR_EXT)
+/* Leaves in vmm/cpuid.c's policy table. */
+#define VMM_CPUID_NR_RULES 25
+#define VMM_CPUID_NO_RULE 0xff
+
+struct cpuid_regs; /* arch/x86/cpu.h */
 
 struct cpuid_ctx {
 	u32 vcpu_index; /* also its APIC ID */
@@ -20,15 +34,27 @@ struct cpuid_ctx {
 	u32 guest_id, cpu, hc_insn;
 	u64 tsc_hz;   /* the TSC the guest reads (0: unknown) */
 	u32 features; /* VMM_GUEST_* */
-	bool osxsave; /* the guest's CR4.OSXSAVE */
+	bool osxsave; /* the guest's CR4.OSXSAVE (read for leaf 1 only) */
 	struct cpuid_regs (*host)(u32 leaf, u32 subleaf);
+	/* Derived by vmm_cpuid_prepare() from the fields above and the host's highest leaves:
+	 * per leaf the policy entry that answers it (VMM_CPUID_NO_RULE: none, or past the
+	 * highest leaf offered), and per entry the bits offered and forced with the gated
+	 * features this context supports folded in. */
+	u8 rule[VMM_CPUID_NR_LEAVES];
+	struct cpuid_masks {
+		u32 offer[4], force[4];
+	} mask[VMM_CPUID_NR_RULES];
 };
 
 /* The XCR0 components a guest is offered once XSAVE is (VMM_GUEST_XSAVE): x87, SSE and, with
  * the host's AVX, AVX; 0 without XSAVE on the host. The XSETBV check must allow no more. */
 u64 vmm_guest_xcr0(struct cpuid_regs (*host)(u32 leaf, u32 subleaf));
 
-/* The guest's answer to CPUID(leaf, subleaf). */
+/* Fills in the derived part of c: once its other fields are set, and again after any of
+ * them (but osxsave) changed. It asks c->host for the highest basic and extended leaves. */
+void vmm_cpuid_prepare(struct cpuid_ctx *c);
+
+/* The guest's answer to CPUID(leaf, subleaf); c prepared. */
 struct cpuid_regs vmm_cpuid(const struct cpuid_ctx *c, u32 leaf, u32 subleaf);
 
 #endif

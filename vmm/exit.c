@@ -93,11 +93,11 @@ static struct cpuid_regs host_cpuid(u32 leaf, u32 subleaf)
 	return cpuid(leaf, subleaf);
 }
 
-/* CPUID as vCPU v sees it. */
-static struct cpuid_regs guest_cpuid(struct vcpu *v, u32 leaf, u32 subleaf)
+void vcpu_cpuid_init(struct vcpu *v)
 {
 	struct guest *g = v->guest;
-	struct cpuid_ctx c = {
+
+	v->cpuid = (struct cpuid_ctx){
 		.vcpu_index = v->index,
 		.nr_vcpus = g->nr_vcpus,
 		.host_apic_id = !guest_is_os(g),
@@ -108,21 +108,30 @@ static struct cpuid_regs guest_cpuid(struct vcpu *v, u32 leaf, u32 subleaf)
 		.features = vmm_caps.guest_features | (guest_is_os(g) ? VMM_VLAPIC_FEATURES : 0),
 		.host = host_cpuid,
 	};
-
-	if (c.features & VMM_GUEST_XSAVE)
-		c.osxsave = vmm_be->get_reg(v, VMM_REG_CR4) & CR4_OSXSAVE;
-	return vmm_cpuid(&c, leaf, subleaf);
+	vmm_cpuid_prepare(&v->cpuid);
 }
 
-static void handle_cpuid(struct vcpu *v, const struct vmm_exit *e)
+/* CPUID as vCPU v sees it; CR4.OSXSAVE shows in leaf 1 only. */
+static struct cpuid_regs guest_cpuid(struct vcpu *v, u32 leaf, u32 subleaf)
+{
+	struct cpuid_ctx *c = &v->cpuid;
+
+	if (leaf == CPUID_LEAF_FEATURES && (c->features & VMM_GUEST_XSAVE))
+		c->osxsave = vmm_be->get_reg(v, VMM_REG_CR4) & CR4_OSXSAVE;
+	return vmm_cpuid(c, leaf, subleaf);
+}
+
+static __noinline int handle_cpuid(struct vcpu *v, const struct vmm_exit *e)
 {
 	struct cpuid_regs r = guest_cpuid(v, e->cpuid.leaf, e->cpuid.subleaf);
+	u64 *gpr = v->gpr;
 
-	vmm_be->set_reg(v, VMM_REG_RAX, r.eax);
-	vmm_be->set_reg(v, VMM_REG_RBX, r.ebx);
-	vmm_be->set_reg(v, VMM_REG_RCX, r.ecx);
-	vmm_be->set_reg(v, VMM_REG_RDX, r.edx);
+	gpr[VMM_REG_RAX] = r.eax;
+	gpr[VMM_REG_RBX] = r.ebx;
+	gpr[VMM_REG_RCX] = r.ecx;
+	gpr[VMM_REG_RDX] = r.edx;
 	vmm_be->skip_instruction(v, e);
+	return 0;
 }
 
 static int handle_npf(struct vcpu *v, const struct vmm_exit *e)
@@ -226,23 +235,24 @@ static int handle_xsetbv(struct vcpu *v, const struct vmm_exit *e)
 	return 0;
 }
 
-int vmm_handle_exit(struct vcpu *v, const struct vmm_exit *e)
+/* Only a device interrupt can wake a halted guest. */
+static int handle_hlt(struct vcpu *v, const struct vmm_exit *e)
 {
 	struct guest *g = v->guest;
 
-	v->exits[e->reason < VMM_EXIT_NR ? e->reason : VMM_EXIT_UNHANDLED]++;
+	if (virq_halt(v, e) != -ENOENT)
+		return g->state == GUEST_RUNNING ? 0 : -EFAULT;
+	return guest_stop(g, VMM_EXIT_HLT, "halted with no interrupt source (rip %#llx)",
+			  (unsigned long long)e->rip);
+}
+
+/* The exits every guest does not take all the time. */
+static __noinline int handle_other(struct vcpu *v, const struct vmm_exit *e)
+{
+	struct guest *g = v->guest;
+
 	switch (e->reason) {
-	case VMM_EXIT_CPUID: handle_cpuid(v, e); return 0;
-	case VMM_EXIT_IO: return vmm_handle_io(v, e);
-	case VMM_EXIT_MSR_READ:
-	case VMM_EXIT_MSR_WRITE: return vmm_handle_msr(v, e);
-	case VMM_EXIT_HLT:
-		/* Only a device interrupt can wake a halted guest. */
-		if (virq_halt(v, e) != -ENOENT)
-			return g->state == GUEST_RUNNING ? 0 : -EFAULT;
-		return guest_stop(g, VMM_EXIT_HLT, "halted with no interrupt source (rip %#llx)",
-				  (unsigned long long)e->rip);
-	case VMM_EXIT_HYPERCALL: return vmm_handle_hypercall(v, e);
+	case VMM_EXIT_HLT: return handle_hlt(v, e);
 	case VMM_EXIT_VIRT_INSN:
 		/* Virtualization is hidden from guests: as on a CPU without it, #UD. */
 		return vmm_be->inject_exception(v, VEC_UD, false, 0);
@@ -250,14 +260,6 @@ int vmm_handle_exit(struct vcpu *v, const struct vmm_exit *e)
 	case VMM_EXIT_NPF: return handle_npf(v, e);
 	case VMM_EXIT_CR_WRITE: return handle_cr_write(v, e);
 	case VMM_EXIT_XSETBV: return handle_xsetbv(v, e);
-	case VMM_EXIT_EXT_INTR:
-	case VMM_EXIT_NMI:
-		/* Delivered to the hypervisor by the backend; the guest simply goes on. */
-		return 0;
-	case VMM_EXIT_IRQ_WINDOW:
-	case VMM_EXIT_TIMER:
-		/* The run loop injects what is pending before the next entry. */
-		return 0;
 	case VMM_EXIT_SHUTDOWN:
 		dump_guest(v, e);
 		return guest_stop(g, VMM_EXIT_SHUTDOWN, "shutdown (triple fault) at rip %#llx",
@@ -276,5 +278,27 @@ int vmm_handle_exit(struct vcpu *v, const struct vmm_exit *e)
 		return stop_unhandled(v, e);
 	case VMM_EXIT_UNHANDLED:
 	default: return stop_unhandled(v, e);
+	}
+}
+
+/* The frequent exits go straight to their handlers (tail calls: no frame here). */
+int vmm_handle_exit(struct vcpu *v, const struct vmm_exit *e)
+{
+	v->exits[e->reason < VMM_EXIT_NR ? e->reason : VMM_EXIT_UNHANDLED]++;
+	switch (e->reason) {
+	case VMM_EXIT_CPUID: return handle_cpuid(v, e);
+	case VMM_EXIT_IO: return vmm_handle_io(v, e);
+	case VMM_EXIT_MSR_READ:
+	case VMM_EXIT_MSR_WRITE: return vmm_handle_msr(v, e);
+	case VMM_EXIT_HYPERCALL: return vmm_handle_hypercall(v, e);
+	case VMM_EXIT_EXT_INTR:
+	case VMM_EXIT_NMI:
+		/* Delivered to the hypervisor by the backend; the guest simply goes on. */
+		return 0;
+	case VMM_EXIT_IRQ_WINDOW:
+	case VMM_EXIT_TIMER:
+		/* The run loop injects what is pending before the next entry. */
+		return 0;
+	default: return handle_other(v, e);
 	}
 }

@@ -6,6 +6,8 @@
 #include "vmm/vmm.h"
 
 int vmm_handle_exit(struct vcpu *v, const struct vmm_exit *e);
+/* The vCPU's CPUID context (struct vcpu.cpuid), once its index, CPU and guest are known. */
+void vcpu_cpuid_init(struct vcpu *v);
 int vmm_handle_io(struct vcpu *v, const struct vmm_exit *e);
 int vmm_handle_hypercall(struct vcpu *v, const struct vmm_exit *e);
 /* Flushes a partial console line of the guest. */

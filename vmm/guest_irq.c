@@ -27,8 +27,9 @@ static int highest_pending(struct guest *g)
 void virq_deliver(struct vcpu *v)
 {
 	struct guest *g = v->guest;
-	int vec = highest_pending(g);
+	int vec;
 
+	vec = highest_pending(g);
 	if (vec < 0 || !(vmm_be->get_reg(v, VMM_REG_RFLAGS) & RFLAGS_IF))
 		return;
 	if (vmm_be->inject_interrupt(v, (u8)vec))

@@ -60,6 +60,14 @@ u64 msix_messages(const struct vdev *v);
 void virq_raise(struct guest *g, u8 vector);
 /* Before each entry: injects the highest pending vector when the guest can take it. */
 void virq_deliver(struct vcpu *v);
+/* Whether any vector is pending: the run loop's cheap test before virq_deliver(). */
+static inline bool virq_pending(const struct guest *g)
+{
+	return (__atomic_load_n(&g->irq_pending[0], __ATOMIC_RELAXED) |
+		__atomic_load_n(&g->irq_pending[1], __ATOMIC_RELAXED) |
+		__atomic_load_n(&g->irq_pending[2], __ATOMIC_RELAXED) |
+		__atomic_load_n(&g->irq_pending[3], __ATOMIC_RELAXED)) != 0;
+}
 /* A HLT with interrupts on and a device interrupt source: waits (bounded by the watchdog)
  * for one, then lets the guest go on after the HLT. -ENOENT without a source. */
 int virq_halt(struct vcpu *v, const struct vmm_exit *e);

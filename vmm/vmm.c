@@ -238,6 +238,7 @@ static void vcpus_init(struct guest *g)
 		v->index = i;
 		v->cpu = g->cfg.cpus[i];
 		v->run_state = i ? VCPU_WAIT_SIPI : VCPU_RUN;
+		vcpu_cpuid_init(v);
 	}
 }
 
@@ -478,7 +479,8 @@ void vcpu_loop(struct vcpu *v)
 	if (guest_is_os(g))
 		vcpu_os_loop(v);
 	while (guest_running(g)) {
-		virq_deliver(v);
+		if (virq_pending(g))
+			virq_deliver(v);
 		vmm_be->run(v, &e);
 		vmm_handle_exit(v, &e);
 	}

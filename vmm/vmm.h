@@ -10,6 +10,7 @@
 #include <moat/types.h>
 #include "vmm/backend.h"
 #include "vmm/config.h"
+#include "vmm/cpuid.h"
 #include "vmm/msr.h"
 #include "vmm/vioapic.h"
 #include "vmm/vlapic.h"
@@ -97,9 +98,11 @@ struct vcpu {
 	u32 index;  /* in its guest: also its APIC ID */
 	u32 cpu;    /* physical CPU index (cpu_data[]) */
 	void *arch; /* backend control block */
+	u64 *gpr;   /* the guest's RAX..R15 by enum vmm_reg, RSP excepted (vmm/backend.h) */
 	enum vcpu_run_state run_state;
 	struct vlapic lapic; /* OS guests only (guest_is_os()) */
 	struct vcpu_msrs msrs;
+	struct cpuid_ctx cpuid; /* its CPUID as the guest sees it (vcpu_cpuid_init()) */
 	/* statistics, counted on the vCPU's own CPU: guest_exits() sums them */
 	u64 exits[VMM_EXIT_NR];
 	u64 halts_blocked; /* HLTs that waited host-side for an interrupt (OS guests) */

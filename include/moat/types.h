@@ -32,6 +32,7 @@ typedef int64_t s64;
 #define __aligned(x) __attribute__((aligned(x)))
 #define __unused __attribute__((unused))
 #define __noreturn __attribute__((noreturn))
+#define __noinline __attribute__((noinline))
 #define __section(s) __attribute__((section(s)))
 #define __used __attribute__((used))
 #define __weak __attribute__((weak))

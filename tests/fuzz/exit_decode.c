@@ -67,9 +67,9 @@ static void svm(struct fin *f, bool nrips)
 	vmcb->control.exitinfo2 = fin_u64(f);
 	vmcb->control.next_rip = fin_u64(f);
 	vmcb->save.rip = fin_u64(f);
-	vmcb->save.rax = fin_u64(f);
-	s.gprs.rcx = fin_u64(f);
-	s.gprs.rdx = fin_u64(f);
+	s.gpr[VMM_REG_RAX] = fin_u64(f);
+	s.gpr[VMM_REG_RCX] = fin_u64(f);
+	s.gpr[VMM_REG_RDX] = fin_u64(f);
 	s.entry.efer = fin_u64(f);
 	s.entry.cr0 = fin_u64(f);
 	s.entry.cr3 = fin_u64(f);

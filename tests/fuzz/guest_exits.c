@@ -285,6 +285,8 @@ static void setup(void)
 	g.state = GUEST_RUNNING;
 	g.vcpu[0].guest = &g;
 	g.vcpu[0].cpu = 1;
+	g.vcpu[0].gpr = regs;
+	vcpu_cpuid_init(&g.vcpu[0]);
 	g.nr_dev = 1;
 	g.dev[0].pdev = &vf;
 	g.dev[0].bar_gpa[0] = BAR0_GPA;

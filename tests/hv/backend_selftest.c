@@ -144,6 +144,7 @@ static int bt_create(void)
 	strlcpy(bt.g.cfg.name, "backend-test", sizeof(bt.g.cfg.name));
 	bt.g.vcpu[0].guest = &bt.g;
 	bt.g.vcpu[0].cpu = this_cpu()->index;
+	vcpu_cpuid_init(vc());
 	fill_ram();
 	err = pt_init(&bt.g.npt, vmm_caps.npt_fmt, &npt_ops, vmm_caps.npt_levels,
 		      vmm_caps.npt_max_leaf);

@@ -143,6 +143,7 @@ static int tg_create(struct tguest *t, u32 id, u64 scratch)
 	t->g.ram_size = TG_RAM_SIZE;
 	t->g.vcpu[0].guest = &t->g;
 	t->g.vcpu[0].cpu = this_cpu()->index;
+	vcpu_cpuid_init(&t->g.vcpu[0]);
 	tg_fill(t, scratch);
 	err = pt_init(&t->g.npt, &pt_format_ept, &ept_ops, 4, vmx_cfg.ept_max_leaf);
 	if (err)

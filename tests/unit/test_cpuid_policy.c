@@ -69,7 +69,14 @@ static int setup(void **state)
 	return 0;
 }
 
-#define Q(leaf, sub) vmm_cpuid(&c, leaf, sub)
+/* The context prepared again for each query: the tests change its fields between them. */
+static struct cpuid_regs query(struct cpuid_ctx *c, u32 leaf, u32 sub)
+{
+	vmm_cpuid_prepare(c);
+	return vmm_cpuid(c, leaf, sub);
+}
+
+#define Q(leaf, sub) query(&c, leaf, sub)
 
 /* Leaf 1 ECX: SSE3 0, PCLMULQDQ 1, SSSE3 9, CX16 13, SSE4.1 19, SSE4.2 20, MOVBE 22,
  * POPCNT 23, AES 25, RDRAND 30, hypervisor 31. EDX: everything but MCE 7, MCA 14, PSN 18,

@@ -115,14 +115,14 @@ static void test_cpuid_msr(void **state)
 {
 	struct vmm_exit e;
 
-	vmcb->save.rax = 0x40000000;
-	s.gprs.rcx = 7;
+	s.gpr[VMM_REG_RAX] = 0x40000000;
+	s.gpr[VMM_REG_RCX] = 7;
 	e = decode(0x72, 0, 0, 0);
 	assert_int_equal(e.cpuid.leaf, 0x40000000);
 	assert_int_equal(e.cpuid.subleaf, 7);
-	vmcb->save.rax = 0xffffffff11223344ULL;
-	s.gprs.rdx = 0xffffffff55667788ULL;
-	s.gprs.rcx = 0xc0000080;
+	s.gpr[VMM_REG_RAX] = 0xffffffff11223344ULL;
+	s.gpr[VMM_REG_RDX] = 0xffffffff55667788ULL;
+	s.gpr[VMM_REG_RCX] = 0xc0000080;
 	e = decode(0x7c, 1, 0, 0);
 	assert_int_equal(e.reason, VMM_EXIT_MSR_WRITE);
 	assert_int_equal(e.msr.index, 0xc0000080);

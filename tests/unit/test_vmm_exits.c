@@ -205,6 +205,8 @@ static int setup(void **state)
 	strcpy(g.cfg.name, "gst");
 	g.vcpu[0].guest = &g;
 	g.vcpu[0].cpu = 2;
+	g.vcpu[0].gpr = regs;
+	vcpu_cpuid_init(&g.vcpu[0]);
 	skipped = 0;
 	injected_vector = -1;
 	cr_nr = -1;
@@ -510,6 +512,7 @@ static void test_xsetbv(void **state)
 	};
 
 	vmm_caps.guest_features = VMM_GUEST_XSAVE;
+	vcpu_cpuid_init(&g.vcpu[0]); /* a vCPU's CPUID is settled when it is created */
 	cpu_xcr0_supported = 0xff;
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int before = skipped;
@@ -538,6 +541,7 @@ static void test_xsetbv(void **state)
 	regs[VMM_REG_CR4] = 0;
 	/* XSAVE not offered to the guest: nothing is accepted */
 	vmm_caps.guest_features = 0;
+	vcpu_cpuid_init(&g.vcpu[0]);
 	regs[VMM_REG_CR4] = CR4_OSXSAVE;
 	regs[VMM_REG_RAX] = XCR0_X87;
 	injected_vector = -1;

@@ -104,6 +104,7 @@ static void svm_vcpu_destroy(struct vcpu *v)
 		pages_free((u64)(uintptr_t)s->msrpm, SVM_MSRPM_SIZE);
 	page_free((u64)(uintptr_t)s);
 	v->arch = NULL;
+	v->gpr = NULL;
 }
 
 static int svm_vcpu_create(struct vcpu *v)
@@ -111,6 +112,7 @@ static int svm_vcpu_create(struct vcpu *v)
 	struct svm_vcpu *s;
 
 	STATIC_ASSERT(sizeof(struct svm_vcpu) <= PAGE_SIZE, "svm_vcpu fits a page");
+	STATIC_ASSERT(ARRAY_SIZE(s->gpr) == VMM_NR_GPRS, "one slot per enum vmm_reg GPR");
 	if (v->guest->id == 0 || v->guest->id >= svm_feat.nr_asids)
 		return pr_err(-ENOSPC, "guest id %u has no ASID (%u available)\n", v->guest->id,
 			      svm_feat.nr_asids);
@@ -125,6 +127,7 @@ static int svm_vcpu_create(struct vcpu *v)
 		svm_vcpu_destroy(v);
 		return pr_err(-ENOMEM, "no memory for a VMCB and its permission maps\n");
 	}
+	v->gpr = s->gpr;
 	memset(s->iopm, 0xff, SVM_IOPM_SIZE);
 	memset(s->msrpm, 0xff, SVM_MSRPM_SIZE);
 	svm_vmcb_init(s->vmcb, (u64)(uintptr_t)s->iopm, (u64)(uintptr_t)s->msrpm, v->guest->id,
@@ -181,8 +184,7 @@ static void reset_real(struct svm_vcpu *s, const struct vcpu_boot_state *bs)
 	st->rflags = 2;
 	st->rip = bs->rip;
 	st->rsp = 0;
-	st->rax = 0;
-	s->gprs.rdx = cpuid(CPUID_LEAF_FEATURES, 0).eax;
+	s->gpr[VMM_REG_RDX] = cpuid(CPUID_LEAF_FEATURES, 0).eax;
 }
 
 static int svm_vcpu_reset(struct vcpu *v, const struct vcpu_boot_state *bs)
@@ -194,7 +196,7 @@ static int svm_vcpu_reset(struct vcpu *v, const struct vcpu_boot_state *bs)
 
 	u16 cs = bs->gdt_limit ? bs->cs : 0x08, ds = bs->gdt_limit ? bs->ds : 0x10;
 
-	memset(&s->gprs, 0, sizeof(s->gprs));
+	memset(s->gpr, 0, sizeof(s->gpr));
 	reset_events(s);
 	s->vmcb->control.tlb_control = SVM_TLB_FLUSH_ALL;
 	if (bs->mode == VCPU_BOOT_REAL) {
@@ -221,18 +223,14 @@ static int svm_vcpu_reset(struct vcpu *v, const struct vcpu_boot_state *bs)
 	st->rflags = 2;
 	st->rip = bs->rip;
 	st->rsp = bs->rsp;
-	st->rax = 0;
-	s->gprs.rdi = bs->rdi;
-	s->gprs.rsi = bs->rsi;
+	s->gpr[VMM_REG_RDI] = bs->rdi;
+	s->gpr[VMM_REG_RSI] = bs->rsi;
 	return 0;
 }
 
 static u64 *gpr_slot(struct svm_vcpu *s, enum vmm_reg r)
 {
-	struct svm_gprs *g = &s->gprs;
-
 	switch (r) {
-	case VMM_REG_RAX: return &s->vmcb->save.rax;
 	case VMM_REG_RSP: return &s->vmcb->save.rsp;
 	case VMM_REG_RIP: return &s->vmcb->save.rip;
 	case VMM_REG_RFLAGS: return &s->vmcb->save.rflags;
@@ -242,21 +240,7 @@ static u64 *gpr_slot(struct svm_vcpu *s, enum vmm_reg r)
 	case VMM_REG_CR4: return &s->vmcb->save.cr4;
 	case VMM_REG_EFER: return &s->vmcb->save.efer;
 	case VMM_REG_PAT: return &s->vmcb->save.g_pat;
-	case VMM_REG_RBX: return &g->rbx;
-	case VMM_REG_RCX: return &g->rcx;
-	case VMM_REG_RDX: return &g->rdx;
-	case VMM_REG_RSI: return &g->rsi;
-	case VMM_REG_RDI: return &g->rdi;
-	case VMM_REG_RBP: return &g->rbp;
-	case VMM_REG_R8: return &g->r8;
-	case VMM_REG_R9: return &g->r9;
-	case VMM_REG_R10: return &g->r10;
-	case VMM_REG_R11: return &g->r11;
-	case VMM_REG_R12: return &g->r12;
-	case VMM_REG_R13: return &g->r13;
-	case VMM_REG_R14: return &g->r14;
-	case VMM_REG_R15: return &g->r15;
-	default: return NULL;
+	default: return (unsigned)r < VMM_NR_GPRS ? &s->gpr[r] : NULL;
 	}
 }
 
@@ -321,10 +305,11 @@ static int svm_run(struct vcpu *v, struct vmm_exit *e)
 	unsigned own = 0;
 
 again:
-	memset(e, 0, sizeof(*e));
+	*e = (struct vmm_exit){.reason = VMM_EXIT_NONE};
 	svm_entry_capture(vmcb, &s->entry);
-	armed = svm_timer_arm(s->watchdog_us, s->deadline);
-	svm_vmrun((u64)(uintptr_t)vmcb, &s->gprs, (u64)(uintptr_t)this_cpu()->arch_virt);
+	armed = s->watchdog_us || s->deadline ? svm_timer_arm(s->watchdog_us, s->deadline)
+					       : SVM_TIMER_NONE;
+	svm_vmrun((u64)(uintptr_t)vmcb, s->gpr, (u64)(uintptr_t)this_cpu()->arch_virt);
 	if (armed != SVM_TIMER_NONE)
 		svm_watchdog_disarm();
 	vmcb->control.tlb_control = SVM_TLB_NOTHING;
@@ -333,9 +318,11 @@ again:
 	vmcb->control.eventinj =
 		vmcb->control.exitintinfo & SVM_EVT_VALID ? vmcb->control.exitintinfo : 0;
 	svm_decode_exit(v, s, e);
-	/* Always drained, so that a timer that expired just after another exit does not
-	 * count against the next entry. */
-	if (svm_watchdog_service() && e->reason == VMM_EXIT_EXT_INTR)
+	/* Drained after every entry that armed the timer, so that one that expired just after
+	 * another exit does not count against the next entry; after any other entry it was
+	 * stopped and drained at the end of the one that armed it. */
+	if ((armed != SVM_TIMER_NONE || e->reason == VMM_EXIT_EXT_INTR) &&
+	    svm_watchdog_service() && e->reason == VMM_EXIT_EXT_INTR)
 		e->reason = timer_exit(s, armed);
 	/* one exit per request: the core asks again while it still has an interrupt */
 	if (e->reason == VMM_EXIT_IRQ_WINDOW)

@@ -1,25 +1,30 @@
 ; VMRUN with the guest registers VMRUN does not switch (APM Vol. 2, 15.5).
-; void svm_vmrun(u64 vmcb_pa, struct svm_gprs *gprs, u64 host_save_pa)
+; void svm_vmrun(u64 vmcb_pa, u64 *gprs, u64 host_save_pa)
+; gprs: the guest's GPRs indexed by enum vmm_reg (RAX..R15; the RSP slot unused, RSP is in the
+; VMCB). RAX goes through the VMCB's save area, where VMRUN and #VMEXIT switch it.
 ; The host's FS/GS/TR/LDTR/KernelGSBase/syscall MSRs are kept in a per-CPU VMCB-format area
 ; (VMSAVE before, VMLOAD after): VMRUN itself does not switch them.
 
 section .text
 bits 64
 
-%define G_RBX 0
+%define G_RAX 0
 %define G_RCX 8
 %define G_RDX 16
-%define G_RSI 24
-%define G_RDI 32
+%define G_RBX 24
 %define G_RBP 40
-%define G_R8 48
-%define G_R9 56
-%define G_R10 64
-%define G_R11 72
-%define G_R12 80
-%define G_R13 88
-%define G_R14 96
-%define G_R15 104
+%define G_RSI 48
+%define G_RDI 56
+%define G_R8 64
+%define G_R9 72
+%define G_R10 80
+%define G_R11 88
+%define G_R12 96
+%define G_R13 104
+%define G_R14 112
+%define G_R15 120
+
+%define VMCB_RAX 0x5f8
 
 global svm_vmrun
 svm_vmrun:
@@ -40,6 +45,8 @@ svm_vmrun:
 	; holds them off on the host side until STGI below.
 	sti
 
+	mov rax, [rsi + G_RAX]
+	mov [rdi + VMCB_RAX], rax
 	mov rax, rdi
 	vmload
 	mov rbx, [rsi + G_RBX]
@@ -74,6 +81,9 @@ svm_vmrun:
 	mov [rax + G_R13], r13
 	mov [rax + G_R14], r14
 	mov [rax + G_R15], r15
+	mov rcx, [rsp]		; vmcb
+	mov rcx, [rcx + VMCB_RAX]
+	mov [rax + G_RAX], rcx
 
 	cli
 	mov rax, [rsp + 16]	; host save area

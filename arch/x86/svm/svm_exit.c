@@ -116,14 +116,15 @@ void svm_decode_exit(struct vcpu *v, struct svm_vcpu *s, struct vmm_exit *e)
 	switch (code) {
 	case SVM_EXIT_CPUID:
 		e->reason = VMM_EXIT_CPUID;
-		e->cpuid.leaf = (u32)vmcb->save.rax;
-		e->cpuid.subleaf = (u32)s->gprs.rcx;
+		e->cpuid.leaf = (u32)s->gpr[VMM_REG_RAX];
+		e->cpuid.subleaf = (u32)s->gpr[VMM_REG_RCX];
 		break;
 	case SVM_EXIT_IOIO: decode_io(e, info1); break;
 	case SVM_EXIT_MSR:
 		e->reason = info1 ? VMM_EXIT_MSR_WRITE : VMM_EXIT_MSR_READ;
-		e->msr.index = (u32)s->gprs.rcx;
-		e->msr.value = ((s->gprs.rdx & 0xffffffff) << 32) | (vmcb->save.rax & 0xffffffff);
+		e->msr.index = (u32)s->gpr[VMM_REG_RCX];
+		e->msr.value = ((s->gpr[VMM_REG_RDX] & 0xffffffff) << 32) |
+			       (s->gpr[VMM_REG_RAX] & 0xffffffff);
 		break;
 	case SVM_EXIT_HLT: e->reason = VMM_EXIT_HLT; break;
 	case SVM_EXIT_VMMCALL: e->reason = VMM_EXIT_HYPERCALL; break;

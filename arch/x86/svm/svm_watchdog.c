@@ -46,9 +46,12 @@ int svm_watchdog_init(void)
 
 enum svm_timer svm_timer_arm(u64 watchdog_us, u64 deadline)
 {
-	u64 wd = watchdog_us / 1000 * apic_timer_ticks_per_ms(), dl = 0, now;
+	u64 wd, dl = 0, now;
 	enum svm_timer which = SVM_TIMER_WATCHDOG;
 
+	if (!watchdog_us && !deadline)
+		return SVM_TIMER_NONE;
+	wd = watchdog_us / 1000 * apic_timer_ticks_per_ms();
 	if (watchdog_us)
 		wd = MIN(MAX(wd, 1ULL), 0xffffffffULL);
 	if (deadline) {
@@ -59,8 +62,6 @@ enum svm_timer svm_timer_arm(u64 watchdog_us, u64 deadline)
 			which = SVM_TIMER_DEADLINE;
 		}
 	}
-	if (!watchdog_us && !deadline)
-		return SVM_TIMER_NONE;
 	wd_fired[this_cpu()->index] = false;
 	apic_timer_oneshot((u8)wd_vector, (u32)wd);
 	return which;

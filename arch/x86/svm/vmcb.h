@@ -252,12 +252,6 @@ VMCB_CHECK(save.kernel_gs_base, 0x620);
 VMCB_CHECK(save.cr2, 0x640);
 VMCB_CHECK(save.g_pat, 0x668);
 
-/* Guest registers VMRUN does not switch (RAX and RSP live in the VMCB). */
-struct svm_gprs {
-	u64 rbx, rcx, rdx, rsi, rdi, rbp;
-	u64 r8, r9, r10, r11, r12, r13, r14, r15;
-};
-
 /* The VMCB fields VMRUN's consistency checks look at (APM 15.5.1), captured before each
  * VMRUN: after a failed one the save area no longer holds them (QEMU writes the host's
  * state there). */
@@ -273,7 +267,10 @@ struct svm_vcpu {
 	struct vmcb *vmcb; /* identity mapped: virtual == physical */
 	u8 *iopm;
 	u8 *msrpm;
-	struct svm_gprs gprs;
+	/* The guest's GPRs while it is out, indexed by enum vmm_reg (vmm/backend.h, RAX..R15;
+	 * the RSP slot unused: RSP lives in the VMCB). svm_vmrun() relays RAX through the
+	 * VMCB, the others VMRUN does not switch. */
+	u64 gpr[16];
 	u64 watchdog_us; /* guest time budget per entry, 0 = off */
 	u64 deadline;	 /* TSC of a VMM_EXIT_TIMER, 0 = none */
 	bool watchdog_fired;
@@ -291,6 +288,6 @@ bool svm_msrpm_get(const u8 *msrpm, u32 msr, bool write);
 void svm_iopm_set(u8 *iopm, u16 port, bool intercept);
 
 /* arch/x86/svm/svm_entry.asm */
-void svm_vmrun(u64 vmcb_pa, struct svm_gprs *gprs, u64 host_save_pa);
+void svm_vmrun(u64 vmcb_pa, u64 *gprs, u64 host_save_pa);
 
 #endif

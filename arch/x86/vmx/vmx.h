@@ -27,7 +27,7 @@ struct vmx_cpu {
 /* Guest general-purpose registers in enum vmm_reg order (RAX..R15; the RSP slot is unused:
  * RSP lives in the VMCS). vmx_entry.asm depends on this layout. */
 struct vmx_gprs {
-	u64 r[16];
+	u64 r[VMM_NR_GPRS]; /* by enum vmm_reg; RSP lives in the VMCS */
 };
 
 #define VMX_CPU_NONE (~0u)

@@ -96,7 +96,7 @@ void vmx_exit_decode(const struct vmx_exit_info *x, const u64 *r, struct vmm_exi
 {
 	u32 basic = (u32)FIELD_GET(EXIT_REASON_BASIC, x->reason);
 
-	memset(e, 0, sizeof(*e));
+	*e = (struct vmm_exit){.reason = VMM_EXIT_NONE};
 	e->raw = x->reason;
 	e->info1 = x->qual;
 	e->rip = x->rip;

@@ -288,6 +288,7 @@ int vmx_vcpu_create(struct vcpu *v)
 	if (err)
 		goto fail_clear;
 	v->arch = vv;
+	v->gpr = vv->gprs.r;
 	vmx_vcpu_put(v);
 	return 0;
 
@@ -309,11 +310,13 @@ void vmx_vcpu_destroy(struct vcpu *v)
 		pr_warn("the vCPU's memory is kept: its VMCS may still be cached on cpu %u\n",
 			vv->active_cpu);
 		v->arch = NULL;
+		v->gpr = NULL;
 		return;
 	}
 	vmx_vcpu_unload(vv);
 	free_vcpu(vv);
 	v->arch = NULL;
+	v->gpr = NULL;
 }
 
 /* Segment state for the entry states: base, limit, access rights (24.4.1). */

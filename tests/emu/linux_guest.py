@@ -363,8 +363,8 @@ def check_linux_vf(g):
             res("vf-msix-moved", ok, f"moved (vector, from, to) {moves}; per CPU before {b}, after {a}: "
                                      "each moved vector must count on its new CPU")
         p2 = [x for x in rep.get("ping", []) if x.startswith("2 ")]
-        ok = "reload" in rep and rep.get("link", ["", ""])[1:2] and rep["link"][1].startswith("2 up ") and \
-            p2 == ["2 10 10"] and "net-done" in rep
+        ok = rep.get("reload") == ["rmmod+flr+insmod"] and rep.get("link", ["", ""])[1:2] and \
+            rep["link"][1].startswith("2 up ") and p2 == ["2 10 10"] and "net-done" in rep
         res("vf-reload-ping", bool(ok), f"reload {rep.get('reload')}, link {rep.get('link')}, second round {p2}, "
                                         f"net-done {'net-done' in rep}")
         return out

@@ -91,7 +91,8 @@ def transfer_figures(lines, sender, receiver):
         return {"not_measured": "the transfer did not happen (no tx-sha256 / rx-sha256 line from "
                                 "guest.sh)"}
     if sha["tx"][1:] != sha["rx"][1:]:
-        return {"not_measured": f"the transfer's data did not arrive intact: {sha['tx'][0]} sent "
+        return {"damaged": True,
+                "not_measured": f"the transfer's data did not arrive intact: {sha['tx'][0]} sent "
                                 f"{sha['tx'][2]} bytes ({sha['tx'][1][:12]}...), {sha['rx'][0]} "
                                 f"received {sha['rx'][2]} ({sha['rx'][1][:12]}...)"}
     ex, xf = exit_marks(lines), xfer_marks(lines)

@@ -349,9 +349,13 @@ class LinuxDataPath(unittest.TestCase):
 
     def test_damaged_transfer_is_no_figure(self):
         log = [ln.replace(f"rx-sha256 {self.SHA}", "rx-sha256 " + "cd" * 32) for ln in self.LOG]
-        self.assertIn("did not arrive intact", linux_vf_bench.transfer_figures(log, "app", "web")["not_measured"])
+        f = linux_vf_bench.transfer_figures(log, "app", "web")
+        self.assertIn("did not arrive intact", f["not_measured"])
+        self.assertEqual(len(bench.linux_data_path_errors(f)), 1)
         log = [ln for ln in self.LOG if "rx-sha256" not in ln]
-        self.assertIn("did not happen", linux_vf_bench.transfer_figures(log, "app", "web")["not_measured"])
+        f = linux_vf_bench.transfer_figures(log, "app", "web")
+        self.assertIn("did not happen", f["not_measured"])
+        self.assertEqual(bench.linux_data_path_errors(f), [])
 
     def test_without_the_exit_port_no_figure(self):
         log = [ln for ln in self.LOG if not ln.startswith("vmm: exits web")]

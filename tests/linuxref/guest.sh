@@ -54,7 +54,8 @@
 #   xfer-mark <k> <uptime> <rx packets> <tx packets> <VF interrupts>  with linuxguest.exits=1:
 #                                     what was read at mark k (11, 12), after the transfer
 #   sync <name> <tries>               a barrier passed
-#   reload <how>                      rmmod igbvf and insmod again
+#   reload <how>                      rmmod igbvf, the VF's reset (sysfs: its reset method,
+#                                     flr), insmod again
 #   net-done                          every step ran
 say() { echo "linuxguest: $*"; }
 mark() {
@@ -239,10 +240,13 @@ net_move_irqs() {
 	done
 }
 
+# rmmod, a function level reset of the unbound VF through moat's virtual config space
+# (Linux's pcie_flr: the sysfs file exists only with a reset method), insmod.
 net_reload() {
 	rmmod igbvf || { fail "reload: rmmod igbvf failed"; return 1; }
+	echo 1 >"/sys/bus/pci/devices/$dev/reset" || { fail "reload: reset of $dev failed"; return 1; }
 	insmod /lib/modules/igbvf.ko || { fail "reload: insmod igbvf failed"; return 1; }
-	say "reload rmmod+insmod"
+	say "reload rmmod+$(cat "/sys/bus/pci/devices/$dev/reset_method")+insmod"
 }
 
 network() {

@@ -963,6 +963,70 @@ static void test_flr_not_offered(void **state)
 	assert_int_equal(flr_starts, 2);
 }
 
+/* `echo 1 > /sys/bus/pci/devices/<vf>/reset` in a Linux guest with igbvf loaded (6.1:
+ * pci_reset_function -> pci_dev_save_and_disable, pcie_flr, pci_dev_restore): the config
+ * header and the MSI-X state saved, Command set to INTx disable only, the FLR, 100 ms and
+ * the wait for the function (Command read), then the header written back where it differs,
+ * Device Control restored (without Initiate FLR), and MSI-X restored: enabled with the
+ * function masked, every entry's message and mask written, the function unmasked. The
+ * driver's interrupts come back through new IRTEs on the same host vectors. */
+static void test_flr_linux_sysfs_reset(void **state)
+{
+	u32 hdr[16], entry[3][4];
+	u16 mctl, devctl;
+	unsigned flrs;
+
+	strcpy(g.cfg.kernel, "vmlinuz");
+	g.nr_vcpus = 2;
+	g.vcpu[1].cpu = 2;
+	linux_probe_and_open();
+	for (unsigned round = 0; round < 3; round++) {
+		/* pci_save_state */
+		for (unsigned i = 0; i < 16; i++)
+			hdr[i] = vpci_read(&g, DEV1, (u16)(4 * i), 4);
+		devctl = (u16)vpci_read(&g, DEV1, DEVCTL, 2);
+		mctl = (u16)vpci_read(&g, DEV1, 0x72, 2);
+		for (unsigned i = 0; i < 3; i++)
+			for (unsigned w = 0; w < 4; w++)
+				entry[i][w] = msix_mmio_read(&g, &g.dev[0], TABLE + 16 * i + 4 * w);
+		vpci_write(&g, DEV1, PCI_COMMAND, 2, PCI_COMMAND_INTX_DISABLE);
+		/* pcie_flr */
+		flrs = flr_starts;
+		assert_int_equal(vpci_read(&g, DEV1, 0xaa, 2) & BIT(5), 0); /* no TRPND */
+		guest_flr();
+		assert_int_equal(flr_starts, flrs + 1);
+		fake_us += FLR_WAIT_US; /* msleep(100) */
+		assert_int_not_equal(vpci_read(&g, DEV1, PCI_COMMAND, 4), 0xffffffff);
+		assert_int_equal(msix_irtes(&g), 0);
+		/* pci_restore_state: PCIe, then the header from the top where it differs */
+		vpci_write(&g, DEV1, DEVCTL, 2, devctl);
+		assert_int_equal(flr_starts, flrs + 1);
+		for (int i = 15; i >= 0; i--)
+			if (vpci_read(&g, DEV1, (u16)(4 * i), 4) != hdr[i])
+				vpci_write(&g, DEV1, (u16)(4 * i), 4, hdr[i]);
+		assert_int_equal(vpci_read(&g, DEV1, PCI_COMMAND, 2),
+				 PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+		/* pci_restore_msix_state */
+		vpci_write(&g, DEV1, 0x72, 2, mctl | MSIX_CTRL_ENABLE | MSIX_CTRL_FMASK);
+		for (unsigned i = 0; i < 3; i++) {
+			for (unsigned w = 0; w < 3; w++)
+				msix_mmio_write(&g, &g.dev[0], TABLE + 16 * i + 4 * w, entry[i][w]);
+			msix_mmio_write(&g, &g.dev[0], TABLE + 16 * i + 12, entry[i][3]);
+			assert_int_equal(phys_bar3[4 * i + 3], MSIX_ENTRY_CTRL_MASKED);
+		}
+		vpci_write(&g, DEV1, 0x72, 2, mctl & ~MSIX_CTRL_FMASK);
+		for (unsigned i = 0; i < 3; i++)
+			assert_int_equal(phys_bar3[4 * i + 3], 0);
+		assert_int_equal(msix_irtes(&g), 3);
+		assert_int_equal(vectors_in_use, 3);
+		assert_int_equal(last_cfg.dest_apic_id, 1); /* entry 2: logical, the boot vCPU */
+		vec_fn(NULL, vec_ctx);
+		assert_int_equal(delivered.vector, 0x43);
+	}
+	assert_int_equal(g.msix_refused, 0);
+	assert_int_equal(g.bar_refused, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -989,6 +1053,7 @@ int main(void)
 		cmocka_unit_test_setup(test_flr_wait, setup),
 		cmocka_unit_test_setup(test_flr_storm, setup),
 		cmocka_unit_test_setup(test_flr_not_offered, setup),
+		cmocka_unit_test_setup(test_flr_linux_sysfs_reset, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -211,6 +211,36 @@ static void test_npf_emulated(void **state)
 	(void)state;
 }
 
+/* An instruction across a page boundary whose two pages are not adjacent in the guest's
+ * RAM: each page's bytes come from its own translation (VA 0x40201ffe -> GPA 0x9ffe, VA
+ * 0x40202000 -> GPA 0xb000); an unmapped second page leaves the instruction truncated. */
+static void test_npf_fetch_across_pages(void **state)
+{
+	u8 *ram = setup_guest();
+	u64 *pd = (u64 *)(ram + 0x3000), *pt = (u64 *)(ram + 0x6000);
+	struct vcpu v = {.guest = &g};
+	struct vmm_exit e = {.reason = VMM_EXIT_NPF, .rip = 0x40201ffe};
+
+	pd[1] = 0x6000 | 3; /* VA 0x40200000: a table of 4 KiB pages */
+	pt[1] = 0x9000 | 3;
+	pt[2] = 0xb000 | 3;
+	/* mov [rdi+12], r9d: 44 89 | 4f 0c */
+	memcpy(ram + 0x9ffe, (u8[]){0x44, 0x89}, 2);
+	memcpy(ram + 0xa000, (u8[]){0xff, 0xff}, 2); /* GPA-adjacent bytes: not the code */
+	memcpy(ram + 0xb000, (u8[]){0x4f, 0x0c}, 2);
+	regs[VMM_REG_R9] = 7;
+	e.npf.gpa = 0xc000400c;
+	assert_int_equal(vmm_mmio_npf(&v, &e), 0);
+	assert_int_equal(last_val, 7);
+	assert_int_equal(last_gpa, 0xc000400c);
+	assert_int_equal(regs[VMM_REG_RIP], 0x40202002);
+	pt[2] = 0;
+	assert_int_equal(vmm_mmio_npf(&v, &e), -EFAULT);
+	assert_int_equal(stops, 1);
+	free(ram);
+	(void)state;
+}
+
 /* Linux's io_apic_read(): writel(reg, &index); readl(&data), on the guest's IOAPIC. */
 static void test_npf_ioapic(void **state)
 {
@@ -342,9 +372,13 @@ static void test_guest_walk(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_decode_forms), cmocka_unit_test(test_decode_refusals),
-		cmocka_unit_test(test_npf_emulated), cmocka_unit_test(test_npf_lapic),
-		cmocka_unit_test(test_npf_ioapic),   cmocka_unit_test(test_guest_walk),
+		cmocka_unit_test(test_decode_forms),
+		cmocka_unit_test(test_decode_refusals),
+		cmocka_unit_test(test_npf_emulated),
+		cmocka_unit_test(test_npf_lapic),
+		cmocka_unit_test(test_npf_ioapic),
+		cmocka_unit_test(test_guest_walk),
+		cmocka_unit_test(test_npf_fetch_across_pages),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

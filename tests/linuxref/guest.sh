@@ -224,8 +224,8 @@ net_transfer() {
 }
 
 # Several CPUs: the VF's tx and rx vectors each moved to the next CPU. Linux applies it at
-# the vector's next interrupt: entry masked, message rewritten, unmasked (moat routes the
-# entry's IRTE to the new vCPU's CPU).
+# the vector's next interrupt: entry masked, message rewritten, unmasked (moat takes the
+# new message; the interrupt reaches the new vCPU).
 net_move_irqs() {
 	n=$(nproc)
 	[ "$n" -gt 1 ] || return 0

@@ -121,14 +121,15 @@ u64 msix_quarantine_strays(void)
 	return __atomic_load_n(&quarantine_strays, __ATOMIC_RELAXED);
 }
 
-/* The physical CPU the entry's IRTE targets: the guest's CPU; for an OS guest, the vCPU
- * the message names by APIC ID (a logical destination: the boot vCPU's, whose vLAPIC hands
- * the interrupt on). */
+/* The physical CPU the entry's IRTE targets: the guest's CPU; for an OS guest, that of the
+ * first vCPU the message names, by APIC ID or by a logical destination matched against the
+ * vLAPICs' LDRs now (Linux's flat mode: one bit, one vCPU), so that the interrupt lands
+ * where it is taken; none: the boot vCPU's (vlapic_deliver decides when it arrives). */
 static u32 entry_cpu(const struct guest *g, const struct vmsix_vec *vec)
 {
-	if (vec->to_vlapic && !vec->msg.logical && vec->msg.dest < g->nr_vcpus)
-		return g->vcpu[vec->msg.dest].cpu;
-	return g->vcpu[0].cpu;
+	int t = vec->to_vlapic ? vlapic_msg_target(g, &vec->msg) : -1;
+
+	return t >= 0 ? g->vcpu[t].cpu : g->vcpu[0].cpu;
 }
 
 /* The IRTE and host vector of entry idx, allocated on first use. */

@@ -209,6 +209,13 @@ class LinuxVf(unittest.TestCase):
         self.assertEqual(v["web-vf-mac-assigned"][0], "fail")
         v = net_verdicts(replace(NET, "igb: vf0 reset: MAC 52:54:00:12:56:10", "igb: vf0 reset: MAC 52:54:00:12:56:13"))
         self.assertEqual(v["web-vf-mac-assigned"][0], "fail")
+        # the probe's reset handshake failed (seen once under load): igbvf took a random MAC
+        failed = replace(NET, "[web] linuxguest: mac 52:54:00:12:56:10", "[web] linuxguest: mac 26:0f:81:4b:03:fa")
+        failed = replace(failed, "Address: 52:54:00:12:56:10", "Address: 26:0f:81:4b:03:fa")
+        v = net_verdicts(failed + ["[web] [   18.591588] igbvf 0000:00:01.0: PF still in reset state. Is the PF "
+                                   "interface up?"])
+        self.assertEqual(v["web-vf-mac-assigned"][0], "fail")
+        self.assertIn("PF still in reset state", v["web-vf-mac-assigned"][1])
 
     def test_mac_change_not_refused(self):
         v = net_verdicts(without(NET, "igb: warning: vf0 (guest web): set-MAC"))

@@ -69,10 +69,10 @@ enum vmm_insn {
 
 struct vmm_exit {
 	enum vmm_exit_reason reason;
+	u32 insn_len;	  /* length of the exiting instruction, 0 if unknown */
 	u64 raw;	  /* backend exit code (SVM EXITCODE, VMX basic exit reason) */
 	u64 info1, info2; /* backend qualification (EXITINFO1/2, qualification/GPA) */
 	u64 rip;	  /* guest RIP of the exiting instruction */
-	u32 insn_len;	  /* length of the exiting instruction, 0 if unknown */
 	union {
 		struct {
 			u32 leaf, subleaf;
@@ -103,8 +103,11 @@ struct vmm_exit {
 			u8 nr;	/* CR0, CR4, ... */
 			u8 gpr; /* enum vmm_reg of the source register */
 		} cr;
+		u64 words[2]; /* all of the above, for clearing */
 	};
 };
+STATIC_ASSERT(sizeof(struct vmm_exit) == __builtin_offsetof(struct vmm_exit, words) + 16,
+	      "vmm_exit.words covers the union");
 
 enum vmm_reg {
 	VMM_REG_RAX,

@@ -196,8 +196,14 @@ static void fix_features(const struct cpuid_ctx *c, struct cpuid_regs *r, struct
 			FIELD_PREP(CPUID_1_EBX_NR_LOGICAL, 1u << id_bits(n)));
 	if (n > 1)
 		r->edx |= CPUID_1_EDX_HTT;
-	if ((r->ecx & CPUID_1_ECX_XSAVE) && c->osxsave)
-		r->ecx |= CPUID_1_ECX_OSXSAVE;
+}
+
+/* Leaves whose answer depends on the subleaf: computed at each query. The others are
+ * computed once by vmm_cpuid_prepare(). */
+static bool by_subleaf(enum cpuid_fix fix)
+{
+	return fix == FIX_CACHE_PARAMS || fix == FIX_EXT7 || fix == FIX_TOPOLOGY ||
+	       fix == FIX_XSAVE || fix == FIX_AMD_CACHE_TOPO;
 }
 
 /* Intel's deterministic cache parameters (AMD: zero). */
@@ -344,19 +350,6 @@ static void fix_leaf(const struct cpuid_ctx *c, const struct cpuid_leaf_policy *
 
 STATIC_ASSERT(ARRAY_SIZE(policy) == VMM_CPUID_NR_RULES, "VMM_CPUID_NR_RULES counts policy[]");
 
-/* The index of `leaf` in struct cpuid_ctx.rule (the basic leaves, moat's, the extended
- * ones), or -1 for a leaf no policy entry can answer. */
-static int leaf_index(u32 leaf)
-{
-	if (leaf <= MAX_BASIC_LEAF)
-		return (int)leaf;
-	if (leaf - MOAT_CPUID_LEAF < VMM_CPUID_NR_HV)
-		return MAX_BASIC_LEAF + 1 + (int)(leaf - MOAT_CPUID_LEAF);
-	if (leaf - CPUID_LEAF_EXT_MAX < VMM_CPUID_NR_EXT)
-		return MAX_BASIC_LEAF + 1 + VMM_CPUID_NR_HV + (int)(leaf - CPUID_LEAF_EXT_MAX);
-	return -1;
-}
-
 /* Whether the leaf exists for the guest: up to the highest basic / extended leaf offered,
  * and moat's own range. */
 static bool leaf_offered(u32 leaf, u32 max_basic, u32 max_ext)
@@ -368,14 +361,32 @@ static bool leaf_offered(u32 leaf, u32 max_basic, u32 max_ext)
 	return leaf <= MIN(max_ext, (u32)MAX_EXT_LEAF);
 }
 
+/* The answer of policy entry i for `leaf`, from the host's and the context's masks,
+ * without OSXSAVE. */
+static struct cpuid_regs compute(const struct cpuid_ctx *c, unsigned i, u32 leaf, u32 sub)
+{
+	const struct cpuid_masks *m = &c->mask[i];
+	struct cpuid_regs host = {0, 0, 0, 0}, r;
+
+	if (leaf < MOAT_CPUID_LEAF || leaf >= CPUID_LEAF_EXT_MAX)
+		host = c->host(leaf, sub);
+	r.eax = (host.eax & m->offer[EAX]) | m->force[EAX];
+	r.ebx = (host.ebx & m->offer[EBX]) | m->force[EBX];
+	r.ecx = (host.ecx & m->offer[ECX]) | m->force[ECX];
+	r.edx = (host.edx & m->offer[EDX]) | m->force[EDX];
+	fix_leaf(c, &policy[i], sub, &r, host);
+	return r;
+}
+
 void vmm_cpuid_prepare(struct cpuid_ctx *c)
 {
 	u32 max_basic = c->host(CPUID_LEAF_MAX, 0).eax;
 	u32 max_ext = c->host(CPUID_LEAF_EXT_MAX, 0).eax;
 
+	STATIC_ASSERT(VMM_CPUID_NR_RULES <= 32, "struct cpuid_ctx.ready has a bit per entry");
 	memset(c->rule, VMM_CPUID_NO_RULE, sizeof(c->rule));
 	for (unsigned i = 0; i < ARRAY_SIZE(policy); i++) {
-		int at = leaf_index(policy[i].leaf);
+		int at = vmm_cpuid_leaf_index(policy[i].leaf);
 
 		for (unsigned r = 0; r < 4; r++) {
 			c->mask[i].offer[r] = policy[i].offer[r];
@@ -387,7 +398,7 @@ void vmm_cpuid_prepare(struct cpuid_ctx *c)
 	/* A gated bit is forced where moat emulates the feature, else passed from the host. On
 	 * leaf 7 only subleaf 0 has them: FIX_EXT7 clears the others. */
 	for (unsigned i = 0; i < ARRAY_SIZE(gates); i++) {
-		int at = leaf_index(gates[i].leaf);
+		int at = vmm_cpuid_leaf_index(gates[i].leaf);
 		u8 rule = at >= 0 ? c->rule[at] : VMM_CPUID_NO_RULE;
 
 		if (rule == VMM_CPUID_NO_RULE || !(c->features & gates[i].needs))
@@ -397,24 +408,44 @@ void vmm_cpuid_prepare(struct cpuid_ctx *c)
 		else
 			c->mask[rule].offer[gates[i].reg] |= gates[i].bits;
 	}
+	c->ready = 0;
+	for (unsigned i = 0; i < ARRAY_SIZE(policy); i++) {
+		int at = vmm_cpuid_leaf_index(policy[i].leaf);
+		struct cpuid_regs r;
+
+		if (at < 0 || c->rule[at] != i || by_subleaf(policy[i].fix))
+			continue;
+		r = compute(c, i, policy[i].leaf, 0);
+		c->answer[i][EAX] = r.eax;
+		c->answer[i][EBX] = r.ebx;
+		c->answer[i][ECX] = r.ecx;
+		c->answer[i][EDX] = r.edx;
+		c->ready |= BIT(i);
+	}
 }
 
 struct cpuid_regs vmm_cpuid(const struct cpuid_ctx *c, u32 leaf, u32 sub)
 {
-	struct cpuid_regs host, r = {0, 0, 0, 0};
-	int at = leaf_index(leaf);
-	const struct cpuid_masks *m;
-	unsigned i;
+	struct cpuid_regs r = {0, 0, 0, 0};
+	unsigned i = vmm_cpuid_rule(c, leaf);
 
-	if (at < 0 || c->rule[at] == VMM_CPUID_NO_RULE)
+	if (i == VMM_CPUID_NO_RULE)
 		return r;
-	i = c->rule[at];
-	m = &c->mask[i];
-	host = leaf >= MOAT_CPUID_LEAF && leaf < CPUID_LEAF_EXT_MAX ? r : c->host(leaf, sub);
-	r.eax = (host.eax & m->offer[EAX]) | m->force[EAX];
-	r.ebx = (host.ebx & m->offer[EBX]) | m->force[EBX];
-	r.ecx = (host.ecx & m->offer[ECX]) | m->force[ECX];
-	r.edx = (host.edx & m->offer[EDX]) | m->force[EDX];
-	fix_leaf(c, &policy[i], sub, &r, host);
+	if (c->ready & BIT(i))
+		r = (struct cpuid_regs){c->answer[i][EAX], c->answer[i][EBX], c->answer[i][ECX],
+					c->answer[i][EDX]};
+	else
+		r = compute(c, i, leaf, sub);
+	r.ecx = vmm_cpuid_osxsave(c, leaf, r.ecx);
 	return r;
+}
+
+void vmm_cpuid_gprs(const struct cpuid_ctx *c, u32 leaf, u32 sub, u64 *gpr)
+{
+	struct cpuid_regs r = vmm_cpuid(c, leaf, sub);
+
+	gpr[VMM_REG_RAX] = r.eax;
+	gpr[VMM_REG_RBX] = r.ebx;
+	gpr[VMM_REG_RCX] = r.ecx;
+	gpr[VMM_REG_RDX] = r.edx;
 }

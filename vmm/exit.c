@@ -111,25 +111,25 @@ void vcpu_cpuid_init(struct vcpu *v)
 	vmm_cpuid_prepare(&v->cpuid);
 }
 
-/* CPUID as vCPU v sees it; CR4.OSXSAVE shows in leaf 1 only. */
+/* CR4.OSXSAVE shows in leaf 1 only: read for it alone. */
+static void cpuid_osxsave(struct vcpu *v, u32 leaf)
+{
+	if (leaf == CPUID_LEAF_FEATURES && (v->cpuid.features & VMM_GUEST_XSAVE))
+		v->cpuid.osxsave = vmm_be->get_reg(v, VMM_REG_CR4) & CR4_OSXSAVE;
+}
+
+/* CPUID as vCPU v sees it. */
 static struct cpuid_regs guest_cpuid(struct vcpu *v, u32 leaf, u32 subleaf)
 {
-	struct cpuid_ctx *c = &v->cpuid;
-
-	if (leaf == CPUID_LEAF_FEATURES && (c->features & VMM_GUEST_XSAVE))
-		c->osxsave = vmm_be->get_reg(v, VMM_REG_CR4) & CR4_OSXSAVE;
-	return vmm_cpuid(c, leaf, subleaf);
+	cpuid_osxsave(v, leaf);
+	return vmm_cpuid(&v->cpuid, leaf, subleaf);
 }
 
 static __noinline int handle_cpuid(struct vcpu *v, const struct vmm_exit *e)
 {
-	struct cpuid_regs r = guest_cpuid(v, e->cpuid.leaf, e->cpuid.subleaf);
-	u64 *gpr = v->gpr;
-
-	gpr[VMM_REG_RAX] = r.eax;
-	gpr[VMM_REG_RBX] = r.ebx;
-	gpr[VMM_REG_RCX] = r.ecx;
-	gpr[VMM_REG_RDX] = r.edx;
+	cpuid_osxsave(v, e->cpuid.leaf);
+	if (!vmm_cpuid_gprs_ready(&v->cpuid, e->cpuid.leaf, v->gpr))
+		vmm_cpuid_gprs(&v->cpuid, e->cpuid.leaf, e->cpuid.subleaf, v->gpr);
 	vmm_be->skip_instruction(v, e);
 	return 0;
 }

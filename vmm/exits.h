@@ -6,7 +6,8 @@
 #include "vmm/vmm.h"
 
 int vmm_handle_exit(struct vcpu *v, const struct vmm_exit *e);
-/* The vCPU's CPUID context (struct vcpu.cpuid), once its index, CPU and guest are known. */
+/* The vCPU's CPUID context (struct vcpu.cpuid), on the vCPU's own CPU before its first
+ * entry. */
 void vcpu_cpuid_init(struct vcpu *v);
 int vmm_handle_io(struct vcpu *v, const struct vmm_exit *e);
 int vmm_handle_hypercall(struct vcpu *v, const struct vmm_exit *e);

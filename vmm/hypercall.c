@@ -191,13 +191,12 @@ static bool refused_at_cpl(struct vcpu *v, const struct vmm_exit *e, u64 nr)
 int vmm_handle_hypercall(struct vcpu *v, const struct vmm_exit *e)
 {
 	struct guest *g = v->guest;
-	u64 nr = vmm_be->get_reg(v, VMM_REG_RAX);
-	u64 a0 = vmm_be->get_reg(v, VMM_REG_RDI), a1 = vmm_be->get_reg(v, VMM_REG_RSI);
-	u64 a2 = vmm_be->get_reg(v, VMM_REG_RDX);
+	u64 nr = v->gpr[VMM_REG_RAX];
+	u64 a0 = v->gpr[VMM_REG_RDI], a1 = v->gpr[VMM_REG_RSI], a2 = v->gpr[VMM_REG_RDX];
 	s64 ret;
 
 	if (refused_at_cpl(v, e, nr)) {
-		vmm_be->set_reg(v, VMM_REG_RAX, (u64)-EPERM);
+		v->gpr[VMM_REG_RAX] = (u64)-EPERM;
 		vmm_be->skip_instruction(v, e);
 		return 0;
 	}
@@ -224,7 +223,7 @@ int vmm_handle_hypercall(struct vcpu *v, const struct vmm_exit *e)
 	if (ret < 0)
 		pr_debug("guest %s: hypercall %llu -> %lld\n", g->cfg.name, (unsigned long long)nr,
 			 (long long)ret);
-	vmm_be->set_reg(v, VMM_REG_RAX, (u64)ret);
+	v->gpr[VMM_REG_RAX] = (u64)ret;
 	vmm_be->skip_instruction(v, e);
 	return 0;
 }

@@ -273,8 +273,8 @@ int vmm_handle_msr(struct vcpu *v, const struct vmm_exit *e)
 	if (e->reason == VMM_EXIT_MSR_READ) {
 		if (!p->read || p->read(v, e->msr.index, &val))
 			return refuse(v, e);
-		vmm_be->set_reg(v, VMM_REG_RAX, val & 0xffffffff);
-		vmm_be->set_reg(v, VMM_REG_RDX, val >> 32);
+		v->gpr[VMM_REG_RAX] = val & 0xffffffff;
+		v->gpr[VMM_REG_RDX] = val >> 32;
 	} else if (!p->write || p->write(v, e->msr.index, e->msr.value)) {
 		return refuse(v, e);
 	}

@@ -15,8 +15,9 @@
 #define PCI_CONF_ADDR 0xcf8
 #define PCI_CONF_DATA 0xcfc
 
-/* Devices on port ranges: an access wholly inside a range goes to its handler, which
- * returns false for one its device does not have. */
+/* Devices on port ranges, sorted by port (found by binary search): an access wholly
+ * inside a range goes to its handler, which returns false for one its device does not
+ * have. */
 static const struct port_device {
 	u16 first, last;
 	bool (*io)(struct guest *g, u16 port, bool in, u8 size, u32 *val);
@@ -25,21 +26,35 @@ static const struct port_device {
 	{VPIT_PORT_61, VPIT_PORT_61, platform_pit_io},
 	{VRESET_KBC_PORT, VRESET_KBC_PORT, platform_kbc_io},
 	{VRTC_INDEX_PORT, VRTC_DATA_PORT, platform_rtc_io},
+	{VUART_BASE, VUART_BASE + VUART_PORTS - 1, vuart_io},
 	{VPM_PORT_FIRST, VPM_PORT_LAST, platform_pm_io},
 	{VRESET_CF9_PORT, VRESET_CF9_PORT, platform_cf9_io},
-	{VUART_BASE, VUART_BASE + VUART_PORTS - 1, vuart_io},
 };
+
+static const struct port_device *port_device(u16 port)
+{
+	unsigned lo = 0, hi = ARRAY_SIZE(port_devices);
+
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+
+		if (port < port_devices[mid].first)
+			hi = mid;
+		else if (port > port_devices[mid].last)
+			lo = mid + 1;
+		else
+			return &port_devices[mid];
+	}
+	return NULL;
+}
 
 static bool io_emulated(struct guest *g, const struct vmm_exit *e, u32 *val)
 {
 	u16 port = e->io.port;
+	const struct port_device *d = port_device(port);
 
-	for (unsigned i = 0; i < ARRAY_SIZE(port_devices); i++) {
-		const struct port_device *d = &port_devices[i];
-
-		if (port >= d->first && port + e->io.size - 1 <= d->last)
-			return d->io(g, port, e->io.in, e->io.size, val);
-	}
+	if (d && port + e->io.size - 1 <= d->last)
+		return d->io(g, port, e->io.in, e->io.size, val);
 
 	if (port == PCI_CONF_ADDR && e->io.size == 4) {
 		if (e->io.in)
@@ -75,7 +90,7 @@ static bool io_test_port(struct vcpu *v, const struct vmm_exit *e, u32 *val)
 int vmm_handle_io(struct vcpu *v, const struct vmm_exit *e)
 {
 	struct guest *g = v->guest;
-	u64 rax = vmm_be->get_reg(v, VMM_REG_RAX);
+	u64 rax = v->gpr[VMM_REG_RAX];
 	u32 mask = e->io.size == 4 ? 0xffffffff : (1u << (e->io.size * 8)) - 1;
 	u32 val = (u32)rax & mask;
 
@@ -91,7 +106,7 @@ int vmm_handle_io(struct vcpu *v, const struct vmm_exit *e)
 			rax = val; /* a 32-bit destination zero-extends */
 		else
 			rax = (rax & ~(u64)mask) | (val & mask);
-		vmm_be->set_reg(v, VMM_REG_RAX, rax);
+		v->gpr[VMM_REG_RAX] = rax;
 	}
 	vmm_be->skip_instruction(v, e);
 	return 0;

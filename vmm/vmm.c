@@ -238,7 +238,6 @@ static void vcpus_init(struct guest *g)
 		v->index = i;
 		v->cpu = g->cfg.cpus[i];
 		v->run_state = i ? VCPU_WAIT_SIPI : VCPU_RUN;
-		vcpu_cpuid_init(v);
 	}
 }
 
@@ -471,6 +470,8 @@ void vcpu_loop(struct vcpu *v)
 	__atomic_compare_exchange_n(&g->state, &created, GUEST_RUNNING, false, __ATOMIC_ACQ_REL,
 				    __ATOMIC_ACQUIRE);
 	guest_cpu_reset();
+	/* here, on its own CPU: the host CPUID its answers start from is this CPU's */
+	vcpu_cpuid_init(v);
 	if (v->index == 0)
 		pr_info("guest %s: running on cpu %u\n", g->cfg.name, this_cpu()->index);
 	else

@@ -45,8 +45,9 @@ static void test_cpuid_hidden(void)
 
 static void test_hypercalls(void)
 {
+	static char cmdline[GUEST_CMDLINE_MAX];
 	struct moat_guest_info info;
-	long r;
+	long r, len;
 
 	test_begin("cpu", "hypercall-roundtrip");
 	/* The product has no test range: echo is an unknown number there. */
@@ -67,6 +68,21 @@ static void test_hypercalls(void)
 	      "RAM size %#llx", (unsigned long long)info.ram_size);
 	check(info.name[0] && strnlen(info.name, sizeof(info.name)) < sizeof(info.name),
 	      "name not terminated");
+	/* GET_CMDLINE: the configured line with its NUL, or -ERANGE and nothing written when
+	 * the buffer has no room for the NUL, -EFAULT outside RAM */
+	memset(cmdline, 0xa5, sizeof(cmdline));
+	r = hypercall(HC_GET_CMDLINE, (u64)(uintptr_t)cmdline, sizeof(cmdline), 0);
+	check(r >= 0 && r < (long)sizeof(cmdline) && !cmdline[r] && strlen(cmdline) == (size_t)r,
+	      "get-cmdline returned %ld", r);
+	if (r >= 0 && r < (long)sizeof(cmdline)) {
+		len = r;
+		memset(cmdline, 0xa5, sizeof(cmdline));
+		r = hypercall(HC_GET_CMDLINE, (u64)(uintptr_t)cmdline, (u64)len, 0);
+		check(r == -ERANGE && (u8)cmdline[0] == 0xa5,
+		      "get-cmdline into %ld bytes (no room for the NUL) returned %ld", len, r);
+		r = hypercall(HC_GET_CMDLINE, info.ram_size, sizeof(cmdline), 0);
+		check(r == -EFAULT, "get-cmdline outside RAM returned %ld", r);
+	}
 	test_end();
 
 	test_begin("cpu", "hypercall-bad-number");

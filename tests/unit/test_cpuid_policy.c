@@ -181,6 +181,27 @@ static void test_gated_features(void **state)
 	assert_false(r.ecx & BIT(27)); /* OSXSAVE follows the guest's CR4 */
 	c.osxsave = true;
 	assert_true(Q(1, 0).ecx & BIT(27));
+	/* prepared once: OSXSAVE still follows each query's CR4 (the answers computed in
+	 * advance leave it out), in both forms of the answer */
+	c.osxsave = false;
+	assert_false(vmm_cpuid(&c, 1, 0).ecx & BIT(27));
+	c.osxsave = true;
+	assert_true(vmm_cpuid(&c, 1, 0).ecx & BIT(27));
+	{
+		u64 gpr[VMM_NR_GPRS] = {0};
+
+		assert_true(vmm_cpuid_gprs_ready(&c, 1, gpr));
+		assert_true(gpr[VMM_REG_RCX] & BIT(27));
+		assert_int_equal(gpr[VMM_REG_RDX], Q(1, 0).edx);
+		c.osxsave = false;
+		assert_true(vmm_cpuid_gprs_ready(&c, 1, gpr));
+		assert_false(gpr[VMM_REG_RCX] & BIT(27));
+		/* leaf 7 depends on the subleaf: computed at the query */
+		assert_false(vmm_cpuid_gprs_ready(&c, 7, gpr));
+		vmm_cpuid_gprs(&c, 7, 0, gpr);
+		assert_int_equal(gpr[VMM_REG_RBX], Q(7, 0).ebx);
+		c.osxsave = true;
+	}
 	assert_true(Q(7, 0).ebx & BIT(5)); /* AVX2 */
 	r = Q(0xd, 0);
 	assert_int_equal(r.eax, 7); /* x87, SSE, AVX */

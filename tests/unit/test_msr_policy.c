@@ -94,6 +94,7 @@ static int setup(void **state)
 	for (unsigned i = 0; i < 2; i++) {
 		g.vcpu[i].guest = &g;
 		g.vcpu[i].index = i;
+		g.vcpu[i].gpr = regs[i];
 		regs[i][VMM_REG_EFER] = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE | EFER_SVME;
 		vmm_msr_setup(&g.vcpu[i]);
 	}

@@ -296,6 +296,10 @@ static void nmi_iret(struct svm_vcpu *s)
 }
 
 #define SVM_MAX_OWN_EXITS 4
+/* The exits svm_run() has more to do for; the others go to the core as decoded. */
+#define SVM_EXITS_OWN                                                                              \
+	(BIT(VMM_EXIT_NONE) | BIT(VMM_EXIT_EXT_INTR) | BIT(VMM_EXIT_IRQ_WINDOW) |                  \
+	 BIT(VMM_EXIT_INVALID))
 
 static int svm_run(struct vcpu *v, struct vmm_exit *e)
 {
@@ -305,10 +309,9 @@ static int svm_run(struct vcpu *v, struct vmm_exit *e)
 	unsigned own = 0;
 
 again:
-	*e = (struct vmm_exit){.reason = VMM_EXIT_NONE};
 	svm_entry_capture(vmcb, &s->entry);
 	armed = s->watchdog_us || s->deadline ? svm_timer_arm(s->watchdog_us, s->deadline)
-					       : SVM_TIMER_NONE;
+					      : SVM_TIMER_NONE;
 	svm_vmrun((u64)(uintptr_t)vmcb, s->gpr, (u64)(uintptr_t)this_cpu()->arch_virt);
 	if (armed != SVM_TIMER_NONE)
 		svm_watchdog_disarm();
@@ -318,11 +321,13 @@ again:
 	vmcb->control.eventinj =
 		vmcb->control.exitintinfo & SVM_EVT_VALID ? vmcb->control.exitintinfo : 0;
 	svm_decode_exit(v, s, e);
+	if (armed == SVM_TIMER_NONE && !(BIT(e->reason) & SVM_EXITS_OWN))
+		return 0;
 	/* Drained after every entry that armed the timer, so that one that expired just after
 	 * another exit does not count against the next entry; after any other entry it was
 	 * stopped and drained at the end of the one that armed it. */
-	if ((armed != SVM_TIMER_NONE || e->reason == VMM_EXIT_EXT_INTR) &&
-	    svm_watchdog_service() && e->reason == VMM_EXIT_EXT_INTR)
+	if ((armed != SVM_TIMER_NONE || e->reason == VMM_EXIT_EXT_INTR) && svm_watchdog_service() &&
+	    e->reason == VMM_EXIT_EXT_INTR)
 		e->reason = timer_exit(s, armed);
 	/* one exit per request: the core asks again while it still has an interrupt */
 	if (e->reason == VMM_EXIT_IRQ_WINDOW)

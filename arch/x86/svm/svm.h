@@ -11,6 +11,7 @@ struct svm_features {
 };
 extern struct svm_features svm_feat;
 
+/* Fills in all of *e from the VMCB after a #VMEXIT. */
 void svm_decode_exit(struct vcpu *v, struct svm_vcpu *s, struct vmm_exit *e);
 
 /* Watchdog and TSC deadline on the local APIC timer (arch/x86/svm/svm_watchdog.c). */

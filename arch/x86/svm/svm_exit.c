@@ -70,7 +70,7 @@ static void set_insn(struct vmm_exit *e, enum vmm_insn insn)
 	e->insn = insn;
 }
 
-static void report_invalid(const struct svm_vcpu *s)
+static __noinline void report_invalid(const struct svm_vcpu *s)
 {
 	char why[240];
 	u64 phys_mask = GENMASK(cpu_phys_addr_bits() - 1, 0);
@@ -104,10 +104,13 @@ void svm_decode_exit(struct vcpu *v, struct svm_vcpu *s, struct vmm_exit *e)
 	u64 code = vmcb->control.exitcode, info1 = vmcb->control.exitinfo1;
 	u64 info2 = vmcb->control.exitinfo2;
 
+	e->reason = VMM_EXIT_NONE;
+	e->insn_len = 0;
 	e->raw = code;
 	e->info1 = info1;
 	e->info2 = info2;
 	e->rip = vmcb->save.rip;
+	e->words[0] = e->words[1] = 0;
 	if ((u32)code == SVM_EXIT_INVALID) {
 		e->reason = VMM_EXIT_INVALID;
 		report_invalid(s);

@@ -96,11 +96,13 @@ void vmx_exit_decode(const struct vmx_exit_info *x, const u64 *r, struct vmm_exi
 {
 	u32 basic = (u32)FIELD_GET(EXIT_REASON_BASIC, x->reason);
 
-	*e = (struct vmm_exit){.reason = VMM_EXIT_NONE};
+	e->reason = VMM_EXIT_NONE;
+	e->insn_len = x->insn_len;
 	e->raw = x->reason;
 	e->info1 = x->qual;
+	e->info2 = 0;
 	e->rip = x->rip;
-	e->insn_len = x->insn_len;
+	e->words[0] = e->words[1] = 0;
 	if (x->reason & EXIT_REASON_ENTRY_FAIL) {
 		e->reason = VMM_EXIT_INVALID;
 		return;

@@ -30,7 +30,9 @@ $(BUILD)/g/%.o: %.asm guests/guests.mk
 	$(NASM) $(NASMFLAGS) -MD $(@:.o=.d) $< -o $@
 
 .SECONDEXPANSION:
-$(BUILD)/g/%.elf: $$(subst .c,.o,$$(addprefix $(BUILD)/g/,$$(wildcard guests/$$*/*.c))) $(GUEST_LIB_O) guests/lib/guest.ld
+# Static pattern rules: with a plain %.elf rule, a fresh tree (no guest object built yet)
+# linked <name>.os.elf by it, without the guest's own objects.
+$(GUEST_NAMES:%=$(BUILD)/g/%.elf): $(BUILD)/g/%.elf: $$(subst .c,.o,$$(addprefix $(BUILD)/g/,$$(wildcard guests/$$*/*.c))) $(GUEST_LIB_O) guests/lib/guest.ld
 	@mkdir -p $(dir $@)
 	$(LD) -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments \
 		-T guests/lib/guest.ld -o $@ $(filter %.o,$^)
@@ -46,7 +48,7 @@ $(BUILD)/guests/%.elf: $(BUILD)/g/%.elf
 OS_GUEST_NAMES := osattack bench
 OS_GUEST_BZ    := $(OS_GUEST_NAMES:%=$(BUILD)/guests/%.bz)
 
-$(BUILD)/g/%.os.elf: $$(subst .c,.o,$$(addprefix $(BUILD)/g/,$$(wildcard guests/$$*/*.c))) $(GUEST_LIB_O) guests/lib/os_guest.ld
+$(OS_GUEST_NAMES:%=$(BUILD)/g/%.os.elf): $(BUILD)/g/%.os.elf: $$(subst .c,.o,$$(addprefix $(BUILD)/g/,$$(wildcard guests/$$*/*.c))) $(GUEST_LIB_O) guests/lib/os_guest.ld
 	@mkdir -p $(dir $@)
 	$(LD) -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments \
 		-T guests/lib/os_guest.ld -o $@ $(filter %.o,$^)

@@ -274,5 +274,10 @@ void assign_report(const struct guest *g)
 			(unsigned long long)g->cfg_refused,
 			(unsigned long long)msix_messages(&g->dev[i]),
 			(unsigned long long)__atomic_load_n(&g->msix_nowhere, __ATOMIC_RELAXED));
+		if (g->dev[i].flrs)
+			pr_info("guest %s: device 00:%02x.0: %u function level resets by the "
+				"guest, "
+				"%u failed\n",
+				g->cfg.name, i + 1, g->dev[i].flrs, g->dev[i].flrs_failed);
 	}
 }

@@ -7,7 +7,6 @@
 #define LOG_TAG "vmm"
 #include <moat/errno.h>
 #include <moat/log.h>
-#include <moat/spinlock.h>
 #include <moat/string.h>
 #include "arch/x86/apic.h"
 #include "arch/x86/io.h"
@@ -122,14 +121,15 @@ u64 msix_quarantine_strays(void)
 	return __atomic_load_n(&quarantine_strays, __ATOMIC_RELAXED);
 }
 
-/* The physical CPU the entry's IRTE targets: the guest's CPU; for an OS guest, the vCPU
- * the message names by APIC ID (a logical destination: the boot vCPU's, whose vLAPIC hands
- * the interrupt on). */
+/* The physical CPU the entry's IRTE targets: the guest's CPU; for an OS guest, that of the
+ * first vCPU the message names, by APIC ID or by a logical destination matched against the
+ * vLAPICs' LDRs now (Linux's flat mode: one bit, one vCPU), so that the interrupt lands
+ * where it is taken; none: the boot vCPU's (vlapic_deliver decides when it arrives). */
 static u32 entry_cpu(const struct guest *g, const struct vmsix_vec *vec)
 {
-	if (vec->to_vlapic && !vec->msg.logical && vec->msg.dest < g->nr_vcpus)
-		return g->vcpu[vec->msg.dest].cpu;
-	return g->vcpu[0].cpu;
+	int t = vec->to_vlapic ? vlapic_msg_target(g, &vec->msg) : -1;
+
+	return t >= 0 ? g->vcpu[t].cpu : g->vcpu[0].cpu;
 }
 
 /* The IRTE and host vector of entry idx, allocated on first use. */
@@ -208,7 +208,7 @@ u16 msix_ctrl_read(const struct vdev *v, u16 hw)
 	       (v->msix.fmask ? MSIX_CTRL_FMASK : 0);
 }
 
-static void refresh_locked(struct guest *g, struct vdev *v)
+void msix_refresh(struct guest *g, struct vdev *v)
 {
 	for (unsigned i = 0; i < v->msix.nr; i++)
 		entry_update(g, v, i);
@@ -217,24 +217,14 @@ static void refresh_locked(struct guest *g, struct vdev *v)
 void msix_ctrl_write(struct guest *g, struct vdev *v, u16 val)
 {
 	const struct pci_dev *d = v->pdev;
-	u16 hw;
+	u16 hw = pci_read16(d, (u16)(d->cap_msix + 2));
 
-	spin_lock(&v->msix.lock);
-	hw = pci_read16(d, (u16)(d->cap_msix + 2));
 	v->msix.enabled = val & MSIX_CTRL_ENABLE;
 	v->msix.fmask = val & MSIX_CTRL_FMASK;
 	/* The function stays unmasked in hardware: each entry is masked on its own. */
 	hw &= (u16) ~(MSIX_CTRL_ENABLE | MSIX_CTRL_FMASK);
 	pci_write16(d, (u16)(d->cap_msix + 2), hw | (v->msix.enabled ? MSIX_CTRL_ENABLE : 0));
-	refresh_locked(g, v);
-	spin_unlock(&v->msix.lock);
-}
-
-void msix_refresh(struct guest *g, struct vdev *v)
-{
-	spin_lock(&v->msix.lock);
-	refresh_locked(g, v);
-	spin_unlock(&v->msix.lock);
+	msix_refresh(g, v);
 }
 
 static bool in_page_of(u64 gpa, u64 base, u64 start, u64 end)
@@ -300,11 +290,9 @@ void msix_mmio_write(struct guest *g, struct vdev *v, u64 gpa, u32 val)
 
 	if (off < 0 || (idx = (unsigned)(off / MSIX_ENTRY_SIZE)) >= v->msix.nr)
 		return; /* PBA is read-only; entries past VMSIX_MAX stay masked */
-	spin_lock(&v->msix.lock);
 	v->msix.entry[idx][(off % MSIX_ENTRY_SIZE) / 4] =
 		(off % MSIX_ENTRY_SIZE) / 4 == MSIX_ENTRY_CTRL ? val & MSIX_ENTRY_CTRL_MASKED : val;
 	entry_update(g, v, idx);
-	spin_unlock(&v->msix.lock);
 }
 
 /* Quiescing a released device's interrupts, in this order: the physical entry masked (no
@@ -333,7 +321,6 @@ void msix_flr(struct vdev *v)
 {
 	struct vmsix *m = &v->msix;
 
-	spin_lock(&m->lock);
 	for (unsigned i = 0; i < m->nr; i++) {
 		phys_mask(v, i);
 		m->live[i] = false;
@@ -344,7 +331,6 @@ void msix_flr(struct vdev *v)
 		m->entry[i][MSIX_ENTRY_CTRL] = MSIX_ENTRY_CTRL_MASKED;
 	}
 	m->enabled = m->fmask = false;
-	spin_unlock(&m->lock);
 }
 
 void msix_free_vectors(struct vdev *v, u32 this_cpu)

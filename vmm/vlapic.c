@@ -405,6 +405,14 @@ int vlapic_deliver(struct guest *g, const struct vlapic_msg *m)
 	return deliver(g, m, NULL) ? 0 : -ENOENT;
 }
 
+int vlapic_msg_target(const struct guest *g, const struct vlapic_msg *m)
+{
+	for (u32 i = 0; i < g->nr_vcpus && i < CFG_MAX_VCPUS; i++)
+		if (m->broadcast || dest_match(&g->vcpu[i].lapic, m->dest, m->logical))
+			return (int)i;
+	return -1;
+}
+
 static void log_nowhere(struct vlapic *l, u32 icr, u32 dest)
 {
 	unsigned dropped;

@@ -112,6 +112,8 @@ struct vlapic_msg {
 /* Delivers to every vCPU of guest g the message names (lowest priority: the first of them).
  * 0, or -ENOENT when it names no vCPU of the guest. Any CPU. */
 int vlapic_deliver(struct guest *g, const struct vlapic_msg *m);
+/* The first vCPU of g (its index) the message names as the vLAPICs stand now, or -1. */
+int vlapic_msg_target(const struct guest *g, const struct vlapic_msg *m);
 
 /* On the vCPU's CPU before entry: a timer that expired by TSC `now` raises its vector
  * (periodic ones re-arm); then the highest vector the guest may take now (above the

@@ -48,9 +48,6 @@ struct vmsix_vec {
 /* A device's MSI-X state: the guest's table and Message Control bits, and per entry the
  * interrupt remapping entry and host vector that carry it while it is unmasked. */
 struct vmsix {
-	/* An OS guest's vCPUs reach the table and Message Control at once: the entries' state
-	 * changes under it (a race on one entry would allocate its vector and IRTE twice) */
-	spinlock_t lock;
 	u16 nr;			 /* entries emulated: the table size, at most VMSIX_MAX */
 	bool enabled, fmask;	 /* the guest's MSI-X Enable and Function Mask */
 	u32 entry[VMSIX_MAX][4]; /* address low, address high, data, vector control */

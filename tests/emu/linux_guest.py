@@ -354,7 +354,7 @@ def check_linux_vf(g):
             f"(at least the {seen} Linux counted, none lost)" + (f"; moat: {refused[0]!r}" if refused else ""))
         if g.vcpus > 1:
             # each moved vector counted on the CPU it was moved to (Linux masked the entry,
-            # rewrote its message and unmasked it; moat moved its IRTE to that vCPU's CPU)
+            # rewrote its message and unmasked it; moat took the new message)
             moves = [x.split() for x in rep.get("affinity", [])]
             b, a = _msix_per_cpu(rep, "1", g.vcpus), _msix_per_cpu(rep, "2", g.vcpus)
             ok = len(moves) == 2 and all(

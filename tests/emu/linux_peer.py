@@ -16,8 +16,8 @@ RELOAD_PINGS = 10  # guest.sh's second round, after rmmod/insmod
 PINGER = linux_guest.LinuxGuest("web", "1", 256, "01:00.0/vf0",
                                 dict(ip=f"{PINGER_IP}/24", peer=PEER_IP, role="ping", pings=PINGS))
 # The peer answers from the start (Linux boots for 100-160 s first); after the 100th echo it
-# waits 40 s for the next (the driver reload between the rounds), 480 s at most.
-PEER_CMDLINE = f"vf.ip={PEER_IP} vf.echoes={PINGS} vf.quiet=40 vf.seconds=480"
+# waits 60 s for the next (the driver reload between the rounds: under load it can take long), 480 s at most.
+PEER_CMDLINE = f"vf.ip={PEER_IP} vf.echoes={PINGS} vf.quiet=60 vf.seconds=480"
 CONF = (
     "# a Linux guest pings a moat test guest, both with a VF (tests/emu/linux_peer.py)\n"
     + PINGER.conf()

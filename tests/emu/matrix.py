@@ -105,6 +105,12 @@ VF_FLR_STORM_LOGGED = [
                r"\d+ so far \(earlier ones not logged\)$"),
     check_line("attacker-pf-reset-log-limited",
                r"^igb: vf2 \(guest attacker\): function reset seen \(\d+ so far, some not logged\)$"),
+    check_line("attacker-flrs-counted",
+               r"^vmm: guest attacker: device 00:01\.0: 20 function level resets by the guest, 0 failed$"),
+] + [
+    check_line(f"{name}-flr-counted",
+               rf"^vmm: guest {name}: device 00:01\.0: 1 function level resets by the guest, 0 failed$")
+    for name in ("alpha", "beta")
 ]
 VF_NATIVE_TESTS = ("native-reset-mailbox", "native-dma-tx", "native-dma-rx", "native-bulk",
                    "native-mailbox-rate-limited", "native-released")

@@ -10,7 +10,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import linux_peer  # noqa: E402
 
 GOOD = [
-    "[peer] vf ping: answering ARP and ICMP echo as 10.0.0.3: at least 100 echo requests, until 40 s "
+    "[peer] vf ping: answering ARP and ICMP echo as 10.0.0.3: at least 100 echo requests, until 60 s "
     "without one after them or 480 s in all",
     "[web] linuxguest: peer-ready 1 1",
     "[web] linuxguest: ping 1 100 100",

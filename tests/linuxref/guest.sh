@@ -164,13 +164,18 @@ ping_round() {
 # retries (the listener may not listen yet, or be reloading its driver).
 net_sync() {
 	if [ "$net_role" = listen ]; then
-		got=$(timeout 240 nc -l -p "$2" 0<&3)
+		# A sender's attempt whose connect timeout fires just as the handshake completes
+		# leaves an empty connection: not the token, the next one is awaited.
+		for t in $(seq 30); do
+			got=$(timeout 240 nc -l -p "$2" 0<&3) || break
+			[ -n "$got" ] && break
+		done
 		[ "$got" = "$1" ] || { fail "sync $1: got '$got' on port $2"; return 1; }
-		say "sync $1 1"
+		say "sync $1 $t"
 		return 0
 	fi
 	for t in $(seq 120); do
-		if echo "$1" | nc -w 2 "$net_peer" "$2" >/dev/null 2>&1; then
+		if echo "$1" | nc -w 5 "$net_peer" "$2" >/dev/null 2>&1; then
 			say "sync $1 $t"
 			return 0
 		fi
@@ -199,7 +204,10 @@ xfer_report() {
 net_transfer() {
 	if [ "$net_role" = listen ]; then
 		xfer_mark 11
-		timeout 300 nc -l -p 5000 0<&3 >/tmp/rx || { fail "transfer: nc -l ended with an error"; return 1; }
+		for t in $(seq 10); do # an empty connection (see net_sync) is not the transfer
+			timeout 300 nc -l -p 5000 0<&3 >/tmp/rx || { fail "transfer: nc -l ended with an error"; return 1; }
+			[ -s /tmp/rx ] && break
+		done
 		xfer_mark 12
 		say "rx-sha256 $(sha256sum </tmp/rx | cut -d' ' -f1) $(wc -c </tmp/rx)"
 		xfer_report
@@ -211,7 +219,7 @@ net_transfer() {
 	for t in $(seq 120); do
 		# a refused connection ends nc at once with an error; a finished one with 0
 		xfer_mark 11
-		if timeout 300 nc -w 2 "$net_peer" 5000 </tmp/tx; then
+		if timeout 300 nc -w 5 "$net_peer" 5000 </tmp/tx; then
 			xfer_mark 12
 			say "sent $t"
 			xfer_report
@@ -224,8 +232,8 @@ net_transfer() {
 }
 
 # Several CPUs: the VF's tx and rx vectors each moved to the next CPU. Linux applies it at
-# the vector's next interrupt: entry masked, message rewritten, unmasked (moat routes the
-# entry's IRTE to the new vCPU's CPU).
+# the vector's next interrupt: entry masked, message rewritten, unmasked (moat takes the
+# new message; the interrupt reaches the new vCPU).
 net_move_irqs() {
 	n=$(nproc)
 	[ "$n" -gt 1 ] || return 0

@@ -658,6 +658,15 @@ static void test_ipi_nowhere(void **state)
 	assert_int_equal(vlapic_deliver(&g1, &m), 0);
 	assert_true(irr(lap(&g1, 1), 0x60));
 	assert_int_equal(count_irr(&g2, 0x60), 0);
+	/* vlapic_msg_target: the first vCPU named (where an MSI-X entry's IRTE points). */
+	assert_int_equal(vlapic_msg_target(&g1, &m), 1);
+	m.dest = 9;
+	assert_int_equal(vlapic_msg_target(&g1, &m), -1);
+	m.logical = true;
+	m.dest = 0x02; /* vCPU 1's LDR above */
+	assert_int_equal(vlapic_msg_target(&g1, &m), 1);
+	m.dest = 0x80;
+	assert_int_equal(vlapic_msg_target(&g1, &m), -1);
 }
 
 static void test_ipi_init_sipi_nmi(void **state)

@@ -110,6 +110,15 @@ int vlapic_deliver(struct guest *gst, const struct vlapic_msg *m)
 	return deliver_result;
 }
 
+/* The vLAPICs as Linux sets them up: APIC ID = index, flat LDR = 1 << index. */
+int vlapic_msg_target(const struct guest *gst, const struct vlapic_msg *m)
+{
+	for (u32 i = 0; i < gst->nr_vcpus; i++)
+		if (m->logical ? (m->dest & (1u << i)) != 0 : m->dest == i)
+			return (int)i;
+	return -1;
+}
+
 /* Time: each look at the clock takes 10 us. */
 static u64 fake_us;
 
@@ -555,6 +564,27 @@ static void test_msix_free_on_each_cpu(void **state)
 	assert_int_equal(nr_events, 2); /* one drain, one free: entry 0's */
 	assert_memory_equal(events, order, sizeof(order));
 	assert_int_equal(vectors_in_use, 1);
+	(void)state;
+}
+
+/* Linux without interrupt remapping writes logical flat destinations (1 << cpu): the IRTE
+ * targets the CPU of the vCPU named, not the boot vCPU's, so the interrupt is taken where
+ * it lands (no kick from vCPU 0's CPU); the message itself is delivered as written. */
+static void test_msix_logical_target_cpu(void **state)
+{
+	strcpy(g.cfg.kernel, "vmlinuz");
+	g.nr_vcpus = 2;
+	g.vcpu[1].cpu = 2;
+	vpci_write(&g, DEV1, 0x72, 2, MSIX_CTRL_ENABLE);
+	guest_entry(0, 0xfee02004, 0x41, 0); /* logical, flat: CPU 1 */
+	assert_int_equal(last_cfg.dest_apic_id, 6);
+	guest_entry(1, 0xfee01004, 0x42, 0); /* logical, flat: CPU 0 */
+	assert_int_equal(last_cfg.dest_apic_id, 1);
+	guest_entry(2, 0xfee03004, 0x43, 0); /* both: the first */
+	assert_int_equal(last_cfg.dest_apic_id, 1);
+	vec_fn(NULL, vec_ctx);
+	assert_true(delivered.logical);
+	assert_int_equal(delivered.dest, 3);
 	(void)state;
 }
 
@@ -1042,6 +1072,7 @@ int main(void)
 		cmocka_unit_test_setup(test_msix_release_quarantine, setup),
 		cmocka_unit_test_setup(test_msix_quarantine_kept, setup),
 		cmocka_unit_test_setup(test_msix_free_on_each_cpu, setup),
+		cmocka_unit_test_setup(test_msix_logical_target_cpu, setup),
 		cmocka_unit_test_setup(test_msix_bad_entry_refused, setup),
 		cmocka_unit_test_setup(test_msix_refresh_on_decode, setup),
 		cmocka_unit_test_setup(test_msix_vector_fixed_when_live, setup),

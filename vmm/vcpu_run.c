@@ -127,10 +127,14 @@ static bool can_inject(struct vcpu *v)
 	return vmm_be->get_reg(v, VMM_REG_RFLAGS) & RFLAGS_IF;
 }
 
+/* Off only where it may be on: the backend withdraws a window at its exit, and the core
+ * asks for none between its own requests. */
 static void want_window(struct vcpu *v, bool on)
 {
-	if (vmm_be->irq_window)
-		vmm_be->irq_window(v, on);
+	if (!vmm_be->irq_window || (!on && !v->window_asked))
+		return;
+	vmm_be->irq_window(v, on);
+	v->window_asked = on;
 }
 
 static void set_deadline(struct vcpu *v, u64 tsc)

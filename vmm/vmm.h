@@ -105,6 +105,7 @@ struct vcpu {
 	u64 halts_blocked; /* HLTs that waited host-side for an interrupt (OS guests) */
 	u64 irqs_injected; /* interrupts of its virtual LAPIC injected (OS guests) */
 	bool nmi_pending;  /* an NMI sent to it, not yet injected (OS guests) */
+	bool window_asked; /* an interrupt window asked for since it was last turned off */
 };
 
 struct guest {

@@ -365,7 +365,7 @@ static void vmx_skip_instruction(struct vcpu *v, const struct vmm_exit *e)
 
 	if (vmx_vcpu_load(vv))
 		return;
-	vmcs_write(VMCS_GUEST_RIP, vmcs_read(VMCS_GUEST_RIP) + e->insn_len);
+	vmcs_write(VMCS_GUEST_RIP, e->rip + e->insn_len);
 	/* the instruction retired: STI / MOV SS blocking ends with it */
 	intr = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
 	if (intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS))

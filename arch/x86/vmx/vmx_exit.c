@@ -11,9 +11,9 @@
 
 /* An event that was being delivered when the exit happened is delivered again at the next
  * entry (27.2.4); the core's own events wait behind it (vmx_event_check). */
-static void requeue_vectoring(void)
+static void requeue_vectoring(u32 idt_vec_info)
 {
-	u32 info = vmx_redeliver_info((u32)vmcs_read(VMCS_IDT_VEC_INFO));
+	u32 info = vmx_redeliver_info(idt_vec_info);
 
 	if (!info)
 		return;
@@ -23,18 +23,25 @@ static void requeue_vectoring(void)
 	vmcs_write(VMCS_ENTRY_INSN_LEN, vmcs_read(VMCS_EXIT_INSN_LEN));
 }
 
+/* The exit information fields an exit of this basic reason defines (SDM Vol. 3C 28.2.1-2)
+ * and the decoder reads: the guest-physical address for EPT violations and
+ * misconfigurations, the interruption information for exceptions and NMIs. */
 void vmx_decode_exit(struct vmx_vcpu *vv, struct vmm_exit *e)
 {
 	struct vmx_exit_info x = {
 		.reason = (u32)vmcs_read(VMCS_EXIT_REASON),
 		.qual = vmcs_read(VMCS_EXIT_QUAL),
-		.gpa = vmcs_read(VMCS_GUEST_PHYS_ADDR),
-		.intr_info = (u32)vmcs_read(VMCS_EXIT_INTR_INFO),
-		.intr_error = (u32)vmcs_read(VMCS_EXIT_INTR_ERROR),
 		.rip = vmcs_read(VMCS_GUEST_RIP),
 		.insn_len = (u32)vmcs_read(VMCS_EXIT_INSN_LEN),
 	};
+	u32 basic = (u32)FIELD_GET(EXIT_REASON_BASIC, x.reason), idt_vec_info;
 
+	if (basic == VMX_EXIT_EPT_VIOLATION || basic == VMX_EXIT_EPT_MISCONFIG)
+		x.gpa = vmcs_read(VMCS_GUEST_PHYS_ADDR);
+	if (basic == VMX_EXIT_EXCEPTION_NMI) {
+		x.intr_info = (u32)vmcs_read(VMCS_EXIT_INTR_INFO);
+		x.intr_error = (u32)vmcs_read(VMCS_EXIT_INTR_ERROR);
+	}
 	vv->exit_reason = x.reason;
 	vv->exit_intr_info = x.intr_info;
 	vv->exit_qual = x.qual;
@@ -42,13 +49,13 @@ void vmx_decode_exit(struct vmx_vcpu *vv, struct vmm_exit *e)
 	vmx_exit_decode(&x, vv->gprs.r, e);
 	if (e->reason == VMM_EXIT_INVALID)
 		return;
+	idt_vec_info = (u32)vmcs_read(VMCS_IDT_VEC_INFO);
 	if ((vmx_cfg.ctl[VMX_CTL_PIN] & PIN_VIRT_NMI) &&
-	    vmx_nmi_unblocked_by_iret((u32)FIELD_GET(EXIT_REASON_BASIC, x.reason), x.intr_info,
-				      x.qual, (u32)vmcs_read(VMCS_IDT_VEC_INFO)))
+	    vmx_nmi_unblocked_by_iret(basic, x.intr_info, x.qual, idt_vec_info))
 		vmcs_write(VMCS_GUEST_INTERRUPTIBILITY,
 			   vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) | INTR_BLOCK_NMI);
-	requeue_vectoring();
-	if (FIELD_GET(EXIT_REASON_BASIC, x.reason) == VMX_EXIT_EPT_MISCONFIG)
+	requeue_vectoring(idt_vec_info);
+	if (basic == VMX_EXIT_EPT_MISCONFIG)
 		pr_err(-EIO, "EPT misconfiguration at GPA %#llx\n", (unsigned long long)x.gpa);
 }
 

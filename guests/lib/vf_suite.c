@@ -67,6 +67,9 @@ static struct {
 	 * said it is ready for, and the bad frames its last acknowledgement counted */
 	unsigned dp_size, dp_ready;
 	u32 dp_peer_bad;
+	/* what arrived at all, for a vf-dma-rx that found no partner: frames, our own
+	 * broadcasts looped back, hellos, and the last hello's sender id */
+	u32 rx_frames, rx_own, rx_hellos, rx_last_hello_id;
 } vf;
 
 static void test_probe(void)
@@ -262,12 +265,19 @@ static void poll_rx(void)
 			vf.bad++;
 			continue;
 		}
-		if (len < ETH_ZLEN || !memcmp(rx_frame + ETH_ALEN, vf.drv.mac, ETH_ALEN))
+		vf.rx_frames++;
+		if (len < ETH_ZLEN || !memcmp(rx_frame + ETH_ALEN, vf.drv.mac, ETH_ALEN)) {
+			vf.rx_own++;
 			continue;
+		}
 		type = (u16)(rx_frame[12] << 8 | rx_frame[13]);
-		if (type == HELLO_ETHERTYPE)
+		if (type == HELLO_ETHERTYPE) {
+			vf.rx_hellos++;
+			if ((unsigned)len >= ETH_HLEN + sizeof(struct ctl_frame))
+				vf.rx_last_hello_id =
+					((const struct ctl_frame *)(rx_frame + ETH_HLEN))->id;
 			on_ctl(rx_frame, (unsigned)len);
-		else if (type == DATA_ETHERTYPE && vf.dp_size)
+		} else if (type == DATA_ETHERTYPE && vf.dp_size)
 			on_bench_data(rx_frame, len);
 		else if (type == DATA_ETHERTYPE && vf.peer_known &&
 			 !memcmp(rx_frame, vf.drv.mac, ETH_ALEN) &&
@@ -331,6 +341,10 @@ static void test_dma_rx(void)
 	if (!vf.peer_known) {
 		/* Whether a partner runs depends on the configuration; the reference runs
 		 * require this test to pass (tests/emu/matrix.py). */
+		guest_printf("vf-dma-rx: %u frames arrived (%u our own, %u hellos, the last from "
+			     "id %u), %u bad; partner id %u\n",
+			     vf.rx_frames, vf.rx_own, vf.rx_hellos, vf.rx_last_hello_id, vf.bad,
+			     partner_id());
 		test_skip("no hello from a partner guest (id pairs 1-2, 3-4, ...) in " STR(
 			HELLO_TIMEOUT_S) " s");
 		test_end();

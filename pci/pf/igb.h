@@ -23,7 +23,7 @@ struct igb_vf_state {
 	unsigned resets;	      /* function resets seen (VFLRE: CTRL.RST or FLR) */
 	struct ratelimit reset_log;   /* their log lines */
 	/* a VF without CTS that reads its buffer is told NACK, at most every IGB_NOCTS_NACK_US
-	 * after the last NACK it got without CTS (a refused request's too) */
+	 * after the last NACK it got without CTS (a refused request's too) or its last reset */
 	bool nocts_nack_sent;
 	u64 nocts_nack_us;
 	unsigned nocts_nacks; /* the unsolicited ones */

@@ -158,6 +158,12 @@ static void vf_state_clear(struct igb_pf *pf, unsigned vf)
 	struct igb_vf_state *s = &pf->vf[vf];
 
 	s->nr_mc = 0;
+	/* Linux's igb_vf_reset sets last_nack: an ACK left over from before the reset draws
+	 * no unsolicited NACK for IGB_NOCTS_NACK_US. Sent between igbvf's CTRL.RST and its
+	 * reset request, that NACK took the mailbox (igbvf tries VFU once) or stood in the
+	 * buffer as the reply to the reset request: "PF still in reset state". */
+	s->nocts_nack_sent = true;
+	s->nocts_nack_us = time_us();
 	igb_wr(pf, IGB_VMOLR(vf), igb_rd(pf, IGB_VMOLR(vf)) & ~(u32)IGB_VMOLR_ROMPE);
 	memcpy(s->mac, s->default_mac, ETH_ALEN);
 	igb_set_rar(pf, igb_vf_rar(vf), s->mac, vf);

@@ -733,6 +733,10 @@ static void test_ack_without_cts_nacked(void **state)
 	assert_true(w & IGB_MSG_CTS); /* the reply before the reset */
 	lnx.sticky = 0;
 	igb_pf_poll_all();
+	assert_int_equal(test_pf.vf[1].nocts_nacks, 0); /* within 2 s of its reset: none */
+	fake_us += IGB_NOCTS_NACK_US;
+	vf_wr(1, IGB_VF_MAILBOX, IGB_VF_MAILBOX_ACK);
+	igb_pf_poll_all();
 	assert_int_equal(test_pf.vf[1].nocts_nacks, 1);
 	assert_true(vf_rd(1, IGB_VF_MAILBOX) & IGB_VF_MAILBOX_PFSTS);
 	lnx_read(&lnx, &w, 1);

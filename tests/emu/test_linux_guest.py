@@ -71,6 +71,22 @@ class LinuxRuns(unittest.TestCase):
         self.assertEqual(v["web-cpus-online"][0], "fail")
         self.assertEqual(v["web-timer-ticking"][0], "fail")  # two CPUs' counts, one expected
 
+    def test_line_cut_by_kernel_message(self):
+        # the first reading cut by a kernel message, the second whole: still all online
+        cut = []
+        for ln in BOOTED:
+            cut += (["[web] linuxguest: online 0-[    5.1] tsc: Marking TSC unstable", "[web] 1"]
+                    if ln == "[web] linuxguest: online 0-1" else [ln])
+        at = cut.index("[web] linuxguest: poweroff")
+        again = cut[:at] + ["[web] linuxguest: nproc 2", "[web] linuxguest: cpuinfo 2",
+                            "[web] linuxguest: online 0-1"] + cut[at:]
+        self.assertEqual(verdicts(again)["web-cpus-online"][0], "ok")
+        self.assertEqual(verdicts(cut)["web-cpus-online"][0], "fail")  # no whole reading
+        wrong = replace(again, "online 0-1", "online 0")
+        self.assertEqual(verdicts(wrong)["web-cpus-online"][0], "fail")
+        other = again[:at] + ["[web] linuxguest: online 0"] + again[at:]
+        self.assertEqual(verdicts(other)["web-cpus-online"][0], "fail")  # readings disagree
+
     def test_timer_stuck(self):
         v = verdicts(replace(BOOTED, "LOC: 749 704", "LOC: 749 672"))  # CPU 1 did not tick
         self.assertEqual(v["web-timer-ticking"][0], "fail")

@@ -6,7 +6,8 @@
 #   linuxguest: run-init <seconds>      Linux's clock at its "Run /init" message (dmesg)
 #   linuxguest: nproc <n>               CPUs online (nproc)
 #   linuxguest: cpuinfo <n>             processors listed in /proc/cpuinfo
-#   linuxguest: online <list>           /sys/devices/system/cpu/online
+#   linuxguest: online <list>           /sys/devices/system/cpu/online (the three again after
+#                                     the timer lines)
 #   linuxguest: uptime <k> <seconds>    /proc/uptime, k = 1, 2 (2 s apart)
 #   linuxguest: interrupts <k> <line>   the timer lines of /proc/interrupts (IRQ 0, LOC)
 #   linuxguest: poweroff                just before poweroff -f
@@ -86,9 +87,12 @@ if [ -n "$idle" ]; then
 	poweroff -f
 fi
 
-say "nproc $(nproc)"
-say "cpuinfo $(grep -c '^processor' /proc/cpuinfo)"
-say "online $(cat /sys/devices/system/cpu/online)"
+cpus() {
+	say "nproc $(nproc)"
+	say "cpuinfo $(grep -c '^processor' /proc/cpuinfo)"
+	say "online $(cat /sys/devices/system/cpu/online)"
+}
+cpus
 fail() {
 	say "net-fail $*"
 	return 1
@@ -298,6 +302,7 @@ timer() {
 timer 1
 sleep 2
 timer 2
+cpus # again: a kernel message printed while the UART drained a line cuts it
 [ -n "$net_ip" ] && network
 say "poweroff"
 poweroff -f

@@ -302,16 +302,24 @@ void msix_mmio_write(struct guest *g, struct vdev *v, u64 gpa, u32 val)
  * message already past the IOMMU may still be in flight or pending in the CPU's IRR: the
  * vector is handed out again only after the function reset and a drain on its CPU
  * (msix_free_vectors), or the next owner would receive it. */
+/* Entry i masked at the device and its IRTE freed. */
+static void entry_quiesce(struct vdev *v, unsigned i)
+{
+	struct vmsix *m = &v->msix;
+
+	phys_mask(v, i);
+	m->live[i] = false;
+	if (m->have_irq[i])
+		iommu_irq_free(&m->irq[i]);
+	m->have_irq[i] = false;
+}
+
 void msix_release(struct vdev *v)
 {
 	struct vmsix *m = &v->msix;
 
 	for (unsigned i = 0; i < m->nr; i++) {
-		phys_mask(v, i);
-		m->live[i] = false;
-		if (m->have_irq[i])
-			iommu_irq_free(&m->irq[i]);
-		m->have_irq[i] = false;
+		entry_quiesce(v, i);
 		if (m->host_vector[i])
 			irq_set_handler((u8)m->host_vector[i], quarantined_fired, NULL);
 	}
@@ -322,11 +330,7 @@ void msix_flr(struct vdev *v)
 	struct vmsix *m = &v->msix;
 
 	for (unsigned i = 0; i < m->nr; i++) {
-		phys_mask(v, i);
-		m->live[i] = false;
-		if (m->have_irq[i])
-			iommu_irq_free(&m->irq[i]);
-		m->have_irq[i] = false;
+		entry_quiesce(v, i);
 		memset(m->entry[i], 0, sizeof(m->entry[i]));
 		m->entry[i][MSIX_ENTRY_CTRL] = MSIX_ENTRY_CTRL_MASKED;
 	}

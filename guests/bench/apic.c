@@ -56,19 +56,6 @@ __asm__(".pushsection .text\n"
 
 static u64 raw[BENCH_N], base[BENCH_N], raw_eoi[BENCH_N], base_eoi[BENCH_N];
 
-static u64 rdmsr(u32 msr)
-{
-	u32 lo, hi;
-
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr) : "memory");
-	return (u64)hi << 32 | lo;
-}
-
-static void wrmsr(u32 msr, u64 v)
-{
-	__asm__ volatile("wrmsr" ::"c"(msr), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
-}
-
 /* A 32-bit MOV through a register, as Linux writes the APIC page. */
 static void lapic_write(u32 off, u32 v)
 {
@@ -135,7 +122,7 @@ static void arm_far(void)
 		base[i] = TIMED("mov $0x6e0, %%ecx\n\tmov $0xffffffff, %%eax\n\tmov $0x7fffffff, "
 				"%%edx\n\tnop");
 	}
-	wrmsr(MSR_TSC_DEADLINE, 0);
+	guest_wrmsr(MSR_TSC_DEADLINE, 0);
 	bench_report("apic-timer", raw, base);
 }
 
@@ -152,7 +139,7 @@ static void apic_exit_costs(void)
 
 	test_begin("bench", "apic-exit-costs");
 	guest_cpuid(1, 0, r);
-	if (!(r[2] & CPUID_1_ECX_TSC_DEADLINE) || !(rdmsr(MSR_APIC_BASE) & APIC_BASE_EN)) {
+	if (!(r[2] & CPUID_1_ECX_TSC_DEADLINE) || !(guest_rdmsr(MSR_APIC_BASE) & APIC_BASE_EN)) {
 		for (unsigned i = 0; i < ARRAY_SIZE(kinds); i++)
 			unavailable(kinds[i], "no TSC-deadline timer or the local APIC disabled");
 		test_skip("no TSC-deadline timer or the local APIC disabled");
@@ -174,12 +161,12 @@ static void apic_exit_costs(void)
 	if (!(r[2] & CPUID_1_ECX_X2APIC)) {
 		unavailable("apic-eoi-x2apic", "CPUID offers no x2APIC");
 	} else {
-		wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | APIC_BASE_EXTD);
+		guest_wrmsr(MSR_APIC_BASE, guest_rdmsr(MSR_APIC_BASE) | APIC_BASE_EXTD);
 		if (irq_and_eoi(true))
 			bench_report("apic-eoi-x2apic", raw_eoi, base_eoi);
 	}
 	__asm__ volatile("cli" ::: "memory");
-	wrmsr(MSR_TSC_DEADLINE, 0);
+	guest_wrmsr(MSR_TSC_DEADLINE, 0);
 	guest_printf("bench: %llu timer interrupts taken\n", (unsigned long long)bench_irq_count);
 	test_end();
 }

@@ -180,28 +180,15 @@ static void test_pf(void)
 	test_end();
 }
 
-static u64 rdmsr(u32 msr)
-{
-	u32 lo = 0, hi = 0;
-
-	__asm__ volatile("rdmsr" : "+a"(lo), "+d"(hi) : "c"(msr) : "memory");
-	return ((u64)hi << 32) | lo;
-}
-
-static void wrmsr(u32 msr, u64 v)
-{
-	__asm__ volatile("wrmsr" ::"c"(msr), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
-}
-
 /* rdmsr/wrmsr are 2 bytes: a #GP resumes after the instruction. */
 static int msr_faults(u32 msr, bool write)
 {
 	guest_expect = (struct expected_exception){.vector = 13, .skip = 2};
 	__asm__ volatile("" ::: "memory");
 	if (write)
-		wrmsr(msr, 0);
+		guest_wrmsr(msr, 0);
 	else
-		(void)rdmsr(msr);
+		(void)guest_rdmsr(msr);
 	guest_expect.vector = -1;
 	return guest_expect.seen;
 }
@@ -211,7 +198,7 @@ static void test_msrs(void)
 	u64 efer, fs;
 
 	test_begin("cpu", "msr-filter");
-	efer = rdmsr(MSR_EFER);
+	efer = guest_rdmsr(MSR_EFER);
 	check((efer & EFER_LMA) && !(efer & EFER_SVME), "EFER %#llx", (unsigned long long)efer);
 	/* The host save area and SVM control stay the hypervisor's. */
 	check(msr_faults(0xc0010117, false) == 1, "reading VM_HSAVE_PA did not #GP");
@@ -219,10 +206,10 @@ static void test_msrs(void)
 	check(msr_faults(0xc0010114, true) == 1, "writing VM_CR did not #GP");
 	check(msr_faults(0x3a, true) == 1, "writing IA32_FEATURE_CONTROL did not #GP");
 	/* FS_BASE is the guest's own (passed through, switched by the backend). */
-	wrmsr(MSR_FS_BASE, 0x123456789000ULL);
-	fs = rdmsr(MSR_FS_BASE);
+	guest_wrmsr(MSR_FS_BASE, 0x123456789000ULL);
+	fs = guest_rdmsr(MSR_FS_BASE);
 	check(fs == 0x123456789000ULL, "FS_BASE read back %#llx", (unsigned long long)fs);
-	wrmsr(MSR_FS_BASE, 0);
+	guest_wrmsr(MSR_FS_BASE, 0);
 	test_end();
 }
 
@@ -308,45 +295,47 @@ static void test_msr_policy(void)
 	u64 t0, t1, v;
 
 	test_begin("cpu", "msr-policy");
-	check(rdmsr(MSR_IA32_PAT) == PAT_POWER_ON, "PAT %#llx", (unsigned long long)rdmsr(0x277));
-	wrmsr(MSR_IA32_PAT, linux_pat);
-	check(rdmsr(MSR_IA32_PAT) == linux_pat, "PAT reads back %#llx",
-	      (unsigned long long)rdmsr(MSR_IA32_PAT));
+	check(guest_rdmsr(MSR_IA32_PAT) == PAT_POWER_ON, "PAT %#llx",
+	      (unsigned long long)guest_rdmsr(0x277));
+	guest_wrmsr(MSR_IA32_PAT, linux_pat);
+	check(guest_rdmsr(MSR_IA32_PAT) == linux_pat, "PAT reads back %#llx",
+	      (unsigned long long)guest_rdmsr(MSR_IA32_PAT));
 	guest_expect = (struct expected_exception){.vector = 13, .skip = 2};
 	__asm__ volatile("" ::: "memory");
-	wrmsr(MSR_IA32_PAT, linux_pat | (2ull << 24)); /* reserved type */
+	guest_wrmsr(MSR_IA32_PAT, linux_pat | (2ull << 24)); /* reserved type */
 	guest_expect.vector = -1;
 	check(guest_expect.seen == 1, "PAT with type 2: #GP taken %d times", guest_expect.seen);
-	check(rdmsr(MSR_IA32_PAT) == linux_pat, "PAT after the refused write %#llx",
-	      (unsigned long long)rdmsr(MSR_IA32_PAT));
-	wrmsr(MSR_IA32_PAT, PAT_POWER_ON);
-	check(rdmsr(MSR_MTRR_CAP) == 0, "MTRRCAP %#llx", (unsigned long long)rdmsr(MSR_MTRR_CAP));
-	v = rdmsr(MSR_MTRR_DEF_TYPE);
+	check(guest_rdmsr(MSR_IA32_PAT) == linux_pat, "PAT after the refused write %#llx",
+	      (unsigned long long)guest_rdmsr(MSR_IA32_PAT));
+	guest_wrmsr(MSR_IA32_PAT, PAT_POWER_ON);
+	check(guest_rdmsr(MSR_MTRR_CAP) == 0, "MTRRCAP %#llx",
+	      (unsigned long long)guest_rdmsr(MSR_MTRR_CAP));
+	v = guest_rdmsr(MSR_MTRR_DEF_TYPE);
 	check(v == (MTRR_DEF_TYPE_E | MEMTYPE_WB), "MTRR_DEF_TYPE %#llx", (unsigned long long)v);
-	wrmsr(MSR_MTRR_DEF_TYPE, MEMTYPE_WB);
-	check(rdmsr(MSR_MTRR_DEF_TYPE) == MEMTYPE_WB, "MTRR_DEF_TYPE kept %#llx",
-	      (unsigned long long)rdmsr(MSR_MTRR_DEF_TYPE));
-	wrmsr(MSR_MTRR_DEF_TYPE, MTRR_DEF_TYPE_E | MEMTYPE_WB);
-	wrmsr(MSR_IA32_SYSENTER_CS, 0x10);
-	check(rdmsr(MSR_IA32_SYSENTER_CS) == 0x10, "SYSENTER_CS reads back %#llx",
-	      (unsigned long long)rdmsr(MSR_IA32_SYSENTER_CS));
-	wrmsr(MSR_IA32_SYSENTER_CS, 0);
+	guest_wrmsr(MSR_MTRR_DEF_TYPE, MEMTYPE_WB);
+	check(guest_rdmsr(MSR_MTRR_DEF_TYPE) == MEMTYPE_WB, "MTRR_DEF_TYPE kept %#llx",
+	      (unsigned long long)guest_rdmsr(MSR_MTRR_DEF_TYPE));
+	guest_wrmsr(MSR_MTRR_DEF_TYPE, MTRR_DEF_TYPE_E | MEMTYPE_WB);
+	guest_wrmsr(MSR_IA32_SYSENTER_CS, 0x10);
+	check(guest_rdmsr(MSR_IA32_SYSENTER_CS) == 0x10, "SYSENTER_CS reads back %#llx",
+	      (unsigned long long)guest_rdmsr(MSR_IA32_SYSENTER_CS));
+	guest_wrmsr(MSR_IA32_SYSENTER_CS, 0);
 	t0 = guest_rdtsc();
-	v = rdmsr(MSR_IA32_TSC);
+	v = guest_rdmsr(MSR_IA32_TSC);
 	t1 = guest_rdtsc();
 	check(v >= t0 && v <= t1, "TSC MSR %#llx outside [%#llx, %#llx]", (unsigned long long)v,
 	      (unsigned long long)t0, (unsigned long long)t1);
-	wrmsr(MSR_IA32_UCODE_REV, 0);
-	check(rdmsr(MSR_IA32_UCODE_REV) == BIT(32), "microcode revision %#llx",
-	      (unsigned long long)rdmsr(MSR_IA32_UCODE_REV));
+	guest_wrmsr(MSR_IA32_UCODE_REV, 0);
+	check(guest_rdmsr(MSR_IA32_UCODE_REV) == BIT(32), "microcode revision %#llx",
+	      (unsigned long long)guest_rdmsr(MSR_IA32_UCODE_REV));
 	if (cpu_is_amd())
-		check(rdmsr(MSR_AMD_HWCR) == HWCR_TSC_FREQ_SEL, "HWCR %#llx",
-		      (unsigned long long)rdmsr(MSR_AMD_HWCR));
+		check(guest_rdmsr(MSR_AMD_HWCR) == HWCR_TSC_FREQ_SEL, "HWCR %#llx",
+		      (unsigned long long)guest_rdmsr(MSR_AMD_HWCR));
 	else
-		check(rdmsr(MSR_IA32_MISC_ENABLE) ==
+		check(guest_rdmsr(MSR_IA32_MISC_ENABLE) ==
 			      (MISC_ENABLE_FAST_STRING | MISC_ENABLE_BTS_UNAVAIL |
 			       MISC_ENABLE_PEBS_UNAVAIL),
-		      "MISC_ENABLE %#llx", (unsigned long long)rdmsr(MSR_IA32_MISC_ENABLE));
+		      "MISC_ENABLE %#llx", (unsigned long long)guest_rdmsr(MSR_IA32_MISC_ENABLE));
 	static const u32 refused[] = {MSR_IA32_SPEC_CTRL, MSR_IA32_ARCH_CAPABILITIES,
 				      MSR_IA32_MCG_CAP,	  MSR_MTRR_PHYS_BASE0,
 				      MSR_TSC_AUX,	  MSR_AMD_DE_CFG,

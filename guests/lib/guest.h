@@ -119,6 +119,21 @@ static inline void guest_cpuid(u32 leaf, u32 sub, u32 r[4])
 			 : "a"(leaf), "c"(sub));
 }
 
+/* rdmsr/wrmsr are 2 bytes: after an expected #GP the guest resumes past them, and a read
+ * that faulted returns 0. */
+static inline u64 guest_rdmsr(u32 msr)
+{
+	u32 lo = 0, hi = 0;
+
+	__asm__ volatile("rdmsr" : "+a"(lo), "+d"(hi) : "c"(msr) : "memory");
+	return (u64)hi << 32 | lo;
+}
+
+static inline void guest_wrmsr(u32 msr, u64 v)
+{
+	__asm__ volatile("wrmsr" ::"c"(msr), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
+}
+
 static inline void guest_outb(u16 port, u8 v)
 {
 	__asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port));

@@ -95,19 +95,6 @@ static u32 own_xapic_id(void)
 	return (u32)FIELD_GET(LAPIC_ID_XAPIC, lapic_read(LAPIC_ID));
 }
 
-static u64 rdmsr(u32 msr)
-{
-	u32 lo, hi;
-
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr) : "memory");
-	return (u64)hi << 32 | lo;
-}
-
-static void wrmsr(u32 msr, u64 val)
-{
-	__asm__ volatile("wrmsr" ::"c"(msr), "a"((u32)val), "d"((u32)(val >> 32)) : "memory");
-}
-
 /* Whether the IRR holds the test vector: a "foreign" IPI that came back to this vCPU. */
 static bool test_vector_pending(void)
 {
@@ -167,7 +154,7 @@ static void test_xapic_ipis(void)
 static void test_apic_base_moved(void)
 {
 	static const u64 targets[] = {0xfeb00000ULL, 0xfec00000ULL, 0x200000ULL};
-	u64 base = rdmsr(MSR_APIC_BASE);
+	u64 base = guest_rdmsr(MSR_APIC_BASE);
 	u32 self = own_xapic_id();
 
 	test_begin("osattack", "apic-base-move-refused");
@@ -176,13 +163,13 @@ static void test_apic_base_moved(void)
 		int gp;
 
 		expect_fault(VEC_GP, WRMSR_LEN);
-		wrmsr(MSR_APIC_BASE, to);
+		guest_wrmsr(MSR_APIC_BASE, to);
 		gp = fault_seen();
 		check(gp == 1, "moving the APIC page to %#llx: #GP taken %d times",
 		      (unsigned long long)targets[i], gp);
 	}
-	check(rdmsr(MSR_APIC_BASE) == base, "IA32_APIC_BASE %#llx, was %#llx",
-	      (unsigned long long)rdmsr(MSR_APIC_BASE), (unsigned long long)base);
+	check(guest_rdmsr(MSR_APIC_BASE) == base, "IA32_APIC_BASE %#llx, was %#llx",
+	      (unsigned long long)guest_rdmsr(MSR_APIC_BASE), (unsigned long long)base);
 	check((base & APIC_BASE_ADDR) == LAPIC_BASE, "the APIC page at %#llx",
 	      (unsigned long long)(base & APIC_BASE_ADDR));
 	check(own_xapic_id() == self && lapic_read(LAPIC_SVR) & LAPIC_SVR_ENABLE,
@@ -203,23 +190,24 @@ static void test_x2apic_ipis(void)
 		test_end();
 		return;
 	}
-	wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | APIC_BASE_ENABLE | APIC_BASE_X2APIC);
-	self = (u32)rdmsr(MSR_X2APIC_ID);
+	guest_wrmsr(MSR_APIC_BASE,
+		    guest_rdmsr(MSR_APIC_BASE) | APIC_BASE_ENABLE | APIC_BASE_X2APIC);
+	self = (u32)guest_rdmsr(MSR_X2APIC_ID);
 	for (unsigned m = 0; m < ARRAY_SIZE(modes); m++) {
 		for (unsigned i = 0; i < ARRAY_SIZE(dests); i++) {
 			if (dests[i] == self)
 				continue;
-			wrmsr(MSR_X2APIC_ICR,
-			      FIELD_PREP(ICR_X2_DEST, dests[i]) | icr_low(modes[m]));
+			guest_wrmsr(MSR_X2APIC_ICR,
+				    FIELD_PREP(ICR_X2_DEST, dests[i]) | icr_low(modes[m]));
 			sent++;
 		}
-		wrmsr(MSR_X2APIC_ICR,
-		      icr_low(modes[m]) | FIELD_PREP(ICR_SHORTHAND, SH_ALL_BUT_SELF));
+		guest_wrmsr(MSR_X2APIC_ICR,
+			    icr_low(modes[m]) | FIELD_PREP(ICR_SHORTHAND, SH_ALL_BUT_SELF));
 	}
-	check((u32)rdmsr(MSR_X2APIC_ID) == self, "the x2APIC ID changed from %u to %u", self,
-	      (u32)rdmsr(MSR_X2APIC_ID));
-	check(rdmsr(MSR_APIC_BASE) & APIC_BASE_X2APIC, "no longer in x2APIC mode (reset?)");
-	check(!(rdmsr(0x800 + (LAPIC_IRR >> 4) + TEST_VECTOR / 32) & BIT(TEST_VECTOR % 32)),
+	check((u32)guest_rdmsr(MSR_X2APIC_ID) == self, "the x2APIC ID changed from %u to %u", self,
+	      (u32)guest_rdmsr(MSR_X2APIC_ID));
+	check(guest_rdmsr(MSR_APIC_BASE) & APIC_BASE_X2APIC, "no longer in x2APIC mode (reset?)");
+	check(!(guest_rdmsr(0x800 + (LAPIC_IRR >> 4) + TEST_VECTOR / 32) & BIT(TEST_VECTOR % 32)),
 	      "a fixed IPI to another CPU came back as vector %#x", TEST_VECTOR);
 	guest_printf("osattack: %u IPIs to destinations not mine through the x2APIC ICR\n", sent);
 	test_end();
@@ -285,11 +273,11 @@ static void test_msrs_not_given(void)
 
 		if (msrs[i] != 0x3a) {
 			expect_fault(VEC_GP, RDMSR_LEN);
-			(void)rdmsr(msrs[i]);
+			(void)guest_rdmsr(msrs[i]);
 			rd = fault_seen();
 		}
 		expect_fault(VEC_GP, WRMSR_LEN);
-		wrmsr(msrs[i], 0);
+		guest_wrmsr(msrs[i], 0);
 		wr = fault_seen();
 		check(rd == 1 && wr == 1, "MSR %#x: #GP on read %d, on write %d times", msrs[i], rd,
 		      wr);

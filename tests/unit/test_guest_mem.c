@@ -51,7 +51,13 @@ void page_free(u64 pa)
 	pages_free(pa, PAGE_SIZE);
 }
 
-static const struct vmm_caps caps = {"test", &pt_format_npt, 4, 1, 16, 15, VMM_HC_VMMCALL};
+static const struct vmm_caps caps = {.name = "test",
+				     .npt_fmt = &pt_format_npt,
+				     .npt_levels = 4,
+				     .npt_max_leaf = 1,
+				     .nr_asids = 16,
+				     .max_guests = 15,
+				     .hypercall_insn = VMM_HC_VMMCALL};
 
 static void make_guest(struct guest *g, u64 mem)
 {

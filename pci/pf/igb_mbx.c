@@ -122,6 +122,17 @@ static void vf_owner(const struct igb_pf *pf, unsigned vf, char *buf, size_t siz
 			 d && d->owner.kind == PCI_OWNER_HYPERVISOR ? "moat" : "nobody");
 }
 
+/* A VF's log lines of one kind: at most `burst` per `window_us` (set up on first use, the
+ * state being zeroed with the PF's). */
+static bool log_allow(struct ratelimit *rl, u64 window_us, unsigned burst, unsigned *dropped)
+{
+	if (!rl->window_us) {
+		rl->window_us = window_us;
+		rl->burst = burst;
+	}
+	return ratelimit_allow(rl, time_us(), dropped);
+}
+
 /* A refused request is logged with the VF and its guest; a guest that sends refused
  * requests in a loop gets at most IGB_REFUSAL_LOG_BURST lines per IGB_REFUSAL_LOG_US, the
  * rest counted and announced with the next line. */
@@ -133,11 +144,7 @@ static void __printf(3, 4) refusal(struct igb_pf *pf, unsigned vf, const char *f
 	va_list ap;
 
 	s->nacks++;
-	if (!s->refusal_log.window_us) {
-		s->refusal_log.window_us = IGB_REFUSAL_LOG_US;
-		s->refusal_log.burst = IGB_REFUSAL_LOG_BURST;
-	}
-	if (!ratelimit_allow(&s->refusal_log, time_us(), &dropped))
+	if (!log_allow(&s->refusal_log, IGB_REFUSAL_LOG_US, IGB_REFUSAL_LOG_BURST, &dropped))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
@@ -362,11 +369,7 @@ static void log_reset(struct igb_pf *pf, unsigned vf)
 	unsigned dropped;
 
 	s->resets++;
-	if (!s->reset_log.window_us) {
-		s->reset_log.window_us = IGB_RESET_LOG_US;
-		s->reset_log.burst = IGB_RESET_LOG_BURST;
-	}
-	if (!ratelimit_allow(&s->reset_log, time_us(), &dropped))
+	if (!log_allow(&s->reset_log, IGB_RESET_LOG_US, IGB_RESET_LOG_BURST, &dropped))
 		return;
 	vf_owner(pf, vf, owner, sizeof(owner));
 	pr_info("vf%u (%s): function reset seen (%u so far%s)\n", vf, owner, s->resets,

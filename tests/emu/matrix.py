@@ -106,7 +106,7 @@ VF_FLR_STORM_LOGGED = [
     check_line("attacker-pf-reset-log-limited",
                r"^igb: vf2 \(guest attacker\): function reset seen \(\d+ so far, some not logged\)$"),
     check_line("attacker-flrs-counted",
-               r"^vmm: guest attacker: device 00:01\.0: 20 function level resets by the guest, 0 failed$"),
+               r"^vmm: guest attacker: device 00:01\.0: 21 function level resets by the guest, 0 failed$"),
 ] + [
     check_line(f"{name}-flr-counted",
                rf"^vmm: guest {name}: device 00:01\.0: 1 function level resets by the guest, 0 failed$")

@@ -166,7 +166,7 @@ int vmm_mmio_npf(struct vcpu *v, const struct vmm_exit *e)
 {
 	struct guest *g = v->guest;
 	const char *what = mmio_device(g, e->npf.gpa);
-	u8 code[MMIO_INSN_MAX];
+	u8 code[MMIO_INSN_MAX] = {0};
 	struct mmio_insn in;
 	struct vdev *bar_dev = NULL;
 	u32 val = 0;

@@ -19,12 +19,12 @@ MARK_START, MARK_END = 11, 12
 EXITS_RE = re.compile(r"^vmm: exits (\S+): mark (\d+):(.*)$")
 XFER_RE = re.compile(r"^\[(\S+)\] linuxguest: xfer-mark (\d+) ([\d.]+) (\d+) (\d+) (\d+)$")
 SHA_RE = re.compile(r"^\[(\S+)\] linuxguest: (tx|rx)-sha256 ([0-9a-f]{64}) (\d+)$")
-# Why the instructions per interrupt are not given (docs/performance.md).
+# Why the instructions of Linux's own interrupt path are not given (docs/performance.md);
+# moat's part is measured with the bench guest (bench.py, vf_irq_costs).
 INSTRUCTIONS_REASON = (
-    "moat counts a guest's exits, not the instructions it spends on them; instruction counts "
-    "come only from -icount runs (one TSC tick per instruction), where QEMU runs every vCPU "
-    "in one host thread, and this two-guest transfer has not been run that way; the round "
-    "trips of single exits (the xAPIC EOI among them) are under 'exit cost'")
+    "moat counts a guest's exits, not the instructions spent on them; instruction counts come "
+    "only from -icount runs (one TSC tick per instruction), where QEMU runs every vCPU in one "
+    "host thread, and this two-guest transfer has not been run that way")
 
 
 def exit_marks(lines):

@@ -341,6 +341,26 @@ class LinuxDataPath(unittest.TestCase):
         self.assertEqual(web["exits_per_interrupt"]["by_reason"], {"ext-intr": 1.0, "npf": 1.0})
         self.assertEqual(web["seconds"], 20.0)
 
+    def test_exit_classes(self):
+        f = linux_vf_bench.transfer_figures(self.LOG, "app", "web")
+        app, web = f["guests"]["app"], f["guests"]["web"]
+        # app: ext-intr 1000, msr-write 400, npf 1000 for 1000 interrupts and 4000 frames
+        self.assertEqual(app["exits_per_1000_frames_by_class"],
+                         {"frames": 0.0, "delivery": 500.0, "timer": 100.0, "io": 0.0,
+                          "cpuid": 0.0, "other": 0.0})
+        # npf beyond one per interrupt is the bound on the path of frames; fewer npf than
+        # interrupts leaves none there; unknown reasons are "other"
+        self.assertEqual(linux_vf_bench.exit_classes(
+            {"npf": 30, "ext-intr": 10, "irq-window": 2, "io": 7, "hlt": 3, "timer": 1,
+             "cpuid": 4, "xsetbv": 1}, 10),
+            {"frames": 20, "delivery": 22, "timer": 4, "io": 7, "cpuid": 4, "other": 1})
+        self.assertEqual(linux_vf_bench.exit_classes({"npf": 5}, 10)["frames"], 0)
+        self.assertEqual(linux_vf_bench.exit_classes({"npf": 5}, 0),
+                         {"frames": 5, "delivery": 0, "timer": 0, "io": 0, "cpuid": 0, "other": 0})
+        for g in (app, web):
+            self.assertAlmostEqual(sum(g["exits_per_1000_frames_by_class"].values()),
+                                   g["exits_per_1000_frames"]["total"])
+
     def test_zero_exits_is_a_figure(self):
         log = [ln.replace("io=40011 msr-write=2401 npf=4000 ext-intr=1100", "io=40011 msr-write=2001 "
                           "npf=3000 ext-intr=100") for ln in self.LOG]
@@ -387,6 +407,10 @@ class LinuxDataPath(unittest.TestCase):
         self.assertIn("1000 MSI-X interrupts (250 per 1,000 frames); exits per interrupt 2.4 "
                       "(ext-intr=1 msr-write=0.4 npf=1)", text)
         self.assertIn("moat's own guests and native: not measured yet", text)
+        self.assertIn("    path of frames, at most (goal 0): 0\n    interrupt delivery: 500\n"
+                      "    timer and idle: 100\n", text)
+        self.assertIn("exit classes: path of frames, at most: nested page faults beyond one per "
+                      "VF interrupt", text)
         self.assertIn("instructions per interrupt: not measured yet: ", text)
         rows.clear()
         bench.add_linux_vf_rows(lambda a, b: rows.append((a, b)), f, None,

@@ -6,7 +6,8 @@
 #   make fuzz FUZZ_TARGETS="mb2 elf"   only those
 #   make fuzz-cov        line coverage of each target's files from its grown corpus
 # `make unit` builds each target with tests/fuzz/replay.c under gcc + ASan + UBSan
-# (build/unit/test_fuzz_<t>) and replays the seed corpus and the regression inputs.
+# (build/unit/test_fuzz_<t>) and replays the seed corpus and the regression inputs; its
+# headers are listed in build/unit/deps/fuzz_<t>.d (as tests/unit/unit.mk does).
 FUZZ_ALL     := $(patsubst tests/fuzz/%.srcs,%,$(wildcard tests/fuzz/*.srcs))
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_SECONDS ?= 60
@@ -29,7 +30,10 @@ unit-bin: $(FUZZ_REPLAY)
 
 $(BUILD)/unit/test_fuzz_%: tests/fuzz/%.c tests/fuzz/%.srcs tests/fuzz/replay.c tests/fuzz/fuzz.h \
 		tests/unit/host_shim.c $$(call fuzz_list,$$*)
-	@mkdir -p $(dir $@)
+	@mkdir -p $(dir $@) $(BUILD)/unit/deps
+	@$(CC) $(FUZZ_CFLAGS) $(shell cat tests/fuzz/$*.cflags 2>/dev/null) -MM -MP -MT $@ \
+		-DFUZZ_NAME='"$*"' -DFUZZ_DIR='"$(CURDIR)/tests/fuzz"' tests/fuzz/replay.c \
+		$(call fuzz_srcs,$*) > $(BUILD)/unit/deps/fuzz_$*.d
 	$(CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) $(shell cat tests/fuzz/$*.cflags 2>/dev/null) \
 		-DFUZZ_NAME='"$*"' -DFUZZ_DIR='"$(CURDIR)/tests/fuzz"' -o $@ \
 		tests/fuzz/replay.c $(call fuzz_srcs,$*)

@@ -13,7 +13,13 @@ unit-bin: $(UNIT_BINS)
 unit: unit-bin
 	@python3 tests/run_all.py --only unit
 
+# A test is compiled and linked in one command, where -MMD would keep one source's headers
+# only: `gcc -MM` first lists the headers of all its sources in $(BUILD)/unit/deps/<name>.d
+# (the Makefile includes every .d under $(BUILD)), so a changed header rebuilds the tests
+# that include it.
 $(BUILD)/unit/test_%: tests/unit/test_%.c tests/unit/%.srcs tests/unit/host_shim.c $$(shell cat tests/unit/$$*.srcs 2>/dev/null)
-	@mkdir -p $(dir $@)
+	@mkdir -p $(dir $@) $(BUILD)/unit/deps
+	@$(CC) $(UNIT_CFLAGS) $(shell cat tests/unit/$*.cflags 2>/dev/null) -MM -MP -MT $@ $< \
+		tests/unit/host_shim.c $(shell cat tests/unit/$*.srcs) > $(BUILD)/unit/deps/$*.d
 	$(CC) $(UNIT_CFLAGS) $(shell cat tests/unit/$*.cflags 2>/dev/null) -o $@ $< tests/unit/host_shim.c \
 		$(shell cat tests/unit/$*.srcs) -lcmocka

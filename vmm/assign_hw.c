@@ -7,7 +7,6 @@
 #include <moat/log.h>
 #include <moat/pci_group.h>
 #include <moat/string.h>
-#include "arch/x86/percpu.h"
 #include "vmm/assign.h"
 #include "vmm/msix.h"
 #include "vmm/vbar.h"
@@ -176,10 +175,10 @@ static void release_device(struct guest *g, struct vdev *v)
 	if (d->cap_msix && v->attached)
 		msix_release(v);
 	reset_device(g, d);
-	/* The reset (100 ms) let any message in flight land; the vectors target the guest's
-	 * CPUs, normally the one releasing: those aimed elsewhere stay in quarantine. */
+	/* The reset (100 ms) let any message in flight land; each vector is drained and freed
+	 * on the guest's CPU its entry targeted. */
 	if (d->cap_msix && v->attached)
-		msix_free_vectors(v, this_cpu()->index);
+		msix_free_vectors(v);
 	/* Detached sources have no context entry: their DMA is blocked, not identity-mapped. */
 	for (unsigned i = 0; v->attached && i < v->nr_rids; i++)
 		iommu_detach(g->domain, d->seg, v->rids[i]);

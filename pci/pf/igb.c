@@ -118,7 +118,7 @@ static int igb_pf_bring_up(struct igb_pf *pf)
 		igb_set_rar(pf, igb_vf_rar(vf), pf->vf[vf].mac, vf);
 		igb_enable_pool(pf, vf);
 	}
-	igb_wr(pf, IGB_RCTL, IGB_RCTL_EN | IGB_RCTL_BAM);
+	igb_rx_enable(pf);
 	igb_wr(pf, IGB_TCTL, IGB_TCTL_EN | IGB_TCTL_PSP);
 	/* VFs may talk to the PF only once it says its reset is done. */
 	igb_wr(pf, IGB_CTRL_EXT, igb_rd(pf, IGB_CTRL_EXT) | IGB_CTRL_EXT_PFRSTD);

@@ -27,3 +27,15 @@ void igb_enable_pool(struct igb_pf *pf, unsigned pool)
 	igb_wr(pf, IGB_VFRE, igb_rd(pf, IGB_VFRE) | (u32)BIT(pool));
 	igb_wr(pf, IGB_VFTE, igb_rd(pf, IGB_VFTE) | (u32)BIT(pool));
 }
+
+/* Receive on, broadcasts accepted, and long frames up to the 82576's longest: as Linux's
+ * PF does (igb_setup_rctl sets RCTL.LPE, igb_set_rx_mode RLPML to MAX_JUMBO_FRAME_SIZE
+ * once VFs exist). The device checks a frame against RCTL/RLPML before any pool's
+ * VMOLR.LPE/RLPML, so without it no pool receives a jumbo frame whatever the PF granted
+ * its VF (SET_LPE); a pool that never asked still takes at most 1518 bytes. RLPML is
+ * written first: with LPE set, RLPML 0 would drop every frame. */
+void igb_rx_enable(struct igb_pf *pf)
+{
+	igb_wr(pf, IGB_RLPML, (u32)FIELD_PREP(IGB_RLPML_SIZE, IGB_MAX_FRAME));
+	igb_wr(pf, IGB_RCTL, IGB_RCTL_EN | IGB_RCTL_LPE | IGB_RCTL_BAM);
+}

@@ -59,7 +59,11 @@
 /* Receive control. */
 #define IGB_RCTL 0x0100
 #define IGB_RCTL_EN BIT(1)
+#define IGB_RCTL_LPE BIT(5) /* frames longer than 1518 bytes, up to RLPML */
 #define IGB_RCTL_BAM BIT(15)
+/* The longest frame the device receives while RCTL.LPE is set (each pool: VMOLR.RLPML). */
+#define IGB_RLPML 0x5004
+#define IGB_RLPML_SIZE GENMASK(13, 0)
 /* Transmit control. */
 #define IGB_TCTL 0x0400
 #define IGB_TCTL_EN BIT(1)
@@ -156,6 +160,7 @@ static inline void igb_wr(const struct igb_pf *pf, u32 reg, u32 v)
 unsigned igb_vf_rar(unsigned vf);
 void igb_set_rar(struct igb_pf *pf, unsigned idx, const u8 mac[ETH_ALEN], unsigned pool);
 void igb_enable_pool(struct igb_pf *pf, unsigned pool);
+void igb_rx_enable(struct igb_pf *pf);
 /* igb_mbx.c: serves one PF's mailboxes and VF resets */
 unsigned igb_pf_serve(struct igb_pf *pf);
 /* igb_spoof.c */

@@ -17,6 +17,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import build as linuxref_build  # noqa: E402
 
 MiB = 1 << 20
+# guest.sh's linuxguest.rounds when the word is absent (its net_rounds), linuxguest.mtu's
+RESET_ROUNDS = "flr,plain,flr,down,mtu"
+RESET_MTU = 9000
 # earlyprintk: Linux's boot from its first line; panic=-1: a panic asks for a reboot at once
 # (which ends the guest) rather than hanging; linuxguest: /init's Linux-guest mode.
 GUEST_CMDLINE = "console=ttyS0 earlyprintk=serial,ttyS0,115200 nokaslr panic=-1 linuxguest"
@@ -32,6 +35,8 @@ class LinuxGuest:
         lo, _, hi = cpus.partition("-")
         self.vcpus = int(hi) - int(lo) + 1 if hi else 1
         self.device, self.net = device, dict(net or {})
+        # guest.sh's rounds after the first (linuxguest.rounds; RESET_ROUNDS when not named)
+        self.rounds = tuple(self.net.get("rounds", RESET_ROUNDS).split(","))
         self.cmdline = GUEST_CMDLINE + "".join(f" linuxguest.{k}={v}" for k, v in self.net.items())
 
     def conf(self, cmdline=None):
@@ -53,17 +58,21 @@ LINUX_CONF = (
 QEMU_TIMEOUT = 300   # seconds: measured in docs/testing.md ("Linux as a guest")
 
 # qemu-uefi-linux-vf (issue 16): the same two guests, each with a VF of the igb, exchange
-# traffic through Debian's igbvf (guest.sh's network mode) beside the attacker with its VF.
+# traffic through Debian's igbvf (guest.sh's network mode) beside the attacker with its VF,
+# then put igbvf through its reset paths round by round (guest.sh's linuxguest.rounds):
+# rmmod/modprobe with and without the VF's FLR between, ip link down/up, a jumbo MTU with
+# pings of 8000 bytes both ways. The rounds and the MTU are guest.sh's defaults: moat's
+# console line holds 255 characters, and Linux's `Command line:` must fit in one.
 VF_WEB = LinuxGuest("web", "1-2", 256, "01:00.0/vf0",
-                    dict(ip="10.0.0.1/24", peer="10.0.0.2", role="listen"))
+                    dict(ip="10.0.0.1/24", peer="10.0.0.2", role="listen", jumbo=8000))
 VF_APP = LinuxGuest("app", "3", 192, "01:00.0/vf1",
-                    dict(ip="10.0.0.2/24", peer="10.0.0.1", role="send"))
+                    dict(ip="10.0.0.2/24", peer="10.0.0.1", role="send", jumbo=8000))
 VF_GUESTS = (VF_WEB, VF_APP)
 VF_CONF = (
     "# two Linux guests with a VF each beside the attacker (tests/emu/linux_guest.py)\n"
     + "".join(g.conf() for g in VF_GUESTS)
     + f"guest attacker memory=16M cpu={ATTACKER_CPU} image=attacker device=01:00.0/vf2\n")
-VF_TIMEOUT = 480  # seconds: about 150 s at load 8 (docs/testing.md); bounded waits inside guest.sh
+VF_TIMEOUT = 480  # seconds: about 200 s at load 8 (docs/testing.md); bounded waits inside guest.sh
 BOCHS_TIMEOUT = 900
 # bochs-mb2-linux: one Linux guest under VMX (a GRUB module `config`)
 BOCHS_WEB = LinuxGuest("web", "1", 192)
@@ -296,17 +305,49 @@ def _msix_per_cpu(rep, k, ncpu):
     return out
 
 
+def _linux_irqs_seen(rep, g):
+    """Interrupts of the VF Linux counted in all, at least: /proc/interrupts restarts its
+    counts with each load of igbvf (new IRQs), so the last reading of each load is summed.
+    Loads: the first (round 1), then one per reload round (flr, plain)."""
+    loads = [["1b", "1a"]]
+    for k, kind in enumerate(g.rounds, 2):
+        if kind in ("flr", "plain"):
+            loads.append([])
+        loads[-1] += [f"{k}b", f"{k}a"]
+    total = 0
+    for readings in loads:
+        got = [t for t in (_msix_totals(rep, x) for x in readings) if t]
+        total += sum(got[-1].values()) if got else 0
+    return total
+
+
+def _rising(rep, k):
+    """(tx and rx of the VF counted more interrupts after round k's traffic than before,
+    before, after)."""
+    before, after = _msix_totals(rep, f"{k}b"), _msix_totals(rep, f"{k}a")
+    vecs = [v for v in after if v.endswith(("-tx-0", "-rx-0"))]
+    return len(vecs) == 2 and all(after[v] > before.get(v, after[v]) for v in vecs), before, after
+
+
+ROUND_TAGS = {"flr": "vf-reload-flr", "plain": "vf-reload", "down": "vf-down-up", "mtu": "vf-mtu"}
+
+
 def check_linux_vf(g):
     """Guest g drives its VF with Debian's igbvf (guest.sh's network mode): the driver
     bound an interface, its MAC is the one moat's PF assigned the guest's VF (moat's `igb:
-    vfN reset: MAC` lines, and igbvf's own `Address:`), another MAC is refused (NACK,
-    logged by moat's PF with the guest's name; igbvf keeps the assigned one), the link came
-    up with the address,
-    the peer answered, every ping of the first round (linuxguest.pings) came back, the
-    VF's MSI-X vectors (tx and rx) counted interrupts between the two readings, moat
-    refused none of its MSI-X entries and counted at least as many messages of the device
-    as Linux did (each through its IRTE and host vector), none to no vCPU, and after `rmmod igbvf; insmod igbvf` the link came
-    up again and the 10 pings of the second round all came back."""
+    vfN reset: MAC` lines, and igbvf's own `Address:`, at every probe), another MAC is
+    refused (NACK, logged by moat's PF with the guest's name; igbvf keeps the assigned one),
+    the link came up with the address, the peer answered, every ping of the first round
+    (linuxguest.pings) came back, the VF's MSI-X vectors (tx and rx) counted interrupts
+    between the two readings, moat refused none of its MSI-X entries and counted at least
+    as many messages of the device as Linux did over all the driver's loads (each through
+    its IRTE and host vector), none to no vCPU. Then each round of g.rounds (guest.sh's
+    linuxguest.rounds) has its check `<g>-<tag>-<k>`: the reset path taken (`reload k
+    rmmod+flr+modprobe` or `rmmod+modprobe`, `down-up k`, `mtu k <linuxguest.mtu>`), the
+    link up again with the address and the MAC moat assigned, 10 pings of 10 back, tx and
+    rx counting interrupts over them; with linuxguest.jumbo after the mtu round
+    (`<g>-vf-jumbo-ping-<k>`) 5 pings of that many bytes back with more than 1514 bytes per
+    frame each way (not fragmented); and `<g>-vf-net-done`: every step ran, none failed."""
     def check(r):
         n, out = g.name, []
         rep = guest_report(r, n)
@@ -316,6 +357,11 @@ def check_linux_vf(g):
 
         def res(tag, ok, diag):
             out.append(result(r, f"{n}-{tag}", ok, f"{diag}: {why}" if not ok else ""))
+
+        def field(kind, k):
+            """The rest of round k's `kind k ...` lines."""
+            return [x.split(" ", 1)[1] if " " in x else "" for x in rep.get(kind, [])
+                    if x.split(" ", 1)[0] == str(k)]
         iface = rep.get("net-iface", [])
         res("vf-probed", bool(iface) and iface[0].split()[1:] == ["0000:00:01.0"],
             f"igbvf bound no interface to 0000:00:01.0 (net-iface {iface}, net-driver {rep.get('net-driver')})")
@@ -338,42 +384,62 @@ def check_linux_vf(g):
         mr = rep.get("mac-refused", [""])[0].split(" ", 1)
         res("vf-mac-change-refused", bool(refused) and len(moat) == 1 and mr[0] == moat[0],
             f"guest.sh: mac-refused {mr}, moat's refusal {refused[:1]}")
-        ok = rep.get("link", [""])[0].startswith("1 up ") and rep.get("addr", [""])[0] == "1 " + g.net["ip"]
-        res("vf-link-up", ok, f"link {rep.get('link')}, addr {rep.get('addr')}")
+        ok = field("link", 1)[:1] and field("link", 1)[0].startswith("up ") and field("addr", 1) == [g.net["ip"]]
+        res("vf-link-up", bool(ok), f"link {rep.get('link')}, addr {rep.get('addr')}")
         pings = int(g.net.get("pings", 100))
-        p1 = [x for x in rep.get("ping", []) if x.startswith("1 ")]
-        res("ping-peer", p1 == [f"1 {pings} {pings}"],
+        p1 = field("ping", 1)
+        res("ping-peer", p1 == [f"{pings} {pings}"],
             f"first round to {g.net['peer']}: transmitted, received {p1}, expected {pings} {pings}")
-        before, after = _msix_totals(rep, "1"), _msix_totals(rep, "2")
-        vecs = [v for v in after if v.endswith(("-tx-0", "-rx-0"))]
-        ok = len(vecs) == 2 and all(after[v] > before.get(v, after[v]) for v in vecs)
+        ok, before, after = _rising(rep, 1)
         refused = harness.line_matching(r, rf"^vmm: guest {n}: MSI-X entry \d+ of .* refused")
         # every interrupt Linux counted came through moat's remapped path: moat's count of
         # the device's messages (at the guest's end, so also those after the reading)
         dev = harness.line_matching(r, rf"^vmm: guest {n}: device 00:01\.0 = .*, MSI-X messages (\d+) "
                                        r"\((\d+) naming none of its vCPUs\)$")
         m = re.search(r"MSI-X messages (\d+) \((\d+) naming", dev[0]) if dev else None
-        seen = sum(after.values())
+        seen = _linux_irqs_seen(rep, g)
         moat_ok = bool(m) and int(m.group(1)) >= seen and int(m.group(2)) == 0
         res("vf-msix-counting", ok and not refused and moat_ok,
             f"VF vectors in /proc/interrupts before {before}, after {after} (tx and rx must rise); moat "
             f"delivered {m.group(1) + ' messages, ' + m.group(2) + ' to no vCPU' if m else 'no count'} "
-            f"(at least the {seen} Linux counted, none lost)" + (f"; moat: {refused[0]!r}" if refused else ""))
+            f"(at least the {seen} Linux counted over all loads of igbvf, none lost)"
+            + (f"; moat: {refused[0]!r}" if refused else ""))
         if g.vcpus > 1:
             # each moved vector counted on the CPU it was moved to (Linux masked the entry,
             # rewrote its message and unmasked it; moat took the new message)
             moves = [x.split() for x in rep.get("affinity", [])]
-            b, a = _msix_per_cpu(rep, "1", g.vcpus), _msix_per_cpu(rep, "2", g.vcpus)
+            b, a = _msix_per_cpu(rep, "1b", g.vcpus), _msix_per_cpu(rep, "1a", g.vcpus)
             ok = len(moves) == 2 and all(
                 len(mv) == 3 and mv[2].isdigit() and int(mv[2]) < g.vcpus and mv[0] in a and mv[0] in b
                 and a[mv[0]][int(mv[2])] > b[mv[0]][int(mv[2])] for mv in moves)
             res("vf-msix-moved", ok, f"moved (vector, from, to) {moves}; per CPU before {b}, after {a}: "
                                      "each moved vector must count on its new CPU")
-        p2 = [x for x in rep.get("ping", []) if x.startswith("2 ")]
-        ok = rep.get("reload") == ["rmmod+flr+insmod"] and rep.get("link", ["", ""])[1:2] and \
-            rep["link"][1].startswith("2 up ") and p2 == ["2 10 10"] and "net-done" in rep
-        res("vf-reload-ping", bool(ok), f"reload {rep.get('reload')}, link {rep.get('link')}, second round {p2}, "
-                                        f"net-done {'net-done' in rep}")
+        for k, kind in enumerate(g.rounds, 2):
+            if kind in ("flr", "plain"):
+                want = ("reload", ["rmmod+flr+modprobe" if kind == "flr" else "rmmod+modprobe"])
+            elif kind == "down":
+                want = ("down-up", [""])
+            else:
+                want = ("mtu", [str(g.net.get("mtu", RESET_MTU))])
+            did = field(want[0], k)
+            link = field("link", k)
+            rising, before, after = _rising(rep, k)
+            ok = did == want[1] and len(link) == 1 and link[0].startswith("up ") and \
+                field("addr", k) == [g.net["ip"]] and field("ping", k) == ["10 10"] and rising
+            res(f"{ROUND_TAGS.get(kind, kind)}-{k}", ok,
+                f"round {k} ({kind}): {want[0]} {did} (expected {want[1]}), link {link}, addr {field('addr', k)}, "
+                f"ping {field('ping', k)} (expected 10 10), VF vectors before {before}, after {after} "
+                "(tx and rx must rise)")
+            if kind == "mtu" and g.net.get("jumbo"):
+                j = field("jumbo", k)
+                f = j[0].split() if j else []
+                ok = len(f) == 6 and all(v.isdigit() for v in f) and f[:2] == ["5", "5"] and \
+                    all(int(f[p]) and int(f[b]) > 1514 * int(f[p]) for b, p in ((2, 3), (4, 5)))
+                res(f"vf-jumbo-ping-{k}", ok,
+                    f"pings of {g.net['jumbo']} bytes after the MTU change: (transmitted, received, tx bytes, tx "
+                    f"packets, rx bytes, rx packets) {f}: expected 5 5 and more than 1514 bytes per packet each way")
+        res("vf-net-done", "net-done" in rep and not fails,
+            f"net-done {'net-done' in rep}, net-fail {fails}")
         return out
     return check
 

@@ -295,6 +295,19 @@ def check_bench_os(r):
     return out
 
 
+def check_bench_vf_irq(r):
+    """make bench's VF interrupt boot, once (guests/bench/vf_irq.c, bench.vf_irq_costs): every
+    figure make bench reads is there and can be right (bench.parse_vf_irq: the interrupts all
+    taken, moat's count of the VF's messages, at least one exit per interrupt between the
+    exit marks, each figure 1,000 samples); not how large they are."""
+    try:
+        bench.parse_vf_irq(r.lines)
+        ok, diag = True, ""
+    except bench.Missing as e:
+        ok, diag = False, str(e)
+    return [[f"{r.name}: host: vf-irq-figures", "ok" if ok else "fail", diag]]
+
+
 def check_dataplane(r):
     """make bench's data path boot, once: both bench guests' batches and the native ones
     complete and verified, with every figure make bench reads (tests/bench/bench.py)."""
@@ -1306,7 +1319,8 @@ RUNS = [BOCHS_LINUX_RUN, BOCHS_OS_ATTACK_RUN, BOCHS_BENCH_OS_RUN,
     dict(name="qemu-uefi-linux-vf", emulator="qemu", boot="uefi", topology="reference",
          smp=linux_guest.LINUX_SMP, timeout=linux_guest.VF_TIMEOUT,
          prepare=linux_guest.esp_with_linux("esp-linux-vf", linux_guest.VF_CONF),
-         checks=linux_guest.VF_CHECKS),
+         # web's two vCPUs: its VF's vectors target both CPUs, all freed when it ends
+         checks=linux_guest.VF_CHECKS + [check_tap_passed("vmm: host-vectors-returned")]),
     # A Linux guest with a VF pings the cpu guest with a VF: Debian's igbvf and moat's own VF
     # driver on one wire (issue 16, tests/emu/linux_peer.py).
     dict(name="qemu-uefi-linux-ping-moat", emulator="qemu", boot="uefi", topology="reference",
@@ -1324,6 +1338,12 @@ RUNS = [BOCHS_LINUX_RUN, BOCHS_OS_ATTACK_RUN, BOCHS_BENCH_OS_RUN,
          prepare=esp_with_files("esp-bench-os", {"moat.conf": bench.BENCH_OS_CONF,
                                                  "bench.bz": ("copy", "guests/bench.bz")}),
          checks=[check_bench_os]),
+    # make bench's VF interrupt boot (without -icount): the bench guest as an OS guest with
+    # VF0 raises its VF's MSI-X interrupt 1,000 times and times it (check_bench_vf_irq).
+    dict(name="qemu-uefi-bench-vf-irq", emulator="qemu", boot="uefi", topology="reference", smp=2,
+         prepare=esp_with_files("esp-bench-vf-irq-test", {"moat.conf": bench.VF_IRQ_CONF,
+                                                          "bench.bz": ("copy", "guests/bench.bz")}),
+         checks=[check_bench_vf_irq]),
     # A misbehaving OS guest (guests/osattack as a bzImage) beside a cpu guest: it affects
     # only itself (tests/emu/os_attack.py).
     dict(name="qemu-uefi-os-attacker", emulator="qemu", boot="uefi", topology="plain",

@@ -14,11 +14,12 @@ GOOD = [
     "without one after them or 480 s in all",
     "[web] linuxguest: peer-ready 1 1",
     "[web] linuxguest: ping 1 100 100",
-    "[web] linuxguest: reload rmmod+insmod",
+    "[web] linuxguest: reload 2 rmmod+flr+modprobe",
     "[web] linuxguest: peer-ready 2 2",
-    "[web] linuxguest: ping 2 10 10",
+    "[web] linuxguest: ping 2 10 10"] + [
+    f"[web] linuxguest: {x}" for k in range(3, 7) for x in (f"peer-ready {k} 1", f"ping {k} 10 10")] + [
     "[web] linuxguest: net-done",
-    "[peer] vf ping: answered 113 echo requests (the last id 0x90 seq 9) and 2 ARP requests as 10.0.0.3 "
+    "[peer] vf ping: answered 157 echo requests (the last id 0x90 seq 9) and 2 ARP requests as 10.0.0.3 "
     "in 92511 ms",
     "[peer] ok 20 - vf: vf-ping-answered",
     "vmm: stats peer: shut down; cpu 2, 102617 ms; exits: cpuid=24; io denied 0, msr refused 15, "
@@ -43,8 +44,12 @@ class PingChecks(unittest.TestCase):
         self.assertEqual(res["linux-pinged-moat-guest-none-lost"], "fail")
 
     def test_unanswered_echo_fails(self):
-        res = run([ln.replace("answered 113", "answered 112") for ln in GOOD])
+        res = run([ln.replace("answered 157", "answered 156") for ln in GOOD])
         self.assertEqual(res["moat-guest-answered-every-echo"], "fail")
+
+    def test_a_missing_round_fails(self):
+        res = run([ln for ln in GOOD if "ping 5 10 10" not in ln])
+        self.assertEqual(res["linux-pinged-moat-guest-none-lost"], "fail")
 
     def test_net_fail_or_no_net_done_fails(self):
         res = run([ln for ln in GOOD if "net-done" not in ln])
@@ -55,7 +60,7 @@ class PingChecks(unittest.TestCase):
     def test_missing_lines_fail(self):
         res = run([ln for ln in GOOD if not ln.startswith("[peer] ok")])
         self.assertEqual(res["moat-guest-vf-ping-answered-passed"], "fail")
-        res = run([ln for ln in GOOD if "answered 113" not in ln])
+        res = run([ln for ln in GOOD if "answered 157" not in ln])
         self.assertEqual(res["moat-guest-answered-every-echo"], "fail")
 
 

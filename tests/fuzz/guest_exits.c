@@ -22,6 +22,7 @@
 #include <moat/tap.h>
 #include <moat/test_hooks.h>
 #include "tests/hv/guest_state.h"
+#include "arch/x86/irq_drain.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/pt_x86.h"
 #include "arch/x86/trap.h"
@@ -56,14 +57,12 @@ int irq_alloc_vector(irq_handler_t fn, void *ctx)
 	return 0x40;
 }
 
-void irq_free_vector(u8 vector) {}
-
-int irq_set_handler(u8 vector, irq_handler_t fn, void *ctx)
+int irq_free_drained(u8 vector, unsigned cpu, u32 *freed)
 {
 	return 0;
 }
 
-int apic_drain_vector(u8 vector, u64 timeout_us)
+int irq_set_handler(u8 vector, irq_handler_t fn, void *ctx)
 {
 	return 0;
 }

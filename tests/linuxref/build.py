@@ -6,7 +6,8 @@ linux-image-amd64 currently depends on (override with LINUXREF_KERNEL_PKG) and
 busybox-static (`apt-get download`, `dpkg-deb -x`). The initramfs (cpio newc, gzip) holds
 busybox, igb and igbvf (the VF driver a Linux guest of moat uses, issue 16) and the
 modules they need (from the kernel's modules.dep, made with
-`depmod -b`), tests/linuxref/init.sh as /init and tests/linuxref/guest.sh as /guest.sh
+`depmod -b`) in /lib/modules, with /lib/modules/<release>/ holding a link to each and
+their modules.dep so busybox `modprobe igbvf` finds them, tests/linuxref/init.sh as /init and tests/linuxref/guest.sh as /guest.sh
 (what /init runs in a Linux guest of moat: kernel command line word `linuxguest`). Nothing here is committed.
 
 A finished build is reused while the package names and this directory's scripts are
@@ -96,6 +97,18 @@ def module_order(moddir, names):
     return order
 
 
+def modules_dep(moddir, order):
+    """modules.dep for /lib/modules/<release>/ of the initramfs: each module of `order`
+    under the name it has there (decompressed), with its dependencies."""
+    deps = {}
+    with open(os.path.join(moddir, "modules.dep")) as f:
+        for ln in f:
+            mod, _, rest = ln.partition(":")
+            deps[mod] = rest.split()
+    name = lambda m: re.sub(r"\.(xz|gz)$", "", os.path.basename(m))  # noqa: E731
+    return "".join(f"{name(m)}:{''.join(' ' + name(d) for d in deps[m])}\n" for m in order)
+
+
 def read_module(path):
     """Module bytes, decompressed (busybox insmod takes plain .ko)."""
     with open(path, "rb") as f:
@@ -179,6 +192,10 @@ def _build():
         names.append(name)
         entries.append(("lib/modules/" + name, r, read_module(os.path.join(moddir, m)), 0, 0))
     entries.append(("modules.list", r, ("\n".join(names) + "\n").encode(), 0, 0))
+    # busybox modprobe: /lib/modules/<release>/modules.dep, paths relative to that folder
+    entries.append((f"lib/modules/{release}", d, b"", 0, 0))
+    entries += [(f"lib/modules/{release}/{n}", 0o120777, f"../{n}".encode(), 0, 0) for n in names]
+    entries.append((f"lib/modules/{release}/modules.dep", r, modules_dep(moddir, order).encode(), 0, 0))
     initrd = os.path.join(OUT, "initrd.gz")
     with open(initrd, "wb") as raw, gzip.GzipFile("", "wb", 6, raw, mtime=0) as f:
         f.write(cpio_newc(entries))  # byte-identical for the same packages

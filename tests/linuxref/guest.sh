@@ -27,7 +27,22 @@
 #                                linuxguest.mib=N MiB (default 4) over TCP (busybox nc, port
 #                                5000) to `listen`; barriers over TCP (ports 5001, 5002, the
 #                                sender connects with bounded retries) keep them in step
-#   linuxguest.pings=N           pings each round (default 100; 10 after the reload)
+#   linuxguest.pings=N           pings in round 1 (default 100; 10 in each later round)
+#   linuxguest.rounds=K,K,...    the rounds after the first (default flr,plain,flr,down,mtu,
+#                                as tests/emu/linux_guest.py RESET_ROUNDS): each puts igbvf
+#                                through one of its reset paths, brings the link up again
+#                                and pings the peer 10 times:
+#                                  flr    rmmod igbvf, the VF's function level reset through
+#                                         sysfs (moat's emulated FLR), modprobe igbvf
+#                                  plain  rmmod igbvf, modprobe igbvf
+#                                  down   ip link set down, ip link set up (igbvf_close,
+#                                         igbvf_open: its reset handshake, its vectors freed
+#                                         and requested again, i.e. masked and unmasked)
+#                                  mtu    ip link set mtu linuxguest.mtu (default 9000): igbvf
+#                                         goes down and up and asks the PF for the longest
+#                                         frame (SET_LPE)
+#   linuxguest.jumbo=S           after an mtu round, also 5 pings of S data bytes (the peer
+#                                must have the same MTU: two Linux guests)
 #   linuxguest.exits=1           (make bench) the TCP transfer lies between two exit marks on
 #                                each side: /proc/uptime, the VF interface's rx_packets and
 #                                tx_packets and its MSI-X interrupts (/proc/interrupts, all
@@ -37,26 +52,33 @@
 #                                exits too)
 # Lines (each "linuxguest: " + ...), in order; a failed step prints `net-fail <step>: <why>`
 # and goes on to power off:
-#   net-driver <how>                  igbvf loaded (insmod) or already there
+#   net-driver <how>                  igbvf loaded (modprobe) or already there
 #   net-iface <if> <pci address>      the interface igbvf made
 #   mac <aa:bb:..>                    its MAC (the one moat's PF assigned)
-#   link <k> up <seconds>             carrier up after `ip link set up` (k = 1, 2: before and
-#                                     after the reload), bounded by 60 s
+#   link <k> up <seconds>             carrier up after `ip link set up` in round k (1: the
+#                                     first, 2.. those of linuxguest.rounds), bounded by 60 s
 #   addr <k> <addr/prefix>
 #   mac-refused <mac> <ip's message>  `ip link set address 02:6d:6f:61:74:01` refused (moat's
 #                                     PF NACKs any MAC but the assigned one); the MAC after
-#   msix <k> <line of /proc/interrupts>  the VF's vectors (k = 1 before the traffic, 2 after)
+#   msix <k>b|<k>a <line of /proc/interrupts>  the VF's vectors before (b) and after (a)
+#                                     round k's traffic
 #   affinity <vector> <from> <to>     several CPUs: tx and rx each moved to the next CPU,
-#                                     after msix 1
+#                                     after msix 1b
 #   peer-ready <k> <tries>            the peer answered a ping (1 s each, at most 240 tries)
-#   ping <k> <transmitted> <received> the ping round's statistics (k = 1: N pings, 2: after
-#                                     the reload)
+#   ping <k> <transmitted> <received> round k's ping statistics (k = 1: N pings, then 10)
+#   jumbo <k> <transmitted> <received> <tx bytes> <tx packets> <rx bytes> <rx packets>
+#                                     linuxguest.jumbo=S after an mtu round: the pings of S
+#                                     bytes and the interface's counters over them (bytes
+#                                     per packet above 1514: the frames were not fragmented)
 #   tx-sha256 <hash> <bytes> / rx-sha256 <hash> <bytes>  what was sent, what arrived
 #   xfer-mark <k> <uptime> <rx packets> <tx packets> <VF interrupts>  with linuxguest.exits=1:
 #                                     what was read at mark k (11, 12), after the transfer
 #   sync <name> <tries>               a barrier passed
-#   reload <how>                      rmmod igbvf, the VF's reset (sysfs: its reset method,
-#                                     flr), insmod again
+#   reload <k> <how>                  round k: rmmod igbvf, (flr) the VF's reset through sysfs
+#                                     (its reset method: flr), modprobe igbvf:
+#                                     rmmod+flr+modprobe or rmmod+modprobe
+#   down-up <k>                       round k: ip link set down and up done
+#   mtu <k> <mtu>                     round k: the interface's MTU after ip link set mtu
 #   net-done                          every step ran
 say() { echo "linuxguest: $*"; }
 mark() {
@@ -66,7 +88,7 @@ mark() {
 say "init $(uname -r)"
 say "run-init $(dmesg | sed -n 's/^\[ *\([0-9.]*\)\] Run \/init .*/\1/p' | head -n 1)"
 
-idle= net_ip= net_peer= net_role=ping net_mib=4 net_pings=100 net_exits=
+idle= net_ip= net_peer= net_role=ping net_mib=4 net_pings=100 net_exits= net_rounds=flr,plain,flr,down,mtu net_mtu=9000 net_jumbo=
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	linuxguest.idle=*) idle="${arg#linuxguest.idle=}" ;;
@@ -76,6 +98,9 @@ for arg in $(cat /proc/cmdline); do
 	linuxguest.mib=*) net_mib="${arg#linuxguest.mib=}" ;;
 	linuxguest.pings=*) net_pings="${arg#linuxguest.pings=}" ;;
 	linuxguest.exits=*) net_exits="${arg#linuxguest.exits=}" ;;
+	linuxguest.rounds=*) net_rounds="${arg#linuxguest.rounds=}" ;;
+	linuxguest.mtu=*) net_mtu="${arg#linuxguest.mtu=}" ;;
+	linuxguest.jumbo=*) net_jumbo="${arg#linuxguest.jumbo=}" ;;
 	esac
 done
 if [ -n "$idle" ]; then
@@ -158,10 +183,8 @@ peer_ready() {
 
 # $1 = k, $2 = count: prints the round's transmitted and received counts.
 ping_round() {
-	out=$(ping -c "$2" -i 0.2 -W 5 "$net_peer" 2>&1)
-	st=$(echo "$out" | sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) packets received.*/\1 \2/p')
-	[ -n "$st" ] || { fail "ping $1: no statistics from ping: $(echo "$out" | tail -n 1)"; return 1; }
-	say "ping $1 $st"
+	ping_stats "$1" "$2" 56 || return 1
+	say "ping $1 $stats"
 }
 
 # A barrier: `listen` waits for the sender's token on port $2, `send` connects with bounded
@@ -252,13 +275,66 @@ net_move_irqs() {
 	done
 }
 
-# rmmod, a function level reset of the unbound VF through moat's virtual config space
-# (Linux's pcie_flr: the sysfs file exists only with a reset method), insmod.
+# $1 = k, $2 = count, $3 = data bytes: ping's statistics into $stats ("<transmitted>
+# <received>").
+ping_stats() {
+	out=$(ping -c "$2" -s "$3" -i 0.2 -W 5 "$net_peer" 2>&1)
+	stats=$(echo "$out" | sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) packets received.*/\1 \2/p')
+	[ -n "$stats" ] || { fail "ping $1: no statistics from ping: $(echo "$out" | tail -n 1)"; return 1; }
+}
+
+# Round k's pings of linuxguest.jumbo bytes, with the interface's byte and packet counters
+# over them. $1 = k.
+jumbo_round() {
+	st=/sys/class/net/$iface/statistics
+	set -- "$1" "$(cat $st/tx_bytes)" "$(cat $st/tx_packets)" "$(cat $st/rx_bytes)" "$(cat $st/rx_packets)"
+	ping_stats "$1" 5 "$net_jumbo" || return 1
+	say "jumbo $1 $stats $(($(cat $st/tx_bytes) - $2)) $(($(cat $st/tx_packets) - $3))" \
+		"$(($(cat $st/rx_bytes) - $4)) $(($(cat $st/rx_packets) - $5))"
+}
+
+# rmmod, for `flr` a function level reset of the unbound VF through moat's virtual config
+# space (Linux's pcie_flr: the sysfs file exists only with a reset method), modprobe.
+# (igbvf never learns of an FLR while bound: docs/igbvf.md.) $1 = k, $2 = flr or plain.
 net_reload() {
-	rmmod igbvf || { fail "reload: rmmod igbvf failed"; return 1; }
-	echo 1 >"/sys/bus/pci/devices/$dev/reset" || { fail "reload: reset of $dev failed"; return 1; }
-	insmod /lib/modules/igbvf.ko || { fail "reload: insmod igbvf failed"; return 1; }
-	say "reload rmmod+$(cat "/sys/bus/pci/devices/$dev/reset_method")+insmod"
+	rmmod igbvf || { fail "reload $1: rmmod igbvf failed"; return 1; }
+	how=rmmod
+	if [ "$2" = flr ]; then
+		echo 1 >"/sys/bus/pci/devices/$dev/reset" || { fail "reload $1: reset of $dev failed"; return 1; }
+		how="$how+$(cat "/sys/bus/pci/devices/$dev/reset_method")"
+	fi
+	modprobe igbvf || { fail "reload $1: modprobe igbvf failed"; return 1; }
+	say "reload $1 $how+modprobe"
+}
+
+# Round k (>= 2) of linuxguest.rounds: $1 = k, $2 = its kind.
+net_round() {
+	case "$2" in
+	flr | plain) net_reload "$1" "$2" || return 1 ;;
+	down)
+		ip link set "$iface" down || { fail "down-up $1: ip link set $iface down failed"; return 1; }
+		ip link set "$iface" up || { fail "down-up $1: ip link set $iface up failed"; return 1; }
+		say "down-up $1"
+		;;
+	mtu)
+		ip link set "$iface" mtu "$net_mtu" || { fail "mtu $1: ip link set $iface mtu $net_mtu failed"; return 1; }
+		say "mtu $1 $(cat "/sys/class/net/$iface/mtu")"
+		;;
+	*) fail "round $1: unknown kind '$2' in linuxguest.rounds" ; return 1 ;;
+	esac
+	net_up "$1" || return 1
+	case "$net_role" in
+	listen | send) net_sync "up-$1" 5001 || return 1 ;;
+	esac
+	peer_ready "$1" || return 1
+	net_msix "$1b"
+	ping_round "$1" 10
+	[ "$2" = mtu ] && [ -n "$net_jumbo" ] && { jumbo_round "$1" || return 1; }
+	net_msix "$1a"
+	case "$net_role" in
+	listen | send) net_sync "done-$1" 5002 || return 1 ;;
+	esac
+	return 0
 }
 
 network() {
@@ -266,29 +342,24 @@ network() {
 	if [ -d /sys/module/igbvf ]; then
 		say "net-driver already-loaded"
 	else
-		insmod /lib/modules/igbvf.ko || { fail "driver: insmod igbvf failed"; return; }
-		say "net-driver insmod"
+		modprobe igbvf || { fail "driver: modprobe igbvf failed"; return; }
+		say "net-driver modprobe"
 	fi
 	net_up 1 || return
 	net_mac_refused
-	net_msix 1
+	net_msix 1b
 	peer_ready 1 || return
 	net_move_irqs
 	ping_round 1 "$net_pings"
 	case "$net_role" in
 	listen | send) net_transfer || return ;;
 	esac
-	net_msix 2
-	net_reload || return
-	net_up 2 || return
-	case "$net_role" in
-	listen | send) net_sync reloaded 5001 || return ;;
-	esac
-	peer_ready 2 || return
-	ping_round 2 10
-	case "$net_role" in
-	listen | send) net_sync bye 5002 || return ;;
-	esac
+	net_msix 1a
+	k=1
+	for kind in $(echo "$net_rounds" | tr , ' '); do
+		k=$((k + 1))
+		net_round "$k" "$kind" || return
+	done
 	say "net-done"
 }
 

@@ -181,6 +181,8 @@ class Build(unittest.TestCase):
                              ["kernel/dca.ko.xz", "kernel/i2c-algo-bit.ko.xz", "kernel/igb.ko.xz"])
             with self.assertRaises(build.Unavailable):
                 build.module_order(d, ["e1000e"])
+            self.assertEqual(build.modules_dep(d, build.module_order(d, ["igb"])),
+                             "dca.ko:\ni2c-algo-bit.ko:\nigb.ko: dca.ko i2c-algo-bit.ko\n")
 
     def test_cpio_newc(self):
         data = build.cpio_newc([("init", 0o100755, b"#!/bin/sh\n", 0, 0), ("dev/console", 0o020600, b"", 5, 1)])

@@ -772,6 +772,56 @@ static void test_ack_without_cts_nacked(void **state)
 	assert_true(w & IGB_MSG_CTS);
 }
 
+/* The 82576's receive size checks (datasheet 8.10.1 RCTL.LPE, 8.10.x RLPML, VMOLR; as
+ * QEMU's igb_receive_assign applies them): the device's RCTL.LPE and RLPML first, then the
+ * pool's VMOLR.LPE and RLPML. `size` is an untagged frame without its FCS. */
+static bool device_takes(unsigned pool, u32 size)
+{
+	u32 vmolr = reg(IGB_VMOLR(pool));
+	bool device = reg(IGB_RCTL) & IGB_RCTL_LPE
+			      ? size + 4 <= FIELD_GET(IGB_RLPML_SIZE, reg(IGB_RLPML))
+			      : size <= 1514;
+	bool in_pool = vmolr & IGB_VMOLR_LPE ? size + 4 <= FIELD_GET(IGB_VMOLR_RLPML, vmolr)
+					     : size <= 1514;
+
+	return device && in_pool;
+}
+
+/* `ip link set dev eth0 mtu 9000` (igbvf_change_mtu: igbvf_down, which resets the VF, then
+ * igbvf_up, whose configure asks for MTU + 22): granted, and with the receive control the
+ * PF's bring-up writes (igb_rx_enable) a 9014-byte frame reaches that VF's pool, while a
+ * pool that never asked (a moat guest's driver, 2 KiB buffers) still takes 1514 bytes at
+ * most; back at MTU 1500 the VF's pool takes no jumbo frame again. */
+static void test_jumbo_mtu(void **state)
+{
+	struct lnx_vf other;
+
+	igb_rx_enable(&test_pf);
+	assert_true(reg(IGB_RCTL) & IGB_RCTL_EN);
+	assert_true(reg(IGB_RCTL) & IGB_RCTL_BAM);
+	lnx_probe(&other, 1);
+	lnx_probe(&lnx, 0);
+	lnx_open(&lnx);
+	assert_true(device_takes(0, 1514));
+	assert_false(device_takes(0, 9014));
+	fake_us += 1000000; /* the next command, a second later */
+	lnx_igbvf_reset(&lnx);
+	assert_false(device_takes(0, 9014));
+	assert_int_equal(lnx_rlpml_set(&lnx, 9000 + 14 + 4 + 4),
+			 IGB_VF_SET_LPE | IGB_MSG_ACK | IGB_MSG_CTS);
+	assert_true(device_takes(0, 9014));
+	assert_false(device_takes(0, 9019)); /* 9022 counts a VLAN tag and the FCS */
+	assert_true(device_takes(1, 1514));
+	assert_false(device_takes(1, 1515));
+	fake_us += 1000000; /* the next command, a second later */
+	lnx_igbvf_reset(&lnx);
+	lnx_open(&lnx);
+	assert_true(device_takes(0, 1514));
+	assert_false(device_takes(0, 9014));
+	assert_int_equal(test_pf.vf[0].nacks, 0);
+	assert_int_equal(shim_warnings_logged, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -787,6 +837,7 @@ int main(void)
 		cmocka_unit_test_setup(test_flr_under_running_driver, setup),
 		cmocka_unit_test_setup(test_reset_storm, setup),
 		cmocka_unit_test_setup(test_ack_without_cts_nacked, setup),
+		cmocka_unit_test_setup(test_jumbo_mtu, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -679,13 +679,14 @@ static u64 irqs_taken(void)
 	return guest_irq_count[0];
 }
 
-/* The reset as the guest's driver sees it: Initiate FLR; the function comes back with
- * Command 0, MSI-X disabled and unmasked, every entry masked and empty, its BARs where they
- * were; moat answers no config request before the 100 ms are over. */
+/* The reset as the guest's driver sees it: Initiate FLR; its BAR reads all ones in the reset
+ * and after it until decode is on again; the function comes back with Command 0, MSI-X
+ * disabled and unmasked, every entry masked and empty, its BARs where they were; moat
+ * answers no config request before the 100 ms are over. */
 static bool flr_and_check(u8 pcie, u8 msix)
 {
 	u64 t0, waited, table = vf_msix_table(msix);
-	u32 ctl = vf_cfg_read((u16)(pcie + PCIE_DEVCTL)), cmd, mctl;
+	u32 ctl = vf_cfg_read((u16)(pcie + PCIE_DEVCTL)), cmd, mctl, st, st_after;
 	bool ok = true;
 
 #define FLR_CHECK(cond, ...)                                                                       \
@@ -698,8 +699,15 @@ static bool flr_and_check(u8 pcie, u8 msix)
 	      "Device Capabilities without FLR (%#x)", vf_cfg_read((u16)(pcie + PCIE_DEVCAP)));
 	t0 = vf_now_us();
 	vf_cfg_write((u16)(pcie + PCIE_DEVCTL), (ctl & 0xffff) | PCIE_DEVCTL_BCR_FLR);
+	/* Its BAR in the reset: moat unmapped it, nothing reaches the function (vmm/vbar.c). */
+	st = mmio_read32(vf_dev.bar0 + IGB_VF_STATUS);
 	cmd = vf_cfg_read(CFG_COMMAND);
 	waited = vf_now_us() - t0;
+	st_after = mmio_read32(vf_dev.bar0 + IGB_VF_STATUS);
+	FLR_CHECK(st == 0xffffffff, "STATUS read %#x in the reset: the BAR reached the function",
+		  st);
+	FLR_CHECK(st_after == 0xffffffff, "STATUS read %#x after the reset with decode off",
+		  st_after);
 	/* 1% for the two clocks' rounding */
 	FLR_CHECK(waited >= FLR_WAIT_US - FLR_WAIT_US / 100,
 		  "config read answered %llu us after Initiate FLR", (unsigned long long)waited);

@@ -29,6 +29,7 @@
 #include "vmm/guest.h"
 #include "vmm/linux_guest.h"
 #include "vmm/msix.h"
+#include "vmm/npt_flush.h"
 #include "vmm/vcpu_run.h"
 #include "vmm/platform.h"
 
@@ -485,7 +486,9 @@ void vcpu_loop(struct vcpu *v)
 	while (guest_running(g)) {
 		if (virq_pending(g))
 			virq_deliver(v);
+		npt_flush_enter(v);
 		vmm_be->run(v, &e);
+		npt_flush_exit(v);
 		vmm_handle_exit(v, &e);
 	}
 	if (v->index == 0)

@@ -1,18 +1,18 @@
 /* Giving a device to a guest and taking it back: reset, DMA confined to the guest's RAM by
- * its own IOMMU domain, BARs in its nested tables (MSI-X table and PBA left out). */
+ * its own IOMMU domain, BARs in its nested tables once the guest turns memory decode on
+ * (vmm/vbar.c; MSI-X table and PBA left out). */
 #define LOG_TAG "vmm"
 #include <moat/errno.h>
 #include <moat/iommu.h>
 #include <moat/log.h>
 #include <moat/pci_group.h>
 #include <moat/string.h>
-#include "arch/x86/percpu.h"
 #include "vmm/assign.h"
 #include "vmm/msix.h"
+#include "vmm/vbar.h"
 #include "vmm/vflr.h"
 
 #define PCI_BAR_REG(b) ((u16)(0x10 + 4 * (b)))
-#define NPT_MMIO_FLAGS (PT_RW | PT_USER | FIELD_PREP(PT_MT, PT_MT_UC))
 
 static u16 pf_sid_of(const struct pci_dev *d)
 {
@@ -72,62 +72,6 @@ static int reset_device(struct guest *g, const struct pci_dev *d)
 			      d->seg, d->bus, d->dev, d->fn);
 	restore_bars(d);
 	return 0;
-}
-
-/* Whether page `off` of BAR b holds the MSI-X table or PBA (those stay trapped). */
-static bool msix_page(const struct pci_dev *d, unsigned b, u64 off)
-{
-	const struct pci_msix_info *m = &d->msix;
-	u64 tab_end = m->table_offset + (u64)m->table_size * 16;
-	u64 pba_end = m->pba_offset + ALIGN_UP((u64)m->table_size, 64) / 8;
-
-	if (!d->cap_msix)
-		return false;
-	if (m->table_bir == b && off + PAGE_SIZE > ALIGN_DOWN((u64)m->table_offset, PAGE_SIZE) &&
-	    off < tab_end)
-		return true;
-	return m->pba_bir == b && off + PAGE_SIZE > ALIGN_DOWN((u64)m->pba_offset, PAGE_SIZE) &&
-	       off < pba_end;
-}
-
-static int map_bars(struct guest *g, struct vdev *v)
-{
-	const struct pci_dev *d = v->pdev;
-
-	for (unsigned b = 0; b < PCI_NR_BARS; b++) {
-		u64 size = d->bar[b].size;
-
-		if (!v->bar_gpa[b])
-			continue;
-		if (size < PAGE_SIZE)
-			return pr_err(-EINVAL,
-				      "guest %s: BAR%u of %04x:%02x:%02x.%x is smaller "
-				      "than a page\n",
-				      g->cfg.name, b, d->seg, d->bus, d->dev, d->fn);
-		for (u64 off = 0; off < size; off += PAGE_SIZE) {
-			int err;
-
-			if (msix_page(d, b, off))
-				continue;
-			err = pt_map(&g->npt, v->bar_gpa[b] + off, d->bar[b].base + off, PAGE_SIZE,
-				     NPT_MMIO_FLAGS);
-			if (err)
-				return pr_err(err,
-					      "guest %s: mapping BAR%u in the nested tables "
-					      "failed\n",
-					      g->cfg.name, b);
-		}
-	}
-	return 0;
-}
-
-static void unmap_bars(struct guest *g, struct vdev *v)
-{
-	for (unsigned b = 0; b < PCI_NR_BARS; b++)
-		if (v->bar_gpa[b])
-			for (u64 off = 0; off < v->pdev->bar[b].size; off += PAGE_SIZE)
-				if (!msix_page(v->pdev, b, off))
-					pt_unmap(&g->npt, v->bar_gpa[b] + off, PAGE_SIZE);
 }
 
 static int create_domain(struct guest *g)
@@ -213,7 +157,7 @@ int assign_attach(struct guest *g)
 		err = attach_device(g, &g->dev[i]);
 		if (err)
 			return err;
-		err = map_bars(g, &g->dev[i]);
+		err = vbar_check(g, &g->dev[i]);
 		if (err)
 			return err;
 		log_assigned(g, &g->dev[i], i + 1);
@@ -231,15 +175,15 @@ static void release_device(struct guest *g, struct vdev *v)
 	if (d->cap_msix && v->attached)
 		msix_release(v);
 	reset_device(g, d);
-	/* The reset (100 ms) let any message in flight land; the vectors target the guest's
-	 * CPUs, normally the one releasing: those aimed elsewhere stay in quarantine. */
+	/* The reset (100 ms) let any message in flight land; each vector is drained and freed
+	 * on the guest's CPU its entry targeted. */
 	if (d->cap_msix && v->attached)
-		msix_free_vectors(v, this_cpu()->index);
+		msix_free_vectors(v);
 	/* Detached sources have no context entry: their DMA is blocked, not identity-mapped. */
 	for (unsigned i = 0; v->attached && i < v->nr_rids; i++)
 		iommu_detach(g->domain, d->seg, v->rids[i]);
 	v->attached = false;
-	unmap_bars(g, v);
+	vbar_release(g, v);
 }
 
 void assign_release(struct guest *g)
@@ -279,5 +223,14 @@ void assign_report(const struct guest *g)
 				"guest, "
 				"%u failed\n",
 				g->cfg.name, i + 1, g->dev[i].flrs, g->dev[i].flrs_failed);
+		if (g->dev[i].bar_off_reads || g->dev[i].bar_off_writes)
+			pr_info("guest %s: device 00:%02x.0: %llu reads and %llu writes of its "
+				"BARs "
+				"answered by moat (memory decode off or in its reset)\n",
+				g->cfg.name, i + 1, (unsigned long long)g->dev[i].bar_off_reads,
+				(unsigned long long)g->dev[i].bar_off_writes);
 	}
+	if (g->npt_flush_timeouts)
+		pr_info("guest %s: %llu nested TLB flushes timed out waiting for a vCPU\n",
+			g->cfg.name, (unsigned long long)g->npt_flush_timeouts);
 }

@@ -11,6 +11,7 @@
 #include "vmm/guest_acpi.h"
 #include "vmm/mmio.h"
 #include "vmm/msix.h"
+#include "vmm/vbar.h"
 #include "vmm/vflr.h"
 #include "vmm/vioapic.h"
 
@@ -165,12 +166,20 @@ int vmm_mmio_npf(struct vcpu *v, const struct vmm_exit *e)
 {
 	struct guest *g = v->guest;
 	const char *what = mmio_device(g, e->npf.gpa);
-	u8 code[MMIO_INSN_MAX];
+	u8 code[MMIO_INSN_MAX] = {0};
 	struct mmio_insn in;
+	struct vdev *bar_dev = NULL;
 	u32 val = 0;
 
-	if (!what)
-		return -ENOENT;
+	if (!what) {
+		bar_dev = vbar_region(g, e->npf.gpa, NULL);
+		if (!bar_dev)
+			return -ENOENT;
+		/* Mapped again since the fault (another vCPU turned decode on): retried. */
+		if (__atomic_load_n(&bar_dev->bars_mapped, __ATOMIC_ACQUIRE))
+			return 0;
+		what = "BAR with memory decode off";
+	}
 	if (mmio_decode(code, fetch(v, e->rip, code), &in) || (e->npf.gpa & 3))
 		return guest_stop(g, VMM_EXIT_NPF,
 				  "%s access at GPA %#llx (rip %#llx) is not an aligned 32-bit "
@@ -178,7 +187,9 @@ int vmm_mmio_npf(struct vcpu *v, const struct vmm_exit *e)
 				  what, (unsigned long long)e->npf.gpa, (unsigned long long)e->rip);
 	if (in.write)
 		val = in.imm ? in.value : (u32)vmm_be->get_reg(v, (enum vmm_reg)in.reg);
-	if (mmio_access(v, e->npf.gpa, in.write, &val))
+	if (bar_dev)
+		vbar_off_access(g, bar_dev, e->npf.gpa, in.write, &val);
+	else if (mmio_access(v, e->npf.gpa, in.write, &val))
 		return guest_stop(g, VMM_EXIT_NPF, "%s %s at GPA %#llx refused (rip %#llx)", what,
 				  in.write ? "write" : "read", (unsigned long long)e->npf.gpa,
 				  (unsigned long long)e->rip);

@@ -8,8 +8,8 @@
 #include <moat/errno.h>
 #include <moat/log.h>
 #include <moat/string.h>
-#include "arch/x86/apic.h"
 #include "arch/x86/io.h"
+#include "arch/x86/irq_drain.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/trap.h"
 #include "vmm/msix.h"
@@ -116,6 +116,9 @@ static void quarantined_fired(struct trap_frame *f, void *ctx)
 	__atomic_fetch_add(&quarantine_strays, 1, __ATOMIC_RELAXED);
 }
 
+/* Host vectors guests' devices took, and those freed again (drained on their CPUs). */
+static u32 vectors_taken, vectors_back;
+
 u64 msix_quarantine_strays(void)
 {
 	return __atomic_load_n(&quarantine_strays, __ATOMIC_RELAXED);
@@ -147,6 +150,7 @@ static int entry_route(struct guest *g, struct vdev *v, unsigned idx)
 			return pr_err(err, "guest %s: no host vector for MSI-X entry %u\n",
 				      g->cfg.name, idx);
 		m->host_vector[idx] = err;
+		__atomic_fetch_add(&vectors_taken, 1, __ATOMIC_RELAXED);
 	}
 	if (!m->have_irq[idx]) {
 		err = iommu_irq_alloc(d->seg, d->rid, d->is_vf ? d->pf->rid : d->rid, &m->irq[idx]);
@@ -301,7 +305,7 @@ void msix_mmio_write(struct guest *g, struct vdev *v, u64 gpa, u32 val)
  * quarantine handler. A
  * message already past the IOMMU may still be in flight or pending in the CPU's IRR: the
  * vector is handed out again only after the function reset and a drain on its CPU
- * (msix_free_vectors), or the next owner would receive it. */
+ * (msix_free_vectors, arch/x86/irq_drain.h), or the next owner would receive it. */
 /* Entry i masked at the device and its IRTE freed. */
 static void entry_quiesce(struct vdev *v, unsigned i)
 {
@@ -337,27 +341,29 @@ void msix_flr(struct vdev *v)
 	m->enabled = m->fmask = false;
 }
 
-void msix_free_vectors(struct vdev *v, u32 this_cpu)
+void msix_free_vectors(struct vdev *v)
 {
 	struct vmsix *m = &v->msix;
 
 	for (unsigned i = 0; i < m->nr; i++) {
 		u8 vector = (u8)m->host_vector[i];
-		/* Only that CPU's IRR and ISR tell whether the vector drained (an OS guest's
-		 * entries target the CPUs of the vCPUs they name). */
-		bool on_target_cpu = m->cpu[i] == this_cpu;
 
 		if (!vector)
 			continue;
 		m->host_vector[i] = 0;
-		if (!on_target_cpu || apic_drain_vector(vector, MSIX_DRAIN_TIMEOUT_US)) {
-			pr_warn("host vector %#x of MSI-X entry %u stays in quarantine (%s)\n",
-				vector, i,
-				on_target_cpu ? "still pending" : "released away from its CPU");
-			continue;
-		}
-		irq_free_vector(vector);
+		/* Only the CPU the IRTE targeted sees whether the vector drained (an OS guest's
+		 * entries target the CPUs of the vCPUs they name): drained there, now or in its
+		 * idle loop. */
+		if (irq_free_drained(vector, m->cpu[i], &vectors_back))
+			pr_warn("host vector %#x of MSI-X entry %u stays in quarantine\n", vector,
+				i);
 	}
+}
+
+void msix_host_vectors(u32 *taken, u32 *back)
+{
+	*taken = __atomic_load_n(&vectors_taken, __ATOMIC_RELAXED);
+	*back = __atomic_load_n(&vectors_back, __ATOMIC_RELAXED);
 }
 
 u64 msix_messages(const struct vdev *v)

@@ -43,14 +43,15 @@ void msix_release(struct vdev *v);
  * (entries masked and empty, MSI-X disabled, function unmasked). The host vectors stay the
  * guest's: a message already past the IOMMU raises the guest's own vector. */
 void msix_flr(struct vdev *v);
-/* After the function reset, on CPU this_cpu: drains (IRR and ISR clear) and frees each
- * vector whose entry targeted this CPU. A vector of another CPU (an OS guest's entries
- * target the CPUs of the vCPUs they name), or one that does not drain, stays in
- * quarantine. */
-#define MSIX_DRAIN_TIMEOUT_US 1000
-void msix_free_vectors(struct vdev *v, u32 this_cpu);
+/* After the function reset: each host vector is drained (IRR and ISR clear) and freed on
+ * the CPU its entry targeted (an OS guest's entries target the CPUs of the vCPUs they
+ * name): at once on this CPU, in its idle loop on another (arch/x86/irq_drain.h). One that
+ * does not drain stays in quarantine. */
+void msix_free_vectors(struct vdev *v);
 /* Interrupts that arrived on a vector in quarantine. */
 u64 msix_quarantine_strays(void);
+/* Host vectors the MSI-X entries of guests' devices took, and those freed again. */
+void msix_host_vectors(u32 *taken, u32 *back);
 /* IRTEs in use by g's devices. */
 unsigned msix_irtes(const struct guest *g);
 /* The device's interrupt messages that reached the guest's host vectors (all entries). */

@@ -8,6 +8,7 @@
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
 #include "vmm/exits.h"
+#include "vmm/npt_flush.h"
 #include "vmm/vcpu_policy.h"
 #include "vmm/vcpu_run.h"
 
@@ -239,7 +240,9 @@ void vcpu_os_loop(struct vcpu *v)
 		if (v->run_state != VCPU_RUN || !running(v->guest))
 			continue;
 		prepare_entry(v);
+		npt_flush_enter(v);
 		vmm_be->run(v, &e);
+		npt_flush_exit(v);
 		switch (e.reason) {
 		case VMM_EXIT_IRQ_WINDOW:
 		case VMM_EXIT_TIMER:

@@ -1,15 +1,16 @@
 /* A guest's function level reset of its VF. The guest's vCPU initiates the reset and goes
- * on; the 100 ms in which the function must receive no request are waited out only by an
- * access of the same guest to the same device that comes earlier (config space or MSI-X
- * table: vdev_lock), on that vCPU's own CPU. Other guests and CPU 0, which serves the PF
- * mailbox, never wait for it; a guest that resets in a loop pays 100 ms of its own CPU per
- * reset. */
+ * on, its VF's BARs unmapped (vmm/vbar.c: its accesses read all ones); the 100 ms in which the
+ * function must receive no request are waited out only by an access of the same guest to the same
+ * device that comes earlier (config space or MSI-X table: vdev_lock), on that vCPU's own CPU. Other
+ * guests and CPU 0, which serves the PF mailbox, never wait for it; a guest that resets in a loop
+ * pays 100 ms of its own CPU per reset. */
 #define LOG_TAG "vmm"
 #include <moat/errno.h>
 #include <moat/log.h>
 #include <moat/string.h>
 #include <moat/time.h>
 #include "vmm/msix.h"
+#include "vmm/vbar.h"
 #include "vmm/vflr.h"
 
 #define VDEV_COMMAND_PASSED (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER)
@@ -36,6 +37,10 @@ void vflr_start(struct guest *g, struct vdev *v)
 	pci_write16(d, PCI_COMMAND, pci_read16(d, PCI_COMMAND) & (u16)~VDEV_COMMAND_PASSED);
 	v->command = 0;
 	memset(v->bar_sizing, 0, sizeof(v->bar_sizing));
+	/* No request of the guest's reaches the function from here until the guest turns
+	 * memory decode on again after the reset: its BAR pages out of the nested tables and
+	 * every CPU's TLB (vmm/vbar.c). */
+	vbar_sync(g, v);
 	v->flrs++;
 	if (!v->flr_log.window_us) {
 		v->flr_log.window_us = VFLR_LOG_US;
@@ -62,6 +67,7 @@ void vflr_settle(struct guest *g, struct vdev *v)
 	while (time_us() < v->flr_done_us)
 		__builtin_ia32_pause();
 	v->flr_state = VFLR_IDLE;
+	vbar_sync(g, v);
 	if (pci_flr_ready(v->pdev)) {
 		v->flrs_failed++;
 		pr_err(-ETIMEDOUT, "guest %s: 00:%02x.0 does not answer after its reset\n",

@@ -16,6 +16,7 @@
 #include <moat/vmm.h>
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/irq_drain.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/rtc.h"
 #include "arch/x86/smp.h"
@@ -28,11 +29,14 @@
 #include "vmm/guest.h"
 #include "vmm/linux_guest.h"
 #include "vmm/msix.h"
+#include "vmm/npt_flush.h"
 #include "vmm/vcpu_run.h"
 #include "vmm/platform.h"
 
 /* How long a guest's CPU may take from the guest's end to its thread's return. */
 #define VCPU_EXIT_WAIT_US (1000 * 1000ULL)
+/* How long the CPUs of ended guests have to drain their devices' host vectors. */
+#define VECTOR_DRAIN_WAIT_US (1000 * 1000ULL)
 
 const struct vmm_backend *vmm_be;
 struct vmm_caps vmm_caps;
@@ -482,7 +486,9 @@ void vcpu_loop(struct vcpu *v)
 	while (guest_running(g)) {
 		if (virq_pending(g))
 			virq_deliver(v);
+		npt_flush_enter(v);
 		vmm_be->run(v, &e);
+		npt_flush_exit(v);
 		vmm_handle_exit(v, &e);
 	}
 	if (v->index == 0)
@@ -630,6 +636,7 @@ static void wait_guests(bool launched[][CFG_MAX_VCPUS])
 		pci_drivers_service();
 		if (__atomic_load_n(&guests_ended, __ATOMIC_ACQUIRE) >= vmm_nr_guests)
 			break;
+		irq_drain_queued();
 		cpu_wait_for_interrupt();
 	}
 	pci_drivers_wait_end();
@@ -644,13 +651,28 @@ static void wait_guests(bool launched[][CFG_MAX_VCPUS])
 	}
 }
 
+/* The host vectors the guests' devices held are drained and freed on the CPUs their
+ * entries targeted, idle now: waits for the last of them (bounded), then reports. */
+static void vectors_report(unsigned free_before)
+{
+	u32 taken, back;
+
+	if (!WAIT_US((irq_drain_queued(), irq_drain_pending() == 0), VECTOR_DRAIN_WAIT_US))
+		pr_warn("%u host vectors not drained on their CPUs within %llu ms\n",
+			irq_drain_pending(), VECTOR_DRAIN_WAIT_US / 1000);
+	msix_host_vectors(&taken, &back);
+	pr_info("host vectors: %u free before the guests, %u after; guests' devices took %u, "
+		"%u freed again (%u by another CPU than the one releasing them)\n",
+		free_before, irq_vectors_free(), taken, back, irq_drain_freed_queued());
+}
+
 /* Every vCPU of every guest runs on its own CPU, all at once; the boot CPU waits for the
  * guests' ends. A vCPU that cannot start stops its guest. */
 void vmm_run(void)
 {
 	static bool launched[VMM_MAX_GUESTS][CFG_MAX_VCPUS];
+	unsigned free_before;
 
-	TEST_HOOK(guests_start);
 	wake_vector = irq_alloc_vector(guest_ended_irq, NULL);
 	if (wake_vector < 0)
 		pr_err(wake_vector, "no vector for guests' ends: CPU 0 notices them on its next "
@@ -659,6 +681,8 @@ void vmm_run(void)
 	if (kick_vector < 0)
 		pr_err(kick_vector, "no vector to kick vCPUs: interrupts between vCPUs wait for "
 				    "their next exit\n");
+	free_before = irq_vectors_free();
+	TEST_HOOK(guests_start);
 	for (u32 i = 0; i < vmm_nr_guests; i++)
 		vmm_guests[i].vcpus_left = vmm_guests[i].nr_vcpus;
 	for (u32 i = 0; i < vmm_nr_guests; i++) {
@@ -678,6 +702,7 @@ void vmm_run(void)
 	}
 	wait_guests(launched);
 	TEST_HOOK(guests_end);
+	vectors_report(free_before);
 	for (u32 i = 0; i < vmm_nr_guests; i++)
 		guest_stats(&vmm_guests[i]);
 	memory_report();

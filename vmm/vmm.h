@@ -82,6 +82,11 @@ struct vdev {
 	u64 flr_done_us; /* VFLR_RESETTING: no request reaches the function before this */
 	u32 flrs, flrs_failed;
 	struct ratelimit flr_log;
+	/* Its BAR pages in the guest's nested tables (vmm/vbar.c): only while the guest's
+	 * Memory Space Enable is on and no reset of its own is in progress */
+	bool bars_mapped;
+	u64 bar_off_reads, bar_off_writes; /* accesses answered by moat meanwhile */
+	struct ratelimit bar_off_log;
 };
 
 /* Where a vCPU of an OS guest is (its application processors wait for a start-up IPI). */
@@ -106,6 +111,10 @@ struct vcpu {
 	u64 irqs_injected; /* interrupts of its virtual LAPIC injected (OS guests) */
 	bool nmi_pending;  /* an NMI sent to it, not yet injected (OS guests) */
 	bool window_asked; /* an interrupt window asked for since it was last turned off */
+	/* Nested TLB flushes (vmm/npt_flush.c): in guest mode now, and the guest's
+	 * npt_gen its CPU last flushed for */
+	bool in_guest;
+	u32 npt_gen_seen;
 };
 
 struct guest {
@@ -114,6 +123,8 @@ struct guest {
 	u64 ram_hpa; /* host-physical base of the guest's RAM (GPA 0), 2 MiB aligned */
 	u64 ram_size;
 	struct pgtable npt; /* nested tables GPA -> HPA */
+	u32 npt_gen;	    /* bumped when a translation leaves npt (vmm/npt_flush.c) */
+	u64 npt_flush_timeouts;
 	/* vcpu[0] is the boot CPU; moat's own guests have exactly one. */
 	struct vcpu vcpu[CFG_MAX_VCPUS];
 	u32 nr_vcpus;

@@ -10,6 +10,7 @@
 #define LOG_TAG "vmm"
 #include <moat/log.h>
 #include "vmm/msix.h"
+#include "vmm/vbar.h"
 #include "vmm/vflr.h"
 #include "vmm/vpci.h"
 
@@ -193,6 +194,8 @@ static void write_command(struct guest *g, struct vdev *v, u16 val)
 
 	v->command = val & VPCI_COMMAND_PASSED;
 	pci_write16(v->pdev, PCI_COMMAND, (u16)((hw & ~VPCI_COMMAND_PASSED) | v->command));
+	/* Memory decode is the guest's BAR pages in its nested tables (vmm/vbar.c). */
+	vbar_sync(g, v);
 	if (decode_on && v->pdev->cap_msix)
 		msix_refresh(g, v);
 }

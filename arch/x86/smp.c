@@ -8,6 +8,7 @@
 #include <moat/time.h>
 #include "arch/x86/apic.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/irq_drain.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/smp.h"
 #include "arch/x86/trampoline.h"
@@ -56,7 +57,8 @@ static void __noreturn ap_idle(struct percpu *c)
 			__atomic_store_n(&w->state, SLOT_FREE, __ATOMIC_RELEASE);
 			continue;
 		}
-		/* STI's one-instruction shadow: a wake-up arriving after the check above is
+		irq_drain_queued();
+		/* STI's one-instruction shadow: a wake-up arriving after the checks above is
 		 * taken by this HLT, never lost. */
 		__asm__ volatile("sti; hlt" ::: "memory");
 	}
@@ -286,6 +288,13 @@ int smp_call_on(unsigned cpu, smp_fn_t fn, void *arg)
 	w->fn = fn;
 	w->arg = arg;
 	__atomic_store_n(&w->state, SLOT_QUEUED, __ATOMIC_RELEASE);
+	return apic_send_ipi(cpu_data[cpu].apic_id, (u8)wake_vector);
+}
+
+int smp_wake(unsigned cpu)
+{
+	if (cpu >= MAX_CPUS || wake_vector < 0)
+		return -ENODEV;
 	return apic_send_ipi(cpu_data[cpu].apic_id, (u8)wake_vector);
 }
 

@@ -4,7 +4,8 @@
  * One function at a time per CPU. smp_call_on() queues it and returns at once (the VMM
  * runs a vCPU this way for as long as the guest lives); smp_call_wait() waits for it with
  * a timeout; smp_call_sync() does both. The function runs with interrupts off on the
- * target CPU's own stack; it may enable them. */
+ * target CPU's own stack; it may enable them. Between functions an AP drains and frees the
+ * host vectors queued for it (arch/x86/irq_drain.h), then halts. */
 #ifndef ARCH_X86_SMP_H
 #define ARCH_X86_SMP_H
 
@@ -26,6 +27,9 @@ int smp_call_on(unsigned cpu, smp_fn_t fn, void *arg);
 int smp_call_wait(unsigned cpu, u64 timeout_us);
 /* smp_call_on + smp_call_wait. */
 int smp_call_sync(unsigned cpu, smp_fn_t fn, void *arg, u64 timeout_us);
+/* Sends `cpu` the wake-up IPI: a halted CPU runs its idle loop once more (queued work,
+ * vectors to drain: arch/x86/irq_drain.h). 0, or -ENODEV. */
+int smp_wake(unsigned cpu);
 /* Whether `cpu` has a function queued or running. */
 bool smp_cpu_busy(unsigned cpu);
 /* The cpu_data[] index of the CPU with this APIC ID, or -ENODEV. */

@@ -4,7 +4,6 @@
 #include <moat/console.h>
 #include <moat/errno.h>
 #include <moat/log.h>
-#include <moat/spinlock.h>
 #include <moat/string.h>
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
@@ -14,11 +13,6 @@ extern const u64 isr_stub_table[256];
 extern const struct extable_entry __extable_start[], __extable_end[];
 
 static struct idt_gate idt[256] __aligned(16);
-static struct {
-	irq_handler_t fn;
-	void *ctx;
-} irq_table[256];
-static spinlock_t irq_table_lock = SPINLOCK_INIT;
 void (*irq_eoi_hook)(void);
 
 void trap_dispatch(struct trap_frame *f);
@@ -81,54 +75,6 @@ void idt_init(void)
 	set_gate(VEC_NMI, isr_stub_table[VEC_NMI], IST_NMI);
 	set_gate(VEC_MC, isr_stub_table[VEC_MC], IST_MACHINE_CHECK);
 	idt_load();
-}
-
-int irq_register(unsigned vector, irq_handler_t fn, void *ctx)
-{
-	int ret = 0;
-
-	if (vector < VEC_FIRST_IRQ || vector >= ARRAY_SIZE(irq_table))
-		return -EINVAL;
-	spin_lock(&irq_table_lock);
-	if (irq_table[vector].fn) {
-		ret = -EBUSY;
-	} else {
-		irq_table[vector].ctx = ctx;
-		irq_table[vector].fn = fn;
-	}
-	spin_unlock(&irq_table_lock);
-	return ret;
-}
-
-int irq_alloc_vector(irq_handler_t fn, void *ctx)
-{
-	for (unsigned v = 0x30; v <= 0xef; v++)
-		if (irq_register(v, fn, ctx) == 0)
-			return (int)v;
-	return -ENOSPC;
-}
-
-int irq_set_handler(u8 vector, irq_handler_t fn, void *ctx)
-{
-	int ret = 0;
-
-	spin_lock(&irq_table_lock);
-	if (!irq_table[vector].fn) {
-		ret = -ENOENT;
-	} else {
-		irq_table[vector].ctx = ctx;
-		irq_table[vector].fn = fn;
-	}
-	spin_unlock(&irq_table_lock);
-	return ret;
-}
-
-void irq_free_vector(u8 vector)
-{
-	spin_lock(&irq_table_lock);
-	irq_table[vector].fn = NULL;
-	irq_table[vector].ctx = NULL;
-	spin_unlock(&irq_table_lock);
 }
 
 static void dump_line(const char *fmt, ...) __printf(1, 2);
@@ -198,9 +144,7 @@ void trap_dispatch(struct trap_frame *f)
 		dump_line("trap: cpu halted\n");
 		cpu_halt_forever();
 	}
-	if (irq_table[f->vector].fn)
-		irq_table[f->vector].fn(f, irq_table[f->vector].ctx);
-	else if (f->vector != VEC_SPURIOUS)
+	if (!irq_call(f) && f->vector != VEC_SPURIOUS)
 		pr_warn("unexpected interrupt vector %llu on cpu %u\n",
 			(unsigned long long)f->vector, this_cpu()->index);
 	if (f->vector != VEC_SPURIOUS && irq_eoi_hook)

@@ -55,6 +55,10 @@ int irq_alloc_vector(irq_handler_t fn, void *ctx);
 void irq_free_vector(u8 vector);
 /* Hands an allocated vector to another handler (it stays allocated); -ENOENT if free. */
 int irq_set_handler(u8 vector, irq_handler_t fn, void *ctx);
+/* Vectors of [0x30, 0xef] nobody holds. */
+unsigned irq_vectors_free(void);
+/* Runs the handler of f->vector (arch/x86/irq_vectors.c); false if it has none. */
+bool irq_call(struct trap_frame *f);
 void trap_dump(const struct trap_frame *f, const char *why);
 
 /* Set by the APIC driver: acknowledges the current interrupt. */

@@ -16,6 +16,8 @@ void attack_mac_other_nic(void);
 void attack_tx_mac_spoof(void);
 void attack_mailbox_flood(void);
 void attack_flr_storm(void);
+void attack_bar_decode_off(void);
+void attack_bar_flr_window(void);
 void attack_owner_state_left(void);
 void attack_msix_forge_remappable(void);
 void attack_msix_forge_compat(void);

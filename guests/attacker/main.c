@@ -244,6 +244,8 @@ void guest_main(void)
 	attack_mac_other_nic();
 	attack_mailbox_flood();
 	attack_flr_storm();
+	attack_bar_decode_off();
+	attack_bar_flr_window();
 	attack_owner_state_left();
 	attack_cpu_leftovers();
 	touch_past_ram();

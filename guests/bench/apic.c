@@ -14,7 +14,6 @@
  * A kind the guest cannot measure prints `bench: exit=<kind> unavailable: <reason>`. */
 #include "guests/bench/bench.h"
 
-#define LAPIC_BASE 0xfee00000ULL
 #define LAPIC_SVR 0x0f0
 #define LAPIC_SVR_ENABLE BIT(8)
 #define LAPIC_SVR_VECTOR GENMASK(7, 0)
@@ -126,6 +125,13 @@ static void arm_far(void)
 	bench_report("apic-timer", raw, base);
 }
 
+void bench_lapic_enable(void)
+{
+	guest_map_mmio(LAPIC_BASE, PAGE_SIZE);
+	lapic_write(LAPIC_SVR,
+		    LAPIC_SVR_ENABLE | (u32)FIELD_PREP(LAPIC_SVR_VECTOR, SPURIOUS_VECTOR));
+}
+
 static void unavailable(const char *kind, const char *why)
 {
 	guest_printf("bench: exit=%s unavailable: %s\n", kind, why);
@@ -146,10 +152,8 @@ static void apic_exit_costs(void)
 		test_end();
 		return;
 	}
-	guest_map_mmio(LAPIC_BASE, PAGE_SIZE);
+	bench_lapic_enable();
 	guest_set_irq_gate(TIMER_VECTOR, bench_timer_entry);
-	lapic_write(LAPIC_SVR,
-		    LAPIC_SVR_ENABLE | (u32)FIELD_PREP(LAPIC_SVR_VECTOR, SPURIOUS_VECTOR));
 	lapic_write(LAPIC_LVT_TIMER, (u32)(FIELD_PREP(LVT_TIMER_MODE, LVT_TIMER_TSC_DEADLINE) |
 					   FIELD_PREP(LVT_VECTOR, TIMER_VECTOR)));
 	__asm__ volatile("sti" ::: "memory");

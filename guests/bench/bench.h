@@ -30,5 +30,13 @@ void bench_report(const char *kind, u64 *r, u64 *b);
 void bench_sort(u64 *a, unsigned n);
 /* Linked as an OS guest: the local APIC's exits and the exit counter port (apic.c). */
 void bench_os_guest(void);
+/* The local APIC's page (xAPIC mode, as Linux on moat uses it): mapped uncached, software
+ * enabled with its spurious vector (apic.c). */
+#define LAPIC_BASE 0xfee00000ULL
+#define LAPIC_EOI 0x0b0
+void bench_lapic_enable(void);
+/* Linked as an OS guest and given a VF: what one MSI-X interrupt of the VF costs
+ * (vf_irq.c). */
+void bench_vf_irq(void);
 
 #endif

@@ -15,7 +15,8 @@
  * Given a VF, the guest measures the data path instead (vf_dataplane_bench in
  * guests/lib/vf_suite.c): two bench guests with VFs, one sending, one receiving. Linked as
  * an OS guest (build/guests/bench.bz, moat's kernel=), it measures what only an OS guest
- * has, its virtual local APIC, instead (guests/bench/apic.c). */
+ * has, its virtual local APIC, instead (guests/bench/apic.c), and given a VF as an OS guest,
+ * what one MSI-X interrupt of the VF costs (guests/bench/vf_irq.c). */
 #include "guests/bench/bench.h"
 
 #define COM1_SCR 0x3ff
@@ -144,7 +145,10 @@ void guest_main(void)
 	u32 r[4];
 
 	if (guest_is_os_image()) {
-		bench_os_guest();
+		if (guest_info.nr_devices && guest_info.devices[0].is_vf)
+			bench_vf_irq();
+		else
+			bench_os_guest();
 		guest_shutdown(0);
 	}
 	if (guest_info.nr_devices && guest_info.devices[0].is_vf) {

@@ -121,3 +121,51 @@ int vf_dev_enable(void)
 		     vf_cfg_read(CFG_COMMAND) | CFG_COMMAND_MEMORY | CFG_COMMAND_MASTER);
 	return 0;
 }
+
+/* ---- MSI-X through moat's virtual table (docs/passthrough.md) */
+void vf_mmio_write32(u64 addr, u32 v)
+{
+	__asm__ volatile("movl %1, (%0)" ::"r"(addr), "r"(v) : "memory");
+}
+
+u64 vf_msix_table(u8 cap)
+{
+	u32 tbl = vf_cfg_read((u16)(cap + 4));
+	u64 table = vf_bar_address((unsigned)FIELD_GET(MSIX_TABLE_BIR, tbl));
+
+	if (!table)
+		return 0;
+	table += tbl & MSIX_TABLE_OFFSET;
+	guest_map_mmio(table, 4096);
+	return table;
+}
+
+static u8 apic_id(void)
+{
+	u32 r[4];
+
+	guest_cpuid(1, 0, r);
+	return (u8)(r[1] >> 24);
+}
+
+u64 vf_msix_route(unsigned entry, u8 vector)
+{
+	u8 cap = vf_find_cap(CAP_ID_MSIX);
+	u64 table, e;
+	u32 ctrl;
+
+	if (!cap)
+		return 0;
+	ctrl = vf_cfg_read(cap);
+	table = vf_msix_table(cap);
+	if (!table)
+		return 0;
+	e = table + entry * MSIX_ENTRY_SIZE;
+	vf_mmio_write32(e + MSIX_ADDR_LO,
+			MSI_ADDR_BASE | (u32)FIELD_PREP(MSI_ADDR_DEST, apic_id()));
+	vf_mmio_write32(e + MSIX_ADDR_HI, 0);
+	vf_mmio_write32(e + MSIX_DATA, vector);
+	vf_mmio_write32(e + MSIX_VECTOR_CTRL, 0);
+	vf_cfg_write(cap, (ctrl | MSIX_ENABLE) & ~MSIX_FUNC_MASK);
+	return table;
+}

@@ -40,6 +40,18 @@
 #define MSIX_TABLE_BIR GENMASK(2, 0)   /* second dword */
 #define VF_BAR0_SIZE 0x4000
 #define VF_MSIX_BAR 3
+/* MSI-X (PCI 3.0, 6.8.2): Message Control in the capability's dword 0, the table entries. */
+#define MSIX_ENABLE BIT(31) /* Message Control bit 15 */
+#define MSIX_FUNC_MASK BIT(30)
+#define MSIX_TABLE_OFFSET GENMASK(31, 3)
+#define MSIX_ENTRY_SIZE 16
+#define MSIX_ADDR_LO 0x0
+#define MSIX_ADDR_HI 0x4
+#define MSIX_DATA 0x8
+#define MSIX_VECTOR_CTRL 0xc
+#define MSIX_VECTOR_MASKED BIT(0)
+#define MSI_ADDR_BASE 0xfee00000u
+#define MSI_ADDR_DEST GENMASK(19, 12)
 
 struct vf_dev {
 	u64 bar0;
@@ -61,5 +73,12 @@ u32 vf_bar_size(unsigned n);
  * 00:01.0, -EINVAL when moat gave no TSC rate. */
 int vf_dev_enable(void);
 u64 vf_now_us(void);
+/* One 32-bit store of the form moat's MMIO emulation decodes (mov r/m32, r32). */
+void vf_mmio_write32(u64 addr, u32 v);
+/* The MSI-X table's address (mapped) for the capability at `cap`, 0 if there is none. */
+u64 vf_msix_table(u8 cap);
+/* MSI-X table entry `entry` -> `vector` on this CPU (its APIC ID from CPUID), unmasked;
+ * MSI-X on, the function unmasked. Returns the table's address, 0 if there is none. */
+u64 vf_msix_route(unsigned entry, u8 vector);
 
 #endif

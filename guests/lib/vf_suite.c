@@ -595,59 +595,17 @@ void vf_dataplane_bench(void)
 }
 
 /* ---- vf-msix: the MSI-X table through moat's emulation */
-#define MSIX_ENABLE BIT(31) /* Message Control bit 15, in the capability's dword 0 */
-#define MSIX_FUNC_MASK BIT(30)
-#define MSIX_TABLE_OFFSET GENMASK(31, 3)
-#define MSIX_ENTRY_SIZE 16
-#define MSIX_ADDR_LO 0x0
-#define MSIX_ADDR_HI 0x4
-#define MSIX_DATA 0x8
-#define MSIX_VECTOR_CTRL 0xc
-#define MSIX_VECTOR_MASKED BIT(0)
-#define MSI_ADDR_BASE 0xfee00000u
-#define MSI_ADDR_DEST GENMASK(19, 12)
 #define MSIX_TIMEOUT_US 3000000
 #define PING_INTERVAL_US 20000
-
-/* One 32-bit store of the form moat's MMIO emulation decodes (mov r/m32, r32). */
-static void mmio_write32(u64 addr, u32 v)
-{
-	__asm__ volatile("movl %1, (%0)" ::"r"(addr), "r"(v) : "memory");
-}
-
-static u8 apic_id(void)
-{
-	u32 r[4];
-
-	guest_cpuid(1, 0, r);
-	return (u8)(r[1] >> 24);
-}
 
 /* Entry IGBVF_VEC_RX -> vector GUEST_IRQ_BASE on this CPU, unmasked; MSI-X on; the VF's
  * receive queue routed to that entry. Returns the table's address, 0 if there is none. */
 static u64 msix_setup(void)
 {
-	u8 cap = vf_find_cap(CAP_ID_MSIX);
-	u32 ctrl, tbl;
-	u64 table, entry;
+	u64 table = vf_msix_route(IGBVF_VEC_RX, GUEST_IRQ_BASE);
 
-	if (!cap)
-		return 0;
-	ctrl = vf_cfg_read(cap);
-	tbl = vf_cfg_read((u16)(cap + 4));
-	table = vf_bar_address((unsigned)FIELD_GET(MSIX_TABLE_BIR, tbl));
-	if (!table)
-		return 0;
-	table += tbl & MSIX_TABLE_OFFSET;
-	guest_map_mmio(table, 4096);
-	entry = table + IGBVF_VEC_RX * MSIX_ENTRY_SIZE;
-	mmio_write32(entry + MSIX_ADDR_LO,
-		     MSI_ADDR_BASE | (u32)FIELD_PREP(MSI_ADDR_DEST, apic_id()));
-	mmio_write32(entry + MSIX_ADDR_HI, 0);
-	mmio_write32(entry + MSIX_DATA, GUEST_IRQ_BASE);
-	mmio_write32(entry + MSIX_VECTOR_CTRL, 0);
-	vf_cfg_write(cap, (ctrl | MSIX_ENABLE) & ~MSIX_FUNC_MASK);
-	igbvf_irq_enable(&vf.drv);
+	if (table)
+		igbvf_irq_enable(&vf.drv);
 	return table;
 }
 
@@ -705,19 +663,6 @@ struct igbvf *vf_suite_open(void)
 #define FLR_WAIT_US 100000 /* PCIe 5.0, 6.6.2: no request to the function for 100 ms */
 #define FLR_PEER_TIMEOUT_US 20000000
 
-/* The MSI-X table's address (mapped), 0 if there is none. */
-static u64 msix_table(u8 cap)
-{
-	u32 tbl = vf_cfg_read((u16)(cap + 4));
-	u64 table = vf_bar_address((unsigned)FIELD_GET(MSIX_TABLE_BIR, tbl));
-
-	if (!table)
-		return 0;
-	table += tbl & MSIX_TABLE_OFFSET;
-	guest_map_mmio(table, 4096);
-	return table;
-}
-
 static u32 mmio_read32(u64 addr)
 {
 	u32 v;
@@ -734,13 +679,14 @@ static u64 irqs_taken(void)
 	return guest_irq_count[0];
 }
 
-/* The reset as the guest's driver sees it: Initiate FLR; the function comes back with
- * Command 0, MSI-X disabled and unmasked, every entry masked and empty, its BARs where they
- * were; moat answers no config request before the 100 ms are over. */
+/* The reset as the guest's driver sees it: Initiate FLR; its BAR reads all ones in the reset
+ * and after it until decode is on again; the function comes back with Command 0, MSI-X
+ * disabled and unmasked, every entry masked and empty, its BARs where they were; moat
+ * answers no config request before the 100 ms are over. */
 static bool flr_and_check(u8 pcie, u8 msix)
 {
-	u64 t0, waited, table = msix_table(msix);
-	u32 ctl = vf_cfg_read((u16)(pcie + PCIE_DEVCTL)), cmd, mctl;
+	u64 t0, waited, table = vf_msix_table(msix);
+	u32 ctl = vf_cfg_read((u16)(pcie + PCIE_DEVCTL)), cmd, mctl, st, st_after;
 	bool ok = true;
 
 #define FLR_CHECK(cond, ...)                                                                       \
@@ -753,8 +699,15 @@ static bool flr_and_check(u8 pcie, u8 msix)
 	      "Device Capabilities without FLR (%#x)", vf_cfg_read((u16)(pcie + PCIE_DEVCAP)));
 	t0 = vf_now_us();
 	vf_cfg_write((u16)(pcie + PCIE_DEVCTL), (ctl & 0xffff) | PCIE_DEVCTL_BCR_FLR);
+	/* Its BAR in the reset: moat unmapped it, nothing reaches the function (vmm/vbar.c). */
+	st = mmio_read32(vf_dev.bar0 + IGB_VF_STATUS);
 	cmd = vf_cfg_read(CFG_COMMAND);
 	waited = vf_now_us() - t0;
+	st_after = mmio_read32(vf_dev.bar0 + IGB_VF_STATUS);
+	FLR_CHECK(st == 0xffffffff, "STATUS read %#x in the reset: the BAR reached the function",
+		  st);
+	FLR_CHECK(st_after == 0xffffffff, "STATUS read %#x after the reset with decode off",
+		  st_after);
 	/* 1% for the two clocks' rounding */
 	FLR_CHECK(waited >= FLR_WAIT_US - FLR_WAIT_US / 100,
 		  "config read answered %llu us after Initiate FLR", (unsigned long long)waited);

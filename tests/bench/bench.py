@@ -4,6 +4,8 @@
 Runs, one emulator at a time, each under a timeout and killed afterwards:
   - the bench guest under QEMU -icount shift=0 (per-exit cost in instructions, deterministic),
     as a moat guest and as an OS guest (its local APIC), then the same two in Bochs (VMX);
+  - the bench guest as an OS guest with a VF under -icount: one MSI-X interrupt of the VF
+    (issue 16; QEMU only: Bochs has no IOMMU and no igb);
   - moat on the reference machine, both boot paths, and the Linux reference on the same
     machine (boot to verdict; moat's memory report lines come from the same runs);
   - moat on the reference machine with two bench guests owning VF0 and VF1 (the data path,
@@ -14,6 +16,7 @@ min-max. Numbers are never asserted, but a run that did not produce its numbers 
 path transfer that lost or damaged a frame) makes the script exit 1.
 
   tests/bench/bench.py [--runs N] [--data-runs N] [--skip-linux] [--linux-only]
+                       [--linux-vf-only] [--vf-irq-only]
 """
 import argparse
 import json
@@ -363,8 +366,9 @@ def parse_exit_costs(lines):
     return out
 
 
-def exit_cost_boot(name, files):
-    """One bench guest under -icount on `plain` with 2 CPUs: its report lines."""
+def exit_cost_boot(name, files, topology="plain", done_rx=r"^moat: \d+ passed"):
+    """One bench guest under -icount on `topology` with 2 CPUs: its report lines up to the
+    first matching done_rx."""
     esp = os.path.join(BUILD, f"esp-{name}")
     shutil.rmtree(esp, ignore_errors=True)
     shutil.copytree(harness.image_path("test", "esp"), esp)
@@ -377,9 +381,9 @@ def exit_cost_boot(name, files):
                 f.write(src)
 
     def argv(d, serial):
-        return harness.qemu_argv("uefi", "plain", d, serial, os.path.join(d, "monitor.sock"),
+        return harness.qemu_argv("uefi", topology, d, serial, os.path.join(d, "monitor.sock"),
                                  smp=2, extra=ICOUNT_ARGS, esp=esp)
-    _, lines = timed_boot(name, argv, r"^moat: \d+ passed", 600)
+    _, lines = timed_boot(name, argv, done_rx, 600)
     return lines
 
 
@@ -398,6 +402,98 @@ def exit_costs():
     return out
 
 
+# ---------------------------------------------------------------------------------------
+# 1b. What one MSI-X interrupt of a VF costs (issue 16): the bench guest as an OS guest with a
+# VF (guests/bench/vf_irq.c) raises its VF's interrupt with a store to VTEICS, BENCH_N times,
+# under -icount with the reference machine's devices (intel-iommu with interrupt remapping,
+# igb) but 2 CPUs (-icount runs every vCPU in one host thread: see ICOUNT_MACHINE); the test
+# image, for its exit counter port (marks 3 and 4 around the interrupts).
+VF_IRQ_KINDS = ["vf-irq", "vf-irq-eoi", "vf-irq-return"]
+VF_IRQ_CONF = "guest bench memory=32M cpu=1 kernel=bench.bz device=01:00.0/vf0\n"
+VF_IRQ_RUN = "bench-vf-irq"
+VF_IRQ_MARKS_RE = re.compile(r"^\[bench\] bench: vf-irq exits-marks (\d+) and (\d+) around "
+                             r"(\d+) interrupts, (\d+) taken$")
+# moat's device report when the guest ends (docs/passthrough.md): the device's interrupt
+# messages that reached the guest's host vectors. The run ends there: under -icount the test
+# image's self-tests after the guests take minutes.
+VF_IRQ_DEVICE_RE = re.compile(r"^vmm: guest bench: device 00:01\.0 = .* MSI-X messages (\d+) ")
+# Bochs has neither an IOMMU nor an igb: no VF can be given to a guest under VMX.
+VF_IRQ_VMX_REASON = ("Bochs (VMX) has no IOMMU and no igb (82576), so no guest there owns a "
+                     "VF; the injection part alone under VMX: 'exit cost apic-timer-irq, VMX "
+                     "(Bochs)' (timer interrupt, arming to the handler) and 'apic-eoi'")
+
+
+def parse_vf_irq(lines):
+    """The VF interrupt's figures: {"costs": {kind: parse_exit_costs' figure}, "n": interrupts
+    between the marks, "exits": {"total", "by_reason"} between them (the second mark's own
+    port write taken off), "exits_per_interrupt": the same divided by n}. Raises Missing
+    when a figure is absent or cannot be right (fewer interrupts taken than raised, exits
+    that went down, fewer exits than interrupts: each one reaches moat as its host vector)."""
+    costs = parse_exit_costs(lines)
+    missing = [k for k in VF_IRQ_KINDS if "median" not in costs.get(k, {})]
+    if missing:
+        raise Missing(f"the bench guest printed no figure for {', '.join(missing)}: "
+                      + "; ".join(costs.get(k, {}).get("not_measured", "no line") for k in missing))
+    hdr = [m for m in map(VF_IRQ_MARKS_RE.match, lines) if m]
+    if not hdr:
+        raise Missing("no `bench: vf-irq exits-marks` line from the bench guest")
+    a, b, n, taken = (int(x) for x in hdr[0].groups())
+    if taken < n:
+        raise Missing(f"the guest took {taken} interrupts, fewer than the {n} it raised")
+    marks = linux_bench.exit_marks(lines, "bench")
+    if a not in marks or b not in marks:
+        raise Missing(f"moat printed no `vmm: exits bench: mark {a}/{b}` lines (the test image's "
+                      f"exit counter port is needed)")
+    dev = [int(m.group(1)) for m in map(VF_IRQ_DEVICE_RE.match, lines) if m]
+    if not dev or dev[0] < n:
+        raise Missing(f"moat counted {dev[0] if dev else 'no'} MSI-X messages of the guest's VF "
+                      f"(`vmm: guest bench: device 00:01.0 = ...` line), fewer than the {n} "
+                      f"interrupts the guest raised")
+    by = {k: marks[b].get(k, 0) - marks[a].get(k, 0) for k in sorted(set(marks[a]) | set(marks[b]))}
+    by["io"] = by.get("io", 0) - 1
+    if any(v < 0 for v in by.values()):
+        raise Missing(f"exit counters went down between marks {a} and {b}: {by}")
+    by = {k: v for k, v in by.items() if v}
+    total = sum(by.values())
+    if total < n:
+        raise Missing(f"{total} exits between marks {a} and {b} for {n} interrupts: each "
+                      f"interrupt reaches moat as its host vector at least ({by or 'none'})")
+    for k in VF_IRQ_KINDS:
+        c = costs[k]
+        if not 0 < c["min"] <= c["median"] <= c["max"] or c["n"] != n:
+            raise Missing(f"{k}: {c} is not {n} samples with 0 < min <= median <= max")
+    if costs["vf-irq"]["median"] >= costs["vf-irq-return"]["median"]:
+        raise Missing(f"vf-irq (store to the handler, median {costs['vf-irq']['median']}) is not "
+                      f"less than vf-irq-return (store to the return, median "
+                      f"{costs['vf-irq-return']['median']}), which includes it")
+    return {"costs": {k: costs[k] for k in VF_IRQ_KINDS}, "n": n, "msix_messages": dev[0],
+            "exits": {"total": total, "by_reason": by},
+            "exits_per_interrupt": {"total": total / n, "by_reason": {k: v / n for k, v in by.items()}}}
+
+
+def vf_irq_figures():
+    """res["vf_irq"] and the errors: a boot without its figures is an error."""
+    print("bench: one VF MSI-X interrupt (QEMU -icount shift=0, bench guest as an OS guest "
+          "with VF0)", flush=True)
+    try:
+        return vf_irq_costs(), []
+    except Missing as e:
+        return {"not_measured": str(e)}, [str(e)]
+
+
+def vf_irq_costs():
+    """One boot under -icount (the test image, topology `reference` with 2 CPUs): the bench
+    guest as an OS guest with VF0, alone on CPU 1."""
+    lines = exit_cost_boot(VF_IRQ_RUN, {"moat.conf": VF_IRQ_CONF,
+                                        "bench.bz": "copy:guests/bench.bz"},
+                           topology="reference", done_rx=VF_IRQ_DEVICE_RE.pattern)
+    try:
+        return parse_vf_irq(lines)
+    except Missing as e:
+        raise Missing(f"{VF_IRQ_RUN}: {e} (log {os.path.join(harness.LOGS, VF_IRQ_RUN, 'serial.log')})")
+
+
+# ---------------------------------------------------------------------------------------
 # The same bench guest under VMX + EPT in Bochs (GRUB multiboot2, 2 CPUs, `clock:
 # sync=none`): the TSC the guest reads moves with the instructions executed, in steps of 5
 # (every figure and baseline a multiple of 5, the same in every boot; the SMP quantum, 1 or
@@ -851,9 +947,44 @@ def add_linux_rows(add, lx):
                     f"{e['guest_seconds']:.2f} s apart)")
 
 
-def add_linux_vf_rows(add, lv, dp):
+def add_vf_irq_rows(add, vi):
+    """What one MSI-X interrupt of a VF costs (the bench guest as an OS guest with a VF,
+    -icount), and why there is no such figure under VMX."""
+    if not vi:
+        return
+    label = "VF MSI-X interrupt (bench guest with a VF, OS guest, -icount)"
+    if "not_measured" in vi:
+        add(label, f"not measured yet: {vi['not_measured']}")
+    else:
+        add(label, f"{vi['n']} interrupts raised by a store to the VF's VTEICS; moat counted "
+            f"{vi['msix_messages']} MSI-X messages")
+        for k, what in (("vf-irq", "store to the handler (VT-d, host vector, exit, injection)"),
+                        ("vf-irq-eoi", "the handler's EOI (xAPIC page)"),
+                        ("vf-irq-return", "store to the return (the whole interrupt)")):
+            c = vi["costs"][k]
+            add(f"  {what}", f"{c['median']:,} instructions (min {c['min']:,}, max {c['max']:,}, "
+                f"n={c['n']})")
+        e = vi["exits_per_interrupt"]
+        add("  exits per interrupt", f"{e['total']:g} (" + " ".join(
+            f"{k}={v:g}" for k, v in e["by_reason"].items()) + ")")
+    add("  VMX (Bochs)", f"not measured: {VF_IRQ_VMX_REASON}")
+
+
+def vf_irq_instructions(vi):
+    """The Linux data path table's `instructions per interrupt` row."""
+    if not vi or "not_measured" in vi:
+        why = vi["not_measured"] if vi else "the VF interrupt boot was not run"
+        return f"not measured yet: {why}"
+    c = vi["costs"]
+    return (f"{c['vf-irq-return']['median']:,} in moat and the guest's minimal handler, store to "
+            f"return ({c['vf-irq']['median']:,} to the handler, EOI {c['vf-irq-eoi']['median']:,}; "
+            f"rows 'VF MSI-X interrupt'); Linux's own handler: not measured: "
+            f"{linux_vf_bench.INSTRUCTIONS_REASON}")
+
+
+def add_linux_vf_rows(add, lv, dp, vi=None):
     """The Linux guests' data path beside moat's own guests' and native (1514-byte frames,
-    the nearest to a TCP stream's)."""
+    the nearest to a TCP stream's); vi: the VF interrupt's figures (vf_irq_costs)."""
     if not lv:
         return
     label = f"Linux guests' data path, TCP {lv['sender']} -> {lv['receiver']}"
@@ -876,13 +1007,18 @@ def add_linux_vf_rows(add, lv, dp):
             add(f"  exits per 1,000 frames, {g} ({role})", f"not measured yet: {f['not_measured']}")
             continue
         add(f"  exits per 1,000 frames, {g} ({role})", fmt_by(f["exits_per_1000_frames"])
-            + f"; {f['frames_rx']} frames in, {f['frames_tx']} out in {f['seconds']:.2f} s, goal 0")
+            + f"; {f['frames_rx']} frames in, {f['frames_tx']} out in {f['seconds']:.2f} s")
+        cls = f["exits_per_1000_frames_by_class"]
+        for key, label, _, _ in linux_vf_bench.EXIT_CLASSES:
+            add(f"    {label}" + (" (goal 0)" if key == "frames" else ""), num(cls[key]))
         e = f["exits_per_interrupt"]
         add(f"  interrupt delivery, {g}", (f"not measured yet: {e['not_measured']}" if "not_measured" in e
                                           else f"{f['interrupts']} MSI-X interrupts "
                                           f"({num(f['interrupts_per_1000_frames'])} per 1,000 frames); "
                                           f"exits per interrupt {fmt_by(e)}"))
-    add("  instructions per interrupt", f"not measured yet: {linux_vf_bench.INSTRUCTIONS_REASON}")
+    add("  instructions per interrupt", vf_irq_instructions(vi))
+    add("  exit classes", "; ".join(f"{label}: {what}" for _, label, _, what in
+                                    linux_vf_bench.EXIT_CLASSES))
 
 
 def print_table(res, errors):
@@ -962,7 +1098,8 @@ def print_table(res, errors):
                 f"{e['total']:g} ({by or 'none of any reason'})")
     if "data_path" in res and dp is None:
         add("data path vs native (64/512/1514 B)", "FAILED: see below")
-    add_linux_vf_rows(add, res.get("linux_data_path"), dp)
+    add_vf_irq_rows(add, res.get("vf_irq"))
+    add_linux_vf_rows(add, res.get("linux_data_path"), dp, res.get("vf_irq"))
     for rr in res.get("emulator_reruns", []):
         add(f"rerun {rr['boot']}", f"QEMU aborted on its own, booted once more: {rr['crash']}")
     for e in errors:
@@ -981,6 +1118,8 @@ def main():
     ap.add_argument("--skip-linux", action="store_true", help="no Linux boots (reference, guest)")
     ap.add_argument("--linux-only", action="store_true",
                     help="only the Linux guest's figures (and the size): a quick look")
+    ap.add_argument("--vf-irq-only", action="store_true",
+                    help="only what one VF MSI-X interrupt costs (one -icount boot) and the size")
     ap.add_argument("--linux-vf-only", action="store_true",
                     help="only the Linux guests' data path, beside moat's own guests' and "
                          "native (--data-runs boots) and the size")
@@ -994,6 +1133,9 @@ def main():
     if a.linux_only:
         res["linux"], errors = linux_figures(a.runs)
         return finish(res, errors, t_start)
+    if a.vf_irq_only:
+        res["vf_irq"], errors = vf_irq_figures()
+        return finish(res, errors, t_start)
     if a.linux_vf_only:
         print("bench: Linux guests' data path (two Linux guests, TCP over their VFs)", flush=True)
         res["linux_data_path"] = linux_data_path()
@@ -1004,6 +1146,8 @@ def main():
         res["exits"] = exit_costs()
     except Missing as e:
         errors.append(str(e))
+    res["vf_irq"], vi_errors = vf_irq_figures()
+    errors += vi_errors
     print("bench: per-exit cost under VMX (Bochs, bench guest)", flush=True)
     try:
         res["exits_vmx"] = bochs_exit_costs()

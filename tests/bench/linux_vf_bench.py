@@ -19,12 +19,51 @@ MARK_START, MARK_END = 11, 12
 EXITS_RE = re.compile(r"^vmm: exits (\S+): mark (\d+):(.*)$")
 XFER_RE = re.compile(r"^\[(\S+)\] linuxguest: xfer-mark (\d+) ([\d.]+) (\d+) (\d+) (\d+)$")
 SHA_RE = re.compile(r"^\[(\S+)\] linuxguest: (tx|rx)-sha256 ([0-9a-f]{64}) (\d+)$")
-# Why the instructions per interrupt are not given (docs/performance.md).
+# Why the instructions of Linux's own interrupt path are not given (docs/performance.md);
+# moat's part is measured with the bench guest (bench.py, vf_irq_costs).
 INSTRUCTIONS_REASON = (
-    "moat counts a guest's exits, not the instructions it spends on them; instruction counts "
-    "come only from -icount runs (one TSC tick per instruction), where QEMU runs every vCPU "
-    "in one host thread, and this two-guest transfer has not been run that way; the round "
-    "trips of single exits (the xAPIC EOI among them) are under 'exit cost'")
+    "moat counts a guest's exits, not the instructions spent on them; instruction counts come "
+    "only from -icount runs (one TSC tick per instruction), where QEMU runs every vCPU in one "
+    "host thread, and this two-guest transfer has not been run that way")
+
+
+# The exits of the interval by what caused them, as far as moat's per-reason counts tell
+# (exit_classes): (key, label, reasons, what the class holds). `npf` is split: one per VF
+# interrupt is that interrupt's EOI (Linux ends every interrupt it handles with one store to
+# the xAPIC page, a nested page fault on moat); the rest is the only place an exit on the
+# path of frames could be counted, since the VF's BAR0 (descriptor rings' doorbells,
+# registers) is mapped into the guest, DMA goes through the IOMMU and the VF has no I/O BAR.
+EXIT_CLASSES = (
+    ("frames", "path of frames, at most", ("npf",),
+     "nested page faults beyond one per VF interrupt: a VF BAR access that faulted would be "
+     "there, with the EOIs of the timer's interrupts, IPIs (ICR writes), other local or I/O "
+     "APIC accesses and MSI-X table accesses, which the counts do not tell apart"),
+    ("delivery", "interrupt delivery", ("ext-intr", "irq-window", "npf"),
+     "ext-intr (host interrupts on the guest's CPU: the VF's host vectors, and host IPIs that "
+     "wake a vCPU), irq-window (a vector pending while the guest had interrupts off), and one "
+     "npf per VF interrupt (its xAPIC EOI)"),
+    ("timer", "timer and idle", ("msr-write", "timer", "hlt"),
+     "msr-write (the TSC-deadline timer armed), timer (a deadline reached in moat), hlt (idle)"),
+    ("io", "port I/O", ("io",),
+     "clock reads through the ACPI PM timer (where Linux chose it) and console output"),
+    ("cpuid", "CPUID", ("cpuid",), "mostly new processes' CPU probes (nc, the marks' tools)"),
+    ("other", "other", (), "any other reason"),
+)
+
+
+def exit_classes(by, interrupts):
+    """{key: n} of the interval's exits `by` reason into EXIT_CLASSES; `interrupts` (the VF's
+    MSI-X count) of the npf exits go to delivery, the rest to frames (an upper bound)."""
+    out = dict.fromkeys((c[0] for c in EXIT_CLASSES), 0)
+    eoi = min(by.get("npf", 0), max(interrupts, 0))
+    out["delivery"] += eoi
+    out["frames"] += by.get("npf", 0) - eoi
+    for reason, n in by.items():
+        if reason == "npf":
+            continue
+        key = next((c[0] for c in EXIT_CLASSES if reason in c[2]), "other")
+        out[key] += n
+    return out
 
 
 def exit_marks(lines):
@@ -71,6 +110,8 @@ def guest_figures(exits, xfer):
         return out
     out["exits_per_1000_frames"] = {"total": total * 1000.0 / frames,
                                     "by_reason": {k: v * 1000.0 / frames for k, v in by.items()}}
+    out["exits_per_1000_frames_by_class"] = {
+        k: v * 1000.0 / frames for k, v in exit_classes(by, irqs).items()}
     out["interrupts_per_1000_frames"] = irqs * 1000.0 / frames
     if irqs > 0:
         out["exits_per_interrupt"] = {"total": total / irqs,

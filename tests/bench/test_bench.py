@@ -341,6 +341,26 @@ class LinuxDataPath(unittest.TestCase):
         self.assertEqual(web["exits_per_interrupt"]["by_reason"], {"ext-intr": 1.0, "npf": 1.0})
         self.assertEqual(web["seconds"], 20.0)
 
+    def test_exit_classes(self):
+        f = linux_vf_bench.transfer_figures(self.LOG, "app", "web")
+        app, web = f["guests"]["app"], f["guests"]["web"]
+        # app: ext-intr 1000, msr-write 400, npf 1000 for 1000 interrupts and 4000 frames
+        self.assertEqual(app["exits_per_1000_frames_by_class"],
+                         {"frames": 0.0, "delivery": 500.0, "timer": 100.0, "io": 0.0,
+                          "cpuid": 0.0, "other": 0.0})
+        # npf beyond one per interrupt is the bound on the path of frames; fewer npf than
+        # interrupts leaves none there; unknown reasons are "other"
+        self.assertEqual(linux_vf_bench.exit_classes(
+            {"npf": 30, "ext-intr": 10, "irq-window": 2, "io": 7, "hlt": 3, "timer": 1,
+             "cpuid": 4, "xsetbv": 1}, 10),
+            {"frames": 20, "delivery": 22, "timer": 4, "io": 7, "cpuid": 4, "other": 1})
+        self.assertEqual(linux_vf_bench.exit_classes({"npf": 5}, 10)["frames"], 0)
+        self.assertEqual(linux_vf_bench.exit_classes({"npf": 5}, 0),
+                         {"frames": 5, "delivery": 0, "timer": 0, "io": 0, "cpuid": 0, "other": 0})
+        for g in (app, web):
+            self.assertAlmostEqual(sum(g["exits_per_1000_frames_by_class"].values()),
+                                   g["exits_per_1000_frames"]["total"])
+
     def test_zero_exits_is_a_figure(self):
         log = [ln.replace("io=40011 msr-write=2401 npf=4000 ext-intr=1100", "io=40011 msr-write=2001 "
                           "npf=3000 ext-intr=100") for ln in self.LOG]
@@ -387,11 +407,102 @@ class LinuxDataPath(unittest.TestCase):
         self.assertIn("1000 MSI-X interrupts (250 per 1,000 frames); exits per interrupt 2.4 "
                       "(ext-intr=1 msr-write=0.4 npf=1)", text)
         self.assertIn("moat's own guests and native: not measured yet", text)
+        self.assertIn("    path of frames, at most (goal 0): 0\n    interrupt delivery: 500\n"
+                      "    timer and idle: 100\n", text)
+        self.assertIn("exit classes: path of frames, at most: nested page faults beyond one per "
+                      "VF interrupt", text)
         self.assertIn("instructions per interrupt: not measured yet: ", text)
+        rows.clear()
+        bench.add_linux_vf_rows(lambda a, b: rows.append((a, b)), f, None,
+                                bench.parse_vf_irq(VfIrq.LOG))
+        self.assertIn(("  instructions per interrupt", bench.vf_irq_instructions(
+            bench.parse_vf_irq(VfIrq.LOG))), rows)
         rows.clear()
         bench.add_linux_vf_rows(lambda a, b: rows.append((a, b)),
                                 {"not_measured": "web: stopped", "sender": "app", "receiver": "web"}, None)
         self.assertEqual(rows, [("Linux guests' data path, TCP app -> web", "not measured yet: web: stopped")])
+
+
+class VfIrq(unittest.TestCase):
+    """The VF interrupt's figures (bench.parse_vf_irq) on a bench-vf-irq log."""
+    LOG = """\
+vmm: guest bench: running on cpu 1
+vmm: exits bench: mark 3: cpuid=2 io=163 hypercall=1 npf=5
+vmm: exits bench: mark 4: cpuid=2 io=164 hypercall=1 npf=1005 ext-intr=1000
+[bench] bench: vf-irq exits-marks 3 and 4 around 1000 interrupts, 1000 taken
+[bench] bench: exit=vf-irq-return n=1000 min=1957 median=1957 max=1990 raw-median=1962 baseline=5 baseline-spread=0
+[bench] bench: exit=vf-irq n=1000 min=678 median=678 max=700 raw-median=683 baseline=5 baseline-spread=0
+[bench] bench: exit=vf-irq-eoi n=1000 min=1260 median=1260 max=1260 raw-median=1267 baseline=7 baseline-spread=0
+[bench] ok 1 - bench: vf-irq-costs
+vmm: guest bench shut down (code 0)
+vmm: guest bench: device 00:01.0 = 0000:01:10.0 (8086:10ca), domain 1 (guest-bench), faults 0, IRTEs 1, interrupts injected 0, MSI-X entries refused 0, BAR writes refused 0, foreign config writes 0, MSI-X messages 1000 (0 naming none of its vCPUs)
+""".splitlines()
+
+    def parse(self, log):
+        return bench.parse_vf_irq(log)
+
+    def missing(self, log):
+        with self.assertRaises(bench.Missing) as cm:
+            bench.parse_vf_irq(log)
+        return str(cm.exception)
+
+    def test_figures_and_exits_per_interrupt(self):
+        f = self.parse(self.LOG)
+        self.assertEqual((f["n"], f["msix_messages"]), (1000, 1000))
+        self.assertEqual(f["costs"]["vf-irq"], {"n": 1000, "min": 678, "median": 678, "max": 700,
+                                                "raw_median": 683, "baseline": 5})
+        self.assertEqual(f["costs"]["vf-irq-eoi"]["median"], 1260)
+        self.assertEqual(f["costs"]["vf-irq-return"]["max"], 1990)
+        # mark 4's own port write taken off io
+        self.assertEqual(f["exits"], {"total": 2000, "by_reason": {"ext-intr": 1000, "npf": 1000}})
+        self.assertEqual(f["exits_per_interrupt"], {"total": 2.0,
+                                                    "by_reason": {"ext-intr": 1.0, "npf": 1.0}})
+
+    def test_a_kind_unavailable_is_missing(self):
+        log = [ln for ln in self.LOG if "exit=vf-irq-eoi" not in ln] + [
+            "[bench] bench: exit=vf-irq-eoi unavailable: the VF has no MSI-X table"]
+        self.assertIn("vf-irq-eoi: the VF has no MSI-X table", self.missing(log))
+        self.assertIn("no line", self.missing([ln for ln in self.LOG if "exit=vf-irq " not in ln]))
+
+    def test_without_marks_or_device_line_no_figure(self):
+        self.assertIn("mark 3/4", self.missing([ln for ln in self.LOG if "mark 4" not in ln]))
+        self.assertIn("exits-marks", self.missing([ln for ln in self.LOG if "exits-marks" not in ln]))
+        self.assertIn("no MSI-X messages",
+                      self.missing([ln for ln in self.LOG if "device 00:01.0" not in ln]))
+
+    def test_implausible_counts_are_missing(self):
+        self.assertIn("fewer than the 1000", self.missing(
+            [ln.replace("1000 taken", "999 taken") for ln in self.LOG]))
+        self.assertIn("moat counted 10 MSI-X", self.missing(
+            [ln.replace("MSI-X messages 1000", "MSI-X messages 10") for ln in self.LOG]))
+        # no exit for the interrupts: they cannot have gone through moat
+        self.assertIn("at least", self.missing(
+            [ln.replace(" npf=1005 ext-intr=1000", " npf=5") for ln in self.LOG]))
+        self.assertIn("went down", self.missing(
+            [ln.replace("npf=1005", "npf=4") for ln in self.LOG]))
+        self.assertIn("min <= median", self.missing(
+            [ln.replace("exit=vf-irq n=1000 min=678", "exit=vf-irq n=1000 min=0") for ln in self.LOG]))
+        self.assertIn("includes it", self.missing(
+            [ln.replace("vf-irq-return n=1000 min=1957 median=1957", "vf-irq-return n=1000 min=600 "
+                        "median=600") for ln in self.LOG]))
+
+    def test_table_rows(self):
+        rows = []
+        vi = self.parse(self.LOG)
+        bench.add_vf_irq_rows(lambda a, b: rows.append((a, b)), vi)
+        text = "\n".join(f"{a}: {b}" for a, b in rows)
+        self.assertIn("store to the handler (VT-d, host vector, exit, injection): 678 instructions "
+                      "(min 678, max 700, n=1000)", text)
+        self.assertIn("the handler's EOI (xAPIC page): 1,260 instructions", text)
+        self.assertIn("store to the return (the whole interrupt): 1,957 instructions", text)
+        self.assertIn("exits per interrupt: 2 (ext-intr=1 npf=1)", text)
+        self.assertIn("VMX (Bochs): not measured: Bochs (VMX) has no IOMMU", text)
+        self.assertTrue(bench.vf_irq_instructions(vi).startswith("1,957 in moat"))
+        rows.clear()
+        bench.add_vf_irq_rows(lambda a, b: rows.append((a, b)), {"not_measured": "boot timed out"})
+        self.assertIn("not measured yet: boot timed out", rows[0][1])
+        self.assertEqual(bench.vf_irq_instructions(None),
+                         "not measured yet: the VF interrupt boot was not run")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,9 @@
 #include <moat/tap.h>
 #include <moat/test_hooks.h>
 #include "tests/hv/guest_state.h"
+#include "arch/x86/irq_drain.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/pt_x86.h"
 #include "arch/x86/trap.h"
 #include "vmm/exits.h"
 #include "vmm/mmio.h"
@@ -55,14 +57,12 @@ int irq_alloc_vector(irq_handler_t fn, void *ctx)
 	return 0x40;
 }
 
-void irq_free_vector(u8 vector) {}
-
-int irq_set_handler(u8 vector, irq_handler_t fn, void *ctx)
+int irq_free_drained(u8 vector, unsigned cpu, u32 *freed)
 {
 	return 0;
 }
 
-int apic_drain_vector(u8 vector, u64 timeout_us)
+int irq_set_handler(u8 vector, irq_handler_t fn, void *ctx)
 {
 	return 0;
 }
@@ -208,6 +208,26 @@ static int f_inject(struct vcpu *v, u8 vector, bool has_error, u32 error)
 
 static void f_dump(struct vcpu *v) {}
 
+static void f_flush_nested_tlb(struct vcpu *v) {}
+
+/* The guest's nested tables, where its BAR pages come and go with memory decode
+ * (vmm/vbar.c): tables from libc, freed after each input. */
+static void *npt_p2v(void *ctx, u64 pa)
+{
+	return (void *)(uintptr_t)pa;
+}
+static u64 npt_alloc(void *ctx)
+{
+	void *p = aligned_alloc(4096, 4096);
+
+	return (u64)(uintptr_t)p;
+}
+static void npt_free(void *ctx, u64 pa)
+{
+	free((void *)(uintptr_t)pa);
+}
+static const struct pt_ops npt_ops = {npt_alloc, npt_free, npt_p2v, NULL, NULL};
+
 static const struct vmm_backend fake = {
 	.name = "fake",
 	.get_reg = f_get,
@@ -216,6 +236,7 @@ static const struct vmm_backend fake = {
 	.skip_instruction = f_skip,
 	.inject_exception = f_inject,
 	.dump = f_dump,
+	.flush_nested_tlb = f_flush_nested_tlb,
 };
 const struct vmm_backend *vmm_be = &fake;
 struct vmm_caps vmm_caps = {.hypercall_insn = VMM_HC_VMMCALL};
@@ -282,6 +303,8 @@ static void setup(void)
 	g.id = 1;
 	g.ram_hpa = (u64)(uintptr_t)ram;
 	g.ram_size = RAM_SIZE;
+	if (pt_init(&g.npt, &pt_format_npt, &npt_ops, 4, 2))
+		abort();
 	g.state = GUEST_RUNNING;
 	g.vcpu[0].guest = &g;
 	g.vcpu[0].cpu = 1;
@@ -424,5 +447,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (f.n && g.state == GUEST_RUNNING)
 		one_exit(&f);
 	msix_release(&g.dev[0]);
+	pt_destroy(&g.npt);
 	return 0;
 }

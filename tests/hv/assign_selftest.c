@@ -162,8 +162,11 @@ SELFTEST(assign_cycle, "assign", "attach-release-cycle")
 	CHECK(ctx, vpci_read(g, PCI_RID(0, 1, 0), 0, 4) == (vf->vendor | (u32)vf->device << 16),
 	      "the guest reads %#x at 00:01.0", vpci_read(g, PCI_RID(0, 1, 0), 0, 4));
 	check_domain(ctx, g);
-	check_nested(ctx, g);
+	/* Memory decode off (Command 0): no BAR page in the nested tables (vmm/vbar.c). */
+	CHECK(ctx, pt_lookup(&g->npt, g->dev[0].bar_gpa[0], &pa, &flags, &level) != 0,
+	      "BAR0 in the nested tables before the guest turned memory decode on");
 	vpci_write(g, DEV1, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	check_nested(ctx, g);
 	if (vf->cap_msix)
 		check_msix_delivery(ctx, g, vf);
 	CHECK(ctx, pci_read16(vf, PCI_COMMAND) & PCI_COMMAND_MASTER,

@@ -2,11 +2,13 @@
  * test guests completed. They run after vmm_run() returned. */
 #define LOG_TAG "vmm"
 #include <moat/bits.h>
+#include "arch/x86/irq_drain.h"
 #include "tests/hv/guest_state.h"
 #include "tests/hv/selftest.h"
 #include "tests/hv/transient.h"
 #include <moat/string.h>
 #include "vmm/guest.h"
+#include "vmm/msix.h"
 #include "vmm/vmm.h"
 
 static bool is_attacker(const struct guest *g)
@@ -91,6 +93,24 @@ SELFTEST(vmm_attacker_io_denied, "vmm", "attacker-io-denied")
 	}
 	if (!seen)
 		st_skip(ctx, "no attacker guest configured and started");
+}
+
+/* Every host vector the MSI-X entries of guests' devices took is free again once the guests
+ * have ended: drained and freed on the CPU its entry targeted (an SMP OS guest's entries
+ * target several), wherever the device was released; none left in quarantine. */
+SELFTEST(vmm_host_vectors_returned, "vmm", "host-vectors-returned")
+{
+	u32 taken, back;
+
+	msix_host_vectors(&taken, &back);
+	if (!taken) {
+		st_skip(ctx, "no guest's device took a host vector");
+		return;
+	}
+	CHECK(ctx, irq_drain_pending() == 0, "%u host vectors still queued for their CPUs",
+	      irq_drain_pending());
+	CHECK(ctx, back == taken, "%u of the %u host vectors guests' devices took are not free",
+	      taken - back, taken);
 }
 
 SELFTEST(vmm_canaries_intact, "vmm", "canaries-intact")

@@ -1,6 +1,6 @@
 /* Emulated MMIO: the MOV forms decoded (lengths, registers, immediates, refusals), nested
- * page faults on an MSI-X page and on the IOAPIC's emulated end to end through a guest page
- * walk, and the guest walk itself. */
+ * page faults on an MSI-X page, on a BAR with memory decode off and on the IOAPIC's emulated
+ * end to end through a guest page walk, and the guest walk itself. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -15,6 +15,7 @@
 #include "vmm/mmio.h"
 #include "vmm/guest_acpi.h"
 #include "vmm/msix.h"
+#include "vmm/vbar.h"
 #include "vmm/vioapic.h"
 #include "host_shim.h"
 
@@ -211,6 +212,60 @@ static void test_npf_emulated(void **state)
 	(void)state;
 }
 
+/* A BAR whose pages are out of the nested tables (memory decode off, or the guest's reset of
+ * its VF in progress: vmm/vbar.c): its accesses are answered by moat as a function that
+ * does not decode them. A page mapped again since the fault is retried, not emulated. */
+static void test_npf_bar_decode_off(void **state)
+{
+	u8 *ram = setup_guest();
+	struct vcpu v = {.guest = &g};
+	struct vmm_exit e = {.reason = VMM_EXIT_NPF, .rip = 0x40005000};
+	struct pci_dev pdev = {
+		.bar[0] = {.base = 0xfe000000, .size = 0x4000, .type = PCI_BAR_MEM32}};
+	struct vdev *bd = &g.dev[0];
+
+	strcpy(g.cfg.name, "t");
+	g.nr_dev = 1;
+	bd->pdev = &pdev;
+	bd->bar_gpa[0] = 0xc0010000;
+	/* mov eax, [rdi]: all ones, zero-extended into rax */
+	memcpy(ram + 0x5000, (u8[]){0x8b, 0x07}, 2);
+	regs[VMM_REG_RAX] = 0x1234;
+	e.npf.gpa = 0xc0010008;
+	shim_log_clear();
+	assert_int_equal(vmm_mmio_npf(&v, &e), 0);
+	assert_int_equal(regs[VMM_REG_RAX], 0xffffffffULL);
+	assert_int_equal(regs[VMM_REG_RIP], 0x40005002);
+	assert_int_equal(bd->bar_off_reads, 1);
+	assert_true(shim_log_seen("guest t: read of BAR0+0x8 of 00:01.0 with memory decode off: "
+				  "all ones (1 so far)"));
+	/* mov dword [rdi+0x3ffc], 5: dropped, counted; nothing else is touched */
+	memcpy(ram + 0x5000, (u8[]){0xc7, 0x87, 0xfc, 0x3f, 0, 0, 5, 0, 0, 0}, 10);
+	e.npf.gpa = 0xc0013ffc;
+	assert_int_equal(vmm_mmio_npf(&v, &e), 0);
+	assert_int_equal(bd->bar_off_writes, 1);
+	assert_int_equal(writes, 0);
+	assert_int_equal(regs[VMM_REG_RIP], 0x4000500a);
+	assert_int_equal(bd->lock.next, bd->lock.owner); /* released */
+	/* Past the BAR: nothing moat emulates. */
+	e.npf.gpa = 0xc0014000;
+	assert_int_equal(vmm_mmio_npf(&v, &e), -ENOENT);
+	/* Another form there stops the guest, naming the BAR. */
+	memcpy(ram + 0x5000, (u8[]){0x48, 0x8b, 0x07}, 3);
+	e.npf.gpa = 0xc0010000;
+	assert_int_equal(vmm_mmio_npf(&v, &e), -EFAULT);
+	assert_int_equal(stops, 1);
+	/* Mapped again meanwhile: the access is retried where it was (RIP unchanged). */
+	g.state = GUEST_RUNNING;
+	bd->bars_mapped = true;
+	regs[VMM_REG_RIP] = 0;
+	assert_int_equal(vmm_mmio_npf(&v, &e), 0);
+	assert_int_equal(regs[VMM_REG_RIP], 0);
+	assert_int_equal(bd->bar_off_reads, 1);
+	free(ram);
+	(void)state;
+}
+
 /* An instruction across a page boundary whose two pages are not adjacent in the guest's
  * RAM: each page's bytes come from its own translation (VA 0x40201ffe -> GPA 0x9ffe, VA
  * 0x40202000 -> GPA 0xb000); an unmapped second page leaves the instruction truncated. */
@@ -372,13 +427,10 @@ static void test_guest_walk(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_decode_forms),
-		cmocka_unit_test(test_decode_refusals),
-		cmocka_unit_test(test_npf_emulated),
-		cmocka_unit_test(test_npf_lapic),
-		cmocka_unit_test(test_npf_ioapic),
-		cmocka_unit_test(test_guest_walk),
-		cmocka_unit_test(test_npf_fetch_across_pages),
+		cmocka_unit_test(test_decode_forms), cmocka_unit_test(test_decode_refusals),
+		cmocka_unit_test(test_npf_emulated), cmocka_unit_test(test_npf_bar_decode_off),
+		cmocka_unit_test(test_npf_lapic),    cmocka_unit_test(test_npf_ioapic),
+		cmocka_unit_test(test_guest_walk),   cmocka_unit_test(test_npf_fetch_across_pages),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -67,6 +67,11 @@ void vflr_settle(struct guest *g, struct vdev *v)
 {
 	fail();
 }
+int vbar_sync(struct guest *g, struct vdev *v)
+{
+	fail();
+	return 0;
+}
 u64 tsc_hz(void)
 {
 	return 2000000000ULL;

@@ -1,6 +1,7 @@
 /* The virtual PCI configuration space: the host bridge, an assigned VF with its real IDs,
  * BAR sizing and refused BAR moves, Command filtering, the capability list with only PCIe
- * and MSI-X, foreign BDFs. */
+ * and MSI-X, foreign BDFs; the BARs in the nested tables only while memory decode is on and
+ * no reset is in progress, and the nested TLB flush on every vCPU. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,9 +11,13 @@
 #include <cmocka.h>
 
 #include <moat/errno.h>
+#include "arch/x86/irq_drain.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/pt_x86.h"
 #include "arch/x86/trap.h"
 #include "vmm/msix.h"
+#include "vmm/npt_flush.h"
+#include "vmm/vbar.h"
 #include "vmm/vflr.h"
 #include "vmm/vpci.h"
 #include "host_shim.h"
@@ -23,7 +28,8 @@ static irq_handler_t vec_fn;
 static void *vec_ctx;
 static int vectors_in_use, irtes_in_use, raised = -1;
 static struct iommu_irq_cfg last_cfg;
-static u32 phys_bar3[0x4000 / 4]; /* the VF's MSI-X BAR: table at 0, PBA at 0x2000 */
+static u32 phys_bar3[0x4000 / 4]
+	__attribute__((aligned(4096))); /* the VF's MSI-X BAR: table at 0, PBA at 0x2000 */
 
 int irq_alloc_vector(irq_handler_t fn, void *ctx)
 {
@@ -38,7 +44,8 @@ int irq_alloc_vector(irq_handler_t fn, void *ctx)
 enum { EV_IRTE_FREE = 1, EV_QUARANTINE, EV_DRAIN, EV_VECTOR_FREE, EV_FLR_START, EV_FLR_READY };
 static int events[16], nr_events;
 static u32 ctrl_when_irte_freed;
-static unsigned drain_fails; /* apic_drain_vector times out this many times */
+static unsigned drain_fails;		  /* the drain times out this many times */
+static unsigned drain_cpus[8], nr_drains; /* the CPU each vector was drained on */
 
 static void event(int e)
 {
@@ -46,11 +53,21 @@ static void event(int e)
 		events[nr_events++] = e;
 }
 
-void irq_free_vector(u8 vector)
+/* arch/x86/irq_drain.c (its own test: test_irq_drain): drained on `cpu`, then freed. */
+int irq_free_drained(u8 vector, unsigned cpu, u32 *freed)
 {
+	event(EV_DRAIN);
+	if (nr_drains < 8)
+		drain_cpus[nr_drains++] = cpu;
+	if (drain_fails) {
+		drain_fails--;
+		return -ETIMEDOUT;
+	}
 	event(EV_VECTOR_FREE);
 	vec_fn = NULL;
 	vectors_in_use--;
+	__atomic_fetch_add(freed, 1, __ATOMIC_RELAXED);
+	return 0;
 }
 
 int irq_set_handler(u8 vector, irq_handler_t fn, void *ctx)
@@ -58,16 +75,6 @@ int irq_set_handler(u8 vector, irq_handler_t fn, void *ctx)
 	event(EV_QUARANTINE);
 	vec_fn = fn;
 	vec_ctx = ctx;
-	return 0;
-}
-
-int apic_drain_vector(u8 vector, u64 timeout_us)
-{
-	event(EV_DRAIN);
-	if (drain_fails) {
-		drain_fails--;
-		return -ETIMEDOUT;
-	}
 	return 0;
 }
 
@@ -127,10 +134,44 @@ u64 time_us(void)
 	return fake_us += 10;
 }
 
+/* The nested tables (real, lib/pgtable.c) and the backend's TLB flush; vCPUs in the guest
+ * leave it when kicked, unless a test says one does not. */
+static void *t_p2v(void *ctx, u64 pa)
+{
+	return (void *)(uintptr_t)pa;
+}
+static u64 t_alloc(void *ctx)
+{
+	return (u64)(uintptr_t)aligned_alloc(4096, 4096);
+}
+static void t_free(void *ctx, u64 pa)
+{
+	free((void *)(uintptr_t)pa);
+}
+static const struct pt_ops npt_ops = {t_alloc, t_free, t_p2v, NULL, NULL};
+static unsigned tlb_flushes[2], kicks[2];
+static bool kick_ignored;
+
+static void f_flush_nested_tlb(struct vcpu *v)
+{
+	tlb_flushes[v->index]++;
+}
+static const struct vmm_backend fake_be = {.name = "fake", .flush_nested_tlb = f_flush_nested_tlb};
+const struct vmm_backend *vmm_be = &fake_be;
+
+void vcpu_kick(struct vcpu *v)
+{
+	kicks[v->index]++;
+	if (!kick_ignored)
+		npt_flush_exit(v); /* the IPI's exit */
+}
+
 /* pci/reset.c: the function's FLR, started and waited for. */
 static int flr_start_result, flr_ready_result;
 static unsigned flr_starts, flr_readies;
-static u16 cmd_at_flr;		       /* the hardware Command register when the reset began */
+static u16 cmd_at_flr;	       /* the hardware Command register when the reset began */
+static bool bar_mapped_at_flr; /* BAR0's first page in the nested tables then */
+static struct guest g;
 static u64 flr_start_us, flr_ready_us; /* when the last reset began, and was waited for */
 static u8 cfg[4096];
 
@@ -145,6 +186,7 @@ int pci_flr_start(struct pci_dev *d)
 	flr_starts++;
 	cmd_at_flr = (u16)(cfg[PCI_COMMAND] | cfg[PCI_COMMAND + 1] << 8);
 	flr_start_us = fake_us;
+	bar_mapped_at_flr = pt_lookup(&g.npt, 0xc0000000, NULL, NULL, NULL) == 0;
 	if (flr_start_result)
 		return flr_start_result;
 	/* What the reset does to the function (QEMU: pci_do_device_reset, msix_reset). */
@@ -247,13 +289,23 @@ static int setup(void **state)
 	ctrl_when_irte_freed = 0;
 	flr_start_result = flr_ready_result = 0;
 	flr_starts = flr_readies = 0;
+	if (g.npt.root)
+		pt_destroy(&g.npt);
 	memset(&g, 0, sizeof(g));
+	assert_int_equal(pt_init(&g.npt, &pt_format_npt, &npt_ops, 4, 2), 0);
+	memset(tlb_flushes, 0, sizeof(tlb_flushes));
+	memset(kicks, 0, sizeof(kicks));
+	kick_ignored = false;
 	strcpy(g.cfg.name, "t");
 	g.nr_dev = 1;
 	g.dev[0].pdev = &vf;
 	g.dev[0].bar_gpa[0] = 0xc0000000;
 	g.dev[0].bar_gpa[3] = 0xc0004000;
 	g.vcpu[0].cpu = 1;
+	g.vcpu[0].guest = &g;
+	g.vcpu[1].index = 1;
+	g.vcpu[1].guest = &g;
+	g.nr_vcpus = 1;
 	msix_init(&g.dev[0]);
 	(void)state;
 	return 0;
@@ -483,7 +535,7 @@ static void test_msix_unmask_routes(void **state)
 	msix_release(&g.dev[0]);
 	assert_int_equal(phys_bar3[3], MSIX_ENTRY_CTRL_MASKED);
 	assert_int_equal(irtes_in_use, 0);
-	msix_free_vectors(&g.dev[0], 1);
+	msix_free_vectors(&g.dev[0]);
 	assert_int_equal(vectors_in_use, 0);
 	(void)state;
 }
@@ -512,17 +564,20 @@ static void test_msix_release_quarantine(void **state)
 	assert_int_equal(raised, -1);
 	assert_int_equal(msix_quarantine_strays(), strays + 1);
 	assert_int_equal(msix_messages(&g.dev[0]), 0); /* not the guest's */
-	msix_free_vectors(&g.dev[0], 1);
+	msix_free_vectors(&g.dev[0]);
 	assert_int_equal(vectors_in_use, 0);
 	assert_int_equal(nr_events, 4);
 	assert_memory_equal(events, order, sizeof(order));
 	(void)state;
 }
 
-/* A vector that does not drain, or a release away from the vector's CPU (which cannot see
- * that CPU's IRR), leaves the vector in quarantine for good rather than reusing it. */
+/* A vector that does not drain leaves the vector in quarantine for good rather than
+ * reusing it. */
 static void test_msix_quarantine_kept(void **state)
 {
+	u32 taken, back, taken0, back0;
+
+	msix_host_vectors(&taken0, &back0);
 	vpci_write(&g, DEV1, 0x72, 2, MSIX_CTRL_ENABLE);
 	guest_entry(0, 0xfee01000, 0x41, 0);
 	guest_entry(1, 0xfee01000, 0x42, 0);
@@ -530,26 +585,25 @@ static void test_msix_quarantine_kept(void **state)
 	msix_release(&g.dev[0]);
 	drain_fails = 1;
 	shim_warnings_logged = 0;
-	msix_free_vectors(&g.dev[0], 1);
+	msix_free_vectors(&g.dev[0]);
 	assert_int_equal(vectors_in_use, 1); /* entry 0 stayed, entry 1 drained and freed */
 	assert_int_equal(shim_warnings_logged, 1);
 	assert_non_null(strstr(shim_last_log, "stays in quarantine"));
-	msix_init(&g.dev[0]);
-	vpci_write(&g, DEV1, 0x72, 2, MSIX_CTRL_ENABLE);
-	guest_entry(0, 0xfee01000, 0x41, 0);
-	msix_release(&g.dev[0]);
-	msix_free_vectors(&g.dev[0], 3);
-	assert_int_equal(vectors_in_use, 2);
+	msix_host_vectors(&taken, &back);
+	assert_int_equal(taken - taken0, 2);
+	assert_int_equal(back - back0, 1);
 	(void)state;
 }
 
-/* An SMP OS guest's entries target the CPUs of the vCPUs they name: released on one of
- * them, only that CPU's vectors can be drained (its IRR) and freed; the other CPU's stays
- * in quarantine instead of being checked on the wrong CPU and handed out again. */
+/* An SMP OS guest's entries target the CPUs of the vCPUs they name: each vector is drained
+ * (that CPU's IRR and ISR) and freed on the CPU its entry targeted, wherever the device is
+ * released, so none is checked on the wrong CPU and none stays held. */
 static void test_msix_free_on_each_cpu(void **state)
 {
-	static const int order[] = {EV_DRAIN, EV_VECTOR_FREE};
+	static const int order[] = {EV_DRAIN, EV_VECTOR_FREE, EV_DRAIN, EV_VECTOR_FREE};
+	u32 taken, back, taken0, back0;
 
+	msix_host_vectors(&taken0, &back0);
 	strcpy(g.cfg.kernel, "vmlinuz");
 	g.nr_vcpus = 2;
 	g.vcpu[1].cpu = 2;
@@ -560,10 +614,17 @@ static void test_msix_free_on_each_cpu(void **state)
 	assert_int_equal(vectors_in_use, 2);
 	msix_release(&g.dev[0]);
 	nr_events = 0;
-	msix_free_vectors(&g.dev[0], 1);
-	assert_int_equal(nr_events, 2); /* one drain, one free: entry 0's */
+	nr_drains = 0;
+	msix_free_vectors(&g.dev[0]);
+	assert_int_equal(nr_events, 4);
 	assert_memory_equal(events, order, sizeof(order));
-	assert_int_equal(vectors_in_use, 1);
+	assert_int_equal(nr_drains, 2);
+	assert_int_equal(drain_cpus[0], 1);
+	assert_int_equal(drain_cpus[1], 2);
+	assert_int_equal(vectors_in_use, 0);
+	msix_host_vectors(&taken, &back);
+	assert_int_equal(taken - taken0, 2);
+	assert_int_equal(back - back0, 2);
 	(void)state;
 }
 
@@ -1000,6 +1061,8 @@ static void test_flr_not_offered(void **state)
  * Device Control restored (without Initiate FLR), and MSI-X restored: enabled with the
  * function masked, every entry's message and mask written, the function unmasked. The
  * driver's interrupts come back through new IRTEs on the same host vectors. */
+static unsigned bar_pages_mapped(void);
+
 static void test_flr_linux_sysfs_reset(void **state)
 {
 	u32 hdr[16], entry[3][4];
@@ -1019,7 +1082,9 @@ static void test_flr_linux_sysfs_reset(void **state)
 		for (unsigned i = 0; i < 3; i++)
 			for (unsigned w = 0; w < 4; w++)
 				entry[i][w] = msix_mmio_read(&g, &g.dev[0], TABLE + 16 * i + 4 * w);
+		assert_int_equal(bar_pages_mapped(), 6);
 		vpci_write(&g, DEV1, PCI_COMMAND, 2, PCI_COMMAND_INTX_DISABLE);
+		assert_int_equal(bar_pages_mapped(), 0); /* decode off: vmm/vbar.c */
 		/* pcie_flr */
 		flrs = flr_starts;
 		assert_int_equal(vpci_read(&g, DEV1, 0xaa, 2) & BIT(5), 0); /* no TRPND */
@@ -1036,6 +1101,7 @@ static void test_flr_linux_sysfs_reset(void **state)
 				vpci_write(&g, DEV1, (u16)(4 * i), 4, hdr[i]);
 		assert_int_equal(vpci_read(&g, DEV1, PCI_COMMAND, 2),
 				 PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+		assert_int_equal(bar_pages_mapped(), 6);
 		/* pci_restore_msix_state */
 		vpci_write(&g, DEV1, 0x72, 2, mctl | MSIX_CTRL_ENABLE | MSIX_CTRL_FMASK);
 		for (unsigned i = 0; i < 3; i++) {
@@ -1055,6 +1121,145 @@ static void test_flr_linux_sysfs_reset(void **state)
 	}
 	assert_int_equal(g.msix_refused, 0);
 	assert_int_equal(g.bar_refused, 0);
+}
+
+/* BAR pages in the guest's nested tables: none before the guest turns memory decode on,
+ * every page of BAR0 and the BAR3 pages without MSI-X table or PBA once it has, uncached
+ * and pointing at the function; none again once it turns decode off, and then every vCPU
+ * flushes its nested TLB before it runs guest code again. */
+static bool npt_has(u64 gpa, u64 *hpa)
+{
+	u32 flags = 0;
+	u64 pa = 0;
+
+	if (pt_lookup(&g.npt, gpa, &pa, &flags, NULL))
+		return false;
+	assert_int_equal(FIELD_GET(PT_MT, flags), PT_MT_UC);
+	if (hpa)
+		*hpa = pa;
+	return true;
+}
+
+static unsigned bar_pages_mapped(void)
+{
+	unsigned n = 0;
+
+	for (u64 off = 0; off < 0x8000; off += 0x1000)
+		n += npt_has(0xc0000000 + off, NULL);
+	return n;
+}
+
+static void test_bars_follow_decode(void **state)
+{
+	struct vdev *v = &g.dev[0];
+	u64 hpa;
+	u32 val = 0;
+
+	assert_int_equal(bar_pages_mapped(), 0);
+	vpci_write(&g, DEV1, PCI_COMMAND, 2, PCI_COMMAND_MASTER);
+	assert_int_equal(bar_pages_mapped(), 0);
+	vpci_write(&g, DEV1, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	assert_true(v->bars_mapped);
+	assert_int_equal(bar_pages_mapped(), 6); /* BAR0's 4, BAR3's 2 of 4 */
+	assert_true(npt_has(0xc0003008, &hpa));
+	assert_int_equal(hpa, 0xfe003008);
+	assert_false(npt_has(TABLE, NULL));
+	assert_false(npt_has(PBA, NULL));
+	assert_true(npt_has(TABLE + 0x1000, &hpa));
+	assert_int_equal(hpa, (u64)(uintptr_t)phys_bar3 + 0x1000);
+	/* Off: out of the tables, the TLB flush owed by the vCPU at its next entry. */
+	npt_flush_enter(&g.vcpu[0]);
+	npt_flush_exit(&g.vcpu[0]);
+	assert_int_equal(tlb_flushes[0], 0);
+	vpci_write(&g, DEV1, PCI_COMMAND, 1, PCI_COMMAND_MASTER);
+	assert_false(v->bars_mapped);
+	assert_int_equal(bar_pages_mapped(), 0);
+	assert_int_equal(kicks[0], 0); /* this vCPU is not in the guest: it is here */
+	npt_flush_enter(&g.vcpu[0]);
+	npt_flush_exit(&g.vcpu[0]);
+	assert_int_equal(tlb_flushes[0], 1);
+	npt_flush_enter(&g.vcpu[0]); /* once */
+	assert_int_equal(tlb_flushes[0], 1);
+	/* What the guest's access gets meanwhile (vmm/mmio.c sends it here). */
+	assert_ptr_equal(vbar_region(&g, 0xc0000008, NULL), v);
+	assert_ptr_equal(vbar_region(&g, TABLE + 0x1000, NULL), v);
+	assert_null(vbar_region(&g, TABLE + 8, NULL)); /* the MSI-X table: vmm/msix.c */
+	assert_null(vbar_region(&g, 0xc0008000, NULL));
+	vbar_off_access(&g, v, 0xc0000008, false, &val);
+	assert_int_equal(val, 0xffffffff);
+	vbar_off_access(&g, v, 0xc0000008, true, &val);
+	assert_int_equal(v->bar_off_reads, 1);
+	assert_int_equal(v->bar_off_writes, 1);
+	/* On again: the same pages back. */
+	vpci_write(&g, DEV1, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	assert_int_equal(bar_pages_mapped(), 6);
+	/* The guest's log lines per device are limited: 4 a second. */
+	for (unsigned i = 0; i < 100; i++)
+		vbar_off_access(&g, v, 0xc0000000, false, &val);
+	assert_int_equal(v->bar_off_log.used, VBAR_LOG_BURST);
+	(void)state;
+}
+
+/* Initiate FLR: the BAR pages are out of the nested tables (and every vCPU's TLB) before
+ * the reset reaches the function, and stay out through the 100 ms; an access meanwhile is
+ * answered all ones and logged as in the reset. Decode on after the reset maps them back. */
+static void test_bars_unmapped_in_flr(void **state)
+{
+	struct vdev *v = &g.dev[0];
+	u32 val = 0;
+
+	driver_running();
+	assert_int_equal(bar_pages_mapped(), 6);
+	g.nr_vcpus = 2;
+	g.vcpu[1].cpu = 2;
+	npt_flush_enter(&g.vcpu[1]); /* vCPU 1 runs guest code on CPU 2 */
+	shim_log_clear();
+	guest_flr();
+	assert_int_equal(flr_starts, 1);
+	assert_false(bar_mapped_at_flr);
+	assert_int_equal(kicks[1], 1);
+	assert_int_equal(bar_pages_mapped(), 0);
+	vbar_off_access(&g, v, 0xc0000000, false, &val);
+	assert_int_equal(val, 0xffffffff);
+	assert_true(shim_log_seen("guest t: read of BAR0+0 of 00:01.0 in its function level "
+				  "reset: all ones (1 so far)"));
+	/* Its next entry flushes. */
+	npt_flush_enter(&g.vcpu[1]);
+	assert_int_equal(tlb_flushes[1], 1);
+	npt_flush_exit(&g.vcpu[1]);
+	/* The reset is over (the config read waited): decode is still off (Command 0). */
+	assert_int_equal(vpci_read(&g, DEV1, PCI_COMMAND, 2), 0);
+	assert_int_equal(v->flr_state, VFLR_IDLE);
+	assert_int_equal(bar_pages_mapped(), 0);
+	vpci_write(&g, DEV1, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	assert_int_equal(bar_pages_mapped(), 6);
+	/* Decode turned on in the middle of a reset waits the reset out first. */
+	guest_flr();
+	vpci_write(&g, DEV1, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	assert_true(fake_us >= flr_start_us + FLR_WAIT_US);
+	assert_int_equal(bar_pages_mapped(), 6);
+	(void)state;
+}
+
+/* A vCPU that does not leave the guest when kicked: the wait is bounded, logged, counted;
+ * the vCPU still flushes at its next entry. */
+static void test_npt_flush_timeout(void **state)
+{
+	vpci_write(&g, DEV1, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	g.nr_vcpus = 2;
+	npt_flush_enter(&g.vcpu[1]);
+	kick_ignored = true;
+	shim_errors_logged = 0;
+	vpci_write(&g, DEV1, PCI_COMMAND, 2, 0);
+	assert_int_equal(bar_pages_mapped(), 0);
+	assert_int_equal(kicks[1], 1);
+	assert_int_equal(g.npt_flush_timeouts, 1);
+	assert_int_equal(shim_errors_logged, 1);
+	assert_non_null(strstr(shim_last_log, "vCPU 1 on cpu 0 did not leave the guest"));
+	npt_flush_exit(&g.vcpu[1]);
+	npt_flush_enter(&g.vcpu[1]);
+	assert_int_equal(tlb_flushes[1], 1);
+	(void)state;
 }
 
 int main(void)
@@ -1085,7 +1290,12 @@ int main(void)
 		cmocka_unit_test_setup(test_flr_storm, setup),
 		cmocka_unit_test_setup(test_flr_not_offered, setup),
 		cmocka_unit_test_setup(test_flr_linux_sysfs_reset, setup),
+		cmocka_unit_test_setup(test_bars_follow_decode, setup),
+		cmocka_unit_test_setup(test_bars_unmapped_in_flr, setup),
+		cmocka_unit_test_setup(test_npt_flush_timeout, setup),
 	};
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	pt_destroy(&g.npt);
+	return failed;
 }

@@ -36,7 +36,7 @@ class LinuxGuest:
         self.vcpus = int(hi) - int(lo) + 1 if hi else 1
         self.device, self.net = device, dict(net or {})
         # guest.sh's rounds after the first (linuxguest.rounds; RESET_ROUNDS when not named)
-        self.rounds = tuple(self.net.get("rounds", RESET_ROUNDS).split(","))
+        self.rounds = tuple(k for k in str(self.net.get("rounds", RESET_ROUNDS)).split(",") if k)
         self.cmdline = GUEST_CMDLINE + "".join(f" linuxguest.{k}={v}" for k, v in self.net.items())
 
     def conf(self, cmdline=None):

@@ -3,6 +3,7 @@ Linux gives: what tests/linuxref/guest.sh printed under bare Linux in QEMU (2 CP
 the guest's prefix and moat's end line added; each check must fail when its part is
 missing or wrong, and say how far Linux got."""
 import os
+import re
 import sys
 import types
 import unittest
@@ -218,6 +219,16 @@ class LinuxVf(unittest.TestCase):
         for g in linux_guest.VF_GUESTS:
             v = net_verdicts(NET, g)
             self.assertTrue(all(s == "ok" for s, _ in v.values()), v)
+
+    def test_no_rounds(self):
+        # linuxguest.rounds= (empty): round 1 only, and no check of a later round
+        g = linux_guest.LinuxGuest("web", "1-2", 256, "01:00.0/vf0", dict(linux_guest.VF_WEB.net, rounds=""))
+        self.assertEqual(g.rounds, ())
+        lines = [ln for ln in NET if not any(f"linuxguest: {x} " in ln or ln.endswith(f"linuxguest: {x}")
+                                            for x in ("reload", "down-up", "mtu", "jumbo"))]
+        v = net_verdicts(lines, g)
+        self.assertFalse([t for t in v if re.search(r"-\d$", t)], v)
+        self.assertEqual(v["web-vf-net-done"][0], "ok")
 
     def test_command_line_words(self):
         self.assertIn(" linuxguest.ip=10.0.0.1/24 linuxguest.peer=10.0.0.2 linuxguest.role=listen",

@@ -97,7 +97,8 @@ SELFTEST(vmm_attacker_io_denied, "vmm", "attacker-io-denied")
 
 /* Every host vector the MSI-X entries of guests' devices took is free again once the guests
  * have ended: drained and freed on the CPU its entry targeted (an SMP OS guest's entries
- * target several), wherever the device was released; none left in quarantine. */
+ * target several), wherever the device was released; none left in quarantine, and as many
+ * vectors free as before the guests. */
 SELFTEST(vmm_host_vectors_returned, "vmm", "host-vectors-returned")
 {
 	u32 taken, back;
@@ -111,6 +112,9 @@ SELFTEST(vmm_host_vectors_returned, "vmm", "host-vectors-returned")
 	      irq_drain_pending());
 	CHECK(ctx, back == taken, "%u of the %u host vectors guests' devices took are not free",
 	      taken - back, taken);
+	CHECK(ctx, vmm_vectors_free[1] == vmm_vectors_free[0],
+	      "%u host vectors free after the guests, %u before", vmm_vectors_free[1],
+	      vmm_vectors_free[0]);
 }
 
 SELFTEST(vmm_canaries_intact, "vmm", "canaries-intact")

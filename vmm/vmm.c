@@ -651,10 +651,10 @@ static void wait_guests(bool launched[][CFG_MAX_VCPUS])
 	}
 }
 
-/* The host vectors the guests' devices held are drained and freed on the CPUs their
- * entries targeted, idle now: waits for the last of them (bounded), then reports. */
 unsigned vmm_vectors_free[2];
 
+/* The host vectors the guests' devices held are drained and freed on the CPUs their
+ * entries targeted, idle now: waits for the last of them (bounded), then reports. */
 static void vectors_report(void)
 {
 	u32 taken, back;
@@ -683,9 +683,10 @@ void vmm_run(void)
 	if (kick_vector < 0)
 		pr_err(kick_vector, "no vector to kick vCPUs: interrupts between vCPUs wait for "
 				    "their next exit\n");
+	/* After the test image's interrupt canary, which must hold IRTE 0 (tests/hv). */
+	TEST_HOOK(guests_start);
 	pci_drivers_irq_init(); /* moat's own vectors taken before the count */
 	vmm_vectors_free[0] = irq_vectors_free();
-	TEST_HOOK(guests_start);
 	for (u32 i = 0; i < vmm_nr_guests; i++)
 		vmm_guests[i].vcpus_left = vmm_guests[i].nr_vcpus;
 	for (u32 i = 0; i < vmm_nr_guests; i++) {
@@ -704,8 +705,8 @@ void vmm_run(void)
 		}
 	}
 	wait_guests(launched);
-	TEST_HOOK(guests_end);
 	vectors_report();
+	TEST_HOOK(guests_end);
 	for (u32 i = 0; i < vmm_nr_guests; i++)
 		guest_stats(&vmm_guests[i]);
 	memory_report();

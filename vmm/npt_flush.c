@@ -9,14 +9,8 @@
 #include <moat/time.h>
 #include "vmm/npt_flush.h"
 
-void npt_flush_enter(struct vcpu *v)
+void npt_flush_owed(struct vcpu *v, u32 gen)
 {
-	u32 gen;
-
-	__atomic_store_n(&v->in_guest, true, __ATOMIC_SEQ_CST);
-	gen = __atomic_load_n(&v->guest->npt_gen, __ATOMIC_SEQ_CST);
-	if (gen == v->npt_gen_seen)
-		return;
 	vmm_be->flush_nested_tlb(v);
 	__atomic_store_n(&v->npt_gen_seen, gen, __ATOMIC_RELEASE);
 }

@@ -17,9 +17,20 @@
  * takes between its exit and its next entry. */
 int npt_flush_guest(struct guest *g);
 
-/* On v's CPU right before each entry (interrupts off): the flush owed since its last
- * entry, and v marked in the guest. */
-void npt_flush_enter(struct vcpu *v);
+/* The flush owed to v on its CPU (npt_flush_enter's slow path). */
+void npt_flush_owed(struct vcpu *v, u32 gen);
+
+/* On v's CPU right before each entry (interrupts off): v marked in the guest, then the
+ * flush owed since its last entry. Inline: it runs at every entry of every guest. */
+static inline void npt_flush_enter(struct vcpu *v)
+{
+	u32 gen;
+
+	__atomic_store_n(&v->in_guest, true, __ATOMIC_SEQ_CST);
+	gen = __atomic_load_n(&v->guest->npt_gen, __ATOMIC_SEQ_CST);
+	if (__builtin_expect(gen != v->npt_gen_seen, 0))
+		npt_flush_owed(v, gen);
+}
 
 /* On v's CPU right after each exit. */
 static inline void npt_flush_exit(struct vcpu *v)

@@ -13,8 +13,8 @@
  *                  after two pushes)
  *   vf-irq-eoi     the handler's EOI through the xAPIC page (a 32-bit MOV)
  *   vf-irq-return  from before the store to the instruction after it, back from the
- *                  handler's IRETQ: the whole interrupt, the handler's own instructions
- *                  (about 25) and its EOI included
+ *                  handler's IRETQ: the whole interrupt, the handler's own 21
+ *                  instructions and its EOI included
  * and the test image's exit counter port around the BENCH_N interrupts (marks 3 and 4),
  * so moat's two lines give the exits per interrupt by reason. A kind the guest cannot
  * measure prints `bench: exit=<kind> unavailable: <reason>`. */
@@ -169,14 +169,14 @@ void bench_vf_irq(void)
 	eics = vf_dev.bar0 + IGB_VF_EICS;
 	/* The cause clears itself when the message is sent (auto clear), so every store
 	 * raises a new one. */
-	*(volatile u32 *)(uintptr_t)(vf_dev.bar0 + IGB_VF_EIAC) = VF_IRQ_BIT;
-	*(volatile u32 *)(uintptr_t)(vf_dev.bar0 + IGB_VF_EIMS) = VF_IRQ_BIT;
+	vf_dev_ops.wr(NULL, IGB_VF_EIAC, VF_IRQ_BIT);
+	vf_dev_ops.wr(NULL, IGB_VF_EIMS, VF_IRQ_BIT);
 	__asm__ volatile("sti" ::: "memory");
 	guest_exits_mark(EXITS_MARK_START);
 	ok = take_irqs(eics);
 	guest_exits_mark(EXITS_MARK_END);
 	__asm__ volatile("cli" ::: "memory");
-	*(volatile u32 *)(uintptr_t)(vf_dev.bar0 + IGB_VF_EIMC) = VF_IRQ_BIT;
+	vf_dev_ops.wr(NULL, IGB_VF_EIMC, VF_IRQ_BIT);
 	guest_printf("bench: vf-irq exits-marks %u and %u around %u interrupts, %llu taken\n",
 		     EXITS_MARK_START, EXITS_MARK_END, BENCH_N,
 		     (unsigned long long)bench_vf_irq_count);

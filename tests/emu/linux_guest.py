@@ -36,7 +36,7 @@ class LinuxGuest:
         self.vcpus = int(hi) - int(lo) + 1 if hi else 1
         self.device, self.net = device, dict(net or {})
         # guest.sh's rounds after the first (linuxguest.rounds; RESET_ROUNDS when not named)
-        self.rounds = tuple(self.net.get("rounds", RESET_ROUNDS).split(","))
+        self.rounds = tuple(k for k in str(self.net.get("rounds", RESET_ROUNDS)).split(",") if k)
         self.cmdline = GUEST_CMDLINE + "".join(f" linuxguest.{k}={v}" for k, v in self.net.items())
 
     def conf(self, cmdline=None):
@@ -184,18 +184,35 @@ def check_linux_boot(g, cmdline=None):
 
 
 GUEST_LINE_RE = re.compile(r"^\[([^\]]+)\] linuxguest: ([\w-]+) ?(.*)$")
-# A kernel message printed while the UART drained a line of /init's: the line's rest went
-# to the next line, so what stands before the message is not the whole value.
+# A kernel message printed while the UART drained a line of /init's: what stands before
+# the message is the line's start, its rest (if any was still to come) the guest's next
+# line that is neither a kernel line nor one of /init's (seen: `down-up 5[   97.549155]
+# igbvf ...: Link is Up ...` with nothing after it; `online 0-[ ...] <kernel message>`).
 KERNEL_MID_LINE_RE = re.compile(r"\[\s*\d+\.\d+\] ")
+KERNEL_LINE_RE = re.compile(r"^\[\s*\d+\.\d+\] ")
 
 
 def guest_report(r, name):
     """What guest `name`'s /init printed (tests/linuxref/guest.sh): {kind: [rest, ...]},
-    without the lines a kernel message cut."""
+    a line a kernel message cut put together again."""
     out = {}
-    for m in map(GUEST_LINE_RE.match, r.lines):
-        if m and m.group(1) == name and not KERNEL_MID_LINE_RE.search(m.group(3)):
-            out.setdefault(m.group(2), []).append(m.group(3))
+    prefix = f"[{name}] "
+    mine = [ln[len(prefix):] for ln in r.lines if ln.startswith(prefix)]
+    for i, body in enumerate(mine):
+        m = GUEST_LINE_RE.match(prefix + body)
+        if not m:
+            continue
+        rest = m.group(3)
+        cut = KERNEL_MID_LINE_RE.search(rest)
+        if cut:
+            rest = rest[:cut.start()]
+            for nxt in mine[i + 1:]:
+                if KERNEL_LINE_RE.match(nxt):
+                    continue
+                if not nxt.startswith("linuxguest: "):
+                    rest = (rest + nxt) if rest else nxt.lstrip()
+                break
+        out.setdefault(m.group(2), []).append(rest)
     return out
 
 

@@ -9,12 +9,13 @@ section .rodata
 global bt_start, bt_end, bt_hc64, bt_sti_window, bt_sti_window_open, bt_sti_window_spin
 global bt_shadow
 global bt_shadow_sti_exit, bt_shadow_movss_exit, bt_spin, bt_nmi, bt_nmi_handler
-global bt_intr_handler, bt_gp_handler, bt_xsetbv
+global bt_intr_handler, bt_gp_handler, bt_xsetbv, bt_npt_unmap, bt_npt_reread
 global bt_real, bt_real_end, bt_hc16, bt_hc_lm
 
 BT_GDT equ 0x5000
 BT_IDTR equ 0x8010		; the IDT's pseudo-descriptor, written by the host
 BT_NMI_COUNT equ 0x8020
+BT_PROBE equ 0x9000		; a page the host takes out of the nested tables
 BT_PML4 equ 0x1000
 BT_REAL equ 0x7000
 SEL_CODE64 equ 0x08
@@ -110,6 +111,18 @@ bt_xsetbv:
 	xgetbv
 	mov ebx, eax
 	mov eax, 0x22
+	call bt_hc64
+	jmp bt_spin
+
+; A nested translation the CPU has used, then removed by the host: the next access must
+; fault, not go through a stale TLB entry (vmm/npt_flush.c).
+bt_npt_unmap:
+	mov rbx, [BT_PROBE]
+	mov eax, 0x30
+	call bt_hc64			; the host unmaps BT_PROBE's page
+bt_npt_reread:
+	mov rbx, [BT_PROBE]		; a nested page fault; mapped again, then read
+	mov eax, 0x31
 	call bt_hc64
 	jmp bt_spin
 bt_end:

@@ -125,31 +125,52 @@ static unsigned fetch(struct vcpu *v, u64 rip, u8 *code)
 	return n;
 }
 
-/* What an emulated page at gpa belongs to: an OS guest's local APIC page, an assigned
- * device's MSI-X table or the guest's IOAPIC; NULL for anything else. Linux reaches the
- * APICs with exactly the MOV forms above (native_apic_mem_read/write, readl/writel). */
-static const char *mmio_device(struct guest *g, u64 gpa)
+static const char *const npf_names[NPF_TARGET_NR] = {
+	[NPF_LOCAL_APIC] = "local-apic", [NPF_MSIX] = "msix",
+	[NPF_IOAPIC] = "ioapic",	 [NPF_BAR] = "bar",
+	[NPF_UNMAPPED] = "unmapped",
+};
+
+const char *npf_target_name(enum npf_target t)
 {
-	if (guest_is_os(g) && vlapic_mmio_owned(gpa))
-		return "local APIC";
-	if (msix_region(g, gpa))
-		return "MSI-X";
-	if (vioapic_owns(g, gpa))
-		return "IOAPIC";
-	return NULL;
+	return t < NPF_TARGET_NR ? npf_names[t] : "?";
 }
 
+/* What an emulated page at gpa belongs to: an OS guest's local APIC page, an assigned
+ * device's MSI-X table or the guest's IOAPIC, a BAR page unmapped while its decode is off
+ * (*bar_dev set); NPF_UNMAPPED for anything else. Linux reaches the APICs with exactly the
+ * MOV forms above (native_apic_mem_read/write, readl/writel). */
+static enum npf_target npf_target(struct guest *g, u64 gpa, struct vdev **bar_dev)
+{
+	if (guest_is_os(g) && vlapic_mmio_owned(gpa))
+		return NPF_LOCAL_APIC;
+	if (msix_region(g, gpa))
+		return NPF_MSIX;
+	if (vioapic_owns(g, gpa))
+		return NPF_IOAPIC;
+	*bar_dev = vbar_region(g, gpa, NULL);
+	return *bar_dev ? NPF_BAR : NPF_UNMAPPED;
+}
+
+static const char *const npf_what[NPF_TARGET_NR] = {
+	[NPF_LOCAL_APIC] = "local APIC",
+	[NPF_MSIX] = "MSI-X",
+	[NPF_IOAPIC] = "IOAPIC",
+	[NPF_BAR] = "BAR with memory decode off",
+};
+
 /* 0, or a negative errno for an access the device refuses. */
-static int mmio_access(struct vcpu *v, u64 gpa, bool write, u32 *val)
+static int mmio_access(struct vcpu *v, enum npf_target t, u64 gpa, bool write, u32 *val)
 {
 	struct guest *g = v->guest;
 	struct vdev *dev;
 
-	if (guest_is_os(g) && vlapic_mmio_owned(gpa))
+	switch (t) {
+	case NPF_LOCAL_APIC:
 		return write ? vlapic_mmio_write(&v->lapic, (u32)(gpa - GUEST_LAPIC_BASE), *val)
 			     : vlapic_mmio_read(&v->lapic, (u32)(gpa - GUEST_LAPIC_BASE), val);
-	dev = msix_region(g, gpa);
-	if (dev) {
+	case NPF_MSIX:
+		dev = msix_region(g, gpa);
 		vdev_lock(g, dev);
 		if (write)
 			msix_mmio_write(g, dev, gpa, *val);
@@ -157,29 +178,29 @@ static int mmio_access(struct vcpu *v, u64 gpa, bool write, u32 *val)
 			*val = msix_mmio_read(g, dev, gpa);
 		vdev_unlock(dev);
 		return 0;
+	case NPF_IOAPIC:
+		return write ? vioapic_mmio_write(g, (u32)(gpa - VIOAPIC_BASE), *val)
+			     : vioapic_mmio_read(g, (u32)(gpa - VIOAPIC_BASE), val);
+	default: return -ENOENT;
 	}
-	return write ? vioapic_mmio_write(g, (u32)(gpa - VIOAPIC_BASE), *val)
-		     : vioapic_mmio_read(g, (u32)(gpa - VIOAPIC_BASE), val);
 }
 
 int vmm_mmio_npf(struct vcpu *v, const struct vmm_exit *e)
 {
 	struct guest *g = v->guest;
-	const char *what = mmio_device(g, e->npf.gpa);
+	struct vdev *bar_dev = NULL;
+	enum npf_target t = npf_target(g, e->npf.gpa, &bar_dev);
+	const char *what = npf_what[t];
 	u8 code[MMIO_INSN_MAX] = {0};
 	struct mmio_insn in;
-	struct vdev *bar_dev = NULL;
 	u32 val = 0;
 
-	if (!what) {
-		bar_dev = vbar_region(g, e->npf.gpa, NULL);
-		if (!bar_dev)
-			return -ENOENT;
-		/* Mapped again since the fault (another vCPU turned decode on): retried. */
-		if (__atomic_load_n(&bar_dev->bars_mapped, __ATOMIC_ACQUIRE))
-			return 0;
-		what = "BAR with memory decode off";
-	}
+	v->npfs[t]++;
+	if (t == NPF_UNMAPPED)
+		return -ENOENT;
+	/* Mapped again since the fault (another vCPU turned decode on): retried. */
+	if (bar_dev && __atomic_load_n(&bar_dev->bars_mapped, __ATOMIC_ACQUIRE))
+		return 0;
 	if (mmio_decode(code, fetch(v, e->rip, code), &in) || (e->npf.gpa & 3))
 		return guest_stop(g, VMM_EXIT_NPF,
 				  "%s access at GPA %#llx (rip %#llx) is not an aligned 32-bit "
@@ -189,7 +210,7 @@ int vmm_mmio_npf(struct vcpu *v, const struct vmm_exit *e)
 		val = in.imm ? in.value : (u32)vmm_be->get_reg(v, (enum vmm_reg)in.reg);
 	if (bar_dev)
 		vbar_off_access(g, bar_dev, e->npf.gpa, in.write, &val);
-	else if (mmio_access(v, e->npf.gpa, in.write, &val))
+	else if (mmio_access(v, t, e->npf.gpa, in.write, &val))
 		return guest_stop(g, VMM_EXIT_NPF, "%s %s at GPA %#llx refused (rip %#llx)", what,
 				  in.write ? "write" : "read", (unsigned long long)e->npf.gpa,
 				  (unsigned long long)e->rip);

@@ -522,6 +522,23 @@ static u64 guest_ipis_nowhere(const struct guest *g)
 	return n;
 }
 
+/* Its nested page faults by what they hit, when it had any. */
+static void npf_stats(const struct guest *g)
+{
+	char buf[200];
+	int n = 0;
+
+	for (unsigned t = 0; t < NPF_TARGET_NR; t++) {
+		u64 nr = guest_npfs(g, (enum npf_target)t);
+
+		if (nr)
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %s=%llu",
+				      npf_target_name((enum npf_target)t), (unsigned long long)nr);
+	}
+	if (n)
+		pr_info("stats %s: nested page faults by target:%s\n", g->cfg.name, buf);
+}
+
 void guest_stats(const struct guest *g)
 {
 	char buf[300];
@@ -546,6 +563,7 @@ void guest_stats(const struct guest *g)
 		(unsigned long long)g->results[2]);
 	pr_info("stats %s: hypercalls refused at CPL > 0: %llu\n", g->cfg.name,
 		(unsigned long long)g->hc_refused_cpl);
+	npf_stats(g);
 	if (g->ioapic.g)
 		pr_info("stats %s: I/O APIC messages %llu delivered, %llu dropped\n", g->cfg.name,
 			(unsigned long long)g->ioapic.delivered,

@@ -95,6 +95,10 @@ enum vcpu_run_state {
 	VCPU_WAIT_SIPI, /* after INIT: runs nothing until a start-up IPI */
 };
 
+/* What a nested page fault hit: the emulated pages, a BAR unmapped while its decode is off
+ * or its function resets, or nothing moat emulates (the guest stops). */
+enum npf_target { NPF_LOCAL_APIC, NPF_MSIX, NPF_IOAPIC, NPF_BAR, NPF_UNMAPPED, NPF_TARGET_NR };
+
 struct vcpu {
 	struct guest *guest;
 	u32 index;  /* in its guest: also its APIC ID */
@@ -107,10 +111,11 @@ struct vcpu {
 	struct cpuid_ctx cpuid; /* its CPUID as the guest sees it (vcpu_cpuid_init()) */
 	/* statistics, counted on the vCPU's own CPU: guest_exits() sums them */
 	u64 exits[VMM_EXIT_NR];
-	u64 halts_blocked; /* HLTs that waited host-side for an interrupt (OS guests) */
-	u64 irqs_injected; /* interrupts of its virtual LAPIC injected (OS guests) */
-	bool nmi_pending;  /* an NMI sent to it, not yet injected (OS guests) */
-	bool window_asked; /* an interrupt window asked for since it was last turned off */
+	u64 npfs[NPF_TARGET_NR]; /* nested page faults by what they hit (vmm/mmio.c) */
+	u64 halts_blocked;	 /* HLTs that waited host-side for an interrupt (OS guests) */
+	u64 irqs_injected;	 /* interrupts of its virtual LAPIC injected (OS guests) */
+	bool nmi_pending;	 /* an NMI sent to it, not yet injected (OS guests) */
+	bool window_asked;	 /* an interrupt window asked for since it was last turned off */
 	/* Nested TLB flushes (vmm/npt_flush.c): in guest mode now, and the guest's
 	 * npt_gen its CPU last flushed for */
 	bool in_guest;
@@ -207,6 +212,18 @@ static inline u64 guest_exits(const struct guest *g, enum vmm_exit_reason r)
 		n += g->vcpu[i].exits[r];
 	return n;
 }
+
+/* Nested page faults on target t, summed over the guest's vCPUs. */
+static inline u64 guest_npfs(const struct guest *g, enum npf_target t)
+{
+	u64 n = 0;
+
+	for (u32 i = 0; i < CFG_MAX_VCPUS; i++)
+		n += g->vcpu[i].npfs[t];
+	return n;
+}
+
+const char *npf_target_name(enum npf_target t);
 
 /* Makes vCPU v leave the guest soon (an IPI to its CPU) so that its run loop sees new
  * interrupts or events; nothing when called on v's own CPU. Any CPU. */

@@ -1009,7 +1009,9 @@ def add_linux_vf_rows(add, lv, dp, vi=None):
         add(f"  exits per 1,000 frames, {g} ({role})", fmt_by(f["exits_per_1000_frames"])
             + f"; {f['frames_rx']} frames in, {f['frames_tx']} out in {f['seconds']:.2f} s")
         cls = f["exits_per_1000_frames_by_class"]
-        for key, label, _, _ in linux_vf_bench.EXIT_CLASSES:
+        if "not_measured" in cls:
+            add("    by class", f"not measured yet: {cls['not_measured']}")
+        for key, label, _, _, _ in () if "not_measured" in cls else linux_vf_bench.EXIT_CLASSES:
             add(f"    {label}" + (" (goal 0)" if key == "frames" else ""), num(cls[key]))
         e = f["exits_per_interrupt"]
         add(f"  interrupt delivery, {g}", (f"not measured yet: {e['not_measured']}" if "not_measured" in e
@@ -1017,7 +1019,7 @@ def add_linux_vf_rows(add, lv, dp, vi=None):
                                           f"({num(f['interrupts_per_1000_frames'])} per 1,000 frames); "
                                           f"exits per interrupt {fmt_by(e)}"))
     add("  instructions per interrupt", vf_irq_instructions(vi))
-    add("  exit classes", "; ".join(f"{label}: {what}" for _, label, _, what in
+    add("  exit classes", "; ".join(f"{label}: {what}" for _, label, _, _, what in
                                     linux_vf_bench.EXIT_CLASSES))
 
 

@@ -16,7 +16,7 @@ off here). A figure the run cannot give is {"not_measured": reason}, never a num
 import re
 
 MARK_START, MARK_END = 11, 12
-EXITS_RE = re.compile(r"^vmm: exits (\S+): mark (\d+):(.*)$")
+EXITS_RE = re.compile(r"^vmm: (exits|npfs) (\S+): mark (\d+):(.*)$")
 XFER_RE = re.compile(r"^\[(\S+)\] linuxguest: xfer-mark (\d+) ([\d.]+) (\d+) (\d+) (\d+)$")
 SHA_RE = re.compile(r"^\[(\S+)\] linuxguest: (tx|rx)-sha256 ([0-9a-f]{64}) (\d+)$")
 # Why the instructions of Linux's own interrupt path are not given (docs/performance.md);
@@ -27,56 +27,62 @@ INSTRUCTIONS_REASON = (
     "host thread, and this two-guest transfer has not been run that way")
 
 
-# The exits of the interval by what caused them, as far as moat's per-reason counts tell
-# (exit_classes): (key, label, reasons, what the class holds). `npf` is split: one per VF
-# interrupt is that interrupt's EOI (Linux ends every interrupt it handles with one store to
-# the xAPIC page, a nested page fault on moat); the rest is the only place an exit on the
-# path of frames could be counted, since the VF's BAR0 (descriptor rings' doorbells,
-# registers) is mapped into the guest, DMA goes through the IOMMU and the VF has no I/O BAR.
+# The exits of the interval by what caused them, from moat's per-reason counts and its split
+# of nested page faults by what they hit (`vmm: npfs <guest>: mark <k>: <target>=<n>`,
+# vmm/mmio.c): (key, label, reasons, npf targets, what the class holds). The VF's BAR0
+# (descriptor rings' doorbells, every register) is mapped into the guest, DMA goes through
+# the IOMMU and the VF has no I/O BAR, so an exit on the path of frames can only be a nested
+# page fault on one of the VF's BARs (unmapped while its decode is off or it resets) or on
+# its MSI-X table: the first class counts exactly those.
 EXIT_CLASSES = (
-    ("frames", "path of frames, at most", ("npf",),
-     "nested page faults beyond one per VF interrupt: a VF BAR access that faulted would be "
-     "there, with the EOIs of the timer's interrupts, IPIs (ICR writes), other local or I/O "
-     "APIC accesses and MSI-X table accesses, which the counts do not tell apart"),
-    ("delivery", "interrupt delivery", ("ext-intr", "irq-window", "npf"),
+    ("frames", "path of frames", (), ("bar", "msix"),
+     "nested page faults on the VF's BARs (while unmapped: decode off, reset) and its MSI-X "
+     "table"),
+    ("delivery", "interrupt delivery and local APIC", ("ext-intr", "irq-window"), ("local-apic",),
      "ext-intr (host interrupts on the guest's CPU: the VF's host vectors, and host IPIs that "
-     "wake a vCPU), irq-window (a vector pending while the guest had interrupts off), and one "
-     "npf per VF interrupt (its xAPIC EOI)"),
-    ("timer", "timer and idle", ("msr-write", "timer", "hlt"),
+     "wake a vCPU), irq-window (a vector pending while the guest had interrupts off), nested "
+     "page faults on the xAPIC page (every interrupt's EOI, the timer's too, IPIs, timer "
+     "registers)"),
+    ("timer", "timer and idle", ("msr-write", "timer", "hlt"), (),
      "msr-write (the TSC-deadline timer armed), timer (a deadline reached in moat), hlt (idle)"),
-    ("io", "port I/O", ("io",),
+    ("io", "port I/O", ("io",), (),
      "clock reads through the ACPI PM timer (where Linux chose it) and console output"),
-    ("cpuid", "CPUID", ("cpuid",), "mostly new processes' CPU probes (nc, the marks' tools)"),
-    ("other", "other", (), "any other reason"),
+    ("cpuid", "CPUID", ("cpuid",), (), "mostly new processes' CPU probes (nc, the marks' tools)"),
+    ("other", "other", (), (), "any other reason, and nested page faults on the I/O APIC"),
 )
+NPF_PREFIX = "npf:"
 
 
-def exit_classes(by, interrupts):
-    """{key: n} of the interval's exits `by` reason into EXIT_CLASSES; `interrupts` (the VF's
-    MSI-X count) of the npf exits go to delivery, the rest to frames (an upper bound)."""
+def exit_classes(by, npfs):
+    """{key: n} of the interval's exits `by` reason into EXIT_CLASSES, the `npf` exits by
+    `npfs` ({target: n}, which must add up to by["npf"]); None when they do not."""
+    if sum(npfs.values()) != by.get("npf", 0):
+        return None
     out = dict.fromkeys((c[0] for c in EXIT_CLASSES), 0)
-    eoi = min(by.get("npf", 0), max(interrupts, 0))
-    out["delivery"] += eoi
-    out["frames"] += by.get("npf", 0) - eoi
-    for reason, n in by.items():
+    for reason, n in list(by.items()) + [(NPF_PREFIX + t, n) for t, n in npfs.items()]:
         if reason == "npf":
             continue
-        key = next((c[0] for c in EXIT_CLASSES if reason in c[2]), "other")
+        key = next((c[0] for c in EXIT_CLASSES if reason in c[2] or
+                    (reason.startswith(NPF_PREFIX) and reason[len(NPF_PREFIX):] in c[3])), "other")
         out[key] += n
     return out
 
 
 def exit_marks(lines):
-    """{guest: {mark: {reason: n}}} from moat's mark lines (the last line of each mark)."""
+    """{guest: {mark: {reason: n}}} from moat's mark lines (the last line of each mark), the
+    nested page faults by target as "npf:<target>"."""
     out = {}
     for m in map(EXITS_RE.match, lines):
         if m:
-            counts = {}
-            for x in m.group(3).split():
+            prefix = NPF_PREFIX if m.group(1) == "npfs" else ""
+            counts = out.setdefault(m.group(2), {}).setdefault(int(m.group(3)), {})
+            if not prefix:
+                for k in [k for k in counts if not k.startswith(NPF_PREFIX)]:
+                    del counts[k]
+            for x in m.group(4).split():
                 k, _, v = x.partition("=")
                 if v.isdigit():
-                    counts[k] = int(v)
-            out.setdefault(m.group(1), {})[int(m.group(2))] = counts
+                    counts[prefix + k] = int(v)
     return out
 
 
@@ -102,7 +108,8 @@ def guest_figures(exits, xfer):
     if any(v < 0 for v in by.values()):
         out["not_measured"] = f"exit counters went down between the marks: {by}"
         return out
-    by = {k: v for k, v in by.items() if v}
+    npfs = {k[len(NPF_PREFIX):]: v for k, v in by.items() if k.startswith(NPF_PREFIX) and v}
+    by = {k: v for k, v in by.items() if v and not k.startswith(NPF_PREFIX)}
     total = sum(by.values())
     out["exits"] = {"total": total, "by_reason": by}
     if frames <= 0:
@@ -110,8 +117,11 @@ def guest_figures(exits, xfer):
         return out
     out["exits_per_1000_frames"] = {"total": total * 1000.0 / frames,
                                     "by_reason": {k: v * 1000.0 / frames for k, v in by.items()}}
-    out["exits_per_1000_frames_by_class"] = {
-        k: v * 1000.0 / frames for k, v in exit_classes(by, irqs).items()}
+    cls = exit_classes(by, npfs)
+    out["exits_per_1000_frames_by_class"] = (
+        {k: v * 1000.0 / frames for k, v in cls.items()} if cls is not None else
+        {"not_measured": f"moat's nested page faults by target ({npfs}) do not add up to its "
+                         f"npf exits ({by.get('npf', 0)}): no 'vmm: npfs' mark lines?"})
     out["interrupts_per_1000_frames"] = irqs * 1000.0 / frames
     if irqs > 0:
         out["exits_per_interrupt"] = {"total": total / irqs,

@@ -313,14 +313,19 @@ class LinuxDataPath(unittest.TestCase):
     SHA = "ab" * 32
     LOG = [
         "vmm: exits app: mark 11: cpuid=1500 io=40000 msr-write=2000 npf=3000 ext-intr=100",
+        "vmm: npfs app: mark 11: local-apic=2900 msix=100",
         "vmm: exits web: mark 11: cpuid=1600 io=41000 npf=3100 ext-intr=90 irq-window=10",
+        "vmm: npfs web: mark 11: local-apic=3000 ioapic=100",
         "vmm: exits app: mark 11: cpuid=1500 io=40010 msr-write=2001 npf=3000 ext-intr=100",  # a retry
+        "vmm: npfs app: mark 11: local-apic=2900 msix=100",
         "vmm: exits app: mark 12: cpuid=1500 io=40011 msr-write=2401 npf=4000 ext-intr=1100",
+        "vmm: npfs app: mark 12: local-apic=3900 msix=100",
         "[app] linuxguest: sent 2",
         f"[app] linuxguest: tx-sha256 {SHA} 4194304",
         "[app] linuxguest: xfer-mark 11 60.25 100 50 400",
         "[app] linuxguest: xfer-mark 12 62.25 1100 3050 1400",
         "vmm: exits web: mark 12: cpuid=1600 io=41001 npf=3600 ext-intr=590 irq-window=10",
+        "vmm: npfs web: mark 12: local-apic=3496 ioapic=100 bar=4",
         f"[web] linuxguest: rx-sha256 {SHA} 4194304",
         "[web] linuxguest: xfer-mark 11 50.0 10 20 30",
         "[web] linuxguest: xfer-mark 12 70.0 3010 1020 530"]
@@ -344,20 +349,26 @@ class LinuxDataPath(unittest.TestCase):
     def test_exit_classes(self):
         f = linux_vf_bench.transfer_figures(self.LOG, "app", "web")
         app, web = f["guests"]["app"], f["guests"]["web"]
-        # app: ext-intr 1000, msr-write 400, npf 1000 for 1000 interrupts and 4000 frames
+        # app: ext-intr 1000, msr-write 400, npf 1000 (all on the local APIC page) for 4000 frames
         self.assertEqual(app["exits_per_1000_frames_by_class"],
                          {"frames": 0.0, "delivery": 500.0, "timer": 100.0, "io": 0.0,
                           "cpuid": 0.0, "other": 0.0})
-        # npf beyond one per interrupt is the bound on the path of frames; fewer npf than
-        # interrupts leaves none there; unknown reasons are "other"
+        # web: 4 of its 500 npf hit a BAR while unmapped: on the path of frames (4000 frames)
+        self.assertEqual(web["exits_per_1000_frames_by_class"]["frames"], 1.0)
+        self.assertEqual(web["exits_per_1000_frames_by_class"]["delivery"], (500 + 496) / 4)
+        # the npf split decides: BAR and MSI-X table faults are the path of frames, the local
+        # APIC page's delivery, the I/O APIC's and unknown reasons other
         self.assertEqual(linux_vf_bench.exit_classes(
             {"npf": 30, "ext-intr": 10, "irq-window": 2, "io": 7, "hlt": 3, "timer": 1,
-             "cpuid": 4, "xsetbv": 1}, 10),
-            {"frames": 20, "delivery": 22, "timer": 4, "io": 7, "cpuid": 4, "other": 1})
-        self.assertEqual(linux_vf_bench.exit_classes({"npf": 5}, 10)["frames"], 0)
-        self.assertEqual(linux_vf_bench.exit_classes({"npf": 5}, 0),
-                         {"frames": 5, "delivery": 0, "timer": 0, "io": 0, "cpuid": 0, "other": 0})
-        for g in (app, web):
+             "cpuid": 4, "xsetbv": 1}, {"local-apic": 10, "bar": 15, "msix": 3, "ioapic": 2}),
+            {"frames": 18, "delivery": 22, "timer": 4, "io": 7, "cpuid": 4, "other": 3})
+        self.assertEqual(linux_vf_bench.exit_classes({"npf": 5}, {"local-apic": 5})["frames"], 0)
+        # a split that does not add up to the npf exits is no figure
+        self.assertIsNone(linux_vf_bench.exit_classes({"npf": 5}, {}))
+        log = [ln for ln in self.LOG if not ln.startswith("vmm: npfs web")]
+        web = linux_vf_bench.transfer_figures(log, "app", "web")["guests"]["web"]
+        self.assertIn("no 'vmm: npfs' mark lines", web["exits_per_1000_frames_by_class"]["not_measured"])
+        for g in (app, f["guests"]["web"]):
             self.assertAlmostEqual(sum(g["exits_per_1000_frames_by_class"].values()),
                                    g["exits_per_1000_frames"]["total"])
 
@@ -378,7 +389,7 @@ class LinuxDataPath(unittest.TestCase):
         self.assertEqual(bench.linux_data_path_errors(f), [])
 
     def test_without_the_exit_port_no_figure(self):
-        log = [ln for ln in self.LOG if not ln.startswith("vmm: exits web")]
+        log = [ln for ln in self.LOG if not ln.startswith(("vmm: exits web", "vmm: npfs web"))]
         f = linux_vf_bench.transfer_figures(log, "app", "web")
         self.assertEqual(list(f), ["not_measured"])
         self.assertIn("vmm: exits web: mark 11/12", f["not_measured"])
@@ -407,10 +418,9 @@ class LinuxDataPath(unittest.TestCase):
         self.assertIn("1000 MSI-X interrupts (250 per 1,000 frames); exits per interrupt 2.4 "
                       "(ext-intr=1 msr-write=0.4 npf=1)", text)
         self.assertIn("moat's own guests and native: not measured yet", text)
-        self.assertIn("    path of frames, at most (goal 0): 0\n    interrupt delivery: 500\n"
+        self.assertIn("    path of frames (goal 0): 0\n    interrupt delivery and local APIC: 500\n"
                       "    timer and idle: 100\n", text)
-        self.assertIn("exit classes: path of frames, at most: nested page faults beyond one per "
-                      "VF interrupt", text)
+        self.assertIn("exit classes: path of frames: nested page faults on the VF's BARs", text)
         self.assertIn("instructions per interrupt: not measured yet: ", text)
         rows.clear()
         bench.add_linux_vf_rows(lambda a, b: rows.append((a, b)), f, None,

@@ -3,6 +3,10 @@
  * over its vCPUs, at that moment:
  *
  *   vmm: exits <guest>: mark <byte>: <reason>=<n> ...
+ *   vmm: npfs <guest>: mark <byte>: <target>=<n> ...
+ *
+ * the second line splitting the nested page faults by what they hit (vmm/mmio.c: the local
+ * APIC page, an MSI-X table, the IOAPIC, a BAR unmapped while its decode is off, nothing).
  *
  * Any guest can write a port, an unmodified OS too (Linux: /dev/port), so two marks give
  * the exits of what the guest did between them (docs/performance.md; the write itself is
@@ -38,5 +42,14 @@ bool test_exits_port(struct vcpu *v, u16 port, bool in, u8 size, u32 *val)
 				      (unsigned long long)nr);
 	}
 	pr_info("exits %s: mark %u:%s\n", g->cfg.name, *val & 0xff, n ? buf : " none");
+	n = 0;
+	for (unsigned t = 0; t < NPF_TARGET_NR; t++) {
+		u64 nr = guest_npfs(g, (enum npf_target)t);
+
+		if (nr)
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %s=%llu",
+				      npf_target_name((enum npf_target)t), (unsigned long long)nr);
+	}
+	pr_info("npfs %s: mark %u:%s\n", g->cfg.name, *val & 0xff, n ? buf : " none");
 	return true;
 }

@@ -208,6 +208,11 @@ static void test_npf_emulated(void **state)
 	e.rip = 0x80000000;
 	e.npf.gpa = 0xc0004000;
 	assert_int_equal(vmm_mmio_npf(&v, &e), -EFAULT);
+	/* Every fault counted by what it hit, the refused ones too. */
+	assert_int_equal(v.npfs[NPF_MSIX], 5);
+	assert_int_equal(v.npfs[NPF_UNMAPPED], 1);
+	assert_int_equal(v.npfs[NPF_BAR] + v.npfs[NPF_LOCAL_APIC] + v.npfs[NPF_IOAPIC], 0);
+	assert_string_equal(npf_target_name(NPF_MSIX), "msix");
 	free(ram);
 	(void)state;
 }
@@ -262,6 +267,9 @@ static void test_npf_bar_decode_off(void **state)
 	assert_int_equal(vmm_mmio_npf(&v, &e), 0);
 	assert_int_equal(regs[VMM_REG_RIP], 0);
 	assert_int_equal(bd->bar_off_reads, 1);
+	assert_int_equal(v.npfs[NPF_BAR], 4);
+	assert_int_equal(v.npfs[NPF_UNMAPPED], 1);
+	assert_int_equal(v.npfs[NPF_MSIX], 0);
 	free(ram);
 	(void)state;
 }
@@ -326,6 +334,8 @@ static void test_npf_ioapic(void **state)
 	assert_int_equal(vmm_mmio_npf(&v, &e), -EFAULT);
 	assert_int_equal(stops, 2);
 	assert_int_equal(writes, 0); /* nothing reached the MSI-X table */
+	assert_int_equal(v.npfs[NPF_IOAPIC], 4);
+	assert_int_equal(v.npfs[NPF_UNMAPPED], 1);
 	free(ram);
 	(void)state;
 }
@@ -370,6 +380,8 @@ static void test_npf_lapic(void **state)
 	e.npf.gpa = GUEST_LAPIC_BASE + 0x310;
 	assert_int_equal(vmm_mmio_npf(&v, &e), -ENOENT);
 	assert_int_equal(writes, 0);
+	assert_int_equal(v.npfs[NPF_LOCAL_APIC], 4);
+	assert_int_equal(v.npfs[NPF_UNMAPPED], 1);
 	free(ram);
 	(void)state;
 }

@@ -229,6 +229,11 @@ void pci_drivers_irq_init(void)
 	irqs_set_up = true;
 	for (unsigned i = 0; i < nr_bound; i++)
 		irq_init_one(&bound[i]);
+	/* CPU 0's timer vector as well, held from now on like the functions' own: the vectors
+	 * of guests' devices come and go beside moat's, which are all taken before the guests
+	 * start (vmm_run counts the free ones before and after). */
+	if (nr_bound && timer_vector < 0)
+		timer_vector = irq_alloc_vector(timer_tick, NULL);
 }
 
 /* CPU 0's periodic timer runs while a function is polled or has work its driver held back

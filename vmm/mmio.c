@@ -24,9 +24,14 @@
 #define MODRM_REG GENMASK(5, 3)
 #define MODRM_RM GENMASK(2, 0)
 #define SIB_BASE GENMASK(2, 0)
+#define PREFIX_OPSIZE 0x66
 #define OP_MOV_LOAD 0x8b
 #define OP_MOV_STORE 0x89
 #define OP_MOV_STORE_IMM 0xc7
+#define OP_MOV_LOAD8 0x8a
+#define OP_MOV_STORE8 0x88
+#define OP_MOV_STORE8_IMM 0xc6
+#define MODRM_REG_AH 4 /* AH, CH, DH, BH without REX: bits 15:8 of RAX..RBX */
 
 /* Bytes of ModRM + SIB + displacement starting at code[0]; 0 if it names a register. */
 static unsigned modrm_len(const u8 *code, unsigned n)
@@ -55,28 +60,52 @@ static unsigned modrm_len(const u8 *code, unsigned n)
 
 int mmio_decode(const u8 *code, unsigned n, struct mmio_insn *out)
 {
-	unsigned i = 0, mlen;
-	u8 rex = 0, op;
+	unsigned i = 0, mlen, imm_len;
+	bool opsize16 = false;
+	u8 rex = 0, op, reg;
 
 	memset(out, 0, sizeof(*out));
-	if (n && (code[0] & REX_MASK) == REX_VAL)
+	if (n && code[0] == PREFIX_OPSIZE) {
+		opsize16 = true;
+		i++;
+	}
+	if (n > i && (code[i] & REX_MASK) == REX_VAL)
 		rex = code[i++];
-	if (rex & REX_W || n < i + 2)
+	if (n < i + 2)
 		return -ENOTSUP;
 	op = code[i++];
-	if (op != OP_MOV_LOAD && op != OP_MOV_STORE && op != OP_MOV_STORE_IMM)
-		return -ENOTSUP;
+	switch (op) {
+	case OP_MOV_LOAD:
+	case OP_MOV_STORE:
+	case OP_MOV_STORE_IMM: out->size = rex & REX_W ? 8 : opsize16 ? 2 : 4; break;
+	case OP_MOV_LOAD8:
+	case OP_MOV_STORE8:
+	case OP_MOV_STORE8_IMM:
+		if (opsize16)
+			return -ENOTSUP;
+		out->size = 1;
+		break;
+	default: return -ENOTSUP;
+	}
 	mlen = modrm_len(code + i, n - i);
 	if (!mlen)
 		return -ENOTSUP;
-	out->reg = (u8)(FIELD_GET(MODRM_REG, code[i]) + (rex & REX_R ? 8 : 0));
-	out->write = op != OP_MOV_LOAD;
-	if (op == OP_MOV_STORE_IMM) {
-		if (FIELD_GET(MODRM_REG, code[i]) != 0 || n < i + mlen + 4)
+	reg = (u8)FIELD_GET(MODRM_REG, code[i]);
+	out->reg = (u8)(reg + (rex & REX_R ? 8 : 0));
+	if (out->size == 1 && !rex && reg >= MODRM_REG_AH) {
+		out->high_byte = true;
+		out->reg = (u8)(reg - MODRM_REG_AH);
+	}
+	out->write = op != OP_MOV_LOAD && op != OP_MOV_LOAD8;
+	if (op == OP_MOV_STORE_IMM || op == OP_MOV_STORE8_IMM) {
+		imm_len = out->size == 8 ? 4 : out->size; /* imm32 sign-extended for REX.W */
+		if (reg != 0 || n < i + mlen + imm_len)
 			return -ENOTSUP;
 		out->imm = true;
-		memcpy(&out->value, code + i + mlen, 4);
-		mlen += 4;
+		out->reg = 0;
+		out->high_byte = false;
+		memcpy(&out->value, code + i + mlen, imm_len);
+		mlen += imm_len;
 	}
 	out->len = i + mlen;
 	return out->len <= n ? 0 : -ENOTSUP;
@@ -185,6 +214,27 @@ static int mmio_access(struct vcpu *v, enum npf_target t, u64 gpa, bool write, u
 	}
 }
 
+/* A load's result into its register as the CPU writes it: a 32-bit load zero-extends, a
+ * 16- or 8-bit one leaves the rest (AH..BH: bits 15:8), a 64-bit one gets `val` sign-
+ * extended (all ones stays all ones; the only 64-bit loads answered are a BAR's). */
+static void load_result(struct vcpu *v, const struct mmio_insn *in, u32 val)
+{
+	enum vmm_reg r = (enum vmm_reg)in->reg;
+	u64 old = in->size == 1 || in->size == 2 ? vmm_be->get_reg(v, r) : 0;
+	u64 x;
+
+	switch (in->size) {
+	case 1:
+		x = in->high_byte ? (old & ~0xff00ull) | (u64)(val & 0xff) << 8
+				  : (old & ~0xffull) | (val & 0xff);
+		break;
+	case 2: x = (old & ~0xffffull) | (val & 0xffff); break;
+	case 8: x = (u64)(s64)(s32)val; break;
+	default: x = val; break;
+	}
+	vmm_be->set_reg(v, r, x);
+}
+
 int vmm_mmio_npf(struct vcpu *v, const struct vmm_exit *e)
 {
 	struct guest *g = v->guest;
@@ -201,11 +251,13 @@ int vmm_mmio_npf(struct vcpu *v, const struct vmm_exit *e)
 	/* Mapped again since the fault (another vCPU turned decode on): retried. */
 	if (bar_dev && __atomic_load_n(&bar_dev->bars_mapped, __ATOMIC_ACQUIRE))
 		return 0;
-	if (mmio_decode(code, fetch(v, e->rip, code), &in) || (e->npf.gpa & 3))
+	if (mmio_decode(code, fetch(v, e->rip, code), &in) || (e->npf.gpa & (in.size - 1)) ||
+	    (!bar_dev && in.size != 4))
 		return guest_stop(g, VMM_EXIT_NPF,
-				  "%s access at GPA %#llx (rip %#llx) is not an aligned 32-bit "
-				  "MOV (docs/vmm.md)",
-				  what, (unsigned long long)e->npf.gpa, (unsigned long long)e->rip);
+				  "%s access at GPA %#llx (rip %#llx) is not an aligned %sMOV "
+				  "(docs/vmm.md)",
+				  what, (unsigned long long)e->npf.gpa, (unsigned long long)e->rip,
+				  bar_dev ? "" : "32-bit ");
 	if (in.write)
 		val = in.imm ? in.value : (u32)vmm_be->get_reg(v, (enum vmm_reg)in.reg);
 	if (bar_dev)
@@ -215,7 +267,7 @@ int vmm_mmio_npf(struct vcpu *v, const struct vmm_exit *e)
 				  in.write ? "write" : "read", (unsigned long long)e->npf.gpa,
 				  (unsigned long long)e->rip);
 	if (!in.write)
-		vmm_be->set_reg(v, (enum vmm_reg)in.reg, val);
+		load_result(v, &in, val);
 	vmm_be->set_reg(v, VMM_REG_RIP, e->rip + in.len);
 	return 0;
 }

@@ -1,9 +1,12 @@
 /* Emulated MMIO: the instruction behind a nested page fault on a trapped page, decoded
- * (vmm/mmio.c). Only 32-bit MOV forms are emulated, which is all a driver needs for an
- * MSI-X table or an IOAPIC, and a BAR whose memory decode is off (guests/lib offers accessors that
- * emit exactly these; Linux's readl()/writel() are these): 8B /r      mov r32, r/m32   (load) 89 /r
- * mov r/m32, r32   (store) C7 /0 id   mov r/m32, imm32 (store) with an optional REX prefix without
- * W. Anything else stops the guest. */
+ * (vmm/mmio.c). MOV forms only, with an optional operand-size prefix (66) and REX prefix:
+ *   8B /r      mov r16/32/64, r/m     (load)       8A /r      mov r8, r/m8    (load)
+ *   89 /r      mov r/m, r16/32/64     (store)      88 /r      mov r/m8, r8    (store)
+ *   C7 /0 iw/id mov r/m, imm16/32     (store)      C6 /0 ib   mov r/m8, imm8  (store)
+ * The emulated devices (MSI-X table, IOAPIC, local APIC) take the 32-bit forms only, which
+ * is all a driver needs for them (guests/lib offers accessors that emit exactly these;
+ * Linux's readl()/writel() are these); a BAR whose memory decode is off (vmm/vbar.h) takes
+ * any size, aligned. Anything else stops the guest. */
 #ifndef VMM_MMIO_H
 #define VMM_MMIO_H
 
@@ -13,10 +16,12 @@
 
 struct mmio_insn {
 	unsigned len;
+	u8 size; /* bytes accessed: 1, 2, 4 or 8 */
 	bool write;
-	bool imm;  /* store of an immediate */
-	u8 reg;	   /* vmm_reg index of the register (load target / store source) */
-	u32 value; /* the immediate */
+	bool imm;	/* store of an immediate */
+	u8 reg;		/* vmm_reg index of the register (load target / store source) */
+	bool high_byte; /* size 1: AH, CH, DH or BH (bits 15:8 of reg) */
+	u32 value;	/* the immediate as encoded (imm8, imm16, imm32) */
 };
 
 /* Decodes `n` bytes at `code`: 0, or -ENOTSUP for anything outside the forms above. */

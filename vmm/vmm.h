@@ -185,6 +185,8 @@ extern struct vmm_caps vmm_caps;
 #define VMM_MAX_GUESTS CFG_MAX_GUESTS
 extern struct guest vmm_guests[VMM_MAX_GUESTS];
 extern u32 vmm_nr_guests;
+/* Free host vectors before the guests and once they have ended (vmm_run). */
+extern unsigned vmm_vectors_free[2];
 extern u32 vmm_nr_bad_config, vmm_nr_no_cpu, vmm_nr_failed, vmm_nr_refused;
 
 /* A guest's life in vmm/vmm.c, also used by the test image's transient guests

@@ -6,9 +6,6 @@
 #include <moat/spinlock.h>
 #include "arch/x86/trap.h"
 
-#define IRQ_ALLOC_FIRST 0x30
-#define IRQ_ALLOC_LAST 0xef
-
 static struct {
 	irq_handler_t fn;
 	void *ctx;
@@ -34,7 +31,7 @@ int irq_register(unsigned vector, irq_handler_t fn, void *ctx)
 
 int irq_alloc_vector(irq_handler_t fn, void *ctx)
 {
-	for (unsigned v = IRQ_ALLOC_FIRST; v <= IRQ_ALLOC_LAST; v++)
+	for (unsigned v = IRQ_POOL_FIRST; v <= IRQ_POOL_LAST; v++)
 		if (irq_register(v, fn, ctx) == 0)
 			return (int)v;
 	return -ENOSPC;
@@ -67,7 +64,7 @@ unsigned irq_vectors_free(void)
 {
 	unsigned n = 0;
 
-	for (unsigned v = IRQ_ALLOC_FIRST; v <= IRQ_ALLOC_LAST; v++)
+	for (unsigned v = IRQ_POOL_FIRST; v <= IRQ_POOL_LAST; v++)
 		n += !__atomic_load_n(&irq_table[v].fn, __ATOMIC_RELAXED);
 	return n;
 }

@@ -50,6 +50,9 @@ void idt_init(void);
 void idt_load(void);
 /* Vector >= 32 only; -EBUSY if taken. */
 int irq_register(unsigned vector, irq_handler_t fn, void *ctx);
+/* The vectors irq_alloc_vector() hands out. */
+#define IRQ_POOL_FIRST 0x30
+#define IRQ_POOL_LAST 0xef
 /* A free vector in [0x30, 0xef], or -ENOSPC. */
 int irq_alloc_vector(irq_handler_t fn, void *ctx);
 void irq_free_vector(u8 vector);

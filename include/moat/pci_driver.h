@@ -30,7 +30,8 @@ struct pci_driver {
 /* Binds every function the table names (pci_init, after SR-IOV). */
 void pci_drivers_probe(void);
 /* Gives each bound function its interrupt (after the IOMMU is up) and checks it arrives;
- * otherwise says so once and serves it from CPU 0's timer. */
+ * otherwise says so once and serves it from CPU 0's timer, whose vector it takes too.
+ * Once only. */
 void pci_drivers_irq_init(void);
 /* On CPU 0 while it waits for events: arms the timer if a bound function needs one /
  * stops it. */

@@ -3,6 +3,7 @@
 #define LOG_TAG "vmm"
 #include <moat/bits.h>
 #include "arch/x86/irq_drain.h"
+#include "arch/x86/trap.h"
 #include "tests/hv/guest_state.h"
 #include "tests/hv/selftest.h"
 #include "tests/hv/transient.h"
@@ -95,9 +96,24 @@ SELFTEST(vmm_attacker_io_denied, "vmm", "attacker-io-denied")
 		st_skip(ctx, "no attacker guest configured and started");
 }
 
+/* Vectors of the pool the test image took while the guests ran, until their end: the one
+ * each attacker's forged compatibility-format message names (tests/hv/irq_forge.c). */
+static unsigned forge_vectors(void)
+{
+	unsigned n = 0;
+
+	for (u32 i = 0; i < vmm_nr_guests; i++) {
+		u8 v = test_state(&vmm_guests[i])->forge_vector;
+
+		n += v >= IRQ_POOL_FIRST && v <= IRQ_POOL_LAST;
+	}
+	return n;
+}
+
 /* Every host vector the MSI-X entries of guests' devices took is free again once the guests
  * have ended: drained and freed on the CPU its entry targeted (an SMP OS guest's entries
- * target several), wherever the device was released; none left in quarantine. */
+ * target several), wherever the device was released; none left in quarantine, and as many
+ * vectors free as before the guests. */
 SELFTEST(vmm_host_vectors_returned, "vmm", "host-vectors-returned")
 {
 	u32 taken, back;
@@ -111,6 +127,9 @@ SELFTEST(vmm_host_vectors_returned, "vmm", "host-vectors-returned")
 	      irq_drain_pending());
 	CHECK(ctx, back == taken, "%u of the %u host vectors guests' devices took are not free",
 	      taken - back, taken);
+	CHECK(ctx, vmm_vectors_free[1] + forge_vectors() == vmm_vectors_free[0],
+	      "%u host vectors free after the guests (%u held by the test), %u before",
+	      vmm_vectors_free[1], forge_vectors(), vmm_vectors_free[0]);
 }
 
 SELFTEST(vmm_canaries_intact, "vmm", "canaries-intact")

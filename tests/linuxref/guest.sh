@@ -35,9 +35,10 @@
 #                                  flr    rmmod igbvf, the VF's function level reset through
 #                                         sysfs (moat's emulated FLR), modprobe igbvf
 #                                  plain  rmmod igbvf, modprobe igbvf
-#                                  down   ip link set down, ip link set up (igbvf_close,
-#                                         igbvf_open: its reset handshake, its vectors freed
-#                                         and requested again, i.e. masked and unmasked)
+#                                  down   ip link set down, ip link set up (igbvf_close
+#                                         resets the VF, reset handshake included, and frees
+#                                         its vectors: masked; igbvf_open configures it again
+#                                         and requests them: unmasked)
 #                                  mtu    ip link set mtu linuxguest.mtu (default 9000): igbvf
 #                                         goes down and up and asks the PF for the longest
 #                                         frame (SET_LPE)

@@ -84,7 +84,7 @@ static void f_set(struct vcpu *v, enum vmm_reg r, u64 val)
 static const struct vmm_backend fake = {.name = "fake", .get_reg = f_get, .set_reg = f_set};
 const struct vmm_backend *vmm_be = &fake;
 
-static void decodes(const u8 *code, unsigned n, unsigned len, bool write, u8 reg)
+static void decodes_sized(const u8 *code, unsigned n, unsigned len, bool write, u8 reg, u8 size)
 {
 	struct mmio_insn in;
 
@@ -92,6 +92,12 @@ static void decodes(const u8 *code, unsigned n, unsigned len, bool write, u8 reg
 	assert_int_equal(in.len, len);
 	assert_int_equal(in.write, write);
 	assert_int_equal(in.reg, reg);
+	assert_int_equal(in.size, size);
+}
+
+static void decodes(const u8 *code, unsigned n, unsigned len, bool write, u8 reg)
+{
+	decodes_sized(code, n, len, write, reg, 4);
 }
 
 static void refused(const u8 *code, unsigned n)
@@ -123,20 +129,58 @@ static void test_decode_forms(void **state)
 	assert_int_equal(in.len, 10);
 	assert_true(in.write && in.imm);
 	assert_int_equal(in.value, 1);
+	assert_int_equal(in.size, 4);
+	(void)state;
+}
+
+/* Other sizes (answered only for a BAR whose decode is off: vmm/vbar.c). */
+static void test_decode_sizes(void **state)
+{
+	struct mmio_insn in;
+	static const u8 rex_w[] = {0x48, 0x89, 0x07};		  /* mov [rdi], rax */
+	static const u8 load64[] = {0x4c, 0x8b, 0x47, 0x08};	  /* mov r8, [rdi+8] */
+	static const u8 load16[] = {0x66, 0x8b, 0x0e};		  /* mov cx, [rsi] */
+	static const u8 store8[] = {0x88, 0x07};		  /* mov [rdi], al */
+	static const u8 load_ah[] = {0x8a, 0x27};		  /* mov ah, [rdi] */
+	static const u8 load_spl[] = {0x40, 0x8a, 0x27};	  /* mov spl, [rdi] */
+	static const u8 imm8[] = {0xc6, 0x47, 0x04, 0x5a};	  /* movb [rdi+4], 0x5a */
+	static const u8 imm16[] = {0x66, 0xc7, 0x07, 0x34, 0x12}; /* movw [rdi], 0x1234 */
+	static const u8 imm64[] = {0x48, 0xc7, 0x07, 0xff, 0xff, 0xff, 0xff}; /* movq [rdi], -1 */
+
+	decodes_sized(rex_w, sizeof(rex_w), 3, true, VMM_REG_RAX, 8);
+	decodes_sized(load64, sizeof(load64), 4, false, VMM_REG_R8, 8);
+	decodes_sized(load16, sizeof(load16), 3, false, VMM_REG_RCX, 2);
+	decodes_sized(store8, sizeof(store8), 2, true, VMM_REG_RAX, 1);
+	decodes_sized(load_ah, sizeof(load_ah), 2, false, VMM_REG_RAX, 1);
+	assert_int_equal(mmio_decode(load_ah, sizeof(load_ah), &in), 0);
+	assert_true(in.high_byte);
+	decodes_sized(load_spl, sizeof(load_spl), 3, false, VMM_REG_RSP, 1);
+	assert_int_equal(mmio_decode(load_spl, sizeof(load_spl), &in), 0);
+	assert_false(in.high_byte);
+	assert_int_equal(mmio_decode(imm8, sizeof(imm8), &in), 0);
+	assert_true(in.imm && in.size == 1 && in.value == 0x5a && in.len == 4);
+	assert_int_equal(mmio_decode(imm16, sizeof(imm16), &in), 0);
+	assert_true(in.imm && in.size == 2 && in.value == 0x1234 && in.len == 5);
+	assert_int_equal(mmio_decode(imm64, sizeof(imm64), &in), 0);
+	assert_true(in.imm && in.size == 8 && in.value == 0xffffffff && in.len == 7);
 	(void)state;
 }
 
 static void test_decode_refusals(void **state)
 {
-	static const u8 rex_w[] = {0x48, 0x89, 0x07};	      /* 64-bit store */
-	static const u8 byte[] = {0x88, 0x07};		      /* 8-bit store */
-	static const u8 reg_form[] = {0x8b, 0xc0};	      /* mov eax, eax */
-	static const u8 truncated[] = {0x8b, 0x80, 0x00};     /* disp32 cut off */
-	static const u8 c7_reg1[] = {0xc7, 0x0f, 0, 0, 0, 0}; /* C7 /1 is not a MOV */
-	static const u8 movs[] = {0xa5};		      /* movsd */
+	static const u8 opsize_byte[] = {0x66, 0x88, 0x07};	/* 66 on a byte store */
+	static const u8 movzx[] = {0x0f, 0xb6, 0x07};		/* movzx eax, byte [rdi] */
+	static const u8 c6_reg1[] = {0xc6, 0x0f, 0};		/* C6 /1 is not a MOV */
+	static const u8 imm16_cut[] = {0x66, 0xc7, 0x07, 0x34}; /* imm16 cut off */
+	static const u8 reg_form[] = {0x8b, 0xc0};		/* mov eax, eax */
+	static const u8 truncated[] = {0x8b, 0x80, 0x00};	/* disp32 cut off */
+	static const u8 c7_reg1[] = {0xc7, 0x0f, 0, 0, 0, 0};	/* C7 /1 is not a MOV */
+	static const u8 movs[] = {0xa5};			/* movsd */
 
-	refused(rex_w, sizeof(rex_w));
-	refused(byte, sizeof(byte));
+	refused(opsize_byte, sizeof(opsize_byte));
+	refused(movzx, sizeof(movzx));
+	refused(c6_reg1, sizeof(c6_reg1));
+	refused(imm16_cut, sizeof(imm16_cut));
 	refused(reg_form, sizeof(reg_form));
 	refused(truncated, sizeof(truncated));
 	refused(c7_reg1, sizeof(c7_reg1));
@@ -255,19 +299,46 @@ static void test_npf_bar_decode_off(void **state)
 	/* Past the BAR: nothing moat emulates. */
 	e.npf.gpa = 0xc0014000;
 	assert_int_equal(vmm_mmio_npf(&v, &e), -ENOENT);
-	/* Another form there stops the guest, naming the BAR. */
+	/* Other sizes, as a function that does not decode answers them: a 64-bit load all
+	 * ones, a 16-bit one only its half, AH only bits 15:8, a byte store dropped. */
 	memcpy(ram + 0x5000, (u8[]){0x48, 0x8b, 0x07}, 3);
+	regs[VMM_REG_RAX] = 0;
+	e.npf.gpa = 0xc0010008;
+	assert_int_equal(vmm_mmio_npf(&v, &e), 0);
+	assert_int_equal(regs[VMM_REG_RAX], ~0ULL);
+	memcpy(ram + 0x5000, (u8[]){0x66, 0x8b, 0x0f}, 3);
+	regs[VMM_REG_RCX] = 0x1122334455667788ULL;
+	e.npf.gpa = 0xc0010002;
+	assert_int_equal(vmm_mmio_npf(&v, &e), 0);
+	assert_int_equal(regs[VMM_REG_RCX], 0x112233445566ffffULL);
+	memcpy(ram + 0x5000, (u8[]){0x8a, 0x27}, 2);
+	regs[VMM_REG_RAX] = 0x1234;
+	e.npf.gpa = 0xc0010003;
+	assert_int_equal(vmm_mmio_npf(&v, &e), 0);
+	assert_int_equal(regs[VMM_REG_RAX], 0xff34);
+	memcpy(ram + 0x5000, (u8[]){0xc6, 0x07, 0x5a}, 3);
+	e.npf.gpa = 0xc0010001;
+	assert_int_equal(vmm_mmio_npf(&v, &e), 0);
+	assert_int_equal(regs[VMM_REG_RIP], 0x40005003);
+	assert_int_equal(bd->bar_off_reads, 4);
+	assert_int_equal(bd->bar_off_writes, 2);
+	/* Misaligned, or not a MOV: the guest is stopped, naming the BAR. */
+	memcpy(ram + 0x5000, (u8[]){0x48, 0x8b, 0x07}, 3);
+	e.npf.gpa = 0xc0010004;
+	assert_int_equal(vmm_mmio_npf(&v, &e), -EFAULT);
+	g.state = GUEST_RUNNING;
+	memcpy(ram + 0x5000, (u8[]){0x0f, 0xb6, 0x07}, 3);
 	e.npf.gpa = 0xc0010000;
 	assert_int_equal(vmm_mmio_npf(&v, &e), -EFAULT);
-	assert_int_equal(stops, 1);
+	assert_int_equal(stops, 2);
 	/* Mapped again meanwhile: the access is retried where it was (RIP unchanged). */
 	g.state = GUEST_RUNNING;
 	bd->bars_mapped = true;
 	regs[VMM_REG_RIP] = 0;
 	assert_int_equal(vmm_mmio_npf(&v, &e), 0);
 	assert_int_equal(regs[VMM_REG_RIP], 0);
-	assert_int_equal(bd->bar_off_reads, 1);
-	assert_int_equal(v.npfs[NPF_BAR], 4);
+	assert_int_equal(bd->bar_off_reads, 4);
+	assert_int_equal(v.npfs[NPF_BAR], 9);
 	assert_int_equal(v.npfs[NPF_UNMAPPED], 1);
 	assert_int_equal(v.npfs[NPF_MSIX], 0);
 	free(ram);
@@ -439,10 +510,15 @@ static void test_guest_walk(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_decode_forms), cmocka_unit_test(test_decode_refusals),
-		cmocka_unit_test(test_npf_emulated), cmocka_unit_test(test_npf_bar_decode_off),
-		cmocka_unit_test(test_npf_lapic),    cmocka_unit_test(test_npf_ioapic),
-		cmocka_unit_test(test_guest_walk),   cmocka_unit_test(test_npf_fetch_across_pages),
+		cmocka_unit_test(test_decode_forms),
+		cmocka_unit_test(test_decode_sizes),
+		cmocka_unit_test(test_decode_refusals),
+		cmocka_unit_test(test_npf_emulated),
+		cmocka_unit_test(test_npf_bar_decode_off),
+		cmocka_unit_test(test_npf_lapic),
+		cmocka_unit_test(test_npf_ioapic),
+		cmocka_unit_test(test_guest_walk),
+		cmocka_unit_test(test_npf_fetch_across_pages),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,7 @@
 #define ARCH_X86_VMX_VMX_H
 
 #include <moat/types.h>
+#include "arch/x86/percpu.h"
 #include "arch/x86/vmx/vmx_caps.h"
 #include "vmm/vmm.h"
 
@@ -25,12 +26,19 @@ struct vmx_cpu {
 };
 
 /* Guest general-purpose registers in enum vmm_reg order (RAX..R15; the RSP slot is unused:
- * RSP lives in the VMCS). vmx_entry.asm depends on this layout. */
+ * RSP lives in the VMCS) and the host RSP last written to this VMCS, which vmx_entry.asm
+ * rewrites only when the entry's RSP differs (0: not written yet). vmx_entry.asm depends on
+ * this layout. */
 struct vmx_gprs {
 	u64 r[VMM_NR_GPRS]; /* by enum vmm_reg; RSP lives in the VMCS */
+	u64 host_rsp;
 };
 
+STATIC_ASSERT(__builtin_offsetof(struct vmx_gprs, host_rsp) == VMM_NR_GPRS * 8,
+	      "vmx_entry.asm: HOST_RSP_SLOT");
+
 #define VMX_CPU_NONE (~0u)
+#define VMX_TIMER_UNSET (~0ull)
 
 /* An entry of a VM-entry/VM-exit MSR area (24.7.2) */
 struct vmx_msr_entry {
@@ -56,6 +64,7 @@ struct vmx_vcpu {
 	u32 watchdog_ticks;	/* 0: no watchdog */
 	u64 deadline;		/* TSC of a VMM_EXIT_TIMER, 0: none */
 	bool timer_on;		/* the VMCS's pin-based preemption-timer control */
+	u64 timer_value;	/* the VMCS's preemption-timer value, VMX_TIMER_UNSET if none */
 	bool timer_is_deadline; /* the preemption timer of this entry serves the deadline */
 	u64 exits;
 	bool flush_pending; /* nested tables changed while the VMCS was elsewhere */
@@ -78,9 +87,9 @@ int vmx_probe(struct vmm_caps *caps);
 int vmx_cpu_init(void);
 
 /* vmx_vcpu.c */
-int vmx_vcpu_load(struct vmx_vcpu *vv);
+int vmx_vcpu_load_slow(struct vmx_vcpu *vv);
 void vmx_vcpu_unload(struct vmx_vcpu *vv);
-void vmx_vcpu_put(struct vcpu *v);
+void vmx_vcpu_put_slow(struct vmx_vcpu *vv);
 /* INVEPT for the vCPU's EPTP and INVVPID for its VPID (29.4.3). */
 void vmx_vcpu_flush(struct vmx_vcpu *vv);
 int vmx_vcpu_create(struct vcpu *v);
@@ -102,6 +111,25 @@ void vmx_dump(struct vcpu *v);
 static inline struct vmx_vcpu *to_vmx(struct vcpu *v)
 {
 	return v->arch;
+}
+
+/* Makes vv's VMCS current on this CPU (vmx_vcpu_load_slow); at once when it is already:
+ * a VMCS current here is active here. */
+static inline int vmx_vcpu_load(struct vmx_vcpu *vv)
+{
+	const struct vmx_cpu *vc = this_cpu()->arch_virt;
+
+	if (vc && vc->current_vmcs == vv->vmcs_pa)
+		return 0;
+	return vmx_vcpu_load_slow(vv);
+}
+
+/* After an access from another CPU than the vCPU's own: the VMCS is cleared again, so that
+ * its own CPU can load it. */
+static inline void vmx_vcpu_put(struct vcpu *v)
+{
+	if (this_cpu()->index != v->cpu)
+		vmx_vcpu_put_slow(to_vmx(v));
 }
 
 #endif

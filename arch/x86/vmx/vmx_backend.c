@@ -32,8 +32,9 @@ static bool have_preempt_timer(void)
 	return vmx_cfg.ctl[VMX_CTL_PIN] & PIN_PREEMPT_TIMER;
 }
 
-/* One preemption timer serves the watchdog and the TSC deadline: it is loaded before every
- * entry (no "save preemption timer value") with the earlier of the two. */
+/* One preemption timer serves the watchdog and the TSC deadline: every entry starts it from
+ * the VMCS's value field (26.7.4), which the exit leaves alone (no "save preemption timer
+ * value"), so the field is written only when the earlier of the two changes. */
 static int arm_timer(struct vmx_vcpu *vv)
 {
 	u32 ticks = vv->watchdog_ticks, dl;
@@ -58,8 +59,13 @@ static int arm_timer(struct vmx_vcpu *vv)
 			return pr_err(-EIO, "VMWRITE of the pin-based controls failed\n");
 		vv->timer_on = on;
 	}
-	if (on && !vmcs_write(VMCS_PREEMPT_TIMER, ticks))
+	if (!on || ticks == vv->timer_value)
+		return 0;
+	if (!vmcs_write(VMCS_PREEMPT_TIMER, ticks)) {
+		vv->timer_value = VMX_TIMER_UNSET;
 		return pr_err(-EIO, "VMWRITE of the preemption timer failed\n");
+	}
+	vv->timer_value = ticks;
 	return 0;
 }
 

@@ -1,8 +1,8 @@
 ; VM entry and exit for the VMX backend.
 ;
 ; u64 vmx_enter(struct vmx_gprs *gprs, u64 launched)
-;   Saves the host's callee-saved registers, records RSP as the VMCS host RSP, loads the
-;   guest GPRs and executes VMLAUNCH or VMRESUME. A VM exit continues at vmx_exit_stub
+;   Saves the host's callee-saved registers, records RSP as the VMCS host RSP when it
+;   differs from the one last written to this VMCS (gprs->host_rsp), loads the guest GPRs and executes VMLAUNCH or VMRESUME. A VM exit continues at vmx_exit_stub
 ;   (the VMCS host RIP) with RSP as recorded; it saves the guest GPRs and returns 0.
 ;   If the instruction fails it falls through and returns its RFLAGS (CF or ZF set).
 bits 64
@@ -18,6 +18,7 @@ REG_RBX equ 3
 REG_RBP equ 5
 REG_RSI equ 6
 REG_RDI equ 7
+HOST_RSP_SLOT equ 16			; struct vmx_gprs: host_rsp after the 16 GPRs
 
 global vmx_enter
 global vmx_exit_stub
@@ -30,10 +31,13 @@ vmx_enter:
 	push r14
 	push r15
 	push rdi			; gprs pointer, found again at [rsp] after the exit
+	cmp rsp, [rdi + G(HOST_RSP_SLOT)]
+	je .host_rsp_set
 	mov rax, VMCS_HOST_RSP
 	vmwrite rax, rsp
 	jbe .fail
-
+	mov [rdi + G(HOST_RSP_SLOT)], rsp
+.host_rsp_set:
 	mov rax, rsi			; launched?
 	mov rcx, [rdi + G(REG_RCX)]
 	mov rdx, [rdi + G(REG_RDX)]

@@ -61,7 +61,7 @@ static int release_remote(struct vmx_vcpu *vv)
 /* Makes vv's VMCS current on this CPU. A VMCS that becomes active here gets this CPU's
  * host state, and the translations cached for its EPTP and VPID are dropped (an earlier
  * owner of the VPID or of the table pages may have left some). */
-int vmx_vcpu_load(struct vmx_vcpu *vv)
+int vmx_vcpu_load_slow(struct vmx_vcpu *vv)
 {
 	struct vmx_cpu *vc = this_cpu()->arch_virt;
 	unsigned me = this_cpu()->index;
@@ -99,11 +99,9 @@ int vmx_vcpu_load(struct vmx_vcpu *vv)
 
 /* After an operation from a CPU other than the vCPU's own (the core creates vCPUs on the
  * boot CPU): the VMCS is released so that the owning CPU can load it. */
-void vmx_vcpu_put(struct vcpu *v)
+void vmx_vcpu_put_slow(struct vmx_vcpu *vv)
 {
-	struct vmx_vcpu *vv = to_vmx(v);
-
-	if (vv && this_cpu()->index != v->cpu && vv->active_cpu == this_cpu()->index)
+	if (vv && vv->active_cpu == this_cpu()->index)
 		vmx_vcpu_unload(vv);
 }
 
@@ -254,6 +252,7 @@ int vmx_vcpu_create(struct vcpu *v)
 	if (!vv)
 		return pr_err(-ENOMEM, "no page for the vCPU state\n");
 	vv->active_cpu = VMX_CPU_NONE;
+	vv->timer_value = VMX_TIMER_UNSET;
 	vv->vmcs_pa = page_alloc();
 	vv->msr_bitmap = (void *)(uintptr_t)page_alloc();
 	vv->io_bitmap = (void *)(uintptr_t)pages_alloc(2 * PAGE_SIZE, PAGE_SIZE);

@@ -28,14 +28,18 @@ static void requeue_vectoring(u32 idt_vec_info)
  * misconfigurations, the interruption information for exceptions and NMIs. */
 void vmx_decode_exit(struct vmx_vcpu *vv, struct vmm_exit *e)
 {
-	struct vmx_exit_info x = {
-		.reason = (u32)vmcs_read(VMCS_EXIT_REASON),
-		.qual = vmcs_read(VMCS_EXIT_QUAL),
-		.rip = vmcs_read(VMCS_GUEST_RIP),
-		.insn_len = (u32)vmcs_read(VMCS_EXIT_INSN_LEN),
-	};
-	u32 basic = (u32)FIELD_GET(EXIT_REASON_BASIC, x.reason), idt_vec_info;
+	struct vmx_exit_info x;
+	u32 basic, idt_vec_info;
 
+	/* each field assigned (no zeroing of the whole record before) */
+	x.reason = (u32)vmcs_read(VMCS_EXIT_REASON);
+	x.qual = vmcs_read(VMCS_EXIT_QUAL);
+	x.rip = vmcs_read(VMCS_GUEST_RIP);
+	x.insn_len = (u32)vmcs_read(VMCS_EXIT_INSN_LEN);
+	x.gpa = 0;
+	x.intr_info = 0;
+	x.intr_error = 0;
+	basic = (u32)FIELD_GET(EXIT_REASON_BASIC, x.reason);
 	if (basic == VMX_EXIT_EPT_VIOLATION || basic == VMX_EXIT_EPT_MISCONFIG)
 		x.gpa = vmcs_read(VMCS_GUEST_PHYS_ADDR);
 	if (basic == VMX_EXIT_EXCEPTION_NMI) {
@@ -49,12 +53,17 @@ void vmx_decode_exit(struct vmx_vcpu *vv, struct vmm_exit *e)
 	vmx_exit_decode(&x, vv->gprs.r, e);
 	if (e->reason == VMM_EXIT_INVALID)
 		return;
+	/* vmx_nmi_unblocked_by_iret() is false while an event was being delivered and for
+	 * exits other than exceptions and EPT violations; vmx_redeliver_info() redelivers only
+	 * a valid event: the two are called only where they may act */
 	idt_vec_info = (u32)vmcs_read(VMCS_IDT_VEC_INFO);
-	if ((vmx_cfg.ctl[VMX_CTL_PIN] & PIN_VIRT_NMI) &&
-	    vmx_nmi_unblocked_by_iret(basic, x.intr_info, x.qual, idt_vec_info))
+	if (idt_vec_info & INTR_INFO_VALID)
+		requeue_vectoring(idt_vec_info);
+	else if ((basic == VMX_EXIT_EXCEPTION_NMI || basic == VMX_EXIT_EPT_VIOLATION) &&
+		 (vmx_cfg.ctl[VMX_CTL_PIN] & PIN_VIRT_NMI) &&
+		 vmx_nmi_unblocked_by_iret(basic, x.intr_info, x.qual, idt_vec_info))
 		vmcs_write(VMCS_GUEST_INTERRUPTIBILITY,
 			   vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) | INTR_BLOCK_NMI);
-	requeue_vectoring(idt_vec_info);
 	if (basic == VMX_EXIT_EPT_MISCONFIG)
 		pr_err(-EIO, "EPT misconfiguration at GPA %#llx\n", (unsigned long long)x.gpa);
 }

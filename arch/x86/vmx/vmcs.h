@@ -51,13 +51,16 @@ static inline bool vmcs_read_checked(enum vmcs_field f, u64 *v)
 	return !fail;
 }
 
-/* For fields that exist on every VMX CPU: a failure reads as 0. */
+/* For fields that exist on every VMX CPU: a failure reads as 0 (VMfailInvalid sets CF,
+ * VMfailValid ZF; VMsucceed clears both, 31.2). */
 static inline u64 vmcs_read(enum vmcs_field f)
 {
-	u64 v = 0;
+	u64 v;
 
-	if (!vmcs_read_checked(f, &v))
-		return 0;
+	__asm__ volatile("vmread %2, %0; cmovbe %1, %0"
+			 : "=&r"(v)
+			 : "r"(0ull), "r"((u64)f)
+			 : "cc", "memory");
 	return v;
 }
 

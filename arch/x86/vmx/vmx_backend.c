@@ -88,6 +88,12 @@ static void window_off(void)
 		vmcs_write(VMCS_PROC_CTLS, proc & ~(u64)PROC_INTR_WINDOW);
 }
 
+/* The exits enter_once() has more to do for; the others go to the core as decoded. */
+#define VMX_EXITS_OWN                                                                              \
+	(BIT(VMM_EXIT_EXT_INTR) | BIT(VMM_EXIT_NMI) | BIT(VMM_EXIT_WATCHDOG) |                     \
+	 BIT(VMM_EXIT_IRQ_WINDOW) | BIT(VMM_EXIT_INVALID))
+STATIC_ASSERT(VMM_EXIT_NR <= 64, "VMX_EXITS_OWN: one bit per exit reason");
+
 /* Enters the guest once and decodes the exit. */
 static int enter_once(struct vmx_vcpu *vv, struct vmm_exit *e)
 {
@@ -113,6 +119,8 @@ static int enter_once(struct vmx_vcpu *vv, struct vmm_exit *e)
 	vv->launched = true;
 	vv->exits++;
 	vmx_decode_exit(vv, e);
+	if (!(BIT(e->reason) & VMX_EXITS_OWN))
+		return 0;
 	/* without "acknowledge interrupt on exit" the interrupt is still pending: the host
 	 * takes it through its own IDT now */
 	if (e->reason == VMM_EXIT_EXT_INTR)

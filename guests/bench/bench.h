@@ -6,18 +6,15 @@
 
 #define BENCH_N 1000
 
+/* The TSC into %rax (%rdx clobbered): the same instructions before and after what is timed. */
+#define RDTSC_RAX "rdtsc\n\tshl $32, %%rdx\n\tor %%rdx, %%rax\n\t"
+
 /* rdtsc into %r8, `what`, rdtsc: the ticks between, with the same timing code around. */
 #define TIMED(what, ...)                                                                           \
 	({                                                                                         \
 		u64 t1;                                                                            \
-		__asm__ volatile("rdtsc\n\t"                                                       \
-				 "shl $32, %%rdx\n\t"                                              \
-				 "or %%rdx, %%rax\n\t"                                             \
-				 "mov %%rax, %%r8\n\t" what "\n\t"                                 \
-				 "rdtsc\n\t"                                                       \
-				 "shl $32, %%rdx\n\t"                                              \
-				 "or %%rdx, %%rax\n\t"                                             \
-				 "sub %%r8, %%rax"                                                 \
+		__asm__ volatile(RDTSC_RAX "mov %%rax, %%r8\n\t" what "\n\t" RDTSC_RAX             \
+					   "sub %%r8, %%rax"                                       \
 				 : "=a"(t1)                                                        \
 				 :                                                                 \
 				 : "rbx", "rcx", "rdx", "rdi", "r8", "memory", ##__VA_ARGS__);     \

@@ -63,14 +63,8 @@ static u64 raw_irq[BENCH_N], raw_eoi[BENCH_N], raw_ret[BENCH_N], base[BENCH_N], 
 /* The store of `bit` to VTEICS at `eics` (or a `nop` in its place), timed to the
  * instruction after it; *t0 is the TSC before the store. */
 #define EICS_TIMED(what)                                                                           \
-	__asm__ volatile("rdtsc\n\t"                                                               \
-			 "shl $32, %%rdx\n\t"                                                      \
-			 "or %%rdx, %%rax\n\t"                                                     \
-			 "mov %%rax, %%r8\n\t" what "\n\t"                                         \
-			 "rdtsc\n\t"                                                               \
-			 "shl $32, %%rdx\n\t"                                                      \
-			 "or %%rdx, %%rax\n\t"                                                     \
-			 "mov %%r8, %[start]"                                                      \
+	__asm__ volatile(RDTSC_RAX "mov %%rax, %%r8\n\t" what "\n\t" RDTSC_RAX                     \
+				   "mov %%r8, %[start]"                                            \
 			 : "=a"(t1), [start] "=r"(start)                                           \
 			 : [eics] "r"(eics), [bit] "r"(bit)                                        \
 			 : "rdx", "r8", "memory")

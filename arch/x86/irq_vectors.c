@@ -12,21 +12,28 @@ static struct {
 } irq_table[256];
 static spinlock_t irq_table_lock = SPINLOCK_INIT;
 
-int irq_register(unsigned vector, irq_handler_t fn, void *ctx)
+/* The handler of a vector that must be free (-EBUSY if not) or, `taken`, already have one
+ * (-ENOENT if not). */
+static int table_set(unsigned vector, irq_handler_t fn, void *ctx, bool taken)
 {
 	int ret = 0;
 
-	if (vector < VEC_FIRST_IRQ || vector >= ARRAY_SIZE(irq_table))
-		return -EINVAL;
 	spin_lock(&irq_table_lock);
-	if (irq_table[vector].fn) {
-		ret = -EBUSY;
+	if (!irq_table[vector].fn == taken) {
+		ret = taken ? -ENOENT : -EBUSY;
 	} else {
 		irq_table[vector].ctx = ctx;
 		irq_table[vector].fn = fn;
 	}
 	spin_unlock(&irq_table_lock);
 	return ret;
+}
+
+int irq_register(unsigned vector, irq_handler_t fn, void *ctx)
+{
+	if (vector < VEC_FIRST_IRQ || vector >= ARRAY_SIZE(irq_table))
+		return -EINVAL;
+	return table_set(vector, fn, ctx, false);
 }
 
 int irq_alloc_vector(irq_handler_t fn, void *ctx)
@@ -39,17 +46,7 @@ int irq_alloc_vector(irq_handler_t fn, void *ctx)
 
 int irq_set_handler(u8 vector, irq_handler_t fn, void *ctx)
 {
-	int ret = 0;
-
-	spin_lock(&irq_table_lock);
-	if (!irq_table[vector].fn) {
-		ret = -ENOENT;
-	} else {
-		irq_table[vector].ctx = ctx;
-		irq_table[vector].fn = fn;
-	}
-	spin_unlock(&irq_table_lock);
-	return ret;
+	return table_set(vector, fn, ctx, true);
 }
 
 void irq_free_vector(u8 vector)

@@ -295,28 +295,29 @@ def check_bench_os(r):
     return out
 
 
+def figures_check(r, name, parse):
+    """`host: <name>` passes when make bench's parser `parse` finds every figure in the run's
+    lines; its failure says which one it missed (bench.Missing)."""
+    try:
+        parse(r.lines)
+        ok, diag = True, ""
+    except bench.Missing as e:
+        ok, diag = False, str(e)
+    return [[f"{r.name}: host: {name}", "ok" if ok else "fail", diag]]
+
+
 def check_bench_vf_irq(r):
     """make bench's VF interrupt boot, once (guests/bench/vf_irq.c, bench.vf_irq_costs): every
     figure make bench reads is there and can be right (bench.parse_vf_irq: the interrupts all
     taken, moat's count of the VF's messages, at least one exit per interrupt between the
     exit marks, each figure 1,000 samples); not how large they are."""
-    try:
-        bench.parse_vf_irq(r.lines)
-        ok, diag = True, ""
-    except bench.Missing as e:
-        ok, diag = False, str(e)
-    return [[f"{r.name}: host: vf-irq-figures", "ok" if ok else "fail", diag]]
+    return figures_check(r, "vf-irq-figures", bench.parse_vf_irq)
 
 
 def check_dataplane(r):
     """make bench's data path boot, once: both bench guests' batches and the native ones
     complete and verified, with every figure make bench reads (tests/bench/bench.py)."""
-    try:
-        bench.parse_dataplane(r.lines)
-        ok, diag = True, ""
-    except bench.Missing as e:
-        ok, diag = False, str(e)
-    return [[f"{r.name}: host: dataplane-figures", "ok" if ok else "fail", diag]]
+    return figures_check(r, "dataplane-figures", bench.parse_dataplane)
 
 
 def esp_image_copy():
